@@ -477,9 +477,8 @@ def describe_error(exc, timeout_s):
     if kind == "timeout":
         return "timed out after %gs" % timeout_s
     if kind == "tls":
-        reason = getattr(exc, "verify_message", None) or getattr(
-            exc, "reason", None) or str(exc)
-        return "tls handshake failed: %s" % reason
+        return "tls handshake failed: %s" % (
+            getattr(exc, "verify_message", None) or exc)
     return getattr(exc, "strerror", None) or str(exc) or kind
 
 
@@ -875,8 +874,8 @@ def resolve_and_probe(target, timeout_s, tls_context):
             return family, address
         except (ssl.SSLError, ssl.CertificateError) as exc:
             hint = ""
-            if isinstance(exc, ssl.SSLCertVerificationError if hasattr(
-                    ssl, "SSLCertVerificationError") else ssl.SSLError):
+            if (isinstance(exc, ssl.CertificateError) or getattr(
+                    exc, "reason", None) == "CERTIFICATE_VERIFY_FAILED"):
                 hint = " (-k/--insecure skips certificate checks)"
             raise RunError("cannot connect to %s: %s%s" % (
                 where, describe_error(exc, timeout_s), hint))
@@ -925,6 +924,7 @@ class Signals(object):
         for p in self.processes:
             if p.is_alive():
                 os.kill(p.pid, signal.SIGKILL)
+                p.join(1.0)     # reap it: no zombie outlives hammer
         self.err.write("\nhammer: interrupted again, exiting now; rows not"
                        " yet written are lost\n")
         self.err.flush()

@@ -447,6 +447,12 @@ class ResponseError(Exception):
         self.kind = kind
 
 
+# What a request can fail with; ssl.CertificateError is no OSError on 3.6.
+TRANSPORT_ERRORS = (OSError, ResponseError, ssl.CertificateError)
+# How a kept-alive connection that the server closed shows at the next send.
+CLOSED_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
 def error_kind(exc):
     """The error column's word for a transport exception."""
     if isinstance(exc, ResponseError):
@@ -457,8 +463,7 @@ def error_kind(exc):
         return "tls"
     if isinstance(exc, ConnectionRefusedError):
         return "refused"
-    if isinstance(exc, (ConnectionResetError, BrokenPipeError,
-                        ConnectionAbortedError)):
+    if isinstance(exc, CLOSED_ERRORS):
         return "reset"
     if isinstance(exc, OSError) and exc.errno in (
             errno.EADDRNOTAVAIL, errno.ENETUNREACH, errno.EHOSTUNREACH,
@@ -676,7 +681,7 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock):
                 try:
                     sock.sendall(request)
                     buf = sock.recv(RECV_SIZE_B)
-                except (ConnectionResetError, BrokenPipeError):
+                except CLOSED_ERRORS:
                     buf = b""
                 if not buf:     # the server closed the idle connection
                     sock.close()
@@ -692,7 +697,7 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock):
             if not (keep and keepalive):
                 sock.close()
                 sock = None
-        except (OSError, ResponseError) as exc:
+        except TRANSPORT_ERRORS as exc:
             done = clock()
             record((sent - t0, done - sent, 0, 0, error_kind(exc)))
             if sock is not None:
@@ -741,6 +746,7 @@ class Worker(object):
         self.stop = threading.Event()
         self.signalled = []
         self.failures = []
+        self.unwritable = False     # the output refused a write
         self.written = 0
 
     def flush(self, fd):
@@ -751,9 +757,19 @@ class Worker(object):
             return
         pop = rows.popleft
         batch = [pop() for _ in range(n)]
-        write_all(fd, "".join(map(ROW_FORMAT.__mod__, batch)).encode("ascii"))
-        self.written += n
         self.stats.add_rows(batch)
+        if self.unwritable:
+            return      # counted, but the file takes no more rows
+        try:
+            write_all(fd, "".join(map(ROW_FORMAT.__mod__, batch)).encode(
+                "ascii"))
+        except OSError as exc:
+            self.unwritable = True
+            self.failures.append("cannot write rows to %r: %s" % (
+                self.cfg["output"], exc.strerror or exc))
+            self.stop.set()
+            return
+        self.written += n
 
     def user(self, t0, start_at, quota, end, connect):
         try:
@@ -774,7 +790,8 @@ class Worker(object):
     def run(self, go, stop_all, start_wall):
         cfg, clock = self.cfg, self.clock
         raise_fd_limit(len(self.offsets) + 64)
-        fd = os.open(cfg["output"], os.O_WRONLY | os.O_APPEND)
+        fd = os.open(cfg["output"],
+                     os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
         try:
             tls = make_tls_context(cfg["insecure"]) if cfg["tls"] else None
             connect = connector(cfg["family"], cfg["address"], cfg["host"],
@@ -889,14 +906,21 @@ def create_output(path, settings):
     """Start the CSV with its header, and the settings beside it."""
     import json
     try:
-        with open(path, "w") as f:
-            f.write(CSV_HEADER)
+        with open(path, "wb") as f:
+            f.write(CSV_HEADER.encode("ascii"))
         with open(path + ".json", "w") as f:
             json.dump(settings, f, indent=1, sort_keys=True)
             f.write("\n")
     except OSError as exc:
         raise RunError("cannot write %r: %s" % (exc.filename or path,
                                                 exc.strerror or exc))
+
+
+def kill(process):
+    """Kill a worker that is still alive, and reap it."""
+    if process.is_alive():
+        (process.kill if hasattr(process, "kill") else process.terminate)()
+        process.join(1.0)
 
 
 class Signals(object):
@@ -922,9 +946,7 @@ class Signals(object):
             self.received = signum
             return
         for p in self.processes:
-            if p.is_alive():
-                os.kill(p.pid, signal.SIGKILL)
-                p.join(1.0)     # reap it: no zombie outlives hammer
+            kill(p)
         self.err.write("\nhammer: interrupted again, exiting now; rows not"
                        " yet written are lost\n")
         self.err.flush()
@@ -994,9 +1016,7 @@ def run(settings, cfg, out, err, quiet):
     finally:
         for p in procs:
             p.join(STOP_POLL_S * 20)
-            if p.is_alive():
-                p.kill() if hasattr(p, "kill") else p.terminate()
-                p.join()
+            kill(p)
         signals.restore()
         report.clear()
     return finish_run(settings, done, signals.received, out, err)

@@ -674,6 +674,28 @@ class TestRuns(ServerTestCase):
                       proc.stdout)
 
 
+    def test_output_that_fills_up_fails_the_run(self):
+        try:
+            import resource
+        except ImportError:
+            self.skipTest("no resource module on this system")
+        server = self.start_server()
+
+        def limit_file_size():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        proc = subprocess.run(
+            [sys.executable, HAMMER, server.url, "-p", "1", "-t", "2",
+             "--runtime", "30", "-q", "-o", self.csv],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=60, preexec_fn=limit_file_size)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.stderr, "hammer: worker 0 failed: cannot write"
+                         " rows to %r: File too large\n" % self.csv)
+        self.assertLessEqual(os.path.getsize(self.csv), 4096)
+        self.assertIn("requests   %d in " % server.requests, proc.stdout)
+
+
 class TestSpawnAndForkserver(ServerTestCase):
     def run_with(self, method):
         server = self.start_server()
@@ -880,6 +902,17 @@ class TestMain(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertEqual(err, "hammer: cannot write '/nonexistent/dir/r.csv':"
                               " No such file or directory\n")
+        self.assertEqual(server.requests, 0)
+
+    def test_main_output_full(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full on this system")
+        server = TargetServer()
+        self.addCleanup(server.stop)
+        code, _, err = self.main(server.url, "-o", "/dev/full")
+        self.assertEqual(code, 1)
+        self.assertEqual(err, "hammer: cannot write '/dev/full': No space left"
+                              " on device\n")
         self.assertEqual(server.requests, 0)
 
     def test_main_version(self):

@@ -919,7 +919,10 @@ def create_output(path, settings):
 def kill(process):
     """Kill a worker that is still alive, and reap it."""
     if process.is_alive():
-        (process.kill if hasattr(process, "kill") else process.terminate)()
+        if hasattr(signal, "SIGKILL"):   # Process.kill() is 3.7+
+            os.kill(process.pid, signal.SIGKILL)
+        else:
+            process.terminate()          # Windows: TerminateProcess
         process.join(1.0)
 
 

@@ -550,12 +550,18 @@ def _skip(sock, count, scratch, deadline, clock):
             raise socket.timeout("timed out")
 
 
-def _header_value(head, name):
-    """Value of header `name` (lowercase bytes) in the lowercased head."""
-    i = head.find(b"\r\n" + name + b":")
+# Header lookups search the lowercased head for these, built once.
+CONNECTION = b"\r\nconnection:"
+CONTENT_LENGTH = b"\r\ncontent-length:"
+TRANSFER_ENCODING = b"\r\ntransfer-encoding:"
+
+
+def _header_value(head, needle):
+    """Value of the header that `needle` (b"\\r\\nname:") starts."""
+    i = head.find(needle)
     if i < 0:
         return None
-    start = i + len(name) + 3
+    start = i + len(needle)
     j = head.find(b"\r\n", start)
     return head[start:j if j >= 0 else len(head)].strip()
 
@@ -619,11 +625,11 @@ def read_response(sock, buf, head_request, scratch, deadline, clock):
     head = buf[:end].lower()
     keep = buf[5:8] != b"1.0"
     if b"close" in head or not keep:
-        conn = _header_value(head, b"connection") or b""
+        conn = _header_value(head, CONNECTION) or b""
         keep = b"keep-alive" in conn if not keep else b"close" not in conn
     if head_request or status < 200 or status == 204 or status == 304:
         return status, 0, keep
-    length = _header_value(head, b"content-length")
+    length = _header_value(head, CONTENT_LENGTH)
     if length is not None:
         try:
             length = int(length)
@@ -633,7 +639,7 @@ def read_response(sock, buf, head_request, scratch, deadline, clock):
         if have < length:
             _skip(sock, length - have, scratch, deadline, clock)
         return status, length, keep
-    coding = _header_value(head, b"transfer-encoding")
+    coding = _header_value(head, TRANSFER_ENCODING)
     if coding is not None and b"chunked" in coding:
         return status, _read_chunked(sock, buf[end + 4:], scratch, deadline,
                                      clock), keep

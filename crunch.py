@@ -1,0 +1,1578 @@
+#!/usr/bin/env python3
+"""crunch: per-interval throughput and latency from hammer's results.csv.
+
+Usage:
+
+    python crunch.py results.csv [more.csv ...] [--interval S] [--csv FILE]
+                     [--json] [--html FILE] [--compare BASE.csv]
+                     [--tolerance PCT]
+    cat results.csv | python crunch.py -
+
+The input is hammer's CSV (header `elapsed,response_time,status,bytes,error`,
+extra columns allowed) or the original header-less form
+`elapsed,response time,status`.  Several files are merged on their elapsed
+axis.  Rows are counted in intervals of --interval seconds (30, 30s, 500ms,
+5m or 1h); each interval gives its start, requests, req/s (a partial last
+interval is divided by its real width), the mean and p50/p90/p95/p99/max
+response time, and errors (transport errors, status 0, plus 5xx) as a count
+and a %.  A totals row follows.  Latency is over responses (status > 0), as
+in hammer and wrk.  The table goes to stdout; --csv writes the same rows for
+a spreadsheet, --json prints them for machines, --html writes a report with
+inline SVG charts that opens offline.  --compare BASE.csv sets the totals
+beside a baseline run's and marks regressions beyond --tolerance percent.
+When `<file>.json` (hammer's run settings) sits beside the first file, the
+outputs show those settings.
+
+A truncated last line is skipped with a warning; malformed lines are
+counted and the first one is named.  Big files are read in byte ranges by
+one process per core; memory stays flat in the number of rows.
+
+Exit codes: 0 done, 1 failed (missing, empty or unreadable input, output
+not writable, a regression found by --compare), 2 bad usage,
+130 interrupted.
+"""
+
+import argparse
+import bisect
+import collections
+import html
+import json
+import marshal
+import math
+import multiprocessing
+import operator
+import os
+import sys
+import zlib
+from itertools import compress, repeat
+
+try:
+    import hammer  # the statistics live there: crunch keeps no second copy
+except ImportError:  # main() says so in one line
+    hammer = None
+
+__version__ = "0.1.0"
+
+# --- constants ---------------------------------------------------------------
+
+DEFAULT_INTERVAL_S = 2.0
+DEFAULT_TOLERANCE_PCT = 5.0
+PERCENTILES = (50, 90, 95, 99)
+READ_BLOCK_B = 1 << 15          # bytes parsed at a time
+RANGE_B = 16 << 20              # a file is cut into byte ranges at most this
+RANGE_MIN_B = 1 << 20           # big and, but for the last, at least this big
+MIN_PARALLEL_B = 8 << 20        # smaller inputs are read in one process
+LIVE_BUCKETS_MAX = 8            # open histograms; older ones are compressed
+LATENCY_KEYS_MAX = 1 << 16      # latencies whose hammer key is memoised
+LATENCY_TABLE_MAX_US = 1 << 20  # whole-microsecond latencies keyed by a list
+US_PER_S = 1e6
+DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
+MAX_VALUE_S = 1e9               # elapsed and response times must be below
+SCATTER_POINTS_MAX = 4000       # points in the HTML scatter
+SETTINGS_SUFFIX = ".json"       # hammer's run settings beside the CSV
+SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
+
+# The columns crunch reads; hammer's README shows the full CSV block.
+ELAPSED_NAMES = ("elapsed",)
+RESPONSE_TIME_NAMES = ("response_time", "response time")
+STATUS_NAMES = ("status",)
+ERROR_NAMES = ("error",)
+
+# --- pure functions and small types ------------------------------------------
+
+
+class InputError(Exception):
+    """Input that cannot be crunched: main() prints it and exits 1."""
+
+
+class Format(object):
+    """Where crunch's columns are in a file's lines."""
+
+    __slots__ = ("ncols", "elapsed", "response_time", "status", "error",
+                 "header")
+
+    def __init__(self, ncols, elapsed=0, response_time=1, status=2,
+                 error=None, header=None):
+        self.ncols = ncols
+        self.elapsed, self.response_time = elapsed, response_time
+        self.status, self.error, self.header = status, error, header
+
+
+def _index(names, wanted):
+    for name in wanted:
+        if name in names:
+            return names.index(name)
+    return None
+
+
+def parse_first_line(line):
+    """A file's first line (bytes, no newline) -> (Format, is_header).
+
+    A line whose first field is a number is data in the header-less form
+    (elapsed, response time, status, then anything); else it must be a
+    header naming elapsed, response_time and status.
+    """
+    line = line.rstrip(b"\r")
+    fields = line.split(b",")
+    try:
+        float(fields[0])
+    except ValueError:
+        pass
+    else:
+        if len(fields) < 3:
+            raise InputError("the first line has %d fields; crunch needs"
+                             " elapsed,response time,status" % len(fields))
+        return Format(len(fields)), False
+    names = [f.strip().lower().decode("latin-1") for f in fields]
+    columns = [_index(names, n) for n in
+               (ELAPSED_NAMES, RESPONSE_TIME_NAMES, STATUS_NAMES)]
+    if None in columns:
+        raise InputError("the header %r lacks elapsed, response_time or"
+                         " status" % line.decode("latin-1"))
+    return Format(len(fields), *columns, error=_index(names, ERROR_NAMES),
+                  header=line), True
+
+
+def parse_line(line, fmt):
+    """One data line -> (elapsed, response_time, status, error) or None."""
+    fields = line.split(b",")
+    if len(fields) != fmt.ncols:
+        return None
+    try:
+        elapsed = float(fields[fmt.elapsed])
+        response_time = float(fields[fmt.response_time])
+        status = int(fields[fmt.status])
+    except ValueError:
+        return None
+    if not (0 <= elapsed < MAX_VALUE_S and 0 <= response_time < MAX_VALUE_S
+            and valid_status(status)):
+        return None
+    error = fields[fmt.error] if fmt.error is not None else b""
+    if error[:1].isdigit():
+        return None
+    return elapsed, response_time, status, error
+
+
+def valid_status(code):
+    return code == 0 or 100 <= code <= 999
+
+
+def status_codes(fields):
+    """Distinct status fields (bytes) -> {field: int code}, or None when
+    one is not a valid status."""
+    codes = {}
+    for field in fields:
+        try:
+            code = int(field)
+        except ValueError:
+            return None
+        if not valid_status(code):
+            return None
+        codes[field] = code
+    return codes
+
+
+def sample_hash(elapsed):
+    """A well-mixed 32-bit hash of an elapsed time, the same in every
+    process and run (float hashes are not randomised)."""
+    return ((hash(elapsed) * SAMPLE_MIX) >> 29) & 0xFFFFFFFF
+
+
+def sample_picks(elapsed, mask):
+    """Indexes of the times whose sample_hash has no bit of mask set (the
+    bits of the mixed hash from 29 up), computed by map() in C rather than
+    a Python call per row."""
+    mixed = map(operator.mul, map(hash, elapsed), repeat(SAMPLE_MIX))
+    low = map(operator.and_, mixed, repeat((mask << 29) | ((1 << 29) - 1)))
+    return compress(range(len(elapsed)),
+                    map(operator.lt, low, repeat(1 << 29)))
+
+
+def status_counts(statuses):
+    """Status fields (bytes) -> (their counts, the indexes of the rows whose
+    status differs from the first row's); a few C passes, as most rows
+    share one status."""
+    top = statuses[0]
+    others = list(compress(range(len(statuses)),
+                           map(operator.ne, statuses, repeat(top))))
+    counts = collections.Counter(map(statuses.__getitem__, others))
+    counts[top] = len(statuses) - len(others)
+    return counts, others
+
+
+def bucket_edge(number, width):
+    """The least whole microsecond (as seconds) t with t // width >=
+    number: where bucket `number` starts for %.6f times."""
+    t = round(number * width, 6)
+    while t // width >= number:
+        t = round(t - 1e-6, 6)
+    while t // width < number:
+        t = round(t + 1e-6, 6)
+    return t
+
+
+def bucket_slots(elapsed, width, first, last):
+    """Each row's bucket number less first, for a block whose elapsed
+    times span buckets first to last.  elapsed are floats or, when bytes,
+    fields of one %.6f shape (micro_shape() 2), which are placed by
+    comparing them with the buckets' edges as bytes."""
+    if not isinstance(elapsed[0], bytes):
+        numbers = map(operator.floordiv, map(float, elapsed), repeat(width))
+        return list(map(operator.sub, numbers, repeat(first)))
+    edges = [b"%0*.6f" % (len(elapsed[0]), bucket_edge(n, width))
+             for n in range(first + 1, last + 1)]
+    if len(edges) == 1:
+        return list(map(operator.ge, elapsed, repeat(edges[0])))
+    return list(map(bisect.bisect_right, repeat(edges), elapsed))
+
+
+def rows_with(statuses, others, wanted):
+    """The indexes of the rows whose status is in the set wanted, given
+    others from status_counts()."""
+    if statuses[0] in wanted:
+        return list(compress(range(len(statuses)),
+                             map(wanted.__contains__, statuses)))
+    return [i for i in others if statuses[i] in wanted]
+
+
+def micro_shape(joined, count):
+    """How plainly `count` comma-joined fields (bytes) hold microseconds,
+    checked in a few C passes: 0 when not every one is digits, a dot and
+    six digits, as hammer's %.6f writes (a whole number of microseconds
+    >= 0); 1 when they all are; 2 when they also all have the same width,
+    so that their order as bytes is their order as numbers."""
+    shape = joined.translate(DIGITS_AS_0) + b","
+    first = shape[:shape.index(b",") + 1]
+    if first.replace(b".000000,", b"").strip(b"0"):
+        return 0
+    if shape == first * count:
+        return 2
+    return 0 if shape.replace(b".000000,", b"").strip(b"0") else 1
+
+
+def without(times, gone, spans):
+    """times less the ones at the sorted indexes gone, with their sum,
+    least, greatest and unit, given spans, those of all the times."""
+    if len(gone) * 16 > len(times):
+        keep = [True] * len(times)
+        for i in gone:
+            keep[i] = False
+        kept = list(compress(times, keep))
+    else:
+        kept = times[:]
+        for i in reversed(gone):
+            del kept[i]
+    total, least, most, per_s = spans
+    if not kept:
+        return kept, 0.0, math.inf, 0.0, per_s
+    dropped = [times[i] for i in gone]
+    if min(dropped) <= least:
+        least = min(kept)
+    if max(dropped) >= most:
+        most = max(kept)
+    return kept, total - math.fsum(dropped), least, most, per_s
+
+
+def is_error_status(code):
+    """Errors are transport failures (status 0) and 5xx responses."""
+    return code == 0 or 500 <= code <= 599
+
+
+class LatencyKeys(dict):
+    """Latency (float) -> its hammer.Histogram key (LATENCY_KEY_FORMAT),
+    memoised: formatting a float is the costly part of counting it, and a
+    run repeats its microsecond latencies.  Holds at most
+    LATENCY_KEYS_MAX values (it starts afresh when full); the keys
+    themselves are shared strings."""
+
+    __slots__ = ("names",)
+
+    def __init__(self):
+        dict.__init__(self)
+        self.names = {}
+
+    def __missing__(self, value):
+        if len(self) >= LATENCY_KEYS_MAX:
+            self.clear()
+        key = hammer.LATENCY_KEY_FORMAT % value
+        key = self[value] = self.names.setdefault(key, key)
+        return key
+
+
+def key_runs(start, stop):
+    """(first, past, key) runs of whole microseconds from start to stop
+    that share one hammer.Histogram key, each found with one formatting.
+
+    A key such as 2.74e-02 covers the microseconds below its rounding edge
+    27450 us; the edge itself is formatted, as its binary value decides
+    the rounding.  Keys finer than a microsecond cover one each.
+    """
+    key_of = hammer.LATENCY_KEY_FORMAT.__mod__
+    u = start
+    while u < stop:
+        key = key_of(u / US_PER_S)
+        mantissa, e, exponent = key.partition("e")
+        digits = mantissa.replace(".", "")
+        if u == 0 or not e or "." not in mantissa:
+            scale = 0               # not a %.Ne key: one microsecond
+        else:
+            scale = int(exponent) - len(digits) + 7
+        if scale < 1:
+            past = u + 1
+        else:
+            past = (int(digits) * 10 + 5) * 10 ** (scale - 1)
+            if key_of(past / US_PER_S) == key:
+                past += 1
+        past = min(max(past, u + 1), stop)
+        yield u, past, key
+        u = past
+
+
+class LatencyTable(object):
+    """Latency -> hammer.Histogram key, looked up for a whole list in C.
+
+    Response times that are whole microseconds (hammer writes %.6f) below
+    LATENCY_TABLE_MAX_US index a list of keys; others go through a
+    LatencyKeys dict.  The list grows to the largest latency seen.
+    """
+
+    def __init__(self):
+        self.table = []
+        self.names = {}
+        self.other = LatencyKeys()
+
+    def keys(self, times, most, per_s):
+        """An iterable of the keys of the list times, in 1/per_s seconds
+        (per_s is US_PER_S for whole microseconds, else 1), whose maximum
+        is most."""
+        if per_s == US_PER_S:
+            if most < LATENCY_TABLE_MAX_US:
+                self._grow(int(most) + 1)
+                return map(self.table.__getitem__,
+                           map(float.__round__, times))
+            times = list(map(operator.truediv, times, repeat(per_s)))
+        elif most < LATENCY_TABLE_MAX_US / US_PER_S:
+            micros = list(map(float.__round__,
+                              map(operator.mul, times, repeat(US_PER_S))))
+            if list(map(operator.truediv, micros,
+                        repeat(US_PER_S))) == times:
+                self._grow(int(most * US_PER_S) + 2)
+                return map(self.table.__getitem__, micros)
+        return map(self.other.__getitem__, times)
+
+    def _grow(self, size):
+        """Make the list cover at least size microseconds."""
+        if size <= len(self.table):
+            return
+        size = min(1 << max(size - 1, 1).bit_length(), LATENCY_TABLE_MAX_US)
+        table = self.table
+        for first, past, key in key_runs(len(table), size):
+            key = self.names.setdefault(key, key)
+            table.extend([key] * (past - first))
+
+
+def add_times(hist, keys, times, total, least, most, per_s):
+    """Count a list of latencies in 1/per_s seconds in a hammer.Histogram,
+    as its add_many() does, with the keys from a LatencyTable and the sum,
+    minimum and maximum given."""
+    if not times:
+        return
+    hist.counts.update(keys.keys(times, most, per_s))
+    hist.n += len(times)
+    hist.total += total / per_s
+    least, most = least / per_s, most / per_s
+    if least < hist.min:
+        hist.min = least
+    if most > hist.max:
+        hist.max = most
+
+
+class Bucket(object):
+    """One interval: request and error counts and a latency histogram.
+
+    The histogram is a hammer.Histogram while the bucket is live and a
+    compressed copy (`frozen`) once it is not, which keeps memory flat.
+    """
+
+    __slots__ = ("requests", "errors", "hist", "frozen", "latency")
+
+    def __init__(self):
+        self.requests = 0
+        self.errors = 0
+        self.hist = None
+        self.frozen = None
+        self.latency = None     # latency_summary() of hist, once known
+
+    def histogram(self):
+        if self.hist is None:
+            if self.frozen is None:
+                self.hist = hammer.Histogram()
+            else:
+                data = marshal.loads(zlib.decompress(self.frozen))
+                self.hist = hammer.Histogram.from_dict(data)
+                self.frozen = None
+        return self.hist
+
+    def peek(self):
+        """The histogram, left as it is kept (live or frozen)."""
+        if self.hist is None and self.frozen is not None:
+            data = marshal.loads(zlib.decompress(self.frozen))
+            return hammer.Histogram.from_dict(data)
+        return self.hist or hammer.Histogram()
+
+    def freeze(self):
+        if self.hist is not None:
+            data = marshal.dumps(self.hist.to_dict())
+            self.frozen = zlib.compress(data, 1)
+            self.hist = None
+
+    def merge(self, other):
+        self.requests += other.requests
+        self.errors += other.errors
+        if other.hist is not None or other.frozen is not None:
+            self.histogram().merge(other.peek())
+            self.latency = None
+
+
+class Tally(object):
+    """Everything crunch keeps of one stream of rows, bounded in memory.
+
+    Feed it blocks of whole lines with add_block(); rows are counted in
+    buckets of interval_s seconds.  Line numbers are counted from the
+    stream's first line; main() shifts them for byte ranges.
+    """
+
+    keys = None     # one LatencyTable per process, made on first use
+
+    def __init__(self, fmt, interval_s, sample=False):
+        self.fmt = fmt
+        self.interval_s = interval_s
+        self.buckets = {}
+        self.live = collections.OrderedDict()
+        self.total = None       # all buckets' histograms merged, once known
+        if Tally.keys is None:
+            Tally.keys = LatencyTable()
+        self.lines = 0
+        self.rows = 0
+        self.malformed = 0
+        self.first_bad = None
+        self.truncated = None
+        self.statuses = collections.Counter()
+        self.kinds = collections.Counter()
+        self.max_elapsed = None
+        self.sample = [] if sample else None
+        self.sample_bits = 0
+
+    # -- lines in --
+
+    def add_block(self, block):
+        """Count a block of lines (bytes).  Only the stream's last block may
+        end without a newline: that line may be truncated (a killed run)."""
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        if not block.endswith(b"\n"):
+            head, _, tail = block.rpartition(b"\n")
+            if head:
+                self.add_block(head + b"\n")
+            self._add_final_line(tail)
+            return
+        nlines = block.count(b"\n")
+        if not self._add_fast(block, nlines):
+            self._add_slow(block.split(b"\n")[:-1])
+        self.lines += nlines
+
+    def _add_final_line(self, line):
+        self.lines += 1
+        if not line.strip():
+            return
+        row = parse_line(line, self.fmt)
+        if row is None:
+            self.truncated = self.lines
+        else:
+            self._add_rows([row])
+
+    def _add_fast(self, block, nlines):
+        """Columns of a block in a few C-level passes; False when any line
+        is not plainly valid (then _add_slow looks at each line)."""
+        fmt = self.fmt
+        ncols = fmt.ncols
+        flat = block.replace(b"\n", b",").split(b",")
+        if len(flat) != ncols * nlines + 1:
+            return False
+        del flat[-1]
+        errors = None
+        if fmt.error is not None:
+            errors = flat[fmt.error::ncols]
+            for kind in set(compress(errors, errors)):
+                if kind[:1].isdigit() or kind[:1] in (b".", b"-"):
+                    return False
+        statuses = flat[fmt.status::ncols]
+        fields = flat[fmt.response_time::ncols]
+        elapsed = flat[fmt.elapsed::ncols]
+        del flat
+        try:
+            joined = b",".join(fields)
+            if micro_shape(joined, len(fields)):
+                times = list(map(float, joined.replace(b".", b"").split(b",")))
+                per_s = US_PER_S
+            else:
+                times = list(map(float, fields))
+                per_s = 1.0
+            joined = b",".join(elapsed)
+            if micro_shape(joined, len(elapsed)) == 2:
+                lo, hi = float(min(elapsed)), float(max(elapsed))
+            else:
+                elapsed = list(map(float, elapsed))
+                lo, hi = min(elapsed), max(elapsed)
+                if not (0 <= lo and math.isfinite(sum(elapsed))):
+                    return False
+        except ValueError:
+            return False
+        counts, others = status_counts(statuses)
+        codes = status_codes(counts)
+        if codes is None:
+            return False
+        spans = (sum(times), min(times), max(times), per_s)
+        if not (hi < MAX_VALUE_S and spans[2] < MAX_VALUE_S * per_s and (
+                per_s == US_PER_S or (0 <= spans[1]
+                                      and math.isfinite(spans[0])))):
+            return False
+        self._add_columns(elapsed, times, statuses, counts, others, codes,
+                          errors, lo, hi, spans)
+        return True
+
+    def _add_slow(self, lines):
+        """Check line by line; count the bad ones and keep the good ones."""
+        fmt = self.fmt
+        rows = []
+        for number, line in enumerate(lines, self.lines + 1):
+            if not line.strip() or line == fmt.header:
+                continue
+            row = parse_line(line, fmt)
+            if row is None:
+                self.malformed += 1
+                if self.first_bad is None:
+                    self.first_bad = number
+            else:
+                rows.append(row)
+        self._add_rows(rows)
+
+    def _add_rows(self, rows):
+        if not rows:
+            return
+        elapsed, times, codes, errors = (list(c) for c in zip(*rows))
+        statuses = [b"%d" % c for c in codes]
+        counts, others = status_counts(statuses)
+        self._add_columns(elapsed, times, statuses, counts, others,
+                          status_codes(counts),
+                          errors if self.fmt.error is not None else None,
+                          min(elapsed), max(elapsed),
+                          (math.fsum(times), min(times), max(times), 1.0))
+
+    def _add_columns(self, elapsed, times, statuses, counts, others, codes,
+                     errors, lo, hi, spans):
+        """Valid columns -> status and error-kind totals, and per bucket
+        requests, errors and response times (not of status 0 rows).
+
+        elapsed are floats or fields that float() takes, times the
+        response times in 1/per_s seconds, statuses the status fields
+        (bytes), counts and others as status_counts() gives them, codes
+        their int values; lo and hi the least and greatest elapsed, spans
+        the sum, least and greatest response time and per_s.  A block of
+        rows that all fall in one bucket (most blocks) needs no per-row
+        bucket number, and Python loops only over the rows of a status
+        that is not the first row's.
+        """
+        for s, count in counts.items():
+            self.statuses[codes[s]] += count
+        self.rows += len(statuses)
+        if self.max_elapsed is None or hi > self.max_elapsed:
+            self.max_elapsed = hi
+        if self.sample is not None:
+            elapsed = list(map(float, elapsed))
+            self._add_sample(elapsed, times, spans[3], statuses, codes)
+        bad = set(s for s in counts if is_error_status(codes[s]))
+        failed = set(s for s in bad if codes[s] == 0)
+        gone = rows_with(statuses, others, failed) if failed else []
+        if gone and errors is not None:
+            self.kinds.update(errors[i].decode("latin-1") for i in gone)
+        width = self.interval_s
+        first, last = int(lo // width), int(hi // width)
+        if first == last:
+            bucket = self._bucket(first)
+            bucket.requests += len(statuses)
+            bucket.errors += sum(counts[s] for s in bad)
+            if gone:
+                self._add_times(bucket, without(times, gone, spans))
+            else:
+                self._add_times(bucket, (times,) + spans)
+            return
+        wrong = rows_with(statuses, others, bad) if bad else []
+        self._add_spread(bucket_slots(elapsed, width, first, last), first,
+                         last, times, wrong, gone, spans[3])
+
+    def _add_spread(self, slots, first, last, times, wrong, gone, per_s):
+        """A block over several buckets: slots are the rows' bucket numbers
+        less first, wrong the rows with an error status and gone those of
+        status 0, whose times are not counted."""
+        for number in range(first, last + 1):
+            slot = number - first
+            mine = list(map(operator.eq, slots, repeat(slot)))
+            requests = mine.count(True)
+            if not requests:
+                continue
+            bucket = self._bucket(number)
+            bucket.requests += requests
+            bucket.errors += sum(1 for i in wrong if slots[i] == slot)
+            for i in gone:
+                mine[i] = False
+            ok = list(compress(times, mine))
+            if ok:
+                self._add_times(bucket, (ok, sum(ok), min(ok), max(ok),
+                                         per_s))
+
+    def _add_times(self, bucket, spans):
+        """Count (times, their sum, least, greatest, per_s) in a bucket."""
+        bucket.latency = None
+        add_times(bucket.histogram(), self.keys, *spans)
+
+    def _bucket(self, number):
+        bucket = self.buckets.get(number)
+        if bucket is None:
+            bucket = self.buckets[number] = Bucket()
+        if number in self.live:
+            self.live.move_to_end(number)
+        else:
+            self.live[number] = True
+            while len(self.live) > LIVE_BUCKETS_MAX:
+                old, _ = self.live.popitem(last=False)
+                self.buckets[old].freeze()
+        return bucket
+
+    def _add_sample(self, elapsed, times, per_s, statuses, codes):
+        """Keep rows whose elapsed time hashes to 0 under a growing mask:
+        the kept set depends only on the rows, not on how they were read."""
+        mask = (1 << self.sample_bits) - 1
+        self.sample.extend((elapsed[i], times[i] / per_s, codes[statuses[i]])
+                           for i in sample_picks(elapsed, mask))
+        self._shrink_sample()
+
+    def _shrink_sample(self):
+        while len(self.sample) > SCATTER_POINTS_MAX:
+            self.sample_bits += 1
+            mask = (1 << self.sample_bits) - 1
+            self.sample = [p for p in self.sample
+                           if not sample_hash(p[0]) & mask]
+
+    # -- merging --
+
+    def freeze(self):
+        """Compress every histogram, after working out what summarise()
+        needs of them (this runs in the worker processes)."""
+        total = hammer.Histogram() if self.total is None else None
+        for bucket in self.buckets.values():
+            if bucket.latency is None or total is not None:
+                hist = bucket.peek()
+                if bucket.latency is None:
+                    bucket.latency = latency_summary(hist)
+                if total is not None:
+                    total.merge(hist)
+            bucket.freeze()
+        if total is not None:
+            self.total = total
+        self.live.clear()
+        return self
+
+    def merge(self, other, line_offset=0):
+        """Add another tally (e.g. a later byte range of the same file)."""
+        if not self.buckets and self.total is None:
+            self.total = other.total
+        elif self.total is not None and other.total is not None:
+            self.total.merge(other.total)
+        else:
+            self.total = None
+        for number, bucket in other.buckets.items():
+            mine = self.buckets.get(number)
+            if mine is None:
+                self.buckets[number] = bucket
+            else:
+                mine.merge(bucket)
+                mine.freeze()
+        self.rows += other.rows
+        self.malformed += other.malformed
+        if self.first_bad is None and other.first_bad is not None:
+            self.first_bad = other.first_bad + line_offset
+        if other.truncated is not None:
+            self.truncated = other.truncated + line_offset
+        self.lines += other.lines
+        self.statuses.update(other.statuses)
+        self.kinds.update(other.kinds)
+        if other.max_elapsed is not None and (
+                self.max_elapsed is None or other.max_elapsed > self.max_elapsed):
+            self.max_elapsed = other.max_elapsed
+        if self.sample is not None and other.sample is not None:
+            bits = max(self.sample_bits, other.sample_bits)
+            mask = (1 << bits) - 1
+            self.sample = [p for p in self.sample + other.sample
+                           if not sample_hash(p[0]) & mask]
+            self.sample_bits = bits
+            self._shrink_sample()
+        return self
+
+
+# --- summarising ---------------------------------------------------------------
+
+
+def summarise(tally, interval_s):
+    """A tally -> (interval rows, totals row), each a dict.
+
+    Every interval from the first to the last is listed, empty ones too.
+    The last one is divided by its real width: from its start to the last
+    request's elapsed time (a whole interval when that is 0).
+    """
+    rows = []
+    if not tally.buckets:
+        return rows, None
+    tally.freeze()
+    first, last = min(tally.buckets), max(tally.buckets)
+    end = tally.max_elapsed
+    requests = errors = 0
+    for number in range(first, last + 1):
+        bucket = tally.buckets.get(number) or Bucket()
+        start = number * interval_s
+        width = interval_s
+        if number == last and 0 < end - start < interval_s:
+            width = end - start
+        latency = bucket.latency or latency_summary(hammer.Histogram())
+        rows.append(stats_row(start, width, bucket.requests, bucket.errors,
+                              latency))
+        requests += bucket.requests
+        errors += bucket.errors
+    span = (last - first) * interval_s + (rows[-1]["width_s"])
+    totals = stats_row(first * interval_s, span, requests, errors,
+                       latency_summary(tally.total))
+    totals["histogram"] = tally.total
+    return rows, totals
+
+
+def latency_summary(hist):
+    """A histogram -> (responses, mean, percentiles, max), what a row
+    shows of it."""
+    if not hist.n:
+        return 0, None, [None] * len(PERCENTILES), None
+    return hist.n, hist.mean, hist.percentiles(PERCENTILES), hist.max
+
+
+def stats_row(start, width, requests, errors, latency):
+    """One table row as a dict; latencies (a latency_summary()) in
+    seconds, None when no response was counted."""
+    responses, mean, percentiles, most = latency
+    row = collections.OrderedDict()
+    row["start_s"] = start
+    row["width_s"] = width
+    row["requests"] = requests
+    row["rps"] = requests / width if width > 0 else 0.0
+    row["responses"] = responses
+    row["mean_s"] = mean
+    for p, value in zip(PERCENTILES, percentiles):
+        row["p%d_s" % p] = value
+    row["max_s"] = most
+    row["errors"] = errors
+    row["error_pct"] = 100.0 * errors / requests if requests else 0.0
+    return row
+
+
+# (key, label, higher is worse, judged for a regression)
+COMPARE_METRICS = (
+    ("requests", "requests", None, False),
+    ("rps", "req/s", False, True),
+    ("mean_s", "mean", True, True),
+    ("p50_s", "p50", True, True),
+    ("p90_s", "p90", True, True),
+    ("p95_s", "p95", True, True),
+    ("p99_s", "p99", True, True),
+    ("max_s", "max", True, False),
+    ("error_pct", "errors %", True, True),
+)
+
+
+def compare_totals(base, run, tolerance_pct):
+    """Totals of a baseline and a run -> list of dicts with the change in %
+    and a verdict: 'regression', 'better' or 'ok' ('' when not judged)."""
+    out = []
+    for key, label, worse_up, judged in COMPARE_METRICS:
+        old, new = base.get(key), run.get(key)
+        change = None
+        if old is not None and new is not None:
+            if old:
+                change = 100.0 * (new - old) / old
+            elif new:
+                change = math.inf
+            else:
+                change = 0.0
+        verdict = ""
+        if judged and change is not None:
+            worse = change if worse_up else -change
+            if worse > tolerance_pct:
+                verdict = "regression"
+            elif worse < -tolerance_pct:
+                verdict = "better"
+            else:
+                verdict = "ok"
+        out.append(collections.OrderedDict((
+            ("metric", label), ("key", key), ("base", old), ("run", new),
+            ("change_pct", change), ("verdict", verdict))))
+    return out
+
+
+def load_settings(path):
+    """hammer's run settings beside a CSV, or None when absent or broken."""
+    try:
+        with open(path + SETTINGS_SUFFIX, "r") as f:
+            data = json.load(f, object_pairs_hook=collections.OrderedDict)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- formatting ------------------------------------------------------------------
+
+TABLE_COLUMNS = (
+    # (header, key, format, scale)
+    ("start_s", "start_s", "%.1f", 1),
+    ("requests", "requests", "%d", 1),
+    ("req/s", "rps", "%.1f", 1),
+    ("mean_ms", "mean_s", "%.3f", 1000),
+    ("p50_ms", "p50_s", "%.3f", 1000),
+    ("p90_ms", "p90_s", "%.3f", 1000),
+    ("p95_ms", "p95_s", "%.3f", 1000),
+    ("p99_ms", "p99_s", "%.3f", 1000),
+    ("max_ms", "max_s", "%.3f", 1000),
+    ("errors", "errors", "%d", 1),
+    ("error_%", "error_pct", "%.2f", 1),
+)
+CSV_HEADER = ("start_s", "requests", "req_per_s", "mean_ms", "p50_ms",
+              "p90_ms", "p95_ms", "p99_ms", "max_ms", "errors", "error_pct")
+
+
+def cell(row, key, form, scale, empty="-"):
+    value = row[key]
+    if value is None:
+        return empty
+    return form % (value * scale) if scale != 1 else form % value
+
+
+def table_cells(rows, totals, empty="-"):
+    """Rows of text cells; the totals row starts with 'total'."""
+    out = []
+    for row in rows + [totals]:
+        cells = [cell(row, key, form, scale, empty)
+                 for _, key, form, scale in TABLE_COLUMNS]
+        out.append(cells)
+    out[-1][0] = "total"
+    return out
+
+
+def format_table(rows, totals):
+    """The aligned text table as a list of lines."""
+    body = table_cells(rows, totals)
+    header = [h for h, _, _, _ in TABLE_COLUMNS]
+    widths = [max(len(r[i]) for r in body + [header])
+              for i in range(len(header))]
+    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))
+    return [line(header)] + [line(r) for r in body[:-1]] + [
+        "-" * len(line(header)), line(body[-1])]
+
+
+def format_settings(settings):
+    return ["%s: %s" % (k, json.dumps(v) if not isinstance(v, str) else v)
+            for k, v in settings.items()]
+
+
+def format_header(inputs, tally, interval_s, settings):
+    lines = ["crunch %s: %s, %d rows, interval %gs" % (
+        __version__, ", ".join(inputs), tally.rows, interval_s)]
+    if settings:
+        lines.append("settings: " + ", ".join(format_settings(settings)))
+    return lines
+
+
+def format_counts(tally):
+    """Status codes and transport errors by kind, one line."""
+    parts = ["%d x %d" % (code, n) for code, n in sorted(tally.statuses.items())
+             if code]
+    line = "status: " + (", ".join(parts) or "none")
+    if tally.kinds or tally.statuses.get(0):
+        kinds = ["%s x %d" % (k or "unknown", n)
+                 for k, n in sorted(tally.kinds.items())]
+        line += "; transport errors: " + (
+            ", ".join(kinds) or "%d" % tally.statuses[0])
+    return line
+
+
+def format_change(change):
+    if change is None:
+        return "-"
+    if math.isinf(change):
+        return "new"
+    return "%+.1f%%" % change
+
+
+def format_metric(key, value):
+    if value is None:
+        return "-"
+    if key.endswith("_s"):
+        return "%.3f ms" % (value * 1000)
+    if key == "requests":
+        return "%d" % value
+    return "%.2f" % value
+
+
+def format_compare(comparison, base_name, tolerance_pct):
+    header = ("metric", "base", "run", "change", "")
+    rows = [(c["metric"], format_metric(c["key"], c["base"]),
+             format_metric(c["key"], c["run"]), format_change(c["change_pct"]),
+             c["verdict"].upper() if c["verdict"] == "regression"
+             else c["verdict"]) for c in comparison]
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
+    lines = ["compared with %s (tolerance %g%%):" % (base_name, tolerance_pct)]
+    for r in [header] + rows:
+        lines.append("  ".join(c.rjust(w) if i else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(r, widths)))
+                     .rstrip())
+    return lines
+
+
+def format_csv(rows, totals):
+    out = [",".join(CSV_HEADER)]
+    out.extend(",".join(cells) for cells in table_cells(rows, totals, ""))
+    return out
+
+
+def json_number(key, value):
+    """Round a float so that the last bits of a sum (which depend on how the
+    input was cut into blocks) never show: ns for times, else 6 decimals."""
+    if not isinstance(value, float):
+        return value
+    return round(value, 9 if key.endswith("_s") else 6)
+
+
+def json_report(inputs, interval_s, settings, tally, rows, totals,
+                comparison=None):
+    clean = lambda row: collections.OrderedDict(
+        (k, json_number(k, v)) for k, v in row.items() if k != "histogram")
+    report = collections.OrderedDict()
+    report["crunch"] = __version__
+    report["inputs"] = inputs
+    report["interval_s"] = interval_s
+    report["settings"] = settings
+    report["rows"] = tally.rows
+    report["malformed"] = tally.malformed
+    report["first_malformed_line"] = tally.first_bad
+    report["statuses"] = collections.OrderedDict(
+        (str(k), v) for k, v in sorted(tally.statuses.items()))
+    report["transport_errors"] = collections.OrderedDict(
+        sorted(tally.kinds.items()))
+    report["intervals"] = [clean(r) for r in rows]
+    report["totals"] = clean(totals)
+    if comparison is not None:
+        report["compare"] = [collections.OrderedDict(
+            (k, (None if isinstance(v, float) and math.isinf(v) else v))
+            for k, v in c.items()) for c in comparison]
+    return report
+
+
+# --- HTML report -------------------------------------------------------------
+
+CHART_W, CHART_H = 900, 260
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 64, 16, 28, 36
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+BASE_COLOR = "#999999"
+CDF_POINTS_MAX = 400
+
+esc = html.escape
+
+
+def nice_step(span, ticks=5):
+    """A round tick step (1, 2 or 5 times a power of ten) for a span."""
+    if span <= 0:
+        return 1.0
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * power:
+            return m * power
+    return 10 * power
+
+
+def fmt_num(v):
+    """Short, stable text for an axis label."""
+    if v == 0:
+        return "0"
+    if abs(v) >= 100 or v == int(v):
+        return "%d" % round(v)
+    return ("%.3f" % v).rstrip("0").rstrip(".")
+
+
+class Chart(object):
+    """An SVG plot area with linear or log axes; pure string building."""
+
+    def __init__(self, title, x_label, y_label, x_range, y_range,
+                 log_x=False):
+        self.title, self.x_label, self.y_label = title, x_label, y_label
+        self.log_x = log_x
+        x0, x1 = x_range
+        if log_x:
+            x0, x1 = math.log10(x0), math.log10(x1)
+        if x1 <= x0:
+            x1 = x0 + 1
+        y0, y1 = y_range
+        self.y_step = nice_step(y1 - y0)
+        y1 = max(self.y_step, math.ceil(y1 / self.y_step) * self.y_step)
+        self.x0, self.x1, self.y0, self.y1 = x0, x1, y0, y1
+        self.parts = []
+
+    def px(self, x):
+        if self.log_x:
+            x = math.log10(x)
+        w = CHART_W - PLOT_LEFT - PLOT_RIGHT
+        return PLOT_LEFT + (x - self.x0) / (self.x1 - self.x0) * w
+
+    def py(self, y):
+        h = CHART_H - PLOT_TOP - PLOT_BOTTOM
+        return CHART_H - PLOT_BOTTOM - (y - self.y0) / (self.y1 - self.y0) * h
+
+    def line(self, points, color, dashed=False, width=1.5):
+        if not points:
+            return
+        text = " ".join("%.1f,%.1f" % (self.px(x), self.py(y))
+                        for x, y in points)
+        dash = ' stroke-dasharray="5,3"' if dashed else ""
+        self.parts.append('<polyline fill="none" stroke="%s" stroke-width="%g"'
+                          '%s points="%s"/>' % (color, width, dash, text))
+
+    def dots(self, points, color, radius=1.6, opacity=0.5):
+        out = ['<g fill="%s" fill-opacity="%g">' % (color, opacity)]
+        out.extend('<circle cx="%.1f" cy="%.1f" r="%g"/>'
+                   % (self.px(x), self.py(y), radius) for x, y in points)
+        out.append("</g>")
+        self.parts.append("".join(out))
+
+    def _axes(self):
+        out = []
+        left, right = PLOT_LEFT, CHART_W - PLOT_RIGHT
+        bottom = CHART_H - PLOT_BOTTOM
+        y = self.y0
+        while y <= self.y1 + 1e-9 * self.y_step:
+            py = self.py(y)
+            out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" '
+                       'stroke="#e5e5e5"/>' % (left, right, py, py))
+            out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>'
+                       % (left - 6, py + 4, esc(fmt_num(y))))
+            y += self.y_step
+        if self.log_x:
+            ticks = [10.0 ** e for e in range(int(math.floor(self.x0)),
+                                             int(math.ceil(self.x1)) + 1)]
+            ticks = [t for t in ticks
+                     if self.x0 - 1e-9 <= math.log10(t) <= self.x1 + 1e-9]
+        else:
+            step = nice_step(self.x1 - self.x0, 8)
+            first = math.ceil(self.x0 / step) * step
+            ticks = [first + i * step for i in
+                     range(int((self.x1 - first) / step + 1e-9) + 1)]
+        for t in ticks:
+            px = self.px(t)
+            out.append('<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" '
+                       'stroke="#e5e5e5"/>' % (px, px, PLOT_TOP, bottom))
+            out.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>'
+                       % (px, bottom + 16, esc(fmt_num(t))))
+        out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" '
+                   'stroke="#888"/>' % (left, PLOT_TOP, right - left,
+                                        bottom - PLOT_TOP))
+        out.append('<text x="%d" y="%d" text-anchor="middle">%s</text>'
+                   % ((left + right) // 2, CHART_H - 4, esc(self.x_label)))
+        out.append('<text x="14" y="%d" text-anchor="middle" '
+                   'transform="rotate(-90 14 %d)">%s</text>'
+                   % ((PLOT_TOP + bottom) // 2, (PLOT_TOP + bottom) // 2,
+                      esc(self.y_label)))
+        out.append('<text x="%d" y="18" class="title">%s</text>'
+                   % (left, esc(self.title)))
+        return out
+
+    def legend(self, entries):
+        x = CHART_W - PLOT_RIGHT - 8
+        for i, (label, color, dashed) in enumerate(reversed(entries)):
+            w = 28 + 7 * len(label)
+            x -= w
+            dash = ' stroke-dasharray="5,3"' if dashed else ""
+            self.parts.append(
+                '<line x1="%d" x2="%d" y1="14" y2="14" stroke="%s" '
+                'stroke-width="2"%s/><text x="%d" y="18">%s</text>'
+                % (x, x + 18, color, dash, x + 22, esc(label)))
+
+    def svg(self):
+        body = self._axes() + self.parts
+        return ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" '
+                'height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">'
+                '%s</svg>' % (CHART_W, CHART_H, CHART_W, CHART_H,
+                              esc(self.title), "".join(body)))
+
+
+def series(rows, key, scale=1.0):
+    """(interval middle, value) points, skipping intervals without a value."""
+    return [(r["start_s"] + r["width_s"] / 2, r[key] * scale)
+            for r in rows if r[key] is not None]
+
+
+def x_range(*row_lists):
+    starts = [r["start_s"] for rows in row_lists for r in rows]
+    ends = [r["start_s"] + r["width_s"] for rows in row_lists for r in rows]
+    return (min(starts), max(ends)) if starts else (0.0, 1.0)
+
+
+def y_max(*point_lists):
+    ys = [y for points in point_lists for _, y in points]
+    return max(ys) if ys and max(ys) > 0 else 1.0
+
+
+def chart_over_time(title, y_label, lines, xr):
+    """lines: (label, color, dashed, points)."""
+    chart = Chart(title, "elapsed (s)", y_label, xr,
+                  (0.0, y_max(*[p for _, _, _, p in lines])))
+    for _, color, dashed, points in lines:
+        chart.line(points, color, dashed)
+    chart.legend([(label, color, dashed) for label, color, dashed, _ in lines])
+    return chart.svg()
+
+
+def cdf_points(hist):
+    """(latency ms, % of responses at or below) from a hammer.Histogram."""
+    buckets = sorted((float(k), c) for k, c in hist.counts.items())
+    points, seen = [], 0
+    step = max(1, len(buckets) // CDF_POINTS_MAX)
+    for i, (value, count) in enumerate(buckets):
+        seen += count
+        if i % step == 0 or i == len(buckets) - 1:
+            points.append((max(value, 1e-6) * 1000, 100.0 * seen / hist.n))
+    return points
+
+
+def report_charts(run, base):
+    """The SVG charts of a run and, when given, its baseline (dashed)."""
+    rows = run["rows"]
+    base_rows = base["rows"] if base else []
+    xr = x_range(rows, base_rows)
+    svgs = []
+    tp = [("req/s", COLORS[0], False, series(rows, "rps"))]
+    if base:
+        tp.append(("base req/s", BASE_COLOR, True, series(base_rows, "rps")))
+    svgs.append(chart_over_time("Throughput", "requests/s", tp, xr))
+    lat = []
+    for i, p in enumerate((50, 90, 99)):
+        key = "p%d_s" % p
+        lat.append(("p%d" % p, COLORS[i], False, series(rows, key, 1000)))
+        if base:
+            lat.append(("base p%d" % p, COLORS[i], True,
+                        series(base_rows, key, 1000)))
+    svgs.append(chart_over_time("Latency percentiles", "ms", lat, xr))
+    err = [("errors %", COLORS[3], False, series(rows, "error_pct"))]
+    if base:
+        err.append(("base errors %", BASE_COLOR, True,
+                    series(base_rows, "error_pct")))
+    svgs.append(chart_over_time("Error rate", "% of requests", err, xr))
+    svgs.append(scatter_chart(run, base, xr))
+    svgs.append(cdf_chart(run, base))
+    return svgs
+
+
+def scatter_chart(run, base, xr):
+    points = sorted(run["sample"])
+    base_points = sorted(base["sample"]) if base else []
+    # The y axis fits the responses; transport errors (often a timeout
+    # long) sit at the top edge when they are slower than every response.
+    ys = [t * 1000 for _, t, s in points + base_points if s]
+    top = max(ys) if ys else max([t * 1000 for _, t, _ in points] or [1.0])
+    chart = Chart("Response times (%d sampled requests)" % len(points),
+                  "elapsed (s)", "ms", xr, (0.0, top))
+    clamp = lambda sample: [(e, min(t * 1000, chart.y1)) for e, t, _ in sample]
+    if base_points:
+        chart.dots(clamp(base_points), BASE_COLOR, opacity=0.35)
+    chart.dots(clamp(p for p in points if not is_error_status(p[2])),
+               COLORS[0])
+    chart.dots(clamp(p for p in points if is_error_status(p[2])),
+               COLORS[3], radius=2.2, opacity=0.8)
+    entries = [("response", COLORS[0], False), ("error", COLORS[3], False)]
+    if base_points:
+        entries.append(("base", BASE_COLOR, False))
+    chart.legend(entries)
+    return chart.svg()
+
+
+def cdf_chart(run, base):
+    lines = [("run", COLORS[0], False, cdf_points(run["totals"]["histogram"]))]
+    if base:
+        lines.append(("base", BASE_COLOR, True,
+                      cdf_points(base["totals"]["histogram"])))
+    xs = [x for _, _, _, p in lines for x, _ in p]
+    lo = min(xs) if xs else 0.1
+    hi = max(xs) if xs else 1.0
+    lo = 10 ** math.floor(math.log10(lo))
+    hi = 10 ** math.ceil(math.log10(hi)) if hi > lo else lo * 10
+    chart = Chart("Latency distribution (CDF)", "ms (log scale)",
+                  "% of responses", (lo, hi), (0.0, 100.0), log_x=True)
+    for _, color, dashed, points in lines:
+        chart.line(points, color, dashed)
+    chart.legend([(label, color, dashed) for label, color, dashed, _ in lines])
+    return chart.svg()
+
+
+HTML_STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { padding: 3px 9px; border-bottom: 1px solid #ddd; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+tr.total td { font-weight: bold; border-top: 2px solid #888; }
+svg { display: block; margin: 10px 0 18px; font-size: 11px; }
+svg .title { font-size: 14px; font-weight: bold; }
+.regression { color: #c00; font-weight: bold; }
+.better { color: #070; }
+.warn { color: #a60; }
+"""
+
+
+def html_table(header, rows, classes=None):
+    out = ["<table><tr>%s</tr>" % "".join("<th>%s</th>" % esc(h)
+                                         for h in header)]
+    for i, cells in enumerate(rows):
+        cls = classes[i] if classes else ""
+        out.append("<tr%s>%s</tr>" % (' class="%s"' % cls if cls else "",
+                                      "".join("<td>%s</td>" % esc(c)
+                                              for c in cells)))
+    out.append("</table>")
+    return "".join(out)
+
+
+def render_html(run, base=None, comparison=None, tolerance_pct=None):
+    """The whole report as one string: no script, no outside resource."""
+    title = "crunch report: %s" % ", ".join(run["inputs"])
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           "<title>%s</title>" % esc(title),
+           "<style>%s</style></head><body>" % HTML_STYLE,
+           "<h1>%s</h1>" % esc(title)]
+    tally = run["tally"]
+    out.append("<p>%d rows, interval %s s. %s</p>" % (
+        tally.rows, esc(fmt_num(run["interval_s"])),
+        esc(format_counts(tally))))
+    for warning in run["warnings"]:
+        out.append('<p class="warn">%s</p>' % esc(warning))
+    if run["settings"]:
+        out.append("<h2>Run settings</h2>")
+        out.append(html_table(("setting", "value"), [
+            (k, v if isinstance(v, str) else json.dumps(v))
+            for k, v in run["settings"].items()]))
+    header = [h for h, _, _, _ in TABLE_COLUMNS]
+    cells = table_cells(run["rows"], run["totals"])
+    out.append("<h2>Totals</h2>")
+    out.append(html_table(header, cells[-1:], ["total"]))
+    if comparison is not None:
+        out.append("<h2>Compared with %s (tolerance %s%%)</h2>" % (
+            esc(", ".join(base["inputs"])), esc(fmt_num(tolerance_pct))))
+        rows = [(c["metric"], format_metric(c["key"], c["base"]),
+                 format_metric(c["key"], c["run"]),
+                 format_change(c["change_pct"]), c["verdict"])
+                for c in comparison]
+        out.append(html_table(("metric", "base", "run", "change", "verdict"),
+                              rows, [c["verdict"] for c in comparison]))
+    out.append("<h2>Charts</h2>")
+    out.extend(report_charts(run, base))
+    out.append("<h2>Intervals</h2>")
+    out.append(html_table(header, cells,
+                          [""] * (len(cells) - 1) + ["total"]))
+    out.append("<p>crunch %s</p></body></html>" % esc(__version__))
+    return "\n".join(out) + "\n"
+
+
+# --- reading input -------------------------------------------------------------
+
+
+def read_first_line(f):
+    """The first line of a binary stream (without the newline) and the
+    bytes read past it."""
+    buf = b""
+    while b"\n" not in buf:
+        more = f.read(65536)
+        if not more:
+            break
+        buf += more
+    line, sep, rest = buf.partition(b"\n")
+    return line, sep, rest
+
+
+def feed(tally, f, pending=b"", stop=None):
+    """Read blocks of whole lines from f into tally.  With `stop`, the
+    lines starting before that many more bytes; else to the end."""
+    left = None if stop is None else stop
+    while True:
+        if left is not None and left <= 0:
+            if pending:
+                rest = f.readline()
+                tally.add_block(pending + rest)
+            return
+        size = READ_BLOCK_B if left is None else min(READ_BLOCK_B, left)
+        data = f.read(size)
+        if left is not None:
+            left -= len(data)
+        if not data:
+            if pending:
+                tally.add_block(pending)
+            return
+        data = pending + data
+        cut = data.rfind(b"\n") + 1
+        pending = data[cut:]
+        if cut:
+            tally.add_block(data[:cut])
+
+
+def crunch_range(job):
+    """Worker: (path, fmt, start, stop, interval_s, sample) -> frozen Tally
+    of the lines that begin in [start, stop)."""
+    path, fmt, start, stop, interval_s, sample = job
+    tally = Tally(fmt, interval_s, sample)
+    with open(path, "rb") as f:
+        if start:
+            f.seek(start - 1)
+            if f.read(1) != b"\n":
+                skipped = f.readline()
+                start += len(skipped)
+        if start < stop:
+            feed(tally, f, stop=stop - start)
+    return tally.freeze()
+
+
+def open_input(name, stdin):
+    if name == "-":
+        return stdin
+    try:
+        return open(name, "rb")
+    except OSError as exc:
+        raise InputError("cannot read %r: %s" % (name, exc.strerror or exc))
+
+
+def crunch_input(name, interval_s, sample, stdin, processes):
+    """One file (or '-') -> frozen Tally.  Files past MIN_PARALLEL_B are
+    cut into byte ranges crunched by `processes` worker processes."""
+    f = open_input(name, stdin)
+    try:
+        line, sep, rest = read_first_line(f)
+        if not line.strip() and not rest:
+            raise InputError("%r is empty" % name)
+        fmt, has_header = parse_first_line(line)
+        body_start = len(line) + len(sep)
+        size = os.fstat(f.fileno()).st_size if name != "-" else 0
+        regular = name != "-" and os.path.isfile(name)
+        if regular and processes > 1 and size >= MIN_PARALLEL_B:
+            tally = crunch_ranges(name, fmt, body_start, size, interval_s,
+                                  sample, processes, has_header)
+        else:
+            tally = Tally(fmt, interval_s, sample)
+            if has_header:
+                tally.lines = 1
+                first = b""
+            else:
+                first = line + sep
+            feed(tally, f, pending=first + rest)
+    finally:
+        if f is not stdin:
+            f.close()
+    return tally.freeze()
+
+
+def range_edges(start, stop, processes):
+    """Byte offsets that cut [start, stop) into ranges for `processes`
+    workers: each range a share of what is left, at most RANGE_B and at
+    least RANGE_MIN_B, so that the last ones are small and the workers
+    finish together."""
+    edges = [start]
+    while edges[-1] < stop:
+        left = stop - edges[-1]
+        step = min(RANGE_B, max(RANGE_MIN_B, left // (2 * processes)))
+        edges.append(min(stop, edges[-1] + step))
+    return edges
+
+
+def crunch_ranges(path, fmt, body_start, size, interval_s, sample,
+                  processes, has_header):
+    """Cut a file into byte ranges and crunch them in a process pool; the
+    tallies merge in file order, so the result does not depend on the
+    number of processes."""
+    edges = range_edges(body_start, size, processes)
+    jobs = [(path, fmt, a, b, interval_s, sample)
+            for a, b in zip(edges, edges[1:])]
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        context = multiprocessing.get_context()
+    total = Tally(fmt, interval_s, sample)
+    total.lines = 1 if has_header else 0
+    with context.Pool(min(processes, len(jobs))) as pool:
+        for part in pool.imap(crunch_range, jobs):
+            total.merge(part, line_offset=total.lines)
+    return total
+
+
+def crunch_inputs(names, interval_s, sample, stdin, processes):
+    """Several inputs -> (merged Tally, warnings).  Raises InputError."""
+    merged, warnings = None, []
+    for name in names:
+        tally = crunch_input(name, interval_s, sample, stdin, processes)
+        shown = "<stdin>" if name == "-" else name
+        if tally.truncated is not None:
+            warnings.append("%s: skipped the truncated last line %d"
+                            % (shown, tally.truncated))
+        if tally.malformed:
+            warnings.append("%s: skipped %d malformed line%s, the first is"
+                            " line %d" % (shown, tally.malformed,
+                                          "" if tally.malformed == 1 else "s",
+                                          tally.first_bad))
+        if not tally.rows:
+            raise InputError("%s has no valid rows" % shown)
+        merged = tally if merged is None else merged.merge(tally)
+    return merged, warnings
+
+
+def crunch_run(names, interval_s, sample, stdin, processes):
+    """Inputs -> a dict with everything the outputs need."""
+    tally, warnings = crunch_inputs(names, interval_s, sample, stdin,
+                                    processes)
+    rows, totals = summarise(tally, interval_s)
+    first = names[0]
+    settings = load_settings(first) if first != "-" else None
+    return {"inputs": ["<stdin>" if n == "-" else n for n in names],
+            "interval_s": interval_s, "tally": tally, "rows": rows,
+            "totals": totals, "settings": settings, "warnings": warnings,
+            "sample": tally.sample or []}
+
+
+# --- main ---------------------------------------------------------------------
+
+
+def duration(text):
+    try:
+        return hammer.parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="crunch.py",
+        description="Per-interval throughput and latency from hammer's "
+                    "results.csv, as a table, CSV, JSON or an HTML report.")
+    parser.add_argument("inputs", nargs="+", metavar="FILE",
+                        help="results CSV files, merged on elapsed; '-' "
+                             "reads stdin")
+    parser.add_argument("--interval", type=duration, default=DEFAULT_INTERVAL_S,
+                        metavar="S", help="interval width: 30, 30s, 500ms, "
+                                          "5m, 1h (default: %(default)s s)")
+    parser.add_argument("--csv", metavar="FILE", default=None,
+                        help="write the interval rows and totals as CSV "
+                             "(default: %(default)s)")
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON instead of the table "
+                             "(default: %(default)s)")
+    parser.add_argument("--html", metavar="FILE", default=None,
+                        help="write a self-contained HTML report "
+                             "(default: %(default)s)")
+    parser.add_argument("--compare", metavar="BASE.csv", default=None,
+                        help="compare the totals with a baseline run; exit 1 "
+                             "on a regression (default: %(default)s)")
+    parser.add_argument("--tolerance", type=float,
+                        default=DEFAULT_TOLERANCE_PCT, metavar="PCT",
+                        help="change in %% that --compare lets pass "
+                             "(default: %(default)s)")
+    parser.add_argument("--processes", type=int, default=None, metavar="N",
+                        help="worker processes for big files (default: one "
+                             "per core)")
+    return parser
+
+
+def write_text(path, text):
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+    except OSError as exc:
+        raise InputError("cannot write %r: %s" % (path, exc.strerror or exc))
+
+
+def main(argv=None, stdin=None, stdout=None, stderr=None):
+    """Command line entry.  Returns 0 when done, 1 when the input cannot be
+    read or is empty, an output cannot be written or --compare finds a
+    regression, 2 for bad usage (from argparse), 130 when interrupted."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.interval <= 0:
+        parser.error("--interval must be > 0, got %g" % args.interval)
+    if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
+        parser.error("--tolerance must be a number >= 0, got %r"
+                     % args.tolerance)
+    if args.processes is not None and args.processes < 1:
+        parser.error("--processes must be >= 1, got %d" % args.processes)
+    if args.inputs.count("-") > 1 or args.compare == "-" and "-" in args.inputs:
+        parser.error("stdin ('-') can be read only once")
+    processes = args.processes or os.cpu_count() or 1
+    if stdin is None:
+        stdin = sys.stdin.buffer if sys.stdin is not None else None
+    if hammer is None:
+        print("crunch: cannot import hammer.py; keep crunch.py beside it",
+              file=stderr)
+        return 1
+    sample = args.html is not None
+    try:
+        run = crunch_run(args.inputs, args.interval, sample, stdin, processes)
+        base = comparison = None
+        if args.compare:
+            base = crunch_run([args.compare], args.interval, sample, stdin,
+                              processes)
+            comparison = compare_totals(base["totals"], run["totals"],
+                                        args.tolerance)
+        for warning in run["warnings"] + (base["warnings"] if base else []):
+            print("crunch: warning: %s" % warning, file=stderr)
+        if args.json:
+            report = json_report(run["inputs"], args.interval,
+                                 run["settings"], run["tally"], run["rows"],
+                                 run["totals"], comparison)
+            stdout.write(json.dumps(report, indent=1) + "\n")
+        else:
+            lines = format_header(run["inputs"], run["tally"], args.interval,
+                                  run["settings"])
+            lines += format_table(run["rows"], run["totals"])
+            lines.append(format_counts(run["tally"]))
+            if comparison is not None:
+                lines += format_compare(comparison, base["inputs"][0],
+                                        args.tolerance)
+            stdout.write("\n".join(lines) + "\n")
+        if args.csv:
+            write_text(args.csv, "\n".join(format_csv(run["rows"],
+                                                      run["totals"])) + "\n")
+        if args.html:
+            write_text(args.html, render_html(run, base, comparison,
+                                              args.tolerance))
+    except InputError as exc:
+        print("crunch: %s" % exc, file=stderr)
+        return 1
+    except OSError as exc:
+        print("crunch: %s" % exc, file=stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("crunch: interrupted", file=stderr)
+        return 130
+    if comparison and any(c["verdict"] == "regression" for c in comparison):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,617 @@
+"""Tests for crunch.py: python -m unittest -v (standard library only)."""
+
+import contextlib
+import io
+import json
+import math
+import os
+import random
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+from unittest import mock
+
+import crunch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CRUNCH = os.path.join(HERE, "crunch.py")
+HEADER = "elapsed,response_time,status,bytes,error\n"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REQUIRE_ALL = os.environ.get("HAMMER_TEST_REQUIRE_ALL") == "1"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-quic", "--no-first-run",
+                  "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync",
+                  "--enable-logging=stderr", "--v=0"]
+
+
+def row(elapsed, response_time, status=200, size=10, error=""):
+    return "%.6f,%.6f,%d,%d,%s\n" % (elapsed, response_time, status, size,
+                                     error)
+
+
+def nearest_rank(values, p):
+    ordered = sorted(values)
+    return ordered[max(1, int(math.ceil(p / 100.0 * len(ordered)))) - 1]
+
+
+def random_rows(n, seed, runtime_s=10.0):
+    rnd = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        status = rnd.choice((200,) * 30 + (503, 0))
+        rows.append((round(rnd.uniform(0, runtime_s), 6),
+                     round(rnd.lognormvariate(-4, 0.8), 6), status))
+    return rows
+
+
+class CrunchTestCase(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="crunch-test-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        return path
+
+    def write_rows(self, name, rows, header=HEADER):
+        text = header + "".join(row(e, t, s, 10, "timeout" if s == 0 else "")
+                                for e, t, s in rows)
+        return self.write(name, text)
+
+    def run_main(self, argv, stdin=b""):
+        out, err = io.StringIO(), io.StringIO()
+        code = crunch.main(argv, stdin=io.BytesIO(stdin), stdout=out,
+                           stderr=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def run_json(self, argv, stdin=b""):
+        code, out, err = self.run_main(argv + ["--json"], stdin)
+        self.assertEqual(code, 0, err)
+        return json.loads(out), err
+
+
+class ExactTest(CrunchTestCase):
+    """Hand-made files whose every figure is known."""
+
+    ROWS = (row(0.1, 0.010) + row(0.5, 0.020) + row(1.9, 0.030, 500) +
+            row(0.7, 0.5, 0, 0, "timeout") +        # not in latency stats
+            row(2.0, 0.040) + row(3.5, 0.060, 404) +
+            row(7.0, 0.100) + row(7.5, 0.200))      # 4-6 s is empty
+
+    def test_interval_counts_means_and_errors(self):
+        path = self.write("r.csv", HEADER + self.ROWS)
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        got = [(r["start_s"], r["requests"], r["responses"], r["errors"],
+                r["mean_s"]) for r in report["intervals"]]
+        self.assertEqual(got, [(0.0, 4, 3, 2, 0.02), (2.0, 2, 2, 0, 0.05),
+                               (4.0, 0, 0, 0, None), (6.0, 2, 2, 0, 0.15)])
+        first = report["intervals"][0]
+        self.assertEqual(first["rps"], 2.0)
+        self.assertEqual(first["error_pct"], 50.0)
+        self.assertEqual(first["max_s"], 0.03)
+        self.assertEqual(first["p50_s"], 0.02)
+
+    def test_partial_last_interval_divided_by_real_width(self):
+        path = self.write("r.csv", HEADER + self.ROWS)
+        report, _ = self.run_json([path])
+        last = report["intervals"][-1]
+        self.assertEqual(last["width_s"], 1.5)          # 6.0 .. 7.5
+        self.assertAlmostEqual(last["rps"], 2 / 1.5, places=6)
+        totals = report["totals"]
+        self.assertEqual(totals["requests"], 8)
+        self.assertEqual(totals["width_s"], 7.5)
+        self.assertAlmostEqual(totals["rps"], 8 / 7.5, places=6)
+        self.assertEqual(totals["errors"], 2)
+        self.assertAlmostEqual(totals["mean_s"], 0.46 / 7, places=9)
+        self.assertEqual(report["statuses"],
+                         {"0": 1, "200": 5, "404": 1, "500": 1})
+        self.assertEqual(report["transport_errors"], {"timeout": 1})
+
+    def test_table_on_stdout(self):
+        path = self.write("r.csv", HEADER + self.ROWS)
+        code, out, err = self.run_main([path])
+        self.assertEqual((code, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "crunch %s: %s, 8 rows, interval 2s"
+                         % (crunch.__version__, path))
+        self.assertEqual(lines[1].split(), [
+            "start_s", "requests", "req/s", "mean_ms", "p50_ms", "p90_ms",
+            "p95_ms", "p99_ms", "max_ms", "errors", "error_%"])
+        self.assertEqual(lines[2].split(), [
+            "0.0", "4", "2.0", "20.000", "20.000", "30.000", "30.000",
+            "30.000", "30.000", "2", "50.00"])
+        self.assertEqual(lines[4].split(), ["4.0", "0", "0.0"] + ["-"] * 6 +
+                         ["0", "0.00"])
+        self.assertEqual(lines[7].split()[:3], ["total", "8", "1.1"])
+        self.assertEqual(lines[8], "status: 200 x 5, 404 x 1, 500 x 1; "
+                                   "transport errors: timeout x 1")
+
+    def test_csv_output(self):
+        path = self.write("r.csv", HEADER + self.ROWS)
+        out_csv = os.path.join(self.dir, "out.csv")
+        code, _, _ = self.run_main([path, "--csv", out_csv, "--interval",
+                                    "4s"])
+        self.assertEqual(code, 0)
+        with open(out_csv) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "start_s,requests,req_per_s,mean_ms,"
+                         "p50_ms,p90_ms,p95_ms,p99_ms,max_ms,errors,error_pct")
+        self.assertEqual(lines[1], "0.0,6,1.5,32.000,30.000,60.000,60.000,"
+                                   "60.000,60.000,2,33.33")
+        self.assertEqual(lines[2], "4.0,2,0.6,150.000,100.000,200.000,"
+                                   "200.000,200.000,200.000,0,0.00")
+        self.assertEqual(lines[3].split(",")[:3], ["total", "8", "1.1"])
+        self.assertEqual(len(lines), 4)
+
+    def test_interval_takes_units(self):
+        path = self.write("r.csv", HEADER + self.ROWS)
+        report, _ = self.run_json([path, "--interval", "500ms"])
+        self.assertEqual(report["interval_s"], 0.5)
+        self.assertEqual(report["intervals"][0]["requests"], 1)
+        self.assertEqual(len(report["intervals"]), 16)
+
+    def test_header_less_original_format(self):
+        text = "0.5,0.010,200\n1.0,0.030,200\n2.5,0.050,503\n"
+        path = self.write("old.csv", text)
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        got = [(r["requests"], r["errors"], r["mean_s"])
+               for r in report["intervals"]]
+        self.assertEqual(got, [(2, 0, 0.02), (1, 1, 0.05)])
+
+    def test_header_with_extra_columns_in_any_order(self):
+        text = ("status,url,elapsed,response time\n"
+                "200,/a,0.5,0.010\n500,/b,1.0,0.030\n")
+        path = self.write("other.csv", text)
+        report, _ = self.run_json([path])
+        self.assertEqual(report["totals"]["requests"], 2)
+        self.assertEqual(report["totals"]["errors"], 1)
+        self.assertEqual(report["totals"]["mean_s"], 0.02)
+
+
+class PercentileTest(CrunchTestCase):
+
+    def test_percentiles_within_one_percent_of_exact(self):
+        rows = random_rows(20000, seed=7, runtime_s=20.0)
+        path = self.write_rows("r.csv", rows)
+        report, _ = self.run_json([path, "--interval", "5s"])
+        groups = [("totals", [t for e, t, s in rows if s])]
+        for i in range(4):
+            groups.append((i, [t for e, t, s in rows
+                               if s and i * 5 <= e < (i + 1) * 5]))
+        for name, values in groups:
+            got = (report["totals"] if name == "totals"
+                   else report["intervals"][name])
+            self.assertEqual(got["responses"], len(values))
+            self.assertAlmostEqual(got["mean_s"], math.fsum(values) / len(values),
+                                   places=9)
+            self.assertEqual(got["max_s"], max(values))
+            for p in crunch.PERCENTILES:
+                exact = nearest_rank(values, p)
+                self.assertLessEqual(abs(got["p%d_s" % p] - exact),
+                                     0.01 * exact, (name, p))
+
+
+class IngestTest(CrunchTestCase):
+    """The column-wise ingestion agrees with hammer's own counting."""
+
+    def hammer_intervals(self, rows, width):
+        """Per-interval hammer.Histogram.add_many() over the responses."""
+        hists = {}
+        for e, t, s in rows:
+            hists.setdefault(int(e // width), crunch.hammer.Histogram())
+            if s:
+                hists[int(e // width)].add_many([t])
+        return hists
+
+    def assert_like_hammer(self, text, rows, width, argv=()):
+        path = self.write("r.csv", text)
+        report, _ = self.run_json([path, "--interval", repr(width)] +
+                                  list(argv))
+        hists = self.hammer_intervals(rows, width)
+        self.assertEqual(report["rows"], len(rows))
+        for got in report["intervals"]:
+            hist = hists.get(int(round(got["start_s"] / width)))
+            if hist is None or not hist.n:
+                self.assertEqual(got["responses"], 0)
+                continue
+            self.assertEqual(got["responses"], hist.n)
+            self.assertEqual(got["max_s"], round(hist.max, 9))
+            self.assertAlmostEqual(got["mean_s"], hist.mean, places=9)
+            for p in crunch.PERCENTILES:     # JSON shows ns: round(, 9)
+                self.assertEqual(got["p%d_s" % p],
+                                 round(hist.percentile(p), 9), p)
+
+    def test_microsecond_times_counted_under_hammer_keys(self):
+        rnd = random.Random(21)
+        rows = [(round(rnd.uniform(0, 12), 6),
+                 round(rnd.lognormvariate(-4, 1.2), 6),
+                 rnd.choice((200,) * 20 + (0, 503))) for _ in range(5000)]
+        rows += [(1.0, 0.02745, 200), (1.0, 0.5625, 200), (3.0, 1.125, 200),
+                 (5.0, 0.0, 200), (5.0, 2.5, 0), (7.0, 0.000105, 200)]
+        text = HEADER + "".join(row(e, t, s) for e, t, s in rows)
+        self.assert_like_hammer(text, rows, 2.0)
+        self.assert_like_hammer(text, rows, 0.3, ["--processes", "1"])
+
+    def test_other_time_formats_counted_under_hammer_keys(self):
+        rnd = random.Random(22)
+        rows = [(round(rnd.uniform(0, 9), 3), rnd.lognormvariate(-4, 1),
+                 200) for _ in range(2000)]
+        rows += [(1.5, 0.0274500001, 200), (2.5, 1e-7, 200), (3.5, 30.0, 200)]
+        text = HEADER + "".join("%r,%r,%d,1,\n" % r for r in rows)
+        self.assert_like_hammer(text, rows, 1.0)
+
+    def test_block_size_does_not_change_the_result(self):
+        rows = random_rows(3000, seed=23, runtime_s=9.0)
+        path = self.write_rows("r.csv", rows)
+        whole, _ = self.run_json([path, "--interval", "0.7"])
+        for size in (64, 1000, 7777):
+            with mock.patch.object(crunch, "READ_BLOCK_B", size):
+                cut, _ = self.run_json([path, "--interval", "0.7"])
+            self.assertEqual(cut, whole, size)
+
+    def test_latency_table_matches_hammer_key_format(self):
+        table = crunch.LatencyTable()
+        table._grow(1 << 17)
+        form = crunch.hammer.LATENCY_KEY_FORMAT
+        self.assertEqual(table.table, [form % (u / 1e6)
+                                       for u in range(1 << 17)])
+        rnd = random.Random(24)
+        micros = [rnd.randrange(1 << 20) for _ in range(20000)]
+        micros += [27450, 562500, 999500, 995000, 1000000]
+        times = [float(u) for u in micros]
+        keys = list(table.keys(times, max(times), crunch.US_PER_S))
+        self.assertEqual(keys, [form % (u / 1e6) for u in micros])
+        seconds = [u / 1e6 for u in micros] + [0.1234567, 2.5]
+        self.assertEqual(list(table.keys(seconds, 2.5, 1.0)),
+                         [form % t for t in seconds])
+
+    def test_micro_shape(self):
+        shape = lambda *fields: crunch.micro_shape(b",".join(fields),
+                                                   len(fields))
+        self.assertEqual(shape(b"0.000001", b"9.999999"), 2)
+        self.assertEqual(shape(b"10.000000", b".500000", b"3.250000"), 1)
+        for bad in (b"0.5", b"1.0000000", b"-0.100000", b"", b"1e-06",
+                    b"nan", b"1.000000.000000", b" 1.000000", b"1_0.000000"):
+            self.assertEqual(shape(b"1.000000", bad), 0, bad)
+            self.assertEqual(shape(bad, b"1.000000"), 0, bad)
+
+    def test_bucket_slots_agree_with_float_division(self):
+        rnd = random.Random(25)
+        for width in (0.1, 0.3, 1 / 3.0, 0.5, 2.0, 0.001, 7.0):
+            base = rnd.uniform(10, 90)
+            edge = (int(base // width) + 1) * width
+            values = [round(base + rnd.uniform(0, 3 * width), 6)
+                      for _ in range(200)]
+            values += [round(edge + d, 6) for d in (-1e-6, 0.0, 1e-6)]
+            fields = [b"%.6f" % v for v in values]
+            floats = list(map(float, fields))
+            first, last = (int(min(floats) // width),
+                           int(max(floats) // width))
+            want = [int(f // width) - first for f in floats]
+            got = crunch.bucket_slots(fields, width, first, last)
+            self.assertEqual([int(g) for g in got], want, width)
+            got = crunch.bucket_slots(floats, width, first, last)
+            self.assertEqual([int(g) for g in got], want, width)
+
+    def test_sample_picks_follow_sample_hash(self):
+        rnd = random.Random(26)
+        elapsed = [round(rnd.uniform(0, 600), 6) for _ in range(5000)]
+        for bits in (0, 1, 5, 11):
+            mask = (1 << bits) - 1
+            self.assertEqual(list(crunch.sample_picks(elapsed, mask)),
+                             [i for i, e in enumerate(elapsed)
+                              if not crunch.sample_hash(e) & mask])
+
+    def test_range_edges_cover_the_file(self):
+        mb = 1 << 20
+        edges = crunch.range_edges(40, 300 * mb, 2)
+        self.assertEqual((edges[0], edges[-1]), (40, 300 * mb))
+        steps = [b - a for a, b in zip(edges, edges[1:])]
+        self.assertTrue(all(crunch.RANGE_MIN_B <= d <= crunch.RANGE_B
+                            for d in steps[:-1]), steps)
+        self.assertLessEqual(steps[-1], steps[0])
+        self.assertEqual(crunch.range_edges(0, 10, 4), [0, 10])
+
+
+class InputsTest(CrunchTestCase):
+
+    def test_merged_files_equal_one_file(self):
+        rows = random_rows(3000, seed=1)
+        whole = self.write_rows("all.csv", rows)
+        part1 = self.write_rows("a.csv", rows[0::2])
+        part2 = self.write_rows("b.csv", rows[1::2])
+        one, _ = self.run_json([whole])
+        two, _ = self.run_json([part1, part2])
+        self.assertEqual(two["inputs"], [part1, part2])
+        self.assertEqual(two["rows"], 3000)
+        self.assertEqual(two["intervals"], one["intervals"])
+        self.assertEqual(two["totals"], one["totals"])
+
+    def test_stdin_in_a_subprocess(self):
+        rows = random_rows(500, seed=2)
+        path = self.write_rows("r.csv", rows)
+        with open(path, "rb") as f:
+            data = f.read()
+        proc = subprocess.Popen([sys.executable, CRUNCH, "-", "--json"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=self.dir)
+        out, err = proc.communicate(data, timeout=60)
+        self.assertEqual((proc.returncode, err), (0, b""))
+        piped = json.loads(out.decode("utf-8"))
+        direct, _ = self.run_json([path])
+        self.assertEqual(piped["inputs"], ["<stdin>"])
+        self.assertEqual(piped["intervals"], direct["intervals"])
+        self.assertEqual(piped["totals"], direct["totals"])
+
+    def test_truncated_last_line_skipped_with_warning(self):
+        path = self.write("r.csv", HEADER + row(0.1, 0.01) + row(0.2, 0.02) +
+                          "0.300000,0.0")
+        report, err = self.run_json([path])
+        self.assertEqual(report["rows"], 2)
+        self.assertEqual(report["malformed"], 0)
+        self.assertEqual(err, "crunch: warning: %s: skipped the truncated "
+                              "last line 4\n" % path)
+
+    def test_whole_last_line_without_newline_counts(self):
+        path = self.write("r.csv", HEADER + row(0.1, 0.01) + row(0.2, 0.02)
+                          .rstrip("\n"))
+        report, err = self.run_json([path])
+        self.assertEqual((report["rows"], err), (2, ""))
+
+    def test_malformed_lines_counted_with_first_line_number(self):
+        lines = [row(0.1 * i, 0.01) for i in range(1, 10)]
+        lines[3] = "0.4,abc,200,1,\n"             # line 5 of the file
+        lines[6] = "0.7,0.01,200\n"               # too few fields
+        lines[7] = "0.8,0.01,99999,1,\n"           # not a status
+        path = self.write("r.csv", HEADER + "".join(lines))
+        report, err = self.run_json([path])
+        self.assertEqual(report["rows"], 6)
+        self.assertEqual(report["malformed"], 3)
+        self.assertEqual(report["first_malformed_line"], 5)
+        self.assertEqual(err, "crunch: warning: %s: skipped 3 malformed "
+                              "lines, the first is line 5\n" % path)
+
+    def test_crlf_and_blank_lines(self):
+        text = (HEADER + row(0.1, 0.01) + "\n" + row(0.2, 0.03)).replace(
+            "\n", "\r\n")
+        path = self.write("r.csv", text)
+        report, err = self.run_json([path])
+        self.assertEqual((report["rows"], report["malformed"], err),
+                         (2, 0, ""))
+        self.assertEqual(report["totals"]["mean_s"], 0.02)
+
+    def test_byte_ranges_in_processes_match_one_process(self):
+        rows = random_rows(4000, seed=5)
+        text = HEADER + "".join(row(e, t, s) for e, t, s in rows)
+        lines = text.splitlines(True)
+        lines[2500] = "garbage\n"                 # line 2501 of the file
+        path = self.write("r.csv", "".join(lines))
+        one, _ = self.run_json([path, "--processes", "1"])
+        with mock.patch.object(crunch, "RANGE_B", 7000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            many, err = self.run_json([path, "--processes", "2"])
+        self.assertEqual(many, one)
+        self.assertEqual(many["first_malformed_line"], 2501)
+        self.assertEqual(many["rows"], 3999)
+        self.assertIn("the first is line 2501", err)
+
+    def test_settings_sidecar_is_shown(self):
+        path = self.write("r.csv", HEADER + row(0.1, 0.01))
+        self.write("r.csv.json", json.dumps(
+            {"hammer": "0.1.0", "url": "http://127.0.0.1:8000/", "users": 20}))
+        report, _ = self.run_json([path])
+        self.assertEqual(report["settings"], {
+            "hammer": "0.1.0", "url": "http://127.0.0.1:8000/", "users": 20})
+        code, out, _ = self.run_main([path])
+        self.assertEqual(out.splitlines()[1], "settings: hammer: 0.1.0, "
+                         "url: http://127.0.0.1:8000/, users: 20")
+
+    def test_broken_settings_sidecar_is_ignored(self):
+        path = self.write("r.csv", HEADER + row(0.1, 0.01))
+        self.write("r.csv.json", "{not json")
+        report, err = self.run_json([path])
+        self.assertEqual((report["settings"], err), (None, ""))
+
+
+class FailureTest(CrunchTestCase):
+
+    def test_main_missing_file(self):
+        missing = os.path.join(self.dir, "nope.csv")
+        code, out, err = self.run_main([missing])
+        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(err, "crunch: cannot read %r: No such file or "
+                              "directory\n" % missing)
+
+    def test_main_empty_file(self):
+        path = self.write("empty.csv", "")
+        self.assertEqual(self.run_main([path]),
+                         (1, "", "crunch: %r is empty\n" % path))
+
+    def test_main_header_only(self):
+        path = self.write("h.csv", HEADER)
+        self.assertEqual(self.run_main([path]),
+                         (1, "", "crunch: %s has no valid rows\n" % path))
+
+    def test_main_empty_stdin(self):
+        self.assertEqual(self.run_main(["-"], stdin=b""),
+                         (1, "", "crunch: '-' is empty\n"))
+
+    def test_main_unknown_header(self):
+        path = self.write("x.csv", "a,b,c\n1,2,3\n")
+        code, _, err = self.run_main([path])
+        self.assertEqual(code, 1)
+        self.assertEqual(len(err.splitlines()), 1)
+        self.assertIn("lacks elapsed, response_time or status", err)
+
+    def assert_usage_error(self, argv, message):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            with self.assertRaises(SystemExit) as cm:
+                crunch.main(argv)
+        self.assertEqual(cm.exception.code, 2)
+        self.assertIn(message, err.getvalue())
+
+    def test_main_zero_interval(self):
+        self.assert_usage_error(["r.csv", "--interval", "0"],
+                                "--interval must be > 0")
+
+    def test_main_bad_interval(self):
+        self.assert_usage_error(["r.csv", "--interval", "soon"],
+                                "'soon' is not a duration")
+
+    def test_main_negative_tolerance(self):
+        self.assert_usage_error(["r.csv", "--tolerance", "-1"],
+                                "--tolerance must be a number >= 0")
+
+    def test_main_no_input(self):
+        self.assert_usage_error([], "the following arguments are required")
+
+    def test_main_stdin_twice(self):
+        self.assert_usage_error(["-", "-"], "stdin ('-') can be read only once")
+
+
+class CompareTest(CrunchTestCase):
+
+    def make(self, name, scale, errors=0):
+        rows = [(0.01 * i, 0.010 * scale + 0.0001 * (i % 10), 200)
+                for i in range(1000)]
+        rows += [(0.5 + 0.01 * i, 0.01, 0) for i in range(errors)]
+        return self.write_rows(name, rows)
+
+    def test_compare_marks_regressions(self):
+        base = self.make("base.csv", 1.0)
+        slow = self.make("slow.csv", 1.2, errors=5)
+        code, out, _ = self.run_main([slow, "--compare", base])
+        self.assertEqual(code, 1)
+        lines = out.splitlines()
+        start = lines.index("compared with %s (tolerance 5%%):" % base)
+        table = {l.split()[0]: l.split() for l in lines[start + 2:]}
+        self.assertEqual(table["p50"], ["p50", "10.400", "ms", "12.400", "ms",
+                                        "+19.2%", "REGRESSION"])
+        self.assertEqual(table["errors"][-2:], ["new", "REGRESSION"])
+        self.assertEqual(table["requests"], ["requests", "1000", "1005",
+                                             "+0.5%"])
+
+    def test_compare_same_run_passes(self):
+        base = self.make("base.csv", 1.0)
+        code, out, _ = self.run_main([base, "--compare", base])
+        self.assertEqual(code, 0)
+        self.assertNotIn("REGRESSION", out)
+        table = {l.split()[0]: l.split() for l in out.splitlines()}
+        self.assertEqual(table["p99"], ["p99", "10.900", "ms", "10.900", "ms",
+                                        "+0.0%", "ok"])
+
+    def test_compare_tolerance_lets_change_pass(self):
+        base = self.make("base.csv", 1.0)
+        slow = self.make("slow.csv", 1.2)
+        code, out, _ = self.run_main([slow, "--compare", base, "--tolerance",
+                                      "25"])
+        self.assertEqual(code, 0)
+        self.assertNotIn("REGRESSION", out)
+
+    def test_compare_json(self):
+        base = self.make("base.csv", 1.0)
+        fast = self.make("fast.csv", 0.5)
+        code, out, _ = self.run_main([fast, "--compare", base, "--json"])
+        self.assertEqual(code, 0)
+        rows = {c["metric"]: c for c in json.loads(out)["compare"]}
+        self.assertEqual(rows["p50"]["verdict"], "better")
+        self.assertEqual(rows["max"]["verdict"], "")
+        self.assertAlmostEqual(rows["p50"]["change_pct"],
+                               100.0 * (0.0054 - 0.0104) / 0.0104, places=6)
+
+
+class HtmlTest(CrunchTestCase):
+
+    PAYLOAD = "<script>console.error(1)</script>"
+
+    def make_report(self, compare=False):
+        rows = random_rows(3000, seed=11)
+        text = HEADER + "".join(row(e, t, s, 1, self.PAYLOAD if s == 0 else "")
+                                for e, t, s in rows)
+        path = self.write("r.csv", text)
+        self.write("r.csv.json", json.dumps({"url": "http://x/" + self.PAYLOAD,
+                                             "users": 2}))
+        argv = [path, "--html", os.path.join(self.dir, "report.html")]
+        if compare:
+            base = self.write_rows("base.csv", random_rows(3000, seed=12))
+            argv += ["--compare", base, "--tolerance", "1000"]
+        code, _, err = self.run_main(argv)
+        self.assertEqual((code, err), (0, ""))
+        with open(argv[2], "rb") as f:
+            return argv[2], f.read()
+
+    def test_html_is_self_contained_escaped_and_repeatable(self):
+        path, first = self.make_report()
+        _, second = self.make_report()
+        self.assertEqual(first, second)
+        text = first.decode("utf-8")
+        self.assertEqual(text.count("<svg "), 5)
+        self.assertNotIn("<script", text)
+        self.assertIn("http://x/&lt;script&gt;console.error(1)&lt;/script&gt;",
+                      text)
+        self.assertIn("&lt;script&gt;console.error(1)&lt;/script&gt; x ",
+                      text)
+        self.assertIsNone(re.search(r"(src|href)=", text))
+
+    def test_html_compare_overlays_base(self):
+        _, data = self.make_report(compare=True)
+        text = data.decode("utf-8")
+        self.assertEqual(text.count("<svg "), 5)
+        # base throughput, p50/p90/p99, error rate and CDF: dashed lines
+        self.assertEqual(text.count('stroke-dasharray="5,3" points='), 6)
+        self.assertIn(">base req/s</text>", text)
+
+    def chromium(self, url, *extra):
+        profile = tempfile.mkdtemp(prefix="crunch-chromium-")
+        self.addCleanup(shutil.rmtree, profile, True)
+        cmd = [CHROMIUM] + CHROMIUM_FLAGS + ["--user-data-dir=" + profile]
+        proc = subprocess.Popen(cmd + list(extra) + [url],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True)
+        out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 0, err[-2000:])
+        console = [l for l in err.splitlines() if ":CONSOLE" in l]
+        return out, console
+
+    def test_html_renders_in_chromium(self):
+        if CHROMIUM is None:
+            if REQUIRE_ALL:
+                self.fail("chromium is not installed and "
+                          "HAMMER_TEST_REQUIRE_ALL=1")
+            self.skipTest("chromium is not installed (Debian package "
+                          "chromium)")
+        control = self.write("control.html",
+                             "<html><body><script>console.error('seen')"
+                             "</script></body></html>")
+        _, console = self.chromium("file://" + control, "--dump-dom")
+        self.assertEqual(len(console), 1, "console logging is not captured")
+        path, _ = self.make_report()
+        dom, console = self.chromium("file://" + path, "--dump-dom")
+        self.assertEqual(console, [])
+        self.assertEqual(dom.count("<svg "), 5)
+        with open(path) as f:
+            self.assertEqual(dom.count("<circle "), f.read().count("<circle "))
+        self.assertNotIn("<script", dom)
+        shot = os.path.join(self.dir, "shot.png")
+        _, console = self.chromium("file://" + path, "--window-size=1000,1400",
+                                   "--screenshot=" + shot)
+        self.assertEqual(console, [])
+        with open(shot, "rb") as f:
+            head = f.read(24)
+        self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual(struct.unpack(">II", head[16:24]), (1000, 1400))
+
+
+if __name__ == "__main__":
+    unittest.main()

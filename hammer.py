@@ -23,8 +23,10 @@ SIGINT (Ctrl+C), 143 stopped by SIGTERM.
 
 import argparse
 import base64
+import bisect
 import collections
 import errno
+import itertools
 import math
 import multiprocessing
 import operator
@@ -212,21 +214,23 @@ class Histogram(object):
         return self.percentiles([p])[0]
 
     def percentiles(self, ps):
-        """Several nearest-rank percentiles in one walk over the buckets."""
-        if not self.n:
+        """Several nearest-rank percentiles (0 < p <= 100); 0.0 when empty.
+
+        The bucket holding rank r is the first whose cumulative count
+        reaches r; its value is clamped to the exact min and max.
+        """
+        counts = self.counts
+        if not self.n or not counts:
             return [0.0 for _ in ps]
-        ranks = [max(1, int(math.ceil(p / 100.0 * self.n))) for p in ps]
-        buckets = sorted((float(k), c) for k, c in self.counts.items())
-        results = {}
-        seen = 0
-        pending = sorted(set(ranks))
-        for value, count in buckets:
-            seen += count
-            while pending and pending[0] <= seen:
-                results[pending.pop(0)] = min(max(value, self.min), self.max)
-            if not pending:
-                break
-        return [results[r] for r in ranks]
+        keys = sorted(counts, key=float)
+        cumulative = list(itertools.accumulate(map(counts.__getitem__, keys)))
+        last = len(keys) - 1
+        values = []
+        for p in ps:
+            rank = max(1, int(math.ceil(p / 100.0 * self.n)))
+            value = float(keys[min(bisect.bisect_left(cumulative, rank), last)])
+            values.append(min(max(value, self.min), self.max))
+        return values
 
     def to_dict(self):
         return {"counts": dict(self.counts), "n": self.n, "total": self.total,

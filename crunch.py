@@ -1457,13 +1457,6 @@ def crunch_run(names, interval_s, sample, stdin, processes):
 # --- main ---------------------------------------------------------------------
 
 
-def duration(text):
-    try:
-        return hammer.parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc))
-
-
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="crunch.py",
@@ -1472,28 +1465,30 @@ def build_parser():
     parser.add_argument("inputs", nargs="+", metavar="FILE",
                         help="results CSV files, merged on elapsed; '-' "
                              "reads stdin")
-    parser.add_argument("--interval", type=duration, default=DEFAULT_INTERVAL_S,
+    parser.add_argument("--interval", type=hammer.duration_arg,
+                        default=DEFAULT_INTERVAL_S,
                         metavar="S", help="interval width: 30, 30s, 500ms, "
-                                          "5m, 1h (default: %(default)s s)")
+                                          "5m, 1h (default: %(default)gs)")
     parser.add_argument("--csv", metavar="FILE", default=None,
                         help="write the interval rows and totals as CSV "
-                             "(default: %(default)s)")
+                             "(default: off)")
     parser.add_argument("--json", action="store_true",
                         help="print JSON instead of the table "
-                             "(default: %(default)s)")
+                             "(default: the table)")
     parser.add_argument("--html", metavar="FILE", default=None,
                         help="write a self-contained HTML report "
-                             "(default: %(default)s)")
+                             "(default: off)")
     parser.add_argument("--compare", metavar="BASE.csv", default=None,
                         help="compare the totals with a baseline run; exit 1 "
-                             "on a regression (default: %(default)s)")
+                             "on a regression (default: off)")
     parser.add_argument("--tolerance", type=float,
                         default=DEFAULT_TOLERANCE_PCT, metavar="PCT",
                         help="change in %% that --compare lets pass "
                              "(default: %(default)s)")
-    parser.add_argument("--processes", type=int, default=None, metavar="N",
-                        help="worker processes for big files (default: one "
-                             "per core)")
+    parser.add_argument("--processes", type=hammer.positive_int_arg,
+                        default=None, metavar="N",
+                        help="worker processes for big files (default: the CPUs "
+                             "this process may use)")
     return parser
 
 
@@ -1518,11 +1513,9 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
         parser.error("--tolerance must be a number >= 0, got %r"
                      % args.tolerance)
-    if args.processes is not None and args.processes < 1:
-        parser.error("--processes must be >= 1, got %d" % args.processes)
     if args.inputs.count("-") > 1 or args.compare == "-" and "-" in args.inputs:
         parser.error("stdin ('-') can be read only once")
-    processes = args.processes or os.cpu_count() or 1
+    processes = args.processes or hammer.available_cpus()
     if stdin is None:
         stdin = sys.stdin.buffer if sys.stdin is not None else None
     if hammer is None:

@@ -1163,14 +1163,16 @@ def start_demo_server():
 # --- command line ---------------------------------------------------------------
 
 
-def _duration(text):
+def duration_arg(text):
+    """argparse type: a duration (parse_duration) in seconds."""
     try:
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc))
 
 
-def _positive_int(text):
+def positive_int_arg(text):
+    """argparse type: a whole number >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -1193,29 +1195,29 @@ def build_parser():
     p.add_argument("url", nargs="?",
                    help="http:// or https:// URL to load (127.0.0.1, [::1]"
                         " or a host name)")
-    p.add_argument("--interval", type=_duration, default=0.0, metavar="S",
+    p.add_argument("--interval", type=duration_arg, default=0.0, metavar="S",
                    help="pause of each user after each response before its"
                         " next request (default: %(default)gs)")
-    p.add_argument("--runtime", type=_duration, default=None, metavar="S",
+    p.add_argument("--runtime", type=duration_arg, default=None, metavar="S",
                    help="how long the test sends requests (default: %gs;"
                         " %gs with --demo)" % (DEFAULT_RUNTIME_S,
                                                DEMO_RUNTIME_S))
-    p.add_argument("--rampup", type=_duration, default=0.0, metavar="S",
+    p.add_argument("--rampup", type=duration_arg, default=0.0, metavar="S",
                    help="linear ramp-up: user g of N starts at g*S/N"
                         " (default: %(default)gs)")
-    p.add_argument("-p", "--processes", type=_positive_int,
+    p.add_argument("-p", "--processes", type=positive_int_arg,
                    default=available_cpus(), metavar="N",
                    help="worker processes (default: %(default)s, the CPUs"
                         " this process may use)")
     users = p.add_mutually_exclusive_group()
-    users.add_argument("-t", "--threads", type=_positive_int,
+    users.add_argument("-t", "--threads", type=positive_int_arg,
                        default=DEFAULT_THREADS, metavar="N",
                        help="threads (users) per process"
                             " (default: %(default)s)")
-    users.add_argument("-c", "--concurrency", type=_positive_int, metavar="N",
+    users.add_argument("-c", "--concurrency", type=positive_int_arg, metavar="N",
                        help="users in all instead of -t, split over the"
                             " processes (default: processes x threads)")
-    p.add_argument("-n", "--requests", type=_positive_int, metavar="N",
+    p.add_argument("-n", "--requests", type=positive_int_arg, metavar="N",
                    help="stop after N requests in all, split over the users"
                         " (default: no limit, --runtime ends the test)")
     p.add_argument("-X", "--method", metavar="METHOD",
@@ -1227,7 +1229,7 @@ def build_parser():
     p.add_argument("-d", "--data", metavar="TEXT|@FILE",
                    help="request body, or @FILE to send a file's bytes; read"
                         " once at start (default: no body)")
-    p.add_argument("--timeout", type=_duration, default=DEFAULT_TIMEOUT_S,
+    p.add_argument("--timeout", type=duration_arg, default=DEFAULT_TIMEOUT_S,
                    metavar="S",
                    help="per request, covering connect, send and read"
                         " (default: %(default)gs)")

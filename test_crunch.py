@@ -613,5 +613,21 @@ class HtmlTest(CrunchTestCase):
         self.assertEqual(struct.unpack(">II", head[16:24]), (1000, 1400))
 
 
+class ReadmeTest(unittest.TestCase):
+    """README.md's crunch options table stays true to --help."""
+
+    def test_every_option_is_in_the_readme(self):
+        with open(os.path.join(HERE, "README.md")) as f:
+            readme = f.read()
+        section = readme[readme.index("## crunch.py"):]
+        options = [o for a in crunch.build_parser()._actions
+                   for o in a.option_strings if o not in ("-h", "--help")]
+        self.assertGreater(len(options), 6)
+        for option in options:
+            with self.subTest(option=option):
+                row = r"\n\| `%s[ `]" % re.escape(option)
+                self.assertTrue(re.search(row, section), row)
+
+
 if __name__ == "__main__":
     unittest.main()

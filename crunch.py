@@ -69,6 +69,7 @@ US_PER_S = 1e6
 DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
 MAX_VALUE_S = 1e9               # elapsed and response times must be below
 SCATTER_POINTS_MAX = 4000       # points in the HTML scatter
+HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
 SETTINGS_SUFFIX = ".json"       # hammer's run settings beside the CSV
 SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
 
@@ -127,8 +128,11 @@ def parse_first_line(line):
     columns = [_index(names, n) for n in
                (ELAPSED_NAMES, RESPONSE_TIME_NAMES, STATUS_NAMES)]
     if None in columns:
+        shown = line.decode("latin-1")
+        if len(shown) > HEADER_SHOWN_MAX:
+            shown = shown[:HEADER_SHOWN_MAX] + "..."
         raise InputError("the header %r lacks elapsed, response_time or"
-                         " status" % line.decode("latin-1"))
+                         " status" % shown)
     return Format(len(fields), *columns, error=_index(names, ERROR_NAMES),
                   header=line), True
 

@@ -453,6 +453,16 @@ class FailureTest(CrunchTestCase):
         self.assertEqual(len(err.splitlines()), 1)
         self.assertIn("lacks elapsed, response_time or status", err)
 
+    def test_main_binary_file_quotes_a_short_header(self):
+        path = os.path.join(self.dir, "bin.csv")
+        with open(path, "wb") as f:
+            f.write(b"\x7fELF" + b"\x00\x01" * 500 + b"\n1,2,3\n")
+        code, out, err = self.run_main([path])
+        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(err, "crunch: the header %r lacks elapsed,"
+                              " response_time or status\n"
+                         % ("\x7fELF" + "\x00\x01" * 38 + "..."))
+
     def assert_usage_error(self, argv, message):
         err = io.StringIO()
         with contextlib.redirect_stderr(err):

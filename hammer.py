@@ -152,11 +152,6 @@ def request_quotas(threads_per_process, requests):
             for users in user_numbers(threads_per_process)]
 
 
-def active_users(offsets, elapsed_s):
-    """How many of the flat list of start offsets have started by elapsed_s."""
-    return sum(1 for t in offsets if t <= elapsed_s)
-
-
 class Histogram(object):
     """Latency histogram over every value, bounded in memory.
 
@@ -184,19 +179,6 @@ class Histogram(object):
         self.total += math.fsum(values)
         self.min = min(self.min, min(values))
         self.max = max(self.max, max(values))
-
-    def add_value_counts(self, value_counts):
-        """Count (seconds, times) pairs, e.g. from a Counter of latencies."""
-        key = LATENCY_KEY_FORMAT.__mod__
-        counts = self.counts
-        for value, times in value_counts:
-            counts[key(value)] += times
-            self.n += times
-            self.total += value * times
-            if value < self.min:
-                self.min = value
-            if value > self.max:
-                self.max = value
 
     def merge(self, other):
         self.counts.update(other.counts)

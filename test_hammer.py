@@ -271,11 +271,6 @@ class TestSchedule(unittest.TestCase):
         self.assertEqual(quotas, [[3, 2, 2], [2, 2]])
         self.assertEqual(hammer.request_quotas([1], None), [[math.inf]])
 
-    def test_active_users(self):
-        offsets = [0.0, 2.0, 4.0, 6.0]
-        self.assertEqual([hammer.active_users(offsets, t) for t in (0, 3, 10)],
-                         [1, 2, 4])
-
 
 class FakeClock(object):
     """A clock that only moves when the user waits (timeit's FakeTimer)."""
@@ -373,13 +368,6 @@ class TestHistogram(unittest.TestCase):
         a.merge(hammer.Histogram.from_dict(b.to_dict()))
         self.assertEqual(a.counts, whole.counts)
         self.assertEqual(a.percentiles([50, 99]), whole.percentiles([50, 99]))
-
-    def test_value_counts_equal_values(self):
-        a, b = hammer.Histogram(), hammer.Histogram()
-        a.add_many([0.001, 0.001, 0.002, 0.5])
-        b.add_value_counts([(0.001, 2), (0.002, 1), (0.5, 1)])
-        self.assertEqual(a.counts, b.counts)
-        self.assertEqual((a.n, a.min, a.max), (b.n, b.min, b.max))
 
     def test_memory_is_bounded(self):
         h = hammer.Histogram()

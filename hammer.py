@@ -811,7 +811,8 @@ class Worker(object):
         """Flush rows and report progress until every user is done."""
         clock = self.clock
         next_flush = next_report = clock()
-        while threads:
+        alive = threads
+        while alive:
             time.sleep(STOP_POLL_S)
             if not self.stop.is_set() and (self.signalled
                                            or stop_all.is_set()):
@@ -821,9 +822,9 @@ class Worker(object):
                 self.flush(fd)
                 next_flush = now + FLUSH_PERIOD_S
             if now >= next_report:
-                self.progress(threads, t0)
+                self.progress(threads, t0)    # all threads: zips offsets
                 next_report = now + PROGRESS_PERIOD_S
-            threads = [th for th in threads if th.is_alive()]
+            alive = [th for th in alive if th.is_alive()]
         self.flush(fd)
 
     def finish(self, fd, busy_s, wall_s):

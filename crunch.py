@@ -70,7 +70,6 @@ DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
 MAX_VALUE_S = 1e9               # elapsed and response times must be below
 SCATTER_POINTS_MAX = 4000       # points in the HTML scatter
 HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
-SETTINGS_SUFFIX = ".json"       # hammer's run settings beside the CSV
 SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
 
 # The columns crunch reads; hammer's README shows the full CSV block.
@@ -275,11 +274,6 @@ def without(times, gone, spans):
     if max(dropped) >= most:
         most = max(kept)
     return kept, total - math.fsum(dropped), least, most, per_s
-
-
-def is_error_status(code):
-    """Errors are transport failures (status 0) and 5xx responses."""
-    return code == 0 or 500 <= code <= 599
 
 
 class LatencyKeys(dict):
@@ -595,7 +589,7 @@ class Tally(object):
         if self.sample is not None:
             elapsed = list(map(float, elapsed))
             self._add_sample(elapsed, times, spans[3], statuses, codes)
-        bad = set(s for s in counts if is_error_status(codes[s]))
+        bad = set(s for s in counts if hammer.is_error_status(codes[s]))
         failed = set(s for s in bad if codes[s] == 0)
         gone = rows_with(statuses, others, failed) if failed else []
         if gone and errors is not None:
@@ -832,7 +826,7 @@ def compare_totals(base, run, tolerance_pct):
 def load_settings(path):
     """hammer's run settings beside a CSV, or None when absent or broken."""
     try:
-        with open(path + SETTINGS_SUFFIX, "r") as f:
+        with open(path + hammer.SETTINGS_SUFFIX, "r") as f:
             data = json.load(f, object_pairs_hook=collections.OrderedDict)
     except (OSError, ValueError, UnicodeDecodeError):
         return None
@@ -1201,9 +1195,9 @@ def scatter_chart(run, base, xr):
     clamp = lambda sample: [(e, min(t * 1000, chart.y1)) for e, t, _ in sample]
     if base_points:
         chart.dots(clamp(base_points), BASE_COLOR, opacity=0.35)
-    chart.dots(clamp(p for p in points if not is_error_status(p[2])),
-               COLORS[0])
-    chart.dots(clamp(p for p in points if is_error_status(p[2])),
+    failed = hammer.is_error_status
+    chart.dots(clamp(p for p in points if not failed(p[2])), COLORS[0])
+    chart.dots(clamp(p for p in points if failed(p[2])),
                COLORS[3], radius=2.2, opacity=0.8)
     entries = [("response", COLORS[0], False), ("error", COLORS[3], False)]
     if base_points:

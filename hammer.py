@@ -72,6 +72,7 @@ CSV_COLUMNS = (
               " refused, timeout, reset, closed, protocol, tls, io"),
 )
 ROW_FORMAT = "%.6f,%.6f,%d,%d,%s\n"
+SETTINGS_SUFFIX = ".json"       # the run's settings: results.csv.json
 
 # Latency histogram buckets are latencies rounded to 3 significant digits,
 # so a bucket's value is within 0.5% of every latency in it.
@@ -227,28 +228,40 @@ class Histogram(object):
         return h
 
 
+def is_error_status(code):
+    """Errors are transport failures (status 0) and 5xx responses."""
+    return code == 0 or 500 <= code <= 599
+
+
 class WorkerStats(object):
     """Counters one worker keeps over its rows; the parent merges them."""
 
-    __slots__ = ("requests", "failures", "server_errors", "bytes",
-                 "statuses", "errors", "latency")
+    __slots__ = ("bytes", "statuses", "errors", "latency")
 
     def __init__(self):
-        self.requests = 0
-        self.failures = 0        # transport errors: status 0
-        self.server_errors = 0   # 5xx responses
         self.bytes = 0
-        self.statuses = collections.Counter()
-        self.errors = collections.Counter()
+        self.statuses = collections.Counter()   # responses, by status
+        self.errors = collections.Counter()     # status 0 rows, by kind
         self.latency = Histogram()   # over responses (status > 0), as wrk
+
+    @property
+    def failures(self):
+        """Transport errors: rows of status 0 (each has an error kind)."""
+        return sum(self.errors.values())
+
+    @property
+    def server_errors(self):
+        return sum(c for s, c in self.statuses.items()
+                   if is_error_status(s))
+
+    @property
+    def requests(self):
+        return self.failures + sum(self.statuses.values())
 
     def add_rows(self, rows):
         """Count a batch of (elapsed, response_time, status, bytes, error)."""
         statuses = collections.Counter(map(_STATUS_OF, rows))
         failures = statuses.pop(0, 0)
-        self.requests += len(rows)
-        self.failures += failures
-        self.server_errors += sum(c for s, c in statuses.items() if s >= 500)
         self.statuses.update(statuses)
         self.bytes += sum(map(_BYTES_OF, rows))
         if failures:
@@ -258,25 +271,20 @@ class WorkerStats(object):
             self.latency.add_many(list(map(_TIME_OF, rows)))
 
     def merge(self, other):
-        self.requests += other.requests
-        self.failures += other.failures
-        self.server_errors += other.server_errors
         self.bytes += other.bytes
         self.statuses.update(other.statuses)
         self.errors.update(other.errors)
         self.latency.merge(other.latency)
 
     def to_dict(self):
-        return {"requests": self.requests, "failures": self.failures,
-                "server_errors": self.server_errors, "bytes": self.bytes,
-                "statuses": dict(self.statuses), "errors": dict(self.errors),
+        return {"bytes": self.bytes, "statuses": dict(self.statuses),
+                "errors": dict(self.errors),
                 "latency": self.latency.to_dict()}
 
     @classmethod
     def from_dict(cls, data):
         s = cls()
-        s.requests, s.failures = data["requests"], data["failures"]
-        s.server_errors, s.bytes = data["server_errors"], data["bytes"]
+        s.bytes = data["bytes"]
         s.statuses.update(data["statuses"])
         s.errors.update(data["errors"])
         s.latency = Histogram.from_dict(data["latency"])
@@ -901,7 +909,7 @@ def create_output(path, settings):
     try:
         with open(path, "wb") as f:
             f.write(CSV_HEADER.encode("ascii"))
-        with open(path + ".json", "w") as f:
+        with open(path + SETTINGS_SUFFIX, "w") as f:
             json.dump(settings, f, indent=1, sort_keys=True)
             f.write("\n")
     except OSError as exc:

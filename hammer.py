@@ -673,21 +673,21 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock):
             break
         left -= 1
         try:
-            if sock is None:
+            reused = sock is not None
+            if not reused:
+                sock = connect()
+            try:
+                sock.sendall(request)
+                buf = sock.recv(RECV_SIZE_B)
+            except CLOSED_ERRORS:
+                if not reused:
+                    raise
+                buf = b""
+            if not buf and reused:  # the server closed the idle connection
+                sock.close()
                 sock = connect()
                 sock.sendall(request)
                 buf = sock.recv(RECV_SIZE_B)
-            else:
-                try:
-                    sock.sendall(request)
-                    buf = sock.recv(RECV_SIZE_B)
-                except CLOSED_ERRORS:
-                    buf = b""
-                if not buf:     # the server closed the idle connection
-                    sock.close()
-                    sock = connect()
-                    sock.sendall(request)
-                    buf = sock.recv(RECV_SIZE_B)
             if not buf:
                 raise ResponseError("closed", "closed before responding")
             status, nbytes, keep = read_response(

@@ -73,6 +73,9 @@ CSV_COLUMNS = (
 )
 ROW_FORMAT = "%.6f,%.6f,%d,%d,%s\n"
 SETTINGS_SUFFIX = ".json"       # the run's settings: results.csv.json
+# An HTTP token (RFC 9110): what a method and a header name are made of.
+TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 # Latency histogram buckets are latencies rounded to 3 significant digits,
 # so a bucket's value is within 0.5% of every latency in it.
@@ -314,7 +317,7 @@ def parse_url(url):
     try:
         port = parts.port
     except ValueError:
-        raise UsageError("url %r has an invalid port" % url)
+        port = 0
     if port == 0:
         raise UsageError("url %r has an invalid port" % url)
     port = port or (443 if parts.scheme == "https" else 80)
@@ -333,9 +336,7 @@ def parse_header(text):
     """'Name: value' -> (name, value); UsageError when malformed."""
     name, sep, value = text.partition(":")
     name, value = name.strip(), value.strip()
-    token_chars = set("!#$%&'*+-.^_`|~0123456789"
-                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    if (not sep or not name or not set(name) <= token_chars
+    if (not sep or not name or not set(name) <= TOKEN_CHARS
             or "\r" in value or "\n" in value):
         raise UsageError("malformed header %r: expected 'Name: value'" % text)
     return name, value
@@ -1266,8 +1267,7 @@ def plan(args):
     headers = [parse_header(h) for h in args.header]
     body = read_body(args.data)
     method = args.method or ("POST" if body is not None else "GET")
-    if not set(method) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                              "abcdefghijklmnopqrstuvwxyz-_"):
+    if not set(method) <= TOKEN_CHARS:
         raise UsageError("invalid method %r" % method)
     if args.runtime <= 0:
         raise UsageError("--runtime must be more than 0s")

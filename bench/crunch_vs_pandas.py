@@ -17,28 +17,23 @@ one worker per core, GNU time reports the biggest single process, so the
 RSS runs also sample the summed RSS of crunch's process tree.  The timed
 runs are not sampled: the sampler costs CPU, which a run using every core
 would pay and a one-core run would not.  pandas is installed in
-bench/.venv when missing.
+bench/.venv, and GNU time with apt-get, when missing.
 """
 
 import argparse
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CRUNCH = os.path.join(os.path.dirname(HERE), "crunch.py")
-VENV = os.path.join(HERE, ".venv")
-VENV_PYTHON = os.path.join(VENV, "bin", "python")
-GNU_TIME = "/usr/bin/time"
+import benchlib
+from benchlib import GNU_TIME, VENV_PYTHON, timed
+
+CRUNCH = os.path.join(benchlib.ROOT, "crunch.py")
 RATE_PER_S = 8000.0
 FLUSH_S = 0.25
-RSS_POLL_S = 0.02
 
 PANDAS_JOB = r"""
 import sys
@@ -88,99 +83,11 @@ def generate(path, rows, seed=1, processes=2):
 
 
 def ensure_pandas():
-    ok = os.path.exists(VENV_PYTHON) and subprocess.call(
-        [VENV_PYTHON, "-c", "import pandas"], stderr=subprocess.DEVNULL) == 0
-    if not ok:
-        print("installing pandas in %s" % VENV, flush=True)
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([VENV_PYTHON, "-m", "pip", "install", "-q",
-                               "pandas"])
-    return subprocess.check_output(
-        [VENV_PYTHON, "-c", "import pandas, numpy; print(pandas.__version__,"
-         " numpy.__version__)"], universal_newlines=True).split()
-
-
-def children_of(pid):
-    """A process's children from /proc/PID/task/*/children, or None when
-    the kernel does not list them."""
-    kids = []
-    try:
-        for task in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                kids.extend(int(k) for k in f.read().split())
-    except FileNotFoundError:
-        return None if not os.path.exists("/proc/%d" % pid) else kids
-    except OSError:
-        return kids
-    return kids
-
-
-def tree_rss_kb(root):
-    """Summed VmRSS of a process and its descendants (Linux /proc)."""
-    if children_of(root) is not None:
-        total, todo = 0, [root]
-        while todo:
-            pid = todo.pop()
-            todo.extend(children_of(pid) or ())
-            total += rss_kb(pid)
-        return total
-    children = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(pid))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, ()))
-        total += rss_kb(pid)
-    return total
-
-
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            m = re.search(r"VmRSS:\s+(\d+)", f.read())
-        return int(m.group(1)) if m else 0
-    except OSError:
-        return 0
-
-
-def timed(cmd, sample_tree=False):
-    """Run cmd under GNU time: (wall s, max RSS kB of the biggest process,
-    peak summed RSS kB of the process tree or None when not sampled,
-    stdout)."""
-    proc = subprocess.Popen([GNU_TIME, "-v"] + cmd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True)
-    peak = [0 if sample_tree else None]
-    done = threading.Event()
-
-    def poll():
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
-            time.sleep(RSS_POLL_S)
-
-    poller = threading.Thread(target=poll)
-    if sample_tree:
-        poller.start()
-    out, err = proc.communicate()
-    done.set()
-    if sample_tree:
-        poller.join()
-    if proc.returncode != 0:
-        raise SystemExit("%s failed:\n%s" % (" ".join(cmd), err[-2000:]))
-    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)",
-                     err)
-    hours = float(wall.group(1) or 0)
-    seconds = hours * 3600 + float(wall.group(2)) * 60 + float(wall.group(3))
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)",
-                        err).group(1))
-    return seconds, rss, peak[0], out
+    pandas = benchlib.ensure_venv_package("pandas", "pandas")
+    numpy = subprocess.check_output(
+        [VENV_PYTHON, "-c", "import numpy; print(numpy.__version__)"],
+        universal_newlines=True).strip()
+    return pandas, numpy
 
 
 def main():
@@ -196,9 +103,7 @@ def main():
                         help="directory for the generated files, kept "
                              "(default: a temporary directory, removed)")
     args = parser.parse_args()
-    if not os.path.exists(GNU_TIME):
-        raise SystemExit("needs GNU time at %s (Debian package time)"
-                         % GNU_TIME)
+    benchlib.ensure_debian({GNU_TIME: "time"})
     versions = ensure_pandas()
     work = args.keep or tempfile.mkdtemp(prefix="crunch-bench-")
     os.makedirs(work, exist_ok=True)
@@ -223,7 +128,7 @@ def main():
                 print("run %d %-6s wall %6.2f s  max RSS %7.1f MB"
                       % (i + 1, name, wall, rss / 1024.0), flush=True)
         best = {k: min(v) for k, v in results.items()}
-        median = {k: sorted(v)[len(v) // 2] for k, v in results.items()}
+        median = {k: benchlib.median(v) for k, v in results.items()}
         print("wall, %d rows: crunch best %.2f s median %.2f s; pandas best"
               " %.2f s median %.2f s; crunch/pandas %.2f" % (
                   args.rows, best["crunch"], median["crunch"], best["pandas"],

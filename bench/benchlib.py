@@ -1,0 +1,172 @@
+"""What the benchmarks in bench/ share: installing their tools, GNU time,
+and reading a process tree's memory and file descriptors from /proc.
+
+Development code (Linux, Python 3.6+), not part of hammer.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+VENV = os.path.join(HERE, ".venv")
+VENV_PYTHON = os.path.join(VENV, "bin", "python")
+GNU_TIME = "/usr/bin/time"
+RSS_POLL_S = 0.02
+
+
+def ensure_venv_package(package, module):
+    """pip-install package into bench/.venv unless `import module` works
+    there; return the module's __version__."""
+    probe = [VENV_PYTHON, "-c", "import %s; print(%s.__version__)"
+             % (module, module)]
+    ok = os.path.exists(VENV_PYTHON) and subprocess.call(
+        probe[:2] + ["import %s" % module], stderr=subprocess.DEVNULL) == 0
+    if not ok:
+        print("installing %s in %s" % (package, VENV), flush=True)
+        if not os.path.exists(VENV_PYTHON):
+            subprocess.check_call([sys.executable, "-m", "venv", VENV])
+        subprocess.check_call([VENV_PYTHON, "-m", "pip", "install", "-q",
+                               package])
+    return subprocess.check_output(probe, universal_newlines=True).strip()
+
+
+def ensure_debian(commands):
+    """Install the Debian packages behind any missing command.
+
+    commands maps a command (a name on PATH or an absolute path) to its
+    package.  Raises SystemExit with one line when a command is missing and
+    apt-get cannot run (not root, or not Debian).
+    """
+    missing = sorted(set(pkg for cmd, pkg in commands.items()
+                         if not shutil.which(cmd)))
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise SystemExit("missing %s: install them (apt-get install %s)"
+                         % (", ".join(missing), " ".join(missing)))
+    print("installing %s with apt-get" % " ".join(missing), flush=True)
+    install = ["apt-get", "install", "-y", "-q"] + missing
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if subprocess.call(install, env=env, stdout=subprocess.DEVNULL) != 0:
+        subprocess.check_call(["apt-get", "update", "-q"], env=env,
+                              stdout=subprocess.DEVNULL)
+        subprocess.check_call(install, env=env, stdout=subprocess.DEVNULL)
+
+
+def children_of(pid):
+    """A process's children from /proc/PID/task/*/children, or None when
+    the kernel does not list them."""
+    kids = []
+    try:
+        for task in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                kids.extend(int(k) for k in f.read().split())
+    except FileNotFoundError:
+        return None if not os.path.exists("/proc/%d" % pid) else kids
+    except OSError:
+        return kids
+    return kids
+
+
+def tree_pids(root):
+    """A process and its descendants (Linux /proc)."""
+    if children_of(root) is not None:
+        pids, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            todo.extend(children_of(pid) or ())
+        return pids
+    children = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo.extend(children.get(pid, ()))
+    return pids
+
+
+def rss_kb(pid):
+    """A process's resident set size (VmRSS) in kB; 0 once it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            m = re.search(r"VmRSS:\s+(\d+)", f.read())
+        return int(m.group(1)) if m else 0
+    except OSError:
+        return 0
+
+
+def tree_rss_kb(root):
+    """Summed VmRSS of a process and its descendants."""
+    return sum(rss_kb(pid) for pid in tree_pids(root))
+
+
+def open_fds(pid):
+    """How many file descriptors a process has open; 0 once it is gone."""
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return 0
+
+
+def timed(cmd, sample_tree=False, **popen):
+    """Run cmd under GNU time: (wall s, max RSS kB of the biggest process,
+    peak summed RSS kB of the process tree or None when not sampled,
+    stdout).  Raises SystemExit when cmd fails."""
+    proc = subprocess.Popen([GNU_TIME, "-v"] + cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True,
+                            **popen)
+    peak = [0 if sample_tree else None]
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
+            time.sleep(RSS_POLL_S)
+
+    poller = threading.Thread(target=poll)
+    if sample_tree:
+        poller.start()
+    out, err = proc.communicate()
+    done.set()
+    if sample_tree:
+        poller.join()
+    if proc.returncode != 0:
+        raise SystemExit("%s failed:\n%s" % (" ".join(cmd), err[-2000:]))
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)",
+                     err)
+    hours = float(wall.group(1) or 0)
+    seconds = hours * 3600 + float(wall.group(2)) * 60 + float(wall.group(3))
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)",
+                        err).group(1))
+    return seconds, rss, peak[0], out
+
+
+def median(values):
+    """The middle value (the mean of the two middle ones for an even count)."""
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
+
+
+def nearest_rank(sorted_values, p):
+    """The nearest-rank p-th percentile of a sorted list (None if empty)."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * p // 100))
+    return sorted_values[int(rank) - 1]

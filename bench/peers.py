@@ -1,0 +1,856 @@
+#!/usr/bin/env python3
+"""Benchmark: hammer against wrk, ab, Locust and the original design.
+
+Usage:
+
+    python3 bench/peers.py [--duration 5] [--rounds 3] [--soak 60]
+                           [--scale-threads 2000] [--keep DIR]
+                           [--results bench/RESULTS.md]
+
+One command, Linux with two or more CPUs.  It installs what is missing
+(Debian's nginx-light, wrk, apache2-utils and time with apt-get; Locust in
+bench/.venv), then:
+
+1. starts nginx on 127.0.0.1, pinned to CPU 0 with taskset, one worker,
+   access_log off, serving an 11-byte file;
+2. runs each load generator pinned to CPU 1, one process, for --duration
+   seconds at concurrency 16, 256 and 1: hammer.py (results.csv written as
+   normal), wrk, ab -k, Locust FastHttpUser and HttpUser (headless), and
+   bench/seed_style.py.  The tools are interleaved, their order rotating
+   each round, and the table gives the median of --rounds rounds;
+3. checks hammer alone: 2,000 threads in one process (errors and peak RSS),
+   a --soak run at full speed (RSS and open file descriptors over time),
+   and -p 2 against -p 1 at the same threads per process, against a target
+   that answers after 5 ms and is not CPU-bound (a small asyncio server on
+   CPU 0);
+4. writes --results (bench/RESULTS.md) and prints the same text;
+5. stops everything it started and removes its files (--keep DIR keeps
+   them).  All traffic goes to 127.0.0.1.
+
+Latency percentiles are exact nearest-rank values over every response:
+hammer's and seed_style's from their CSV rows, Locust's from every response
+time it measured (bench/locustfile.py keeps them), ab's from its -e table
+and wrk's from its --latency table.
+"""
+
+import argparse
+import asyncio
+import datetime
+import json
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import benchlib
+from benchlib import median, nearest_rank
+
+HAMMER = os.path.join(benchlib.ROOT, "hammer.py")
+SEED = os.path.join(benchlib.HERE, "seed_style.py")
+LOCUSTFILE = os.path.join(benchlib.HERE, "locustfile.py")
+LOCUST = os.path.join(benchlib.VENV, "bin", "locust")
+DEFAULT_RESULTS = os.path.join(benchlib.HERE, "RESULTS.md")
+SERVER_CPU, CLIENT_CPU = 0, 1
+CONCURRENCIES = (16, 256, 1)
+BODY = b"hello world"            # the 11-byte file
+SLOW_DELAY_S = 0.005             # the multi-process target's answer time
+SLOW_THREADS = 16                # per hammer process in that check
+SOAK_REFERENCE_S = 30.0          # RSS after this long is the soak baseline
+SOAK_POLL_S = 1.0
+LOCUST_SPAWN_PER_USER = 100      # -r: every user started within 10 ms
+RUN_GRACE_S = 60.0               # a run overdue by this much is killed
+STARTUP_TIMEOUT_S = 10.0
+
+# Targets from the issue: (what, how to read it).
+TARGETS = {
+    "wrk": 0.75,          # hammer/wrk req/s at concurrency 16, at least
+    "locust-fast": 5.0,   # hammer/Locust FastHttpUser, at least
+    "seed": 8.0,          # hammer/seed_style, at least
+    "p50_us": 30.0,       # hammer's p50 minus wrk's at concurrency 1, at most
+    "scale_rss_mb": 150.0,
+    "soak_rss_pct": 10.0,
+    "multi": 1.8,         # -p 2 / -p 1 req/s; "about twice"
+}
+
+NGINX_CONF = """\
+daemon off;
+master_process on;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 100000000;
+    client_body_temp_path {dir}/tmp;
+    proxy_temp_path {dir}/tmp;
+    fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp;
+    scgi_temp_path {dir}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/www;
+    }}
+}}
+"""
+
+
+class BenchError(Exception):
+    """A tool failed or printed something unexpected."""
+
+
+# --- pure parsing --------------------------------------------------------------
+
+UNIT_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def parse_wrk(text):
+    """wrk --latency output: (req/s, requests, errors, p50 s, p99 s)."""
+    rate = float(_find(r"Requests/sec:\s+([\d.]+)", text))
+    requests = int(_find(r"(\d+) requests in", text))
+    errors = sum(int(n) for n in re.findall(
+        r"(?:connect|read|write|timeout) (\d+)", text))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors += int(non2xx.group(1)) if non2xx else 0
+    p50, p99 = (_wrk_latency(text, p) for p in ("50", "99"))
+    return rate, requests, errors, p50, p99
+
+
+def _wrk_latency(text, p):
+    m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s|m)\s*$" % p, text, re.M)
+    if not m:
+        raise BenchError("no %s%% line in wrk's latency table" % p)
+    return float(m.group(1)) * UNIT_S[m.group(2)]
+
+
+def parse_ab(text, percentiles_csv):
+    """ab output and its -e table: (req/s, requests, errors, p50 s, p99 s)."""
+    rate = float(_find(r"Requests per second:\s+([\d.]+)", text))
+    requests = int(_find(r"Complete requests:\s+(\d+)", text))
+    errors = int(_find(r"Failed requests:\s+(\d+)", text))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", text)
+    errors += int(non2xx.group(1)) if non2xx else 0
+    table = {}
+    for line in percentiles_csv.splitlines()[1:]:
+        pct, ms = line.split(",")
+        table[int(pct)] = float(ms) / 1e3
+    return rate, requests, errors, table[50], table[99]
+
+
+def parse_hammer(text):
+    """hammer's summary: (requests, req/s, saturation warning or None)."""
+    m = re.search(r"^requests\s+(\d+) in [\d.]+\w* = ([\d.]+) req/s", text,
+                  re.M)
+    if not m:
+        raise BenchError("no requests line in hammer's summary:\n" + text)
+    warning = re.search(r"^warning: (.*)$", text, re.M)
+    return int(m.group(1)), float(m.group(2)), (
+        warning.group(1) if warning else None)
+
+
+def parse_locust_run(data):
+    """What bench/locustfile.py kept: (req/s, requests, failures, sorted
+    response times in seconds)."""
+    times = sorted(ms / 1e3 for ms in data["latencies_ms"])
+    requests = len(times) + data["failures"]
+    span = data["last_end"] - data["first_start"]
+    if not requests or span <= 0:
+        raise BenchError("Locust made no requests")
+    return requests / span, requests, data["failures"], times
+
+
+def csv_latencies(path, column=1, ok=lambda status: status == 200):
+    """(rows, error rows, sorted response times of good rows) of a CSV of
+    elapsed,response_time,status[,...] rows, with or without a header."""
+    times, rows = [], 0
+    with open(path) as f:
+        for line in f:
+            fields = line.split(",")
+            if fields[0] == "elapsed":
+                continue
+            rows += 1
+            if ok(int(fields[2])):
+                times.append(float(fields[column]))
+    times.sort()
+    return rows, rows - len(times), times
+
+
+def _find(pattern, text):
+    m = re.search(pattern, text)
+    if not m:
+        raise BenchError("%r not found in:\n%s" % (pattern, text[-2000:]))
+    return m.group(1)
+
+
+# --- running things ------------------------------------------------------------
+
+
+def pinned(cpu, cmd):
+    return ["taskset", "-c", str(cpu)] + cmd
+
+
+def run(cmd, timeout_s, env=None, ok_codes=(0,)):
+    """Run cmd in its own process group; its stdout, or BenchError."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True,
+                            start_new_session=True, env=env)
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise BenchError("%s: still running after %.0f s, killed"
+                         % (" ".join(cmd), timeout_s))
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    if proc.returncode not in ok_codes:
+        raise BenchError("%s exited %d:\n%s" % (" ".join(cmd),
+                                                proc.returncode,
+                                                (out + err)[-2000:]))
+    return out
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc):
+    deadline = time.time() + STARTUP_TIMEOUT_S
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise BenchError("the server on port %d exited %d"
+                             % (port, proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError("nothing listens on 127.0.0.1:%d after %.0f s"
+                     % (port, STARTUP_TIMEOUT_S))
+
+
+def start_nginx(work):
+    """nginx with one worker on CPU 0 serving the 11-byte file: (proc, url)."""
+    root = os.path.join(work, "nginx")
+    for sub in ("www", "tmp"):
+        os.makedirs(os.path.join(root, sub))
+    os.chmod(work, 0o755)       # nginx's worker may run as nobody
+    with open(os.path.join(root, "www", "index.html"), "wb") as f:
+        f.write(BODY)
+    port = free_port()
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=root, port=port))
+    proc = subprocess.Popen(pinned(SERVER_CPU, [
+        "nginx", "-c", conf, "-p", root, "-e", os.path.join(root, "error.log")]),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True)
+    wait_listening(port, proc)
+    return proc, "http://127.0.0.1:%d/" % port
+
+
+def stop(proc):
+    """Stop a server started in its own session, and everything it began."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+class SlowProtocol(asyncio.Protocol):
+    """HTTP/1.1 keep-alive: each request is answered SLOW_DELAY_S later."""
+
+    RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
+                b"Content-Type: text/plain\r\n\r\n" % len(BODY)) + BODY
+
+    def connection_made(self, transport):
+        self.transport, self.buf = transport, b""
+        self.loop = asyncio.get_event_loop()
+
+    def data_received(self, data):
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.buf = self.buf[end + 4:]
+            self.loop.call_later(SLOW_DELAY_S, self.answer)
+
+    def answer(self):
+        if not self.transport.is_closing():
+            self.transport.write(self.RESPONSE)
+
+
+def slow_server_main(port):
+    """The multi-process check's target, a process of its own on CPU 0."""
+    os.sched_setaffinity(0, {SERVER_CPU})
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(loop.create_server(
+        SlowProtocol, "127.0.0.1", port, backlog=1024))
+    loop.run_forever()
+
+
+# --- the load generators -------------------------------------------------------
+
+
+class Tools(object):
+    """Runs each load generator once: a dict of req/s, requests, errors,
+    p50_s and p99_s (and a note)."""
+
+    NAMES = ("hammer", "wrk", "ab", "locust-fast", "locust-plain", "seed")
+    LABELS = {"hammer": "hammer.py", "wrk": "wrk", "ab": "ab -k",
+              "locust-fast": "Locust FastHttpUser",
+              "locust-plain": "Locust HttpUser",
+              "seed": "seed_style.py (2010 design)"}
+
+    def __init__(self, url, work, duration_s):
+        self.url, self.work, self.duration_s = url, work, duration_s
+        self.timeout_s = duration_s + RUN_GRACE_S
+
+    def run(self, name, concurrency):
+        return getattr(self, name.replace("-", "_"))(concurrency)
+
+    def hammer(self, c, processes=1, url=None, duration_s=None):
+        out_csv = os.path.join(self.work, "hammer.csv")
+        duration_s = duration_s or self.duration_s
+        text = run(pinned(CLIENT_CPU, [
+            sys.executable, HAMMER, url or self.url, "-p", str(processes),
+            "-t", str(c), "--runtime", "%gs" % duration_s, "-q",
+            "-o", out_csv]), duration_s + RUN_GRACE_S)
+        requests, rate, warning = parse_hammer(text)
+        rows, errors, times = csv_latencies(out_csv)
+        if rows != requests:
+            raise BenchError("hammer reported %d requests but wrote %d rows"
+                             % (requests, rows))
+        return dict(rate=rate, requests=requests, errors=errors,
+                    p50_s=nearest_rank(times, 50),
+                    p99_s=nearest_rank(times, 99),
+                    note="saturated" if warning else "")
+
+    def wrk(self, c):
+        text = run(pinned(CLIENT_CPU, [
+            "wrk", "-t1", "-c%d" % c, "-d%ds" % self.duration_s, "--latency",
+            self.url]), self.timeout_s)
+        rate, requests, errors, p50, p99 = parse_wrk(text)
+        return dict(rate=rate, requests=requests, errors=errors, p50_s=p50,
+                    p99_s=p99, note="")
+
+    def ab(self, c):
+        table = os.path.join(self.work, "ab.csv")
+        # -n after -t: ab's -t alone stops at 50,000 requests
+        text = run(pinned(CLIENT_CPU, [
+            "ab", "-k", "-q", "-c", str(c), "-t", str(self.duration_s),
+            "-n", str(200000 * self.duration_s), "-e", table, self.url]),
+            self.timeout_s)
+        with open(table) as f:
+            rate, requests, errors, p50, p99 = parse_ab(text, f.read())
+        return dict(rate=rate, requests=requests, errors=errors, p50_s=p50,
+                    p99_s=p99, note="")
+
+    def locust(self, user_class, c):
+        kept = os.path.join(self.work, "locust.json")
+        env = dict(os.environ, HAMMER_BENCH_LATENCIES=kept)
+        run(pinned(CLIENT_CPU, [
+            LOCUST, "-f", LOCUSTFILE, user_class, "--headless", "-u", str(c),
+            "-r", str(c * LOCUST_SPAWN_PER_USER), "-t",
+            "%ds" % self.duration_s, "-H", self.url.rstrip("/"),
+            "--only-summary", "--loglevel", "ERROR"]), self.timeout_s,
+            env=env, ok_codes=(0, 1))   # 1: some requests failed, counted
+        with open(kept) as f:
+            rate, requests, failures, times = parse_locust_run(json.load(f))
+        return dict(rate=rate, requests=requests, errors=failures,
+                    p50_s=nearest_rank(times, 50),
+                    p99_s=nearest_rank(times, 99), note="")
+
+    def locust_fast(self, c):
+        return self.locust("FastUser", c)
+
+    def locust_plain(self, c):
+        return self.locust("PlainUser", c)
+
+    def seed(self, c):
+        out_csv = os.path.join(self.work, "seed.csv")
+        text = run(pinned(CLIENT_CPU, [
+            sys.executable, SEED, self.url, "--threads", str(c),
+            "--runtime", str(self.duration_s), "--output", out_csv]),
+            self.timeout_s)
+        rate = float(_find(r"= ([\d.]+) req/s", text))
+        rows, errors, times = csv_latencies(out_csv)
+        return dict(rate=rate, requests=rows, errors=errors,
+                    p50_s=nearest_rank(times, 50),
+                    p99_s=nearest_rank(times, 99), note="")
+
+
+def race(tools, rounds, log):
+    """Every tool at every concurrency, interleaved, `rounds` times:
+    {(name, concurrency): [result per round]}."""
+    results = {}
+    names = list(Tools.NAMES)
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for c in CONCURRENCIES:
+            for name in order:
+                res = tools.run(name, c)
+                results.setdefault((name, c), []).append(res)
+                log("round %d  c=%-3d  %-13s %9.0f req/s  p50 %s  p99 %s%s%s"
+                    % (r + 1, c, name, res["rate"], us(res["p50_s"]),
+                       us(res["p99_s"]),
+                       "  errors %d" % res["errors"] if res["errors"] else "",
+                       "  " + res["note"] if res["note"] else ""))
+    return results
+
+
+# --- hammer alone ----------------------------------------------------------------
+
+
+def check_scale(tools, threads, log):
+    """hammer -p 1 -t THREADS: errors and the biggest process's peak RSS."""
+    out_csv = os.path.join(tools.work, "scale.csv")
+    cmd = pinned(CLIENT_CPU, [
+        sys.executable, HAMMER, tools.url, "-p", "1", "-t", str(threads),
+        "--runtime", "%ds" % tools.duration_s, "-q", "-o", out_csv])
+    wall, rss_kb, tree_kb, text = benchlib.timed(cmd, sample_tree=True)
+    requests, rate, warning = parse_hammer(text)
+    rows, errors, _ = csv_latencies(out_csv)
+    res = dict(threads=threads, rate=rate, requests=requests, rows=rows,
+               errors=errors, rss_mb=rss_kb / 1024.0,
+               tree_mb=tree_kb / 1024.0)
+    log("scale: %d threads, %d requests (%d rows), %d errors, %.0f req/s,"
+        " peak RSS %.1f MB (biggest process), %.1f MB (process tree)"
+        % (threads, requests, rows, errors, rate, res["rss_mb"],
+           res["tree_mb"]))
+    return res
+
+
+def check_soak(tools, soak_s, log):
+    """hammer -p 1 -t 16 for soak_s at full speed, its worker's RSS and
+    open file descriptors sampled every second."""
+    out_csv = os.path.join(tools.work, "soak.csv")
+    proc = subprocess.Popen(pinned(CLIENT_CPU, [
+        sys.executable, HAMMER, tools.url, "-p", "1", "-t", "16",
+        "--runtime", "%gs" % soak_s, "-q", "-o", out_csv]),
+        stdout=subprocess.PIPE, universal_newlines=True,
+        start_new_session=True)
+    samples = []            # (seconds, worker RSS kB, worker fds, parent...)
+    start = time.time()
+    try:
+        while proc.poll() is None:
+            time.sleep(SOAK_POLL_S)
+            pids = benchlib.tree_pids(proc.pid)
+            workers = [p for p in pids if p != proc.pid]
+            if not workers:
+                continue
+            worker = max(workers, key=benchlib.rss_kb)
+            sample = (time.time() - start, benchlib.rss_kb(worker),
+                      benchlib.open_fds(worker), benchlib.rss_kb(proc.pid),
+                      benchlib.open_fds(proc.pid))
+            if sample[1] and sample[3]:
+                samples.append(sample)
+            if time.time() - start > soak_s + RUN_GRACE_S:
+                raise BenchError("the soak run is overdue")
+        text = proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    requests, rate, _ = parse_hammer(text)
+    rows, errors, _ = csv_latencies(out_csv)
+    reference_s = min(SOAK_REFERENCE_S, soak_s / 2.0)
+    later = [s for s in samples if s[0] >= reference_s]
+    if not later:
+        raise BenchError("no memory samples after %.0f s of the soak run"
+                         % reference_s)
+    ref = later[0]
+    running = [s for s in samples if s[0] <= soak_s]
+    last = running[-1]
+    res = dict(soak_s=soak_s, reference_s=ref[0], requests=requests,
+               rows=rows, errors=errors, rate=rate,
+               rss_ref_mb=ref[1] / 1024.0, rss_end_mb=last[1] / 1024.0,
+               rss_max_mb=max(s[1] for s in running) / 1024.0,
+               rss_change_pct=100.0 * (last[1] - ref[1]) / ref[1],
+               fds=sorted(set(s[2] for s in running if s[0] >= reference_s)),
+               parent_rss_ref_mb=ref[3] / 1024.0,
+               parent_rss_end_mb=last[3] / 1024.0,
+               parent_fds=sorted(set(s[4] for s in running
+                                     if s[0] >= reference_s)),
+               samples=len(running))
+    log("soak: %gs, %d requests, %d errors, %.0f req/s; worker RSS %.1f MB"
+        " at %.0fs, %.1f MB at %.0fs (%+.1f%%), max %.1f MB; worker fds %s;"
+        " parent RSS %.1f -> %.1f MB, fds %s"
+        % (soak_s, requests, errors, rate, res["rss_ref_mb"], ref[0],
+           res["rss_end_mb"], last[0], res["rss_change_pct"],
+           res["rss_max_mb"], res["fds"], res["parent_rss_ref_mb"],
+           res["parent_rss_end_mb"], res["parent_fds"]))
+    return res
+
+
+def check_multi(tools, rounds, log):
+    """-p 1 and -p 2 at SLOW_THREADS per process against the 5 ms target."""
+    port = free_port()
+    server = multiprocessing.Process(target=slow_server_main, args=(port,))
+    server.daemon = True
+    server.start()
+    rates = {1: [], 2: []}
+    p50s = {1: [], 2: []}
+    try:
+        deadline = time.time() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if time.time() > deadline or not server.is_alive():
+                    raise BenchError("the 5 ms target did not start")
+                time.sleep(0.05)
+        url = "http://127.0.0.1:%d/" % port
+        for r in range(rounds):
+            for processes in ((1, 2) if r % 2 == 0 else (2, 1)):
+                res = tools.hammer(SLOW_THREADS, processes=processes, url=url)
+                if res["errors"]:
+                    raise BenchError("%d errors against the 5 ms target"
+                                     % res["errors"])
+                rates[processes].append(res["rate"])
+                p50s[processes].append(res["p50_s"])
+                log("round %d  multi  -p %d -t %d  %7.0f req/s  p50 %s"
+                    % (r + 1, processes, SLOW_THREADS, res["rate"],
+                       us(res["p50_s"])))
+    finally:
+        server.terminate()
+        server.join(10)
+    one, two = median(rates[1]), median(rates[2])
+    return dict(rate1=one, rate2=two, ratio=two / one,
+                p50_1=median(p50s[1]), p50_2=median(p50s[2]),
+                ratios=[b / a for a, b in zip(rates[1], rates[2])])
+
+
+# --- the report ------------------------------------------------------------------
+
+
+def us(seconds):
+    if seconds is None:
+        return "-"
+    if seconds < 0.001:
+        return "%.0f us" % (seconds * 1e6)
+    if seconds < 0.1:
+        return "%.2f ms" % (seconds * 1e3)
+    return "%.0f ms" % (seconds * 1e3)
+
+
+def summarise(results):
+    """{(name, c): median result} over the rounds."""
+    out = {}
+    for key, runs in results.items():
+        out[key] = dict(
+            rate=median([r["rate"] for r in runs]),
+            p50_s=median([r["p50_s"] for r in runs]),
+            p99_s=median([r["p99_s"] for r in runs]),
+            errors=sum(r["errors"] for r in runs),
+            requests=sum(r["requests"] for r in runs),
+            notes=sorted(set(r["note"] for r in runs if r["note"])))
+    return out
+
+
+def round_ratios(results, a, b, c):
+    """a/b req/s within each round at concurrency c (same round: the two
+    ran minutes apart at most)."""
+    return [x["rate"] / y["rate"]
+            for x, y in zip(results[(a, c)], results[(b, c)])]
+
+
+def verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def machine():
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.M)
+            model = m.group(1).strip() if m else model
+    except OSError:
+        pass
+    return model
+
+
+def versions():
+    """(tool, version) as each tool prints it, reduced to the number."""
+    def version(cmd):
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+        except OSError:
+            return "?"
+        m = re.search(r"(\d+\.\d+[\w.+~-]*)", p.stdout)
+        return m.group(1) if m else "?"
+    return [
+        ("hammer", version([sys.executable, HAMMER, "--version"])),
+        ("nginx", version(["nginx", "-v"])),
+        ("wrk", version(["wrk", "-v"])),
+        ("ab", version(["ab", "-V"])),
+        ("Locust", version([LOCUST, "--version"])),
+    ]
+
+
+def report(args, summary, results, scale, soak, multi, started, elapsed_s):
+    """RESULTS.md as a list of lines."""
+    s = summary
+    lines = [
+        "# hammer against its peers",
+        "",
+        "Made by `python3 bench/peers.py%s` on %s UTC; it took %.0f min."
+        % (args.argv_text, started.strftime("%Y-%m-%d %H:%M"),
+           elapsed_s / 60.0),
+        "",
+        "- Machine: %s, %d CPUs, Linux %s." % (machine(), os.cpu_count(),
+                                              platform.release()),
+        "- Python %s runs hammer.py and seed_style.py; Locust runs on %s "
+        "in bench/.venv." % (platform.python_version(), subprocess.check_output(
+            [benchlib.VENV_PYTHON, "-c", "import platform; print(platform."
+             "python_version())"], universal_newlines=True).strip()),
+        "- Versions: %s." % ", ".join("%s %s" % v for v in versions()),
+        "- Target: nginx on 127.0.0.1, one worker pinned to CPU %d, "
+        "access_log off, an 11-byte file. Each load generator runs as one "
+        "process pinned to CPU %d." % (SERVER_CPU, CLIENT_CPU),
+        "- Each run lasts %d s. The tools take turns, in an order that "
+        "rotates each round, and every figure is the median of %d rounds."
+        % (args.duration, args.rounds),
+        "- Latency is exact nearest-rank percentiles over every response. "
+        "hammer writes results.csv as usual in every run.",
+        "",
+        "## Throughput and latency",
+        "",
+        "| tool | concurrency | req/s | p50 | p99 | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for c in CONCURRENCIES:
+        for name in Tools.NAMES:
+            r = s[(name, c)]
+            lines.append("| %s | %d | %s | %s | %s | %d%s |" % (
+                Tools.LABELS[name], c, "{:,.0f}".format(r["rate"]),
+                us(r["p50_s"]), us(r["p99_s"]), r["errors"],
+                " (%s)" % ", ".join(r["notes"]) if r["notes"] else ""))
+    if any(r["notes"] for r in s.values()):
+        lines += [
+            "",
+            "(saturated): hammer's summary warned that its worker process "
+            "used at least 90% of a CPU, so the load generator, not only "
+            "nginx, set the pace.",
+        ]
+    p50_gap_us = (s[("hammer", 1)]["p50_s"] - s[("wrk", 1)]["p50_s"]) * 1e6
+
+    def ratio_line(other, c, target):
+        value = s[("hammer", c)]["rate"] / s[(other, c)]["rate"]
+        per_round = round_ratios(results, "hammer", other, c)
+        text = "| hammer / %s | %d | %.2f | %.2f to %.2f |" % (
+            Tools.LABELS[other], c, value, min(per_round), max(per_round))
+        if target is None:
+            return text + " |"
+        return text + " at least %g: %s |" % (target, verdict(value >= target))
+
+    lines += [
+        "",
+        "## Ratios",
+        "",
+        "Ratios of the medians; the range is the ratio within each round.",
+        "",
+        "| ratio | concurrency | median | range over rounds | target |",
+        "|---|---:|---:|---:|---|",
+        ratio_line("wrk", 16, TARGETS["wrk"]),
+        ratio_line("locust-fast", 16, TARGETS["locust-fast"]),
+        ratio_line("seed", 16, TARGETS["seed"]),
+        ratio_line("ab", 16, None),
+        ratio_line("locust-plain", 16, None),
+        ratio_line("wrk", 256, None),
+        ratio_line("locust-fast", 256, None),
+        ratio_line("seed", 256, None),
+        "",
+        "Latency at concurrency 1: hammer's p50 is %s, wrk's %s: %+.0f us "
+        "(target: at most %g us more: %s)." % (
+            us(s[("hammer", 1)]["p50_s"]), us(s[("wrk", 1)]["p50_s"]),
+            p50_gap_us, TARGETS["p50_us"],
+            verdict(p50_gap_us <= TARGETS["p50_us"])),
+        "",
+        "## hammer alone",
+        "",
+    ]
+    if scale:
+        lines.append(
+            "- **Scale:** `-p 1 -t %d` for %d s: %s requests, %s rows, %d "
+            "errors, %s req/s. Peak RSS %.1f MB for the biggest process "
+            "(GNU time), %.1f MB for hammer's whole process tree (sampled). "
+            "Target: no errors and under %g MB: %s." % (
+                scale["threads"], args.duration,
+                "{:,}".format(scale["requests"]), "{:,}".format(scale["rows"]),
+                scale["errors"], "{:,.0f}".format(scale["rate"]),
+                scale["rss_mb"], scale["tree_mb"], TARGETS["scale_rss_mb"],
+                verdict(scale["errors"] == 0
+                        and scale["rss_mb"] < TARGETS["scale_rss_mb"])))
+    if soak:
+        flat = len(soak["fds"]) == 1 and len(soak["parent_fds"]) == 1
+        lines.append(
+            "- **Memory over time:** `-p 1 -t 16` at full speed for %g s: "
+            "%s requests, %d errors, %s req/s. The worker's RSS was %.1f MB "
+            "after %.0f s and %.1f MB at the end (%+.1f%%; highest %.1f MB). "
+            "Its open file descriptors, sampled every second from %.0f s on: "
+            "%s; the parent's: %s (RSS %.1f MB, then %.1f MB). Target: "
+            "within %g%% and descriptors flat: %s." % (
+                soak["soak_s"], "{:,}".format(soak["requests"]),
+                soak["errors"], "{:,.0f}".format(soak["rate"]),
+                soak["rss_ref_mb"], soak["reference_s"], soak["rss_end_mb"],
+                soak["rss_change_pct"], soak["rss_max_mb"],
+                soak["reference_s"], _set(soak["fds"]),
+                _set(soak["parent_fds"]), soak["parent_rss_ref_mb"],
+                soak["parent_rss_end_mb"], TARGETS["soak_rss_pct"],
+                verdict(abs(soak["rss_change_pct"]) <= TARGETS["soak_rss_pct"]
+                        and flat)))
+        if soak["soak_s"] < 300:
+            lines.append("  This soak was shorter than the 5 minutes the "
+                         "target names (`--soak 300`).")
+    if multi:
+        lines.append(
+            "- **Multi-process:** against a target that answers each request "
+            "after %g ms (an asyncio server on CPU %d, far from CPU-bound), "
+            "`-p 1 -t %d` made %s req/s and `-p 2 -t %d` %s req/s: %.2fx "
+            "(per round %s; p50 %s and %s). Target: about 2x (at least %g): "
+            "%s." % (
+                SLOW_DELAY_S * 1e3, SERVER_CPU, SLOW_THREADS,
+                "{:,.0f}".format(multi["rate1"]), SLOW_THREADS,
+                "{:,.0f}".format(multi["rate2"]), multi["ratio"],
+                ", ".join("%.2f" % r for r in multi["ratios"]),
+                us(multi["p50_1"]), us(multi["p50_2"]), TARGETS["multi"],
+                verdict(multi["ratio"] >= TARGETS["multi"])))
+    lines += [
+        "",
+        "## Every round",
+        "",
+        "req/s of each run, in the order of the rounds (the noise behind the "
+        "medians).",
+        "",
+        "| tool | concurrency | %s |" % " | ".join(
+            "round %d" % (r + 1) for r in range(args.rounds)),
+        "|---|---:|%s" % ("---:|" * args.rounds),
+    ]
+    for c in CONCURRENCIES:
+        for name in Tools.NAMES:
+            lines.append("| %s | %d | %s |" % (
+                Tools.LABELS[name], c, " | ".join(
+                    "{:,.0f}".format(r["rate"]) for r in results[(name, c)])))
+    lines += ["", "Reproduce: `python3 bench/peers.py%s` (Linux, 2+ CPUs, "
+              "root for apt-get when tools are missing)." % args.argv_text,
+              ""]
+    return lines
+
+
+def _set(values):
+    return ", ".join(str(v) for v in values) if len(values) > 1 else (
+        "%s throughout" % values[0] if values else "none sampled")
+
+
+# --- main --------------------------------------------------------------------------
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=positive_int, default=5,
+                        help="seconds per run (default: %(default)s)")
+    parser.add_argument("--rounds", type=positive_int, default=3,
+                        help="interleaved rounds; the table gives medians "
+                             "(default: %(default)s)")
+    parser.add_argument("--soak", type=int, default=60,
+                        help="seconds of hammer's memory-over-time run; 0 "
+                             "skips it (default: %(default)s; the target "
+                             "names 300)")
+    parser.add_argument("--scale-threads", type=int, default=2000,
+                        help="threads in one process for the scale check; 0 "
+                             "skips it (default: %(default)s)")
+    parser.add_argument("--results", default=DEFAULT_RESULTS,
+                        help="where to write the report; - for none "
+                             "(default: bench/RESULTS.md)")
+    parser.add_argument("--keep", default=None,
+                        help="directory for the runs' files, kept "
+                             "(default: a temporary directory, removed)")
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    args.argv_text = "".join(" " + a for a in argv)
+    if not sys.platform.startswith("linux"):
+        parser.error("needs Linux (taskset, /proc)")
+    cpus = os.sched_getaffinity(0)
+    if not {SERVER_CPU, CLIENT_CPU} <= cpus:
+        parser.error("needs CPUs %d and %d (this process may use %s)"
+                     % (SERVER_CPU, CLIENT_CPU, sorted(cpus)))
+    benchlib.ensure_debian({"nginx": "nginx-light", "wrk": "wrk",
+                            "ab": "apache2-utils", "taskset": "util-linux",
+                            benchlib.GNU_TIME: "time"})
+    benchlib.ensure_venv_package("locust", "locust")
+
+    started = datetime.datetime.utcnow()
+    t_start = time.time()
+    work = args.keep or tempfile.mkdtemp(prefix="hammer-peers-")
+    os.makedirs(work, exist_ok=True)
+    nginx = None
+
+    def log(line):
+        print(line, flush=True)
+
+    try:
+        nginx, url = start_nginx(work)
+        log("nginx on %s, CPU %d; load generators on CPU %d; %d rounds of "
+            "%d s runs" % (url, SERVER_CPU, CLIENT_CPU, args.rounds,
+                           args.duration))
+        tools = Tools(url, work, args.duration)
+        results = race(tools, args.rounds, log)
+        scale = (check_scale(tools, args.scale_threads, log)
+                 if args.scale_threads else None)
+        soak = check_soak(tools, args.soak, log) if args.soak else None
+        stop(nginx)
+        nginx = None
+        multi = check_multi(tools, args.rounds, log)
+    except BenchError as exc:
+        print("peers: %s" % exc, file=sys.stderr)
+        return 1
+    finally:
+        stop(nginx)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    lines = report(args, summarise(results), results, scale, soak, multi,
+                   started, time.time() - t_start)
+    text = "\n".join(lines)
+    print()
+    print(text)
+    if args.results != "-":
+        with open(args.results, "w") as f:
+            f.write(text)
+        print("written to %s" % os.path.relpath(args.results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -219,6 +219,13 @@ def run(cmd, timeout_s, env=None, ok_codes=(0,)):
     return out
 
 
+def remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -356,6 +363,7 @@ class Tools(object):
 
     def ab(self, c):
         table = os.path.join(self.work, "ab.csv")
+        remove(table)
         # -n after -t: ab's -t alone stops at 50,000 requests
         text = run(pinned(CLIENT_CPU, [
             "ab", "-k", "-q", "-c", str(c), "-t", str(self.duration_s),
@@ -369,6 +377,7 @@ class Tools(object):
     def locust(self, user_class, c):
         kept = os.path.join(self.work, "locust.json")
         env = dict(os.environ, HAMMER_BENCH_LATENCIES=kept)
+        remove(kept)    # never read a file an earlier run left
         run(pinned(CLIENT_CPU, [
             LOCUST, "-f", LOCUSTFILE, user_class, "--headless", "-u", str(c),
             "-r", str(c * LOCUST_SPAWN_PER_USER), "-t",
@@ -811,7 +820,7 @@ def main(argv=None):
                             benchlib.GNU_TIME: "time"})
     benchlib.ensure_venv_package("locust", "locust")
 
-    started = datetime.datetime.utcnow()
+    started = datetime.datetime.now(datetime.timezone.utc)
     t_start = time.time()
     work = args.keep or tempfile.mkdtemp(prefix="hammer-peers-")
     os.makedirs(work, exist_ok=True)

@@ -57,6 +57,8 @@ STOP_POLL_S = 0.1               # how often a worker looks at the stop flag
 WORKER_START_TIMEOUT_S = 60.0   # spawn on a slow box may take a while
 SATURATION_CPU_RATIO = 0.9      # a worker busier than this is the bottleneck
 RECV_SIZE_B = 65536
+FIRST_RECV_B = 4096     # a response's first read: its head and a small body;
+                        # a user waiting for a response holds this much
 USER_AGENT = "hammer/" + __version__
 
 # The CSV contract: README.md shows the same block.
@@ -684,7 +686,7 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock):
                 sock = connect()
             try:
                 sock.sendall(request)
-                buf = sock.recv(RECV_SIZE_B)
+                buf = sock.recv(FIRST_RECV_B)
             except CLOSED_ERRORS:
                 if not reused:
                     raise
@@ -693,7 +695,7 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock):
                 sock.close()
                 sock = connect()
                 sock.sendall(request)
-                buf = sock.recv(RECV_SIZE_B)
+                buf = sock.recv(FIRST_RECV_B)
             if not buf:
                 raise ResponseError("closed", "closed before responding")
             status, nbytes, keep = read_response(

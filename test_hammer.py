@@ -92,8 +92,9 @@ class TargetServer(object):
     """
 
     def __init__(self, mode="length", body=b"hello world", tls=False,
-                 host="127.0.0.1", delay_s=0.0):
+                 host="127.0.0.1", delay_s=0.0, head=b""):
         self.mode, self.body, self.delay_s = mode, body, delay_s
+        self.head = head    # more header lines for "length" responses
         self.lock = threading.Lock()
         self.connections = 0
         self.requests = 0
@@ -187,8 +188,8 @@ class TargetServer(object):
             wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
                         + payload)
             return False
-        wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
-                    % (len(self.body), payload))
+        wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s"
+                    % (len(self.body), self.head, payload))
         return self.mode != "drop"
 
 
@@ -554,6 +555,16 @@ class TestRuns(ServerTestCase):
         rows = self.rows()
         self.assertEqual([r[2:] for r in rows], [["200", "1001", ""]] * 90)
         self.assertEqual(server.connections, 3 + 1)
+
+    def test_head_and_body_longer_than_the_first_read(self):
+        head = b"X-Pad: %s\r\n" % (b"p" * (2 * hammer.FIRST_RECV_B))
+        size = 3 * hammer.RECV_SIZE_B + 7
+        server = self.start_server(body=b"b" * size, head=head)
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "40")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual([r[2:] for r in rows], [["200", str(size), ""]] * 40)
+        self.assertEqual(server.connections, 2 + 1)   # framing kept in step
 
     def test_close_delimited_responses(self):
         server = self.start_server(mode="close", body=b"z" * 5000)

@@ -68,7 +68,7 @@ LOCUST_SPAWN_PER_USER = 100      # -r: every user started within 10 ms
 RUN_GRACE_S = 60.0               # a run overdue by this much is killed
 STARTUP_TIMEOUT_S = 10.0
 
-# Targets from the issue: (what, how to read it).
+# The issue's targets, each read as its comment says.
 TARGETS = {
     "wrk": 0.75,          # hammer/wrk req/s at concurrency 16, at least
     "locust-fast": 5.0,   # hammer/Locust FastHttpUser, at least
@@ -232,12 +232,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_listening(port, proc):
+def wait_listening(port, alive):
+    """Wait until 127.0.0.1:port accepts; alive() tells the server lives."""
     deadline = time.time() + STARTUP_TIMEOUT_S
     while time.time() < deadline:
-        if proc.poll() is not None:
-            raise BenchError("the server on port %d exited %d"
-                             % (port, proc.returncode))
+        if not alive():
+            raise BenchError("the server for port %d exited" % port)
         try:
             socket.create_connection(("127.0.0.1", port), 0.5).close()
             return
@@ -263,7 +263,7 @@ def start_nginx(work):
         "nginx", "-c", conf, "-p", root, "-e", os.path.join(root, "error.log")]),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True)
-    wait_listening(port, proc)
+    wait_listening(port, lambda: proc.poll() is None)
     return proc, "http://127.0.0.1:%d/" % port
 
 
@@ -522,15 +522,7 @@ def check_multi(tools, rounds, log):
     rates = {1: [], 2: []}
     p50s = {1: [], 2: []}
     try:
-        deadline = time.time() + STARTUP_TIMEOUT_S
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if time.time() > deadline or not server.is_alive():
-                    raise BenchError("the 5 ms target did not start")
-                time.sleep(0.05)
+        wait_listening(port, server.is_alive)
         url = "http://127.0.0.1:%d/" % port
         for r in range(rounds):
             for processes in ((1, 2) if r % 2 == 0 else (2, 1)):

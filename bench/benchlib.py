@@ -60,29 +60,27 @@ def ensure_debian(commands):
 
 
 def children_of(pid):
-    """A process's children from /proc/PID/task/*/children, or None when
-    the kernel does not list them."""
-    kids = []
+    """A process's children from /proc/PID/task/*/children: [] once the
+    process is gone, None when the kernel keeps no such list."""
     try:
-        for task in os.listdir("/proc/%d/task" % pid):
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return []
+    kids = []
+    for task in tasks:
+        try:
             with open("/proc/%d/task/%s/children" % (pid, task)) as f:
                 kids.extend(int(k) for k in f.read().split())
-    except FileNotFoundError:
-        return None if not os.path.exists("/proc/%d" % pid) else kids
-    except OSError:
-        return kids
+        except FileNotFoundError:
+            if os.path.exists("/proc/%d/task/%s" % (pid, task)):
+                return None     # the task lives: no children file
+        except OSError:
+            pass
     return kids
 
 
-def tree_pids(root):
-    """A process and its descendants (Linux /proc)."""
-    if children_of(root) is not None:
-        pids, todo = [], [root]
-        while todo:
-            pid = todo.pop()
-            pids.append(pid)
-            todo.extend(children_of(pid) or ())
-        return pids
+def parents_map():
+    """Every process's children, from the parent field of /proc/*/stat."""
     children = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -93,11 +91,19 @@ def tree_pids(root):
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(pid))
+    return children
+
+
+def tree_pids(root):
+    """A process and its descendants (Linux /proc)."""
+    kids = children_of
+    if children_of(root) is None:
+        kids = parents_map().get
     pids, todo = [], [root]
     while todo:
         pid = todo.pop()
         pids.append(pid)
-        todo.extend(children.get(pid, ()))
+        todo.extend(kids(pid) or ())
     return pids
 
 

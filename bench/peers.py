@@ -50,6 +50,8 @@ import tempfile
 import time
 
 import benchlib
+sys.path.insert(0, benchlib.ROOT)
+import hammer  # noqa: E402  (beside bench/, not installed)
 from benchlib import median, nearest_rank
 
 HAMMER = os.path.join(benchlib.ROOT, "hammer.py")
@@ -166,8 +168,8 @@ def parse_locust_run(data):
     return requests / span, requests, data["failures"], times
 
 
-def csv_latencies(path, column=1, ok=lambda status: status == 200):
-    """(rows, error rows, sorted response times of good rows) of a CSV of
+def csv_latencies(path):
+    """(rows, rows not 200, sorted response times of the 200s) of a CSV of
     elapsed,response_time,status[,...] rows, with or without a header."""
     times, rows = [], 0
     with open(path) as f:
@@ -176,8 +178,8 @@ def csv_latencies(path, column=1, ok=lambda status: status == 200):
             if fields[0] == "elapsed":
                 continue
             rows += 1
-            if ok(int(fields[2])):
-                times.append(float(fields[column]))
+            if int(fields[2]) == 200:
+                times.append(float(fields[1]))
     times.sort()
     return rows, rows - len(times), times
 
@@ -194,6 +196,13 @@ def _find(pattern, text):
 
 def pinned(cpu, cmd):
     return ["taskset", "-c", str(cpu)] + cmd
+
+
+def hammer_cmd(url, processes, threads, runtime_s, out_csv):
+    """hammer.py on CPU 1, quiet, writing its rows to out_csv."""
+    return pinned(CLIENT_CPU, [
+        sys.executable, HAMMER, url, "-p", str(processes), "-t", str(threads),
+        "--runtime", "%gs" % runtime_s, "-q", "-o", out_csv])
 
 
 def run(cmd, timeout_s, env=None, ok_codes=(0,)):
@@ -336,13 +345,10 @@ class Tools(object):
     def run(self, name, concurrency):
         return getattr(self, name.replace("-", "_"))(concurrency)
 
-    def hammer(self, c, processes=1, url=None, duration_s=None):
+    def hammer(self, c, processes=1, url=None):
         out_csv = os.path.join(self.work, "hammer.csv")
-        duration_s = duration_s or self.duration_s
-        text = run(pinned(CLIENT_CPU, [
-            sys.executable, HAMMER, url or self.url, "-p", str(processes),
-            "-t", str(c), "--runtime", "%gs" % duration_s, "-q",
-            "-o", out_csv]), duration_s + RUN_GRACE_S)
+        text = run(hammer_cmd(url or self.url, processes, c, self.duration_s,
+                              out_csv), self.timeout_s)
         requests, rate, warning = parse_hammer(text)
         rows, errors, times = csv_latencies(out_csv)
         if rows != requests:
@@ -434,9 +440,7 @@ def race(tools, rounds, log):
 def check_scale(tools, threads, log):
     """hammer -p 1 -t THREADS: errors and the biggest process's peak RSS."""
     out_csv = os.path.join(tools.work, "scale.csv")
-    cmd = pinned(CLIENT_CPU, [
-        sys.executable, HAMMER, tools.url, "-p", "1", "-t", str(threads),
-        "--runtime", "%ds" % tools.duration_s, "-q", "-o", out_csv])
+    cmd = hammer_cmd(tools.url, 1, threads, tools.duration_s, out_csv)
     wall, rss_kb, tree_kb, text = benchlib.timed(cmd, sample_tree=True)
     requests, rate, warning = parse_hammer(text)
     rows, errors, _ = csv_latencies(out_csv)
@@ -454,10 +458,8 @@ def check_soak(tools, soak_s, log):
     """hammer -p 1 -t 16 for soak_s at full speed, its worker's RSS and
     open file descriptors sampled every second."""
     out_csv = os.path.join(tools.work, "soak.csv")
-    proc = subprocess.Popen(pinned(CLIENT_CPU, [
-        sys.executable, HAMMER, tools.url, "-p", "1", "-t", "16",
-        "--runtime", "%gs" % soak_s, "-q", "-o", out_csv]),
-        stdout=subprocess.PIPE, universal_newlines=True,
+    proc = subprocess.Popen(
+        hammer_cmd(tools.url, 1, 16, soak_s, out_csv), stdout=subprocess.PIPE, universal_newlines=True,
         start_new_session=True)
     samples = []            # (seconds, worker RSS kB, worker fds, parent...)
     start = time.time()
@@ -483,7 +485,7 @@ def check_soak(tools, soak_s, log):
         proc.wait()
         proc.stdout.close()
     requests, rate, _ = parse_hammer(text)
-    rows, errors, _ = csv_latencies(out_csv)
+    _, errors, _ = csv_latencies(out_csv)
     reference_s = min(SOAK_REFERENCE_S, soak_s / 2.0)
     later = [s for s in samples if s[0] >= reference_s]
     if not later:
@@ -493,7 +495,7 @@ def check_soak(tools, soak_s, log):
     running = [s for s in samples if s[0] <= soak_s]
     last = running[-1]
     res = dict(soak_s=soak_s, reference_s=ref[0], requests=requests,
-               rows=rows, errors=errors, rate=rate,
+               errors=errors, rate=rate,
                rss_ref_mb=ref[1] / 1024.0, rss_end_mb=last[1] / 1024.0,
                rss_max_mb=max(s[1] for s in running) / 1024.0,
                rss_change_pct=100.0 * (last[1] - ref[1]) / ref[1],
@@ -501,8 +503,7 @@ def check_soak(tools, soak_s, log):
                parent_rss_ref_mb=ref[3] / 1024.0,
                parent_rss_end_mb=last[3] / 1024.0,
                parent_fds=sorted(set(s[4] for s in running
-                                     if s[0] >= reference_s)),
-               samples=len(running))
+                                     if s[0] >= reference_s)))
     log("soak: %gs, %d requests, %d errors, %.0f req/s; worker RSS %.1f MB"
         " at %.0fs, %.1f MB at %.0fs (%+.1f%%), max %.1f MB; worker fds %s;"
         " parent RSS %.1f -> %.1f MB, fds %s"
@@ -771,18 +772,11 @@ def _set(values):
 # --- main --------------------------------------------------------------------------
 
 
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=positive_int, default=5,
+    parser.add_argument("--duration", type=hammer.positive_int_arg, default=5,
                         help="seconds per run (default: %(default)s)")
-    parser.add_argument("--rounds", type=positive_int, default=3,
+    parser.add_argument("--rounds", type=hammer.positive_int_arg, default=3,
                         help="interleaved rounds; the table gives medians "
                              "(default: %(default)s)")
     parser.add_argument("--soak", type=int, default=60,

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CRUNCH = os.path.join(os.path.dirname(HERE), "crunch.py")
+from benchlib import HERE, ROOT
+
+CRUNCH = os.path.join(ROOT, "crunch.py")
 RUNTIME_S = 60.0
 RATE_PER_S = 400.0
 WINDOW = (1100, 2350)

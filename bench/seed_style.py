@@ -47,7 +47,7 @@ def agent(url, start, runtime, delay, interval, out, lock):
             time.sleep(interval)
 
 
-def process_main(url, start, args, index):
+def process_main(url, start, args):
     lock = threading.Lock()
     with open(args.output, "a", buffering=1) as out:
         threads = []
@@ -75,8 +75,8 @@ def main():
     open(args.output, "w").close()
     start = time.time()
     procs = [multiprocessing.Process(target=process_main,
-                                     args=(args.url, start, args, i))
-             for i in range(args.processes)]
+                                     args=(args.url, start, args))
+             for _ in range(args.processes)]
     for p in procs:
         p.start()
     for p in procs:

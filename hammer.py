@@ -82,7 +82,7 @@ TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
 # Latency histogram buckets are latencies rounded to 3 significant digits,
 # so a bucket's value is within 0.5% of every latency in it.
 LATENCY_KEY_FORMAT = "%.2e"
-SUMMARY_PERCENTILES = (50, 90, 95, 99)
+PERCENTILES = (50, 90, 95, 99)
 
 # --- pure functions and small types ------------------------------------------
 
@@ -402,7 +402,7 @@ def format_summary(settings, stats, duration_s, rows, busy):
     s = settings
     lat = stats.latency
     rate = stats.requests / duration_s if duration_s > 0 else 0.0
-    pcts = lat.percentiles(SUMMARY_PERCENTILES)
+    pcts = lat.percentiles(PERCENTILES)
     lines = [
         "hammer %s  %s %s" % (s["hammer"], s["method"], s["url"]),
         "load       %d users (%s), rampup %gs, interval %gs, runtime %gs, %s"
@@ -416,7 +416,7 @@ def format_summary(settings, stats, duration_s, rows, busy):
         "latency    min %s  avg %s  %s  max %s  (over %d responses)"
         % (format_seconds(lat.min if lat.n else 0.0), format_seconds(lat.mean),
            "  ".join("p%d %s" % (p, format_seconds(v))
-                     for p, v in zip(SUMMARY_PERCENTILES, pcts)),
+                     for p, v in zip(PERCENTILES, pcts)),
            format_seconds(lat.max), lat.n),
         "status     " + format_counts(stats.statuses),
         "errors     " + format_counts(stats.errors),

@@ -4,12 +4,14 @@
 Usage:
 
     python3 bench/peers.py [--duration 5] [--rounds 3] [--soak 60]
-                           [--scale-threads 2000] [--keep DIR]
+                           [--scale-threads 2000] [--no-multi]
+                           [--baseline FILE] [--tools NAMES]
+                           [--concurrency 16,256,1] [--keep DIR]
                            [--results bench/RESULTS.md]
 
 One command, Linux with two or more CPUs.  It installs what is missing
 (Debian's nginx-light, wrk, apache2-utils and time with apt-get; Locust in
-bench/.venv), then:
+bench/.venv; only what the chosen tools and checks use), then:
 
 1. starts nginx on 127.0.0.1, pinned to CPU 0 with taskset, one worker,
    access_log off, serving an 11-byte file;
@@ -17,20 +19,35 @@ bench/.venv), then:
    seconds at concurrency 16, 256 and 1: hammer.py (results.csv written as
    normal), wrk, ab -k, Locust FastHttpUser and HttpUser (headless), and
    bench/seed_style.py.  The tools are interleaved, their order rotating
-   each round, and the table gives the median of --rounds rounds;
-3. checks hammer alone: 2,000 threads in one process (errors and peak RSS),
+   each round, and the table gives the median of --rounds rounds.
+   --tools (hammer, hammer-base, wrk, ab, locust-fast, locust-plain, seed;
+   comma-separated) and --concurrency choose a subset;
+3. with --baseline FILE, measures before and after: FILE, another
+   hammer.py (say `git show HEAD:hammer.py > /tmp/hammer_base.py`), races
+   as one more tool, "hammer-base", run exactly like hammer.py, and the
+   report sets hammer/wrk beside baseline/wrk at concurrency 16 and gives
+   hammer/baseline at 16 and 256, each with its range over the rounds; a
+   drop of hammer/wrk at 16 by more than 2% is marked;
+4. checks hammer alone: 2,000 threads in one process (errors and peak RSS),
    a --soak run at full speed (RSS and open file descriptors over time),
    and -p 2 against -p 1 at the same threads per process, against a target
    that answers after 5 ms and is not CPU-bound (a small asyncio server on
-   CPU 0);
-4. writes --results (bench/RESULTS.md) and prints the same text;
-5. stops everything it started and removes its files (--keep DIR keeps
+   CPU 0).  --scale-threads 0, --soak 0 and --no-multi skip them;
+5. writes --results (bench/RESULTS.md) and prints the same text;
+6. stops everything it started and removes its files (--keep DIR keeps
    them).  All traffic goes to 127.0.0.1.
 
 Latency percentiles are exact nearest-rank values over every response:
 hammer's and seed_style's from their CSV rows, Locust's from every response
 time it measured (bench/locustfile.py keeps them), ab's from its -e table
 and wrk's from its --latency table.
+
+A quick before-and-after check of a change to hammer.py, about 80 s:
+
+    git show HEAD:hammer.py > /tmp/hammer_base.py
+    python3 bench/peers.py --baseline /tmp/hammer_base.py \
+        --tools hammer,hammer-base,wrk --concurrency 16 --rounds 5 \
+        --soak 0 --scale-threads 0 --no-multi --results -
 """
 
 import argparse
@@ -60,7 +77,7 @@ LOCUSTFILE = os.path.join(benchlib.HERE, "locustfile.py")
 LOCUST = os.path.join(benchlib.VENV, "bin", "locust")
 DEFAULT_RESULTS = os.path.join(benchlib.HERE, "RESULTS.md")
 SERVER_CPU, CLIENT_CPU = 0, 1
-CONCURRENCIES = (16, 256, 1)
+CONCURRENCIES = (16, 256, 1)     # the default --concurrency
 BODY = b"hello world"            # the 11-byte file
 SLOW_DELAY_S = 0.005             # the multi-process target's answer time
 SLOW_THREADS = 16                # per hammer process in that check
@@ -79,6 +96,8 @@ TARGETS = {
     "scale_rss_mb": 150.0,
     "soak_rss_pct": 10.0,
     "multi": 1.8,         # -p 2 / -p 1 req/s; "about twice"
+    "baseline_pct": 2.0,  # hammer/wrk at 16 against the baseline's: a drop
+                          # of more than this is marked
 }
 
 NGINX_CONF = """\
@@ -198,10 +217,11 @@ def pinned(cpu, cmd):
     return ["taskset", "-c", str(cpu)] + cmd
 
 
-def hammer_cmd(url, processes, threads, runtime_s, out_csv):
-    """hammer.py on CPU 1, quiet, writing its rows to out_csv."""
+def hammer_cmd(url, processes, threads, runtime_s, out_csv, script=HAMMER):
+    """hammer.py (or script, another version of it) on CPU 1, quiet, writing
+    its rows to out_csv."""
     return pinned(CLIENT_CPU, [
-        sys.executable, HAMMER, url, "-p", str(processes), "-t", str(threads),
+        sys.executable, script, url, "-p", str(processes), "-t", str(threads),
         "--runtime", "%gs" % runtime_s, "-q", "-o", out_csv])
 
 
@@ -332,32 +352,46 @@ class Tools(object):
     """Runs each load generator once: a dict of req/s, requests, errors,
     p50_s and p99_s (and a note)."""
 
-    NAMES = ("hammer", "wrk", "ab", "locust-fast", "locust-plain", "seed")
+    NAMES = ("hammer", "hammer-base", "wrk", "ab", "locust-fast",
+             "locust-plain", "seed")
     LABELS = {"hammer": "hammer.py", "wrk": "wrk", "ab": "ab -k",
               "locust-fast": "Locust FastHttpUser",
               "locust-plain": "Locust HttpUser",
               "seed": "seed_style.py (2010 design)"}
 
-    def __init__(self, url, work, duration_s):
+    def __init__(self, url, work, duration_s, baseline=None):
         self.url, self.work, self.duration_s = url, work, duration_s
         self.timeout_s = duration_s + RUN_GRACE_S
+        self.baseline = baseline and os.path.abspath(baseline)
+
+    @classmethod
+    def labels(cls, baseline=None):
+        """LABELS, and "hammer-base" named after its file."""
+        return dict(cls.LABELS, **{
+            "hammer-base": "hammer.py (baseline %s)" % baseline})
 
     def run(self, name, concurrency):
         return getattr(self, name.replace("-", "_"))(concurrency)
 
-    def hammer(self, c, processes=1, url=None):
-        out_csv = os.path.join(self.work, "hammer.csv")
+    def hammer(self, c, processes=1, url=None, script=HAMMER,
+               csv_name="hammer.csv"):
+        out_csv = os.path.join(self.work, csv_name)
         text = run(hammer_cmd(url or self.url, processes, c, self.duration_s,
-                              out_csv), self.timeout_s)
+                              out_csv, script), self.timeout_s)
         requests, rate, warning = parse_hammer(text)
         rows, errors, times = csv_latencies(out_csv)
         if rows != requests:
-            raise BenchError("hammer reported %d requests but wrote %d rows"
-                             % (requests, rows))
+            raise BenchError("%s reported %d requests but wrote %d rows"
+                             % (script, requests, rows))
         return dict(rate=rate, requests=requests, errors=errors,
                     p50_s=nearest_rank(times, 50),
                     p99_s=nearest_rank(times, 99),
                     note="saturated" if warning else "")
+
+    def hammer_base(self, c):
+        """The --baseline hammer.py, run exactly like hammer."""
+        return self.hammer(c, script=self.baseline,
+                           csv_name="hammer-base.csv")
 
     def wrk(self, c):
         text = run(pinned(CLIENT_CPU, [
@@ -415,14 +449,14 @@ class Tools(object):
                     p99_s=nearest_rank(times, 99), note="")
 
 
-def race(tools, rounds, log):
-    """Every tool at every concurrency, interleaved, `rounds` times:
-    {(name, concurrency): [result per round]}."""
+def race(tools, names, concurrencies, rounds, log):
+    """Every tool in names at every concurrency, interleaved, `rounds`
+    times: {(name, concurrency): [result per round]}."""
     results = {}
-    names = list(Tools.NAMES)
+    names = list(names)
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
-        for c in CONCURRENCIES:
+        for c in concurrencies:
             for name in order:
                 res = tools.run(name, c)
                 results.setdefault((name, c), []).append(res)
@@ -594,8 +628,9 @@ def machine():
     return model
 
 
-def versions():
-    """(tool, version) as each tool prints it, reduced to the number."""
+def versions(names, baseline):
+    """(tool, version) as each tool that ran prints it, reduced to the
+    number."""
     def version(cmd):
         try:
             p = subprocess.run(cmd, stdout=subprocess.PIPE,
@@ -605,18 +640,37 @@ def versions():
             return "?"
         m = re.search(r"(\d+\.\d+[\w.+~-]*)", p.stdout)
         return m.group(1) if m else "?"
-    return [
-        ("hammer", version([sys.executable, HAMMER, "--version"])),
-        ("nginx", version(["nginx", "-v"])),
-        ("wrk", version(["wrk", "-v"])),
-        ("ab", version(["ab", "-V"])),
-        ("Locust", version([LOCUST, "--version"])),
-    ]
+    out = [("hammer", version([sys.executable, HAMMER, "--version"]))]
+    if "hammer-base" in names:
+        out.append(("the baseline hammer", version(
+            [sys.executable, baseline, "--version"])))
+    out.append(("nginx", version(["nginx", "-v"])))
+    if "wrk" in names:
+        out.append(("wrk", version(["wrk", "-v"])))
+    if "ab" in names:
+        out.append(("ab", version(["ab", "-V"])))
+    if uses_locust(names):
+        out.append(("Locust", version([LOCUST, "--version"])))
+    return out
+
+
+def uses_locust(names):
+    return any(name.startswith("locust") for name in names)
 
 
 def report(args, summary, results, scale, soak, multi, started, elapsed_s):
     """RESULTS.md as a list of lines."""
     s = summary
+    names, concurrencies = args.tools, args.concurrency
+    labels = Tools.labels(args.baseline)
+    python = "- Python %s runs hammer.py and seed_style.py" % (
+        platform.python_version())
+    if uses_locust(names):
+        python += "; Locust runs on %s in bench/.venv" % (
+            subprocess.check_output(
+                [benchlib.VENV_PYTHON, "-c", "import platform; print("
+                 "platform.python_version())"],
+                universal_newlines=True).strip())
     lines = [
         "# hammer against its peers",
         "",
@@ -626,11 +680,9 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
         "",
         "- Machine: %s, %d CPUs, Linux %s." % (machine(), os.cpu_count(),
                                               platform.release()),
-        "- Python %s runs hammer.py and seed_style.py; Locust runs on %s "
-        "in bench/.venv." % (platform.python_version(), subprocess.check_output(
-            [benchlib.VENV_PYTHON, "-c", "import platform; print(platform."
-             "python_version())"], universal_newlines=True).strip()),
-        "- Versions: %s." % ", ".join("%s %s" % v for v in versions()),
+        python + ".",
+        "- Versions: %s." % ", ".join(
+            "%s %s" % v for v in versions(names, args.baseline)),
         "- Target: nginx on 127.0.0.1, one worker pinned to CPU %d, "
         "access_log off, an 11-byte file. Each load generator runs as one "
         "process pinned to CPU %d." % (SERVER_CPU, CLIENT_CPU),
@@ -639,17 +691,23 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
         % (args.duration, args.rounds),
         "- Latency is exact nearest-rank percentiles over every response. "
         "hammer writes results.csv as usual in every run.",
+    ]
+    if "hammer-base" in names:
+        lines.append(
+            "- %s is another hammer.py, run exactly as hammer.py is, as "
+            "one more tool in the same rotation." % labels["hammer-base"])
+    lines += [
         "",
         "## Throughput and latency",
         "",
         "| tool | concurrency | req/s | p50 | p99 | errors |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for c in CONCURRENCIES:
-        for name in Tools.NAMES:
+    for c in concurrencies:
+        for name in names:
             r = s[(name, c)]
             lines.append("| %s | %d | %s | %s | %s | %d%s |" % (
-                Tools.LABELS[name], c, "{:,.0f}".format(r["rate"]),
+                labels[name], c, "{:,.0f}".format(r["rate"]),
                 us(r["p50_s"]), us(r["p99_s"]), r["errors"],
                 " (%s)" % ", ".join(r["notes"]) if r["notes"] else ""))
     if any(r["notes"] for r in s.values()):
@@ -659,43 +717,68 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
             "used at least 90% of a CPU, so the load generator, not only "
             "nginx, set the pace.",
         ]
-    p50_gap_us = (s[("hammer", 1)]["p50_s"] - s[("wrk", 1)]["p50_s"]) * 1e6
+    short = dict(labels, hammer="hammer", **{"hammer-base": "baseline"})
+
+    def ratio_cells(a, b, c):
+        """(| a / b | c | median | range over rounds |, the median)"""
+        value = s[(a, c)]["rate"] / s[(b, c)]["rate"]
+        per_round = round_ratios(results, a, b, c)
+        return "| %s / %s | %d | %.2f | %.2f to %.2f |" % (
+            short[a], short[b], c, value, min(per_round),
+            max(per_round)), value
 
     def ratio_line(other, c, target):
-        value = s[("hammer", c)]["rate"] / s[(other, c)]["rate"]
-        per_round = round_ratios(results, "hammer", other, c)
-        text = "| hammer / %s | %d | %.2f | %.2f to %.2f |" % (
-            Tools.LABELS[other], c, value, min(per_round), max(per_round))
+        text, value = ratio_cells("hammer", other, c)
         if target is None:
             return text + " |"
         return text + " at least %g: %s |" % (target, verdict(value >= target))
 
+    def ran(*keys):
+        return all(key in s for key in keys)
+
+    ratios = [ratio_line(other, c, target)
+              for other, c, target in (
+                  ("wrk", 16, TARGETS["wrk"]),
+                  ("locust-fast", 16, TARGETS["locust-fast"]),
+                  ("seed", 16, TARGETS["seed"]),
+                  ("ab", 16, None),
+                  ("locust-plain", 16, None),
+                  ("wrk", 256, None),
+                  ("locust-fast", 256, None),
+                  ("seed", 256, None))
+              if ran(("hammer", c), (other, c))]
+    lines += ["", "## Ratios", ""]
+    if ratios:
+        lines += [
+            "Ratios of the medians; the range is the ratio within each round.",
+            "",
+            "| ratio | concurrency | median | range over rounds | target |",
+            "|---|---:|---:|---:|---|",
+        ] + ratios
+    else:
+        lines.append("None: hammer.py and wrk, Locust, seed_style.py or ab "
+                     "did not both run at concurrency 16 or 256.")
+    if ran(("hammer", 1), ("wrk", 1)):
+        p50_gap_us = (s[("hammer", 1)]["p50_s"]
+                      - s[("wrk", 1)]["p50_s"]) * 1e6
+        lines += [
+            "",
+            "Latency at concurrency 1: hammer's p50 is %s, wrk's %s: %+.0f "
+            "us (target: at most %g us more: %s)." % (
+                us(s[("hammer", 1)]["p50_s"]), us(s[("wrk", 1)]["p50_s"]),
+                p50_gap_us, TARGETS["p50_us"],
+                verdict(p50_gap_us <= TARGETS["p50_us"])),
+        ]
+    if "hammer-base" in names:
+        lines += before_after(s, ratio_cells, ran, labels)
     lines += [
-        "",
-        "## Ratios",
-        "",
-        "Ratios of the medians; the range is the ratio within each round.",
-        "",
-        "| ratio | concurrency | median | range over rounds | target |",
-        "|---|---:|---:|---:|---|",
-        ratio_line("wrk", 16, TARGETS["wrk"]),
-        ratio_line("locust-fast", 16, TARGETS["locust-fast"]),
-        ratio_line("seed", 16, TARGETS["seed"]),
-        ratio_line("ab", 16, None),
-        ratio_line("locust-plain", 16, None),
-        ratio_line("wrk", 256, None),
-        ratio_line("locust-fast", 256, None),
-        ratio_line("seed", 256, None),
-        "",
-        "Latency at concurrency 1: hammer's p50 is %s, wrk's %s: %+.0f us "
-        "(target: at most %g us more: %s)." % (
-            us(s[("hammer", 1)]["p50_s"]), us(s[("wrk", 1)]["p50_s"]),
-            p50_gap_us, TARGETS["p50_us"],
-            verdict(p50_gap_us <= TARGETS["p50_us"])),
         "",
         "## hammer alone",
         "",
     ]
+    if not (scale or soak or multi):
+        lines.append("Not checked this time (--scale-threads 0, --soak 0, "
+                     "--no-multi).")
     if scale:
         lines.append(
             "- **Scale:** `-p 1 -t %d` for %d s: %s requests, %s rows, %d "
@@ -753,14 +836,49 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
             "round %d" % (r + 1) for r in range(args.rounds)),
         "|---|---:|%s" % ("---:|" * args.rounds),
     ]
-    for c in CONCURRENCIES:
-        for name in Tools.NAMES:
+    for c in concurrencies:
+        for name in names:
             lines.append("| %s | %d | %s |" % (
-                Tools.LABELS[name], c, " | ".join(
+                labels[name], c, " | ".join(
                     "{:,.0f}".format(r["rate"]) for r in results[(name, c)])))
     lines += ["", "Reproduce: `python3 bench/peers.py%s` (Linux, 2+ CPUs, "
               "root for apt-get when tools are missing)." % args.argv_text,
               ""]
+    return lines
+
+
+def before_after(s, ratio_cells, ran, labels):
+    """The report's lines on hammer against the --baseline hammer."""
+    lines = ["", "## Before and after", ""]
+    rows = [ratio_cells(a, b, c)[0] for a, b, c in (
+        ("hammer", "wrk", 16), ("hammer-base", "wrk", 16),
+        ("hammer", "hammer-base", 16), ("hammer", "hammer-base", 256))
+        if ran((a, c), (b, c))]
+    if rows:
+        lines += [
+            "hammer.py against %s. Ratios of the medians; the range is the "
+            "ratio within each round." % labels["hammer-base"],
+            "",
+            "| ratio | concurrency | median | range over rounds |",
+            "|---|---:|---:|---:|",
+        ] + rows + [""]
+    if not ran(("hammer", 16), ("hammer-base", 16), ("wrk", 16)):
+        lines += ["hammer/wrk at concurrency 16 against the baseline's: "
+                  "not measured (hammer.py, the baseline and wrk did not all "
+                  "run at 16)."]
+        return lines
+    after = s[("hammer", 16)]["rate"] / s[("wrk", 16)]["rate"]
+    before = s[("hammer-base", 16)]["rate"] / s[("wrk", 16)]["rate"]
+    change_pct = 100.0 * (after / before - 1.0)
+    limit = TARGETS["baseline_pct"]
+    if change_pct < -limit:
+        said = "**a drop of more than %g%%**" % limit
+    elif change_pct > limit:
+        said = "a rise of more than %g%%" % limit
+    else:
+        said = "within %g%%" % limit
+    lines += ["hammer/wrk at concurrency 16: %.3f, the baseline's %.3f: "
+              "%+.1f%%, %s." % (after, before, change_pct, said)]
     return lines
 
 
@@ -770,6 +888,27 @@ def _set(values):
 
 
 # --- main --------------------------------------------------------------------------
+
+
+def tools_arg(text):
+    """argparse type: comma-separated names from Tools.NAMES, returned in
+    that order."""
+    chosen = set(t.strip() for t in text.split(",") if t.strip())
+    unknown = sorted(chosen - set(Tools.NAMES))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            "%r: give names from %s" % (text, ",".join(Tools.NAMES)))
+    return [name for name in Tools.NAMES if name in chosen]
+
+
+def concurrency_arg(text):
+    """argparse type: comma-separated whole numbers >= 1, once each."""
+    out = []
+    for part in text.split(","):
+        c = hammer.positive_int_arg(part.strip())
+        if c not in out:
+            out.append(c)
+    return out
 
 
 def main(argv=None):
@@ -786,6 +925,22 @@ def main(argv=None):
     parser.add_argument("--scale-threads", type=int, default=2000,
                         help="threads in one process for the scale check; 0 "
                              "skips it (default: %(default)s)")
+    parser.add_argument("--no-multi", action="store_true",
+                        help="skip the -p 2 against -p 1 check")
+    parser.add_argument("--baseline", default=None, metavar="FILE",
+                        help="another hammer.py (say, git show "
+                             "HEAD:hammer.py > /tmp/hammer_base.py) to race "
+                             "as the tool hammer-base, for before and after")
+    parser.add_argument("--tools", type=tools_arg, default=None,
+                        metavar="NAMES",
+                        help="comma-separated subset of %s (default: all; "
+                             "hammer-base only with --baseline)"
+                             % ",".join(Tools.NAMES))
+    parser.add_argument("--concurrency", type=concurrency_arg,
+                        default=list(CONCURRENCIES), metavar="LIST",
+                        help="comma-separated concurrencies of the race "
+                             "(default: %s)"
+                             % ",".join(str(c) for c in CONCURRENCIES))
     parser.add_argument("--results", default=DEFAULT_RESULTS,
                         help="where to write the report; - for none "
                              "(default: bench/RESULTS.md)")
@@ -795,16 +950,31 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     args.argv_text = "".join(" " + a for a in argv)
+    if args.tools is None:
+        args.tools = [name for name in Tools.NAMES
+                      if args.baseline or name != "hammer-base"]
+    if args.baseline and "hammer-base" not in args.tools:
+        parser.error("--baseline races as hammer-base: add it to --tools")
+    if "hammer-base" in args.tools and not args.baseline:
+        parser.error("hammer-base needs --baseline FILE")
+    if args.baseline and not os.path.isfile(args.baseline):
+        parser.error("--baseline %s: no such file" % args.baseline)
     if not sys.platform.startswith("linux"):
         parser.error("needs Linux (taskset, /proc)")
     cpus = os.sched_getaffinity(0)
     if not {SERVER_CPU, CLIENT_CPU} <= cpus:
         parser.error("needs CPUs %d and %d (this process may use %s)"
                      % (SERVER_CPU, CLIENT_CPU, sorted(cpus)))
-    benchlib.ensure_debian({"nginx": "nginx-light", "wrk": "wrk",
-                            "ab": "apache2-utils", "taskset": "util-linux",
-                            benchlib.GNU_TIME: "time"})
-    benchlib.ensure_venv_package("locust", "locust")
+    needed = {"nginx": "nginx-light", "taskset": "util-linux"}
+    if "wrk" in args.tools:
+        needed["wrk"] = "wrk"
+    if "ab" in args.tools:
+        needed["ab"] = "apache2-utils"
+    if args.scale_threads:
+        needed[benchlib.GNU_TIME] = "time"
+    benchlib.ensure_debian(needed)
+    if uses_locust(args.tools):
+        benchlib.ensure_venv_package("locust", "locust")
 
     started = datetime.datetime.now(datetime.timezone.utc)
     t_start = time.time()
@@ -820,14 +990,15 @@ def main(argv=None):
         log("nginx on %s, CPU %d; load generators on CPU %d; %d rounds of "
             "%d s runs" % (url, SERVER_CPU, CLIENT_CPU, args.rounds,
                            args.duration))
-        tools = Tools(url, work, args.duration)
-        results = race(tools, args.rounds, log)
+        tools = Tools(url, work, args.duration, args.baseline)
+        results = race(tools, args.tools, args.concurrency, args.rounds, log)
         scale = (check_scale(tools, args.scale_threads, log)
                  if args.scale_threads else None)
         soak = check_soak(tools, args.soak, log) if args.soak else None
         stop(nginx)
         nginx = None
-        multi = check_multi(tools, args.rounds, log)
+        multi = (None if args.no_multi
+                 else check_multi(tools, args.rounds, log))
     except BenchError as exc:
         print("peers: %s" % exc, file=sys.stderr)
         return 1

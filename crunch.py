@@ -35,6 +35,7 @@ not writable, a regression found by --compare), 2 bad usage,
 import argparse
 import bisect
 import collections
+import contextlib
 import html
 import json
 import marshal
@@ -57,7 +58,6 @@ __version__ = "0.1.0"
 
 DEFAULT_INTERVAL_S = 2.0
 DEFAULT_TOLERANCE_PCT = 5.0
-PERCENTILES = (50, 90, 95, 99)
 READ_BLOCK_B = 1 << 15          # bytes parsed at a time
 RANGE_B = 16 << 20              # a file is cut into byte ranges at most this
 RANGE_MIN_B = 1 << 20           # big and, but for the last, at least this big
@@ -757,8 +757,8 @@ def latency_summary(hist):
     """A histogram -> (responses, mean, percentiles, max), what a row
     shows of it."""
     if not hist.n:
-        return 0, None, [None] * len(PERCENTILES), None
-    return hist.n, hist.mean, hist.percentiles(PERCENTILES), hist.max
+        return 0, None, [None] * len(hammer.PERCENTILES), None
+    return hist.n, hist.mean, hist.percentiles(hammer.PERCENTILES), hist.max
 
 
 def stats_row(start, width, requests, errors, latency):
@@ -772,7 +772,7 @@ def stats_row(start, width, requests, errors, latency):
     row["rps"] = requests / width if width > 0 else 0.0
     row["responses"] = responses
     row["mean_s"] = mean
-    for p, value in zip(PERCENTILES, percentiles):
+    for p, value in zip(hammer.PERCENTILES, percentiles):
         row["p%d_s" % p] = value
     row["max_s"] = most
     row["errors"] = errors
@@ -1457,7 +1457,7 @@ def crunch_run(names, interval_s, sample, stdin, processes):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="crunch.py",
+        prog="crunch",
         description="Per-interval throughput and latency from hammer's "
                     "results.csv, as a table, CSV, JSON or an HTML report.")
     parser.add_argument("inputs", nargs="+", metavar="FILE",
@@ -1487,7 +1487,25 @@ def build_parser():
                         default=None, metavar="N",
                         help="worker processes for big files (default: the CPUs "
                              "this process may use)")
+    parser.add_argument("--version", action="version",
+                        version="crunch " + __version__)
     return parser
+
+
+def parse_args(argv):
+    """argv -> argparse namespace.  Bad usage raises SystemExit(2) after
+    argparse prints the usage and `crunch: error: ...`; --help and
+    --version raise SystemExit(0) after printing."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.interval <= 0:
+        parser.error("--interval must be > 0, got %g" % args.interval)
+    if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
+        parser.error("--tolerance must be a number >= 0, got %r"
+                     % args.tolerance)
+    if args.inputs.count("-") > 1 or args.compare == "-" and "-" in args.inputs:
+        parser.error("stdin ('-') can be read only once")
+    return args
 
 
 def write_text(path, text):
@@ -1499,27 +1517,26 @@ def write_text(path, text):
 
 
 def main(argv=None, stdin=None, stdout=None, stderr=None):
-    """Command line entry.  Returns 0 when done, 1 when the input cannot be
-    read or is empty, an output cannot be written or --compare finds a
-    regression, 2 for bad usage (from argparse), 130 when interrupted."""
+    """Command line entry.  Returns 0 when done (--help and --version too),
+    1 when hammer.py cannot be imported, the input cannot be read or is
+    empty, an output cannot be written or --compare finds a regression, 2
+    for bad usage (from argparse), 130 when interrupted.  Every error is one
+    `crunch: error: ...` line on stderr (after the usage, for bad usage)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.interval <= 0:
-        parser.error("--interval must be > 0, got %g" % args.interval)
-    if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
-        parser.error("--tolerance must be a number >= 0, got %r"
-                     % args.tolerance)
-    if args.inputs.count("-") > 1 or args.compare == "-" and "-" in args.inputs:
-        parser.error("stdin ('-') can be read only once")
+    if hammer is None:
+        stderr.write("crunch: error: cannot import hammer.py: keep crunch.py"
+                     " beside it\n")
+        return 1
+    try:
+        with contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
+            args = parse_args(argv)
+    except SystemExit as exc:
+        return exc.code
     processes = args.processes or hammer.available_cpus()
     if stdin is None:
         stdin = sys.stdin.buffer if sys.stdin is not None else None
-    if hammer is None:
-        print("crunch: cannot import hammer.py; keep crunch.py beside it",
-              file=stderr)
-        return 1
     sample = args.html is not None
     try:
         run = crunch_run(args.inputs, args.interval, sample, stdin, processes)
@@ -1551,11 +1568,8 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         if args.html:
             write_text(args.html, render_html(run, base, comparison,
                                               args.tolerance))
-    except InputError as exc:
-        print("crunch: %s" % exc, file=stderr)
-        return 1
-    except OSError as exc:
-        print("crunch: %s" % exc, file=stderr)
+    except (InputError, OSError) as exc:
+        stderr.write("crunch: error: %s\n" % exc)
         return 1
     except KeyboardInterrupt:
         print("crunch: interrupted", file=stderr)

@@ -195,7 +195,7 @@ class PercentileTest(CrunchTestCase):
             self.assertAlmostEqual(got["mean_s"], math.fsum(values) / len(values),
                                    places=9)
             self.assertEqual(got["max_s"], max(values))
-            for p in crunch.PERCENTILES:
+            for p in crunch.hammer.PERCENTILES:
                 exact = nearest_rank(values, p)
                 self.assertLessEqual(abs(got["p%d_s" % p] - exact),
                                      0.01 * exact, (name, p))
@@ -227,7 +227,7 @@ class IngestTest(CrunchTestCase):
             self.assertEqual(got["responses"], hist.n)
             self.assertEqual(got["max_s"], round(hist.max, 9))
             self.assertAlmostEqual(got["mean_s"], hist.mean, places=9)
-            for p in crunch.PERCENTILES:     # JSON shows ns: round(, 9)
+            for p in crunch.hammer.PERCENTILES:     # JSON shows ns: round(, 9)
                 self.assertEqual(got["p%d_s" % p],
                                  round(hist.percentile(p), 9), p)
 
@@ -429,22 +429,23 @@ class FailureTest(CrunchTestCase):
         missing = os.path.join(self.dir, "nope.csv")
         code, out, err = self.run_main([missing])
         self.assertEqual((code, out), (1, ""))
-        self.assertEqual(err, "crunch: cannot read %r: No such file or "
+        self.assertEqual(err, "crunch: error: cannot read %r: No such file or "
                               "directory\n" % missing)
 
     def test_main_empty_file(self):
         path = self.write("empty.csv", "")
         self.assertEqual(self.run_main([path]),
-                         (1, "", "crunch: %r is empty\n" % path))
+                         (1, "", "crunch: error: %r is empty\n" % path))
 
     def test_main_header_only(self):
         path = self.write("h.csv", HEADER)
         self.assertEqual(self.run_main([path]),
-                         (1, "", "crunch: %s has no valid rows\n" % path))
+                         (1, "", "crunch: error: %s has no valid rows\n"
+                          % path))
 
     def test_main_empty_stdin(self):
         self.assertEqual(self.run_main(["-"], stdin=b""),
-                         (1, "", "crunch: '-' is empty\n"))
+                         (1, "", "crunch: error: '-' is empty\n"))
 
     def test_main_unknown_header(self):
         path = self.write("x.csv", "a,b,c\n1,2,3\n")
@@ -459,35 +460,70 @@ class FailureTest(CrunchTestCase):
             f.write(b"\x7fELF" + b"\x00\x01" * 500 + b"\n1,2,3\n")
         code, out, err = self.run_main([path])
         self.assertEqual((code, out), (1, ""))
-        self.assertEqual(err, "crunch: the header %r lacks elapsed,"
+        self.assertEqual(err, "crunch: error: the header %r lacks elapsed,"
                               " response_time or status\n"
                          % ("\x7fELF" + "\x00\x01" * 38 + "..."))
 
     def assert_usage_error(self, argv, message):
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            with self.assertRaises(SystemExit) as cm:
-                crunch.main(argv)
-        self.assertEqual(cm.exception.code, 2)
-        self.assertIn(message, err.getvalue())
+        """main() returns 2 and ends stderr, after the usage lines, with
+        exactly `crunch: error: <message>`."""
+        code, out, err = self.run_main(argv)
+        self.assertEqual((code, out), (2, ""))
+        self.assertTrue(err.startswith("usage: crunch [-h]"), err)
+        self.assertEqual(err.splitlines()[-1], "crunch: error: " + message)
 
     def test_main_zero_interval(self):
         self.assert_usage_error(["r.csv", "--interval", "0"],
-                                "--interval must be > 0")
+                                "--interval must be > 0, got 0")
 
     def test_main_bad_interval(self):
-        self.assert_usage_error(["r.csv", "--interval", "soon"],
-                                "'soon' is not a duration")
+        self.assert_usage_error(
+            ["r.csv", "--interval", "soon"],
+            "argument --interval: 'soon' is not a duration: use e.g. 30, "
+            "30s, 500ms, 5m or 1h")
 
     def test_main_negative_tolerance(self):
         self.assert_usage_error(["r.csv", "--tolerance", "-1"],
-                                "--tolerance must be a number >= 0")
+                                "--tolerance must be a number >= 0, got -1.0")
 
     def test_main_no_input(self):
-        self.assert_usage_error([], "the following arguments are required")
+        self.assert_usage_error([], "the following arguments are required: "
+                                    "FILE")
 
     def test_main_stdin_twice(self):
         self.assert_usage_error(["-", "-"], "stdin ('-') can be read only once")
+
+    def test_main_help_returns_0(self):
+        code, out, err = self.run_main(["--help"])
+        self.assertEqual((code, err), (0, ""))
+        self.assertTrue(out.startswith("usage: crunch [-h]"), out)
+
+    def test_main_version_returns_0(self):
+        code, out, err = self.run_main(["--version"])
+        self.assertEqual((code, out, err),
+                         (0, "crunch %s\n" % crunch.__version__, ""))
+
+    def test_main_without_hammer_says_so(self):
+        alone = os.path.join(self.dir, "alone")
+        os.mkdir(alone)
+        shutil.copy(CRUNCH, alone)
+        path = self.write("r.csv", HEADER + row(0.1, 0.01))
+        for argv in ([path], ["--help"]):
+            proc = subprocess.Popen(      # -E: no PYTHONPATH to find hammer
+                [sys.executable, "-E", os.path.join(alone, "crunch.py")] +
+                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=alone, universal_newlines=True)
+            out, err = proc.communicate(timeout=60)
+            self.assertEqual((proc.returncode, out, err), (
+                1, "", "crunch: error: cannot import hammer.py: keep "
+                       "crunch.py beside it\n"), argv)
+
+    def test_percentiles_are_hammers(self):
+        self.assertFalse(hasattr(crunch, "PERCENTILES"))
+        path = self.write("r.csv", HEADER + row(0.1, 0.01))
+        report, _ = self.run_json([path])
+        self.assertEqual([k for k in report["totals"] if k[0] == "p"],
+                         ["p%d_s" % p for p in crunch.hammer.PERCENTILES])
 
 
 class CompareTest(CrunchTestCase):

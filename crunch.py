@@ -24,7 +24,8 @@ When `<file>.json` (hammer's run settings) sits beside the first file, the
 outputs show those settings.
 
 A truncated last line is skipped with a warning; malformed lines are
-counted and the first one is named.  Big files are read in byte ranges by
+counted and the first one is named.  A line longer than 64 kB is malformed
+and skipped unread (a first line that long is refused).  Big files are read in byte ranges by
 one process per core; memory stays flat in the number of rows.
 
 Exit codes: 0 done, 1 failed (missing, empty or unreadable input, output
@@ -59,6 +60,7 @@ __version__ = "0.1.0"
 DEFAULT_INTERVAL_S = 2.0
 DEFAULT_TOLERANCE_PCT = 5.0
 READ_BLOCK_B = 1 << 15          # bytes parsed at a time
+LINE_MAX_B = 1 << 16            # longer lines are skipped (a first: refused)
 RANGE_B = 16 << 20              # a file is cut into byte ranges at most this
 RANGE_MIN_B = 1 << 20           # big and, but for the last, at least this big
 MIN_PARALLEL_B = 8 << 20        # smaller inputs are read in one process
@@ -478,6 +480,13 @@ class Tally(object):
         if not self._add_fast(block, nlines):
             self._add_slow(block.split(b"\n")[:-1])
         self.lines += nlines
+
+    def add_long_line(self):
+        """Count a line longer than LINE_MAX_B, skipped unread: malformed."""
+        self.lines += 1
+        self.malformed += 1
+        if self.first_bad is None:
+            self.first_bad = self.lines
 
     def _add_final_line(self, line):
         self.lines += 1
@@ -1295,41 +1304,91 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None):
 
 
 def read_first_line(f):
-    """The first line of a binary stream (without the newline) and the
-    bytes read past it."""
-    buf = b""
-    while b"\n" not in buf:
-        more = f.read(65536)
-        if not more:
-            break
-        buf += more
-    line, sep, rest = buf.partition(b"\n")
-    return line, sep, rest
+    """The first line of a binary stream, without its newline, and the
+    newline (b"" when the stream ends first).  Raises InputError when the
+    line is longer than LINE_MAX_B: more of it is never read."""
+    line = f.readline(LINE_MAX_B + 1)
+    if line.endswith(b"\n"):
+        return line[:-1], b"\n"
+    if len(line) > LINE_MAX_B:
+        raise InputError("the first line is longer than %d bytes: not a"
+                         " results file" % LINE_MAX_B)
+    return line, b""
 
 
-def feed(tally, f, pending=b"", stop=None):
-    """Read blocks of whole lines from f into tally.  With `stop`, the
-    lines starting before that many more bytes; else to the end."""
-    left = None if stop is None else stop
+def skip_line(f):
+    """Read past the next newline, at most READ_BLOCK_B bytes at a time;
+    returns how many bytes that was."""
+    skipped = 0
     while True:
-        if left is not None and left <= 0:
-            if pending:
-                rest = f.readline()
-                tally.add_block(pending + rest)
-            return
-        size = READ_BLOCK_B if left is None else min(READ_BLOCK_B, left)
-        data = f.read(size)
-        if left is not None:
-            left -= len(data)
+        part = f.readline(READ_BLOCK_B)
+        skipped += len(part)
+        if not part or part.endswith(b"\n"):
+            return skipped
+
+
+def split_long_lines(block):
+    """A block of whole lines -> the runs of lines no longer than
+    LINE_MAX_B, with None in place of each longer line."""
+    lines = block.split(b"\n") if len(block) > LINE_MAX_B + 1 else ()
+    if not lines or max(map(len, lines)) <= LINE_MAX_B:
+        yield block
+        return
+    start = end = 0
+    for line in lines[:-1]:
+        end += len(line) + 1
+        if len(line) > LINE_MAX_B:
+            if start < end - len(line) - 1:
+                yield block[start:end - len(line) - 1]
+            yield None
+            start = end
+    if start < len(block):
+        yield block[start:]
+
+
+def read_blocks(f, pending=b"", stop=None):
+    """Blocks of whole lines from a binary stream, each ending with a
+    newline but perhaps the stream's last, and None in place of each line
+    longer than LINE_MAX_B (newline not counted), which is read past in
+    bounded memory.  pending: the start of the first line, already read.
+    With `stop`, the lines that start in the next `stop` bytes; else every
+    line to the end.  Time is linear and memory bounded, whatever the
+    lines' lengths."""
+    left = math.inf if stop is None else stop
+    while left > 0:
+        data = f.read(min(READ_BLOCK_B, left))
         if not data:
             if pending:
-                tally.add_block(pending)
+                yield pending
             return
+        left -= len(data)
         data = pending + data
         cut = data.rfind(b"\n") + 1
         pending = data[cut:]
         if cut:
-            tally.add_block(data[:cut])
+            for block in split_long_lines(data[:cut]):
+                yield block
+        if len(pending) > LINE_MAX_B:
+            yield None
+            left -= skip_line(f)
+            pending = b""
+    if pending:         # the line that starts before stop runs past it
+        line = pending + f.readline(LINE_MAX_B + 2 - len(pending))
+        ended = line.endswith(b"\n")
+        if len(line) - ended > LINE_MAX_B:
+            if not ended:
+                skip_line(f)
+            line = None
+        yield line
+
+
+def feed(tally, f, pending=b"", stop=None):
+    """Read f's lines into tally, as read_blocks() gives them."""
+    for block in read_blocks(f, pending, stop):
+        if block is None:
+            tally.add_long_line()
+        else:
+            tally.add_block(block)
 
 
 def crunch_range(job):
@@ -1341,8 +1400,7 @@ def crunch_range(job):
         if start:
             f.seek(start - 1)
             if f.read(1) != b"\n":
-                skipped = f.readline()
-                start += len(skipped)
+                start += skip_line(f)
         if start < stop:
             feed(tally, f, stop=stop - start)
     return tally.freeze()
@@ -1357,12 +1415,20 @@ def open_input(name, stdin):
         raise InputError("cannot read %r: %s" % (name, exc.strerror or exc))
 
 
+def shown_name(name):
+    return "<stdin>" if name == "-" else name
+
+
 def crunch_input(name, interval_s, sample, stdin, processes):
     """One file (or '-') -> frozen Tally.  Files past MIN_PARALLEL_B are
     cut into byte ranges crunched by `processes` worker processes."""
     f = open_input(name, stdin)
     try:
-        line, sep, rest = read_first_line(f)
+        try:
+            line, sep = read_first_line(f)
+        except InputError as exc:
+            raise InputError("%s: %s" % (shown_name(name), exc))
+        rest = b"" if line.strip() else f.read(1)
         if not line.strip() and not rest:
             raise InputError("%r is empty" % name)
         fmt, has_header = parse_first_line(line)

@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import tracemalloc
 import unittest
 from unittest import mock
 
@@ -421,6 +422,93 @@ class InputsTest(CrunchTestCase):
         self.write("r.csv.json", "{not json")
         report, err = self.run_json([path])
         self.assertEqual((report["settings"], err), (None, ""))
+
+
+class LongLineTest(CrunchTestCase):
+    """Lines longer than crunch.LINE_MAX_B: the first is refused, any
+    other is skipped as malformed, in linear time and bounded memory."""
+
+    def peak_memory_b(self, call):
+        """The peak of Python's allocations while call() runs."""
+        tracemalloc.start()
+        try:
+            call()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    def test_main_first_line_over_the_bound_refused(self):
+        path = os.path.join(self.dir, "long.csv")
+        with open(path, "wb") as f:
+            f.write(b"x" * (50 << 20))
+        code, out, err = self.run_main([path])
+        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(err, "crunch: error: %s: the first line is longer"
+                              " than 65536 bytes: not a results file\n"
+                         % path)
+
+    def test_first_line_at_the_bound_is_read(self):
+        line = b"elapsed,response_time,status,x" + b"x" * (
+            crunch.LINE_MAX_B - 30)
+        self.assertEqual(len(line), crunch.LINE_MAX_B)
+        self.assertEqual(crunch.read_first_line(io.BytesIO(line + b"\n1")),
+                         (line, b"\n"))
+        self.assertEqual(crunch.read_first_line(io.BytesIO(line)),
+                         (line, b""))
+        with self.assertRaises(crunch.InputError):
+            crunch.read_first_line(io.BytesIO(line + b"x\n"))
+
+    def long_line_file(self):
+        """A file with long lines in the middle and at the end, and one
+        valid row exactly LINE_MAX_B long; (path, its rows, malformed)."""
+        good = [row(0.01 * i, 0.001 * (i % 7 + 1)) for i in range(400)]
+        kind = "k" * (crunch.LINE_MAX_B - len(row(1.5, 0.002, 0, 0, "")) + 1)
+        at_bound = row(1.5, 0.002, 0, 0, kind)           # line 302
+        self.assertEqual(len(at_bound), crunch.LINE_MAX_B + 1)
+        lines = [HEADER] + good
+        lines[150] = "9" * (1 << 20) + "\n"               # line 151
+        lines[200] = "1.0,0.5,200," + "7" * (200 << 10) + ",\n"
+        lines[301] = at_bound
+        lines[350] = row(1.6, 0.002, 0, 0, kind + "k")   # one byte over
+        path = self.write("long.csv", "".join(lines) + "8," * (1 << 17))
+        return path, 400 - 3, 4
+
+    def test_long_lines_skipped_for_every_block_size_and_process_count(self):
+        path, rows, malformed = self.long_line_file()
+        whole, err = self.run_json([path, "--processes", "1"])
+        self.assertEqual((whole["rows"], whole["malformed"],
+                          whole["first_malformed_line"]),
+                         (rows, malformed, 151))
+        self.assertEqual(whole["transport_errors"], {"k" * (
+            crunch.LINE_MAX_B - len(row(1.5, 0.002, 0, 0, "")) + 1): 1})
+        self.assertEqual(err, "crunch: warning: %s: skipped 4 malformed "
+                              "lines, the first is line 151\n" % path)
+        for size in (64, 1000, 7777, 1 << 17):
+            with mock.patch.object(crunch, "READ_BLOCK_B", size):
+                cut, _ = self.run_json([path, "--processes", "1"])
+            self.assertEqual(cut, whole, size)
+        for range_b in (5000, 70000, 1 << 20):
+            with mock.patch.object(crunch, "RANGE_B", range_b), \
+                    mock.patch.object(crunch, "RANGE_MIN_B", 1000), \
+                    mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+                many, _ = self.run_json([path, "--processes", "2"])
+            self.assertEqual(many, whole, range_b)
+
+    def test_long_line_read_in_bounded_memory(self):
+        rows = "".join(row(0.01 * i, 0.002) for i in range(100))
+        path = self.write("long.csv", HEADER + rows + "5" * (8 << 20) +
+                          "\n" + rows)
+        for size in (64, crunch.READ_BLOCK_B):
+            with mock.patch.object(crunch, "READ_BLOCK_B", size):
+                peak = self.peak_memory_b(lambda: self.assertEqual(
+                    self.run_main([path, "--processes", "1"])[0], 0))
+            self.assertLess(peak, 2 << 20, size)
+        fmt = crunch.parse_first_line(HEADER.encode().rstrip())[0]
+        start = len(HEADER) + len(rows) + (1 << 20)   # in the long line
+        job = (path, fmt, start, os.path.getsize(path), 2.0, False)
+        peak = self.peak_memory_b(lambda: self.assertEqual(
+            crunch.crunch_range(job).rows, 100))
+        self.assertLess(peak, 2 << 20)
 
 
 class FailureTest(CrunchTestCase):

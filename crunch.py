@@ -25,7 +25,9 @@ outputs show those settings.
 
 A truncated last line is skipped with a warning; malformed lines are
 counted and the first one is named.  A line longer than 64 kB is malformed
-and skipped unread (a first line that long is refused).  Big files are read in byte ranges by
+and skipped unread (a first line that long is refused).  Input that
+would need more than 1,000,000 intervals is refused, naming an --interval
+that fits.  Big files are read in byte ranges by
 one process per core; memory stays flat in the number of rows.
 
 Exit codes: 0 done, 1 failed (missing, empty or unreadable input, output
@@ -46,7 +48,7 @@ import operator
 import os
 import sys
 import zlib
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 
 try:
     import hammer  # the statistics live there: crunch keeps no second copy
@@ -71,6 +73,7 @@ US_PER_S = 1e6
 DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
 MAX_VALUE_S = 1e9               # elapsed and response times must be below
 SCATTER_POINTS_MAX = 4000       # points in the HTML scatter
+INTERVALS_MAX = 1000000         # a run needing more intervals is refused
 HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
 SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
 
@@ -217,11 +220,12 @@ def bucket_edge(number, width):
 
 
 def bucket_slots(elapsed, width, first, last):
-    """Each row's bucket number less first, for a block whose elapsed
-    times span buckets first to last.  elapsed are floats or, when bytes,
-    fields of one %.6f shape (micro_shape() 2), which are placed by
-    comparing them with the buckets' edges as bytes."""
-    if not isinstance(elapsed[0], bytes):
+    """Each row's bucket number less first (an int, bool or whole float),
+    for a block whose elapsed times span buckets first to last.  elapsed
+    are floats or, when bytes, fields of one %.6f shape (micro_shape() 2),
+    which are placed by comparing them with the buckets' edges as bytes
+    when there are fewer edges than rows."""
+    if not isinstance(elapsed[0], bytes) or last - first > len(elapsed):
         numbers = map(operator.floordiv, map(float, elapsed), repeat(width))
         return list(map(operator.sub, numbers, repeat(first)))
     edges = [b"%0*.6f" % (len(elapsed[0]), bucket_edge(n, width))
@@ -229,6 +233,45 @@ def bucket_slots(elapsed, width, first, last):
     if len(edges) == 1:
         return list(map(operator.ge, elapsed, repeat(edges[0])))
     return list(map(bisect.bisect_right, repeat(edges), elapsed))
+
+
+def intervals_needed(lo, hi, width):
+    """How many intervals of width seconds elapsed times lo to hi span."""
+    return int(hi // width) - int(lo // width) + 1
+
+
+def format_width(seconds):
+    """An interval width as --interval takes it: 500ms, 2s, 3.61ms."""
+    if seconds < 1:
+        return "%gms" % round(seconds * 1000, 9)
+    return "%gs" % seconds
+
+
+def width_to_fit(lo, hi):
+    """The least --interval of 3 significant digits (as text) that cuts
+    elapsed times lo to hi into at most INTERVALS_MAX intervals.  A width
+    that fits is more than (hi - lo) / INTERVALS_MAX, so the search starts
+    there; it steps up a few times at most."""
+    least = (hi - lo) / INTERVALS_MAX
+    step = 10.0 ** (math.floor(math.log10(least)) - 2)
+    digits = math.ceil(least / step)
+    while True:
+        text = format_width(digits * step)
+        if intervals_needed(lo, hi, hammer.parse_duration(text)) <= \
+                INTERVALS_MAX:
+            return text
+        digits += 1
+
+
+def check_intervals(lo, hi, width):
+    """Raise InputError when elapsed times lo to hi need more than
+    INTERVALS_MAX intervals of width seconds, naming a width that fits."""
+    count = intervals_needed(lo, hi, width)
+    if count > INTERVALS_MAX:
+        raise InputError(
+            "elapsed from %gs to %gs makes %d intervals of %s, more than %d:"
+            " use --interval %s or wider" % (lo, hi, count, format_width(width),
+                                             INTERVALS_MAX, width_to_fit(lo, hi)))
 
 
 def rows_with(statuses, others, wanted):
@@ -459,7 +502,7 @@ class Tally(object):
         self.truncated = None
         self.statuses = collections.Counter()
         self.kinds = collections.Counter()
-        self.max_elapsed = None
+        self.min_elapsed = self.max_elapsed = None
         self.sample = [] if sample else None
         self.sample_bits = 0
 
@@ -590,11 +633,10 @@ class Tally(object):
         bucket number, and Python loops only over the rows of a status
         that is not the first row's.
         """
+        self._widen(lo, hi)
         for s, count in counts.items():
             self.statuses[codes[s]] += count
         self.rows += len(statuses)
-        if self.max_elapsed is None or hi > self.max_elapsed:
-            self.max_elapsed = hi
         if self.sample is not None:
             elapsed = list(map(float, elapsed))
             self._add_sample(elapsed, times, spans[3], statuses, codes)
@@ -616,24 +658,38 @@ class Tally(object):
             return
         wrong = rows_with(statuses, others, bad) if bad else []
         self._add_spread(bucket_slots(elapsed, width, first, last), first,
-                         last, times, wrong, gone, spans[3])
+                         times, wrong, gone, spans[3])
 
-    def _add_spread(self, slots, first, last, times, wrong, gone, per_s):
+    def _widen(self, lo, hi):
+        """Take in elapsed times lo to hi, before any bucket is touched:
+        raises InputError when the tally would need more than
+        INTERVALS_MAX intervals."""
+        if self.max_elapsed is not None:
+            lo, hi = min(lo, self.min_elapsed), max(hi, self.max_elapsed)
+        check_intervals(lo, hi, self.interval_s)
+        self.min_elapsed, self.max_elapsed = lo, hi
+
+    def _add_spread(self, slots, first, times, wrong, gone, per_s):
         """A block over several buckets: slots are the rows' bucket numbers
         less first, wrong the rows with an error status and gone those of
-        status 0, whose times are not counted."""
-        for number in range(first, last + 1):
-            slot = number - first
-            mine = list(map(operator.eq, slots, repeat(slot)))
-            requests = mine.count(True)
-            if not requests:
-                continue
-            bucket = self._bucket(number)
-            bucket.requests += requests
-            bucket.errors += sum(1 for i in wrong if slots[i] == slot)
-            for i in gone:
-                mine[i] = False
-            ok = list(compress(times, mine))
+        status 0, whose times are not counted.  The rows are grouped by
+        slot (a stable sort), so only the buckets they fall in are
+        touched: O(rows log rows), whatever the buckets' span."""
+        order = sorted(range(len(slots)), key=slots.__getitem__)
+        ordered = list(map(slots.__getitem__, order))
+        errors = collections.Counter(map(slots.__getitem__, wrong))
+        gone = set(gone)
+        end = 0
+        while end < len(order):
+            start, slot = end, ordered[end]
+            end = bisect.bisect_right(ordered, slot, start)
+            bucket = self._bucket(first + int(slot))
+            bucket.requests += end - start
+            bucket.errors += errors[slot]
+            rows = order[start:end]
+            if gone:
+                rows = filterfalse(gone.__contains__, rows)
+            ok = list(map(times.__getitem__, rows))
             if ok:
                 self._add_times(bucket, (ok, sum(ok), min(ok), max(ok),
                                          per_s))
@@ -692,6 +748,8 @@ class Tally(object):
 
     def merge(self, other, line_offset=0):
         """Add another tally (e.g. a later byte range of the same file)."""
+        if other.max_elapsed is not None:
+            self._widen(other.min_elapsed, other.max_elapsed)
         if not self.buckets and self.total is None:
             self.total = other.total
         elif self.total is not None and other.total is not None:
@@ -714,9 +772,6 @@ class Tally(object):
         self.lines += other.lines
         self.statuses.update(other.statuses)
         self.kinds.update(other.kinds)
-        if other.max_elapsed is not None and (
-                self.max_elapsed is None or other.max_elapsed > self.max_elapsed):
-            self.max_elapsed = other.max_elapsed
         if self.sample is not None and other.sample is not None:
             bits = max(self.sample_bits, other.sample_bits)
             mask = (1 << bits) - 1
@@ -740,6 +795,7 @@ def summarise(tally, interval_s):
     rows = []
     if not tally.buckets:
         return rows, None
+    check_intervals(tally.min_elapsed, tally.max_elapsed, interval_s)
     tally.freeze()
     first, last = min(tally.buckets), max(tally.buckets)
     end = tally.max_elapsed
@@ -1406,49 +1462,51 @@ def crunch_range(job):
     return tally.freeze()
 
 
-def open_input(name, stdin):
-    if name == "-":
-        return stdin
-    try:
-        return open(name, "rb")
-    except OSError as exc:
-        raise InputError("cannot read %r: %s" % (name, exc.strerror or exc))
-
-
 def shown_name(name):
     return "<stdin>" if name == "-" else name
 
 
 def crunch_input(name, interval_s, sample, stdin, processes):
     """One file (or '-') -> frozen Tally.  Files past MIN_PARALLEL_B are
-    cut into byte ranges crunched by `processes` worker processes."""
-    f = open_input(name, stdin)
+    cut into byte ranges crunched by `processes` worker processes.  Raises
+    InputError, its message starting with the input's name."""
+    f = None
     try:
-        try:
-            line, sep = read_first_line(f)
-        except InputError as exc:
-            raise InputError("%s: %s" % (shown_name(name), exc))
-        rest = b"" if line.strip() else f.read(1)
-        if not line.strip() and not rest:
-            raise InputError("%r is empty" % name)
-        fmt, has_header = parse_first_line(line)
-        body_start = len(line) + len(sep)
-        size = os.fstat(f.fileno()).st_size if name != "-" else 0
-        regular = name != "-" and os.path.isfile(name)
-        if regular and processes > 1 and size >= MIN_PARALLEL_B:
-            tally = crunch_ranges(name, fmt, body_start, size, interval_s,
-                                  sample, processes, has_header)
-        else:
-            tally = Tally(fmt, interval_s, sample)
-            if has_header:
-                tally.lines = 1
-                first = b""
-            else:
-                first = line + sep
-            feed(tally, f, pending=first + rest)
+        f = stdin if name == "-" else open(name, "rb")
+        tally = read_input(f, name, interval_s, sample, processes)
+        if not tally.rows:
+            raise InputError("no valid rows")
+        return tally
+    except OSError as exc:
+        raise InputError("%s: %s" % (shown_name(name), exc.strerror or exc))
+    except InputError as exc:
+        raise InputError("%s: %s" % (shown_name(name), exc))
     finally:
-        if f is not stdin:
+        if f is not None and f is not stdin:
             f.close()
+
+
+def read_input(f, name, interval_s, sample, processes):
+    """An open input -> frozen Tally (see crunch_input)."""
+    line, sep = read_first_line(f)
+    rest = b"" if line.strip() else f.read(1)
+    if not line.strip() and not rest:
+        raise InputError("empty input")
+    fmt, has_header = parse_first_line(line)
+    body_start = len(line) + len(sep)
+    size = os.fstat(f.fileno()).st_size if name != "-" else 0
+    regular = name != "-" and os.path.isfile(name)
+    if regular and processes > 1 and size >= MIN_PARALLEL_B:
+        tally = crunch_ranges(name, fmt, body_start, size, interval_s,
+                              sample, processes, has_header)
+    else:
+        tally = Tally(fmt, interval_s, sample)
+        if has_header:
+            tally.lines = 1
+            first = b""
+        else:
+            first = line + sep
+        feed(tally, f, pending=first + rest)
     return tally.freeze()
 
 
@@ -1488,9 +1546,9 @@ def crunch_ranges(path, fmt, body_start, size, interval_s, sample,
 def crunch_inputs(names, interval_s, sample, stdin, processes):
     """Several inputs -> (merged Tally, warnings).  Raises InputError."""
     merged, warnings = None, []
-    for name in names:
+    for i, name in enumerate(names):
         tally = crunch_input(name, interval_s, sample, stdin, processes)
-        shown = "<stdin>" if name == "-" else name
+        shown = shown_name(name)
         if tally.truncated is not None:
             warnings.append("%s: skipped the truncated last line %d"
                             % (shown, tally.truncated))
@@ -1499,9 +1557,11 @@ def crunch_inputs(names, interval_s, sample, stdin, processes):
                             " line %d" % (shown, tally.malformed,
                                           "" if tally.malformed == 1 else "s",
                                           tally.first_bad))
-        if not tally.rows:
-            raise InputError("%s has no valid rows" % shown)
-        merged = tally if merged is None else merged.merge(tally)
+        try:
+            merged = tally if merged is None else merged.merge(tally)
+        except InputError as exc:
+            raise InputError("%s: %s" % (", ".join(
+                map(shown_name, names[:i + 1])), exc))
     return merged, warnings
 
 

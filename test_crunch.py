@@ -511,29 +511,149 @@ class LongLineTest(CrunchTestCase):
         self.assertLess(peak, 2 << 20)
 
 
+class IntervalBoundTest(CrunchTestCase):
+    """At most crunch.INTERVALS_MAX intervals: a file needing more fails
+    fast, in bounded memory, naming an --interval that fits."""
+
+    def test_main_elapsed_1e8_refused_fast_in_bounded_memory(self):
+        rows = [row(0.1 + 0.001 * i, 0.002) for i in range(20000)]
+        for at in (0, 5000, 19999):
+            lines = rows[:]
+            lines[at] = row(1e8, 0.002)
+            path = self.write("far.csv", HEADER + "".join(lines))
+            tracemalloc.start()
+            try:
+                got = self.run_main([path, "--processes", "1"])
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            low = "0.1" if at else "0.101"
+            self.assertEqual(got, (1, "", "crunch: error: %s: elapsed from %ss"
+                                   " to 1e+08s makes 50000001 intervals of 2s,"
+                                   " more than 1000000: use --interval 100.1s or"
+                                   " wider\n" % (path, low)), at)
+            self.assertLess(peak, 4 << 20, at)
+
+    def test_main_1ms_intervals_over_an_hour_refused(self):
+        path = self.write_rows("hour.csv", [(float(i), 0.01, 200)
+                                            for i in range(0, 3601, 10)])
+        self.assertEqual(self.run_main([path, "--interval", "1ms"]), (
+            1, "", "crunch: error: %s: elapsed from 0s to 3600s makes 3600000"
+                   " intervals of 1ms, more than 1000000: use --interval"
+                   " 3.6ms or wider\n" % path))
+
+    def test_main_at_the_bound_and_one_past(self):
+        with mock.patch.object(crunch, "INTERVALS_MAX", 10):
+            path = self.write_rows("ten.csv", [(0.5, 0.01, 200),
+                                               (19.9, 0.01, 200)])
+            report, _ = self.run_json([path])
+            self.assertEqual(len(report["intervals"]), 10)
+            path = self.write_rows("eleven.csv", [(0.5, 0.01, 200),
+                                                  (20.0, 0.01, 200)])
+            self.assertEqual(self.run_main([path]), (
+                1, "", "crunch: error: %s: elapsed from 0.5s to 20s makes 11"
+                       " intervals of 2s, more than 10: use --interval 2.01s"
+                       " or wider\n" % path))
+            report, _ = self.run_json([path, "--interval", "2.01s"])
+            self.assertEqual(len(report["intervals"]), 10)
+
+    def test_main_bound_over_merged_files_and_byte_ranges(self):
+        near = self.write_rows("near.csv", [(0.5 + 0.001 * i, 0.01, 200)
+                                            for i in range(3000)])
+        far = self.write_rows("far.csv", [(3e6, 0.01, 200)])
+        self.assertEqual(self.run_main([near, far]), (
+            1, "", "crunch: error: %s, %s: elapsed from 0.5s to 3e+06s makes"
+                   " 1500001 intervals of 2s, more than 1000000: use"
+                   " --interval 3.01s or wider\n" % (near, far)))
+        with open(far) as f:
+            tail = f.read()[len(HEADER):]
+        with open(near, "a") as f:
+            f.write(tail)
+        with mock.patch.object(crunch, "RANGE_B", 20000), \
+                mock.patch.object(crunch, "RANGE_MIN_B", 1000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            code, out, err = self.run_main([near, "--processes", "2"])
+        # a worker stops at its first block past the bound: the span
+        # named is the one seen by then
+        self.assertEqual((code, out), (1, ""))
+        self.assertRegex(err, r"\Acrunch: error: %s: elapsed from [0-9.]+s"
+                              r" to 3e\+06s makes 1[0-9]{6} intervals of 2s,"
+                              r" more than 1000000: use --interval 3s or"
+                              r" wider\n\Z" % re.escape(near))
+
+    def test_width_to_fit_is_the_least_of_three_digits(self):
+        for lo, hi in ((0.0, 3600.0), (0.1, 1e8), (7.25, 2e6 + 0.5),
+                       (0.0, 1e6 * 0.002), (1.0, 1.0 + 1e6 * 1e-6)):
+            text = crunch.width_to_fit(lo, hi)
+            width = crunch.hammer.parse_duration(text)
+            self.assertLessEqual(crunch.intervals_needed(lo, hi, width),
+                                 crunch.INTERVALS_MAX, (lo, hi))
+            digits = float(re.match(r"[0-9.e+-]+", text).group())
+            step = 10.0 ** (math.floor(math.log10(digits)) - 2)
+            smaller = crunch.hammer.parse_duration(crunch.format_width(
+                (round(digits / step) - 1) * step * width / digits))
+            self.assertGreater(crunch.intervals_needed(lo, hi, smaller),
+                               crunch.INTERVALS_MAX, (lo, hi, text))
+
+    def test_block_over_a_million_intervals_counted_by_slot(self):
+        fmt = crunch.parse_first_line(HEADER.encode().rstrip())[0]
+        rnd = random.Random(31)
+        rows = [(round(i * 0.999 + rnd.uniform(0, 0.5), 6),
+                 round(rnd.uniform(0.001, 0.01), 6),
+                 rnd.choice((200, 200, 503, 0))) for i in range(2000)]
+        block = "".join(row(e, t, s, 1, "reset" if s == 0 else "")
+                        for e, t, s in rows).encode()
+        for fast in (True, False):
+            tally = crunch.Tally(fmt, 0.002)
+            tracemalloc.start()
+            try:
+                if fast:
+                    self.assertTrue(tally._add_fast(block, len(rows)))
+                else:
+                    tally._add_slow(block.split(b"\n")[:-1])
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            self.assertLess(peak, 8 << 20, fast)
+            want = {}
+            for e, t, s in rows:
+                got = want.setdefault(int(e // 0.002), [0, 0, []])
+                got[0] += 1
+                got[1] += s == 0 or s >= 500
+                if s:
+                    got[2].append(t)
+            self.assertEqual(sorted(tally.buckets), sorted(want))
+            for number, (requests, errors, times) in want.items():
+                bucket = tally.buckets[number]
+                hist = bucket.peek()
+                self.assertEqual((bucket.requests, bucket.errors, hist.n,
+                                  hist.max), (requests, errors, len(times),
+                                              max(times or [0.0])), number)
+
+
 class FailureTest(CrunchTestCase):
 
     def test_main_missing_file(self):
         missing = os.path.join(self.dir, "nope.csv")
         code, out, err = self.run_main([missing])
         self.assertEqual((code, out), (1, ""))
-        self.assertEqual(err, "crunch: error: cannot read %r: No such file or "
+        self.assertEqual(err, "crunch: error: %s: No such file or "
                               "directory\n" % missing)
 
     def test_main_empty_file(self):
         path = self.write("empty.csv", "")
         self.assertEqual(self.run_main([path]),
-                         (1, "", "crunch: error: %r is empty\n" % path))
+                         (1, "", "crunch: error: %s: empty input\n" % path))
 
     def test_main_header_only(self):
         path = self.write("h.csv", HEADER)
         self.assertEqual(self.run_main([path]),
-                         (1, "", "crunch: error: %s has no valid rows\n"
+                         (1, "", "crunch: error: %s: no valid rows\n"
                           % path))
 
     def test_main_empty_stdin(self):
         self.assertEqual(self.run_main(["-"], stdin=b""),
-                         (1, "", "crunch: error: '-' is empty\n"))
+                         (1, "", "crunch: error: <stdin>: empty input\n"))
 
     def test_main_unknown_header(self):
         path = self.write("x.csv", "a,b,c\n1,2,3\n")
@@ -548,9 +668,9 @@ class FailureTest(CrunchTestCase):
             f.write(b"\x7fELF" + b"\x00\x01" * 500 + b"\n1,2,3\n")
         code, out, err = self.run_main([path])
         self.assertEqual((code, out), (1, ""))
-        self.assertEqual(err, "crunch: error: the header %r lacks elapsed,"
-                              " response_time or status\n"
-                         % ("\x7fELF" + "\x00\x01" * 38 + "..."))
+        self.assertEqual(err, "crunch: error: %s: the header %r lacks"
+                              " elapsed, response_time or status\n"
+                         % (path, "\x7fELF" + "\x00\x01" * 38 + "..."))
 
     def assert_usage_error(self, argv, message):
         """main() returns 2 and ends stderr, after the usage lines, with

@@ -12,23 +12,28 @@ The input is hammer's CSV (header `elapsed,response_time,status,bytes,error`,
 extra columns allowed) or the original header-less form
 `elapsed,response time,status`.  Several files are merged on their elapsed
 axis.  Rows are counted in intervals of --interval seconds (30, 30s, 500ms,
-5m or 1h); each interval gives its start, requests, req/s (a partial last
-interval is divided by its real width), the mean and p50/p90/p95/p99/max
-response time, and errors (transport errors, status 0, plus 5xx) as a count
-and a %.  A totals row follows.  Latency is over responses (status > 0), as
-in hammer and wrk.  The table goes to stdout; --csv writes the same rows for
-a spreadsheet, --json prints them for machines, --html writes a report with
-inline SVG charts that opens offline.  --compare BASE.csv sets the totals
-beside a baseline run's and marks regressions beyond --tolerance percent.
-When `<file>.json` (hammer's run settings) sits beside the first file, the
-outputs show those settings.
+5m or 1h); each interval gives its start, requests, req/s (the last
+interval is divided by its real width, up to the run's end), the mean and
+p50/p90/p95/p99/max response time, and errors (transport errors, status 0,
+plus 5xx) as a count and a %.  A totals row follows.  Latency is over
+responses (status > 0), as in hammer and wrk.  The table goes to stdout;
+--csv writes the same rows for a spreadsheet, --json prints them for
+machines, --html writes a report with inline SVG charts that opens
+offline.  --compare BASE.csv sets the totals beside a baseline run's and
+marks regressions beyond --tolerance percent.  When `<file>.json` (hammer's
+run settings) sits beside the first file, the outputs show those settings.
+
+The run's end is its settings' duration_s (what hammer divides its req/s
+by); else, for an older file without -n, the later of runtime_s and the
+last response's end (elapsed + response time, over every row); else that
+last end.  With several inputs it is the latest of theirs.
 
 A truncated last line is skipped with a warning; malformed lines are
 counted and the first one is named.  A line longer than 64 kB is malformed
-and skipped unread (a first line that long is refused).  Input that
-would need more than 1,000,000 intervals is refused, naming an --interval
-that fits.  Big files are read in byte ranges by
-one process per core; memory stays flat in the number of rows.
+and skipped unread (a first line that long is refused).  Input that would
+need more than 1,000,000 intervals is refused, naming an --interval that
+fits.  Big files are read in byte ranges by one process per core; memory
+stays flat in the number of rows.
 
 Exit codes: 0 done, 1 failed (missing, empty or unreadable input, output
 not writable, a regression found by --compare), 2 bad usage,
@@ -74,6 +79,9 @@ DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
 MAX_VALUE_S = 1e9               # elapsed and response times must be below
 SCATTER_POINTS_MAX = 4000       # points in the HTML scatter
 INTERVALS_MAX = 1000000         # a run needing more intervals is refused
+OPEN_ENDS_MAX = 16              # blocks whose last response end is pending
+CSV_ROUNDING_S = 2e-6           # %.6f elapsed plus %.6f response time
+MIN_WIDTH_S = 1e-6              # the least width of a last interval
 HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
 SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
 
@@ -233,6 +241,53 @@ def bucket_slots(elapsed, width, first, last):
     if len(edges) == 1:
         return list(map(operator.ge, elapsed, repeat(edges[0])))
     return list(map(bisect.bisect_right, repeat(edges), elapsed))
+
+
+def last_end(hi, elapsed, times, per_s, floor):
+    """The greatest of floor and the rows' elapsed + response time, where
+    hi is the greatest elapsed and times are in 1/per_s seconds.  Only the
+    rows whose response time could take them past floor are added up
+    (with a margin for rounding), found in one C pass."""
+    over = (floor - hi - 1e-9 * (abs(floor) + 1.0)) * per_s
+    picks = compress(range(len(times)), map(operator.gt, times, repeat(over)))
+    return max([floor] + [float(elapsed[i]) + times[i] / per_s
+                          for i in picks])
+
+
+def is_seconds(value):
+    """A JSON value that is a finite number >= 0 (not a bool)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
+
+
+def run_end(settings, last_elapsed, last_end):
+    """When a run ended, on its elapsed axis -> (seconds, where from, a
+    warning or None).
+
+    settings are hammer's (or None), last_elapsed the greatest elapsed of
+    its rows and last_end the greatest elapsed + response time (status 0
+    rows too).  hammer's duration_s, the figure its req/s divides by, is
+    the end when it is a number of seconds no less than last_end (less
+    CSV_ROUNDING_S); any other value but null (a run that never finished)
+    is ignored with a warning.  Without duration_s (an older hammer), with
+    runtime_s and no -n, the end is the later of runtime_s and last_end.
+    Else it is last_end: a fallback never makes the run shorter than its
+    rows show.
+    """
+    settings = settings or {}
+    duration = settings.get("duration_s")
+    if is_seconds(duration) and duration >= last_end - CSV_ROUNDING_S:
+        return max(duration, last_elapsed), "duration_s", None
+    warning = None
+    if duration is not None:
+        warning = ("duration_s %r is not a number of seconds >= the last"
+                   " response's end (%gs): ignored" % (duration, last_end))
+    runtime = settings.get("runtime_s")
+    if ("duration_s" not in settings and "requests" in settings
+            and settings["requests"] is None and is_seconds(runtime)
+            and runtime > last_end):
+        return float(runtime), "runtime_s", warning
+    return last_end, "last response", warning
 
 
 def intervals_needed(lo, hi, width):
@@ -503,6 +558,8 @@ class Tally(object):
         self.statuses = collections.Counter()
         self.kinds = collections.Counter()
         self.min_elapsed = self.max_elapsed = None
+        self.ends_seen = 0.0    # the greatest elapsed + response time known
+        self.open_ends = []     # (bound, hi, elapsed, times, per_s) of blocks
         self.sample = [] if sample else None
         self.sample_bits = 0
 
@@ -634,6 +691,7 @@ class Tally(object):
         that is not the first row's.
         """
         self._widen(lo, hi)
+        self._track_end(hi, elapsed, times, spans[2], spans[3])
         for s, count in counts.items():
             self.statuses[codes[s]] += count
         self.rows += len(statuses)
@@ -668,6 +726,31 @@ class Tally(object):
             lo, hi = min(lo, self.min_elapsed), max(hi, self.max_elapsed)
         check_intervals(lo, hi, self.interval_s)
         self.min_elapsed, self.max_elapsed = lo, hi
+
+    def _track_end(self, hi, elapsed, times, most, per_s):
+        """Keep a block whose rows may end (elapsed + response time) after
+        every end known, and add up only the oldest of such blocks, beyond
+        OPEN_ENDS_MAX: a run of fast responses costs no pass over its
+        rows, and by then a block's own rows rarely all need one."""
+        floor = max(self.ends_seen, self.max_elapsed)
+        bound = hi + most / per_s
+        open_ends = self.open_ends
+        if bound > floor:
+            open_ends.append((bound, hi, elapsed, times, per_s))
+        if open_ends and open_ends[0][0] <= floor:
+            open_ends[:] = [o for o in open_ends if o[0] > floor]
+        while len(open_ends) > OPEN_ENDS_MAX:
+            self._close_end(open_ends.pop(0))
+
+    def _close_end(self, open_end):
+        _, hi, elapsed, times, per_s = open_end
+        floor = max(self.ends_seen, self.max_elapsed)
+        self.ends_seen = last_end(hi, elapsed, times, per_s, floor)
+
+    @property
+    def last_end(self):
+        """The greatest elapsed + response time of the rows (once frozen)."""
+        return max(self.ends_seen, self.max_elapsed)
 
     def _add_spread(self, slots, first, times, wrong, gone, per_s):
         """A block over several buckets: slots are the rows' bucket numbers
@@ -731,7 +814,13 @@ class Tally(object):
 
     def freeze(self):
         """Compress every histogram, after working out what summarise()
-        needs of them (this runs in the worker processes)."""
+        needs of them (this runs in the worker processes), and settle the
+        last response's end."""
+        for open_end in sorted(self.open_ends, reverse=True,
+                               key=operator.itemgetter(0)):
+            if open_end[0] > self.last_end:
+                self._close_end(open_end)
+        del self.open_ends[:]
         total = hammer.Histogram() if self.total is None else None
         for bucket in self.buckets.values():
             if bucket.latency is None or total is not None:
@@ -772,6 +861,8 @@ class Tally(object):
         self.lines += other.lines
         self.statuses.update(other.statuses)
         self.kinds.update(other.kinds)
+        self.ends_seen = max(self.ends_seen, other.ends_seen)
+        self.open_ends.extend(other.open_ends)
         if self.sample is not None and other.sample is not None:
             bits = max(self.sample_bits, other.sample_bits)
             mask = (1 << bits) - 1
@@ -785,12 +876,14 @@ class Tally(object):
 # --- summarising ---------------------------------------------------------------
 
 
-def summarise(tally, interval_s):
-    """A tally -> (interval rows, totals row), each a dict.
+def summarise(tally, interval_s, end):
+    """A tally and the run's end (run_end()) -> (interval rows, totals
+    row), each a dict.
 
     Every interval from the first to the last is listed, empty ones too.
-    The last one is divided by its real width: from its start to the last
-    request's elapsed time (a whole interval when that is 0).
+    The last one is divided by its real width, from its start to the end
+    of the run (at most interval_s, at least MIN_WIDTH_S), and the totals
+    by the time from the first interval's start to the end.
     """
     rows = []
     if not tally.buckets:
@@ -798,20 +891,19 @@ def summarise(tally, interval_s):
     check_intervals(tally.min_elapsed, tally.max_elapsed, interval_s)
     tally.freeze()
     first, last = min(tally.buckets), max(tally.buckets)
-    end = tally.max_elapsed
     requests = errors = 0
     for number in range(first, last + 1):
         bucket = tally.buckets.get(number) or Bucket()
         start = number * interval_s
         width = interval_s
-        if number == last and 0 < end - start < interval_s:
-            width = end - start
+        if number == last:
+            width = min(interval_s, max(MIN_WIDTH_S, end - start))
         latency = bucket.latency or latency_summary(hammer.Histogram())
         rows.append(stats_row(start, width, bucket.requests, bucket.errors,
                               latency))
         requests += bucket.requests
         errors += bucket.errors
-    span = (last - first) * interval_s + (rows[-1]["width_s"])
+    span = max(MIN_WIDTH_S, end - first * interval_s)
     totals = stats_row(first * interval_s, span, requests, errors,
                        latency_summary(tally.total))
     totals["histogram"] = tally.total
@@ -1020,7 +1112,7 @@ def json_number(key, value):
     return round(value, 9 if key.endswith("_s") else 6)
 
 
-def json_report(inputs, interval_s, settings, tally, rows, totals,
+def json_report(inputs, interval_s, settings, tally, rows, totals, end,
                 comparison=None):
     clean = lambda row: collections.OrderedDict(
         (k, json_number(k, v)) for k, v in row.items() if k != "histogram")
@@ -1028,6 +1120,8 @@ def json_report(inputs, interval_s, settings, tally, rows, totals,
     report["crunch"] = __version__
     report["inputs"] = inputs
     report["interval_s"] = interval_s
+    report["end_s"] = json_number("end_s", end[0])
+    report["end_from"] = end[1]
     report["settings"] = settings
     report["rows"] = tally.rows
     report["malformed"] = tally.malformed
@@ -1544,11 +1638,20 @@ def crunch_ranges(path, fmt, body_start, size, interval_s, sample,
 
 
 def crunch_inputs(names, interval_s, sample, stdin, processes):
-    """Several inputs -> (merged Tally, warnings).  Raises InputError."""
-    merged, warnings = None, []
+    """Several inputs -> (merged Tally, warnings, (end, where from)), the
+    end the latest of the inputs' run_end().  Raises InputError."""
+    merged, warnings, end = None, [], None
     for i, name in enumerate(names):
         tally = crunch_input(name, interval_s, sample, stdin, processes)
         shown = shown_name(name)
+        settings = load_settings(name) if name != "-" else None
+        seconds, source, warning = run_end(settings, tally.max_elapsed,
+                                           tally.last_end)
+        if warning:
+            warnings.append("%s%s: %s" % (name, hammer.SETTINGS_SUFFIX,
+                                          warning))
+        if end is None or seconds > end[0]:
+            end = (seconds, source)
         if tally.truncated is not None:
             warnings.append("%s: skipped the truncated last line %d"
                             % (shown, tally.truncated))
@@ -1562,20 +1665,20 @@ def crunch_inputs(names, interval_s, sample, stdin, processes):
         except InputError as exc:
             raise InputError("%s: %s" % (", ".join(
                 map(shown_name, names[:i + 1])), exc))
-    return merged, warnings
+    return merged, warnings, end
 
 
 def crunch_run(names, interval_s, sample, stdin, processes):
     """Inputs -> a dict with everything the outputs need."""
-    tally, warnings = crunch_inputs(names, interval_s, sample, stdin,
-                                    processes)
-    rows, totals = summarise(tally, interval_s)
+    tally, warnings, end = crunch_inputs(names, interval_s, sample, stdin,
+                                         processes)
+    rows, totals = summarise(tally, interval_s, end[0])
     first = names[0]
     settings = load_settings(first) if first != "-" else None
     return {"inputs": ["<stdin>" if n == "-" else n for n in names],
             "interval_s": interval_s, "tally": tally, "rows": rows,
             "totals": totals, "settings": settings, "warnings": warnings,
-            "sample": tally.sample or []}
+            "end": end, "sample": tally.sample or []}
 
 
 # --- main ---------------------------------------------------------------------
@@ -1677,7 +1780,7 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         if args.json:
             report = json_report(run["inputs"], args.interval,
                                  run["settings"], run["tally"], run["rows"],
-                                 run["totals"], comparison)
+                                 run["totals"], run["end"], comparison)
             stdout.write(json.dumps(report, indent=1) + "\n")
         else:
             lines = format_header(run["inputs"], run["tally"], args.interval,

@@ -1,6 +1,6 @@
 """Tests for crunch.py: python -m unittest -v (standard library only)."""
 
-import contextlib
+import http.server
 import io
 import json
 import math
@@ -8,10 +8,13 @@ import os
 import random
 import re
 import shutil
+import socketserver
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import tracemalloc
 import unittest
 from unittest import mock
@@ -101,16 +104,16 @@ class ExactTest(CrunchTestCase):
         self.assertEqual(first["max_s"], 0.03)
         self.assertEqual(first["p50_s"], 0.02)
 
-    def test_partial_last_interval_divided_by_real_width(self):
+    def test_partial_last_interval_ends_with_the_last_response(self):
         path = self.write("r.csv", HEADER + self.ROWS)
         report, _ = self.run_json([path])
         last = report["intervals"][-1]
-        self.assertEqual(last["width_s"], 1.5)          # 6.0 .. 7.5
-        self.assertAlmostEqual(last["rps"], 2 / 1.5, places=6)
+        self.assertEqual(last["width_s"], 1.7)    # 6.0 .. 7.5 + 0.2 s
+        self.assertAlmostEqual(last["rps"], 2 / 1.7, places=6)
         totals = report["totals"]
         self.assertEqual(totals["requests"], 8)
-        self.assertEqual(totals["width_s"], 7.5)
-        self.assertAlmostEqual(totals["rps"], 8 / 7.5, places=6)
+        self.assertEqual(totals["width_s"], 7.7)
+        self.assertAlmostEqual(totals["rps"], 8 / 7.7, places=6)
         self.assertEqual(totals["errors"], 2)
         self.assertAlmostEqual(totals["mean_s"], 0.46 / 7, places=9)
         self.assertEqual(report["statuses"],
@@ -132,7 +135,7 @@ class ExactTest(CrunchTestCase):
             "30.000", "30.000", "2", "50.00"])
         self.assertEqual(lines[4].split(), ["4.0", "0", "0.0"] + ["-"] * 6 +
                          ["0", "0.00"])
-        self.assertEqual(lines[7].split()[:3], ["total", "8", "1.1"])
+        self.assertEqual(lines[7].split()[:3], ["total", "8", "1.0"])
         self.assertEqual(lines[8], "status: 200 x 5, 404 x 1, 500 x 1; "
                                    "transport errors: timeout x 1")
 
@@ -148,9 +151,9 @@ class ExactTest(CrunchTestCase):
                          "p50_ms,p90_ms,p95_ms,p99_ms,max_ms,errors,error_pct")
         self.assertEqual(lines[1], "0.0,6,1.5,32.000,30.000,60.000,60.000,"
                                    "60.000,60.000,2,33.33")
-        self.assertEqual(lines[2], "4.0,2,0.6,150.000,100.000,200.000,"
+        self.assertEqual(lines[2], "4.0,2,0.5,150.000,100.000,200.000,"
                                    "200.000,200.000,200.000,0,0.00")
-        self.assertEqual(lines[3].split(",")[:3], ["total", "8", "1.1"])
+        self.assertEqual(lines[3].split(",")[:3], ["total", "8", "1.0"])
         self.assertEqual(len(lines), 4)
 
     def test_interval_takes_units(self):
@@ -509,6 +512,215 @@ class LongLineTest(CrunchTestCase):
         peak = self.peak_memory_b(lambda: self.assertEqual(
             crunch.crunch_range(job).rows, 100))
         self.assertLess(peak, 2 << 20)
+
+
+class RunEndTest(CrunchTestCase):
+    """The last interval and the totals run to the run's real end: the
+    settings' duration_s, else (an older file without -n) the later of
+    runtime_s and the last response's end, else the last response's end."""
+
+    def one_second_run(self, settings=None, name="r.csv"):
+        """One user, 1 s responses, 10 requests: hammer says 1.0 req/s."""
+        path = self.write_rows(name, [(float(i), 1.0, 200)
+                                      for i in range(10)])
+        if settings is not None:
+            self.write(name + ".json", settings if isinstance(settings, str)
+                       else json.dumps(settings))
+        return path
+
+    def assert_end(self, report, end, rps_last, source):
+        last, totals = report["intervals"][-1], report["totals"]
+        self.assertEqual((report["end_s"], report["end_from"]), (end, source))
+        self.assertEqual(last["rps"], rps_last)
+        self.assertEqual(totals["width_s"], end)
+        self.assertEqual(totals["rps"], round(10 / end, 6))
+
+    def test_duration_s_ends_the_run(self):
+        path = self.one_second_run({"duration_s": 10.000321, "runtime_s": 10,
+                                    "requests": None})
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        self.assertEqual([r["rps"] for r in report["intervals"]], [1.0] * 5)
+        self.assert_end(report, 10.000321, 1.0, "duration_s")
+        self.assertEqual(report["totals"]["rps"], round(10 / 10.000321, 6))
+
+    def test_ramped_run_last_point_not_too_high(self):
+        # --interval 2 --runtime 10 --rampup 10 with 10 users: user u starts
+        # at u s and sends back to back with 1 s responses
+        rows = [(float(t), 1.0, 200) for u in range(10)
+                for t in range(u, 10)]
+        path = self.write_rows("ramp.csv", rows)
+        self.write("ramp.csv.json", json.dumps(
+            {"duration_s": 10.0, "runtime_s": 10.0, "requests": None}))
+        report, _ = self.run_json([path])
+        self.assertEqual([r["requests"] for r in report["intervals"]],
+                         [3, 7, 11, 15, 19])
+        self.assertEqual([r["rps"] for r in report["intervals"]],
+                         [1.5, 3.5, 5.5, 7.5, 9.5])
+        self.assertEqual(report["totals"]["rps"], 5.5)
+
+    def test_no_settings_last_response_end(self):
+        report, err = self.run_json([self.one_second_run()])
+        self.assertEqual(err, "")
+        self.assert_end(report, 10.0, 1.0, "last response")
+
+    def test_stdin_last_response_end(self):
+        with open(self.one_second_run(), "rb") as f:
+            report, _ = self.run_json(["-"], stdin=f.read())
+        self.assert_end(report, 10.0, 1.0, "last response")
+
+    def test_transport_errors_count_toward_the_end(self):
+        rows = [(float(i), 0.5, 200) for i in range(10)] + [(7.0, 5.0, 0)]
+        path = self.write_rows("r.csv", rows)
+        report, _ = self.run_json([path])
+        self.assertEqual(report["end_s"], 12.0)
+        self.assertEqual(report["intervals"][-1]["width_s"], 2.0)
+        self.assertEqual(report["totals"]["rps"], round(11 / 12.0, 6))
+
+    def test_older_settings_runtime_s_without_requests(self):
+        path = self.one_second_run({"runtime_s": 12, "requests": None})
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        self.assert_end(report, 12.0, 1.0, "runtime_s")
+        path = self.one_second_run({"runtime_s": 6, "requests": None},
+                                   "short.csv")
+        report, _ = self.run_json([path])
+        self.assert_end(report, 10.0, 1.0, "last response")
+
+    def test_older_settings_with_requests_use_the_last_response(self):
+        path = self.one_second_run({"runtime_s": 60, "requests": 10})
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        self.assert_end(report, 10.0, 1.0, "last response")
+
+    def test_untrusted_duration_s_falls_back_with_a_warning(self):
+        cases = [('"10"', "'10'"), ("-1", "-1"), ("NaN", "nan"),
+                 ("Infinity", "inf"), ("true", "True"), ("5.5", "5.5"),
+                 ("9.99", "9.99"), ("[10]", "[10]")]
+        for text, shown in cases:
+            path = self.one_second_run(
+                '{"duration_s": %s, "runtime_s": 30, "requests": null}'
+                % text)
+            report, err = self.run_json([path])
+            self.assertEqual(err, "crunch: warning: %s.json: duration_s %s is"
+                                  " not a number of seconds >= the last"
+                                  " response's end (10s): ignored\n"
+                             % (path, shown), text)
+            self.assert_end(report, 10.0, 1.0, "last response")
+
+    def test_null_duration_s_a_run_that_never_finished(self):
+        path = self.one_second_run({"duration_s": None, "runtime_s": 30,
+                                    "requests": None})
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        self.assert_end(report, 10.0, 1.0, "last response")
+
+    def test_duration_s_within_the_csv_rounding_is_trusted(self):
+        path = self.one_second_run({"duration_s": 9.999999, "requests": None})
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        self.assertEqual((report["end_s"], report["end_from"]),
+                         (9.999999, "duration_s"))
+
+    def test_several_files_take_the_greatest_end(self):
+        first = self.one_second_run({"duration_s": 10.5, "requests": None},
+                                    "a.csv")
+        second = self.write_rows("b.csv", [(0.5, 0.1, 200), (9.5, 3.0, 200)])
+        report, _ = self.run_json([first, second])
+        self.assertEqual((report["end_s"], report["end_from"]),
+                         (12.5, "last response"))
+        self.assertEqual(report["totals"]["rps"], round(12 / 12.5, 6))
+        self.write("b.csv.json", json.dumps({"duration_s": 12.75}))
+        report, _ = self.run_json([first, second])
+        self.assertEqual((report["end_s"], report["end_from"]),
+                         (12.75, "duration_s"))
+        self.assertEqual(report["settings"], {"duration_s": 10.5,
+                                              "requests": None})
+
+    def test_last_interval_never_below_a_microsecond(self):
+        path = self.write_rows("r.csv", [(0.5, 0.0, 200), (2.0, 0.0, 200)])
+        report, _ = self.run_json([path])
+        self.assertEqual(report["intervals"][-1]["width_s"], 1e-6)
+        self.assertEqual(report["intervals"][-1]["rps"], 1e6)
+
+    def test_last_end_agrees_over_block_sizes_and_processes(self):
+        rnd = random.Random(41)
+        rows = [(round(rnd.uniform(0, 20), 6), round(rnd.choice(
+            (rnd.uniform(0, 0.05), rnd.uniform(0, 3))), 6),
+            rnd.choice((200, 200, 0))) for _ in range(4000)]
+        rows.append((3.0, 25.5, 0))          # a timeout ends the run
+        path = self.write_rows("r.csv", rows)
+        whole, _ = self.run_json([path, "--processes", "1"])
+        want = max(round(e + t, 6) for e, t, s in rows)
+        self.assertEqual(whole["end_s"], want)
+        for size in (64, 1000, 7777):
+            with mock.patch.object(crunch, "READ_BLOCK_B", size):
+                cut, _ = self.run_json([path, "--processes", "1"])
+            self.assertEqual(cut, whole, size)
+        with mock.patch.object(crunch, "RANGE_B", 7000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            many, _ = self.run_json([path, "--processes", "2"])
+        self.assertEqual(many, whole)
+
+    def test_open_ends_stay_few(self):
+        fmt = crunch.parse_first_line(HEADER.encode().rstrip())[0]
+        tally = crunch.Tally(fmt, 2.0)
+        for i in range(200):         # every block has a 30 s timeout
+            tally.add_block((row(i, 30.0, 0, 0, "timeout") +
+                             row(i + 0.5, 0.01)).encode())
+            self.assertLessEqual(len(tally.open_ends), crunch.OPEN_ENDS_MAX)
+        tally.freeze()
+        self.assertEqual((tally.open_ends, tally.last_end), ([], 229.0))
+
+
+class SlowHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every GET after RESPONSE_S, with a 2-byte body."""
+
+    protocol_version = "HTTP/1.1"
+    RESPONSE_S = 0.1
+
+    def do_GET(self):
+        time.sleep(self.RESPONSE_S)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+class WithHammerTest(CrunchTestCase):
+    """crunch's totals agree with hammer's own summary on a real run."""
+
+    def test_total_rate_equals_hammers(self):
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+        server = Server(("127.0.0.1", 0), SlowHandler)
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        path = os.path.join(self.dir, "run.csv")
+        out = io.StringIO()
+        code = crunch.hammer.main(["http://127.0.0.1:%d/" % server.server_port,
+                                   "-p", "1", "-c", "3", "--runtime", "0.5",
+                                   "-o", path, "-q"], out=out,
+                                  err=io.StringIO())
+        self.assertEqual(code, 0, out.getvalue())
+        said = re.search(r"requests +(\d+) in [0-9.]+s = ([0-9.]+) req/s",
+                         out.getvalue())
+        with open(path + ".json") as f:
+            settings = json.load(f)
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        totals = report["totals"]
+        self.assertEqual(report["end_from"], "duration_s")
+        self.assertEqual(totals["requests"], int(said.group(1)))
+        self.assertEqual(totals["rps"], round(
+            totals["requests"] / settings["duration_s"], 6))
+        self.assertEqual("%.1f" % totals["rps"], said.group(2))
 
 
 class IntervalBoundTest(CrunchTestCase):

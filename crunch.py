@@ -1052,17 +1052,31 @@ def format_header(inputs, tally, interval_s, settings):
     return lines
 
 
+def error_counts(tally):
+    """(errors, 5xx, transport errors) over a tally's rows: errors are
+    transport errors (status 0) plus 5xx, as hammer.is_error_status says."""
+    server = sum(n for code, n in tally.statuses.items()
+                 if code and hammer.is_error_status(code))
+    transport = tally.statuses.get(0, 0)
+    return server + transport, server, transport
+
+
 def format_counts(tally):
-    """Status codes and transport errors by kind, one line."""
+    """Status codes, and errors broken down into 5xx and transport errors
+    by kind, one line: `status: 200 x 9, 503 x 2; errors 3 (5xx: 2;
+    transport: timeout 1)`."""
     parts = ["%d x %d" % (code, n) for code, n in sorted(tally.statuses.items())
              if code]
     line = "status: " + (", ".join(parts) or "none")
-    if tally.kinds or tally.statuses.get(0):
-        kinds = ["%s x %d" % (k or "unknown", n)
+    errors, server, transport = error_counts(tally)
+    if not errors:
+        return line + "; errors none"
+    parts = ["5xx: %d" % server] if server else []
+    if transport:
+        kinds = ["%s %d" % (k or "unknown", n)
                  for k, n in sorted(tally.kinds.items())]
-        line += "; transport errors: " + (
-            ", ".join(kinds) or "%d" % tally.statuses[0])
-    return line
+        parts.append("transport: " + (", ".join(kinds) or "%d" % transport))
+    return line + "; errors %d (%s)" % (errors, "; ".join(parts))
 
 
 def format_change(change):
@@ -1130,6 +1144,8 @@ def json_report(inputs, interval_s, settings, tally, rows, totals, end,
         (str(k), v) for k, v in sorted(tally.statuses.items()))
     report["transport_errors"] = collections.OrderedDict(
         sorted(tally.kinds.items()))
+    report["errors"] = collections.OrderedDict(zip(
+        ("total", "5xx", "transport"), error_counts(tally)))
     report["intervals"] = [clean(r) for r in rows]
     report["totals"] = clean(totals)
     if comparison is not None:

@@ -119,6 +119,8 @@ class ExactTest(CrunchTestCase):
         self.assertEqual(report["statuses"],
                          {"0": 1, "200": 5, "404": 1, "500": 1})
         self.assertEqual(report["transport_errors"], {"timeout": 1})
+        self.assertEqual(report["errors"], {"total": 2, "5xx": 1,
+                                            "transport": 1})
 
     def test_table_on_stdout(self):
         path = self.write("r.csv", HEADER + self.ROWS)
@@ -137,7 +139,7 @@ class ExactTest(CrunchTestCase):
                          ["0", "0.00"])
         self.assertEqual(lines[7].split()[:3], ["total", "8", "1.0"])
         self.assertEqual(lines[8], "status: 200 x 5, 404 x 1, 500 x 1; "
-                                   "transport errors: timeout x 1")
+                                   "errors 2 (5xx: 1; transport: timeout 1)")
 
     def test_csv_output(self):
         path = self.write("r.csv", HEADER + self.ROWS)
@@ -180,6 +182,64 @@ class ExactTest(CrunchTestCase):
         self.assertEqual(report["totals"]["requests"], 2)
         self.assertEqual(report["totals"]["errors"], 1)
         self.assertEqual(report["totals"]["mean_s"], 0.02)
+
+
+class ErrorsTest(CrunchTestCase):
+    """Errors are transport errors (status 0) plus 5xx, in every output."""
+
+    def test_every_row_503_is_100_percent_errors_everywhere(self):
+        path = self.write_rows("r.csv", [(0.5 * i, 0.01, 503)
+                                         for i in range(10)])
+        out_csv = os.path.join(self.dir, "out.csv")
+        out_html = os.path.join(self.dir, "out.html")
+        code, out, err = self.run_main([path, "--csv", out_csv, "--html",
+                                        out_html])
+        self.assertEqual((code, err), (0, ""))
+        lines = out.splitlines()
+        for line in lines[2:5] + lines[6:7]:
+            self.assertEqual(line.split()[-2:], [line.split()[1], "100.00"])
+        self.assertEqual(lines[6].split()[:2], ["total", "10"])
+        self.assertEqual(lines[7], "status: 503 x 10; errors 10 (5xx: 10)")
+        with open(out_csv) as f:
+            for line in f.read().splitlines()[1:]:
+                self.assertEqual(line.split(",")[-1], "100.00")
+        report, _ = self.run_json([path])
+        self.assertEqual([(r["errors"], r["error_pct"])
+                          for r in report["intervals"]],
+                         [(4, 100.0), (4, 100.0), (2, 100.0)])
+        self.assertEqual((report["totals"]["errors"],
+                          report["totals"]["error_pct"]), (10, 100.0))
+        self.assertEqual(report["errors"], {"total": 10, "5xx": 10,
+                                            "transport": 0})
+        with open(out_html) as f:
+            page = f.read()
+        self.assertIn("status: 503 x 10; errors 10 (5xx: 10)", page)
+        self.assertIn('<tr class="total"><td>total</td><td>10</td>', page)
+        # the totals table, then the 3 intervals and the totals again
+        self.assertEqual(page.count("<td>100.00</td>"), 5)
+
+    def test_counts_line_breaks_errors_down(self):
+        rows = ([(0.1, 0.01, 200)] * 3 + [(0.2, 0.01, 502), (0.3, 0.01, 500)]
+                + [(0.4, 1.0, 0)] * 2)
+        text = HEADER + "".join(row(e, t, s, 0, "") for e, t, s in rows[:5])
+        text += row(0.4, 1.0, 0, 0, "timeout") + row(0.5, 0.2, 0, 0, "reset")
+        text += row(0.6, 0.2, 0, 0, "reset") + row(0.7, 0.01, 404)
+        path = self.write("r.csv", text)
+        code, out, _ = self.run_main([path])
+        self.assertEqual(out.splitlines()[-1], "status: 200 x 3, 404 x 1, "
+                         "500 x 1, 502 x 1; errors 5 (5xx: 2; transport: "
+                         "reset 2, timeout 1)")
+        report, _ = self.run_json([path])
+        self.assertEqual(report["errors"], {"total": 5, "5xx": 2,
+                                            "transport": 3})
+        self.assertEqual(report["totals"]["errors"], 5)
+        path = self.write("old.csv", "0.1,0.01,200\n0.2,1.0,0\n")
+        code, out, _ = self.run_main([path])
+        self.assertEqual(out.splitlines()[-1],
+                         "status: 200 x 1; errors 1 (transport: 1)")
+        path = self.write_rows("fine.csv", [(0.1, 0.01, 200)])
+        code, out, _ = self.run_main([path])
+        self.assertEqual(out.splitlines()[-1], "status: 200 x 1; errors none")
 
 
 class PercentileTest(CrunchTestCase):
@@ -1026,8 +1086,8 @@ class HtmlTest(CrunchTestCase):
         self.assertNotIn("<script", text)
         self.assertIn("http://x/&lt;script&gt;console.error(1)&lt;/script&gt;",
                       text)
-        self.assertIn("&lt;script&gt;console.error(1)&lt;/script&gt; x ",
-                      text)
+        self.assertIn("transport: &lt;script&gt;console.error(1)&lt;/script&gt;"
+                      " ", text)
         self.assertIsNone(re.search(r"(src|href)=", text))
 
     def test_html_compare_overlays_base(self):

@@ -1584,6 +1584,11 @@ def crunch_input(name, interval_s, sample, stdin, processes):
     try:
         f = stdin if name == "-" else open(name, "rb")
         tally = read_input(f, name, interval_s, sample, processes)
+        if not tally.rows and tally.malformed:
+            raise InputError("no valid rows: %d malformed line%s, the first"
+                             " is line %d" % (tally.malformed, "s" if
+                                              tally.malformed > 1 else "",
+                                              tally.first_bad))
         if not tally.rows:
             raise InputError("no valid rows")
         return tally
@@ -1750,7 +1755,19 @@ def parse_args(argv):
                      % args.tolerance)
     if args.inputs.count("-") > 1 or args.compare == "-" and "-" in args.inputs:
         parser.error("stdin ('-') can be read only once")
+    if args.csv and args.html and same_path(args.csv, args.html):
+        parser.error("--csv and --html name the same file %r" % args.csv)
+    inputs = [i for i in args.inputs + [args.compare] if i and i != "-"]
+    for option, path in (("--csv", args.csv), ("--html", args.html)):
+        for name in inputs + [i + hammer.SETTINGS_SUFFIX for i in inputs]:
+            if path and same_path(path, name):
+                parser.error("%s %r would overwrite the input %r"
+                             % (option, path, name))
     return args
+
+
+def same_path(a, b):
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def write_text(path, text):
@@ -1792,12 +1809,12 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
             comparison = compare_totals(base["totals"], run["totals"],
                                         args.tolerance)
         for warning in run["warnings"] + (base["warnings"] if base else []):
-            print("crunch: warning: %s" % warning, file=stderr)
+            stderr.write("crunch: warning: %s\n" % warning)
         if args.json:
             report = json_report(run["inputs"], args.interval,
                                  run["settings"], run["tally"], run["rows"],
                                  run["totals"], run["end"], comparison)
-            stdout.write(json.dumps(report, indent=1) + "\n")
+            text = json.dumps(report, indent=1) + "\n"
         else:
             lines = format_header(run["inputs"], run["tally"], args.interval,
                                   run["settings"])
@@ -1806,13 +1823,14 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
             if comparison is not None:
                 lines += format_compare(comparison, base["inputs"][0],
                                         args.tolerance)
-            stdout.write("\n".join(lines) + "\n")
-        if args.csv:
+            text = "\n".join(lines) + "\n"
+        if args.csv:        # files first: one that fails leaves stdout empty
             write_text(args.csv, "\n".join(format_csv(run["rows"],
                                                       run["totals"])) + "\n")
         if args.html:
             write_text(args.html, render_html(run, base, comparison,
                                               args.tolerance))
+        stdout.write(text)
     except (InputError, OSError) as exc:
         stderr.write("crunch: error: %s\n" % exc)
         return 1

@@ -904,35 +904,152 @@ class IntervalBoundTest(CrunchTestCase):
 
 
 class FailureTest(CrunchTestCase):
+    """Bad input and bad usage: one `crunch: error:` line, no traceback,
+    exit 1 for bad data, 2 for bad usage."""
 
-    def test_main_missing_file(self):
-        missing = os.path.join(self.dir, "nope.csv")
-        code, out, err = self.run_main([missing])
-        self.assertEqual((code, out), (1, ""))
-        self.assertEqual(err, "crunch: error: %s: No such file or "
-                              "directory\n" % missing)
+    # (name, argv, stdin, exit code, stderr: exact for 0 and 1, the last
+    # line after argparse's usage for 2); {d} is the test's directory.
+    BAD_INPUTS = (
+        ("missing file", ["{d}/nope.csv"], b"", 1,
+         "crunch: error: {d}/nope.csv: No such file or directory\n"),
+        ("directory as file", ["{d}/subdir"], b"", 1,
+         "crunch: error: {d}/subdir: Is a directory\n"),
+        ("empty file", ["{d}/empty.csv"], b"", 1,
+         "crunch: error: {d}/empty.csv: empty input\n"),
+        ("empty stdin", ["-"], b"", 1,
+         "crunch: error: <stdin>: empty input\n"),
+        ("header only", ["{d}/header.csv"], b"", 1,
+         "crunch: error: {d}/header.csv: no valid rows\n"),
+        ("binary garbage", ["{d}/garbage.bin"], b"", 1,
+         "crunch: error: {d}/garbage.bin: the header '\\x89PNG' lacks"
+         " elapsed, response_time or status\n"),
+        ("header lacking columns", ["{d}/lacking.csv"], b"", 1,
+         "crunch: error: {d}/lacking.csv: the header 'elapsed,status,bytes'"
+         " lacks elapsed, response_time or status\n"),
+        ("first line over 64 kB", ["{d}/long.csv"], b"", 1,
+         "crunch: error: {d}/long.csv: the first line is longer than 65536"
+         " bytes: not a results file\n"),
+        ("header-less line of 2 fields", ["{d}/two.csv"], b"", 1,
+         "crunch: error: {d}/two.csv: the first line has 2 fields; crunch"
+         " needs elapsed,response time,status\n"),
+        ("NUL bytes only", ["{d}/nul.csv"], b"", 1,
+         "crunch: error: {d}/nul.csv: the header %r lacks elapsed,"
+         " response_time or status\n" % ("\x00" * 80 + "...")),
+        ("NUL bytes in a row", ["{d}/nulrow.csv"], b"", 0,
+         "crunch: warning: {d}/nulrow.csv: skipped 1 malformed line, the"
+         " first is line 3\n"),
+        ("only malformed lines", ["{d}/malformed.csv"], b"", 1,
+         "crunch: error: {d}/malformed.csv: no valid rows: 3 malformed"
+         " lines, the first is line 2\n"),
+        ("elapsed 1e8", ["{d}/far.csv"], b"", 1,
+         "crunch: error: {d}/far.csv: elapsed from 0.1s to 1e+08s makes"
+         " 50000001 intervals of 2s, more than 1000000: use --interval"
+         " 100.1s or wider\n"),
+        ("1 ms intervals over an hour", ["{d}/hour.csv", "--interval", "1ms"],
+         b"", 1, "crunch: error: {d}/hour.csv: elapsed from 0s to 3600s"
+         " makes 3600000 intervals of 1ms, more than 1000000: use"
+         " --interval 3.6ms or wider\n"),
+        ("garbage duration_s", ["{d}/dur.csv"], b"", 0,
+         "crunch: warning: {d}/dur.csv.json: duration_s 'soon' is not a"
+         " number of seconds >= the last response's end (0.22s): ignored\n"),
+        ("--compare to a missing file", ["{d}/rows.csv", "--compare",
+                                         "{d}/nope.csv"], b"", 1,
+         "crunch: error: {d}/nope.csv: No such file or directory\n"),
+        ("unwritable --csv", ["{d}/rows.csv", "--csv", "{d}/no/dir/out.csv"],
+         b"", 1, "crunch: error: cannot write '{d}/no/dir/out.csv': No such"
+         " file or directory\n"),
+        ("--html into a directory", ["{d}/rows.csv", "--html", "{d}/subdir"],
+         b"", 1, "crunch: error: cannot write '{d}/subdir': Is a directory\n"),
+        ("interval 0", ["{d}/rows.csv", "--interval", "0"], b"", 2,
+         "crunch: error: --interval must be > 0, got 0"),
+        ("bad --interval text", ["{d}/rows.csv", "--interval", "soon"], b"", 2,
+         "crunch: error: argument --interval: 'soon' is not a duration: use"
+         " e.g. 30, 30s, 500ms, 5m or 1h"),
+        ("negative tolerance", ["{d}/rows.csv", "--tolerance", "-1"], b"", 2,
+         "crunch: error: --tolerance must be a number >= 0, got -1.0"),
+        ("NaN tolerance", ["{d}/rows.csv", "--tolerance", "nan"], b"", 2,
+         "crunch: error: --tolerance must be a number >= 0, got nan"),
+        ("infinite tolerance", ["{d}/rows.csv", "--tolerance", "inf"], b"", 2,
+         "crunch: error: --tolerance must be a number >= 0, got inf"),
+        ("stdin twice", ["-", "-"], b"", 2,
+         "crunch: error: stdin ('-') can be read only once"),
+        ("stdin as input and base", ["-", "--compare", "-"], b"", 2,
+         "crunch: error: stdin ('-') can be read only once"),
+        ("--csv over an input", ["{d}/rows.csv", "--csv", "{d}/rows.csv"],
+         b"", 2, "crunch: error: --csv '{d}/rows.csv' would overwrite the"
+         " input '{d}/rows.csv'"),
+        ("--html over a settings file", ["{d}/dur.csv", "--html",
+                                         "{d}/dur.csv.json"], b"", 2,
+         "crunch: error: --html '{d}/dur.csv.json' would overwrite the input"
+         " '{d}/dur.csv.json'"),
+        ("--csv and --html alike", ["{d}/rows.csv", "--csv", "{d}/o",
+                                    "--html", "{d}/o"], b"", 2,
+         "crunch: error: --csv and --html name the same file '{d}/o'"),
+        ("no input", [], b"", 2,
+         "crunch: error: the following arguments are required: FILE"),
+        ("unknown option", ["{d}/rows.csv", "--bogus"], b"", 2,
+         "crunch: error: unrecognized arguments: --bogus"),
+        ("zero processes", ["{d}/rows.csv", "--processes", "0"], b"", 2,
+         "crunch: error: argument --processes: '0' must be a whole number"
+         " >= 1"),
+    )
 
-    def test_main_empty_file(self):
-        path = self.write("empty.csv", "")
-        self.assertEqual(self.run_main([path]),
-                         (1, "", "crunch: error: %s: empty input\n" % path))
+    def make_bad_inputs(self):
+        os.mkdir(os.path.join(self.dir, "subdir"))
+        rows = HEADER + row(0.1, 0.01) + row(0.2, 0.02)
+        files = {
+            "rows.csv": rows, "empty.csv": "", "header.csv": HEADER,
+            "garbage.bin": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" +
+                           bytes(range(256)),
+            "lacking.csv": "elapsed,status,bytes\n0.1,200,1\n",
+            "long.csv": b"7" * (crunch.LINE_MAX_B + 1),
+            "two.csv": "1,2\n3,4\n",
+            "nul.csv": b"\x00" * 300,
+            "nulrow.csv": HEADER + row(0.1, 0.01) + "0.2\x00,0.01,200,1,\n" +
+                          row(0.3, 0.01),
+            "malformed.csv": HEADER + "a,b,c,d,e\n0.1,x,200,1,\n"
+                                      "-1.0,0.1,200,1,\n",
+            "far.csv": HEADER + row(0.1, 0.01) + row(1e8, 0.01),
+            "hour.csv": HEADER + "".join(row(float(i), 0.01)
+                                         for i in range(0, 3601, 10)),
+            "dur.csv": rows, "dur.csv.json": '{"duration_s": "soon"}',
+        }
+        for name, data in files.items():
+            with open(os.path.join(self.dir, name), "wb") as f:
+                f.write(data if isinstance(data, bytes) else data.encode())
 
-    def test_main_header_only(self):
-        path = self.write("h.csv", HEADER)
-        self.assertEqual(self.run_main([path]),
-                         (1, "", "crunch: error: %s: no valid rows\n"
-                          % path))
+    def test_bad_inputs_table(self):
+        self.make_bad_inputs()
+        self.assertGreaterEqual(len(self.BAD_INPUTS), 30)
+        for name, argv, stdin, code, message in self.BAD_INPUTS:
+            with self.subTest(name):
+                argv = [a.format(d=self.dir) for a in argv]
+                message = message.replace("{d}", self.dir)
+                got, out, err = self.run_main(argv, stdin)
+                self.assertNotIn("Traceback", out + err)
+                self.assertEqual(got, code)
+                if code == 2:
+                    self.assertTrue(err.startswith("usage: crunch [-h]"), err)
+                    self.assertEqual(err.splitlines()[-1], message)
+                    self.assertEqual(err.count("crunch: error:"), 1)
+                else:
+                    self.assertEqual(err, message)
+                if code:
+                    self.assertEqual(out, "")
+        self.assertEqual(os.listdir(os.path.join(self.dir, "subdir")), [])
 
-    def test_main_empty_stdin(self):
-        self.assertEqual(self.run_main(["-"], stdin=b""),
-                         (1, "", "crunch: error: <stdin>: empty input\n"))
-
-    def test_main_unknown_header(self):
-        path = self.write("x.csv", "a,b,c\n1,2,3\n")
-        code, _, err = self.run_main([path])
-        self.assertEqual(code, 1)
-        self.assertEqual(len(err.splitlines()), 1)
-        self.assertIn("lacks elapsed, response_time or status", err)
+    def test_bad_inputs_in_a_process(self):
+        """The real entry point: one line, no traceback, the exit code."""
+        self.make_bad_inputs()
+        for name, argv, _, code, message in self.BAD_INPUTS[:3]:
+            argv = [a.format(d=self.dir) for a in argv]
+            proc = subprocess.Popen([sys.executable, CRUNCH] + argv,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE,
+                                    universal_newlines=True)
+            out, err = proc.communicate(timeout=60)
+            self.assertEqual((proc.returncode, out, err),
+                             (code, "", message.replace("{d}", self.dir)))
 
     def test_main_binary_file_quotes_a_short_header(self):
         path = os.path.join(self.dir, "bin.csv")
@@ -943,35 +1060,6 @@ class FailureTest(CrunchTestCase):
         self.assertEqual(err, "crunch: error: %s: the header %r lacks"
                               " elapsed, response_time or status\n"
                          % (path, "\x7fELF" + "\x00\x01" * 38 + "..."))
-
-    def assert_usage_error(self, argv, message):
-        """main() returns 2 and ends stderr, after the usage lines, with
-        exactly `crunch: error: <message>`."""
-        code, out, err = self.run_main(argv)
-        self.assertEqual((code, out), (2, ""))
-        self.assertTrue(err.startswith("usage: crunch [-h]"), err)
-        self.assertEqual(err.splitlines()[-1], "crunch: error: " + message)
-
-    def test_main_zero_interval(self):
-        self.assert_usage_error(["r.csv", "--interval", "0"],
-                                "--interval must be > 0, got 0")
-
-    def test_main_bad_interval(self):
-        self.assert_usage_error(
-            ["r.csv", "--interval", "soon"],
-            "argument --interval: 'soon' is not a duration: use e.g. 30, "
-            "30s, 500ms, 5m or 1h")
-
-    def test_main_negative_tolerance(self):
-        self.assert_usage_error(["r.csv", "--tolerance", "-1"],
-                                "--tolerance must be a number >= 0, got -1.0")
-
-    def test_main_no_input(self):
-        self.assert_usage_error([], "the following arguments are required: "
-                                    "FILE")
-
-    def test_main_stdin_twice(self):
-        self.assert_usage_error(["-", "-"], "stdin ('-') can be read only once")
 
     def test_main_help_returns_0(self):
         code, out, err = self.run_main(["--help"])

@@ -571,9 +571,9 @@ class Tally(object):
         if b"\r" in block:
             block = block.replace(b"\r\n", b"\n")
         if not block.endswith(b"\n"):
-            head, _, tail = block.rpartition(b"\n")
-            if head:
-                self.add_block(head + b"\n")
+            head, newline, tail = block.rpartition(b"\n")
+            if newline:
+                self.add_block(head + newline)
             self._add_final_line(tail)
             return
         nlines = block.count(b"\n")
@@ -600,19 +600,34 @@ class Tally(object):
 
     def _add_fast(self, block, nlines):
         """Columns of a block in a few C-level passes; False when any line
-        is not plainly valid (then _add_slow looks at each line)."""
+        is not plainly valid (then _add_slow looks at each line).
+
+        Each line's last field keeps its newline: every line has ncols
+        fields only when each of those nlines fields ends with one (no
+        other field can hold a newline), which a count of the fields alone
+        would not tell (a line short of a field, then one with a field too
+        many).
+        """
         fmt = self.fmt
         ncols = fmt.ncols
-        flat = block.replace(b"\n", b",").split(b",")
+        flat = block.replace(b"\n", b"\n,").split(b",")
         if len(flat) != ncols * nlines + 1:
             return False
         del flat[-1]
+        last = flat[ncols - 1::ncols]
         errors = None
         if fmt.error is not None:
-            errors = flat[fmt.error::ncols]
-            for kind in set(compress(errors, errors)):
+            errors = last if fmt.error == ncols - 1 else flat[fmt.error::ncols]
+            kinds = set(errors)
+            for kind in kinds:
                 if kind[:1].isdigit() or kind[:1] in (b".", b"-"):
                     return False
+        if errors is last:      # hammer's: a few distinct kinds to look at
+            aligned = all(kind.endswith(b"\n") for kind in kinds)
+        else:
+            aligned = b"".join(last).count(b"\n") == nlines
+        if not aligned:
+            return False
         statuses = flat[fmt.status::ncols]
         fields = flat[fmt.response_time::ncols]
         elapsed = flat[fmt.elapsed::ncols]
@@ -702,7 +717,8 @@ class Tally(object):
         failed = set(s for s in bad if codes[s] == 0)
         gone = rows_with(statuses, others, failed) if failed else []
         if gone and errors is not None:
-            self.kinds.update(errors[i].decode("latin-1") for i in gone)
+            self.kinds.update(errors[i].rstrip(b"\n").decode("latin-1")
+                              for i in gone)
         width = self.interval_s
         first, last = int(lo // width), int(hi // width)
         if first == last:
@@ -750,6 +766,8 @@ class Tally(object):
     @property
     def last_end(self):
         """The greatest elapsed + response time of the rows (once frozen)."""
+        if self.max_elapsed is None:
+            return self.ends_seen
         return max(self.ends_seen, self.max_elapsed)
 
     def _add_spread(self, slots, first, times, wrong, gone, per_s):
@@ -1548,9 +1566,20 @@ def read_blocks(f, pending=b"", stop=None):
         yield line
 
 
-def feed(tally, f, pending=b"", stop=None):
-    """Read f's lines into tally, as read_blocks() gives them."""
-    for block in read_blocks(f, pending, stop):
+def range_blocks(f, start, stop):
+    """read_blocks() of the lines of a seekable binary stream that begin
+    at byte offsets in [start, stop)."""
+    f.seek(max(start - 1, 0))
+    if start and f.read(1) != b"\n":
+        start += skip_line(f)
+    if start < stop:
+        for block in read_blocks(f, stop=stop - start):
+            yield block
+
+
+def feed(tally, blocks):
+    """Count blocks of lines, as read_blocks() gives them, in tally."""
+    for block in blocks:
         if block is None:
             tally.add_long_line()
         else:
@@ -1563,12 +1592,7 @@ def crunch_range(job):
     path, fmt, start, stop, interval_s, sample = job
     tally = Tally(fmt, interval_s, sample)
     with open(path, "rb") as f:
-        if start:
-            f.seek(start - 1)
-            if f.read(1) != b"\n":
-                start += skip_line(f)
-        if start < stop:
-            feed(tally, f, stop=stop - start)
+        feed(tally, range_blocks(f, start, stop))
     return tally.freeze()
 
 
@@ -1621,7 +1645,7 @@ def read_input(f, name, interval_s, sample, processes):
             first = b""
         else:
             first = line + sep
-        feed(tally, f, pending=first + rest)
+        feed(tally, read_blocks(f, pending=first + rest))
     return tally.freeze()
 
 

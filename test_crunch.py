@@ -323,6 +323,29 @@ class IngestTest(CrunchTestCase):
                 cut, _ = self.run_json([path, "--interval", "0.7"])
             self.assertEqual(cut, whole, size)
 
+    def test_lines_short_and_long_of_a_field_are_malformed(self):
+        # found by FuzzTest: the fast path counted fields per block, so a
+        # line short of a field and one with a field too many made two rows
+        fmt = crunch.parse_first_line(HEADER.rstrip("\n").encode())[0]
+        block = b"0.000000,0.000000,200,0\n,0.000000,0.000000,200,0,\n"
+        tally = crunch.Tally(fmt, 2.0)
+        self.assertFalse(tally._add_fast(block, 2))
+        tally.add_block(block)
+        self.assertEqual((tally.rows, tally.malformed, tally.first_bad),
+                         (0, 2, 1))
+        tally = crunch.Tally(crunch.Format(3), 2.0)       # header-less
+        tally.add_block(b"0.5,0.01\n200,0.5,0.01,200\n")
+        self.assertEqual((tally.rows, tally.malformed), (0, 2))
+
+    def test_blank_line_then_a_last_line_without_newline(self):
+        # found by FuzzTest: add_block lost a blank line at a block's start
+        # when the block ended with a line without a newline
+        fmt = crunch.parse_first_line(HEADER.rstrip("\n").encode())[0]
+        tally = crunch.Tally(fmt, 2.0)
+        tally.add_block(row(0.1, 0.01).encode())
+        tally.add_block(b"\n0.2,0.0")
+        self.assertEqual((tally.lines, tally.rows, tally.truncated), (3, 1, 3))
+
     def test_latency_table_matches_hammer_key_format(self):
         table = crunch.LatencyTable()
         table._grow(1 << 17)
@@ -737,7 +760,7 @@ class SlowHandler(http.server.BaseHTTPRequestHandler):
     """Answers every GET after RESPONSE_S, with a 2-byte body."""
 
     protocol_version = "HTTP/1.1"
-    RESPONSE_S = 0.1
+    RESPONSE_S = 0.05
 
     def do_GET(self):
         time.sleep(self.RESPONSE_S)
@@ -765,7 +788,7 @@ class WithHammerTest(CrunchTestCase):
         path = os.path.join(self.dir, "run.csv")
         out = io.StringIO()
         code = crunch.hammer.main(["http://127.0.0.1:%d/" % server.server_port,
-                                   "-p", "1", "-c", "3", "--runtime", "0.5",
+                                   "-p", "1", "-c", "3", "--runtime", "0.3",
                                    "-o", path, "-q"], out=out,
                                   err=io.StringIO())
         self.assertEqual(code, 0, out.getvalue())
@@ -1225,6 +1248,202 @@ class HtmlTest(CrunchTestCase):
             head = f.read(24)
         self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
         self.assertEqual(struct.unpack(">II", head[16:24]), (1000, 1400))
+
+
+# --- fuzzing ---------------------------------------------------------------
+
+FUZZ_PARSER_EXAMPLES = 150      # per run: fixed, and derandomized
+FUZZ_READER_EXAMPLES = 100
+FUZZ_PLAIN_EXAMPLES = 30
+FUZZ_BYTES = (b"0", b"7", b"9", b".", b",", b"-", b"+", b"e", b"E", b"n",
+              b"a", b"i", b"f", b" ", b"\t", b"\r", b"\x00", b"_", b"\xff",
+              b"1e309", b"nan", b"inf", b"-0", b"999", b"0x1")
+FUZZ_WIDTHS_S = (0.001, 0.3, 1 / 3.0, 2.0, 7.0)
+FUZZ_KINDS = ("", "timeout", "reset", "connect", "protocol", "7", "-x")
+
+
+class SlowTally(crunch.Tally):
+    """A Tally that never takes the fast path: line by line, parse_line."""
+
+    def _add_fast(self, block, nlines):
+        return False
+
+
+def tally_facts(tally):
+    """What a Tally knows, as plain values; the histograms' sums apart
+    (their last bits depend on the order of the additions)."""
+    tally.freeze()
+    buckets, sums = {}, {}
+    for number, bucket in tally.buckets.items():
+        hist = bucket.peek()
+        buckets[number] = (bucket.requests, bucket.errors, dict(hist.counts),
+                           hist.n, hist.min, hist.max)
+        sums[number] = hist.total
+    facts = (tally.lines, tally.rows, tally.malformed, tally.first_bad,
+             tally.truncated, dict(tally.statuses), dict(tally.kinds),
+             tally.min_elapsed, tally.max_elapsed, tally.last_end, buckets,
+             sorted(tally.sample or []))
+    return facts, sums
+
+
+class FuzzTest(unittest.TestCase):
+    """Property tests with hypothesis: random and mutated lines give the
+    same counts through the fast path (Tally._add_fast) as line by line
+    (parse_line), for every block size, and nothing raises but
+    crunch.InputError; the line reader gives the same lines for every
+    read size and byte range.  A fixed number of derandomized examples:
+    FUZZ_PARSER_EXAMPLES + FUZZ_READER_EXAMPLES + FUZZ_PLAIN_EXAMPLES
+    per run."""
+
+    def setUp(self):
+        try:
+            import hypothesis
+        except ImportError:
+            if REQUIRE_ALL:
+                self.fail("hypothesis is not installed and "
+                          "HAMMER_TEST_REQUIRE_ALL=1")
+            self.skipTest("hypothesis is not installed for this Python "
+                          "(python -m pip install hypothesis): the fuzz "
+                          "tests of crunch's parser and reader are skipped")
+        self.hypothesis = hypothesis
+        self.st = hypothesis.strategies
+
+    def settings(self, examples):
+        hypothesis = self.hypothesis
+        return hypothesis.settings(
+            max_examples=examples, deadline=None, derandomize=True,
+            database=None, print_blob=False,
+            suppress_health_check=list(hypothesis.HealthCheck))
+
+    def lines(self):
+        """Rows as hammer and others write them, some mutated, and junk."""
+        st = self.st
+        seconds = st.one_of(
+            st.integers(0, 10 ** 8).map(lambda u: u / 1e6),
+            st.floats(0, 200, allow_nan=False),
+            st.sampled_from((0.0, 1e-7, 0.0274500001, 1e6, 2e8, 1e9, 5e9)))
+        form = st.sampled_from((b"%.6f", b"%.3f", b"%r", b"%.0f", b"%.2e"))
+
+        @st.composite
+        def line(draw):
+            elapsed, rt = draw(seconds), draw(seconds)
+            fields = [draw(form) % elapsed, draw(form) % rt,
+                      b"%d" % draw(st.sampled_from(
+                          (200, 200, 200, 0, 503, 404, 100, 999, 99, 1000))),
+                      b"%d" % draw(st.integers(0, 9999)),
+                      draw(st.sampled_from(FUZZ_KINDS)).encode()]
+            if draw(st.booleans()):
+                fields[:2] = [b"%.6f" % elapsed, b"%.6f" % rt]
+            text = b",".join(fields[:draw(st.sampled_from((5, 5, 5, 3, 4)))])
+            for _ in range(draw(st.integers(0, 3))):
+                at = draw(st.integers(0, len(text)))
+                op = draw(st.sampled_from("ird"))
+                if op == "d":
+                    text = text[:at] + text[at + 1:]
+                else:
+                    piece = draw(st.sampled_from(FUZZ_BYTES))
+                    text = text[:at] + piece + text[at + (op == "r"):]
+            return text
+
+        junk = st.binary(max_size=30).map(lambda b: b.replace(b"\n", b""))
+        header = st.just(HEADER.rstrip("\n").encode())
+        return st.one_of(line(), line(), line(), junk, header, st.just(b""))
+
+    def test_fast_path_agrees_with_line_by_line(self):
+        st = self.st
+        fmts = {5: crunch.parse_first_line(HEADER.rstrip("\n").encode())[0],
+                3: crunch.Format(3)}
+
+        @self.settings(FUZZ_PARSER_EXAMPLES)
+        @self.hypothesis.given(
+            st.lists(self.lines(), min_size=1, max_size=12),
+            st.sampled_from(FUZZ_WIDTHS_S), st.sampled_from((5, 5, 3)),
+            st.booleans(), st.booleans())
+        def check(lines, width, ncols, final_newline, sample):
+            chunks = [l + b"\n" for l in lines]     # lines end at b"\n" only
+            if not final_newline:
+                chunks[-1] = lines[-1]      # a last line without a newline
+                if not chunks[-1]:
+                    del chunks[-1]
+            want = self.crunched(SlowTally, fmts[ncols], width, sample, chunks)
+            for size in (1, 2, 3, 7, max(1, len(chunks))):
+                blocks = [b"".join(chunks[i:i + size])
+                          for i in range(0, len(chunks), size)]
+                got = self.crunched(crunch.Tally, fmts[ncols], width, sample,
+                                    blocks)
+                self.assertEqual(got[0], want[0], size)
+                for number, total in want[1].items():
+                    self.assertTrue(math.isclose(got[1][number], total,
+                                                 rel_tol=1e-9, abs_tol=1e-12))
+        check()
+
+    def crunched(self, cls, fmt, width, sample, blocks):
+        tally = cls(fmt, width, sample)
+        try:
+            for block in blocks:
+                tally.add_block(block)
+        except crunch.InputError:   # its text names the span seen so far
+            return "InputError", {}
+        return tally_facts(tally)
+
+    def test_fast_path_takes_plain_hammer_rows(self):
+        st = self.st
+        fmt = crunch.parse_first_line(HEADER.rstrip("\n").encode())[0]
+        micros = st.integers(0, 10 ** 9)
+
+        @self.settings(FUZZ_PLAIN_EXAMPLES)
+        @self.hypothesis.given(st.lists(st.tuples(
+            micros, micros, st.sampled_from((200, 0, 503, 301)),
+            st.sampled_from(("", "timeout"))), min_size=1, max_size=60))
+        def check(rows):
+            block = "".join("%.6f,%.6f,%d,1,%s\n" % (e / 1e6, t / 1e6, s, k)
+                            for e, t, s, k in rows).encode()
+            tally = crunch.Tally(fmt, 2.0)
+            self.assertTrue(tally._add_fast(block, len(rows)))
+            tally.lines += len(rows)
+            slow = SlowTally(fmt, 2.0)
+            slow.add_block(block)
+            self.assertEqual(tally_facts(tally)[0], tally_facts(slow)[0])
+        check()
+
+    def test_reader_gives_the_same_lines_for_every_read_and_range(self):
+        st = self.st
+        line = st.one_of(st.binary(max_size=12), st.binary(max_size=60))
+
+        @self.settings(FUZZ_READER_EXAMPLES)
+        @self.hypothesis.given(
+            st.lists(line.map(lambda b: b.replace(b"\n", b"")), max_size=20),
+            st.booleans(), st.integers(1, 70), st.lists(st.integers(0, 10 ** 4),
+                                                        max_size=6))
+        def check(lines, final_newline, read_b, cuts):
+            text = b"\n".join(lines) + (b"\n" if final_newline and lines
+                                        else b"")
+            want = [l if len(l) <= 24 else None
+                    for l in (text[:-1] if text.endswith(b"\n")
+                              else text).split(b"\n")] if text else []
+            with mock.patch.object(crunch, "LINE_MAX_B", 24), \
+                    mock.patch.object(crunch, "READ_BLOCK_B", read_b):
+                got = self.lines_of(crunch.read_blocks(io.BytesIO(text)))
+                self.assertEqual(got, want)
+                edges = sorted(set([0, len(text)] +
+                                   [c % (len(text) + 1) for c in cuts]))
+                f = io.BytesIO(text)
+                got = []
+                for start, stop in zip(edges, edges[1:]):
+                    got += self.lines_of(crunch.range_blocks(f, start, stop))
+                self.assertEqual(got, want)
+        check()
+
+    @staticmethod
+    def lines_of(blocks):
+        out = []
+        for block in blocks:
+            if block is None:
+                out.append(None)
+            else:
+                out += (block[:-1] if block.endswith(b"\n")
+                        else block).split(b"\n")
+        return out
 
 
 class ReadmeTest(unittest.TestCase):

@@ -910,15 +910,18 @@ def summarise(tally, interval_s, end):
     tally.freeze()
     first, last = min(tally.buckets), max(tally.buckets)
     requests = errors = 0
+    empty = latency_summary(hammer.Histogram())
     for number in range(first, last + 1):
-        bucket = tally.buckets.get(number) or Bucket()
+        bucket = tally.buckets.get(number)
         start = number * interval_s
         width = interval_s
         if number == last:
             width = min(interval_s, max(MIN_WIDTH_S, end - start))
-        latency = bucket.latency or latency_summary(hammer.Histogram())
+        if bucket is None:
+            rows.append(stats_row(start, width, 0, 0, empty))
+            continue
         rows.append(stats_row(start, width, bucket.requests, bucket.errors,
-                              latency))
+                              bucket.latency or empty))
         requests += bucket.requests
         errors += bucket.errors
     span = max(MIN_WIDTH_S, end - first * interval_s)
@@ -937,10 +940,11 @@ def latency_summary(hist):
 
 
 def stats_row(start, width, requests, errors, latency):
-    """One table row as a dict; latencies (a latency_summary()) in
-    seconds, None when no response was counted."""
+    """One table row as a dict (a plain one: a run may have a million);
+    latencies (a latency_summary()) in seconds, None when no response was
+    counted."""
     responses, mean, percentiles, most = latency
-    row = collections.OrderedDict()
+    row = {}
     row["start_s"] = start
     row["width_s"] = width
     row["requests"] = requests
@@ -1046,15 +1050,30 @@ def table_cells(rows, totals, empty="-"):
     return out
 
 
+def column_width(rows, column):
+    """The widest cell of a TABLE_COLUMNS column, its header or "total"
+    too, found from the greatest value: the values are >= 0 and a fixed
+    format is no narrower for a greater one."""
+    header, key, form, scale = column
+    widths = [len(header), len("total") if key == "start_s" else 1]
+    values = [r[key] for r in rows if r[key] is not None]
+    if values:
+        widths.append(len(cell({key: max(values)}, key, form, scale)))
+    return max(widths)
+
+
 def format_table(rows, totals):
-    """The aligned text table as a list of lines."""
-    body = table_cells(rows, totals)
-    header = [h for h, _, _, _ in TABLE_COLUMNS]
-    widths = [max(len(r[i]) for r in body + [header])
-              for i in range(len(header))]
+    """The aligned text table as a list of lines; no cell is kept longer
+    than its line, as a run may have a million intervals."""
+    widths = [column_width(rows + [totals], c) for c in TABLE_COLUMNS]
     line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))
-    return [line(header)] + [line(r) for r in body[:-1]] + [
-        "-" * len(line(header)), line(body[-1])]
+    cells = lambda row: [cell(row, key, form, scale)
+                         for _, key, form, scale in TABLE_COLUMNS]
+    header = line([h for h, _, _, _ in TABLE_COLUMNS])
+    total = cells(totals)
+    total[0] = "total"
+    return [header] + [line(cells(r)) for r in rows] + [
+        "-" * len(header), line(total)]
 
 
 def format_settings(settings):
@@ -1146,8 +1165,8 @@ def json_number(key, value):
 
 def json_report(inputs, interval_s, settings, tally, rows, totals, end,
                 comparison=None):
-    clean = lambda row: collections.OrderedDict(
-        (k, json_number(k, v)) for k, v in row.items() if k != "histogram")
+    clean = lambda row: dict((k, json_number(k, v)) for k, v in row.items()
+                             if k != "histogram")
     report = collections.OrderedDict()
     report["crunch"] = __version__
     report["inputs"] = inputs

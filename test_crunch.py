@@ -141,6 +141,30 @@ class ExactTest(CrunchTestCase):
         self.assertEqual(lines[8], "status: 200 x 5, 404 x 1, 500 x 1; "
                                    "errors 2 (5xx: 1; transport: timeout 1)")
 
+    def test_table_columns_as_wide_as_their_widest_cell(self):
+        rnd = random.Random(51)
+        rows = []
+        for i in range(300):
+            latency = (1, rnd.choice((None, rnd.uniform(0, 0.01), 9.9996)),
+                       [rnd.choice((None, 0.0995, 12.0))] * 4, None)
+            rows.append(crunch.stats_row(i * 2.0, rnd.choice((2.0, 0.2)),
+                                         rnd.choice((0, 1, 19, 9999)),
+                                         rnd.choice((0, 1, 12)), latency))
+        totals = crunch.stats_row(0.0, 600.0, 99999, 5, (0, None, [None] * 4,
+                                                         None))
+        cells = crunch.table_cells(rows, totals)
+        header = [h for h, _, _, _ in crunch.TABLE_COLUMNS]
+        widths = [max(len(c[i]) for c in cells + [header])
+                  for i in range(len(header))]
+        lines = crunch.format_table(rows, totals)
+        self.assertEqual(lines[0], "  ".join(h.rjust(w) for h, w
+                                             in zip(header, widths)))
+        self.assertEqual(lines[1:-2], ["  ".join(c.rjust(w) for c, w in
+                                                 zip(r, widths))
+                                       for r in cells[:-1]])
+        self.assertEqual(lines[-1], "  ".join(c.rjust(w) for c, w in
+                                              zip(cells[-1], widths)))
+
     def test_csv_output(self):
         path = self.write("r.csv", HEADER + self.ROWS)
         out_csv = os.path.join(self.dir, "out.csv")

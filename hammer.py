@@ -16,30 +16,39 @@ g * rampup / N.  Every request becomes one row of the CSV output
 throughput, latency percentiles over every response, status codes and
 transport errors.  Time options take 30, 30s, 500ms, 5m or 1h.
 
+Errors are transport errors plus 5xx responses.  A request is never sent
+twice: once sent, any failure is its row.  --timeout bounds every wait of
+a request: connect, send and read.
+
 Exit codes: 0 run complete, 1 run failed (target unreachable at start,
-output not writable, a worker failed), 2 bad usage, 130 interrupted by
-SIGINT (Ctrl+C), 143 stopped by SIGTERM.
+output not writable, a worker failed, no request made), 2 bad usage (also
+more users than the box can hold), 130 interrupted by SIGINT (Ctrl+C),
+143 stopped by SIGTERM.
 """
 
 import argparse
 import base64
 import bisect
 import collections
+import datetime
 import errno
 import itertools
+import json
 import math
 import multiprocessing
 import operator
 import os
+import select
 import signal
 import socket
 import ssl
+import stat
 import struct
 import sys
 import threading
 import time
 import traceback
-from urllib.parse import urlsplit, unquote
+from urllib.parse import unquote
 
 __version__ = "0.1.0"
 
@@ -50,15 +59,33 @@ DEMO_RUNTIME_S = 5.0
 DEFAULT_THREADS = 10
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_OUTPUT = "results.csv"
+MAX_DURATION_S = 1e6            # longest time option: 11.6 days
 FLUSH_PERIOD_S = 0.25           # a worker writes its rows at least this often
 PROGRESS_PERIOD_S = 1.0         # workers report counters, the TTY line updates
 PROGRESS_PLAIN_PERIOD_S = 5.0   # plain progress lines when stderr is no TTY
 STOP_POLL_S = 0.1               # how often a worker looks at the stop flag
-WORKER_START_TIMEOUT_S = 60.0   # spawn on a slow box may take a while
+WORKER_START_TIMEOUT_S = 120.0  # spawn, and many threads, may take a while
 SATURATION_CPU_RATIO = 0.9      # a worker busier than this is the bottleneck
+STARVED_IDLE_RATIO = 0.1        # hammer's CPUs less idle than this, and
+STARVED_OTHERS_RATIO = 0.25     # other processes using this share of them:
+                                # hammer got less CPU than it wanted
+SATURATION_MIN_S = 1.0          # shorter runs are not judged
 RECV_SIZE_B = 65536
 FIRST_RECV_B = 4096     # a response's first read: its head and a small body;
                         # a user waiting for a response holds this much
+MAX_HEAD_B = 65536      # a longer response head is a protocol error (wrk's
+                        # parser allows 80 kB)
+MAX_CHUNK_LINE_B = 4096     # a chunk-size line, with its extensions
+MAX_CHUNK_SIZE_DIGITS = 16  # hex digits of one chunk's size
+MAX_LENGTH_DIGITS = 18      # digits of a Content-Length (below 10**18)
+SEND_CHUNK_B = 65536    # a request bigger than this is sent in pieces, each
+                        # bounded by what is left of the request's timeout
+MAX_BODY_B = 64 << 20   # --data @FILE: the biggest request body (64 MiB)
+THREAD_STACK_B = 256 << 10  # a user's thread stack (the default is 8 MiB)
+USER_MEMORY_B = 40 << 10    # memory per user, measured: stack, socket, state
+PROCESS_MEMORY_B = 30 << 20  # memory per worker process before its users
+FDS_PER_PROCESS = 64        # descriptors a worker needs besides its users
+TASKS_PER_PROCESS = 4       # threads a worker runs besides its users
 USER_AGENT = "hammer/" + __version__
 
 # The CSV contract: README.md shows the same block.
@@ -78,6 +105,14 @@ SETTINGS_SUFFIX = ".json"       # the run's settings: results.csv.json
 # An HTTP token (RFC 9110): what a method and a header name are made of.
 TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# What a host name may hold besides non-ASCII letters (which go through IDNA).
+HOST_CHARS = frozenset("-._0123456789"
+                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# Characters a browser percent-encodes in a URL's path and in its query
+# (the WHATWG URL standard's path and special-query sets), besides
+# controls and non-ASCII.
+PATH_ENCODED = frozenset(' "<>`{}')
+QUERY_ENCODED = frozenset(' "<>\'')
 
 # Latency histogram buckets are latencies rounded to 3 significant digits,
 # so a bucket's value is within 0.5% of every latency in it.
@@ -113,6 +148,9 @@ def parse_duration(text):
                          " or 1h" % text)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError("%r must be a duration >= 0" % text)
+    if seconds > MAX_DURATION_S:
+        raise ValueError("%r is too long: at most %gs" % (text,
+                                                           MAX_DURATION_S))
     return seconds
 
 
@@ -238,30 +276,47 @@ def is_error_status(code):
     return code == 0 or 500 <= code <= 599
 
 
-class WorkerStats(object):
-    """Counters one worker keeps over its rows; the parent merges them."""
+# What a user counts of its connections besides its rows.
+CONNECTION_EVENTS = (
+    ("opened", "opened"),
+    ("idle_closed", "closed by the server while idle"),
+    ("stray", "closed for bytes beyond a response"),
+)
 
-    __slots__ = ("bytes", "statuses", "errors", "latency")
+
+class WorkerStats(object):
+    """Counters one worker keeps over its rows; the parent merges them.
+
+    Errors are one thing everywhere: transport errors (rows of status 0)
+    plus 5xx responses.
+    """
+
+    __slots__ = ("bytes", "statuses", "transport", "latency", "connections")
 
     def __init__(self):
         self.bytes = 0
         self.statuses = collections.Counter()   # responses, by status
-        self.errors = collections.Counter()     # status 0 rows, by kind
+        self.transport = collections.Counter()  # status 0 rows, by kind
         self.latency = Histogram()   # over responses (status > 0), as wrk
+        self.connections = collections.Counter()    # CONNECTION_EVENTS
 
     @property
-    def failures(self):
-        """Transport errors: rows of status 0 (each has an error kind)."""
-        return sum(self.errors.values())
+    def transport_errors(self):
+        """Rows of status 0 (each has an error kind)."""
+        return sum(self.transport.values())
 
     @property
     def server_errors(self):
-        return sum(c for s, c in self.statuses.items()
-                   if is_error_status(s))
+        """5xx responses."""
+        return sum(c for s, c in self.statuses.items() if is_error_status(s))
+
+    @property
+    def errors(self):
+        return self.transport_errors + self.server_errors
 
     @property
     def requests(self):
-        return self.failures + sum(self.statuses.values())
+        return self.transport_errors + sum(self.statuses.values())
 
     def add_rows(self, rows):
         """Count a batch of (elapsed, response_time, status, bytes, error)."""
@@ -270,7 +325,7 @@ class WorkerStats(object):
         self.statuses.update(statuses)
         self.bytes += sum(map(_BYTES_OF, rows))
         if failures:
-            self.errors.update(filter(None, map(_ERROR_OF, rows)))
+            self.transport.update(filter(None, map(_ERROR_OF, rows)))
             self.latency.add_many([r[1] for r in rows if r[2]])
         else:
             self.latency.add_many(list(map(_TIME_OF, rows)))
@@ -278,21 +333,24 @@ class WorkerStats(object):
     def merge(self, other):
         self.bytes += other.bytes
         self.statuses.update(other.statuses)
-        self.errors.update(other.errors)
+        self.transport.update(other.transport)
         self.latency.merge(other.latency)
+        self.connections.update(other.connections)
 
     def to_dict(self):
         return {"bytes": self.bytes, "statuses": dict(self.statuses),
-                "errors": dict(self.errors),
-                "latency": self.latency.to_dict()}
+                "transport": dict(self.transport),
+                "latency": self.latency.to_dict(),
+                "connections": dict(self.connections)}
 
     @classmethod
     def from_dict(cls, data):
         s = cls()
         s.bytes = data["bytes"]
         s.statuses.update(data["statuses"])
-        s.errors.update(data["errors"])
+        s.transport.update(data["transport"])
         s.latency = Histogram.from_dict(data["latency"])
+        s.connections.update(data["connections"])
         return s
 
 
@@ -305,43 +363,171 @@ Target = collections.namedtuple(
     "Target", "url scheme host port path host_header auth")
 
 
+def has_control(text):
+    """Whether text holds a control character (C0, DEL or C1)."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
+def percent_encode(text, encoded):
+    """text with the characters in `encoded`, and non-ASCII ones as UTF-8
+    bytes, percent-encoded, as a browser sends a URL; %XX escapes already
+    there are kept."""
+    if not any(c in encoded or ord(c) > 126 for c in text):
+        return text
+    return "".join(
+        "".join("%%%02X" % b for b in c.encode("utf-8", "surrogateescape"))
+        if c in encoded or ord(c) > 126 else c for c in text)
+
+
+def ascii_host(host, url):
+    """The host of a URL ('[...]' for an IPv6 literal) as it goes to the
+    resolver: IPv6 literals checked, names lowercased and, when not ASCII,
+    put through IDNA; UsageError when it is no host."""
+    if host.startswith("["):
+        import ipaddress
+        address, _, zone = unquote(host[1:-1]).partition("%")
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            raise UsageError("url %r has an invalid IPv6 address %r"
+                             % (url, host))
+        if zone and not set(zone) <= HOST_CHARS:
+            raise UsageError("url %r has an invalid IPv6 zone %r" % (url, zone))
+        return address + ("%" + zone if zone else "")
+    host = host.lower()
+    if all(c in HOST_CHARS for c in host):
+        name = host
+    elif any(ord(c) < 128 and c not in HOST_CHARS for c in host):
+        raise UsageError("url %r has an invalid host %r" % (url, host))
+    else:
+        try:
+            name = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise UsageError("url %r has a host %r that IDNA cannot encode"
+                             % (url, host))
+    labels = name.rstrip(".").split(".")
+    if not name.strip(".") or "" in labels or any(len(l) > 63 for l in labels):
+        raise UsageError("url %r has an invalid host %r" % (url, host))
+    return name
+
+
+def split_url(text):
+    """'scheme://userinfo@host:port/path?query#fragment' -> (scheme,
+    userinfo or None, host ('[...]' for an IPv6 literal), port text or
+    None, path, query); the fragment
+    is dropped.  ValueError names what is malformed.  Done by hand rather
+    than by urlsplit, whose checks and messages change between Python
+    versions."""
+    scheme, sep, rest = text.partition("://")
+    end = len(rest)
+    for c in "/?#":
+        i = rest.find(c)
+        if 0 <= i < end:
+            end = i
+    netloc, rest = rest[:end], rest[end:]
+    rest = rest.partition("#")[0]
+    path, _, query = rest.partition("?")
+    userinfo, at, hostport = netloc.rpartition("@")
+    port = None
+    if hostport.startswith("["):
+        host, bracket, after = hostport[1:].partition("]")
+        if not bracket:
+            raise ValueError("its IPv6 address lacks the closing ']'")
+        if after:
+            if not after.startswith(":"):
+                raise ValueError("%r follows its IPv6 address" % after)
+            port = after[1:]
+        if not host:
+            raise ValueError("its IPv6 address is empty")
+        host = "[%s]" % host
+    else:
+        if "[" in hostport or "]" in hostport:
+            raise ValueError("a '[' or ']' outside an IPv6 address")
+        host, colon, port_text = hostport.partition(":")
+        if colon:
+            port = port_text
+    if port == "":
+        port = None
+    return scheme, userinfo if at else None, host, port, path, query
+
+
 def parse_url(url):
-    """Split an http(s) URL into a Target; UsageError names what is wrong."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        if not parts.scheme or "://" not in url:
-            raise UsageError("url %r has no scheme: write it as http://%s"
-                             % (url, url))
-        raise UsageError("unsupported url scheme %r in %r: use http:// or"
-                         " https://" % (parts.scheme, url))
-    if not parts.hostname:
-        raise UsageError("url %r has no host" % url)
+    """Split an http(s) URL into a Target; UsageError names what is wrong.
+
+    As a browser does, spaces around the URL are dropped, and spaces,
+    quotes, <>, `{} and non-ASCII characters in the path and query are
+    percent-encoded (UTF-8); a non-ASCII host goes through IDNA.  A
+    control character anywhere (CR, LF, TAB, ...) is refused: urlsplit
+    would silently drop some of them, and load another URL.
+    """
+    if has_control(url):
+        raise UsageError("url %r holds a control character (such as CR, LF"
+                         " or TAB): remove it" % url)
+    text = url.strip(" ")
+    if "://" not in text:
+        raise UsageError("url %r has no scheme: write it as http://%s"
+                         % (url, text))
     try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if port == 0:
-        raise UsageError("url %r has an invalid port" % url)
-    port = port or (443 if parts.scheme == "https" else 80)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
+        scheme, userinfo, host, port_text, path, query = split_url(text)
+    except ValueError as exc:
+        raise UsageError("url %r is malformed: %s" % (url, exc))
+    scheme = scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UsageError("unsupported url scheme %r in %r: use http:// or"
+                         " https://" % (scheme, url))
+    if not host:
+        raise UsageError("url %r has no host" % url)
+    port = None
+    if port_text is not None:
+        digits = 0 < len(port_text) <= 5 and all(c in "0123456789"
+                                                 for c in port_text)
+        port = int(port_text) if digits else 0
+        if not 1 <= port <= 65535:
+            raise UsageError("url %r has an invalid port %r: use 1 to 65535"
+                             % (url, port_text))
+    host = ascii_host(host, url)
+    path = percent_encode(path or "/", PATH_ENCODED)
+    if query:
+        path += "?" + percent_encode(query, QUERY_ENCODED)
     auth = None
-    if parts.username is not None:
-        auth = "%s:%s" % (unquote(parts.username),
-                          unquote(parts.password or ""))
-    return Target(url, parts.scheme, parts.hostname, port, path,
-                  parts.netloc.rpartition("@")[2], auth)
+    if userinfo is not None:
+        user, _, password = userinfo.partition(":")
+        auth = "%s:%s" % (unquote(user), unquote(password))
+    host_header = "[%s]" % host.replace("%", "%25") if ":" in host else host
+    if port is not None:
+        host_header += ":%d" % port
+    return Target(url, scheme, host, port or (443 if scheme == "https"
+                                              else 80), path, host_header,
+                  auth)
 
 
 def parse_header(text):
     """'Name: value' -> (name, value); UsageError when malformed."""
     name, sep, value = text.partition(":")
-    name, value = name.strip(), value.strip()
-    if (not sep or not name or not set(name) <= TOKEN_CHARS
-            or "\r" in value or "\n" in value):
+    name, value = name.strip(), value.strip(" \t")
+    if not sep or not name or not set(name) <= TOKEN_CHARS:
         raise UsageError("malformed header %r: expected 'Name: value'" % text)
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        raise UsageError("header %r holds a control character (such as CR,"
+                         " LF or NUL): remove it" % text)
     return name, value
+
+
+def check_framing_headers(headers, body):
+    """hammer frames the body itself: a -H Content-Length that disagrees
+    with it, or any Transfer-Encoding, would leave the server waiting or
+    reading the next request as body.  UsageError says so."""
+    size = len(body) if body is not None else 0
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "transfer-encoding":
+            raise UsageError("-H %r: hammer sends the body with a"
+                             " Content-Length; leave Transfer-Encoding out"
+                             % ("%s: %s" % (name, value)))
+        if lower == "content-length" and value != str(size):
+            raise UsageError("-H %r disagrees with the %d-byte body; leave it"
+                             " out: hammer sets Content-Length"
+                             % ("%s: %s" % (name, value), size))
 
 
 def build_request(method, target, headers, body, keepalive):
@@ -351,7 +537,8 @@ def build_request(method, target, headers, body, keepalive):
     defaults = [("Host", target.host_header), ("User-Agent", USER_AGENT),
                 ("Accept", "*/*")]
     if target.auth is not None:
-        token = base64.b64encode(target.auth.encode("utf-8")).decode("ascii")
+        token = base64.b64encode(target.auth.encode(
+            "utf-8", "surrogateescape")).decode("ascii")
         defaults.append(("Authorization", "Basic " + token))
     if not keepalive:
         defaults.append(("Connection", "close"))
@@ -364,6 +551,37 @@ def build_request(method, target, headers, body, keepalive):
     return head + (body or b"")
 
 
+def capacity_problem(threads_per_process, limits):
+    """Why this box cannot hold these users, or None.
+
+    limits is what the box allows (box_limits()): "open_files" per
+    process, "tasks": how many more threads it can start, "memory_b":
+    bytes available; None where unknown.
+    """
+    processes = len(threads_per_process)
+    users = sum(threads_per_process)
+    most = max(threads_per_process)
+    files = limits.get("open_files")
+    if files is not None and most + FDS_PER_PROCESS > files:
+        return ("%d users in one process need %d open files, and this box"
+                " allows %d per process (ulimit -n): use more processes (-p)"
+                " or fewer users" % (most, most + FDS_PER_PROCESS, files))
+    tasks = limits.get("tasks")
+    need = users + processes * TASKS_PER_PROCESS
+    if tasks is not None and need > tasks:
+        return ("%d users in %d processes need %d threads, and this box has"
+                " room for %d more: use fewer users"
+                % (users, processes, need, max(tasks, 0)))
+    memory = limits.get("memory_b")
+    need_b = users * USER_MEMORY_B + processes * PROCESS_MEMORY_B
+    if memory is not None and need_b > memory:
+        return ("%d users in %d processes need about %s of memory, and %s is"
+                " available: use fewer users or processes"
+                % (users, processes, format_bytes(need_b),
+                   format_bytes(memory)))
+    return None
+
+
 def format_seconds(seconds):
     """A latency for people: 212us, 1.20ms, 12.3ms, 1.23s."""
     if seconds < 0.001:
@@ -374,11 +592,14 @@ def format_seconds(seconds):
     return "%.2fs" % seconds
 
 
-def format_bytes(n):
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
+def format_bytes(n, binary=False):
+    """1.2 MB (or 64.0 MiB when binary)."""
+    step = 1024.0 if binary else 1000.0
+    units = ("B", "KiB", "MiB", "GiB") if binary else ("B", "KB", "MB", "GB")
+    for unit in units:
+        if n < step or unit == units[-1]:
             return ("%d %s" if unit == "B" else "%.1f %s") % (n, unit)
-        n /= 1000.0
+        n /= step
 
 
 def format_counts(counter):
@@ -392,12 +613,51 @@ def format_progress(elapsed_s, runtime_s, active, users, rate, avg_s, errors):
                format_seconds(avg_s), errors))
 
 
-def format_summary(settings, stats, duration_s, rows, busy):
+def format_errors(stats):
+    """Errors (transport errors plus 5xx), broken down."""
+    if not stats.errors:
+        return "none"
+    parts = []
+    if stats.server_errors:
+        parts.append("5xx: %d" % stats.server_errors)
+    if stats.transport:
+        kinds = sorted(stats.transport.items(), key=lambda kv: (-kv[1], kv[0]))
+        parts.append("transport: " + ", ".join("%s %d" % kv for kv in kinds))
+    return "%d = %.2f%% of requests (%s)" % (
+        stats.errors, 100.0 * stats.errors / stats.requests, "; ".join(parts))
+
+
+def format_connections(stats):
+    c = stats.connections
+    return "; ".join(["%d %s" % (c[key], words)
+                      for key, words in CONNECTION_EVENTS
+                      if c[key] or key == "opened"])
+
+
+def cpu_shares(before, after, hammer_cpu_s, ticks_per_s):
+    """What the CPUs hammer may use did during the run, from two
+    cpu_times() readings: (their idle share, the share other processes
+    used), or None when unknown.  hammer_cpu_s is the CPU time hammer's
+    own processes used; interrupt time counts as hammer's, as its own
+    traffic causes most of it."""
+    if before is None or after is None:
+        return None
+    user, nice, system, idle, iowait, _, _, steal = [
+        b - a for a, b in zip(before, after)]
+    total = sum(b - a for a, b in zip(before, after))
+    if total <= 0:
+        return None
+    others = max(0.0, user + nice + system - hammer_cpu_s * ticks_per_s)
+    return (idle + iowait) / total, (others + steal) / total
+
+
+def format_summary(settings, stats, duration_s, rows, busy, cpu=None):
     """The end-of-run summary as a list of lines.
 
     settings: the run's settings dict; stats: the merged WorkerStats;
-    duration_s: from the start to the last response; rows: rows written;
-    busy: per worker, the share of a CPU it used while the test ran.
+    duration_s: from the start to the run's end; rows: rows written;
+    busy: per worker, the share of a CPU it used; cpu: cpu_shares() of
+    the run, or None.
     """
     s = settings
     lat = stats.latency
@@ -405,24 +665,27 @@ def format_summary(settings, stats, duration_s, rows, busy):
     pcts = lat.percentiles(PERCENTILES)
     lines = [
         "hammer %s  %s %s" % (s["hammer"], s["method"], s["url"]),
-        "load       %d users (%s), rampup %gs, interval %gs, runtime %gs, %s"
+        "load        %d users (%s), rampup %gs, interval %gs, runtime %gs, %s"
         % (s["users"], " + ".join(map(str, s["threads_per_process"]))
            + (" threads" if len(s["threads_per_process"]) == 1 else
               " threads in %d processes" % s["processes"]),
            s["rampup_s"], s["interval_s"], s["runtime_s"],
            "keep-alive" if s["keepalive"] else "a new connection per request"),
-        "requests   %d in %.2fs = %.1f req/s" % (stats.requests, duration_s,
+        "requests    %d in %.2fs = %.1f req/s" % (stats.requests, duration_s,
                                                  rate),
-        "latency    min %s  avg %s  %s  max %s  (over %d responses)"
+        "latency     min %s  avg %s  %s  max %s  (over %d responses)"
         % (format_seconds(lat.min if lat.n else 0.0), format_seconds(lat.mean),
            "  ".join("p%d %s" % (p, format_seconds(v))
                      for p, v in zip(PERCENTILES, pcts)),
            format_seconds(lat.max), lat.n),
-        "status     " + format_counts(stats.statuses),
-        "errors     " + format_counts(stats.errors),
-        "received   %s of response bodies" % format_bytes(stats.bytes),
-        "output     %s (%d rows)" % (s["output"], rows),
+        "status      " + format_counts(stats.statuses),
+        "errors      " + format_errors(stats),
+        "connections " + format_connections(stats),
+        "received    %s of response bodies" % format_bytes(stats.bytes),
+        "output      %s (%d rows)" % (s["output"], rows),
     ]
+    if duration_s < SATURATION_MIN_S:
+        return lines        # too short a run to judge
     for index, share in enumerate(busy):
         if share >= SATURATION_CPU_RATIO:
             lines.append(
@@ -430,6 +693,14 @@ def format_summary(settings, stats, duration_s, rows, busy):
                 " may be the bottleneck, so req/s and latency understate the"
                 " target; add processes (-p) or lower the users"
                 % (index, share * 100))
+    if (cpu is not None and cpu[0] < STARVED_IDLE_RATIO
+            and cpu[1] >= STARVED_OTHERS_RATIO):
+        lines.append(
+            "warning: the CPUs hammer may use were %.0f%% busy, %.0f%% of"
+            " them with other processes (the target or another job): hammer"
+            " got less CPU than it wanted, so req/s and latency understate"
+            " the target; run hammer on other cores or another box"
+            % ((1 - cpu[0]) * 100, cpu[1] * 100))
     return lines
 
 
@@ -446,8 +717,11 @@ class ResponseError(Exception):
 
 # What a request can fail with; ssl.CertificateError is no OSError on 3.6.
 TRANSPORT_ERRORS = (OSError, ResponseError, ssl.CertificateError)
-# How a kept-alive connection that the server closed shows at the next send.
-CLOSED_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+RESET_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+# read_response's keep when the response was whole but more bytes came
+# after it: the connection is closed and the event counted.
+STRAY = None
+HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
 def error_kind(exc):
@@ -460,7 +734,7 @@ def error_kind(exc):
         return "tls"
     if isinstance(exc, ConnectionRefusedError):
         return "refused"
-    if isinstance(exc, CLOSED_ERRORS):
+    if isinstance(exc, RESET_ERRORS):
         return "reset"
     if isinstance(exc, OSError) and exc.errno in (
             errno.EADDRNOTAVAIL, errno.ENETUNREACH, errno.EHOSTUNREACH,
@@ -497,40 +771,117 @@ def fast_timeouts_supported():
     return sys.platform.startswith(("linux", "darwin", "freebsd"))
 
 
-def connector(family, address, server_hostname, tls_context, timeout_s):
-    """A function that opens one ready connection to the target."""
-    timeval = None
-    if tls_context is None and fast_timeouts_supported():
-        whole = int(timeout_s)
-        timeval = struct.pack("ll", whole, int((timeout_s - whole) * 1e6))
+def timeval(seconds):
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1e6))
+
+
+def readiness(sock, tls):
+    """ready(ms) for a connection: whether it has bytes to read, or its
+    end, within ms milliseconds.  For TLS, decrypted bytes already waiting
+    count, and ms > 0 also sets the socket's timeout to ms, so that a recv
+    that then waits for the rest of a TLS record ends in time."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        wait = poller.poll
+    else:
+        def wait(ms):
+            return select.select([sock], [], [], ms / 1000.0)[0]
+    if not tls:
+        return wait
+
+    def ready(ms):
+        if sock.pending():
+            return True
+        if ms:
+            sock.settimeout(ms / 1000.0)
+        return wait(ms)
+    return ready
+
+
+def connector(family, address, server_hostname, tls_context, timeout_s,
+              clock):
+    """connect(deadline): one new connection to the target, ready for
+    requests, and its readiness() function; connect and handshake end by
+    the deadline (a clock() instant)."""
+    kernel = tls_context is None and fast_timeouts_supported()
+    full = timeval(timeout_s)
     nodelay = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def connect():
+    def connect(deadline):
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout_s)
+            sock.settimeout(max(deadline - clock(), 1e-3))
             sock.connect(address)
             sock.setsockopt(*nodelay)
             if tls_context is not None:
-                return tls_context.wrap_socket(
+                sock.settimeout(max(deadline - clock(), 1e-3))
+                sock = tls_context.wrap_socket(
                     sock, server_hostname=server_hostname)
-            if timeval is not None:
+                sock.settimeout(timeout_s)
+            elif kernel:
                 sock.settimeout(None)   # blocking: the kernel times out
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, full)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, full)
+            else:
+                sock.settimeout(timeout_s)
         except BaseException:
             sock.close()
             raise
-        return sock
+        return sock, readiness(sock, tls_context is not None)
     return connect
 
 
-def _recv_more(sock, deadline, clock):
+def send_in_pieces(sock, request, deadline, clock, kernel):
+    """Send a big request in pieces, each bounded by what is left of the
+    timeout, so that a server that reads slowly cannot hold the request
+    past its deadline (sendall() would wait a whole timeout per send)."""
+    view = memoryview(request)
+    while view:
+        left = deadline - clock()
+        if left <= 0:
+            raise socket.timeout("timed out")
+        if kernel:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                            timeval(left))
+        else:
+            sock.settimeout(left)
+        view = view[sock.send(view[:SEND_CHUNK_B]):]
+
+
+def idle_state(sock, tls):
+    """What waits on a kept-alive connection that is readable before its
+    next request: 'idle_closed' when the server closed or reset it (the
+    user reconnects, which is no error), 'stray' when bytes came that no
+    request asked for, None for a TLS record without data (such as a late
+    session ticket: the connection stays usable)."""
+    try:
+        if not tls:
+            return "stray" if sock.recv(1, socket.MSG_PEEK) else "idle_closed"
+        if sock.pending():
+            return "stray"
+        sock.settimeout(0.0)
+        try:
+            return "stray" if sock.recv(1) else "idle_closed"
+        except ssl.SSLWantReadError:
+            return None
+    except OSError:
+        return "idle_closed"
+
+
+def _wait(ready, deadline, clock):
+    """Wait for bytes to read; socket.timeout once the deadline passes."""
+    left = deadline - clock()
+    if left <= 0 or not ready(left * 1000.0):
+        raise socket.timeout("timed out")
+
+
+def _recv_more(sock, ready, deadline, clock):
+    _wait(ready, deadline, clock)
     data = sock.recv(RECV_SIZE_B)
     if not data:
         raise ResponseError("closed", "connection closed mid-response")
-    if clock() > deadline:
-        raise socket.timeout("timed out")
     return data
 
 
@@ -539,185 +890,391 @@ def _recv_more(sock, deadline, clock):
 DISCARD = bytearray(RECV_SIZE_B)
 
 
-def _skip(sock, count, scratch, deadline, clock):
+def _skip(sock, ready, count, scratch, deadline, clock):
     """Read and drop exactly count bytes."""
     view = memoryview(scratch)
     size = len(scratch)
     while count > 0:
+        _wait(ready, deadline, clock)
         n = sock.recv_into(view, count if count < size else size)
         if not n:
             raise ResponseError("closed", "connection closed mid-body")
         count -= n
-        if count and clock() > deadline:
-            raise socket.timeout("timed out")
 
 
-# Header lookups search the lowercased head for these, built once.
-CONNECTION = b"\r\nconnection:"
-CONTENT_LENGTH = b"\r\ncontent-length:"
-TRANSFER_ENCODING = b"\r\ntransfer-encoding:"
+def _read_to_close(sock, ready, total, scratch, deadline, clock):
+    """A body that ends when the server closes: its length."""
+    while True:
+        _wait(ready, deadline, clock)
+        n = sock.recv_into(scratch)
+        if not n:
+            return total
+        total += n
 
 
-def _header_value(head, needle):
-    """Value of the header that `needle` (b"\\r\\nname:") starts."""
+# Header lookups search the lowercased head for these, built once.  A
+# line may end in CRLF or, as RFC 9112 lets a recipient accept, bare LF.
+CONNECTION = b"\nconnection:"
+CONTENT_LENGTH = b"\ncontent-length:"
+TRANSFER_ENCODING = b"\ntransfer-encoding:"
+CRLFCRLF = b"\r\n\r\n"
+DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
+# A status line's first 13 bytes with every digit made 0 ('HTTP/1.1 200 ').
+STATUS_SHAPES = frozenset((b"HTTP/0.0 000 ", b"HTTP/0.0 000\r",
+                           b"HTTP/0.0 000\n"))
+NO_BODY_STATUSES = frozenset((101, 204, 304))
+
+
+def _value_at(head, start):
+    """The header value that starts at head[start:], up to its line's end."""
+    end = head.find(b"\n", start)
+    return head[start:end if end >= 0 else len(head)].strip()
+
+
+def _header_values(head, needle):
+    """Every value of the header that `needle` starts, joined by commas."""
+    values = []
     i = head.find(needle)
+    while i >= 0:
+        values.append(_value_at(head, i + len(needle)))
+        i = head.find(needle, i + 1)
+    return b",".join(values)
+
+
+def _content_length(head):
+    """The Content-Length of a lowercased head: None when it has none;
+    ResponseError when it is not digits or its values disagree."""
+    i = head.find(CONTENT_LENGTH)
     if i < 0:
         return None
-    start = i + len(needle)
-    j = head.find(b"\r\n", start)
-    return head[start:j if j >= 0 else len(head)].strip()
+    value = _value_at(head, i + len(CONTENT_LENGTH))
+    if b"," in value or head.find(CONTENT_LENGTH, i + 1) >= 0:
+        values = set(v.strip() for v in
+                     _header_values(head, CONTENT_LENGTH).split(b","))
+        if len(values) != 1:
+            raise ResponseError("protocol", "conflicting content-length"
+                                " values")
+        value = values.pop()
+    if not value.isdigit() or len(value) > MAX_LENGTH_DIGITS:
+        raise ResponseError("protocol", "bad content-length %r" % value[:40])
+    return int(value)
 
 
-def _read_chunked(sock, data, scratch, deadline, clock):
-    """Read a chunked body whose first bytes are data; return its length."""
-    total = 0
-    pos = 0
+def _head_end(buf):
+    """(end of the head, start of the body) in buf, or (-1, -1): the first
+    empty line.  Lines end in CRLF or, when the status line does, in bare
+    LF (RFC 9112 lets a recipient accept it)."""
+    nl = buf.find(b"\n")
+    if nl < 0:
+        return -1, -1
+    if buf[nl - 1:nl] == b"\r":
+        end = buf.find(CRLFCRLF)
+        return (end, end + 4) if end >= 0 else (-1, -1)
+    while nl >= 0:
+        if buf[nl + 1:nl + 2] == b"\n":
+            return nl, nl + 2
+        if buf[nl + 1:nl + 3] == b"\r\n":
+            return nl, nl + 3
+        nl = buf.find(b"\n", nl + 1)
+    return -1, -1
+
+
+def _read_head(sock, ready, buf, deadline, clock):
+    """Read until buf holds a whole response head: (buf, end, start)."""
     while True:
-        nl = data.find(b"\r\n", pos)
-        while nl < 0:
-            data = data[pos:] + _recv_more(sock, deadline, clock)
-            pos = 0
-            nl = data.find(b"\r\n")
-        try:
-            size = int(data[pos:nl].split(b";", 1)[0], 16)
-        except ValueError:
-            raise ResponseError("protocol", "bad chunk size line")
-        pos = nl + 2
+        if not b"HTTP/".startswith(buf[:5]):
+            raise ResponseError("protocol", "not an HTTP response: %r"
+                                % buf[:40])
+        end, start = _head_end(buf)
+        if end >= 0:
+            return buf, end, start
+        if len(buf) >= MAX_HEAD_B:
+            raise ResponseError("protocol", "response head longer than %d"
+                                " bytes" % MAX_HEAD_B)
+        buf += _recv_more(sock, ready, deadline, clock)
+
+
+# Memos of what a run's responses repeat, each value checked once: a
+# status line's first 13 bytes -> its code, and the bytes after
+# "content-length:" (CONTENT_LENGTH_WINDOW of them) -> the length.
+STATUS_CODES = {}
+LENGTHS = {}
+MEMO_MAX = 4096             # entries; a memo starts afresh when full
+CONTENT_LENGTH_WINDOW = 24
+
+
+def _status(buf):
+    """The status code of the status line that starts buf: 'HTTP/1.x',
+    a space, three digits (100 to 999), then a space or the line's end;
+    memoised in STATUS_CODES."""
+    line = buf[:13]
+    if (line.translate(DIGITS_AS_0) not in STATUS_SHAPES or line[5] != 49
+            or line[9] == 48):      # 'HTTP/1.' and a code from 100
+        raise ResponseError("protocol", "bad status line %r" % buf[:40])
+    if len(STATUS_CODES) >= MEMO_MAX:
+        STATUS_CODES.clear()
+    code = STATUS_CODES[line] = int(line[9:12])
+    return code
+
+
+def _length(head, i):
+    """The Content-Length whose value starts at head[i:]: digits only, at
+    most MAX_LENGTH_DIGITS of them; memoised in LENGTHS under the
+    CONTENT_LENGTH_WINDOW bytes from i when the value ends among them."""
+    line_end = head.find(b"\n", i)
+    if line_end < 0:
+        line_end = len(head)
+    value = head[i:line_end].strip()
+    if value.find(b",") >= 0:
+        return _content_length(head)    # a list: its values must agree
+    if not value.isdigit() or len(value) > MAX_LENGTH_DIGITS:
+        raise ResponseError("protocol", "bad content-length %r" % value[:40])
+    length = int(value)
+    if line_end - i < CONTENT_LENGTH_WINDOW:
+        if len(LENGTHS) >= MEMO_MAX:
+            LENGTHS.clear()
+        LENGTHS[head[i:i + CONTENT_LENGTH_WINDOW]] = length
+    return length
+
+
+def _line(sock, ready, data, pos, limit, deadline, clock):
+    """The line at data[pos:] without its CRLF or LF: (line, data, the
+    position after it).  A line longer than limit is a protocol error."""
+    nl = data.find(b"\n", pos)
+    while nl < 0:
+        if len(data) - pos > limit:
+            raise ResponseError("protocol", "line longer than %d bytes in a"
+                                " chunked body" % limit)
+        data = data[pos:] + _recv_more(sock, ready, deadline, clock)
+        pos = 0
+        nl = data.find(b"\n")
+    if nl - pos > limit + 1:
+        raise ResponseError("protocol", "line longer than %d bytes in a"
+                            " chunked body" % limit)
+    line = data[pos:nl]
+    return line[:-1] if line.endswith(b"\r") else line, data, nl + 1
+
+
+def _chunk_size(line):
+    """A chunk-size line (extensions allowed) -> its size: hex digits only,
+    at most MAX_CHUNK_SIZE_DIGITS of them."""
+    digits = line.split(b";", 1)[0].rstrip(b" \t")
+    if (not 0 < len(digits) <= MAX_CHUNK_SIZE_DIGITS
+            or digits.translate(None, HEX_DIGITS)):
+        raise ResponseError("protocol", "bad chunk size %r" % line[:40])
+    return int(digits, 16)
+
+
+def _read_chunked(sock, ready, data, pos, scratch, deadline, clock):
+    """Read a chunked body that starts at data[pos:]: (its length, whether
+    more bytes came after its end)."""
+    total = 0
+    while True:
+        line, data, pos = _line(sock, ready, data, pos, MAX_CHUNK_LINE_B,
+                                deadline, clock)
+        size = _chunk_size(line)
         if size == 0:
             break
         total += size
         have = len(data) - pos
-        if have >= size + 2:
-            pos += size + 2
+        if have >= size:
+            pos += size
         else:
-            _skip(sock, size + 2 - have, scratch, deadline, clock)
+            _skip(sock, ready, size - have, scratch, deadline, clock)
             data, pos = b"", 0
+        line, data, pos = _line(sock, ready, data, pos, MAX_CHUNK_LINE_B,
+                                deadline, clock)
+        if line:
+            raise ResponseError("protocol", "chunk longer than its size")
+    trailers = 0
     while True:     # trailer fields, up to the empty line
-        nl = data.find(b"\r\n", pos)
-        while nl < 0:
-            data = data[pos:] + _recv_more(sock, deadline, clock)
-            pos = 0
-            nl = data.find(b"\r\n")
-        if nl == pos:
-            return total
-        pos = nl + 2
+        line, data, pos = _line(sock, ready, data, pos, MAX_HEAD_B, deadline,
+                                clock)
+        if not line:
+            return total, pos < len(data)
+        trailers += len(line)
+        if trailers > MAX_HEAD_B:
+            raise ResponseError("protocol", "trailer longer than %d bytes"
+                                % MAX_HEAD_B)
 
 
-def read_response(sock, buf, head_request, scratch, deadline, clock):
-    """Read one response whose first bytes are buf.
+def read_response(sock, ready, buf, head_request, scratch, deadline, clock):
+    """Read one response whose first bytes are buf; ready is the
+    connection's readiness(), and no read waits past the deadline.
 
-    Returns (status, body bytes, whether the connection may be reused).
+    Returns (status, body bytes, keep): keep is True when the connection
+    may carry the next request, False when it must close, STRAY when bytes
+    beyond the response came with it.  Raises ResponseError (protocol,
+    closed) or OSError (socket.timeout at the deadline).  Framing follows
+    RFC 9112 section 6.3: Transfer-Encoding chunked wins over a
+    Content-Length (and the connection then closes), disagreeing lengths
+    are an error.  The common case, a whole head with CRLF lines and one
+    Content-Length, takes the fewest steps.
     """
-    while True:
-        end = buf.find(b"\r\n\r\n")
-        while end < 0:
-            if len(buf) > RECV_SIZE_B:
-                raise ResponseError("protocol", "response head too long")
-            buf += _recv_more(sock, deadline, clock)
-            end = buf.find(b"\r\n\r\n")
-        if buf[:5] != b"HTTP/":
-            raise ResponseError("protocol", "not an HTTP response")
+    end = buf.find(CRLFCRLF)
+    start = end + 4
+    if end < 0:
+        buf, end, start = _read_head(sock, ready, buf, deadline, clock)
+    try:
+        status = STATUS_CODES[buf[:13]]
+    except KeyError:
+        status = _status(buf)
+    while status < 200 and status != 101:   # 1xx: the real one follows
+        buf, end, start = _read_head(sock, ready, buf[start:], deadline,
+                                     clock)
         try:
-            status = int(buf[9:12])
-        except ValueError:
-            raise ResponseError("protocol", "bad status line")
-        if status >= 200 or status == 101:
-            break
-        buf = buf[end + 4:]     # 1xx interim response: the real one follows
+            status = STATUS_CODES[buf[:13]]
+        except KeyError:
+            status = _status(buf)
     head = buf[:end].lower()
-    keep = buf[5:8] != b"1.0"
-    if b"close" in head or not keep:
-        conn = _header_value(head, CONNECTION) or b""
-        keep = b"keep-alive" in conn if not keep else b"close" not in conn
-    if head_request or status < 200 or status == 204 or status == 304:
+    keep = True
+    # (find(), not `in`: bytes.__contains__ raises and clears a TypeError
+    # inside, testing for an int, which costs more than the search)
+    if head.find(b"close") >= 0 or buf[7] == 48:    # or HTTP/1.0
+        conn = _header_value(head, CONNECTION)
+        keep = (conn.find(b"keep-alive") >= 0 if buf[7] == 48
+                else conn.find(b"close") < 0)
+    if head_request or status in NO_BODY_STATUSES:
+        if status == 101:
+            keep = False    # the connection no longer speaks HTTP/1.1
+        elif keep and len(buf) > start:
+            keep = STRAY
         return status, 0, keep
-    length = _header_value(head, CONTENT_LENGTH)
-    if length is not None:
+    if head.find(TRANSFER_ENCODING) >= 0:
+        return _read_coded(sock, ready, buf, head, start, keep, status,
+                           scratch, deadline, clock)
+    i = head.find(CONTENT_LENGTH) + 16      # 16: len(CONTENT_LENGTH)
+    if i < 16:       # no Content-Length: the body ends when the server closes
+        return status, _read_to_close(sock, ready, len(buf) - start, scratch,
+                                      deadline, clock), False
+    if head.find(CONTENT_LENGTH, i) >= 0:
+        length = _content_length(head)  # several: they must agree
+    else:
         try:
-            length = int(length)
-        except ValueError:
-            raise ResponseError("protocol", "bad content-length")
-        have = len(buf) - end - 4
-        if have < length:
-            _skip(sock, length - have, scratch, deadline, clock)
-        return status, length, keep
-    coding = _header_value(head, TRANSFER_ENCODING)
-    if coding is not None and b"chunked" in coding:
-        return status, _read_chunked(sock, buf[end + 4:], scratch, deadline,
-                                     clock), keep
-    total = len(buf) - end - 4      # the body ends when the server closes
-    while True:
-        n = sock.recv_into(scratch)
-        if not n:
-            return status, total, False
-        total += n
-        if clock() > deadline:
-            raise socket.timeout("timed out")
+            length = LENGTHS[head[i:i + CONTENT_LENGTH_WINDOW]]
+        except KeyError:
+            length = _length(head, i)
+    have = len(buf) - start
+    if have < length:
+        _skip(sock, ready, length - have, scratch, deadline, clock)
+    elif have > length and keep:
+        keep = STRAY
+    return status, length, keep
+
+
+def _read_coded(sock, ready, buf, head, start, keep, status, scratch,
+                deadline, clock):
+    """read_response() for a head with a Transfer-Encoding."""
+    codings = _header_values(head, TRANSFER_ENCODING)
+    if codings.rsplit(b",", 1)[-1].strip() != b"chunked":
+        return status, _read_to_close(sock, ready, len(buf) - start,
+                                      scratch, deadline, clock), False
+    size, more = _read_chunked(sock, ready, buf, start, scratch, deadline,
+                               clock)
+    if CONTENT_LENGTH in head:
+        keep = False
+    elif keep and more:
+        keep = STRAY
+    return status, size, keep
+
+
+def _header_value(head, needle):
+    """The first value of the header that `needle` starts, b"" when none."""
+    i = head.find(needle)
+    return _value_at(head, i + len(needle)) if i >= 0 else b""
 
 
 # --- workers ------------------------------------------------------------------
 
 
-def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock):
+def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock,
+              counts):
     """One simulated user: request, wait for the response, pause, repeat.
 
     t0 (the test's start), start_at and end are clock() instants; quota
     bounds the requests (math.inf for none).  Each request is recorded as
     (elapsed, response_time, status, body bytes, error kind).
+
+    Before a request goes on a kept-alive connection, the connection is
+    checked: one the server closed while idle is replaced, which is no
+    error; one with bytes waiting that no request asked for is closed.
+    Once a request is sent, any failure is its row, and it is never sent
+    again.  counts (a Counter of CONNECTION_EVENTS) is added to.
+
+    Returns the clock() instant up to which this user took part in the
+    test: its last response's end, or the end of the runtime (or the
+    instant it was stopped) when time, not its quota, ended it.
     """
     request, head_request = cfg["request"], cfg["head_request"]
     keepalive, interval = cfg["keepalive"], cfg["interval_s"]
-    timeout = cfg["timeout_s"]
+    timeout, tls = cfg["timeout_s"], cfg["tls"]
+    big = len(request) > SEND_CHUNK_B
+    kernel = not tls and fast_timeouts_supported()
     scratch = DISCARD
     wait, stopped = stop.wait, stop.is_set
     delay = start_at - clock()
     if delay > 0 and wait(delay):
-        return
-    sock = None
+        return min(clock(), end)
+    sock = ready = None
+    last = start_at
     left = quota
-    while left > 0 and not stopped():
-        sent = clock()
-        if sent >= end:
-            break
-        left -= 1
-        try:
-            reused = sock is not None
-            if not reused:
-                sock = connect()
+    try:
+        while left > 0:
+            if stopped():
+                return max(last, min(clock(), end))
+            sent = clock()
+            if sent >= end:
+                return max(last, end)
+            left -= 1
+            deadline = sent + timeout
             try:
-                sock.sendall(request)
+                if sock is not None:
+                    if tls:
+                        sock.settimeout(timeout)
+                    if ready(0):    # closed while idle, or stray bytes
+                        state = idle_state(sock, tls)
+                        if state is not None:
+                            counts[state] += 1
+                            sock.close()
+                            sock = None
+                fresh = sock is None
+                if fresh:
+                    sock, ready = connect(deadline)
+                    counts["opened"] += 1
+                if big:
+                    send_in_pieces(sock, request, deadline, clock, kernel)
+                else:
+                    sock.sendall(request)
+                if fresh:
+                    _wait(ready, deadline, clock)
                 buf = sock.recv(FIRST_RECV_B)
-            except CLOSED_ERRORS:
-                if not reused:
-                    raise
-                buf = b""
-            if not buf and reused:  # the server closed the idle connection
-                sock.close()
-                sock = connect()
-                sock.sendall(request)
-                buf = sock.recv(FIRST_RECV_B)
-            if not buf:
-                raise ResponseError("closed", "closed before responding")
-            status, nbytes, keep = read_response(
-                sock, buf, head_request, scratch, sent + timeout, clock)
-            done = clock()
-            record((sent - t0, done - sent, status, nbytes, ""))
-            if not (keep and keepalive):
-                sock.close()
-                sock = None
-        except TRANSPORT_ERRORS as exc:
-            done = clock()
-            record((sent - t0, done - sent, 0, 0, error_kind(exc)))
-            if sock is not None:
-                sock.close()
-                sock = None
-        if interval:
-            if done + interval >= end:
-                break
-            if wait(interval):
-                break
-    if sock is not None:
-        sock.close()
+                if not buf:
+                    raise ResponseError("closed", "closed before responding")
+                status, nbytes, keep = read_response(
+                    sock, ready, buf, head_request, scratch, deadline, clock)
+                done = clock()
+                record((sent - t0, done - sent, status, nbytes, ""))
+                if keep is not True or not keepalive:
+                    if keep is STRAY:
+                        counts["stray"] += 1
+                    sock.close()
+                    sock = None
+            except TRANSPORT_ERRORS as exc:
+                done = clock()
+                record((sent - t0, done - sent, 0, 0, error_kind(exc)))
+                if sock is not None:
+                    sock.close()
+                    sock = None
+            last = done
+            if interval:
+                if done + interval >= end:
+                    return max(last, end)
+                if wait(interval):
+                    return max(last, min(clock(), end))
+        return last
+    finally:
+        if sock is not None:
+            sock.close()
 
 
 def raise_fd_limit(wanted):
@@ -742,8 +1299,25 @@ def write_all(fd, data):
         data = data[os.write(fd, data):]
 
 
+# What a worker sends the parent when it is done.
+Done = collections.namedtuple(
+    "Done", "index stats written busy_s wall_s end_s failure")
+
+
+def failure_text(exc):
+    """An unexpected exception in one line; the whole traceback with
+    HAMMER_DEBUG=1 in the environment."""
+    if os.environ.get("HAMMER_DEBUG"):
+        return traceback.format_exc().rstrip()
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
 class Worker(object):
-    """One worker process: runs its users and streams their rows to disk."""
+    """One worker process: runs its users and streams their rows to disk.
+
+    Its threads are made before the test's shared start, and wait for it,
+    so that the runtime covers the test, not thread creation.
+    """
 
     def __init__(self, index, cfg, offsets, quotas, messages, clock):
         self.index, self.cfg = index, cfg
@@ -752,8 +1326,12 @@ class Worker(object):
         self.rows = collections.deque()
         self.stats = WorkerStats()
         self.stop = threading.Event()
+        self.begin = threading.Event()  # set once t0 and end are known
+        self.t0 = self.end = None
         self.signalled = []
         self.failures = []
+        self.ends = []          # per user: up to when it took part
+        self.counts = []        # per user: its Counter of CONNECTION_EVENTS
         self.unwritable = False     # the output refused a write
         self.written = 0
 
@@ -779,48 +1357,79 @@ class Worker(object):
             return
         self.written += n
 
-    def user(self, t0, start_at, quota, end, connect):
+    def user(self, offset, quota, connect):
+        counts = collections.Counter()
         try:
-            user_loop(self.cfg, t0, start_at, quota, end, self.stop,
-                      self.rows.append, connect, self.clock)
-        except BaseException:
-            self.failures.append(traceback.format_exc())
+            self.begin.wait()
+            if self.t0 is not None:
+                self.ends.append(user_loop(
+                    self.cfg, self.t0, self.t0 + offset, quota, self.end,
+                    self.stop, self.rows.append, connect, self.clock, counts))
+        except BaseException as exc:
+            self.failures.append(failure_text(exc))
+        finally:
+            self.counts.append(counts)
+
+    def start_users(self, connect):
+        """Start every user's thread, waiting for begin; RunError when the
+        box refuses a thread (the ones started are released)."""
+        try:
+            threading.stack_size(THREAD_STACK_B)
+        except (ValueError, RuntimeError):
+            pass    # the platform's default stack, then
+        threads = []
+        for offset, quota in zip(self.offsets, self.quotas):
+            th = threading.Thread(target=self.user,
+                                  args=(offset, quota, connect))
+            th.daemon = True
+            try:
+                th.start()
+            except RuntimeError as exc:
+                self.stop.set()
+                self.begin.set()
+                raise RunError("worker %d could not start thread %d of %d: %s"
+                               % (self.index, len(threads) + 1,
+                                  len(self.offsets), exc))
+            threads.append(th)
+        return threads
 
     def progress(self, threads, t0):
         now = self.clock()
         active = sum(1 for th, off in zip(threads, self.offsets)
                      if t0 + off <= now and th.is_alive())
         s = self.stats
-        self.messages.put(("progress", self.index, s.requests,
-                           s.failures + s.server_errors, s.latency.n,
-                           s.latency.total, active))
+        self.messages.put(("progress", self.index, s.requests, s.errors,
+                           s.latency.n, s.latency.total, active))
 
     def run(self, go, stop_all, start_wall):
         cfg, clock = self.cfg, self.clock
-        raise_fd_limit(len(self.offsets) + 64)
-        fd = os.open(cfg["output"],
-                     os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
+        raise_fd_limit(len(self.offsets) + FDS_PER_PROCESS)
+        try:
+            fd = os.open(cfg["output"], os.O_WRONLY | os.O_APPEND
+                         | getattr(os, "O_BINARY", 0))
+        except OSError as exc:
+            raise RunError("cannot open %r: %s" % (cfg["output"],
+                                                   exc.strerror or exc))
+        threads = []
         try:
             tls = make_tls_context(cfg["insecure"]) if cfg["tls"] else None
             connect = connector(cfg["family"], cfg["address"], cfg["host"],
-                                tls, cfg["timeout_s"])
+                                tls, cfg["timeout_s"], clock)
+            threads = self.start_users(connect)
             self.messages.put(("ready", self.index))
             while not go.wait(STOP_POLL_S):
                 if stop_all.is_set() or self.signalled:
-                    return self.finish(fd, 0.0, 0.0)
-            t0 = clock() - (time.time() - start_wall.value)
-            end = t0 + cfg["runtime_s"]
+                    return self.finish(fd, threads, 0.0, 0.0)
+            self.t0 = clock() - (time.time() - start_wall.value)
+            self.end = self.t0 + cfg["runtime_s"]
             cpu0 = time.process_time()
-            threads = [threading.Thread(target=self.user,
-                                        args=(t0, t0 + off, quota, end, connect))
-                       for off, quota in zip(self.offsets, self.quotas)]
-            for th in threads:
-                th.daemon = True
-                th.start()
-            self.supervise(threads, fd, t0, stop_all)
+            self.begin.set()
+            self.supervise(threads, fd, self.t0, stop_all)
             busy = time.process_time() - cpu0
-            return self.finish(fd, busy, clock() - t0)
+            return self.finish(fd, threads, busy, clock() - self.t0)
         finally:
+            self.stop.set()
+            self.begin.set()
             os.close(fd)
 
     def supervise(self, threads, fd, t0, stop_all):
@@ -843,11 +1452,19 @@ class Worker(object):
             alive = [th for th in alive if th.is_alive()]
         self.flush(fd)
 
-    def finish(self, fd, busy_s, wall_s):
+    def finish(self, fd, threads, busy_s, wall_s):
+        """Release any user still waiting, then send the parent Done."""
+        self.stop.set()
+        self.begin.set()
+        for th in threads:
+            th.join()
         self.flush(fd)
-        self.messages.put(("done", self.index, self.stats.to_dict(),
-                           self.written, busy_s, wall_s,
-                           self.failures[0] if self.failures else None))
+        for counts in self.counts:
+            self.stats.connections.update(counts)
+        end_s = max(self.ends) - self.t0 if self.ends else 0.0
+        self.messages.put(("done",) + tuple(Done(
+            self.index, self.stats.to_dict(), self.written, busy_s, wall_s,
+            end_s, self.failures[0] if self.failures else None)))
 
 
 def worker_main(index, cfg, offsets, quotas, messages, go, stop_all,
@@ -862,9 +1479,11 @@ def worker_main(index, cfg, offsets, quotas, messages, go, stop_all,
     signal.signal(signal.SIGTERM, on_signal)
     try:
         worker.run(go, stop_all, start_wall)
-    except BaseException:
-        messages.put(("done", index, WorkerStats().to_dict(), worker.written,
-                      0.0, 0.0, traceback.format_exc()))
+    except BaseException as exc:
+        text = str(exc) if isinstance(exc, RunError) else failure_text(exc)
+        messages.put(("done",) + tuple(Done(
+            index, WorkerStats().to_dict(), worker.written, 0.0, 0.0, 0.0,
+            text)))
 
 
 # --- the run ------------------------------------------------------------------
@@ -875,6 +1494,109 @@ def available_cpus():
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def cpu_times():
+    """The /proc/stat times (user, nice, system, idle, iowait, irq,
+    softirq, steal; in clock ticks) summed over the CPUs this process may
+    use; None where there is no such file."""
+    try:
+        cpus = os.sched_getaffinity(0)
+        with open("/proc/stat") as f:
+            lines = f.read().splitlines()
+    except (AttributeError, OSError):
+        return None
+    total = [0] * 8
+    for line in lines:
+        fields = line.split()
+        if (fields and fields[0][:3] == "cpu" and fields[0][3:].isdigit()
+                and int(fields[0][3:]) in cpus and len(fields) >= 9):
+            total = [t + int(v) for t, v in zip(total, fields[1:9])]
+    return total if any(total) else None
+
+
+def read_number(path, field=0):
+    """The field-th whitespace-separated number in a small file, or None
+    when there is no such file or number ('max' in cgroup files)."""
+    try:
+        with open(path, "rb") as f:
+            return int(f.read(4096).split()[field])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def cgroup_dirs(controller):
+    """The directories of this process's cgroup for a controller: v2's
+    unified one, v1's, and the controller's root (where a container's
+    namespace hides the path)."""
+    dirs = []
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                _, names, path = line.rstrip("\n").split(":", 2)
+                if names == "":
+                    dirs.append("/sys/fs/cgroup" + path)
+                elif controller in names.split(","):
+                    dirs.append("/sys/fs/cgroup/%s%s" % (controller, path))
+                    dirs.append("/sys/fs/cgroup/" + controller)
+    except (OSError, ValueError):
+        pass
+    return dirs
+
+
+def box_limits():
+    """What this box lets hammer use, as far as it says (capacity_problem()
+    reads it): open files per process, room for more threads, memory."""
+    limits = {"open_files": None, "tasks": None, "memory_b": None}
+    try:
+        import resource
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if hard != resource.RLIM_INFINITY:
+            limits["open_files"] = hard
+        nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+        rooms = [nproc] if (nproc != resource.RLIM_INFINITY
+                            and os.geteuid() != 0) else []
+    except (ImportError, AttributeError, ValueError, OSError):
+        rooms = []
+    tasks = None
+    try:
+        with open("/proc/loadavg") as f:
+            tasks = int(f.read().split()[3].split("/")[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    if tasks is not None:
+        for path in ("/proc/sys/kernel/threads-max",
+                     "/proc/sys/kernel/pid_max"):
+            most = read_number(path)
+            if most is not None:
+                rooms.append(most - tasks)
+    for d in cgroup_dirs("pids"):
+        most, now = read_number(d + "/pids.max"), read_number(
+            d + "/pids.current")
+        if most is not None and now is not None:
+            rooms.append(most - now)
+            break
+    if rooms:
+        limits["tasks"] = min(rooms)
+    memory = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    memory = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    for d in cgroup_dirs("memory"):
+        most = read_number(d + "/memory.max")
+        now = read_number(d + "/memory.current")
+        if most is None:
+            most = read_number(d + "/memory.limit_in_bytes")
+            now = read_number(d + "/memory.usage_in_bytes")
+        if most is not None and now is not None and most < 1 << 60:
+            memory = most - now if memory is None else min(memory, most - now)
+            break
+    limits["memory_b"] = memory
+    return limits
 
 
 def host_port(host, port):
@@ -894,9 +1616,9 @@ def resolve_and_probe(target, timeout_s, tls_context):
     last = None
     for family, _, _, _, address in infos:
         connect = connector(family, address, target.host, tls_context,
-                            timeout_s)
+                            timeout_s, time.monotonic)
         try:
-            connect().close()
+            connect(time.monotonic() + timeout_s)[0].close()
             return family, address
         except (ssl.SSLError, ssl.CertificateError) as exc:
             hint = ""
@@ -911,18 +1633,41 @@ def resolve_and_probe(target, timeout_s, tls_context):
                    % (where, describe_error(last, timeout_s)))
 
 
+def write_settings(path, settings):
+    """The run's settings as JSON beside the CSV, replaced whole."""
+    name = path + SETTINGS_SUFFIX
+    with open(name + ".tmp", "w") as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(name + ".tmp", name)
+
+
 def create_output(path, settings):
     """Start the CSV with its header, and the settings beside it."""
-    import json
     try:
         with open(path, "wb") as f:
             f.write(CSV_HEADER.encode("ascii"))
-        with open(path + SETTINGS_SUFFIX, "w") as f:
-            json.dump(settings, f, indent=1, sort_keys=True)
-            f.write("\n")
+        write_settings(path, settings)
     except OSError as exc:
         raise RunError("cannot write %r: %s" % (exc.filename or path,
                                                 exc.strerror or exc))
+
+
+def update_settings(settings, err, **values):
+    """Add values to the settings file; a failure is a warning, as the
+    rows are safe."""
+    settings.update(values)
+    try:
+        write_settings(settings["output"], settings)
+    except OSError as exc:
+        err.write("hammer: warning: cannot update %r: %s\n" % (
+            settings["output"] + SETTINGS_SUFFIX, exc.strerror or exc))
+
+
+def iso_utc(epoch_s):
+    """Epoch seconds -> '2026-11-22T15:37:01.123456Z'."""
+    return datetime.datetime.fromtimestamp(
+        epoch_s, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def kill(process):
@@ -968,8 +1713,8 @@ class Signals(object):
 def run(settings, cfg, out, err, quiet):
     """Start the workers, report progress, print the summary.
 
-    Returns the exit code: 0, 1 when a worker failed, 128 + signal number
-    when SIGINT or SIGTERM stopped the run.
+    Returns the exit code: 0; 1 when a worker failed or no request was
+    made; 128 + signal number when SIGINT or SIGTERM stopped the run.
     """
     import queue
     ctx = multiprocessing.get_context()
@@ -988,6 +1733,7 @@ def run(settings, cfg, out, err, quiet):
     tty = err.isatty()
     report = Progress(settings, quiet, tty, err)
     done, exited, ready = {}, {}, 0
+    cpu = (None, 0.0)
     try:
         for p in procs:
             p.start()
@@ -1008,12 +1754,19 @@ def run(settings, cfg, out, err, quiet):
                 elif msg[0] == "progress":
                     report.update(msg[1], msg[2:])
                 else:
-                    done[msg[1]] = msg[2:]
-            if not go.is_set():
-                if ready + len(done) == len(procs):
+                    done[msg[1]] = Done(*msg[1:])
+            if not go.is_set() and not stop_all.is_set():
+                if done:        # a worker failed before the start
+                    stop_all.set()
+                elif ready == len(procs):
                     start_wall.value = time.time()
                     go.set()
+                    cpu = (cpu_times(), time.process_time())
                     report.start(start_wall.value)
+                    update_settings(settings, err,
+                                    started=iso_utc(start_wall.value),
+                                    started_epoch_s=round(start_wall.value,
+                                                          6))
                 elif time.monotonic() - started > WORKER_START_TIMEOUT_S:
                     stop_all.set()
                     raise RunError("the workers did not start within %gs"
@@ -1022,8 +1775,9 @@ def run(settings, cfg, out, err, quiet):
                 if i not in done and p.exitcode is not None:
                     first = exited.setdefault(i, time.monotonic())
                     if time.monotonic() - first > 1.0:
-                        done[i] = (WorkerStats().to_dict(), 0, 0.0, 0.0,
-                                   "worker exited with code %d" % p.exitcode)
+                        done[i] = Done(i, WorkerStats().to_dict(), 0, 0.0,
+                                       0.0, 0.0, "worker exited with"
+                                       " code %d" % p.exitcode)
             report.show()
     finally:
         for p in procs:
@@ -1031,29 +1785,51 @@ def run(settings, cfg, out, err, quiet):
             kill(p)
         signals.restore()
         report.clear()
-    return finish_run(settings, done, signals.received, out, err)
+    if not go.is_set():
+        for d in sorted(done.values()):
+            if d.failure:
+                err.write("hammer: error: %s\n" % d.failure)
+        if signals.received is not None:
+            return 128 + signals.received
+        return 1
+    own_cpu_s = time.process_time() - cpu[1]
+    return finish_run(settings, done, signals.received, out, err,
+                      (cpu[0], cpu_times(), own_cpu_s))
 
 
-def finish_run(settings, done, signum, out, err):
-    """Merge the workers' results, print the summary, pick the exit code."""
+def finish_run(settings, done, signum, out, err, cpu=(None, None, 0.0)):
+    """Merge the workers' results, print the summary, record the run's
+    duration in the settings file, pick the exit code.  cpu: cpu_times()
+    at the start and the end, and the CPU seconds the parent used."""
     stats = WorkerStats()
     rows, duration, busy, failed = 0, 0.0, [], False
     for index in sorted(done):
-        data, written, busy_s, wall_s, failure = done[index]
-        stats.merge(WorkerStats.from_dict(data))
-        rows += written
-        duration = max(duration, wall_s)
-        busy.append(busy_s / wall_s if wall_s > 0 else 0.0)
-        if failure:
+        d = done[index]
+        stats.merge(WorkerStats.from_dict(d.stats))
+        rows += d.written
+        duration = max(duration, d.end_s)
+        busy.append(d.busy_s / d.wall_s if d.wall_s > 0 else 0.0)
+        if d.failure:
             failed = True
-            err.write("hammer: worker %d failed: %s\n"
-                      % (index, failure.rstrip()))
-    out.write("\n".join(format_summary(settings, stats, duration, rows, busy))
-              + "\n")
+            err.write("hammer: error: worker %d failed: %s\n"
+                      % (index, d.failure))
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    shares = cpu_shares(cpu[0], cpu[1], cpu[2] + math.fsum(
+        d.busy_s for d in done.values()), ticks)
+    out.write("\n".join(format_summary(settings, stats, duration, rows,
+                                       busy, shares)) + "\n")
     out.flush()
+    update_settings(settings, err, duration_s=round(duration, 6))
     if signum is not None:
         return 128 + signum
-    return 1 if failed else 0
+    if failed:
+        return 1
+    if not stats.requests:
+        err.write("hammer: error: the run made no requests: no user got to"
+                  " send one before the runtime of %gs ended\n"
+                  % settings["runtime_s"])
+        return 1
+    return 0
 
 
 class Progress(object):
@@ -1184,7 +1960,7 @@ def positive_int_arg(text):
 
 def build_parser():
     p = argparse.ArgumentParser(
-        prog="hammer.py",
+        prog="hammer",
         description="HTTP load generator: processes x threads of simulated"
                     " users, one CSV row per request, percentiles over every"
                     " response.",
@@ -1193,7 +1969,8 @@ def build_parser():
                " SIGTERM.")
     p.add_argument("url", nargs="?",
                    help="http:// or https:// URL to load (127.0.0.1, [::1]"
-                        " or a host name)")
+                        " or a host name); spaces and non-ASCII characters"
+                        " are percent-encoded as a browser does")
     p.add_argument("--interval", type=duration_arg, default=0.0, metavar="S",
                    help="pause of each user after each response before its"
                         " next request (default: %(default)gs)")
@@ -1223,15 +2000,18 @@ def build_parser():
                    help="request method (default: GET, or POST with --data)")
     p.add_argument("-H", "--header", action="append", default=[],
                    metavar="'NAME: VALUE'",
-                   help="add a request header; repeatable (default: Host,"
-                        " User-Agent and Accept are sent)")
+                   help="add a request header; repeatable; hammer sets"
+                        " Content-Length itself (default: Host, User-Agent"
+                        " and Accept are sent)")
     p.add_argument("-d", "--data", metavar="TEXT|@FILE",
-                   help="request body, or @FILE to send a file's bytes; read"
-                        " once at start (default: no body)")
+                   help="request body, or @FILE to send the bytes of a"
+                        " regular file of at most %s; read once at start"
+                        " (default: no body)" % format_bytes(MAX_BODY_B,
+                                                             binary=True))
     p.add_argument("--timeout", type=duration_arg, default=DEFAULT_TIMEOUT_S,
                    metavar="S",
-                   help="per request, covering connect, send and read"
-                        " (default: %(default)gs)")
+                   help="per request, covering connect, send and read;"
+                        " no wait lasts past it (default: %(default)gs)")
     p.add_argument("--no-keepalive", action="store_true",
                    help="open a new connection for every request, as urllib"
                         " does (default: one kept-alive connection per user)")
@@ -1252,17 +2032,28 @@ def build_parser():
 
 
 def read_body(data):
-    """--data: the text itself, or the bytes of @FILE."""
+    """--data: the text itself (UTF-8), or the bytes of @FILE, a regular
+    file of at most MAX_BODY_B bytes."""
     if data is None:
         return None
-    if data.startswith("@"):
+    if not data.startswith("@"):
+        body = data.encode("utf-8", "surrogateescape")
+    else:
+        path = data[1:]
         try:
-            with open(data[1:], "rb") as f:
-                return f.read()
+            # stat first: opening a FIFO would block
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise UsageError("data file %r is not a regular file"
+                                 % path)
+            with open(path, "rb") as f:
+                body = f.read(MAX_BODY_B + 1)
         except OSError as exc:
             raise UsageError("cannot read data file %r: %s"
-                             % (data[1:], exc.strerror or exc))
-    return data.encode("utf-8")
+                             % (path, exc.strerror or exc))
+    if len(body) > MAX_BODY_B:
+        raise UsageError("the request body is bigger than the limit of %s"
+                         % format_bytes(MAX_BODY_B, binary=True))
+    return body
 
 
 def plan(args):
@@ -1273,9 +2064,15 @@ def plan(args):
     target = parse_url(args.url)
     headers = [parse_header(h) for h in args.header]
     body = read_body(args.data)
-    method = args.method or ("POST" if body is not None else "GET")
-    if not set(method) <= TOKEN_CHARS:
-        raise UsageError("invalid method %r" % method)
+    check_framing_headers(headers, body)
+    method = args.method
+    if method is None:
+        method = "POST" if body is not None else "GET"
+    if not method or not set(method) <= TOKEN_CHARS:
+        raise UsageError("invalid method %r: a method is a token such as"
+                         " GET or POST" % method)
+    if not args.output:
+        raise UsageError("-o/--output needs a file name")
     if args.runtime <= 0:
         raise UsageError("--runtime must be more than 0s")
     if args.timeout <= 0:
@@ -1295,7 +2092,7 @@ def plan(args):
         "interval_s": args.interval, "runtime_s": args.runtime,
         "timeout_s": args.timeout, "keepalive": not args.no_keepalive,
         "requests": args.requests, "output": args.output,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": None, "started_epoch_s": None, "duration_s": None,
     }
     cfg = {
         "request": request, "head_request": method.upper() == "HEAD",
@@ -1311,7 +2108,8 @@ def main(argv=None, out=None, err=None):
     """Run hammer with argv; return the exit code.
 
     0 run complete, 1 run failed (target unreachable at start, output not
-    writable, a worker failed), 2 bad usage, 130 SIGINT, 143 SIGTERM.
+    writable, a worker failed, no request made), 2 bad usage (also more
+    users than the box can hold), 130 SIGINT, 143 SIGTERM.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -1331,6 +2129,10 @@ def main(argv=None, out=None, err=None):
             args.url = "http://127.0.0.1:1/"    # checked now, replaced below
         try:
             target, settings, cfg = plan(args)
+            problem = capacity_problem(settings["threads_per_process"],
+                                       box_limits())
+            if problem:
+                raise UsageError(problem)
         except UsageError as exc:
             parser.error(str(exc))
     except SystemExit as exc:
@@ -1347,7 +2149,7 @@ def main(argv=None, out=None, err=None):
         create_output(args.output, settings)
         return run(settings, cfg, out, err, args.quiet)
     except RunError as exc:
-        err.write("hammer: %s\n" % exc)
+        err.write("hammer: error: %s\n" % exc)
         return 1
     except KeyboardInterrupt:
         err.write("hammer: interrupted before the test started\n")

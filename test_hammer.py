@@ -4,7 +4,10 @@ against real HTTP servers on 127.0.0.1 (no mocks of the network).
 Run with:  python -m unittest -v
 """
 
+import collections
 import contextlib
+import datetime
+import json
 import io
 import math
 import os
@@ -21,11 +24,13 @@ import tempfile
 import threading
 import time
 import unittest
+import unittest.mock
 
 import hammer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HAMMER = os.path.join(HERE, "hammer.py")
+REQUIRE_ALL = os.environ.get("HAMMER_TEST_REQUIRE_ALL") == "1"
 ROW_RE = re.compile(r"^\d+\.\d{6},\d+\.\d{6},\d+,\d+,[a-z]*$")
 
 # A self-signed certificate for localhost/127.0.0.1/::1, valid until 2126.
@@ -211,11 +216,23 @@ class ServerTestCase(unittest.TestCase):
         return server
 
     def hammer(self, *args, **kwargs):
+        """Run hammer.py with args; a run that outlives the timeout is
+        killed, workers and all, and fails the test."""
         cmd = [sys.executable, HAMMER] + list(args) + ["-o", self.csv, "-q"]
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True,
-                              timeout=kwargs.get("timeout", 60), cwd=HERE)
-        return proc
+        pin = kwargs.get("pin")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=HERE,
+                                universal_newlines=True,
+                                start_new_session=True, preexec_fn=(
+                                    None if pin is None else
+                                    lambda: os.sched_setaffinity(0, pin)))
+        try:
+            out, err = proc.communicate(timeout=kwargs.get("timeout", 60))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            self.fail("hammer %s did not end" % " ".join(args))
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
     def rows(self):
         with open(self.csv) as f:
@@ -225,6 +242,334 @@ class ServerTestCase(unittest.TestCase):
         for line in lines[1:-1]:
             self.assertRegex(line, ROW_RE)
         return [line.split(",") for line in lines[1:-1]]
+
+
+# --- a hostile server: one fault per mode ------------------------------------------
+
+
+class Reader(object):
+    """Reads whole requests (head, then a Content-Length body) from one
+    connection of a FaultServer and counts them."""
+
+    def __init__(self, server, conn):
+        self.server, self.conn, self.buf = server, conn, b""
+
+    def request(self):
+        """The next request's body (b"" when none), or None at its end."""
+        while b"\r\n\r\n" not in self.buf:
+            data = self.conn.recv(65536)
+            if not data:
+                return None
+            self.buf += data
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(self.buf) < length:
+            data = self.conn.recv(65536)
+            if not data:
+                return None
+            self.buf += data
+        body, self.buf = self.buf[:length], self.buf[length:]
+        with self.server.lock:
+            self.server.requests += 1
+            self.server.bodies.append(body)
+            self.server.heads.append(head)
+        return body
+
+
+def response(status=b"200 OK", body=b"hello world", head=b""):
+    return (b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (status, len(body), head, body))
+
+
+RESET = struct.pack("ii", 1, 0)     # SO_LINGER on, 0 s: RST on close
+
+
+class FaultServer(object):
+    """A misbehaving HTTP server on 127.0.0.1:0: raw sockets, one thread
+    per connection, and one fault (a mode_* method) for all of them.
+
+    It counts the requests it read whole, and keeps their heads and
+    bodies, so that a test can hold hammer's rows against what really
+    reached the server.
+    """
+
+    def __init__(self, mode, **options):
+        self.serve = getattr(self, "mode_" + mode)
+        self.options = options
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.bodies, self.heads = [], []
+        self.stopped = threading.Event()
+        self.conns = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        self.port = self.listener.getsockname()[1]
+        self.url = "http://127.0.0.1:%d/" % self.port
+        self.thread = threading.Thread(target=self.accept)
+        self.thread.daemon = True
+        self.thread.start()
+
+    def accept(self):
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns.append(conn)
+            t = threading.Thread(target=self.handle, args=(conn,))
+            t.daemon = True
+            t.start()
+
+    def handle(self, conn):
+        try:
+            self.serve(conn, Reader(self, conn))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close_listener(self):
+        """Stop listening: shutdown() wakes a thread blocked in accept(),
+        which close() alone does not, and new connections are refused."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.close_listener()
+        with self.lock:
+            for conn in self.conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self.thread.join(5)
+
+    def reply_each(self, reader, conn, data):
+        """Answer every request on the connection with data."""
+        while reader.request() is not None:
+            conn.sendall(data)
+
+    def idle(self):
+        """Hold the connection open until the server stops."""
+        self.stopped.wait(30)
+
+    # -- the faults --
+
+    def mode_ok(self, conn, reader):
+        self.reply_each(reader, conn, response())
+
+    def mode_only_503(self, conn, reader):
+        self.reply_each(reader, conn, response(b"503 Busy", b"busy"))
+
+    def mode_close_without_response(self, conn, reader):
+        reader.request()
+
+    def mode_drop_every_5th(self, conn, reader):
+        """Closes a kept-alive connection instead of answering every 5th
+        request the server reads."""
+        while reader.request() is not None:
+            if self.requests % 5 == 0:
+                return
+            conn.sendall(response())
+
+    def mode_reset_before_response(self, conn, reader):
+        if reader.request() is not None:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
+
+    def mode_reset_mid_body(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(response(body=b"x" * 1000)[:-990])
+            time.sleep(0.05)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
+
+    def mode_short_body_then_close(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(response(body=b"x" * 100)[:-90])
+
+    def mode_garbage_status_line(self, conn, reader):
+        self.reply_each(reader, conn,
+                        b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n")
+
+    def mode_status_below_100(self, conn, reader):
+        self.reply_each(reader, conn,
+                        b"HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n")
+
+    def mode_status_of_four_digits(self, conn, reader):
+        self.reply_each(reader, conn,
+                        b"HTTP/1.1 2000 Odd\r\nContent-Length: 0\r\n\r\n")
+
+    def mode_binary_garbage(self, conn, reader):
+        noise = random.Random(5).getrandbits(8 * 4096).to_bytes(4096, "big")
+        self.reply_each(reader, conn, b"\x00\xff" + noise)
+
+    def mode_slowloris_head(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not self.stopped.wait(0.05):
+                conn.sendall(b"X")
+
+    def mode_slowloris_body(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(response(body=b"x" * 1000)[:-1000])
+            while not self.stopped.wait(0.05):
+                conn.sendall(b"x")
+
+    def mode_never_responds(self, conn, reader):
+        if reader.request() is not None:
+            self.idle()
+
+    def mode_megabyte_of_headers(self, conn, reader):
+        pad = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000)
+                       for i in range(1000))
+        self.reply_each(reader, conn, response(head=pad))
+
+    def mode_endless_chunked(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                         b"\r\n")
+            chunk = b"400\r\n" + b"c" * 1024 + b"\r\n"
+            while not self.stopped.is_set():
+                conn.sendall(chunk)
+
+    def chunked(self, reader, conn, chunks):
+        self.reply_each(reader, conn, b"HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+                        b" chunked\r\n\r\n" + chunks)
+
+    def mode_negative_chunk_size(self, conn, reader):
+        self.chunked(reader, conn, b"5\r\nhello\r\n-6\r\nxx\r\n0\r\n\r\n")
+
+    def mode_chunk_size_not_hex(self, conn, reader):
+        self.chunked(reader, conn, b"zz\r\nhello\r\n0\r\n\r\n")
+
+    def mode_chunk_size_too_long(self, conn, reader):
+        self.chunked(reader, conn, b"0" * 40 + b"5\r\nhello\r\n0\r\n\r\n")
+
+    def mode_chunk_longer_than_its_size(self, conn, reader):
+        self.chunked(reader, conn, b"3\r\nhello\r\n0\r\n\r\n")
+
+    def mode_close_delimited(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + b"z" * 5000)
+
+    def mode_interim_flood(self, conn, reader):
+        if reader.request() is not None:
+            while not self.stopped.is_set():
+                conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * 100)
+
+    def mode_interim_then_answer(self, conn, reader):
+        self.reply_each(reader, conn, b"HTTP/1.1 100 Continue\r\n\r\n"
+                        b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                        + response())
+
+    def mode_connection_close(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(response(head=b"Connection: close\r\n"))
+
+    def mode_silent_close_after_3(self, conn, reader):
+        """Answers 3 requests on a connection, then closes it without
+        saying so (a keep-alive limit)."""
+        for _ in range(3):
+            if reader.request() is None:
+                return
+            conn.sendall(response())
+
+    def mode_hundred_megabyte_body(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
+                         % (100 * 10 ** 6))
+            block = b"m" * (1 << 20)
+            left = 100 * 10 ** 6
+            while left:
+                conn.sendall(block[:min(left, len(block))])
+                left -= min(left, len(block))
+
+    def mode_dies_after_10(self, conn, reader):
+        """Answers 10 requests, then on reading the 11th closes its
+        listener and every connection: the server is gone."""
+        while reader.request() is not None:
+            if self.requests > 10:
+                self.close_listener()
+                return
+            conn.sendall(response())
+
+    def mode_negative_content_length(self, conn, reader):
+        self.reply_each(reader, conn, b"HTTP/1.1 200 OK\r\nContent-Length:"
+                        b" -5\r\n\r\nhello")
+
+    def mode_conflicting_content_lengths(self, conn, reader):
+        self.reply_each(reader, conn, b"HTTP/1.1 200 OK\r\nContent-Length: 5"
+                        b"\r\nContent-Length: 6\r\n\r\nhello!")
+
+    def mode_repeated_content_length(self, conn, reader):
+        self.reply_each(reader, conn, b"HTTP/1.1 200 OK\r\nContent-Length: 5"
+                        b"\r\ncontent-length: 5\r\n\r\nhello")
+
+    def mode_chunked_and_content_length(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n"
+                         b"5\r\nhello\r\n0\r\n\r\n")
+            reader.request()    # hammer must not send another one here
+
+    def mode_coding_not_chunked(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"
+                         + b"g" * 300)
+
+    def mode_stray_bytes_same_segment(self, conn, reader):
+        self.reply_each(reader, conn, response() + b"EXTRA")
+
+    def mode_stray_response_later(self, conn, reader):
+        """After each response, sends a second, unasked-for one 20 ms
+        later."""
+        while reader.request() is not None:
+            conn.sendall(response())
+            time.sleep(0.02)
+            conn.sendall(response(body=b"stray"))
+
+    def mode_bare_lf_lines(self, conn, reader):
+        self.reply_each(reader, conn, b"HTTP/1.1 200 OK\nContent-Length: 5\n"
+                        b"\nhello")
+
+    def mode_switching_protocols(self, conn, reader):
+        if reader.request() is not None:
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n"
+                         b"\r\n")
+
+    def mode_body_on_head(self, conn, reader):
+        self.reply_each(reader, conn, response())  # a HEAD gets a body too
+
+    def mode_reads_slowly(self, conn, reader):
+        """Reads a request's bytes 4 kB every 50 ms, then answers."""
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        while not self.stopped.is_set():
+            data = conn.recv(4096)
+            if not data:
+                return
+            time.sleep(0.05)
+
+    def mode_reset_on_connect(self, conn, reader):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
+
+    def mode_answers_400_to_anything(self, conn, reader):
+        """As nginx does to a TLS hello on a plain port."""
+        if conn.recv(65536):
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
+
+
+FAULT_MODES = sorted(name[5:] for name in dir(FaultServer)
+                     if name.startswith("mode_"))
 
 
 # --- pure functions -------------------------------------------------------------
@@ -303,14 +648,16 @@ class TestUserLoopSchedule(unittest.TestCase):
         clock = FakeClock(100.0)
         cfg = {"request": hammer.build_request(
                    "GET", hammer.parse_url(self.server.url), [], None, True),
-               "head_request": False, "keepalive": True,
+               "head_request": False, "keepalive": True, "tls": False,
                "interval_s": interval, "timeout_s": 5.0}
         connect = hammer.connector(socket.AF_INET,
                                    ("127.0.0.1", self.server.port),
-                                   "127.0.0.1", None, 5.0)
+                                   "127.0.0.1", None, 5.0, clock)
         rows = []
-        hammer.user_loop(cfg, 100.0, start_at, quota, end, clock, rows.append,
-                         connect, clock)
+        self.counts = collections.Counter()
+        self.finish = hammer.user_loop(cfg, 100.0, start_at, quota, end,
+                                       clock, rows.append, connect, clock,
+                                       self.counts)
         return rows, clock
 
     def test_waits_for_its_start_then_paces_by_interval(self):
@@ -330,6 +677,19 @@ class TestUserLoopSchedule(unittest.TestCase):
         rows, _ = self.run_user(start_at=110.0, end=110.0, interval=0.0)
         self.assertEqual(rows, [])
         self.assertEqual(self.server.requests, 0)
+
+    def test_time_ends_it_at_the_end_of_the_runtime(self):
+        # its last response came at 108.0; it took part until 108.5
+        self.run_user(start_at=103.0, end=108.5, interval=1.0)
+        self.assertEqual(self.finish, 108.5)
+
+    def test_its_quota_ends_it_at_its_last_response(self):
+        self.run_user(start_at=100.0, end=1e9, interval=0.5, quota=4)
+        self.assertEqual(self.finish, 101.5)
+
+    def test_one_connection_is_counted(self):
+        self.run_user(start_at=100.0, end=1e9, interval=0.5, quota=4)
+        self.assertEqual(self.counts, {"opened": 1})
 
 
 class TestHistogram(unittest.TestCase):
@@ -423,8 +783,9 @@ class TestRequestAndParsing(unittest.TestCase):
             b.sendall(piece)
         if kw.get("close"):
             b.close()
-        return hammer.read_response(a, pieces[0], kw.get("head", False),
-                                    bytearray(8), time.perf_counter() + 5,
+        return hammer.read_response(a, hammer.readiness(a, False), pieces[0],
+                                    kw.get("head", False), bytearray(8),
+                                    time.perf_counter() + 5,
                                     time.perf_counter)
 
     def test_content_length_in_pieces(self):
@@ -470,37 +831,296 @@ class TestRequestAndParsing(unittest.TestCase):
                       close=True)
         self.assertEqual(cm.exception.kind, "closed")
 
+    def protocol_error(self, *pieces, **kw):
+        with self.assertRaises(hammer.ResponseError) as cm:
+            self.read(*pieces, **kw)
+        self.assertEqual(cm.exception.kind, "protocol")
+
+    def test_negative_content_length(self):
+        self.protocol_error(b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n")
+
+    def test_content_length_python_would_take(self):
+        for value in (b"+5", b"5_0", b"0x5", b"5.0", b"", b"\xd9\xa5"):
+            with self.subTest(value=value):
+                self.protocol_error(b"HTTP/1.1 200 OK\r\nContent-Length: "
+                                    + value + b"\r\n\r\nhello", close=True)
+
+    def test_content_length_of_20_digits(self):
+        self.protocol_error(b"HTTP/1.1 200 OK\r\nContent-Length: "
+                            + b"9" * 20 + b"\r\n\r\n")
+
+    def test_conflicting_content_lengths(self):
+        self.protocol_error(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                            b"Content-Length: 6\r\n\r\nhello!")
+        self.protocol_error(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n"
+                            b"\r\nhello!")
+
+    def test_agreeing_content_lengths(self):
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                                   b"content-length:5\r\n\r\nhello"),
+                         (200, 5, True))
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5"
+                                   b"\r\n\r\nhello"), (200, 5, True))
+
+    def test_chunked_wins_over_content_length_and_closes(self):
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n"
+                                   b"Transfer-Encoding: chunked\r\n\r\n"
+                                   b"3\r\nabc\r\n0\r\n\r\n"), (200, 3, False))
+
+    def test_coding_other_than_chunked_reads_to_the_close(self):
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+                                   b" gzip\r\n\r\nabcdef", close=True),
+                         (200, 6, False))
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+                                   b" gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n"
+                                   b"\r\n"), (200, 2, True))
+
+    def test_bad_chunk_sizes(self):
+        for line in (b"-6", b"zz", b"0x5", b"", b" 5", b"1" * 17):
+            with self.subTest(line=line):
+                self.protocol_error(b"HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+                                    b" chunked\r\n\r\n" + line + b"\r\n"
+                                    b"hello\r\n0\r\n\r\n", close=True)
+
+    def test_chunk_size_with_spaces_before_an_extension(self):
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+                                   b" chunked\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n"
+                                   b"\r\n"), (200, 5, True))
+
+    def test_endless_chunk_size_line(self):
+        self.protocol_error(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+                            b"\r\n\r\n", b"1" * (hammer.MAX_CHUNK_LINE_B + 10))
+
+    def test_bytes_beyond_the_response_are_stray(self):
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                   b"\r\nokEXTRA"), (200, 2, hammer.STRAY))
+        self.assertEqual(self.read(b"HTTP/1.1 204 No Content\r\n\r\nX"),
+                         (204, 0, hammer.STRAY))
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding:"
+                                   b" chunked\r\n\r\n0\r\n\r\nX"),
+                         (200, 0, hammer.STRAY))
+        # a connection that closes anyway has nothing to keep apart
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                   b"Connection: close\r\n\r\nokEXTRA"),
+                         (200, 2, False))
+
+    def test_switching_protocols_closes(self):
+        self.assertEqual(self.read(b"HTTP/1.1 101 Switching\r\nUpgrade: x"
+                                   b"\r\n\r\n"), (101, 0, False))
+
+    def test_bare_lf_head(self):
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\nContent-Length: 5\n\n"
+                                   b"hello"), (200, 5, True))
+        self.assertEqual(self.read(b"HTTP/1.1 200 OK\nContent-Length: 2\n",
+                                   b"\nok"), (200, 2, True))
+
+    def test_status_lines(self):
+        self.assertEqual(self.read(b"HTTP/1.1 200\r\nContent-Length: 0\r\n"
+                                   b"\r\n"), (200, 0, True))
+        for line in (b"HTTP/2 200 OK", b"HTTP/1.1 099 X", b"HTTP/1.1 2000 X",
+                     b"HTTP/1.1 20 X", b"HTTP/1.1  200 X", b"HTTP/1.1 +20 X",
+                     b"http/1.1 200 OK", b"HTTP/1.1 2_0 X"):
+            with self.subTest(line=line):
+                self.protocol_error(line + b"\r\nContent-Length: 0\r\n\r\n")
+
+    def test_head_longer_than_the_limit(self):
+        self.protocol_error(b"HTTP/1.1 200 OK\r\nX: " + b"x" * hammer.MAX_HEAD_B,
+                            b"y" * 70000)
+
+    def test_not_http_fails_before_the_head_ends(self):
+        self.protocol_error(b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n")
+
+    def test_a_stalled_body_ends_at_the_deadline(self):
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        started = time.perf_counter()
+        with self.assertRaises(socket.timeout):
+            hammer.read_response(
+                a, hammer.readiness(a, False),
+                b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", False,
+                bytearray(8), started + 0.2, time.perf_counter)
+        self.assertLess(time.perf_counter() - started, 2.0)
+
+    def test_status_and_length_memos(self):
+        for _ in range(3):
+            self.assertEqual(self.read(b"HTTP/1.1 299 Odd\r\nContent-Length:"
+                                       b" 7\r\n\r\n1234567"), (299, 7, True))
+        self.assertEqual(hammer.STATUS_CODES[b"HTTP/1.1 299 "], 299)
+        self.assertIn(7, hammer.LENGTHS.values())
+        self.protocol_error(b"HTTP/1.1 2x9 Odd\r\n\r\n")
+        self.assertNotIn(b"HTTP/1.1 2x9 ", hammer.STATUS_CODES)
+
+    def test_parse_url_encodes_like_a_browser(self):
+        t = hammer.parse_url(" http://127.0.0.1/a b/\u00fc%41?q=x y&z=\"'`{} ")
+        self.assertEqual(t.path, "/a%20b/%C3%BC%41?q=x%20y&z=%22%27`{}")
+        req = hammer.build_request("GET", t, [], None, True)
+        self.assertTrue(req.startswith(b"GET /a%20b/%C3%BC%41?q=x%20y&z=%22"
+                                       b"%27`{} HTTP/1.1\r\n"))
+
+    def test_parse_url_idna_host(self):
+        t = hammer.parse_url("http://B\u00fccher.Example:8080/")
+        self.assertEqual((t.host, t.port, t.host_header),
+                         ("xn--bcher-kva.example", 8080,
+                          "xn--bcher-kva.example:8080"))
+        req = hammer.build_request("GET", t, [], None, True)
+        self.assertIn(b"\r\nHost: xn--bcher-kva.example:8080\r\n", req)
+
+    def test_parse_url_ipv6_zone(self):
+        t = hammer.parse_url("http://[fe80::1%25eth0]:81/")
+        self.assertEqual((t.host, t.host_header),
+                         ("fe80::1%eth0", "[fe80::1%25eth0]:81"))
+
 
 class TestSummary(unittest.TestCase):
-    def test_format_summary(self):
+    SETTINGS = {"hammer": "9", "method": "GET", "url": "http://x/",
+                "users": 3, "threads_per_process": [2, 1], "processes": 2,
+                "rampup_s": 1.0, "interval_s": 0.0, "runtime_s": 2.0,
+                "keepalive": True, "output": "r.csv"}
+
+    def stats(self):
         stats = hammer.WorkerStats()
         stats.add_rows([(0.1, 0.002, 200, 10, ""), (0.2, 0.004, 200, 10, ""),
-                        (0.3, 0.003, 503, 5, ""), (0.4, 1.0, 0, 0, "timeout")])
-        settings = {"hammer": "9", "method": "GET", "url": "http://x/",
-                    "users": 3, "threads_per_process": [2, 1], "processes": 2,
-                    "rampup_s": 1.0, "interval_s": 0.0, "runtime_s": 2.0,
-                    "keepalive": True, "output": "r.csv"}
-        lines = hammer.format_summary(settings, stats, 2.0, 4, [0.5, 0.95])
+                        (0.3, 0.003, 503, 5, ""), (0.4, 1.0, 0, 0, "timeout"),
+                        (0.5, 0.5, 0, 0, "reset"), (0.6, 0.7, 0, 0, "reset")])
+        stats.connections.update({"opened": 7, "idle_closed": 2, "stray": 1})
+        return stats
+
+    def test_format_summary(self):
+        stats = self.stats()
+        lines = hammer.format_summary(self.SETTINGS, stats, 2.0, 6,
+                                      [0.5, 0.95], (0.6, 0.05))
         self.assertEqual(lines, [
             "hammer 9  GET http://x/",
-            "load       3 users (2 + 1 threads in 2 processes), rampup 1s,"
+            "load        3 users (2 + 1 threads in 2 processes), rampup 1s,"
             " interval 0s, runtime 2s, keep-alive",
-            "requests   4 in 2.00s = 2.0 req/s",
-            "latency    min 2.00ms  avg 3.00ms  p50 3.00ms  p90 4.00ms"
+            "requests    6 in 2.00s = 3.0 req/s",
+            "latency     min 2.00ms  avg 3.00ms  p50 3.00ms  p90 4.00ms"
             "  p95 4.00ms  p99 4.00ms  max 4.00ms  (over 3 responses)",
-            "status     200: 2  503: 1",
-            "errors     timeout: 1",
-            "received   25 B of response bodies",
-            "output     r.csv (4 rows)",
+            "status      200: 2  503: 1",
+            "errors      4 = 66.67% of requests (5xx: 1; transport: reset 2,"
+            " timeout 1)",
+            "connections 7 opened; 2 closed by the server while idle; 1 closed"
+            " for bytes beyond a response",
+            "received    25 B of response bodies",
+            "output      r.csv (6 rows)",
             "warning: worker 1 was busy 95% of a CPU: hammer itself may be the"
             " bottleneck, so req/s and latency understate the target; add"
             " processes (-p) or lower the users"])
-        self.assertEqual((stats.failures, stats.server_errors), (1, 1))
+        self.assertEqual((stats.transport_errors, stats.server_errors,
+                          stats.errors, stats.requests), (3, 1, 4, 6))
+
+    def test_errors_count_5xx_alone(self):
+        # a server that answers only 503 must not read as "errors none"
+        stats = hammer.WorkerStats()
+        stats.add_rows([(0.1, 0.001, 503, 0, "")] * 209)
+        self.assertEqual(hammer.format_errors(stats),
+                         "209 = 100.00% of requests (5xx: 209)")
+
+    def test_no_errors(self):
+        stats = hammer.WorkerStats()
+        stats.add_rows([(0.1, 0.001, 404, 0, ""), (0.2, 0.001, 200, 0, "")])
+        self.assertEqual(hammer.format_errors(stats), "none")
+
+    def starved_warning(self, cpu, duration=2.0):
+        lines = hammer.format_summary(self.SETTINGS, self.stats(), duration,
+                                      6, [0.3, 0.3], cpu)
+        return [l for l in lines if "other processes" in l]
+
+    def test_starved_box_warns(self):
+        self.assertEqual(self.starved_warning((0.02, 0.55)), [
+            "warning: the CPUs hammer may use were 98% busy, 55% of them with"
+            " other processes (the target or another job): hammer got less"
+            " CPU than it wanted, so req/s and latency understate the target;"
+            " run hammer on other cores or another box"])
+
+    def test_idle_box_and_own_load_stay_quiet(self):
+        self.assertEqual(self.starved_warning((0.7, 0.3)), [])   # idle CPU
+        self.assertEqual(self.starved_warning((0.01, 0.1)), [])  # hammer's
+        self.assertEqual(self.starved_warning(None), [])         # not Linux
+        self.assertEqual(self.starved_warning((0.0, 0.9), 0.5), [])  # short
+
+    def test_cpu_shares(self):
+        # user nice system idle iowait irq softirq steal, in ticks
+        before = [1000, 0, 500, 4000, 0, 10, 20, 0]
+        after = [1400, 0, 700, 4020, 10, 20, 40, 50]
+        # 200 ticks of user+system were hammer's (2 s at 100 ticks/s)
+        idle, others = hammer.cpu_shares(before, after, 2.0, 100)
+        total = 400 + 200 + 20 + 10 + 10 + 20 + 50
+        self.assertAlmostEqual(idle, 30.0 / total)
+        self.assertAlmostEqual(others, (400 + 200 - 200 + 50.0) / total)
+        self.assertIsNone(hammer.cpu_shares(None, after, 1.0, 100))
+        self.assertIsNone(hammer.cpu_shares(after, after, 1.0, 100))
 
     def test_format_seconds(self):
         self.assertEqual([hammer.format_seconds(s) for s in
                           (0.000212, 0.0012, 0.0123, 0.123, 1.234)],
                          ["212us", "1.20ms", "12.3ms", "123ms", "1.23s"])
+
+    def test_no_requests_fails_the_run(self):
+        settings = dict(self.SETTINGS, output=os.devnull + "/x")
+        done = {0: hammer.Done(0, hammer.WorkerStats().to_dict(), 0, 0.0,
+                               1.0, 0.0, None)}
+        out, err = io.StringIO(), io.StringIO()
+        code = hammer.finish_run(settings, done, None, out, err)
+        self.assertEqual(code, 1)
+        self.assertEqual(err.getvalue().splitlines()[-1],
+                         "hammer: error: the run made no requests: no user"
+                         " got to send one before the runtime of 2s ended")
+        self.assertIn("requests    0 in 0.00s = 0.0 req/s", out.getvalue())
+
+
+class TestCapacity(unittest.TestCase):
+    LIMITS = {"open_files": 1024, "tasks": 5000, "memory_b": 2 << 30}
+
+    def test_fits(self):
+        self.assertIsNone(hammer.capacity_problem([900, 900], self.LIMITS))
+        self.assertIsNone(hammer.capacity_problem(
+            [10 ** 6], {"open_files": None, "tasks": None,
+                        "memory_b": None}))
+
+    def test_open_files_per_process(self):
+        self.assertEqual(hammer.capacity_problem([1000], self.LIMITS),
+                         "1000 users in one process need 1064 open files, and"
+                         " this box allows 1024 per process (ulimit -n): use"
+                         " more processes (-p) or fewer users")
+
+    def test_threads(self):
+        self.assertEqual(hammer.capacity_problem([900] * 6, self.LIMITS),
+                         "5400 users in 6 processes need 5424 threads, and"
+                         " this box has room for 5000 more: use fewer users")
+
+    def test_memory(self):
+        limits = dict(self.LIMITS, memory_b=100 << 20)
+        self.assertEqual(hammer.capacity_problem([900, 900], limits),
+                         "1800 users in 2 processes need about 136.6 MB of"
+                         " memory, and 104.9 MB is available: use fewer users"
+                         " or processes")
+
+    def test_box_limits_are_numbers_or_none(self):
+        for key, value in hammer.box_limits().items():
+            with self.subTest(key=key):
+                self.assertTrue(value is None or isinstance(value, int))
+
+    def test_a_thread_the_box_refuses_stops_the_worker(self):
+        worker = hammer.Worker(3, {}, [0.0] * 5, [1] * 5, None, time.monotonic)
+        started = []
+        real = threading.Thread.start
+
+        def start(thread):
+            if len(started) == 3:
+                raise RuntimeError("can't start new thread")
+            started.append(thread)
+            real(thread)
+        with unittest.mock.patch.object(threading.Thread, "start", start):
+            with self.assertRaises(hammer.RunError) as cm:
+                worker.start_users(lambda deadline: None)
+        self.assertEqual(str(cm.exception), "worker 3 could not start thread"
+                         " 4 of 5: can't start new thread")
+        for thread in started:      # the ones started were let go
+            thread.join(5)
+            self.assertFalse(thread.is_alive())
+        self.assertEqual(worker.ends, [])
 
 
 # --- whole runs against real servers ---------------------------------------------
@@ -517,9 +1137,9 @@ class TestRuns(ServerTestCase):
         self.assertEqual(server.requests, 3000)
         self.assertEqual({r[2] for r in rows}, {"200"})
         self.assertEqual({r[3] for r in rows}, {"300"})
-        self.assertIn("requests   3000 in ", proc.stdout)
-        self.assertIn("status     200: 3000", proc.stdout)
-        self.assertIn("output     %s (3000 rows)" % self.csv, proc.stdout)
+        self.assertIn("requests    3000 in ", proc.stdout)
+        self.assertIn("status      200: 3000", proc.stdout)
+        self.assertIn("output      %s (3000 rows)" % self.csv, proc.stdout)
 
     def test_runtime_bounds_the_run(self):
         server = self.start_server()
@@ -575,13 +1195,20 @@ class TestRuns(ServerTestCase):
         self.assertEqual(server.connections, 60 + 1)
 
     def test_server_closing_idle_connections_is_not_an_error(self):
+        # the server closes each connection after its response; during the
+        # 20 ms pause its FIN arrives, and the check before the next
+        # request sees it: a new connection, no error, nothing sent twice
         server = self.start_server(mode="drop")
-        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "80")
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "40",
+                           "--interval", "20ms")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         rows = self.rows()
-        self.assertEqual([r[2] for r in rows], ["200"] * 80)
-        self.assertEqual(server.requests, 80)
-        self.assertIn("errors     none", proc.stdout)
+        self.assertEqual([r[2] for r in rows], ["200"] * 40)
+        self.assertEqual(server.requests, 40)
+        self.assertEqual(server.connections, 40 + 1)
+        self.assertIn("errors      none", proc.stdout)
+        self.assertIn("connections 40 opened; 38 closed by the server while"
+                      " idle\n", proc.stdout)
 
     def test_head_reads_no_body(self):
         server = self.start_server(body=b"q" * 100)
@@ -647,8 +1274,9 @@ class TestRuns(ServerTestCase):
                            "1", "-n", "5")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual([r[2:] for r in self.rows()], [["0", "0", "reset"]] * 5)
-        self.assertIn("errors     reset: 5", proc.stdout)
-        self.assertIn("status     none", proc.stdout)
+        self.assertIn("errors      5 = 100.00% of requests (transport:"
+                      " reset 5)", proc.stdout)
+        self.assertIn("status      none", proc.stdout)
 
 
     def test_requests_in_flight_at_the_end_are_recorded(self):
@@ -669,7 +1297,7 @@ class TestRuns(ServerTestCase):
         self.assertEqual({r[2] for r in rows}, {"200"})
         self.assertRegex(proc.stderr, r"^hammer: demo target listening at"
                          r" http://127.0.0.1:\d+/\n$")
-        self.assertIn("output     %s (%d rows)" % (self.csv, len(rows)),
+        self.assertIn("output      %s (%d rows)" % (self.csv, len(rows)),
                       proc.stdout)
 
 
@@ -689,10 +1317,429 @@ class TestRuns(ServerTestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True, timeout=60, preexec_fn=limit_file_size)
         self.assertEqual(proc.returncode, 1, proc.stderr)
-        self.assertEqual(proc.stderr, "hammer: worker 0 failed: cannot write"
+        self.assertEqual(proc.stderr, "hammer: error: worker 0 failed: cannot write"
                          " rows to %r: File too large\n" % self.csv)
         self.assertLessEqual(os.path.getsize(self.csv), 4096)
-        self.assertIn("requests   %d in " % server.requests, proc.stdout)
+        self.assertIn("requests    %d in " % server.requests, proc.stdout)
+
+
+# --- every fault the server can throw ------------------------------------------
+
+MAX_CHILD_RSS_MB = 200      # hammer's biggest process in any fault test
+SLACK_S = 20.0              # start-up and exit, on a slow machine
+
+
+def max_child_rss_mb():
+    """The peak RSS of any child process waited for so far, or None."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+
+
+class TestFaults(ServerTestCase):
+    """hammer against each FaultServer mode.  Each test asserts exact
+    rows and error kinds, holds the rows against the requests the server
+    read, and checks that the run ended within its runtime plus timeout
+    and that no process of hammer's grew past MAX_CHILD_RSS_MB."""
+
+    def fault(self, mode, *args, **options):
+        """Run hammer against a FaultServer: (server, proc, rows)."""
+        server = FaultServer(mode, **options)
+        self.addCleanup(server.stop)
+        args = ("-p", "1") + args
+        started = time.monotonic()
+        proc = self.hammer(server.url, *args, timeout=120)
+        wall = time.monotonic() - started
+        self.assertNotIn("Traceback", proc.stderr)
+        runtime = (hammer.parse_duration(args[args.index("--runtime") + 1])
+                   if "--runtime" in args else 60.0)
+        timeout = (hammer.parse_duration(args[args.index("--timeout") + 1])
+                   if "--timeout" in args else 10.0)
+        self.assertLess(wall, runtime + timeout + SLACK_S)
+        peak = max_child_rss_mb()
+        if peak is not None:
+            self.assertLess(peak, MAX_CHILD_RSS_MB)
+        rows = self.rows() if os.path.exists(self.csv) else None
+        return server, proc, rows
+
+    def assert_rows(self, rows, status, size, kind=""):
+        self.assertEqual(set((r[2], r[3], r[4]) for r in rows),
+                         {(str(status), str(size), kind)})
+
+    def by_time(self, rows):
+        return [(r[2], r[4]) for r in sorted(rows, key=lambda r: float(r[0]))]
+
+    def test_fault_ok(self):
+        server, proc, rows = self.fault("ok", "-t", "2", "-n", "50")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(rows), 50)
+        self.assertEqual(server.requests, 50)
+        self.assert_rows(rows, 200, 11)
+        self.assertIn("connections 2 opened\n", proc.stdout)
+
+    def test_fault_only_503(self):
+        server, proc, rows = self.fault("only_503", "-t", "1", "-n", "20")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 503, 4)
+        self.assertEqual(server.requests, 20)
+        self.assertIn("errors      20 = 100.00% of requests (5xx: 20)\n",
+                      proc.stdout)
+
+    def test_fault_close_without_response(self):
+        server, proc, rows = self.fault("close_without_response", "-t", "1",
+                                        "-n", "5")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 0, 0, "closed")
+        self.assertEqual(server.requests, 5)
+
+    def test_fault_drop_every_5th_is_an_error_never_a_retry(self):
+        # a kept-alive connection closed after the request was sent: an
+        # error row, and the POST reaches the server once, not twice
+        server, proc, rows = self.fault("drop_every_5th", "-t", "1", "-n",
+                                        "20", "-d", "a=1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.requests, 20)
+        self.assertEqual(server.bodies, [b"a=1"] * 20)
+        self.assertEqual(self.by_time(rows),
+                         ([("200", "")] * 4 + [("0", "closed")]) * 4)
+        self.assertIn("errors      4 = 20.00% of requests (transport: closed"
+                      " 4)\n", proc.stdout)
+
+    def test_fault_reset_before_response(self):
+        server, proc, rows = self.fault("reset_before_response", "-t", "1",
+                                        "-n", "5")
+        self.assert_rows(rows, 0, 0, "reset")
+        self.assertEqual(server.requests, 5)
+
+    def test_fault_reset_mid_body(self):
+        server, proc, rows = self.fault("reset_mid_body", "-t", "1", "-n",
+                                        "3")
+        self.assert_rows(rows, 0, 0, "reset")
+        self.assertEqual(server.requests, 3)
+
+    def test_fault_short_body_then_close(self):
+        server, proc, rows = self.fault("short_body_then_close", "-t", "1",
+                                        "-n", "3")
+        self.assert_rows(rows, 0, 0, "closed")
+        self.assertEqual(server.requests, 3)
+
+    def test_fault_garbage_status_line(self):
+        server, proc, rows = self.fault("garbage_status_line", "-t", "1",
+                                        "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+        self.assertEqual(server.requests, 3)
+
+    def test_fault_status_below_100(self):
+        _, _, rows = self.fault("status_below_100", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_status_of_four_digits(self):
+        _, _, rows = self.fault("status_of_four_digits", "-t", "1", "-n",
+                                "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_binary_garbage(self):
+        server, _, rows = self.fault("binary_garbage", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+        self.assertEqual(server.requests, 3)
+
+    def assert_timeouts(self, rows, n, timeout_s):
+        self.assert_rows(rows, 0, 0, "timeout")
+        self.assertEqual(len(rows), n)
+        for r in rows:      # timed out at the deadline, not a timeout later
+            self.assertGreaterEqual(float(r[1]), timeout_s * 0.99)
+            self.assertLess(float(r[1]), timeout_s + 0.5)
+
+    def test_fault_slowloris_head(self):
+        _, _, rows = self.fault("slowloris_head", "-t", "1", "-n", "2",
+                                "--timeout", "0.5")
+        self.assert_timeouts(rows, 2, 0.5)
+
+    def test_fault_slowloris_body(self):
+        _, _, rows = self.fault("slowloris_body", "-t", "1", "-n", "2",
+                                "--timeout", "0.5")
+        self.assert_timeouts(rows, 2, 0.5)
+
+    def test_fault_never_responds(self):
+        server, _, rows = self.fault("never_responds", "-t", "2", "-n", "4",
+                                     "--timeout", "0.5")
+        self.assert_timeouts(rows, 4, 0.5)
+        self.assertEqual(server.requests, 4)
+
+    def test_fault_never_responds_past_the_runtime(self):
+        # requests in flight when the runtime ends finish within --timeout
+        server, proc, rows = self.fault("never_responds", "-t", "2",
+                                        "--runtime", "0.3", "--timeout",
+                                        "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_timeouts(rows, 2, 1.0)
+        self.assertEqual(server.requests, 2)
+
+    def test_fault_megabyte_of_headers(self):
+        _, _, rows = self.fault("megabyte_of_headers", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_endless_chunked(self):
+        _, _, rows = self.fault("endless_chunked", "-t", "1", "-n", "2",
+                                "--timeout", "0.5")
+        self.assert_timeouts(rows, 2, 0.5)
+
+    def test_fault_negative_chunk_size(self):
+        # int(b"-6", 16) would step back in the body and spin forever
+        _, proc, rows = self.fault("negative_chunk_size", "-t", "1", "-n",
+                                   "3", "--timeout", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_chunk_size_not_hex(self):
+        _, _, rows = self.fault("chunk_size_not_hex", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_chunk_size_too_long(self):
+        _, _, rows = self.fault("chunk_size_too_long", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_chunk_longer_than_its_size(self):
+        _, _, rows = self.fault("chunk_longer_than_its_size", "-t", "1",
+                                "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_close_delimited(self):
+        server, proc, rows = self.fault("close_delimited", "-t", "2", "-n",
+                                        "20")
+        self.assert_rows(rows, 200, 5000)
+        self.assertEqual(server.requests, 20)
+        self.assertEqual(len(server.conns), 20 + 1)     # and the probe
+
+    def test_fault_interim_flood(self):
+        _, _, rows = self.fault("interim_flood", "-t", "1", "-n", "2",
+                                "--timeout", "0.5")
+        self.assert_timeouts(rows, 2, 0.5)
+
+    def test_fault_interim_then_answer(self):
+        server, _, rows = self.fault("interim_then_answer", "-t", "2", "-n",
+                                     "20")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(server.conns), 2 + 1)
+
+    def test_fault_connection_close(self):
+        server, proc, rows = self.fault("connection_close", "-t", "2", "-n",
+                                        "20")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(server.conns), 20 + 1)
+        self.assertIn("errors      none\n", proc.stdout)
+
+    def test_fault_silent_close_after_3(self):
+        server, proc, rows = self.fault("silent_close_after_3", "-t", "1",
+                                        "-n", "12", "--interval", "20ms")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(server.requests, 12)
+        self.assertEqual(len(server.conns), 4 + 1)
+        self.assertIn("connections 4 opened; 3 closed by the server while"
+                      " idle\n", proc.stdout)
+
+    def test_fault_hundred_megabyte_body(self):
+        _, proc, rows = self.fault("hundred_megabyte_body", "-t", "1", "-n",
+                                   "1", "--timeout", "60")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 200, 100 * 10 ** 6)
+
+    def test_fault_dies_after_10(self):
+        # the server dies mid-run
+        server, proc, rows = self.fault("dies_after_10", "-t", "1", "-n",
+                                        "20")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.requests, 11)
+        self.assertEqual(self.by_time(rows), [("200", "")] * 10
+                         + [("0", "closed")] + [("0", "refused")] * 9)
+
+    def test_fault_answers_400_to_anything_over_https(self):
+        # https to a plain server
+        server = FaultServer("answers_400_to_anything")
+        self.addCleanup(server.stop)
+        url = "https://127.0.0.1:%d/" % server.port
+        proc = self.hammer(url, "-n", "3", "--timeout", "2")
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(proc.stderr, r"^hammer: error: cannot connect to"
+                         r" 127.0.0.1:%d: tls handshake failed: .+\n$"
+                         % server.port)
+        self.assertFalse(os.path.exists(self.csv))
+
+    def test_fault_negative_content_length(self):
+        _, _, rows = self.fault("negative_content_length", "-t", "1", "-n",
+                                "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_conflicting_content_lengths(self):
+        _, _, rows = self.fault("conflicting_content_lengths", "-t", "1",
+                                "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_repeated_content_length(self):
+        server, _, rows = self.fault("repeated_content_length", "-t", "1",
+                                     "-n", "5")
+        self.assert_rows(rows, 200, 5)
+        self.assertEqual(len(server.conns), 1 + 1)
+
+    def test_fault_chunked_and_content_length(self):
+        # RFC 9112 6.3: chunked wins, and the connection closes after it
+        server, _, rows = self.fault("chunked_and_content_length", "-t", "1",
+                                     "-n", "5")
+        self.assert_rows(rows, 200, 5)
+        self.assertEqual(server.requests, 5)
+        self.assertEqual(len(server.conns), 5 + 1)
+
+    def test_fault_coding_not_chunked(self):
+        server, _, rows = self.fault("coding_not_chunked", "-t", "1", "-n",
+                                     "5")
+        self.assert_rows(rows, 200, 300)
+        self.assertEqual(len(server.conns), 5 + 1)
+
+    def test_fault_stray_bytes_same_segment(self):
+        server, proc, rows = self.fault("stray_bytes_same_segment", "-t",
+                                        "1", "-n", "10")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(server.conns), 10 + 1)
+        self.assertIn("connections 10 opened; 10 closed for bytes beyond a"
+                      " response\n", proc.stdout)
+
+    def test_fault_stray_response_later(self):
+        # the unasked-for response waits on the connection when the next
+        # request is due: the connection is closed, never read as an answer
+        server, proc, rows = self.fault("stray_response_later", "-t", "1",
+                                        "-n", "10", "--interval", "60ms")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(server.requests, 10)
+        self.assertEqual(len(server.conns), 10 + 1)
+        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
+                      " response\n", proc.stdout)
+
+    def test_fault_bare_lf_lines(self):
+        server, _, rows = self.fault("bare_lf_lines", "-t", "1", "-n", "5")
+        self.assert_rows(rows, 200, 5)
+        self.assertEqual(len(server.conns), 1 + 1)
+
+    def test_fault_switching_protocols(self):
+        server, _, rows = self.fault("switching_protocols", "-t", "1", "-n",
+                                     "3")
+        self.assert_rows(rows, 101, 0)
+        self.assertEqual(len(server.conns), 3 + 1)
+
+    def test_fault_body_on_head(self):
+        server, proc, rows = self.fault("body_on_head", "-X", "HEAD", "-t",
+                                        "1", "-n", "5")
+        self.assert_rows(rows, 200, 0)
+        self.assertEqual(len(server.conns), 5 + 1)
+        self.assertIn("5 closed for bytes beyond a response", proc.stdout)
+
+    def test_fault_reads_slowly(self):
+        # --timeout bounds the send: an 8 MB body read at 80 kB/s would
+        # take 100 s; each request ends after 0.5 s
+        body = os.path.join(self.tmp.name, "body")
+        with open(body, "wb") as f:
+            f.write(b"b" * (8 << 20))
+        server, _, rows = self.fault("reads_slowly", "-t", "1", "-n", "2",
+                                     "--timeout", "0.5", "-d", "@" + body)
+        self.assert_timeouts(rows, 2, 0.5)
+        self.assertEqual(server.requests, 0)
+
+    def test_fault_reset_on_connect(self):
+        _, _, rows = self.fault("reset_on_connect", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "reset")
+
+    def test_every_mode_has_a_test(self):
+        names = dir(self)
+        self.assertEqual([m for m in FAULT_MODES if not any(
+            n.startswith("test_fault_" + m) for n in names)], [])
+        self.assertGreaterEqual(len(FAULT_MODES), 25)
+
+
+class TestRunRecord(ServerTestCase):
+    """What a run writes beside its rows, and what it says of itself."""
+
+    def settings(self):
+        with open(self.csv + ".json") as f:
+            return json.load(f)
+
+    def rate(self, stdout):
+        m = re.search(r"^requests    (\d+) in [\d.]+s = ([\d.]+) req/s$",
+                      stdout, re.M)
+        return int(m.group(1)), float(m.group(2))
+
+    def test_start_instant_and_duration_of_a_timed_run(self):
+        server = self.start_server()
+        before = time.time()
+        proc = self.hammer(server.url, "-p", "2", "-t", "2", "--runtime",
+                           "1", "--interval", "20ms")
+        after = time.time()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        start = s["started_epoch_s"]
+        self.assertTrue(before < start < after, (before, start, after))
+        self.assertRegex(s["started"],
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+        parsed = datetime.datetime.strptime(
+            s["started"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+        self.assertAlmostEqual(parsed, start, delta=1e-6)
+        rows = self.rows()
+        ends = max(float(r[0]) + float(r[1]) for r in rows)
+        # the run covers its runtime, and every response in it
+        self.assertGreaterEqual(s["duration_s"], 1.0)
+        self.assertGreaterEqual(s["duration_s"], ends - 1e-6)
+        requests, rate = self.rate(proc.stdout)
+        self.assertEqual(requests, len(rows))
+        self.assertAlmostEqual(rate, requests / s["duration_s"], delta=0.06)
+
+    def test_duration_of_a_run_its_quota_ends(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "40",
+                           "--runtime", "30")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        ends = max(float(r[0]) + float(r[1]) for r in self.rows())
+        self.assertAlmostEqual(s["duration_s"], ends, delta=1e-5)
+
+    def test_space_in_the_url_goes_percent_encoded(self):
+        server = FaultServer("ok")
+        self.addCleanup(server.stop)
+        proc = self.hammer(server.url + "a b/\u00fc?q=x y", "-t", "1", "-p",
+                           "1", "-n", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.heads[0].split(b"\r\n")[0],
+                         b"GET /a%20b/%C3%BC?q=x%20y HTTP/1.1")
+
+
+class TestStarvation(ServerTestCase):
+    """The warning that hammer got less CPU than it wanted, both ways."""
+
+    def test_a_starved_box_warns(self):
+        if not hasattr(os, "sched_setaffinity") or not os.path.exists(
+                "/proc/stat"):
+            self.skipTest("needs Linux's CPU affinity and /proc/stat")
+        cpu = {min(os.sched_getaffinity(0))}
+        for _ in range(2):      # two busy loops on hammer's one CPU
+            hog = subprocess.Popen(
+                [sys.executable, "-c", "while True: pass"],
+                preexec_fn=lambda: os.sched_setaffinity(0, cpu))
+            self.addCleanup(hog.wait)
+            self.addCleanup(hog.kill)
+        server = FaultServer("ok")
+        self.addCleanup(server.stop)
+        proc = self.hammer(server.url, "-p", "1", "-t", "1", "--runtime", "2",
+                           pin=cpu)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stdout, r"\nwarning: the CPUs hammer may use"
+                         r" were \d+% busy, \d+% of them with other processes")
+
+    def test_an_idle_box_with_a_slow_target_stays_quiet(self):
+        server = self.start_server(delay_s=0.005)
+        proc = self.hammer(server.url, "-p", "1", "-t", "8", "--runtime", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertNotIn("warning", proc.stdout)
 
 
 class TestSpawnAndForkserver(ServerTestCase):
@@ -722,7 +1769,7 @@ class TestHttps(ServerTestCase):
         server = self.start_server(tls=True)
         proc = self.hammer(server.url, "-p", "1", "-t", "1", "-n", "5")
         self.assertEqual(proc.returncode, 1)
-        self.assertRegex(proc.stderr, r"^hammer: cannot connect to 127.0.0.1:%d:"
+        self.assertRegex(proc.stderr, r"^hammer: error: cannot connect to 127.0.0.1:%d:"
                          r" tls handshake failed: .*certificate.* \(-k/--insecure"
                          r" skips certificate checks\)\n$" % server.port)
         self.assertEqual(server.requests, 0)
@@ -765,7 +1812,7 @@ class TestSignals(ServerTestCase):
         self.assertEqual(proc.returncode, code, err)
         rows = self.rows()
         self.assertEqual(len(rows), server.requests)
-        self.assertIn("requests   %d in " % len(rows), out)
+        self.assertIn("requests    %d in " % len(rows), out)
         self.assert_group_gone(proc.pid)
 
     def assert_group_gone(self, pgid):
@@ -813,6 +1860,136 @@ class TestSignals(ServerTestCase):
         self.assert_stopped_cleanly(proc, server, 143)
 
 
+# --- fuzzing: hostile bytes into the reader, hostile text into the parsers ---------
+
+FUZZ_READER_EXAMPLES = 300
+FUZZ_URL_EXAMPLES = 300
+FUZZ_DEADLINE_S = 0.05
+FUZZ_TEMPLATES = (
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello"
+    b"\r\n0\r\nT: 1\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+    b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
+    b"HTTP/1.1 200 OK\nContent-Length: 2\nConnection: close\n\nok",
+    b"HTTP/1.1 503 Busy\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nno",
+)
+FUZZ_PIECES = (b"\r\n", b"\n", b"\r\n\r\n", b"-", b"0", b"9" * 25, b"ffff",
+               b";", b",", b" ", b"\x00", b"\xff", b"HTTP/1.1 ",
+               b"Content-Length: ", b"Transfer-Encoding: chunked\r\n",
+               b"Connection: close\r\n", b"100 Continue\r\n\r\n", b"-6\r\n")
+
+
+class TestFuzz(unittest.TestCase):
+    """Property tests with hypothesis, a fixed number of derandomized
+    examples per run (FUZZ_READER_EXAMPLES + FUZZ_URL_EXAMPLES): random
+    and mutated response byte streams into read_response over a
+    socketpair, and random text into parse_url and parse_header."""
+
+    def setUp(self):
+        try:
+            import hypothesis
+        except ImportError:
+            if REQUIRE_ALL:
+                self.fail("hypothesis is not installed and "
+                          "HAMMER_TEST_REQUIRE_ALL=1")
+            self.skipTest("hypothesis is not installed for this Python "
+                          "(python -m pip install hypothesis): the fuzz "
+                          "tests of hammer's reader and parsers are skipped")
+        self.hypothesis = hypothesis
+        self.st = hypothesis.strategies
+
+    def settings(self, examples):
+        hypothesis = self.hypothesis
+        return hypothesis.settings(
+            max_examples=examples, deadline=None, derandomize=True,
+            database=None, print_blob=False,
+            suppress_health_check=list(hypothesis.HealthCheck))
+
+    def streams(self):
+        st = self.st
+
+        @st.composite
+        def mutated(draw):
+            text = draw(st.sampled_from(FUZZ_TEMPLATES))
+            for _ in range(draw(st.integers(0, 4))):
+                at = draw(st.integers(0, len(text)))
+                op = draw(st.sampled_from("ird"))
+                if op == "d":
+                    text = text[:at] + text[at + draw(st.integers(1, 8)):]
+                else:
+                    piece = draw(st.sampled_from(FUZZ_PIECES))
+                    text = text[:at] + piece + text[at + (op == "r"):]
+            return text
+        return st.one_of(mutated(), mutated(), mutated(),
+                         st.binary(min_size=1, max_size=300))
+
+    def test_reader_ends_by_its_deadline_with_its_own_errors(self):
+        st = self.st
+
+        @self.settings(FUZZ_READER_EXAMPLES)
+        @self.hypothesis.given(self.streams(), st.booleans(),
+                               st.integers(1, 40), st.booleans())
+        def check(stream, close, scratch_b, head_request):
+            a, b = socket.socketpair()
+            try:
+                b.sendall(stream)
+                if close:
+                    b.close()
+                buf = a.recv(hammer.FIRST_RECV_B)
+                started = time.perf_counter()
+                try:
+                    status, size, keep = hammer.read_response(
+                        a, hammer.readiness(a, False), buf, head_request,
+                        bytearray(scratch_b), started + FUZZ_DEADLINE_S,
+                        time.perf_counter)
+                except hammer.ResponseError as exc:
+                    self.assertIn(exc.kind, ("protocol", "closed"))
+                except OSError:
+                    pass        # socket.timeout at the deadline
+                else:
+                    self.assertTrue(100 <= status <= 999, status)
+                    self.assertTrue(0 <= size <= len(stream), size)
+                    self.assertIn(keep, (True, False, hammer.STRAY))
+                self.assertLess(time.perf_counter() - started,
+                                FUZZ_DEADLINE_S + 0.5)
+            finally:
+                a.close()
+                b.close()
+        check()
+
+    def test_url_and_header_parsers_only_raise_usage_errors(self):
+        st = self.st
+        text = st.lists(st.sampled_from(
+            list("ab:/?#[]@%. 09\u00fc\u20ac\t\r\n\x00\\-") + ["://", "http",
+                                                               "https"]),
+            max_size=20).map("".join)
+
+        @self.settings(FUZZ_URL_EXAMPLES)
+        @self.hypothesis.given(st.one_of(text, text.map(
+            lambda t: "http://" + t)), text)
+        def check(url, header):
+            try:
+                target = hammer.parse_url(url)
+            except hammer.UsageError:
+                pass
+            else:
+                request = hammer.build_request("GET", target, [], None, True)
+                line = request.split(b"\r\n")[0]
+                self.assertEqual(len(line.split(b" ")), 3, line)
+                self.assertTrue(all(32 < c < 127 for c in line.replace(
+                    b" ", b"")), line)
+                self.assertTrue(1 <= target.port <= 65535)
+            try:
+                name, value = hammer.parse_header(header)
+            except hammer.UsageError:
+                pass
+            else:
+                self.assertNotRegex(value, "[\\r\\n\\x00]")
+        check()
+
+
 # --- the command line -------------------------------------------------------------
 
 
@@ -826,7 +2003,7 @@ class TestMain(unittest.TestCase):
     def assert_usage(self, argv, message):
         code, out, err = self.main(*argv)
         self.assertEqual(code, 2)
-        self.assertEqual(err.splitlines()[-1], "hammer.py: error: " + message)
+        self.assertEqual(err.splitlines()[-1], "hammer: error: " + message)
         self.assertNotIn("Traceback", err)
 
     def test_main_unknown_option(self):
@@ -890,7 +2067,7 @@ class TestMain(unittest.TestCase):
                                           "-o", out)
             self.assertFalse(os.path.exists(out))
         self.assertEqual(code, 1)
-        self.assertEqual(err, "hammer: cannot connect to 127.0.0.1:%d:"
+        self.assertEqual(err, "hammer: error: cannot connect to 127.0.0.1:%d:"
                               " connection refused\n" % port)
         self.assertEqual(stdout, "")
 
@@ -899,7 +2076,8 @@ class TestMain(unittest.TestCase):
         self.addCleanup(server.stop)
         code, _, err = self.main(server.url, "-o", "/nonexistent/dir/r.csv")
         self.assertEqual(code, 1)
-        self.assertEqual(err, "hammer: cannot write '/nonexistent/dir/r.csv':"
+        self.assertEqual(err, "hammer: error: cannot write"
+                              " '/nonexistent/dir/r.csv':"
                               " No such file or directory\n")
         self.assertEqual(server.requests, 0)
 
@@ -910,7 +2088,8 @@ class TestMain(unittest.TestCase):
         self.addCleanup(server.stop)
         code, _, err = self.main(server.url, "-o", "/dev/full")
         self.assertEqual(code, 1)
-        self.assertEqual(err, "hammer: cannot write '/dev/full': No space left"
+        self.assertEqual(err, "hammer: error: cannot write '/dev/full': No"
+                              " space left"
                               " on device\n")
         self.assertEqual(server.requests, 0)
 
@@ -924,6 +2103,172 @@ class TestMain(unittest.TestCase):
         for option in ("--interval", "--runtime", "--rampup", "--processes",
                        "--threads", "--timeout", "--output"):
             self.assertRegex(out, r"(?s)%s.*?\(default: " % option)
+
+
+class TestBadInput(unittest.TestCase):
+    """Every bad command line: exit 2 and one exact `hammer: error:` line
+    after the usage lines, no traceback, results.csv untouched, and not
+    even a connection to the target."""
+
+    SENTINEL = "elapsed,response_time,status,bytes,error\n1.0,0.1,200,5,\n"
+
+    def setUp(self):
+        self.server = FaultServer("ok")
+        self.addCleanup(self.server.stop)
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.csv = os.path.join(self.tmp.name, "results.csv")
+        with open(self.csv, "w") as f:
+            f.write(self.SENTINEL)
+
+    def path(self, name, size=0):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "wb") as f:
+            f.truncate(size)        # sparse: no disk used
+        return path
+
+    def cases(self):
+        url = self.server.url
+        big = self.path("big", hammer.MAX_BODY_B + 1)
+        huge_t = str(10 ** 7)
+        return [
+            ([], "a URL is required (or --demo to try hammer on a built-in"
+                 " target)"),
+            (["--demo", url], "--demo runs against its own target: leave out"
+                              " the URL"),
+            ([url, "extra"], "unrecognized arguments: extra"),
+            ([url, "--bogus"], "unrecognized arguments: --bogus"),
+            (["ftp://127.0.0.1/"], "unsupported url scheme 'ftp' in"
+             " 'ftp://127.0.0.1/': use http:// or https://"),
+            (["127.0.0.1:8000/"], "url '127.0.0.1:8000/' has no scheme: write"
+             " it as http://127.0.0.1:8000/"),
+            (["http://[::1"], "url 'http://[::1' is malformed: its IPv6"
+             " address lacks the closing ']'"),
+            (["http://[::1]x/"], "url 'http://[::1]x/' is malformed: 'x'"
+             " follows its IPv6 address"),
+            (["http://[zz]/"], "url 'http://[zz]/' has an invalid IPv6"
+             " address '[zz]'"),
+            (["http:///x"], "url 'http:///x' has no host"),
+            (["http://a b/"], "url 'http://a b/' has an invalid host 'a b'"),
+            (["http://a..b/"], "url 'http://a..b/' has an invalid host"
+             " 'a..b'"),
+            (["http://%s.test/" % ("a" * 64)], "url 'http://%s.test/' has an"
+             " invalid host '%s.test'" % ("a" * 64, "a" * 64)),
+            (["http://%s/" % ("\u00fc" * 70)], "url 'http://%s/' has a host"
+             " %r that IDNA cannot encode" % ("\u00fc" * 70, "\u00fc" * 70)),
+            (["http://127.0.0.1:99999/"], "url 'http://127.0.0.1:99999/' has"
+             " an invalid port '99999': use 1 to 65535"),
+            (["http://127.0.0.1:0/"], "url 'http://127.0.0.1:0/' has an"
+             " invalid port '0': use 1 to 65535"),
+            (["http://127.0.0.1:8o/"], "url 'http://127.0.0.1:8o/' has an"
+             " invalid port '8o': use 1 to 65535"),
+            (["http://127.0.0.1/a\rb"], "url 'http://127.0.0.1/a\\rb' holds a"
+             " control character (such as CR, LF or TAB): remove it"),
+            (["http://127.0.0.1/a\nb"], "url 'http://127.0.0.1/a\\nb' holds a"
+             " control character (such as CR, LF or TAB): remove it"),
+            (["http://127.0.0.1/a\tb"], "url 'http://127.0.0.1/a\\tb' holds a"
+             " control character (such as CR, LF or TAB): remove it"),
+            (["http://127.0.0.1/\x00"], "url 'http://127.0.0.1/\\x00' holds a"
+             " control character (such as CR, LF or TAB): remove it"),
+            ([url, "-X", ""], "invalid method '': a method is a token such"
+             " as GET or POST"),
+            ([url, "-X", "GE T"], "invalid method 'GE T': a method is a token"
+             " such as GET or POST"),
+            ([url, "-X", "GET\r\n"], "invalid method 'GET\\r\\n': a method is"
+             " a token such as GET or POST"),
+            ([url, "-H", "NoColonHere"], "malformed header 'NoColonHere':"
+             " expected 'Name: value'"),
+            ([url, "-H", "Bad Name: x"], "malformed header 'Bad Name: x':"
+             " expected 'Name: value'"),
+            ([url, "-H", ": x"], "malformed header ': x': expected 'Name:"
+             " value'"),
+            ([url, "-H", "X-A: a\x00b"], "header 'X-A: a\\x00b' holds a"
+             " control character (such as CR, LF or NUL): remove it"),
+            ([url, "-H", "X-A: a\rb"], "header 'X-A: a\\rb' holds a control"
+             " character (such as CR, LF or NUL): remove it"),
+            ([url, "-H", "X-A: \u20ac"], "headers must be latin-1 text"),
+            ([url, "-H", "Content-Length: 5"], "-H 'Content-Length: 5'"
+             " disagrees with the 0-byte body; leave it out: hammer sets"
+             " Content-Length"),
+            ([url, "-H", "Transfer-Encoding: chunked", "-d", "x"],
+             "-H 'Transfer-Encoding: chunked': hammer sends the body with a"
+             " Content-Length; leave Transfer-Encoding out"),
+            ([url, "-d", "@/nonexistent/body"], "cannot read data file"
+             " '/nonexistent/body': No such file or directory"),
+            ([url, "-d", "@/dev/zero"], "data file '/dev/zero' is not a"
+             " regular file"),
+            ([url, "-d", "@" + self.tmp.name], "data file %r is not a regular"
+             " file" % self.tmp.name),
+            ([url, "-d", "@" + big], "the request body is bigger than the"
+             " limit of 64.0 MiB"),
+            ([url, "--runtime", "0"], "--runtime must be more than 0s"),
+            ([url, "--runtime", "-1"], "argument --runtime: '-1' must be a"
+             " duration >= 0"),
+            ([url, "--runtime", "soon"], "argument --runtime: 'soon' is not a"
+             " duration: use e.g. 30, 30s, 500ms, 5m or 1h"),
+            ([url, "--runtime", "nan"], "argument --runtime: 'nan' must be a"
+             " duration >= 0"),
+            ([url, "--runtime", "1e300"], "argument --runtime: '1e300' is too"
+             " long: at most 1e+06s"),
+            ([url, "--timeout", "0"], "--timeout must be more than 0s"),
+            ([url, "--timeout", "inf"], "argument --timeout: 'inf' must be a"
+             " duration >= 0"),
+            ([url, "--interval=-5ms"], "argument --interval: '-5ms' must"
+             " be a duration >= 0"),
+            ([url, "--rampup", "1x"], "argument --rampup: '1x' is not a"
+             " duration: use e.g. 30, 30s, 500ms, 5m or 1h"),
+            ([url, "-t", "0"], "argument -t/--threads: '0' must be a whole"
+             " number >= 1"),
+            ([url, "-t", "1.5"], "argument -t/--threads: '1.5' must be a"
+             " whole number >= 1"),
+            ([url, "-p", "-1"], "argument -p/--processes: '-1' must be a"
+             " whole number >= 1"),
+            ([url, "-c", "abc"], "argument -c/--concurrency: 'abc' must be a"
+             " whole number >= 1"),
+            ([url, "-n", "0"], "argument -n/--requests: '0' must be a whole"
+             " number >= 1"),
+            ([url, "-t", "2", "-c", "4"], "argument -c/--concurrency: not"
+             " allowed with argument -t/--threads"),
+            ([url, "-o", ""], "-o/--output needs a file name"),
+            ([url, "-p", "1", "-t", huge_t], hammer.capacity_problem(
+                [10 ** 7], hammer.box_limits())),
+            ([url, "-p", "64", "-c", huge_t], hammer.capacity_problem(
+                hammer.split_evenly(10 ** 7, 64), hammer.box_limits())),
+        ]
+
+    def test_bad_command_lines(self):
+        cases = self.cases()
+        self.assertGreaterEqual(len(cases), 40)
+        for argv, message in cases:
+            with self.subTest(argv=argv):
+                self.assertIsNotNone(message)
+                argv = ["-o", self.csv] + argv    # a case's own -o wins
+                out, err = io.StringIO(), io.StringIO()
+                with contextlib.redirect_stderr(err), \
+                        contextlib.redirect_stdout(out):
+                    code = hammer.main(argv, out=out, err=err)
+                err = err.getvalue()
+                self.assertEqual(code, 2, err)
+                self.assertNotIn("Traceback", err)
+                lines = err.splitlines()
+                self.assertTrue(lines[0].startswith("usage: hammer "), err)
+                self.assertEqual(lines[-1], "hammer: error: " + message)
+                self.assertEqual(out.getvalue(), "")
+                with open(self.csv) as f:
+                    self.assertEqual(f.read(), self.SENTINEL)
+                self.assertFalse(os.path.exists(self.csv + ".json"))
+        self.assertEqual(self.server.conns, [])
+
+    def test_bad_command_line_in_a_subprocess(self):
+        proc = subprocess.run(
+            [sys.executable, HAMMER, "http://[::1", "-o", self.csv],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(proc.stderr.splitlines()[-1],
+                         "hammer: error: url 'http://[::1' is malformed: its"
+                         " IPv6 address lacks the closing ']'")
+        self.assertEqual(proc.stdout, "")
 
 
 class TestReadme(unittest.TestCase):
@@ -941,6 +2286,20 @@ class TestReadme(unittest.TestCase):
             with self.subTest(option=option):
                 row = r"\n\| `(-\w, )?%s[ `,]" % re.escape(option)
                 self.assertTrue(re.search(row, self.readme), row)
+
+    def test_reliability_figures(self):
+        section = self.readme.split("## Reliability")[1].split("\n## ")[0]
+        self.assertIn("**%d fault modes**" % len(FAULT_MODES), section)
+        self.assertIn("**%d fuzz cases** per Python" % (
+            FUZZ_READER_EXAMPLES + FUZZ_URL_EXAMPLES), section)
+        self.assertIn("%d random and" % FUZZ_READER_EXAMPLES, section)
+        cases = TestBadInput("test_bad_command_lines")
+        cases.setUp()
+        try:
+            self.assertIn("**%d bad command lines**" % len(cases.cases()),
+                          section)
+        finally:
+            cases.doCleanups()
 
     def test_csv_columns_block(self):
         for name, meaning in hammer.CSV_COLUMNS:

@@ -79,7 +79,7 @@ DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
 MAX_VALUE_S = 1e9               # elapsed and response times must be below
 SCATTER_POINTS_MAX = 4000       # points in the HTML scatter
 INTERVALS_MAX = 1000000         # a run needing more intervals is refused
-OPEN_ENDS_MAX = 16              # blocks whose last response end is pending
+OPEN_ENDS_MAX = 8               # blocks whose last response end is pending
 CSV_ROUNDING_S = 2e-6           # %.6f elapsed plus %.6f response time
 MIN_WIDTH_S = 1e-6              # the least width of a last interval
 HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
@@ -243,12 +243,17 @@ def bucket_slots(elapsed, width, first, last):
     return list(map(bisect.bisect_right, repeat(edges), elapsed))
 
 
-def last_end(hi, elapsed, times, per_s, floor):
-    """The greatest of floor and the rows' elapsed + response time, where
-    hi is the greatest elapsed and times are in 1/per_s seconds.  Only the
-    rows whose response time could take them past floor are added up
+def last_end(block, floor):
+    """The greatest of floor and a block's elapsed + response time, where
+    block is (lo, hi, elapsed, times, most, per_s): the least and greatest
+    elapsed, the rows' elapsed and response times (in 1/per_s seconds)
+    and the greatest of these.  Only the rows whose response time could
+    take them past floor, and past the slowest row's end, are added up
     (with a margin for rounding), found in one C pass."""
-    over = (floor - hi - 1e-9 * (abs(floor) + 1.0)) * per_s
+    lo, hi, elapsed, times, most, per_s = block
+    most_s = most / per_s
+    over_s = max(floor - hi, most_s - (hi - lo))
+    over = (over_s - 1e-9 * (abs(floor) + abs(hi) + most_s + 1.0)) * per_s
     picks = compress(range(len(times)), map(operator.gt, times, repeat(over)))
     return max([floor] + [float(elapsed[i]) + times[i] / per_s
                           for i in picks])
@@ -325,8 +330,9 @@ def check_intervals(lo, hi, width):
     if count > INTERVALS_MAX:
         raise InputError(
             "elapsed from %gs to %gs makes %d intervals of %s, more than %d:"
-            " use --interval %s or wider" % (lo, hi, count, format_width(width),
-                                             INTERVALS_MAX, width_to_fit(lo, hi)))
+            " use --interval %s or wider"
+            % (lo, hi, count, format_width(width), INTERVALS_MAX,
+               width_to_fit(lo, hi)))
 
 
 def rows_with(statuses, others, wanted):
@@ -373,7 +379,10 @@ def without(times, gone, spans):
         least = min(kept)
     if max(dropped) >= most:
         most = max(kept)
-    return kept, total - math.fsum(dropped), least, most, per_s
+    left = total - math.fsum(dropped)
+    if left < total / 2:        # most of it cancelled: add the rest up
+        left = sum(kept)
+    return kept, left, least, most, per_s
 
 
 class LatencyKeys(dict):
@@ -559,7 +568,7 @@ class Tally(object):
         self.kinds = collections.Counter()
         self.min_elapsed = self.max_elapsed = None
         self.ends_seen = 0.0    # the greatest elapsed + response time known
-        self.open_ends = []     # (bound, hi, elapsed, times, per_s) of blocks
+        self.open_ends = []     # (bound, block) as _track_end() keeps them
         self.sample = [] if sample else None
         self.sample_bits = 0
 
@@ -706,7 +715,7 @@ class Tally(object):
         that is not the first row's.
         """
         self._widen(lo, hi)
-        self._track_end(hi, elapsed, times, spans[2], spans[3])
+        self._track_end((lo, hi, elapsed, times, spans[2], spans[3]))
         for s, count in counts.items():
             self.statuses[codes[s]] += count
         self.rows += len(statuses)
@@ -743,25 +752,34 @@ class Tally(object):
         check_intervals(lo, hi, self.interval_s)
         self.min_elapsed, self.max_elapsed = lo, hi
 
-    def _track_end(self, hi, elapsed, times, most, per_s):
-        """Keep a block whose rows may end (elapsed + response time) after
-        every end known, and add up only the oldest of such blocks, beyond
-        OPEN_ENDS_MAX: a run of fast responses costs no pass over its
-        rows, and by then a block's own rows rarely all need one."""
+    def _track_end(self, block):
+        """Follow the last response's end (elapsed + response time) over a
+        block, (lo, hi, elapsed, times, most, per_s) as last_end() takes
+        it, with as few passes over its rows as can be.
+
+        A block whose slowest response takes longer than its elapsed
+        times span has few rows that can end last: they are added up now.
+        A block of faster responses is kept while its rows may end after
+        every end known; the next blocks' elapsed times soon pass it, and
+        only the oldest beyond OPEN_ENDS_MAX are added up.
+        """
+        lo, hi, _, _, most, per_s = block
         floor = max(self.ends_seen, self.max_elapsed)
         bound = hi + most / per_s
         open_ends = self.open_ends
         if bound > floor:
-            open_ends.append((bound, hi, elapsed, times, per_s))
+            if most / per_s > hi - lo:
+                self.ends_seen = last_end(block, floor)
+            else:
+                open_ends.append((bound, block))
         if open_ends and open_ends[0][0] <= floor:
             open_ends[:] = [o for o in open_ends if o[0] > floor]
         while len(open_ends) > OPEN_ENDS_MAX:
             self._close_end(open_ends.pop(0))
 
     def _close_end(self, open_end):
-        _, hi, elapsed, times, per_s = open_end
         floor = max(self.ends_seen, self.max_elapsed)
-        self.ends_seen = last_end(hi, elapsed, times, per_s, floor)
+        self.ends_seen = last_end(open_end[1], floor)
 
     @property
     def last_end(self):

@@ -1229,14 +1229,14 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock,
             deadline = sent + timeout
             try:
                 if sock is not None:
-                    if tls:
-                        sock.settimeout(timeout)
                     if ready(0):    # closed while idle, or stray bytes
                         state = idle_state(sock, tls)
                         if state is not None:
                             counts[state] += 1
                             sock.close()
                             sock = None
+                    if tls and sock is not None:
+                        sock.settimeout(timeout)    # a read may have cut it
                 fresh = sock is None
                 if fresh:
                     sock, ready = connect(deadline)

@@ -91,8 +91,9 @@ class TargetServer(object):
     """HTTP/1.1 on 127.0.0.1:0 in a thread.
 
     mode: "length" (Content-Length), "chunked", "close" (body ends when the
-    connection closes, HTTP/1.0 style) or "drop" (Content-Length, then the
-    server closes the connection after every response without saying so).
+    connection closes, HTTP/1.0 style), "drop" (Content-Length, then the
+    server closes the connection after every response without saying so)
+    or "stray_later" (Content-Length, then 10 ms later 5 more bytes).
     It counts accepted connections and answered requests.
     """
 
@@ -195,6 +196,10 @@ class TargetServer(object):
             return False
         wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s"
                     % (len(self.body), self.head, payload))
+        if self.mode == "stray_later":     # bytes no request asked for
+            wfile.flush()
+            time.sleep(0.01)
+            wfile.write(b"EXTRA")
         return self.mode != "drop"
 
 
@@ -1703,6 +1708,28 @@ class TestRunRecord(ServerTestCase):
         ends = max(float(r[0]) + float(r[1]) for r in self.rows())
         self.assertAlmostEqual(s["duration_s"], ends, delta=1e-5)
 
+    def test_crunch_total_rate_equals_hammer_rate(self):
+        # 250 ms responses: the last requests go out just before the end of
+        # the runtime and end after it; crunch must not divide them by the
+        # sliver from their send to the last send
+        import crunch
+        server = self.start_server(delay_s=0.25)
+        proc = self.hammer(server.url, "-p", "1", "-c", "2", "--runtime", "1",
+                           "--interval", "0.1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        requests, rate = self.rate(proc.stdout)
+        out, err = io.StringIO(), io.StringIO()
+        code = crunch.main([self.csv, "--json", "--interval", "0.5"],
+                           stdout=out, stderr=err)
+        self.assertEqual(code, 0, err.getvalue())
+        report = json.loads(out.getvalue())
+        totals = report["totals"]
+        self.assertEqual(totals["requests"], requests)
+        self.assertLess(abs(totals["rps"] - rate) / rate, 0.01)
+        last = report["intervals"][-1]
+        self.assertLess(last["rps"], 1.01 * last["requests"] / (
+            self.settings()["duration_s"] - last["start_s"]))
+
     def test_space_in_the_url_goes_percent_encoded(self):
         server = FaultServer("ok")
         self.addCleanup(server.stop)
@@ -1782,6 +1809,29 @@ class TestHttps(ServerTestCase):
         self.assertEqual([r[2:] for r in self.rows()], [["200", "64", ""]] * 40)
         self.assertEqual(server.requests, 40)
         self.assertEqual(server.connections, 2 + 1)
+
+
+    def test_tls_server_closing_idle_connections_is_not_an_error(self):
+        server = self.start_server(tls=True, mode="drop")
+        proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "8",
+                           "--interval", "30ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([r[2:] for r in self.rows()],
+                         [["200", "11", ""]] * 8)
+        self.assertEqual(server.requests, 8)
+        self.assertIn("connections 8 opened; 7 closed by the server while"
+                      " idle\n", proc.stdout)
+
+    def test_tls_stray_bytes_close_the_connection(self):
+        server = self.start_server(tls=True, mode="stray_later")
+        proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "6",
+                           "--interval", "60ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([r[2:] for r in self.rows()],
+                         [["200", "11", ""]] * 6)
+        self.assertEqual(server.requests, 6)
+        self.assertIn("connections 6 opened; 5 closed for bytes beyond a"
+                      " response\n", proc.stdout)
 
 
 class TestSignals(ServerTestCase):

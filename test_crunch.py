@@ -1512,6 +1512,16 @@ class ReadmeTest(unittest.TestCase):
                 row = r"\n\| `%s[ `]" % re.escape(option)
                 self.assertTrue(re.search(row, section), row)
 
+    def test_reliability_figures(self):
+        with open(os.path.join(HERE, "README.md")) as f:
+            readme = f.read()
+        section = readme.split("## Reliability")[1].split("\n## ")[0]
+        self.assertIn("**%d fuzz cases** per Python" % (
+            FUZZ_PARSER_EXAMPLES + FUZZ_READER_EXAMPLES
+            + FUZZ_PLAIN_EXAMPLES), section)
+        self.assertIn("**%d bad inputs**" % len(FailureTest.BAD_INPUTS),
+                      section)
+
 
 if __name__ == "__main__":
     unittest.main()

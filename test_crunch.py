@@ -20,6 +20,7 @@ import unittest
 from unittest import mock
 
 import crunch
+from test_hammer import HypothesisTestCase
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CRUNCH = os.path.join(HERE, "crunch.py")
@@ -1330,7 +1331,7 @@ def tally_facts(tally):
     return facts, sums
 
 
-class FuzzTest(unittest.TestCase):
+class FuzzTest(HypothesisTestCase):
     """Property tests with hypothesis: random and mutated lines give the
     same counts through the fast path (Tally._add_fast) as line by line
     (parse_line), for every block size, and nothing raises but
@@ -1339,25 +1340,7 @@ class FuzzTest(unittest.TestCase):
     FUZZ_PARSER_EXAMPLES + FUZZ_READER_EXAMPLES + FUZZ_PLAIN_EXAMPLES
     per run."""
 
-    def setUp(self):
-        try:
-            import hypothesis
-        except ImportError:
-            if REQUIRE_ALL:
-                self.fail("hypothesis is not installed and "
-                          "HAMMER_TEST_REQUIRE_ALL=1")
-            self.skipTest("hypothesis is not installed for this Python "
-                          "(python -m pip install hypothesis): the fuzz "
-                          "tests of crunch's parser and reader are skipped")
-        self.hypothesis = hypothesis
-        self.st = hypothesis.strategies
-
-    def settings(self, examples):
-        hypothesis = self.hypothesis
-        return hypothesis.settings(
-            max_examples=examples, deadline=None, derandomize=True,
-            database=None, print_blob=False,
-            suppress_health_check=list(hypothesis.HealthCheck))
+    fuzzed = "crunch's parser and reader"
 
     def lines(self):
         """Rows as hammer and others write them, some mutated, and junk."""

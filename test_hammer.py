@@ -1810,7 +1810,6 @@ class TestHttps(ServerTestCase):
         self.assertEqual(server.requests, 40)
         self.assertEqual(server.connections, 2 + 1)
 
-
     def test_tls_server_closing_idle_connections_is_not_an_error(self):
         server = self.start_server(tls=True, mode="drop")
         proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "8",
@@ -1931,11 +1930,13 @@ FUZZ_PIECES = (b"\r\n", b"\n", b"\r\n\r\n", b"-", b"0", b"9" * 25, b"ffff",
                b"Connection: close\r\n", b"100 Continue\r\n\r\n", b"-6\r\n")
 
 
-class TestFuzz(unittest.TestCase):
-    """Property tests with hypothesis, a fixed number of derandomized
-    examples per run (FUZZ_READER_EXAMPLES + FUZZ_URL_EXAMPLES): random
-    and mutated response byte streams into read_response over a
-    socketpair, and random text into parse_url and parse_header."""
+class HypothesisTestCase(unittest.TestCase):
+    """Property tests with hypothesis (test_crunch's too): skipped with a
+    clear reason when it is not installed, a failure when
+    HAMMER_TEST_REQUIRE_ALL=1; settings() gives a fixed number of
+    derandomized examples, so a run is the same every time."""
+
+    fuzzed = "hammer's reader and parsers"
 
     def setUp(self):
         try:
@@ -1946,7 +1947,7 @@ class TestFuzz(unittest.TestCase):
                           "HAMMER_TEST_REQUIRE_ALL=1")
             self.skipTest("hypothesis is not installed for this Python "
                           "(python -m pip install hypothesis): the fuzz "
-                          "tests of hammer's reader and parsers are skipped")
+                          "tests of %s are skipped" % self.fuzzed)
         self.hypothesis = hypothesis
         self.st = hypothesis.strategies
 
@@ -1956,6 +1957,12 @@ class TestFuzz(unittest.TestCase):
             max_examples=examples, deadline=None, derandomize=True,
             database=None, print_blob=False,
             suppress_health_check=list(hypothesis.HealthCheck))
+
+
+class TestFuzz(HypothesisTestCase):
+    """Random and mutated response byte streams into read_response over a
+    socketpair, and random text into parse_url and parse_header:
+    FUZZ_READER_EXAMPLES + FUZZ_URL_EXAMPLES examples per run."""
 
     def streams(self):
         st = self.st

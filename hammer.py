@@ -66,7 +66,7 @@ PROGRESS_PLAIN_PERIOD_S = 5.0   # plain progress lines when stderr is no TTY
 STOP_POLL_S = 0.1               # how often a worker looks at the stop flag
 WORKER_START_TIMEOUT_S = 120.0  # spawn, and many threads, may take a while
 SATURATION_CPU_RATIO = 0.9      # a worker busier than this is the bottleneck
-STARVED_IDLE_RATIO = 0.1        # hammer's CPUs less idle than this, and
+STARVED_IDLE_RATIO = 0.2        # hammer's CPUs less idle than this, and
 STARVED_OTHERS_RATIO = 0.25     # other processes using this share of them:
                                 # hammer got less CPU than it wanted
 SATURATION_MIN_S = 1.0          # shorter runs are not judged

@@ -222,8 +222,12 @@ class ServerTestCase(unittest.TestCase):
 
     def hammer(self, *args, **kwargs):
         """Run hammer.py with args; a run that outlives the timeout is
-        killed, workers and all, and fails the test."""
+        killed, workers and all, and fails the test.  With rss=True,
+        self.peak_rss_mb is the peak RSS of hammer's biggest process."""
         cmd = [sys.executable, HAMMER] + list(args) + ["-o", self.csv, "-q"]
+        rss_file = os.path.join(self.tmp.name, "rss")
+        if kwargs.get("rss"):
+            cmd = [sys.executable, "-c", RSS_WRAPPER, rss_file] + cmd
         pin = kwargs.get("pin")
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=HERE,
@@ -237,6 +241,9 @@ class ServerTestCase(unittest.TestCase):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             self.fail("hammer %s did not end" % " ".join(args))
+        if kwargs.get("rss"):
+            with open(rss_file) as f:
+                self.peak_rss_mb = float(f.read())
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
     def rows(self):
@@ -1332,16 +1339,21 @@ class TestRuns(ServerTestCase):
 
 MAX_CHILD_RSS_MB = 200      # hammer's biggest process in any fault test
 SLACK_S = 20.0              # start-up and exit, on a slow machine
-
-
-def max_child_rss_mb():
-    """The peak RSS of any child process waited for so far, or None."""
-    try:
-        import resource
-    except ImportError:
-        return None
+# Runs a command, then writes the peak RSS (MB) of its biggest process, or
+# -1 where there is no resource module, to the file argv[1].
+RSS_WRAPPER = """
+import subprocess, sys
+code = subprocess.call(sys.argv[2:])
+try:
+    import resource
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    peak /= (1 << 20) if sys.platform == "darwin" else (1 << 10)
+except ImportError:
+    peak = -1
+with open(sys.argv[1], "w") as f:
+    f.write("%f" % peak)
+sys.exit(code)
+"""
 
 
 class TestFaults(ServerTestCase):
@@ -1356,7 +1368,7 @@ class TestFaults(ServerTestCase):
         self.addCleanup(server.stop)
         args = ("-p", "1") + args
         started = time.monotonic()
-        proc = self.hammer(server.url, *args, timeout=120)
+        proc = self.hammer(server.url, *args, timeout=120, rss=True)
         wall = time.monotonic() - started
         self.assertNotIn("Traceback", proc.stderr)
         runtime = (hammer.parse_duration(args[args.index("--runtime") + 1])
@@ -1364,9 +1376,7 @@ class TestFaults(ServerTestCase):
         timeout = (hammer.parse_duration(args[args.index("--timeout") + 1])
                    if "--timeout" in args else 10.0)
         self.assertLess(wall, runtime + timeout + SLACK_S)
-        peak = max_child_rss_mb()
-        if peak is not None:
-            self.assertLess(peak, MAX_CHILD_RSS_MB)
+        self.assertLess(self.peak_rss_mb, MAX_CHILD_RSS_MB)
         rows = self.rows() if os.path.exists(self.csv) else None
         return server, proc, rows
 

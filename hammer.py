@@ -1255,7 +1255,7 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock,
                     send_in_pieces(sock, request, deadline, clock, kernel)
                 else:
                     sock.sendall(request)
-                if fresh:
+                if fresh or big:    # what is left of the deadline
                     _wait(ready, deadline, clock)
                 buf = sock.recv(FIRST_RECV_B)
                 if not buf:

@@ -916,15 +916,15 @@ def summarise(tally, interval_s, end):
     """A tally and the run's end (run_end()) -> (interval rows, totals
     row), each a dict.
 
-    Every interval from the first to the last is listed, empty ones too.
-    The last one is divided by its real width, from its start to the end
+    Every interval from the first to the last is listed, empty ones too
+    (the tally's _widen() has kept them within INTERVALS_MAX).  The last
+    one is divided by its real width, from its start to the end
     of the run (at most interval_s, at least MIN_WIDTH_S), and the totals
     by the time from the first interval's start to the end.
     """
     rows = []
     if not tally.buckets:
         return rows, None
-    check_intervals(tally.min_elapsed, tally.max_elapsed, interval_s)
     tally.freeze()
     first, last = min(tally.buckets), max(tally.buckets)
     requests = errors = 0
@@ -1057,15 +1057,20 @@ def cell(row, key, form, scale, empty="-"):
     return form % (value * scale) if scale != 1 else form % value
 
 
+def row_cells(row, empty="-", label=None):
+    """One row's text cells, in TABLE_COLUMNS order; label, when given,
+    replaces the first (the start)."""
+    cells = [cell(row, key, form, scale, empty)
+             for _, key, form, scale in TABLE_COLUMNS]
+    if label is not None:
+        cells[0] = label
+    return cells
+
+
 def table_cells(rows, totals, empty="-"):
     """Rows of text cells; the totals row starts with 'total'."""
-    out = []
-    for row in rows + [totals]:
-        cells = [cell(row, key, form, scale, empty)
-                 for _, key, form, scale in TABLE_COLUMNS]
-        out.append(cells)
-    out[-1][0] = "total"
-    return out
+    return [row_cells(row, empty) for row in rows] + [
+        row_cells(totals, empty, "total")]
 
 
 def column_width(rows, column):
@@ -1085,13 +1090,9 @@ def format_table(rows, totals):
     than its line, as a run may have a million intervals."""
     widths = [column_width(rows + [totals], c) for c in TABLE_COLUMNS]
     line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))
-    cells = lambda row: [cell(row, key, form, scale)
-                         for _, key, form, scale in TABLE_COLUMNS]
     header = line([h for h, _, _, _ in TABLE_COLUMNS])
-    total = cells(totals)
-    total[0] = "total"
-    return [header] + [line(cells(r)) for r in rows] + [
-        "-" * len(header), line(total)]
+    return [header] + [line(row_cells(r)) for r in rows] + [
+        "-" * len(header), line(row_cells(totals, label="total"))]
 
 
 def format_settings(settings):

@@ -644,9 +644,9 @@ def cpu_shares(before, after, hammer_cpu_s, ticks_per_s):
     traffic causes most of it."""
     if before is None or after is None:
         return None
-    user, nice, system, idle, iowait, _, _, steal = [
-        b - a for a, b in zip(before, after)]
-    total = sum(b - a for a, b in zip(before, after))
+    spent = [b - a for a, b in zip(before, after)]
+    user, nice, system, idle, iowait, _, _, steal = spent
+    total = sum(spent)
     if total <= 0:
         return None
     others = max(0.0, user + nice + system - hammer_cpu_s * ticks_per_s)
@@ -943,23 +943,22 @@ def _header_values(head, needle):
     return b",".join(values)
 
 
-def _content_length(head):
-    """The Content-Length of a lowercased head: None when it has none;
-    ResponseError when it is not digits or its values disagree."""
-    i = head.find(CONTENT_LENGTH)
-    if i < 0:
-        return None
-    value = _value_at(head, i + len(CONTENT_LENGTH))
-    if b"," in value or head.find(CONTENT_LENGTH, i + 1) >= 0:
-        values = set(v.strip() for v in
-                     _header_values(head, CONTENT_LENGTH).split(b","))
-        if len(values) != 1:
-            raise ResponseError("protocol", "conflicting content-length"
-                                " values")
-        value = values.pop()
+def _length_value(value):
+    """A Content-Length value (stripped) -> its length: digits only, at
+    most MAX_LENGTH_DIGITS of them; ResponseError else."""
     if not value.isdigit() or len(value) > MAX_LENGTH_DIGITS:
         raise ResponseError("protocol", "bad content-length %r" % value[:40])
     return int(value)
+
+
+def _content_length(head):
+    """The Content-Length of a lowercased head that gives several, in
+    several headers or as a list: they must agree."""
+    values = set(v.strip() for v in
+                 _header_values(head, CONTENT_LENGTH).split(b","))
+    if len(values) != 1:
+        raise ResponseError("protocol", "conflicting content-length values")
+    return _length_value(values.pop())
 
 
 def _head_end(buf):
@@ -1020,8 +1019,8 @@ def _status(buf):
 
 
 def _length(head, i):
-    """The Content-Length whose value starts at head[i:]: digits only, at
-    most MAX_LENGTH_DIGITS of them; memoised in LENGTHS under the
+    """The only Content-Length of a head, whose value starts at head[i:]
+    (_length_value()); memoised in LENGTHS under the
     CONTENT_LENGTH_WINDOW bytes from i when the value ends among them."""
     line_end = head.find(b"\n", i)
     if line_end < 0:
@@ -1029,9 +1028,7 @@ def _length(head, i):
     value = head[i:line_end].strip()
     if value.find(b",") >= 0:
         return _content_length(head)    # a list: its values must agree
-    if not value.isdigit() or len(value) > MAX_LENGTH_DIGITS:
-        raise ResponseError("protocol", "bad content-length %r" % value[:40])
-    length = int(value)
+    length = _length_value(value)
     if line_end - i < CONTENT_LENGTH_WINDOW:
         if len(LENGTHS) >= MEMO_MAX:
             LENGTHS.clear()
@@ -1124,10 +1121,7 @@ def read_response(sock, ready, buf, head_request, scratch, deadline, clock):
     while status < 200 and status != 101:   # 1xx: the real one follows
         buf, end, start = _read_head(sock, ready, buf[start:], deadline,
                                      clock)
-        try:
-            status = STATUS_CODES[buf[:13]]
-        except KeyError:
-            status = _status(buf)
+        status = _status(buf)
     head = buf[:end].lower()
     keep = True
     # (find(), not `in`: bytes.__contains__ raises and clears a TypeError
@@ -1525,12 +1519,12 @@ def cpu_times():
     return total if any(total) else None
 
 
-def read_number(path, field=0):
-    """The field-th whitespace-separated number in a small file, or None
-    when there is no such file or number ('max' in cgroup files)."""
+def read_number(path):
+    """The number a small file starts with, or None when there is no such
+    file or number ('max' in cgroup files)."""
     try:
         with open(path, "rb") as f:
-            return int(f.read(4096).split()[field])
+            return int(f.read(4096).split()[0])
     except (OSError, ValueError, IndexError):
         return None
 

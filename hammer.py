@@ -60,6 +60,8 @@ DEFAULT_THREADS = 10
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_OUTPUT = "results.csv"
 MAX_DURATION_S = 1e6            # longest time option: 11.6 days
+MAX_USERS = 1000000             # the most users a stage may ask for
+MAX_RATE_RPS = 1e7              # the highest rate --rate may ask for
 FLUSH_PERIOD_S = 0.25           # a worker writes its rows at least this often
 PROGRESS_PERIOD_S = 1.0         # workers report counters, the TTY line updates
 PROGRESS_PLAIN_PERIOD_S = 5.0   # plain progress lines when stderr is no TTY
@@ -197,6 +199,237 @@ def request_quotas(threads_per_process, requests):
     shares = split_evenly(requests, sum(threads_per_process))
     return [[shares[g] for g in users]
             for users in user_numbers(threads_per_process)]
+
+
+# --- load shapes -----------------------------------------------------------------
+# A load shape says when requests may go.  Each is a small pure function of
+# instants (seconds from the test's start) and plain values; the clock and
+# the random source are the caller's.  A plan's load is a tuple of Stages:
+# its target (users in the closed model, req/s in the open one) moves
+# linearly from `begin` to `end` between start_s and end_s; a stage of no
+# length is a step.
+
+Stage = collections.namedtuple("Stage", "start_s end_s begin end")
+
+
+def parse_level(text, rate):
+    """A stage's target: users (a whole number >= 0), or req/s (>= 0)."""
+    try:
+        value = float(text) if rate else int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= (MAX_RATE_RPS if rate else MAX_USERS):
+        if rate:
+            raise ValueError("%r is not a rate: a number of req/s from 0 to"
+                             " %g" % (text, MAX_RATE_RPS))
+        raise ValueError("%r is not a number of users: a whole number from"
+                         " 0 to %d" % (text, MAX_USERS))
+    return value
+
+
+def parse_stages(text, rate):
+    """'30s:10,2m:50,30s:0' -> [(30.0, 10), (120.0, 50), (30.0, 0)]:
+    (duration_s, target) steps.  ValueError says what is wrong."""
+    steps = []
+    for part in text.split(","):
+        duration, sep, level = part.strip().partition(":")
+        if not sep or not duration or not level:
+            raise ValueError("stage %r is not DURATION:TARGET, as in 30s:10"
+                             % part.strip())
+        steps.append((parse_duration(duration), parse_level(level, rate)))
+    return steps
+
+
+def parse_levels(text, rate):
+    """--cycles '10:20:30' -> [10, 20, 30]."""
+    return [parse_level(level.strip(), rate) for level in text.split(":")]
+
+
+def cycle_steps(levels, cycle_s, rampup_s):
+    """FunkLoad's cycles as steps: each level reached over rampup_s, then
+    held for cycle_s."""
+    steps = []
+    for level in levels:
+        steps += [(rampup_s, level), (cycle_s, level)]
+    return steps
+
+
+def build_stages(steps, begin=0):
+    """(duration_s, target) steps from the target `begin` -> Stages."""
+    stages, start = [], 0.0
+    for duration, level in steps:
+        stages.append(Stage(start, start + duration, begin, level))
+        start, begin = start + duration, level
+    return tuple(stages)
+
+
+def ramp_stages(rampup_s, runtime_s, begin, end):
+    """The plain shape: from begin to end over rampup_s, then held, all
+    cut at runtime_s."""
+    if rampup_s >= runtime_s:
+        return (Stage(0.0, runtime_s, begin,
+                      begin + (end - begin) * runtime_s / rampup_s),)
+    return build_stages([(rampup_s, end), (runtime_s - rampup_s, end)], begin)
+
+
+def stages_end(stages):
+    return stages[-1].end_s if stages else 0.0
+
+
+def target_at(stages, t):
+    """The target at instant t (that of the last stage after the end)."""
+    for s in stages:
+        if t < s.end_s:
+            if t < s.start_s:
+                return s.begin
+            return s.begin + (s.end - s.begin) * (t - s.start_s) / (
+                s.end_s - s.start_s)
+    return stages[-1].end if stages else 0
+
+
+def stage_index(stages, t):
+    """The index of the stage instant t is in (the last after the end)."""
+    for i, s in enumerate(stages):
+        if t < s.end_s:
+            return i
+    return len(stages) - 1
+
+
+def user_windows(stages, g):
+    """When user g (0-based) takes part: [(start_s, stop_s)], the
+    instants at which the target is above g.  As the target rises past g
+    the user starts; as it falls to g, the user stops."""
+    windows = []
+    for s in stages:
+        a, b, length = s.begin, s.end, s.end_s - s.start_s
+        if length <= 0 or (a <= g and b <= g):
+            continue
+        start, stop = s.start_s, s.end_s
+        if a <= g:      # rising past g
+            start += (g - a) / (b - a) * length
+        elif b <= g:    # falling to g
+            stop = s.start_s + (a - g) / (a - b) * length
+        if windows and windows[-1][1] >= start:
+            windows[-1] = (windows[-1][0], stop)
+        else:
+            windows.append((start, stop))
+    return windows
+
+
+def arrivals_by(stages, t):
+    """Slots due before instant t: the integral of the rate up to t."""
+    count = 0.0
+    for s in stages:
+        if t <= s.start_s:
+            break
+        length = s.end_s - s.start_s
+        span = min(t, s.end_s) - s.start_s
+        slope = (s.end - s.begin) / length if length > 0 else 0.0
+        count += span * (s.begin + slope * span / 2.0)
+    return count
+
+
+class RateSchedule(object):
+    """The open model's clock of slots: slot u (a count of arrivals, 0,
+    1, 2...) is due at instant(u), the moment the rate's integral reaches
+    u.  Slot 0 is due at the first instant the rate is above 0.
+
+    instant() is for increasing u (a process's slots): it remembers the
+    stage it is in.
+    """
+
+    def __init__(self, stages):
+        self.stages = [s for s in stages if s.end_s > s.start_s]
+        self.before = []        # slots due before each stage
+        count = 0.0
+        for s in self.stages:
+            self.before.append(count)
+            count += (s.end_s - s.start_s) * (s.begin + s.end) / 2.0
+        self.total = count
+        self.i = 0
+
+    def instant(self, u):
+        """When slot u is due, or math.inf when it falls past the end."""
+        stages, before = self.stages, self.before
+        i = self.i
+        if i >= len(stages) or u < before[i]:
+            i = max(0, bisect.bisect_right(before, u) - 1)
+        while i < len(stages):
+            s = stages[i]
+            left = u - before[i]
+            length = s.end_s - s.start_s
+            inside = length * (s.begin + s.end) / 2.0
+            if left < inside:
+                self.i = i
+                if left <= 0:
+                    return s.start_s
+                slope = (s.end - s.begin) / length
+                # left = a*x + slope*x^2/2, solved in a stable form
+                root = math.sqrt(max(0.0, s.begin * s.begin
+                                     + 2.0 * slope * left))
+                return s.start_s + 2.0 * left / (s.begin + root)
+            i += 1
+        self.i = i
+        return math.inf
+
+
+def process_slots(index, processes, arrivals, rng, quota=math.inf):
+    """The slots (arrival counts) process `index` of `processes` sends:
+    uniform arrivals take every processes-th slot from `index`, so the
+    merged stream is even; poisson ones draw exponential gaps of mean
+    `processes` from rng (the processes' streams merge into one Poisson
+    stream of mean gap 1).  At most `quota` of them."""
+    n = 0
+    if arrivals == "uniform":
+        u = index
+        while n < quota:
+            yield u
+            u += processes
+            n += 1
+    else:
+        draw, per_slot = rng.expovariate, 1.0 / processes
+        u = draw(per_slot)
+        while n < quota:
+            yield u
+            u += draw(per_slot)
+            n += 1
+
+
+def next_start(sent, done, interval_s, pause_s):
+    """Closed-model pacing: when a user's next request may go, given the
+    instant its last one was sent and its response ended.  pause_s
+    (--think) comes first, then --interval paces start to start; a start
+    later than sent + interval_s is late.  -> (instant, late)"""
+    ready = done + pause_s
+    due = sent + interval_s
+    if ready >= due:
+        return ready, interval_s > 0 and ready > due
+    return due, False
+
+
+def parse_span(text, what):
+    """--think: 'S' or 'A:B' -> (low_s, high_s)."""
+    low, sep, high = text.partition(":")
+    low_s = parse_duration(low)
+    high_s = parse_duration(high) if sep else low_s
+    if high_s < low_s:
+        raise ValueError("%s %r: the low end is above the high one"
+                         % (what, text))
+    return low_s, high_s
+
+
+def parse_rate(text):
+    """--rate: 'R' or 'R1:R2' req/s -> (begin, end)."""
+    parts = text.split(":")
+    if len(parts) > 2 or not all(p.strip() for p in parts):
+        raise ValueError("%r is not a rate: R or FROM:TO in req/s, as in"
+                         " 500 or 100:1000" % text)
+    levels = [parse_level(p.strip(), True) for p in parts]
+    if levels[-1] <= 0:
+        raise ValueError("--rate %r: the rate must end above 0 req/s" % text)
+    return levels[0], levels[-1]
+
+
 
 
 class Histogram(object):
@@ -355,6 +588,86 @@ class WorkerStats(object):
         s.latency = Histogram.from_dict(data["latency"])
         s.connections.update(data["connections"])
         return s
+
+
+# --- thresholds ---------------------------------------------------------------
+# --fail-if and --sizing-slo: 'METRIC OP VALUE', as k6's p(95)<500 but with
+# units, so that p95<200 (ms? s?) cannot pass silently.
+
+Threshold = collections.namedtuple("Threshold", "expr metric op value")
+LATENCY_METRICS = ("p50", "p90", "p95", "p99", "p99.9", "mean", "max")
+THRESHOLD_METRICS = LATENCY_METRICS + ("rps", "errors", "requests")
+THRESHOLD_OPS = {"<": operator.lt, "<=": operator.le,
+                 ">": operator.gt, ">=": operator.ge}
+TIME_UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def parse_threshold(text):
+    """'p95<500ms' -> Threshold.  value: seconds for a latency, percent
+    for errors, a number for rps and requests.  ValueError says why not."""
+    expr = "".join(text.split())
+    i = 0
+    while i < len(expr) and expr[i] not in "<>=!":
+        i += 1
+    j = i
+    while j < len(expr) and expr[j] in "<>=!":
+        j += 1
+    metric, op, value = expr[:i], expr[i:j], expr[j:]
+    if metric not in THRESHOLD_METRICS:
+        raise ValueError("threshold %r: unknown metric %r; use one of %s"
+                         % (text, metric, " ".join(THRESHOLD_METRICS)))
+    if op not in THRESHOLD_OPS:
+        raise ValueError("threshold %r: the operator must be one of < <= >"
+                         " >=" % text)
+    if metric in LATENCY_METRICS:
+        units, kind = TIME_UNITS_S, "a time with its unit (us, ms or s),"
+    elif metric == "errors":
+        units, kind = {"%": 1.0}, "a percentage,"
+    else:
+        units, kind = {"": 1.0}, "a plain number,"
+    number = value.rstrip("%usm")
+    unit = value[len(number):]
+    try:
+        amount = float(number)
+    except ValueError:
+        amount = None
+    if (unit not in units or amount is None or not math.isfinite(amount)
+            or amount < 0):
+        raise ValueError("threshold %r: %s needs %s as in %s" % (
+            text, metric, kind, {"errors": "errors<5%", "rps": "rps>=1000",
+                                 "requests": "requests>=100"}.get(
+                                     metric, metric + "<500ms")))
+    return Threshold(expr, metric, op, amount * units[unit])
+
+
+def threshold_metrics(latency, requests, errors, duration_s):
+    """What thresholds can name, from a latency Histogram (seconds), the
+    requests and errors and the run's duration: seconds, percent, req/s."""
+    metrics = dict(zip(("p50", "p90", "p95", "p99", "p99.9"),
+                       latency.percentiles([50, 90, 95, 99, 99.9])))
+    metrics.update(
+        mean=latency.mean, max=latency.max if latency.n else 0.0,
+        rps=requests / duration_s if duration_s > 0 else 0.0,
+        errors=100.0 * errors / requests if requests else 0.0,
+        requests=requests)
+    return metrics
+
+
+def evaluate_thresholds(thresholds, metrics):
+    """[(threshold, measured value, ok)]."""
+    return [(t, metrics[t.metric], THRESHOLD_OPS[t.op](metrics[t.metric],
+                                                      t.value))
+            for t in thresholds]
+
+
+def format_threshold_value(metric, value):
+    if metric in LATENCY_METRICS:
+        return format_seconds(value)
+    if metric == "errors":
+        return "%.2f%%" % value
+    if metric == "requests":
+        return "%d" % value
+    return "%.1f" % value
 
 
 _TIME_OF = operator.itemgetter(1)

@@ -1,5 +1,6 @@
-"""What the benchmarks in bench/ share: installing their tools, GNU time,
-and reading a process tree's memory and file descriptors from /proc.
+"""What the benchmarks in bench/ share: installing their tools, GNU time
+(memory, and CPU seconds), and reading a process tree's memory and file
+descriptors from /proc.
 
 Development code (Linux, Python 3.6+), not part of hammer.
 """
@@ -7,8 +8,10 @@ Development code (Linux, Python 3.6+), not part of hammer.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -176,3 +179,43 @@ def nearest_rank(sorted_values, p):
         return None
     rank = max(1, -(-len(sorted_values) * p // 100))
     return sorted_values[int(rank) - 1]
+
+
+class CpuRun(object):
+    """What cpu_timed() saw: stdout, stderr, returncode, and GNU time's
+    wall, user and system seconds (user and system include every child the
+    command waited for)."""
+
+    def __init__(self, out, err, returncode, wall_s, user_s, sys_s):
+        self.out, self.err, self.returncode = out, err, returncode
+        self.wall_s, self.user_s, self.sys_s = wall_s, user_s, sys_s
+
+    @property
+    def cpu_s(self):
+        return self.user_s + self.sys_s
+
+
+def cpu_timed(cmd, timeout_s, env=None):
+    """Run cmd under GNU time (`-f "%e %U %S"`) in a session of its own, and
+    return a CpuRun whatever its exit code.  Past timeout_s the session is
+    killed and subprocess.TimeoutExpired raised."""
+    fd, report = tempfile.mkstemp(prefix="gnu-time-")
+    os.close(fd)
+    try:
+        proc = subprocess.Popen(
+            [GNU_TIME, "-f", "%e %U %S", "-o", report] + cmd,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, start_new_session=True, env=env)
+        try:
+            out, err = proc.communicate(timeout=timeout_s)
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        with open(report) as f:
+            # "Command exited with non-zero status N" may come first
+            wall, user, system = (float(x) for x in
+                                  f.read().strip().splitlines()[-1].split())
+    finally:
+        os.remove(report)
+    return CpuRun(out, err, proc.returncode, wall, user, system)

@@ -59,6 +59,15 @@ DEMO_RUNTIME_S = 5.0
 DEFAULT_THREADS = 10
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_OUTPUT = "results.csv"
+DEFAULT_CYCLE_S = 60.0
+DEFAULT_SIZING_MAX = 500
+DEFAULT_SIZING_S = 300.0
+DEFAULT_SIZING_WINDOW_S = 10.0
+DEFAULT_SIZING_SLO = "errors<5%"
+ARRIVALS = ("uniform", "poisson")
+LATE_S = 0.001                  # a send this long after its slot is late
+LATE_WARN_S = 0.010             # a p99 lateness above this is a warning,
+RATE_SHORT_RATIO = 0.99         # and so is a sent rate below this share
 MAX_DURATION_S = 1e6            # longest time option: 11.6 days
 MAX_USERS = 1000000             # the most users a stage may ask for
 MAX_RATE_RPS = 1e7              # the highest rate --rate may ask for
@@ -94,7 +103,7 @@ TASKS_PER_PROCESS = 4       # threads a worker runs besides its users
 USER_AGENT = "hammer/" + __version__
 
 # The CSV contract: README.md shows the same block.
-CSV_HEADER = "elapsed,response_time,status,bytes,error\n"
+CSV_HEADER = "elapsed,response_time,status,bytes,error,scheduled\n"
 CSV_COLUMNS = (
     ("elapsed", "seconds from the test's start to when the request was sent"),
     ("response_time", "seconds from just before the request was sent (and"
@@ -104,8 +113,13 @@ CSV_COLUMNS = (
     ("bytes", "response body bytes received"),
     ("error", "transport error kind for status 0, else empty: connect,"
               " refused, timeout, reset, closed, protocol, tls, io"),
+    ("scheduled", "--rate only (else empty): seconds from the test's start"
+                  " to the request's intended send instant, its slot; it"
+                  " went out elapsed - scheduled late, and its latency from"
+                  " the slot is elapsed - scheduled + response_time"),
 )
-ROW_FORMAT = "%.6f,%.6f,%d,%d,%s\n"
+ROW_FORMAT = "%.6f,%.6f,%d,%d,%s,\n"
+ROW_FORMAT_OPEN = "%.6f,%.6f,%d,%d,%s,%.6f\n"
 SETTINGS_SUFFIX = ".json"       # the run's settings: results.csv.json
 # An HTTP token (RFC 9110): what a method and a header name are made of.
 TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
@@ -494,6 +508,10 @@ class Histogram(object):
             values.append(min(max(value, self.min), self.max))
         return values
 
+    def count_above(self, limit):
+        """How many values are above limit (to the keys' 3 digits)."""
+        return sum(c for k, c in self.counts.items() if float(k) > limit)
+
     def to_dict(self):
         return {"counts": dict(self.counts), "n": self.n, "total": self.total,
                 "min": self.min, "max": self.max}
@@ -527,14 +545,19 @@ class WorkerStats(object):
     plus 5xx responses.
     """
 
-    __slots__ = ("bytes", "statuses", "transport", "latency", "connections")
+    __slots__ = ("bytes", "statuses", "transport", "latency", "events",
+                 "corrected", "lateness")
 
-    def __init__(self):
+    def __init__(self, open_model=False):
         self.bytes = 0
         self.statuses = collections.Counter()   # responses, by status
         self.transport = collections.Counter()  # status 0 rows, by kind
         self.latency = Histogram()   # over responses (status > 0), as wrk
-        self.connections = collections.Counter()    # CONNECTION_EVENTS
+        self.events = collections.Counter()  # CONNECTION_EVENTS, late_starts
+        # the open model's rows carry their slot: the latency from it, over
+        # responses, and how late each request went
+        self.corrected = Histogram() if open_model else None
+        self.lateness = Histogram() if open_model else None
 
     @property
     def transport_errors(self):
@@ -555,7 +578,8 @@ class WorkerStats(object):
         return self.transport_errors + sum(self.statuses.values())
 
     def add_rows(self, rows):
-        """Count a batch of (elapsed, response_time, status, bytes, error)."""
+        """Count a batch of (elapsed, response_time, status, bytes, error)
+        rows, or of (..., scheduled) rows in the open model."""
         statuses = collections.Counter(map(_STATUS_OF, rows))
         failures = statuses.pop(0, 0)
         self.statuses.update(statuses)
@@ -565,28 +589,50 @@ class WorkerStats(object):
             self.latency.add_many([r[1] for r in rows if r[2]])
         else:
             self.latency.add_many(list(map(_TIME_OF, rows)))
+        if self.lateness is not None:
+            self.lateness.add_many([r[0] - r[5] for r in rows])
+            self.corrected.add_many([r[0] - r[5] + r[1] for r in rows
+                                     if r[2]])
+
+    @property
+    def answered(self):
+        """The latency thresholds and summaries judge by: from the slot
+        in the open model (wrk2's corrected latency), else service time."""
+        return self.latency if self.corrected is None else self.corrected
 
     def merge(self, other):
         self.bytes += other.bytes
         self.statuses.update(other.statuses)
         self.transport.update(other.transport)
         self.latency.merge(other.latency)
-        self.connections.update(other.connections)
+        self.events.update(other.events)
+        if other.corrected is not None:
+            if self.corrected is None:
+                self.corrected, self.lateness = Histogram(), Histogram()
+            self.corrected.merge(other.corrected)
+            self.lateness.merge(other.lateness)
 
     def to_dict(self):
-        return {"bytes": self.bytes, "statuses": dict(self.statuses),
+        data = {"bytes": self.bytes, "statuses": dict(self.statuses),
                 "transport": dict(self.transport),
                 "latency": self.latency.to_dict(),
-                "connections": dict(self.connections)}
+                "events": dict(self.events)}
+        if self.corrected is not None:
+            data["corrected"] = self.corrected.to_dict()
+            data["lateness"] = self.lateness.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data):
-        s = cls()
+        s = cls("corrected" in data)
         s.bytes = data["bytes"]
         s.statuses.update(data["statuses"])
         s.transport.update(data["transport"])
         s.latency = Histogram.from_dict(data["latency"])
-        s.connections.update(data["connections"])
+        s.events.update(data["events"])
+        if "corrected" in data:
+            s.corrected = Histogram.from_dict(data["corrected"])
+            s.lateness = Histogram.from_dict(data["lateness"])
         return s
 
 
@@ -921,11 +967,21 @@ def format_counts(counter):
     return "  ".join("%s: %d" % kv for kv in sorted(counter.items())) or "none"
 
 
-def format_progress(elapsed_s, runtime_s, active, users, rate, avg_s, errors):
+def format_progress(plan, elapsed_s, active, rate, avg_s, errors):
     """The one-line progress report."""
-    return ("[%6.1fs/%gs] users %d/%d  %8.1f req/s  avg %s  errors %d"
-            % (elapsed_s, runtime_s, active, users, rate,
-               format_seconds(avg_s), errors))
+    stages = plan.stages
+    if plan.model == "open":
+        load = "target %s req/s" % ("%.0f" % target_at(stages, elapsed_s))
+    else:
+        load = "users %d/%d" % (active, plan.users)
+    if plan.shape != "ramp":
+        i = stage_index(stages, elapsed_s)
+        load += "  stage %d/%d" % (i + 1, len(stages))
+        if plan.model == "closed":
+            load += " (target %.0f)" % target_at(stages, elapsed_s)
+    return ("[%6.1fs/%gs] %s  %8.1f req/s  avg %s  errors %d"
+            % (elapsed_s, plan.runtime_s, load, rate, format_seconds(avg_s),
+               errors))
 
 
 def format_errors(stats):
@@ -943,7 +999,7 @@ def format_errors(stats):
 
 
 def format_connections(stats):
-    c = stats.connections
+    c = stats.events
     return "; ".join(["%d %s" % (c[key], words)
                       for key, words in CONNECTION_EVENTS
                       if c[key] or key == "opened"])
@@ -966,41 +1022,134 @@ def cpu_shares(before, after, hammer_cpu_s, ticks_per_s):
     return (idle + iowait) / total, (others + steal) / total
 
 
-def format_summary(settings, stats, duration_s, rows, busy, cpu=None):
+def format_load(plan):
+    """The summary's line about the load it was asked for."""
+    threads = plan.threads_per_process
+    spread = " + ".join(map(str, threads)) + (
+        " threads" if len(threads) == 1 else
+        " threads in %d processes" % plan.processes)
+    connections = ("keep-alive" if plan.keepalive else
+                   "a new connection per request")
+    if plan.model == "open":
+        rate = plan.rate_rps
+        if plan.shape != "ramp":
+            shape = "%s up to %g req/s" % (plan.shape, max(
+                s.end for s in plan.stages))
+        elif rate[0] == rate[1] or not plan.rampup_s:
+            shape = "%g req/s" % rate[1]
+        else:
+            shape = "%g to %g req/s over %gs" % (rate[0], rate[1],
+                                                 plan.rampup_s)
+        return ("load        open model: %s, %s arrivals, at most %d in"
+                " flight (%s), runtime %gs, %s"
+                % (shape, plan.arrivals, plan.users, spread, plan.runtime_s,
+                   connections))
+    if plan.shape == "ramp":
+        shape = "rampup %gs" % plan.rampup_s
+    else:
+        shape = "%s up to %d users" % (plan.shape, plan.users)
+    think = ""
+    if plan.think_s[1]:
+        think = ", think %s" % (
+            "%gs" % plan.think_s[0] if plan.think_s[0] == plan.think_s[1]
+            else "%g-%gs" % plan.think_s)
+    return ("load        %d users (%s), %s, interval %gs%s, runtime %gs, %s"
+            % (plan.users, spread, shape, plan.interval_s, think,
+               plan.runtime_s, connections))
+
+
+def format_rate(plan, stats):
+    """The open model's lines: rates, latency from the slot, lateness."""
+    lat, late = stats.corrected, stats.lateness
+    target, sent = target_rate(plan), stats.requests / plan.runtime_s
+    return [
+        "rate        target %.1f req/s, sent %.1f req/s (%.1f%%) over the"
+        " %gs runtime" % (target, sent, 100.0 * sent / target if target
+                          else 0.0, plan.runtime_s),
+        "latency     from the intended send (corrected for coordinated"
+        " omission): " + format_latency(lat),
+        "late sends  %d more than %s after their slot; lateness p50 %s  p99"
+        " %s  max %s" % (stats.events["late_sends"], format_seconds(LATE_S),
+                         format_seconds(late.percentile(50)),
+                         format_seconds(late.percentile(99)),
+                         format_seconds(late.max)),
+    ]
+
+
+def format_latency(lat):
+    pcts = lat.percentiles(PERCENTILES)
+    return "min %s  avg %s  %s  max %s  (over %d responses)" % (
+        format_seconds(lat.min if lat.n else 0.0), format_seconds(lat.mean),
+        "  ".join("p%d %s" % (p, format_seconds(v))
+                  for p, v in zip(PERCENTILES, pcts)),
+        format_seconds(lat.max), lat.n)
+
+
+def format_rate_warning(plan, stats, busy):
+    """A warning when the open model fell behind its slots, naming the
+    limit: hammer's CPU, or the users (the cap on requests in flight)."""
+    target = target_rate(plan)
+    sent = stats.requests / plan.runtime_s
+    p99 = stats.lateness.percentile(99)
+    if sent >= RATE_SHORT_RATIO * target and p99 <= LATE_WARN_S:
+        return []
+    if busy and max(busy) >= SATURATION_CPU_RATIO:
+        limit = ("hammer's CPU was the limit (a worker busy %.0f%%): add"
+                 " processes (-p) or machines" % (max(busy) * 100))
+    else:
+        limit = ("all %d users were busy (-c caps the requests in flight):"
+                 " raise -c" % plan.users)
+    return ["warning: hammer sent %.1f%% of the target rate, p99 lateness"
+            " %s: %s; latency from the intended send counts the wait"
+            % (100.0 * sent / target if target else 0.0,
+               format_seconds(p99), limit)]
+
+
+def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
+                   sizing=None):
     """The end-of-run summary as a list of lines.
 
-    settings: the run's settings dict; stats: the merged WorkerStats;
-    duration_s: from the start to the run's end; rows: rows written;
-    busy: per worker, the share of a CPU it used; cpu: cpu_shares() of
-    the run, or None.
+    plan: the run's Plan; stats: the merged WorkerStats; duration_s:
+    from the start to the run's end; rows: rows written; busy: per worker,
+    the share of a CPU it used; cpu: cpu_shares() of the run, or None;
+    checks: evaluate_thresholds() of --fail-if; sizing: a SizingResult.
     """
-    s = settings
-    lat = stats.latency
     rate = stats.requests / duration_s if duration_s > 0 else 0.0
-    pcts = lat.percentiles(PERCENTILES)
+    open_model = stats.corrected is not None
     lines = [
-        "hammer %s  %s %s" % (s["hammer"], s["method"], s["url"]),
-        "load        %d users (%s), rampup %gs, interval %gs, runtime %gs, %s"
-        % (s["users"], " + ".join(map(str, s["threads_per_process"]))
-           + (" threads" if len(s["threads_per_process"]) == 1 else
-              " threads in %d processes" % s["processes"]),
-           s["rampup_s"], s["interval_s"], s["runtime_s"],
-           "keep-alive" if s["keepalive"] else "a new connection per request"),
+        "hammer %s  %s %s" % (__version__, plan.method, plan.url),
+        format_load(plan),
         "requests    %d in %.2fs = %.1f req/s" % (stats.requests, duration_s,
                                                  rate),
-        "latency     min %s  avg %s  %s  max %s  (over %d responses)"
-        % (format_seconds(lat.min if lat.n else 0.0), format_seconds(lat.mean),
-           "  ".join("p%d %s" % (p, format_seconds(v))
-                     for p, v in zip(PERCENTILES, pcts)),
-           format_seconds(lat.max), lat.n),
+    ]
+    if open_model:
+        lines += format_rate(plan, stats)
+        lines.append("service     from the actual send: "
+                     + format_latency(stats.latency))
+    else:
+        lines.append("latency     " + format_latency(stats.latency))
+    lines += [
         "status      " + format_counts(stats.statuses),
         "errors      " + format_errors(stats),
         "connections " + format_connections(stats),
         "received    %s of response bodies" % format_bytes(stats.bytes),
-        "output      %s (%d rows)" % (s["output"], rows),
+        "output      %s (%d rows)" % (plan.output, rows),
     ]
+    if stats.events["late_starts"]:
+        lines.insert(4, "pacing      %d late starts: a response (and think"
+                        " time) outlasted --interval %gs, so the next"
+                        " request went at once"
+                     % (stats.events["late_starts"], plan.interval_s))
+    if sizing is not None:
+        lines.append(format_sizing(sizing, plan.sizing, open_model))
+    for t, value, ok in checks:
+        lines.append("threshold   %s: %s %s" % (
+            t.expr, format_threshold_value(t.metric, value),
+            "ok" if ok else "FAILED"))
     if duration_s < SATURATION_MIN_S:
         return lines        # too short a run to judge
+    if open_model:
+        lines += format_rate_warning(plan, stats, busy)
     for index, share in enumerate(busy):
         if share >= SATURATION_CPU_RATIO:
             lines.append(
@@ -1496,48 +1645,117 @@ def _header_value(head, needle):
 # --- workers ------------------------------------------------------------------
 
 
-def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock,
-              counts):
-    """One simulated user: request, wait for the response, pause, repeat.
+class Paced(object):
+    """When one closed-model user sends: inside its windows (the stages),
+    with --think after each response and --interval start to start.
+    Instants are clock() values; rng draws the think times."""
 
-    t0 (the test's start), start_at and end are clock() instants; quota
-    bounds the requests (math.inf for none).  Each request is recorded as
-    (elapsed, response_time, status, body bytes, error kind).
+    def __init__(self, t0, windows, end, interval_s, think_s, rng, events):
+        self.windows = [(t0 + a, t0 + b) for a, b in windows]
+        self.end, self.interval_s, self.events = end, interval_s, events
+        self.think = (think_s[0] if think_s[0] == think_s[1] else None,
+                      think_s, rng)
+        self.i = 0
+        # go again at once, no question asked: the plain shape
+        self.paced = bool(interval_s or think_s[1] or len(windows) > 1
+                          or (windows and self.windows[0][1] < end))
+
+    def first(self):
+        return self.windows[0][0] if self.windows else math.inf
+
+    def after(self, sent, done):
+        """The instant the next request may go; math.inf for none."""
+        fixed, (low, high), rng = self.think
+        pause = fixed if fixed is not None else rng.uniform(low, high)
+        at, late = next_start(sent, done, self.interval_s, pause)
+        if late:
+            self.events["late_starts"] += 1
+        windows = self.windows
+        while at >= windows[self.i][1]:     # the target fell below us
+            if self.i + 1 == len(windows):
+                stop = windows[self.i][1]
+                return stop if stop >= self.end else math.inf
+            self.i += 1
+            at = max(at, windows[self.i][0])
+        return at
+
+
+class Slots(object):
+    """The open model's slots of one process, shared by its users: each
+    free user takes the next one and sends at its instant, or at once when
+    it is already due (late, never skipped)."""
+
+    paced = True
+
+    def __init__(self, t0, end, schedule, slots):
+        self.t0, self.end = t0, end
+        self.schedule, self.slots = schedule, slots
+        self.lock = threading.Lock()
+
+    def first(self):
+        return self.after(None, None)
+
+    def after(self, sent, done):
+        with self.lock:
+            u = next(self.slots, None)
+            if u is None:
+                return math.inf     # its share of -n is sent
+            at = self.schedule.instant(u)
+        return self.end if at == math.inf else self.t0 + at
+
+
+def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
+              events):
+    """One simulated user: wait for its instant, send, read the response,
+    record it; repeat.
+
+    t0 (the test's start) and end are clock() instants; shape (Paced or
+    Slots) says when each request may go; quota bounds the requests
+    (math.inf for none).  Each request is recorded as (elapsed,
+    response_time, status, body bytes, error kind), plus its slot's
+    instant (scheduled) in the open model.
 
     Before a request goes on a kept-alive connection that has been idle
     for IDLE_CHECK_S, and before every CHECK_EVERY-th request on it, the
     connection is checked (one poll()): one the server closed while idle
     is replaced, which is no error; one with bytes waiting that no request
     asked for is closed.  Once a request is sent, any failure is its row,
-    and it is never sent again.  counts (a Counter of CONNECTION_EVENTS)
-    is added to.
+    and it is never sent again.  events (a Counter of CONNECTION_EVENTS and
+    late starts) is added to.
 
     Returns the clock() instant up to which this user took part in the
     test: its last response's end, or the end of the runtime (or the
-    instant it was stopped) when time, not its quota, ended it.
+    instant it was stopped) when time, not its quota or its shape, ended
+    it; None when it never took part.
     """
-    request, head_request = cfg["request"], cfg["head_request"]
-    keepalive, interval = cfg["keepalive"], cfg["interval_s"]
-    timeout, tls = cfg["timeout_s"], cfg["tls"]
+    request, head_request = plan.request, plan.head_request
+    keepalive, timeout, tls = plan.keepalive, plan.timeout_s, plan.tls
     big = len(request) > SEND_CHUNK_B
     kernel = not tls and fast_timeouts_supported()
     scratch = DISCARD
     wait, stopped = stop.wait, stop.is_set
-    delay = start_at - clock()
+    after = shape.after if shape.paced else None
+    scheduled = isinstance(shape, Slots)
+    at = shape.first()
+    if at == math.inf:
+        return None
+    if at >= end:
+        return end
+    delay = at - clock()
     if delay > 0 and wait(delay):
         return min(clock(), end)
     sock = ready = None
-    last = start_at
+    last = None
     idle_check = IDLE_CHECK_S
     unchecked = 0   # requests left on the connection before a check is due
     left = quota
     try:
         while left > 0:
             if stopped():
-                return max(last, min(clock(), end))
+                return max(last or at, min(clock(), end))
             sent = clock()
             if sent >= end:
-                return max(last, end)
+                return max(last or at, end)
             left -= 1
             deadline = sent + timeout
             try:
@@ -1548,7 +1766,7 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock,
                         if ready(0):    # closed while idle, or stray bytes
                             state = idle_state(sock, tls)
                             if state is not None:
-                                counts[state] += 1
+                                events[state] += 1
                                 sock.close()
                                 sock = None
                     if tls and sock is not None:
@@ -1556,7 +1774,7 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock,
                 fresh = sock is None
                 if fresh:
                     sock, ready = connect(deadline)
-                    counts["opened"] += 1
+                    events["opened"] += 1
                     unchecked = CHECK_EVERY
                 if big:
                     send_in_pieces(sock, request, deadline, clock, kernel)
@@ -1570,23 +1788,28 @@ def user_loop(cfg, t0, start_at, quota, end, stop, record, connect, clock,
                 status, nbytes, keep = read_response(
                     sock, ready, buf, head_request, scratch, deadline, clock)
                 done = clock()
-                record((sent - t0, done - sent, status, nbytes, ""))
+                row = (sent - t0, done - sent, status, nbytes, "")
                 if keep is not True or not keepalive:
                     if keep is STRAY:
-                        counts["stray"] += 1
+                        events["stray"] += 1
                     sock.close()
                     sock = None
             except TRANSPORT_ERRORS as exc:
                 done = clock()
-                record((sent - t0, done - sent, 0, 0, error_kind(exc)))
+                row = (sent - t0, done - sent, 0, 0, error_kind(exc))
                 if sock is not None:
                     sock.close()
                     sock = None
+            record(row + (at - t0,) if scheduled else row)
             last = done
-            if interval:
-                if done + interval >= end:
+            if after is not None:
+                at = after(sent, done)
+                if at == math.inf:
+                    return last
+                if at >= end:
                     return max(last, end)
-                if wait(interval):
+                delay = at - clock()
+                if delay > 0 and wait(delay):
                     return max(last, min(clock(), end))
         return last
     finally:
@@ -1616,7 +1839,14 @@ def write_all(fd, data):
         data = data[os.write(fd, data):]
 
 
-# What a worker sends the parent when it is done.
+# What a worker sends the parent: once its threads are made, every
+# PROGRESS_PERIOD_S while the test runs, and when it is done.  recent is
+# the latency Histogram (as a dict) of the responses since its last
+# Progress, for --sizing; None otherwise.
+Ready = collections.namedtuple("Ready", "index")
+Progress = collections.namedtuple(
+    "Progress", "index elapsed_s requests errors latency_n latency_total"
+                " active busy_s recent")
 Done = collections.namedtuple(
     "Done", "index stats written busy_s wall_s end_s failure")
 
@@ -1629,26 +1859,39 @@ def failure_text(exc):
     return "%s: %s" % (type(exc).__name__, exc)
 
 
+def user_rng(seed, what, number):
+    """A random source of its own for each user (and each process's
+    arrivals), the same for the same --seed."""
+    import random
+    return random.Random("%d-%s-%d" % (seed, what, number))
+
+
 class Worker(object):
     """One worker process: runs its users and streams their rows to disk.
 
     Its threads are made before the test's shared start, and wait for it,
-    so that the runtime covers the test, not thread creation.
+    so that the runtime covers the test, not thread creation.  users: the
+    global numbers of its users; quotas: each one's share of -n.
     """
 
-    def __init__(self, index, cfg, offsets, quotas, messages, clock):
-        self.index, self.cfg = index, cfg
-        self.offsets, self.quotas = offsets, quotas
+    def __init__(self, index, plan, users, quotas, messages, clock):
+        self.index, self.plan = index, plan
+        self.users, self.quotas = users, quotas
         self.messages, self.clock = messages, clock
+        self.open_model = plan.model == "open"
+        self.row_format = ROW_FORMAT_OPEN if self.open_model else ROW_FORMAT
         self.rows = collections.deque()
-        self.stats = WorkerStats()
+        self.stats = WorkerStats(self.open_model)
+        self.recent = [] if plan.sizing else None   # latencies since Progress
         self.stop = threading.Event()
         self.begin = threading.Event()  # set once t0 and end are known
-        self.t0 = self.end = None
+        self.t0 = self.end = self.slots = None
+        self.windows = [user_windows(plan.stages, g) if not self.open_model
+                        else [(0.0, plan.runtime_s)] for g in users]
         self.signalled = []
         self.failures = []
         self.ends = []          # per user: up to when it took part
-        self.counts = []        # per user: its Counter of CONNECTION_EVENTS
+        self.events = []        # per user: its Counter of events
         self.unwritable = False     # the output refused a write
         self.written = 0
 
@@ -1661,31 +1904,48 @@ class Worker(object):
         pop = rows.popleft
         batch = [pop() for _ in range(n)]
         self.stats.add_rows(batch)
+        if self.recent is not None:
+            if self.open_model:
+                self.recent += [r[0] - r[5] + r[1] for r in batch if r[2]]
+            else:
+                self.recent += [r[1] for r in batch if r[2]]
         if self.unwritable:
             return      # counted, but the file takes no more rows
         try:
-            write_all(fd, "".join(map(ROW_FORMAT.__mod__, batch)).encode(
+            write_all(fd, "".join(map(self.row_format.__mod__, batch)).encode(
                 "ascii"))
         except OSError as exc:
             self.unwritable = True
             self.failures.append("cannot write rows to %r: %s" % (
-                self.cfg["output"], exc.strerror or exc))
+                self.plan.output, exc.strerror or exc))
             self.stop.set()
             return
         self.written += n
 
-    def user(self, offset, quota, connect):
-        counts = collections.Counter()
+    def shape(self, number, windows, events):
+        """When user `number` sends: the process's slots, or its pacing."""
+        plan = self.plan
+        if self.open_model:
+            return self.slots
+        rng = user_rng(plan.seed, "user", number) if plan.think_s[1] else None
+        return Paced(self.t0, windows, self.end, plan.interval_s,
+                     plan.think_s, rng, events)
+
+    def user(self, number, windows, quota, connect):
+        events = collections.Counter()
         try:
             self.begin.wait()
             if self.t0 is not None:
-                self.ends.append(user_loop(
-                    self.cfg, self.t0, self.t0 + offset, quota, self.end,
-                    self.stop, self.rows.append, connect, self.clock, counts))
+                end = user_loop(
+                    self.plan, self.t0, self.shape(number, windows, events),
+                    quota, self.end, self.stop, self.rows.append, connect,
+                    self.clock, events)
+                if end is not None:
+                    self.ends.append(end)
         except BaseException as exc:
             self.failures.append(failure_text(exc))
         finally:
-            self.counts.append(counts)
+            self.events.append(events)
 
     def start_users(self, connect):
         """Start every user's thread, waiting for begin; RunError when the
@@ -1695,9 +1955,8 @@ class Worker(object):
         except (ValueError, RuntimeError):
             pass    # the platform's default stack, then
         threads = []
-        for offset, quota in zip(self.offsets, self.quotas):
-            th = threading.Thread(target=self.user,
-                                  args=(offset, quota, connect))
+        for args in zip(self.users, self.windows, self.quotas):
+            th = threading.Thread(target=self.user, args=args + (connect,))
             th.daemon = True
             try:
                 th.start()
@@ -1706,42 +1965,63 @@ class Worker(object):
                 self.begin.set()
                 raise RunError("worker %d could not start thread %d of %d: %s"
                                % (self.index, len(threads) + 1,
-                                  len(self.offsets), exc))
+                                  len(self.users), exc))
             threads.append(th)
         return threads
 
-    def progress(self, threads, t0):
-        now = self.clock()
-        active = sum(1 for th, off in zip(threads, self.offsets)
-                     if t0 + off <= now and th.is_alive())
+    def progress(self, threads, t0, cpu0):
+        now = self.clock() - t0
+        active = sum(1 for th, windows in zip(threads, self.windows)
+                     if th.is_alive() and any(a <= now < b
+                                               for a, b in windows))
         s = self.stats
-        self.messages.put(("progress", self.index, s.requests, s.errors,
-                           s.latency.n, s.latency.total, active))
+        recent = None
+        if self.recent is not None:
+            hist = Histogram()
+            hist.add_many(self.recent)
+            self.recent = []
+            recent = hist.to_dict()
+        self.messages.put(Progress(
+            self.index, now, s.requests, s.errors, s.latency.n,
+            s.latency.total, active, time.process_time() - cpu0, recent))
 
-    def run(self, go, stop_all, start_wall):
-        cfg, clock = self.cfg, self.clock
-        raise_fd_limit(len(self.offsets) + FDS_PER_PROCESS)
+    def open_slots(self):
+        """The open model: this process's share of the slots."""
+        plan = self.plan
+        quota = math.inf
+        if plan.requests is not None:
+            quota = split_evenly(plan.requests, plan.processes)[self.index]
+        rng = user_rng(plan.seed, "arrivals", self.index)
+        return Slots(self.t0, self.end, RateSchedule(plan.stages),
+                     process_slots(self.index, plan.processes, plan.arrivals,
+                                   rng, quota))
+
+    def run(self, go, stop_all, start_wall, where):
+        plan, clock = self.plan, self.clock
+        raise_fd_limit(len(self.users) + FDS_PER_PROCESS)
         try:
-            fd = os.open(cfg["output"], os.O_WRONLY | os.O_APPEND
+            fd = os.open(plan.output, os.O_WRONLY | os.O_APPEND
                          | getattr(os, "O_BINARY", 0))
         except OSError as exc:
-            raise RunError("cannot open %r: %s" % (cfg["output"],
+            raise RunError("cannot open %r: %s" % (plan.output,
                                                    exc.strerror or exc))
         threads = []
         try:
-            tls = make_tls_context(cfg["insecure"]) if cfg["tls"] else None
-            connect = connector(cfg["family"], cfg["address"], cfg["host"],
-                                tls, cfg["timeout_s"], clock)
+            tls = make_tls_context(plan.insecure) if plan.tls else None
+            connect = connector(where[0], where[1], plan.target.host, tls,
+                                plan.timeout_s, clock)
             threads = self.start_users(connect)
-            self.messages.put(("ready", self.index))
+            self.messages.put(Ready(self.index))
             while not go.wait(STOP_POLL_S):
                 if stop_all.is_set() or self.signalled:
                     return self.finish(fd, threads, 0.0, 0.0)
             self.t0 = clock() - (time.time() - start_wall.value)
-            self.end = self.t0 + cfg["runtime_s"]
+            self.end = self.t0 + plan.runtime_s
+            if self.open_model:
+                self.slots = self.open_slots()
             cpu0 = time.process_time()
             self.begin.set()
-            self.supervise(threads, fd, self.t0, stop_all)
+            self.supervise(threads, fd, self.t0, stop_all, cpu0)
             busy = time.process_time() - cpu0
             return self.finish(fd, threads, busy, clock() - self.t0)
         finally:
@@ -1749,7 +2029,7 @@ class Worker(object):
             self.begin.set()
             os.close(fd)
 
-    def supervise(self, threads, fd, t0, stop_all):
+    def supervise(self, threads, fd, t0, stop_all, cpu0):
         """Flush rows and report progress until every user is done."""
         clock = self.clock
         next_flush = next_report = clock()
@@ -1764,7 +2044,8 @@ class Worker(object):
                 self.flush(fd)
                 next_flush = now + FLUSH_PERIOD_S
             if now >= next_report:
-                self.progress(threads, t0)    # all threads: zips offsets
+                self.flush(fd)
+                self.progress(threads, t0, cpu0)  # all threads: zips windows
                 next_report = now + PROGRESS_PERIOD_S
             alive = [th for th in alive if th.is_alive()]
         self.flush(fd)
@@ -1776,18 +2057,18 @@ class Worker(object):
         for th in threads:
             th.join()
         self.flush(fd)
-        for counts in self.counts:
-            self.stats.connections.update(counts)
+        for events in self.events:
+            self.stats.events.update(events)
         end_s = max(self.ends) - self.t0 if self.ends else 0.0
-        self.messages.put(("done",) + tuple(Done(
+        self.messages.put(Done(
             self.index, self.stats.to_dict(), self.written, busy_s, wall_s,
-            end_s, self.failures[0] if self.failures else None)))
+            end_s, self.failures[0] if self.failures else None))
 
 
-def worker_main(index, cfg, offsets, quotas, messages, go, stop_all,
-                start_wall):
+def worker_main(index, plan, users, quotas, messages, go, stop_all,
+                start_wall, where):
     """Entry point of a worker process."""
-    worker = Worker(index, cfg, offsets, quotas, messages, time.perf_counter)
+    worker = Worker(index, plan, users, quotas, messages, time.perf_counter)
 
     def on_signal(signum, frame):
         worker.signalled.append(signum)   # the supervisor stops the users
@@ -1795,12 +2076,11 @@ def worker_main(index, cfg, offsets, quotas, messages, go, stop_all,
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        worker.run(go, stop_all, start_wall)
+        worker.run(go, stop_all, start_wall, where)
     except BaseException as exc:
         text = str(exc) if isinstance(exc, RunError) else failure_text(exc)
-        messages.put(("done",) + tuple(Done(
-            index, WorkerStats().to_dict(), worker.written, 0.0, 0.0, 0.0,
-            text)))
+        messages.put(Done(index, WorkerStats().to_dict(), worker.written,
+                          0.0, 0.0, 0.0, text))
 
 
 # --- the run ------------------------------------------------------------------
@@ -2027,28 +2307,134 @@ class Signals(object):
         os._exit(128 + self.received)
 
 
-def run(settings, cfg, out, err, quiet):
+Sizing = collections.namedtuple("Sizing", "max_users time_s window_s slo")
+# What --sizing found: reason is "condition" (the SLO broke), "saturated"
+# (hammer's CPU ran out first) or "max" (no breaking point).
+SizingResult = collections.namedtuple(
+    "SizingResult", "reason users target_rps rps metric value at_s")
+
+
+class SizingWatch(object):
+    """--sizing's judge, fed every worker's Progress: once the last
+    window_s breaks the SLO, or a worker was busy SATURATION_CPU_RATIO of
+    its CPU over it, verdict() says so.  Pure: instants come in the
+    messages."""
+
+    def __init__(self, sizing, processes, stages, open_model):
+        self.sizing, self.stages = sizing, stages
+        self.open_model = open_model
+        self.reports = [collections.deque() for _ in range(processes)]
+
+    def add(self, progress):
+        self.reports[progress.index].append(progress)
+
+    def window(self):
+        """(span_s, requests, errors, Histogram, busiest CPU share,
+        users, elapsed_s) over the last window_s, or None before every
+        worker has reported over a whole window."""
+        span = self.sizing.window_s
+        first, last = [], []
+        for reports in self.reports:
+            if not reports:
+                return None
+            newest = reports[-1]
+            while (len(reports) > 1
+                   and newest.elapsed_s - reports[1].elapsed_s >= span):
+                reports.popleft()
+            if newest.elapsed_s - reports[0].elapsed_s < span * 0.95:
+                return None
+            first.append(reports[0])
+            last.append(newest)
+        hist = Histogram()
+        for reports in self.reports:
+            for r in list(reports)[1:]:
+                hist.merge(Histogram.from_dict(r.recent))
+        spans = [b.elapsed_s - a.elapsed_s for a, b in zip(first, last)]
+        busy = max((b.busy_s - a.busy_s) / s
+                   for a, b, s in zip(first, last, spans))
+        return (sum(spans) / len(spans),
+                sum(b.requests - a.requests for a, b in zip(first, last)),
+                sum(b.errors - a.errors for a, b in zip(first, last)),
+                hist, busy, sum(b.active for b in last),
+                max(b.elapsed_s for b in last))
+
+    def verdict(self):
+        """A SizingResult once the run should stop, else None."""
+        w = self.window()
+        if w is None or not w[1]:
+            return None
+        span, requests, errors, hist, busy, users, at_s = w
+        slo = self.sizing.slo
+        metrics = threshold_metrics(hist, requests, errors, span)
+        target = target_at(self.stages, at_s) if self.open_model else None
+        if busy >= SATURATION_CPU_RATIO:
+            return SizingResult("saturated", users, target, metrics["rps"],
+                                slo.metric, metrics[slo.metric], at_s)
+        if not evaluate_thresholds([slo], metrics)[0][2]:
+            return SizingResult("condition", users, target, metrics["rps"],
+                                slo.metric, metrics[slo.metric], at_s)
+        return None
+
+    def at_end(self, users):
+        """The result when the ramp ran out without a verdict."""
+        w = self.window()
+        rps = w[1] / w[0] if w else 0.0
+        target = self.stages[-1].end if self.open_model else None
+        return SizingResult("max", users, target, rps, None, None,
+                            self.stages[-1].end_s)
+
+
+def format_sizing(result, sizing, open_model):
+    """The summary's line about --sizing."""
+    if result.reason == "max":
+        if open_model:
+            return "sizing      no breaking point up to %s req/s" % (
+                "{:,.0f}".format(result.target_rps))
+        return "sizing      no breaking point up to %d users" % (
+            sizing.max_users)
+    where = ("a target of %s req/s (%d users in flight)" % (
+        "{:,.0f}".format(result.target_rps), result.users) if open_model
+        else "%d users" % result.users)
+    if result.reason == "saturated":
+        return ("sizing      hammer saturated at %s before the target"
+                " broke: add processes or machines" % where)
+    return ("sizing      breaking point: %s at %s req/s (%s %s over the last"
+            " %gs)" % (where, "{:,.0f}".format(result.rps), result.metric,
+                       format_threshold_value(result.metric, result.value),
+                       sizing.window_s))
+
+
+def run(plan, where, record, out, err, quiet):
     """Start the workers, report progress, print the summary.
 
-    Returns the exit code: 0; 1 when a worker failed or no request was
-    made; 128 + signal number when SIGINT or SIGTERM stopped the run.
+    where: the (family, address) to connect to; record: the settings
+    file's dict, which gains the run's start and its summary.  Returns
+    the exit code: 0; 1 when a worker failed or no request was made; 3
+    when a --fail-if threshold failed; 128 + signal number when SIGINT or
+    SIGTERM stopped the run.
     """
     import queue
     ctx = multiprocessing.get_context()
-    threads = settings["threads_per_process"]
-    offsets = rampup_offsets(threads, settings["rampup_s"])
-    quotas = request_quotas(threads, settings["requests"])
+    threads = plan.threads_per_process
+    users = user_numbers(threads)
+    if plan.model == "open":
+        quotas = [[math.inf] * n for n in threads]
+    else:
+        quotas = request_quotas(threads, plan.requests)
     messages, go, stop_all = ctx.Queue(), ctx.Event(), ctx.Event()
     start_wall = ctx.Value("d", 0.0, lock=False)
     signals = Signals(err)
     signals.install()
     procs = [ctx.Process(target=worker_main, name="hammer-worker-%d" % i,
-                         args=(i, cfg, offsets[i], quotas[i], messages, go,
-                               stop_all, start_wall))
+                         args=(i, plan, users[i], quotas[i], messages, go,
+                               stop_all, start_wall, where))
              for i in range(len(threads))]
     signals.processes = procs
-    tty = err.isatty()
-    report = Progress(settings, quiet, tty, err)
+    report = ProgressLine(plan, quiet, err.isatty(), err)
+    watch = sizing = None
+    if plan.sizing:
+        watch = SizingWatch(plan.sizing, len(procs), plan.stages,
+                            plan.model == "open")
     done, exited, ready = {}, {}, 0
     cpu = (None, 0.0)
     try:
@@ -2065,13 +2451,17 @@ def run(settings, cfg, out, err, quiet):
                 msg = messages.get(timeout=STOP_POLL_S)
             except queue.Empty:
                 msg = None
-            if msg is not None:
-                if msg[0] == "ready":
-                    ready += 1
-                elif msg[0] == "progress":
-                    report.update(msg[1], msg[2:])
-                else:
-                    done[msg[1]] = Done(*msg[1:])
+            if isinstance(msg, Ready):
+                ready += 1
+            elif isinstance(msg, Progress):
+                report.update(msg)
+                if watch is not None and sizing is None:
+                    watch.add(msg)
+                    sizing = watch.verdict()
+                    if sizing is not None:
+                        stop_all.set()
+            elif isinstance(msg, Done):
+                done[msg.index] = msg
             if not go.is_set() and not stop_all.is_set():
                 if done:        # a worker failed before the start
                     stop_all.set()
@@ -2080,7 +2470,7 @@ def run(settings, cfg, out, err, quiet):
                     go.set()
                     cpu = (cpu_times(), time.process_time())
                     report.start(start_wall.value)
-                    update_settings(settings, err,
+                    update_settings(record, err,
                                     started=iso_utc(start_wall.value),
                                     started_epoch_s=round(start_wall.value,
                                                           6))
@@ -2109,16 +2499,62 @@ def run(settings, cfg, out, err, quiet):
         if signals.received is not None:
             return 128 + signals.received
         return 1
+    if watch is not None and sizing is None and signals.received is None:
+        sizing = watch.at_end(plan.users)
     own_cpu_s = time.process_time() - cpu[1]
-    return finish_run(settings, done, signals.received, out, err,
-                      (cpu[0], cpu_times(), own_cpu_s))
+    return finish_run(plan, record, done, signals.received, out, err,
+                      (cpu[0], cpu_times(), own_cpu_s), sizing)
 
 
-def finish_run(settings, done, signum, out, err, cpu=(None, None, 0.0)):
-    """Merge the workers' results, print the summary, record the run's
-    duration in the settings file, pick the exit code.  cpu: cpu_times()
-    at the start and the end, and the CPU seconds the parent used."""
-    stats = WorkerStats()
+def run_summary(plan, stats, duration_s, checks, sizing):
+    """The settings file's "summary": what CI reads."""
+    def latency_ms(hist):
+        values = threshold_metrics(hist, 0, 0, 0.0)
+        values["min"] = hist.min if hist.n else 0.0
+        return dict((k, round(values[k] * 1000, 3)) for k in
+                    ("min", "mean") + LATENCY_METRICS[:5] + ("max",))
+    summary = {
+        "requests": stats.requests, "errors": stats.errors,
+        "rps": round(stats.requests / duration_s, 3) if duration_s else 0.0,
+        "duration_s": round(duration_s, 6),
+        "latency_ms": latency_ms(stats.latency),
+        "thresholds": [{"expr": t.expr, "value": value, "ok": ok}
+                       for t, value, ok in checks],
+    }
+    if stats.corrected is not None:
+        late = stats.lateness
+        summary.update(
+            corrected_latency_ms=latency_ms(stats.corrected),
+            target_rps=round(target_rate(plan), 3),
+            sent_rps=round(stats.requests / plan.runtime_s, 3),
+            late={"count": stats.events["late_sends"],
+                  "p50_ms": round(late.percentile(50) * 1000, 3),
+                  "p99_ms": round(late.percentile(99) * 1000, 3),
+                  "max_ms": round(late.max * 1000, 3)})
+    if sizing is not None:
+        summary["sizing"] = {"users": sizing.users,
+                             "rps": round(sizing.rps, 3),
+                             "reason": sizing.reason}
+        if sizing.target_rps is not None:
+            summary["sizing"]["target_rps"] = round(sizing.target_rps, 3)
+    return summary
+
+
+def target_rate(plan):
+    """The open model's slots over the runtime, per second."""
+    due = RateSchedule(plan.stages).total
+    if plan.requests is not None:
+        due = min(due, plan.requests)
+    return due / plan.runtime_s
+
+
+def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
+               sizing=None):
+    """Merge the workers' results, print the summary, record it and the
+    run's duration in the settings file, pick the exit code.  cpu:
+    cpu_times() at the start and the end, and the CPU seconds the parent
+    used; sizing: the SizingResult of --sizing."""
+    stats = WorkerStats(plan.model == "open")
     rows, duration, busy, failed = 0, 0.0, [], False
     for index in sorted(done):
         d = done[index]
@@ -2130,13 +2566,20 @@ def finish_run(settings, done, signum, out, err, cpu=(None, None, 0.0)):
             failed = True
             err.write("hammer: error: worker %d failed: %s\n"
                       % (index, d.failure))
+    if stats.lateness is not None:
+        stats.events["late_sends"] = stats.lateness.count_above(LATE_S)
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     shares = cpu_shares(cpu[0], cpu[1], cpu[2] + math.fsum(
         d.busy_s for d in done.values()), ticks)
-    out.write("\n".join(format_summary(settings, stats, duration, rows,
-                                       busy, shares)) + "\n")
+    metrics = threshold_metrics(stats.answered, stats.requests, stats.errors,
+                                duration)
+    checks = evaluate_thresholds(plan.thresholds, metrics)
+    out.write("\n".join(format_summary(plan, stats, duration, rows, busy,
+                                       shares, checks, sizing)) + "\n")
     out.flush()
-    update_settings(settings, err, duration_s=round(duration, 6))
+    update_settings(record, err, duration_s=round(duration, 6),
+                    summary=run_summary(plan, stats, duration, checks,
+                                        sizing))
     if signum is not None:
         return 128 + signum
     if failed:
@@ -2144,17 +2587,18 @@ def finish_run(settings, done, signum, out, err, cpu=(None, None, 0.0)):
     if not stats.requests:
         err.write("hammer: error: the run made no requests: no user got to"
                   " send one before the runtime of %gs ended\n"
-                  % settings["runtime_s"])
+                  % plan.runtime_s)
         return 1
+    if not all(ok for _, _, ok in checks):
+        return 3
     return 0
 
 
-class Progress(object):
+class ProgressLine(object):
     """The progress line on stderr: in place on a TTY, plain lines else."""
 
-    def __init__(self, settings, quiet, tty, err):
-        self.runtime_s = settings["runtime_s"]
-        self.users = settings["users"]
+    def __init__(self, plan, quiet, tty, err):
+        self.plan = plan
         self.quiet, self.tty, self.err = quiet, tty, err
         self.period = PROGRESS_PERIOD_S if tty else PROGRESS_PLAIN_PERIOD_S
         self.latest = {}
@@ -2167,8 +2611,8 @@ class Progress(object):
         self.start_wall = start_wall
         self.next_at = time.monotonic() + self.period
 
-    def update(self, index, counters):
-        self.latest[index] = counters
+    def update(self, progress):
+        self.latest[progress.index] = progress
 
     def show(self):
         now = time.monotonic()
@@ -2176,17 +2620,17 @@ class Progress(object):
             return
         self.next_at = now + self.period
         elapsed = time.time() - self.start_wall
-        requests = sum(c[0] for c in self.latest.values())
-        errors = sum(c[1] for c in self.latest.values())
-        responses = sum(c[2] for c in self.latest.values())
-        total = sum(c[3] for c in self.latest.values())
-        active = sum(c[4] for c in self.latest.values())
+        latest = self.latest.values()
+        requests = sum(p.requests for p in latest)
+        responses = sum(p.latency_n for p in latest)
+        total = sum(p.latency_total for p in latest)
         then, req0, resp0, total0 = self.last
         self.last = (elapsed, requests, responses, total)
         rate = (requests - req0) / (elapsed - then) if elapsed > then else 0.0
         avg = (total - total0) / (responses - resp0) if responses > resp0 else 0.0
-        line = format_progress(min(elapsed, self.runtime_s), self.runtime_s,
-                               active, self.users, rate, avg, errors)
+        line = format_progress(self.plan, min(elapsed, self.plan.runtime_s),
+                               sum(p.active for p in latest), rate, avg,
+                               sum(p.errors for p in latest))
         if self.tty:
             self.err.write("\r\x1b[K" + line)
             self.shown = True
@@ -2204,7 +2648,16 @@ class Progress(object):
 # --- the demo target ------------------------------------------------------------
 
 
-def demo_server_main(ports):
+def demo_listener():
+    """--demo's listening socket on 127.0.0.1, bound before the plan so
+    that its URL is known."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    return sock
+
+
+def demo_server_main(listener):
     """A small HTTP/1.1 target on 127.0.0.1 for --demo (its own process)."""
     import http.server
     import random
@@ -2237,19 +2690,21 @@ def demo_server_main(ports):
         daemon_threads = True
         request_queue_size = 1024
 
-    server = Server(("127.0.0.1", 0), Handler)
-    ports.put(server.server_address[1])
+    server = Server(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = listener
     server.serve_forever()
 
 
-def start_demo_server():
+def start_demo_server(listener):
+    """Serve --demo's target on listener in its own process."""
     ctx = multiprocessing.get_context()
-    ports = ctx.Queue()
-    proc = ctx.Process(target=demo_server_main, args=(ports,),
+    proc = ctx.Process(target=demo_server_main, args=(listener,),
                        name="hammer-demo-target")
     proc.daemon = True
     proc.start()
-    return proc, "http://127.0.0.1:%d/" % ports.get(timeout=30)
+    listener.close()    # the server process has its own
+    return proc
 
 
 # --- command line ---------------------------------------------------------------
@@ -2261,6 +2716,18 @@ def duration_arg(text):
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc))
+
+
+def seed_arg(text):
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 1 << 63:
+        raise argparse.ArgumentTypeError("%r must be a whole number >= 0"
+                                         % text)
+    return value
 
 
 def positive_int_arg(text):
@@ -2282,22 +2749,85 @@ def build_parser():
                     " users, one CSV row per request, percentiles over every"
                     " response.",
         epilog="Time options take 30, 30s, 500ms, 5m or 1h.  Exit codes: 0 run"
-               " complete, 1 run failed, 2 bad usage, 130 SIGINT, 143"
-               " SIGTERM.")
+               " complete, 1 run failed, 2 bad usage, 3 a --fail-if"
+               " threshold failed, 130 SIGINT, 143 SIGTERM.")
     p.add_argument("url", nargs="?",
                    help="http:// or https:// URL to load (127.0.0.1, [::1]"
                         " or a host name); spaces and non-ASCII characters"
                         " are percent-encoded as a browser does")
     p.add_argument("--interval", type=duration_arg, default=0.0, metavar="S",
-                   help="pause of each user after each response before its"
-                        " next request (default: %(default)gs)")
+                   help="pacing, start to start: each user starts a request"
+                        " at most every S, as the 2010 script did; after a"
+                        " slower response the next goes at once, counted"
+                        " as a late start (default: %(default)gs)")
+    p.add_argument("--think", default="0", metavar="S|A:B",
+                   help="pause of each user after each response: S, or"
+                        " uniform between A and B; --interval's pacing"
+                        " comes after it (default: %(default)ss)")
+    p.add_argument("--seed", type=seed_arg, metavar="N",
+                   help="seed of every random choice (think times, Poisson"
+                        " arrivals), to repeat a run (default: random,"
+                        " written to the settings file)")
     p.add_argument("--runtime", type=duration_arg, default=None, metavar="S",
                    help="how long the test sends requests (default: %gs;"
                         " %gs with --demo)" % (DEFAULT_RUNTIME_S,
                                                DEMO_RUNTIME_S))
-    p.add_argument("--rampup", type=duration_arg, default=0.0, metavar="S",
-                   help="linear ramp-up: user g of N starts at g*S/N"
-                        " (default: %(default)gs)")
+    p.add_argument("--rampup", type=duration_arg, default=None, metavar="S",
+                   help="linear ramp-up: user g of N starts at g*S/N; with"
+                        " --rate FROM:TO the rate ramps (default: 0s)")
+    p.add_argument("--rate", nargs="?", const="", metavar="R|FROM:TO",
+                   help="open model: R requests per second in all, at evenly"
+                        " spaced instants, whatever the server does; -c/-t"
+                        " caps the requests in flight, and a request no user"
+                        " is free for goes late, never skipped; latency is"
+                        " also measured from each intended send instant;"
+                        " alone with --stages/--cycles, whose targets are"
+                        " then req/s (default: closed model, users)")
+    p.add_argument("--arrivals", choices=ARRIVALS, metavar="KIND",
+                   help="with --rate: uniform (even gaps) or poisson"
+                        " (exponential gaps of the same mean)"
+                        " (default: uniform)")
+    p.add_argument("--stages", metavar="D:T,...",
+                   help="k6-style stages such as 30s:10,2m:50,30s:0: over"
+                        " each DURATION the target moves linearly from the"
+                        " last one to TARGET (users, or req/s with --rate);"
+                        " they set the runtime (default: --rampup, then"
+                        " --runtime)")
+    p.add_argument("--cycles", metavar="L1:L2:...",
+                   help="FunkLoad's concurrency cycles such as 10:20:30:"
+                        " each level (users, or req/s with --rate) held"
+                        " for --cycle-time (default: none)")
+    p.add_argument("--cycle-time", type=duration_arg, metavar="S",
+                   help="how long --cycles holds each level (default: %gs)"
+                        % DEFAULT_CYCLE_S)
+    p.add_argument("--cycle-rampup", type=duration_arg, metavar="S",
+                   help="how long --cycles takes to reach each level"
+                        " (default: 0s)")
+    p.add_argument("--sizing", action="store_true",
+                   help="find the breaking point: ramp users from 1 to"
+                        " --sizing-max (or the rate from 0 to --rate) over"
+                        " --sizing-time, and stop once the last"
+                        " --sizing-window breaks --sizing-slo")
+    p.add_argument("--sizing-max", type=positive_int_arg, metavar="N",
+                   help="--sizing's most users (default: %d)"
+                        % DEFAULT_SIZING_MAX)
+    p.add_argument("--sizing-time", type=duration_arg, metavar="S",
+                   help="--sizing's ramp time (default: %gs)"
+                        % DEFAULT_SIZING_S)
+    p.add_argument("--sizing-window", type=duration_arg, metavar="S",
+                   help="--sizing judges the last S (default: %gs)"
+                        % DEFAULT_SIZING_WINDOW_S)
+    p.add_argument("--sizing-slo", metavar="EXPR",
+                   help="what --sizing must keep, in --fail-if's grammar"
+                        " (default: %s)" % DEFAULT_SIZING_SLO.replace("%", "%%"))
+    p.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
+                   help="exit 3 when EXPR fails: METRIC OP VALUE, METRIC one"
+                        " of %s; OP < <= > >=; VALUE with us, ms or s for"
+                        " latency, %%%% for errors (transport errors plus"
+                        " 5xx), a number for rps and requests, as in"
+                        " p95<500ms or errors<1%%%%; with --rate latency is"
+                        " from the intended send; repeatable (default: none)"
+                        % " ".join(THRESHOLD_METRICS))
     p.add_argument("-p", "--processes", type=positive_int_arg,
                    default=available_cpus(), metavar="N",
                    help="worker processes (default: %(default)s, the CPUs"
@@ -2373,8 +2903,122 @@ def read_body(data):
     return body
 
 
+# The run, as plan() derives it from the command line: the parent, the
+# workers and the settings file all read it, and nothing changes it.
+Plan = collections.namedtuple("Plan", (
+    "url method target request head_request keepalive tls insecure"
+    " processes users threads_per_process model shape stages rampup_s"
+    " runtime_s rate_rps arrivals interval_s think_s seed requests"
+    " timeout_s output sizing thresholds"))
+
+
+def exclusive(args, names):
+    """UsageError when more than one of the options named was given."""
+    given = [n for n in names if getattr(args, n.lstrip("-").replace(
+        "-", "_")) not in (None, False, [])]
+    if len(given) > 1:
+        raise UsageError("%s and %s cannot be combined" % tuple(given[:2]))
+
+
+def option(parse, text, name):
+    """parse(text), a ValueError becoming a UsageError naming the option."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise UsageError("%s: %s" % (name, exc))
+
+
+def load_shape(args, users):
+    """The load over time from the options: (model, shape, stages,
+    runtime_s, rate_rps, sizing).  UsageError for a bad mix."""
+    open_model = args.rate is not None
+    exclusive(args, ("--stages", "--cycles", "--sizing"))
+    for name in ("--sizing-max", "--sizing-time", "--sizing-window",
+                 "--sizing-slo"):
+        if not args.sizing and getattr(args, name[2:].replace(
+                "-", "_")) is not None:
+            raise UsageError("%s needs --sizing" % name)
+    for name in ("--cycle-time", "--cycle-rampup"):
+        if not args.cycles and getattr(args, name[2:].replace(
+                "-", "_")) is not None:
+            raise UsageError("%s needs --cycles" % name)
+    if args.arrivals and not open_model:
+        raise UsageError("--arrivals needs --rate")
+    shape = ("stages" if args.stages else "cycles" if args.cycles
+             else "sizing" if args.sizing else "ramp")
+    if shape != "ramp":
+        for name in ("--runtime", "--rampup"):
+            if getattr(args, name[2:]) is not None:
+                raise UsageError("--%s sets the runtime and the ramp: leave"
+                                 " out %s" % (shape, name))
+    if shape in ("stages", "cycles") and open_model and args.rate:
+        raise UsageError("with --%s the targets are the rates: give --rate"
+                         " without a value" % shape)
+    if shape not in ("stages", "cycles") and args.rate == "":
+        raise UsageError("--rate needs a rate in req/s, as in --rate 500 or"
+                         " --rate 100:1000")
+    rate = option(parse_rate, args.rate, "--rate") if args.rate else None
+    if shape == "stages":
+        stages = build_stages(option(lambda t: parse_stages(t, open_model),
+                                     args.stages, "--stages"))
+    elif shape == "cycles":
+        levels = option(lambda t: parse_levels(t, open_model), args.cycles,
+                        "--cycles")
+        cycle_s = DEFAULT_CYCLE_S if args.cycle_time is None else args.cycle_time
+        if cycle_s <= 0:
+            raise UsageError("--cycle-time must be more than 0s")
+        stages = build_stages(cycle_steps(levels, cycle_s,
+                                          args.cycle_rampup or 0.0))
+    elif shape == "sizing":
+        if open_model and args.sizing_max is not None:
+            raise UsageError("--sizing-max counts users: with --rate the"
+                             " sizing ramps the rate up to --rate's")
+        slo = option(parse_threshold, args.sizing_slo or DEFAULT_SIZING_SLO,
+                     "--sizing-slo")
+        sizing = Sizing(args.sizing_max or DEFAULT_SIZING_MAX,
+                        DEFAULT_SIZING_S if args.sizing_time is None
+                        else args.sizing_time,
+                        DEFAULT_SIZING_WINDOW_S if args.sizing_window is None
+                        else args.sizing_window, slo)
+        if sizing.time_s <= 0 or not 0 < sizing.window_s <= sizing.time_s:
+            raise UsageError("--sizing-window must be more than 0s and at"
+                             " most --sizing-time (%gs)" % sizing.time_s)
+        if open_model:
+            stages = build_stages([(sizing.time_s, rate[1])],
+                                  rate[0] if rate[0] != rate[1] else 0)
+        else:
+            stages = build_stages([(sizing.time_s, sizing.max_users)], 1)
+        return ("open" if open_model else "closed", shape, stages,
+                sizing.time_s, rate, sizing)
+    else:
+        runtime = DEFAULT_RUNTIME_S if args.runtime is None else args.runtime
+        if runtime <= 0:
+            raise UsageError("--runtime must be more than 0s")
+        rampup = args.rampup or 0.0
+        if open_model:
+            begin = rate[0] if rate[0] != rate[1] else (0 if rampup else
+                                                        rate[1])
+            stages = ramp_stages(rampup, runtime, begin, rate[1])
+        else:
+            stages = ramp_stages(rampup, runtime, 0, users)
+        return ("open" if open_model else "closed", shape, stages, runtime,
+                rate, None)
+    runtime = stages_end(stages)
+    if not 0 < runtime <= MAX_DURATION_S:
+        raise UsageError("--%s must last more than 0s and at most %gs"
+                         % (shape, MAX_DURATION_S))
+    if not open_model and max(s.end for s in stages) < 1:
+        raise UsageError("--%s never asks for a user: give a target of 1"
+                         " or more" % shape)
+    if open_model and RateSchedule(stages).total < 1:
+        raise UsageError("--%s never asks for a request: give a rate above"
+                         " 0" % shape)
+    return ("open" if open_model else "closed", shape, stages, runtime, rate,
+            None)
+
+
 def plan(args):
-    """Check the arguments and derive the run's settings and worker config.
+    """Check the arguments and derive the run's Plan.
 
     Raises UsageError for a user's mistake.
     """
@@ -2390,35 +3034,73 @@ def plan(args):
                          " GET or POST" % method)
     if not args.output:
         raise UsageError("-o/--output needs a file name")
-    if args.runtime <= 0:
-        raise UsageError("--runtime must be more than 0s")
     if args.timeout <= 0:
         raise UsageError("--timeout must be more than 0s")
+    think = option(lambda t: parse_span(t, "--think"), args.think, "--think")
+    thresholds = tuple(option(parse_threshold, t, "--fail-if")
+                       for t in args.fail_if)
     users = args.concurrency or args.processes * args.threads
+    model, shape, stages, runtime, rate, sizing = load_shape(args, users)
+    if model == "open":
+        if args.interval or think[1]:
+            raise UsageError("--interval and --think pace users; with --rate"
+                             " the rate says when requests go")
+    elif shape != "ramp":
+        if args.concurrency:
+            raise UsageError("-c/--concurrency: the --%s set the users"
+                             % shape)
+        users = int(math.ceil(max(s.end for s in stages)))
+    if sizing and args.requests is not None:
+        raise UsageError("-n/--requests cannot be combined with --sizing")
     processes = min(args.processes, users)
-    threads = split_evenly(users, processes)
     try:
         request = build_request(method, target, headers, body,
                                 not args.no_keepalive)
     except UnicodeError:
         raise UsageError("headers must be latin-1 text")
-    settings = {
-        "hammer": __version__, "url": target.url, "method": method,
-        "processes": processes, "users": users,
-        "threads_per_process": threads, "rampup_s": args.rampup,
-        "interval_s": args.interval, "runtime_s": args.runtime,
-        "timeout_s": args.timeout, "keepalive": not args.no_keepalive,
-        "requests": args.requests, "output": args.output,
+    seed = args.seed
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "big")
+    return Plan(
+        url=target.url, method=method, target=target, request=request,
+        head_request=method.upper() == "HEAD",
+        keepalive=not args.no_keepalive, tls=target.scheme == "https",
+        insecure=args.insecure, processes=processes, users=users,
+        threads_per_process=split_evenly(users, processes), model=model,
+        shape=shape, stages=stages, rampup_s=args.rampup or 0.0,
+        runtime_s=runtime, rate_rps=rate,
+        arrivals=(args.arrivals or "uniform") if model == "open" else None,
+        interval_s=args.interval, think_s=think, seed=seed,
+        requests=args.requests, timeout_s=args.timeout, output=args.output,
+        sizing=sizing, thresholds=thresholds)
+
+
+def plan_settings(plan):
+    """The settings file's first contents: the plan, readable by people
+    and by crunch; the run adds its start, duration and summary."""
+    sizing = None
+    if plan.sizing:
+        sizing = {"max_users": plan.sizing.max_users,
+                  "time_s": plan.sizing.time_s,
+                  "window_s": plan.sizing.window_s,
+                  "slo": plan.sizing.slo.expr}
+    return {
+        "hammer": __version__, "url": plan.url, "method": plan.method,
+        "processes": plan.processes, "users": plan.users,
+        "threads_per_process": plan.threads_per_process,
+        "model": plan.model, "shape": plan.shape,
+        "stages": [{"start_s": s.start_s, "end_s": s.end_s, "from": s.begin,
+                    "to": s.end} for s in plan.stages],
+        "rampup_s": plan.rampup_s, "runtime_s": plan.runtime_s,
+        "rate_rps": list(plan.rate_rps) if plan.rate_rps else None,
+        "arrivals": plan.arrivals, "interval_s": plan.interval_s,
+        "think_s": list(plan.think_s) if plan.think_s[1] else None,
+        "seed": plan.seed, "timeout_s": plan.timeout_s,
+        "keepalive": plan.keepalive, "requests": plan.requests,
+        "output": plan.output, "sizing": sizing,
+        "thresholds": [t.expr for t in plan.thresholds],
         "started": None, "started_epoch_s": None, "duration_s": None,
     }
-    cfg = {
-        "request": request, "head_request": method.upper() == "HEAD",
-        "keepalive": not args.no_keepalive, "interval_s": args.interval,
-        "timeout_s": args.timeout, "runtime_s": args.runtime,
-        "output": args.output, "tls": target.scheme == "https",
-        "insecure": args.insecure, "host": target.host,
-    }
-    return target, settings, cfg
 
 
 def main(argv=None, out=None, err=None):
@@ -2426,12 +3108,13 @@ def main(argv=None, out=None, err=None):
 
     0 run complete, 1 run failed (target unreachable at start, output not
     writable, a worker failed, no request made), 2 bad usage (also more
-    users than the box can hold), 130 SIGINT, 143 SIGTERM.
+    users than the box can hold), 3 a --fail-if threshold failed, 130
+    SIGINT, 143 SIGTERM.
     """
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
-    demo = None
+    demo = listener = None
     try:
         args = parser.parse_args(argv)
         if args.url is None and not args.demo:
@@ -2440,31 +3123,33 @@ def main(argv=None, out=None, err=None):
         if args.url is not None and args.demo:
             parser.error("--demo runs against its own target: leave out the"
                          " URL")
-        if args.runtime is None:
-            args.runtime = DEMO_RUNTIME_S if args.demo else DEFAULT_RUNTIME_S
-        if args.demo:
-            args.url = "http://127.0.0.1:1/"    # checked now, replaced below
+        if args.demo and args.runtime is None and not (
+                args.stages or args.cycles or args.sizing):
+            args.runtime = DEMO_RUNTIME_S
         try:
-            target, settings, cfg = plan(args)
-            problem = capacity_problem(settings["threads_per_process"],
+            if args.demo:
+                listener = demo_listener()
+                args.url = "http://127.0.0.1:%d/" % listener.getsockname()[1]
+            the_plan = plan(args)
+            problem = capacity_problem(the_plan.threads_per_process,
                                        box_limits())
             if problem:
                 raise UsageError(problem)
         except UsageError as exc:
             parser.error(str(exc))
     except SystemExit as exc:
+        if listener is not None:
+            listener.close()
         return exc.code
     try:
-        if args.demo:
-            demo, url = start_demo_server()
-            args.url = url
-            target, settings, cfg = plan(args)
-            err.write("hammer: demo target listening at %s\n" % url)
-        tls = make_tls_context(args.insecure) if cfg["tls"] else None
-        cfg["family"], cfg["address"] = resolve_and_probe(
-            target, args.timeout, tls)
-        create_output(args.output, settings)
-        return run(settings, cfg, out, err, args.quiet)
+        if listener is not None:
+            demo = start_demo_server(listener)
+            err.write("hammer: demo target listening at %s\n" % args.url)
+        tls = make_tls_context(args.insecure) if the_plan.tls else None
+        where = resolve_and_probe(the_plan.target, args.timeout, tls)
+        record = plan_settings(the_plan)
+        create_output(the_plan.output, record)
+        return run(the_plan, where, record, out, err, args.quiet)
     except RunError as exc:
         err.write("hammer: error: %s\n" % exc)
         return 1

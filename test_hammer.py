@@ -31,7 +31,7 @@ import hammer
 HERE = os.path.dirname(os.path.abspath(__file__))
 HAMMER = os.path.join(HERE, "hammer.py")
 REQUIRE_ALL = os.environ.get("HAMMER_TEST_REQUIRE_ALL") == "1"
-ROW_RE = re.compile(r"^\d+\.\d{6},\d+\.\d{6},\d+,\d+,[a-z]*$")
+ROW_RE = re.compile(r"^\d+\.\d{6},\d+\.\d{6},\d+,\d+,[a-z]*,(\d+\.\d{6})?$")
 
 # A self-signed certificate for localhost/127.0.0.1/::1, valid until 2126.
 CERT_PEM = """-----BEGIN CERTIFICATE-----
@@ -86,6 +86,11 @@ IZW1tozjwV3Ykq07YBGIyTg=
 
 # --- a real HTTP/1.1 server with framing under the test's control -------------
 
+
+
+def make_plan(*argv):
+    """hammer's Plan for a command line, as main() derives it."""
+    return hammer.plan(hammer.build_parser().parse_args(list(argv)))
 
 class TargetServer(object):
     """HTTP/1.1 on 127.0.0.1:0 in a thread.
@@ -249,7 +254,8 @@ class ServerTestCase(unittest.TestCase):
     def rows(self):
         with open(self.csv) as f:
             lines = f.read().split("\n")
-        self.assertEqual(lines[0], "elapsed,response_time,status,bytes,error")
+        self.assertEqual(lines[0],
+                         "elapsed,response_time,status,bytes,error,scheduled")
         self.assertEqual(lines[-1], "", "the file ends with a whole line")
         for line in lines[1:-1]:
             self.assertRegex(line, ROW_RE)
@@ -658,16 +664,15 @@ class TestUserLoopSchedule(unittest.TestCase):
 
     def run_user(self, start_at, end, interval, quota=math.inf):
         clock = FakeClock(100.0)
-        cfg = {"request": hammer.build_request(
-                   "GET", hammer.parse_url(self.server.url), [], None, True),
-               "head_request": False, "keepalive": True, "tls": False,
-               "interval_s": interval, "timeout_s": 5.0}
+        plan = make_plan(self.server.url, "--interval", str(interval))
         connect = hammer.connector(socket.AF_INET,
                                    ("127.0.0.1", self.server.port),
                                    "127.0.0.1", None, 5.0, clock)
         rows = []
         self.counts = collections.Counter()
-        self.finish = hammer.user_loop(cfg, 100.0, start_at, quota, end,
+        shape = hammer.Paced(100.0, [(start_at - 100.0, end - 100.0)], end,
+                             interval, (0.0, 0.0), None, self.counts)
+        self.finish = hammer.user_loop(plan, 100.0, shape, quota, end,
                                        clock, rows.append, connect, clock,
                                        self.counts)
         return rows, clock
@@ -985,17 +990,15 @@ class TestRequestAndParsing(unittest.TestCase):
 
 
 class TestSummary(unittest.TestCase):
-    SETTINGS = {"hammer": "9", "method": "GET", "url": "http://x/",
-                "users": 3, "threads_per_process": [2, 1], "processes": 2,
-                "rampup_s": 1.0, "interval_s": 0.0, "runtime_s": 2.0,
-                "keepalive": True, "output": "r.csv"}
+    SETTINGS = make_plan("http://x/", "-p", "2", "-c", "3", "--rampup", "1",
+                         "--runtime", "2", "-o", "r.csv")
 
     def stats(self):
         stats = hammer.WorkerStats()
         stats.add_rows([(0.1, 0.002, 200, 10, ""), (0.2, 0.004, 200, 10, ""),
                         (0.3, 0.003, 503, 5, ""), (0.4, 1.0, 0, 0, "timeout"),
                         (0.5, 0.5, 0, 0, "reset"), (0.6, 0.7, 0, 0, "reset")])
-        stats.connections.update({"opened": 7, "idle_closed": 2, "stray": 1})
+        stats.events.update({"opened": 7, "idle_closed": 2, "stray": 1})
         return stats
 
     def test_format_summary(self):
@@ -1003,7 +1006,7 @@ class TestSummary(unittest.TestCase):
         lines = hammer.format_summary(self.SETTINGS, stats, 2.0, 6,
                                       [0.5, 0.95], (0.6, 0.05))
         self.assertEqual(lines, [
-            "hammer 9  GET http://x/",
+            "hammer %s  GET http://x/" % hammer.__version__,
             "load        3 users (2 + 1 threads in 2 processes), rampup 1s,"
             " interval 0s, runtime 2s, keep-alive",
             "requests    6 in 2.00s = 3.0 req/s",
@@ -1070,11 +1073,12 @@ class TestSummary(unittest.TestCase):
                          ["212us", "1.20ms", "12.3ms", "123ms", "1.23s"])
 
     def test_no_requests_fails_the_run(self):
-        settings = dict(self.SETTINGS, output=os.devnull + "/x")
+        plan = self.SETTINGS._replace(output=os.devnull + "/x")
+        record = hammer.plan_settings(plan)
         done = {0: hammer.Done(0, hammer.WorkerStats().to_dict(), 0, 0.0,
                                1.0, 0.0, None)}
         out, err = io.StringIO(), io.StringIO()
-        code = hammer.finish_run(settings, done, None, out, err)
+        code = hammer.finish_run(plan, record, done, None, out, err)
         self.assertEqual(code, 1)
         self.assertEqual(err.getvalue().splitlines()[-1],
                          "hammer: error: the run made no requests: no user"
@@ -1115,7 +1119,9 @@ class TestCapacity(unittest.TestCase):
                 self.assertTrue(value is None or isinstance(value, int))
 
     def test_a_thread_the_box_refuses_stops_the_worker(self):
-        worker = hammer.Worker(3, {}, [0.0] * 5, [1] * 5, None, time.monotonic)
+        plan = make_plan("http://127.0.0.1:1/", "-p", "1", "-c", "5")
+        worker = hammer.Worker(3, plan, list(range(5)), [1] * 5, None,
+                               time.monotonic)
         started = []
         real = threading.Thread.start
 
@@ -1185,7 +1191,7 @@ class TestRuns(ServerTestCase):
         proc = self.hammer(server.url, "-p", "1", "-t", "3", "-n", "90")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         rows = self.rows()
-        self.assertEqual([r[2:] for r in rows], [["200", "1001", ""]] * 90)
+        self.assertEqual([r[2:5] for r in rows], [["200", "1001", ""]] * 90)
         self.assertEqual(server.connections, 3 + 1)
 
     def test_head_and_body_longer_than_the_first_read(self):
@@ -1195,7 +1201,7 @@ class TestRuns(ServerTestCase):
         proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "40")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         rows = self.rows()
-        self.assertEqual([r[2:] for r in rows], [["200", str(size), ""]] * 40)
+        self.assertEqual([r[2:5] for r in rows], [["200", str(size), ""]] * 40)
         self.assertEqual(server.connections, 2 + 1)   # framing kept in step
 
     def test_close_delimited_responses(self):
@@ -1203,7 +1209,7 @@ class TestRuns(ServerTestCase):
         proc = self.hammer(server.url, "-p", "1", "-t", "3", "-n", "60")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         rows = self.rows()
-        self.assertEqual([r[2:] for r in rows], [["200", "5000", ""]] * 60)
+        self.assertEqual([r[2:5] for r in rows], [["200", "5000", ""]] * 60)
         self.assertEqual(server.connections, 60 + 1)
 
     def test_server_closing_idle_connections_is_not_an_error(self):
@@ -1227,7 +1233,7 @@ class TestRuns(ServerTestCase):
         proc = self.hammer(server.url, "-X", "HEAD", "-t", "2", "-p", "1",
                            "-n", "20", "--timeout", "2")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:] for r in self.rows()], [["200", "0", ""]] * 20)
+        self.assertEqual([r[2:5] for r in self.rows()], [["200", "0", ""]] * 20)
         self.assertEqual(server.methods, {"HEAD"})
 
     def test_post_body_from_file_and_headers(self):
@@ -1285,7 +1291,7 @@ class TestRuns(ServerTestCase):
         proc = self.hammer("http://127.0.0.1:%d/" % port, "-p", "1", "-t",
                            "1", "-n", "5")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:] for r in self.rows()], [["0", "0", "reset"]] * 5)
+        self.assertEqual([r[2:5] for r in self.rows()], [["0", "0", "reset"]] * 5)
         self.assertIn("errors      5 = 100.00% of requests (transport:"
                       " reset 5)", proc.stdout)
         self.assertIn("status      none", proc.stdout)
@@ -1725,7 +1731,7 @@ class TestRunRecord(ServerTestCase):
         import crunch
         server = self.start_server(delay_s=0.25)
         proc = self.hammer(server.url, "-p", "1", "-c", "2", "--runtime", "1",
-                           "--interval", "0.1")
+                           "--think", "0.1")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         requests, rate = self.rate(proc.stdout)
         out, err = io.StringIO(), io.StringIO()
@@ -1816,7 +1822,7 @@ class TestHttps(ServerTestCase):
         server = self.start_server(tls=True, body=b"s" * 64)
         proc = self.hammer(server.url, "-k", "-p", "1", "-t", "2", "-n", "40")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:] for r in self.rows()], [["200", "64", ""]] * 40)
+        self.assertEqual([r[2:5] for r in self.rows()], [["200", "64", ""]] * 40)
         self.assertEqual(server.requests, 40)
         self.assertEqual(server.connections, 2 + 1)
 
@@ -1825,7 +1831,7 @@ class TestHttps(ServerTestCase):
         proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "8",
                            "--interval", "30ms")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:] for r in self.rows()],
+        self.assertEqual([r[2:5] for r in self.rows()],
                          [["200", "11", ""]] * 8)
         self.assertEqual(server.requests, 8)
         self.assertIn("connections 8 opened; 7 closed by the server while"
@@ -1836,7 +1842,7 @@ class TestHttps(ServerTestCase):
         proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "6",
                            "--interval", "60ms")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:] for r in self.rows()],
+        self.assertEqual([r[2:5] for r in self.rows()],
                          [["200", "11", ""]] * 6)
         self.assertEqual(server.requests, 6)
         self.assertIn("connections 6 opened; 5 closed for bytes beyond a"

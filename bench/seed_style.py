@@ -5,6 +5,9 @@ Processes of threads, each thread a user started on a linear ramp-up.  A
 user calls urllib.request.urlopen once per request (a new connection every
 time: urllib has no keep-alive), reads the body, and appends the row
 `elapsed,response_time,status` to the shared results file under a lock.
+As the original did, it stamps `elapsed` when the response has ended, and
+paces with `sleep(interval - latency)`: one request every --interval
+seconds, start to start, and at once after a slower response.
 This is what hammer replaces; bench/peers.py measures both side by side.
 
     python3 bench/seed_style.py URL [--processes N] [--threads N]
@@ -25,7 +28,8 @@ import urllib.request
 
 def agent(url, start, runtime, delay, interval, out, lock):
     """One user: its first request after `delay` seconds, then as fast as it
-    can (or every `interval` seconds) until the runtime is over."""
+    can (or one every `interval` seconds, start to start) until the runtime
+    is over."""
     time.sleep(delay)
     while True:
         sent = time.time()
@@ -40,11 +44,13 @@ def agent(url, start, runtime, delay, interval, out, lock):
             status = exc.code
         except (urllib.error.URLError, OSError):
             status = 0
-        latency = time.time() - sent
+        ended = time.time()
+        latency = ended - sent
         with lock:
-            out.write("%.6f,%.6f,%d\n" % (sent - start, latency, status))
-        if interval:
-            time.sleep(interval)
+            out.write("%.6f,%.6f,%d\n" % (ended - start, latency, status))
+        expire = interval - latency     # the original's pacing
+        if expire > 0:
+            time.sleep(expire)
 
 
 def process_main(url, start, args):

@@ -1058,14 +1058,14 @@ def format_load(plan):
                plan.runtime_s, connections))
 
 
-def format_rate(plan, stats):
+def format_rate(plan, stats, duration_s):
     """The open model's lines: rates, latency from the slot, lateness."""
     lat, late = stats.corrected, stats.lateness
-    target, sent = target_rate(plan), stats.requests / plan.runtime_s
+    target, sent = rates(plan, stats, duration_s)
     return [
-        "rate        target %.1f req/s, sent %.1f req/s (%.1f%%) over the"
-        " %gs runtime" % (target, sent, 100.0 * sent / target if target
-                          else 0.0, plan.runtime_s),
+        "rate        target %.1f req/s, sent %.1f req/s (%.1f%%) over %gs"
+        % (target, sent, 100.0 * sent / target if target else 0.0,
+           min(plan.runtime_s, duration_s) or plan.runtime_s),
         "latency     from the intended send (corrected for coordinated"
         " omission): " + format_latency(lat),
         "late sends  %d more than %s after their slot; lateness p50 %s  p99"
@@ -1085,11 +1085,10 @@ def format_latency(lat):
         format_seconds(lat.max), lat.n)
 
 
-def format_rate_warning(plan, stats, busy):
+def format_rate_warning(plan, stats, duration_s, busy):
     """A warning when the open model fell behind its slots, naming the
     limit: hammer's CPU, or the users (the cap on requests in flight)."""
-    target = target_rate(plan)
-    sent = stats.requests / plan.runtime_s
+    target, sent = rates(plan, stats, duration_s)
     p99 = stats.lateness.percentile(99)
     if sent >= RATE_SHORT_RATIO * target and p99 <= LATE_WARN_S:
         return []
@@ -1123,7 +1122,7 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
                                                  rate),
     ]
     if open_model:
-        lines += format_rate(plan, stats)
+        lines += format_rate(plan, stats, duration_s)
         lines.append("service     from the actual send: "
                      + format_latency(stats.latency))
     else:
@@ -1149,7 +1148,7 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
     if duration_s < SATURATION_MIN_S:
         return lines        # too short a run to judge
     if open_model:
-        lines += format_rate_warning(plan, stats, busy)
+        lines += format_rate_warning(plan, stats, duration_s, busy)
     for index, share in enumerate(busy):
         if share >= SATURATION_CPU_RATIO:
             lines.append(
@@ -2523,10 +2522,10 @@ def run_summary(plan, stats, duration_s, checks, sizing):
     }
     if stats.corrected is not None:
         late = stats.lateness
+        target, sent = rates(plan, stats, duration_s)
         summary.update(
             corrected_latency_ms=latency_ms(stats.corrected),
-            target_rps=round(target_rate(plan), 3),
-            sent_rps=round(stats.requests / plan.runtime_s, 3),
+            target_rps=round(target, 3), sent_rps=round(sent, 3),
             late={"count": stats.events["late_sends"],
                   "p50_ms": round(late.percentile(50) * 1000, 3),
                   "p99_ms": round(late.percentile(99) * 1000, 3),
@@ -2540,12 +2539,16 @@ def run_summary(plan, stats, duration_s, checks, sizing):
     return summary
 
 
-def target_rate(plan):
-    """The open model's slots over the runtime, per second."""
-    due = RateSchedule(plan.stages).total
+def rates(plan, stats, duration_s):
+    """The open model's (target, sent) req/s over the time it sent: the
+    runtime, or less when --sizing or a signal stopped it."""
+    span = min(plan.runtime_s, duration_s) or plan.runtime_s
+    due = arrivals_by(plan.stages, span)
+    if plan.arrivals == "uniform":    # slot 0 is at the rate's first instant
+        due = math.ceil(round(due, 6))
     if plan.requests is not None:
         due = min(due, plan.requests)
-    return due / plan.runtime_s
+    return due / span, stats.requests / span
 
 
 def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
@@ -3010,7 +3013,7 @@ def load_shape(args, users):
     if not open_model and max(s.end for s in stages) < 1:
         raise UsageError("--%s never asks for a user: give a target of 1"
                          " or more" % shape)
-    if open_model and RateSchedule(stages).total < 1:
+    if open_model and RateSchedule(stages).total <= 0:
         raise UsageError("--%s never asks for a request: give a rate above"
                          " 0" % shape)
     return ("open" if open_model else "closed", shape, stages, runtime, rate,

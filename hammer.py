@@ -348,43 +348,45 @@ class RateSchedule(object):
     1, 2...) is due at instant(u), the moment the rate's integral reaches
     u.  Slot 0 is due at the first instant the rate is above 0.
 
-    instant() is for increasing u (a process's slots): it remembers the
-    stage it is in.
+    Each stage with slots is a segment (first slot, slots in it, start_s,
+    rate at its start, rate's slope).  instant() remembers the last
+    segment it used, as a process's slots mostly fall in one; it is safe
+    across threads, since a stale segment is only a miss.
     """
 
     def __init__(self, stages):
-        self.stages = [s for s in stages if s.end_s > s.start_s]
-        self.before = []        # slots due before each stage
+        self.segments = []
+        self.firsts = []
         count = 0.0
-        for s in self.stages:
-            self.before.append(count)
-            count += (s.end_s - s.start_s) * (s.begin + s.end) / 2.0
+        for s in stages:
+            length = s.end_s - s.start_s
+            inside = length * (s.begin + s.end) / 2.0 if length > 0 else 0.0
+            if inside > 0:
+                self.firsts.append(count)
+                self.segments.append((count, inside, s.start_s, s.begin,
+                                      (s.end - s.begin) / length))
+            count += inside
         self.total = count
-        self.i = 0
+        self.segment = self.segments[0] if self.segments else (0, 0, 0, 0, 0)
 
     def instant(self, u):
         """When slot u is due, or math.inf when it falls past the end."""
-        stages, before = self.stages, self.before
-        i = self.i
-        if i >= len(stages) or u < before[i]:
-            i = max(0, bisect.bisect_right(before, u) - 1)
-        while i < len(stages):
-            s = stages[i]
-            left = u - before[i]
-            length = s.end_s - s.start_s
-            inside = length * (s.begin + s.end) / 2.0
-            if left < inside:
-                self.i = i
-                if left <= 0:
-                    return s.start_s
-                slope = (s.end - s.begin) / length
-                # left = a*x + slope*x^2/2, solved in a stable form
-                root = math.sqrt(max(0.0, s.begin * s.begin
-                                     + 2.0 * slope * left))
-                return s.start_s + 2.0 * left / (s.begin + root)
-            i += 1
-        self.i = i
-        return math.inf
+        seg = self.segment
+        left = u - seg[0]
+        if not 0 <= left < seg[1]:
+            i = bisect.bisect_right(self.firsts, u) - 1
+            if i < 0 or u - self.firsts[i] >= self.segments[i][1]:
+                return math.inf
+            seg = self.segment = self.segments[i]
+            left = u - seg[0]
+        _, _, start_s, rate, slope = seg
+        if not slope:
+            return start_s + left / rate
+        if not left:
+            return start_s
+        # left = rate*x + slope*x^2/2, solved in a stable form
+        root = math.sqrt(max(0.0, rate * rate + 2.0 * slope * left))
+        return start_s + 2.0 * left / (rate + root)
 
 
 def process_slots(index, processes, arrivals, rng, quota=math.inf):
@@ -392,21 +394,20 @@ def process_slots(index, processes, arrivals, rng, quota=math.inf):
     uniform arrivals take every processes-th slot from `index`, so the
     merged stream is even; poisson ones draw exponential gaps of mean
     `processes` from rng (the processes' streams merge into one Poisson
-    stream of mean gap 1).  At most `quota` of them."""
-    n = 0
+    stream of mean gap 1).  At most `quota` of them.  The uniform ones
+    are a C iterator, whose next() threads may share without a lock."""
+    stop = None if quota == math.inf else quota
     if arrivals == "uniform":
-        u = index
-        while n < quota:
-            yield u
-            u += processes
-            n += 1
-    else:
-        draw, per_slot = rng.expovariate, 1.0 / processes
-        u = draw(per_slot)
-        while n < quota:
-            yield u
-            u += draw(per_slot)
-            n += 1
+        return itertools.islice(itertools.count(index, processes), stop)
+    return itertools.islice(poisson_slots(rng, 1.0 / processes), stop)
+
+
+def poisson_slots(rng, per_slot):
+    draw = rng.expovariate
+    u = draw(per_slot)
+    while True:
+        yield u
+        u += draw(per_slot)
 
 
 def next_start(sent, done, interval_s, pause_s):
@@ -1686,20 +1687,25 @@ class Slots(object):
 
     paced = True
 
-    def __init__(self, t0, end, schedule, slots):
+    def __init__(self, t0, end, schedule, slots, shared):
         self.t0, self.end = t0, end
-        self.schedule, self.slots = schedule, slots
-        self.lock = threading.Lock()
+        self.instant = schedule.instant
+        self.slots = slots
+        # a generator's next() is not for two threads at once
+        self.lock = None if shared else threading.Lock()
 
     def first(self):
         return self.after(None, None)
 
     def after(self, sent, done):
-        with self.lock:
+        if self.lock is None:
             u = next(self.slots, None)
-            if u is None:
-                return math.inf     # its share of -n is sent
-            at = self.schedule.instant(u)
+        else:
+            with self.lock:
+                u = next(self.slots, None)
+        if u is None:
+            return math.inf     # its share of -n is sent
+        at = self.instant(u)
         return self.end if at == math.inf else self.t0 + at
 
 
@@ -1993,7 +1999,7 @@ class Worker(object):
         rng = user_rng(plan.seed, "arrivals", self.index)
         return Slots(self.t0, self.end, RateSchedule(plan.stages),
                      process_slots(self.index, plan.processes, plan.arrivals,
-                                   rng, quota))
+                                   rng, quota), plan.arrivals == "uniform")
 
     def run(self, go, stop_all, start_wall, where):
         plan, clock = self.plan, self.clock

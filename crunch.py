@@ -5,11 +5,12 @@ Usage:
 
     python crunch.py results.csv [more.csv ...] [--interval S] [--csv FILE]
                      [--json] [--html FILE] [--compare BASE.csv]
-                     [--tolerance PCT]
+                     [--tolerance PCT] [--fail-if EXPR ...]
     cat results.csv | python crunch.py -
 
-The input is hammer's CSV (header `elapsed,response_time,status,bytes,error`,
-extra columns allowed) or the original header-less form
+The input is hammer's CSV (header
+`elapsed,response_time,status,bytes,error,scheduled`, or without
+`scheduled`; extra columns allowed) or the original header-less form
 `elapsed,response time,status`.  Several files are merged on their elapsed
 axis.  Rows are counted in intervals of --interval seconds (30, 30s, 500ms,
 5m or 1h); each interval gives its start, requests, req/s (the last
@@ -22,6 +23,17 @@ machines, --html writes a report with inline SVG charts that opens
 offline.  --compare BASE.csv sets the totals beside a baseline run's and
 marks regressions beyond --tolerance percent.  When `<file>.json` (hammer's
 run settings) sits beside the first file, the outputs show those settings.
+
+Rows with a scheduled time (hammer --rate, the open model) also give the
+latency from the intended send instant, elapsed - scheduled +
+response_time (corrected for coordinated omission, as wrk2 does), beside
+the service time: corrected_* columns and keys, and two named lines.  The
+settings' stage plan ("stages") gives a table per stage: its target (users,
+or req/s in the open model), achieved req/s, p50/p95/p99 and errors, in
+the text, the JSON and the report, with a chart of throughput and p95
+against the target.  --fail-if EXPR judges the totals with hammer's
+thresholds (p95<500ms, errors<1%; latency from the intended send when the
+rows have scheduled times), printing each with its value and ok/FAILED.
 
 The run's end is its settings' duration_s (what hammer divides its req/s
 by); else, for an older file without -n, the later of runtime_s and the
@@ -36,7 +48,8 @@ fits.  Big files are read in byte ranges by one process per core; memory
 stays flat in the number of rows.
 
 Exit codes: 0 done, 1 failed (missing, empty or unreadable input, output
-not writable, a regression found by --compare), 2 bad usage,
+not writable, a regression found by --compare), 2 bad usage (a --fail-if
+EXPR that does not parse too), 3 a --fail-if threshold failed,
 130 interrupted.
 """
 
@@ -84,12 +97,14 @@ CSV_ROUNDING_S = 2e-6           # %.6f elapsed plus %.6f response time
 MIN_WIDTH_S = 1e-6              # the least width of a last interval
 HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
 SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
+STAGES_MAX = 10000              # a longer stage plan is ignored
 
 # The columns crunch reads; hammer's README shows the full CSV block.
 ELAPSED_NAMES = ("elapsed",)
 RESPONSE_TIME_NAMES = ("response_time", "response time")
 STATUS_NAMES = ("status",)
 ERROR_NAMES = ("error",)
+SCHEDULED_NAMES = ("scheduled",)
 
 # --- pure functions and small types ------------------------------------------
 
@@ -102,13 +117,14 @@ class Format(object):
     """Where crunch's columns are in a file's lines."""
 
     __slots__ = ("ncols", "elapsed", "response_time", "status", "error",
-                 "header")
+                 "scheduled", "header")
 
     def __init__(self, ncols, elapsed=0, response_time=1, status=2,
-                 error=None, header=None):
+                 error=None, scheduled=None, header=None):
         self.ncols = ncols
         self.elapsed, self.response_time = elapsed, response_time
         self.status, self.error, self.header = status, error, header
+        self.scheduled = scheduled
 
 
 def _index(names, wanted):
@@ -146,11 +162,14 @@ def parse_first_line(line):
         raise InputError("the header %r lacks elapsed, response_time or"
                          " status" % shown)
     return Format(len(fields), *columns, error=_index(names, ERROR_NAMES),
-                  header=line), True
+                  scheduled=_index(names, SCHEDULED_NAMES), header=line), True
 
 
 def parse_line(line, fmt):
-    """One data line -> (elapsed, response_time, status, error) or None."""
+    """One data line -> (elapsed, response_time, status, error, scheduled)
+    or None.  scheduled is None when the line has no value there (the
+    closed model); a value must be a time from 0 to elapsed (hammer never
+    sends a request before its intended instant)."""
     fields = line.split(b",")
     if len(fields) != fmt.ncols:
         return None
@@ -166,7 +185,25 @@ def parse_line(line, fmt):
     error = fields[fmt.error] if fmt.error is not None else b""
     if error[:1].isdigit():
         return None
-    return elapsed, response_time, status, error
+    scheduled = None
+    if fmt.scheduled is not None and fields[fmt.scheduled]:
+        try:
+            scheduled = float(fields[fmt.scheduled])
+        except ValueError:
+            return None
+        if not 0 <= scheduled <= elapsed:
+            return None
+    return elapsed, response_time, status, error, scheduled
+
+
+def corrected_times(elapsed, scheduled, times):
+    """Latency from the intended send instant, elapsed - scheduled +
+    response_time, of columns of floats, rounded to the microsecond (the
+    CSV's resolution) so that a block gives the same keys however it is
+    read."""
+    return list(map(round, map(operator.add, map(operator.sub, elapsed,
+                                                 scheduled), times),
+                    repeat(6)))
 
 
 def valid_status(code):
@@ -260,9 +297,14 @@ def last_end(block, floor):
 
 
 def is_seconds(value):
-    """A JSON value that is a finite number >= 0 (not a bool)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value >= 0)
+    """A JSON value that is a finite number >= 0 (not a bool, nor an int
+    too big for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:
+        return False
 
 
 def run_end(settings, last_elapsed, last_end):
@@ -293,6 +335,86 @@ def run_end(settings, last_elapsed, last_end):
             and runtime > last_end):
         return float(runtime), "runtime_s", warning
     return last_end, "last response", warning
+
+
+PlannedStage = collections.namedtuple("PlannedStage",
+                                      "number start_s end_s begin end")
+
+
+def read_stage_plan(settings):
+    """hammer's expanded load plan from its settings -> (unit, stages) or
+    None when there is none.  The unit is "req/s" when settings' model is
+    "open", else "users"; stages are PlannedStages numbered from 1, whose
+    target moves linearly from begin to end between start_s and end_s (a
+    stage of no length is a step).  Raises ValueError, saying what is
+    wrong, when "stages" is not a list of 1 to STAGES_MAX such stages in
+    time order."""
+    stages = (settings or {}).get("stages")
+    if stages is None:
+        return None
+    if not (isinstance(stages, list) and 0 < len(stages) <= STAGES_MAX):
+        raise ValueError("stages is not a list of 1 to %d stages"
+                         % STAGES_MAX)
+    plan, previous_end = [], 0.0
+    for number, stage in enumerate(stages, 1):
+        keys = ("start_s", "end_s", "from", "to")
+        if not (isinstance(stage, dict)
+                and all(is_seconds(stage.get(k)) for k in keys)):
+            raise ValueError("stage %d is not {start_s, end_s, from, to},"
+                             " each a number >= 0" % number)
+        start, end = float(stage["start_s"]), float(stage["end_s"])
+        if not previous_end <= start <= end:
+            raise ValueError("stage %d (%gs to %gs) ends before it starts"
+                             " or before the stage before it" % (
+                                 number, start, end))
+        previous_end = end
+        plan.append(PlannedStage(number, start, end, stage["from"],
+                                 stage["to"]))
+    return ("req/s" if settings.get("model") == "open" else "users"), plan
+
+
+def stage_plan(names, settings):
+    """The inputs' names and settings (or None) -> (unit, stages, warning):
+    the inputs' stage plan, the targets added up over the inputs (boxes
+    that ran the same plan), or (None, None, warning) when no input has
+    one, one's is broken, or they differ."""
+    plans = []
+    for name, one in zip(names, settings):
+        try:
+            plans.append(read_stage_plan(one))
+        except ValueError as exc:
+            return None, None, "%s%s: %s: no per-stage table" % (
+                name, hammer.SETTINGS_SUFFIX, exc)
+    if all(plan is None for plan in plans):
+        return None, None, None
+    shape = lambda plan: plan and (plan[0], [s[:3] for s in plan[1]])
+    if any(shape(plan) != shape(plans[0]) for plan in plans):
+        return None, None, ("the inputs' stage plans differ (or some have"
+                            " none): no per-stage table")
+    unit, first = plans[0]
+    stages = [s._replace(begin=sum(p[1][i].begin for p in plans),
+                         end=sum(p[1][i].end for p in plans))
+              for i, s in enumerate(first)]
+    return unit, stages, None
+
+
+def timed_stages(stages):
+    """The stages that last (a step has no rows) and the instants that
+    part them, as Tally's stage_edges."""
+    timed = [s for s in stages if s.end_s > s.start_s]
+    return timed, [s.start_s for s in timed[1:]]
+
+
+def target_at(stages, t):
+    """A plan's target at instant t: that of the first stage before it
+    starts, and of the last after it ends."""
+    for s in stages:
+        if t < s.end_s:
+            if t <= s.start_s:
+                return s.begin
+            return s.begin + (s.end - s.begin) * (t - s.start_s) / (
+                s.end_s - s.start_s)
+    return stages[-1].end
 
 
 def intervals_needed(lo, hi, width):
@@ -495,13 +617,16 @@ def add_times(hist, keys, times, total, least, most, per_s):
 
 
 class Bucket(object):
-    """One interval: request and error counts and a latency histogram.
+    """One interval (or stage): request and error counts and a latency
+    histogram, and for rows with a scheduled time the histogram of their
+    corrected latency, kept in a Bucket of its own (`corrected`).
 
     The histogram is a hammer.Histogram while the bucket is live and a
     compressed copy (`frozen`) once it is not, which keeps memory flat.
     """
 
-    __slots__ = ("requests", "errors", "hist", "frozen", "latency")
+    __slots__ = ("requests", "errors", "hist", "frozen", "latency",
+                 "corrected")
 
     def __init__(self):
         self.requests = 0
@@ -509,6 +634,13 @@ class Bucket(object):
         self.hist = None
         self.frozen = None
         self.latency = None     # latency_summary() of hist, once known
+        self.corrected = None
+
+    def part(self):
+        """The Bucket of the corrected latency, made on first use."""
+        if self.corrected is None:
+            self.corrected = Bucket()
+        return self.corrected
 
     def histogram(self):
         if self.hist is None:
@@ -532,6 +664,18 @@ class Bucket(object):
             data = marshal.dumps(self.hist.to_dict())
             self.frozen = zlib.compress(data, 1)
             self.hist = None
+        if self.corrected is not None:
+            self.corrected.freeze()
+
+    def settle(self, total):
+        """Work out latency_summary() of the histogram, when not known,
+        and add the histogram to total (a hammer.Histogram), when given."""
+        if self.latency is None or total is not None:
+            hist = self.peek()
+            if self.latency is None:
+                self.latency = latency_summary(hist)
+            if total is not None:
+                total.merge(hist)
 
     def merge(self, other):
         self.requests += other.requests
@@ -539,24 +683,32 @@ class Bucket(object):
         if other.hist is not None or other.frozen is not None:
             self.histogram().merge(other.peek())
             self.latency = None
+        if other.corrected is not None:
+            self.part().merge(other.corrected)
 
 
 class Tally(object):
     """Everything crunch keeps of one stream of rows, bounded in memory.
 
     Feed it blocks of whole lines with add_block(); rows are counted in
-    buckets of interval_s seconds.  Line numbers are counted from the
-    stream's first line; main() shifts them for byte ranges.
+    buckets of interval_s seconds, and, given stage_edges (the starts of
+    a stage plan's stages but the first, ascending), in one bucket per
+    stage too.  Line numbers are counted from the stream's first line;
+    main() shifts them for byte ranges.
     """
 
     keys = None     # one LatencyTable per process, made on first use
 
-    def __init__(self, fmt, interval_s, sample=False):
+    def __init__(self, fmt, interval_s, sample=False, stage_edges=None):
         self.fmt = fmt
         self.interval_s = interval_s
         self.buckets = {}
-        self.live = collections.OrderedDict()
+        self.stage_edges = stage_edges
+        self.stages = {}        # stage number (from 0) -> Bucket
+        self.live = collections.OrderedDict()   # Buckets not yet frozen
         self.total = None       # all buckets' histograms merged, once known
+        self.corrected_total = None     # and their corrected latencies'
+        self.scheduled_rows = 0  # rows with a scheduled time (open model)
         if Tally.keys is None:
             Tally.keys = LatencyTable()
         self.lines = 0
@@ -640,6 +792,10 @@ class Tally(object):
         statuses = flat[fmt.status::ncols]
         fields = flat[fmt.response_time::ncols]
         elapsed = flat[fmt.elapsed::ncols]
+        scheduled = None
+        if fmt.scheduled is not None:
+            scheduled = (last if fmt.scheduled == ncols - 1
+                         else flat[fmt.scheduled::ncols])
         del flat
         try:
             joined = b",".join(fields)
@@ -650,12 +806,20 @@ class Tally(object):
                 times = list(map(float, fields))
                 per_s = 1.0
             joined = b",".join(elapsed)
-            if micro_shape(joined, len(elapsed)) == 2:
+            shape = micro_shape(joined, len(elapsed))
+            if shape == 2:
                 lo, hi = float(min(elapsed)), float(max(elapsed))
             else:
                 elapsed = list(map(float, elapsed))
                 lo, hi = min(elapsed), max(elapsed)
                 if not (0 <= lo and math.isfinite(sum(elapsed))):
+                    return False
+            corrected = None
+            if scheduled is not None:
+                corrected = self._corrected(scheduled, scheduled is last,
+                                            elapsed, joined, shape, times,
+                                            per_s)
+                if corrected is False:
                     return False
         except ValueError:
             return False
@@ -669,8 +833,48 @@ class Tally(object):
                                       and math.isfinite(spans[0])))):
             return False
         self._add_columns(elapsed, times, statuses, counts, others, codes,
-                          errors, lo, hi, spans)
+                          errors, lo, hi, spans, corrected)
         return True
+
+    @staticmethod
+    def _corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
+                   times, per_s):
+        """The corrected latencies of a block whose rows all have a
+        scheduled time, as add_times() takes them (times, their sum, least,
+        greatest, per_s); None when no row has one; False when some rows
+        have one and some not, or one is not a time from 0 to its elapsed
+        (then _add_slow looks at each line).  Whole microseconds, as hammer
+        writes them, are added up as such; other times go through
+        corrected_times()."""
+        joined = b",".join(scheduled)
+        if with_newline:
+            if len(joined) == 2 * len(scheduled) - 1:     # every one b"\n"
+                return None
+            joined = joined.replace(b"\n", b"")
+        elif not joined.strip(b","):
+            return None
+        if (b"\n" if with_newline else b"") in scheduled:
+            return False
+        if shape and per_s == US_PER_S and micro_shape(joined,
+                                                        len(scheduled)):
+            late = list(map(operator.sub, map(float, elapsed_joined.replace(
+                b".", b"").split(b",")), map(float, joined.replace(
+                    b".", b"").split(b","))))
+            if min(late) < 0:
+                return False
+            values = list(map(operator.add, late, times))
+        else:
+            sent = list(map(float, scheduled))
+            if not (0 <= min(sent) and math.isfinite(sum(sent))):
+                return False
+            if not isinstance(elapsed[0], float):
+                elapsed = list(map(float, elapsed))
+            if any(map(operator.gt, sent, elapsed)):
+                return False
+            if per_s != 1.0:
+                times = list(map(operator.truediv, times, repeat(per_s)))
+            values, per_s = corrected_times(elapsed, sent, times), 1.0
+        return values, sum(values), min(values), max(values), per_s
 
     def _add_slow(self, lines):
         """Check line by line; count the bad ones and keep the good ones."""
@@ -689,28 +893,44 @@ class Tally(object):
         self._add_rows(rows)
 
     def _add_rows(self, rows):
+        """Count parse_line() rows: those with a scheduled time apart from
+        those without."""
         if not rows:
             return
-        elapsed, times, codes, errors = (list(c) for c in zip(*rows))
+        if self.fmt.scheduled is not None:
+            timed = [r for r in rows if r[4] is not None]
+            if timed and len(timed) < len(rows):
+                self._add_rows([r for r in rows if r[4] is None])
+                rows = timed
+        elapsed, times, codes, errors, scheduled = (list(c)
+                                                    for c in zip(*rows))
+        corrected = None
+        if scheduled[0] is not None:
+            values = corrected_times(elapsed, scheduled, times)
+            corrected = (values, math.fsum(values), min(values), max(values),
+                         1.0)
         statuses = [b"%d" % c for c in codes]
         counts, others = status_counts(statuses)
         self._add_columns(elapsed, times, statuses, counts, others,
                           status_codes(counts),
                           errors if self.fmt.error is not None else None,
                           min(elapsed), max(elapsed),
-                          (math.fsum(times), min(times), max(times), 1.0))
+                          (math.fsum(times), min(times), max(times), 1.0),
+                          corrected)
 
     def _add_columns(self, elapsed, times, statuses, counts, others, codes,
-                     errors, lo, hi, spans):
+                     errors, lo, hi, spans, corrected=None):
         """Valid columns -> status and error-kind totals, and per bucket
-        requests, errors and response times (not of status 0 rows).
+        (and per stage) requests, errors and response times (not of status
+        0 rows), and corrected latencies when given.
 
         elapsed are floats or fields that float() takes, times the
         response times in 1/per_s seconds, statuses the status fields
         (bytes), counts and others as status_counts() gives them, codes
         their int values; lo and hi the least and greatest elapsed, spans
-        the sum, least and greatest response time and per_s.  A block of
-        rows that all fall in one bucket (most blocks) needs no per-row
+        the sum, least and greatest response time and per_s; corrected
+        None, or the rows' corrected latencies with their spans.  A block
+        of rows that all fall in one bucket (most blocks) needs no per-row
         bucket number, and Python loops only over the rows of a status
         that is not the first row's.
         """
@@ -719,6 +939,8 @@ class Tally(object):
         for s, count in counts.items():
             self.statuses[codes[s]] += count
         self.rows += len(statuses)
+        if corrected is not None:
+            self.scheduled_rows += len(statuses)
         if self.sample is not None:
             elapsed = list(map(float, elapsed))
             self._add_sample(elapsed, times, spans[3], statuses, codes)
@@ -730,18 +952,44 @@ class Tally(object):
                               for i in gone)
         width = self.interval_s
         first, last = int(lo // width), int(hi // width)
+        edges = self.stage_edges
+        if edges is not None:
+            stage_first = bisect.bisect_right(edges, lo)
+            stage_last = bisect.bisect_right(edges, hi)
+        staged = edges is not None
+        if first == last or (staged and stage_first == stage_last):
+            ok = without(times, gone, spans) if gone else (times,) + spans
+            corrected_ok = corrected
+            if corrected is not None and gone:
+                corrected_ok = without(corrected[0], gone, corrected[1:])
+            one = (len(statuses), sum(counts[s] for s in bad), ok,
+                   corrected_ok)
+        if first != last or (staged and stage_first != stage_last):
+            wrong = rows_with(statuses, others, bad) if bad else []
+            spread = (times, wrong, gone, spans[3], corrected)
         if first == last:
-            bucket = self._bucket(first)
-            bucket.requests += len(statuses)
-            bucket.errors += sum(counts[s] for s in bad)
-            if gone:
-                self._add_times(bucket, without(times, gone, spans))
-            else:
-                self._add_times(bucket, (times,) + spans)
+            self._add_one(self._bucket(self.buckets, first), *one)
+        else:
+            self._add_spread(self.buckets, bucket_slots(elapsed, width, first,
+                                                        last), first, *spread)
+        if not staged:
             return
-        wrong = rows_with(statuses, others, bad) if bad else []
-        self._add_spread(bucket_slots(elapsed, width, first, last), first,
-                         times, wrong, gone, spans[3])
+        if stage_first == stage_last:
+            self._add_one(self._bucket(self.stages, stage_first), *one)
+        else:
+            slots = list(map(bisect.bisect_right, repeat(edges),
+                             map(float, elapsed)))
+            self._add_spread(self.stages, slots, 0, *spread)
+
+    def _add_one(self, bucket, requests, errors, ok, corrected):
+        """Count a block's rows in one bucket: ok and corrected are the
+        responses' times and corrected latencies (or None) with their
+        spans."""
+        bucket.requests += requests
+        bucket.errors += errors
+        self._add_times(bucket, ok)
+        if corrected is not None:
+            self._add_times(bucket.part(), corrected)
 
     def _widen(self, lo, hi):
         """Take in elapsed times lo to hi, before any bucket is touched:
@@ -788,12 +1036,15 @@ class Tally(object):
             return self.ends_seen
         return max(self.ends_seen, self.max_elapsed)
 
-    def _add_spread(self, slots, first, times, wrong, gone, per_s):
-        """A block over several buckets: slots are the rows' bucket numbers
-        less first, wrong the rows with an error status and gone those of
-        status 0, whose times are not counted.  The rows are grouped by
-        slot (a stable sort), so only the buckets they fall in are
-        touched: O(rows log rows), whatever the buckets' span."""
+    def _add_spread(self, buckets, slots, first, times, wrong, gone, per_s,
+                    corrected):
+        """A block over several buckets (of the dict buckets): slots are
+        the rows' bucket numbers less first, wrong the rows with an error
+        status and gone those of status 0, whose times are not counted;
+        corrected None or the rows' corrected latencies with their spans.
+        The rows are grouped by slot (a stable sort), so only the buckets
+        they fall in are touched: O(rows log rows), whatever the buckets'
+        span."""
         order = sorted(range(len(slots)), key=slots.__getitem__)
         ordered = list(map(slots.__getitem__, order))
         errors = collections.Counter(map(slots.__getitem__, wrong))
@@ -802,33 +1053,41 @@ class Tally(object):
         while end < len(order):
             start, slot = end, ordered[end]
             end = bisect.bisect_right(ordered, slot, start)
-            bucket = self._bucket(first + int(slot))
+            bucket = self._bucket(buckets, first + int(slot))
             bucket.requests += end - start
             bucket.errors += errors[slot]
             rows = order[start:end]
             if gone:
-                rows = filterfalse(gone.__contains__, rows)
-            ok = list(map(times.__getitem__, rows))
-            if ok:
-                self._add_times(bucket, (ok, sum(ok), min(ok), max(ok),
-                                         per_s))
+                rows = list(filterfalse(gone.__contains__, rows))
+            self._add_picked(bucket, times, rows, per_s)
+            if corrected is not None:
+                self._add_picked(bucket.part(), corrected[0], rows,
+                                 corrected[4])
+
+    def _add_picked(self, bucket, values, rows, per_s):
+        """Count the values at the indexes rows, in 1/per_s seconds."""
+        ok = list(map(values.__getitem__, rows))
+        if ok:
+            self._add_times(bucket, (ok, sum(ok), min(ok), max(ok), per_s))
 
     def _add_times(self, bucket, spans):
         """Count (times, their sum, least, greatest, per_s) in a bucket."""
         bucket.latency = None
         add_times(bucket.histogram(), self.keys, *spans)
 
-    def _bucket(self, number):
-        bucket = self.buckets.get(number)
+    def _bucket(self, buckets, number):
+        """The Bucket of that number in the dict buckets (intervals or
+        stages), made on first use and kept live; the least recently used
+        of more than LIVE_BUCKETS_MAX live ones is frozen."""
+        bucket = buckets.get(number)
         if bucket is None:
-            bucket = self.buckets[number] = Bucket()
-        if number in self.live:
-            self.live.move_to_end(number)
+            bucket = buckets[number] = Bucket()
+        if bucket in self.live:
+            self.live.move_to_end(bucket)
         else:
-            self.live[number] = True
+            self.live[bucket] = True
             while len(self.live) > LIVE_BUCKETS_MAX:
-                old, _ = self.live.popitem(last=False)
-                self.buckets[old].freeze()
+                self.live.popitem(last=False)[0].freeze()
         return bucket
 
     def _add_sample(self, elapsed, times, per_s, statuses, codes):
@@ -858,16 +1117,19 @@ class Tally(object):
                 self._close_end(open_end)
         del self.open_ends[:]
         total = hammer.Histogram() if self.total is None else None
-        for bucket in self.buckets.values():
-            if bucket.latency is None or total is not None:
-                hist = bucket.peek()
-                if bucket.latency is None:
-                    bucket.latency = latency_summary(hist)
-                if total is not None:
-                    total.merge(hist)
-            bucket.freeze()
+        corrected = (hammer.Histogram() if self.corrected_total is None
+                     else None)
+        for buckets, totals in ((self.buckets, (total, corrected)),
+                                (self.stages, (None, None))):
+            for bucket in buckets.values():
+                bucket.settle(totals[0])
+                if bucket.corrected is not None:
+                    bucket.corrected.settle(totals[1])
+                bucket.freeze()
         if total is not None:
             self.total = total
+        if corrected is not None:
+            self.corrected_total = corrected
         self.live.clear()
         return self
 
@@ -875,19 +1137,13 @@ class Tally(object):
         """Add another tally (e.g. a later byte range of the same file)."""
         if other.max_elapsed is not None:
             self._widen(other.min_elapsed, other.max_elapsed)
-        if not self.buckets and self.total is None:
-            self.total = other.total
-        elif self.total is not None and other.total is not None:
-            self.total.merge(other.total)
-        else:
-            self.total = None
-        for number, bucket in other.buckets.items():
-            mine = self.buckets.get(number)
-            if mine is None:
-                self.buckets[number] = bucket
-            else:
-                mine.merge(bucket)
-                mine.freeze()
+        fresh = not self.buckets and self.total is None
+        self.total = merged_total(self.total, other.total, fresh)
+        self.corrected_total = merged_total(self.corrected_total,
+                                            other.corrected_total, fresh)
+        merge_buckets(self.buckets, other.buckets)
+        merge_buckets(self.stages, other.stages)
+        self.scheduled_rows += other.scheduled_rows
         self.rows += other.rows
         self.malformed += other.malformed
         if self.first_bad is None and other.first_bad is not None:
@@ -909,6 +1165,29 @@ class Tally(object):
         return self
 
 
+def merged_total(mine, theirs, fresh):
+    """Two tallies' merged histogram: theirs for a fresh tally, else both
+    added up, or None (freeze() adds the buckets' up) when one is not
+    known."""
+    if fresh:
+        return theirs
+    if mine is not None and theirs is not None:
+        mine.merge(theirs)
+        return mine
+    return None
+
+
+def merge_buckets(mine, theirs):
+    """Add the dict of Buckets theirs to mine, by number."""
+    for number, bucket in theirs.items():
+        ours = mine.get(number)
+        if ours is None:
+            mine[number] = bucket
+        else:
+            ours.merge(bucket)
+            ours.freeze()
+
+
 # --- summarising ---------------------------------------------------------------
 
 
@@ -921,6 +1200,8 @@ def summarise(tally, interval_s, end):
     one is divided by its real width, from its start to the end
     of the run (at most interval_s, at least MIN_WIDTH_S), and the totals
     by the time from the first interval's start to the end.
+    Rows with a scheduled time (the open model) add the corrected_*
+    keys of stats_row() to every row.
     """
     rows = []
     if not tally.buckets:
@@ -928,39 +1209,77 @@ def summarise(tally, interval_s, end):
     tally.freeze()
     first, last = min(tally.buckets), max(tally.buckets)
     requests = errors = 0
-    empty = latency_summary(hammer.Histogram())
+    is_open = tally.scheduled_rows > 0
     for number in range(first, last + 1):
         bucket = tally.buckets.get(number)
         start = number * interval_s
         width = interval_s
         if number == last:
             width = min(interval_s, max(MIN_WIDTH_S, end - start))
-        if bucket is None:
-            rows.append(stats_row(start, width, 0, 0, empty))
-            continue
-        rows.append(stats_row(start, width, bucket.requests, bucket.errors,
-                              bucket.latency or empty))
-        requests += bucket.requests
-        errors += bucket.errors
+        rows.append(bucket_row(start, width, bucket, is_open))
+        if bucket is not None:
+            requests += bucket.requests
+            errors += bucket.errors
     span = max(MIN_WIDTH_S, end - first * interval_s)
     totals = stats_row(first * interval_s, span, requests, errors,
-                       latency_summary(tally.total))
+                       latency_summary(tally.total),
+                       latency_summary(tally.corrected_total)
+                       if is_open else None)
     totals["histogram"] = tally.total
+    if is_open:
+        totals["corrected_histogram"] = tally.corrected_total
     return rows, totals
 
 
+def summarise_stages(tally, stages, end):
+    """A frozen tally kept with the stage_edges of timed_stages(stages)
+    -> one row per stage that began before the run's end: the stage's
+    number, times and targets (from, to), then stats_row(), divided by
+    the part of the stage the run lasted (at least MIN_WIDTH_S)."""
+    rows = []
+    is_open = tally.scheduled_rows > 0
+    for k, stage in enumerate(timed_stages(stages)[0]):
+        bucket = tally.stages.get(k)
+        if bucket is None and stage.start_s >= end:
+            continue
+        width = max(MIN_WIDTH_S, min(stage.end_s, end) - stage.start_s)
+        row = collections.OrderedDict((
+            ("stage", stage.number), ("start_s", stage.start_s),
+            ("end_s", stage.end_s), ("from", stage.begin),
+            ("to", stage.end)))
+        row.update(bucket_row(stage.start_s, width, bucket, is_open))
+        rows.append(row)
+    return rows
+
+
+def bucket_row(start, width, bucket, is_open):
+    """stats_row() of a frozen Bucket (None: no rows), with the corrected
+    latency when is_open."""
+    empty = latency_summary(None)
+    if bucket is None:
+        return stats_row(start, width, 0, 0, empty, empty if is_open
+                         else None)
+    corrected = None
+    if is_open:
+        part = bucket.corrected
+        corrected = (part.latency if part is not None else None) or empty
+    return stats_row(start, width, bucket.requests, bucket.errors,
+                     bucket.latency or empty, corrected)
+
+
 def latency_summary(hist):
-    """A histogram -> (responses, mean, percentiles, max), what a row
-    shows of it."""
-    if not hist.n:
+    """A histogram (or None) -> (responses, mean, percentiles, max), what
+    a row shows of it."""
+    if hist is None or not hist.n:
         return 0, None, [None] * len(hammer.PERCENTILES), None
     return hist.n, hist.mean, hist.percentiles(hammer.PERCENTILES), hist.max
 
 
-def stats_row(start, width, requests, errors, latency):
+def stats_row(start, width, requests, errors, latency, corrected=None):
     """One table row as a dict (a plain one: a run may have a million);
     latencies (a latency_summary()) in seconds, None when no response was
-    counted."""
+    counted.  With corrected, the latency_summary() of the corrected
+    latencies, the row ends with the same keys prefixed `corrected_`."""
     responses, mean, percentiles, most = latency
     row = {}
     row["start_s"] = start
@@ -974,6 +1293,13 @@ def stats_row(start, width, requests, errors, latency):
     row["max_s"] = most
     row["errors"] = errors
     row["error_pct"] = 100.0 * errors / requests if requests else 0.0
+    if corrected is not None:
+        responses, mean, percentiles, most = corrected
+        row["corrected_responses"] = responses
+        row["corrected_mean_s"] = mean
+        for p, value in zip(hammer.PERCENTILES, percentiles):
+            row["corrected_p%d_s" % p] = value
+        row["corrected_max_s"] = most
     return row
 
 
@@ -1048,6 +1374,56 @@ TABLE_COLUMNS = (
 )
 CSV_HEADER = ("start_s", "requests", "req_per_s", "mean_ms", "p50_ms",
               "p90_ms", "p95_ms", "p99_ms", "max_ms", "errors", "error_pct")
+# The open model's corrected latency, beside the service time: in the
+# tables and the CSV after max_ms (the JSON has every corrected_* key).
+CORRECTED_COLUMNS = (
+    ("corrected_p50_ms", "corrected_p50_s", "%.3f", 1000),
+    ("corrected_p95_ms", "corrected_p95_s", "%.3f", 1000),
+    ("corrected_p99_ms", "corrected_p99_s", "%.3f", 1000),
+)
+CORRECTED_AFTER = "max_s"       # the column they follow
+LATENCY_VIEWS = (
+    # (label, the totals' histogram), as hammer's summary names them
+    ("latency from the intended send (corrected for coordinated omission):",
+     "corrected_histogram"),
+    ("service time from the actual send:", "histogram"),
+)
+CORRECTED_LEGEND = ("corrected_*: latency from the intended send, elapsed -"
+                    " scheduled + response_time")
+
+
+# The per-stage table: FunkLoad's capacity curve.  Cells of "%s" are
+# formatted by stage_cells(); the target's header is the plan's unit.
+STAGE_COLUMNS = (
+    ("stage", "stage", "%d", 1),
+    ("start_s", "start_s", "%s", 1),
+    ("end_s", "end_s", "%s", 1),
+    ("users", "target", "%s", 1),
+    ("requests", "requests", "%d", 1),
+    ("req/s", "rps", "%.1f", 1),
+    ("p50_ms", "p50_s", "%.3f", 1000),
+    ("p95_ms", "p95_s", "%.3f", 1000),
+    ("p99_ms", "p99_s", "%.3f", 1000),
+    ("errors", "errors", "%d", 1),
+    ("error_%", "error_pct", "%.2f", 1),
+)
+UNIT_HEADERS = {"users": "users", "req/s": "target_req/s"}
+
+
+def with_corrected(columns, row, after=CORRECTED_AFTER):
+    """columns (of TABLE_COLUMNS' shape), with CORRECTED_COLUMNS after the
+    column of the key `after` when row has a corrected latency."""
+    if "corrected_responses" not in row:
+        return columns
+    at = [c[1] for c in columns].index(after) + 1
+    return columns[:at] + CORRECTED_COLUMNS + columns[at:]
+
+
+def csv_header(columns):
+    """The CSV names of columns: TABLE_COLUMNS' as CSV_HEADER says, the
+    others as their table header."""
+    names = dict(zip((c[0] for c in TABLE_COLUMNS), CSV_HEADER))
+    return [names.get(c[0], c[0]) for c in columns]
 
 
 def cell(row, key, form, scale, empty="-"):
@@ -1057,26 +1433,26 @@ def cell(row, key, form, scale, empty="-"):
     return form % (value * scale) if scale != 1 else form % value
 
 
-def row_cells(row, empty="-", label=None):
-    """One row's text cells, in TABLE_COLUMNS order; label, when given,
+def row_cells(row, empty="-", label=None, columns=TABLE_COLUMNS):
+    """One row's text cells, in the order of columns; label, when given,
     replaces the first (the start)."""
     cells = [cell(row, key, form, scale, empty)
-             for _, key, form, scale in TABLE_COLUMNS]
+             for _, key, form, scale in columns]
     if label is not None:
         cells[0] = label
     return cells
 
 
-def table_cells(rows, totals, empty="-"):
+def table_cells(rows, totals, empty="-", columns=TABLE_COLUMNS):
     """Rows of text cells; the totals row starts with 'total'."""
-    return [row_cells(row, empty) for row in rows] + [
-        row_cells(totals, empty, "total")]
+    return [row_cells(row, empty, columns=columns) for row in rows] + [
+        row_cells(totals, empty, "total", columns)]
 
 
 def column_width(rows, column):
-    """The widest cell of a TABLE_COLUMNS column, its header or "total"
-    too, found from the greatest value: the values are >= 0 and a fixed
-    format is no narrower for a greater one."""
+    """The widest cell of a column, its header or "total" too, found from
+    the greatest value: the values are >= 0 and a fixed format is no
+    narrower for a greater one."""
     header, key, form, scale = column
     widths = [len(header), len("total") if key == "start_s" else 1]
     values = [r[key] for r in rows if r[key] is not None]
@@ -1085,14 +1461,50 @@ def column_width(rows, column):
     return max(widths)
 
 
-def format_table(rows, totals):
+def format_table(rows, totals, columns=TABLE_COLUMNS):
     """The aligned text table as a list of lines; no cell is kept longer
     than its line, as a run may have a million intervals."""
-    widths = [column_width(rows + [totals], c) for c in TABLE_COLUMNS]
+    widths = [column_width(rows + [totals], c) for c in columns]
     line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))
-    header = line([h for h, _, _, _ in TABLE_COLUMNS])
-    return [header] + [line(row_cells(r)) for r in rows] + [
-        "-" * len(header), line(row_cells(totals, label="total"))]
+    header = line([h for h, _, _, _ in columns])
+    return [header] + [line(row_cells(r, columns=columns)) for r in rows] + [
+        "-" * len(header), line(row_cells(totals, label="total",
+                                          columns=columns))]
+
+
+def format_instant(seconds):
+    """A stage's start or end: 30, 0.25, 7.5."""
+    return ("%.3f" % seconds).rstrip("0").rstrip(".")
+
+
+def format_target(begin, end):
+    """A stage's target: 50 when held, 10->50 when it moves."""
+    if begin == end:
+        return "%g" % end
+    return "%g->%g" % (begin, end)
+
+
+def stage_table(stages, unit):
+    """Per-stage rows (summarise_stages()) -> (header, rows of cells)."""
+    columns = with_corrected(STAGE_COLUMNS, stages[0], after="p99_s")
+    header = [UNIT_HEADERS[unit] if key == "target" else name
+              for name, key, _, _ in columns]
+    cells = []
+    for row in stages:
+        row = dict(row, target=format_target(row["from"], row["to"]),
+                   start_s=format_instant(row["start_s"]),
+                   end_s=format_instant(row["end_s"]))
+        cells.append(row_cells(row, columns=columns))
+    return header, cells
+
+
+def format_stages(stages, unit):
+    """The per-stage table as aligned lines."""
+    header, cells = stage_table(stages, unit)
+    widths = [max(len(c[i]) for c in cells + [header])
+              for i in range(len(header))]
+    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))
+    return ["per stage:", line(header)] + [line(c) for c in cells]
 
 
 def format_settings(settings):
@@ -1135,6 +1547,33 @@ def format_counts(tally):
     return line + "; errors %d (%s)" % (errors, "; ".join(parts))
 
 
+def format_latencies(totals):
+    """The open model's two latency views of the totals, each named as in
+    hammer's summary, and what the corrected_* columns are: [] when the
+    rows have no scheduled time."""
+    if "corrected_histogram" not in totals:
+        return []
+    return ["%s %s" % (label, hammer.format_latency(totals[key]))
+            for label, key in LATENCY_VIEWS] + [CORRECTED_LEGEND]
+
+
+def judge(thresholds, totals):
+    """--fail-if's thresholds against the totals, with hammer's evaluator:
+    [(threshold, value, ok)].  Latency is the corrected latency when the
+    rows have scheduled times, as in hammer's --rate runs."""
+    latency = totals.get("corrected_histogram", totals["histogram"])
+    metrics = hammer.threshold_metrics(latency, totals["requests"],
+                                       totals["errors"], totals["width_s"])
+    return hammer.evaluate_thresholds(thresholds, metrics)
+
+
+def format_verdicts(verdicts):
+    """Each threshold's line, as in hammer's summary."""
+    return ["threshold   %s: %s %s" % (
+        t.expr, hammer.format_threshold_value(t.metric, value),
+        "ok" if ok else "FAILED") for t, value, ok in verdicts]
+
+
 def format_change(change):
     if change is None:
         return "-"
@@ -1169,8 +1608,10 @@ def format_compare(comparison, base_name, tolerance_pct):
 
 
 def format_csv(rows, totals):
-    out = [",".join(CSV_HEADER)]
-    out.extend(",".join(cells) for cells in table_cells(rows, totals, ""))
+    columns = with_corrected(TABLE_COLUMNS, totals)
+    out = [",".join(csv_header(columns))]
+    out.extend(",".join(cells) for cells in table_cells(rows, totals, "",
+                                                        columns))
     return out
 
 
@@ -1183,9 +1624,9 @@ def json_number(key, value):
 
 
 def json_report(inputs, interval_s, settings, tally, rows, totals, end,
-                comparison=None):
+                comparison=None, unit=None, stages=None, verdicts=None):
     clean = lambda row: dict((k, json_number(k, v)) for k, v in row.items()
-                             if k != "histogram")
+                             if not k.endswith("histogram"))
     report = collections.OrderedDict()
     report["crunch"] = __version__
     report["inputs"] = inputs
@@ -1204,6 +1645,13 @@ def json_report(inputs, interval_s, settings, tally, rows, totals, end,
         ("total", "5xx", "transport"), error_counts(tally)))
     report["intervals"] = [clean(r) for r in rows]
     report["totals"] = clean(totals)
+    if stages is not None:
+        report["stage_target"] = unit
+        report["stages"] = [clean(r) for r in stages]
+    if verdicts is not None:
+        report["thresholds"] = [collections.OrderedDict((
+            ("expr", t.expr), ("value", json_number("value_s", value)),
+            ("ok", ok))) for t, value, ok in verdicts]
     if comparison is not None:
         report["compare"] = [collections.OrderedDict(
             (k, (None if isinstance(v, float) and math.isinf(v) else v))
@@ -1243,11 +1691,18 @@ def fmt_num(v):
     return ("%.3f" % v).rstrip("0").rstrip(".")
 
 
+def axis_top(low, high):
+    """A y axis from low up to high: (its tick step, its top)."""
+    step = nice_step(high - low)
+    return step, max(step, math.ceil(high / step) * step)
+
+
 class Chart(object):
-    """An SVG plot area with linear or log axes; pure string building."""
+    """An SVG plot area with linear or log axes, and a second y axis on the
+    right when `right` is (label, (low, high)); pure string building."""
 
     def __init__(self, title, x_label, y_label, x_range, y_range,
-                 log_x=False):
+                 log_x=False, right=None):
         self.title, self.x_label, self.y_label = title, x_label, y_label
         self.log_x = log_x
         x0, x1 = x_range
@@ -1256,40 +1711,61 @@ class Chart(object):
         if x1 <= x0:
             x1 = x0 + 1
         y0, y1 = y_range
-        self.y_step = nice_step(y1 - y0)
-        y1 = max(self.y_step, math.ceil(y1 / self.y_step) * self.y_step)
+        self.y_step, y1 = axis_top(y0, y1)
         self.x0, self.x1, self.y0, self.y1 = x0, x1, y0, y1
+        self.margin = PLOT_RIGHT
+        self.right = None       # (label, low, top, tick step)
+        if right is not None:
+            label, (low, high) = right
+            step, top = axis_top(low, high)
+            self.right, self.margin = (label, low, top, step), PLOT_LEFT
         self.parts = []
 
     def px(self, x):
         if self.log_x:
             x = math.log10(x)
-        w = CHART_W - PLOT_LEFT - PLOT_RIGHT
+        w = CHART_W - PLOT_LEFT - self.margin
         return PLOT_LEFT + (x - self.x0) / (self.x1 - self.x0) * w
 
-    def py(self, y):
+    def py(self, y, right=False):
         h = CHART_H - PLOT_TOP - PLOT_BOTTOM
-        return CHART_H - PLOT_BOTTOM - (y - self.y0) / (self.y1 - self.y0) * h
+        y0, y1 = self.right[1:3] if right else (self.y0, self.y1)
+        return CHART_H - PLOT_BOTTOM - (y - y0) / (y1 - y0) * h
 
-    def line(self, points, color, dashed=False, width=1.5):
+    def line(self, points, color, dashed=False, width=1.5, right=False):
         if not points:
             return
-        text = " ".join("%.1f,%.1f" % (self.px(x), self.py(y))
+        text = " ".join("%.1f,%.1f" % (self.px(x), self.py(y, right))
                         for x, y in points)
         dash = ' stroke-dasharray="5,3"' if dashed else ""
         self.parts.append('<polyline fill="none" stroke="%s" stroke-width="%g"'
                           '%s points="%s"/>' % (color, width, dash, text))
 
-    def dots(self, points, color, radius=1.6, opacity=0.5):
+    def dots(self, points, color, radius=1.6, opacity=0.5, right=False):
         out = ['<g fill="%s" fill-opacity="%g">' % (color, opacity)]
         out.extend('<circle cx="%.1f" cy="%.1f" r="%g"/>'
-                   % (self.px(x), self.py(y), radius) for x, y in points)
+                   % (self.px(x), self.py(y, right), radius)
+                   for x, y in points)
         out.append("</g>")
         self.parts.append("".join(out))
 
+    def _right_axis(self, right):
+        """The right axis' tick labels and its label."""
+        out = []
+        label, y, top, step = self.right
+        while y <= top + 1e-9 * step:
+            out.append('<text x="%d" y="%.1f" text-anchor="start">%s</text>'
+                       % (right + 6, self.py(y, True) + 4, esc(fmt_num(y))))
+            y += step
+        middle = (PLOT_TOP + CHART_H - PLOT_BOTTOM) // 2
+        out.append('<text x="%d" y="%d" text-anchor="middle" '
+                   'transform="rotate(90 %d %d)">%s</text>'
+                   % (CHART_W - 14, middle, CHART_W - 14, middle, esc(label)))
+        return out
+
     def _axes(self):
         out = []
-        left, right = PLOT_LEFT, CHART_W - PLOT_RIGHT
+        left, right = PLOT_LEFT, CHART_W - self.margin
         bottom = CHART_H - PLOT_BOTTOM
         y = self.y0
         while y <= self.y1 + 1e-9 * self.y_step:
@@ -1299,6 +1775,8 @@ class Chart(object):
             out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>'
                        % (left - 6, py + 4, esc(fmt_num(y))))
             y += self.y_step
+        if self.right is not None:
+            out += self._right_axis(right)
         if self.log_x:
             ticks = [10.0 ** e for e in range(int(math.floor(self.x0)),
                                              int(math.ceil(self.x1)) + 1)]
@@ -1329,7 +1807,7 @@ class Chart(object):
         return out
 
     def legend(self, entries):
-        x = CHART_W - PLOT_RIGHT - 8
+        x = CHART_W - self.margin - 8
         for i, (label, color, dashed) in enumerate(reversed(entries)):
             w = 28 + 7 * len(label)
             x -= w
@@ -1395,7 +1873,7 @@ def report_charts(run, base):
     tp = [("req/s", COLORS[0], False, series(rows, "rps"))]
     if base:
         tp.append(("base req/s", BASE_COLOR, True, series(base_rows, "rps")))
-    svgs.append(chart_over_time("Throughput", "requests/s", tp, xr))
+    svgs.append(throughput_chart(tp, run["plan"], run["unit"], xr))
     lat = []
     for i, p in enumerate((50, 90, 99)):
         key = "p%d_s" % p
@@ -1403,6 +1881,10 @@ def report_charts(run, base):
         if base:
             lat.append(("base p%d" % p, COLORS[i], True,
                         series(base_rows, key, 1000)))
+    for which, data in (("", run), ("base ", base)):
+        if data and "corrected_responses" in data["totals"]:
+            lat.append((which + "corrected p99", COLORS[4], bool(which),
+                        series(data["rows"], "corrected_p99_s", 1000)))
     svgs.append(chart_over_time("Latency percentiles", "ms", lat, xr))
     err = [("errors %", COLORS[3], False, series(rows, "error_pct"))]
     if base:
@@ -1411,7 +1893,99 @@ def report_charts(run, base):
     svgs.append(chart_over_time("Error rate", "% of requests", err, xr))
     svgs.append(scatter_chart(run, base, xr))
     svgs.append(cdf_chart(run, base))
+    if run["stages"]:
+        svgs.append(capacity_chart(run, base))
     return svgs
+
+
+def plan_points(plan, lo, hi):
+    """A stage plan's target from instant lo to hi, as line points: linear
+    within a stage, a step where a stage has no length."""
+    points = [(lo, target_at(plan, lo))]
+    for s in plan:
+        for t, target in ((s.start_s, s.begin), (s.end_s, s.end)):
+            if lo < t < hi:
+                points.append((t, target))
+    return points + [(hi, target_at(plan, hi))]
+
+
+def throughput_chart(lines, plan, unit, xr):
+    """Throughput over time, with the plan's target: req/s on the same
+    axis, users on one of their own on the right."""
+    if not plan:
+        return chart_over_time("Throughput", "requests/s", lines, xr)
+    target = plan_points(plan, xr[0], xr[1])
+    if unit == "req/s":
+        return chart_over_time("Throughput", "requests/s", lines + [
+            ("target req/s", COLORS[2], False, target)], xr)
+    chart = Chart("Throughput", "elapsed (s)", "requests/s", xr,
+                  (0.0, y_max(*[p for _, _, _, p in lines])),
+                  right=("users", (0.0, y_max(target))))
+    for _, color, dashed, points in lines:
+        chart.line(points, color, dashed)
+    chart.line(target, COLORS[2], right=True)
+    chart.legend([(label, color, dashed) for label, color, dashed, _
+                  in lines] + [("users (right)", COLORS[2], False)])
+    return chart.svg()
+
+
+def mean_target(row):
+    """A stage's mean target over the part of it the run lasted."""
+    length = row["end_s"] - row["start_s"]
+    share = min(1.0, row["width_s"] / length) if length > 0 else 1.0
+    return row["from"] + (row["to"] - row["from"]) * share / 2.0
+
+
+def capacity_points(run):
+    """A run's capacity curve: (req/s points, p95 ms points), one per
+    stage at its mean target, and the same per interval (dots) at the
+    target of the interval's middle.  p95 is the corrected one when the
+    rows have scheduled times."""
+    key = ("corrected_p95_s" if "corrected_responses" in run["totals"]
+           else "p95_s")
+    stages = run["stages"] or []
+    x = [mean_target(r) for r in stages]
+    curve = ([(t, r["rps"]) for t, r in zip(x, stages)],
+             [(t, r[key] * 1000) for t, r in zip(x, stages)
+              if r[key] is not None])
+    middle = [target_at(run["plan"], r["start_s"] + r["width_s"] / 2)
+              for r in run["rows"]] if run["plan"] else []
+    dots = ([(t, r["rps"]) for t, r in zip(middle, run["rows"])],
+            [(t, r[key] * 1000) for t, r in zip(middle, run["rows"])
+             if r[key] is not None])
+    return curve, dots
+
+
+def capacity_chart(run, base):
+    """Throughput and p95 against the target (users or req/s): one point
+    per stage joined in stage order, FunkLoad's capacity curve, over a dot
+    per interval; the baseline's curve dashed."""
+    curve, dots = capacity_points(run)
+    base_curve = capacity_points(base)[0] if base and base["stages"] else (
+        [], [])
+    label = "corrected p95" if "corrected_responses" in run["totals"] \
+        else "p95"
+    everything = curve + dots + base_curve
+    xs = [x for points in everything for x, _ in points]
+    unit = run["unit"]
+    chart = Chart("Capacity: throughput and %s against %s" % (
+        label, "users" if unit == "users" else "the target rate"),
+        "users" if unit == "users" else "target req/s", "requests/s",
+        (0.0, max(xs + [1.0])), (0.0, y_max(curve[0], dots[0],
+                                             base_curve[0])),
+        right=(label + " ms", (0.0, y_max(curve[1], dots[1],
+                                          base_curve[1]))))
+    for i, right in ((0, False), (1, True)):
+        chart.dots(dots[i], COLORS[i], opacity=0.3, right=right)
+        chart.line(base_curve[i], BASE_COLOR, True, right=right)
+        chart.line(curve[i], COLORS[i], right=right)
+        chart.dots(curve[i], COLORS[i], radius=3, opacity=1, right=right)
+    entries = [("req/s", COLORS[0], False),
+               (label + " (right)", COLORS[1], False)]
+    if base_curve[0]:
+        entries.append(("base", BASE_COLOR, True))
+    chart.legend(entries)
+    return chart.svg()
 
 
 def scatter_chart(run, base, xr):
@@ -1439,6 +2013,9 @@ def scatter_chart(run, base, xr):
 
 def cdf_chart(run, base):
     lines = [("run", COLORS[0], False, cdf_points(run["totals"]["histogram"]))]
+    if "corrected_histogram" in run["totals"]:
+        lines.append(("corrected", COLORS[4], False,
+                      cdf_points(run["totals"]["corrected_histogram"])))
     if base:
         lines.append(("base", BASE_COLOR, True,
                       cdf_points(base["totals"]["histogram"])))
@@ -1482,7 +2059,8 @@ def html_table(header, rows, classes=None):
     return "".join(out)
 
 
-def render_html(run, base=None, comparison=None, tolerance_pct=None):
+def render_html(run, base=None, comparison=None, tolerance_pct=None,
+                verdicts=None):
     """The whole report as one string: no script, no outside resource."""
     title = "crunch report: %s" % ", ".join(run["inputs"])
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -1500,10 +2078,22 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None):
         out.append(html_table(("setting", "value"), [
             (k, v if isinstance(v, str) else json.dumps(v))
             for k, v in run["settings"].items()]))
-    header = [h for h, _, _, _ in TABLE_COLUMNS]
-    cells = table_cells(run["rows"], run["totals"])
+    columns = with_corrected(TABLE_COLUMNS, run["totals"])
+    header = [h for h, _, _, _ in columns]
+    cells = table_cells(run["rows"], run["totals"], columns=columns)
     out.append("<h2>Totals</h2>")
     out.append(html_table(header, cells[-1:], ["total"]))
+    out.extend("<p>%s</p>" % esc(line)
+               for line in format_latencies(run["totals"]))
+    if verdicts:
+        out.append("<h2>Thresholds</h2>")
+        out.append(html_table(("threshold", "value", "verdict"), [
+            (t.expr, hammer.format_threshold_value(t.metric, value),
+             "ok" if ok else "FAILED") for t, value, ok in verdicts],
+            ["better" if ok else "regression" for _, _, ok in verdicts]))
+    if run["stages"]:
+        out.append("<h2>Stages</h2>")
+        out.append(html_table(*stage_table(run["stages"], run["unit"])))
     if comparison is not None:
         out.append("<h2>Compared with %s (tolerance %s%%)</h2>" % (
             esc(", ".join(base["inputs"])), esc(fmt_num(tolerance_pct))))
@@ -1625,10 +2215,10 @@ def feed(tally, blocks):
 
 
 def crunch_range(job):
-    """Worker: (path, fmt, start, stop, interval_s, sample) -> frozen Tally
-    of the lines that begin in [start, stop)."""
-    path, fmt, start, stop, interval_s, sample = job
-    tally = Tally(fmt, interval_s, sample)
+    """Worker: (path, fmt, start, stop, interval_s, sample, stage_edges)
+    -> frozen Tally of the lines that begin in [start, stop)."""
+    path, fmt, start, stop, interval_s, sample, edges = job
+    tally = Tally(fmt, interval_s, sample, edges)
     with open(path, "rb") as f:
         feed(tally, range_blocks(f, start, stop))
     return tally.freeze()
@@ -1638,14 +2228,15 @@ def shown_name(name):
     return "<stdin>" if name == "-" else name
 
 
-def crunch_input(name, interval_s, sample, stdin, processes):
-    """One file (or '-') -> frozen Tally.  Files past MIN_PARALLEL_B are
-    cut into byte ranges crunched by `processes` worker processes.  Raises
-    InputError, its message starting with the input's name."""
+def crunch_input(name, interval_s, sample, stdin, processes, edges=None):
+    """One file (or '-') -> frozen Tally, counted by stage too with
+    stage_edges.  Files past MIN_PARALLEL_B are cut into byte ranges
+    crunched by `processes` worker processes.  Raises InputError, its
+    message starting with the input's name."""
     f = None
     try:
         f = stdin if name == "-" else open(name, "rb")
-        tally = read_input(f, name, interval_s, sample, processes)
+        tally = read_input(f, name, interval_s, sample, processes, edges)
         if not tally.rows and tally.malformed:
             raise InputError("no valid rows: %d malformed line%s, the first"
                              " is line %d" % (tally.malformed, "s" if
@@ -1663,7 +2254,7 @@ def crunch_input(name, interval_s, sample, stdin, processes):
             f.close()
 
 
-def read_input(f, name, interval_s, sample, processes):
+def read_input(f, name, interval_s, sample, processes, edges=None):
     """An open input -> frozen Tally (see crunch_input)."""
     line, sep = read_first_line(f)
     rest = b"" if line.strip() else f.read(1)
@@ -1675,9 +2266,9 @@ def read_input(f, name, interval_s, sample, processes):
     regular = name != "-" and os.path.isfile(name)
     if regular and processes > 1 and size >= MIN_PARALLEL_B:
         tally = crunch_ranges(name, fmt, body_start, size, interval_s,
-                              sample, processes, has_header)
+                              sample, processes, has_header, edges)
     else:
-        tally = Tally(fmt, interval_s, sample)
+        tally = Tally(fmt, interval_s, sample, edges)
         if has_header:
             tally.lines = 1
             first = b""
@@ -1701,18 +2292,18 @@ def range_edges(start, stop, processes):
 
 
 def crunch_ranges(path, fmt, body_start, size, interval_s, sample,
-                  processes, has_header):
+                  processes, has_header, stage_edges=None):
     """Cut a file into byte ranges and crunch them in a process pool; the
     tallies merge in file order, so the result does not depend on the
     number of processes."""
     edges = range_edges(body_start, size, processes)
-    jobs = [(path, fmt, a, b, interval_s, sample)
+    jobs = [(path, fmt, a, b, interval_s, sample, stage_edges)
             for a, b in zip(edges, edges[1:])]
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:
         context = multiprocessing.get_context()
-    total = Tally(fmt, interval_s, sample)
+    total = Tally(fmt, interval_s, sample, stage_edges)
     total.lines = 1 if has_header else 0
     with context.Pool(min(processes, len(jobs))) as pool:
         for part in pool.imap(crunch_range, jobs):
@@ -1720,14 +2311,17 @@ def crunch_ranges(path, fmt, body_start, size, interval_s, sample,
     return total
 
 
-def crunch_inputs(names, interval_s, sample, stdin, processes):
-    """Several inputs -> (merged Tally, warnings, (end, where from)), the
-    end the latest of the inputs' run_end().  Raises InputError."""
+def crunch_inputs(names, interval_s, sample, stdin, processes,
+                  all_settings, edges=None):
+    """Several inputs, and their settings (or None) -> (merged Tally,
+    warnings, (end, where from)), the end the latest of the inputs'
+    run_end().  Raises InputError."""
     merged, warnings, end = None, [], None
     for i, name in enumerate(names):
-        tally = crunch_input(name, interval_s, sample, stdin, processes)
+        tally = crunch_input(name, interval_s, sample, stdin, processes,
+                             edges)
         shown = shown_name(name)
-        settings = load_settings(name) if name != "-" else None
+        settings = all_settings[i]
         seconds, source, warning = run_end(settings, tally.max_elapsed,
                                            tally.last_end)
         if warning:
@@ -1753,15 +2347,26 @@ def crunch_inputs(names, interval_s, sample, stdin, processes):
 
 def crunch_run(names, interval_s, sample, stdin, processes):
     """Inputs -> a dict with everything the outputs need."""
+    all_settings = [load_settings(n) if n != "-" else None for n in names]
+    unit, stages, plan_warning = stage_plan(names, all_settings)
+    edges = None
+    if stages and timed_stages(stages)[0]:
+        edges = timed_stages(stages)[1]
     tally, warnings, end = crunch_inputs(names, interval_s, sample, stdin,
-                                         processes)
+                                         processes, all_settings, edges)
     rows, totals = summarise(tally, interval_s, end[0])
-    first = names[0]
-    settings = load_settings(first) if first != "-" else None
+    if plan_warning:
+        warnings.append(plan_warning)
+    if 0 < tally.scheduled_rows < tally.rows:
+        warnings.append("%d of %d rows have a scheduled time: the corrected"
+                        " latency covers only those" % (tally.scheduled_rows,
+                                                        tally.rows))
     return {"inputs": ["<stdin>" if n == "-" else n for n in names],
             "interval_s": interval_s, "tally": tally, "rows": rows,
-            "totals": totals, "settings": settings, "warnings": warnings,
-            "end": end, "sample": tally.sample or []}
+            "totals": totals, "settings": all_settings[0],
+            "warnings": warnings, "end": end, "sample": tally.sample or [],
+            "unit": unit, "stages": stages and summarise_stages(
+                tally, stages, end[0]), "plan": stages}
 
 
 # --- main ---------------------------------------------------------------------
@@ -1795,6 +2400,16 @@ def build_parser():
                         default=DEFAULT_TOLERANCE_PCT, metavar="PCT",
                         help="change in %% that --compare lets pass "
                              "(default: %(default)s)")
+    parser.add_argument("--fail-if", action="append", default=[],
+                        metavar="EXPR",
+                        help="exit 3 when EXPR fails, as hammer's --fail-if:"
+                             " METRIC OP VALUE, METRIC one of %s; OP < <= >"
+                             " >=; VALUE with us, ms or s for latency, %%%%"
+                             " for errors, a number for rps and requests, as"
+                             " in p95<500ms or errors<1%%%%; latency is from"
+                             " the intended send when the rows have a"
+                             " scheduled time; repeatable (default: none)"
+                        % " ".join(hammer.THRESHOLD_METRICS))
     parser.add_argument("--processes", type=hammer.positive_int_arg,
                         default=None, metavar="N",
                         help="worker processes for big files (default: the CPUs "
@@ -1815,6 +2430,10 @@ def parse_args(argv):
     if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
         parser.error("--tolerance must be a number >= 0, got %r"
                      % args.tolerance)
+    try:
+        args.thresholds = [hammer.parse_threshold(t) for t in args.fail_if]
+    except ValueError as exc:
+        parser.error("--fail-if: %s" % exc)
     if args.inputs.count("-") > 1 or args.compare == "-" and "-" in args.inputs:
         parser.error("stdin ('-') can be read only once")
     if args.csv and args.html and same_path(args.csv, args.html):
@@ -1844,7 +2463,8 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     """Command line entry.  Returns 0 when done (--help and --version too),
     1 when hammer.py cannot be imported, the input cannot be read or is
     empty, an output cannot be written or --compare finds a regression, 2
-    for bad usage (from argparse), 130 when interrupted.  Every error is one
+    for bad usage (from argparse), 3 when a --fail-if threshold fails (and
+    no regression was found), 130 when interrupted.  Every error is one
     `crunch: error: ...` line on stderr (after the usage, for bad usage)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -1872,26 +2492,25 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
                                         args.tolerance)
         for warning in run["warnings"] + (base["warnings"] if base else []):
             stderr.write("crunch: warning: %s\n" % warning)
+        verdicts = None
+        if args.thresholds:
+            verdicts = judge(args.thresholds, run["totals"])
         if args.json:
             report = json_report(run["inputs"], args.interval,
                                  run["settings"], run["tally"], run["rows"],
-                                 run["totals"], run["end"], comparison)
+                                 run["totals"], run["end"], comparison,
+                                 run["unit"], run["stages"], verdicts)
             text = json.dumps(report, indent=1) + "\n"
         else:
-            lines = format_header(run["inputs"], run["tally"], args.interval,
-                                  run["settings"])
-            lines += format_table(run["rows"], run["totals"])
-            lines.append(format_counts(run["tally"]))
-            if comparison is not None:
-                lines += format_compare(comparison, base["inputs"][0],
-                                        args.tolerance)
-            text = "\n".join(lines) + "\n"
+            text = "\n".join(format_report(run, args.interval, base,
+                                           comparison, args.tolerance,
+                                           verdicts)) + "\n"
         if args.csv:        # files first: one that fails leaves stdout empty
             write_text(args.csv, "\n".join(format_csv(run["rows"],
                                                       run["totals"])) + "\n")
         if args.html:
             write_text(args.html, render_html(run, base, comparison,
-                                              args.tolerance))
+                                              args.tolerance, verdicts))
         stdout.write(text)
     except (InputError, OSError) as exc:
         stderr.write("crunch: error: %s\n" % exc)
@@ -1901,7 +2520,28 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         return 130
     if comparison and any(c["verdict"] == "regression" for c in comparison):
         return 1
+    if verdicts and not all(ok for _, _, ok in verdicts):
+        return 3
     return 0
+
+
+def format_report(run, interval_s, base, comparison, tolerance_pct,
+                  verdicts):
+    """The text report's lines: the header, the interval table, the
+    counts, the open model's latencies, the stages, the comparison and
+    the thresholds."""
+    totals = run["totals"]
+    lines = format_header(run["inputs"], run["tally"], interval_s,
+                          run["settings"])
+    lines += format_table(run["rows"], totals,
+                          with_corrected(TABLE_COLUMNS, totals))
+    lines.append(format_counts(run["tally"]))
+    lines += format_latencies(totals)
+    if run["stages"]:
+        lines += format_stages(run["stages"], run["unit"])
+    if comparison is not None:
+        lines += format_compare(comparison, base["inputs"][0], tolerance_pct)
+    return lines + format_verdicts(verdicts or [])
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from test_hammer import HypothesisTestCase
 HERE = os.path.dirname(os.path.abspath(__file__))
 CRUNCH = os.path.join(HERE, "crunch.py")
 HEADER = "elapsed,response_time,status,bytes,error\n"
+HEADER6 = "elapsed,response_time,status,bytes,error,scheduled\n"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRE_ALL = os.environ.get("HAMMER_TEST_REQUIRE_ALL") == "1"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -37,6 +38,30 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
 def row(elapsed, response_time, status=200, size=10, error=""):
     return "%.6f,%.6f,%d,%d,%s\n" % (elapsed, response_time, status, size,
                                      error)
+
+
+def open_row(elapsed, response_time, scheduled, status=200, size=10,
+             error=""):
+    """A row of hammer's open model: the scheduled column filled."""
+    return row(elapsed, response_time, status, size, error)[:-1] + (
+        ",%.6f\n" % scheduled)
+
+
+def closed_row(elapsed, response_time, status=200, size=10, error=""):
+    """A row of hammer's closed model in the 6-column file: no scheduled."""
+    return row(elapsed, response_time, status, size, error)[:-1] + ",\n"
+
+
+def stalled_run():
+    """100 slots 10 ms apart, one user: slot 50 waits 500 ms for its
+    response, so slots 51 to 99 go 500 ms late, one per 10 ms response.
+    Corrected latency: 50 x 10 ms then 50 x 510 ms; service time: 99 x
+    10 ms and one 510 ms."""
+    rows = [open_row(k * 0.01, 0.010, k * 0.01) for k in range(50)]
+    rows.append(open_row(0.50, 0.510, 0.50))
+    rows += [open_row(1.010 + (k - 51) * 0.01, 0.010, k * 0.01)
+             for k in range(51, 100)]
+    return HEADER6 + "".join(rows)
 
 
 def nearest_rank(values, p):
@@ -628,7 +653,7 @@ class LongLineTest(CrunchTestCase):
             self.assertLess(peak, 2 << 20, size)
         fmt = crunch.parse_first_line(HEADER.encode().rstrip())[0]
         start = len(HEADER) + len(rows) + (1 << 20)   # in the long line
-        job = (path, fmt, start, os.path.getsize(path), 2.0, False)
+        job = (path, fmt, start, os.path.getsize(path), 2.0, False, None)
         peak = self.peak_memory_b(lambda: self.assertEqual(
             crunch.crunch_range(job).rows, 100))
         self.assertLess(peak, 2 << 20)
@@ -799,6 +824,464 @@ class RunEndTest(CrunchTestCase):
         self.assertEqual(most, crunch.OPEN_ENDS_MAX)
         tally.freeze()
         self.assertEqual((tally.open_ends, tally.last_end), ([], 11.0))
+
+
+class OpenModelTest(CrunchTestCase):
+    """The scheduled column (hammer --rate): latency from the intended
+    send instant, corrected for coordinated omission, beside the service
+    time; old 5-column files as before."""
+
+    def test_corrected_latency_from_the_schedule(self):
+        path = self.write("stall.csv", stalled_run())
+        report, err = self.run_json([path, "--interval", "0.5"])
+        self.assertEqual(err, "")
+        totals = report["totals"]
+        self.assertEqual(
+            [totals[k] for k in ("responses", "p50_s", "p90_s", "p99_s",
+                                 "max_s")], [100, 0.01, 0.01, 0.01, 0.51])
+        self.assertEqual(
+            [totals[k] for k in ("corrected_responses", "corrected_mean_s",
+                                 "corrected_p50_s", "corrected_p90_s",
+                                 "corrected_p95_s", "corrected_p99_s",
+                                 "corrected_max_s")],
+            [100, 0.26, 0.01, 0.51, 0.51, 0.51, 0.51])
+        got = [(r["requests"], r["corrected_responses"], r["p99_s"],
+                r["corrected_p50_s"], r["corrected_p99_s"])
+               for r in report["intervals"]]
+        self.assertEqual(got, [(50, 50, 0.01, 0.01, 0.01),
+                               (1, 1, 0.51, 0.51, 0.51),
+                               (49, 49, 0.01, 0.51, 0.51)])
+
+    def test_json_keys_of_an_open_row(self):
+        path = self.write("stall.csv", stalled_run())
+        report, _ = self.run_json([path])
+        self.assertEqual(list(report["totals"]), [
+            "start_s", "width_s", "requests", "rps", "responses", "mean_s",
+            "p50_s", "p90_s", "p95_s", "p99_s", "max_s", "errors",
+            "error_pct", "corrected_responses", "corrected_mean_s",
+            "corrected_p50_s", "corrected_p90_s", "corrected_p95_s",
+            "corrected_p99_s", "corrected_max_s"])
+        self.assertEqual(list(report["intervals"][0]),
+                         list(report["totals"]))
+
+    def test_table_names_both_latencies(self):
+        path = self.write("stall.csv", stalled_run())
+        code, out, err = self.run_main([path, "--interval", "0.5"])
+        self.assertEqual((code, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(lines[1].split(), [
+            "start_s", "requests", "req/s", "mean_ms", "p50_ms", "p90_ms",
+            "p95_ms", "p99_ms", "max_ms", "corrected_p50_ms",
+            "corrected_p95_ms", "corrected_p99_ms", "errors", "error_%"])
+        self.assertEqual(lines[4].split(), [
+            "1.0", "49", "98.0", "10.000", "10.000", "10.000", "10.000",
+            "10.000", "10.000", "510.000", "510.000", "510.000", "0",
+            "0.00"])
+        self.assertEqual(lines[6].split()[-5:], ["10.000", "510.000",
+                                                 "510.000", "0", "0.00"])
+        self.assertEqual(lines[7:], [
+            "status: 200 x 100; errors none",
+            "latency from the intended send (corrected for coordinated"
+            " omission): min 10.0ms  avg 260ms  p50 10.0ms  p90 510ms  p95"
+            " 510ms  p99 510ms  max 510ms  (over 100 responses)",
+            "service time from the actual send: min 10.0ms  avg 15.0ms  p50"
+            " 10.0ms  p90 10.0ms  p95 10.0ms  p99 10.0ms  max 510ms  (over"
+            " 100 responses)",
+            "corrected_*: latency from the intended send, elapsed -"
+            " scheduled + response_time"])
+
+    def test_csv_has_the_corrected_columns(self):
+        path = self.write("stall.csv", stalled_run())
+        out_csv = os.path.join(self.dir, "out.csv")
+        code, _, _ = self.run_main([path, "--csv", out_csv, "--interval",
+                                    "0.5"])
+        self.assertEqual(code, 0)
+        with open(out_csv) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "start_s,requests,req_per_s,mean_ms,"
+                         "p50_ms,p90_ms,p95_ms,p99_ms,max_ms,"
+                         "corrected_p50_ms,corrected_p95_ms,"
+                         "corrected_p99_ms,errors,error_pct")
+        self.assertEqual(lines[2], "0.5,1,2.0,510.000,510.000,510.000,"
+                         "510.000,510.000,510.000,510.000,510.000,510.000,"
+                         "0,0.00")
+
+    def test_closed_model_six_columns_as_five(self):
+        rows = random_rows(2000, seed=61)
+        five = self.write_rows("five.csv", rows)
+        six = self.write("six.csv", HEADER6 + "".join(
+            closed_row(e, t, s, 10, "timeout" if s == 0 else "")
+            for e, t, s in rows))
+        a, _ = self.run_json([five])
+        b, err = self.run_json([six])
+        self.assertEqual(err, "")
+        for key in ("rows", "intervals", "totals", "statuses",
+                    "transport_errors", "end_s"):
+            self.assertEqual(b[key], a[key], key)
+        self.assertNotIn("corrected_responses", b["totals"])
+        self.assertEqual(self.run_main([six])[1].splitlines()[2:],
+                         self.run_main([five])[1].splitlines()[2:])
+
+    def test_transport_errors_have_no_corrected_latency(self):
+        path = self.write("r.csv", HEADER6 + open_row(0.1, 0.01, 0.1) +
+                          open_row(0.3, 2.0, 0.2, 0, 0, "timeout") +
+                          open_row(0.5, 0.03, 0.4, 503))
+        report, _ = self.run_json([path])
+        totals = report["totals"]
+        self.assertEqual((totals["errors"], totals["corrected_responses"],
+                          totals["corrected_max_s"], totals["max_s"]),
+                         (2, 2, 0.13, 0.03))
+
+    def test_rows_without_a_schedule_among_others_warn(self):
+        path = self.write("mixed.csv", HEADER6 + open_row(0.1, 0.01, 0.05) +
+                          closed_row(0.2, 0.01) + open_row(0.3, 0.02, 0.3))
+        report, err = self.run_json([path])
+        self.assertEqual(err, "crunch: warning: 2 of 3 rows have a scheduled"
+                              " time: the corrected latency covers only"
+                              " those\n")
+        self.assertEqual((report["totals"]["responses"],
+                          report["totals"]["corrected_responses"],
+                          report["totals"]["corrected_max_s"]), (3, 2, 0.06))
+
+    def test_merged_with_a_closed_file_warns(self):
+        stall = self.write("stall.csv", stalled_run())
+        five = self.write_rows("five.csv", [(0.2, 0.02, 200)])
+        report, err = self.run_json([stall, five])
+        self.assertEqual(err, "crunch: warning: 100 of 101 rows have a"
+                              " scheduled time: the corrected latency covers"
+                              " only those\n")
+        self.assertEqual(report["totals"]["corrected_responses"], 100)
+
+    def test_other_time_formats_agree_with_microseconds(self):
+        rnd = random.Random(62)
+        rows = []
+        for _ in range(3000):
+            sched = round(rnd.uniform(0, 9), 6)
+            late = round(rnd.choice((0.0, rnd.uniform(0, 0.5))), 6)
+            rows.append((round(sched + late, 6),
+                         round(rnd.lognormvariate(-4, 1), 6), sched))
+        micro = self.write("micro.csv", HEADER6 + "".join(
+            open_row(e, t, s) for e, t, s in rows))
+        plain = self.write("plain.csv", HEADER6 + "".join(
+            "%r,%r,200,10,,%r\n" % r for r in rows))
+        a, _ = self.run_json([micro])
+        b, _ = self.run_json([plain])
+        self.assertEqual(b["totals"], a["totals"])
+        self.assertEqual(b["intervals"], a["intervals"])
+        hist = crunch.hammer.Histogram()
+        hist.add_many([round(e - s + t, 6) for e, t, s in rows])
+        for p in crunch.hammer.PERCENTILES:
+            self.assertEqual(a["totals"]["corrected_p%d_s" % p],
+                             round(hist.percentile(p), 9), p)
+
+    def test_block_sizes_and_processes_agree(self):
+        rnd = random.Random(63)
+        lines = []
+        for i in range(4000):
+            sched = round(i * 0.002, 6)
+            elapsed = round(sched + rnd.choice((0.0, rnd.uniform(0, 2))), 6)
+            status = rnd.choice((200, 200, 200, 0, 503))
+            lines.append(open_row(elapsed, rnd.uniform(0.001, 0.05), sched,
+                                  status, 1, "reset" if status == 0 else ""))
+        lines[1500] = closed_row(3.0, 0.01)       # a row with no schedule
+        lines[2500] = "3.0,0.01,200,1,,3.5\n"     # scheduled after elapsed
+        path = self.write("r.csv", HEADER6 + "".join(lines))
+        whole, err = self.run_json([path, "--processes", "1"])
+        self.assertEqual((whole["rows"], whole["malformed"],
+                          whole["totals"]["corrected_responses"] + 1),
+                         (3999, 1, whole["totals"]["responses"]))
+        for size in (64, 1000, 7777):
+            with mock.patch.object(crunch, "READ_BLOCK_B", size):
+                cut, _ = self.run_json([path, "--processes", "1"])
+            self.assertEqual(cut, whole, size)
+        with mock.patch.object(crunch, "RANGE_B", 7000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            many, _ = self.run_json([path, "--processes", "2"])
+        self.assertEqual(many, whole)
+
+    def test_a_real_rate_run_matches_hammers_summary(self):
+        path = os.path.join(self.dir, "rate.csv")
+        out = io.StringIO()
+        code = crunch.hammer.main(["--demo", "--rate", "400", "--runtime",
+                                   "0.5", "-p", "1", "-c", "4", "-q", "-o",
+                                   path], out=out, err=io.StringIO())
+        self.assertEqual(code, 0, out.getvalue())
+        with open(path + ".json") as f:
+            summary = json.load(f)["summary"]
+        report, err = self.run_json([path])
+        self.assertEqual(err, "")
+        totals = report["totals"]
+        self.assertEqual(totals["requests"], summary["requests"])
+        self.assertEqual(totals["corrected_responses"], summary["requests"])
+        # hammer keys each latency from its clock's floats, crunch from
+        # the CSV's microseconds: a key apart at most (0.5%)
+        for p in (50, 90, 95, 99):
+            for mine, hammers in (("corrected_p%d_s", "corrected_latency_ms"),
+                                  ("p%d_s", "latency_ms")):
+                want = summary[hammers]["p%d" % p]
+                got = totals[mine % p] * 1000
+                self.assertLessEqual(abs(got - want), 0.0051 * want + 0.002,
+                                     (mine % p, got, want))
+
+
+def stage(start_s, end_s, begin, end):
+    return {"start_s": start_s, "end_s": end_s, "from": begin, "to": end}
+
+
+# a ramp to 4 users over 4 s, a step to 8, 8 held for 4 s
+STEP_PLAN = [stage(0.0, 4.0, 0, 4), stage(4.0, 4.0, 4, 8),
+             stage(4.0, 8.0, 8, 8)]
+
+
+class StagesTest(CrunchTestCase):
+    """The settings' stage plan gives a table per stage: FunkLoad's
+    capacity curve."""
+
+    def step_run(self, name="r.csv", plan=STEP_PLAN, model="closed",
+                 duration_s=8.0):
+        """4 rows of 10 ms in the ramp, 40 of 20 ms (one 503) after the
+        step."""
+        rows = [row(t + 0.5, 0.010) for t in range(4)]
+        rows += [row(4.0 + 0.1 * i, 0.020, 503 if i == 7 else 200)
+                 for i in range(40)]
+        path = self.write(name, HEADER + "".join(rows))
+        self.write(name + ".json", json.dumps({
+            "model": model, "duration_s": duration_s, "stages": plan}))
+        return path
+
+    def test_per_stage_table(self):
+        code, out, err = self.run_main([self.step_run()])
+        self.assertEqual((code, err), (0, ""))
+        lines = out.splitlines()
+        at = lines.index("per stage:")
+        self.assertEqual([l.split() for l in lines[at + 1:]], [
+            ["stage", "start_s", "end_s", "users", "requests", "req/s",
+             "p50_ms", "p95_ms", "p99_ms", "errors", "error_%"],
+            ["1", "0", "4", "0->4", "4", "1.0", "10.000", "10.000", "10.000",
+             "0", "0.00"],
+            ["3", "4", "8", "8", "40", "10.0", "20.000", "20.000", "20.000",
+             "1", "2.50"]])
+        self.assertEqual(lines[at + 1], "stage  start_s  end_s  users  "
+                         "requests  req/s  p50_ms  p95_ms  p99_ms  errors  "
+                         "error_%")
+
+    def test_per_stage_json(self):
+        report, _ = self.run_json([self.step_run()])
+        self.assertEqual(report["stage_target"], "users")
+        self.assertEqual(report["stages"], [
+            {"stage": 1, "start_s": 0.0, "end_s": 4.0, "from": 0, "to": 4,
+             "width_s": 4.0, "requests": 4, "rps": 1.0, "responses": 4,
+             "mean_s": 0.01, "p50_s": 0.01, "p90_s": 0.01, "p95_s": 0.01,
+             "p99_s": 0.01, "max_s": 0.01, "errors": 0, "error_pct": 0.0},
+            {"stage": 3, "start_s": 4.0, "end_s": 8.0, "from": 8, "to": 8,
+             "width_s": 4.0, "requests": 40, "rps": 10.0, "responses": 40,
+             "mean_s": 0.02, "p50_s": 0.02, "p90_s": 0.02, "p95_s": 0.02,
+             "p99_s": 0.02, "max_s": 0.02, "errors": 1, "error_pct": 2.5}])
+
+    def test_no_plan_no_stages(self):
+        path = self.write_rows("r.csv", [(0.5, 0.01, 200)])
+        report, _ = self.run_json([path])
+        self.assertNotIn("stages", report)
+        self.assertNotIn("per stage:", self.run_main([path])[1])
+
+    def test_open_model_stages_are_rates(self):
+        path = self.write("stall.csv", stalled_run())
+        self.write("stall.csv.json", json.dumps({
+            "model": "open", "duration_s": 1.5,
+            "stages": [stage(0.0, 0.5, 100.0, 100.0),
+                       stage(0.5, 1.5, 100.0, 100.0)]}))
+        code, out, _ = self.run_main([path])
+        lines = out.splitlines()
+        at = lines.index("per stage:")
+        self.assertEqual([l.split() for l in lines[at + 1:]], [
+            ["stage", "start_s", "end_s", "target_req/s", "requests", "req/s",
+             "p50_ms", "p95_ms", "p99_ms", "corrected_p50_ms",
+             "corrected_p95_ms", "corrected_p99_ms", "errors", "error_%"],
+            ["1", "0", "0.5", "100", "50", "100.0", "10.000", "10.000",
+             "10.000", "10.000", "10.000", "10.000", "0", "0.00"],
+            ["2", "0.5", "1.5", "100", "50", "50.0", "10.000", "10.000",
+             "510.000", "510.000", "510.000", "510.000", "0", "0.00"]])
+        report, _ = self.run_json([path])
+        self.assertEqual(report["stage_target"], "req/s")
+        self.assertEqual(report["stages"][1]["corrected_p50_s"], 0.51)
+
+    def test_stage_counts_agree_over_blocks_intervals_and_processes(self):
+        rnd = random.Random(71)
+        rows = [(round(rnd.uniform(0, 30), 6), round(rnd.uniform(0, 0.1), 6),
+                 rnd.choice((200, 200, 503, 0))) for _ in range(5000)]
+        plan = [stage(0.0, 7.5, 0, 10), stage(7.5, 7.5, 10, 20),
+                stage(7.5, 20.0, 20, 20), stage(20.0, 30.0, 20, 0)]
+        path = self.write_rows("r.csv", rows)
+        self.write("r.csv.json", json.dumps({"stages": plan,
+                                             "duration_s": 30.1}))
+        want = []
+        for lo, hi in ((0.0, 7.5), (7.5, 20.0), (20.0, 30.1)):
+            inside = [(t, s) for e, t, s in rows if lo <= e < hi]
+            want.append((len(inside), sum(s == 0 or s >= 500
+                                          for _, s in inside),
+                         max(t for t, s in inside if s)))
+        whole, _ = self.run_json([path, "--processes", "1"])
+        self.assertEqual([(r["requests"], r["errors"], r["max_s"])
+                          for r in whole["stages"]], want)
+        for argv in (["--interval", "100"], ["--interval", "0.3"]):
+            other, _ = self.run_json([path, "--processes", "1"] + argv)
+            self.assertEqual(other["stages"], whole["stages"], argv)
+        for size in (64, 1000, 7777):
+            with mock.patch.object(crunch, "READ_BLOCK_B", size):
+                cut, _ = self.run_json([path, "--processes", "1"])
+            self.assertEqual(cut, whole, size)
+        with mock.patch.object(crunch, "RANGE_B", 7000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            many, _ = self.run_json([path, "--processes", "2"])
+        self.assertEqual(many, whole)
+
+    def test_stages_after_the_run_are_left_out(self):
+        plan = [stage(0.0, 4.0, 5, 5), stage(4.0, 12.0, 10, 10),
+                stage(12.0, 20.0, 20, 20)]
+        report, _ = self.run_json([self.step_run(plan=plan)])
+        self.assertEqual([(r["stage"], r["width_s"], r["requests"], r["rps"])
+                          for r in report["stages"]],
+                         [(1, 4.0, 4, 1.0), (2, 4.0, 40, 10.0)])
+
+    def test_several_inputs_add_their_targets(self):
+        one = self.step_run("a.csv")
+        two = self.step_run("b.csv")
+        report, err = self.run_json([one, two])
+        self.assertEqual(err, "")
+        self.assertEqual([(r["from"], r["to"], r["requests"])
+                          for r in report["stages"]],
+                         [(0, 8, 8), (16, 16, 80)])
+
+    def test_inputs_with_other_plans_warn(self):
+        one = self.step_run("a.csv")
+        two = self.step_run("b.csv", plan=STEP_PLAN[:2] + [
+            stage(4.0, 9.0, 8, 8)])
+        three = self.write_rows("c.csv", [(0.5, 0.01, 200)])
+        for argv in ([one, two], [one, three], [three, one]):
+            report, err = self.run_json(argv)
+            self.assertEqual(err, "crunch: warning: the inputs' stage plans"
+                                  " differ (or some have none): no per-stage"
+                                  " table\n", argv)
+            self.assertNotIn("stages", report)
+
+    def test_broken_plans_warn(self):
+        cases = [
+            ("{}", "stages is not a list of 1 to 10000 stages"),
+            ("[]", "stages is not a list of 1 to 10000 stages"),
+            ('[{"start_s": 0, "end_s": 1, "from": 0}]',
+             "stage 1 is not {start_s, end_s, from, to}, each a number >= 0"),
+            ('[{"start_s": 0, "end_s": 1, "from": 0, "to": -1}]',
+             "stage 1 is not {start_s, end_s, from, to}, each a number >= 0"),
+            ('[{"start_s": 0, "end_s": 1, "from": 0, "to": true}]',
+             "stage 1 is not {start_s, end_s, from, to}, each a number >= 0"),
+            ('[{"start_s": 0, "end_s": 1, "from": 0, "to": 1%s}]'
+             % ("0" * 400),
+             "stage 1 is not {start_s, end_s, from, to}, each a number >= 0"),
+            ('[{"start_s": 2, "end_s": 1, "from": 0, "to": 1}]',
+             "stage 1 (2s to 1s) ends before it starts or before the stage"
+             " before it"),
+            ('[{"start_s": 0, "end_s": 2, "from": 0, "to": 1},'
+             ' {"start_s": 1, "end_s": 3, "from": 0, "to": 1}]',
+             "stage 2 (1s to 3s) ends before it starts or before the stage"
+             " before it"),
+        ]
+        path = self.write_rows("r.csv", [(0.5, 0.01, 200)])
+        for text, message in cases:
+            self.write("r.csv.json", '{"stages": %s}' % text)
+            report, err = self.run_json([path])
+            self.assertEqual(err, "crunch: warning: %s.json: %s: no per-stage"
+                                  " table\n" % (path, message), text)
+            self.assertNotIn("stages", report)
+        self.write("r.csv.json", json.dumps({"stages": [stage(0.0, 1.0, 1, 1)]
+                                             * 10001}))
+        self.assertEqual(self.run_json([path])[1], "crunch: warning: %s.json:"
+                         " stages is not a list of 1 to 10000 stages: no"
+                         " per-stage table\n" % path)
+
+    def test_a_plan_of_steps_only_has_no_table(self):
+        path = self.step_run(plan=[stage(0.0, 0.0, 0, 5)])
+        report, err = self.run_json([path])
+        self.assertEqual((report["stages"], err), ([], ""))
+
+
+class ThresholdsTest(CrunchTestCase):
+    """--fail-if: hammer's thresholds on any results file, exit 3."""
+
+    def test_lines_and_exit_code(self):
+        path = self.write("r.csv", HEADER + ExactTest.ROWS)
+        code, out, err = self.run_main([
+            path, "--fail-if", "p95 < 500ms", "--fail-if", "errors<20%",
+            "--fail-if", "requests>=8", "--fail-if", "rps>2"])
+        self.assertEqual((code, err), (3, ""))
+        self.assertEqual(out.splitlines()[-4:], [
+            "threshold   p95<500ms: 200ms ok",
+            "threshold   errors<20%: 25.00% FAILED",
+            "threshold   requests>=8: 8 ok",
+            "threshold   rps>2: 1.0 FAILED"])
+        code, out, _ = self.run_main([path, "--fail-if", "max<=200ms"])
+        self.assertEqual((code, out.splitlines()[-1]),
+                         (0, "threshold   max<=200ms: 200ms ok"))
+
+    def test_open_model_judges_the_corrected_latency(self):
+        path = self.write("stall.csv", stalled_run())
+        code, out, _ = self.run_main([path, "--fail-if", "p99<100ms",
+                                      "--fail-if", "p50<=10ms"])
+        self.assertEqual(code, 3)
+        self.assertEqual(out.splitlines()[-2:], [
+            "threshold   p99<100ms: 510ms FAILED",
+            "threshold   p50<=10ms: 10.0ms ok"])
+
+    def test_json(self):
+        path = self.write("stall.csv", stalled_run())
+        code, out, _ = self.run_main([path, "--json", "--fail-if",
+                                      "p90<100ms", "--fail-if", "errors<1%"])
+        self.assertEqual(code, 3)
+        self.assertEqual(json.loads(out)["thresholds"], [
+            {"expr": "p90<100ms", "value": 0.51, "ok": False},
+            {"expr": "errors<1%", "value": 0.0, "ok": True}])
+        report, _ = self.run_json([path])
+        self.assertNotIn("thresholds", report)
+
+    def test_merged_files(self):
+        rows = random_rows(3000, seed=81)
+        one = self.write_rows("a.csv", rows[0::2])
+        two = self.write_rows("b.csv", rows[1::2])
+        whole = self.write_rows("all.csv", rows)
+        argv = ["--fail-if", "p99<30ms", "--fail-if", "errors<5%",
+                "--fail-if", "requests>=3000"]
+        merged = self.run_main([one, two] + argv)
+        alone = self.run_main([whole] + argv)
+        self.assertEqual(merged[0], alone[0])
+        self.assertEqual(merged[1].splitlines()[-3:],
+                         alone[1].splitlines()[-3:])
+        self.assertEqual(alone[1].splitlines()[-1],
+                         "threshold   requests>=3000: 3000 ok")
+
+    def test_a_regression_exits_1_before_a_threshold_3(self):
+        path = self.write("r.csv", HEADER + ExactTest.ROWS)
+        base = self.write_rows("base.csv", [(0.1, 0.001, 200)] * 8)
+        code, out, _ = self.run_main([path, "--compare", base, "--fail-if",
+                                      "p50<1ms"])
+        self.assertEqual(code, 1)
+        self.assertIn("REGRESSION", out)
+        self.assertEqual(out.splitlines()[-1],
+                         "threshold   p50<1ms: 40.0ms FAILED")
+
+    def test_same_verdicts_as_hammer_on_its_run(self):
+        path = os.path.join(self.dir, "run.csv")
+        argv = ["--fail-if", "requests>=1", "--fail-if", "errors<1%",
+                "--fail-if", "rps>1000000"]
+        out = io.StringIO()
+        code = crunch.hammer.main(["--demo", "--runtime", "0.3", "-p", "1",
+                                   "-c", "2", "-q", "-o", path] + argv,
+                                  out=out, err=io.StringIO())
+        self.assertEqual(code, 3, out.getvalue())
+        hammers = [l for l in out.getvalue().splitlines()
+                   if l.startswith("threshold ")]
+        code, text, err = self.run_main([path] + argv)
+        self.assertEqual((code, err), (3, ""))
+        self.assertEqual(text.splitlines()[-3:], hammers)
+        self.assertEqual(len(hammers), 3)
 
 
 class SlowHandler(http.server.BaseHTTPRequestHandler):
@@ -1053,6 +1536,32 @@ class FailureTest(CrunchTestCase):
         ("--csv and --html alike", ["{d}/rows.csv", "--csv", "{d}/o",
                                     "--html", "{d}/o"], b"", 2,
          "crunch: error: --csv and --html name the same file '{d}/o'"),
+        ("scheduled after elapsed", ["{d}/late.csv"], b"", 0,
+         "crunch: warning: {d}/late.csv: skipped 1 malformed line, the first"
+         " is line 3\n"),
+        ("scheduled not a time", ["{d}/sched.csv"], b"", 0,
+         "crunch: warning: {d}/sched.csv: skipped 2 malformed lines, the"
+         " first is line 2\n"),
+        ("broken stage plan", ["{d}/plan.csv"], b"", 0,
+         "crunch: warning: {d}/plan.csv.json: stage 2 is not {start_s,"
+         " end_s, from, to}, each a number >= 0: no per-stage table\n"),
+        ("--fail-if unknown metric, before the input is read",
+         ["{d}/nope.csv", "--fail-if", "p59<1s"], b"", 2,
+         "crunch: error: --fail-if: threshold 'p59<1s': unknown metric"
+         " 'p59'; use one of p50 p90 p95 p99 p99.9 mean max rps errors"
+         " requests"),
+        ("--fail-if latency without a unit", ["{d}/rows.csv", "--fail-if",
+                                              "p95<200"], b"", 2,
+         "crunch: error: --fail-if: threshold 'p95<200': p95 needs a time"
+         " with its unit (us, ms or s), as in p95<500ms"),
+        ("--fail-if errors without %", ["{d}/rows.csv", "--fail-if",
+                                        "errors<1"], b"", 2,
+         "crunch: error: --fail-if: threshold 'errors<1': errors needs a"
+         " percentage, as in errors<5%"),
+        ("--fail-if bad operator", ["{d}/rows.csv", "--fail-if",
+                                    "p95=<200ms"], b"", 2,
+         "crunch: error: --fail-if: threshold 'p95=<200ms': the operator"
+         " must be one of < <= > >="),
         ("no input", [], b"", 2,
          "crunch: error: the following arguments are required: FILE"),
         ("unknown option", ["{d}/rows.csv", "--bogus"], b"", 2,
@@ -1081,6 +1590,13 @@ class FailureTest(CrunchTestCase):
             "hour.csv": HEADER + "".join(row(float(i), 0.01)
                                          for i in range(0, 3601, 10)),
             "dur.csv": rows, "dur.csv.json": '{"duration_s": "soon"}',
+            "late.csv": HEADER6 + open_row(0.1, 0.01, 0.1) +
+                        "0.200000,0.010000,200,1,,0.200001\n" +
+                        open_row(0.3, 0.01, 0.25),
+            "sched.csv": HEADER6 + "0.2,0.01,200,1,,soon\n" +
+                         "0.3,0.01,200,1,,-0.1\n" + open_row(0.4, 0.01, 0.4),
+            "plan.csv": rows, "plan.csv.json": json.dumps({"stages": [
+                stage(0.0, 1.0, 0, 1), {"start_s": 1.0, "end_s": 2.0}]}),
         }
         for name, data in files.items():
             with open(os.path.join(self.dir, name), "wb") as f:
@@ -1254,6 +1770,69 @@ class HtmlTest(CrunchTestCase):
         self.assertEqual(text.count('stroke-dasharray="5,3" points='), 6)
         self.assertIn(">base req/s</text>", text)
 
+    def make_staged_report(self, open_model):
+        """A report of a run with a stage plan: users, or (open_model)
+        target rates and scheduled times, and two thresholds."""
+        rnd = random.Random(13)
+        lines = []
+        for i in range(3000):
+            sched = i * 0.01
+            elapsed = sched + (rnd.uniform(0, 0.2) if 10 <= sched < 12
+                               else 0.0)
+            rt = rnd.lognormvariate(-4, 0.5)
+            lines.append(open_row(elapsed, rt, sched) if open_model
+                         else closed_row(elapsed, rt))
+        path = self.write("staged.csv", HEADER6 + "".join(lines))
+        self.write("staged.csv.json", json.dumps({
+            "model": "open" if open_model else "closed", "duration_s": 30.5,
+            "stages": [stage(0.0, 10.0, 0, 50), stage(10.0, 10.0, 50, 100),
+                       stage(10.0, 20.0, 100, 100),
+                       stage(20.0, 30.0, 150, 150)]}))
+        out = os.path.join(self.dir, "staged.html")
+        code, _, err = self.run_main([path, "--html", out, "--fail-if",
+                                      "p99<1s", "--fail-if", "rps>200"])
+        self.assertEqual((code, err), (3, ""))
+        with open(out, "rb") as f:
+            return out, f.read()
+
+    def test_html_stages_closed_model(self):
+        _, first = self.make_staged_report(False)
+        _, second = self.make_staged_report(False)
+        self.assertEqual(first, second)
+        text = first.decode("utf-8")
+        self.assertEqual(text.count("<svg "), 6)
+        self.assertIn(">Capacity: throughput and p95 against users</text>",
+                      text)
+        self.assertIn(">users (right)</text>", text)    # throughput chart
+        self.assertIn("<h2>Stages</h2>\n<table><tr><th>stage</th><th>start_s"
+                      "</th><th>end_s</th><th>users</th>", text)
+        self.assertIn("<tr><td>1</td><td>0</td><td>10</td><td>0-&gt;50</td>"
+                      "<td>1000</td><td>100.0</td>", text)
+        self.assertIn('<tr class="better"><td>p99&lt;1s</td>', text)
+        self.assertIn('<tr class="regression"><td>rps&gt;200</td><td>98.4'
+                      '</td><td>FAILED</td></tr>', text)
+        self.assertNotIn("corrected", text)
+        # the users over time, on the right axis: a ramp, a step, a hold
+        # and a step again
+        chart = text[text.index(">Throughput</text>"):]
+        self.assertIn('<polyline fill="none" stroke="%s" stroke-width="1.5"'
+                      ' points="64.0,224.0 321.3,158.7 321.3,158.7 321.3,93.3'
+                      ' 321.3,93.3 578.7,93.3 578.7,28.0 836.0,28.0"/>'
+                      % crunch.COLORS[2], chart)
+
+    def test_html_stages_open_model(self):
+        _, data = self.make_staged_report(True)
+        text = data.decode("utf-8")
+        self.assertEqual(text.count("<svg "), 6)
+        self.assertIn(">Capacity: throughput and corrected p95 against the"
+                      " target rate</text>", text)
+        for label in ("target req/s", "corrected p99", "corrected"):
+            self.assertIn(">%s</text>" % label, text)
+        self.assertIn("<th>target_req/s</th>", text)
+        self.assertIn("<p>latency from the intended send (corrected for"
+                      " coordinated omission): min ", text)
+        self.assertIn("<th>corrected_p99_ms</th>", text)
+
     def chromium(self, url, *extra):
         profile = tempfile.mkdtemp(prefix="crunch-chromium-")
         self.addCleanup(shutil.rmtree, profile, True)
@@ -1293,6 +1872,9 @@ class HtmlTest(CrunchTestCase):
             head = f.read(24)
         self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
         self.assertEqual(struct.unpack(">II", head[16:24]), (1000, 1400))
+        path, _ = self.make_staged_report(True)
+        dom, console = self.chromium("file://" + path, "--dump-dom")
+        self.assertEqual((console, dom.count("<svg ")), ([], 6))
 
 
 # --- fuzzing ---------------------------------------------------------------
@@ -1300,6 +1882,7 @@ class HtmlTest(CrunchTestCase):
 FUZZ_PARSER_EXAMPLES = 150      # per run: fixed, and derandomized
 FUZZ_READER_EXAMPLES = 100
 FUZZ_PLAIN_EXAMPLES = 30
+FUZZ_OPEN_EXAMPLES = 60
 FUZZ_BYTES = (b"0", b"7", b"9", b".", b",", b"-", b"+", b"e", b"E", b"n",
               b"a", b"i", b"f", b" ", b"\t", b"\r", b"\x00", b"_", b"\xff",
               b"1e309", b"nan", b"inf", b"-0", b"999", b"0x1")
@@ -1316,18 +1899,27 @@ class SlowTally(crunch.Tally):
 
 def tally_facts(tally):
     """What a Tally knows, as plain values; the histograms' sums apart
-    (their last bits depend on the order of the additions)."""
+    (their last bits depend on the order of the additions).  Interval
+    buckets are keyed by number, stage buckets by ("stage", number), and
+    the corrected latency's histograms by ("corrected", key)."""
     tally.freeze()
     buckets, sums = {}, {}
-    for number, bucket in tally.buckets.items():
+    every = [(n, b) for n, b in tally.buckets.items()] + [
+        (("stage", n), b) for n, b in tally.stages.items()]
+    for key, bucket in every:
         hist = bucket.peek()
-        buckets[number] = (bucket.requests, bucket.errors, dict(hist.counts),
-                           hist.n, hist.min, hist.max)
-        sums[number] = hist.total
+        buckets[key] = (bucket.requests, bucket.errors, dict(hist.counts),
+                        hist.n, hist.min, hist.max)
+        sums[key] = hist.total
+        if bucket.corrected is not None:
+            hist = bucket.corrected.peek()
+            buckets["corrected", key] = (dict(hist.counts), hist.n,
+                                         hist.min, hist.max)
+            sums["corrected", key] = hist.total
     facts = (tally.lines, tally.rows, tally.malformed, tally.first_bad,
              tally.truncated, dict(tally.statuses), dict(tally.kinds),
              tally.min_elapsed, tally.max_elapsed, tally.last_end, buckets,
-             sorted(tally.sample or []))
+             sorted(tally.sample or []), tally.scheduled_rows)
     return facts, sums
 
 
@@ -1337,8 +1929,8 @@ class FuzzTest(HypothesisTestCase):
     (parse_line), for every block size, and nothing raises but
     crunch.InputError; the line reader gives the same lines for every
     read size and byte range.  A fixed number of derandomized examples:
-    FUZZ_PARSER_EXAMPLES + FUZZ_READER_EXAMPLES + FUZZ_PLAIN_EXAMPLES
-    per run."""
+    FUZZ_PARSER_EXAMPLES + FUZZ_READER_EXAMPLES + FUZZ_PLAIN_EXAMPLES +
+    FUZZ_OPEN_EXAMPLES per run."""
 
     fuzzed = "crunch's parser and reader"
 
@@ -1354,14 +1946,23 @@ class FuzzTest(HypothesisTestCase):
         @st.composite
         def line(draw):
             elapsed, rt = draw(seconds), draw(seconds)
+            scheduled = draw(st.sampled_from((None, "late", "any")))
+            if scheduled == "late":
+                scheduled = max(0.0, elapsed - draw(seconds))
+            elif scheduled == "any":
+                scheduled = draw(seconds)
             fields = [draw(form) % elapsed, draw(form) % rt,
                       b"%d" % draw(st.sampled_from(
                           (200, 200, 200, 0, 503, 404, 100, 999, 99, 1000))),
                       b"%d" % draw(st.integers(0, 9999)),
-                      draw(st.sampled_from(FUZZ_KINDS)).encode()]
+                      draw(st.sampled_from(FUZZ_KINDS)).encode(),
+                      b"" if scheduled is None else draw(form) % scheduled]
             if draw(st.booleans()):
                 fields[:2] = [b"%.6f" % elapsed, b"%.6f" % rt]
-            text = b",".join(fields[:draw(st.sampled_from((5, 5, 5, 3, 4)))])
+                if scheduled is not None:
+                    fields[5] = b"%.6f" % scheduled
+            text = b",".join(fields[:draw(st.sampled_from(
+                (5, 5, 5, 3, 4, 6, 6)))])
             for _ in range(draw(st.integers(0, 3))):
                 at = draw(st.integers(0, len(text)))
                 op = draw(st.sampled_from("ird"))
@@ -1373,26 +1974,30 @@ class FuzzTest(HypothesisTestCase):
             return text
 
         junk = st.binary(max_size=30).map(lambda b: b.replace(b"\n", b""))
-        header = st.just(HEADER.rstrip("\n").encode())
+        header = st.sampled_from((HEADER.rstrip("\n").encode(),
+                                  HEADER6.rstrip("\n").encode()))
         return st.one_of(line(), line(), line(), junk, header, st.just(b""))
 
     def test_fast_path_agrees_with_line_by_line(self):
         st = self.st
         fmts = {5: crunch.parse_first_line(HEADER.rstrip("\n").encode())[0],
+                6: crunch.parse_first_line(HEADER6.rstrip("\n").encode())[0],
                 3: crunch.Format(3)}
 
         @self.settings(FUZZ_PARSER_EXAMPLES)
         @self.hypothesis.given(
             st.lists(self.lines(), min_size=1, max_size=12),
-            st.sampled_from(FUZZ_WIDTHS_S), st.sampled_from((5, 5, 3)),
-            st.booleans(), st.booleans())
-        def check(lines, width, ncols, final_newline, sample):
+            st.sampled_from(FUZZ_WIDTHS_S), st.sampled_from((5, 5, 3, 6, 6)),
+            st.booleans(), st.booleans(),
+            st.sampled_from((None, None, [], [0.5, 3.0], [1e-6, 150.0])))
+        def check(lines, width, ncols, final_newline, sample, edges):
             chunks = [l + b"\n" for l in lines]     # lines end at b"\n" only
             if not final_newline:
                 chunks[-1] = lines[-1]      # a last line without a newline
                 if not chunks[-1]:
                     del chunks[-1]
-            want = self.crunched(SlowTally, fmts[ncols], width, sample, chunks)
+            want = self.crunched(SlowTally, fmts[ncols], width, sample, chunks,
+                                 edges)
             if want[0] != "InputError":     # the last end, added up here
                 rows = [crunch.parse_line(c[:-1] if c.endswith(b"\r\n")
                                           else c, fmts[ncols])
@@ -1404,15 +2009,15 @@ class FuzzTest(HypothesisTestCase):
                 blocks = [b"".join(chunks[i:i + size])
                           for i in range(0, len(chunks), size)]
                 got = self.crunched(crunch.Tally, fmts[ncols], width, sample,
-                                    blocks)
+                                    blocks, edges)
                 self.assertEqual(got[0], want[0], size)
                 for number, total in want[1].items():
                     self.assertTrue(math.isclose(got[1][number], total,
                                                  rel_tol=1e-9, abs_tol=1e-12))
         check()
 
-    def crunched(self, cls, fmt, width, sample, blocks):
-        tally = cls(fmt, width, sample)
+    def crunched(self, cls, fmt, width, sample, blocks, edges=None):
+        tally = cls(fmt, width, sample, edges)
         try:
             for block in blocks:
                 tally.add_block(block)
@@ -1422,22 +2027,74 @@ class FuzzTest(HypothesisTestCase):
 
     def test_fast_path_takes_plain_hammer_rows(self):
         st = self.st
-        fmt = crunch.parse_first_line(HEADER.rstrip("\n").encode())[0]
+        header = st.sampled_from((HEADER, HEADER6, HEADER6))
         micros = st.integers(0, 10 ** 9)
 
         @self.settings(FUZZ_PLAIN_EXAMPLES)
-        @self.hypothesis.given(st.lists(st.tuples(
+        @self.hypothesis.given(header, st.booleans(), st.lists(st.tuples(
             micros, micros, st.sampled_from((200, 0, 503, 301)),
-            st.sampled_from(("", "timeout"))), min_size=1, max_size=60))
-        def check(rows):
-            block = "".join("%.6f,%.6f,%d,1,%s\n" % (e / 1e6, t / 1e6, s, k)
-                            for e, t, s, k in rows).encode()
-            tally = crunch.Tally(fmt, 2.0)
+            st.sampled_from(("", "timeout")), micros), min_size=1,
+            max_size=60))
+        def check(header, open_model, rows):
+            fmt = crunch.parse_first_line(header.rstrip("\n").encode())[0]
+            line = "%.6f,%.6f,%d,1,%s\n"
+            if fmt.scheduled is not None:   # the closed or the open model
+                line = line[:-1] + (",%.6f\n" if open_model else ",\n")
+            block = "".join(line % ((e / 1e6, t / 1e6, s, k) + (
+                (max(0, e - late) / 1e6,) if "%.6f\n" in line else ()))
+                for e, t, s, k, late in rows).encode()
+            tally = crunch.Tally(fmt, 2.0, stage_edges=[1.0])
             self.assertTrue(tally._add_fast(block, len(rows)))
             tally.lines += len(rows)
-            slow = SlowTally(fmt, 2.0)
+            slow = SlowTally(fmt, 2.0, stage_edges=[1.0])
             slow.add_block(block)
             self.assertEqual(tally_facts(tally)[0], tally_facts(slow)[0])
+        check()
+
+    def test_open_rows_fast_path_agrees_with_line_by_line(self):
+        """Whole 6-column lines, so that blocks reach the fast path's
+        scheduled column: on time, late, sent before their slot, empty,
+        not a number, in hammer's microseconds or other forms."""
+        st = self.st
+        fmt = crunch.parse_first_line(HEADER6.rstrip("\n").encode())[0]
+        seconds = st.one_of(st.integers(0, 10 ** 8).map(lambda u: u / 1e6),
+                            st.floats(0, 200, allow_nan=False))
+        form = st.sampled_from((b"%.6f", b"%.6f", b"%.3f", b"%r", b"%.2e"))
+
+        @st.composite
+        def line(draw):
+            elapsed, rt = draw(seconds), draw(seconds)
+            kind = draw(st.sampled_from(("late", "late", "late", "early",
+                                         "none", "junk")))
+            scheduled = {"late": max(0.0, elapsed - draw(seconds)),
+                         "early": elapsed + draw(seconds)}.get(kind)
+            forms = [draw(form)] * 3 if draw(st.booleans()) else [
+                draw(form), draw(form), draw(form)]
+            last = (b"" if kind == "none" else draw(st.sampled_from(
+                (b"nan", b"-1.0", b"x", b" "))) if kind == "junk"
+                else forms[2] % scheduled)
+            return b"%s,%s,%d,1,%s,%s" % (
+                forms[0] % elapsed, forms[1] % rt,
+                draw(st.sampled_from((200, 200, 0, 503))),
+                draw(st.sampled_from((b"", b"timeout"))), last)
+
+        @self.settings(FUZZ_OPEN_EXAMPLES)
+        @self.hypothesis.given(
+            st.lists(line(), min_size=1, max_size=12),
+            st.sampled_from(FUZZ_WIDTHS_S),
+            st.sampled_from((None, [0.5, 3.0])))
+        def check(lines, width, edges):
+            chunks = [l + b"\n" for l in lines]
+            want = self.crunched(SlowTally, fmt, width, False, chunks, edges)
+            for size in (1, 3, len(chunks)):
+                blocks = [b"".join(chunks[i:i + size])
+                          for i in range(0, len(chunks), size)]
+                got = self.crunched(crunch.Tally, fmt, width, False, blocks,
+                                    edges)
+                self.assertEqual(got[0], want[0], size)
+                for key, total in want[1].items():
+                    self.assertTrue(math.isclose(got[1][key], total,
+                                                 rel_tol=1e-9, abs_tol=1e-12))
         check()
 
     def test_reader_gives_the_same_lines_for_every_read_and_range(self):
@@ -1501,7 +2158,7 @@ class ReadmeTest(unittest.TestCase):
         section = readme.split("## Reliability")[1].split("\n## ")[0]
         self.assertIn("**%d fuzz cases** per Python" % (
             FUZZ_PARSER_EXAMPLES + FUZZ_READER_EXAMPLES
-            + FUZZ_PLAIN_EXAMPLES), section)
+            + FUZZ_PLAIN_EXAMPLES + FUZZ_OPEN_EXAMPLES), section)
         self.assertIn("**%d bad inputs**" % len(FailureTest.BAD_INPUTS),
                       section)
 

@@ -1697,6 +1697,13 @@ class Slots(object):
     def first(self):
         return self.after(None, None)
 
+    def due_before(self, instant):
+        """How many slots no user took are due before instant."""
+        n = 0
+        while self.after(None, None) < instant:
+            n += 1
+        return n
+
     def after(self, sent, done):
         if self.lock is None:
             u = next(self.slots, None)
@@ -1756,11 +1763,11 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
     left = quota
     try:
         while left > 0:
-            if stopped():
-                return max(last or at, min(clock(), end))
             sent = clock()
-            if sent >= end:
-                return max(last or at, end)
+            if sent >= end or stopped():
+                if scheduled and at < min(sent, end):
+                    events["unsent_slots"] += 1     # due, and left unsent
+                return max(last or at, min(sent, end))
             left -= 1
             deadline = sent + timeout
             try:
@@ -2064,6 +2071,13 @@ class Worker(object):
         self.flush(fd)
         for events in self.events:
             self.stats.events.update(events)
+        if self.slots is not None and self.slots.lock is not None:
+            # Poisson: the slots due before the end, to judge the sent rate
+            # by them, not by their expected number
+            events = self.stats.events
+            events["due_slots"] = (
+                self.stats.requests + events["unsent_slots"]
+                + self.slots.due_before(min(self.end, self.clock())))
         end_s = max(self.ends) - self.t0 if self.ends else 0.0
         self.messages.put(Done(
             self.index, self.stats.to_dict(), self.written, busy_s, wall_s,
@@ -2549,9 +2563,10 @@ def rates(plan, stats, duration_s):
     """The open model's (target, sent) req/s over the time it sent: the
     runtime, or less when --sizing or a signal stopped it."""
     span = min(plan.runtime_s, duration_s) or plan.runtime_s
-    due = arrivals_by(plan.stages, span)
     if plan.arrivals == "uniform":    # slot 0 is at the rate's first instant
-        due = math.ceil(round(due, 6))
+        due = math.ceil(round(arrivals_by(plan.stages, span), 6))
+    else:
+        due = stats.events["due_slots"] or arrivals_by(plan.stages, span)
     if plan.requests is not None:
         due = min(due, plan.requests)
     return due / span, stats.requests / span

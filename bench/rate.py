@@ -37,10 +37,12 @@ One command, Linux with two or more CPUs.  It installs what is missing
 5. climbs a ladder of fractions of the closed-model maximum (--ladder) with
    `--rate`, stopping at the first rung that misses the 1% accuracy or has
    errors: the highest rung met is the highest rate hammer sustains on one
-   core, given as a ratio of the closed-model maximum (goal: at least 0.9);
+   core, given as a ratio of the closed-model maximum (goal: at least 0.9),
+   and the highest of those rungs whose p99 lateness was under 2 ms too;
 6. prints the results as a markdown section on stdout (progress goes to
    stderr) and, with --results FILE, puts it in FILE in place of its
-   "## Open model (--rate)" section, or at its end.
+   "## Open model (--rate)" section, or at its end (bench/peers.py
+   rewrites RESULTS.md whole: run this one after it).
 
 Every subprocess has a time limit.  --quick is a smoke run of about a
 minute: 2 s runs, ladder 0.7,0.9.  The full run takes about 4 minutes:
@@ -714,6 +716,14 @@ def ladder_lines(m, closed_max):
                ", the top rung: it may sustain more" if top else "",
                best["rate"] / m["closed"][-1]["rate"], TARGETS["sustained"],
                verdict(ratio >= TARGETS["sustained"])))
+        prompt = [r for r in m["ladder"] if accurate(r) and prompt_lateness(r)]
+        lines += [""]
+        lines.append(
+            "The highest of those rungs whose p99 lateness was also under %g "
+            "ms: %s." % (TARGETS["lateness_p99_s"] * 1e3, (
+                "%s req/s, %.2f of the closed-model maximum"
+                % (rps(prompt[-1]["rate"]), prompt[-1]["rate"] / closed_max))
+                if prompt else "none"))
     return lines
 
 

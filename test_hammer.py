@@ -165,6 +165,11 @@ class TargetServer(object):
         self.server.server_close()
         self.thread.join()
 
+    def before_answer(self):
+        """Called with each request read, before its answer."""
+        if self.delay_s:
+            time.sleep(self.delay_s)
+
     def serve_one(self, rfile, wfile):
         line = rfile.readline()
         if not line:
@@ -185,8 +190,7 @@ class TargetServer(object):
             self.requests += 1
             self.methods.add(method)
             self.bodies.add(body)
-        if self.delay_s:
-            time.sleep(self.delay_s)
+        self.before_answer()
         payload = b"" if method == "HEAD" else self.body
         if self.mode == "chunked":
             half = len(payload) // 2
@@ -709,6 +713,113 @@ class TestUserLoopSchedule(unittest.TestCase):
         self.assertEqual(self.counts, {"opened": 1})
 
 
+class ClockedServer(TargetServer):
+    """A TargetServer that moves a FakeClock on by each request's response
+    time before answering it: user_loop sees slow responses, and nobody
+    waits for them."""
+
+    def __init__(self, clock, response_s):
+        self.clock, self.response_s = clock, list(response_s)
+        TargetServer.__init__(self)
+
+    def before_answer(self):
+        with self.lock:
+            k = min(self.requests, len(self.response_s)) - 1
+        self.clock.now += self.response_s[k]
+
+
+class TestPacedUserLoop(unittest.TestCase):
+    """user_loop paced by Paced (--interval, --think, a stage plan's
+    windows), with an injected clock against a real server."""
+
+    T0 = 100.0
+
+    def run_user(self, windows, end_s, interval=0.0, think=(0.0, 0.0),
+                 rng=None, response_s=(0.0,), quota=math.inf):
+        """-> rows, the instant (from T0) up to which the user took part,
+        its events, and the server."""
+        clock = FakeClock(self.T0)
+        server = ClockedServer(clock, response_s)
+        self.addCleanup(server.stop)
+        plan = make_plan(server.url)
+        connect = hammer.connector(socket.AF_INET, ("127.0.0.1", server.port),
+                                   "127.0.0.1", None, 5.0, clock)
+        events = collections.Counter()
+        shape = hammer.Paced(self.T0, windows, self.T0 + end_s, interval,
+                             think, rng, events)
+        rows = []
+        until = hammer.user_loop(plan, self.T0, shape, quota,
+                                 self.T0 + end_s, clock, rows.append, connect,
+                                 clock, events)
+        return rows, until - self.T0, events, server
+
+    def test_interval_is_start_to_start(self):
+        rows, until, events, server = self.run_user(
+            [(0.0, 4.5)], 4.5, interval=1.0, response_s=[0.25])
+        self.assertEqual([r[:3] for r in rows], [
+            (0.0, 0.25, 200), (1.0, 0.25, 200), (2.0, 0.25, 200),
+            (3.0, 0.25, 200), (4.0, 0.25, 200)])
+        self.assertEqual((until, events["late_starts"], server.requests),
+                         (4.5, 0, 5))
+
+    def test_a_slow_response_makes_a_late_start(self):
+        rows, until, events, server = self.run_user(
+            [(0.0, 5.25)], 5.25, interval=1.0,
+            response_s=[0.25, 0.25, 1.5, 0.25])
+        self.assertEqual([r[:2] for r in rows], [
+            (0.0, 0.25), (1.0, 0.25), (2.0, 1.5), (3.5, 0.25), (4.5, 0.25)])
+        self.assertEqual((until, events["late_starts"], server.requests),
+                         (5.25, 1, 5))
+
+    def test_think_then_interval(self):
+        rows, until, events, _ = self.run_user(
+            [(0.0, 10.0)], 10.0, interval=1.0, think=(0.5, 0.5),
+            response_s=[0.25, 0.75, 0.25], quota=4)
+        # 0.25 + 0.5 is before the interval; 0.75 + 0.5 outlasts it
+        self.assertEqual([r[0] for r in rows], [0.0, 1.0, 2.25, 3.25])
+        self.assertEqual((until, events["late_starts"]), (3.5, 1))
+
+    def test_think_alone(self):
+        rows, until, events, _ = self.run_user(
+            [(0.0, 10.0)], 10.0, think=(0.5, 0.5), response_s=[0.25],
+            quota=4)
+        self.assertEqual([r[0] for r in rows], [0.0, 0.75, 1.5, 2.25])
+        self.assertEqual((until, events["late_starts"]), (2.5, 0))
+
+    def test_a_window_that_ends_stops_the_user_after_its_request(self):
+        # the target falls below this user at 2.5, while its request sent
+        # at 2.0 is in flight: that one ends, no other goes
+        rows, until, _, server = self.run_user(
+            [(0.0, 2.5)], 10.0, interval=1.0, response_s=[0.75])
+        self.assertEqual([r[:2] for r in rows],
+                         [(0.0, 0.75), (1.0, 0.75), (2.0, 0.75)])
+        self.assertEqual((until, server.requests), (2.75, 3))
+
+    def test_a_user_that_stops_and_starts_again(self):
+        rows, until, _, server = self.run_user(
+            [(0.5, 1.75), (3.0, 4.5)], 10.0, interval=1.0,
+            response_s=[0.25])
+        self.assertEqual([r[0] for r in rows], [0.5, 1.5, 3.0, 4.0])
+        self.assertEqual((until, server.requests, server.connections),
+                         (4.25, 4, 1))
+
+    def test_think_with_a_seed_repeats(self):
+        def run(seed):
+            rng = hammer.user_rng(seed, "user", 3)
+            rows, _, _, _ = self.run_user([(0.0, 100.0)], 100.0,
+                                          think=(0.0, 0.05), rng=rng, quota=6)
+            return [r[0] for r in rows]
+        first = run(5)
+        self.assertEqual(first, run(5))
+        self.assertNotEqual(first, run(6))
+        rng = random.Random("5-user-3")
+        expected = [0.0]
+        for _ in range(5):
+            expected.append(expected[-1] + rng.uniform(0.0, 0.05))
+        for got, want in zip(first, expected):
+            self.assertAlmostEqual(got, want, places=9)
+
+
 class TestHistogram(unittest.TestCase):
     def exact(self, values, p):
         ordered = sorted(values)
@@ -1139,6 +1250,705 @@ class TestCapacity(unittest.TestCase):
             thread.join(5)
             self.assertFalse(thread.is_alive())
         self.assertEqual(worker.ends, [])
+
+
+# --- load shapes, pacing, sizing and thresholds ---------------------------------
+
+
+def slot_instants(stages, index=0, processes=1, arrivals="uniform", rng=None,
+                  quota=math.inf):
+    """The instants of process `index`'s slots, as a worker takes them: its
+    own RateSchedule over process_slots(), up to the first past the end."""
+    schedule = hammer.RateSchedule(stages)
+    instants = []
+    for u in hammer.process_slots(index, processes, arrivals, rng, quota):
+        at = schedule.instant(u)
+        if at == math.inf:
+            break
+        instants.append(at)
+    return instants
+
+
+class TestStages(unittest.TestCase):
+    """--stages and --cycles expanded into Stages, and each user's windows."""
+
+    S = hammer.Stage
+
+    def test_parse_and_build_stages(self):
+        steps = hammer.parse_stages("30s:10, 2m:50,30s:0", False)
+        self.assertEqual(steps, [(30.0, 10), (120.0, 50), (30.0, 0)])
+        self.assertEqual(hammer.build_stages(steps), (
+            self.S(0.0, 30.0, 0, 10), self.S(30.0, 150.0, 10, 50),
+            self.S(150.0, 180.0, 50, 0)))
+        self.assertEqual(hammer.build_stages([(2.0, 5)], begin=1),
+                         (self.S(0.0, 2.0, 1, 5),))
+
+    def test_rate_stages_take_fractions(self):
+        self.assertEqual(hammer.parse_stages("500ms:2.5,1s:0", True),
+                         [(0.5, 2.5), (1.0, 0.0)])
+
+    def test_bad_stages(self):
+        for text, message in [
+                ("30s", "stage '30s' is not DURATION:TARGET, as in 30s:10"),
+                ("30s:", "stage '30s:' is not DURATION:TARGET, as in 30s:10"),
+                (":10", "stage ':10' is not DURATION:TARGET, as in 30s:10"),
+                ("1s:2,", "stage '' is not DURATION:TARGET, as in 30s:10"),
+                ("x:10", "'x' is not a duration: use e.g. 30, 30s, 500ms, 5m"
+                         " or 1h"),
+                ("30s:-1", "'-1' is not a number of users: a whole number"
+                           " from 0 to 1000000"),
+                ("30s:1.5", "'1.5' is not a number of users: a whole number"
+                            " from 0 to 1000000")]:
+            with self.subTest(text=text):
+                with self.assertRaises(ValueError) as cm:
+                    hammer.parse_stages(text, False)
+                self.assertEqual(str(cm.exception), message)
+        with self.assertRaises(ValueError) as cm:
+            hammer.parse_stages("1s:abc", True)
+        self.assertEqual(str(cm.exception), "'abc' is not a rate: a number of"
+                         " req/s from 0 to 1e+07")
+
+    def test_cycles_without_rampup_are_steps(self):
+        steps = hammer.cycle_steps([10, 20, 30], 60.0, 0.0)
+        self.assertEqual(steps, [(0.0, 10), (60.0, 10), (0.0, 20), (60.0, 20),
+                                 (0.0, 30), (60.0, 30)])
+        self.assertEqual(hammer.build_stages(steps), (
+            self.S(0.0, 0.0, 0, 10), self.S(0.0, 60.0, 10, 10),
+            self.S(60.0, 60.0, 10, 20), self.S(60.0, 120.0, 20, 20),
+            self.S(120.0, 120.0, 20, 30), self.S(120.0, 180.0, 30, 30)))
+
+    def test_cycles_with_rampup(self):
+        stages = hammer.build_stages(hammer.cycle_steps([10, 20], 60.0, 5.0))
+        self.assertEqual(stages, (
+            self.S(0.0, 5.0, 0, 10), self.S(5.0, 65.0, 10, 10),
+            self.S(65.0, 70.0, 10, 20), self.S(70.0, 130.0, 20, 20)))
+        self.assertEqual(hammer.stages_end(stages), 130.0)
+
+    def test_ramp_stages(self):
+        self.assertEqual(hammer.ramp_stages(2.0, 5.0, 0, 4), (
+            self.S(0.0, 2.0, 0, 4), self.S(2.0, 5.0, 4, 4)))
+        self.assertEqual(hammer.ramp_stages(0.0, 5.0, 0, 4),
+                         (self.S(0.0, 5.0, 4, 4),))
+
+    def test_rampup_longer_than_the_runtime_is_cut(self):
+        # halfway up the ramp when the runtime ends
+        self.assertEqual(hammer.ramp_stages(10.0, 5.0, 0, 100),
+                         (self.S(0.0, 5.0, 0, 50.0),))
+        self.assertEqual(hammer.ramp_stages(10.0, 10.0, 100, 1000),
+                         (self.S(0.0, 10.0, 100, 1000.0),))
+
+    def test_plans_expand_their_shapes(self):
+        url = "http://127.0.0.1:1/"
+        plan = make_plan(url, "--stages", "1s:2,1s:4,1s:0", "-p", "2")
+        self.assertEqual((plan.model, plan.shape, plan.runtime_s, plan.users,
+                          plan.threads_per_process), ("closed", "stages", 3.0,
+                                                      4, [2, 2]))
+        self.assertEqual(plan.stages, (self.S(0.0, 1.0, 0, 2),
+                                       self.S(1.0, 2.0, 2, 4),
+                                       self.S(2.0, 3.0, 4, 0)))
+        plan = make_plan(url, "--rate", "--cycles", "100:300",
+                         "--cycle-time", "2s", "--cycle-rampup", "1s")
+        self.assertEqual((plan.model, plan.shape, plan.runtime_s),
+                         ("open", "cycles", 6.0))
+        self.assertEqual(plan.stages, (
+            self.S(0.0, 1.0, 0, 100.0), self.S(1.0, 3.0, 100.0, 100.0),
+            self.S(3.0, 4.0, 100.0, 300.0), self.S(4.0, 6.0, 300.0, 300.0)))
+        plan = make_plan(url, "--rate", "100:1000", "--rampup", "60",
+                         "--runtime", "120")
+        self.assertEqual(plan.stages, (self.S(0.0, 60.0, 100.0, 1000.0),
+                                       self.S(60.0, 120.0, 1000.0, 1000.0)))
+        plan = make_plan(url, "--sizing", "--sizing-max", "30",
+                         "--sizing-time", "12s")
+        self.assertEqual((plan.shape, plan.runtime_s, plan.users),
+                         ("sizing", 12.0, 30))
+        self.assertEqual(plan.stages, (self.S(0.0, 12.0, 1, 30),))
+        plan = make_plan(url, "--sizing", "--rate", "1000",
+                         "--sizing-time", "1m")
+        self.assertEqual(plan.stages, (self.S(0.0, 60.0, 0, 1000.0),))
+
+    def test_windows_of_a_ramp_up_hold_and_down(self):
+        stages = hammer.build_stages([(4.0, 4), (2.0, 4), (4.0, 0)])
+        # up: user g starts as the target passes g; down: the
+        # highest-numbered users stop first
+        self.assertEqual([hammer.user_windows(stages, g) for g in range(5)],
+                         [[(0.0, 10.0)], [(1.0, 9.0)], [(2.0, 8.0)],
+                          [(3.0, 7.0)], []])
+
+    def test_windows_of_up_down_up(self):
+        stages = hammer.build_stages([(2.0, 4), (2.0, 0), (2.0, 4)])
+        self.assertEqual([hammer.user_windows(stages, g) for g in range(5)],
+                         [[(0.0, 6.0)],     # the target touches 0 at 4.0 only
+                          [(0.5, 3.5), (4.5, 6.0)],
+                          [(1.0, 3.0), (5.0, 6.0)],
+                          [(1.5, 2.5), (5.5, 6.0)],
+                          []])
+
+    def test_windows_of_steps(self):
+        # cycles 3:1: a step up to 3 at once, then a step down to 1
+        stages = hammer.build_stages([(0.0, 3), (2.0, 3), (0.0, 1), (2.0, 1)])
+        self.assertEqual([hammer.user_windows(stages, g) for g in range(4)],
+                         [[(0.0, 4.0)], [(0.0, 2.0)], [(0.0, 2.0)], []])
+
+    def test_windows_of_a_ramp_match_the_rampup_offsets(self):
+        stages = hammer.ramp_stages(8.0, 20.0, 0, 8)
+        offsets = sorted(sum(hammer.rampup_offsets([3, 3, 2], 8.0), []))
+        self.assertEqual([hammer.user_windows(stages, g) for g in range(8)],
+                         [[(start, 20.0)] for start in offsets])
+
+    def test_target_at_and_stage_index(self):
+        stages = hammer.build_stages([(2.0, 4), (1.0, 4), (0.0, 1), (2.0, 0)])
+        at = [0.0, 1.0, 2.0, 2.5, 3.0, 4.0, 5.0, 9.0]
+        self.assertEqual([hammer.target_at(stages, t) for t in at],
+                         [0.0, 2.0, 4.0, 4.0, 1.0, 0.5, 0, 0])
+        self.assertEqual([hammer.stage_index(stages, t) for t in at],
+                         [0, 0, 1, 1, 3, 3, 3, 3])
+        self.assertEqual(hammer.target_at((), 1.0), 0)
+
+    def test_users_are_added_round_robin_over_the_processes(self):
+        plan = make_plan("http://127.0.0.1:1/", "--stages", "1s:2,1s:4,1s:0",
+                         "-p", "2")
+        users = hammer.user_numbers(plan.threads_per_process)
+        self.assertEqual(users, [[0, 2], [1, 3]])
+        workers = [hammer.Worker(i, plan, users[i], [math.inf] * 2, None,
+                                 time.perf_counter) for i in range(2)]
+        self.assertEqual([w.windows for w in workers], [
+            [[(0.0, 3.0)], [(1.0, 2.5)]],       # users 0 and 2
+            [[(0.5, 2.75)], [(1.5, 2.25)]]])    # users 1 and 3
+        for k in range(60):
+            t = k * 0.05 + 0.01
+            active = [sum(1 for windows in w.windows
+                          for a, b in windows if a <= t < b) for w in workers]
+            self.assertLessEqual(abs(active[0] - active[1]), 1, t)
+            self.assertEqual(sum(active), math.ceil(
+                hammer.target_at(plan.stages, t)), t)
+
+
+class TestRateSchedule(unittest.TestCase):
+    """The open model's slot instants: the rate's integral inverted."""
+
+    def instants(self, steps, begin, n):
+        schedule = hammer.RateSchedule(hammer.build_stages(steps, begin))
+        return [schedule.instant(u) for u in range(n)]
+
+    def test_constant_rate(self):
+        self.assertEqual(self.instants([(2.0, 10)], 10, 22),
+                         [k / 10.0 for k in range(20)] + [math.inf] * 2)
+
+    def test_linear_ramp_up(self):
+        # 0 to 8 req/s over 4 s: a rate of k*t with k = 2, so slot u is due
+        # when k*t^2/2 = u: t = sqrt(2u/k); 16 slots in all
+        got = self.instants([(4.0, 8)], 0, 17)
+        self.assertEqual(got[16], math.inf)
+        for u in range(16):
+            self.assertAlmostEqual(got[u], math.sqrt(2.0 * u / 2.0),
+                                   places=12)
+
+    def test_linear_ramp_from_a_rate(self):
+        # 100 to 1000 req/s over 60 s: u = 100t + 7.5t^2
+        schedule = hammer.RateSchedule(hammer.build_stages([(60.0, 1000)],
+                                                           100))
+        self.assertEqual(schedule.total, 33000.0)
+        for u in (0, 1, 99, 100, 5000, 32999):
+            self.assertAlmostEqual(schedule.instant(u), (
+                -100.0 + math.sqrt(100.0 ** 2 + 30.0 * u)) / 15.0, places=9)
+        self.assertEqual(schedule.instant(33000), math.inf)
+
+    def test_ramp_down(self):
+        # 8 to 0 req/s over 4 s: u = 8t - t^2, t = 4 - sqrt(16 - u)
+        got = self.instants([(4.0, 0)], 8, 17)
+        self.assertEqual(got[16], math.inf)
+        for u in range(16):
+            self.assertAlmostEqual(got[u], 4.0 - math.sqrt(16.0 - u),
+                                   places=12)
+
+    def test_a_zero_rate_stage_sends_nothing(self):
+        # 10 req/s for 1 s, down to 0 over 1 s, 0 for 1 s, up to 10 over 1 s
+        got = self.instants([(1.0, 10), (1.0, 0), (1.0, 0), (1.0, 10)], 10, 21)
+        self.assertEqual(got[:10], [k / 10.0 for k in range(10)])
+        for u in range(10, 15):     # 10t - 5t^2 = u - 10 after 1 s
+            self.assertAlmostEqual(
+                got[u], 2.0 - math.sqrt(1.0 - (u - 10) / 5.0), places=12)
+        self.assertEqual(got[15], 3.0)  # when the rate is above 0 again
+        for u in range(15, 20):     # 5t^2 = u - 15 after 3 s
+            self.assertAlmostEqual(got[u], 3.0 + math.sqrt((u - 15) / 5.0),
+                                   places=12)
+        self.assertEqual(got[20], math.inf)
+        self.assertEqual([t for t in got if 2.0 < t < 3.0], [])
+
+    def test_past_the_end_and_back(self):
+        schedule = hammer.RateSchedule(hammer.build_stages(
+            [(1.0, 10), (1.0, 20)], 10))
+        self.assertEqual(schedule.total, 25.0)
+        self.assertEqual(schedule.instant(25), math.inf)
+        self.assertEqual(schedule.instant(10 ** 9), math.inf)
+        self.assertEqual(schedule.instant(3), 0.3)   # instants go back too
+        self.assertEqual(hammer.RateSchedule(()).instant(0), math.inf)
+
+    def test_slots_before_an_instant_are_the_integral(self):
+        stages = hammer.build_stages([(1.0, 10), (1.0, 0), (1.0, 0),
+                                      (2.0, 30)], 10)
+        instants = slot_instants(stages)
+        for k in range(50):
+            t = 0.037 + k * 0.1
+            self.assertEqual(sum(1 for a in instants if a < t),
+                             math.ceil(hammer.arrivals_by(stages, t)), t)
+
+
+class TestRateSlots(unittest.TestCase):
+    """Each process's share of the slots: merged, they are the one even
+    stream of a single process, none lost, none sent twice."""
+
+    def test_uniform_slots_merge_into_one_even_stream(self):
+        for stages in (hammer.ramp_stages(0.0, 3.0, 50, 50),
+                       hammer.ramp_stages(1.0, 3.0, 10, 90)):
+            single = slot_instants(stages)
+            for processes in range(1, 5):
+                with self.subTest(stages=stages, processes=processes):
+                    merged = sum((slot_instants(stages, i, processes)
+                                  for i in range(processes)), [])
+                    self.assertEqual(sorted(merged), single)
+        single = slot_instants(hammer.ramp_stages(0.0, 3.0, 50, 50))
+        self.assertEqual(single, [k / 50.0 for k in range(150)])
+        gaps = [b - a for a, b in zip(single, single[1:])]
+        self.assertLess(max(abs(g - 0.02) for g in gaps), 1e-12)
+
+    def test_a_quota_takes_exactly_the_first_slots(self):
+        stages = hammer.ramp_stages(0.0, 3.0, 50, 50)
+        single = slot_instants(stages)
+        for requests in (1, 7, 10, 149, 150, 1000):
+            for processes in range(1, 5):
+                with self.subTest(requests=requests, processes=processes):
+                    quotas = hammer.split_evenly(requests, processes)
+                    merged = sum((slot_instants(stages, i, processes,
+                                                quota=quotas[i])
+                                  for i in range(processes)), [])
+                    self.assertEqual(sorted(merged), single[:requests])
+
+    def test_workers_take_their_share_of_the_plan(self):
+        plan = make_plan("http://127.0.0.1:1/", "--rate", "50", "--runtime",
+                         "2", "-p", "3", "-n", "70")
+        merged = []
+        for i in range(3):
+            worker = hammer.Worker(i, plan, [i], [math.inf], None,
+                                   time.perf_counter)
+            worker.t0, worker.end = 0.0, plan.runtime_s
+            slots = worker.open_slots()
+            at = slots.first()
+            while at < worker.end:
+                merged.append(at)
+                at = slots.after(None, None)
+        self.assertEqual(sorted(merged), [k / 50.0 for k in range(70)])
+
+    def poisson(self, seed, processes, rate, runtime_s):
+        stages = hammer.ramp_stages(0.0, runtime_s, rate, rate)
+        return sorted(sum((slot_instants(
+            stages, i, processes, "poisson",
+            hammer.user_rng(seed, "arrivals", i))
+            for i in range(processes)), []))
+
+    def test_poisson_mean_gap(self):
+        for processes in (1, 3):
+            with self.subTest(processes=processes):
+                # 10,000 slots expected: the mean gap is within 3% of
+                # 1/R (3 standard errors), and the gaps are exponential:
+                # e^-1 of them are longer than the mean, the standard
+                # deviation is the mean
+                instants = self.poisson(1234, processes, 100.0, 100.0)
+                n = len(instants)
+                self.assertLess(abs(n - 10000), 400)
+                gaps = [b - a for a, b in zip(instants, instants[1:])]
+                mean = sum(gaps) / len(gaps)
+                self.assertLess(abs(mean - 0.01) / 0.01, 0.03)
+                longer = sum(1 for g in gaps if g > mean) / len(gaps)
+                self.assertLess(abs(longer - math.exp(-1)), 0.02)
+                sd = math.sqrt(sum((g - mean) ** 2 for g in gaps) / len(gaps))
+                self.assertLess(abs(sd / mean - 1.0), 0.05)
+                self.assertEqual(len(set(instants)), n)
+                self.assertLess(instants[-1], 100.0)
+
+    def test_poisson_is_the_same_for_the_same_seed(self):
+        a = self.poisson(7, 2, 100.0, 5.0)
+        self.assertEqual(a, self.poisson(7, 2, 100.0, 5.0))
+        self.assertNotEqual(a, self.poisson(8, 2, 100.0, 5.0))
+
+
+class TestPacing(unittest.TestCase):
+    """next_start and Paced: when a closed-model user's next request may go."""
+
+    def test_interval_paces_start_to_start(self):
+        self.assertEqual(hammer.next_start(10.0, 10.25, 1.0, 0.0),
+                         (11.0, False))
+
+    def test_a_slow_response_makes_the_next_go_at_once_late(self):
+        self.assertEqual(hammer.next_start(10.0, 11.5, 1.0, 0.0),
+                         (11.5, True))
+        self.assertEqual(hammer.next_start(10.0, 11.0, 1.0, 0.0),
+                         (11.0, False))     # just in time is not late
+
+    def test_think_then_interval(self):
+        self.assertEqual(hammer.next_start(10.0, 10.25, 1.0, 0.5),
+                         (11.0, False))
+        self.assertEqual(hammer.next_start(10.0, 10.75, 1.0, 0.5),
+                         (11.25, True))
+
+    def test_think_alone_is_a_pause_never_late(self):
+        self.assertEqual(hammer.next_start(10.0, 12.0, 0.0, 0.5),
+                         (12.5, False))
+        self.assertEqual(hammer.next_start(10.0, 10.0, 0.0, 0.0),
+                         (10.0, False))
+
+    def test_paced_follows_its_windows(self):
+        events = collections.Counter()
+        paced = hammer.Paced(100.0, [(0.0, 1.5), (3.0, 4.5)], 110.0, 1.0,
+                             (0.0, 0.0), None, events)
+        self.assertTrue(paced.paced)
+        self.assertEqual(paced.first(), 100.0)
+        self.assertEqual(paced.after(100.0, 100.25), 101.0)
+        self.assertEqual(paced.after(101.0, 101.25), 103.0)  # the next window
+        self.assertEqual(paced.after(103.0, 103.25), 104.0)
+        self.assertEqual(paced.after(104.0, 104.25), math.inf)  # it is over
+        self.assertEqual(events["late_starts"], 0)
+        # a window to the end of the runtime ends with the runtime
+        paced = hammer.Paced(100.0, [(2.0, 10.0)], 110.0, 1.0, (0.0, 0.0),
+                             None, events)
+        self.assertEqual(paced.first(), 102.0)
+        self.assertEqual(paced.after(109.0, 109.5), 110.0)
+        self.assertFalse(hammer.Paced(0.0, [(0.0, 10.0)], 10.0, 0.0,
+                                      (0.0, 0.0), None, events).paced)
+        self.assertEqual(hammer.Paced(0.0, [], 10.0, 0.0, (0.0, 0.0), None,
+                                      events).first(), math.inf)
+
+    def think_draws(self, seed, number, n=20):
+        plan = make_plan("http://127.0.0.1:1/", "--think", "0:50ms", "--seed",
+                         str(seed), "-p", "1", "-c", "3")
+        worker = hammer.Worker(0, plan, [0, 1, 2], [math.inf] * 3, None,
+                               time.perf_counter)
+        worker.t0, worker.end = 0.0, plan.runtime_s
+        shape = worker.shape(number, worker.windows[number],
+                             collections.Counter())
+        return [shape.after(0.0, 0.0) for _ in range(n)]
+
+    def test_the_same_seed_gives_the_same_think_times(self):
+        draws = self.think_draws(42, 1)
+        self.assertEqual(draws, self.think_draws(42, 1))
+        rng = random.Random("42-user-1")
+        self.assertEqual(draws, [rng.uniform(0.0, 0.05) for _ in range(20)])
+        self.assertTrue(all(0.0 <= d <= 0.05 for d in draws))
+        self.assertEqual(len(set(draws)), 20)
+        self.assertNotEqual(draws, self.think_draws(43, 1))
+        self.assertNotEqual(draws, self.think_draws(42, 2))
+
+    def test_the_default_seed_is_random_and_recorded(self):
+        url = "http://127.0.0.1:1/"
+        seeds = set(make_plan(url).seed for _ in range(5))
+        self.assertGreater(len(seeds), 1)
+        plan = make_plan(url, "--seed", "9")
+        self.assertEqual(hammer.plan_settings(plan)["seed"], 9)
+
+
+class TestSizingWatch(unittest.TestCase):
+    """--sizing's verdict on a synthetic series of Progress messages from
+    two processes, one a second."""
+
+    def watch(self, slo="errors<5%", window_s=3.0):
+        sizing = hammer.Sizing(30, 12.0, window_s, hammer.parse_threshold(slo))
+        stages = hammer.build_stages([(12.0, 30)], 1)
+        return hammer.SizingWatch(sizing, 2, stages, False)
+
+    def feed(self, watch, seconds, errors=lambda i, t: 0,
+             busy=lambda i, t: 0.5 * t, slow=lambda i, t: 0):
+        """Each second t, process 0 then 1 reports: 100 requests a second,
+        errors(i, t) of them in all so far; users t + 1 and t; busy(i, t)
+        CPU seconds; slow(i, t) of the second's responses at 200 ms, the
+        rest at 50 ms.  -> the first (t, index, verdict), or None."""
+        for t in seconds:
+            for i in (0, 1):
+                recent = hammer.Histogram()
+                if t:
+                    recent.add_many([0.2] * slow(i, t)
+                                    + [0.05] * (100 - slow(i, t)))
+                watch.add(hammer.Progress(
+                    i, float(t), 100 * t, errors(i, t), recent.n,
+                    recent.total, t + 1 - i, busy(i, t), recent.to_dict()))
+                verdict = watch.verdict()
+                if verdict is not None:
+                    return t, i, verdict
+        return None
+
+    def test_no_verdict_before_a_whole_window(self):
+        watch = self.watch()
+        everything = lambda i, t: 100 * t       # every request an error
+        self.assertIsNone(self.feed(watch, range(3), everything))
+        self.assertEqual(self.feed(watch, [3], everything), (
+            3, 1, hammer.SizingResult("condition", 7, None, 200.0, "errors",
+                                      100.0, 3.0)))
+
+    def test_errors_past_5_percent(self):
+        # from t=5 on, 20 errors a second in each process: the window to
+        # t=6 holds 40 of 600 requests (6.7%) once both have reported
+        errors = lambda i, t: 20 * max(0, t - 5)
+        self.assertEqual(self.feed(self.watch(), range(20), errors), (
+            6, 1, hammer.SizingResult("condition", 13, None, 200.0, "errors",
+                                      100.0 * 40 / 600, 6.0)))
+
+    def test_errors_at_5_percent_hold(self):
+        errors = lambda i, t: 5 * t     # 5.00%: errors<5% breaks
+        self.assertEqual(self.feed(self.watch(), range(20), errors)[:2],
+                         (3, 1))
+        errors = lambda i, t: 4 * t
+        self.assertIsNone(self.feed(self.watch(), range(20), errors))
+
+    def test_hammer_saturated_before_the_target(self):
+        errors = lambda i, t: 100 * t
+        busy = lambda i, t: (0.95 if i else 0.3) * t
+        self.assertEqual(self.feed(self.watch(), range(20), errors, busy), (
+            3, 1, hammer.SizingResult("saturated", 7, None, 200.0, "errors",
+                                      100.0, 3.0)))
+        busy = lambda i, t: (0.85 if i else 0.3) * t
+        self.assertEqual(self.feed(self.watch(), range(20), errors,
+                                   busy)[2].reason, "condition")
+
+    def test_a_latency_slo(self):
+        # 10% of each second's responses at 200 ms from t=6: 5% of the
+        # window to t=7 for process 0 is p95 of 50 ms still; 6.7% once
+        # process 1 reports too
+        slow = lambda i, t: 10 if t >= 6 else 0
+        self.assertEqual(self.feed(self.watch("p95<100ms"), range(20),
+                                   slow=slow), (
+            7, 1, hammer.SizingResult("condition", 15, None, 200.0, "p95",
+                                      0.2, 7.0)))
+
+    def test_no_breaking_point(self):
+        watch = self.watch()
+        self.assertIsNone(self.feed(watch, range(13)))
+        self.assertEqual(watch.at_end(30), hammer.SizingResult(
+            "max", 30, None, 200.0, None, None, 12.0))
+
+    def test_format_sizing(self):
+        sizing = hammer.Sizing(30, 12.0, 3.0, hammer.parse_threshold(
+            "errors<5%"))
+        condition = hammer.SizingResult("condition", 13, None, 2310.4,
+                                        "errors", 100.0 * 40 / 600, 6.0)
+        self.assertEqual(hammer.format_sizing(condition, sizing, False),
+                         "sizing      breaking point: 13 users at 2,310 req/s"
+                         " (errors 6.67% over the last 3s)")
+        self.assertEqual(hammer.format_sizing(
+            condition._replace(reason="saturated"), sizing, False),
+            "sizing      hammer saturated at 13 users before the target"
+            " broke: add processes or machines")
+        self.assertEqual(hammer.format_sizing(
+            hammer.SizingResult("max", 30, None, 150.0, None, None, 12.0),
+            sizing, False), "sizing      no breaking point up to 30 users")
+
+    def test_format_sizing_of_a_rate(self):
+        sizing = hammer.Sizing(500, 60.0, 10.0, hammer.parse_threshold(
+            "p95<500ms"))
+        broke = hammer.SizingResult("condition", 20, 1500.0, 1480.2, "p95",
+                                    0.75, 30.0)
+        self.assertEqual(hammer.format_sizing(broke, sizing, True),
+                         "sizing      breaking point: a target of 1,500 req/s"
+                         " (20 users in flight) at 1,480 req/s (p95 750ms"
+                         " over the last 10s)")
+        self.assertEqual(hammer.format_sizing(
+            hammer.SizingResult("max", 20, 3000.0, 2990.0, None, None, 60.0),
+            sizing, True), "sizing      no breaking point up to 3,000 req/s")
+
+
+class TestThresholds(unittest.TestCase):
+    """--fail-if's one parser and one evaluator."""
+
+    def test_every_metric_op_and_unit(self):
+        T = hammer.Threshold
+        for text, expected in [
+                ("p50<1s", T("p50<1s", "p50", "<", 1.0)),
+                ("p90<=500ms", T("p90<=500ms", "p90", "<=", 0.5)),
+                ("p95>250us", T("p95>250us", "p95", ">", 0.00025)),
+                ("p99>=1.5s", T("p99>=1.5s", "p99", ">=", 1.5)),
+                ("p99.9<2s", T("p99.9<2s", "p99.9", "<", 2.0)),
+                ("mean<20ms", T("mean<20ms", "mean", "<", 0.02)),
+                ("max<=1e3ms", T("max<=1e3ms", "max", "<=", 1.0)),
+                ("rps>=1000", T("rps>=1000", "rps", ">=", 1000.0)),
+                ("rps>12.5", T("rps>12.5", "rps", ">", 12.5)),
+                ("errors<5%", T("errors<5%", "errors", "<", 5.0)),
+                ("errors<=0.1%", T("errors<=0.1%", "errors", "<=", 0.1)),
+                ("requests>100", T("requests>100", "requests", ">", 100.0)),
+                (" p95 < 500 ms ", T("p95<500ms", "p95", "<", 0.5))]:
+            with self.subTest(text=text):
+                got = hammer.parse_threshold(text)
+                self.assertEqual(got[:3], expected[:3])
+                self.assertAlmostEqual(got.value, expected.value, places=12)
+        self.assertEqual(set(hammer.THRESHOLD_METRICS), {
+            "p50", "p90", "p95", "p99", "p99.9", "mean", "max", "rps",
+            "errors", "requests"})
+
+    def test_bad_thresholds(self):
+        metrics = ("use one of p50 p90 p95 p99 p99.9 mean max rps errors"
+                   " requests")
+        for text, message in [
+                ("p59<1s", "threshold 'p59<1s': unknown metric 'p59'; "
+                 + metrics),
+                ("", "threshold '': unknown metric ''; " + metrics),
+                ("P95<1s", "threshold 'P95<1s': unknown metric 'P95'; "
+                 + metrics),
+                ("p95<200", "threshold 'p95<200': p95 needs a time with its"
+                 " unit (us, ms or s), as in p95<500ms"),
+                ("p95<1m", "threshold 'p95<1m': p95 needs a time with its"
+                 " unit (us, ms or s), as in p95<500ms"),
+                ("p95<-1s", "threshold 'p95<-1s': p95 needs a time with its"
+                 " unit (us, ms or s), as in p95<500ms"),
+                ("p95<infs", "threshold 'p95<infs': p95 needs a time with its"
+                 " unit (us, ms or s), as in p95<500ms"),
+                ("errors<5", "threshold 'errors<5': errors needs a"
+                 " percentage, as in errors<5%"),
+                ("errors<5ms", "threshold 'errors<5ms': errors needs a"
+                 " percentage, as in errors<5%"),
+                ("rps>1k", "threshold 'rps>1k': rps needs a plain number, as"
+                 " in rps>=1000"),
+                ("requests>10%", "threshold 'requests>10%': requests needs a"
+                 " plain number, as in requests>=100"),
+                ("p95=1s", "threshold 'p95=1s': the operator must be one of <"
+                 " <= > >="),
+                ("p95!=1s", "threshold 'p95!=1s': the operator must be one of"
+                 " < <= > >="),
+                ("p95", "threshold 'p95': the operator must be one of < <= >"
+                 " >=")]:
+            with self.subTest(text=text):
+                with self.assertRaises(ValueError) as cm:
+                    hammer.parse_threshold(text)
+                self.assertEqual(str(cm.exception), message)
+
+    def metrics(self):
+        latency = hammer.Histogram()
+        latency.add_many([k / 1000.0 for k in range(1, 101)])  # 1..100 ms
+        return hammer.threshold_metrics(latency, 200, 3, 4.0)
+
+    def test_threshold_metrics(self):
+        m = self.metrics()
+        self.assertEqual(set(m), set(hammer.THRESHOLD_METRICS))
+        expected = {"p50": 0.05, "p90": 0.09, "p95": 0.095, "p99": 0.099,
+                    "p99.9": 0.1, "mean": 0.0505, "max": 0.1, "rps": 50.0,
+                    "errors": 1.5, "requests": 200}
+        for key, value in expected.items():
+            self.assertAlmostEqual(m[key], value, places=9, msg=key)
+        empty = hammer.threshold_metrics(hammer.Histogram(), 0, 0, 0.0)
+        self.assertEqual(empty, dict.fromkeys(hammer.THRESHOLD_METRICS, 0.0))
+
+    def test_evaluate_thresholds(self):
+        exprs = ["p95<100ms", "p99<=99ms", "max<100ms", "errors<1%",
+                 "rps>=50", "requests>200", "mean>50ms"]
+        checks = hammer.evaluate_thresholds(
+            [hammer.parse_threshold(e) for e in exprs], self.metrics())
+        self.assertEqual([(t.expr, ok) for t, _, ok in checks], [
+            ("p95<100ms", True), ("p99<=99ms", True), ("max<100ms", False),
+            ("errors<1%", False), ("rps>=50", True), ("requests>200", False),
+            ("mean>50ms", True)])
+        self.assertEqual(checks[5][1], 200)
+
+    def test_summary_lines(self):
+        stats = hammer.WorkerStats()
+        stats.add_rows([(0.1, 0.002, 200, 10, ""), (0.2, 0.004, 200, 10, ""),
+                        (0.3, 0.003, 503, 5, "")])
+        metrics = hammer.threshold_metrics(stats.answered, stats.requests,
+                                           stats.errors, 2.0)
+        checks = hammer.evaluate_thresholds([hammer.parse_threshold(e) for e in
+                                             ("p95<4ms", "errors<50%",
+                                              "rps>1", "requests>=3")],
+                                            metrics)
+        lines = hammer.format_summary(TestSummary.SETTINGS, stats, 2.0, 3,
+                                      [0.1, 0.1], None, checks)
+        self.assertEqual([l for l in lines if l.startswith("threshold")], [
+            "threshold   p95<4ms: 4.00ms FAILED",
+            "threshold   errors<50%: 33.33% ok",
+            "threshold   rps>1: 1.5 ok",
+            "threshold   requests>=3: 3 ok"])
+
+
+def readme_summary_keys():
+    """The README's table of the settings file's summary: {key: meaning}."""
+    with open(os.path.join(HERE, "README.md")) as f:
+        section = f.read().split("### The summary for CI")[1].split("\n## ")[0]
+    keys = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            _, names, meaning, _ = line.split("|")
+            for name in re.findall(r"`([^`]+)`", names):
+                keys[name] = meaning.strip()
+    return keys
+
+
+class TestSummaryKeys(unittest.TestCase):
+    """The settings file's summary holds exactly the keys README.md's table
+    names, in both models."""
+
+    def setUp(self):
+        self.keys = readme_summary_keys()
+
+    def expected(self, open_model, sizing):
+        return set(k for k, meaning in self.keys.items()
+                   if (open_model or not meaning.startswith("`--rate` only"))
+                   and (sizing or not meaning.startswith("`--sizing` only")))
+
+    def summary(self, open_model, sizing):
+        url = "http://127.0.0.1:1/"
+        argv = ["--rate", "100"] if open_model else []
+        if sizing:
+            argv += ["--sizing", "--sizing-time", "10s"]
+        else:
+            argv += ["--runtime", "2"]
+        plan = make_plan(url, "--fail-if", "p95<1s", *argv)
+        stats = hammer.WorkerStats(open_model)
+        stats.add_rows([(0.1, 0.002, 200, 10, "", 0.1),
+                        (0.2, 0.004, 503, 10, "", 0.19)] if open_model else
+                       [(0.1, 0.002, 200, 10, ""), (0.2, 0.004, 503, 10, "")])
+        metrics = hammer.threshold_metrics(stats.answered, stats.requests,
+                                           stats.errors, 2.0)
+        checks = hammer.evaluate_thresholds(plan.thresholds, metrics)
+        result = hammer.SizingResult("condition", 5, 100.0 if open_model
+                                     else None, 1.0, "errors", 50.0, 2.0)
+        return hammer.run_summary(plan, stats, 2.0, checks,
+                                  result if sizing else None)
+
+    def test_the_table_names_both_models(self):
+        self.assertLessEqual({
+            "requests", "errors", "rps", "duration_s", "latency_ms",
+            "corrected_latency_ms", "target_rps", "sent_rps", "late",
+            "thresholds", "sizing"}, set(self.keys))
+        self.assertEqual(self.expected(True, True) - self.expected(False,
+                                                                   True),
+                         set(k for k, m in self.keys.items()
+                             if m.startswith("`--rate` only")))
+
+    def test_summary_keys_are_the_readme_table(self):
+        for open_model in (False, True):
+            for sizing in (False, True):
+                with self.subTest(open_model=open_model, sizing=sizing):
+                    summary = self.summary(open_model, sizing)
+                    self.assertEqual(set(summary),
+                                     self.expected(open_model, sizing))
+
+    def test_nested_keys_are_the_readme_table(self):
+        summary = self.summary(True, True)
+        latency = set(re.findall(r"`([^`]+)`",
+                                 self.keys["latency_ms"])[0].split())
+        self.assertEqual(latency, {"min", "mean", "p50", "p90", "p95", "p99",
+                                   "p99.9", "max"})
+        self.assertEqual(set(summary["latency_ms"]), latency)
+        self.assertEqual(set(summary["corrected_latency_ms"]), latency)
+        late = set(k for k in re.findall(r"`([^`]+)`", self.keys["late"])
+                   if not k.startswith("--"))
+        self.assertEqual(late, {"count", "p50_ms", "p99_ms", "max_ms"})
+        self.assertEqual(set(summary["late"]), late)
+        braces = lambda key: set(re.search(r"\{([^}]*)\}", self.keys[key])
+                                 .group(1).replace(" ", "").split(","))
+        self.assertEqual(set(summary["thresholds"][0]), braces("thresholds"))
+        self.assertEqual(set(summary["sizing"]),
+                         braces("sizing") | {"target_rps"})
+        self.assertIn("`target_rps` with `--rate`", self.keys["sizing"])
+        self.assertEqual(set(self.summary(False, True)["sizing"]),
+                         braces("sizing"))
+        self.assertEqual(summary["thresholds"], [
+            {"expr": "p95<1s", "value": 0.014, "ok": True}])
+
 
 
 # --- whole runs against real servers ---------------------------------------------
@@ -1756,6 +2566,371 @@ class TestRunRecord(ServerTestCase):
                          b"GET /a%20b/%C3%BC?q=x%20y HTTP/1.1")
 
 
+# --- load shapes against real servers -------------------------------------------
+
+
+class LoadServer(FaultServer):
+    """FaultServer's sockets for the load shape tests, with modes of their
+    own (not faults: FAULT_MODES does not list them).  It notes the wall
+    clock instant of every request it reads, per connection."""
+
+    def __init__(self, mode, **options):
+        self.arrivals = collections.defaultdict(list)   # conn number: [time]
+        self.first = None       # time.time() of the first request read
+        self.held = []          # requests held by the freeze: [time read]
+        self.in_flight = self.peak = 0
+        FaultServer.__init__(self, mode, **options)
+
+    def read(self, reader, conn):
+        """The next request (None at the connection's end), noted."""
+        if reader.request() is None:
+            return None
+        now = time.time()
+        with self.lock:
+            if self.first is None:
+                self.first = now
+            self.arrivals[id(reader)].append(now)
+        return now
+
+    def mode_stamp(self, conn, reader):
+        while self.read(reader, conn) is not None:
+            conn.sendall(response())
+
+    def mode_freeze(self, conn, reader):
+        """Answers at once, but for a request read from at_s to at_s +
+        length_s after the first one: that one is held, never closed,
+        until the freeze ends."""
+        at_s, length_s = self.options["at_s"], self.options["length_s"]
+        while True:
+            now = self.read(reader, conn)
+            if now is None:
+                return
+            begin = self.first + at_s
+            if begin <= now < begin + length_s:
+                with self.lock:
+                    self.held.append(now)
+                time.sleep(begin + length_s - now)
+            conn.sendall(response())
+
+    def mode_shed(self, conn, reader):
+        """Sheds load: a request that finds more than `capacity` requests
+        in flight (itself included) gets a 503 at once; the others a 200
+        after answer_s."""
+        capacity, answer_s = self.options["capacity"], self.options["answer_s"]
+        while self.read(reader, conn) is not None:
+            with self.lock:
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+                over = self.in_flight > capacity
+            if not over:
+                time.sleep(answer_s)
+            with self.lock:
+                self.in_flight -= 1
+            conn.sendall(response(b"503 Busy", b"busy") if over
+                         else response())
+
+
+def nearest_rank(values, p):
+    """The exact nearest-rank p-th percentile, as Histogram approximates it."""
+    values = sorted(values)
+    return values[max(1, int(math.ceil(p / 100.0 * len(values)))) - 1]
+
+
+class LoadShapeTestCase(ServerTestCase):
+    def settings(self):
+        with open(self.csv + ".json") as f:
+            return json.load(f)
+
+    def load_server(self, mode, **options):
+        server = LoadServer(mode, **options)
+        self.addCleanup(server.stop)
+        return server
+
+    def summary_keys(self, open_model):
+        return set(k for k, meaning in readme_summary_keys().items()
+                   if (open_model or not meaning.startswith("`--rate` only"))
+                   and not meaning.startswith("`--sizing` only"))
+
+
+class TestRateRuns(LoadShapeTestCase):
+    """The open model against real servers."""
+
+    def test_rate_sends_every_slot_once(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "--rate", "200", "--runtime", "2",
+                           "-p", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        # R x runtime, within one slot per process, and the server agrees
+        self.assertEqual(len(rows), server.requests)
+        self.assertLessEqual(abs(len(rows) - 400), 2)
+        # every row carries its slot; merged, they are slots 0, 1, 2...
+        # of the one even stream, none lost, none twice
+        self.assertEqual(sorted(r[5] for r in rows),
+                         sorted("%.6f" % (k / 200.0)
+                                for k in range(len(rows))))
+        # never sent before its slot (but for the timer's jitter)
+        self.assertGreaterEqual(min(float(r[0]) - float(r[5]) for r in rows),
+                                -0.001)
+        s = self.settings()
+        self.assertEqual((s["model"], s["shape"], s["rate_rps"][1],
+                          s["arrivals"]), ("open", "ramp", 200.0, "uniform"))
+        summary = s["summary"]
+        self.assertEqual(set(summary), self.summary_keys(True))
+        self.assertEqual(summary["requests"], len(rows))
+        self.assertEqual(summary["target_rps"], 200.0)
+        self.assertEqual(summary["sent_rps"], len(rows) / 2.0)
+        self.assertIn("rate        target 200.0 req/s, sent %.1f req/s"
+                      % (len(rows) / 2.0), proc.stdout)
+
+    def freeze_run(self, users):
+        """--rate 100 for 6 s against a server that freezes for 1 s, 2.005 s
+        after the first request: (proc, rows, summary, the freeze's begin
+        and end in seconds from the start, the first slot it held, the
+        server).  Instants come from the server's clock, the rows and the
+        start in the settings file."""
+        server = self.load_server("freeze", at_s=2.005, length_s=1.0)
+        proc = self.hammer(server.url, "--rate", "100", "--runtime", "6",
+                           "-p", "1", "-c", str(users), "--timeout", "5",
+                           "--fail-if", "p99<500ms", timeout=60)
+        self.assertEqual(proc.returncode, 3, proc.stderr)   # p99 fails
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertLessEqual(abs(len(rows) - 600), 1)
+        self.assertEqual(set(r[2] for r in rows), {"200"})
+        s = self.settings()
+        begin = server.first + 2.005 - s["started_epoch_s"]
+        end = begin + 1.0
+        # sent before the freeze ended, answered when it did
+        held = [float(r[5]) for r in rows if float(r[0]) < end
+                and float(r[0]) + float(r[1]) >= end - 0.002]
+        self.assertLessEqual(abs(len(held) - len(server.held)), 1)
+        first = min(held)
+        self.assertLess(abs(first - begin), 0.011)   # within a slot of it
+        return proc, rows, s["summary"], begin, end, first, server
+
+    def test_coordinated_omission(self):
+        # two users: both are stuck in the freeze, so the slots due in it
+        # go out only when it ends.  Their latency from the slot counts
+        # the wait; their service time does not.
+        proc, rows, summary, begin, end, first, server = self.freeze_run(2)
+        self.assertEqual(len(server.held), 2)
+        corrected = [float(r[0]) - float(r[5]) + float(r[1]) for r in rows]
+        service = [float(r[1]) for r in rows]
+        # every request due in the freeze waited for its end
+        for r, c in zip(rows, corrected):
+            if first <= float(r[5]) < end:
+                self.assertGreaterEqual(c, end - float(r[5]) - 0.001, r)
+        # p99 is the 7th longest of 600: slot 6 after the first one held
+        # waited from its instant to the freeze's end
+        expected = end - (first + 0.06)
+        p99 = summary["corrected_latency_ms"]["p99"] / 1000.0
+        self.assertAlmostEqual(p99, nearest_rank(corrected, 99),
+                               delta=0.005 * p99)
+        self.assertGreaterEqual(p99, expected - 0.002)
+        self.assertLessEqual(p99, expected + 0.015)
+        self.assertGreater(p99, 0.9)
+        # the service time is short but for the two requests in flight
+        # when the freeze began: its p99 is well below the corrected one
+        service_p99 = summary["latency_ms"]["p99"] / 1000.0
+        self.assertAlmostEqual(service_p99, nearest_rank(service, 99),
+                               delta=0.005 * service_p99 + 0.0001)
+        self.assertLess(service_p99, 0.1)
+        self.assertAlmostEqual(summary["latency_ms"]["max"] / 1000.0,
+                               end - first, delta=0.015)
+        # the slots due in the freeze but the two went late, the first of
+        # them by all that was left of it
+        late = summary["late"]
+        self.assertGreaterEqual(late["count"], 97)
+        self.assertAlmostEqual(late["max_ms"] / 1000.0, end - (first + 0.02),
+                               delta=0.015)
+        # the --fail-if latency is the corrected one
+        checks = summary["thresholds"]
+        self.assertAlmostEqual(checks[0].pop("value"), p99, delta=1e-6)
+        self.assertEqual(checks, [{"expr": "p99<500ms", "ok": False}])
+        self.assertRegex(proc.stdout, r"\nthreshold   p99<500ms: 9\d\dms"
+                                      r" FAILED\n")
+        # the users were the limit, but on a box busy with other work
+        # hammer cannot tell them from its CPUs
+        self.assertRegex(proc.stdout, r"\nwarning: hammer sent 100\.0% of the"
+                         r" target rate, p99 lateness 9\d\dms: (all 2 users"
+                         r" were busy \(-c caps the requests in flight\):"
+                         r" raise -c|the CPUs hammer may use were the limit"
+                         r" \(\d+% busy\): run hammer on other cores or"
+                         r" machines); latency from the intended send counts"
+                         r" the wait\n")
+
+    def test_a_freeze_with_users_to_spare(self):
+        # 200 users: every slot goes on time, into the freeze, so the
+        # service time counts the wait as well, and the two views agree
+        proc, rows, summary, begin, end, first, server = self.freeze_run(200)
+        due = [k / 100.0 for k in range(600) if first <= k / 100.0 < end]
+        self.assertLessEqual(abs(len(server.held) - len(due)), 1)
+        expected = end - (first + 0.06)
+        p99 = summary["corrected_latency_ms"]["p99"] / 1000.0
+        service_p99 = summary["latency_ms"]["p99"] / 1000.0
+        self.assertGreaterEqual(p99, expected - 0.002)
+        self.assertLessEqual(p99, expected + 0.02)
+        self.assertAlmostEqual(service_p99, p99, delta=0.01)
+        self.assertLess(summary["late"]["max_ms"], 100.0)
+
+
+class TestSizingRun(LoadShapeTestCase):
+    def test_breaking_point_of_a_server_that_sheds_load(self):
+        # 503 at once past K = 20 requests in flight, 20 ms answers below:
+        # with no pause between requests, user 21 breaks it, 7.9 s in.
+        # The verdict comes with the first progress report after that
+        # (one a second) and names the users then: at 2.4 users a second,
+        # 21 to 23.  With K = 10 that lag alone is 10-30% of K (12 users
+        # were reported in 4 runs of 5), so K is 20.
+        server = self.load_server("shed", capacity=20, answer_s=0.02)
+        started = time.monotonic()
+        proc = self.hammer(server.url, "--sizing", "--sizing-max", "30",
+                           "--sizing-time", "12s", "--sizing-window", "1s",
+                           "-p", "1", timeout=60)
+        wall = time.monotonic() - started
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        sizing = s["summary"]["sizing"]
+        self.assertEqual(sizing["reason"], "condition", proc.stdout)
+        self.assertGreaterEqual(sizing["users"], 20 * 0.85, proc.stdout)
+        self.assertLessEqual(sizing["users"], 20 * 1.15, proc.stdout)
+        self.assertGreaterEqual(server.peak, 21)   # it did break
+        self.assertRegex(proc.stdout, r"\nsizing      breaking point: %d users"
+                         r" at [\d,]+ req/s \(errors \d+\.\d\d%% over the last"
+                         r" 1s\)\n" % sizing["users"])
+        self.assertEqual(len(self.rows()), server.requests)
+        self.assertLess(s["duration_s"], 10.0)
+        self.assertLess(wall, 12.0 + SLACK_S)
+        self.assertEqual(set(s["summary"]), self.summary_keys(False)
+                         | {"sizing"})
+
+
+class TestFailIfRuns(LoadShapeTestCase):
+    def threshold_lines(self, stdout):
+        return [l for l in stdout.splitlines() if l.startswith("threshold")]
+
+    def test_thresholds_that_pass(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "20",
+                           "--fail-if", "requests>=20", "--fail-if",
+                           "errors<1%", "--fail-if", "p99<10s")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        summary = self.settings()["summary"]
+        checks = summary["thresholds"]
+        p99 = checks[2].pop("value")
+        self.assertAlmostEqual(p99, summary["latency_ms"]["p99"] / 1000,
+                               delta=1e-6)
+        self.assertEqual(self.threshold_lines(proc.stdout), [
+            "threshold   requests>=20: 20 ok",
+            "threshold   errors<1%: 0.00% ok",
+            "threshold   p99<10s: %s ok" % hammer.format_seconds(p99)])
+        self.assertEqual(checks, [
+            {"expr": "requests>=20", "value": 20, "ok": True},
+            {"expr": "errors<1%", "value": 0.0, "ok": True},
+            {"expr": "p99<10s", "ok": True}])
+        self.assertEqual(self.settings()["thresholds"],
+                         ["requests>=20", "errors<1%", "p99<10s"])
+
+    def test_a_threshold_that_fails_exits_3(self):
+        server = FaultServer("only_503")
+        self.addCleanup(server.stop)
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "10",
+                           "--fail-if", "requests > 9", "--fail-if",
+                           "errors<5%")
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        self.assertEqual(proc.stderr, "")
+        self.assertEqual(self.threshold_lines(proc.stdout), [
+            "threshold   requests>9: 10 ok",
+            "threshold   errors<5%: 100.00% FAILED"])
+        self.assertEqual(self.settings()["summary"]["thresholds"], [
+            {"expr": "requests>9", "value": 10, "ok": True},
+            {"expr": "errors<5%", "value": 100.0, "ok": False}])
+        self.assertEqual(server.requests, 10)
+
+
+class TestStageRuns(LoadShapeTestCase):
+    """--stages and --cycles: users start and stop as the plan says."""
+
+    def users_by_connection(self, server, started):
+        """Each connection's (first, last) request, from the start, in the
+        order they began: one connection per user, kept alive."""
+        return sorted((times[0] - started, times[-1] - started)
+                      for times in server.arrivals.values())
+
+    def test_stages(self):
+        server = self.load_server("stamp")
+        proc = self.hammer(server.url, "--stages", "1s:2,1s:4,1s:0", "-p",
+                           "2", "--interval", "100ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        self.assertEqual(s["stages"], [
+            {"start_s": 0.0, "end_s": 1.0, "from": 0, "to": 2},
+            {"start_s": 1.0, "end_s": 2.0, "from": 2, "to": 4},
+            {"start_s": 2.0, "end_s": 3.0, "from": 4, "to": 0}])
+        self.assertEqual((s["model"], s["shape"], s["users"],
+                          s["threads_per_process"], s["runtime_s"]),
+                         ("closed", "stages", 4, [2, 2], 3.0))
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertEqual(s["summary"]["requests"], len(rows))
+        self.assertEqual(set(s["summary"]), self.summary_keys(False))
+        # users 0, 1, 2, 3 start at 0, 0.5, 1 and 1.5 s as the target
+        # rises past them, and stop at 3, 2.75, 2.5 and 2.25 s as it
+        # falls: the highest-numbered first
+        users = self.users_by_connection(server, s["started_epoch_s"])
+        self.assertEqual(len(users), 4)
+        for (first, last), start, stop in zip(users, (0.0, 0.5, 1.0, 1.5),
+                                              (3.0, 2.75, 2.5, 2.25)):
+            self.assertGreaterEqual(first, start)
+            self.assertLess(first, start + 0.05)
+            self.assertLess(last, stop + 0.01)
+            self.assertGreater(last, stop - 0.25)
+        self.assertEqual(sorted(users, key=lambda u: -u[1]), users)
+
+    def test_cycles(self):
+        server = self.load_server("stamp")
+        proc = self.hammer(server.url, "--cycles", "1:3", "--cycle-time",
+                           "1s", "-p", "2", "--interval", "100ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        self.assertEqual(s["stages"], [
+            {"start_s": 0.0, "end_s": 0.0, "from": 0, "to": 1},
+            {"start_s": 0.0, "end_s": 1.0, "from": 1, "to": 1},
+            {"start_s": 1.0, "end_s": 1.0, "from": 1, "to": 3},
+            {"start_s": 1.0, "end_s": 2.0, "from": 3, "to": 3}])
+        self.assertEqual((s["shape"], s["users"], s["threads_per_process"],
+                          s["runtime_s"]), ("cycles", 3, [2, 1], 2.0))
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        users = self.users_by_connection(server, s["started_epoch_s"])
+        self.assertEqual(len(users), 3)
+        for (first, last), start in zip(users, (0.0, 1.0, 1.0)):
+            self.assertGreaterEqual(first, start)
+            self.assertLess(first, start + 0.05)
+            self.assertLess(last, 2.01)
+            self.assertGreater(last, 1.75)
+
+    def test_rate_stages(self):
+        # 0 to 100 req/s over 1 s, held 1 s, down to 0 over 1 s: 50 + 100 +
+        # 50 slots
+        server = self.start_server()
+        proc = self.hammer(server.url, "--rate", "--stages",
+                           "1s:100,1s:100,1s:0", "-p", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertLessEqual(abs(len(rows) - 200), 2)
+        stages = hammer.build_stages([(1.0, 100), (1.0, 100), (1.0, 0)])
+        self.assertEqual(sorted(r[5] for r in rows), sorted(
+            "%.6f" % t for t in slot_instants(stages)[:len(rows)]))
+        s = self.settings()
+        self.assertEqual((s["model"], s["shape"], s["runtime_s"]),
+                         ("open", "stages", 3.0))
+        self.assertEqual(s["stages"][1], {"start_s": 1.0, "end_s": 2.0,
+                                          "from": 100.0, "to": 100.0})
+
+
 class TestStarvation(ServerTestCase):
     """The warning that hammer got less CPU than it wanted, both ways."""
 
@@ -2307,29 +3482,152 @@ class TestBadInput(unittest.TestCase):
                 [10 ** 7], hammer.box_limits())),
             ([url, "-p", "64", "-c", huge_t], hammer.capacity_problem(
                 hammer.split_evenly(10 ** 7, 64), hammer.box_limits())),
+        ] + self.load_shape_cases(url)
+
+    def load_shape_cases(self, url):
+        """--rate, --stages, --cycles, --think, --sizing and --fail-if."""
+        rate = "is not a rate: a number of req/s from 0 to 1e+07"
+        users = "is not a number of users: a whole number from 0 to 1000000"
+        stage = "is not DURATION:TARGET, as in 30s:10"
+        metrics = ("use one of p50 p90 p95 p99 p99.9 mean max rps errors"
+                   " requests")
+        return [
+            ([url, "--rate", "0"], "--rate: '0': the rate must end above 0"
+             " req/s"),
+            ([url, "--rate", "-1"], "--rate: '-1' " + rate),
+            ([url, "--rate", "abc"], "--rate: 'abc' " + rate),
+            ([url, "--rate", "1e99"], "--rate: '1e99' " + rate),
+            ([url, "--rate", "nan"], "--rate: 'nan' " + rate),
+            ([url, "--rate", "1:2:3"], "--rate: '1:2:3' is not a rate: R or"
+             " FROM:TO in req/s, as in 500 or 100:1000"),
+            ([url, "--rate", "5:"], "--rate: '5:' is not a rate: R or"
+             " FROM:TO in req/s, as in 500 or 100:1000"),
+            ([url, "--rate", "10:0"], "--rate: '10:0': the rate must end"
+             " above 0 req/s"),
+            ([url, "--rate", ""], "--rate needs a rate in req/s, as in --rate"
+             " 500 or --rate 100:1000"),
+            ([url, "--rate"], "--rate needs a rate in req/s, as in --rate 500"
+             " or --rate 100:1000"),
+            ([url, "--rate", "10", "--stages", "1s:10"], "with --stages the"
+             " targets are the rates: give --rate without a value"),
+            ([url, "--rate", "10", "--cycles", "10"], "with --cycles the"
+             " targets are the rates: give --rate without a value"),
+            ([url, "--rate", "--stages", "1s:0"], "--stages never asks for a"
+             " request: give a rate above 0"),
+            ([url, "--rate", "--stages", "1s:x"], "--stages: 'x' " + rate),
+            ([url, "--rate", "10", "--arrivals", "bursty"], "argument"
+             " --arrivals: invalid choice: 'bursty' (choose from 'uniform',"
+             " 'poisson')"),
+            ([url, "--arrivals", "poisson"], "--arrivals needs --rate"),
+            ([url, "--rate", "10", "--interval", "1"], "--interval and --think"
+             " pace users; with --rate the rate says when requests go"),
+            ([url, "--rate", "10", "--think", "1"], "--interval and --think"
+             " pace users; with --rate the rate says when requests go"),
+            ([url, "--stages", "30s"], "--stages: stage '30s' " + stage),
+            ([url, "--stages", "30s:"], "--stages: stage '30s:' " + stage),
+            ([url, "--stages", "1s:2,"], "--stages: stage '' " + stage),
+            ([url, "--stages", "x:10"], "--stages: 'x' is not a duration: use"
+             " e.g. 30, 30s, 500ms, 5m or 1h"),
+            ([url, "--stages", "30s:-1"], "--stages: '-1' " + users),
+            ([url, "--stages", "30s:abc"], "--stages: 'abc' " + users),
+            ([url, "--stages", "30s:1.5"], "--stages: '1.5' " + users),
+            ([url, "--stages", "0s:10"], "--stages must last more than 0s and"
+             " at most 1e+06s"),
+            ([url, "--stages", "1s:0"], "--stages never asks for a user: give"
+             " a target of 1 or more"),
+            ([url, "--stages", "1s:2", "--runtime", "5"], "--stages sets the"
+             " runtime and the ramp: leave out --runtime"),
+            ([url, "--stages", "1s:2", "--rampup", "5"], "--stages sets the"
+             " runtime and the ramp: leave out --rampup"),
+            ([url, "--stages", "1s:2", "--cycles", "2"], "--stages and"
+             " --cycles cannot be combined"),
+            ([url, "--stages", "1s:2", "-c", "5"], "-c/--concurrency: the"
+             " --stages set the users"),
+            ([url, "--cycles", "10::20"], "--cycles: '' " + users),
+            ([url, "--cycles", "a"], "--cycles: 'a' " + users),
+            ([url, "--cycles", "0"], "--cycles never asks for a user: give a"
+             " target of 1 or more"),
+            ([url, "--cycles", "10", "--cycle-time", "0"], "--cycle-time must"
+             " be more than 0s"),
+            ([url, "--cycle-time", "10s"], "--cycle-time needs --cycles"),
+            ([url, "--cycles", "10", "--runtime", "5"], "--cycles sets the"
+             " runtime and the ramp: leave out --runtime"),
+            ([url, "--think", "3:1"], "--think: '3:1': the low end is above"
+             " the high one"),
+            ([url, "--think", "soon"], "--think: 'soon' is not a duration: use"
+             " e.g. 30, 30s, 500ms, 5m or 1h"),
+            ([url, "--seed", "-1"], "argument --seed: '-1' must be a whole"
+             " number >= 0"),
+            ([url, "--sizing-max", "10"], "--sizing-max needs --sizing"),
+            ([url, "--sizing", "--sizing-window", "20s", "--sizing-time",
+              "10s"], "--sizing-window must be more than 0s and at most"
+             " --sizing-time (10s)"),
+            ([url, "--sizing", "-n", "10"], "-n/--requests cannot be combined"
+             " with --sizing"),
+            ([url, "--sizing", "--stages", "1s:2"], "--stages and --sizing"
+             " cannot be combined"),
+            ([url, "--sizing", "--rate", "100", "--sizing-max", "10"],
+             "--sizing-max counts users: with --rate the sizing ramps the"
+             " rate up to --rate's"),
+            ([url, "--sizing", "--sizing-slo", "p95<200"], "--sizing-slo:"
+             " threshold 'p95<200': p95 needs a time with its unit (us, ms or"
+             " s), as in p95<500ms"),
+            ([url, "--fail-if", "p59<1s"], "--fail-if: threshold 'p59<1s':"
+             " unknown metric 'p59'; " + metrics),
+            ([url, "--fail-if", "p95<200"], "--fail-if: threshold 'p95<200':"
+             " p95 needs a time with its unit (us, ms or s), as in"
+             " p95<500ms"),
+            ([url, "--fail-if", "errors<5"], "--fail-if: threshold"
+             " 'errors<5': errors needs a percentage, as in errors<5%"),
+            ([url, "--fail-if", "p95=1s"], "--fail-if: threshold 'p95=1s':"
+             " the operator must be one of < <= > >="),
+            ([url, "--fail-if", "rps>1k"], "--fail-if: threshold 'rps>1k':"
+             " rps needs a plain number, as in rps>=1000"),
+            ([url, "--fail-if", "p95<1s", "--fail-if", ""], "--fail-if:"
+             " threshold '': unknown metric ''; " + metrics),
         ]
+
+    def assert_bad(self, argv, message):
+        self.assertIsNotNone(message)
+        argv = ["-o", self.csv] + argv    # a case's own -o wins
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            code = hammer.main(argv, out=out, err=err)
+        err = err.getvalue()
+        self.assertEqual(code, 2, err)
+        self.assertNotIn("Traceback", err)
+        lines = err.splitlines()
+        self.assertTrue(lines[0].startswith("usage: hammer "), err)
+        self.assertEqual(lines[-1], "hammer: error: " + message)
+        self.assertEqual(out.getvalue(), "")
+        with open(self.csv) as f:
+            self.assertEqual(f.read(), self.SENTINEL)
+        self.assertFalse(os.path.exists(self.csv + ".json"))
 
     def test_bad_command_lines(self):
         cases = self.cases()
         self.assertGreaterEqual(len(cases), 40)
         for argv, message in cases:
             with self.subTest(argv=argv):
-                self.assertIsNotNone(message)
-                argv = ["-o", self.csv] + argv    # a case's own -o wins
-                out, err = io.StringIO(), io.StringIO()
-                with contextlib.redirect_stderr(err), \
-                        contextlib.redirect_stdout(out):
-                    code = hammer.main(argv, out=out, err=err)
-                err = err.getvalue()
-                self.assertEqual(code, 2, err)
-                self.assertNotIn("Traceback", err)
-                lines = err.splitlines()
-                self.assertTrue(lines[0].startswith("usage: hammer "), err)
-                self.assertEqual(lines[-1], "hammer: error: " + message)
-                self.assertEqual(out.getvalue(), "")
-                with open(self.csv) as f:
-                    self.assertEqual(f.read(), self.SENTINEL)
-                self.assertFalse(os.path.exists(self.csv + ".json"))
+                self.assert_bad(argv, message)
+        self.assertEqual(self.server.conns, [])
+
+    # BUG: an empty --stages (or --cycles) is taken as no option at all
+    # (load_shape tests `if args.stages`), so hammer runs the default
+    # closed-model ramp of --runtime instead of refusing the value; -n 1
+    # keeps the run it makes short
+    @unittest.expectedFailure
+    def test_empty_stages(self):
+        self.assert_bad([self.server.url, "--stages", "", "-n", "1"],
+                        "--stages: stage '' is not DURATION:TARGET, as in"
+                        " 30s:10")
+        self.assertEqual(self.server.conns, [])
+
+    @unittest.expectedFailure   # BUG: as test_empty_stages
+    def test_empty_cycles(self):
+        self.assert_bad([self.server.url, "--cycles", "", "-n", "1"],
+                        "--cycles: '' is not a number of users: a whole"
+                        " number from 0 to 1000000")
         self.assertEqual(self.server.conns, [])
 
     def test_bad_command_line_in_a_subprocess(self):

@@ -73,6 +73,7 @@ MAX_USERS = 1000000             # the most users a stage may ask for
 MAX_RATE_RPS = 1e7              # the highest rate --rate may ask for
 FLUSH_PERIOD_S = 0.25           # a worker writes its rows at least this often
 PROGRESS_PERIOD_S = 1.0         # workers report counters, the TTY line updates
+SIZING_PERIOD_S = 0.25          # how often they report under --sizing
 PROGRESS_PLAIN_PERIOD_S = 5.0   # plain progress lines when stderr is no TTY
 STOP_POLL_S = 0.1               # how often a worker looks at the stop flag
 WORKER_START_TIMEOUT_S = 120.0  # spawn, and many threads, may take a while
@@ -2088,7 +2089,8 @@ class Worker(object):
             if now >= next_report:
                 self.flush(fd)
                 self.progress(threads, t0, cpu0)  # all threads: zips windows
-                next_report = now + PROGRESS_PERIOD_S
+                next_report = now + (SIZING_PERIOD_S if self.plan.sizing
+                                     else PROGRESS_PERIOD_S)
             alive = [th for th in alive if th.is_alive()]
         self.flush(fd)
 
@@ -2445,9 +2447,8 @@ def format_sizing(result, sizing, open_model):
                 "{:,.0f}".format(result.target_rps))
         return "sizing      no breaking point up to %d users" % (
             sizing.max_users)
-    where = ("a target of %s req/s (%d users in flight)" % (
-        "{:,.0f}".format(result.target_rps), result.users) if open_model
-        else "%d users" % result.users)
+    where = ("a target of %s req/s" % "{:,.0f}".format(result.target_rps)
+             if open_model else "%d users" % result.users)
     if result.reason == "saturated":
         return ("sizing      hammer saturated at %s before the target"
                 " broke: add processes or machines" % where)
@@ -3000,8 +3001,9 @@ def shape_of(args):
         if (getattr(args, name[2:].replace("-", "_")) is not None
                 and getattr(args, needs) in (None, False)):
             raise UsageError("%s needs --%s" % (name, needs))
-    shape = ("stages" if args.stages else "cycles" if args.cycles
-             else "sizing" if args.sizing else "ramp")
+    shape = ("stages" if args.stages is not None else "cycles"
+             if args.cycles is not None else "sizing" if args.sizing
+             else "ramp")
     if shape != "ramp":
         for name in ("--runtime", "--rampup"):
             if getattr(args, name[2:]) is not None:
@@ -3028,6 +3030,8 @@ def sizing_of(args):
         else args.sizing_window,
         option(parse_threshold, args.sizing_slo or DEFAULT_SIZING_SLO,
                "--sizing-slo"))
+    if sizing.time_s <= 0:
+        raise UsageError("--sizing-time must be more than 0s")
     if not 0 < sizing.window_s <= sizing.time_s:
         raise UsageError("--sizing-window must be more than 0s and at most"
                          " --sizing-time (%gs)" % sizing.time_s)
@@ -3040,6 +3044,9 @@ def load_shape(args, users):
     open_model = args.rate is not None
     shape = shape_of(args)
     rate = option(parse_rate, args.rate, "--rate") if args.rate else None
+    if shape == "ramp" and rate and ":" in args.rate and not args.rampup:
+        raise UsageError("--rate %s ramps over --rampup: give --rampup"
+                         % args.rate)
     sizing = sizing_of(args) if shape == "sizing" else None
     if shape == "stages":
         stages = build_stages(option(lambda t: parse_stages(t, open_model),
@@ -3055,7 +3062,7 @@ def load_shape(args, users):
     elif sizing:
         stages = (build_stages([(sizing.time_s, rate[1])], rate[0])
                   if open_model else
-                  build_stages([(sizing.time_s, sizing.max_users)], 1))
+                  build_stages([(sizing.time_s, sizing.max_users)], 0))
     else:
         runtime = DEFAULT_RUNTIME_S if args.runtime is None else args.runtime
         if runtime <= 0:
@@ -3184,7 +3191,8 @@ def main(argv=None, out=None, err=None):
             parser.error("--demo runs against its own target: leave out the"
                          " URL")
         if args.demo and args.runtime is None and not (
-                args.stages or args.cycles or args.sizing):
+                args.stages is not None or args.cycles is not None
+                or args.sizing):
             args.runtime = DEMO_RUNTIME_S
         try:
             if args.demo:

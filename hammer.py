@@ -5,16 +5,22 @@ Usage:
 
     python hammer.py URL [--interval S] [--runtime S] [--rampup S]
                          [-p PROCESSES] [-t THREADS | -c CONCURRENCY] ...
+    python hammer.py URL --rate R [-c IN_FLIGHT] [--fail-if 'p99<250ms'] ...
     python hammer.py --demo
 
 Work is split over worker processes; each process runs threads, and each
-thread is one simulated user that sends a request, waits for the whole
-response, pauses --interval seconds and goes again until --runtime is over.
-Users start on a linear ramp-up: with N users in all, user g starts at
-g * rampup / N.  Every request becomes one row of the CSV output
-(results.csv), written as the test runs; at the end a summary gives
-throughput, latency percentiles over every response, status codes and
-transport errors.  Time options take 30, 30s, 500ms, 5m or 1h.
+thread is one simulated user.  In the closed model (the default) a user
+sends a request, waits for the whole response, pauses --think, and goes
+again, at most once every --interval seconds start to start, until
+--runtime is over.  Users start on a linear ramp-up: with N users in all,
+user g starts at g * rampup / N; --stages, --cycles and --sizing shape the
+users over time instead.  With --rate the model is open: R requests per
+second in all at evenly spaced instants, whatever the server does, and
+latency is also measured from each intended instant.  Every request
+becomes one row of the CSV output (results.csv), written as the test runs;
+at the end a summary gives throughput, latency percentiles over every
+response, status codes and transport errors.  Time options take 30, 30s,
+500ms, 5m or 1h.
 
 Errors are transport errors plus 5xx responses.  A request is never sent
 twice: once sent, any failure is its row.  --timeout bounds every wait of
@@ -22,8 +28,8 @@ a request: connect, send and read.
 
 Exit codes: 0 run complete, 1 run failed (target unreachable at start,
 output not writable, a worker failed, no request made), 2 bad usage (also
-more users than the box can hold), 130 interrupted by SIGINT (Ctrl+C),
-143 stopped by SIGTERM.
+more users than the box can hold), 3 a --fail-if threshold failed, 130
+interrupted by SIGINT (Ctrl+C), 143 stopped by SIGTERM.
 """
 
 import argparse

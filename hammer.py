@@ -1077,14 +1077,12 @@ def format_load(plan):
 def format_rate(plan, stats, duration_s):
     """The open model's lines: rates, latency from the slot, lateness."""
     lat, late = stats.corrected, stats.lateness
-    target, sent = rates(plan, stats, duration_s)
-    span = min(plan.runtime_s, duration_s) or plan.runtime_s
-    unsent = int(round((target - sent) * span))
+    r = rates(plan, stats, duration_s)
     return [
         "rate        target %.1f req/s, sent %.1f req/s (%.1f%%) over %gs%s"
-        % (target, sent, 100.0 * sent / target if target else 0.0, span,
-           "; %d slots due before the end were not sent" % unsent
-           if unsent > 0 else ""),
+        % (r.target, r.sent, 100.0 * r.sent / r.target if r.target else 0.0,
+           r.span_s, "; %d slots due before the end were not sent" % r.unsent
+           if r.unsent else ""),
         "latency     from the intended send (corrected for coordinated"
         " omission): " + format_latency(lat),
         "late sends  %d more than %s after their slot; lateness p50 %s  p99"
@@ -1108,7 +1106,7 @@ def format_rate_warning(plan, stats, duration_s, busy, cpu):
     """A warning when the open model fell behind its slots, naming the
     limit: hammer's CPU (a worker's, or the box's), else the users (the
     cap on requests in flight)."""
-    target, sent = rates(plan, stats, duration_s)
+    target, sent = rates(plan, stats, duration_s)[:2]
     p99 = stats.lateness.percentile(99)
     if sent >= RATE_SHORT_RATIO * target and p99 <= LATE_WARN_S:
         return []
@@ -1694,8 +1692,7 @@ class Paced(object):
     def __init__(self, t0, windows, end, interval_s, think_s, rng, events):
         self.windows = [(t0 + a, t0 + b) for a, b in windows]
         self.end, self.interval_s, self.events = end, interval_s, events
-        self.think = (think_s[0] if think_s[0] == think_s[1] else None,
-                      think_s, rng)
+        self.think_s, self.rng = think_s, rng
         self.i = 0
         # go again at once, no question asked: the plain shape
         self.paced = bool(interval_s or think_s[1] or len(windows) > 1
@@ -1706,8 +1703,8 @@ class Paced(object):
 
     def after(self, sent, done):
         """The instant the next request may go; math.inf for none."""
-        fixed, (low, high), rng = self.think
-        pause = fixed if fixed is not None else rng.uniform(low, high)
+        low, high = self.think_s
+        pause = low if low == high else self.rng.uniform(low, high)
         at, late = next_start(sent, done, self.interval_s, pause)
         if late:
             self.events["late_starts"] += 1
@@ -2589,12 +2586,11 @@ def run_summary(plan, stats, duration_s, checks, sizing):
     }
     if stats.corrected is not None:
         late = stats.lateness
-        target, sent = rates(plan, stats, duration_s)
-        span = min(plan.runtime_s, duration_s) or plan.runtime_s
+        r = rates(plan, stats, duration_s)
         summary.update(
             corrected_latency_ms=latency_ms(stats.corrected),
-            target_rps=round(target, 3), sent_rps=round(sent, 3),
-            unsent=max(0, int(round((target - sent) * span))),
+            target_rps=round(r.target, 3), sent_rps=round(r.sent, 3),
+            unsent=r.unsent,
             late={"count": stats.events["late_sends"],
                   "p50_ms": round(late.percentile(50) * 1000, 3),
                   "p99_ms": round(late.percentile(99) * 1000, 3),
@@ -2608,9 +2604,14 @@ def run_summary(plan, stats, duration_s, checks, sizing):
     return summary
 
 
+# The open model's rates over the time it sent (span_s), and the slots due
+# in it that were not sent.
+Rates = collections.namedtuple("Rates", "target sent span_s unsent")
+
+
 def rates(plan, stats, duration_s):
-    """The open model's (target, sent) req/s over the time it sent: the
-    runtime, or less when --sizing or a signal stopped it."""
+    """The open model's Rates over the time it sent: the runtime, or less
+    when --sizing or a signal stopped it."""
     span = min(plan.runtime_s, duration_s) or plan.runtime_s
     if plan.arrivals == "uniform":    # slot 0 is at the rate's first instant
         due = math.ceil(round(arrivals_by(plan.stages, span), 6))
@@ -2618,7 +2619,8 @@ def rates(plan, stats, duration_s):
         due = stats.events["due_slots"] or arrivals_by(plan.stages, span)
     if plan.requests is not None:
         due = min(due, plan.requests)
-    return due / span, stats.requests / span
+    return Rates(due / span, stats.requests / span, span,
+                 max(0, int(round(due - stats.requests))))
 
 
 def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),

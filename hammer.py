@@ -114,7 +114,8 @@ TASKS_PER_PROCESS = 4       # threads a worker runs besides its users
 USER_AGENT = "hammer/" + __version__
 
 # The CSV contract: README.md shows the same block.
-CSV_HEADER = "elapsed,response_time,status,bytes,error,scheduled\n"
+CSV_HEADER = ("elapsed,response_time,status,bytes,error,scheduled,method,"
+              "name\n")
 CSV_COLUMNS = (
     ("elapsed", "seconds from the test's start to when the request was sent"),
     ("response_time", "seconds from just before the request was sent (and"
@@ -122,15 +123,23 @@ CSV_COLUMNS = (
                       " the last byte of the body arrived"),
     ("status", "HTTP status code; 0 when the request failed in transport"),
     ("bytes", "response body bytes received"),
-    ("error", "transport error kind for status 0, else empty: connect,"
-              " refused, timeout, reset, closed, protocol, tls, io"),
+    ("error", "transport error kind for status 0: connect, refused,"
+              " timeout, reset, closed, protocol, tls, io; a script's"
+              " failure: check, script, redirects; else empty"),
     ("scheduled", "--rate only (else empty): seconds from the test's start"
                   " to the request's intended send instant, its slot; it"
                   " went out elapsed - scheduled late, and its latency from"
                   " the slot is elapsed - scheduled + response_time"),
+    ("method", "the request's method (GET, POST, ...); timer for a timer's"
+               " row, task for a task that failed outside any request"),
+    ("name", "the request's name (its path without the query, unless the"
+             " script names it), the timer's or the task's; quoted as the"
+             " csv module quotes"),
 )
-ROW_FORMAT = "%.6f,%.6f,%d,%d,%s,\n"
-ROW_FORMAT_OPEN = "%.6f,%.6f,%d,%d,%s,%.6f\n"
+# A row's first six columns; its method and name follow, as one
+# preformatted 'METHOD,name' (name_suffix()).
+ROW_FORMAT = "%.6f,%.6f,%d,%d,%s,,"
+ROW_FORMAT_OPEN = "%.6f,%.6f,%d,%d,%s,%.6f,"
 SETTINGS_SUFFIX = ".json"       # the run's settings: results.csv.json
 # An HTTP token (RFC 9110): what a method and a header name are made of.
 TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
@@ -656,7 +665,9 @@ class WorkerStats(object):
 # --fail-if and --sizing-slo: 'METRIC OP VALUE', as k6's p(95)<500 but with
 # units, so that p95<200 (ms? s?) cannot pass silently.
 
-Threshold = collections.namedtuple("Threshold", "expr metric op value")
+# name: None for the HTTP requests' totals, else the rows of that name
+Threshold = collections.namedtuple("Threshold", "expr metric op value name")
+Threshold.__new__.__defaults__ = (None,)
 LATENCY_METRICS = ("p50", "p90", "p95", "p99", "p99.9", "mean", "max")
 THRESHOLD_METRICS = LATENCY_METRICS + ("rps", "errors", "requests")
 THRESHOLD_OPS = {"<": operator.lt, "<=": operator.le,
@@ -666,8 +677,24 @@ TIME_UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 def parse_threshold(text):
     """'p95<500ms' -> Threshold.  value: seconds for a latency, percent
-    for errors, a number for rps and requests.  ValueError says why not."""
-    expr = "".join(text.split())
+    for errors, a number for rps and requests.  'p95{checkout}<500ms'
+    judges the rows named checkout: the name is everything between the
+    first '{' and the last '}', verbatim.  ValueError says why not."""
+    name = None
+    first, last = text.find("{"), text.rfind("}")
+    if first >= 0 or last >= 0:
+        if first < 0 or last < first:
+            raise ValueError("threshold %r: a name goes in braces, as in"
+                             " p95{checkout}<500ms" % text)
+        name = text[first + 1:last]
+        if not name or has_control(name):
+            raise ValueError("threshold %r: the name in braces must be a"
+                             " request's or a timer's name" % text)
+        text_left = "".join(text[:first].split())
+        expr = "".join((text_left + text[last + 1:]).split())
+        metric_end = len(text_left)
+    else:
+        expr = "".join(text.split())
     i = 0
     while i < len(expr) and expr[i] not in "<>=!":
         i += 1
@@ -675,6 +702,12 @@ def parse_threshold(text):
     while j < len(expr) and expr[j] in "<>=!":
         j += 1
     metric, op, value = expr[:i], expr[i:j], expr[j:]
+    if name is not None:
+        if i != metric_end:
+            raise ValueError("threshold %r: the name in braces goes right"
+                             " after the metric, as in p95{checkout}<500ms"
+                             % text)
+        expr = "%s{%s}%s" % (metric, name, expr[i:])
     if metric not in THRESHOLD_METRICS:
         raise ValueError("threshold %r: unknown metric %r; use one of %s"
                          % (text, metric, " ".join(THRESHOLD_METRICS)))
@@ -699,7 +732,7 @@ def parse_threshold(text):
             text, metric, kind, {"errors": "errors<5%", "rps": "rps>=1000",
                                  "requests": "requests>=100"}.get(
                                      metric, metric + "<500ms")))
-    return Threshold(expr, metric, op, amount * units[unit])
+    return Threshold(expr, metric, op, amount * units[unit], name)
 
 
 def threshold_metrics(latency, requests, errors, duration_s):
@@ -715,14 +748,24 @@ def threshold_metrics(latency, requests, errors, duration_s):
     return metrics
 
 
-def evaluate_thresholds(thresholds, metrics):
-    """[(threshold, measured value, ok)]."""
-    return [(t, metrics[t.metric], THRESHOLD_OPS[t.op](metrics[t.metric],
-                                                      t.value))
-            for t in thresholds]
+def evaluate_thresholds(thresholds, metrics, named=None):
+    """[(threshold, measured value, ok)]: by metrics (threshold_metrics()
+    of the HTTP requests), or for a named threshold by named[name].  A
+    name no row has fails, with the value None."""
+    verdicts = []
+    for t in thresholds:
+        values = metrics if t.name is None else (named or {}).get(t.name)
+        if values is None:
+            verdicts.append((t, None, False))
+        else:
+            value = values[t.metric]
+            verdicts.append((t, value, THRESHOLD_OPS[t.op](value, t.value)))
+    return verdicts
 
 
 def format_threshold_value(metric, value):
+    if value is None:
+        return "no rows of that name"
     if metric in LATENCY_METRICS:
         return format_seconds(value)
     if metric == "errors":
@@ -730,6 +773,41 @@ def format_threshold_value(metric, value):
     if metric == "requests":
         return "%d" % value
     return "%.1f" % value
+
+
+def csv_cell(text):
+    """text as one CSV field, quoted as the csv module quotes it."""
+    if any(c in text for c in ',"\r\n'):
+        return '"%s"' % text.replace('"', '""')
+    return text
+
+
+SUFFIXES = {}   # (method, name) -> 'METHOD,name', and back
+
+
+def name_suffix(method, name):
+    """A row's last two columns, 'METHOD,name', made once per name."""
+    key = (method, name)
+    try:
+        return SUFFIXES[key]
+    except KeyError:
+        suffix = SUFFIXES[key] = "%s,%s" % (method, csv_cell(name))
+        SUFFIXES[suffix] = key
+        return suffix
+
+
+def default_name(target):
+    """A request's name: its path without the query string."""
+    return target.partition("?")[0]
+
+
+def row_format(open_model, suffix=None):
+    """The %-format of a worker's rows: with one name for every row
+    (suffix), or with each row's suffix as its last item."""
+    head = ROW_FORMAT_OPEN if open_model else ROW_FORMAT
+    if suffix is None:
+        return head + "%s\n"
+    return head + suffix.replace("%", "%%") + "\n"
 
 
 _TIME_OF = operator.itemgetter(1)
@@ -1929,7 +2007,8 @@ class Worker(object):
         self.users, self.quotas = users, quotas
         self.messages, self.clock = messages, clock
         self.open_model = plan.model == "open"
-        self.row_format = ROW_FORMAT_OPEN if self.open_model else ROW_FORMAT
+        self.row_format = row_format(self.open_model, name_suffix(
+            plan.method, default_name(plan.target.path)))
         self.flush_period = (OPEN_FLUSH_PERIOD_S if self.open_model
                              else FLUSH_PERIOD_S)
         self.rows = collections.deque()

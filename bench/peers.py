@@ -14,14 +14,19 @@ One command, Linux with two or more CPUs.  It installs what is missing
 bench/.venv; only what the chosen tools and checks use), then:
 
 1. starts nginx on 127.0.0.1, pinned to CPU 0 with taskset, one worker,
-   access_log off, serving an 11-byte file;
+   access_log off, serving an 11-byte file at / (and the same file at
+   /a/, /b/ and /c/, for bench/targets.txt);
 2. runs each load generator pinned to CPU 1, one process, for --duration
    seconds at concurrency 16, 256 and 1: hammer.py (results.csv written as
-   normal), wrk, ab -k, Locust FastHttpUser and HttpUser (headless), and
-   bench/seed_style.py.  The tools are interleaved, their order rotating
-   each round, and the table gives the median of --rounds rounds.
-   --tools (hammer, hammer-base, wrk, ab, locust-fast, locust-plain, seed;
-   comma-separated) and --concurrency choose a subset;
+   normal), hammer.py --script bench/scenario_task.py (one task, GET /),
+   hammer.py --targets bench/targets.txt (3 weighted targets), wrk, ab -k,
+   Locust FastHttpUser and HttpUser (headless), and bench/seed_style.py.
+   The tools are interleaved, their order rotating each round, and the
+   table gives the median of --rounds rounds.  --tools (hammer,
+   hammer-base, hammer-script, hammer-targets, wrk, ab, locust-fast,
+   locust-plain, seed; comma-separated) and --concurrency choose a subset;
+   the report sets --script against Locust FastHttpUser and against plain
+   URL mode, and --targets against plain URL mode;
 3. with --baseline FILE, measures before and after: FILE, another
    hammer.py (say `git show HEAD:hammer.py > /tmp/hammer_base.py`), races
    as one more tool, "hammer-base", run exactly like hammer.py, and the
@@ -33,7 +38,8 @@ bench/.venv; only what the chosen tools and checks use), then:
    and -p 2 against -p 1 at the same threads per process, against a target
    that answers after 5 ms and is not CPU-bound (a small asyncio server on
    CPU 0).  --scale-threads 0, --soak 0 and --no-multi skip them;
-5. writes --results (bench/RESULTS.md) and prints the same text;
+5. writes --results (bench/RESULTS.md) and prints the same text; the
+   file's sections that peers.py does not write (bench/rate.py's) stay;
 6. stops everything it started and removes its files (--keep DIR keeps
    them).  All traffic goes to 127.0.0.1.
 
@@ -48,6 +54,13 @@ A quick before-and-after check of a change to hammer.py, about 80 s:
     python3 bench/peers.py --baseline /tmp/hammer_base.py \
         --tools hammer,hammer-base,wrk --concurrency 16 --rounds 5 \
         --soak 0 --scale-threads 0 --no-multi --results -
+
+The same for scripts and targets files, against Locust and plain URL mode:
+
+    python3 bench/peers.py --baseline /tmp/hammer_base.py \
+        --tools hammer,hammer-base,hammer-script,hammer-targets,locust-fast \
+        --concurrency 16 --rounds 5 --soak 0 --scale-threads 0 --no-multi \
+        --results -
 """
 
 import argparse
@@ -73,12 +86,15 @@ from benchlib import median, nearest_rank
 
 HAMMER = os.path.join(benchlib.ROOT, "hammer.py")
 SEED = os.path.join(benchlib.HERE, "seed_style.py")
+SCENARIO = os.path.join(benchlib.HERE, "scenario_task.py")   # --script
+TARGETS_FILE = os.path.join(benchlib.HERE, "targets.txt")    # --targets
 LOCUSTFILE = os.path.join(benchlib.HERE, "locustfile.py")
 LOCUST = os.path.join(benchlib.VENV, "bin", "locust")
 DEFAULT_RESULTS = os.path.join(benchlib.HERE, "RESULTS.md")
 SERVER_CPU, CLIENT_CPU = 0, 1
 CONCURRENCIES = (16, 256, 1)     # the default --concurrency
 BODY = b"hello world"            # the 11-byte file
+TARGET_DIRS = ("a", "b", "c")    # bench/targets.txt's /a/, /b/ and /c/
 SLOW_DELAY_S = 0.005             # the multi-process target's answer time
 SLOW_THREADS = 16                # per hammer process in that check
 SOAK_REFERENCE_S = 30.0          # RSS after this long is the soak baseline
@@ -98,7 +114,17 @@ TARGETS = {
     "multi": 1.8,         # -p 2 / -p 1 req/s; "about twice"
     "baseline_pct": 2.0,  # hammer/wrk at 16 against the baseline's: a drop
                           # of more than this is marked
+    # at concurrency 16, req/s, at least:
+    "script/locust-fast": 5.0,   # --script's one task / Locust FastHttpUser
+    "script/hammer": 0.6,        # --script / plain URL mode
+    "targets/hammer": 0.95,      # --targets with 3 targets / plain URL mode
+    "hammer/base": 0.97,         # plain URL mode / the --baseline hammer.py
 }
+# Sections of RESULTS.md that peers.py writes; it keeps the others (such as
+# bench/rate.py's) as they are.
+OWN_SECTIONS = ("## Throughput and latency", "## Ratios", "## Before and after",
+                "## Scripts and targets files", "## hammer alone",
+                "## Every round")
 
 NGINX_CONF = """\
 daemon off;
@@ -189,12 +215,18 @@ def parse_locust_run(data):
 
 def csv_latencies(path):
     """(rows, rows not 200, sorted response times of the 200s) of a CSV of
-    elapsed,response_time,status[,...] rows, with or without a header."""
-    times, rows = [], 0
+    elapsed,response_time,status[,...] rows, with or without a header.
+    Only HTTP rows count: a row whose method column says timer or task is
+    skipped (the runs here have no quoted names)."""
+    times, rows, method = [], 0, None
     with open(path) as f:
         for line in f:
             fields = line.split(",")
             if fields[0] == "elapsed":
+                header = [h.strip() for h in fields]
+                method = header.index("method") if "method" in header else None
+                continue
+            if method is not None and fields[method] in ("timer", "task"):
                 continue
             rows += 1
             if int(fields[2]) == 200:
@@ -217,12 +249,23 @@ def pinned(cpu, cmd):
     return ["taskset", "-c", str(cpu)] + cmd
 
 
-def hammer_cmd(url, processes, threads, runtime_s, out_csv, script=HAMMER):
+def hammer_cmd(url, processes, threads, runtime_s, out_csv, script=HAMMER,
+               extra=()):
     """hammer.py (or script, another version of it) on CPU 1, quiet, writing
-    its rows to out_csv."""
+    its rows to out_csv; extra: more options (--script FILE, --targets
+    FILE)."""
     return pinned(CLIENT_CPU, [
         sys.executable, script, url, "-p", str(processes), "-t", str(threads),
-        "--runtime", "%gs" % runtime_s, "-q", "-o", out_csv])
+        "--runtime", "%gs" % runtime_s, "-q", "-o", out_csv] + list(extra))
+
+
+def hammer_lacks(option):
+    """hammer.py's --help does not name option (a hammer.py from before
+    --script and --targets)."""
+    out = subprocess.run([sys.executable, HAMMER, "--help"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         universal_newlines=True).stdout
+    return not re.search(r"(^|[\s,\[])%s\b" % re.escape(option), out)
 
 
 def run(cmd, timeout_s, env=None, ok_codes=(0,)):
@@ -282,8 +325,10 @@ def start_nginx(work):
     for sub in ("www", "tmp"):
         os.makedirs(os.path.join(root, sub))
     os.chmod(work, 0o755)       # nginx's worker may run as nobody
-    with open(os.path.join(root, "www", "index.html"), "wb") as f:
-        f.write(BODY)
+    for sub in ("",) + TARGET_DIRS:  # /, and bench/targets.txt's /a/ ...
+        os.makedirs(os.path.join(root, "www", sub), exist_ok=True)
+        with open(os.path.join(root, "www", sub, "index.html"), "wb") as f:
+            f.write(BODY)
     port = free_port()
     conf = os.path.join(root, "nginx.conf")
     with open(conf, "w") as f:
@@ -352,9 +397,12 @@ class Tools(object):
     """Runs each load generator once: a dict of req/s, requests, errors,
     p50_s and p99_s (and a note)."""
 
-    NAMES = ("hammer", "hammer-base", "wrk", "ab", "locust-fast",
-             "locust-plain", "seed")
-    LABELS = {"hammer": "hammer.py", "wrk": "wrk", "ab": "ab -k",
+    NAMES = ("hammer", "hammer-base", "hammer-script", "hammer-targets",
+             "wrk", "ab", "locust-fast", "locust-plain", "seed")
+    LABELS = {"hammer": "hammer.py",
+              "hammer-script": "hammer.py --script (one task)",
+              "hammer-targets": "hammer.py --targets (3 targets)",
+              "wrk": "wrk", "ab": "ab -k",
               "locust-fast": "Locust FastHttpUser",
               "locust-plain": "Locust HttpUser",
               "seed": "seed_style.py (2010 design)"}
@@ -374,10 +422,10 @@ class Tools(object):
         return getattr(self, name.replace("-", "_"))(concurrency)
 
     def hammer(self, c, processes=1, url=None, script=HAMMER,
-               csv_name="hammer.csv"):
+               csv_name="hammer.csv", extra=()):
         out_csv = os.path.join(self.work, csv_name)
         text = run(hammer_cmd(url or self.url, processes, c, self.duration_s,
-                              out_csv, script), self.timeout_s)
+                              out_csv, script, extra), self.timeout_s)
         requests, rate, warning = parse_hammer(text)
         rows, errors, times = csv_latencies(out_csv)
         if rows != requests:
@@ -392,6 +440,18 @@ class Tools(object):
         """The --baseline hammer.py, run exactly like hammer."""
         return self.hammer(c, script=self.baseline,
                            csv_name="hammer-base.csv")
+
+    def hammer_script(self, c):
+        """hammer.py --script bench/scenario_task.py: c users, each looping
+        over one task that GETs /."""
+        return self.hammer(c, csv_name="hammer-script.csv",
+                           extra=["--script", SCENARIO])
+
+    def hammer_targets(self, c):
+        """hammer.py --targets bench/targets.txt: /a/, /b/ and /c/ by
+        weight, each served like /."""
+        return self.hammer(c, csv_name="hammer-targets.csv",
+                           extra=["--targets", TARGETS_FILE])
 
     def wrk(self, c):
         text = run(pinned(CLIENT_CPU, [
@@ -460,7 +520,7 @@ def race(tools, names, concurrencies, rounds, log):
             for name in order:
                 res = tools.run(name, c)
                 results.setdefault((name, c), []).append(res)
-                log("round %d  c=%-3d  %-13s %9.0f req/s  p50 %s  p99 %s%s%s"
+                log("round %d  c=%-3d  %-14s %9.0f req/s  p50 %s  p99 %s%s%s"
                     % (r + 1, c, name, res["rate"], us(res["p50_s"]),
                        us(res["p99_s"]),
                        "  errors %d" % res["errors"] if res["errors"] else "",
@@ -696,6 +756,17 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
         lines.append(
             "- %s is another hammer.py, run exactly as hammer.py is, as "
             "one more tool in the same rotation." % labels["hammer-base"])
+    if "hammer-script" in names:
+        lines.append(
+            "- %s is hammer.py with `--script bench/scenario_task.py`: each "
+            "user loops over one task, `user.get(\"/\")`, as Locust "
+            "FastHttpUser's one task `self.client.get(\"/\")` does."
+            % labels["hammer-script"])
+    if "hammer-targets" in names:
+        lines.append(
+            "- %s is hammer.py with `--targets bench/targets.txt`: /a/, /b/ "
+            "and /c/, weights 3:2:1, each served like / (an index.html of "
+            "the same 11 bytes)." % labels["hammer-targets"])
     lines += [
         "",
         "## Throughput and latency",
@@ -717,7 +788,9 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
             "used at least 90% of a CPU, so the load generator, not only "
             "nginx, set the pace.",
         ]
-    short = dict(labels, hammer="hammer", **{"hammer-base": "baseline"})
+    short = dict(labels, hammer="hammer", **{
+        "hammer-base": "baseline", "hammer-script": "hammer --script",
+        "hammer-targets": "hammer --targets"})
 
     def ratio_cells(a, b, c):
         """(| a / b | c | median | range over rounds |, the median)"""
@@ -771,6 +844,8 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
         ]
     if "hammer-base" in names:
         lines += before_after(s, ratio_cells, ran, labels)
+    if {"hammer-script", "hammer-targets"} & set(names):
+        lines += scenarios(ratio_cells, ran, concurrencies)
     lines += [
         "",
         "## hammer alone",
@@ -882,6 +957,51 @@ def before_after(s, ratio_cells, ran, labels):
     return lines
 
 
+def scenarios(ratio_cells, ran, concurrencies):
+    """The report's lines on --script and --targets: each against plain URL
+    mode and Locust FastHttpUser, and plain URL mode against the baseline,
+    with the targets at concurrency 16."""
+    lines = ["", "## Scripts and targets files", ""]
+    rows = []
+    for a, b, key in (("hammer-script", "locust-fast", "script/locust-fast"),
+                      ("hammer-script", "hammer", "script/hammer"),
+                      ("hammer-targets", "hammer", "targets/hammer"),
+                      ("hammer", "hammer-base", "hammer/base")):
+        for c in concurrencies:
+            if not ran((a, c), (b, c)):
+                continue
+            text, value = ratio_cells(a, b, c)
+            target = TARGETS[key] if c == 16 else None
+            rows.append(text + (" at least %g: %s |" % (
+                target, verdict(value >= target)) if target else " |"))
+    if not rows:
+        return lines + ["None: hammer.py's --script or --targets ran without "
+                        "Locust FastHttpUser, plain hammer.py or the "
+                        "baseline beside it."]
+    return lines + [
+        "req/s of a scenario run against a plain one, in the same rounds. "
+        "Ratios of the medians; the range is the ratio within each round. "
+        "The targets are read at concurrency 16.",
+        "",
+        "| ratio | concurrency | median | range over rounds | target |",
+        "|---|---:|---:|---:|---|",
+    ] + rows
+
+
+def keep_others(old, new):
+    """new (the report) followed by the level-2 sections of old (the
+    previous RESULTS.md) that peers.py does not write, in their order."""
+    kept, keep = [], False
+    for line in old.splitlines():
+        if line.startswith("## "):
+            keep = line.rstrip() not in OWN_SECTIONS
+        if keep:
+            kept.append(line)
+    if not kept:
+        return new
+    return new.rstrip("\n") + "\n\n" + "\n".join(kept).rstrip("\n") + "\n"
+
+
 def _set(values):
     return ", ".join(str(v) for v in values) if len(values) > 1 else (
         "%s throughout" % values[0] if values else "none sampled")
@@ -959,6 +1079,12 @@ def main(argv=None):
         parser.error("hammer-base needs --baseline FILE")
     if args.baseline and not os.path.isfile(args.baseline):
         parser.error("--baseline %s: no such file" % args.baseline)
+    for tool, option in (("hammer-script", "--script"),
+                         ("hammer-targets", "--targets")):
+        if tool in args.tools and hammer_lacks(option):
+            parser.error("%s: hammer.py has no %s (its --help does not name "
+                         "it): leave %s out of --tools"
+                         % (tool, option, tool))
     if not sys.platform.startswith("linux"):
         parser.error("needs Linux (taskset, /proc)")
     cpus = os.sched_getaffinity(0)
@@ -1012,6 +1138,11 @@ def main(argv=None):
     print()
     print(text)
     if args.results != "-":
+        try:
+            with open(args.results) as f:
+                text = keep_others(f.read(), text)
+        except FileNotFoundError:
+            pass
         with open(args.results, "w") as f:
             f.write(text)
         print("written to %s" % os.path.relpath(args.results))

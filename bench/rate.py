@@ -42,7 +42,7 @@ One command, Linux with two or more CPUs.  It installs what is missing
 6. prints the results as a markdown section on stdout (progress goes to
    stderr) and, with --results FILE, puts it in FILE in place of its
    "## Open model (--rate)" section, or at its end (bench/peers.py
-   rewrites RESULTS.md whole: run this one after it).
+   rewrites its own sections of RESULTS.md and keeps this one).
 
 Every subprocess has a time limit.  --quick is a smoke run of about a
 minute: 2 s runs, ladder 0.7,0.9.  The full run takes about 4 minutes:

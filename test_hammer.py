@@ -6,7 +6,11 @@ Run with:  python -m unittest -v
 
 import collections
 import contextlib
+import csv
 import datetime
+import http.cookies
+import http.server
+import itertools
 import json
 import io
 import math
@@ -21,17 +25,20 @@ import struct
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import unittest
 import unittest.mock
+import urllib.parse
 
 import hammer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HAMMER = os.path.join(HERE, "hammer.py")
 REQUIRE_ALL = os.environ.get("HAMMER_TEST_REQUIRE_ALL") == "1"
-ROW_RE = re.compile(r"^\d+\.\d{6},\d+\.\d{6},\d+,\d+,[a-z]*,(\d+\.\d{6})?$")
+ROW_RE = re.compile(r"^\d+\.\d{6},\d+\.\d{6},\d+,\d+,[a-z]*,(\d+\.\d{6})?,"
+                    r"[A-Z]+,/[^,\"\r\n]*$")
 
 # A self-signed certificate for localhost/127.0.0.1/::1, valid until 2126.
 CERT_PEM = """-----BEGIN CERTIFICATE-----
@@ -258,8 +265,8 @@ class ServerTestCase(unittest.TestCase):
     def rows(self):
         with open(self.csv) as f:
             lines = f.read().split("\n")
-        self.assertEqual(lines[0],
-                         "elapsed,response_time,status,bytes,error,scheduled")
+        self.assertEqual(lines[0], "elapsed,response_time,status,bytes,error,"
+                                   "scheduled,method,name")
         self.assertEqual(lines[-1], "", "the file ends with a whole line")
         for line in lines[1:-1]:
             self.assertRegex(line, ROW_RE)
@@ -3640,6 +3647,1294 @@ class TestBadInput(unittest.TestCase):
                          "hammer: error: url 'http://[::1' is malformed: its"
                          " IPv6 address lacks the closing ']'")
         self.assertEqual(proc.stdout, "")
+
+
+# --- scenarios: a small web application, as multi-mechanize's Reddit example ---
+
+
+Hit = collections.namedtuple(
+    "Hit", "method host path query user cookies headers body")
+
+
+class WebApp(object):
+    """A web application on http.server, 127.0.0.1:0, in a thread:
+    HTTP/1.1 keep-alive, every answer framed by Content-Length.
+
+    GET /login           a form with a hidden CSRF token
+    POST /login          user, password (USER-secret) and that token: a
+                         session cookie and 302 to /items; else 403
+    GET /items           the list page
+    GET /items/N         item N (1 to 5); with a session, a comment form
+                         holding the session's CSRF token
+    POST /items/N/comment  text and csrf: needs the session and its token
+                         (else 403); kept with its author
+    /redirect/K          K hops of 302 (or ?code=307...), then 200
+    /cookies/set/NAME    Set-Cookie NAME=1 with ?path= domain= max_age=
+                         expires= secure= as attributes
+    /error               500
+    /page-with-error     200 carrying an error text
+    /json                a JSON object
+    /echo                200, the request's method, query and body as JSON
+    /bytes/N             N bytes of body
+
+    Every request is logged as a Hit, with the user of its session
+    (None without one); hits(), comments and sessions under a lock.
+    """
+
+    ITEMS = 5
+
+    def __init__(self, host="127.0.0.1"):
+        self.lock = threading.Lock()
+        self.log = []           # [Hit]
+        self.comments = []      # [(item, author, text)]
+        self.tokens = set()     # CSRF tokens GET /login handed out
+        self.sessions = {}      # session id: (user, csrf token)
+        self.serial = itertools.count(1)
+        app = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def answer(self):
+                app.answer(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+            do_HEAD = do_OPTIONS = answer
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            request_queue_size = 128
+
+            def server_bind(self):      # without HTTPServer's getfqdn()
+                socketserver.TCPServer.server_bind(self)
+                self.server_name, self.server_port = self.server_address[:2]
+
+        self.server = Server((host, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = "http://%s:%d/" % (host, self.port)
+        self.thread = threading.Thread(target=self.server.serve_forever)
+        self.thread.daemon = True
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    def hits(self):
+        with self.lock:
+            return list(self.log)
+
+    def counts(self, rename=None):
+        """Counter of (method, path), paths through rename when given."""
+        return collections.Counter(
+            (h.method, rename(h.path) if rename else h.path)
+            for h in self.hits())
+
+    def by_user(self):
+        return collections.Counter(h.user for h in self.hits())
+
+    def token(self):
+        with self.lock:
+            return "t%d" % next(self.serial)
+
+    def answer(self, handler):
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        path, _, query = handler.path.partition("?")
+        jar = http.cookies.SimpleCookie(handler.headers.get("Cookie", ""))
+        cookies = {name: morsel.value for name, morsel in jar.items()}
+        with self.lock:
+            user, csrf = self.sessions.get(cookies.get("session"),
+                                           (None, None))
+            self.log.append(Hit(handler.command,
+                                handler.headers.get("Host"), path, query,
+                                user, cookies,
+                                {k.lower(): v for k, v in
+                                 handler.headers.items()}, body))
+        form = dict(urllib.parse.parse_qsl(body.decode("latin-1")))
+        status, head, payload = self.route(
+            handler.command, path, dict(urllib.parse.parse_qsl(query)),
+            form, user, csrf, body)
+        handler.send_response(status)
+        for name, value in head:
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(payload)
+
+    def route(self, method, path, query, form, user, csrf, body):
+        """(status, [(header, value)], body) of one request."""
+        html = [("Content-Type", "text/html; charset=utf-8")]
+        parts = path.strip("/").split("/")
+        if path == "/login" and method == "GET":
+            token = self.token()
+            with self.lock:
+                self.tokens.add(token)
+            return 200, html, (
+                b'<form method="post" action="/login">'
+                b'<input type="hidden" name="csrf" value="%s">'
+                b'<input name="user"><input name="password" type="password">'
+                b'</form>' % token.encode())
+        if path == "/login" and method == "POST":
+            name = form.get("user", "")
+            with self.lock:
+                good = (form.get("csrf") in self.tokens and name
+                        and form.get("password") == name + "-secret")
+            if not good:
+                return 403, html, b"<p>wrong user, password or token</p>"
+            session, token = self.token(), self.token()
+            with self.lock:
+                self.sessions[session] = (name, token)
+            return 302, [("Location", "/items"), ("Set-Cookie",
+                          "session=%s; Path=/" % session)], b""
+        if path == "/items":
+            return 200, html, b"".join(
+                b'<a href="/items/%d">Item %d</a>' % (n, n)
+                for n in range(1, self.ITEMS + 1))
+        if (parts[0] == "items" and len(parts) in (2, 3) and parts[1].isdigit()
+                and 1 <= int(parts[1]) <= self.ITEMS):
+            item = int(parts[1])
+            if len(parts) == 2:
+                page = b"<h1>Item %d</h1>" % item
+                if user is not None:
+                    page += (b'<form method="post" action="/items/%d/comment">'
+                             b'<input type="hidden" name="csrf" value="%s">'
+                             b'<textarea name="text"></textarea></form>'
+                             % (item, csrf.encode()))
+                return 200, html, page
+            if parts[2] == "comment" and method == "POST":
+                if user is None or form.get("csrf") != csrf:
+                    return 403, html, b"<p>log in first</p>"
+                with self.lock:
+                    self.comments.append((item, user, form.get("text")))
+                return 200, html, b"<p>comment saved</p>"
+        if parts[0] == "redirect" and len(parts) == 2 and parts[1].isdigit():
+            hops = int(parts[1])
+            if hops == 0:
+                return 200, html, b"<p>arrived</p>"
+            code = int(query.get("code", 302))
+            return code, [("Location", "/redirect/%d%s" % (
+                hops - 1, "?code=%d" % code if "code" in query else ""))], b""
+        if parts[0] == "cookies" and parts[1:2] == ["set"] and len(parts) == 3:
+            cookie = "%s=1" % parts[2]
+            for key, attribute in (("path", "Path"), ("domain", "Domain"),
+                                   ("max_age", "Max-Age"),
+                                   ("expires", "Expires")):
+                if key in query:
+                    cookie += "; %s=%s" % (attribute, query[key])
+            if query.get("secure"):
+                cookie += "; Secure"
+            return 200, [("Set-Cookie", cookie)], b"set"
+        if path == "/error":
+            return 500, html, b"<p>internal error</p>"
+        if path == "/page-with-error":
+            return 200, html, b"<p>Error: the database is down</p>"
+        if path == "/json":
+            return 200, [("Content-Type", "application/json")], json.dumps(
+                {"items": list(range(1, self.ITEMS + 1)), "ok": True}).encode()
+        if path == "/echo":
+            return 200, [("Content-Type", "application/json")], json.dumps(
+                {"method": method, "query": query,
+                 "body": body.decode("latin-1")}).encode()
+        if parts[0] == "bytes" and len(parts) == 2 and parts[1].isdigit():
+            return 200, [], b"b" * int(parts[1])
+        if parts[0] == "cookies":
+            return 200, html, b"<p>cookies</p>"
+        return 404, html, b"<p>not found</p>"
+
+
+SCENARIO_COLUMNS = ["elapsed", "response_time", "status", "bytes", "error",
+                    "scheduled", "method", "name"]
+Row = collections.namedtuple("Row", SCENARIO_COLUMNS)
+EXAMPLES = os.path.join(HERE, "examples")
+
+
+def binomial_bound(n, p, z=3.29):
+    """The range holding a Binomial(n, p) count with probability 99.9%
+    (normal approximation: mean +- 3.29 sd)."""
+    mean, sd = n * p, math.sqrt(n * p * (1 - p))
+    return mean - z * sd, mean + z * sd
+
+
+def item_names(path):
+    """The app's paths as the examples name them (name=)."""
+    return re.sub(r"^/items/\d+", "/items/[id]", path)
+
+
+class ScenarioTestCase(ServerTestCase):
+    """hammer --script, --targets and --project against a WebApp."""
+
+    def setUp(self):
+        ServerTestCase.setUp(self)
+        self.app = WebApp()
+        self.addCleanup(self.app.stop)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def script(self, text, name="flow.py"):
+        return self.write(name, text)
+
+    def run_script(self, text, *args, **kwargs):
+        """hammer APP_URL --script (text) args; exit 0 asserted."""
+        proc = self.hammer(self.app.url, "--script", self.script(text),
+                           *args, **kwargs)
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+        return proc
+
+    def table(self):
+        """results.csv through the csv module, as Rows of typed values."""
+        with open(self.csv, newline="") as f:
+            lines = list(csv.reader(f))
+        self.assertEqual(lines[0], SCENARIO_COLUMNS)
+        return [Row(float(r[0]), float(r[1]), int(r[2]), int(r[3]), r[4],
+                    r[5], r[6], r[7]) for r in lines[1:]]
+
+    def requests(self, rows):
+        """Counter of (method, name) over the HTTP rows."""
+        return collections.Counter((r.method, r.name) for r in rows
+                                   if r.method not in ("timer", "task"))
+
+    def named(self, rows, method):
+        """Counter of the names of the timer (or task) rows."""
+        return collections.Counter(r.name for r in rows if r.method == method)
+
+    def main(self, *argv):
+        """hammer.main in this process: (code, stdout, stderr)."""
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            code = hammer.main(list(argv), out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def assert_usage(self, argv, message):
+        """Exit 2 with the one line 'hammer: error: message', results.csv
+        untouched, and no request sent."""
+        sentinel = "elapsed,response_time,status\n1.0,0.1,200\n"
+        with open(self.csv, "w") as f:
+            f.write(sentinel)
+        code, out, err = self.main(*(list(argv) + ["-o", self.csv]))
+        self.assertEqual(code, 2, err)
+        self.assertEqual(err.splitlines()[-1], "hammer: error: " + message)
+        self.assertNotIn("Traceback", err.splitlines()[-1])
+        with open(self.csv) as f:
+            self.assertEqual(f.read(), sentinel)
+        self.assertEqual(self.app.hits(), [])
+
+
+# A Locust-like flow against WebApp: login in on_start, two weighted tasks.
+LOGIN_FLOW = """
+import re
+
+import hammer
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def login(user, name):
+    token = CSRF.search(user.get("/login").text).group(1)
+    response = user.post("/login", data={"user": name,
+                                         "password": name + "-secret",
+                                         "csrf": token})
+    assert response.status == 302, response.status
+
+
+def on_start(user):
+    login(user, user.data["user"] if user.data else "u%d" % user.index)
+
+
+@hammer.task(3)
+def browse(user):
+    user.get("/items")
+    user.get("/items/%d" % user.rng.randint(1, 5), name="/items/[id]")
+
+
+@hammer.task
+def comment(user):
+    item = user.rng.randint(1, 5)
+    page = user.get("/items/%d" % item, name="/items/[id]")
+    token = CSRF.search(page.text).group(1)
+    saved = user.post("/items/%d/comment" % item, name="/items/[id]/comment",
+                      data={"text": "from %d" % user.index, "csrf": token})
+    assert saved.status == 200, saved.status
+"""
+
+
+class TestScriptShapes(ScenarioTestCase):
+    """Each of the three shapes: rows per name equal the app's counts."""
+
+    def test_tasks_with_on_start(self):
+        self.run_script(LOGIN_FLOW, "-p", "1", "-c", "3", "-n", "30")
+        rows = self.table()
+        self.assertEqual(self.requests(rows), self.app.counts(item_names))
+        self.assertEqual([r for r in rows if r.method in ("task", "timer")],
+                         [])
+        counts = self.app.counts(item_names)
+        self.assertEqual(counts["GET", "/login"], 3)       # once per user
+        self.assertEqual(counts["POST", "/login"], 3)
+        comments = counts["POST", "/items/[id]/comment"]
+        self.assertEqual(counts["GET", "/items"] + comments, 30)
+        self.assertEqual(len(self.app.comments), comments)
+        self.assertEqual(self.app.by_user(), collections.Counter(
+            {None: 6, "u0": 20, "u1": 20, "u2": 20}))     # 10 iterations each
+        self.assertEqual({r.status for r in rows if r.name != "/login"}, {200})
+
+    def test_run_function(self):
+        self.run_script("""
+            def run(user):
+                if not any(c.name == "session" for c in user.cookies):
+                    token = user.get("/login").text.split('value="')[1]
+                    user.post("/login", data={"user": "ann",
+                              "password": "ann-secret",
+                              "csrf": token.split('"')[0]})
+                user.get("/items")
+                user.get("/items/%d" % (user.index + 1))
+                user.get("/json", params={"page": 2})
+            """, "-p", "1", "-c", "2", "-n", "12")
+        rows = self.table()
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertEqual(self.app.counts(), collections.Counter({
+            ("GET", "/login"): 2, ("POST", "/login"): 2, ("GET", "/items"): 12,
+            ("GET", "/items/1"): 6, ("GET", "/items/2"): 6,
+            ("GET", "/json"): 12}))
+        self.assertEqual(self.app.by_user(), collections.Counter(
+            {None: 4, "ann": 36}))
+        self.assertEqual({h.query for h in self.app.hits()
+                          if h.path == "/json"}, {"page=2"})
+
+    def test_transaction_timing_its_own_urllib_calls(self):
+        # multi-mechanize's own shape, unchanged but for Python 3: the
+        # script never touches user; its timers are its only rows
+        self.run_script("""
+            import time
+            import urllib.request
+
+
+            class Transaction(object):
+                def __init__(self):
+                    self.custom_timers = {}
+
+                def run(self):
+                    start = time.time()
+                    r = urllib.request.urlopen("%sitems")
+                    r.read()
+                    assert r.code == 200, r.code
+                    self.custom_timers["/items"] = time.time() - start
+
+                    start = time.time()
+                    urllib.request.urlopen("%sjson").read()
+                    self.custom_timers["/json"] = time.time() - start
+            """ % (self.app.url, self.app.url), "-p", "1", "-c", "2", "-n", "8")
+        rows = self.table()
+        self.assertEqual(self.requests(rows), collections.Counter())
+        self.assertEqual(self.named(rows, "timer"), collections.Counter(
+            {"transaction": 8, "/items": 8, "/json": 8}))
+        self.assertEqual(self.named(rows, "timer") - collections.Counter(
+            {"transaction": 8}), collections.Counter(
+                path for _, path in self.app.counts().elements()))
+        for row in rows:
+            self.assertEqual((row.status, row.error, row.bytes), (0, "", 0))
+        # each transaction spans its two custom timers
+        self.assertGreaterEqual(
+            sum(r.response_time for r in rows if r.name == "transaction"),
+            sum(r.response_time for r in rows if r.name != "transaction"))
+
+    def test_transaction_with_user(self):
+        self.run_script("""
+            import time
+
+
+            class Transaction(object):
+                def __init__(self, user):
+                    self.user = user
+                    self.custom_timers = {}
+
+                def run(self):
+                    start = time.time()
+                    self.user.get("/items")
+                    self.user.get("/items/3")
+                    self.custom_timers["Browse"] = time.time() - start
+            """, "-p", "1", "-c", "2", "-n", "6")
+        rows = self.table()
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 6, ("GET", "/items/3"): 6}))
+        self.assertEqual(self.named(rows, "timer"), collections.Counter(
+            {"transaction": 6, "Browse": 6}))
+        self.assertEqual({r.status for r in rows if r.name == "transaction"},
+                         {200})      # the last response's status
+
+    def test_a_failed_transaction_has_no_custom_timers(self):
+        self.run_script("""
+            class Transaction(object):
+                def __init__(self):
+                    self.custom_timers = {}
+                    self.runs = 0
+
+                def run(self):
+                    self.runs += 1
+                    self.custom_timers["step"] = 0.001
+                    assert self.runs % 2, "every second run fails"
+            """, "-p", "1", "-c", "1", "-n", "6")
+        rows = self.table()
+        transactions = [r for r in rows if r.name == "transaction"]
+        self.assertEqual(sorted((r.status, r.error) for r in transactions),
+                         [(0, "")] * 3 + [(0, "check")] * 3)
+        self.assertEqual(self.named(rows, "timer")["step"], 3)
+
+
+class TestDataFile(ScenarioTestCase):
+    def test_comments_are_attributed_to_the_users_of_the_data_file(self):
+        users = self.write("users.csv", """\
+            user,password
+            alice,alice-secret
+            bob,bob-secret
+            carol,carol-secret
+            """)
+        comment_only = LOGIN_FLOW.replace("@hammer.task(3)\n", "")
+        proc = self.run_script(comment_only,
+                               "-p", "2", "-c", "5", "-n", "20",
+                               "--data-file", users)
+        names = ["alice", "bob", "carol"]
+        self.assertEqual(len(self.app.comments), 20)
+        for item, author, text in self.app.comments:
+            index = int(text.split()[1])
+            self.assertEqual(author, names[index % 3], text)
+        self.assertEqual(collections.Counter(
+            a for _, a, _ in self.app.comments),
+            collections.Counter({"alice": 8, "bob": 8, "carol": 4}))
+        self.assertIn("users.csv", proc.stderr)     # fewer rows than users
+        self.assertEqual(self.requests(self.table()),
+                         self.app.counts(item_names))
+
+    def test_user_data_is_none_without_a_data_file(self):
+        self.run_script("""
+            def run(user):
+                assert user.data is None, user.data
+                user.get("/json")
+            """, "-p", "1", "-c", "1", "-n", "2")
+        self.assertEqual(self.named(self.table(), "task"),
+                         collections.Counter())
+
+
+class TestTaskWeights(ScenarioTestCase):
+    WEIGHTED = """
+        import hammer
+
+
+        @hammer.task(3)
+        def often(user):
+            with user.timer("often"):
+                pass
+
+
+        @hammer.task(weight=1)
+        def seldom(user):
+            with user.timer("seldom"):
+                pass
+        """
+
+    def test_weights_split_within_the_binomial_bound(self):
+        self.run_script(self.WEIGHTED, "-p", "2", "-c", "4", "-n", "4000")
+        split = self.named(self.table(), "timer")
+        self.assertEqual(sum(split.values()), 4000)
+        low, high = binomial_bound(4000, 0.75)
+        self.assertTrue(low <= split["often"] <= high, (split, low, high))
+
+    def test_the_same_seed_gives_the_same_choices(self):
+        runs = []
+        for _ in range(2):
+            self.run_script(self.WEIGHTED, "-p", "1", "-c", "1", "-n", "500",
+                            "--seed", "7")
+            runs.append([r.name for r in self.table()])
+        self.assertEqual(runs[0], runs[1])
+        self.assertEqual(len(set(runs[0])), 2)
+
+
+class TestTimers(ScenarioTestCase):
+    def test_a_timer_row_spans_its_requests(self):
+        self.run_script("""
+            def run(user):
+                with user.timer("browse"):
+                    user.get("/items")
+                    user.get("/items/2")
+                    user.get("/json")
+            """, "-p", "1", "-c", "1", "-n", "10")
+        rows = self.table()
+        timers = [r for r in rows if r.method == "timer"]
+        requests = [r for r in rows if r.method == "GET"]
+        self.assertEqual(len(timers), 10)
+        self.assertEqual(len(requests), 30)
+        self.assertEqual(self.requests(rows), self.app.counts())
+        for timer in timers:
+            inside = sorted(
+                (r for r in requests if timer.elapsed - 2e-6 <= r.elapsed
+                 and r.elapsed + r.response_time
+                 <= timer.elapsed + timer.response_time + 2e-6),
+                key=lambda r: r.elapsed)
+            self.assertEqual([r.name for r in inside],
+                             ["/items", "/items/2", "/json"])
+            self.assertGreaterEqual(timer.response_time + 3e-6,
+                                    sum(r.response_time for r in inside))
+            self.assertEqual((timer.status, timer.error, timer.bytes),
+                             (200, "", 0))
+
+    def test_a_timer_has_the_last_responses_status(self):
+        self.run_script("""
+            def run(user):
+                with user.timer("failing"):
+                    user.get("/items")
+                    user.get("/error")
+                with user.timer("idle"):
+                    pass
+            """, "-p", "1", "-c", "1", "-n", "3")
+        rows = self.table()
+        self.assertEqual(sorted((r.name, r.status, r.error) for r in rows
+                                if r.method == "timer"),
+                         [("failing", 500, "")] * 3 + [("idle", 0, "")] * 3)
+
+    def test_a_timer_whose_block_raises(self):
+        self.run_script("""
+            def run(user):
+                with user.timer("checked"):
+                    user.get("/items")
+                    assert False, "wrong page"
+            """, "-p", "1", "-c", "1", "-n", "2")
+        rows = self.table()
+        self.assertEqual(sorted((r.method, r.name, r.status, r.error)
+                                for r in rows),
+                         [("GET", "/items", 200, "")] * 2
+                         + [("task", "run", 0, "check")] * 2
+                         + [("timer", "checked", 0, "check")] * 2)
+
+
+class TestChecksAndErrors(ScenarioTestCase):
+    def test_response_fail_marks_the_row(self):
+        self.run_script("""
+            def run(user):
+                page = user.get("/page-with-error")
+                if "Error:" in page.text:
+                    page.fail("the page shows an error")
+                user.get("/error")
+            """, "-p", "1", "-c", "2", "-n", "6")
+        rows = self.table()
+        self.assertEqual(sorted((r.name, r.status, r.error) for r in rows),
+                         [("/error", 500, "")] * 6
+                         + [("/page-with-error", 200, "check")] * 6)
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_exceptions_in_tasks_are_rows_and_the_user_goes_on(self):
+        proc = self.run_script("""
+            import itertools
+
+            calls = itertools.count()
+
+
+            def run(user):
+                user.get("/items")
+                if next(calls) % 2:
+                    assert 1 + 1 == 3, "arithmetic"
+                raise ValueError("boom")
+            """, "-p", "1", "-c", "1", "-n", "10")
+        rows = self.table()
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 10}))
+        self.assertEqual(sorted((r.method, r.name, r.status, r.error)
+                                for r in rows if r.method == "task"),
+                         [("task", "run", 0, "check")] * 5
+                         + [("task", "run", 0, "script")] * 5)
+        for row in rows:
+            if row.method == "task":
+                self.assertEqual(row.bytes, 0)
+        # one traceback per exception type, with its count
+        self.assertEqual(proc.stdout.count("Traceback (most recent call"
+                                           " last)"), 2, proc.stdout)
+        self.assertEqual(proc.stdout.count("ValueError: boom"), 1)
+        self.assertEqual(proc.stdout.count("AssertionError: arithmetic"), 1)
+        self.assertRegex(proc.stdout, r"5 x ValueError|ValueError.*\b5\b")
+        self.assertRegex(proc.stdout, r"5 x AssertionError|AssertionError.*\b5\b")
+
+    def test_exception_in_a_task_names_the_task(self):
+        self.run_script("""
+            import hammer
+
+
+            @hammer.task
+            def checkout(user):
+                user.get("/json").json()["missing"]
+            """, "-p", "1", "-c", "2", "-n", "4")
+        rows = self.table()
+        self.assertEqual(sorted((r.method, r.name, r.status, r.error)
+                                for r in rows),
+                         [("GET", "/json", 200, "")] * 4
+                         + [("task", "checkout", 0, "script")] * 4)
+
+    def test_script_with_a_syntax_error(self):
+        script = self.script("""
+            def run(user):
+                user.get("/")
+
+            def broken(:
+                pass
+            """)
+        self.assert_usage([self.app.url, "--script", script],
+                          "cannot load script %r: invalid syntax (line 5)"
+                          % script)
+
+    def test_script_that_raises_on_import(self):
+        script = self.script("""
+            import hammer
+
+            TOKEN = undefined_name
+            """)
+        self.assert_usage([self.app.url, "--script", script],
+                          "cannot load script %r: line 4: NameError: name"
+                          " 'undefined_name' is not defined" % script)
+
+    def test_script_without_tasks(self):
+        script = self.script("""
+            def login(user):
+                user.get("/login")
+            """)
+        self.assert_usage([self.app.url, "--script", script],
+                          "script %r has no @hammer.task, no run(user) and no"
+                          " class Transaction" % script)
+
+    def test_missing_script(self):
+        missing = os.path.join(self.tmp.name, "nope.py")
+        self.assert_usage([self.app.url, "--script", missing],
+                          "cannot read script %r: No such file or directory"
+                          % missing)
+
+    def test_script_and_targets_are_exclusive(self):
+        script = self.script("def run(user): pass\n")
+        targets = self.write("t.txt", "GET /items\n")
+        self.assert_usage([self.app.url, "--script", script, "--targets",
+                           targets], "argument --targets: not allowed with"
+                                     " argument --script")
+
+
+class TestCookies(ScenarioTestCase):
+    def test_domain_path_and_expiry(self):
+        other = "http://localhost:%d/" % self.app.port
+        self.run_script("""
+            PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
+            FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
+
+
+            def cookie(user, name, **attributes):
+                attributes.setdefault("path", "/")
+                user.get("/cookies/set/" + name, params=attributes)
+
+
+            def run(user):
+                cookie(user, "a")
+                cookie(user, "b", path="/cookies/in")
+                cookie(user, "c", max_age="0")
+                cookie(user, "d")
+                cookie(user, "d", max_age="0")          # deletes d
+                cookie(user, "e", expires=PAST)
+                cookie(user, "f", expires=FUTURE)
+                cookie(user, "g", max_age="3600")
+                cookie(user, "h", domain="example.com")  # not ours: refused
+                cookie(user, "s", secure="1")            # https only
+                user.get("/cookies/in/page")
+                user.get("/cookies/out")
+                user.get("%(other)scookies/other")
+                user.get("%(other)scookies/set/l", params={"path": "/"})
+                user.get("%(other)scookies/other")
+                user.get("/cookies/out")
+            """ % {"other": other}, "-p", "1", "-c", "1", "-n", "1")
+        seen = [(h.host.split(":")[0], h.path, sorted(h.cookies))
+                for h in self.app.hits() if "/set/" not in h.path]
+        self.assertEqual(seen, [
+            ("127.0.0.1", "/cookies/in/page", ["a", "b", "f", "g"]),
+            ("127.0.0.1", "/cookies/out", ["a", "f", "g"]),
+            ("localhost", "/cookies/other", []),
+            ("localhost", "/cookies/other", ["l"]),
+            ("127.0.0.1", "/cookies/out", ["a", "f", "g"])])
+        self.assertEqual(self.requests(self.table()), self.app.counts())
+
+    def test_each_user_has_its_own_jar(self):
+        self.run_script("""
+            def run(user):
+                if user.index == 0 and not list(user.cookies):
+                    user.get("/cookies/set/first", params={"path": "/"})
+                user.get("/cookies/show", params={"user": user.index})
+            """, "-p", "1", "-c", "2", "-n", "4")
+        seen = sorted((h.query, sorted(h.cookies)) for h in self.app.hits()
+                      if h.path == "/cookies/show")
+        self.assertEqual(seen, [("user=0", ["first"])] * 2
+                         + [("user=1", [])] * 2)
+
+
+class TestRedirects(ScenarioTestCase):
+    def test_not_followed_by_default(self):
+        self.run_script("""
+            def run(user):
+                response = user.get("/redirect/3")
+                assert response.status == 302, response.status
+                assert response.headers["location"] == "/redirect/2"
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows],
+                         [("GET", "/redirect/3", 302, "")])
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/redirect/3"): 1}))
+
+    def test_each_hop_is_a_row(self):
+        self.run_script("""
+            def run(user):
+                response = user.get("/redirect/3", allow_redirects=True)
+                assert response.status == 200, response.status
+                assert response.url.endswith("/redirect/0"), response.url
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows],
+                         [("GET", "/redirect/3", 302, ""),
+                          ("GET", "/redirect/2", 302, ""),
+                          ("GET", "/redirect/1", 302, ""),
+                          ("GET", "/redirect/0", 200, "")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_more_than_ten_redirects(self):
+        self.run_script("""
+            def run(user):
+                response = user.get("/redirect/12", allow_redirects=True)
+                assert response.status == 302, response.status
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/redirect/%d" % k, 302, "") for k in
+                          range(12, 2, -1)] + [("/redirect/2", 302,
+                                                "redirects")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_a_post_redirected_by_302_becomes_a_get_and_by_307_stays(self):
+        self.run_script("""
+            def run(user):
+                user.post("/redirect/1", data="x", allow_redirects=True)
+                user.post("/redirect/1", data="y", allow_redirects=True,
+                          params={"code": "307"})
+            """, "-p", "1", "-c", "1", "-n", "1")
+        self.assertEqual([(h.method, h.path, h.body)
+                          for h in self.app.hits()],
+                         [("POST", "/redirect/1", b"x"),
+                          ("GET", "/redirect/0", b""),
+                          ("POST", "/redirect/1", b"y"),
+                          ("POST", "/redirect/0", b"y")])
+        self.assertEqual(self.requests(self.table()), self.app.counts())
+
+
+class TestTargets(ScenarioTestCase):
+    def test_three_weighted_targets(self):
+        body = self.write("search.json", '{"q": "hammer"}')
+        targets = self.write("targets.txt", """\
+            # three targets, weights 3:2:1
+
+            # name: list
+            # weight: 3
+            GET /items
+
+            # name: item
+            # weight: 2
+            GET /items/1?full=1
+            X-Target: item
+
+            POST /echo
+            Content-Type: application/json
+            @%s
+            """ % body)
+        proc = self.hammer(self.app.url, "--targets", targets, "-p", "2",
+                           "-c", "4", "-n", "600")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.table()
+        self.assertEqual(len(rows), 600)
+        paths = {"list": "/items", "item": "/items/1", "/echo": "/echo"}
+        self.assertEqual(
+            collections.Counter({(m, paths[n]): k for (m, n), k
+                                 in self.requests(rows).items()}),
+            self.app.counts())
+        split = self.requests(rows)
+        for (method, name), weight in ((("GET", "list"), 3),
+                                       (("GET", "item"), 2),
+                                       (("POST", "/echo"), 1)):
+            low, high = binomial_bound(600, weight / 6.0)
+            self.assertTrue(low <= split[method, name] <= high,
+                            (name, split, low, high))
+        for hit in self.app.hits():
+            if hit.path == "/items/1":
+                self.assertEqual((hit.query, hit.headers["x-target"]),
+                                 ("full=1", "item"))
+            if hit.path == "/echo":
+                self.assertEqual((hit.body, hit.headers["content-type"]),
+                                 (b'{"q": "hammer"}', "application/json"))
+
+    def test_the_same_seed_picks_the_same_targets(self):
+        targets = self.write("targets.txt", """\
+            GET /items
+
+            # weight: 2
+            GET /json
+            """)
+        runs = []
+        for _ in range(2):
+            proc = self.hammer(self.app.url, "--targets", targets, "-p", "1",
+                               "-c", "1", "-n", "100", "--seed", "3")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            runs.append([r.name for r in self.table()])
+        self.assertEqual(runs[0], runs[1])
+
+    def test_absolute_urls_need_no_url_argument(self):
+        targets = self.write("targets.txt", "GET %sjson\n" % self.app.url)
+        proc = self.hammer("--targets", targets, "-p", "1", "-c", "1", "-n",
+                           "3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.requests(self.table()), collections.Counter(
+            {("GET", "/json"): 3}))
+
+    def test_unreadable_targets_file(self):
+        missing = os.path.join(self.tmp.name, "missing.txt")
+        self.assert_usage([self.app.url, "--targets", missing],
+                          "cannot read targets file %r: No such file or"
+                          " directory" % missing)
+
+    def test_targets_file_with_a_bad_request_line(self):
+        targets = self.write("targets.txt", """\
+            # name: ok
+            GET /items
+
+            FETCH
+            """)
+        self.assert_usage([self.app.url, "--targets", targets],
+                          "targets file %r line 4: expected 'METHOD URL',"
+                          " got 'FETCH'" % targets)
+
+    def test_targets_file_with_a_missing_body_file(self):
+        targets = self.write("targets.txt", "POST /echo\n@nowhere.json\n")
+        self.assert_usage([self.app.url, "--targets", targets],
+                          "targets file %r line 2: cannot read body file"
+                          " 'nowhere.json': No such file or directory"
+                          % targets)
+
+
+class TestResultsColumns(ScenarioTestCase):
+    AWKWARD = ["a,b", 'say "hi"', "two\nlines", "c,\"d\"\ne", "plain"]
+
+    def test_awkward_names_round_trip(self):
+        self.run_script("""
+            NAMES = %r
+
+
+            def run(user):
+                for name in NAMES:
+                    user.get("/json", name=name)
+                    with user.timer(name):
+                        pass
+            """ % (self.AWKWARD,), "-p", "1", "-c", "1", "-n", "3")
+        rows = self.table()
+        expected = collections.Counter({name: 3 for name in self.AWKWARD})
+        self.assertEqual(self.named(rows, "GET"), expected)
+        self.assertEqual(self.named(rows, "timer"), expected)
+
+    def test_plain_url_rows_name_the_path_without_the_query(self):
+        proc = self.hammer(self.app.url + "items?page=2", "-p", "1", "-c",
+                           "2", "-n", "6")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(self.csv) as f:
+            self.assertEqual(f.readline(), ",".join(SCENARIO_COLUMNS) + "\n")
+        rows = self.table()
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 6}))
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 6}))
+
+    def test_plain_url_rows_carry_the_method(self):
+        proc = self.hammer(self.app.url + "echo", "-X", "PUT", "-d", "x",
+                           "-p", "1", "-c", "1", "-n", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.requests(self.table()), collections.Counter(
+            {("PUT", "/echo"): 2}))
+
+
+class TestVerbose(ScenarioTestCase):
+    def test_verbose_shows_each_request_and_timer(self):
+        proc = self.run_script("""
+            def run(user):
+                with user.timer("browse"):
+                    user.get("/items", params={"a": "1"})
+                user.post("/redirect/1")
+            """, "-p", "1", "-c", "1", "-n", "2", "--verbose")
+        url = self.app.url.rstrip("/")
+        lines = proc.stderr.splitlines()
+        gets = [l for l in lines if re.search(
+            r"\bGET %s/items\?a=1\b.* 200\b.*\d(us|ms|s)\b" % re.escape(url),
+            l)]
+        posts = [l for l in lines if re.search(
+            r"\bPOST %s/redirect/1\b.* 302\b.*\d(us|ms|s)\b" % re.escape(url),
+            l)]
+        timers = [l for l in lines if "browse" in l]
+        self.assertEqual((len(gets), len(posts), len(timers)), (2, 2, 2),
+                         proc.stderr)
+
+
+class TestUserApi(ScenarioTestCase):
+    """The user object's contract, item by item."""
+
+    def test_request_keywords(self):
+        self.run_script("""
+            def run(user):
+                user.get("/echo", params={"q": "a b", "n": 1},
+                         headers={"X-Mine": "yes"})
+                user.get("/echo", headers={"X-Run": "8"})
+                user.post("/echo", data={"a": "1 2", "b": "&"})
+                user.post("/echo", data="text")
+                user.post("/echo", data=b"\\x00\\x01")
+                user.put("/echo", json={"k": [1, 2]})
+                user.patch("/echo", data="p")
+                user.delete("/echo")
+                user.head("/echo")
+                user.request("OPTIONS", "/echo")
+            """, "-p", "1", "-c", "1", "-n", "1", "-H", "X-Run: 7")
+        hits = self.app.hits()
+        self.assertEqual([(h.method, h.query, h.body) for h in hits], [
+            ("GET", "q=a+b&n=1", b""), ("GET", "", b""),
+            ("POST", "", b"a=1+2&b=%26"), ("POST", "", b"text"),
+            ("POST", "", b"\x00\x01"), ("PUT", "", hits[5].body),
+            ("PATCH", "", b"p"), ("DELETE", "", b""), ("HEAD", "", b""),
+            ("OPTIONS", "", b"")])
+        self.assertEqual(json.loads(hits[5].body.decode()), {"k": [1, 2]})
+        self.assertEqual(hits[5].headers["content-type"], "application/json")
+        self.assertEqual(hits[2].headers["content-type"],
+                         "application/x-www-form-urlencoded")
+        self.assertEqual(hits[0].headers["x-mine"], "yes")
+        self.assertEqual([h.headers["x-run"] for h in hits],
+                         ["7", "8"] + ["7"] * 8)
+        rows = self.table()
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertEqual(self.named(rows, "task"), collections.Counter())
+
+    def test_response_attributes(self):
+        self.run_script("""
+            import hammer
+
+
+            def run(user):
+                r = user.get("/json", params={"x": "1"})
+                assert r.status == 200 and r.ok and r.error == "", r.status
+                assert r.headers["content-type"] == "application/json"
+                assert r.headers["CONTENT-TYPE"] == "application/json"
+                assert isinstance(r.body, bytes) and r.body.startswith(b"{")
+                assert r.text == r.body.decode()
+                assert r.json()["ok"] is True
+                assert 0 < r.elapsed < 5, r.elapsed
+                assert r.url == "%(url)sjson?x=1", r.url
+                r.raise_for_status()
+
+                e = user.get("/error")
+                assert e.status == 500 and not e.ok
+                try:
+                    e.raise_for_status()
+                except hammer.HTTPError:
+                    pass
+                else:
+                    raise AssertionError("500 raised no HTTPError")
+            """ % {"url": self.app.url}, "-p", "1", "-c", "1", "-n", "2")
+        rows = self.table()
+        self.assertEqual(self.named(rows, "task"), collections.Counter())
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_a_transport_error_is_a_row_not_an_exception(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+        s.close()
+        self.run_script("""
+            import hammer
+
+
+            def run(user):
+                r = user.get("http://127.0.0.1:%d/nothing")
+                assert (r.status, r.error, r.ok) == (0, "connect", False), r
+                try:
+                    r.raise_for_status()
+                except hammer.HTTPError:
+                    pass
+                else:
+                    raise AssertionError("no HTTPError")
+                user.get("/items")
+            """ % closed, "-p", "1", "-c", "1", "-n", "2")
+        rows = self.table()
+        self.assertEqual(sorted((r.method, r.name, r.status, r.error)
+                                for r in rows),
+                         [("GET", "/items", 200, "")] * 2
+                         + [("GET", "/nothing", 0, "connect")] * 2)
+
+    def test_max_body_keeps_the_start_and_counts_the_rest(self):
+        self.run_script("""
+            def run(user):
+                r = user.get("/bytes/5000")
+                assert r.body == b"b" * 100, len(r.body)
+            """, "-p", "1", "-c", "1", "-n", "2", "--max-body", "100")
+        rows = self.table()
+        self.assertEqual([(r.status, r.bytes, r.error) for r in rows],
+                         [(200, 5000, "")] * 2)
+
+    def test_sleep_ends_with_the_run(self):
+        began = time.time()
+        self.run_script("""
+            def run(user):
+                user.get("/items")
+                user.sleep(60)
+                user.get("/never")
+            """, "-p", "1", "-c", "2", "--runtime", "0.5")
+        self.assertLess(time.time() - began, 10)
+        rows = self.table()
+        self.assertEqual([(r.method, r.name) for r in rows],
+                         [("GET", "/items")] * 2)
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 2}))
+
+    def test_user_index_covers_every_user_once(self):
+        self.run_script("""
+            import hammer
+
+
+            def on_start(user):
+                user.get("/echo", params={"index": user.index})
+
+
+            @hammer.task
+            def browse(user):
+                user.get("/items")
+            """, "-p", "2", "-c", "5", "-n", "10")
+        indexes = sorted(int(h.query.split("=")[1]) for h in self.app.hits()
+                         if h.path == "/echo")
+        self.assertEqual(indexes, [0, 1, 2, 3, 4])
+        self.assertEqual(self.requests(self.table()), self.app.counts())
+        self.assertEqual(self.app.counts()["GET", "/items"], 10)
+
+    def test_on_stop_runs_once_per_user(self):
+        self.run_script("""
+            import hammer
+
+
+            @hammer.task
+            def browse(user):
+                user.get("/items")
+
+
+            def on_stop(user):
+                user.get("/json")
+            """, "-p", "1", "-c", "3", "-n", "6")
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 6, ("GET", "/json"): 3}))
+
+
+class TestScriptStartMethods(ScenarioTestCase):
+    """The script is loaded by path in every worker, whatever the start
+    method of multiprocessing."""
+
+    def run_with(self, method):
+        code = ("import multiprocessing, sys; sys.path.insert(0, %r);"
+                "multiprocessing.set_start_method(%r); import hammer;"
+                "sys.exit(hammer.main(sys.argv[1:]))" % (HERE, method))
+        script = self.script(LOGIN_FLOW)
+        proc = subprocess.run([sys.executable, "-c", code, self.app.url,
+                               "--script", script, "-p", "2", "-c", "4",
+                               "-n", "20", "-q", "-o", self.csv],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.table()
+        self.assertEqual(self.requests(rows), self.app.counts(item_names))
+        self.assertEqual(self.app.counts()["GET", "/login"], 4)
+        self.assertEqual(sum(self.app.by_user().values()), 4 * 2 + 20 * 2)
+
+    def test_fork(self):
+        self.run_with("fork")
+
+    def test_spawn(self):
+        self.run_with("spawn")
+
+    def test_forkserver(self):
+        self.run_with("forkserver")
+
+
+class TestProject(ScenarioTestCase):
+    """multi-mechanize's project layout: config.cfg and test_scripts/."""
+
+    def project(self, config, scripts=("browse.py",)):
+        root = os.path.join(self.tmp.name, "project")
+        os.makedirs(os.path.join(root, "test_scripts"))
+        for name in scripts:
+            with open(os.path.join(root, "test_scripts", name), "w") as f:
+                f.write("def run(user):\n    user.get('/items')\n")
+        with open(os.path.join(root, "config.cfg"), "w") as f:
+            f.write(textwrap.dedent(config))
+        return root
+
+    def test_two_user_groups(self):
+        root = self.project("""\
+            [global]
+            run_time = 30
+            rampup = 0
+            results_ts_interval = 10
+
+            [user_group-1]
+            threads = 3
+            script = browse.py
+
+            [user_group-2]
+            threads = 1
+            script = comment.py
+            """, ())
+        for name in ("browse.py", "comment.py"):
+            with open(os.path.join(root, "test_scripts", name), "w") as f:
+                f.write(textwrap.dedent("""\
+                    class Transaction(object):
+                        def __init__(self, user):
+                            self.user = user
+                            self.custom_timers = {}
+
+                        def run(self):
+                            r = self.user.get("/%s")
+                            self.custom_timers["%s"] = r.elapsed
+                    """ % (("items", "Browse") if name == "browse.py"
+                           else ("json", "Comment"))))
+        proc = self.hammer(self.app.url, "--project", root, "-p", "1",
+                           "-n", "40")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.table()
+        self.assertEqual(self.named(rows, "timer"), collections.Counter(
+            {"transaction": 40, "Browse": 30, "Comment": 10}))
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 30, ("GET", "/json"): 10}))
+        self.assertEqual(self.requests(rows), self.app.counts())
+        with open(self.csv + ".json") as f:
+            settings = json.load(f)
+        self.assertEqual(settings["crunch_interval_s"], 10)
+        self.assertEqual(settings["scenario"]["kind"], "project")
+        self.assertEqual([(g["users"], g["shape"])
+                          for g in settings["scenario"]["groups"]],
+                         [(3, "transaction"), (1, "transaction")])
+
+    def test_unknown_key(self):
+        root = self.project("""\
+            [global]
+            run_time = 30
+            colour = blue
+
+            [user_group-1]
+            threads = 1
+            script = browse.py
+            """)
+        self.assert_usage([self.app.url, "--project", root],
+                          "%r: unknown key 'colour' in [global]"
+                          % os.path.join(root, "config.cfg"))
+
+    def test_missing_script(self):
+        root = self.project("""\
+            [global]
+            run_time = 30
+
+            [user_group-1]
+            threads = 1
+            script = nowhere.py
+            """)
+        self.assert_usage([self.app.url, "--project", root],
+                          "%r: [user_group-1] script: cannot read %r: No such"
+                          " file or directory" % (
+                              os.path.join(root, "config.cfg"),
+                              os.path.join(root, "test_scripts",
+                                           "nowhere.py")))
+
+
+class TestExamples(ScenarioTestCase):
+    """examples/ runs against WebApp, with exact counts."""
+
+    def example(self, *names):
+        return os.path.join(EXAMPLES, *names)
+
+    def check(self, proc, rename=item_names):
+        """The rows of a run that went well; rows per name (and the app's
+        paths, both through rename) equal the app's counts."""
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+        rows = self.table()
+        if rename is not None:
+            self.assertEqual(collections.Counter(
+                {(m, rename(n)): k for (m, n), k in
+                 self.requests(rows).items()}), self.app.counts(rename))
+        self.assertEqual(self.named(rows, "task"), collections.Counter(),
+                         proc.stdout)
+        self.assertEqual({r.error for r in rows}, {""})
+        return rows
+
+    def test_tasks(self):
+        proc = self.hammer(self.app.url, "--script", self.example("tasks.py"),
+                           "--data-file", self.example("users.csv"),
+                           "-p", "1", "-c", "3", "-n", "30")
+        self.check(proc)
+        counts = self.app.counts(item_names)
+        self.assertEqual((counts["GET", "/login"], counts["POST", "/login"]),
+                         (3, 3))
+        self.assertEqual(len(self.app.comments),
+                         counts["POST", "/items/[id]/comment"])
+        self.assertEqual(counts["GET", "/items"] + len(self.app.comments), 30)
+        self.assertEqual({u for _, u, _ in self.app.comments} - {
+            "alice", "bob", "carol"}, set())
+
+    def test_run(self):
+        rows = self.check(self.hammer(
+            self.app.url, "--script", self.example("run.py"), "-p", "1",
+            "-c", "2", "-n", "10"))
+        self.assertEqual(self.app.counts(item_names), collections.Counter(
+            {("GET", "/items"): 10, ("GET", "/items/[id]"): 10,
+             ("GET", "/json"): 10}))
+        self.assertEqual(self.named(rows, "timer"), collections.Counter(
+            {"browse": 10}))
+
+    def test_transaction(self):
+        rows = self.check(self.hammer(
+            self.app.url, "--script", self.example("transaction.py"), "-p",
+            "1", "-c", "2", "-n", "10"))
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 10, ("GET", "/items/2"): 10}))
+        self.assertEqual(self.named(rows, "timer"), collections.Counter(
+            {"transaction": 10, "Items_List": 10, "Item_Page": 10}))
+
+    def test_targets(self):
+        rows = self.check(self.hammer(
+            self.app.url, "--targets", self.example("targets.txt"), "-p", "1",
+            "-c", "2", "-n", "60"), rename=None)
+        paths = {"list": ("GET", "/items"), "item": ("GET", "/items/1"),
+                 "echo": ("POST", "/echo")}
+        self.assertEqual(collections.Counter(
+            {paths[name]: n for (_, name), n in self.requests(rows).items()}),
+            self.app.counts())
+        with open(self.example("echo.json"), "rb") as f:
+            body = f.read()
+        self.assertEqual({h.body for h in self.app.hits()
+                          if h.path == "/echo"}, {body})
+
+    def test_project(self):
+        rows = self.check(self.hammer(
+            self.app.url, "--project", self.example("project"), "-p", "1",
+            "-n", "40"), rename=item_names)
+        self.assertEqual(self.named(rows, "timer"), collections.Counter(
+            {"transaction": 40, "Browse": 30, "Comment": 10}))
+        self.assertEqual(len(self.app.comments), 10)
+        commenter = hammer.group_of_users([3, 1]).index(1)
+        self.assertEqual({u for _, u, _ in self.app.comments},
+                         {"user%d" % commenter})
 
 
 class TestReadme(unittest.TestCase):

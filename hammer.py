@@ -36,14 +36,19 @@ import argparse
 import base64
 import bisect
 import collections
+import collections.abc
+import configparser
+import csv
 import datetime
 import errno
+import io
 import itertools
 import json
 import math
 import multiprocessing
 import operator
 import os
+import re
 import select
 import signal
 import socket
@@ -54,7 +59,7 @@ import sys
 import threading
 import time
 import traceback
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode, urljoin
 
 __version__ = "0.1.0"
 
@@ -563,17 +568,64 @@ CONNECTION_EVENTS = (
 )
 
 
+class NameStats(object):
+    """One name's rows (a request's, a timer's or a task's): their count,
+    their errors (an error kind, or a 5xx) and a latency Histogram over
+    those that did not fail in transport or raise (from the slot in the
+    open model, as the totals)."""
+
+    __slots__ = ("requests", "errors", "latency")
+
+    def __init__(self):
+        self.requests, self.errors, self.latency = 0, 0, Histogram()
+
+    def add(self, rows, open_model):
+        self.requests += len(rows)
+        self.errors += sum(1 for r in rows
+                           if r[4] or 500 <= r[2] <= 599)
+        if open_model:
+            self.latency.add_many([r[0] - r[5] + r[1] for r in rows
+                                   if r[2] or not r[4]])
+        else:
+            self.latency.add_many([r[1] for r in rows if r[2] or not r[4]])
+
+    def merge(self, other):
+        self.requests += other.requests
+        self.errors += other.errors
+        self.latency.merge(other.latency)
+
+    def to_dict(self):
+        return {"requests": self.requests, "errors": self.errors,
+                "latency": self.latency.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data):
+        n = cls()
+        n.requests, n.errors = data["requests"], data["errors"]
+        n.latency = Histogram.from_dict(data["latency"])
+        return n
+
+
+def is_http(suffix):
+    """Whether a row's 'METHOD,name' is a request's, not a timer's or a
+    failed task's."""
+    return not suffix.startswith(("timer,", "task,"))
+
+
 class WorkerStats(object):
     """Counters one worker keeps over its rows; the parent merges them.
 
     Errors are one thing everywhere: transport errors (rows of status 0)
-    plus 5xx responses.
+    plus 5xx responses, plus a script's failed checks (rows with an
+    error kind and a status).  With names (scripts, targets), each row's
+    last item is its 'METHOD,name', counted per name in names; the totals
+    count requests only, not timers or failed tasks.
     """
 
     __slots__ = ("bytes", "statuses", "transport", "latency", "events",
-                 "corrected", "lateness")
+                 "corrected", "lateness", "checked", "names", "failures")
 
-    def __init__(self, open_model=False):
+    def __init__(self, open_model=False, named=False):
         self.bytes = 0
         self.statuses = collections.Counter()   # responses, by status
         self.transport = collections.Counter()  # status 0 rows, by kind
@@ -583,6 +635,9 @@ class WorkerStats(object):
         # responses, and how late each request went
         self.corrected = Histogram() if open_model else None
         self.lateness = Histogram() if open_model else None
+        self.checked = collections.Counter()   # responses failed by a script
+        self.names = {} if named else None     # 'METHOD,name' -> NameStats
+        self.failures = {}  # a script's failures: kind -> [count, text]
 
     @property
     def transport_errors(self):
@@ -596,7 +651,8 @@ class WorkerStats(object):
 
     @property
     def errors(self):
-        return self.transport_errors + self.server_errors
+        return (self.transport_errors + self.server_errors
+                + sum(self.checked.values()))
 
     @property
     def requests(self):
@@ -604,7 +660,12 @@ class WorkerStats(object):
 
     def add_rows(self, rows):
         """Count a batch of (elapsed, response_time, status, bytes, error)
-        rows, or of (..., scheduled) rows in the open model."""
+        rows, or of (..., scheduled) rows in the open model, each with
+        its 'METHOD,name' last when there are names."""
+        if self.names is not None:
+            rows = self.add_named(rows)
+            if not rows:
+                return
         statuses = collections.Counter(map(_STATUS_OF, rows))
         failures = statuses.pop(0, 0)
         self.statuses.update(statuses)
@@ -619,6 +680,26 @@ class WorkerStats(object):
             self.corrected.add_many([r[0] - r[5] + r[1] for r in rows
                                      if r[2]])
 
+    def add_named(self, rows):
+        """Count rows per name: the requests' rows, for the totals."""
+        by_name = collections.defaultdict(list)
+        for r in rows:
+            by_name[r[-1]].append(r)
+        requests = []
+        open_model = self.corrected is not None
+        for suffix, some in by_name.items():
+            entry = self.names.get(suffix)
+            if entry is None:
+                entry = self.names[suffix] = NameStats()
+            entry.add(some, open_model)
+            if is_http(suffix):
+                requests += some
+                checked = [r[4] for r in some
+                           if r[2] and r[4] and not 500 <= r[2] <= 599]
+                if checked:
+                    self.checked.update(checked)
+        return requests
+
     @property
     def answered(self):
         """The latency thresholds and summaries judge by: from the slot
@@ -627,6 +708,15 @@ class WorkerStats(object):
 
     def merge(self, other):
         self.bytes += other.bytes
+        self.checked.update(other.checked)
+        if other.names is not None:
+            if self.names is None:
+                self.names = {}
+            for suffix, entry in other.names.items():
+                self.names.setdefault(suffix, NameStats()).merge(entry)
+        for kind, (count, text) in other.failures.items():
+            mine = self.failures.setdefault(kind, [0, text])
+            mine[0] += count
         self.statuses.update(other.statuses)
         self.transport.update(other.transport)
         self.latency.merge(other.latency)
@@ -641,7 +731,11 @@ class WorkerStats(object):
         data = {"bytes": self.bytes, "statuses": dict(self.statuses),
                 "transport": dict(self.transport),
                 "latency": self.latency.to_dict(),
-                "events": dict(self.events)}
+                "events": dict(self.events), "checked": dict(self.checked),
+                "failures": self.failures}
+        if self.names is not None:
+            data["names"] = dict((k, v.to_dict())
+                                 for k, v in self.names.items())
         if self.corrected is not None:
             data["corrected"] = self.corrected.to_dict()
             data["lateness"] = self.lateness.to_dict()
@@ -649,8 +743,13 @@ class WorkerStats(object):
 
     @classmethod
     def from_dict(cls, data):
-        s = cls("corrected" in data)
+        s = cls("corrected" in data, "names" in data)
         s.bytes = data["bytes"]
+        s.checked.update(data.get("checked", {}))
+        s.failures = dict((k, list(v))
+                          for k, v in data.get("failures", {}).items())
+        for suffix, entry in data.get("names", {}).items():
+            s.names[suffix] = NameStats.from_dict(entry)
         s.statuses.update(data["statuses"])
         s.transport.update(data["transport"])
         s.latency = Histogram.from_dict(data["latency"])
@@ -1088,8 +1187,88 @@ def format_errors(stats):
     if stats.transport:
         kinds = sorted(stats.transport.items(), key=lambda kv: (-kv[1], kv[0]))
         parts.append("transport: " + ", ".join("%s %d" % kv for kv in kinds))
+    if stats.checked:
+        kinds = sorted(stats.checked.items(), key=lambda kv: (-kv[1], kv[0]))
+        parts.append("failed by the script: " + ", ".join(
+            "%s %d" % kv for kv in kinds))
     return "%d = %.2f%% of requests (%s)" % (
         stats.errors, 100.0 * stats.errors / stats.requests, "; ".join(parts))
+
+
+def split_suffix(suffix):
+    """'METHOD,name' (name_suffix()) -> (method, name)."""
+    method, _, cell = suffix.partition(",")
+    if cell.startswith('"'):
+        cell = cell[1:-1].replace('""', '"')
+    return method, cell
+
+
+NAMES_SHOWN = 20    # the summary's per-name table shows the busiest ones
+
+
+def name_rows(names):
+    """Per-name entries ({'METHOD,name': NameStats}) in table order:
+    requests first, timers next, failed tasks last, each busiest first."""
+    def order(item):
+        method, name = split_suffix(item[0])
+        kind = {"timer": 1, "task": 2}.get(method, 0)
+        return kind, -item[1].requests, name, method
+    return [split_suffix(k) + (v,) for k, v in sorted(names.items(),
+                                                       key=order)]
+
+
+def format_names(names, duration_s):
+    """The summary's per-name table: at most NAMES_SHOWN rows, the
+    busiest, with a line for the rest."""
+    rows = name_rows(names)
+    shown = sorted(rows, key=lambda r: -r[2].requests)[:NAMES_SHOWN]
+    rows = [r for r in rows if any(r is x for x in shown)]
+    width = min(40, max(len("%s %s" % r[:2]) for r in rows))
+    lines = ["  %-*s %9s %9s %8s %8s %8s %8s %8s %7s" % (
+        width, "name", "count", "per s", "mean", "p50", "p95", "p99",
+        "max", "errors")]
+    for method, name, n in rows:
+        label = "%s %s" % (method, name.replace("\n", " ").replace("\r", " "))
+        if len(label) > width:
+            label = label[:width - 1] + "~"
+        p50, p95, p99 = n.latency.percentiles([50, 95, 99])
+        lines.append("  %-*s %9d %9.1f %8s %8s %8s %8s %8s %6.2f%%" % (
+            width, label, n.requests,
+            n.requests / duration_s if duration_s > 0 else 0.0,
+            format_seconds(n.latency.mean), format_seconds(p50),
+            format_seconds(p95), format_seconds(p99),
+            format_seconds(n.latency.max if n.latency.n else 0.0),
+            100.0 * n.errors / n.requests if n.requests else 0.0))
+    if len(names) > len(rows):
+        lines.append("  ... and %d more names: crunch.py shows them all"
+                     % (len(names) - len(rows)))
+    return lines
+
+
+def format_failures(failures):
+    """A script's failures: each kind once, with its count and the first
+    one's traceback (or response.fail() reason)."""
+    lines = []
+    for kind, (count, text) in sorted(failures.items(),
+                                      key=lambda kv: -kv[1][0]):
+        if kind == "other":
+            lines.append("  %d more of other kinds" % count)
+            continue
+        first, _, rest = text.partition("\n")
+        lines.append("  %d x %s" % (count, first))
+        lines += ["      " + line for line in rest.splitlines()]
+    return lines
+
+
+def named_metrics(names, duration_s):
+    """threshold_metrics() per name, over every method of that name."""
+    merged = {}
+    for suffix, entry in names.items():
+        name = split_suffix(suffix)[1]
+        merged.setdefault(name, NameStats()).merge(entry)
+    return dict((name, threshold_metrics(n.latency, n.requests, n.errors,
+                                         duration_s))
+                for name, n in merged.items())
 
 
 def format_connections(stats):
@@ -1234,6 +1413,11 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
         "received    %s of response bodies" % format_bytes(stats.bytes),
         "output      %s (%d rows)" % (plan.output, rows),
     ]
+    if stats.names:
+        lines += format_names(stats.names, duration_s)
+    if stats.failures:
+        lines.append("script      failures, the first of each kind:")
+        lines += format_failures(stats.failures)
     if stats.events["late_starts"]:
         lines.insert(4, "pacing      %d late starts: a response (and think"
                         " time) outlasted --interval %gs, so the next"
@@ -1299,6 +1483,8 @@ def error_kind(exc):
         return "refused"
     if isinstance(exc, RESET_ERRORS):
         return "reset"
+    if isinstance(exc, socket.gaierror):
+        return "connect"
     if isinstance(exc, OSError) and exc.errno in (
             errno.EADDRNOTAVAIL, errno.ENETUNREACH, errno.EHOSTUNREACH,
             errno.EADDRINUSE):
@@ -1453,8 +1639,28 @@ def _recv_more(sock, ready, deadline, clock):
 DISCARD = bytearray(RECV_SIZE_B)
 
 
-def _skip(sock, ready, count, scratch, deadline, clock):
-    """Read and drop exactly count bytes."""
+class Body(object):
+    """What a script's response keeps of its head and body: the body up
+    to limit bytes; the rest is counted by read_response, not kept."""
+
+    __slots__ = ("head", "parts", "kept", "limit")
+
+    def __init__(self, limit):
+        self.head, self.parts, self.kept, self.limit = b"", [], 0, limit
+
+    def add(self, data):
+        room = self.limit - self.kept
+        if room > 0 and data:
+            piece = bytes(data[:room])
+            self.parts.append(piece)
+            self.kept += len(piece)
+
+    def value(self):
+        return b"".join(self.parts)
+
+
+def _skip(sock, ready, count, scratch, deadline, clock, body=None):
+    """Read exactly count bytes, kept in body (a Body) when given."""
     view = memoryview(scratch)
     size = len(scratch)
     while count > 0:
@@ -1462,16 +1668,21 @@ def _skip(sock, ready, count, scratch, deadline, clock):
         n = sock.recv_into(view, count if count < size else size)
         if not n:
             raise ResponseError("closed", "connection closed mid-body")
+        if body is not None:
+            body.add(view[:n])
         count -= n
 
 
-def _read_to_close(sock, ready, total, scratch, deadline, clock):
+def _read_to_close(sock, ready, total, scratch, deadline, clock, body=None):
     """A body that ends when the server closes: its length."""
+    view = memoryview(scratch)
     while True:
         _wait(ready, deadline, clock)
         n = sock.recv_into(scratch)
         if not n:
             return total
+        if body is not None:
+            body.add(view[:n])
         total += n
 
 
@@ -1625,9 +1836,10 @@ def _chunk_size(line):
     return int(digits, 16)
 
 
-def _read_chunked(sock, ready, data, pos, scratch, deadline, clock):
+def _read_chunked(sock, ready, data, pos, scratch, deadline, clock,
+                  body=None):
     """Read a chunked body that starts at data[pos:]: (its length, whether
-    more bytes came after its end)."""
+    more bytes came after its end); its data kept in body when given."""
     total = 0
     while True:
         line, data, pos = _line(sock, ready, data, pos, MAX_CHUNK_LINE_B,
@@ -1637,10 +1849,12 @@ def _read_chunked(sock, ready, data, pos, scratch, deadline, clock):
             break
         total += size
         have = len(data) - pos
+        if body is not None:
+            body.add(data[pos:pos + size])
         if have >= size:
             pos += size
         else:
-            _skip(sock, ready, size - have, scratch, deadline, clock)
+            _skip(sock, ready, size - have, scratch, deadline, clock, body)
             data, pos = b"", 0
         line, data, pos = _line(sock, ready, data, pos, MAX_CHUNK_LINE_B,
                                 deadline, clock)
@@ -1658,9 +1872,11 @@ def _read_chunked(sock, ready, data, pos, scratch, deadline, clock):
                                 % MAX_HEAD_B)
 
 
-def read_response(sock, ready, buf, head_request, scratch, deadline, clock):
+def read_response(sock, ready, buf, head_request, scratch, deadline, clock,
+                  body=None):
     """Read one response whose first bytes are buf; ready is the
-    connection's readiness(), and no read waits past the deadline.
+    connection's readiness(), and no read waits past the deadline.  A
+    script's request passes body, a Body, to keep the head and body.
 
     Returns (status, body bytes, keep): keep is True when the connection
     may carry the next request, False when it must close, STRAY when bytes
@@ -1684,6 +1900,8 @@ def read_response(sock, ready, buf, head_request, scratch, deadline, clock):
                                      clock)
         status = _status(buf)
     head = buf[:end].lower()
+    if body is not None:
+        body.head = buf[:end]
     keep = True
     # (find(), not `in`: bytes.__contains__ raises and clears a TypeError
     # inside, testing for an int, which costs more than the search)
@@ -1699,11 +1917,13 @@ def read_response(sock, ready, buf, head_request, scratch, deadline, clock):
         return status, 0, keep
     if head.find(TRANSFER_ENCODING) >= 0:
         return _read_coded(sock, ready, buf, head, start, keep, status,
-                           scratch, deadline, clock)
+                           scratch, deadline, clock, body)
     i = head.find(CONTENT_LENGTH) + 16      # 16: len(CONTENT_LENGTH)
     if i < 16:       # no Content-Length: the body ends when the server closes
+        if body is not None:
+            body.add(buf[start:])
         return status, _read_to_close(sock, ready, len(buf) - start, scratch,
-                                      deadline, clock), False
+                                      deadline, clock, body), False
     if head.find(CONTENT_LENGTH, i) >= 0:
         length = _content_length(head)  # several: they must agree
     else:
@@ -1712,22 +1932,26 @@ def read_response(sock, ready, buf, head_request, scratch, deadline, clock):
         except KeyError:
             length = _length(head, i)
     have = len(buf) - start
+    if body is not None:
+        body.add(buf[start:start + length])
     if have < length:
-        _skip(sock, ready, length - have, scratch, deadline, clock)
+        _skip(sock, ready, length - have, scratch, deadline, clock, body)
     elif have > length and keep:
         keep = STRAY
     return status, length, keep
 
 
 def _read_coded(sock, ready, buf, head, start, keep, status, scratch,
-                deadline, clock):
+                deadline, clock, body):
     """read_response() for a head with a Transfer-Encoding."""
     codings = _header_values(head, TRANSFER_ENCODING)
     if codings.rsplit(b",", 1)[-1].strip() != b"chunked":
+        if body is not None:
+            body.add(buf[start:])
         return status, _read_to_close(sock, ready, len(buf) - start,
-                                      scratch, deadline, clock), False
+                                      scratch, deadline, clock, body), False
     size, more = _read_chunked(sock, ready, buf, start, scratch, deadline,
-                               clock)
+                               clock, body)
     if CONTENT_LENGTH in head:
         keep = False
     elif keep and more:
@@ -1739,6 +1963,1431 @@ def _header_value(head, needle):
     """The first value of the header that `needle` starts, b"" when none."""
     i = head.find(needle)
     return _value_at(head, i + len(needle)) if i >= 0 else b""
+
+
+# --- scenario inputs: targets files, projects, data files ---------------------
+
+MAX_WEIGHT = 1000000            # the biggest '# weight: N' of a target
+MAX_TARGETS_FILE_B = 64 << 20   # a --targets file bigger than this is refused
+MAX_CONFIG_B = 1 << 20          # and a project's config.cfg
+MAX_DATA_FILE_B = 1 << 30       # and a --data-file
+DIGITS = frozenset("0123456789")
+
+
+def positive_whole(text, most):
+    """'30' -> 30 when text is ASCII digits worth 1..most, else None (int()
+    would also take '+3', ' 3', '3_000' and non-ASCII digits)."""
+    if not text or not set(text) <= DIGITS:
+        return None
+    if len(text.lstrip("0")) > len(str(most)):
+        return None
+    value = int(text)
+    return value if 1 <= value <= most else None
+
+
+def read_regular(path, limit):
+    """The bytes of a regular file, None when it holds more than limit;
+    OSError as open() raises it, ValueError when it is not a regular file
+    (opening a FIFO would block)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError("not a regular file")
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
+def decode_text(data, path):
+    """UTF-8 bytes (a BOM allowed) -> str; UsageError names the line of the
+    first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise UsageError("%s:%d: not utf-8 text (byte 0x%02x)"
+                         % (path, line, data[exc.start]))
+
+
+# --- --targets FILE: vegeta's http format ------------------------------------
+# A target is a line 'METHOD URL', then 'Name: value' header lines, then at
+# most one '@path' body line.  Blank lines separate targets; a new 'METHOD
+# URL' line (URL starting with / or holding ://) also starts one.  Lines
+# starting with '#' are comments anywhere; '# name: X' and '# weight: N'
+# ones set the next target's name and weight, and end the target before.
+
+TargetSpec = collections.namedtuple(
+    "TargetSpec", "method url headers body_path name weight line")
+TargetSpec.__doc__ = """One request of a --targets file: method, url (absolute
+http(s) or a path to resolve against the command's URL), headers [(name,
+value)], body_path (as written after '@', or None), name (None: the
+default), weight (int >= 1) and line (of its METHOD URL line)."""
+
+DIRECTIVE_RE = re.compile(r"#[ \t]*(name|weight)[ \t]*:(.*)$", re.IGNORECASE)
+
+
+def split_target_line(text):
+    """'METHOD URL' -> (method, url), or None when it is not two words."""
+    parts = text.split(None, 1)
+    if len(parts) != 2:
+        return None
+    return parts[0], parts[1].strip(" \t")
+
+
+def looks_like_target(text):
+    """Whether a line inside a target is the next target's 'METHOD URL'
+    rather than a header: a token, a space, then a URL-looking word."""
+    parts = split_target_line(text)
+    return (parts is not None and set(parts[0]) <= TOKEN_CHARS
+            and ":" not in parts[0]
+            and (parts[1].startswith("/") or "://" in parts[1]))
+
+
+def looks_like_header(text):
+    """Whether a line is 'Name: value' rather than 'METHOD URL'."""
+    name, colon, _ = text.partition(":")
+    return bool(colon and name) and set(name) <= TOKEN_CHARS
+
+
+def url_problem(url):
+    """Why url is no target URL, or None: an absolute http(s) URL with a
+    host, or a path starting with '/'.  parse_url checks the rest."""
+    if any(c in " \t" for c in url):
+        return "it holds a space"
+    if has_control(url):
+        return "it holds a control character"
+    if url.startswith("/"):
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return "want http://, https:// or a path starting with /"
+    if not re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]:
+        return "it has no host"
+    return None
+
+
+def parse_target_line(text, where):
+    """'METHOD URL' -> (method, url); UsageError (prefixed `where`)."""
+    parts = split_target_line(text)
+    if parts is None:
+        raise UsageError("%s: bad target line %r (want METHOD URL)"
+                         % (where, text))
+    method, url = parts
+    if not set(method) <= TOKEN_CHARS:
+        raise UsageError("%s: bad method %r (want a token such as GET)"
+                         % (where, method))
+    problem = url_problem(url)
+    if problem:
+        raise UsageError("%s: bad url %r (%s)" % (where, url, problem))
+    return method, url
+
+
+def parse_target_header(text, where):
+    """'Name: value' -> (name, value) as parse_header, plus: the value must
+    be latin-1, as hammer sends it."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(" \t"), value.strip(" \t")
+    if not sep or not name or not set(name) <= TOKEN_CHARS:
+        raise UsageError("%s: bad header line %r (want Name: value)"
+                         % (where, text))
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        raise UsageError("%s: header %r holds a control character"
+                         % (where, text))
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise UsageError("%s: header %r holds a character that is not"
+                         " latin-1" % (where, text))
+    return name, value
+
+
+def parse_directive(key, value, where):
+    """A '# name: X' or '# weight: N' comment -> the name or the weight."""
+    if key == "name":
+        if not value:
+            raise UsageError("%s: '# name:' gives no name" % where)
+        if has_control(value):
+            raise UsageError("%s: name %r holds a control character"
+                             % (where, value))
+        return value
+    weight = positive_whole(value, MAX_WEIGHT)
+    if weight is None:
+        raise UsageError("%s: weight %r is not a whole number from 1 to %d"
+                         % (where, value, MAX_WEIGHT))
+    return weight
+
+
+def parse_targets(text, path):
+    """A --targets file's text -> [TargetSpec]; UsageError names path, the
+    line and what is wrong.  path only names the file in messages."""
+    targets = []
+    pending = {}        # key -> (value, line) of '# name:'/'# weight:'
+    state = "between"   # or "headers" (after METHOD URL), "body" (after @)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        line = line.strip(" \t")
+        where = "%s:%d" % (path, number)
+        if not line:
+            state = "between"
+            continue
+        if line.startswith("#"):
+            match = DIRECTIVE_RE.match(line)
+            if match:
+                key = match.group(1).lower()
+                if key in pending:
+                    raise UsageError("%s: a second '# %s:' for one target"
+                                     " (the first is on line %d)"
+                                     % (where, key, pending[key][1]))
+                value = match.group(2).strip(" \t")
+                pending[key] = (parse_directive(key, value, where), number)
+                state = "between"
+            continue
+        if line.startswith("@"):
+            if state == "between":
+                raise UsageError("%s: body line %r follows no target"
+                                 % (where, line))
+            if state == "body":
+                raise UsageError("%s: second body line %r (a target has at"
+                                 " most one)" % (where, line))
+            body_path = line[1:].strip(" \t")
+            if not body_path:
+                raise UsageError("%s: body line %r names no file"
+                                 % (where, line))
+            targets[-1] = targets[-1]._replace(body_path=body_path)
+            state = "body"
+            continue
+        if state == "between" and looks_like_header(line):
+            raise UsageError("%s: header line %r follows no target (a blank"
+                             " line or a '# name:' or '# weight:' comment"
+                             " ended the one before)" % (where, line))
+        if state == "between" or looks_like_target(line):
+            method, url = parse_target_line(line, where)
+            name = pending.pop("name", (None, 0))[0]
+            weight = pending.pop("weight", (1, 0))[0]
+            targets.append(TargetSpec(method, url, [], None, name, weight,
+                                      number))
+            state = "headers"
+        elif state == "body":
+            raise UsageError("%s: header line %r after the body line (headers"
+                             " come first)" % (where, line))
+        else:
+            targets[-1].headers.append(parse_target_header(line, where))
+    if pending:
+        key, (value, number) = min(pending.items(), key=lambda kv: kv[1][1])
+        raise UsageError("%s:%d: '# %s: %s' is followed by no target"
+                         % (path, number, key, value))
+    if not targets:
+        raise UsageError("%s: holds no target (want lines such as"
+                         " 'GET http://host/path')" % path)
+    return targets
+
+
+def load_targets(path):
+    """Read, parse and load a --targets file -> [(TargetSpec, body bytes or
+    None)].  Body files are relative to the targets file's directory and
+    read once each, at most MAX_BODY_B bytes."""
+    try:
+        data = read_regular(path, MAX_TARGETS_FILE_B)
+    except ValueError:
+        raise UsageError("targets file %r is not a regular file" % path)
+    except OSError as exc:
+        raise UsageError("cannot read targets file %r: %s"
+                         % (path, exc.strerror or exc))
+    if data is None:
+        raise UsageError("targets file %r is bigger than %d MiB"
+                         % (path, MAX_TARGETS_FILE_B >> 20))
+    targets = parse_targets(decode_text(data, path), path)
+    here = os.path.dirname(path)
+    bodies = {}
+    loaded = []
+    for target in targets:
+        body = None
+        if target.body_path is not None:
+            full = os.path.normpath(os.path.join(here, target.body_path))
+            if full not in bodies:
+                bodies[full] = read_target_body(full, target, path)
+            body = bodies[full]
+        loaded.append((target, body))
+    return loaded
+
+
+def read_target_body(full, target, path):
+    """The bytes of a target's body file; UsageError names the line."""
+    where = "%s:%d" % (path, target.line)
+    try:
+        body = read_regular(full, MAX_BODY_B)
+    except ValueError:
+        raise UsageError("%s: body file %r is not a regular file"
+                         % (where, target.body_path))
+    except OSError as exc:
+        raise UsageError("%s: cannot read body file %r: %s"
+                         % (where, target.body_path, exc.strerror or exc))
+    if body is None:
+        raise UsageError("%s: body file %r is bigger than the limit of %d MiB"
+                         % (where, target.body_path, MAX_BODY_B >> 20))
+    return body
+
+
+# --- --project DIR: a multi-mechanize project --------------------------------
+# DIR/config.cfg (configparser, as multi-mechanize read it) has [global] and
+# one [user_group-N] section per group; scripts live in DIR/test_scripts/.
+
+Project = collections.namedtuple("Project", "run_time_s rampup_s"
+                                 " results_ts_interval_s progress_bar groups"
+                                 " ignored")
+Project.__doc__ = """A multi-mechanize project's config: seconds (None when
+not given), progress_bar (True, False or None), groups [(script path,
+threads)] in the config's order, and ignored: the sorted keys given that
+hammer has no equivalent for."""
+
+PROJECT_CONFIG = "config.cfg"
+PROJECT_SCRIPTS = "test_scripts"
+PROJECT_APPLIED = ("run_time", "rampup", "results_ts_interval",
+                   "progress_bar")
+PROJECT_IGNORED = ("console_logging", "xml_report", "results_database",
+                   "post_run_script")
+GROUP_KEYS = ("threads", "script")
+NO_DEFAULT_SECTION = "\n"   # no [header] can be this: [DEFAULT] is unknown
+SECTION_RE = re.compile(r"\[(.+)\]")
+KEY_RE = re.compile(r"([^=:\s][^=:]*?)\s*[=:]")
+
+
+def key_lines(text):
+    """{(section, key): line number} of a config's text, for messages."""
+    lines = {}
+    section = None
+    for number, line in enumerate(text.split("\n"), 1):
+        match = SECTION_RE.match(line)
+        if match:
+            section = match.group(1)
+            lines.setdefault((section, None), number)
+            continue
+        match = KEY_RE.match(line)
+        if match and section is not None and line[0] not in "#;":
+            lines.setdefault((section, match.group(1).lower()), number)
+    return lines
+
+
+def read_config(path):
+    """path -> (ConfigParser, its text); UsageError when it cannot be
+    read or parsed."""
+    try:
+        data = read_regular(path, MAX_CONFIG_B)
+    except ValueError:
+        raise UsageError("%s is not a regular file" % path)
+    except OSError as exc:
+        raise UsageError("cannot read %s: %s" % (path, exc.strerror or exc))
+    if data is None:
+        raise UsageError("%s is bigger than %d MiB" % (path,
+                                                       MAX_CONFIG_B >> 20))
+    text = decode_text(data, path)
+    config = configparser.ConfigParser(
+        interpolation=None, inline_comment_prefixes=(";", "#"),
+        default_section=NO_DEFAULT_SECTION)
+    lines = text.split("\n")
+    try:
+        config.read_string(text, source=path)
+    except configparser.MissingSectionHeaderError as exc:
+        raise UsageError("%s:%d: %r comes before any [section]"
+                         % (path, exc.lineno, lines[exc.lineno - 1].strip()))
+    except configparser.DuplicateSectionError as exc:
+        raise UsageError("%s:%d: a second [%s] section"
+                         % (path, exc.lineno, exc.section))
+    except configparser.DuplicateOptionError as exc:
+        raise UsageError("%s:%d: a second %s in [%s]"
+                         % (path, exc.lineno, exc.option, exc.section))
+    except configparser.ParsingError as exc:
+        number = exc.errors[0][0]
+        raise UsageError("%s:%d: cannot parse %r (want key = value)"
+                         % (path, number, lines[number - 1].strip()))
+    except configparser.Error as exc:
+        raise UsageError("%s: cannot parse it: %s"
+                         % (path, str(exc).splitlines()[0]))
+    return config, text
+
+
+def config_seconds(value, where, key, zero_ok):
+    """A [global] time key: seconds > 0 (>= 0 when zero_ok)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if (not math.isfinite(seconds) or seconds < 0
+            or seconds == 0 and not zero_ok):
+        raise UsageError("%s: %s %r is not a number of seconds %s"
+                         % (where, key, value, ">= 0" if zero_ok else "> 0"))
+    if seconds > MAX_DURATION_S:
+        raise UsageError("%s: %s %r is too long: at most %gs"
+                         % (where, key, value, MAX_DURATION_S))
+    return seconds
+
+
+def config_boolean(value, where, key):
+    """on/off, true/false, yes/no, 1/0, as multi-mechanize's getboolean."""
+    state = configparser.ConfigParser.BOOLEAN_STATES.get(value.lower())
+    if state is None:
+        raise UsageError("%s: %s %r is not on or off (nor true/false,"
+                         " yes/no, 1/0)" % (where, key, value))
+    return state
+
+
+def parse_project(directory):
+    """A multi-mechanize project directory -> Project; UsageError names the
+    file, the line where known, and the key."""
+    if not os.path.isdir(directory):
+        raise UsageError("project directory %r %s" % (
+            directory, "is not a directory" if os.path.exists(directory)
+            else "does not exist"))
+    path = os.path.join(directory, PROJECT_CONFIG)
+    config, text = read_config(path)
+    lines = key_lines(text)
+
+    def where(section, key):
+        number = lines.get((section, key))
+        return "%s:%d" % (path, number) if number else path
+
+    sections = config.sections()
+    for section in sections:
+        if section != "global" and not section.startswith("user_group"):
+            raise UsageError("%s: unknown section [%s] (want [global] and"
+                             " [user_group-N])" % (path, section))
+    if "global" not in sections:
+        raise UsageError("%s: has no [global] section" % path)
+    known = PROJECT_APPLIED + PROJECT_IGNORED
+    values = {}
+    for key, value in config.items("global"):
+        if key not in known:
+            raise UsageError("%s: unknown key %r in [global] (known: %s)"
+                             % (where("global", key), key, ", ".join(known)))
+        values[key] = value
+    seconds = {}
+    for key, zero_ok in (("run_time", False), ("rampup", True),
+                         ("results_ts_interval", False)):
+        if key in values:
+            seconds[key] = config_seconds(values[key], where("global", key),
+                                          key, zero_ok)
+    progress_bar = None
+    if "progress_bar" in values:
+        progress_bar = config_boolean(values["progress_bar"],
+                                      where("global", "progress_bar"),
+                                      "progress_bar")
+    groups = [project_group(config, section, directory, where)
+              for section in sections if section != "global"]
+    if not groups:
+        raise UsageError("%s: has no [user_group-N] section" % path)
+    return Project(seconds.get("run_time"), seconds.get("rampup"),
+                   seconds.get("results_ts_interval"), progress_bar, groups,
+                   sorted(k for k in values if k in PROJECT_IGNORED))
+
+
+def project_group(config, section, directory, where):
+    """A [user_group-N] section -> (script path, threads)."""
+    items = dict(config.items(section))
+    for key in items:
+        if key not in GROUP_KEYS:
+            raise UsageError("%s: unknown key %r in [%s] (known: %s)"
+                             % (where(section, key), key, section,
+                                ", ".join(GROUP_KEYS)))
+    for key in GROUP_KEYS:
+        if key not in items:
+            raise UsageError("%s: [%s] has no %s" % (where(section, None),
+                                                     section, key))
+    threads = positive_whole(items["threads"], MAX_USERS)
+    if threads is None:
+        raise UsageError("%s: threads %r in [%s] is not a whole number from"
+                         " 1 to %d" % (where(section, "threads"),
+                                       items["threads"], section, MAX_USERS))
+    script = os.path.join(directory, PROJECT_SCRIPTS, items["script"])
+    if not items["script"] or not os.path.isfile(script):
+        raise UsageError("%s: script %r in [%s]: no file %s"
+                         % (where(section, "script"), items["script"],
+                            section, script))
+    return script, threads
+
+
+def format_ignored(path, keys):
+    """The one line saying which config keys hammer ignores, or None."""
+    if not keys:
+        return None
+    return ("hammer: %s: ignoring %s (no equivalent in hammer)"
+            % (path, ", ".join(keys)))
+
+
+# --- --data-file FILE.csv ----------------------------------------------------
+
+
+def load_data_file(path):
+    """A CSV with a header -> (fieldnames, [row dict]).  Blank lines are
+    skipped; a row with fewer fields than the header gets '' for the rest;
+    one with more is an error naming its line."""
+    try:
+        data = read_regular(path, MAX_DATA_FILE_B)
+    except ValueError:
+        raise UsageError("--data-file %r is not a regular file" % path)
+    except OSError as exc:
+        raise UsageError("cannot read --data-file %r: %s"
+                         % (path, exc.strerror or exc))
+    if data is None:
+        raise UsageError("--data-file %r is bigger than %d MiB"
+                         % (path, MAX_DATA_FILE_B >> 20))
+    reader = csv.reader(io.StringIO(decode_text(data, path), newline=""),
+                        strict=True)
+    fieldnames = None
+    rows = []
+    start = 1
+    try:
+        for record in reader:
+            if record:
+                if fieldnames is None:
+                    fieldnames = data_header(record, path, start)
+                elif len(record) > len(fieldnames):
+                    raise UsageError("%s:%d: %d fields, and the header has %d"
+                                     % (path, start, len(record),
+                                        len(fieldnames)))
+                else:
+                    record += [""] * (len(fieldnames) - len(record))
+                    rows.append(dict(zip(fieldnames, record)))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise UsageError("%s:%d: %s" % (path, start, str(exc).lower()))
+    if fieldnames is None:
+        raise UsageError("%s: is empty (want a header line, then rows)" % path)
+    if not rows:
+        raise UsageError("%s: has a header and no rows" % path)
+    return fieldnames, rows
+
+
+def data_header(record, path, line):
+    """A --data-file's header: names neither empty nor repeated."""
+    seen = set()
+    for name in record:
+        if not name.strip():
+            raise UsageError("%s:%d: the header has an empty column name"
+                             % (path, line))
+        if name in seen:
+            raise UsageError("%s:%d: the header has column %r twice"
+                             % (path, line, name))
+        seen.add(name)
+    return record
+
+
+# --- --script FILE[:USERS] groups --------------------------------------------
+
+
+def group_of_users(counts):
+    """Users per group -> the group index of each global user number.
+
+    Largest deficit first: user k-1 goes to the group furthest below its
+    share k*counts[i]/total (ties to the lower index), so every prefix
+    holds each group's share within one user, and a ramp-up mixes them.
+    """
+    total = sum(counts)
+    if len(counts) == 1:
+        return [0] * total
+    given = [0] * len(counts)
+    order = []
+    for k in range(1, total + 1):
+        best, best_deficit = None, None
+        for i, count in enumerate(counts):
+            deficit = k * count - given[i] * total     # times total
+            if given[i] < count and (best is None or deficit > best_deficit):
+                best, best_deficit = i, deficit
+        given[best] += 1
+        order.append(best)
+    return order
+
+
+def parse_script_arg(text):
+    """'FILE' or 'FILE:USERS' -> (path, users or None).  Only a trailing
+    ':digits' is a user count, so 'C:\\x\\a.py' and 'a:b.py' are paths."""
+    path, colon, users = text.rpartition(":")
+    if not colon or not users or not set(users) <= DIGITS:
+        if text.endswith(":"):
+            raise UsageError("--script %r: want FILE or FILE:USERS" % text)
+        path, users = text, None
+    if not path:
+        raise UsageError("--script %r names no file" % text)
+    if users is None:
+        return path, None
+    count = positive_whole(users, MAX_USERS)
+    if count is None:
+        raise UsageError("--script %r: USERS must be a whole number from 1"
+                         " to %d" % (text, MAX_USERS))
+    return path, count
+
+
+def groups_of(args, users_option):
+    """--script arguments and -c (None when not given) -> [(path, users)].
+    One FILE takes -c (None: hammer's default); FILE:USERS ones are groups,
+    and -c, when given, must equal their sum."""
+    scripts = [parse_script_arg(text) for text in args]
+    counted = [users is not None for _, users in scripts]
+    if any(counted) and not all(counted):
+        raise UsageError("--script: give every file its users (FILE:USERS),"
+                         " or give one file without")
+    if not any(counted):
+        if len(scripts) > 1:
+            raise UsageError("several --script files need their users each,"
+                             " as in --script a.py:30 --script b.py:10")
+        return [(path, users_option) for path, _ in scripts]
+    total = sum(users for _, users in scripts)
+    if users_option is not None and users_option != total:
+        raise UsageError("-c %d disagrees with the %d users of --script %s:"
+                         " leave -c out" % (users_option, total,
+                                            " + ".join(str(u) for _, u
+                                                       in scripts)))
+    return scripts
+
+
+# --- --max-body SIZE ---------------------------------------------------------
+
+SIZE_UNITS_B = {"": 1, "b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3,
+                "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3}
+SIZE_RE = re.compile(r"([0-9]*\.?[0-9]+)[ \t]*([a-z]*)$")
+
+
+def parse_size(text):
+    """'10MB' / '512kB' / '1MiB' / '100' (bytes) -> bytes as an int >= 0.
+    kB, MB, GB are powers of 1000, KiB, MiB, GiB of 1024; any case."""
+    if text.strip().startswith("-"):
+        raise UsageError("%r must be a size >= 0" % text)
+    match = SIZE_RE.match(text.strip().lower())
+    if not match or match.group(2) not in SIZE_UNITS_B:
+        raise UsageError("%r is not a size: use e.g. 10MB, 512kB, 1MiB or"
+                         " 100 (bytes)" % text)
+    size = float(match.group(1)) * SIZE_UNITS_B[match.group(2)]
+    if not math.isfinite(size):
+        raise UsageError("%r is too big a size" % text)
+    return int(round(size))
+
+
+# --- scenarios: scripts and their users -----------------------------------------
+# --script FILE.py runs a user flow: the @task functions (weighted), a
+# run(user) function or multi-mechanize's class Transaction.  One call is
+# one iteration; -n, --interval, --think, --rate and the stages count
+# iterations.  Every request a script makes is a row; timers and failed
+# tasks are rows too (method 'timer' and 'task').
+
+MAX_REDIRECTS = 10
+SCRIPT_RECV_B = 16384      # a script user's receive buffer: it keeps bodies
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+DEFAULT_MAX_BODY_B = 10 * 1000 * 1000
+URL_CACHE_MAX = 1024        # a user's parsed URLs; cleared when full
+TRACEBACK_KINDS_MAX = 20    # distinct failures a worker keeps the text of
+
+
+class HTTPError(Exception):
+    """response.raise_for_status(): a transport error or a 4xx/5xx."""
+
+    def __init__(self, message, response):
+        Exception.__init__(self, message)
+        self.response = response
+
+
+class Stopped(BaseException):
+    """The run is over for this user (its end, -n, Ctrl+C): raised into
+    the script by a request or a sleep, and caught by hammer, so that
+    `except Exception` in a script does not swallow it."""
+
+
+def task(weight=1):
+    """Mark a script's function as a task: @hammer.task, @hammer.task(3)
+    or @hammer.task(weight=3).  Each iteration picks one task by weight."""
+    if callable(weight):
+        weight.hammer_weight = 1
+        return weight
+    if (isinstance(weight, bool) or not isinstance(weight, int)
+            or weight < 1):
+        raise ValueError("a task's weight must be a whole number from 1,"
+                         " not %r" % (weight,))
+
+    def mark(function):
+        function.hammer_weight = weight
+        return function
+    return mark
+
+
+Scenario = collections.namedtuple(
+    "Scenario", "path shape tasks weights on_start on_stop run transaction")
+
+
+def script_frames(exc, path):
+    """The traceback lines of exc inside the script (and what it
+    imports), without hammer's and importlib's own frames."""
+    here = os.path.abspath(__file__)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.path.abspath(f.filename) != here
+              and not f.filename.startswith("<frozen")]
+    return "".join(traceback.format_list(frames))
+
+
+def load_script(path):
+    """Run the script at path as a fresh module: its Scenario.
+    UsageError names the file, the line and the error."""
+    import importlib.util
+    if not os.path.isfile(path):
+        raise UsageError("cannot read script %r: no such file" % path)
+    # `import hammer` in a script gets this module, even when it runs as
+    # __main__, so hammer.task is the one hammer knows
+    sys.modules.setdefault("hammer", sys.modules[__name__])
+    name = "hammer_script_%d" % abs(hash(os.path.abspath(path)))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise UsageError("script %r line %s: %s: %s" % (
+            path, exc.lineno, type(exc).__name__, exc.msg))
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        frames = traceback.extract_tb(exc.__traceback__)
+        line = [f.lineno for f in frames
+                if os.path.abspath(f.filename) == os.path.abspath(path)]
+        raise UsageError("script %r line %s: %s: %s\n%s" % (
+            path, line[-1] if line else "?", type(exc).__name__, exc,
+            script_frames(exc, path).rstrip()))
+    return scenario_of(module, path)
+
+
+def scenario_of(module, path):
+    """The shape a loaded script has; UsageError when it has none."""
+    tasks = sorted((f for f in vars(module).values()
+                    if callable(f) and hasattr(f, "hammer_weight")
+                    and getattr(f, "__module__", None) == module.__name__),
+                   key=lambda f: f.__code__.co_firstlineno
+                   if hasattr(f, "__code__") else 0)
+    hooks = {}
+    for hook in ("on_start", "on_stop"):
+        f = getattr(module, hook, None)
+        if f is not None and not callable(f):
+            raise UsageError("script %r: %s must be a function taking the"
+                             " user" % (path, hook))
+        hooks[hook] = f
+    if tasks:
+        return Scenario(path, "tasks", tasks, [f.hammer_weight for f in tasks],
+                        hooks["on_start"], hooks["on_stop"], None, None)
+    run = getattr(module, "run", None)
+    if callable(run) and not isinstance(run, type):
+        return Scenario(path, "run", None, None, hooks["on_start"],
+                        hooks["on_stop"], run, None)
+    transaction = getattr(module, "Transaction", None)
+    if isinstance(transaction, type):
+        if not callable(getattr(transaction, "run", None)):
+            raise UsageError("script %r: class Transaction has no run()"
+                             " method" % path)
+        return Scenario(path, "transaction", None, None, None, None, None,
+                        transaction)
+    raise UsageError("script %r has nothing to run: give it @hammer.task"
+                     " functions, a run(user) function or a class"
+                     " Transaction" % path)
+
+
+def weighted(items, cumulative, random):
+    """pick() of one of items, item i with the probability of its weight:
+    cumulative holds the weights' running sums; random() is in [0, 1)."""
+    total = cumulative[-1]
+    find = bisect.bisect_right
+
+    def pick():
+        return items[find(cumulative, random() * total)]
+    return pick
+
+
+class Headers(collections.abc.Mapping):
+    """A response's headers, case-insensitive; repeated ones joined by
+    ', ' (Set-Cookie's too: get_all() gives each)."""
+
+    def __init__(self, head):
+        self._all = []
+        for line in head.split(b"\n")[1:]:
+            name, sep, value = line.partition(b":")
+            if sep:
+                self._all.append((name.strip().decode("latin-1"),
+                                  value.strip().decode("latin-1")))
+        self._joined = {}
+        for name, value in self._all:
+            key = name.lower()
+            if key in self._joined:
+                self._joined[key] = (self._joined[key][0],
+                                     self._joined[key][1] + ", " + value)
+            else:
+                self._joined[key] = (name, value)
+
+    def __getitem__(self, name):
+        return self._joined[name.lower()][1]
+
+    def __iter__(self):
+        return (name for name, _ in self._joined.values())
+
+    def __len__(self):
+        return len(self._joined)
+
+    def get_all(self, name, default=None):
+        """Every value of a header, in order (for Set-Cookie)."""
+        key = name.lower()
+        values = [v for n, v in self._all if n.lower() == key]
+        return values or default
+
+    def __repr__(self):
+        return "Headers(%r)" % dict(self.items())
+
+
+class Response(object):
+    """What a script's request returns.  status is 0 when the request
+    failed in transport; error then holds the kind."""
+
+    __slots__ = ("status", "error", "body", "nbytes", "elapsed", "url",
+                 "method", "_head", "_headers", "_user", "_row")
+
+    def __init__(self, method, url, status, error, head, body, nbytes,
+                 elapsed, user, row):
+        self.method, self.url = method, url
+        self.status, self.error = status, error
+        self._head, self.body, self.nbytes = head, body, nbytes
+        self.elapsed = elapsed
+        self._headers = None
+        self._user, self._row = user, row
+
+    @property
+    def headers(self):
+        if self._headers is None:
+            self._headers = Headers(self._head)
+        return self._headers
+
+    @property
+    def ok(self):
+        return 0 < self.status < 400 and not self.error
+
+    @property
+    def text(self):
+        kind = self.headers.get("content-type", "")
+        charset = "utf-8"
+        for part in kind.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"')
+        try:
+            return self.body.decode(charset, "replace")
+        except LookupError:
+            return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.text)
+
+    def fail(self, why="failed"):
+        """Mark this request's row as failed, with error kind 'check'."""
+        self._user._fail_row(self._row, str(why))
+
+    def raise_for_status(self):
+        if self.status == 0:
+            raise HTTPError("%s %s failed: %s" % (self.method, self.url,
+                                                   self.error), self)
+        if self.status >= 400:
+            raise HTTPError("%s %s answered %d" % (self.method, self.url,
+                                                    self.status), self)
+        return self
+
+    def __repr__(self):
+        return "<Response %s %d %s>" % (self.method, self.status, self.url)
+
+
+class CookieRequest(object):
+    """What http.cookiejar asks of a request, for one URL."""
+
+    def __init__(self, url, target):
+        self.full_url, self.target = url, target
+        self.type = target.scheme
+        self.host = target.host_header
+        self.origin_req_host = target.host
+        self.unverifiable = False
+        self.headers = {}
+
+    def get_full_url(self):
+        return self.full_url
+
+    def get_host(self):
+        return self.host
+
+    def get_type(self):
+        return self.type
+
+    def get_origin_req_host(self):
+        return self.origin_req_host
+
+    def is_unverifiable(self):
+        return False
+
+    def has_header(self, name):
+        return name.lower() in self.headers
+
+    def get_header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def header_items(self):
+        return list(self.headers.items())
+
+    def add_unredirected_header(self, name, value):
+        self.headers[name.lower()] = value
+
+
+class CookieResponse(object):
+    """What http.cookiejar asks of a response: its Set-Cookie headers."""
+
+    def __init__(self, headers):
+        self._headers = headers
+
+    def info(self):
+        return self._headers
+
+
+class Timer(object):
+    """with user.timer(name): one timer row spanning the block."""
+
+    def __init__(self, user, name):
+        self.user, self.name = user, name
+
+    def __enter__(self):
+        user = self.user
+        self.start = user._clock()
+        self.requests = user._requests
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        user = self.user
+        done = user._clock()
+        if kind is not None and not issubclass(kind, Exception):
+            return False    # Stopped, Ctrl+C: the block did not run whole
+        status, error = 0, ""
+        if kind is not None:
+            error = "check" if issubclass(kind, AssertionError) else "script"
+        elif user._requests > self.requests:
+            status, error = user._last_status, user._last_error
+        user._add(self.start, done - self.start, status, 0, error,
+                  name_suffix("timer", self.name))
+        if user._verbose:
+            user._say("timer %s %s%s" % (self.name,
+                                         format_seconds(done - self.start),
+                                         " " + error if error else ""))
+        return False
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class Connection(object):
+    """A script user's kept-alive connection to one origin.  It is
+    checked before reuse as user_loop's is (the plain path inlines the
+    same steps, for speed), and every read ends by the request's own
+    deadline."""
+
+    __slots__ = ("connect", "tls", "kernel", "keepalive", "sock", "ready",
+                 "last", "unchecked")
+
+    def __init__(self, connect, tls, keepalive):
+        self.connect, self.tls, self.keepalive = connect, tls, keepalive
+        self.kernel = not tls and fast_timeouts_supported()
+        self.sock = self.ready = None
+        self.last = 0.0
+        self.unchecked = 0
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def exchange(self, request, head_request, body, timeout, scratch,
+                 clock, events):
+        """Send one request, read its response into body (a Body):
+        (sent, done, status, body bytes, error kind or '')."""
+        sent = clock()
+        deadline = sent + timeout
+        try:
+            sock = self.sock
+            if sock is not None:
+                self.unchecked -= 1
+                if self.unchecked <= 0 or sent - self.last >= IDLE_CHECK_S:
+                    self.unchecked = CHECK_EVERY
+                    if self.ready(0):
+                        state = idle_state(sock, self.tls)
+                        if state is not None:
+                            events[state] += 1
+                            self.close()
+                            sock = None
+                if self.tls and sock is not None:
+                    sock.settimeout(timeout)
+            if sock is None:
+                sock, self.ready = self.connect(deadline)
+                self.sock = sock
+                events["opened"] += 1
+                self.unchecked = CHECK_EVERY
+            send_in_pieces(sock, request, deadline, clock, self.kernel)
+            _wait(self.ready, deadline, clock)
+            buf = sock.recv(FIRST_RECV_B)
+            if not buf:
+                raise ResponseError("closed", "closed before responding")
+            status, nbytes, keep = read_response(
+                sock, self.ready, buf, head_request, scratch, deadline,
+                clock, body)
+            done = clock()
+            if keep is not True or not self.keepalive:
+                if keep is STRAY:
+                    events["stray"] += 1
+                self.close()
+            error = ""
+        except TRANSPORT_ERRORS as exc:
+            done = clock()
+            status, nbytes, error = 0, 0, error_kind(exc)
+            self.close()
+        self.last = done
+        return sent, done, status, nbytes, error
+
+
+class ScriptContext(object):
+    """What one worker's script users share: the plan, a connect function
+    per origin, the test's instants, the stop flag, the failures seen."""
+
+    def __init__(self, plan, connect, clock, stop):
+        self.plan, self.clock, self.stop = plan, clock, stop
+        self.t0 = None
+        self.base = plan.target
+        self.lock = threading.Lock()
+        self.connectors = {origin(plan.target): connect}
+        self.tls_context = None
+        self.failures = collections.OrderedDict()  # key -> [count, text]
+
+    def connector(self, target):
+        """connect(deadline) for target's origin, resolved on first use."""
+        key = origin(target)
+        connect = self.connectors.get(key)
+        if connect is None:
+            with self.lock:
+                if key not in self.connectors:
+                    self.connectors[key] = self.new_connector(target)
+                connect = self.connectors[key]
+        return connect
+
+    def new_connector(self, target):
+        plan = self.plan
+        tls = None
+        if target.scheme == "https":
+            if self.tls_context is None:
+                self.tls_context = make_tls_context(plan.insecure)
+            tls = self.tls_context
+        resolved = []
+
+        def connect(deadline):
+            if not resolved:    # resolve in the user's thread, once
+                infos = socket.getaddrinfo(target.host, target.port, 0,
+                                           socket.SOCK_STREAM)
+                family, _, _, _, address = infos[0]
+                resolved.append(connector(family, address, target.host, tls,
+                                          plan.timeout_s, self.clock))
+            return resolved[0](deadline)
+        return connect
+
+    def note(self, key, text):
+        """Count one failure of a kind; keep the text of its first."""
+        with self.lock:
+            entry = self.failures.get(key)
+            if entry is not None:
+                entry[0] += 1
+            elif len(self.failures) < TRACEBACK_KINDS_MAX:
+                self.failures[key] = [1, text]
+            else:
+                other = self.failures.setdefault("other", [0, ""])
+                other[0] += 1
+
+    def note_exception(self, exc, where, path):
+        kind = type(exc).__name__
+        text = "%s in %s:\n%s%s" % (kind, where, script_frames(exc, path),
+                                    "".join(traceback.format_exception_only(
+                                        type(exc), exc)))
+        self.note(kind, text.rstrip())
+
+
+def origin(target):
+    return (target.scheme, target.host, target.port)
+
+
+def failure_kind(exc):
+    """The error column's word for an exception escaping a script."""
+    return "check" if isinstance(exc, AssertionError) else "script"
+
+
+class User(object):
+    """The `user` a script is given: requests, cookies, timers, sleep,
+    its global number (index), its data-file row (data), its own random
+    source (rng)."""
+
+    def __init__(self, ctx, index, data, rng, record, events):
+        plan = ctx.plan
+        import http.cookiejar
+        self.index, self.data, self.rng = index, data, rng
+        self.cookies = http.cookiejar.CookieJar()
+        self._ctx, self._record, self._events = ctx, record, events
+        self._clock = ctx.clock
+        self._verbose = plan.verbose
+        self._headers = list(plan.headers)
+        self._keepalive = plan.keepalive
+        self._timeout = plan.timeout_s
+        self._max_body = plan.max_body
+        self._conns = {}
+        self._urls = {}         # url text -> (Target, absolute url)
+        self._prepared = {}     # (method, url) -> request bytes and more
+        self._rows = []
+        self._batch = 0         # which _rows a Response's row index is in
+        self._requests = 0
+        self._last_status, self._last_error = 0, ""
+        self._until = math.inf  # no request starts at or after it
+        self._shift = None      # open model: a row's slot - its start
+        self._scratch = bytearray(SCRIPT_RECV_B)
+
+    def __repr__(self):
+        return "<hammer user %d>" % self.index
+
+    # -- requests --
+    def get(self, url, **kw):
+        return self.request("GET", url, **kw)
+
+    def post(self, url, **kw):
+        return self.request("POST", url, **kw)
+
+    def put(self, url, **kw):
+        return self.request("PUT", url, **kw)
+
+    def patch(self, url, **kw):
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url, **kw):
+        return self.request("DELETE", url, **kw)
+
+    def head(self, url, **kw):
+        return self.request("HEAD", url, **kw)
+
+    def request(self, method, url, params=None, headers=None, data=None,
+                json=None, name=None, timeout=None, allow_redirects=False):
+        """Send one request; its response, whatever happened.  With
+        allow_redirects, up to MAX_REDIRECTS redirects are followed, each
+        hop a row of its own."""
+        response = self._send(method, url, params, headers, data, json, name,
+                              timeout)
+        hops = 0
+        while allow_redirects and response.status in REDIRECT_STATUSES:
+            location = response.headers.get("location")
+            if not location:
+                break
+            if hops == MAX_REDIRECTS:
+                self._mark(response._row, "redirects")
+                response.error = "redirects"
+                break
+            hops += 1
+            status = response.status
+            if (status == 303 and method != "HEAD") or (
+                    status in (301, 302) and method == "POST"):
+                method, data, json = "GET", None, None
+            url = urljoin(response.url, location)
+            response = self._send(method, url, None, headers, data, json,
+                                  None, timeout)
+        return response
+
+    def _target(self, url):
+        """url (a path or an absolute URL) -> (Target, absolute url)."""
+        found = self._urls.get(url)
+        if found is None:
+            if not isinstance(url, str):
+                raise TypeError("a url is a str, not %s" % type(url).__name__)
+            full = url if "://" in url else urljoin(self._ctx.base.url, url)
+            try:
+                target = parse_url(full)
+            except UsageError as exc:
+                raise ValueError(str(exc))
+            if len(self._urls) >= URL_CACHE_MAX:
+                self._urls.clear()
+            found = self._urls[url] = (target, target.url)
+        return found
+
+    def _send(self, method, url, params, headers, data, json_value, name,
+              timeout):
+        ctx = self._ctx
+        key = (method, url)
+        plain = (params is None and headers is None and data is None
+                 and json_value is None and not self.cookies._cookies)
+        prepared = self._prepared.get(key) if plain else None
+        if prepared is None:
+            prepared = self._prepare(method, url, params, headers, data,
+                                     json_value)
+            if plain:
+                if len(self._prepared) >= URL_CACHE_MAX:
+                    self._prepared.clear()
+                self._prepared[key] = prepared
+        request, target, full = prepared
+        clock = self._clock
+        if clock() >= self._until or ctx.stop.is_set():
+            raise Stopped()
+        conn = self._conns.get(origin(target))
+        if conn is None:
+            conn = self._conns[origin(target)] = Connection(
+                ctx.connector(target), target.scheme == "https",
+                self._keepalive)
+        body = Body(self._max_body)
+        sent, done, status, nbytes, error = conn.exchange(
+            request, method == "HEAD", body, timeout or self._timeout,
+            self._scratch, clock, self._events)
+        if name is None:
+            name = default_name(target.path)
+        row = self._add(sent, done - sent, status, nbytes, error,
+                        name_suffix(method, str(name)))
+        self._requests += 1
+        self._last_status, self._last_error = status, error
+        response = Response(method, full, status, error, body.head,
+                            body.value(), nbytes, done - sent, self, row)
+        if body.head and b"\nset-cookie:" in body.head.lower():
+            self.cookies.extract_cookies(
+                CookieResponse(response.headers),
+                CookieRequest(full, target))
+        if self._verbose:
+            self._say("%s %s %s %s%s" % (
+                method, full, status, format_seconds(done - sent),
+                " " + error if error else ""))
+        return response
+
+    def _prepare(self, method, url, params, headers, data, json_value):
+        """A request's bytes: (request, Target, absolute url)."""
+        if not isinstance(method, str) or not method or not set(
+                method) <= TOKEN_CHARS or method in ("timer", "task"):
+            raise ValueError("invalid method %r" % (method,))
+        target, full = self._target(url)
+        if params:
+            query = urlencode(params, doseq=True)
+            path = target.path + ("&" if "?" in target.path else "?") + query
+            target = target._replace(path=path)
+            full = urljoin(full, path)
+        body, kind = None, None
+        if json_value is not None:
+            body, kind = json.dumps(json_value).encode("utf-8"), \
+                "application/json"
+        elif isinstance(data, dict):
+            body, kind = urlencode(data, doseq=True).encode("utf-8"), FORM
+        elif isinstance(data, str):
+            body = data.encode("utf-8")
+        elif data is not None:
+            body = bytes(data)
+        given = dict((k.lower(), (k, str(v)))
+                     for k, v in (headers or {}).items())
+        if kind is not None and "content-type" not in given:
+            given["content-type"] = ("Content-Type", kind)
+        if self.cookies._cookies and "cookie" not in given:
+            asked = CookieRequest(full, target)
+            self.cookies.add_cookie_header(asked)
+            cookie = asked.get_header("cookie")
+            if cookie:
+                given["cookie"] = ("Cookie", cookie)
+        sent = [h for h in self._headers if h[0].lower() not in given]
+        sent += list(given.values())
+        for name, value in sent:
+            if has_control(name + value) and "\t" not in name + value:
+                raise ValueError("header %r holds a control character"
+                                 % name)
+        request = build_request(method, target, sent, body, self._keepalive)
+        return request, target, full
+
+    # -- rows --
+    def _add(self, start, response_time, status, nbytes, error, suffix):
+        """Add one row to this iteration's: (batch, index) of it."""
+        elapsed = start - self._ctx.t0
+        if self._shift is None:
+            row = (elapsed, response_time, status, nbytes, error, suffix)
+        else:
+            row = (elapsed, response_time, status, nbytes, error,
+                   elapsed + self._shift, suffix)
+        self._rows.append(row)
+        return self._batch, len(self._rows) - 1
+
+    def _mark(self, where, error):
+        batch, i = where
+        if batch != self._batch:
+            raise RuntimeError("response.fail() must come in the iteration"
+                               " that made the request")
+        row = self._rows[i]
+        self._rows[i] = row[:4] + (error,) + row[5:]
+
+    def _fail_row(self, where, why):
+        self._mark(where, "check")
+        self._ctx.note("check: " + why[:200], "response.fail(): " + why)
+
+    def _commit(self):
+        """Hand this iteration's rows to the worker's writer."""
+        if self._rows:
+            record = self._record
+            for row in self._rows:
+                record(row)
+            self._rows = []
+        self._batch += 1
+
+    def _say(self, line):
+        write_all(2, ("[user %d] %s\n" % (self.index, line)).encode(
+            "utf-8", "replace"))
+
+    # -- the rest --
+    def timer(self, name):
+        return Timer(self, str(name))
+
+    def sleep(self, seconds):
+        """Pause; the end of the run and Ctrl+C cut it short (Stopped)."""
+        ctx = self._ctx
+        wake = self._clock() + max(0.0, float(seconds))
+        if wake >= self._until:
+            ctx.stop.wait(max(0.0, self._until - self._clock()))
+            raise Stopped()
+        if ctx.stop.wait(max(0.0, wake - self._clock())):
+            raise Stopped()
+
+    def close(self):
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()
+
+
+def call_step(user, function, name, ctx, path, *args):
+    """Run one step of a script (a task, run(), on_start, on_stop): an
+    exception escaping it is a task row and a noted failure; Stopped and
+    Ctrl+C go on up."""
+    start = user._clock()
+    try:
+        function(*args)
+        return True
+    except Exception as exc:
+        user._add(start, user._clock() - start, 0, 0, failure_kind(exc),
+                  name_suffix("task", name))
+        ctx.note_exception(exc, name, path)
+        return False
+
+
+def transaction_step(user, instance, ctx, path):
+    """multi-mechanize's iteration: run() is a 'transaction' timer row,
+    then each custom_timers entry is a timer row of its own."""
+    clock = user._clock
+    start = clock()
+    requests = user._requests
+    error = ""
+    try:
+        instance.run()
+    except Exception as exc:
+        error = failure_kind(exc)
+        ctx.note_exception(exc, "Transaction.run", path)
+    done = clock()
+    status = user._last_status if user._requests > requests else 0
+    if not error and user._requests > requests:
+        error = user._last_error
+    if error in ("check", "script"):
+        status = 0
+    user._add(start, done - start, status, 0, error,
+              name_suffix("timer", "transaction"))
+    timers = getattr(instance, "custom_timers", None)
+    if not error and isinstance(timers, dict):
+        for name, seconds in list(timers.items()):
+            try:
+                seconds = float(seconds)
+            except (TypeError, ValueError):
+                continue
+            user._add(start, seconds, status, 0, "",
+                      name_suffix("timer", str(name)))
+        timers.clear()
+
+
+def make_transaction(cls, user):
+    """Transaction(user) when its __init__ takes an argument, else
+    Transaction()."""
+    import inspect
+    try:
+        params = [p for p in inspect.signature(cls).parameters.values()
+                  if p.default is p.empty and p.kind in (
+                      p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return cls(user) if params else cls()
+
+
+def script_loop(user, scenario, shape, quota, end, stop, clock, events,
+                ctx):
+    """One script user: wait for its instant, run one iteration, repeat
+    (user_loop's pacing, with iterations for requests).  Returns the
+    clock() instant up to which the user took part, None if never."""
+    at = shape.first()
+    if at == math.inf:
+        return None
+    if at >= end:
+        return end
+    delay = at - clock()
+    if delay > 0 and stop.wait(delay):
+        return min(clock(), end)
+    after = shape.after if shape.paced else None
+    scheduled = isinstance(shape, Slots)
+    path = scenario.path
+    user._until = end
+    last = None
+    pick = None
+    if scenario.shape == "tasks":
+        pick = weighted(scenario.tasks,
+                        list(itertools.accumulate(scenario.weights)),
+                        user.rng.random)
+    instance = None
+    try:
+        if scenario.on_start is not None:
+            call_step(user, scenario.on_start, "on_start", ctx, path, user)
+            user._commit()
+        if scenario.transaction is not None:
+            start = clock()
+            try:
+                instance = make_transaction(scenario.transaction, user)
+            except Exception as exc:
+                user._add(start, clock() - start, 0, 0, failure_kind(exc),
+                          name_suffix("task", "Transaction"))
+                ctx.note_exception(exc, "Transaction()", path)
+                return clock()
+        left = quota
+        while left > 0:
+            start = clock()
+            if start >= end or stop.is_set():
+                if scheduled and at < min(start, end):
+                    events["unsent_slots"] += 1
+                return max(last or at, min(start, end))
+            left -= 1
+            user._shift = (at - start) if scheduled else None
+            if pick is not None:
+                step = pick()
+                call_step(user, step, step.__name__, ctx, path, user)
+            elif instance is not None:
+                transaction_step(user, instance, ctx, path)
+            else:
+                call_step(user, scenario.run, "run", ctx, path, user)
+            done = clock()
+            user._commit()
+            last = done
+            if after is not None:
+                at = after(start, done)
+                if at == math.inf:
+                    return last
+                if at >= end:
+                    return max(last, end)
+                delay = at - clock()
+                if delay > 0 and stop.wait(delay):
+                    return max(last, min(clock(), end))
+        return last
+    except Stopped:
+        return max(last or at, min(clock(), end))
+    finally:
+        user._commit()
+        if scenario.on_stop is not None and not stop.is_set():
+            user._until = end + user._timeout
+            user._shift = None
+            try:
+                call_step(user, scenario.on_stop, "on_stop", ctx, path, user)
+            except Stopped:
+                pass
+            user._commit()
+        user.close()
 
 
 # --- workers ------------------------------------------------------------------
@@ -1833,7 +3482,7 @@ class Slots(object):
 
 
 def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
-              events):
+              events, pick=None):
     """One simulated user: wait for its instant, send, read the response,
     record it; repeat.
 
@@ -1849,7 +3498,9 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
     is replaced, which is no error; one with bytes waiting that no request
     asked for is closed.  Once a request is sent, any failure is its row,
     and it is never sent again.  events (a Counter of CONNECTION_EVENTS and
-    late starts) is added to.
+    late starts) is added to.  With --targets, pick() gives each
+    request's (bytes, whether it is a HEAD, 'METHOD,name'), and each row
+    ends with that name.
 
     Returns the clock() instant up to which this user took part in the
     test: its last response's end, or the end of the runtime (or the
@@ -1886,6 +3537,9 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
                 return max(last or at, min(sent, end))
             left -= 1
             deadline = sent + timeout
+            if pick is not None:
+                request, head_request, suffix = pick()
+                big = len(request) > SEND_CHUNK_B
             try:
                 if sock is not None:
                     unchecked -= 1
@@ -1928,7 +3582,11 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
                 if sock is not None:
                     sock.close()
                     sock = None
-            record(row + (at - t0,) if scheduled else row)
+            if pick is None:
+                record(row + (at - t0,) if scheduled else row)
+            else:
+                record(row + (at - t0, suffix) if scheduled
+                       else row + (suffix,))
             last = done
             if after is not None:
                 at = after(sent, done)
@@ -2007,12 +3665,15 @@ class Worker(object):
         self.users, self.quotas = users, quotas
         self.messages, self.clock = messages, clock
         self.open_model = plan.model == "open"
-        self.row_format = row_format(self.open_model, name_suffix(
-            plan.method, default_name(plan.target.path)))
+        self.named = plan.groups is not None or plan.targets is not None
+        self.row_format = row_format(self.open_model, None if self.named
+                                     else name_suffix(plan.method,
+                                                      plan.name))
         self.flush_period = (OPEN_FLUSH_PERIOD_S if self.open_model
                              else FLUSH_PERIOD_S)
         self.rows = collections.deque()
-        self.stats = WorkerStats(self.open_model)
+        self.stats = WorkerStats(self.open_model, self.named)
+        self.scenarios = self.ctx = None    # --script: in run()
         self.recent = [] if plan.sizing else None   # latencies since Progress
         self.stop = StopFlag()
         self.begin = threading.Event()  # set once t0 and end are known
@@ -2036,6 +3697,8 @@ class Worker(object):
         batch = [pop() for _ in range(n)]
         self.stats.add_rows(batch)
         if self.recent is not None:
+            if self.named:
+                batch = [r for r in batch if is_http(r[-1])]
             if self.open_model:
                 self.recent += [r[0] - r[5] + r[1] for r in batch if r[2]]
             else:
@@ -2062,15 +3725,43 @@ class Worker(object):
         return Paced(self.t0, windows, self.end, plan.interval_s,
                      plan.think_s, rng, events)
 
+    def pick(self, number):
+        """--targets: pick() of user `number`, a target by weight."""
+        entries, cumulative = self.plan.targets
+        if len(entries) == 1:
+            return itertools.repeat(entries[0][:3]).__next__
+        return weighted(
+            [e[:3] for e in entries], cumulative,
+            user_rng(self.plan.seed, "targets", number).random)
+
+    def script_user(self, number, events):
+        """--script: user `number`'s User and its group's Scenario."""
+        plan = self.plan
+        data = None
+        if plan.data:
+            data = dict(plan.data[number % len(plan.data)])
+        user = User(self.ctx, number, data,
+                    user_rng(plan.seed, "script", number), self.rows.append,
+                    events)
+        return user, self.scenarios[plan.group_of[number]]
+
     def user(self, number, windows, quota, connect):
         events = collections.Counter()
         try:
             self.begin.wait()
-            if self.t0 is not None:
+            if self.t0 is not None and self.scenarios is not None:
+                user, scenario = self.script_user(number, events)
+                end = script_loop(
+                    user, scenario, self.shape(number, windows, events),
+                    quota, self.end, self.stop, self.clock, events, self.ctx)
+                if end is not None:
+                    self.ends.append(end)
+            elif self.t0 is not None:
                 end = user_loop(
                     self.plan, self.t0, self.shape(number, windows, events),
                     quota, self.end, self.stop, self.rows.append, connect,
-                    self.clock, events)
+                    self.clock, events,
+                    None if self.plan.targets is None else self.pick(number))
                 if end is not None:
                     self.ends.append(end)
         except BaseException as exc:
@@ -2141,6 +3832,13 @@ class Worker(object):
             tls = make_tls_context(plan.insecure) if plan.tls else None
             connect = connector(where[0], where[1], plan.target.host, tls,
                                 plan.timeout_s, clock)
+            if plan.groups is not None:
+                try:
+                    self.scenarios = [load_script(path)
+                                      for path, _ in plan.groups]
+                except UsageError as exc:
+                    raise RunError("worker %d: %s" % (self.index, exc))
+                self.ctx = ScriptContext(plan, connect, clock, self.stop)
             threads = self.start_users(connect)
             self.messages.put(Ready(self.index))
             while not go.wait(STOP_POLL_S):
@@ -2148,6 +3846,8 @@ class Worker(object):
                     return self.finish(fd, threads, 0.0, 0.0)
             self.t0 = clock() - (time.time() - start_wall.value)
             self.end = self.t0 + plan.runtime_s
+            if self.ctx is not None:
+                self.ctx.t0 = self.t0
             if self.open_model:
                 self.slots = self.open_slots()
             cpu0 = time.process_time()
@@ -2191,6 +3891,8 @@ class Worker(object):
         self.flush(fd)
         for events in self.events:
             self.stats.events.update(events)
+        if self.ctx is not None:
+            self.stats.failures = dict(self.ctx.failures)
         if self.slots is not None and self.slots.lock is not None:
             # Poisson: the slots due before the end, to judge the sent rate
             # by them, not by their expected number
@@ -2708,7 +4410,8 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     run's duration in the settings file, pick the exit code.  cpu:
     cpu_times() at the start and the end, and the CPU seconds the parent
     used; sizing: the SizingResult of --sizing."""
-    stats = WorkerStats(plan.model == "open")
+    stats = WorkerStats(plan.model == "open", plan.groups is not None
+                        or plan.targets is not None)
     rows, duration, busy, failed = 0, 0.0, [], False
     for index in sorted(done):
         d = done[index]
@@ -2727,7 +4430,11 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
         d.busy_s for d in done.values()), ticks)
     metrics = threshold_metrics(stats.answered, stats.requests, stats.errors,
                                 duration)
-    checks = evaluate_thresholds(plan.thresholds, metrics)
+    if stats.names is None:
+        named = {plan.name: metrics}
+    else:
+        named = named_metrics(stats.names, duration)
+    checks = evaluate_thresholds(plan.thresholds, metrics, named)
     out.write("\n".join(format_summary(plan, stats, duration, rows, busy,
                                        shares, checks, sizing)) + "\n")
     out.flush()
@@ -3025,6 +4732,29 @@ def build_parser():
                         " (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress line (default: progress on stderr)")
+    p.add_argument("--script", action="append", default=[],
+                   metavar="FILE[:USERS]",
+                   help="run the user flow in FILE.py (@hammer.task"
+                        " functions, run(user) or class Transaction); one"
+                        " iteration is one task or run(); several files"
+                        " with their users are groups run at once"
+                        " (default: the URL alone)")
+    p.add_argument("--project", metavar="DIR",
+                   help="run a multi-mechanize project: DIR/config.cfg and"
+                        " its user groups' scripts in DIR/test_scripts"
+                        " (default: none)")
+    p.add_argument("--targets", metavar="FILE",
+                   help="requests from a vegeta http targets file, each"
+                        " picked by its '# weight:' (default: none)")
+    p.add_argument("--data-file", metavar="FILE.csv",
+                   help="a CSV with a header: user g's user.data is row g"
+                        " mod rows (default: none)")
+    p.add_argument("--max-body", default="10MB", metavar="SIZE",
+                   help="body bytes a script's response keeps; the rest is"
+                        " counted (default: %(default)s)")
+    p.add_argument("--verbose", action="store_true",
+                   help="print each request's method, URL, status and time,"
+                        " and each timer, on stderr (default: off)")
     p.add_argument("--demo", action="store_true",
                    help="start a small target on 127.0.0.1 and run a short"
                         " test against it")
@@ -3064,7 +4794,8 @@ Plan = collections.namedtuple("Plan", (
     "url method target request head_request keepalive tls insecure"
     " processes users threads_per_process model shape stages rampup_s"
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
-    " timeout_s output sizing thresholds"))
+    " timeout_s output sizing thresholds name headers groups group_of"
+    " targets data max_body verbose scenario notes quiet"))
 
 
 def exclusive(args, names):
@@ -3177,13 +4908,110 @@ def load_shape(args, users):
             sizing)
 
 
+Scenes = collections.namedtuple(
+    "Scenes", "groups targets settings notes quiet")
+
+
+def project_args(args):
+    """--project DIR: its user groups as --script FILE:USERS ones; its
+    run_time and rampup where the command line gave none.  Returns the
+    Project."""
+    project = parse_project(args.project)
+    args.script = ["%s:%d" % (path, users) for path, users in project.groups]
+    if args.runtime is None and project.run_time_s is not None:
+        args.runtime = project.run_time_s
+    if args.rampup is None and project.rampup_s is not None:
+        args.rampup = project.rampup_s
+    return project
+
+
+def target_requests(specs, path, base, headers, keepalive):
+    """A --targets file's entries -> [(request bytes, is HEAD,
+    'METHOD,name')] and their cumulative weights, for one origin."""
+    entries, weights, origins = [], [], set()
+    for spec, body in specs:
+        where = "%s:%d" % (path, spec.line)
+        url = spec.url
+        if "://" not in url:
+            if base is None:
+                raise UsageError("%s: %r is a path: give the URL to resolve"
+                                 " it against" % (where, url))
+            url = urljoin(base.url, url)
+        try:
+            target = parse_url(url)
+        except UsageError as exc:
+            raise UsageError("%s: %s" % (where, exc))
+        given = set(name.lower() for name, _ in spec.headers)
+        sent = [h for h in headers if h[0].lower() not in given]
+        sent += list(spec.headers)
+        check_framing_headers(sent, body)
+        try:
+            request = build_request(spec.method, target, sent, body,
+                                    keepalive)
+        except UnicodeError:
+            raise UsageError("%s: headers must be latin-1 text" % where)
+        origins.add(origin(target))
+        entries.append((request, spec.method.upper() == "HEAD", name_suffix(
+            spec.method, spec.name or default_name(target.path)), target))
+        weights.append(spec.weight)
+    if len(origins) > 1:
+        raise UsageError("the targets name %d hosts: hammer's --targets"
+                         " runs against one (scheme, host and port)"
+                         % len(origins))
+    return entries, list(itertools.accumulate(weights))
+
+
+def scenes(args, headers, users_option):
+    """--script, --project, --targets and --data-file: their Scenes;
+    the scripts are loaded once here, so that a broken one stops the
+    run before any load."""
+    exclusive(args, ["--script", "--project", "--targets"])
+    notes, quiet, settings = [], False, None
+    groups = targets = None
+    if args.project is not None:
+        project = project_args(args)
+        ignored = format_ignored(os.path.join(args.project, "config.cfg"),
+                                 project.ignored)
+        if ignored:
+            notes.append(ignored)
+        quiet = project.progress_bar is False
+        settings = {"kind": "project", "project": args.project,
+                    "crunch_interval_s": project.results_ts_interval_s}
+    if args.script:
+        groups = groups_of(args.script, users_option)
+        shapes = [load_script(path).shape for path, _ in groups]
+        settings = dict(settings or {"kind": "script"}, groups=[
+            {"script": path, "users": users, "shape": shape}
+            for (path, users), shape in zip(groups, shapes)])
+    if args.targets is not None:
+        targets = load_targets(args.targets)
+        settings = {"kind": "targets", "targets": args.targets}
+    if (groups or targets) and (args.data is not None
+                                or args.method is not None):
+        raise UsageError("-d/--data and -X/--method: the %s gives each"
+                         " request's" % ("targets file" if targets
+                                         else "script"))
+    if args.data_file is not None and not groups:
+        raise UsageError("--data-file gives scripts their user.data: use it"
+                         " with --script or --project")
+    return Scenes(groups, targets, settings, notes, quiet)
+
+
 def plan(args):
     """Check the arguments and derive the run's Plan.
 
     Raises UsageError for a user's mistake.
     """
-    target = parse_url(args.url)
     headers = [parse_header(h) for h in args.header]
+    scene = scenes(args, headers, args.concurrency)
+    base = parse_url(args.url) if args.url is not None else None
+    targets = None
+    if scene.targets is not None:
+        targets = target_requests(scene.targets, args.targets, base,
+                                  headers, not args.no_keepalive)
+        if base is None or origin(base) != origin(targets[0][0][3]):
+            base = targets[0][0][3]
+    target = base
     body = read_body(args.data)
     check_framing_headers(headers, body)
     method = args.method
@@ -3200,6 +5028,14 @@ def plan(args):
     thresholds = tuple(option(parse_threshold, t, "--fail-if")
                        for t in args.fail_if)
     users = args.concurrency or args.processes * args.threads
+    groups = scene.groups
+    counted = groups is not None and groups[0][1] is not None
+    if counted:
+        users = sum(n for _, n in groups)
+        if args.stages or args.cycles or args.sizing:
+            raise UsageError("--script FILE:USERS sets the users: leave the"
+                             " users to it, or to --stages, --cycles or"
+                             " --sizing")
     model, shape, stages, runtime, rate, sizing = load_shape(args, users)
     if model == "open":
         if args.interval or think[1]:
@@ -3221,6 +5057,20 @@ def plan(args):
     seed = args.seed
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "big")
+    notes = list(scene.notes)
+    group_of = data = None
+    if groups is not None:
+        group_of = (group_of_users([n for _, n in groups]) if counted
+                    else [0] * users)
+        groups = [(path, n if counted else users) for path, n in groups]
+        if args.data_file is not None:
+            data = load_data_file(args.data_file)[1]
+            if len(data) < users:
+                notes.append("hammer: warning: %s has %d rows for %d users:"
+                             " users %d and on reuse them (user g gets row g"
+                             " mod %d)" % (args.data_file, len(data), users,
+                                           len(data), len(data)))
+    max_body = option(parse_size, args.max_body, "--max-body")
     return Plan(
         url=target.url, method=method, target=target, request=request,
         head_request=method.upper() == "HEAD",
@@ -3232,7 +5082,11 @@ def plan(args):
         arrivals=(args.arrivals or "uniform") if model == "open" else None,
         interval_s=args.interval, think_s=think, seed=seed,
         requests=args.requests, timeout_s=args.timeout, output=args.output,
-        sizing=sizing, thresholds=thresholds)
+        sizing=sizing, thresholds=thresholds,
+        name=default_name(target.path), headers=headers, groups=groups,
+        group_of=group_of, targets=targets, data=data, max_body=max_body,
+        verbose=args.verbose, scenario=scene.settings, notes=notes,
+        quiet=scene.quiet)
 
 
 def plan_settings(plan):
@@ -3259,6 +5113,8 @@ def plan_settings(plan):
         "keepalive": plan.keepalive, "requests": plan.requests,
         "output": plan.output, "sizing": sizing,
         "thresholds": [t.expr for t in plan.thresholds],
+        "scenario": plan.scenario,
+        "crunch_interval_s": (plan.scenario or {}).get("crunch_interval_s"),
         "started": None, "started_epoch_s": None, "duration_s": None,
     }
 
@@ -3277,7 +5133,7 @@ def main(argv=None, out=None, err=None):
     demo = listener = None
     try:
         args = parser.parse_args(argv)
-        if args.url is None and not args.demo:
+        if args.url is None and not args.demo and args.targets is None:
             parser.error("a URL is required (or --demo to try hammer on a"
                          " built-in target)")
         if args.url is not None and args.demo:
@@ -3292,6 +5148,8 @@ def main(argv=None, out=None, err=None):
                 listener = demo_listener()
                 args.url = "http://127.0.0.1:%d/" % listener.getsockname()[1]
             the_plan = plan(args)
+            for note in the_plan.notes:
+                err.write(note + "\n")
             problem = capacity_problem(the_plan.threads_per_process,
                                        box_limits())
             if problem:
@@ -3310,7 +5168,8 @@ def main(argv=None, out=None, err=None):
         where = resolve_and_probe(the_plan.target, args.timeout, tls)
         record = plan_settings(the_plan)
         create_output(the_plan.output, record)
-        return run(the_plan, where, record, out, err, args.quiet)
+        return run(the_plan, where, record, out, err,
+                   args.quiet or the_plan.quiet)
     except RunError as exc:
         err.write("hammer: error: %s\n" % exc)
         return 1

@@ -3652,6 +3652,18 @@ class TestBadInput(unittest.TestCase):
 # --- scenarios: a small web application, as multi-mechanize's Reddit example ---
 
 
+def tls_server_context():
+    """A server's TLS context with CERT_PEM and KEY_PEM."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.join(tmp, n) for n in ("c.pem", "k.pem")]
+        for path, pem in zip(paths, (CERT_PEM, KEY_PEM)):
+            with open(path, "w") as f:
+                f.write(pem)
+        context.load_cert_chain(*paths)
+    return context
+
+
 Hit = collections.namedtuple(
     "Hit", "method host path query user cookies headers body")
 
@@ -3676,24 +3688,43 @@ class WebApp(object):
     /json                a JSON object
     /echo                200, the request's method, query and body as JSON
     /bytes/N             N bytes of body
+    /slow/MS             200 after MS milliseconds
 
     Every request is logged as a Hit, with the user of its session
-    (None without one); hits(), comments and sessions under a lock.
+    (None without one); hits(), comments, sessions and the connections
+    accepted are kept under a lock.  tls=True serves https with CERT_PEM.
     """
 
     ITEMS = 5
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", tls=False):
         self.lock = threading.Lock()
+        self.connections = 0
         self.log = []           # [Hit]
         self.comments = []      # [(item, author, text)]
         self.tokens = set()     # CSRF tokens GET /login handed out
         self.sessions = {}      # session id: (user, csrf token)
         self.serial = itertools.count(1)
         app = self
+        context = tls_server_context() if tls else None
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # the head and the body go in two writes: without this, the
+            # body waits for the client's delayed ACK (40 ms)
+            disable_nagle_algorithm = True
+
+            def setup(self):
+                if context is not None:
+                    self.request = context.wrap_socket(self.request,
+                                                       server_side=True)
+                http.server.BaseHTTPRequestHandler.setup(self)
+                with app.lock:
+                    app.connections += 1
+
+            def finish(self):
+                http.server.BaseHTTPRequestHandler.finish(self)
+                self.request.close()    # the TLS socket wrapped in setup()
 
             def log_message(self, *args):
                 pass
@@ -3713,10 +3744,16 @@ class WebApp(object):
                 socketserver.TCPServer.server_bind(self)
                 self.server_name, self.server_port = self.server_address[:2]
 
+            def handle_error(self, request, client_address):
+                pass    # clients that reject our certificate, resets
+
         self.server = Server((host, 0), Handler)
         self.port = self.server.server_address[1]
-        self.url = "http://%s:%d/" % (host, self.port)
-        self.thread = threading.Thread(target=self.server.serve_forever)
+        self.url = "%s://%s:%d/" % ("https" if tls else "http", host,
+                                    self.port)
+        # stop() waits for serve_forever's next poll: 0.5 s by default
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       args=(0.01,))
         self.thread.daemon = True
         self.thread.start()
 
@@ -3844,6 +3881,9 @@ class WebApp(object):
                  "body": body.decode("latin-1")}).encode()
         if parts[0] == "bytes" and len(parts) == 2 and parts[1].isdigit():
             return 200, [], b"b" * int(parts[1])
+        if parts[0] == "slow" and len(parts) == 2 and parts[1].isdigit():
+            time.sleep(int(parts[1]) / 1000.0)
+            return 200, html, b"<p>slow</p>"
         if parts[0] == "cookies":
             return 200, html, b"<p>cookies</p>"
         return 404, html, b"<p>not found</p>"
@@ -3886,8 +3926,8 @@ class ScenarioTestCase(ServerTestCase):
 
     def run_script(self, text, *args, **kwargs):
         """hammer APP_URL --script (text) args; exit 0 asserted."""
-        proc = self.hammer(self.app.url, "--script", self.script(text),
-                           *args, **kwargs)
+        proc = self.last = self.hammer(self.app.url, "--script",
+                                       self.script(text), *args, **kwargs)
         self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
         return proc
 
@@ -3915,16 +3955,32 @@ class ScenarioTestCase(ServerTestCase):
             code = hammer.main(list(argv), out=out, err=err)
         return code, out.getvalue(), err.getvalue()
 
-    def assert_usage(self, argv, message):
-        """Exit 2 with the one line 'hammer: error: message', results.csv
-        untouched, and no request sent."""
+    def assert_usage(self, argv, message, traceback_of=None):
+        """Exit 2 with the line 'hammer: error: message', results.csv
+        untouched, and no request sent.  The error line is the last one,
+        but for the traceback of the script traceback_of, which may
+        follow it: its own lines, none of hammer's."""
         sentinel = "elapsed,response_time,status\n1.0,0.1,200\n"
         with open(self.csv, "w") as f:
             f.write(sentinel)
         code, out, err = self.main(*(list(argv) + ["-o", self.csv]))
         self.assertEqual(code, 2, err)
-        self.assertEqual(err.splitlines()[-1], "hammer: error: " + message)
-        self.assertNotIn("Traceback", err.splitlines()[-1])
+        lines = err.splitlines()
+        at = [i for i, line in enumerate(lines)
+              if line.startswith("hammer: error: ")]
+        self.assertEqual(len(at), 1, err)
+        self.assertEqual(lines[at[0]], "hammer: error: " + message)
+        frames = [line for line in lines[at[0] + 1:]
+                  if line.startswith("  File ")]
+        if traceback_of is None:
+            self.assertEqual(lines[at[0] + 1:], [])
+        else:
+            self.assertGreater(len(frames), 0, err)
+        for frame in frames:
+            self.assertTrue(frame.startswith('  File "%s", line '
+                                             % traceback_of), err)
+        self.assertNotIn("Traceback", err)
+        self.assertEqual(out, "")
         with open(self.csv) as f:
             self.assertEqual(f.read(), sentinel)
         self.assertEqual(self.app.hits(), [])
@@ -3986,6 +4042,11 @@ class TestScriptShapes(ScenarioTestCase):
         self.assertEqual(self.app.by_user(), collections.Counter(
             {None: 6, "u0": 20, "u1": 20, "u2": 20}))     # 10 iterations each
         self.assertEqual({r.status for r in rows if r.name != "/login"}, {200})
+        with open(self.csv + ".json") as f:
+            settings = json.load(f)
+        self.assertEqual(settings["scenario"], {"kind": "script", "groups": [
+            {"script": os.path.join(self.tmp.name, "flow.py"), "users": 3,
+             "shape": "tasks"}]})
 
     def test_run_function(self):
         self.run_script("""
@@ -4111,7 +4172,9 @@ class TestDataFile(ScenarioTestCase):
         self.assertEqual(collections.Counter(
             a for _, a, _ in self.app.comments),
             collections.Counter({"alice": 8, "bob": 8, "carol": 4}))
-        self.assertIn("users.csv", proc.stderr)     # fewer rows than users
+        self.assertEqual(proc.stderr, "hammer: warning: %s has 3 rows for 5"
+                         " users: users 3 and on reuse them (user g gets row g"
+                         " mod 3)\n" % users)
         self.assertEqual(self.requests(self.table()),
                          self.app.counts(item_names))
 
@@ -4254,13 +4317,14 @@ class TestChecksAndErrors(ScenarioTestCase):
         for row in rows:
             if row.method == "task":
                 self.assertEqual(row.bytes, 0)
-        # one traceback per exception type, with its count
-        self.assertEqual(proc.stdout.count("Traceback (most recent call"
-                                           " last)"), 2, proc.stdout)
+        # the first traceback of each exception type, once, with its count
+        self.assertEqual(proc.stdout.count(" x ValueError in run:"), 1)
+        self.assertEqual(proc.stdout.count(" x AssertionError in run:"), 1)
+        self.assertIn("\n  5 x ValueError in run:\n", proc.stdout)
+        self.assertIn("\n  5 x AssertionError in run:\n", proc.stdout)
         self.assertEqual(proc.stdout.count("ValueError: boom"), 1)
         self.assertEqual(proc.stdout.count("AssertionError: arithmetic"), 1)
-        self.assertRegex(proc.stdout, r"5 x ValueError|ValueError.*\b5\b")
-        self.assertRegex(proc.stdout, r"5 x AssertionError|AssertionError.*\b5\b")
+        self.assertEqual(proc.stdout.count('raise ValueError("boom")'), 1)
 
     def test_exception_in_a_task_names_the_task(self):
         self.run_script("""
@@ -4286,7 +4350,7 @@ class TestChecksAndErrors(ScenarioTestCase):
                 pass
             """)
         self.assert_usage([self.app.url, "--script", script],
-                          "cannot load script %r: invalid syntax (line 5)"
+                          "script %r line 5: SyntaxError: invalid syntax"
                           % script)
 
     def test_script_that_raises_on_import(self):
@@ -4296,8 +4360,9 @@ class TestChecksAndErrors(ScenarioTestCase):
             TOKEN = undefined_name
             """)
         self.assert_usage([self.app.url, "--script", script],
-                          "cannot load script %r: line 4: NameError: name"
-                          " 'undefined_name' is not defined" % script)
+                          "script %r line 4: NameError: name"
+                          " 'undefined_name' is not defined" % script,
+                          traceback_of=script)
 
     def test_script_without_tasks(self):
         script = self.script("""
@@ -4305,21 +4370,21 @@ class TestChecksAndErrors(ScenarioTestCase):
                 user.get("/login")
             """)
         self.assert_usage([self.app.url, "--script", script],
-                          "script %r has no @hammer.task, no run(user) and no"
-                          " class Transaction" % script)
+                          "script %r has nothing to run: give it @hammer.task"
+                          " functions, a run(user) function or a class"
+                          " Transaction" % script)
 
     def test_missing_script(self):
         missing = os.path.join(self.tmp.name, "nope.py")
         self.assert_usage([self.app.url, "--script", missing],
-                          "cannot read script %r: No such file or directory"
-                          % missing)
+                          "cannot read script %r: no such file" % missing)
 
     def test_script_and_targets_are_exclusive(self):
         script = self.script("def run(user): pass\n")
         targets = self.write("t.txt", "GET /items\n")
         self.assert_usage([self.app.url, "--script", script, "--targets",
-                           targets], "argument --targets: not allowed with"
-                                     " argument --script")
+                           targets], "--script and --targets cannot be"
+                                     " combined")
 
 
 class TestCookies(ScenarioTestCase):
@@ -4362,6 +4427,19 @@ class TestCookies(ScenarioTestCase):
             ("localhost", "/cookies/other", ["l"]),
             ("127.0.0.1", "/cookies/out", ["a", "f", "g"])])
         self.assertEqual(self.requests(self.table()), self.app.counts())
+
+    def test_secure_cookies_go_over_https(self):
+        app = WebApp(tls=True)
+        self.addCleanup(app.stop)
+        proc = self.hammer(app.url, "-k", "--script", self.script("""
+            def run(user):
+                user.get("/cookies/set/s", params={"path": "/", "secure": "1"})
+                user.get("/cookies/set/a", params={"path": "/"})
+                user.get("/cookies/out")
+            """), "-p", "1", "-c", "1", "-n", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([sorted(h.cookies) for h in app.hits()
+                          if h.path == "/cookies/out"], [["a", "s"]])
 
     def test_each_user_has_its_own_jar(self):
         self.run_script("""
@@ -4515,15 +4593,14 @@ class TestTargets(ScenarioTestCase):
             FETCH
             """)
         self.assert_usage([self.app.url, "--targets", targets],
-                          "targets file %r line 4: expected 'METHOD URL',"
-                          " got 'FETCH'" % targets)
+                          "%s:4: bad target line 'FETCH' (want METHOD URL)"
+                          % targets)
 
     def test_targets_file_with_a_missing_body_file(self):
         targets = self.write("targets.txt", "POST /echo\n@nowhere.json\n")
         self.assert_usage([self.app.url, "--targets", targets],
-                          "targets file %r line 2: cannot read body file"
-                          " 'nowhere.json': No such file or directory"
-                          % targets)
+                          "%s:1: cannot read body file 'nowhere.json': No"
+                          " such file or directory" % targets)
 
 
 class TestResultsColumns(ScenarioTestCase):
@@ -4565,6 +4642,39 @@ class TestResultsColumns(ScenarioTestCase):
             {("PUT", "/echo"): 2}))
 
 
+class TestNamesInTheSummary(ScenarioTestCase):
+    def test_the_busiest_20_names(self):
+        self.run_script("""
+            def run(user):
+                for k in range(1, 26):
+                    for _ in range(k):
+                        user.get("/json", name="n%02d" % k)
+            """, "-p", "1", "-c", "1", "-n", "1")
+        lines = self.last.stdout.splitlines()
+        shown = [l.split()[1] for l in lines if l.startswith("  GET n")]
+        self.assertEqual(shown, ["n%02d" % k for k in range(25, 5, -1)])
+        self.assertIn("  ... and 5 more names: crunch.py shows them all",
+                      lines)
+
+    def test_a_threshold_on_one_name(self):
+        proc = self.hammer(self.app.url, "--script", self.script("""
+            def run(user):
+                user.get("/items")
+                user.get("/error")
+            """), "-p", "1", "-c", "1", "-n", "4",
+            "--fail-if", "p95{/items}<10s", "--fail-if", "errors{/items}<1%",
+            "--fail-if", "errors{/error}<1%", "--fail-if", "requests{nope}>0")
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        lines = [l for l in proc.stdout.splitlines()
+                 if l.startswith("threshold")]
+        self.assertEqual([l.split(": ")[0] for l in lines], [
+            "threshold   p95{/items}<10s", "threshold   errors{/items}<1%",
+            "threshold   errors{/error}<1%", "threshold   requests{nope}>0"])
+        self.assertEqual([l.split()[-1] for l in lines],
+                         ["ok", "ok", "FAILED", "FAILED"])
+        self.assertIn("no rows of that name", lines[3])
+
+
 class TestVerbose(ScenarioTestCase):
     def test_verbose_shows_each_request_and_timer(self):
         proc = self.run_script("""
@@ -4573,17 +4683,12 @@ class TestVerbose(ScenarioTestCase):
                     user.get("/items", params={"a": "1"})
                 user.post("/redirect/1")
             """, "-p", "1", "-c", "1", "-n", "2", "--verbose")
-        url = self.app.url.rstrip("/")
-        lines = proc.stderr.splitlines()
-        gets = [l for l in lines if re.search(
-            r"\bGET %s/items\?a=1\b.* 200\b.*\d(us|ms|s)\b" % re.escape(url),
-            l)]
-        posts = [l for l in lines if re.search(
-            r"\bPOST %s/redirect/1\b.* 302\b.*\d(us|ms|s)\b" % re.escape(url),
-            l)]
-        timers = [l for l in lines if "browse" in l]
-        self.assertEqual((len(gets), len(posts), len(timers)), (2, 2, 2),
-                         proc.stderr)
+        url = re.escape(self.app.url)
+        took = r" \d+(\.\d+)?(us|ms|s)"
+        self.assertRegex(proc.stderr, "^" + "".join(
+            [r"\[user 0\] GET %sitems\?a=1 200%s\n" % (url, took),
+             r"\[user 0\] timer browse%s\n" % took,
+             r"\[user 0\] POST %sredirect/1 302%s\n" % (url, took)] * 2) + "$")
 
 
 class TestUserApi(ScenarioTestCase):
@@ -4663,7 +4768,7 @@ class TestUserApi(ScenarioTestCase):
 
             def run(user):
                 r = user.get("http://127.0.0.1:%d/nothing")
-                assert (r.status, r.error, r.ok) == (0, "connect", False), r
+                assert (r.status, r.error, r.ok) == (0, "refused", False), r
                 try:
                     r.raise_for_status()
                 except hammer.HTTPError:
@@ -4676,7 +4781,31 @@ class TestUserApi(ScenarioTestCase):
         self.assertEqual(sorted((r.method, r.name, r.status, r.error)
                                 for r in rows),
                          [("GET", "/items", 200, "")] * 2
-                         + [("GET", "/nothing", 0, "connect")] * 2)
+                         + [("GET", "/nothing", 0, "refused")] * 2)
+
+    def test_another_host_gets_its_own_kept_alive_connection(self):
+        self.run_script("""
+            def run(user):
+                user.get("/items")
+                user.get("http://localhost:%d/json")
+            """ % self.app.port, "-p", "1", "-c", "2", "-n", "6")
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 6, ("GET", "/json"): 6}))
+        self.assertEqual(sorted(h.host.split(":")[0] for h in self.app.hits()
+                                if h.path == "/json"), ["localhost"] * 6)
+        # two per user, plus the probe that checks the target at start
+        self.assertEqual(self.app.connections, 2 * 2 + 1)
+
+    def test_timeout_keyword(self):
+        self.run_script("""
+            def run(user):
+                slow = user.get("/slow/400", timeout=0.05)
+                assert (slow.status, slow.error) == (0, "timeout"), slow.error
+                user.get("/items")
+            """, "-p", "1", "-c", "1", "-n", "1")
+        self.assertEqual(sorted((r.name, r.status, r.error)
+                                for r in self.table()),
+                         [("/items", 200, ""), ("/slow/400", 0, "timeout")])
 
     def test_max_body_keeps_the_start_and_counts_the_rest(self):
         self.run_script("""
@@ -4737,6 +4866,43 @@ class TestUserApi(ScenarioTestCase):
             """, "-p", "1", "-c", "3", "-n", "6")
         self.assertEqual(self.app.counts(), collections.Counter(
             {("GET", "/items"): 6, ("GET", "/json"): 3}))
+
+
+class TestScriptLoadShapes(ScenarioTestCase):
+    """--rate and -n count iterations of a script, not requests."""
+
+    def test_rate_counts_iterations(self):
+        self.run_script("""
+            def run(user):
+                user.get("/items")
+                user.get("/json")
+            """, "-p", "1", "-c", "4", "--rate", "40", "--runtime", "0.5")
+        rows = self.table()
+        counts = self.app.counts()
+        self.assertEqual(self.requests(rows), counts)
+        self.assertEqual(counts["GET", "/items"], counts["GET", "/json"])
+        self.assertLessEqual(abs(counts["GET", "/items"] - 20), 1)
+        # a row's scheduled is its iteration's slot (k / 40 s) plus the
+        # row's offset in the iteration: for the first request, a little
+        self.assertEqual([r for r in rows if not r.scheduled], [])
+        slots = sorted(float(r.scheduled) for r in rows if r.name == "/items")
+        for k, scheduled in enumerate(slots):
+            self.assertTrue(0 <= scheduled - k / 40.0 < 0.02, slots)
+        for row in rows:
+            self.assertGreaterEqual(row.elapsed - float(row.scheduled),
+                                    -0.001)
+
+    def test_n_counts_iterations_and_spreads_the_remainder(self):
+        self.run_script("""
+            def run(user):
+                user.get("/items", params={"user": user.index})
+                user.get("/json")
+            """, "-p", "2", "-c", "3", "-n", "10")
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 10, ("GET", "/json"): 10}))
+        per_user = collections.Counter(h.query for h in self.app.hits()
+                                       if h.path == "/items")
+        self.assertEqual(sorted(per_user.values()), [3, 3, 4])
 
 
 class TestScriptStartMethods(ScenarioTestCase):
@@ -4827,6 +4993,22 @@ class TestProject(ScenarioTestCase):
                           for g in settings["scenario"]["groups"]],
                          [(3, "transaction"), (1, "transaction")])
 
+    def test_script_groups_on_the_command_line(self):
+        browse = self.script("def run(user):\n    user.get('/items')\n",
+                             "browse.py")
+        api = self.script("def run(user):\n    user.get('/json')\n", "api.py")
+        proc = self.hammer(self.app.url, "--script", browse + ":3",
+                           "--script", api + ":1", "-p", "2", "-n", "40")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.requests(self.table()), collections.Counter(
+            {("GET", "/items"): 30, ("GET", "/json"): 10}))
+        self.assertEqual(self.requests(self.table()), self.app.counts())
+        with open(self.csv + ".json") as f:
+            scenario = json.load(f)["scenario"]
+        self.assertEqual(scenario, {"kind": "script", "groups": [
+            {"script": browse, "users": 3, "shape": "run"},
+            {"script": api, "users": 1, "shape": "run"}]})
+
     def test_unknown_key(self):
         root = self.project("""\
             [global]
@@ -4838,7 +5020,10 @@ class TestProject(ScenarioTestCase):
             script = browse.py
             """)
         self.assert_usage([self.app.url, "--project", root],
-                          "%r: unknown key 'colour' in [global]"
+                          "%s:3: unknown key 'colour' in [global] (known:"
+                          " run_time, rampup, results_ts_interval,"
+                          " progress_bar, console_logging, xml_report,"
+                          " results_database, post_run_script)"
                           % os.path.join(root, "config.cfg"))
 
     def test_missing_script(self):
@@ -4851,11 +5036,10 @@ class TestProject(ScenarioTestCase):
             script = nowhere.py
             """)
         self.assert_usage([self.app.url, "--project", root],
-                          "%r: [user_group-1] script: cannot read %r: No such"
-                          " file or directory" % (
-                              os.path.join(root, "config.cfg"),
-                              os.path.join(root, "test_scripts",
-                                           "nowhere.py")))
+                          "%s:6: script 'nowhere.py' in [user_group-1]: no"
+                          " file %s" % (os.path.join(root, "config.cfg"),
+                                        os.path.join(root, "test_scripts",
+                                                     "nowhere.py")))
 
 
 class TestExamples(ScenarioTestCase):
@@ -4871,8 +5055,8 @@ class TestExamples(ScenarioTestCase):
         rows = self.table()
         if rename is not None:
             self.assertEqual(collections.Counter(
-                {(m, rename(n)): k for (m, n), k in
-                 self.requests(rows).items()}), self.app.counts(rename))
+                (m, rename(n)) for m, n in self.requests(rows).elements()),
+                self.app.counts(rename))
         self.assertEqual(self.named(rows, "task"), collections.Counter(),
                          proc.stdout)
         self.assertEqual({r.error for r in rows}, {""})

@@ -3689,6 +3689,7 @@ class WebApp(object):
     /echo                200, the request's method, query and body as JSON
     /bytes/N             N bytes of body
     /slow/MS             200 after MS milliseconds
+    /dup-headers         200 with the header X-Dup twice
 
     Every request is logged as a Hit, with the user of its session
     (None without one); hits(), comments, sessions and the connections
@@ -3881,6 +3882,8 @@ class WebApp(object):
                  "body": body.decode("latin-1")}).encode()
         if parts[0] == "bytes" and len(parts) == 2 and parts[1].isdigit():
             return 200, [], b"b" * int(parts[1])
+        if path == "/dup-headers":
+            return 200, [("X-Dup", "a"), ("X-Dup", "b")], b"dup"
         if parts[0] == "slow" and len(parts) == 2 and parts[1].isdigit():
             time.sleep(int(parts[1]) / 1000.0)
             return 200, html, b"<p>slow</p>"
@@ -3933,7 +3936,7 @@ class ScenarioTestCase(ServerTestCase):
 
     def table(self):
         """results.csv through the csv module, as Rows of typed values."""
-        with open(self.csv, newline="") as f:
+        with open(self.csv, newline="", encoding="utf-8") as f:
             lines = list(csv.reader(f))
         self.assertEqual(lines[0], SCENARIO_COLUMNS)
         return [Row(float(r[0]), float(r[1]), int(r[2]), int(r[3]), r[4],
@@ -4604,7 +4607,8 @@ class TestTargets(ScenarioTestCase):
 
 
 class TestResultsColumns(ScenarioTestCase):
-    AWKWARD = ["a,b", 'say "hi"', "two\nlines", "c,\"d\"\ne", "plain"]
+    AWKWARD = ["a,b", 'say "hi"', "two\nlines", "c,\"d\"\ne", "plain",
+               "caf\u00e9", "100%", "%s%d"]
 
     def test_awkward_names_round_trip(self):
         self.run_script("""
@@ -4697,11 +4701,11 @@ class TestUserApi(ScenarioTestCase):
     def test_request_keywords(self):
         self.run_script("""
             def run(user):
-                user.get("/echo", params={"q": "a b", "n": 1},
+                user.get("/echo", params={"q": "a b", "t": ["1", "2"]},
                          headers={"X-Mine": "yes"})
                 user.get("/echo", headers={"X-Run": "8"})
                 user.post("/echo", data={"a": "1 2", "b": "&"})
-                user.post("/echo", data="text")
+                user.post("/echo", data="caf\u00e9")
                 user.post("/echo", data=b"\\x00\\x01")
                 user.put("/echo", json={"k": [1, 2]})
                 user.patch("/echo", data="p")
@@ -4711,8 +4715,8 @@ class TestUserApi(ScenarioTestCase):
             """, "-p", "1", "-c", "1", "-n", "1", "-H", "X-Run: 7")
         hits = self.app.hits()
         self.assertEqual([(h.method, h.query, h.body) for h in hits], [
-            ("GET", "q=a+b&n=1", b""), ("GET", "", b""),
-            ("POST", "", b"a=1+2&b=%26"), ("POST", "", b"text"),
+            ("GET", "q=a+b&t=1&t=2", b""), ("GET", "", b""),
+            ("POST", "", b"a=1+2&b=%26"), ("POST", "", "caf\u00e9".encode()),
             ("POST", "", b"\x00\x01"), ("PUT", "", hits[5].body),
             ("PATCH", "", b"p"), ("DELETE", "", b""), ("HEAD", "", b""),
             ("OPTIONS", "", b"")])
@@ -4726,6 +4730,38 @@ class TestUserApi(ScenarioTestCase):
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts())
         self.assertEqual(self.named(rows, "task"), collections.Counter())
+
+    def test_urls_resolve_as_links_do(self):
+        proc = self.hammer(self.app.url + "api/", "--script", self.script("""
+            def run(user):
+                user.get("items?x=1")
+                user.get("/json")
+                user.get("../echo")
+            """), "-p", "1", "-c", "1", "-n", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([(h.path, h.query) for h in self.app.hits()],
+                         [("/api/items", "x=1"), ("/json", ""), ("/echo", "")])
+
+    def test_a_cookie_header_replaces_the_jars(self):
+        self.run_script("""
+            def run(user):
+                user.get("/cookies/set/jar", params={"path": "/"})
+                user.get("/cookies/show", headers={"Cookie": "mine=2"})
+                user.get("/cookies/show")
+            """, "-p", "1", "-c", "1", "-n", "1")
+        self.assertEqual([h.cookies for h in self.app.hits()
+                          if h.path == "/cookies/show"],
+                         [{"mine": "2"}, {"jar": "1"}])
+
+    def test_repeated_headers(self):
+        self.run_script("""
+            def run(user):
+                r = user.get("/dup-headers")
+                assert r.headers["x-dup"] == "a, b", r.headers["x-dup"]
+                assert r.headers.get_all("X-Dup") == ["a", "b"]
+            """, "-p", "1", "-c", "1", "-n", "1")
+        self.assertEqual(self.named(self.table(), "task"),
+                         collections.Counter())
 
     def test_response_attributes(self):
         self.run_script("""
@@ -4831,6 +4867,66 @@ class TestUserApi(ScenarioTestCase):
                          [("GET", "/items")] * 2)
         self.assertEqual(self.app.counts(), collections.Counter(
             {("GET", "/items"): 2}))
+
+    def test_the_end_of_the_run_is_not_an_exception(self):
+        # hammer.Stopped escapes `except Exception`; on_stop still runs
+        began = time.time()
+        self.run_script("""
+            def run(user):
+                user.get("/items")
+                try:
+                    user.sleep(60)
+                except Exception:
+                    user.get("/never")
+
+
+            def on_stop(user):
+                user.get("/json")
+            """, "-p", "1", "-c", "2", "--runtime", "0.3")
+        self.assertLess(time.time() - began, 10)
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 2, ("GET", "/json"): 2}))
+        self.assertEqual(self.requests(self.table()), self.app.counts())
+
+    def test_a_failed_on_start_goes_on_with_the_tasks(self):
+        self.run_script("""
+            import hammer
+
+
+            def on_start(user):
+                user.get("/login")
+                raise ValueError("no login")
+
+
+            @hammer.task
+            def browse(user):
+                user.get("/items")
+            """, "-p", "1", "-c", "2", "-n", "6")
+        rows = self.table()
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/login"): 2, ("GET", "/items"): 6}))
+        self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows
+                          if r.method == "task"],
+                         [("task", "on_start", 0, "script")] * 2)
+
+    def test_a_failed_transaction_init_stops_that_user(self):
+        self.run_script("""
+            class Transaction(object):
+                def __init__(self, user):
+                    self.user = user
+                    assert user.index != 0, "user 0 cannot start"
+
+                def run(self):
+                    self.user.get("/items")
+            """, "-p", "1", "-c", "2", "-n", "6")
+        rows = self.table()
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 3}))
+        self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows
+                          if r.method == "task"],
+                         [("task", "Transaction", 0, "check")])
+        self.assertEqual(self.named(rows, "timer"), collections.Counter(
+            {"transaction": 3}))
 
     def test_user_index_covers_every_user_once(self):
         self.run_script("""

@@ -400,7 +400,7 @@ def stage_plan(names, settings):
 
 def timed_stages(stages):
     """The stages that last (a step has no rows) and the instants that
-    part them, as Tally's stage_edges."""
+    part them, as a Bucketer's stage_edges."""
     timed = [s for s in stages if s.end_s > s.start_s]
     return timed, [s.start_s for s in timed[1:]]
 
@@ -481,22 +481,56 @@ def micro_shape(joined, count):
     return 0 if shape.replace(b".000000,", b"").strip(b"0") else 1
 
 
-def without(times, gone, spans):
-    """times less the ones at the sorted indexes gone, with their sum,
-    least, greatest and unit, given spans, those of all the times."""
-    if len(gone) * 16 > len(times):
-        keep = [True] * len(times)
+# --- parsing: a block of lines -> named columns --------------------------------
+
+Times = collections.namedtuple("Times", "values total least most per_s")
+Times.__doc__ = """Latencies: a list of values in 1/per_s seconds (per_s is
+US_PER_S for whole microseconds, else 1.0), their sum, least and greatest."""
+
+Columns = collections.namedtuple(
+    "Columns", "elapsed times statuses counts others codes errors lo hi"
+               " corrected")
+Columns.__doc__ = """A block's valid rows, column by column.
+
+elapsed: floats, or fields (bytes) that float() takes; times: the Times
+of the response times; statuses: the status fields (bytes), with counts
+and others as status_counts() gives them and codes their int values;
+errors: the error-kind fields (bytes; the last column's keep their
+newline), or None when the file has no error column; lo, hi: the least
+and greatest elapsed; corrected: None, or the Times of the rows'
+latencies from their scheduled instant (every row has one)."""
+
+Parsed = collections.namedtuple("Parsed", "columns malformed first_bad")
+Parsed.__doc__ = """What parse_block() found: a list of Columns (rows
+with a scheduled time apart from those without), how many lines were
+malformed and the line number of the first (None when none was)."""
+
+RowErrors = collections.namedtuple("RowErrors", "wrong gone")
+RowErrors.__doc__ = """Indexes (ascending) of a Columns' error rows
+(wrong), and of those without a latency (gone: transport errors)."""
+
+
+def times_of(values, per_s=1.0, add=sum):
+    """The Times of a non-empty list of latencies, summed up by add."""
+    return Times(values, add(values), min(values), max(values), per_s)
+
+
+def without(times, gone):
+    """The Times less the values at the sorted indexes gone."""
+    values = times.values
+    if len(gone) * 16 > len(values):
+        keep = [True] * len(values)
         for i in gone:
             keep[i] = False
-        kept = list(compress(times, keep))
+        kept = list(compress(values, keep))
     else:
-        kept = times[:]
+        kept = values[:]
         for i in reversed(gone):
             del kept[i]
-    total, least, most, per_s = spans
+    total, least, most, per_s = times[1:]
     if not kept:
-        return kept, 0.0, math.inf, 0.0, per_s
-    dropped = [times[i] for i in gone]
+        return Times(kept, 0.0, math.inf, 0.0, per_s)
+    dropped = [values[i] for i in gone]
     if min(dropped) <= least:
         least = min(kept)
     if max(dropped) >= most:
@@ -504,7 +538,194 @@ def without(times, gone, spans):
     left = total - math.fsum(dropped)
     if left < total / 2:        # most of it cancelled: add the rest up
         left = sum(kept)
-    return kept, left, least, most, per_s
+    return Times(kept, left, least, most, per_s)
+
+
+def picked(values, rows, per_s):
+    """The Times of the values at the indexes rows, or None when none."""
+    ok = list(map(values.__getitem__, rows))
+    return times_of(ok, per_s) if ok else None
+
+
+def parse_block(block, nlines, fmt, first_line, fast=True):
+    """A block of nlines whole lines, each ending with b"\\n" (not
+    b"\\r\\n"), the first of them line number first_line -> Parsed.
+
+    The fast path (fast_columns) reads the columns in a few C passes; when
+    any line is not plainly valid, each line goes through parse_line()
+    (slow_columns).  Both give the same result; fast=False takes the slow
+    path alone.
+    """
+    if fast:
+        columns = fast_columns(block, nlines, fmt)
+        if columns is not None:
+            return Parsed([columns], 0, None)
+    return slow_columns(block.split(b"\n")[:-1], fmt, first_line)
+
+
+def fast_columns(block, nlines, fmt):
+    """The Columns of a block of nlines whole lines, or None when any
+    line is not plainly valid.
+
+    Each line's last field keeps its newline: every line has ncols fields
+    only when each of those nlines fields ends with one (no other field
+    can hold a newline), which a count of the fields alone would not tell
+    (a line short of a field, then one with a field too many).
+    """
+    ncols = fmt.ncols
+    flat = block.replace(b"\n", b"\n,").split(b",")
+    if len(flat) != ncols * nlines + 1:
+        return None
+    del flat[-1]
+    last = flat[ncols - 1::ncols]
+    errors = None
+    if fmt.error is not None:
+        errors = last if fmt.error == ncols - 1 else flat[fmt.error::ncols]
+        kinds = set(errors)
+        for kind in kinds:
+            if kind[:1].isdigit() or kind[:1] in (b".", b"-"):
+                return None
+    if errors is last:      # hammer's: a few distinct kinds to look at
+        aligned = all(kind.endswith(b"\n") for kind in kinds)
+    else:
+        aligned = b"".join(last).count(b"\n") == nlines
+    if not aligned:
+        return None
+    statuses = flat[fmt.status::ncols]
+    fields = flat[fmt.response_time::ncols]
+    elapsed = flat[fmt.elapsed::ncols]
+    scheduled = None
+    if fmt.scheduled is not None:
+        scheduled = (last if fmt.scheduled == ncols - 1
+                     else flat[fmt.scheduled::ncols])
+    del flat
+    try:
+        joined = b",".join(fields)
+        if micro_shape(joined, len(fields)):
+            values = list(map(float, joined.replace(b".", b"").split(b",")))
+            times = times_of(values, US_PER_S)
+        else:
+            times = times_of(list(map(float, fields)))
+        joined = b",".join(elapsed)
+        shape = micro_shape(joined, len(elapsed))
+        if shape == 2:
+            lo, hi = float(min(elapsed)), float(max(elapsed))
+        else:
+            elapsed = list(map(float, elapsed))
+            lo, hi = min(elapsed), max(elapsed)
+            if not (0 <= lo and math.isfinite(sum(elapsed))):
+                return None
+        corrected = None
+        if scheduled is not None:
+            corrected = fast_corrected(scheduled, scheduled is last, elapsed,
+                                       joined, shape, times)
+            if corrected is False:
+                return None
+    except ValueError:
+        return None
+    counts, others = status_counts(statuses)
+    codes = status_codes(counts)
+    if codes is None:
+        return None
+    if not (hi < MAX_VALUE_S and times.most < MAX_VALUE_S * times.per_s and (
+            times.per_s == US_PER_S or (0 <= times.least
+                                        and math.isfinite(times.total)))):
+        return None
+    return Columns(elapsed, times, statuses, counts, others, codes, errors,
+                   lo, hi, corrected)
+
+
+def fast_corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
+                   times):
+    """The Times of the corrected latencies of a block whose rows all have
+    a scheduled time; None when no row has one; False when some rows have
+    one and some not, or one is not a time from 0 to its elapsed (then the
+    slow path looks at each line).  Whole microseconds, as hammer writes
+    them, are added up as such; other times go through corrected_times()."""
+    joined = b",".join(scheduled)
+    if with_newline:
+        if len(joined) == 2 * len(scheduled) - 1:     # every one b"\n"
+            return None
+        joined = joined.replace(b"\n", b"")
+    elif not joined.strip(b","):
+        return None
+    if (b"\n" if with_newline else b"") in scheduled:
+        return False
+    if shape and times.per_s == US_PER_S and micro_shape(joined,
+                                                          len(scheduled)):
+        late = list(map(operator.sub, map(float, elapsed_joined.replace(
+            b".", b"").split(b",")), map(float, joined.replace(
+                b".", b"").split(b","))))
+        if min(late) < 0:
+            return False
+        return times_of(list(map(operator.add, late, times.values)),
+                        US_PER_S)
+    sent = list(map(float, scheduled))
+    if not (0 <= min(sent) and math.isfinite(sum(sent))):
+        return False
+    if not isinstance(elapsed[0], float):
+        elapsed = list(map(float, elapsed))
+    if any(map(operator.gt, sent, elapsed)):
+        return False
+    values = times.values
+    if times.per_s != 1.0:
+        values = list(map(operator.truediv, values, repeat(times.per_s)))
+    return times_of(corrected_times(elapsed, sent, values))
+
+
+def slow_columns(lines, fmt, first_line):
+    """Lines (bytes, no newline), the first of them line number
+    first_line, checked one by one with parse_line() -> Parsed.  Blank
+    lines and repeated headers are skipped."""
+    rows, malformed, first_bad = [], 0, None
+    for number, line in enumerate(lines, first_line):
+        if not line.strip() or line == fmt.header:
+            continue
+        row = parse_line(line, fmt)
+        if row is None:
+            malformed += 1
+            if first_bad is None:
+                first_bad = number
+        else:
+            rows.append(row)
+    return Parsed(row_columns(rows, fmt), malformed, first_bad)
+
+
+def row_columns(rows, fmt):
+    """parse_line() rows -> a list of Columns: those without a scheduled
+    time, then those with one."""
+    if not rows:
+        return []
+    if fmt.scheduled is not None:
+        timed = [r for r in rows if r[4] is not None]
+        if timed and len(timed) < len(rows):
+            return (row_columns([r for r in rows if r[4] is None], fmt)
+                    + row_columns(timed, fmt))
+    elapsed, times, codes, errors, scheduled = (list(c) for c in zip(*rows))
+    corrected = None
+    if scheduled[0] is not None:
+        corrected = times_of(corrected_times(elapsed, scheduled, times),
+                             add=math.fsum)
+    statuses = [b"%d" % c for c in codes]
+    counts, others = status_counts(statuses)
+    return [Columns(elapsed, times_of(times, add=math.fsum), statuses, counts,
+                    others, status_codes(counts),
+                    errors if fmt.error is not None else None,
+                    min(elapsed), max(elapsed), corrected)]
+
+
+def row_errors(columns):
+    """The RowErrors of Columns: errors are transport errors (status 0,
+    which have no latency) and 5xx responses, as hammer.is_error_status
+    says."""
+    counts, codes = columns.counts, columns.codes
+    bad = set(s for s in counts if hammer.is_error_status(codes[s]))
+    if not bad:
+        return RowErrors([], [])
+    statuses, others = columns.statuses, columns.others
+    failed = set(s for s in bad if codes[s] == 0)
+    return RowErrors(rows_with(statuses, others, bad),
+                     rows_with(statuses, others, failed) if failed else [])
 
 
 class LatencyKeys(dict):
@@ -600,14 +821,14 @@ class LatencyTable(object):
             table.extend([key] * (past - first))
 
 
-def add_times(hist, keys, times, total, least, most, per_s):
-    """Count a list of latencies in 1/per_s seconds in a hammer.Histogram,
-    as its add_many() does, with the keys from a LatencyTable and the sum,
-    minimum and maximum given."""
-    if not times:
+def add_times(hist, keys, times):
+    """Count Times in a hammer.Histogram, as its add_many() does, with the
+    keys from a LatencyTable and the sum, minimum and maximum given."""
+    values, total, least, most, per_s = times
+    if not values:
         return
-    hist.counts.update(keys.keys(times, most, per_s))
-    hist.n += len(times)
+    hist.counts.update(keys.keys(values, most, per_s))
+    hist.n += len(values)
     hist.total += total / per_s
     least, most = least / per_s, most / per_s
     if least < hist.min:
@@ -687,291 +908,69 @@ class Bucket(object):
             self.part().merge(other.corrected)
 
 
-class Tally(object):
-    """Everything crunch keeps of one stream of rows, bounded in memory.
+# --- counting: buckets, the last end, the sample, the tally --------------------
 
-    Feed it blocks of whole lines with add_block(); rows are counted in
-    buckets of interval_s seconds, and, given stage_edges (the starts of
-    a stage plan's stages but the first, ascending), in one bucket per
-    stage too.  Line numbers are counted from the stream's first line;
-    main() shifts them for byte ranges.
+
+class Bucketer(object):
+    """Rows counted in buckets of interval_s seconds of their elapsed
+    time, and, given stage_edges (the starts of a stage plan's stages but
+    the first, ascending), in one bucket per stage too; bounded in memory.
+
+    Only LIVE_BUCKETS_MAX buckets keep a live histogram; the others are
+    compressed.  The elapsed times seen (min_elapsed to max_elapsed) may
+    never need more than INTERVALS_MAX intervals: widen() raises first.
     """
 
     keys = None     # one LatencyTable per process, made on first use
 
-    def __init__(self, fmt, interval_s, sample=False, stage_edges=None):
-        self.fmt = fmt
+    def __init__(self, interval_s, stage_edges=None):
         self.interval_s = interval_s
-        self.buckets = {}
         self.stage_edges = stage_edges
+        self.buckets = {}       # interval number -> Bucket
         self.stages = {}        # stage number (from 0) -> Bucket
         self.live = collections.OrderedDict()   # Buckets not yet frozen
         self.total = None       # all buckets' histograms merged, once known
         self.corrected_total = None     # and their corrected latencies'
-        self.scheduled_rows = 0  # rows with a scheduled time (open model)
-        if Tally.keys is None:
-            Tally.keys = LatencyTable()
-        self.lines = 0
-        self.rows = 0
-        self.malformed = 0
-        self.first_bad = None
-        self.truncated = None
-        self.statuses = collections.Counter()
-        self.kinds = collections.Counter()
         self.min_elapsed = self.max_elapsed = None
-        self.ends_seen = 0.0    # the greatest elapsed + response time known
-        self.open_ends = []     # (bound, block) as _track_end() keeps them
-        self.sample = [] if sample else None
-        self.sample_bits = 0
+        if Bucketer.keys is None:
+            Bucketer.keys = LatencyTable()
 
-    # -- lines in --
+    def widen(self, lo, hi):
+        """Take in elapsed times lo to hi, before any bucket is touched:
+        raises InputError when that would need more than INTERVALS_MAX
+        intervals."""
+        if self.max_elapsed is not None:
+            lo, hi = min(lo, self.min_elapsed), max(hi, self.max_elapsed)
+        check_intervals(lo, hi, self.interval_s)
+        self.min_elapsed, self.max_elapsed = lo, hi
 
-    def add_block(self, block):
-        """Count a block of lines (bytes).  Only the stream's last block may
-        end without a newline: that line may be truncated (a killed run)."""
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")
-        if not block.endswith(b"\n"):
-            head, newline, tail = block.rpartition(b"\n")
-            if newline:
-                self.add_block(head + newline)
-            self._add_final_line(tail)
-            return
-        nlines = block.count(b"\n")
-        if not self._add_fast(block, nlines):
-            self._add_slow(block.split(b"\n")[:-1])
-        self.lines += nlines
-
-    def add_long_line(self):
-        """Count a line longer than LINE_MAX_B, skipped unread: malformed."""
-        self.lines += 1
-        self.malformed += 1
-        if self.first_bad is None:
-            self.first_bad = self.lines
-
-    def _add_final_line(self, line):
-        self.lines += 1
-        if not line.strip():
-            return
-        row = parse_line(line, self.fmt)
-        if row is None:
-            self.truncated = self.lines
-        else:
-            self._add_rows([row])
-
-    def _add_fast(self, block, nlines):
-        """Columns of a block in a few C-level passes; False when any line
-        is not plainly valid (then _add_slow looks at each line).
-
-        Each line's last field keeps its newline: every line has ncols
-        fields only when each of those nlines fields ends with one (no
-        other field can hold a newline), which a count of the fields alone
-        would not tell (a line short of a field, then one with a field too
-        many).
-        """
-        fmt = self.fmt
-        ncols = fmt.ncols
-        flat = block.replace(b"\n", b"\n,").split(b",")
-        if len(flat) != ncols * nlines + 1:
-            return False
-        del flat[-1]
-        last = flat[ncols - 1::ncols]
-        errors = None
-        if fmt.error is not None:
-            errors = last if fmt.error == ncols - 1 else flat[fmt.error::ncols]
-            kinds = set(errors)
-            for kind in kinds:
-                if kind[:1].isdigit() or kind[:1] in (b".", b"-"):
-                    return False
-        if errors is last:      # hammer's: a few distinct kinds to look at
-            aligned = all(kind.endswith(b"\n") for kind in kinds)
-        else:
-            aligned = b"".join(last).count(b"\n") == nlines
-        if not aligned:
-            return False
-        statuses = flat[fmt.status::ncols]
-        fields = flat[fmt.response_time::ncols]
-        elapsed = flat[fmt.elapsed::ncols]
-        scheduled = None
-        if fmt.scheduled is not None:
-            scheduled = (last if fmt.scheduled == ncols - 1
-                         else flat[fmt.scheduled::ncols])
-        del flat
-        try:
-            joined = b",".join(fields)
-            if micro_shape(joined, len(fields)):
-                times = list(map(float, joined.replace(b".", b"").split(b",")))
-                per_s = US_PER_S
-            else:
-                times = list(map(float, fields))
-                per_s = 1.0
-            joined = b",".join(elapsed)
-            shape = micro_shape(joined, len(elapsed))
-            if shape == 2:
-                lo, hi = float(min(elapsed)), float(max(elapsed))
-            else:
-                elapsed = list(map(float, elapsed))
-                lo, hi = min(elapsed), max(elapsed)
-                if not (0 <= lo and math.isfinite(sum(elapsed))):
-                    return False
-            corrected = None
-            if scheduled is not None:
-                corrected = self._corrected(scheduled, scheduled is last,
-                                            elapsed, joined, shape, times,
-                                            per_s)
-                if corrected is False:
-                    return False
-        except ValueError:
-            return False
-        counts, others = status_counts(statuses)
-        codes = status_codes(counts)
-        if codes is None:
-            return False
-        spans = (sum(times), min(times), max(times), per_s)
-        if not (hi < MAX_VALUE_S and spans[2] < MAX_VALUE_S * per_s and (
-                per_s == US_PER_S or (0 <= spans[1]
-                                      and math.isfinite(spans[0])))):
-            return False
-        self._add_columns(elapsed, times, statuses, counts, others, codes,
-                          errors, lo, hi, spans, corrected)
-        return True
-
-    @staticmethod
-    def _corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
-                   times, per_s):
-        """The corrected latencies of a block whose rows all have a
-        scheduled time, as add_times() takes them (times, their sum, least,
-        greatest, per_s); None when no row has one; False when some rows
-        have one and some not, or one is not a time from 0 to its elapsed
-        (then _add_slow looks at each line).  Whole microseconds, as hammer
-        writes them, are added up as such; other times go through
-        corrected_times()."""
-        joined = b",".join(scheduled)
-        if with_newline:
-            if len(joined) == 2 * len(scheduled) - 1:     # every one b"\n"
-                return None
-            joined = joined.replace(b"\n", b"")
-        elif not joined.strip(b","):
-            return None
-        if (b"\n" if with_newline else b"") in scheduled:
-            return False
-        if shape and per_s == US_PER_S and micro_shape(joined,
-                                                        len(scheduled)):
-            late = list(map(operator.sub, map(float, elapsed_joined.replace(
-                b".", b"").split(b",")), map(float, joined.replace(
-                    b".", b"").split(b","))))
-            if min(late) < 0:
-                return False
-            values = list(map(operator.add, late, times))
-        else:
-            sent = list(map(float, scheduled))
-            if not (0 <= min(sent) and math.isfinite(sum(sent))):
-                return False
-            if not isinstance(elapsed[0], float):
-                elapsed = list(map(float, elapsed))
-            if any(map(operator.gt, sent, elapsed)):
-                return False
-            if per_s != 1.0:
-                times = list(map(operator.truediv, times, repeat(per_s)))
-            values, per_s = corrected_times(elapsed, sent, times), 1.0
-        return values, sum(values), min(values), max(values), per_s
-
-    def _add_slow(self, lines):
-        """Check line by line; count the bad ones and keep the good ones."""
-        fmt = self.fmt
-        rows = []
-        for number, line in enumerate(lines, self.lines + 1):
-            if not line.strip() or line == fmt.header:
-                continue
-            row = parse_line(line, fmt)
-            if row is None:
-                self.malformed += 1
-                if self.first_bad is None:
-                    self.first_bad = number
-            else:
-                rows.append(row)
-        self._add_rows(rows)
-
-    def _add_rows(self, rows):
-        """Count parse_line() rows: those with a scheduled time apart from
-        those without."""
-        if not rows:
-            return
-        if self.fmt.scheduled is not None:
-            timed = [r for r in rows if r[4] is not None]
-            if timed and len(timed) < len(rows):
-                self._add_rows([r for r in rows if r[4] is None])
-                rows = timed
-        elapsed, times, codes, errors, scheduled = (list(c)
-                                                    for c in zip(*rows))
-        corrected = None
-        if scheduled[0] is not None:
-            values = corrected_times(elapsed, scheduled, times)
-            corrected = (values, math.fsum(values), min(values), max(values),
-                         1.0)
-        statuses = [b"%d" % c for c in codes]
-        counts, others = status_counts(statuses)
-        self._add_columns(elapsed, times, statuses, counts, others,
-                          status_codes(counts),
-                          errors if self.fmt.error is not None else None,
-                          min(elapsed), max(elapsed),
-                          (math.fsum(times), min(times), max(times), 1.0),
-                          corrected)
-
-    def _add_columns(self, elapsed, times, statuses, counts, others, codes,
-                     errors, lo, hi, spans, corrected=None):
-        """Valid columns -> status and error-kind totals, and per bucket
-        (and per stage) requests, errors and response times (not of status
-        0 rows), and corrected latencies when given.
-
-        elapsed are floats or fields that float() takes, times the
-        response times in 1/per_s seconds, statuses the status fields
-        (bytes), counts and others as status_counts() gives them, codes
-        their int values; lo and hi the least and greatest elapsed, spans
-        the sum, least and greatest response time and per_s; corrected
-        None, or the rows' corrected latencies with their spans.  A block
-        of rows that all fall in one bucket (most blocks) needs no per-row
-        bucket number, and Python loops only over the rows of a status
-        that is not the first row's.
-        """
-        self._widen(lo, hi)
-        self._track_end((lo, hi, elapsed, times, spans[2], spans[3]))
-        for s, count in counts.items():
-            self.statuses[codes[s]] += count
-        self.rows += len(statuses)
-        if corrected is not None:
-            self.scheduled_rows += len(statuses)
-        if self.sample is not None:
-            elapsed = list(map(float, elapsed))
-            self._add_sample(elapsed, times, spans[3], statuses, codes)
-        bad = set(s for s in counts if hammer.is_error_status(codes[s]))
-        failed = set(s for s in bad if codes[s] == 0)
-        gone = rows_with(statuses, others, failed) if failed else []
-        if gone and errors is not None:
-            self.kinds.update(errors[i].rstrip(b"\n").decode("latin-1")
-                              for i in gone)
-        width = self.interval_s
-        first, last = int(lo // width), int(hi // width)
+    def add(self, columns, errors):
+        """Count Columns (already widen()ed), with their RowErrors, per
+        interval and per stage: requests, errors and the response times
+        (not of gone rows), and the corrected latencies when given.  A
+        block of rows that all fall in one bucket (most blocks) needs no
+        per-row bucket number."""
+        elapsed, width = columns.elapsed, self.interval_s
+        first, last = int(columns.lo // width), int(columns.hi // width)
         edges = self.stage_edges
-        if edges is not None:
-            stage_first = bisect.bisect_right(edges, lo)
-            stage_last = bisect.bisect_right(edges, hi)
         staged = edges is not None
+        if staged:
+            stage_first = bisect.bisect_right(edges, columns.lo)
+            stage_last = bisect.bisect_right(edges, columns.hi)
         if first == last or (staged and stage_first == stage_last):
-            ok = without(times, gone, spans) if gone else (times,) + spans
-            corrected_ok = corrected
-            if corrected is not None and gone:
-                corrected_ok = without(corrected[0], gone, corrected[1:])
-            one = (len(statuses), sum(counts[s] for s in bad), ok,
-                   corrected_ok)
-        if first != last or (staged and stage_first != stage_last):
-            wrong = rows_with(statuses, others, bad) if bad else []
-            spread = (times, wrong, gone, spans[3], corrected)
+            ok = columns.times
+            corrected = columns.corrected
+            if errors.gone:
+                ok = without(ok, errors.gone)
+                if corrected is not None:
+                    corrected = without(corrected, errors.gone)
+            one = (len(columns.statuses), len(errors.wrong), ok, corrected)
         if first == last:
             self._add_one(self._bucket(self.buckets, first), *one)
         else:
             self._add_spread(self.buckets, bucket_slots(elapsed, width, first,
-                                                        last), first, *spread)
+                                                        last), first,
+                             columns, errors)
         if not staged:
             return
         if stage_first == stage_last:
@@ -979,101 +978,49 @@ class Tally(object):
         else:
             slots = list(map(bisect.bisect_right, repeat(edges),
                              map(float, elapsed)))
-            self._add_spread(self.stages, slots, 0, *spread)
+            self._add_spread(self.stages, slots, 0, columns, errors)
 
     def _add_one(self, bucket, requests, errors, ok, corrected):
         """Count a block's rows in one bucket: ok and corrected are the
-        responses' times and corrected latencies (or None) with their
-        spans."""
+        Times of the responses and of their corrected latencies (or
+        None)."""
         bucket.requests += requests
         bucket.errors += errors
         self._add_times(bucket, ok)
         if corrected is not None:
             self._add_times(bucket.part(), corrected)
 
-    def _widen(self, lo, hi):
-        """Take in elapsed times lo to hi, before any bucket is touched:
-        raises InputError when the tally would need more than
-        INTERVALS_MAX intervals."""
-        if self.max_elapsed is not None:
-            lo, hi = min(lo, self.min_elapsed), max(hi, self.max_elapsed)
-        check_intervals(lo, hi, self.interval_s)
-        self.min_elapsed, self.max_elapsed = lo, hi
-
-    def _track_end(self, block):
-        """Follow the last response's end (elapsed + response time) over a
-        block, (lo, hi, elapsed, times, most, per_s) as last_end() takes
-        it, with as few passes over its rows as can be.
-
-        A block whose slowest response takes longer than its elapsed
-        times span has few rows that can end last: they are added up now.
-        A block of faster responses is kept while its rows may end after
-        every end known; the next blocks' elapsed times soon pass it, and
-        only the oldest beyond OPEN_ENDS_MAX are added up.
-        """
-        lo, hi, _, _, most, per_s = block
-        floor = max(self.ends_seen, self.max_elapsed)
-        bound = hi + most / per_s
-        open_ends = self.open_ends
-        if bound > floor:
-            if most / per_s > hi - lo:
-                self.ends_seen = last_end(block, floor)
-            else:
-                open_ends.append((bound, block))
-        if open_ends and open_ends[0][0] <= floor:
-            open_ends[:] = [o for o in open_ends if o[0] > floor]
-        while len(open_ends) > OPEN_ENDS_MAX:
-            self._close_end(open_ends.pop(0))
-
-    def _close_end(self, open_end):
-        floor = max(self.ends_seen, self.max_elapsed)
-        self.ends_seen = last_end(open_end[1], floor)
-
-    @property
-    def last_end(self):
-        """The greatest elapsed + response time of the rows (once frozen)."""
-        if self.max_elapsed is None:
-            return self.ends_seen
-        return max(self.ends_seen, self.max_elapsed)
-
-    def _add_spread(self, buckets, slots, first, times, wrong, gone, per_s,
-                    corrected):
-        """A block over several buckets (of the dict buckets): slots are
-        the rows' bucket numbers less first, wrong the rows with an error
-        status and gone those of status 0, whose times are not counted;
-        corrected None or the rows' corrected latencies with their spans.
-        The rows are grouped by slot (a stable sort), so only the buckets
-        they fall in are touched: O(rows log rows), whatever the buckets'
-        span."""
+    def _add_spread(self, buckets, slots, first, columns, errors):
+        """Columns over several buckets (of the dict buckets): slots are
+        the rows' bucket numbers less first.  The rows are grouped by slot
+        (a stable sort), so only the buckets they fall in are touched:
+        O(rows log rows), whatever the buckets' span."""
         order = sorted(range(len(slots)), key=slots.__getitem__)
         ordered = list(map(slots.__getitem__, order))
-        errors = collections.Counter(map(slots.__getitem__, wrong))
-        gone = set(gone)
+        wrong = collections.Counter(map(slots.__getitem__, errors.wrong))
+        gone = set(errors.gone)
+        times, corrected = columns.times, columns.corrected
         end = 0
         while end < len(order):
             start, slot = end, ordered[end]
             end = bisect.bisect_right(ordered, slot, start)
             bucket = self._bucket(buckets, first + int(slot))
             bucket.requests += end - start
-            bucket.errors += errors[slot]
+            bucket.errors += wrong[slot]
             rows = order[start:end]
             if gone:
                 rows = list(filterfalse(gone.__contains__, rows))
-            self._add_picked(bucket, times, rows, per_s)
+            self._add_times(bucket, picked(times.values, rows, times.per_s))
             if corrected is not None:
-                self._add_picked(bucket.part(), corrected[0], rows,
-                                 corrected[4])
+                self._add_times(bucket.part(), picked(
+                    corrected.values, rows, corrected.per_s))
 
-    def _add_picked(self, bucket, values, rows, per_s):
-        """Count the values at the indexes rows, in 1/per_s seconds."""
-        ok = list(map(values.__getitem__, rows))
-        if ok:
-            self._add_times(bucket, (ok, sum(ok), min(ok), max(ok), per_s))
-
-    def _add_times(self, bucket, spans):
-        """Count (times, their sum, least, greatest, per_s) in a bucket."""
+    def _add_times(self, bucket, times):
+        """Count Times (None: nothing) in a bucket."""
+        if times is None:
+            return
         bucket.latency = None
-        add_times(bucket.histogram(), self.keys, *spans)
+        add_times(bucket.histogram(), self.keys, times)
 
     def _bucket(self, buckets, number):
         """The Bucket of that number in the dict buckets (intervals or
@@ -1090,32 +1037,10 @@ class Tally(object):
                 self.live.popitem(last=False)[0].freeze()
         return bucket
 
-    def _add_sample(self, elapsed, times, per_s, statuses, codes):
-        """Keep rows whose elapsed time hashes to 0 under a growing mask:
-        the kept set depends only on the rows, not on how they were read."""
-        mask = (1 << self.sample_bits) - 1
-        self.sample.extend((elapsed[i], times[i] / per_s, codes[statuses[i]])
-                           for i in sample_picks(elapsed, mask))
-        self._shrink_sample()
-
-    def _shrink_sample(self):
-        while len(self.sample) > SCATTER_POINTS_MAX:
-            self.sample_bits += 1
-            mask = (1 << self.sample_bits) - 1
-            self.sample = [p for p in self.sample
-                           if not sample_hash(p[0]) & mask]
-
-    # -- merging --
-
     def freeze(self):
         """Compress every histogram, after working out what summarise()
-        needs of them (this runs in the worker processes), and settle the
-        last response's end."""
-        for open_end in sorted(self.open_ends, reverse=True,
-                               key=operator.itemgetter(0)):
-            if open_end[0] > self.last_end:
-                self._close_end(open_end)
-        del self.open_ends[:]
+        needs of them (this runs in the worker processes): each bucket's
+        latency_summary() and, when not known, the totals."""
         total = hammer.Histogram() if self.total is None else None
         corrected = (hammer.Histogram() if self.corrected_total is None
                      else None)
@@ -1131,38 +1056,17 @@ class Tally(object):
         if corrected is not None:
             self.corrected_total = corrected
         self.live.clear()
-        return self
 
-    def merge(self, other, line_offset=0):
-        """Add another tally (e.g. a later byte range of the same file)."""
+    def merge(self, other):
+        """Add another Bucketer's counts (e.g. of a later byte range)."""
         if other.max_elapsed is not None:
-            self._widen(other.min_elapsed, other.max_elapsed)
+            self.widen(other.min_elapsed, other.max_elapsed)
         fresh = not self.buckets and self.total is None
         self.total = merged_total(self.total, other.total, fresh)
         self.corrected_total = merged_total(self.corrected_total,
                                             other.corrected_total, fresh)
         merge_buckets(self.buckets, other.buckets)
         merge_buckets(self.stages, other.stages)
-        self.scheduled_rows += other.scheduled_rows
-        self.rows += other.rows
-        self.malformed += other.malformed
-        if self.first_bad is None and other.first_bad is not None:
-            self.first_bad = other.first_bad + line_offset
-        if other.truncated is not None:
-            self.truncated = other.truncated + line_offset
-        self.lines += other.lines
-        self.statuses.update(other.statuses)
-        self.kinds.update(other.kinds)
-        self.ends_seen = max(self.ends_seen, other.ends_seen)
-        self.open_ends.extend(other.open_ends)
-        if self.sample is not None and other.sample is not None:
-            bits = max(self.sample_bits, other.sample_bits)
-            mask = (1 << bits) - 1
-            self.sample = [p for p in self.sample + other.sample
-                           if not sample_hash(p[0]) & mask]
-            self.sample_bits = bits
-            self._shrink_sample()
-        return self
 
 
 def merged_total(mine, theirs, fresh):
@@ -1186,6 +1090,224 @@ def merge_buckets(mine, theirs):
         else:
             ours.merge(bucket)
             ours.freeze()
+
+
+class LastEnd(object):
+    """The greatest elapsed + response time of a stream's rows, followed
+    over its Columns with as few passes over their rows as can be.
+
+    A block whose slowest response takes longer than its elapsed times
+    span has few rows that can end last: they are added up at once. A
+    block of faster responses is kept while its rows may end after every
+    end known; the next blocks' elapsed times soon pass it, and only the
+    oldest beyond OPEN_ENDS_MAX are added up.
+    """
+
+    def __init__(self):
+        self.seen = 0.0         # the greatest end known
+        self.pending = []       # (bound, block) of blocks not added up
+
+    def add(self, columns, max_elapsed):
+        """Take in Columns, once max_elapsed (the greatest elapsed of the
+        stream so far) counts theirs."""
+        times = columns.times
+        block = (columns.lo, columns.hi, columns.elapsed, times.values,
+                 times.most, times.per_s)
+        floor = max(self.seen, max_elapsed)
+        bound = columns.hi + times.most / times.per_s
+        pending = self.pending
+        if bound > floor:
+            if times.most / times.per_s > columns.hi - columns.lo:
+                self.seen = last_end(block, floor)
+            else:
+                pending.append((bound, block))
+        if pending and pending[0][0] <= floor:
+            pending[:] = [p for p in pending if p[0] > floor]
+        while len(pending) > OPEN_ENDS_MAX:
+            self._close(pending.pop(0), max_elapsed)
+
+    def _close(self, pending, max_elapsed):
+        self.seen = last_end(pending[1], max(self.seen, max_elapsed))
+
+    def value(self, max_elapsed):
+        """The greatest end, once settle()d."""
+        if max_elapsed is None:
+            return self.seen
+        return max(self.seen, max_elapsed)
+
+    def settle(self, max_elapsed):
+        """Add up the blocks still pending."""
+        for pending in sorted(self.pending, reverse=True,
+                              key=operator.itemgetter(0)):
+            if pending[0] > self.value(max_elapsed):
+                self._close(pending, max_elapsed)
+        del self.pending[:]
+
+    def merge(self, other):
+        self.seen = max(self.seen, other.seen)
+        self.pending.extend(other.pending)
+
+
+class Sampler(object):
+    """At most SCATTER_POINTS_MAX rows, (elapsed, response time, status),
+    for the report's scatter: those whose elapsed time hashes to 0 under
+    a mask that grows as needed, so that the kept set depends only on the
+    rows, not on how they were read or merged."""
+
+    def __init__(self):
+        self.points = []
+        self.bits = 0
+
+    def add(self, columns):
+        elapsed = list(map(float, columns.elapsed))
+        times, statuses, codes = columns.times, columns.statuses, columns.codes
+        mask = (1 << self.bits) - 1
+        self.points.extend((elapsed[i], times.values[i] / times.per_s,
+                            codes[statuses[i]])
+                           for i in sample_picks(elapsed, mask))
+        self._shrink()
+
+    def _shrink(self):
+        while len(self.points) > SCATTER_POINTS_MAX:
+            self.bits += 1
+            mask = (1 << self.bits) - 1
+            self.points = [p for p in self.points
+                           if not sample_hash(p[0]) & mask]
+
+    def merge(self, other):
+        self.bits = max(self.bits, other.bits)
+        mask = (1 << self.bits) - 1
+        self.points = [p for p in self.points + other.points
+                       if not sample_hash(p[0]) & mask]
+        self._shrink()
+
+
+class Tally(object):
+    """Everything crunch keeps of one stream of lines, bounded in memory.
+
+    Feed it blocks of whole lines with add_block(): parse_block() makes
+    them Columns, which are counted in status and error-kind totals, a
+    Bucketer (intervals and stages), the LastEnd and, with sample, a
+    Sampler.  Line numbers are counted from the stream's first line;
+    main() shifts them for byte ranges.
+    """
+
+    fast = True     # parse_block()'s fast path (tests turn it off)
+
+    def __init__(self, fmt, interval_s, sample=False, stage_edges=None):
+        self.fmt = fmt
+        self.bucketer = Bucketer(interval_s, stage_edges)
+        self.ends = LastEnd()
+        self.sampler = Sampler() if sample else None
+        self.scheduled_rows = 0  # rows with a scheduled time (open model)
+        self.lines = 0
+        self.rows = 0
+        self.malformed = 0
+        self.first_bad = None
+        self.truncated = None
+        self.statuses = collections.Counter()
+        self.kinds = collections.Counter()
+
+    buckets = property(lambda self: self.bucketer.buckets)
+    stages = property(lambda self: self.bucketer.stages)
+    min_elapsed = property(lambda self: self.bucketer.min_elapsed)
+    max_elapsed = property(lambda self: self.bucketer.max_elapsed)
+    sample = property(lambda self: self.sampler and self.sampler.points)
+
+    @property
+    def last_end(self):
+        """The greatest elapsed + response time of the rows (once frozen)."""
+        return self.ends.value(self.max_elapsed)
+
+    # -- lines in --
+
+    def add_block(self, block):
+        """Count a block of lines (bytes).  Only the stream's last block may
+        end without a newline: that line may be truncated (a killed run)."""
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        if not block.endswith(b"\n"):
+            head, newline, tail = block.rpartition(b"\n")
+            if newline:
+                self.add_block(head + newline)
+            self._add_final_line(tail)
+            return
+        nlines = block.count(b"\n")
+        parsed = parse_block(block, nlines, self.fmt, self.lines + 1,
+                             self.fast)
+        self._malformed(parsed.malformed, parsed.first_bad)
+        for columns in parsed.columns:
+            self._count(columns)
+        self.lines += nlines
+
+    def add_long_line(self):
+        """Count a line longer than LINE_MAX_B, skipped unread: malformed."""
+        self.lines += 1
+        self._malformed(1, self.lines)
+
+    def _malformed(self, count, first_bad):
+        self.malformed += count
+        if self.first_bad is None:
+            self.first_bad = first_bad
+
+    def _add_final_line(self, line):
+        self.lines += 1
+        if not line.strip():
+            return
+        row = parse_line(line, self.fmt)
+        if row is None:
+            self.truncated = self.lines
+        else:
+            for columns in row_columns([row], self.fmt):
+                self._count(columns)
+
+    def _count(self, columns):
+        """Valid Columns -> status and error-kind totals, the buckets, the
+        last end and the sample."""
+        self.bucketer.widen(columns.lo, columns.hi)
+        self.ends.add(columns, self.bucketer.max_elapsed)
+        codes = columns.codes
+        for s, count in columns.counts.items():
+            self.statuses[codes[s]] += count
+        self.rows += len(columns.statuses)
+        if columns.corrected is not None:
+            self.scheduled_rows += len(columns.statuses)
+        if self.sampler is not None:
+            self.sampler.add(columns)
+        errors = row_errors(columns)
+        if errors.gone and columns.errors is not None:
+            kinds = columns.errors
+            self.kinds.update(kinds[i].rstrip(b"\n").decode("latin-1")
+                              for i in errors.gone)
+        self.bucketer.add(columns, errors)
+
+    # -- merging --
+
+    def freeze(self):
+        """Settle the last response's end and compress every histogram,
+        after working out what summarise() needs of them (this runs in the
+        worker processes)."""
+        self.ends.settle(self.max_elapsed)
+        self.bucketer.freeze()
+        return self
+
+    def merge(self, other, line_offset=0):
+        """Add another tally (e.g. a later byte range of the same file)."""
+        self.bucketer.merge(other.bucketer)
+        self.ends.merge(other.ends)
+        if self.sampler is not None and other.sampler is not None:
+            self.sampler.merge(other.sampler)
+        self.scheduled_rows += other.scheduled_rows
+        self.rows += other.rows
+        self.malformed += other.malformed
+        if self.first_bad is None and other.first_bad is not None:
+            self.first_bad = other.first_bad + line_offset
+        if other.truncated is not None:
+            self.truncated = other.truncated + line_offset
+        self.lines += other.lines
+        self.statuses.update(other.statuses)
+        self.kinds.update(other.kinds)
+        return self
 
 
 # --- summarising ---------------------------------------------------------------
@@ -1222,12 +1344,12 @@ def summarise(tally, interval_s, end):
             errors += bucket.errors
     span = max(MIN_WIDTH_S, end - first * interval_s)
     totals = stats_row(first * interval_s, span, requests, errors,
-                       latency_summary(tally.total),
-                       latency_summary(tally.corrected_total)
+                       latency_summary(tally.bucketer.total),
+                       latency_summary(tally.bucketer.corrected_total)
                        if is_open else None)
-    totals["histogram"] = tally.total
+    totals["histogram"] = tally.bucketer.total
     if is_open:
-        totals["corrected_histogram"] = tally.corrected_total
+        totals["corrected_histogram"] = tally.bucketer.corrected_total
     return rows, totals
 
 

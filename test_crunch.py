@@ -378,8 +378,8 @@ class IngestTest(CrunchTestCase):
         # line short of a field and one with a field too many made two rows
         fmt = crunch.parse_first_line(HEADER.rstrip("\n").encode())[0]
         block = b"0.000000,0.000000,200,0\n,0.000000,0.000000,200,0,\n"
+        self.assertIsNone(crunch.fast_columns(block, 2, fmt))
         tally = crunch.Tally(fmt, 2.0)
-        self.assertFalse(tally._add_fast(block, 2))
         tally.add_block(block)
         self.assertEqual((tally.rows, tally.malformed, tally.first_bad),
                          (0, 2, 1))
@@ -813,17 +813,17 @@ class RunEndTest(CrunchTestCase):
         for i in range(200):         # every block has a 30 s timeout
             tally.add_block((row(i, 30.0, 0, 0, "timeout") +
                              row(i + 0.5, 0.01)).encode())
-            self.assertEqual(tally.open_ends, [])     # added up at once
+            self.assertEqual(tally.ends.pending, [])     # added up at once
         tally.freeze()
-        self.assertEqual((tally.open_ends, tally.last_end), ([], 229.0))
+        self.assertEqual((tally.ends.pending, tally.last_end), ([], 229.0))
         tally, most = crunch.Tally(fmt, 2.0), 0
         for i in range(50):          # shuffled: no block passes the others
             tally.add_block((row(10.0 - i * 0.01, 1.0 + i * 0.001) +
                              row(0.0, 0.5) + row(5.0, 0.2)).encode())
-            most = max(most, len(tally.open_ends))
+            most = max(most, len(tally.ends.pending))
         self.assertEqual(most, crunch.OPEN_ENDS_MAX)
         tally.freeze()
-        self.assertEqual((tally.open_ends, tally.last_end), ([], 11.0))
+        self.assertEqual((tally.ends.pending, tally.last_end), ([], 11.0))
 
 
 class OpenModelTest(CrunchTestCase):
@@ -1426,14 +1426,13 @@ class IntervalBoundTest(CrunchTestCase):
                  rnd.choice((200, 200, 503, 0))) for i in range(2000)]
         block = "".join(row(e, t, s, 1, "reset" if s == 0 else "")
                         for e, t, s in rows).encode()
+        self.assertIsNotNone(crunch.fast_columns(block, len(rows), fmt))
         for fast in (True, False):
             tally = crunch.Tally(fmt, 0.002)
+            tally.fast = fast
             tracemalloc.start()
             try:
-                if fast:
-                    self.assertTrue(tally._add_fast(block, len(rows)))
-                else:
-                    tally._add_slow(block.split(b"\n")[:-1])
+                tally.add_block(block)
                 peak = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
@@ -1893,8 +1892,7 @@ FUZZ_KINDS = ("", "timeout", "reset", "connect", "protocol", "7", "-x")
 class SlowTally(crunch.Tally):
     """A Tally that never takes the fast path: line by line, parse_line."""
 
-    def _add_fast(self, block, nlines):
-        return False
+    fast = False
 
 
 def tally_facts(tally):
@@ -1925,7 +1923,7 @@ def tally_facts(tally):
 
 class FuzzTest(HypothesisTestCase):
     """Property tests with hypothesis: random and mutated lines give the
-    same counts through the fast path (Tally._add_fast) as line by line
+    same counts through the fast path (crunch.fast_columns) as line by line
     (parse_line), for every block size, and nothing raises but
     crunch.InputError; the line reader gives the same lines for every
     read size and byte range.  A fixed number of derandomized examples:
@@ -2043,9 +2041,9 @@ class FuzzTest(HypothesisTestCase):
             block = "".join(line % ((e / 1e6, t / 1e6, s, k) + (
                 (max(0, e - late) / 1e6,) if "%.6f\n" in line else ()))
                 for e, t, s, k, late in rows).encode()
+            self.assertIsNotNone(crunch.fast_columns(block, len(rows), fmt))
             tally = crunch.Tally(fmt, 2.0, stage_edges=[1.0])
-            self.assertTrue(tally._add_fast(block, len(rows)))
-            tally.lines += len(rows)
+            tally.add_block(block)
             slow = SlowTally(fmt, 2.0, stage_edges=[1.0])
             slow.add_block(block)
             self.assertEqual(tally_facts(tally)[0], tally_facts(slow)[0])

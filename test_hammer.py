@@ -4209,7 +4209,10 @@ class TestTaskWeights(ScenarioTestCase):
         """
 
     def test_weights_split_within_the_binomial_bound(self):
-        self.run_script(self.WEIGHTED, "-p", "2", "-c", "4", "-n", "4000")
+        # a fixed seed: the bound holds for 99.9% of them, and a test
+        # must not fail one run in a thousand
+        self.run_script(self.WEIGHTED, "-p", "2", "-c", "4", "-n", "4000",
+                        "--seed", "1")
         split = self.named(self.table(), "timer")
         self.assertEqual(sum(split.values()), 4000)
         low, high = binomial_bound(4000, 0.75)
@@ -4382,6 +4385,14 @@ class TestChecksAndErrors(ScenarioTestCase):
         self.assert_usage([self.app.url, "--script", missing],
                           "cannot read script %r: no such file" % missing)
 
+    def test_method_and_data_are_refused_with_a_script(self):
+        script = self.script("def run(user): pass\n")
+        for option in (["-X", "POST"], ["-d", "x"]):
+            with self.subTest(option=option):
+                self.assert_usage([self.app.url, "--script", script] + option,
+                                  "-d/--data and -X/--method: the script"
+                                  " gives each request's method and body")
+
     def test_script_and_targets_are_exclusive(self):
         script = self.script("def run(user): pass\n")
         targets = self.write("t.txt", "GET /items\n")
@@ -4535,7 +4546,7 @@ class TestTargets(ScenarioTestCase):
             @%s
             """ % body)
         proc = self.hammer(self.app.url, "--targets", targets, "-p", "2",
-                           "-c", "4", "-n", "600")
+                           "-c", "4", "-n", "600", "--seed", "1")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         rows = self.table()
         self.assertEqual(len(rows), 600)
@@ -4983,7 +4994,7 @@ class TestScriptLoadShapes(ScenarioTestCase):
         self.assertEqual([r for r in rows if not r.scheduled], [])
         slots = sorted(float(r.scheduled) for r in rows if r.name == "/items")
         for k, scheduled in enumerate(slots):
-            self.assertTrue(0 <= scheduled - k / 40.0 < 0.02, slots)
+            self.assertTrue(0 <= scheduled - k / 40.0 < 0.025, slots)
         for row in rows:
             self.assertGreaterEqual(row.elapsed - float(row.scheduled),
                                     -0.001)

@@ -579,15 +579,24 @@ class NameStats(object):
     def __init__(self):
         self.requests, self.errors, self.latency = 0, 0, Histogram()
 
-    def add(self, rows, open_model):
-        self.requests += len(rows)
-        self.errors += sum(1 for r in rows
-                           if r[4] or 500 <= r[2] <= 599)
+    def add(self, rows, open_model, statuses):
+        """Count rows of this name (statuses: theirs, counted); how many
+        have an error kind."""
+        n = len(rows)
+        self.requests += n
+        failed = n - operator.countOf(map(_ERROR_OF, rows), "")
+        fives = sum(c for s, c in statuses.items() if 500 <= s <= 599)
+        if fives and failed:    # a 5xx the script also failed: once
+            fives = sum(1 for r in rows if 500 <= r[2] <= 599 and not r[4])
+        self.errors += failed + fives
         if open_model:
-            self.latency.add_many([r[0] - r[5] + r[1] for r in rows
-                                   if r[2] or not r[4]])
+            values = [r[0] - r[5] + r[1] for r in rows if r[2] or not r[4]]
+        elif failed:
+            values = [r[1] for r in rows if r[2] or not r[4]]
         else:
-            self.latency.add_many([r[1] for r in rows if r[2] or not r[4]])
+            values = list(map(_TIME_OF, rows))
+        self.latency.add_many(values)
+        return failed
 
     def merge(self, other):
         self.requests += other.requests
@@ -658,20 +667,27 @@ class WorkerStats(object):
     def requests(self):
         return self.transport_errors + sum(self.statuses.values())
 
-    def add_rows(self, rows):
+    def add_rows(self, rows, suffix=None):
         """Count a batch of (elapsed, response_time, status, bytes, error)
-        rows, or of (..., scheduled) rows in the open model, each with
-        its 'METHOD,name' last when there are names."""
-        if self.names is not None:
-            rows = self.add_named(rows)
-            if not rows:
-                return
+        rows, or of (..., scheduled) rows in the open model; with names,
+        all of the name suffix ('METHOD,name')."""
         statuses = collections.Counter(map(_STATUS_OF, rows))
+        derived = False
+        if self.names is not None:
+            self.add_named(rows, suffix, statuses)
+            if not is_http(suffix):
+                return
+            # closed model: the latency is the requests' names', merged
+            # by settle() when it is read
+            derived = self.corrected is None
         failures = statuses.pop(0, 0)
         self.statuses.update(statuses)
         self.bytes += sum(map(_BYTES_OF, rows))
         if failures:
-            self.transport.update(filter(None, map(_ERROR_OF, rows)))
+            self.transport.update([r[4] for r in rows if not r[2]])
+        if derived:
+            pass
+        elif failures:
             self.latency.add_many([r[1] for r in rows if r[2]])
         else:
             self.latency.add_many(list(map(_TIME_OF, rows)))
@@ -680,25 +696,25 @@ class WorkerStats(object):
             self.corrected.add_many([r[0] - r[5] + r[1] for r in rows
                                      if r[2]])
 
-    def add_named(self, rows):
-        """Count rows per name: the requests' rows, for the totals."""
-        by_name = collections.defaultdict(list)
-        for r in rows:
-            by_name[r[-1]].append(r)
-        requests = []
-        open_model = self.corrected is not None
-        for suffix, some in by_name.items():
-            entry = self.names.get(suffix)
-            if entry is None:
-                entry = self.names[suffix] = NameStats()
-            entry.add(some, open_model)
-            if is_http(suffix):
-                requests += some
-                checked = [r[4] for r in some
-                           if r[2] and r[4] and not 500 <= r[2] <= 599]
-                if checked:
-                    self.checked.update(checked)
-        return requests
+    def settle(self):
+        """With names, in the closed model: the latency Histogram of the
+        requests, from their names' (add_rows() leaves it)."""
+        if self.names is not None and self.corrected is None:
+            latency = Histogram()
+            for suffix, entry in self.names.items():
+                if is_http(suffix):
+                    latency.merge(entry.latency)
+            self.latency = latency
+
+    def add_named(self, rows, suffix, statuses):
+        """Count rows of one name (statuses: theirs, counted)."""
+        entry = self.names.get(suffix)
+        if entry is None:
+            entry = self.names[suffix] = NameStats()
+        failed = entry.add(rows, self.corrected is not None, statuses)
+        if failed and is_http(suffix):
+            self.checked.update(r[4] for r in rows
+                                if r[2] and r[4] and not 500 <= r[2] <= 599)
 
     @property
     def answered(self):
@@ -728,6 +744,7 @@ class WorkerStats(object):
             self.lateness.merge(other.lateness)
 
     def to_dict(self):
+        self.settle()
         data = {"bytes": self.bytes, "statuses": dict(self.statuses),
                 "transport": dict(self.transport),
                 "latency": self.latency.to_dict(),
@@ -1231,14 +1248,15 @@ def format_names(names, duration_s):
         label = "%s %s" % (method, name.replace("\n", " ").replace("\r", " "))
         if len(label) > width:
             label = label[:width - 1] + "~"
-        p50, p95, p99 = n.latency.percentiles([50, 95, 99])
-        lines.append("  %-*s %9d %9.1f %8s %8s %8s %8s %8s %6.2f%%" % (
+        times = ["-"] * 5
+        if n.latency.n:
+            times = [format_seconds(t) for t in [n.latency.mean] + list(
+                n.latency.percentiles([50, 95, 99])) + [n.latency.max]]
+        lines.append("  %-*s %9d %9.1f %8s %8s %8s %8s %8s %6.2f%%" % ((
             width, label, n.requests,
-            n.requests / duration_s if duration_s > 0 else 0.0,
-            format_seconds(n.latency.mean), format_seconds(p50),
-            format_seconds(p95), format_seconds(p99),
-            format_seconds(n.latency.max if n.latency.n else 0.0),
-            100.0 * n.errors / n.requests if n.requests else 0.0))
+            n.requests / duration_s if duration_s > 0 else 0.0)
+            + tuple(times)
+            + (100.0 * n.errors / n.requests if n.requests else 0.0,)))
     if len(names) > len(rows):
         lines.append("  ... and %d more names: crunch.py shows them all"
                      % (len(names) - len(rows)))
@@ -1304,15 +1322,15 @@ def format_load(plan):
     connections = ("keep-alive" if plan.keepalive else
                    "a new connection per request")
     if plan.model == "open":
-        rate = plan.rate_rps
+        rate, unit = plan.rate_rps, rate_unit(plan)
         if plan.shape != "ramp":
-            shape = "%s up to %g req/s" % (plan.shape, max(
-                s.end for s in plan.stages))
+            shape = "%s up to %g %s" % (plan.shape, max(
+                s.end for s in plan.stages), unit)
         elif rate[0] == rate[1] or not plan.rampup_s:
-            shape = "%g req/s" % rate[1]
+            shape = "%g %s" % (rate[1], unit)
         else:
-            shape = "%g to %g req/s over %gs" % (rate[0], rate[1],
-                                                 plan.rampup_s)
+            shape = "%g to %g %s over %gs" % (rate[0], rate[1], unit,
+                                              plan.rampup_s)
         return ("load        open model: %s, %s arrivals, at most %d in"
                 " flight (%s), runtime %gs, %s"
                 % (shape, plan.arrivals, plan.users, spread, plan.runtime_s,
@@ -1335,9 +1353,11 @@ def format_rate(plan, stats, duration_s):
     """The open model's lines: rates, latency from the slot, lateness."""
     lat, late = stats.corrected, stats.lateness
     r = rates(plan, stats, duration_s)
+    unit = rate_unit(plan)
     return [
-        "rate        target %.1f req/s, sent %.1f req/s (%.1f%%) over %gs%s"
-        % (r.target, r.sent, 100.0 * r.sent / r.target if r.target else 0.0,
+        "rate        target %.1f %s, sent %.1f %s (%.1f%%) over %gs%s"
+        % (r.target, unit, r.sent, unit,
+           100.0 * r.sent / r.target if r.target else 0.0,
            r.span_s, "; %d slots due before the end were not sent" % r.unsent
            if r.unsent else ""),
         "latency     from the intended send (corrected for coordinated"
@@ -2612,13 +2632,13 @@ Scenario = collections.namedtuple(
 
 
 def script_frames(exc, path):
-    """The traceback lines of exc inside the script (and what it
-    imports), without hammer's and importlib's own frames."""
-    here = os.path.abspath(__file__)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if os.path.abspath(f.filename) != here
-              and not f.filename.startswith("<frozen")]
-    return "".join(traceback.format_list(frames))
+    """The traceback lines of exc in the script's own file (the last
+    frame when none is), without hammer's, importlib's or the standard
+    library's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = os.path.abspath(path)
+    own = [f for f in frames if os.path.abspath(f.filename) == mine]
+    return "".join(traceback.format_list(own or frames[-1:]))
 
 
 def load_script(path):
@@ -2681,6 +2701,39 @@ def scenario_of(module, path):
     raise UsageError("script %r has nothing to run: give it @hammer.task"
                      " functions, a run(user) function or a class"
                      " Transaction" % path)
+
+
+TARGET_TABLE_MAX = 100000   # a targets table with more slots is bisected
+
+
+class Bisected(object):
+    """target_table()'s table when the weights are too many slots: slot
+    i is the item whose cumulative weight first passes i."""
+
+    def __init__(self, items, cumulative):
+        self.items, self.cumulative = items, cumulative
+
+    def __len__(self):
+        return self.cumulative[-1]
+
+    def __getitem__(self, i):
+        return self.items[bisect.bisect_right(self.cumulative, i)]
+
+
+def target_table(items, cumulative):
+    """A table in which each item fills as many slots as its weight (the
+    weights divided by their greatest common divisor), so that a
+    uniform slot picks by weight with one index."""
+    weights = [b - a for a, b in zip([0] + cumulative[:-1], cumulative)]
+    common = 0
+    for w in weights:
+        common = math.gcd(common, w)
+    if sum(weights) // common > TARGET_TABLE_MAX:
+        return Bisected(items, cumulative)
+    table = []
+    for item, w in zip(items, weights):
+        table += [item] * (w // common)
+    return table
 
 
 def weighted(items, cumulative, random):
@@ -2778,6 +2831,7 @@ class Response(object):
     def fail(self, why="failed"):
         """Mark this request's row as failed, with error kind 'check'."""
         self._user._fail_row(self._row, str(why))
+        self.error = "check"
 
     def raise_for_status(self):
         if self.status == 0:
@@ -2955,6 +3009,8 @@ class ScriptContext(object):
         self.connectors = {origin(plan.target): connect}
         self.tls_context = None
         self.failures = collections.OrderedDict()  # key -> [count, text]
+        import http.cookiejar   # now, not when the users start
+        self.jar = http.cookiejar.CookieJar
 
     def connector(self, target):
         """connect(deadline) for target's origin, resolved on first use."""
@@ -3022,9 +3078,8 @@ class User(object):
 
     def __init__(self, ctx, index, data, rng, record, events):
         plan = ctx.plan
-        import http.cookiejar
         self.index, self.data, self.rng = index, data, rng
-        self.cookies = http.cookiejar.CookieJar()
+        self.cookies = ctx.jar()
         self._ctx, self._record, self._events = ctx, record, events
         self._clock = ctx.clock
         self._verbose = plan.verbose
@@ -3214,14 +3269,17 @@ class User(object):
 
     def _fail_row(self, where, why):
         self._mark(where, "check")
+        if where[1] == len(self._rows) - 1:
+            self._last_error = "check"     # a timer's last response
         self._ctx.note("check: " + why[:200], "response.fail(): " + why)
 
     def _commit(self):
-        """Hand this iteration's rows to the worker's writer."""
+        """Hand this iteration's rows to the worker's writer: each to the
+        queue of its name."""
         if self._rows:
-            record = self._record
+            queue = self._record
             for row in self._rows:
-                record(row)
+                queue(row[-1]).append(row[:-1])
             self._rows = []
         self._batch += 1
 
@@ -3354,6 +3412,7 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
                     events["unsent_slots"] += 1
                 return max(last or at, min(start, end))
             left -= 1
+            events["iterations"] += 1
             user._shift = (at - start) if scheduled else None
             if pick is not None:
                 step = pick()
@@ -3379,14 +3438,27 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
         return max(last or at, min(clock(), end))
     finally:
         user._commit()
-        if scenario.on_stop is not None and not stop.is_set():
-            user._until = end + user._timeout
-            user._shift = None
-            try:
-                call_step(user, scenario.on_stop, "on_stop", ctx, path, user)
-            except Stopped:
-                pass
-            user._commit()
+
+
+def stop_user(user, scenario, end, stop, ctx):
+    """on_stop(user), unless Ctrl+C stopped the run: its requests may
+    start up to one --timeout after the end.  The instant it ended, None
+    when it made no row."""
+    try:
+        if scenario.on_stop is None or stop.is_set():
+            return None
+        user._until = end + user._timeout
+        user._shift = None
+        rows = user._requests
+        try:
+            call_step(user, scenario.on_stop, "on_stop", ctx, scenario.path,
+                      user)
+        except Stopped:
+            pass
+        made = user._requests > rows or user._rows
+        user._commit()
+        return user._clock() if made else None
+    finally:
         user.close()
 
 
@@ -3482,7 +3554,7 @@ class Slots(object):
 
 
 def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
-              events, pick=None):
+              events, targets=None):
     """One simulated user: wait for its instant, send, read the response,
     record it; repeat.
 
@@ -3498,9 +3570,10 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
     is replaced, which is no error; one with bytes waiting that no request
     asked for is closed.  Once a request is sent, any failure is its row,
     and it is never sent again.  events (a Counter of CONNECTION_EVENTS and
-    late starts) is added to.  With --targets, pick() gives each
-    request's (bytes, whether it is a HEAD, 'METHOD,name'), and each row
-    ends with that name.
+    late starts) is added to.  With --targets, targets is (table,
+    random): each request is table[int(random() * len(table))], its
+    (bytes, whether it is a HEAD, whether it is big, and the record()
+    of its name's rows).
 
     Returns the clock() instant up to which this user took part in the
     test: its last response's end, or the end of the runtime (or the
@@ -3512,6 +3585,10 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
     big = len(request) > SEND_CHUNK_B
     kernel = not tls and fast_timeouts_supported()
     scratch = DISCARD
+    table = None
+    if targets is not None:
+        table, rnd = targets
+        n = len(table)
     wait, stopped = stop.wait, stop.is_set
     after = shape.after if shape.paced else None
     scheduled = isinstance(shape, Slots)
@@ -3537,9 +3614,8 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
                 return max(last or at, min(sent, end))
             left -= 1
             deadline = sent + timeout
-            if pick is not None:
-                request, head_request, suffix = pick()
-                big = len(request) > SEND_CHUNK_B
+            if table is not None:
+                request, head_request, big, record = table[int(rnd() * n)]
             try:
                 if sock is not None:
                     unchecked -= 1
@@ -3582,11 +3658,7 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
                 if sock is not None:
                     sock.close()
                     sock = None
-            if pick is None:
-                record(row + (at - t0,) if scheduled else row)
-            else:
-                record(row + (at - t0, suffix) if scheduled
-                       else row + (suffix,))
+            record(row + (at - t0,) if scheduled else row)
             last = done
             if after is not None:
                 at = after(sent, done)
@@ -3672,8 +3744,11 @@ class Worker(object):
         self.flush_period = (OPEN_FLUSH_PERIOD_S if self.open_model
                              else FLUSH_PERIOD_S)
         self.rows = collections.deque()
+        self.queues, self.formats = {}, {}  # with names: per name
+        self.lock = threading.Lock()
         self.stats = WorkerStats(self.open_model, self.named)
         self.scenarios = self.ctx = None    # --script: in run()
+        self.table = None   # --targets: made once, shared by the users
         self.recent = [] if plan.sizing else None   # latencies since Progress
         self.stop = StopFlag()
         self.begin = threading.Event()  # set once t0 and end are known
@@ -3687,27 +3762,46 @@ class Worker(object):
         self.unwritable = False     # the output refused a write
         self.written = 0
 
-    def flush(self, fd):
-        """Write the rows measured so far and count them."""
-        rows = self.rows
-        n = len(rows)
-        if not n:
-            return
+    def queue(self, suffix):
+        """With names: the queue of rows named by suffix ('METHOD,name'),
+        made on first use.  A row in it has no name of its own: the
+        queue's row format writes it."""
+        rows = self.queues.get(suffix)
+        if rows is None:
+            with self.lock:
+                rows = self.queues.get(suffix)
+                if rows is None:
+                    rows = collections.deque()
+                    self.formats[suffix] = row_format(self.open_model,
+                                                      suffix)
+                    self.queues[suffix] = rows
+        return rows
+
+    def take(self, rows, suffix):
+        """Count the rows in one queue; their lines."""
         pop = rows.popleft
-        batch = [pop() for _ in range(n)]
-        self.stats.add_rows(batch)
-        if self.recent is not None:
-            if self.named:
-                batch = [r for r in batch if is_http(r[-1])]
+        batch = [pop() for _ in range(len(rows))]
+        self.stats.add_rows(batch, suffix)
+        if self.recent is not None and (suffix is None or is_http(suffix)):
             if self.open_model:
                 self.recent += [r[0] - r[5] + r[1] for r in batch if r[2]]
             else:
                 self.recent += [r[1] for r in batch if r[2]]
-        if self.unwritable:
+        fmt = self.row_format if suffix is None else self.formats[suffix]
+        return len(batch), "".join(map(fmt.__mod__, batch))
+
+    def flush(self, fd):
+        """Write the rows measured so far and count them."""
+        if self.named:
+            parts = [self.take(rows, suffix) for suffix, rows
+                     in list(self.queues.items()) if rows]
+        else:
+            parts = [self.take(self.rows, None)] if self.rows else []
+        n = sum(count for count, _ in parts)
+        if not n or self.unwritable:
             return      # counted, but the file takes no more rows
         try:
-            write_all(fd, "".join(map(self.row_format.__mod__, batch)).encode(
-                "ascii"))
+            write_all(fd, "".join(text for _, text in parts).encode("utf-8"))
         except OSError as exc:
             self.unwritable = True
             self.failures.append("cannot write rows to %r: %s" % (
@@ -3725,14 +3819,15 @@ class Worker(object):
         return Paced(self.t0, windows, self.end, plan.interval_s,
                      plan.think_s, rng, events)
 
-    def pick(self, number):
-        """--targets: pick() of user `number`, a target by weight."""
-        entries, cumulative = self.plan.targets
-        if len(entries) == 1:
-            return itertools.repeat(entries[0][:3]).__next__
-        return weighted(
-            [e[:3] for e in entries], cumulative,
-            user_rng(self.plan.seed, "targets", number).random)
+    def targets(self, number):
+        """--targets: user `number`'s (table, random) for user_loop."""
+        if self.table is None:
+            entries, cumulative = self.plan.targets
+            self.table = target_table(
+                [(request, head, len(request) > SEND_CHUNK_B,
+                  self.queue(suffix).append)
+                 for request, head, suffix, _ in entries], cumulative)
+        return self.table, user_rng(self.plan.seed, "targets", number).random
 
     def script_user(self, number, events):
         """--script: user `number`'s User and its group's Scenario."""
@@ -3741,7 +3836,7 @@ class Worker(object):
         if plan.data:
             data = dict(plan.data[number % len(plan.data)])
         user = User(self.ctx, number, data,
-                    user_rng(plan.seed, "script", number), self.rows.append,
+                    user_rng(plan.seed, "script", number), self.queue,
                     events)
         return user, self.scenarios[plan.group_of[number]]
 
@@ -3755,13 +3850,18 @@ class Worker(object):
                     user, scenario, self.shape(number, windows, events),
                     quota, self.end, self.stop, self.clock, events, self.ctx)
                 if end is not None:
-                    self.ends.append(end)
+                    stopped = stop_user(user, scenario, self.end, self.stop,
+                                        self.ctx)
+                    self.ends.append(max(end, stopped or end))
+                else:
+                    user.close()
             elif self.t0 is not None:
                 end = user_loop(
                     self.plan, self.t0, self.shape(number, windows, events),
                     quota, self.end, self.stop, self.rows.append, connect,
                     self.clock, events,
-                    None if self.plan.targets is None else self.pick(number))
+                    None if self.plan.targets is None
+                    else self.targets(number))
                 if end is not None:
                     self.ends.append(end)
         except BaseException as exc:
@@ -3797,6 +3897,7 @@ class Worker(object):
                      if th.is_alive() and any(a <= now < b
                                                for a, b in windows))
         s = self.stats
+        s.settle()
         recent = None
         if self.recent is not None:
             hist = Histogram()
@@ -3898,7 +3999,7 @@ class Worker(object):
             # by them, not by their expected number
             events = self.stats.events
             events["due_slots"] = (
-                self.stats.requests + events["unsent_slots"]
+                sent_count(self.plan, self.stats) + events["unsent_slots"]
                 + self.slots.due_before(min(self.end, self.clock())))
         end_s = max(self.ends) - self.t0 if self.ends else 0.0
         self.messages.put(Done(
@@ -4400,8 +4501,18 @@ def rates(plan, stats, duration_s):
         due = stats.events["due_slots"] or arrivals_by(plan.stages, span)
     if plan.requests is not None:
         due = min(due, plan.requests)
-    return Rates(due / span, stats.requests / span, span,
-                 max(0, int(round(due - stats.requests))))
+    sent = sent_count(plan, stats)
+    return Rates(due / span, sent / span, span,
+                 max(0, int(round(due - sent))))
+
+
+def sent_count(plan, stats):
+    """What the rate counts: requests, or a script's iterations."""
+    return stats.events["iterations"] if plan.groups else stats.requests
+
+
+def rate_unit(plan):
+    return "iterations/s" if plan.groups else "req/s"
 
 
 def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
@@ -4445,7 +4556,7 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
         return 128 + signum
     if failed:
         return 1
-    if not stats.requests:
+    if not rows if plan.groups else not stats.requests:
         err.write("hammer: error: the run made no requests: no user got to"
                   " send one before the runtime of %gs ended\n"
                   % plan.runtime_s)
@@ -4989,8 +5100,11 @@ def scenes(args, headers, users_option):
     if (groups or targets) and (args.data is not None
                                 or args.method is not None):
         raise UsageError("-d/--data and -X/--method: the %s gives each"
-                         " request's" % ("targets file" if targets
-                                         else "script"))
+                         " request's method and body"
+                         % ("targets file" if targets else "script"))
+    if args.verbose and not groups:
+        raise UsageError("--verbose prints a script's requests: use it with"
+                         " --script or --project")
     if args.data_file is not None and not groups:
         raise UsageError("--data-file gives scripts their user.data: use it"
                          " with --script or --project")
@@ -5029,7 +5143,8 @@ def plan(args):
                        for t in args.fail_if)
     users = args.concurrency or args.processes * args.threads
     groups = scene.groups
-    counted = groups is not None and groups[0][1] is not None
+    counted = groups is not None and (
+        len(groups) > 1 or parse_script_arg(args.script[0])[1] is not None)
     if counted:
         users = sum(n for _, n in groups)
         if args.stages or args.cycles or args.sizing:

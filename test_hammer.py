@@ -11,6 +11,7 @@ import datetime
 import http.cookies
 import http.server
 import itertools
+import shutil
 import json
 import io
 import math
@@ -31,6 +32,7 @@ import time
 import unittest
 import unittest.mock
 import urllib.parse
+from fractions import Fraction
 
 import hammer
 
@@ -5265,6 +5267,580 @@ class TestReadme(unittest.TestCase):
                 self.assertTrue(re.search(row, self.readme), row)
         self.assertEqual(hammer.CSV_HEADER, ",".join(
             name for name, _ in hammer.CSV_COLUMNS) + "\n")
+
+
+# --- issue 10's inputs: targets files, projects, data files, sizes ---------
+
+
+def write(path, data):
+    """Write bytes or str (as UTF-8) to path; return path."""
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+class TempDirTestCase(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+
+class TestParseTargets(unittest.TestCase):
+    def parse(self, text):
+        return hammer.parse_targets(text, "targets.txt")
+
+    def assertError(self, text, message):
+        with self.assertRaises(hammer.UsageError) as cm:
+            self.parse(text)
+        self.assertEqual(str(cm.exception), message)
+
+    def test_full_example(self):
+        targets = self.parse(
+            "# a comment: with a colon\n"
+            "# name: checkout\n"
+            "# weight: 3\n"
+            "POST http://example.com/cart?x=1\n"
+            "Content-Type: application/json\n"
+            "X-Token:  a:b \n"
+            "@body.json\n"
+            "\n"
+            "GET /items/42\n")
+        self.assertEqual(targets, [
+            hammer.TargetSpec("POST", "http://example.com/cart?x=1",
+                              [("Content-Type", "application/json"),
+                               ("X-Token", "a:b")],
+                              "body.json", "checkout", 3, 4),
+            hammer.TargetSpec("GET", "/items/42", [], None, None, 1, 9)])
+
+    def test_no_blank_line_between_targets(self):
+        targets = self.parse("GET /a\nX-A: 1\nPURGE https://h/b\n@b.bin\n"
+                             "DELETE /c\n")
+        self.assertEqual([(t.method, t.url, t.headers, t.body_path, t.line)
+                          for t in targets],
+                         [("GET", "/a", [("X-A", "1")], None, 1),
+                          ("PURGE", "https://h/b", [], "b.bin", 3),
+                          ("DELETE", "/c", [], None, 5)])
+
+    def test_crlf_bom_and_indent(self):
+        targets = self.parse("\ufeff# name: a\r\n  GET /a \r\n\tX-A: 1\r\n"
+                             "\r\n")
+        self.assertEqual(targets, [hammer.TargetSpec(
+            "GET", "/a", [("X-A", "1")], None, "a", 1, 2)])
+
+    def test_repeated_headers_keep_their_order(self):
+        targets = self.parse("GET /\nCookie: a=1\nX: y\nCookie: b=2\n")
+        self.assertEqual(targets[0].headers,
+                         [("Cookie", "a=1"), ("X", "y"), ("Cookie", "b=2")])
+
+    def test_directives_any_case_and_spacing(self):
+        targets = self.parse("#NAME:x y\n#  Weight : 2\nGET /\n")
+        self.assertEqual((targets[0].name, targets[0].weight), ("x y", 2))
+
+    def test_directives_apply_only_to_the_next_target(self):
+        targets = self.parse("# weight: 5\nGET /a\n\nGET /b\n")
+        self.assertEqual([t.weight for t in targets], [5, 1])
+
+    def test_directive_after_headers_belongs_to_the_next_target(self):
+        targets = self.parse("GET /a\nX-A: 1\n# name: b\nGET /b\n")
+        self.assertEqual([(t.name, t.headers) for t in targets],
+                         [(None, [("X-A", "1")]), ("b", [])])
+
+    def test_plain_comment_inside_a_target(self):
+        targets = self.parse("GET /a\n# not a header: x\nX-A: 1\n")
+        self.assertEqual(targets[0].headers, [("X-A", "1")])
+
+    def test_lowercase_method_and_odd_scheme_case(self):
+        targets = self.parse("purge HTTPS://h/\n")
+        self.assertEqual((targets[0].method, targets[0].url),
+                         ("purge", "HTTPS://h/"))
+
+    def test_empty_file(self):
+        self.assertError("", "targets.txt: holds no target (want lines such"
+                             " as 'GET http://host/path')")
+
+    def test_only_comments(self):
+        self.assertError("# nothing here\n\n", "targets.txt: holds no target"
+                         " (want lines such as 'GET http://host/path')")
+
+    def test_target_line_without_url(self):
+        self.assertError("\nGET\n", "targets.txt:2: bad target line 'GET'"
+                                    " (want METHOD URL)")
+
+    def test_bad_method(self):
+        self.assertError("G(T /\n", "targets.txt:1: bad method 'G(T' (want a"
+                                    " token such as GET)")
+
+    def test_relative_url(self):
+        self.assertError("GET items\n", "targets.txt:1: bad url 'items' (want"
+                         " http://, https:// or a path starting with /)")
+
+    def test_ftp_url(self):
+        self.assertError("GET ftp://h/x\n", "targets.txt:1: bad url"
+                         " 'ftp://h/x' (want http://, https:// or a path"
+                         " starting with /)")
+
+    def test_url_without_host(self):
+        self.assertError("GET http:///x\n", "targets.txt:1: bad url"
+                                            " 'http:///x' (it has no host)")
+
+    def test_url_with_a_space(self):
+        self.assertError("GET /x HTTP/1.1\n", "targets.txt:1: bad url"
+                         " '/x HTTP/1.1' (it holds a space)")
+
+    def test_url_with_a_control_character(self):
+        self.assertError("GET /x\x00y\n", "targets.txt:1: bad url '/x\\x00y'"
+                                          " (it holds a control character)")
+
+    def test_bad_header(self):
+        self.assertError("GET /\nX-A: 1\nFoo\n", "targets.txt:3: bad header"
+                         " line 'Foo' (want Name: value)")
+
+    def test_header_name_with_a_space(self):
+        self.assertError("GET /\nX A: 1\n", "targets.txt:2: bad header line"
+                         " 'X A: 1' (want Name: value)")
+
+    def test_header_without_name(self):
+        self.assertError("GET /\n: 1\n", "targets.txt:2: bad header line"
+                         " ': 1' (want Name: value)")
+
+    def test_header_with_a_control_character(self):
+        self.assertError("GET /\nX: a\x01b\n", "targets.txt:2: header"
+                         " 'X: a\\x01b' holds a control character")
+
+    def test_header_value_not_latin1(self):
+        self.assertError("GET /\nX: \u20ac\n", "targets.txt:2: header"
+                         " 'X: \u20ac' holds a character that is not latin-1")
+
+    def test_header_after_a_blank_line(self):
+        self.assertError("GET /\n\nX-A: 1\n", "targets.txt:3: header line"
+                         " 'X-A: 1' follows no target (a blank line or a"
+                         " '# name:' or '# weight:' comment ended the one"
+                         " before)")
+
+    def test_header_after_the_body_line(self):
+        self.assertError("POST /\n@b\nX-A: 1\n", "targets.txt:3: header line"
+                         " 'X-A: 1' after the body line (headers come first)")
+
+    def test_body_line_first(self):
+        self.assertError("@body.json\nGET /\n", "targets.txt:1: body line"
+                         " '@body.json' follows no target")
+
+    def test_body_line_after_a_blank_line(self):
+        self.assertError("POST /\n\n@b\n", "targets.txt:3: body line '@b'"
+                                           " follows no target")
+
+    def test_two_body_lines(self):
+        self.assertError("POST /\n@a\n@b\n", "targets.txt:3: second body line"
+                         " '@b' (a target has at most one)")
+
+    def test_body_line_without_file(self):
+        self.assertError("POST /\n@ \n", "targets.txt:2: body line '@' names"
+                                         " no file")
+
+    def test_weight_zero(self):
+        self.assertError("# weight: 0\nGET /\n", "targets.txt:1: weight '0'"
+                         " is not a whole number from 1 to 1000000")
+
+    def test_weight_negative(self):
+        self.assertError("# weight: -2\nGET /\n", "targets.txt:1: weight '-2'"
+                         " is not a whole number from 1 to 1000000")
+
+    def test_weight_fraction(self):
+        self.assertError("# weight: 1.5\nGET /\n", "targets.txt:1: weight"
+                         " '1.5' is not a whole number from 1 to 1000000")
+
+    def test_weight_too_big(self):
+        self.assertError("# weight: 1000001\nGET /\n", "targets.txt:1: weight"
+                         " '1000001' is not a whole number from 1 to 1000000")
+
+    def test_weight_empty(self):
+        self.assertError("# weight:\nGET /\n", "targets.txt:1: weight '' is"
+                         " not a whole number from 1 to 1000000")
+
+    def test_name_empty(self):
+        self.assertError("# name:  \nGET /\n", "targets.txt:1: '# name:'"
+                                               " gives no name")
+
+    def test_two_names_for_one_target(self):
+        self.assertError("# name: a\n# name: b\nGET /\n", "targets.txt:2: a"
+                         " second '# name:' for one target (the first is on"
+                         " line 1)")
+
+    def test_name_followed_by_nothing(self):
+        self.assertError("GET /\n\n# name: last\n", "targets.txt:3: '# name:"
+                         " last' is followed by no target")
+
+    def test_weight_followed_by_nothing(self):
+        self.assertError("GET /\n# weight: 2\n# name: x\n", "targets.txt:2:"
+                         " '# weight: 2' is followed by no target")
+
+
+class TestLoadTargets(TempDirTestCase):
+    def test_bodies_relative_to_the_targets_file_and_read_once(self):
+        os.mkdir(self.path("t"))
+        write(self.path("t", "b.json"), b'{"a": 1}')
+        targets = write(self.path("t", "targets.txt"),
+                        "POST /a\n@b.json\n\nPUT /b\n@./b.json\n\nGET /c\n")
+        loaded = hammer.load_targets(targets)
+        self.assertEqual([(t.method, body) for t, body in loaded],
+                         [("POST", b'{"a": 1}'), ("PUT", b'{"a": 1}'),
+                          ("GET", None)])
+        self.assertIs(loaded[0][1], loaded[1][1])
+
+    def test_absolute_body_path_and_empty_body(self):
+        empty = write(self.path("empty.bin"), b"")
+        targets = write(self.path("targets.txt"), "POST /\n@%s\n" % empty)
+        self.assertEqual(hammer.load_targets(targets)[0][1], b"")
+
+    def test_missing_targets_file(self):
+        path = self.path("nope.txt")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(path)
+        self.assertEqual(str(cm.exception), "cannot read targets file %r: No"
+                         " such file or directory" % path)
+
+    def test_targets_file_is_a_directory(self):
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(self.dir)
+        self.assertEqual(str(cm.exception), "targets file %r is not a regular"
+                         " file" % self.dir)
+
+    def test_targets_file_not_utf8(self):
+        path = write(self.path("t.txt"), b"GET /\nX: \xff\n")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(path)
+        self.assertEqual(str(cm.exception), "%s:2: not utf-8 text (byte 0xff)"
+                         % path)
+
+    def test_missing_body_file(self):
+        path = write(self.path("t.txt"), "GET /\n\n# name: x\nPOST /\n@b\n")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(path)
+        self.assertEqual(str(cm.exception), "%s:4: cannot read body file 'b':"
+                         " No such file or directory" % path)
+
+    def test_body_file_too_big(self):
+        path = write(self.path("t.txt"), "POST /\n@big\n")
+        write(self.path("big"), b"x" * ((1 << 20) + 1))
+        with unittest.mock.patch.object(hammer, "MAX_BODY_B", 1 << 20), \
+                self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(path)
+        self.assertEqual(str(cm.exception), "%s:1: body file 'big' is bigger"
+                         " than the limit of 1 MiB" % path)
+
+
+class TestParseProject(TempDirTestCase):
+    def project(self, config, scripts=("a.py", "b.py")):
+        os.mkdir(self.path("test_scripts"))
+        for name in scripts:
+            write(self.path("test_scripts", name), "")
+        write(self.path("config.cfg"), config)
+        return self.dir
+
+    def assertError(self, config, message, scripts=("a.py", "b.py")):
+        self.project(config, scripts)
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_project(self.dir)
+        self.assertEqual(str(cm.exception),
+                         message.replace("CFG", self.path("config.cfg")))
+
+    def test_full_config(self):
+        self.project("[global]\nrun_time = 300\nrampup = 0\n"
+                     "results_ts_interval: 30.5\nprogress_bar = Off\n"
+                     "console_logging = off\nxml_report = off\n"
+                     "results_database = sqlite:///my_project/results.db\n"
+                     "post_run_script = python foo.py %s\n\n"
+                     "[user_group-2]\nthreads = 30\nscript = b.py\n\n"
+                     "[user_group-1]\nThreads = 3  ; per group\n"
+                     "script = a.py\n")
+        project = hammer.parse_project(self.dir)
+        self.assertEqual(project, hammer.Project(
+            300.0, 0.0, 30.5, False,
+            [(self.path("test_scripts", "b.py"), 30),
+             (self.path("test_scripts", "a.py"), 3)],
+            ["console_logging", "post_run_script", "results_database",
+             "xml_report"]))
+
+    def test_minimal_config(self):
+        self.project("\ufeff[global]\r\n[user_group-1]\r\nthreads: 1\r\n"
+                     "script: a.py\r\n")
+        self.assertEqual(hammer.parse_project(self.dir), hammer.Project(
+            None, None, None, None, [(self.path("test_scripts", "a.py"), 1)],
+            []))
+
+    def test_progress_bar_spellings(self):
+        self.project("")
+        for text, value in (("on", True), ("TRUE", True), ("yes", True),
+                            ("1", True), ("off", False), ("false", False),
+                            ("no", False), ("0", False)):
+            write(self.path("config.cfg"), "[global]\nprogress_bar = %s\n"
+                  "[user_group-1]\nthreads = 1\nscript = a.py\n" % text)
+            self.assertEqual(hammer.parse_project(self.dir).progress_bar,
+                             value, text)
+
+    def test_missing_directory(self):
+        path = self.path("nope")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_project(path)
+        self.assertEqual(str(cm.exception), "project directory %r does not"
+                         " exist" % path)
+
+    def test_missing_config(self):
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_project(self.dir)
+        self.assertEqual(str(cm.exception), "cannot read %s: No such file or"
+                         " directory" % self.path("config.cfg"))
+
+    def test_key_before_any_section(self):
+        self.assertError("run_time = 3\n", "CFG:1: 'run_time = 3' comes"
+                                           " before any [section]")
+
+    def test_line_that_does_not_parse(self):
+        self.assertError("[global]\nrun_time 3\n", "CFG:2: cannot parse"
+                         " 'run_time 3' (want key = value)")
+
+    def test_duplicate_section(self):
+        self.assertError("[global]\n[global]\n", "CFG:2: a second [global]"
+                                                 " section")
+
+    def test_duplicate_key(self):
+        self.assertError("[global]\nrampup = 1\nRampup = 2\n", "CFG:3: a"
+                         " second rampup in [global]")
+
+    def test_no_global_section(self):
+        self.assertError("[user_group-1]\nthreads = 1\nscript = a.py\n",
+                         "CFG: has no [global] section")
+
+    def test_default_section_is_unknown(self):
+        self.assertError("[DEFAULT]\nthreads = 1\n[global]\n", "CFG: unknown"
+                         " section [DEFAULT] (want [global] and"
+                         " [user_group-N])")
+
+    def test_unknown_section(self):
+        self.assertError("[global]\n[users]\n", "CFG: unknown section [users]"
+                         " (want [global] and [user_group-N])")
+
+    def test_unknown_global_key(self):
+        self.assertError("[global]\nrun_time = 1\nruntime = 1\n", "CFG:3:"
+                         " unknown key 'runtime' in [global] (known: run_time,"
+                         " rampup, results_ts_interval, progress_bar,"
+                         " console_logging, xml_report, results_database,"
+                         " post_run_script)")
+
+    def test_unknown_group_key(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = 1\nscript ="
+                         " a.py\nusers = 2\n", "CFG:5: unknown key 'users' in"
+                         " [user_group-1] (known: threads, script)")
+
+    def test_group_without_threads(self):
+        self.assertError("[global]\n\n[user_group-1]\nscript = a.py\n",
+                         "CFG:3: [user_group-1] has no threads")
+
+    def test_group_without_script(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = 1\n",
+                         "CFG:2: [user_group-1] has no script")
+
+    def test_threads_zero(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = 0\nscript ="
+                         " a.py\n", "CFG:3: threads '0' in [user_group-1] is"
+                         " not a whole number from 1 to 1000000")
+
+    def test_threads_not_a_number(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = ten\nscript ="
+                         " a.py\n", "CFG:3: threads 'ten' in [user_group-1] is"
+                         " not a whole number from 1 to 1000000")
+
+    def test_run_time_zero(self):
+        self.assertError("[global]\nrun_time = 0\n[user_group-1]\nthreads ="
+                         " 1\nscript = a.py\n", "CFG:2: run_time '0' is not a"
+                         " number of seconds > 0")
+
+    def test_run_time_with_a_unit(self):
+        self.assertError("[global]\nrun_time = 30s\n", "CFG:2: run_time '30s'"
+                         " is not a number of seconds > 0")
+
+    def test_run_time_too_long(self):
+        self.assertError("[global]\nrun_time = 1e7\n", "CFG:2: run_time '1e7'"
+                         " is too long: at most 1e+06s")
+
+    def test_rampup_negative(self):
+        self.assertError("[global]\nrampup = -1\n", "CFG:2: rampup '-1' is not"
+                         " a number of seconds >= 0")
+
+    def test_results_ts_interval_nan(self):
+        self.assertError("[global]\nresults_ts_interval = nan\n", "CFG:2:"
+                         " results_ts_interval 'nan' is not a number of"
+                         " seconds > 0")
+
+    def test_progress_bar_bad(self):
+        self.assertError("[global]\nprogress_bar = maybe\n", "CFG:2:"
+                         " progress_bar 'maybe' is not on or off (nor"
+                         " true/false, yes/no, 1/0)")
+
+    def test_missing_script(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = 1\nscript ="
+                         " c.py\n", "CFG:4: script 'c.py' in [user_group-1]:"
+                         " no file %s" % self.path("test_scripts", "c.py"))
+
+    def test_no_user_groups(self):
+        self.assertError("[global]\nrun_time = 1\n", "CFG: has no"
+                                                     " [user_group-N] section")
+
+    def test_format_ignored(self):
+        self.assertEqual(hammer.format_ignored(
+            "examples/project/config.cfg", ["console_logging", "xml_report"]),
+            "hammer: examples/project/config.cfg: ignoring console_logging,"
+            " xml_report (no equivalent in hammer)")
+        self.assertIsNone(hammer.format_ignored("config.cfg", []))
+
+
+class TestLoadDataFile(TempDirTestCase):
+    def load(self, data):
+        return hammer.load_data_file(write(self.path("users.csv"), data))
+
+    def assertError(self, data, message):
+        with self.assertRaises(hammer.UsageError) as cm:
+            self.load(data)
+        self.assertEqual(str(cm.exception),
+                         message.replace("CSV", self.path("users.csv")))
+
+    def test_rows(self):
+        fields, rows = self.load('\ufeffuser,password\r\nann,"a,""b"\r\n\r\n'
+                                 'bob,"x\ny"\ncy\n')
+        self.assertEqual(fields, ["user", "password"])
+        self.assertEqual(rows, [{"user": "ann", "password": 'a,"b'},
+                                {"user": "bob", "password": "x\ny"},
+                                {"user": "cy", "password": ""}])
+
+    def test_unreadable(self):
+        path = self.path("nope.csv")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_data_file(path)
+        self.assertEqual(str(cm.exception), "cannot read --data-file %r: No"
+                         " such file or directory" % path)
+
+    def test_empty(self):
+        self.assertError("\n\n", "CSV: is empty (want a header line, then"
+                                 " rows)")
+
+    def test_empty_column_name(self):
+        self.assertError("user,,x\n1,2,3\n", "CSV:1: the header has an empty"
+                                             " column name")
+
+    def test_repeated_column_name(self):
+        self.assertError("\nuser,user\n1,2\n", "CSV:2: the header has column"
+                                               " 'user' twice")
+
+    def test_row_with_more_fields(self):
+        self.assertError('user,pw\nann,"multi\nline"\nbob,1,2\n', "CSV:4: 3"
+                         " fields, and the header has 2")
+
+    def test_no_rows(self):
+        self.assertError("user,pw\n\n", "CSV: has a header and no rows")
+
+    def test_not_utf8(self):
+        self.assertError(b"user\nann\n\xe9\n", "CSV:3: not utf-8 text (byte"
+                                               " 0xe9)")
+
+    def test_csv_error(self):
+        self.assertError('user\n"ann', "CSV:2: unexpected end of data")
+
+
+class TestGroupOfUsers(unittest.TestCase):
+    def test_examples(self):
+        self.assertEqual(hammer.group_of_users([2, 2]), [0, 1, 0, 1])
+        self.assertEqual(hammer.group_of_users([3, 1]), [0, 0, 1, 0])
+        self.assertEqual(hammer.group_of_users([1, 2, 3]), [2, 1, 0, 2, 1, 2])
+        self.assertEqual(hammer.group_of_users([4]), [0, 0, 0, 0])
+
+    def test_every_prefix_within_one_user_of_its_share(self):
+        for counts in ([30, 10], [1, 1, 5], [7, 3, 2, 1], [1, 12], [5, 5, 5]):
+            total = sum(counts)
+            order = hammer.group_of_users(counts)
+            given = [0] * len(counts)
+            for k, group in enumerate(order, 1):
+                given[group] += 1
+                for i, count in enumerate(counts):
+                    self.assertLess(abs(given[i] - Fraction(k * count, total)),
+                                    1, (counts, k, i))
+            self.assertEqual(given, counts)
+
+
+class TestScriptGroups(unittest.TestCase):
+    def assertError(self, call, message):
+        with self.assertRaises(hammer.UsageError) as cm:
+            call()
+        self.assertEqual(str(cm.exception), message)
+
+    def test_parse_script_arg(self):
+        for text, expected in (("flow.py", ("flow.py", None)),
+                               ("flow.py:30", ("flow.py", 30)),
+                               ("C:\\x\\a.py", ("C:\\x\\a.py", None)),
+                               ("C:\\x\\a.py:5", ("C:\\x\\a.py", 5)),
+                               ("a:b.py", ("a:b.py", None)),
+                               ("x:12:007", ("x:12", 7))):
+            self.assertEqual(hammer.parse_script_arg(text), expected)
+
+    def test_parse_script_arg_zero_users(self):
+        self.assertError(lambda: hammer.parse_script_arg("a.py:0"),
+                         "--script 'a.py:0': USERS must be a whole number"
+                         " from 1 to 1000000")
+
+    def test_parse_script_arg_trailing_colon(self):
+        self.assertError(lambda: hammer.parse_script_arg("a.py:"),
+                         "--script 'a.py:': want FILE or FILE:USERS")
+
+    def test_parse_script_arg_no_file(self):
+        self.assertError(lambda: hammer.parse_script_arg(":3"),
+                         "--script ':3' names no file")
+
+    def test_groups_of(self):
+        self.assertEqual(hammer.groups_of(["a.py"], None), [("a.py", None)])
+        self.assertEqual(hammer.groups_of(["a.py"], 8), [("a.py", 8)])
+        self.assertEqual(hammer.groups_of(["a.py:3"], None), [("a.py", 3)])
+        self.assertEqual(hammer.groups_of(["a.py:30", "b.py:10"], 40),
+                         [("a.py", 30), ("b.py", 10)])
+        self.assertEqual(hammer.groups_of([], None), [])
+
+    def test_groups_of_mixed(self):
+        self.assertError(lambda: hammer.groups_of(["a.py:3", "b.py"], None),
+                         "--script: give every file its users (FILE:USERS),"
+                         " or give one file without")
+
+    def test_groups_of_several_without_users(self):
+        self.assertError(lambda: hammer.groups_of(["a.py", "b.py"], 10),
+                         "several --script files need their users each, as"
+                         " in --script a.py:30 --script b.py:10")
+
+    def test_groups_of_c_disagrees(self):
+        self.assertError(lambda: hammer.groups_of(["a.py:30", "b.py:10"], 50),
+                         "-c 50 disagrees with the 40 users of --script 30 +"
+                         " 10: leave -c out")
+
+
+class TestParseSize(unittest.TestCase):
+    def test_sizes(self):
+        for text, size in (("100", 100), ("0", 0), ("10MB", 10000000),
+                           ("512kB", 512000), ("512KB", 512000),
+                           ("1MiB", 1048576), ("2kib", 2048),
+                           ("1GB", 10 ** 9), ("1GiB", 1 << 30),
+                           ("1.5 MB", 1500000), (" 7b ", 7)):
+            self.assertEqual(hammer.parse_size(text), size, text)
+
+    def test_negative(self):
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_size("-1MB")
+        self.assertEqual(str(cm.exception), "'-1MB' must be a size >= 0")
+
+    def test_junk(self):
+        for text in ("", "MB", "10XB", "1e3", "ten", "1..2MB", "inf"):
+            with self.assertRaises(hammer.UsageError) as cm:
+                hammer.parse_size(text)
+            self.assertEqual(str(cm.exception), "%r is not a size: use e.g."
+                             " 10MB, 512kB, 1MiB or 100 (bytes)" % text)
 
 
 if __name__ == "__main__":

@@ -1663,10 +1663,11 @@ class Body(object):
     """What a script's response keeps of its head and body: the body up
     to limit bytes; the rest is counted by read_response, not kept."""
 
-    __slots__ = ("head", "parts", "kept", "limit")
+    __slots__ = ("head", "cookies", "parts", "kept", "limit")
 
     def __init__(self, limit):
         self.head, self.parts, self.kept, self.limit = b"", [], 0, limit
+        self.cookies = False    # whether the head sets a cookie
 
     def add(self, data):
         room = self.limit - self.kept
@@ -1676,7 +1677,8 @@ class Body(object):
             self.kept += len(piece)
 
     def value(self):
-        return b"".join(self.parts)
+        parts = self.parts
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _skip(sock, ready, count, scratch, deadline, clock, body=None):
@@ -1922,6 +1924,7 @@ def read_response(sock, ready, buf, head_request, scratch, deadline, clock,
     head = buf[:end].lower()
     if body is not None:
         body.head = buf[:end]
+        body.cookies = head.find(b"\nset-cookie:") >= 0
     keep = True
     # (find(), not `in`: bytes.__contains__ raises and clears a TypeError
     # inside, testing for an int, which costs more than the search)
@@ -2936,10 +2939,11 @@ class Connection(object):
     deadline."""
 
     __slots__ = ("connect", "tls", "kernel", "keepalive", "sock", "ready",
-                 "last", "unchecked")
+                 "last", "unchecked", "timeout")
 
-    def __init__(self, connect, tls, keepalive):
+    def __init__(self, connect, tls, keepalive, timeout):
         self.connect, self.tls, self.keepalive = connect, tls, keepalive
+        self.timeout = timeout  # what connect() set the socket's timeouts to
         self.kernel = not tls and fast_timeouts_supported()
         self.sock = self.ready = None
         self.last = 0.0
@@ -2970,13 +2974,18 @@ class Connection(object):
                             sock = None
                 if self.tls and sock is not None:
                     sock.settimeout(timeout)
-            if sock is None:
+            fresh = sock is None
+            if fresh:
                 sock, self.ready = self.connect(deadline)
                 self.sock = sock
                 events["opened"] += 1
                 self.unchecked = CHECK_EVERY
-            send_in_pieces(sock, request, deadline, clock, self.kernel)
-            _wait(self.ready, deadline, clock)
+            if (fresh or len(request) > SEND_CHUNK_B
+                    or timeout != self.timeout):
+                send_in_pieces(sock, request, deadline, clock, self.kernel)
+                _wait(self.ready, deadline, clock)
+            else:   # the socket's own timeouts are this request's
+                sock.sendall(request)
             buf = sock.recv(FIRST_RECV_B)
             if not buf:
                 raise ResponseError("closed", "closed before responding")
@@ -3033,13 +3042,23 @@ class ScriptContext(object):
         resolved = []
 
         def connect(deadline):
-            if not resolved:    # resolve in the user's thread, once
-                infos = socket.getaddrinfo(target.host, target.port, 0,
-                                           socket.SOCK_STREAM)
-                family, _, _, _, address = infos[0]
-                resolved.append(connector(family, address, target.host, tls,
-                                          plan.timeout_s, self.clock))
-            return resolved[0](deadline)
+            if resolved:
+                return resolved[0](deadline)
+            # resolve in the user's thread; the first address that takes
+            # the connection is kept, as resolve_and_probe() does
+            infos = socket.getaddrinfo(target.host, target.port, 0,
+                                       socket.SOCK_STREAM)
+            for i, (family, _, _, _, address) in enumerate(infos):
+                attempt = connector(family, address, target.host, tls,
+                                    plan.timeout_s, self.clock)
+                try:
+                    made = attempt(deadline)
+                except OSError:
+                    if i == len(infos) - 1:
+                        raise
+                    continue
+                resolved[:] = [attempt]
+                return made
         return connect
 
     def note(self, key, text):
@@ -3082,6 +3101,7 @@ class User(object):
         self.cookies = ctx.jar()
         self._ctx, self._record, self._events = ctx, record, events
         self._clock = ctx.clock
+        self._stopped = ctx.stop.is_set
         self._verbose = plan.verbose
         self._headers = list(plan.headers)
         self._keepalive = plan.keepalive
@@ -3091,6 +3111,7 @@ class User(object):
         self._urls = {}         # url text -> (Target, absolute url)
         self._prepared = {}     # (method, url) -> request bytes and more
         self._rows = []
+        self._appends = {}      # 'METHOD,name' -> its queue's append
         self._batch = 0         # which _rows a Response's row index is in
         self._requests = 0
         self._last_status, self._last_error = 0, ""
@@ -3127,8 +3148,10 @@ class User(object):
         hop a row of its own."""
         response = self._send(method, url, params, headers, data, json, name,
                               timeout)
+        if not allow_redirects:
+            return response
         hops = 0
-        while allow_redirects and response.status in REDIRECT_STATUSES:
+        while response.status in REDIRECT_STATUSES:
             location = response.headers.get("location")
             if not location:
                 break
@@ -3164,40 +3187,37 @@ class User(object):
 
     def _send(self, method, url, params, headers, data, json_value, name,
               timeout):
-        ctx = self._ctx
-        key = (method, url)
         plain = (params is None and headers is None and data is None
                  and json_value is None and not self.cookies._cookies)
-        prepared = self._prepared.get(key) if plain else None
+        prepared = self._prepared.get((method, url)) if plain else None
         if prepared is None:
             prepared = self._prepare(method, url, params, headers, data,
                                      json_value)
             if plain:
                 if len(self._prepared) >= URL_CACHE_MAX:
                     self._prepared.clear()
-                self._prepared[key] = prepared
-        request, target, full = prepared
+                self._prepared[(method, url)] = prepared
+        request, target, full, where, suffix, head = prepared
         clock = self._clock
-        if clock() >= self._until or ctx.stop.is_set():
+        if clock() >= self._until or self._stopped():
             raise Stopped()
-        conn = self._conns.get(origin(target))
+        conn = self._conns.get(where)
         if conn is None:
-            conn = self._conns[origin(target)] = Connection(
-                ctx.connector(target), target.scheme == "https",
-                self._keepalive)
+            conn = self._conns[where] = Connection(
+                self._ctx.connector(target), target.scheme == "https",
+                self._keepalive, self._timeout)
         body = Body(self._max_body)
         sent, done, status, nbytes, error = conn.exchange(
-            request, method == "HEAD", body, timeout or self._timeout,
-            self._scratch, clock, self._events)
-        if name is None:
-            name = default_name(target.path)
-        row = self._add(sent, done - sent, status, nbytes, error,
-                        name_suffix(method, str(name)))
+            request, head, body, timeout or self._timeout, self._scratch,
+            clock, self._events)
+        if name is not None:
+            suffix = name_suffix(method, str(name))
+        row = self._add(sent, done - sent, status, nbytes, error, suffix)
         self._requests += 1
         self._last_status, self._last_error = status, error
         response = Response(method, full, status, error, body.head,
                             body.value(), nbytes, done - sent, self, row)
-        if body.head and b"\nset-cookie:" in body.head.lower():
+        if body.cookies:
             self.cookies.extract_cookies(
                 CookieResponse(response.headers),
                 CookieRequest(full, target))
@@ -3208,7 +3228,8 @@ class User(object):
         return response
 
     def _prepare(self, method, url, params, headers, data, json_value):
-        """A request's bytes: (request, Target, absolute url)."""
+        """A request's bytes: (request, Target, absolute url, its origin,
+        its default 'METHOD,name', whether it is a HEAD)."""
         if not isinstance(method, str) or not method or not set(
                 method) <= TOKEN_CHARS or method in ("timer", "task"):
             raise ValueError("invalid method %r" % (method,))
@@ -3245,7 +3266,9 @@ class User(object):
                 raise ValueError("header %r holds a control character"
                                  % name)
         request = build_request(method, target, sent, body, self._keepalive)
-        return request, target, full
+        return (request, target, full, origin(target),
+                name_suffix(method, default_name(target.path)),
+                method == "HEAD")
 
     # -- rows --
     def _add(self, start, response_time, status, nbytes, error, suffix):
@@ -3277,9 +3300,12 @@ class User(object):
         """Hand this iteration's rows to the worker's writer: each to the
         queue of its name."""
         if self._rows:
-            queue = self._record
+            appends = self._appends
             for row in self._rows:
-                queue(row[-1]).append(row[:-1])
+                append = appends.get(row[-1])
+                if append is None:
+                    append = appends[row[-1]] = self._record(row[-1]).append
+                append(row[:-1])
             self._rows = []
         self._batch += 1
 
@@ -3307,13 +3333,14 @@ class User(object):
         self._conns.clear()
 
 
-def call_step(user, function, name, ctx, path, *args):
-    """Run one step of a script (a task, run(), on_start, on_stop): an
-    exception escaping it is a task row and a noted failure; Stopped and
-    Ctrl+C go on up."""
-    start = user._clock()
+def call_step(user, function, name, ctx, path, start=None):
+    """Run one step of a script (a task, run(), on_start, on_stop) that
+    starts now or at start: an exception escaping it is a task row and a
+    noted failure; Stopped and Ctrl+C go on up."""
+    if start is None:
+        start = user._clock()
     try:
-        function(*args)
+        function(user)
         return True
     except Exception as exc:
         user._add(start, user._clock() - start, 0, 0, failure_kind(exc),
@@ -3387,13 +3414,17 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
     last = None
     pick = None
     if scenario.shape == "tasks":
-        pick = weighted(scenario.tasks,
-                        list(itertools.accumulate(scenario.weights)),
-                        user.rng.random)
+        if len(scenario.tasks) == 1:
+            pick = itertools.repeat(scenario.tasks[0]).__next__
+        else:
+            pick = weighted(scenario.tasks,
+                            list(itertools.accumulate(scenario.weights)),
+                            user.rng.random)
     instance = None
+    iterations = 0
     try:
         if scenario.on_start is not None:
-            call_step(user, scenario.on_start, "on_start", ctx, path, user)
+            call_step(user, scenario.on_start, "on_start", ctx, path)
             user._commit()
         if scenario.transaction is not None:
             start = clock()
@@ -3412,15 +3443,16 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
                     events["unsent_slots"] += 1
                 return max(last or at, min(start, end))
             left -= 1
-            events["iterations"] += 1
-            user._shift = (at - start) if scheduled else None
+            iterations += 1
+            if scheduled:
+                user._shift = at - start
             if pick is not None:
                 step = pick()
-                call_step(user, step, step.__name__, ctx, path, user)
+                call_step(user, step, step.__name__, ctx, path, start)
             elif instance is not None:
                 transaction_step(user, instance, ctx, path)
             else:
-                call_step(user, scenario.run, "run", ctx, path, user)
+                call_step(user, scenario.run, "run", ctx, path, start)
             done = clock()
             user._commit()
             last = done
@@ -3437,6 +3469,7 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
     except Stopped:
         return max(last or at, min(clock(), end))
     finally:
+        events["iterations"] += iterations
         user._commit()
 
 
@@ -3451,8 +3484,7 @@ def stop_user(user, scenario, end, stop, ctx):
         user._shift = None
         rows = user._requests
         try:
-            call_step(user, scenario.on_stop, "on_stop", ctx, scenario.path,
-                      user)
+            call_step(user, scenario.on_stop, "on_stop", ctx, scenario.path)
         except Stopped:
             pass
         made = user._requests > rows or user._rows

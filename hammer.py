@@ -6,6 +6,10 @@ Usage:
     python hammer.py URL [--interval S] [--runtime S] [--rampup S]
                          [-p PROCESSES] [-t THREADS | -c CONCURRENCY] ...
     python hammer.py URL --rate R [-c IN_FLIGHT] [--fail-if 'p99<250ms'] ...
+    python hammer.py URL --script flow.py [-c USERS] [--data-file users.csv]
+    python hammer.py URL --script a.py:30 --script b.py:10 ...
+    python hammer.py URL --project DIR      (a multi-mechanize project)
+    python hammer.py [URL] --targets targets.txt ...
     python hammer.py --demo
 
 Work is split over worker processes; each process runs threads, and each
@@ -22,7 +26,18 @@ at the end a summary gives throughput, latency percentiles over every
 response, status codes and transport errors.  Time options take 30, 30s,
 500ms, 5m or 1h.
 
-Errors are transport errors plus 5xx responses.  A request is never sent
+A --script is a user flow in Python: @hammer.task functions picked by
+weight, a run(user) function, or multi-mechanize's class Transaction.
+One call is one iteration, and -n, --interval, --think, --rate and the
+stages count iterations.  The user object sends requests (user.get(...),
+user.post(...)) with cookies kept per user, times blocks (with
+user.timer("name"):) and fails responses (response.fail("why")); every
+request, timer and failed task is a row, named in the CSV's method and
+name columns, and the summary gives each name's figures.  A --targets
+file (vegeta's http format) lists requests picked by weight.
+
+Errors are transport errors plus 5xx responses, plus the responses a
+script failed.  A request is never sent
 twice: once sent, any failure is its row.  --timeout bounds every wait of
 a request: connect, send and read.
 

@@ -2612,6 +2612,8 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_MAX_BODY_B = 10 * 1000 * 1000
 URL_CACHE_MAX = 1024        # a user's parsed URLs; cleared when full
 TRACEBACK_KINDS_MAX = 20    # distinct failures a worker keeps the text of
+STUCK_S = 1.0   # a script user still busy this long after its last
+                # request's deadline is left behind
 
 
 class HTTPError(Exception):
@@ -3796,6 +3798,8 @@ class Worker(object):
         self.stats = WorkerStats(self.open_model, self.named)
         self.scenarios = self.ctx = None    # --script: in run()
         self.table = None   # --targets: made once, shared by the users
+        self.abandoned = set()  # script users left running (abandon())
+        self.script_users = {}  # thread -> its User
         self.recent = [] if plan.sizing else None   # latencies since Progress
         self.stop = StopFlag()
         self.begin = threading.Event()  # set once t0 and end are known
@@ -3893,6 +3897,7 @@ class Worker(object):
             self.begin.wait()
             if self.t0 is not None and self.scenarios is not None:
                 user, scenario = self.script_user(number, events)
+                self.script_users[threading.current_thread()] = user
                 end = script_loop(
                     user, scenario, self.shape(number, windows, events),
                     quota, self.end, self.stop, self.clock, events, self.ctx)
@@ -4013,12 +4018,20 @@ class Worker(object):
         clock = self.clock
         next_flush = next_report = clock()
         alive = threads
+        # a script's own code (a sleep, a loop) may not end: its users are
+        # left behind STUCK_S after a request would have had to end
+        give_up = (self.end + self.plan.timeout_s + STUCK_S
+                   if self.ctx is not None else math.inf)
         while alive:
             time.sleep(min(STOP_POLL_S, self.flush_period))
             if not self.stop.is_set() and (self.signalled
                                            or stop_all.is_set()):
                 self.stop.set()
+                give_up = min(give_up, clock() + self.plan.timeout_s + STUCK_S)
             now = clock()
+            if now >= give_up:
+                self.abandon(alive)
+                break
             if now >= next_flush:
                 self.flush(fd)
                 next_flush = now + self.flush_period
@@ -4030,12 +4043,30 @@ class Worker(object):
             alive = [th for th in alive if th.is_alive()]
         self.flush(fd)
 
+    def abandon(self, alive):
+        """Leave behind the script users still running their own code
+        (their threads die with the process); say so in the summary."""
+        self.abandoned = set(alive)
+        self.ends.append(self.end)  # they took part to the end, at least
+        for th in alive:    # the rows its iteration has measured so far
+            user = self.script_users.get(th)
+            if user is not None:
+                user._commit()
+        self.ctx.note("stuck", "users still in their script's own code"
+                      " %gs after the run's end (a sleep or a loop hammer"
+                      " cannot interrupt: use user.sleep()); left behind,"
+                      " with the rows they had measured"
+                      % (self.plan.timeout_s + STUCK_S))
+        with self.ctx.lock:
+            self.ctx.failures["stuck"][0] = len(alive)
+
     def finish(self, fd, threads, busy_s, wall_s):
         """Release any user still waiting, then send the parent Done."""
         self.stop.set()
         self.begin.set()
         for th in threads:
-            th.join()
+            if th not in self.abandoned:
+                th.join()
         self.flush(fd)
         for events in self.events:
             self.stats.events.update(events)

@@ -4403,6 +4403,54 @@ class TestChecksAndErrors(ScenarioTestCase):
                                      " combined")
 
 
+class TestScriptEndings(ScenarioTestCase):
+    def test_a_user_stuck_in_its_own_code_is_left_behind(self):
+        proc = self.run_script("""
+            import time
+
+
+            def run(user):
+                user.get("/items")
+                time.sleep(60)
+            """, "-p", "1", "-c", "2", "--runtime", "0.5", "--timeout",
+            "0.5", timeout=30)
+        rows = self.table()
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 2}))
+        self.assertIn("  2 x users still in their script's own code 1.5s"
+                      " after the run's end", proc.stdout)
+
+    def test_on_stop_runs_after_the_last_iteration(self):
+        self.run_script("""
+            def run(user):
+                user.get("/items")
+
+
+            def on_stop(user):
+                user.get("/items/1", name="bye")
+            """, "-p", "1", "-c", "2", "-n", "6")
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 6, ("GET", "/items/1"): 2}))
+        self.assertEqual(self.requests(self.table()), collections.Counter(
+            {("GET", "/items"): 6, ("GET", "bye"): 2}))
+
+    def test_rate_counts_iterations(self):
+        proc = self.run_script("""
+            def run(user):
+                user.get("/items")
+                user.get("/items/1")
+            """, "-p", "1", "-c", "2", "--rate", "20", "-n", "10",
+            "--runtime", "5")
+        rows = self.table()
+        self.assertEqual(len(rows), 20)
+        self.assertIn("open model: 20 iterations/s", proc.stdout)
+        self.assertRegex(proc.stdout, r"rate +target [0-9.]+ iterations/s,"
+                                      r" sent [0-9.]+ iterations/s")
+        for row in rows:    # each row carries its iteration's lateness
+            self.assertGreaterEqual(row.elapsed, float(row.scheduled))
+
+
 class TestCookies(ScenarioTestCase):
     def test_domain_path_and_expiry(self):
         other = "http://localhost:%d/" % self.app.port

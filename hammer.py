@@ -2972,10 +2972,13 @@ class Connection(object):
             self.sock = None
 
     def exchange(self, request, head_request, body, timeout, scratch,
-                 clock, events):
+                 clock, events, until):
         """Send one request, read its response into body (a Body):
-        (sent, done, status, body bytes, error kind or '')."""
+        (sent, done, status, body bytes, error kind or '').  Stopped,
+        and nothing sent, at or after the instant until."""
         sent = clock()
+        if sent >= until:
+            raise Stopped()
         deadline = sent + timeout
         try:
             sock = self.sock
@@ -3139,25 +3142,7 @@ class User(object):
     def __repr__(self):
         return "<hammer user %d>" % self.index
 
-    # -- requests --
-    def get(self, url, **kw):
-        return self.request("GET", url, **kw)
-
-    def post(self, url, **kw):
-        return self.request("POST", url, **kw)
-
-    def put(self, url, **kw):
-        return self.request("PUT", url, **kw)
-
-    def patch(self, url, **kw):
-        return self.request("PATCH", url, **kw)
-
-    def delete(self, url, **kw):
-        return self.request("DELETE", url, **kw)
-
-    def head(self, url, **kw):
-        return self.request("HEAD", url, **kw)
-
+    # -- requests: get() ... head() are made by verb() below the class --
     def request(self, method, url, params=None, headers=None, data=None,
                 json=None, name=None, timeout=None, allow_redirects=False):
         """Send one request; its response, whatever happened.  With
@@ -3167,6 +3152,10 @@ class User(object):
                               timeout)
         if not allow_redirects:
             return response
+        return self._follow(response, method, headers, data, json, timeout)
+
+    def _follow(self, response, method, headers, data, json, timeout):
+        """The redirects after response, each a request of its own."""
         hops = 0
         while response.status in REDIRECT_STATUSES:
             location = response.headers.get("location")
@@ -3216,7 +3205,7 @@ class User(object):
                 self._prepared[(method, url)] = prepared
         request, target, full, where, suffix, head = prepared
         clock = self._clock
-        if clock() >= self._until or self._stopped():
+        if self._stopped():
             raise Stopped()
         conn = self._conns.get(where)
         if conn is None:
@@ -3226,7 +3215,7 @@ class User(object):
         body = Body(self._max_body)
         sent, done, status, nbytes, error = conn.exchange(
             request, head, body, timeout or self._timeout, self._scratch,
-            clock, self._events)
+            clock, self._events, self._until)
         if name is not None:
             suffix = name_suffix(method, str(name))
         row = self._add(sent, done - sent, status, nbytes, error, suffix)
@@ -3292,11 +3281,11 @@ class User(object):
         """Add one row to this iteration's: (batch, index) of it."""
         elapsed = start - self._ctx.t0
         if self._shift is None:
-            row = (elapsed, response_time, status, nbytes, error, suffix)
+            row = (elapsed, response_time, status, nbytes, error)
         else:
             row = (elapsed, response_time, status, nbytes, error,
-                   elapsed + self._shift, suffix)
-        self._rows.append(row)
+                   elapsed + self._shift)
+        self._rows.append((row, suffix))
         return self._batch, len(self._rows) - 1
 
     def _mark(self, where, error):
@@ -3304,8 +3293,8 @@ class User(object):
         if batch != self._batch:
             raise RuntimeError("response.fail() must come in the iteration"
                                " that made the request")
-        row = self._rows[i]
-        self._rows[i] = row[:4] + (error,) + row[5:]
+        row, suffix = self._rows[i]
+        self._rows[i] = (row[:4] + (error,) + row[5:], suffix)
 
     def _fail_row(self, where, why):
         self._mark(where, "check")
@@ -3318,11 +3307,11 @@ class User(object):
         queue of its name."""
         if self._rows:
             appends = self._appends
-            for row in self._rows:
-                append = appends.get(row[-1])
+            for row, suffix in self._rows:
+                append = appends.get(suffix)
                 if append is None:
-                    append = appends[row[-1]] = self._record(row[-1]).append
-                append(row[:-1])
+                    append = appends[suffix] = self._record(suffix).append
+                append(row)
             self._rows = []
         self._batch += 1
 
@@ -3348,6 +3337,25 @@ class User(object):
         for conn in self._conns.values():
             conn.close()
         self._conns.clear()
+
+
+def verb(method):
+    """User.get() and its kin: request(method, ...), one call less."""
+    def send(self, url, params=None, headers=None, data=None, json=None,
+             name=None, timeout=None, allow_redirects=False):
+        response = self._send(method, url, params, headers, data, json, name,
+                              timeout)
+        if not allow_redirects:
+            return response
+        return self._follow(response, method, headers, data, json, timeout)
+    send.__name__ = method.lower()
+    send.__doc__ = "user.request(%r, url, ...)" % method
+    return send
+
+
+for _method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"):
+    setattr(User, _method.lower(), verb(_method))
+del _method
 
 
 def call_step(user, function, name, ctx, path, start=None):

@@ -3253,8 +3253,11 @@ class User(object):
             body, kind = urlencode(data, doseq=True).encode("utf-8"), FORM
         elif isinstance(data, str):
             body = data.encode("utf-8")
-        elif data is not None:
+        elif isinstance(data, (bytes, bytearray, memoryview)):
             body = bytes(data)
+        elif data is not None:
+            raise TypeError("data= takes bytes, a str or a dict, not %s"
+                            % type(data).__name__)
         given = dict((k.lower(), (k, str(v)))
                      for k, v in (headers or {}).items())
         if kind is not None and "content-type" not in given:
@@ -3268,9 +3271,11 @@ class User(object):
         sent = [h for h in self._headers if h[0].lower() not in given]
         sent += list(given.values())
         for name, value in sent:
-            if has_control(name + value) and "\t" not in name + value:
-                raise ValueError("header %r holds a control character"
-                                 % name)
+            if (not name or not set(name) <= TOKEN_CHARS
+                    or has_control(value.replace("\t", " "))):
+                raise ValueError("header %r: a name is a token and a value"
+                                 " holds no control character (such as CR"
+                                 " or LF)" % name)
         request = build_request(method, target, sent, body, self._keepalive)
         return (request, target, full, origin(target),
                 name_suffix(method, default_name(target.path)),
@@ -4642,7 +4647,11 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
         return 128 + signum
     if failed:
         return 1
-    if not rows if plan.groups else not stats.requests:
+    if plan.groups and not rows:
+        err.write("hammer: error: the script made no request and recorded"
+                  " no timer in %d iterations\n" % stats.events["iterations"])
+        return 1
+    if not plan.groups and not stats.requests:
         err.write("hammer: error: the run made no requests: no user got to"
                   " send one before the runtime of %gs ended\n"
                   % plan.runtime_s)
@@ -5271,7 +5280,10 @@ def plan(args):
                              " users %d and on reuse them (user g gets row g"
                              " mod %d)" % (args.data_file, len(data), users,
                                            len(data), len(data)))
-    max_body = option(parse_size, args.max_body, "--max-body")
+    try:
+        max_body = parse_size(args.max_body)
+    except UsageError as exc:
+        raise UsageError("--max-body: %s" % exc)
     return Plan(
         url=target.url, method=method, target=target, request=request,
         head_request=method.upper() == "HEAD",

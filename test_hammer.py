@@ -3598,6 +3598,28 @@ class TestBadInput(unittest.TestCase):
              " rps needs a plain number, as in rps>=1000"),
             ([url, "--fail-if", "p95<1s", "--fail-if", ""], "--fail-if:"
              " threshold '': unknown metric ''; " + metrics),
+            # issue 10: scripts, targets, projects, data files
+            ([url, "--max-body", "junk"], "--max-body: 'junk' is not a size:"
+             " use e.g. 10MB, 512kB, 1MiB or 100 (bytes)"),
+            ([url, "--script", self.path("none.py") + ".missing"],
+             "cannot read script %r: no such file"
+             % (self.path("none.py") + ".missing")),
+            ([url, "--verbose"], "--verbose prints a script's requests: use"
+             " it with --script or --project"),
+            ([url, "--data-file", self.path("users.csv")], "--data-file"
+             " gives scripts their user.data: use it with --script or"
+             " --project"),
+            ([url, "--script", self.path("a.py"), "--targets",
+              self.path("t.txt")], "--script and --targets cannot be"
+             " combined"),
+            ([url, "--script", self.path("a.py"), "--script",
+              self.path("b.py")], "several --script files need their users"
+             " each, as in --script a.py:30 --script b.py:10"),
+            ([url, "--fail-if", "p95{}<1s"], "--fail-if: threshold"
+             " 'p95{}<1s': the name in braces must be a request's or a"
+             " timer's name"),
+            ([url, "--fail-if", "p95<1s}"], "--fail-if: threshold 'p95<1s}':"
+             " a name goes in braces, as in p95{checkout}<500ms"),
         ]
 
     def assert_bad(self, argv, message):

@@ -2034,6 +2034,22 @@ def read_regular(path, limit):
     return data if len(data) <= limit else None
 
 
+def read_input(path, limit, what, where=""):
+    """read_regular(), its failures a UsageError about `what` (such as
+    "targets file 'x.txt'"), after where (such as "x.txt:3: ")."""
+    try:
+        data = read_regular(path, limit)
+    except ValueError:
+        raise UsageError("%s%s is not a regular file" % (where, what))
+    except OSError as exc:
+        raise UsageError("%scannot read %s: %s"
+                         % (where, what, exc.strerror or exc))
+    if data is None:
+        raise UsageError("%s%s is bigger than %d MiB"
+                         % (where, what, limit >> 20))
+    return data
+
+
 def decode_text(data, path):
     """UTF-8 bytes (a BOM allowed) -> str; UsageError names the line of the
     first bad byte."""
@@ -2224,16 +2240,7 @@ def load_targets(path):
     """Read, parse and load a --targets file -> [(TargetSpec, body bytes or
     None)].  Body files are relative to the targets file's directory and
     read once each, at most MAX_BODY_B bytes."""
-    try:
-        data = read_regular(path, MAX_TARGETS_FILE_B)
-    except ValueError:
-        raise UsageError("targets file %r is not a regular file" % path)
-    except OSError as exc:
-        raise UsageError("cannot read targets file %r: %s"
-                         % (path, exc.strerror or exc))
-    if data is None:
-        raise UsageError("targets file %r is bigger than %d MiB"
-                         % (path, MAX_TARGETS_FILE_B >> 20))
+    data = read_input(path, MAX_TARGETS_FILE_B, "targets file %r" % path)
     targets = parse_targets(decode_text(data, path), path)
     here = os.path.dirname(path)
     bodies = {}
@@ -2252,18 +2259,8 @@ def load_targets(path):
 def read_target_body(full, target, path):
     """The bytes of a target's body file; UsageError names the line."""
     where = "%s:%d" % (path, target.line)
-    try:
-        body = read_regular(full, MAX_BODY_B)
-    except ValueError:
-        raise UsageError("%s: body file %r is not a regular file"
-                         % (where, target.body_path))
-    except OSError as exc:
-        raise UsageError("%s: cannot read body file %r: %s"
-                         % (where, target.body_path, exc.strerror or exc))
-    if body is None:
-        raise UsageError("%s: body file %r is bigger than the limit of %d MiB"
-                         % (where, target.body_path, MAX_BODY_B >> 20))
-    return body
+    return read_input(full, MAX_BODY_B, "body file %r" % target.body_path,
+                      where + ": ")
 
 
 # --- --project DIR: a multi-mechanize project --------------------------------
@@ -2309,15 +2306,7 @@ def key_lines(text):
 def read_config(path):
     """path -> (ConfigParser, its text); UsageError when it cannot be
     read or parsed."""
-    try:
-        data = read_regular(path, MAX_CONFIG_B)
-    except ValueError:
-        raise UsageError("%s is not a regular file" % path)
-    except OSError as exc:
-        raise UsageError("cannot read %s: %s" % (path, exc.strerror or exc))
-    if data is None:
-        raise UsageError("%s is bigger than %d MiB" % (path,
-                                                       MAX_CONFIG_B >> 20))
+    data = read_input(path, MAX_CONFIG_B, path)
     text = decode_text(data, path)
     config = configparser.ConfigParser(
         interpolation=None, inline_comment_prefixes=(";", "#"),
@@ -2458,16 +2447,7 @@ def load_data_file(path):
     """A CSV with a header -> (fieldnames, [row dict]).  Blank lines are
     skipped; a row with fewer fields than the header gets '' for the rest;
     one with more is an error naming its line."""
-    try:
-        data = read_regular(path, MAX_DATA_FILE_B)
-    except ValueError:
-        raise UsageError("--data-file %r is not a regular file" % path)
-    except OSError as exc:
-        raise UsageError("cannot read --data-file %r: %s"
-                         % (path, exc.strerror or exc))
-    if data is None:
-        raise UsageError("--data-file %r is bigger than %d MiB"
-                         % (path, MAX_DATA_FILE_B >> 20))
+    data = read_input(path, MAX_DATA_FILE_B, "--data-file %r" % path)
     reader = csv.reader(io.StringIO(decode_text(data, path), newline=""),
                         strict=True)
     fieldnames = None

@@ -5599,7 +5599,7 @@ class TestLoadTargets(TempDirTestCase):
                 self.assertRaises(hammer.UsageError) as cm:
             hammer.load_targets(path)
         self.assertEqual(str(cm.exception), "%s:1: body file 'big' is bigger"
-                         " than the limit of 1 MiB" % path)
+                         " than 1 MiB" % path)
 
 
 class TestParseProject(TempDirTestCase):

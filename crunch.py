@@ -5,24 +5,35 @@ Usage:
 
     python crunch.py results.csv [more.csv ...] [--interval S] [--csv FILE]
                      [--json] [--html FILE] [--compare BASE.csv]
-                     [--tolerance PCT] [--fail-if EXPR ...]
+                     [--tolerance PCT] [--fail-if EXPR ...] [--name NAME ...]
     cat results.csv | python crunch.py -
 
 The input is hammer's CSV (header
-`elapsed,response_time,status,bytes,error,scheduled`, or without
-`scheduled`; extra columns allowed) or the original header-less form
-`elapsed,response time,status`.  Several files are merged on their elapsed
-axis.  Rows are counted in intervals of --interval seconds (30, 30s, 500ms,
-5m or 1h); each interval gives its start, requests, req/s (the last
-interval is divided by its real width, up to the run's end), the mean and
-p50/p90/p95/p99/max response time, and errors (transport errors, status 0,
-plus 5xx) as a count and a %.  A totals row follows.  Latency is over
-responses (status > 0), as in hammer and wrk.  The table goes to stdout;
+`elapsed,response_time,status,bytes,error,scheduled,method,name`, or
+without the last two, or without `scheduled` too; extra columns allowed;
+fields quoted as the csv module quotes them, so a row may span lines) or
+the original header-less form `elapsed,response time,status`.  Several
+files are merged on their elapsed axis.  Rows are counted in intervals of
+--interval seconds (30, 30s, 500ms, 5m or 1h; by default the settings'
+crunch_interval_s, else 2s); each interval gives its start, requests,
+req/s (the last interval is divided by its real width, up to the run's
+end), the mean and p50/p90/p95/p99/max response time, and errors as a
+count and a %.  A totals row follows.  The intervals and totals count
+requests, not the rows of timers (method `timer`) or failed tasks
+(`task`).  A row is an error when it has an error kind or a 5xx status
+(without an error column: status 0 or 5xx); latency leaves out the rows
+of status 0 that have an error kind, as hammer and wrk do.  With the
+method and name columns, a table per (method, name) follows: requests,
+req/s, mean, p50/p95/p99, max and errors %, requests first, then timers,
+then task failures; past 1000 pairs, 1000 are kept (by a hash) and the
+rest summed as (other).  --name NAME (repeatable) limits every output to
+the rows of those names, whatever their method.  The table goes to stdout;
 --csv writes the same rows for a spreadsheet, --json prints them for
 machines, --html writes a report with inline SVG charts that opens
 offline.  --compare BASE.csv sets the totals beside a baseline run's and
-marks regressions beyond --tolerance percent.  When `<file>.json` (hammer's
-run settings) sits beside the first file, the outputs show those settings.
+marks regressions beyond --tolerance percent, in total and per name.  When
+`<file>.json` (hammer's run settings) sits beside the first file, the
+outputs show those settings.
 
 Rows with a scheduled time (hammer --rate, the open model) also give the
 latency from the intended send instant, elapsed - scheduled +
@@ -33,7 +44,9 @@ or req/s in the open model), achieved req/s, p50/p95/p99 and errors, in
 the text, the JSON and the report, with a chart of throughput and p95
 against the target.  --fail-if EXPR judges the totals with hammer's
 thresholds (p95<500ms, errors<1%; latency from the intended send when the
-rows have scheduled times), printing each with its value and ok/FAILED.
+rows have scheduled times), printing each with its value and ok/FAILED;
+METRIC{NAME} OP VALUE (p95{checkout}<300ms) judges the rows of one name,
+and fails when no row has it.
 
 The run's end is its settings' duration_s (what hammer divides its req/s
 by); else, for an older file without -n, the later of runtime_s and the
@@ -47,10 +60,10 @@ need more than 1,000,000 intervals is refused, naming an --interval that
 fits.  Big files are read in byte ranges by one process per core; memory
 stays flat in the number of rows.
 
-Exit codes: 0 done, 1 failed (missing, empty or unreadable input, output
-not writable, a regression found by --compare), 2 bad usage (a --fail-if
-EXPR that does not parse too), 3 a --fail-if threshold failed,
-130 interrupted.
+Exit codes: 0 done, 1 failed (missing, empty or unreadable input, no row
+of the --name names, output not writable, a regression found by
+--compare), 2 bad usage (a --fail-if EXPR that does not parse too), 3 a
+--fail-if threshold failed, 130 interrupted.
 """
 
 import argparse
@@ -62,8 +75,10 @@ import json
 import marshal
 import math
 import multiprocessing
+import heapq
 import operator
 import os
+import re
 import sys
 import zlib
 from itertools import compress, filterfalse, repeat
@@ -98,6 +113,11 @@ MIN_WIDTH_S = 1e-6              # the least width of a last interval
 HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
 SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
 STAGES_MAX = 10000              # a longer stage plan is ignored
+NAMES_MAX = 1000                # (method, name) keys kept; the rest summed
+NAMES_LIVE_MAX = 64             # per-name histograms kept uncompressed
+CHART_NAMES_MAX = 8             # names drawn in the p95 chart, then "other"
+CHART_SLOTS_MAX = 120           # points of each name in that chart, at most
+CELLS_LIVE_MAX = 64             # the chart's histograms kept uncompressed
 
 # The columns crunch reads; hammer's README shows the full CSV block.
 ELAPSED_NAMES = ("elapsed",)
@@ -105,6 +125,13 @@ RESPONSE_TIME_NAMES = ("response_time", "response time")
 STATUS_NAMES = ("status",)
 ERROR_NAMES = ("error",)
 SCHEDULED_NAMES = ("scheduled",)
+METHOD_NAMES = ("method",)
+NAME_NAMES = ("name",)
+# Rows of these methods are not requests: they have a section of their
+# own per name, and count in the totals only when --name picks them.
+TIMER, TASK = b"timer", b"task"
+SCRIPT_ERROR_KINDS = ("check", "script", "redirects")
+QUOTED_REST = re.compile(rb'(?:[^"]|"")*"(?!")', re.S)  # to its close
 
 # --- pure functions and small types ------------------------------------------
 
@@ -114,17 +141,32 @@ class InputError(Exception):
 
 
 class Format(object):
-    """Where crunch's columns are in a file's lines."""
+    """Where crunch's columns are in a file's lines (None: not there).
+    A file with a method or a name column is named: its rows are keyed
+    by (method, name), each b"" when its column is missing."""
 
     __slots__ = ("ncols", "elapsed", "response_time", "status", "error",
-                 "scheduled", "header")
+                 "scheduled", "method", "name", "header", "core")
 
     def __init__(self, ncols, elapsed=0, response_time=1, status=2,
-                 error=None, scheduled=None, header=None):
+                 error=None, scheduled=None, header=None, method=None,
+                 name=None):
         self.ncols = ncols
         self.elapsed, self.response_time = elapsed, response_time
         self.status, self.error, self.header = status, error, header
         self.scheduled = scheduled
+        self.method, self.name = method, name
+        # hammer's layout, method and name last: the Format of the rest
+        self.core = None
+        others = (elapsed, response_time, status, error, scheduled)
+        if (method, name) == (ncols - 2, ncols - 1) and max(
+                i for i in others if i is not None) < ncols - 2:
+            self.core = Format(ncols - 2, elapsed, response_time, status,
+                               error, scheduled)
+
+    @property
+    def named(self):
+        return self.method is not None or self.name is not None
 
 
 def _index(names, wanted):
@@ -162,16 +204,25 @@ def parse_first_line(line):
         raise InputError("the header %r lacks elapsed, response_time or"
                          " status" % shown)
     return Format(len(fields), *columns, error=_index(names, ERROR_NAMES),
-                  scheduled=_index(names, SCHEDULED_NAMES), header=line), True
+                  scheduled=_index(names, SCHEDULED_NAMES), header=line,
+                  method=_index(names, METHOD_NAMES),
+                  name=_index(names, NAME_NAMES)), True
+
+
+Row = collections.namedtuple(
+    "Row", "elapsed response_time status error scheduled method name")
 
 
 def parse_line(line, fmt):
-    """One data line -> (elapsed, response_time, status, error, scheduled)
-    or None.  scheduled is None when the line has no value there (the
+    """One record (bytes, without its newline) -> a Row, or None when it
+    is malformed.  scheduled is None when the line has no value there (the
     closed model); a value must be a time from 0 to elapsed (hammer never
-    sends a request before its intended instant)."""
-    fields = line.split(b",")
-    if len(fields) != fmt.ncols:
+    sends a request before its intended instant).  method and name are
+    bytes (b"" without their column); a named row needs a method.  A
+    record holding a quote is read as the csv module reads it
+    (csv_fields)."""
+    fields = line.split(b",") if b'"' not in line else csv_fields(line)
+    if fields is None or len(fields) != fmt.ncols:
         return None
     try:
         elapsed = float(fields[fmt.elapsed])
@@ -193,7 +244,97 @@ def parse_line(line, fmt):
             return None
         if not 0 <= scheduled <= elapsed:
             return None
-    return elapsed, response_time, status, error, scheduled
+    method = fields[fmt.method] if fmt.method is not None else b""
+    name = fields[fmt.name] if fmt.name is not None else b""
+    if fmt.method is not None and not method:
+        return None
+    return Row(elapsed, response_time, status, error, scheduled, method, name)
+
+
+def csv_fields(record):
+    """The fields (bytes) of a record, as the csv module reads them in its
+    strict mode: a field that starts with a quote runs to the next quote
+    not doubled, may hold commas and newlines, and must end there; a quote
+    inside an unquoted field is a quote.  None when a quoted field is not
+    closed, or is followed by anything but a comma."""
+    fields, pos, size = [], 0, len(record)
+    while True:
+        if record.startswith(b'"', pos):
+            match = QUOTED_REST.match(record, pos + 1)
+            if match is None:
+                return None
+            fields.append(record[pos + 1:match.end() - 1].replace(b'""',
+                                                                    b'"'))
+            pos = match.end()
+            if pos < size and record[pos] != 44:    # b","
+                return None
+        else:
+            comma = record.find(b",", pos)
+            end = size if comma < 0 else comma
+            fields.append(record[pos:end])
+            pos = end
+        if pos >= size:
+            return fields
+        pos += 1
+
+
+def record_end(data, pos):
+    """The index just past the newline that ends the record starting at
+    pos in data, or -1 when data ends first.  A newline inside a quoted
+    field (one that starts with a quote) is part of the record."""
+    while True:
+        if data.startswith(b'"', pos):
+            match = QUOTED_REST.match(data, pos + 1)
+            if match is None:
+                return -1
+            pos = match.end()
+        newline = data.find(b"\n", pos)
+        comma = data.find(b",", pos, len(data) if newline < 0 else newline)
+        if comma < 0:
+            return newline + 1 if newline >= 0 else -1
+        pos = comma + 1
+
+
+def records(data, final):
+    """Cut data, bytes that start at a record's start, into records ->
+    (items, rest).
+
+    items are (lines, record) pairs: a record (bytes, without its
+    newline) and how many lines it spans.  A record that a quoted field
+    keeps open past LINE_MAX_B bytes, or to the end of the stream, is not
+    one: its first line is malformed, given as (1, None), and the next
+    line starts a record.  rest is the start of a record still open,
+    which needs more data (b"" when final: the end of the stream).  With
+    final, the last item may be a line without its newline.
+    """
+    items, pos, size = [], 0, len(data)
+    while pos < size:
+        newline = data.find(b"\n", pos)
+        if data.find(b'"', pos, size if newline < 0 else newline) < 0:
+            if newline < 0:
+                if not final:
+                    return items, data[pos:]
+                newline = size
+            items.append((1, data[pos:newline]))
+            pos = newline + 1
+            continue
+        end = record_end(data, pos)
+        if 0 <= end and end - pos <= LINE_MAX_B + 1:
+            items.append((data.count(b"\n", pos, end), data[pos:end - 1]))
+            pos = end
+        elif end < 0 and not final and size - pos <= LINE_MAX_B:
+            return items, data[pos:]
+        elif (end < 0 and final and size - pos <= LINE_MAX_B
+              and record_end(data + b"\n", pos) == size + 1):
+            items.append((data.count(b"\n", pos) + 1, data[pos:]))
+            pos = size              # the stream's last record, whole
+        elif newline < 0:           # the stream's last line, left open
+            items.append((1, data[pos:]))
+            pos = size
+        else:
+            items.append((1, None))
+            pos = newline + 1
+    return items, b""
 
 
 def corrected_times(elapsed, scheduled, times):
@@ -488,17 +629,21 @@ Times.__doc__ = """Latencies: a list of values in 1/per_s seconds (per_s is
 US_PER_S for whole microseconds, else 1.0), their sum, least and greatest."""
 
 Columns = collections.namedtuple(
-    "Columns", "elapsed times statuses counts others codes errors lo hi"
-               " corrected")
+    "Columns", "elapsed times statuses counts others codes errors kinded lo"
+               " hi corrected keys key_of")
 Columns.__doc__ = """A block's valid rows, column by column.
 
 elapsed: floats, or fields (bytes) that float() takes; times: the Times
 of the response times; statuses: the status fields (bytes), with counts
 and others as status_counts() gives them and codes their int values;
 errors: the error-kind fields (bytes; the last column's keep their
-newline), or None when the file has no error column; lo, hi: the least
-and greatest elapsed; corrected: None, or the Times of the rows'
-latencies from their scheduled instant (every row has one)."""
+newline), or None when the file has no error column; kinded: the indexes
+of the rows with an error kind, ascending; lo, hi: the least and greatest
+elapsed; corrected: None, or the Times of the rows' latencies from their
+scheduled instant (every row has one); keys: the distinct (method, name)
+of the rows (bytes), in the order they come, or None when the file has
+neither column; key_of: None when the rows share one key, else each
+row's index in keys."""
 
 Parsed = collections.namedtuple("Parsed", "columns malformed first_bad")
 Parsed.__doc__ = """What parse_block() found: a list of Columns (rows
@@ -507,7 +652,15 @@ malformed and the line number of the first (None when none was)."""
 
 RowErrors = collections.namedtuple("RowErrors", "wrong gone")
 RowErrors.__doc__ = """Indexes (ascending) of a Columns' error rows
-(wrong), and of those without a latency (gone: transport errors)."""
+(wrong), and of those that have no latency (gone)."""
+
+
+class KeyIds(dict):
+    """(method, name) -> its number, given on first use."""
+
+    def __missing__(self, key):
+        number = self[key] = len(self)
+        return number
 
 
 def times_of(values, per_s=1.0, add=sum):
@@ -549,7 +702,8 @@ def picked(values, rows, per_s):
 
 def parse_block(block, nlines, fmt, first_line, fast=True):
     """A block of nlines whole lines, each ending with b"\\n" (not
-    b"\\r\\n"), the first of them line number first_line -> Parsed.
+    b"\\r\\n") and none holding a quote, the first of them line number
+    first_line -> Parsed.
 
     The fast path (fast_columns) reads the columns in a few C passes; when
     any line is not plainly valid, each line goes through parse_line()
@@ -560,7 +714,63 @@ def parse_block(block, nlines, fmt, first_line, fast=True):
         columns = fast_columns(block, nlines, fmt)
         if columns is not None:
             return Parsed([columns], 0, None)
-    return slow_columns(block.split(b"\n")[:-1], fmt, first_line)
+    return slow_columns(enumerate(block.split(b"\n")[:-1], first_line), fmt)
+
+
+def one_value(fields, joined=None):
+    """Whether a non-empty list of fields (bytes) holds one value only,
+    checked in C: their join against the first repeated."""
+    if joined is None:
+        joined = b"".join(fields)
+    return joined == fields[0] * len(fields)
+
+
+def fast_keys(fmt, flat, last, last_joined):
+    """The keys and key_of of Columns from the fields of a block, or False
+    when a method is empty (malformed); with one key, two joins."""
+    ncols, width = fmt.ncols, len(last)
+    columns = []
+    for index in (fmt.method, fmt.name):
+        if index is None:
+            columns.append([b""] * width)
+        elif index == ncols - 1:
+            columns.append(last)
+        else:
+            columns.append(flat[index::ncols])
+    methods, names = columns
+    strip = [fmt.method == ncols - 1, fmt.name == ncols - 1]
+    if one_value(methods) and one_value(names, last_joined if names is last
+                                        else None):
+        key_of = None
+        keys = [(methods[0], names[0])]
+    else:
+        ids = KeyIds()
+        key_of = list(map(ids.__getitem__, zip(methods, names)))
+        keys = list(ids)
+    keys = [(m[:-1] if strip[0] else m, n[:-1] if strip[1] else n)
+            for m, n in keys]
+    if fmt.method is not None and any(not m for m, _ in keys):
+        return False
+    return keys, key_of
+
+
+def fast_one_key(block, nlines, fmt):
+    """The Columns of a block whose lines all end with the same method and
+    name, in hammer's layout (fmt.core), or None.  Those are cut off the
+    block in one C pass, as the last line has them, and the rest is read
+    as a file of fmt.core: two fields fewer a line for split() to make."""
+    start = block.rfind(b"\n", 0, len(block) - 1) + 1
+    comma = block.rfind(b",", start)
+    comma = block.rfind(b",", start, comma) if comma > 0 else -1
+    if comma < 0:
+        return None
+    tail = block[comma:]
+    rest = block.replace(tail, b"\n")
+    if len(block) - len(rest) != nlines * (len(tail) - 1):
+        return None     # every line ends with tail (its only newline)
+    method, name = tail[1:-1].split(b",")
+    columns = fast_columns(rest, nlines, fmt.core) if method else None
+    return columns and columns._replace(keys=[(method, name)])
 
 
 def fast_columns(block, nlines, fmt):
@@ -572,6 +782,10 @@ def fast_columns(block, nlines, fmt):
     can hold a newline), which a count of the fields alone would not tell
     (a line short of a field, then one with a field too many).
     """
+    if fmt.core is not None:
+        columns = fast_one_key(block, nlines, fmt)
+        if columns is not None:
+            return columns
     ncols = fmt.ncols
     flat = block.replace(b"\n", b"\n,").split(b",")
     if len(flat) != ncols * nlines + 1:
@@ -579,6 +793,7 @@ def fast_columns(block, nlines, fmt):
     del flat[-1]
     last = flat[ncols - 1::ncols]
     errors = None
+    last_joined = None
     if fmt.error is not None:
         errors = last if fmt.error == ncols - 1 else flat[fmt.error::ncols]
         kinds = set(errors)
@@ -588,9 +803,16 @@ def fast_columns(block, nlines, fmt):
     if errors is last:      # hammer's: a few distinct kinds to look at
         aligned = all(kind.endswith(b"\n") for kind in kinds)
     else:
-        aligned = b"".join(last).count(b"\n") == nlines
+        last_joined = b"".join(last)
+        aligned = last_joined.count(b"\n") == nlines
     if not aligned:
         return None
+    keys = key_of = None
+    if fmt.named:
+        named = fast_keys(fmt, flat, last, last_joined)
+        if named is False:
+            return None
+        keys, key_of = named
     statuses = flat[fmt.status::ncols]
     fields = flat[fmt.response_time::ncols]
     elapsed = flat[fmt.elapsed::ncols]
@@ -627,12 +849,38 @@ def fast_columns(block, nlines, fmt):
     codes = status_codes(counts)
     if codes is None:
         return None
+    kinded = []
+    if errors is not None and not kinds <= {b"", b"\n"}:
+        kinded = kind_rows(errors, b"\n" if errors is last else b"", kinds,
+                           statuses, others)
     if not (hi < MAX_VALUE_S and times.most < MAX_VALUE_S * times.per_s and (
             times.per_s == US_PER_S or (0 <= times.least
                                         and math.isfinite(times.total)))):
         return None
     return Columns(elapsed, times, statuses, counts, others, codes, errors,
-                   lo, hi, corrected)
+                   kinded, lo, hi, corrected, keys, key_of)
+
+
+def kind_rows(errors, empty, kinds, statuses, others):
+    """The indexes of the rows whose error field (errors, distinct values
+    kinds) is not empty: in hammer's requests, the rows of status 0, found
+    from status_counts()' others; else each kind's rows, found by
+    list.index() in C."""
+    count = len(errors) - errors.count(empty)
+    zero = rows_with(statuses, others, {b"0"})
+    if len(zero) == count and all(errors[i] != empty for i in zero):
+        return zero
+    rows = []
+    for kind in kinds:
+        if kind != empty:
+            i = -1
+            try:
+                while True:
+                    i = errors.index(kind, i + 1)
+                    rows.append(i)
+            except ValueError:
+                pass
+    return sorted(rows)
 
 
 def fast_corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
@@ -673,15 +921,15 @@ def fast_corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
     return times_of(corrected_times(elapsed, sent, values))
 
 
-def slow_columns(lines, fmt, first_line):
-    """Lines (bytes, no newline), the first of them line number
-    first_line, checked one by one with parse_line() -> Parsed.  Blank
-    lines and repeated headers are skipped."""
+def slow_columns(numbered, fmt):
+    """(line number, record) pairs checked one by one with parse_line()
+    -> Parsed.  Blank lines and repeated headers are skipped; a record of
+    None is a malformed line."""
     rows, malformed, first_bad = [], 0, None
-    for number, line in enumerate(lines, first_line):
-        if not line.strip() or line == fmt.header:
+    for number, line in numbered:
+        if line is not None and (not line.strip() or line == fmt.header):
             continue
-        row = parse_line(line, fmt)
+        row = parse_line(line, fmt) if line is not None else None
         if row is None:
             malformed += 1
             if first_bad is None:
@@ -691,41 +939,73 @@ def slow_columns(lines, fmt, first_line):
     return Parsed(row_columns(rows, fmt), malformed, first_bad)
 
 
+def numbered_records(items, first_line):
+    """records()' items -> (line number, record) pairs, each record
+    numbered by its first line."""
+    number = first_line
+    for lines, record in items:
+        yield number, record
+        number += lines
+
+
 def row_columns(rows, fmt):
-    """parse_line() rows -> a list of Columns: those without a scheduled
+    """parse_line() Rows -> a list of Columns: those without a scheduled
     time, then those with one."""
     if not rows:
         return []
     if fmt.scheduled is not None:
-        timed = [r for r in rows if r[4] is not None]
+        timed = [r for r in rows if r.scheduled is not None]
         if timed and len(timed) < len(rows):
-            return (row_columns([r for r in rows if r[4] is None], fmt)
+            return (row_columns([r for r in rows if r.scheduled is None], fmt)
                     + row_columns(timed, fmt))
-    elapsed, times, codes, errors, scheduled = (list(c) for c in zip(*rows))
+    (elapsed, times, codes, errors, scheduled, methods,
+     names) = (list(c) for c in zip(*rows))
     corrected = None
     if scheduled[0] is not None:
         corrected = times_of(corrected_times(elapsed, scheduled, times),
                              add=math.fsum)
     statuses = [b"%d" % c for c in codes]
     counts, others = status_counts(statuses)
+    keys = key_of = None
+    if fmt.named:
+        ids = KeyIds()
+        key_of = list(map(ids.__getitem__, zip(methods, names)))
+        keys = list(ids)
+        if len(keys) == 1:
+            key_of = None
+    if fmt.error is None:
+        errors, kinded = None, []
+    else:
+        kinded = [i for i, kind in enumerate(errors) if kind]
     return [Columns(elapsed, times_of(times, add=math.fsum), statuses, counts,
-                    others, status_codes(counts),
-                    errors if fmt.error is not None else None,
-                    min(elapsed), max(elapsed), corrected)]
+                    others, status_codes(counts), errors, kinded,
+                    min(elapsed), max(elapsed), corrected, keys, key_of)]
 
 
 def row_errors(columns):
-    """The RowErrors of Columns: errors are transport errors (status 0,
-    which have no latency) and 5xx responses, as hammer.is_error_status
-    says."""
+    """The RowErrors of Columns.  A row is an error when it has an error
+    kind or a 5xx status, and in a file without an error column when its
+    status is 0 or 5xx (as hammer.is_error_status says).  A row has no
+    latency when its status is 0 and it has an error kind (a transport
+    error, or a timer or task that raised), or in a file without an error
+    column when its status is 0; so a timer's row of status 0 and no
+    error (its block sent no request) has one."""
     counts, codes = columns.counts, columns.codes
-    bad = set(s for s in counts if hammer.is_error_status(codes[s]))
-    if not bad:
-        return RowErrors([], [])
-    statuses, others = columns.statuses, columns.others
-    failed = set(s for s in bad if codes[s] == 0)
-    return RowErrors(rows_with(statuses, others, bad),
-                     rows_with(statuses, others, failed) if failed else [])
+    statuses, others, kinded = columns.statuses, columns.others, columns.kinded
+    if columns.errors is None:
+        bad = set(s for s in counts if hammer.is_error_status(codes[s]))
+        zero = set(s for s in bad if codes[s] == 0)
+        return RowErrors(rows_with(statuses, others, bad) if bad else [],
+                         rows_with(statuses, others, zero) if zero else [])
+    fives = set(s for s in counts if 500 <= codes[s] <= 599)
+    wrong = rows_with(statuses, others, fives) if fives else []
+    if not kinded:
+        return RowErrors(wrong, [])
+    if wrong:
+        wrong = sorted(set(wrong).union(kinded))
+    else:
+        wrong = kinded
+    return RowErrors(wrong, [i for i in kinded if codes[statuses[i]] == 0])
 
 
 class LatencyKeys(dict):
@@ -838,16 +1118,17 @@ def add_times(hist, keys, times):
 
 
 class Bucket(object):
-    """One interval (or stage): request and error counts and a latency
-    histogram, and for rows with a scheduled time the histogram of their
-    corrected latency, kept in a Bucket of its own (`corrected`).
+    """One interval (or stage, or name, or a name's chart slot): request
+    and error counts and a latency histogram, and for rows with a
+    scheduled time the histogram of their corrected latency, kept in a
+    Bucket of its own (`corrected`).
 
     The histogram is a hammer.Histogram while the bucket is live and a
     compressed copy (`frozen`) once it is not, which keeps memory flat.
     """
 
     __slots__ = ("requests", "errors", "hist", "frozen", "latency",
-                 "corrected")
+                 "corrected", "owner")
 
     def __init__(self):
         self.requests = 0
@@ -856,6 +1137,7 @@ class Bucket(object):
         self.frozen = None
         self.latency = None     # latency_summary() of hist, once known
         self.corrected = None
+        self.owner = None       # see Bucketer.owned()
 
     def part(self):
         """The Bucket of the corrected latency, made on first use."""
@@ -908,7 +1190,42 @@ class Bucket(object):
             self.part().merge(other.corrected)
 
 
-# --- counting: buckets, the last end, the sample, the tally --------------------
+# --- counting: buckets, names, the last end, the sample, the tally -------------
+
+MIXED = "mixed"     # a Bucket.owner: rows of several keys
+
+
+class Live(object):
+    """Buckets with a live histogram, least recently used first: past
+    `most` of them, the oldest is frozen (compressed)."""
+
+    def __init__(self, most):
+        self.most = most
+        self.order = collections.OrderedDict()
+
+    def touch(self, bucket):
+        if bucket in self.order:
+            self.order.move_to_end(bucket)
+            return
+        self.order[bucket] = True
+        while len(self.order) > self.most:
+            self.order.popitem(last=False)[0].freeze()
+
+    def clear(self):
+        self.order.clear()
+
+
+def group_rows(labels):
+    """A list of labels (ints) -> [(label, the indexes with that label)],
+    labels ascending, by a stable sort in C."""
+    order = sorted(range(len(labels)), key=labels.__getitem__)
+    ordered = list(map(labels.__getitem__, order))
+    groups, end = [], 0
+    while end < len(order):
+        start, label = end, ordered[end]
+        end = bisect.bisect_right(ordered, label, start)
+        groups.append((label, order[start:end]))
+    return groups
 
 
 class Bucketer(object):
@@ -919,16 +1236,24 @@ class Bucketer(object):
     Only LIVE_BUCKETS_MAX buckets keep a live histogram; the others are
     compressed.  The elapsed times seen (min_elapsed to max_elapsed) may
     never need more than INTERVALS_MAX intervals: widen() raises first.
+
+    With names (a NameTable), an interval bucket whose rows all came in
+    blocks of one key (the usual file of one name, or a block of one
+    name) is owned by that key, whose latency is then not counted twice:
+    the key gets the bucket's histograms when rows of another key come,
+    or at freeze() (all at once, from the totals, when one key owns every
+    bucket and no chart needs them per interval).
     """
 
     keys = None     # one LatencyTable per process, made on first use
 
-    def __init__(self, interval_s, stage_edges=None):
+    def __init__(self, interval_s, stage_edges=None, names=None):
         self.interval_s = interval_s
         self.stage_edges = stage_edges
+        self.names = names
         self.buckets = {}       # interval number -> Bucket
         self.stages = {}        # stage number (from 0) -> Bucket
-        self.live = collections.OrderedDict()   # Buckets not yet frozen
+        self.live = Live(LIVE_BUCKETS_MAX)
         self.total = None       # all buckets' histograms merged, once known
         self.corrected_total = None     # and their corrected latencies'
         self.min_elapsed = self.max_elapsed = None
@@ -944,12 +1269,13 @@ class Bucketer(object):
         check_intervals(lo, hi, self.interval_s)
         self.min_elapsed, self.max_elapsed = lo, hi
 
-    def add(self, columns, errors):
+    def add(self, columns, errors, owner=None):
         """Count Columns (already widen()ed), with their RowErrors, per
         interval and per stage: requests, errors and the response times
-        (not of gone rows), and the corrected latencies when given.  A
-        block of rows that all fall in one bucket (most blocks) needs no
-        per-row bucket number."""
+        (not of gone rows), and the corrected latencies when given.  owner
+        is the key of every row, MIXED, or None (no names).  A block of
+        rows that all fall in one bucket (most blocks) needs no per-row
+        bucket number."""
         elapsed, width = columns.elapsed, self.interval_s
         first, last = int(columns.lo // width), int(columns.hi // width)
         edges = self.stage_edges
@@ -966,11 +1292,14 @@ class Bucketer(object):
                     corrected = without(corrected, errors.gone)
             one = (len(columns.statuses), len(errors.wrong), ok, corrected)
         if first == last:
-            self._add_one(self._bucket(self.buckets, first), *one)
+            bucket = self._bucket(self.buckets, first)
+            if not self.owned(bucket, first, owner):
+                self.names.add_times(owner, one[2], one[3], first)
+            self._add_one(bucket, *one)
         else:
             self._add_spread(self.buckets, bucket_slots(elapsed, width, first,
                                                         last), first,
-                             columns, errors)
+                             columns, errors, owner)
         if not staged:
             return
         if stage_first == stage_last:
@@ -979,6 +1308,27 @@ class Bucketer(object):
             slots = list(map(bisect.bisect_right, repeat(edges),
                              map(float, elapsed)))
             self._add_spread(self.stages, slots, 0, columns, errors)
+
+    def owned(self, bucket, number, owner):
+        """Before rows of owner (a key, MIXED or None) go into interval
+        bucket `number`: a bucket owned by another key hands its
+        histograms to that key, and is MIXED from then on.  False when
+        the rows are a key's and the bucket will not hand them over (it
+        is MIXED): the caller gives them to the key."""
+        if owner is None or bucket.owner == owner:
+            return True
+        if bucket.owner is None:
+            bucket.owner = owner
+            return True
+        if bucket.owner is not MIXED:
+            self._release(bucket, number)
+        return owner is MIXED
+
+    def _release(self, bucket, number):
+        part = bucket.corrected
+        self.names.release(bucket.owner, number, bucket.peek(),
+                           part.peek() if part is not None else None)
+        bucket.owner = MIXED
 
     def _add_one(self, bucket, requests, errors, ok, corrected):
         """Count a block's rows in one bucket: ok and corrected are the
@@ -990,30 +1340,31 @@ class Bucketer(object):
         if corrected is not None:
             self._add_times(bucket.part(), corrected)
 
-    def _add_spread(self, buckets, slots, first, columns, errors):
+    def _add_spread(self, buckets, slots, first, columns, errors,
+                    owner=None):
         """Columns over several buckets (of the dict buckets): slots are
         the rows' bucket numbers less first.  The rows are grouped by slot
         (a stable sort), so only the buckets they fall in are touched:
         O(rows log rows), whatever the buckets' span."""
-        order = sorted(range(len(slots)), key=slots.__getitem__)
-        ordered = list(map(slots.__getitem__, order))
         wrong = collections.Counter(map(slots.__getitem__, errors.wrong))
         gone = set(errors.gone)
         times, corrected = columns.times, columns.corrected
-        end = 0
-        while end < len(order):
-            start, slot = end, ordered[end]
-            end = bisect.bisect_right(ordered, slot, start)
-            bucket = self._bucket(buckets, first + int(slot))
-            bucket.requests += end - start
+        for slot, rows in group_rows(slots):
+            number = first + int(slot)
+            bucket = self._bucket(buckets, number)
+            handed = owner is None or self.owned(bucket, number, owner)
+            bucket.requests += len(rows)
             bucket.errors += wrong[slot]
-            rows = order[start:end]
             if gone:
                 rows = list(filterfalse(gone.__contains__, rows))
-            self._add_times(bucket, picked(times.values, rows, times.per_s))
+            ok = picked(times.values, rows, times.per_s)
+            self._add_times(bucket, ok)
+            part = None
             if corrected is not None:
-                self._add_times(bucket.part(), picked(
-                    corrected.values, rows, corrected.per_s))
+                part = picked(corrected.values, rows, corrected.per_s)
+                self._add_times(bucket.part(), part)
+            if not handed and (ok or part):
+                self.names.add_times(owner, ok, part, number)
 
     def _add_times(self, bucket, times):
         """Count Times (None: nothing) in a bucket."""
@@ -1024,41 +1375,52 @@ class Bucketer(object):
 
     def _bucket(self, buckets, number):
         """The Bucket of that number in the dict buckets (intervals or
-        stages), made on first use and kept live; the least recently used
-        of more than LIVE_BUCKETS_MAX live ones is frozen."""
+        stages), made on first use and kept live."""
         bucket = buckets.get(number)
         if bucket is None:
             bucket = buckets[number] = Bucket()
-        if bucket in self.live:
-            self.live.move_to_end(bucket)
-        else:
-            self.live[bucket] = True
-            while len(self.live) > LIVE_BUCKETS_MAX:
-                self.live.popitem(last=False)[0].freeze()
+        self.live.touch(bucket)
         return bucket
 
     def freeze(self):
         """Compress every histogram, after working out what summarise()
         needs of them (this runs in the worker processes): each bucket's
-        latency_summary() and, when not known, the totals."""
+        latency_summary() and, when not known, the totals; and hand the
+        owned buckets' histograms to their keys."""
         total = hammer.Histogram() if self.total is None else None
         corrected = (hammer.Histogram() if self.corrected_total is None
                      else None)
-        for buckets, totals in ((self.buckets, (total, corrected)),
-                                (self.stages, (None, None))):
-            for bucket in buckets.values():
-                bucket.settle(totals[0])
-                if bucket.corrected is not None:
-                    bucket.corrected.settle(totals[1])
-                bucket.freeze()
+        owners = set(b.owner for b in self.buckets.values())
+        whole = (self.names is not None and total is not None
+                 and self.names.timeline is None and len(owners) == 1
+                 and None not in owners and MIXED not in owners)
+        for number, bucket in self.buckets.items():
+            if bucket.owner not in (None, MIXED):
+                if whole:
+                    bucket.owner = MIXED
+                else:
+                    self._release(bucket, number)
+            bucket.settle(total)
+            if bucket.corrected is not None:
+                bucket.corrected.settle(corrected)
+            bucket.freeze()
+        for bucket in self.stages.values():
+            bucket.settle(None)
+            if bucket.corrected is not None:
+                bucket.corrected.settle(None)
+            bucket.freeze()
         if total is not None:
             self.total = total
         if corrected is not None:
             self.corrected_total = corrected
+        if whole:
+            self.names.release(owners.pop(), None, self.total,
+                               self.corrected_total)
         self.live.clear()
 
     def merge(self, other):
-        """Add another Bucketer's counts (e.g. of a later byte range)."""
+        """Add another Bucketer's counts (e.g. of a later byte range);
+        both are frozen."""
         if other.max_elapsed is not None:
             self.widen(other.min_elapsed, other.max_elapsed)
         fresh = not self.buckets and self.total is None
@@ -1090,6 +1452,271 @@ def merge_buckets(mine, theirs):
         else:
             ours.merge(bucket)
             ours.freeze()
+
+
+def negated(rank):
+    """A key_rank() that sorts the other way, for heapq's least-first
+    heap: (-crc, the key's bytes inverted)."""
+    return -rank[0], tuple(bytes(255 - c for c in part) + b"\xff"
+                           for part in rank[1])
+
+
+def lump_key(key):
+    """Where a key past NAMES_MAX is counted: (method, None), its method
+    b"timer", b"task", or b"*" for every request."""
+    return (key[0] if key[0] in (TIMER, TASK) else b"*"), None
+
+
+def key_rank(key):
+    """The order in which NameTable keeps keys past NAMES_MAX: by a CRC of
+    the method and name, the same in every process and run."""
+    return zlib.crc32(key[1], zlib.crc32(key[0] + b"\n")), key
+
+
+class NameTable(object):
+    """Each (method, name) key's rows over the run, in the order the keys
+    first came: a Bucket (requests, errors, their latency and corrected
+    latency) and a Counter of its error kinds.
+
+    Of more than NAMES_MAX keys, the NAMES_MAX of least key_rank() are
+    kept, and the rows of the others are counted under their lump_key()
+    (`lumped` says so); a key is dropped to its lump when one of less
+    rank comes.  Those are the same keys whichever process reads which
+    part of the input (a key kept over the whole input is kept in every
+    part that has it), which the first NAMES_MAX in file order would not
+    be.  The keys of pinned names (--fail-if's) are always kept.  With a
+    Timeline (for the report), each key's latency per chart slot too.
+    """
+
+    def __init__(self, pinned=frozenset(), timeline=None):
+        self.entries = collections.OrderedDict()   # key -> Bucket
+        self.kinds = {}         # key -> Counter of error kinds (bytes)
+        self.ranks = []         # heap of (-rank, ...) of the keys kept
+        self.lumped = False
+        self.pinned = pinned
+        self.timeline = timeline
+        self.live = Live(NAMES_LIVE_MAX)
+
+    def entry(self, key):
+        """The key under which key's rows are kept: itself, or its lump
+        key; made on first use."""
+        if key in self.entries:
+            return key
+        if key[1] is not None and key[1] not in self.pinned:
+            rank = key_rank(key)
+            if len(self.ranks) >= NAMES_MAX:
+                self.lumped = True
+                if rank > self.ranks[0][1]:
+                    return self.entry(lump_key(key))
+                self._drop(heapq.heappop(self.ranks)[1][1])
+            heapq.heappush(self.ranks, (negated(rank), rank))
+        self.entries[key] = Bucket()
+        return key
+
+    def _drop(self, key):
+        """Move a key's rows to its lump."""
+        lump = self.entry(lump_key(key))
+        self.entries[lump].merge(self.entries.pop(key))
+        kinds = self.kinds.pop(key, None)
+        if kinds:
+            self.kinds.setdefault(lump, collections.Counter()).update(kinds)
+        if self.timeline is not None:
+            self.timeline.rename(key, lump)
+
+    def count(self, entry, requests, errors, kinds=None):
+        """Count rows of an entry() key: how many, how many errors, and
+        the error kinds (a Counter), when any."""
+        entry = self.entry(entry)
+        bucket = self.entries[entry]
+        bucket.requests += requests
+        bucket.errors += errors
+        if kinds:
+            self.kinds.setdefault(entry, collections.Counter()).update(kinds)
+
+    def add_times(self, entry, times, corrected, numbers):
+        """Count latencies of an entry() key: Times, or None; numbers are
+        the rows' interval numbers (a list beside times' values) or their
+        one interval number."""
+        entry = self.entry(entry)
+        bucket = self.entries[entry]
+        self.live.touch(bucket)
+        for part, values in ((bucket, times), (bucket.part() if corrected
+                                               else None, corrected)):
+            if values is not None:
+                part.latency = None
+                add_times(part.histogram(), Bucketer.keys, values)
+        if self.timeline is not None:
+            self.timeline.add(entry, numbers, times, corrected)
+
+    def release(self, entry, number, hist, corrected):
+        """Count histograms (corrected: None or that of the corrected
+        latency) of an entry() key's rows in interval `number`, or in
+        every interval when None.  The key may have been dropped to its
+        lump since."""
+        entry = self.entry(entry)
+        bucket = self.entries[entry]
+        self.live.touch(bucket)
+        if corrected is not None and not corrected.n:
+            corrected = None
+        for part, data in ((bucket, hist), (bucket.part() if corrected
+                                            else None, corrected)):
+            if data is not None and data.n:
+                part.latency = None
+                part.histogram().merge(data)
+        if number is not None and self.timeline is not None:
+            self.timeline.release(entry, number, hist, corrected)
+
+    def freeze(self):
+        for bucket in self.entries.values():
+            bucket.settle(None)
+            if bucket.corrected is not None:
+                bucket.corrected.settle(None)
+            bucket.freeze()
+        self.live.clear()
+        if self.timeline is not None:
+            self.timeline.freeze()
+
+    def merge(self, other):
+        """Add another table (of a later part of the input), key by key
+        in its order; both are frozen."""
+        for key, bucket in other.entries.items():
+            entry = self.entry(key)
+            ours = self.entries[entry]
+            ours.merge(bucket)
+            self.live.touch(ours)
+            if key in other.kinds:
+                self.kinds.setdefault(entry, collections.Counter()).update(
+                    other.kinds[key])
+        self.lumped = self.lumped or other.lumped
+        if self.timeline is not None and other.timeline is not None:
+            self.timeline.merge(other.timeline, self.entry)
+        self.live.clear()
+        for bucket in self.entries.values():
+            bucket.freeze()
+
+
+class Timeline(object):
+    """Each key's latency per chart slot, for the report's p95 chart: a
+    slot is the interval number >> shift, shift the least that keeps the
+    slots from the first interval seen to the last within
+    CHART_SLOTS_MAX, so the result does not depend on how the input was
+    cut."""
+
+    def __init__(self):
+        self.shift = 0
+        self.first = self.last = None   # interval numbers seen
+        self.cells = {}         # key -> {slot: Bucket}
+        self.live = Live(CELLS_LIVE_MAX)
+
+    def widen(self, first, last):
+        """Take in interval numbers first to last."""
+        if self.first is not None:
+            first, last = min(first, self.first), max(last, self.last)
+        self.first, self.last = first, last
+        while (last >> self.shift) - (first >> self.shift) >= \
+                CHART_SLOTS_MAX:
+            self._coarsen()
+
+    def _coarsen(self):
+        """Double the slots' width, merging each pair of cells."""
+        self.shift += 1
+        self.live.clear()
+        for key, slots in self.cells.items():
+            self.cells[key] = merge_cells({}, slots, 1)
+
+    def _cell(self, key, number):
+        slots = self.cells.get(key)
+        if slots is None:
+            slots = self.cells[key] = {}
+        slot = number >> self.shift
+        cell = slots.get(slot)
+        if cell is None:
+            cell = slots[slot] = Bucket()
+        self.live.touch(cell)
+        return cell
+
+    def add(self, key, numbers, times, corrected):
+        """Count a key's Times (and corrected Times, or None) of rows in
+        the intervals numbers (a list, or one number)."""
+        if isinstance(numbers, int):
+            groups = [(numbers, None)]
+        else:
+            groups = group_rows([n >> self.shift for n in numbers])
+            groups = [(slot << self.shift, rows) for slot, rows in groups]
+        for number, rows in groups:
+            cell = self._cell(key, number)
+            for part, values in ((cell, times), (cell.part() if corrected
+                                                 else None, corrected)):
+                if values is not None and rows is not None:
+                    values = picked(values.values, rows, values.per_s)
+                if values is not None:
+                    add_times(part.histogram(), Bucketer.keys, values)
+
+    def release(self, key, number, hist, corrected):
+        """Count histograms of a key's rows in interval `number`."""
+        cell = self._cell(key, number)
+        cell.histogram().merge(hist)
+        if corrected is not None:
+            cell.part().histogram().merge(corrected)
+
+    def rename(self, key, other):
+        """Count a key's cells as other's."""
+        slots = self.cells.pop(key, None)
+        if slots:
+            self.live.clear()
+            self.cells[other] = merge_cells(self.cells.get(other, {}),
+                                            slots, 0)
+
+    def freeze(self):
+        for slots in self.cells.values():
+            for cell in slots.values():
+                cell.freeze()
+        self.live.clear()
+
+    def merge(self, other, entry):
+        """Add another Timeline, its keys mapped by entry()."""
+        if other.first is None:
+            return
+        self.widen(other.first, other.last)
+        while self.shift < other.shift:
+            self._coarsen()
+        for key, slots in other.cells.items():
+            mine = entry(key)
+            self.cells[mine] = merge_cells(self.cells.get(mine, {}), slots,
+                                           self.shift - other.shift)
+        self.live.clear()
+
+    def series(self, keys, width_s, corrected):
+        """The p95 (seconds) of the rows of keys (as text, key_text()),
+        merged, per slot: a list of (the slot's middle in seconds, p95),
+        slots without rows left out; width_s is the interval's width.  The
+        corrected latency when corrected."""
+        merged = {}
+        keys = set(keys)
+        for key, slots in self.cells.items():
+            if (key_text(key[0]), key_text(key[1])) not in keys:
+                continue
+            for slot, cell in slots.items():
+                part = cell.corrected if corrected else cell
+                if part is not None:
+                    merged.setdefault(slot, hammer.Histogram()).merge(
+                        part.peek())
+        span = width_s * (1 << self.shift)
+        return [((slot + 0.5) * span, hist.percentile(95))
+                for slot, hist in sorted(merged.items()) if hist.n]
+
+
+def merge_cells(mine, theirs, shift):
+    """Add the {slot: Bucket} theirs, each slot >> shift, to mine (frozen
+    when merged); returns mine."""
+    for slot, cell in theirs.items():
+        ours = mine.get(slot >> shift)
+        if ours is None:
+            mine[slot >> shift] = cell
+        else:
+            ours.merge(cell)
+            ours.freeze()
+    return mine
 
 
 class LastEnd(object):
@@ -1149,21 +1776,22 @@ class LastEnd(object):
 
 
 class Sampler(object):
-    """At most SCATTER_POINTS_MAX rows, (elapsed, response time, status),
-    for the report's scatter: those whose elapsed time hashes to 0 under
-    a mask that grows as needed, so that the kept set depends only on the
-    rows, not on how they were read or merged."""
+    """At most SCATTER_POINTS_MAX rows, (elapsed, response time, status,
+    whether an error), for the report's scatter: those whose elapsed time
+    hashes to 0 under a mask that grows as needed, so that the kept set
+    depends only on the rows, not on how they were read or merged."""
 
     def __init__(self):
         self.points = []
         self.bits = 0
 
-    def add(self, columns):
+    def add(self, columns, errors):
         elapsed = list(map(float, columns.elapsed))
         times, statuses, codes = columns.times, columns.statuses, columns.codes
+        wrong = set(errors.wrong)
         mask = (1 << self.bits) - 1
         self.points.extend((elapsed[i], times.values[i] / times.per_s,
-                            codes[statuses[i]])
+                            codes[statuses[i]], i in wrong)
                            for i in sample_picks(elapsed, mask))
         self._shrink()
 
@@ -1182,31 +1810,61 @@ class Sampler(object):
         self._shrink()
 
 
+def take(columns, rows):
+    """The Columns of the rows at the sorted indexes rows (no keys)."""
+    pick = lambda values: list(map(values.__getitem__, rows))
+    elapsed, statuses = pick(columns.elapsed), pick(columns.statuses)
+    counts, others = status_counts(statuses)
+    times, corrected = columns.times, columns.corrected
+    if corrected is not None:
+        corrected = picked(corrected.values, rows, corrected.per_s)
+    kinded = []
+    if columns.kinded:
+        mine = set(columns.kinded)
+        kinded = [j for j, i in enumerate(rows) if i in mine]
+    lo, hi = min(elapsed), max(elapsed)
+    return Columns(elapsed, picked(times.values, rows, times.per_s),
+                   statuses, counts, others, columns.codes,
+                   columns.errors and pick(columns.errors), kinded,
+                   float(lo), float(hi), corrected, None, None)
+
+
 class Tally(object):
     """Everything crunch keeps of one stream of lines, bounded in memory.
 
-    Feed it blocks of whole lines with add_block(): parse_block() makes
-    them Columns, which are counted in status and error-kind totals, a
-    Bucketer (intervals and stages), the LastEnd and, with sample, a
-    Sampler.  Line numbers are counted from the stream's first line;
+    Feed it blocks of whole lines with add_block(): parse_block() (or,
+    for a block holding a quote, records() and slow_columns()) makes them
+    Columns.  Every row counts in `rows` and the LastEnd; in a named file
+    each (method, name) key's rows count in the NameTable.  The totals'
+    rows (requests, not timers or tasks; or, given wanted, every row of
+    those names) count in the status and error-kind totals, the Bucketer
+    (intervals and stages) and, with sample, a Sampler and the names'
+    Timeline.  Line numbers are counted from the stream's first line;
     main() shifts them for byte ranges.
     """
 
     fast = True     # parse_block()'s fast path (tests turn it off)
 
-    def __init__(self, fmt, interval_s, sample=False, stage_edges=None):
+    def __init__(self, fmt, interval_s, sample=False, stage_edges=None,
+                 wanted=None, pinned=frozenset()):
         self.fmt = fmt
-        self.bucketer = Bucketer(interval_s, stage_edges)
+        self.wanted = wanted    # None, or the names (bytes) --name keeps
+        self.names = NameTable(pinned, Timeline() if sample else None)
+        self.bucketer = Bucketer(interval_s, stage_edges, self.names)
         self.ends = LastEnd()
         self.sampler = Sampler() if sample else None
-        self.scheduled_rows = 0  # rows with a scheduled time (open model)
+        self.carry = b""        # a record a quoted field keeps open
+        self.scheduled_rows = 0  # totals' rows with a scheduled time
         self.lines = 0
-        self.rows = 0
+        self.rows = 0           # every valid row
+        self.counted = 0        # the totals' rows
         self.malformed = 0
         self.first_bad = None
         self.truncated = None
         self.statuses = collections.Counter()
-        self.kinds = collections.Counter()
+        self.kinds = collections.Counter()      # transport errors by kind
+        self.checked = collections.Counter()    # failed by a script, by kind
+        self.unkinded = 0       # status 0 rows of files without kinds
 
     buckets = property(lambda self: self.bucketer.buckets)
     stages = property(lambda self: self.bucketer.stages)
@@ -1223,9 +1881,17 @@ class Tally(object):
 
     def add_block(self, block):
         """Count a block of lines (bytes).  Only the stream's last block may
-        end without a newline: that line may be truncated (a killed run)."""
+        end without a newline: that line may be truncated (a killed run).
+        A record that a quoted field keeps open at the block's end waits
+        for the next block."""
         if b"\r" in block:
             block = block.replace(b"\r\n", b"\n")
+        if self.carry:
+            block, self.carry = self.carry + block, b""
+        if b'"' in block:
+            items, self.carry = records(block, not block.endswith(b"\n"))
+            self._add_records(items, not block.endswith(b"\n"))
+            return
         if not block.endswith(b"\n"):
             head, newline, tail = block.rpartition(b"\n")
             if newline:
@@ -1235,23 +1901,46 @@ class Tally(object):
         nlines = block.count(b"\n")
         parsed = parse_block(block, nlines, self.fmt, self.lines + 1,
                              self.fast)
-        self._malformed(parsed.malformed, parsed.first_bad)
-        for columns in parsed.columns:
-            self._count(columns)
+        self._parsed(parsed)
         self.lines += nlines
 
     def add_long_line(self):
-        """Count a line longer than LINE_MAX_B, skipped unread: malformed."""
+        """Count a line longer than LINE_MAX_B, skipped unread: malformed.
+        A record left open before it is too long too."""
+        self._flush()
         self.lines += 1
         self._malformed(1, self.lines)
+
+    def _flush(self):
+        """The end of the stream, or a long line: the records still open
+        are not records (records() with final)."""
+        if self.carry:
+            items, self.carry = records(self.carry, True)[0], b""
+            self._add_records(items, False)
+
+    def _add_records(self, items, final):
+        """Count records()' items; with final, the last is the stream's
+        last line, without its newline."""
+        tail = items.pop() if final and items else None
+        parsed = slow_columns(numbered_records(items, self.lines + 1),
+                              self.fmt)
+        self._parsed(parsed)
+        self.lines += sum(lines for lines, _ in items)
+        if tail is not None:
+            self._add_final_line(*reversed(tail))
+
+    def _parsed(self, parsed):
+        self._malformed(parsed.malformed, parsed.first_bad)
+        for columns in parsed.columns:
+            self._count(columns)
 
     def _malformed(self, count, first_bad):
         self.malformed += count
         if self.first_bad is None:
             self.first_bad = first_bad
 
-    def _add_final_line(self, line):
-        self.lines += 1
+    def _add_final_line(self, line, lines=1):
+        self.lines += lines
         if not line.strip():
             return
         row = parse_line(line, self.fmt)
@@ -1261,44 +1950,152 @@ class Tally(object):
             for columns in row_columns([row], self.fmt):
                 self._count(columns)
 
+    # -- rows counted --
+
     def _count(self, columns):
-        """Valid Columns -> status and error-kind totals, the buckets, the
-        last end and the sample."""
-        self.bucketer.widen(columns.lo, columns.hi)
-        self.ends.add(columns, self.bucketer.max_elapsed)
+        """Valid Columns -> the last end, the names, and the totals."""
+        bucketer = self.bucketer
+        bucketer.widen(columns.lo, columns.hi)
+        self.ends.add(columns, bucketer.max_elapsed)
+        self.rows += len(columns.statuses)
+        if self.names.timeline is not None:
+            width = bucketer.interval_s
+            self.names.timeline.widen(int(columns.lo // width),
+                                      int(columns.hi // width))
+        errors = row_errors(columns)
+        if columns.keys is None:
+            if self.wanted is None:
+                self._total(columns, errors, None)
+            return
+        places = [self._place(key) for key in columns.keys]
+        if columns.key_of is None:
+            entry, in_totals = places[0]
+            if entry is not None:
+                self._name(entry, columns, errors, None, not in_totals)
+                if in_totals:
+                    self._total(columns, errors, entry)
+            return
+        groups = group_rows(columns.key_of)
+        owners = set(places[k][0] for k, _ in groups if places[k][1])
+        owner = owners.pop() if len(owners) == 1 else MIXED
+        totals = []
+        for k, rows in groups:
+            entry, in_totals = places[k]
+            if entry is not None:
+                self._name(entry, columns, errors, rows, owner != entry)
+                if in_totals:
+                    totals.extend(rows)
+        if len(totals) == len(columns.statuses):
+            self._total(columns, errors, owner)
+        elif totals:
+            part = take(columns, sorted(totals))
+            self._total(part, row_errors(part), owner)
+
+    def _place(self, key):
+        """A key's NameTable entry (None when --name leaves it out) and
+        whether its rows count in the totals."""
+        if self.wanted is not None:
+            if key[1] not in self.wanted:
+                return None, False
+            return self.names.entry(key), True
+        return self.names.entry(key), key[0] not in (TIMER, TASK)
+
+    def _name(self, entry, columns, errors, rows, latency):
+        """Count rows (indexes, or None for all) of one key in its entry:
+        with latency, their latencies too (else an owned bucket hands
+        them over)."""
+        wrong, gone, kinded = errors.wrong, errors.gone, columns.kinded
+        if rows is not None:
+            mine = set(rows)
+            wrong, gone, kinded = ([i for i in wrong if i in mine],
+                                   [i for i in gone if i in mine],
+                                   [i for i in kinded if i in mine])
+        kinds = None
+        if kinded:
+            kinds = collections.Counter(columns.errors[i].rstrip(b"\n")
+                                        for i in kinded)
+        self.names.count(entry, len(rows if rows is not None
+                                    else columns.statuses), len(wrong), kinds)
+        if not latency:
+            return
+        times, corrected = columns.times, columns.corrected
+        if rows is None and not gone:
+            keep = None
+        else:
+            keep = list(range(len(columns.statuses))) if rows is None else rows
+            if gone:
+                gone = set(gone)
+                keep = [i for i in keep if i not in gone]
+            times = picked(times.values, keep, times.per_s)
+            if corrected is not None:
+                corrected = picked(corrected.values, keep, corrected.per_s)
+        numbers = None
+        if self.names.timeline is not None:
+            numbers = self._numbers(columns, keep)
+        self.names.add_times(entry, times, corrected, numbers)
+
+    def _numbers(self, columns, keep):
+        """The interval numbers of the rows at the indexes keep (None: all
+        rows), or their one number."""
+        width = self.bucketer.interval_s
+        first, last = int(columns.lo // width), int(columns.hi // width)
+        if first == last:
+            return first
+        slots = bucket_slots(columns.elapsed, width, first, last)
+        if keep is not None:
+            slots = list(map(slots.__getitem__, keep))
+        return [first + int(s) for s in slots]
+
+    def _total(self, columns, errors, owner):
+        """Count the totals' Columns: statuses, error kinds, buckets and
+        the sample."""
         codes = columns.codes
         for s, count in columns.counts.items():
             self.statuses[codes[s]] += count
-        self.rows += len(columns.statuses)
+        self.counted += len(columns.statuses)
         if columns.corrected is not None:
             self.scheduled_rows += len(columns.statuses)
         if self.sampler is not None:
-            self.sampler.add(columns)
-        errors = row_errors(columns)
-        if errors.gone and columns.errors is not None:
-            kinds = columns.errors
-            self.kinds.update(kinds[i].rstrip(b"\n").decode("latin-1")
-                              for i in errors.gone)
-        self.bucketer.add(columns, errors)
+            self.sampler.add(columns, errors)
+        if columns.errors is None:
+            self.unkinded += len(errors.gone)
+        else:
+            statuses, kinds = columns.statuses, columns.errors
+            for i in columns.kinded:
+                status = codes[statuses[i]]
+                if 500 <= status <= 599:
+                    continue
+                kind = kinds[i].rstrip(b"\n").decode("latin-1")
+                if status or kind in SCRIPT_ERROR_KINDS:
+                    self.checked[kind] += 1
+                else:
+                    self.kinds[kind] += 1
+        self.bucketer.add(columns, errors, owner)
 
     # -- merging --
 
     def freeze(self):
-        """Settle the last response's end and compress every histogram,
-        after working out what summarise() needs of them (this runs in the
-        worker processes)."""
+        """Count what is still open as the stream's end, settle the last
+        response's end and compress every histogram, after working out
+        what summarise() needs of them (this runs in the worker
+        processes)."""
+        self._flush()
         self.ends.settle(self.max_elapsed)
         self.bucketer.freeze()
+        self.names.freeze()
         return self
 
     def merge(self, other, line_offset=0):
-        """Add another tally (e.g. a later byte range of the same file)."""
+        """Add another frozen tally (e.g. of a later byte range of the
+        same file)."""
         self.bucketer.merge(other.bucketer)
+        self.names.merge(other.names)
         self.ends.merge(other.ends)
         if self.sampler is not None and other.sampler is not None:
             self.sampler.merge(other.sampler)
         self.scheduled_rows += other.scheduled_rows
         self.rows += other.rows
+        self.counted += other.counted
         self.malformed += other.malformed
         if self.first_bad is None and other.first_bad is not None:
             self.first_bad = other.first_bad + line_offset
@@ -1307,6 +2104,8 @@ class Tally(object):
         self.lines += other.lines
         self.statuses.update(other.statuses)
         self.kinds.update(other.kinds)
+        self.checked.update(other.checked)
+        self.unkinded += other.unkinded
         return self
 
 
@@ -1326,12 +2125,18 @@ def summarise(tally, interval_s, end):
     keys of stats_row() to every row.
     """
     rows = []
-    if not tally.buckets:
-        return rows, None
     tally.freeze()
+    is_open = tally.scheduled_rows > 0
+    if not tally.buckets:       # no row counts in the totals
+        start = 0.0
+        if tally.min_elapsed is not None:
+            start = (tally.min_elapsed // interval_s) * interval_s
+        totals = stats_row(start, max(MIN_WIDTH_S, end - start), 0, 0,
+                           latency_summary(None))
+        totals["histogram"] = hammer.Histogram()
+        return rows, totals
     first, last = min(tally.buckets), max(tally.buckets)
     requests = errors = 0
-    is_open = tally.scheduled_rows > 0
     for number in range(first, last + 1):
         bucket = tally.buckets.get(number)
         start = number * interval_s
@@ -1351,6 +2156,67 @@ def summarise(tally, interval_s, end):
     if is_open:
         totals["corrected_histogram"] = tally.bucketer.corrected_total
     return rows, totals
+
+
+SECTIONS = ((b"", "requests"), (TIMER, "timers"), (TASK, "tasks"))
+
+
+def section_of(method):
+    """The per-name section of a key's method: requests, timers or tasks."""
+    return {TIMER: "timers", TASK: "tasks"}.get(method, "requests")
+
+
+def key_text(value):
+    """A key's method or name (bytes, or None for the lump) as text."""
+    return None if value is None else value.decode("utf-8", "replace")
+
+
+def summarise_names(tally, width, is_open):
+    """A frozen tally's NameTable -> one row per key: method, name (None
+    for the rows summed past NAMES_MAX), section, then stats_row()'s keys
+    but the start and width (req/s divides by width, the totals' span),
+    and error_kinds.  Requests first, then timers, then tasks; each the
+    busiest first, then by name."""
+    rows = []
+    for key, bucket in tally.names.entries.items():
+        for part in (bucket, bucket.corrected):
+            if part is not None and part.latency is None:
+                part.settle(None)
+        row = collections.OrderedDict((
+            ("method", key_text(key[0])), ("name", key_text(key[1])),
+            ("section", section_of(key[0]))))
+        stats = bucket_row(0.0, width, bucket, is_open)
+        del stats["start_s"], stats["width_s"]
+        row.update(stats)
+        row["error_kinds"] = collections.OrderedDict(
+            (key_text(k), n) for k, n in sorted(
+                tally.names.kinds.get(key, {}).items()))
+        rows.append(row)
+    order = dict((name, i) for i, (_, name) in enumerate(SECTIONS))
+    rows.sort(key=lambda r: (order[r["section"]], -r["requests"],
+                             r["name"] is None, r["name"] or "", r["method"]))
+    return rows
+
+
+def named_metrics(tally, names, width, is_open):
+    """hammer.threshold_metrics() of the rows of each of names (text),
+    every method of a name together, as hammer.evaluate_thresholds()
+    takes them: {name: metrics}; a name no row has is left out.  Latency
+    from the intended send when is_open."""
+    merged = {}
+    for key, bucket in tally.names.entries.items():
+        name = key_text(key[1])
+        if name not in names:
+            continue
+        part = bucket.corrected if is_open else bucket
+        stats = merged.setdefault(name, [0, 0, hammer.Histogram()])
+        stats[0] += bucket.requests
+        stats[1] += bucket.errors
+        if part is not None:
+            stats[2].merge(part.peek())
+    return dict((name, hammer.threshold_metrics(hist, requests, errors,
+                                                width))
+                for name, (requests, errors, hist) in merged.items())
 
 
 def summarise_stages(tally, stages, end):
@@ -1437,6 +2303,38 @@ COMPARE_METRICS = (
     ("max_s", "max", True, False),
     ("error_pct", "errors %", True, True),
 )
+
+
+def compare_names(base, run, tolerance_pct):
+    """Per-name rows (summarise_names()) of a baseline and a run ->
+    [{method, name, section, verdict, metrics}] for every request and
+    timer key of either, the run's order first: metrics as
+    compare_totals() gives them, verdict 'regression' when a metric is
+    one, else 'better' when one is, else 'ok'; 'new' or 'gone' for a key
+    of only one of them."""
+    def key(row):
+        return row["method"], row["name"]
+    base_rows = dict((key(r), r) for r in base if r["section"] != "tasks")
+    out = []
+    run_rows = [r for r in run if r["section"] != "tasks"]
+    seen = set(key(r) for r in run_rows)
+    for row in run_rows + [r for r in base if r["section"] != "tasks"
+                           and key(r) not in seen]:
+        old = base_rows.get(key(row))
+        new = row if key(row) in seen else None
+        metrics = None
+        if old is None or new is None:
+            verdict = "new" if old is None else "gone"
+        else:
+            metrics = compare_totals(old, new, tolerance_pct)
+            verdicts = set(m["verdict"] for m in metrics)
+            verdict = ("regression" if "regression" in verdicts else
+                       "better" if "better" in verdicts else "ok")
+        out.append(collections.OrderedDict((
+            ("method", row["method"]), ("name", row["name"]),
+            ("section", row["section"]), ("verdict", verdict),
+            ("metrics", metrics))))
+    return out
 
 
 def compare_totals(base, run, tolerance_pct):
@@ -1634,39 +2532,129 @@ def format_settings(settings):
             for k, v in settings.items()]
 
 
-def format_header(inputs, tally, interval_s, settings):
+def format_header(inputs, tally, interval_s, settings, wanted=None):
     lines = ["crunch %s: %s, %d rows, interval %gs" % (
         __version__, ", ".join(inputs), tally.rows, interval_s)]
+    if wanted:
+        lines.append("names: %s (%d rows)" % (", ".join(
+            shown(n) for n in wanted), tally.counted))
     if settings:
         lines.append("settings: " + ", ".join(format_settings(settings)))
     return lines
 
 
 def error_counts(tally):
-    """(errors, 5xx, transport errors) over a tally's rows: errors are
-    transport errors (status 0) plus 5xx, as hammer.is_error_status says."""
+    """(errors, 5xx, transport errors, failed by a script) over a tally's
+    totals' rows.  Errors are the rows with an error kind or a 5xx
+    status, or, in files without an error column, of status 0 or 5xx: as
+    hammer counts them, every 5xx once, a kind on a row of status 0 a
+    transport error (unless a script's: check, script, redirects), and
+    any other kind a script's failure."""
     server = sum(n for code, n in tally.statuses.items()
-                 if code and hammer.is_error_status(code))
-    transport = tally.statuses.get(0, 0)
-    return server + transport, server, transport
+                 if 500 <= code <= 599)
+    transport = sum(tally.kinds.values()) + tally.unkinded
+    script = sum(tally.checked.values())
+    return server + transport + script, server, transport, script
+
+
+def format_kinds(kinds):
+    """A Counter of error kinds as `timeout 3, reset 1`: most first."""
+    return ", ".join("%s %d" % (k or "unknown", n) for k, n in sorted(
+        kinds.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def format_counts(tally):
-    """Status codes, and errors broken down into 5xx and transport errors
-    by kind, one line: `status: 200 x 9, 503 x 2; errors 3 (5xx: 2;
-    transport: timeout 1)`."""
+    """Status codes, and errors broken down as hammer's summary does, one
+    line: `status: 200 x 9, 503 x 2; errors 4 (5xx: 2; transport: timeout
+    1; failed by the script: check 1)`."""
     parts = ["%d x %d" % (code, n) for code, n in sorted(tally.statuses.items())
              if code]
     line = "status: " + (", ".join(parts) or "none")
-    errors, server, transport = error_counts(tally)
+    errors, server, transport, script = error_counts(tally)
     if not errors:
         return line + "; errors none"
     parts = ["5xx: %d" % server] if server else []
     if transport:
-        kinds = ["%s %d" % (k or "unknown", n)
-                 for k, n in sorted(tally.kinds.items())]
-        parts.append("transport: " + (", ".join(kinds) or "%d" % transport))
+        parts.append("transport: " + (format_kinds(tally.kinds)
+                                      or "%d" % transport))
+    if script:
+        parts.append("failed by the script: " + format_kinds(tally.checked))
     return line + "; errors %d (%s)" % (errors, "; ".join(parts))
+
+
+# The per-name tables: after the method and name (left-aligned text),
+# these columns; the open model adds CORRECTED_COLUMNS after max_ms.
+NAME_COLUMNS = (
+    ("requests", "requests", "%d", 1),
+    ("req/s", "rps", "%.1f", 1),
+    ("mean_ms", "mean_s", "%.3f", 1000),
+    ("p50_ms", "p50_s", "%.3f", 1000),
+    ("p95_ms", "p95_s", "%.3f", 1000),
+    ("p99_ms", "p99_s", "%.3f", 1000),
+    ("max_ms", "max_s", "%.3f", 1000),
+    ("errors", "errors", "%d", 1),
+    ("error_%", "error_pct", "%.2f", 1),
+)
+NAME_SECTIONS = (
+    # (section, title, header of the count, whether the method shows)
+    ("requests", "per name:", "requests", True),
+    ("timers", "timers:", "count", False),
+)
+OTHER_NAME = "(other)"          # the rows summed past NAMES_MAX keys
+
+
+def shown(text):
+    """A method or name for a text table or a chart: control characters
+    escaped (a name may hold a newline), None as OTHER_NAME."""
+    if text is None:
+        return OTHER_NAME
+    return "".join(c if 32 <= ord(c) < 127 or ord(c) >= 160
+                   else repr(c)[1:-1] for c in text)
+
+
+def name_tables(rows):
+    """Per-name rows (summarise_names()) -> [(title, header, cells,
+    text columns)] for each section that has rows: requests, timers,
+    then task failures (name, failures and their kinds)."""
+    tables = []
+    for section, title, count, with_method in NAME_SECTIONS:
+        part = [r for r in rows if r["section"] == section]
+        if not part:
+            continue
+        columns = with_corrected(NAME_COLUMNS, part[0])
+        header = [h if k != "requests" else count for h, k, _, _ in columns]
+        text = ["method", "name"] if with_method else ["name"]
+        cells = [([shown(r["method"])] if with_method else []) +
+                 [shown(r["name"])] + row_cells(r, columns=columns)
+                 for r in part]
+        tables.append((title, text + header, cells, len(text)))
+    tasks = [r for r in rows if r["section"] == "tasks"]
+    if tasks:
+        tables.append(("task failures:", ["name", "failures", "kinds"], [
+            [shown(r["name"]), "%d" % r["requests"],
+             format_kinds(r["error_kinds"]) or "-"] for r in tasks], 1))
+    return tables
+
+
+def aligned(header, cells, left=0, last_left=False):
+    """A table's lines: the first `left` columns left-aligned (and the
+    last, with last_left), the others right-aligned."""
+    widths = [max(len(c[i]) for c in cells + [header])
+              for i in range(len(header))]
+    lefts = set(range(left)) | (set([len(header) - 1]) if last_left
+                                else set())
+    return ["  ".join((c.ljust(w) if i in lefts else c.rjust(w))
+                      for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in [header] + cells]
+
+
+def format_names(rows):
+    """The per-name tables as text lines."""
+    lines = []
+    for title, header, cells, left in name_tables(rows):
+        lines.append(title)
+        lines += aligned(header, cells, left)
+    return lines
 
 
 def format_latencies(totals):
@@ -1679,14 +2667,20 @@ def format_latencies(totals):
             for label, key in LATENCY_VIEWS] + [CORRECTED_LEGEND]
 
 
-def judge(thresholds, totals):
-    """--fail-if's thresholds against the totals, with hammer's evaluator:
-    [(threshold, value, ok)].  Latency is the corrected latency when the
+def judge(thresholds, run):
+    """--fail-if's thresholds against a run (crunch_run()), with hammer's
+    evaluator: [(threshold, value, ok)].  An unscoped threshold judges the
+    totals; one with a name every row of that name, whatever its method
+    (a name no row has fails).  Latency is the corrected latency when the
     rows have scheduled times, as in hammer's --rate runs."""
+    totals = run["totals"]
     latency = totals.get("corrected_histogram", totals["histogram"])
     metrics = hammer.threshold_metrics(latency, totals["requests"],
                                        totals["errors"], totals["width_s"])
-    return hammer.evaluate_thresholds(thresholds, metrics)
+    names = set(t.name for t in thresholds if t.name is not None)
+    named = named_metrics(run["tally"], names, totals["width_s"],
+                          run["names_open"]) if names else {}
+    return hammer.evaluate_thresholds(thresholds, metrics, named)
 
 
 def format_verdicts(verdicts):
@@ -1729,12 +2723,42 @@ def format_compare(comparison, base_name, tolerance_pct):
     return lines
 
 
-def format_csv(rows, totals):
+def compare_names_table(compared):
+    """Per-name comparison (compare_names()) -> (header, cells): each
+    name's change in % per judged metric, and its verdict."""
+    judged = [(key, label) for key, label, _, on in COMPARE_METRICS if on]
+    header = ["method", "name"] + [label for _, label in judged] + [""]
+    cells = []
+    for c in compared:
+        changes = dict((m["key"], m["change_pct"]) for m in c["metrics"] or [])
+        cells.append([shown(c["method"]), shown(c["name"])] + [
+            format_change(changes.get(key)) for key, _ in judged] + [
+            c["verdict"].upper() if c["verdict"] == "regression"
+            else c["verdict"]])
+    return header, cells
+
+
+def format_compare_names(compared, base_name):
+    """Per-name comparison as text lines."""
+    return ["per name, compared with %s:" % base_name] + aligned(
+        *compare_names_table(compared), left=2, last_left=True)
+
+
+def format_csv(rows, totals, names=None):
+    """The CSV's lines: the intervals and the totals row, then, with the
+    per-name rows, one row per name labelled `name` and the columns
+    method and name added at the end (quoted as the csv module quotes)."""
     columns = with_corrected(TABLE_COLUMNS, totals)
-    out = [",".join(csv_header(columns))]
-    out.extend(",".join(cells) for cells in table_cells(rows, totals, "",
-                                                        columns))
-    return out
+    header = csv_header(columns)
+    body = table_cells(rows, totals, "", columns)
+    if names is not None:
+        header = header + ["method", "name"]
+        body = [cells + ["", ""] for cells in body]
+        for row in names:
+            cells = row_cells(dict(row, start_s=0.0), "", "name", columns)
+            body.append(cells + [hammer.csv_cell(row["method"]),
+                                 hammer.csv_cell(row["name"] or "")])
+    return [",".join(header)] + [",".join(cells) for cells in body]
 
 
 def json_number(key, value):
@@ -1746,7 +2770,8 @@ def json_number(key, value):
 
 
 def json_report(inputs, interval_s, settings, tally, rows, totals, end,
-                comparison=None, unit=None, stages=None, verdicts=None):
+                comparison=None, unit=None, stages=None, verdicts=None,
+                names=None, compared=None, wanted=None):
     clean = lambda row: dict((k, json_number(k, v)) for k, v in row.items()
                              if not k.endswith("histogram"))
     report = collections.OrderedDict()
@@ -1763,10 +2788,16 @@ def json_report(inputs, interval_s, settings, tally, rows, totals, end,
         (str(k), v) for k, v in sorted(tally.statuses.items()))
     report["transport_errors"] = collections.OrderedDict(
         sorted(tally.kinds.items()))
+    report["script_errors"] = collections.OrderedDict(
+        sorted(tally.checked.items()))
     report["errors"] = collections.OrderedDict(zip(
-        ("total", "5xx", "transport"), error_counts(tally)))
+        ("total", "5xx", "transport", "script"), error_counts(tally)))
     report["intervals"] = [clean(r) for r in rows]
     report["totals"] = clean(totals)
+    if names is not None:
+        report["name_filter"] = wanted
+        report["names"] = [clean(r) for r in names]
+        report["names_lumped"] = tally.names.lumped
     if stages is not None:
         report["stage_target"] = unit
         report["stages"] = [clean(r) for r in stages]
@@ -1774,10 +2805,15 @@ def json_report(inputs, interval_s, settings, tally, rows, totals, end,
         report["thresholds"] = [collections.OrderedDict((
             ("expr", t.expr), ("value", json_number("value_s", value)),
             ("ok", ok))) for t, value, ok in verdicts]
+    finite = lambda metrics: [collections.OrderedDict(
+        (k, (None if isinstance(v, float) and math.isinf(v) else v))
+        for k, v in m.items()) for m in metrics]
     if comparison is not None:
-        report["compare"] = [collections.OrderedDict(
-            (k, (None if isinstance(v, float) and math.isinf(v) else v))
-            for k, v in c.items()) for c in comparison]
+        report["compare"] = finite(comparison)
+    if compared is not None:
+        report["compare_names"] = [collections.OrderedDict(
+            (k, finite(v) if k == "metrics" and v else v)
+            for k, v in c.items()) for c in compared]
     return report
 
 
@@ -1787,7 +2823,10 @@ CHART_W, CHART_H = 900, 260
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 64, 16, 28, 36
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 BASE_COLOR = "#999999"
+NAME_COLORS = COLORS + ("#8c564b", "#e377c2", "#17becf")
 CDF_POINTS_MAX = 400
+LEGEND_LABEL_MAX = 40           # characters of a name in a chart's legend
+LEGEND_ROW_H = 16
 
 esc = html.escape
 
@@ -1842,6 +2881,7 @@ class Chart(object):
             step, top = axis_top(low, high)
             self.right, self.margin = (label, low, top, step), PLOT_LEFT
         self.parts = []
+        self.height = CHART_H
 
     def px(self, x):
         if self.log_x:
@@ -1939,11 +2979,31 @@ class Chart(object):
                 'stroke-width="2"%s/><text x="%d" y="18">%s</text>'
                 % (x, x + 18, color, dash, x + 22, esc(label)))
 
+    def legend_below(self, entries):
+        """The legend in rows under the chart, for many or long labels
+        (each cut to LEGEND_LABEL_MAX characters)."""
+        x, row = PLOT_LEFT, 0
+        for label, color, dashed in entries:
+            if len(label) > LEGEND_LABEL_MAX:
+                label = label[:LEGEND_LABEL_MAX - 1] + "~"
+            w = 36 + 8 * len(label)
+            if x + w > CHART_W - self.margin and x > PLOT_LEFT:
+                x, row = PLOT_LEFT, row + 1
+            y = CHART_H + 10 + LEGEND_ROW_H * row
+            dash = ' stroke-dasharray="5,3"' if dashed else ""
+            self.parts.append(
+                '<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" '
+                'stroke-width="2"%s/><text x="%d" y="%d">%s</text>'
+                % (x, x + 18, y, y, color, dash, x + 22, y + 4, esc(label)))
+            x += w
+        self.height = CHART_H + 10 + LEGEND_ROW_H * (row + 1)
+
     def svg(self):
         body = self._axes() + self.parts
+        height = self.height
         return ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" '
                 'height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">'
-                '%s</svg>' % (CHART_W, CHART_H, CHART_W, CHART_H,
+                '%s</svg>' % (CHART_W, height, CHART_W, height,
                               esc(self.title), "".join(body)))
 
 
@@ -1964,13 +3024,18 @@ def y_max(*point_lists):
     return max(ys) if ys and max(ys) > 0 else 1.0
 
 
-def chart_over_time(title, y_label, lines, xr):
-    """lines: (label, color, dashed, points)."""
+def chart_over_time(title, y_label, lines, xr, below=False):
+    """lines: (label, color, dashed, points); the legend under the chart
+    when below."""
     chart = Chart(title, "elapsed (s)", y_label, xr,
                   (0.0, y_max(*[p for _, _, _, p in lines])))
     for _, color, dashed, points in lines:
         chart.line(points, color, dashed)
-    chart.legend([(label, color, dashed) for label, color, dashed, _ in lines])
+    entries = [(label, color, dashed) for label, color, dashed, _ in lines]
+    if below:
+        chart.legend_below(entries)
+    else:
+        chart.legend(entries)
     return chart.svg()
 
 
@@ -2017,7 +3082,47 @@ def report_charts(run, base):
     svgs.append(cdf_chart(run, base))
     if run["stages"]:
         svgs.append(capacity_chart(run, base))
+    for section, label in (("requests", "requests"), ("timers", "timers")):
+        svg = names_chart(run, section, label, xr)
+        if svg:
+            svgs.append(svg)
     return svgs
+
+
+def busiest(rows, section):
+    """The keys of a section's busiest names, at most CHART_NAMES_MAX (the
+    first by requests, then name, as summarise_names() sorts them), and
+    the keys of the others."""
+    part = [r for r in rows if r["section"] == section]
+    keys = [(r["method"], r["name"]) for r in part]
+    return keys[:CHART_NAMES_MAX], keys[CHART_NAMES_MAX:]
+
+
+def names_chart(run, section, label, xr):
+    """The p95 over time of a section's busiest names, the others summed
+    as "other", from the names' Timeline; None when the section has no
+    names.  The corrected p95 when the rows have scheduled times."""
+    timeline = run["tally"].names.timeline
+    if not run["names"] or timeline is None:
+        return None
+    top, rest = busiest(run["names"], section)
+    if not top:
+        return None
+    width, corrected = run["interval_s"], run["names_open"]
+    lines = []
+    for i, key in enumerate(top):
+        text = shown(key[1]) if section == "timers" else "%s %s" % (
+            shown(key[0]), shown(key[1]))
+        points = timeline.series([key], width, corrected)
+        lines.append((text, NAME_COLORS[i % len(NAME_COLORS)], False,
+                      [(x, y * 1000) for x, y in points]))
+    if rest:
+        points = timeline.series(rest, width, corrected)
+        lines.append(("other", BASE_COLOR, True,
+                      [(x, y * 1000) for x, y in points]))
+    title = "%sp95 over time, busiest %s" % (
+        "corrected " if corrected else "", label)
+    return chart_over_time(title, "ms", lines, xr, below=True)
 
 
 def plan_points(plan, lo, hi):
@@ -2115,16 +3220,16 @@ def scatter_chart(run, base, xr):
     base_points = sorted(base["sample"]) if base else []
     # The y axis fits the responses; transport errors (often a timeout
     # long) sit at the top edge when they are slower than every response.
-    ys = [t * 1000 for _, t, s in points + base_points if s]
-    top = max(ys) if ys else max([t * 1000 for _, t, _ in points] or [1.0])
+    ys = [p[1] * 1000 for p in points + base_points if p[2]]
+    top = max(ys) if ys else max([p[1] * 1000 for p in points] or [1.0])
     chart = Chart("Response times (%d sampled requests)" % len(points),
                   "elapsed (s)", "ms", xr, (0.0, top))
-    clamp = lambda sample: [(e, min(t * 1000, chart.y1)) for e, t, _ in sample]
+    clamp = lambda sample: [(p[0], min(p[1] * 1000, chart.y1))
+                            for p in sample]
     if base_points:
         chart.dots(clamp(base_points), BASE_COLOR, opacity=0.35)
-    failed = hammer.is_error_status
-    chart.dots(clamp(p for p in points if not failed(p[2])), COLORS[0])
-    chart.dots(clamp(p for p in points if failed(p[2])),
+    chart.dots(clamp(p for p in points if not p[3]), COLORS[0])
+    chart.dots(clamp(p for p in points if p[3]),
                COLORS[3], radius=2.2, opacity=0.8)
     entries = [("response", COLORS[0], False), ("error", COLORS[3], False)]
     if base_points:
@@ -2157,6 +3262,7 @@ def cdf_chart(run, base):
 HTML_STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
+h3 { font-size: 15px; margin-top: 18px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { padding: 3px 9px; border-bottom: 1px solid #ddd; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
@@ -2181,8 +3287,12 @@ def html_table(header, rows, classes=None):
     return "".join(out)
 
 
+HTML_NAME_TITLES = {"per name:": "Requests", "timers:": "Timers",
+                    "task failures:": "Task failures"}
+
+
 def render_html(run, base=None, comparison=None, tolerance_pct=None,
-                verdicts=None):
+                verdicts=None, compared=None):
     """The whole report as one string: no script, no outside resource."""
     title = "crunch report: %s" % ", ".join(run["inputs"])
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -2213,6 +3323,11 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
             (t.expr, hammer.format_threshold_value(t.metric, value),
              "ok" if ok else "FAILED") for t, value, ok in verdicts],
             ["better" if ok else "regression" for _, _, ok in verdicts]))
+    if run["names"]:
+        out.append("<h2>Per name</h2>")
+        for title, header_row, name_cells, _ in name_tables(run["names"]):
+            out.append("<h3>%s</h3>" % esc(HTML_NAME_TITLES[title]))
+            out.append(html_table(header_row, name_cells))
     if run["stages"]:
         out.append("<h2>Stages</h2>")
         out.append(html_table(*stage_table(run["stages"], run["unit"])))
@@ -2225,6 +3340,11 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
                 for c in comparison]
         out.append(html_table(("metric", "base", "run", "change", "verdict"),
                               rows, [c["verdict"] for c in comparison]))
+    if compared:
+        out.append("<h3>Per name</h3>")
+        header_row, name_cells = compare_names_table(compared)
+        out.append(html_table(header_row[:-1] + ["verdict"], name_cells,
+                              [c["verdict"] for c in compared]))
     out.append("<h2>Charts</h2>")
     out.extend(report_charts(run, base))
     out.append("<h2>Intervals</h2>")
@@ -2319,9 +3439,7 @@ def read_blocks(f, pending=b"", stop=None):
 def range_blocks(f, start, stop):
     """read_blocks() of the lines of a seekable binary stream that begin
     at byte offsets in [start, stop)."""
-    f.seek(max(start - 1, 0))
-    if start and f.read(1) != b"\n":
-        start += skip_line(f)
+    start = line_start(f, start)
     if start < stop:
         for block in read_blocks(f, stop=stop - start):
             yield block
@@ -2336,29 +3454,77 @@ def feed(tally, blocks):
             tally.add_block(block)
 
 
+Counting = collections.namedtuple(
+    "Counting", "interval_s sample stage_edges wanted pinned")
+Counting.__new__.__defaults__ = (False, None, None, frozenset())
+Counting.__doc__ = """How a Tally counts: Tally(fmt, *counting)."""
+
+RangeJob = collections.namedtuple("RangeJob",
+                                  "path fmt start stop counting aligned")
+RangeJob.__doc__ = """A worker's part of a file: the records that begin
+at byte offsets in [start, stop), counted as counting says; start is a
+record's start when aligned, else the next line starts one."""
+
+
+def line_start(f, start):
+    """The offset of the first line that begins at or after start in a
+    seekable binary stream, which is left there."""
+    f.seek(max(start - 1, 0))
+    if start and f.read(1) != b"\n":
+        start += skip_line(f)
+    return start
+
+
 def crunch_range(job):
-    """Worker: (path, fmt, start, stop, interval_s, sample, stage_edges)
-    -> frozen Tally of the lines that begin in [start, stop)."""
-    path, fmt, start, stop, interval_s, sample, edges = job
-    tally = Tally(fmt, interval_s, sample, edges)
-    with open(path, "rb") as f:
-        feed(tally, range_blocks(f, start, stop))
+    """Worker: a RangeJob -> the frozen Tally of its records, with `span`,
+    the offsets of its first record and past its last.  A record that a
+    quoted field holds open at the range's end is read to its end, so
+    span ends where the next record starts; the next range's span starts
+    there unless a quoted field held a newline over the cut (then
+    crunch_ranges() reads that range again, aligned)."""
+    tally = Tally(job.fmt, *job.counting)
+    with open(job.path, "rb") as f:
+        if job.aligned:
+            start = job.start
+            f.seek(start)
+        else:
+            start = line_start(f, job.start)
+        end = start
+        if start < job.stop:
+            feed(tally, read_blocks(f, stop=job.stop - start))
+            finish_record(f, tally)
+            end = f.tell()
+    tally.span = (start, end)
     return tally.freeze()
+
+
+def finish_record(f, tally):
+    """Feed tally the lines of f, one at a time, while a quoted field
+    keeps its last record open."""
+    while tally.carry:
+        line = f.readline(LINE_MAX_B + 1)
+        if not line:
+            return
+        if len(line) > LINE_MAX_B and not line.endswith(b"\n"):
+            skip_line(f)
+            tally.add_long_line()
+        else:
+            tally.add_block(line)
 
 
 def shown_name(name):
     return "<stdin>" if name == "-" else name
 
 
-def crunch_input(name, interval_s, sample, stdin, processes, edges=None):
-    """One file (or '-') -> frozen Tally, counted by stage too with
-    stage_edges.  Files past MIN_PARALLEL_B are cut into byte ranges
-    crunched by `processes` worker processes.  Raises InputError, its
-    message starting with the input's name."""
+def crunch_input(name, counting, stdin, processes):
+    """One file (or '-') -> frozen Tally, counted as counting says.  Files
+    past MIN_PARALLEL_B are cut into byte ranges crunched by `processes`
+    worker processes.  Raises InputError, its message starting with the
+    input's name."""
     f = None
     try:
         f = stdin if name == "-" else open(name, "rb")
-        tally = read_input(f, name, interval_s, sample, processes, edges)
+        tally = read_input(f, name, counting, processes)
         if not tally.rows and tally.malformed:
             raise InputError("no valid rows: %d malformed line%s, the first"
                              " is line %d" % (tally.malformed, "s" if
@@ -2376,21 +3542,21 @@ def crunch_input(name, interval_s, sample, stdin, processes, edges=None):
             f.close()
 
 
-def read_input(f, name, interval_s, sample, processes, edges=None):
+def read_input(f, name, counting, processes):
     """An open input -> frozen Tally (see crunch_input)."""
     line, sep = read_first_line(f)
     rest = b"" if line.strip() else f.read(1)
     if not line.strip() and not rest:
         raise InputError("empty input")
     fmt, has_header = parse_first_line(line)
-    body_start = len(line) + len(sep)
     size = os.fstat(f.fileno()).st_size if name != "-" else 0
     regular = name != "-" and os.path.isfile(name)
     if regular and processes > 1 and size >= MIN_PARALLEL_B:
-        tally = crunch_ranges(name, fmt, body_start, size, interval_s,
-                              sample, processes, has_header, edges)
+        body_start = len(line) + len(sep) if has_header else 0
+        tally = crunch_ranges(name, fmt, body_start, size, counting,
+                              processes, has_header)
     else:
-        tally = Tally(fmt, interval_s, sample, edges)
+        tally = Tally(fmt, *counting)
         if has_header:
             tally.lines = 1
             first = b""
@@ -2413,35 +3579,39 @@ def range_edges(start, stop, processes):
     return edges
 
 
-def crunch_ranges(path, fmt, body_start, size, interval_s, sample,
-                  processes, has_header, stage_edges=None):
+def crunch_ranges(path, fmt, body_start, size, counting, processes,
+                  has_header):
     """Cut a file into byte ranges and crunch them in a process pool; the
     tallies merge in file order, so the result does not depend on the
-    number of processes."""
+    number of processes.  A range that does not start where the one
+    before it ended (a quoted name held a newline over the cut) is read
+    again from there, in this process."""
     edges = range_edges(body_start, size, processes)
-    jobs = [(path, fmt, a, b, interval_s, sample, stage_edges)
+    jobs = [RangeJob(path, fmt, a, b, counting, a == body_start)
             for a, b in zip(edges, edges[1:])]
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:
         context = multiprocessing.get_context()
-    total = Tally(fmt, interval_s, sample, stage_edges)
+    total = Tally(fmt, *counting)
     total.lines = 1 if has_header else 0
+    end = body_start
     with context.Pool(min(processes, len(jobs))) as pool:
-        for part in pool.imap(crunch_range, jobs):
+        for job, part in zip(jobs, pool.imap(crunch_range, jobs)):
+            if part.span[0] != end:
+                part = crunch_range(job._replace(start=end, aligned=True))
             total.merge(part, line_offset=total.lines)
+            end = part.span[1]
     return total
 
 
-def crunch_inputs(names, interval_s, sample, stdin, processes,
-                  all_settings, edges=None):
+def crunch_inputs(names, counting, stdin, processes, all_settings):
     """Several inputs, and their settings (or None) -> (merged Tally,
     warnings, (end, where from)), the end the latest of the inputs'
     run_end().  Raises InputError."""
     merged, warnings, end = None, [], None
     for i, name in enumerate(names):
-        tally = crunch_input(name, interval_s, sample, stdin, processes,
-                             edges)
+        tally = crunch_input(name, counting, stdin, processes)
         shown = shown_name(name)
         settings = all_settings[i]
         seconds, source, warning = run_end(settings, tally.max_elapsed,
@@ -2467,28 +3637,59 @@ def crunch_inputs(names, interval_s, sample, stdin, processes,
     return merged, warnings, end
 
 
-def crunch_run(names, interval_s, sample, stdin, processes):
-    """Inputs -> a dict with everything the outputs need."""
+def name_warnings(tally, wanted):
+    """What to say of the names: the keys past NAMES_MAX summed, and
+    --name's names that no row has.  Raises InputError when no row has
+    any of them."""
+    warnings = []
+    if tally.names.lumped:
+        warnings.append("more than %d method and name pairs: the per-name"
+                        " figures keep %d of them (by a hash of each, the"
+                        " same in every run) and sum the rest as %s"
+                        % (NAMES_MAX, NAMES_MAX, OTHER_NAME))
+    if wanted:
+        found = set(key_text(key[1]) for key in tally.names.entries)
+        missing = [n for n in wanted if n not in found]
+        if len(missing) == len(wanted):
+            raise InputError("no rows named %s" % ", ".join(
+                "%r" % n for n in missing))
+        warnings += ["no rows named %r" % n for n in missing]
+    return warnings
+
+
+def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
+               pinned=()):
+    """Inputs -> a dict with everything the outputs need.  wanted: None,
+    or the names (text) whose rows alone count (--name); pinned: names
+    never summed past NAMES_MAX (--fail-if's)."""
     all_settings = [load_settings(n) if n != "-" else None for n in names]
     unit, stages, plan_warning = stage_plan(names, all_settings)
     edges = None
     if stages and timed_stages(stages)[0]:
         edges = timed_stages(stages)[1]
-    tally, warnings, end = crunch_inputs(names, interval_s, sample, stdin,
-                                         processes, all_settings, edges)
+    encode = lambda texts: frozenset(t.encode("utf-8") for t in texts)
+    counting = Counting(interval_s, sample, edges, wanted and encode(wanted),
+                        encode(pinned))
+    tally, warnings, end = crunch_inputs(names, counting, stdin, processes,
+                                         all_settings)
+    warnings += name_warnings(tally, wanted)
     rows, totals = summarise(tally, interval_s, end[0])
     if plan_warning:
         warnings.append(plan_warning)
-    if 0 < tally.scheduled_rows < tally.rows:
+    if 0 < tally.scheduled_rows < tally.counted:
         warnings.append("%d of %d rows have a scheduled time: the corrected"
-                        " latency covers only those" % (tally.scheduled_rows,
-                                                        tally.rows))
+                        " latency covers only those" % (
+                            tally.scheduled_rows, tally.counted))
+    names_open = any(b.corrected is not None
+                     for b in tally.names.entries.values())
     return {"inputs": ["<stdin>" if n == "-" else n for n in names],
             "interval_s": interval_s, "tally": tally, "rows": rows,
             "totals": totals, "settings": all_settings[0],
             "warnings": warnings, "end": end, "sample": tally.sample or [],
             "unit": unit, "stages": stages and summarise_stages(
-                tally, stages, end[0]), "plan": stages}
+                tally, stages, end[0]), "plan": stages, "wanted": wanted,
+            "names": summarise_names(tally, totals["width_s"], names_open)
+            if tally.names.entries else None, "names_open": names_open}
 
 
 # --- main ---------------------------------------------------------------------
@@ -2503,9 +3704,11 @@ def build_parser():
                         help="results CSV files, merged on elapsed; '-' "
                              "reads stdin")
     parser.add_argument("--interval", type=hammer.duration_arg,
-                        default=DEFAULT_INTERVAL_S,
-                        metavar="S", help="interval width: 30, 30s, 500ms, "
-                                          "5m, 1h (default: %(default)gs)")
+                        default=None, metavar="S",
+                        help="interval width: 30, 30s, 500ms, 5m, 1h "
+                             "(default: the first input's settings' "
+                             "crunch_interval_s, else %gs)"
+                        % DEFAULT_INTERVAL_S)
     parser.add_argument("--csv", metavar="FILE", default=None,
                         help="write the interval rows and totals as CSV "
                              "(default: off)")
@@ -2530,8 +3733,17 @@ def build_parser():
                              " for errors, a number for rps and requests, as"
                              " in p95<500ms or errors<1%%%%; latency is from"
                              " the intended send when the rows have a"
-                             " scheduled time; repeatable (default: none)"
+                             " scheduled time; METRIC{NAME} OP VALUE judges"
+                             " the rows of that name, as p95{checkout}<300ms"
+                             " (a name no row has fails); repeatable"
+                             " (default: none)"
                         % " ".join(hammer.THRESHOLD_METRICS))
+    parser.add_argument("--name", action="append", default=[],
+                        metavar="NAME",
+                        help="count only the rows of this name, whatever"
+                             " their method (timers and tasks too), in every"
+                             " output; repeatable (default: every name, and"
+                             " the totals count requests only)")
     parser.add_argument("--processes", type=hammer.positive_int_arg,
                         default=None, metavar="N",
                         help="worker processes for big files (default: the CPUs "
@@ -2547,7 +3759,7 @@ def parse_args(argv):
     --version raise SystemExit(0) after printing."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.interval <= 0:
+    if args.interval is not None and args.interval <= 0:
         parser.error("--interval must be > 0, got %g" % args.interval)
     if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
         parser.error("--tolerance must be a number >= 0, got %r"
@@ -2558,6 +3770,10 @@ def parse_args(argv):
         parser.error("--fail-if: %s" % exc)
     if args.inputs.count("-") > 1 or args.compare == "-" and "-" in args.inputs:
         parser.error("stdin ('-') can be read only once")
+    for name in args.name:
+        if not name or hammer.has_control(name):
+            parser.error("--name %r: a name is a request's, a timer's or a"
+                         " task's, without control characters" % name)
     if args.csv and args.html and same_path(args.csv, args.html):
         parser.error("--csv and --html name the same file %r" % args.csv)
     inputs = [i for i in args.inputs + [args.compare] if i and i != "-"]
@@ -2567,6 +3783,19 @@ def parse_args(argv):
                 parser.error("%s %r would overwrite the input %r"
                              % (option, path, name))
     return args
+
+
+def interval_of(args):
+    """--interval, else the first input's settings' crunch_interval_s (a
+    multi-mechanize project's results_ts_interval), else
+    DEFAULT_INTERVAL_S."""
+    if args.interval is not None:
+        return args.interval
+    if args.inputs[0] != "-":
+        value = (load_settings(args.inputs[0]) or {}).get("crunch_interval_s")
+        if is_seconds(value) and value > 0:
+            return float(value)
+    return DEFAULT_INTERVAL_S
 
 
 def same_path(a, b):
@@ -2604,35 +3833,44 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     if stdin is None:
         stdin = sys.stdin.buffer if sys.stdin is not None else None
     sample = args.html is not None
+    wanted = args.name or None
+    pinned = [t.name for t in args.thresholds if t.name is not None]
     try:
-        run = crunch_run(args.inputs, args.interval, sample, stdin, processes)
-        base = comparison = None
+        interval_s = interval_of(args)
+        run = crunch_run(args.inputs, interval_s, sample, stdin, processes,
+                         wanted, pinned)
+        base = comparison = compared = None
         if args.compare:
-            base = crunch_run([args.compare], args.interval, sample, stdin,
-                              processes)
+            base = crunch_run([args.compare], interval_s, sample, stdin,
+                              processes, wanted, pinned)
             comparison = compare_totals(base["totals"], run["totals"],
                                         args.tolerance)
+            if run["names"] is not None and base["names"] is not None:
+                compared = compare_names(base["names"], run["names"],
+                                         args.tolerance)
         for warning in run["warnings"] + (base["warnings"] if base else []):
             stderr.write("crunch: warning: %s\n" % warning)
         verdicts = None
         if args.thresholds:
-            verdicts = judge(args.thresholds, run["totals"])
+            verdicts = judge(args.thresholds, run)
         if args.json:
-            report = json_report(run["inputs"], args.interval,
+            report = json_report(run["inputs"], interval_s,
                                  run["settings"], run["tally"], run["rows"],
                                  run["totals"], run["end"], comparison,
-                                 run["unit"], run["stages"], verdicts)
+                                 run["unit"], run["stages"], verdicts,
+                                 run["names"], compared, wanted)
             text = json.dumps(report, indent=1) + "\n"
         else:
-            text = "\n".join(format_report(run, args.interval, base,
+            text = "\n".join(format_report(run, interval_s, base,
                                            comparison, args.tolerance,
-                                           verdicts)) + "\n"
+                                           verdicts, compared)) + "\n"
         if args.csv:        # files first: one that fails leaves stdout empty
-            write_text(args.csv, "\n".join(format_csv(run["rows"],
-                                                      run["totals"])) + "\n")
+            write_text(args.csv, "\n".join(format_csv(
+                run["rows"], run["totals"], run["names"])) + "\n")
         if args.html:
             write_text(args.html, render_html(run, base, comparison,
-                                              args.tolerance, verdicts))
+                                              args.tolerance, verdicts,
+                                              compared))
         stdout.write(text)
     except (InputError, OSError) as exc:
         stderr.write("crunch: error: %s\n" % exc)
@@ -2640,7 +3878,8 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     except KeyboardInterrupt:
         print("crunch: interrupted", file=stderr)
         return 130
-    if comparison and any(c["verdict"] == "regression" for c in comparison):
+    if comparison and any(c["verdict"] == "regression"
+                          for c in comparison + (compared or [])):
         return 1
     if verdicts and not all(ok for _, _, ok in verdicts):
         return 3
@@ -2648,21 +3887,25 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
 
 
 def format_report(run, interval_s, base, comparison, tolerance_pct,
-                  verdicts):
+                  verdicts, compared=None):
     """The text report's lines: the header, the interval table, the
-    counts, the open model's latencies, the stages, the comparison and
-    the thresholds."""
+    counts, the open model's latencies, the per-name tables, the stages,
+    the comparison (in total, then per name) and the thresholds."""
     totals = run["totals"]
     lines = format_header(run["inputs"], run["tally"], interval_s,
-                          run["settings"])
+                          run["settings"], run["wanted"])
     lines += format_table(run["rows"], totals,
                           with_corrected(TABLE_COLUMNS, totals))
     lines.append(format_counts(run["tally"]))
     lines += format_latencies(totals)
+    if run["names"]:
+        lines += format_names(run["names"])
     if run["stages"]:
         lines += format_stages(run["stages"], run["unit"])
     if comparison is not None:
         lines += format_compare(comparison, base["inputs"][0], tolerance_pct)
+    if compared:
+        lines += format_compare_names(compared, base["inputs"][0])
     return lines + format_verdicts(verdicts or [])
 
 

@@ -1,5 +1,7 @@
 """Tests for crunch.py: python -m unittest -v (standard library only)."""
 
+import collections
+import csv
 import http.server
 import io
 import json
@@ -146,7 +148,7 @@ class ExactTest(CrunchTestCase):
                          {"0": 1, "200": 5, "404": 1, "500": 1})
         self.assertEqual(report["transport_errors"], {"timeout": 1})
         self.assertEqual(report["errors"], {"total": 2, "5xx": 1,
-                                            "transport": 1})
+                                            "transport": 1, "script": 0})
 
     def test_table_on_stdout(self):
         path = self.write("r.csv", HEADER + self.ROWS)
@@ -260,7 +262,7 @@ class ErrorsTest(CrunchTestCase):
         self.assertEqual((report["totals"]["errors"],
                           report["totals"]["error_pct"]), (10, 100.0))
         self.assertEqual(report["errors"], {"total": 10, "5xx": 10,
-                                            "transport": 0})
+                                            "transport": 0, "script": 0})
         with open(out_html) as f:
             page = f.read()
         self.assertIn("status: 503 x 10; errors 10 (5xx: 10)", page)
@@ -281,7 +283,7 @@ class ErrorsTest(CrunchTestCase):
                          "reset 2, timeout 1)")
         report, _ = self.run_json([path])
         self.assertEqual(report["errors"], {"total": 5, "5xx": 2,
-                                            "transport": 3})
+                                            "transport": 3, "script": 0})
         self.assertEqual(report["totals"]["errors"], 5)
         path = self.write("old.csv", "0.1,0.01,200\n0.2,1.0,0\n")
         code, out, _ = self.run_main([path])
@@ -352,7 +354,8 @@ class IngestTest(CrunchTestCase):
                  rnd.choice((200,) * 20 + (0, 503))) for _ in range(5000)]
         rows += [(1.0, 0.02745, 200), (1.0, 0.5625, 200), (3.0, 1.125, 200),
                  (5.0, 0.0, 200), (5.0, 2.5, 0), (7.0, 0.000105, 200)]
-        text = HEADER + "".join(row(e, t, s) for e, t, s in rows)
+        text = HEADER + "".join(row(e, t, s, 1, "" if s else "reset")
+                                for e, t, s in rows)
         self.assert_like_hammer(text, rows, 2.0)
         self.assert_like_hammer(text, rows, 0.3, ["--processes", "1"])
 
@@ -653,7 +656,8 @@ class LongLineTest(CrunchTestCase):
             self.assertLess(peak, 2 << 20, size)
         fmt = crunch.parse_first_line(HEADER.encode().rstrip())[0]
         start = len(HEADER) + len(rows) + (1 << 20)   # in the long line
-        job = (path, fmt, start, os.path.getsize(path), 2.0, False, None)
+        job = crunch.RangeJob(path, fmt, start, os.path.getsize(path),
+                              crunch.Counting(2.0), False)
         peak = self.peak_memory_b(lambda: self.assertEqual(
             crunch.crunch_range(job).rows, 100))
         self.assertLess(peak, 2 << 20)
@@ -1876,6 +1880,518 @@ class HtmlTest(CrunchTestCase):
         self.assertEqual((console, dom.count("<svg ")), ([], 6))
 
 
+# --- per name ------------------------------------------------------------------
+
+HEADER8 = "elapsed,response_time,status,bytes,error,scheduled,method,name\n"
+# Names a script may give, written as hammer writes them (the csv module's
+# quoting): a comma, quotes, a newline, braces, a colon, non-ASCII, spaces.
+AWKWARD_NAMES = ("/items/[id]", "a,b", 'say "hi"', "two\nlines", "{braced}",
+                 "host:8080", "caf\u00e9 \u2615", " spaced out ", '"', "x,\n\"")
+
+
+class NamesTestCase(CrunchTestCase):
+
+    def write_named(self, name, rows, settings=None):
+        """rows: (elapsed, response_time, status, error, method, name),
+        written by csv.writer(lineterminator="\\n") under HEADER8."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for e, t, s, kind, method, key in rows:
+            writer.writerow(["%.6f" % e, "%.6f" % t, s, 1, kind, "", method,
+                             key])
+        path = self.write(name, HEADER8 + out.getvalue())
+        if settings is not None:
+            self.write(name + ".json", json.dumps(settings))
+        return path
+
+    @staticmethod
+    def by_key(report):
+        return dict(((n["method"], n["name"]), n) for n in report["names"])
+
+
+class NamesTest(NamesTestCase):
+    """The method and name columns: per-name figures in every output."""
+
+    def awkward_rows(self):
+        """Name i of AWKWARD_NAMES gets i + 1 GET rows 10 ms apart, every
+        fourth a POST; 400 rows of the names mixed."""
+        rows, t = [], 0.0
+        for k in range(40):
+            for i, name in enumerate(AWKWARD_NAMES):
+                if k <= i * 4:
+                    method = "POST" if k % 4 == 3 else "GET"
+                    rows.append((t, 0.001 * (1 + i), 200, "", method, name))
+                    t += 0.01
+        return rows
+
+    def test_awkward_names_round_trip(self):
+        rows = self.awkward_rows()
+        path = self.write_named("r.csv", rows)
+        report, err = self.run_json([path])
+        self.assertEqual((report["rows"], report["malformed"], err),
+                         (len(rows), 0, ""))
+        want = collections.Counter((r[4], r[5]) for r in rows)
+        got = dict((k, n["requests"]) for k, n in self.by_key(report).items())
+        self.assertEqual(got, dict(want))
+        self.assertEqual(got["GET", "x,\n\""], 28)
+        self.assertEqual(got["POST", "x,\n\""], 9)
+        self.assertEqual(report["totals"]["requests"], len(rows))
+        for (method, name), n in self.by_key(report).items():
+            self.assertEqual(n["max_s"], round(0.001 * (
+                1 + AWKWARD_NAMES.index(name)), 6), name)
+
+    def test_awkward_names_same_for_every_block_and_process(self):
+        path = self.write_named("r.csv", self.awkward_rows())
+        whole, _ = self.run_json([path, "--processes", "1"])
+        for size in (7, 64, 333):
+            with mock.patch.object(crunch, "READ_BLOCK_B", size):
+                cut, _ = self.run_json([path, "--processes", "1"])
+            self.assertEqual(cut, whole, size)
+        for range_b in (101, 997, 4096):   # cuts inside quoted newlines
+            with mock.patch.object(crunch, "RANGE_B", range_b), \
+                    mock.patch.object(crunch, "RANGE_MIN_B", 50), \
+                    mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+                many, _ = self.run_json([path, "--processes", "2"])
+            self.assertEqual(many, whole, range_b)
+
+    def test_table_sections(self):
+        rows = [(0.1, 0.010, 200, "", "GET", "/a"),
+                (0.2, 0.020, 200, "", "GET", "/a"),
+                (0.3, 0.030, 503, "", "POST", "/b,c"),
+                (0.4, 0.050, 200, "", "timer", "checkout"),
+                (0.5, 0.001, 0, "check", "task", "run"),
+                (0.6, 0.002, 0, "script", "task", "run"),
+                (0.7, 0.003, 0, "script", "task", "on_start")]
+        path = self.write_named("r.csv", rows, {"duration_s": 1.0})
+        code, out, err = self.run_main([path])
+        self.assertEqual((code, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(lines[2].split()[:2], ["start_s", "requests"])
+        self.assertEqual(lines[5].split()[:2], ["total", "3"])
+        self.assertEqual(lines[6], "status: 200 x 2, 503 x 1; errors 1 "
+                                   "(5xx: 1)")
+        self.assertEqual(lines[7:], [
+            "per name:",
+            "method  name  requests  req/s  mean_ms  p50_ms  p95_ms  p99_ms"
+            "  max_ms  errors  error_%",
+            "GET     /a           2    2.0   15.000  10.000  20.000  20.000"
+            "  20.000       0     0.00",
+            "POST    /b,c         1    1.0   30.000  30.000  30.000  30.000"
+            "  30.000       1   100.00",
+            "timers:",
+            "name      count  req/s  mean_ms  p50_ms  p95_ms  p99_ms  max_ms"
+            "  errors  error_%",
+            "checkout      1    1.0   50.000  50.000  50.000  50.000  50.000"
+            "       0     0.00",
+            "task failures:",
+            "name      failures              kinds",
+            "run              2  check 1, script 1",
+            "on_start         1           script 1"])
+
+    def test_names_are_escaped_in_the_table(self):
+        path = self.write_named("r.csv", [(0.1, 0.01, 200, "", "GET",
+                                           "a\nb\tc\x7f")])
+        code, out, _ = self.run_main([path])
+        self.assertIn("GET     a\\nb\\tc\\x7f         1", out)
+
+    def test_percentiles_are_hammers_over_every_row(self):
+        rnd = random.Random(41)
+        rows = [(0.001 * i, round(rnd.lognormvariate(-4, 1), 6),
+                 rnd.choice((200, 200, 200, 0)), "", rnd.choice("GP"),
+                 rnd.choice(("/x", "/y", "/z")))
+                for i in range(3000)]
+        rows = [r[:3] + ("timeout" if r[2] == 0 else "",) + r[4:]
+                for r in rows]
+        path = self.write_named("r.csv", rows)
+        report, _ = self.run_json([path, "--interval", "0.1"])
+        for (method, name), n in self.by_key(report).items():
+            hist = crunch.hammer.Histogram()
+            mine = [r for r in rows if (r[4], r[5]) == (method, name)]
+            hist.add_many([r[1] for r in mine if r[2]])
+            self.assertEqual((n["requests"], n["responses"], n["errors"]),
+                             (len(mine), hist.n, len(mine) - hist.n))
+            for p in crunch.hammer.PERCENTILES:
+                self.assertEqual(n["p%d_s" % p], round(hist.percentile(p), 9))
+            self.assertEqual(n["max_s"], round(hist.max, 9))
+            self.assertAlmostEqual(n["mean_s"], hist.mean, places=9)
+
+    def test_json_and_csv_carry_the_names(self):
+        rows = [(0.1, 0.010, 200, "", "GET", "/a"),
+                (0.2, 0.020, 200, "check", "GET", "/a"),
+                (0.3, 0.030, 0, "timeout", "GET", 'q"x,y'),
+                (0.4, 0.050, 200, "", "timer", "checkout")]
+        path = self.write_named("r.csv", rows, {"duration_s": 2.0})
+        out_csv = os.path.join(self.dir, "out.csv")
+        report, _ = self.run_json([path, "--csv", out_csv])
+        self.assertEqual(report["names"][0], {
+            "method": "GET", "name": "/a", "section": "requests",
+            "requests": 2, "rps": 1.0, "responses": 2, "mean_s": 0.015,
+            "p50_s": 0.01, "p90_s": 0.02, "p95_s": 0.02, "p99_s": 0.02,
+            "max_s": 0.02, "errors": 1, "error_pct": 50.0,
+            "error_kinds": {"check": 1}})
+        self.assertEqual([(n["method"], n["name"], n["section"], n["errors"],
+                           n["responses"]) for n in report["names"][1:]],
+                         [("GET", 'q"x,y', "requests", 1, 0),
+                          ("timer", "checkout", "timers", 0, 1)])
+        self.assertEqual((report["names_lumped"], report["name_filter"]),
+                         (False, None))
+        self.assertEqual(report["errors"], {"total": 2, "5xx": 0,
+                                            "transport": 1, "script": 1})
+        self.assertEqual(report["script_errors"], {"check": 1})
+        with open(out_csv, newline="") as f:
+            table = list(csv.reader(f))
+        self.assertEqual(table[0][-3:], ["error_pct", "method", "name"])
+        self.assertEqual(table[1][-2:], ["", ""])
+        self.assertEqual(table[2][:2] + table[2][-2:],
+                         ["total", "3", "", ""])
+        self.assertEqual(table[3:], [
+            ["name", "2", "1.0", "15.000", "10.000", "20.000", "20.000",
+             "20.000", "20.000", "1", "50.00", "GET", "/a"],
+            ["name", "1", "0.5", "", "", "", "", "", "", "1", "100.00",
+             "GET", 'q"x,y'],
+            ["name", "1", "0.5", "50.000", "50.000", "50.000", "50.000",
+             "50.000", "50.000", "0", "0.00", "timer", "checkout"]])
+
+    def test_old_files_have_no_names(self):
+        path = self.write_rows("r.csv", [(0.1, 0.01, 200)])
+        report, _ = self.run_json([path])
+        self.assertNotIn("names", report)
+        code, out, _ = self.run_main([path])
+        self.assertNotIn("per name:", out)
+        out_csv = os.path.join(self.dir, "out.csv")
+        self.run_main([path, "--csv", out_csv])
+        with open(out_csv) as f:
+            self.assertTrue(f.readline().endswith(",error_pct\n"))
+
+    def test_names_past_the_cap_are_summed_as_other(self):
+        # keys kept past NAMES_MAX (3): the 3 of least key_rank(), the
+        # pinned /4 and /pinned besides; the rest summed per kind
+        kept = sorted([(b"GET", b"/%d" % i) for i in range(4)] +
+                      [(b"timer", b"t%d" % i) for i in range(3)],
+                      key=crunch.key_rank)[:3]
+        self.assertEqual(kept, [(b"timer", b"t0"), (b"GET", b"/1"),
+                                (b"GET", b"/0")])
+        rows = [(0.01 * i, 0.001, 200, "", "GET", "/%d" % (i % 5))
+                for i in range(50)]
+        rows += [(0.6, 0.002, 200, "", "timer", "t%d" % i) for i in range(3)]
+        rows += [(0.7, 0.003, 200, "", "GET", "/pinned")]
+        path = self.write_named("r.csv", rows)
+        argv = [path, "--json", "--fail-if", "requests{/pinned}>=1",
+                "--fail-if", "requests{/4}>10"]
+        with mock.patch.object(crunch, "NAMES_MAX", 3):
+            code, out, err = self.run_main(argv)
+        self.assertEqual(code, 3)
+        self.assertEqual(err, "crunch: warning: more than 3 method and name"
+                              " pairs: the per-name figures keep 3 of them"
+                              " (by a hash of each, the same in every run)"
+                              " and sum the rest as (other)\n")
+        report = json.loads(out)
+        got = [(n["method"], n["name"], n["requests"])
+               for n in report["names"]]
+        self.assertEqual(got, [("*", None, 20), ("GET", "/0", 10),
+                               ("GET", "/1", 10), ("GET", "/4", 10),
+                               ("GET", "/pinned", 1), ("timer", None, 2),
+                               ("timer", "t0", 1)])
+        self.assertTrue(report["names_lumped"])
+        self.assertEqual([(t["expr"], t["value"], t["ok"])
+                          for t in report["thresholds"]],
+                         [("requests{/pinned}>=1", 1, True),
+                          ("requests{/4}>10", 10, False)])
+        with mock.patch.object(crunch, "NAMES_MAX", 3), \
+                mock.patch.object(crunch, "RANGE_B", 300), \
+                mock.patch.object(crunch, "RANGE_MIN_B", 50), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            self.assertEqual(self.run_main(argv + ["--processes", "2"])[1],
+                             out)
+
+    def test_interval_from_the_settings(self):
+        rows = [(0.1 * i, 0.01, 200, "", "GET", "/") for i in range(10)]
+        path = self.write_named("r.csv", rows, {"crunch_interval_s": 0.5})
+        report, _ = self.run_json([path])
+        self.assertEqual((report["interval_s"], len(report["intervals"])),
+                         (0.5, 2))
+        report, _ = self.run_json([path, "--interval", "1"])
+        self.assertEqual(report["interval_s"], 1.0)
+        self.write("r.csv.json", json.dumps({"crunch_interval_s": None}))
+        self.assertEqual(self.run_json([path])[0]["interval_s"], 2.0)
+
+    def test_html_has_the_names(self):
+        rows = [(0.01 * i, 0.001 * (1 + i % 10), 200, "", "GET",
+                 "/n%d" % (i % 10)) for i in range(400)]
+        rows += [(0.02 * i, 0.005, 200, "", "timer", "step") for i in range(5)]
+        path = self.write_named("r.csv", rows)
+        out = os.path.join(self.dir, "r.html")
+        code, _, err = self.run_main([path, "--html", out, "--interval", "1"])
+        self.assertEqual((code, err), (0, ""))
+        with open(out) as f:
+            page = f.read()
+        self.assertIn("<h3>Requests</h3>", page)
+        self.assertIn("<h3>Timers</h3>", page)
+        self.assertIn("p95 over time, busiest requests", page)
+        self.assertIn("p95 over time, busiest timers", page)
+        legend = re.findall(r"<text x=\"\d+\" y=\"\d+\">(GET /n\d|other)<",
+                            page)
+        self.assertEqual(len(legend), crunch.CHART_NAMES_MAX + 1)
+        self.assertEqual(legend[-1], "other")
+        with mock.patch.object(crunch, "RANGE_B", 2000), \
+                mock.patch.object(crunch, "RANGE_MIN_B", 50), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            self.run_main([path, "--html", out, "--interval", "1",
+                           "--processes", "2"])
+        with open(out) as f:
+            self.assertEqual(f.read(), page)
+
+
+class ErrorRuleTest(NamesTestCase):
+    """A row is an error when it has an error kind or a 5xx status; status
+    0 alone only in a file without an error column."""
+
+    def test_error_kind_or_5xx(self):
+        rows = [(0.1, 0.010, 200, "", "GET", "/"),          # fine
+                (0.2, 0.020, 200, "check", "GET", "/"),     # failed check
+                (0.3, 0.030, 503, "", "GET", "/"),          # 5xx
+                (0.4, 0.040, 503, "check", "GET", "/"),     # one error
+                (0.5, 0.500, 0, "timeout", "GET", "/"),     # no latency
+                (0.6, 0.060, 302, "redirects", "GET", "/")]
+        path = self.write_named("r.csv", rows)
+        report, _ = self.run_json([path])
+        totals = report["totals"]
+        self.assertEqual((totals["requests"], totals["errors"],
+                          totals["responses"], totals["max_s"]),
+                         (6, 5, 5, 0.06))
+        self.assertEqual(report["errors"], {"total": 5, "5xx": 2,
+                                            "transport": 1, "script": 2})
+        self.assertEqual(report["script_errors"], {"check": 1,
+                                                   "redirects": 1})
+        code, out, _ = self.run_main([path])
+        self.assertIn("status: 200 x 2, 302 x 1, 503 x 2; errors 5 (5xx: 2;"
+                      " transport: timeout 1; failed by the script: check 1,"
+                      " redirects 1)", out)
+
+    def test_timer_without_a_request_is_no_error(self):
+        rows = [(0.1, 0.200, 0, "", "timer", "think"),      # no request
+                (0.2, 0.300, 0, "script", "timer", "think"),
+                (0.3, 0.100, 200, "", "timer", "think")]
+        path = self.write_named("r.csv", rows)
+        report, _ = self.run_json([path])
+        think = report["names"][0]
+        self.assertEqual((think["requests"], think["errors"],
+                          think["responses"], think["max_s"]),
+                         (3, 1, 2, 0.2))
+        self.assertEqual(report["totals"]["requests"], 0)   # no requests
+
+    def test_status_0_without_a_kind(self):
+        five = self.write("five.csv", HEADER + row(0.1, 0.2, 0, 0, "") +
+                          row(0.2, 0.1, 200))
+        report, _ = self.run_json([five])
+        self.assertEqual((report["totals"]["errors"],
+                          report["totals"]["responses"]), (0, 2))
+        three = self.write("three.csv", "0.1,0.2,0\n0.2,0.1,200\n")
+        report, _ = self.run_json([three])
+        self.assertEqual((report["totals"]["errors"],
+                          report["totals"]["responses"]), (1, 1))
+
+
+class NameOptionTest(NamesTestCase):
+
+    ROWS = [(0.1, 0.010, 200, "", "GET", "/a"),
+            (0.2, 0.020, 200, "", "GET", "/b"),
+            (0.3, 0.030, 200, "", "POST", "/b"),
+            (0.4, 0.400, 200, "", "timer", "/b"),
+            (0.5, 0.001, 0, "check", "task", "run")]
+
+    def test_name_limits_every_output(self):
+        path = self.write_named("r.csv", self.ROWS)
+        report, err = self.run_json([path, "--name", "/b", "--name", "run"])
+        self.assertEqual(err, "")
+        self.assertEqual(report["name_filter"], ["/b", "run"])
+        self.assertEqual([(n["method"], n["name"]) for n in report["names"]],
+                         [("GET", "/b"), ("POST", "/b"), ("timer", "/b"),
+                          ("task", "run")])
+        totals = report["totals"]
+        self.assertEqual((totals["requests"], totals["errors"],
+                          totals["responses"], totals["max_s"]),
+                         (4, 1, 3, 0.4))
+        code, out, _ = self.run_main([path, "--name", "/b"])
+        self.assertEqual(out.splitlines()[1], "names: /b (3 rows)")
+
+    def test_name_without_rows(self):
+        path = self.write_named("r.csv", self.ROWS)
+        code, out, err = self.run_main([path, "--name", "/a", "--name",
+                                        "/nope"])
+        self.assertEqual((code, err), (0, "crunch: warning: no rows named"
+                                          " '/nope'\n"))
+        code, out, err = self.run_main([path, "--name", "/nope"])
+        self.assertEqual((code, out, err), (1, "", "crunch: error: no rows"
+                                                " named '/nope'\n"))
+
+    def test_bad_name_is_bad_usage(self):
+        path = self.write_named("r.csv", self.ROWS)
+        code, _, err = self.run_main([path, "--name", "a\nb"])
+        self.assertEqual(code, 2)
+        self.assertIn("crunch: error: --name 'a\\nb': a name is a request's,"
+                      " a timer's or a task's, without control characters",
+                      err)
+
+
+class NamedThresholdTest(NamesTestCase):
+
+    ROWS = ([(0.01 * i, 0.010, 200, "", "GET", "/a") for i in range(20)] +
+            [(0.01 * i, 0.200, 200, "", "timer", "a b:{c}")
+             for i in range(10)] +
+            [(0.5, 0.3, 503, "", "GET", "/a")])
+
+    def test_lines_and_exit_codes(self):
+        path = self.write_named("r.csv", self.ROWS, {"duration_s": 1.0})
+        code, out, _ = self.run_main([
+            path, "--fail-if", "p95{/a}<20ms", "--fail-if",
+            "p95{a b:{c}}<100ms", "--fail-if", "errors{/a}<5%",
+            "--fail-if", "rps{a b:{c}}>=10", "--fail-if", "p95<1s"])
+        self.assertEqual(code, 3)
+        self.assertEqual(out.splitlines()[-5:], [
+            "threshold   p95{/a}<20ms: 10.0ms ok",
+            "threshold   p95{a b:{c}}<100ms: 200ms FAILED",
+            "threshold   errors{/a}<5%: 4.76% ok",
+            "threshold   rps{a b:{c}}>=10: 10.0 ok",
+            "threshold   p95<1s: 10.0ms ok"])
+        code, out, _ = self.run_main([path, "--fail-if", "p95{/a}<20ms",
+                                      "--fail-if", "requests{a b:{c}}>=10"])
+        self.assertEqual(code, 0)
+
+    def test_a_name_without_rows_fails(self):
+        path = self.write_named("r.csv", self.ROWS)
+        code, out, _ = self.run_main([path, "--fail-if", "p95{/b}<1s"])
+        self.assertEqual((code, out.splitlines()[-1]), (
+            3, "threshold   p95{/b}<1s: no rows of that name FAILED"))
+        report = json.loads(self.run_main([path, "--json", "--fail-if",
+                                           "p95{/b}<1s"])[1])
+        self.assertEqual(report["thresholds"], [
+            {"expr": "p95{/b}<1s", "value": None, "ok": False}])
+
+    def test_every_method_of_a_name(self):
+        rows = [(0.1, 0.010, 200, "", "GET", "/x"),
+                (0.2, 0.030, 500, "", "POST", "/x")]
+        path = self.write_named("r.csv", rows)
+        report = json.loads(self.run_main([path, "--json", "--fail-if",
+                                           "requests{/x}>=2", "--fail-if",
+                                           "errors{/x}<=50%", "--fail-if",
+                                           "max{/x}<=30ms"])[1])
+        self.assertEqual([(t["value"], t["ok"])
+                          for t in report["thresholds"]],
+                         [(2, True), (50.0, True), (0.03, True)])
+
+
+class CompareNamesTest(NamesTestCase):
+
+    def make(self, name, slow_b=1.0):
+        rows = [(0.01 * i, 0.010 + 0.0001 * (i % 10), 200, "", "GET", "/a")
+                for i in range(200)]
+        rows += [(0.01 * i, (0.020 + 0.0001 * (i % 10)) * slow_b, 200, "",
+                  "GET", "/b") for i in range(200)]
+        return self.write_named(name, rows, {"duration_s": 3.0})
+
+    def test_a_slower_name_is_a_regression(self):
+        base = self.make("base.csv")
+        run = self.make("run.csv", slow_b=1.5)
+        code, out, _ = self.run_main([run, "--compare", base,
+                                      "--tolerance", "40"])
+        self.assertEqual(code, 1)
+        lines = out.splitlines()
+        start = lines.index("per name, compared with %s:" % base)
+        self.assertEqual([l.split() for l in lines[start + 1:start + 4]], [
+            ["method", "name", "req/s", "mean", "p50", "p90", "p95", "p99",
+             "errors", "%"],
+            ["GET", "/a", "+0.0%", "+0.0%", "+0.0%", "+0.0%", "+0.0%",
+             "+0.0%", "+0.0%", "ok"],
+            ["GET", "/b", "+0.0%", "+50.0%", "+50.0%", "+50.0%", "+50.0%",
+             "+50.0%", "+0.0%", "REGRESSION"]])
+        report = json.loads(self.run_main([run, "--compare", base, "--json",
+                                           "--tolerance", "40"])[1])
+        self.assertEqual([(c["name"], c["verdict"])
+                          for c in report["compare_names"]],
+                         [("/a", "ok"), ("/b", "regression")])
+        p50 = report["compare_names"][1]["metrics"][3]
+        self.assertEqual((p50["key"], p50["base"], p50["run"],
+                          p50["verdict"]),
+                         ("p50_s", 0.0204, 0.0306, "regression"))
+        self.assertAlmostEqual(p50["change_pct"], 50.0, places=9)
+
+    def test_new_and_gone_names(self):
+        base = self.write_named("base.csv", [(0.1, 0.01, 200, "", "GET", "/a"),
+                                             (0.2, 0.01, 200, "", "GET",
+                                              "/old")])
+        run = self.write_named("run.csv", [(0.1, 0.01, 200, "", "GET", "/a"),
+                                           (0.2, 0.01, 200, "", "GET",
+                                            "/new")])
+        report = json.loads(self.run_main([run, "--compare", base,
+                                           "--json"])[1])
+        self.assertEqual([(c["name"], c["verdict"])
+                          for c in report["compare_names"]],
+                         [("/a", "ok"), ("/new", "new"), ("/old", "gone")])
+
+
+class QuotedRecordTest(CrunchTestCase):
+    """Records a quoted field keeps open over several lines."""
+
+    def tally(self, text, sizes=(1, 2, 5, 1000)):
+        """The facts of a Tally fed text in blocks of each size in lines;
+        all the same."""
+        fmt = crunch.parse_first_line(HEADER8.rstrip("\n").encode())[0]
+        lines = text.encode().splitlines(True)
+        facts = None
+        for size in sizes:
+            tally = crunch.Tally(fmt, 2.0)
+            for i in range(0, len(lines), size):
+                tally.add_block(b"".join(lines[i:i + size]))
+            got = tally_facts(tally)[0][:5] + (
+                [(k, b.requests) for k, b in tally.names.entries.items()],)
+            if facts is not None:
+                self.assertEqual(got, facts, size)
+            facts = got
+        return facts
+
+    def test_a_quote_left_open_spoils_its_first_line_only(self):
+        text = ('0.1,0.01,200,1,,,GET,"open\n' + '0.2,0.01,200,1,,,GET,/a\n'
+                '0.3,0.01,200,1,,,GET,/b\n')
+        lines, rows, malformed, first_bad, truncated, names = self.tally(text)
+        self.assertEqual((lines, rows, malformed, first_bad, truncated),
+                         (3, 2, 1, 1, None))
+        self.assertEqual(names, [((b"GET", b"/a"), 1), ((b"GET", b"/b"), 1)])
+
+    def test_a_quote_pairs_with_the_next_one_as_the_csv_module_reads(self):
+        text = ('0.1,0.01,200,1,,,GET,"open\n' + '0.2,0.01,200,1,,,GET,/a\n'
+                '0.3,0.01,200,1,,,GET,"x\ny"\n')
+        # the name runs from "open to x" (then x follows its close quote):
+        # one record of lines 1 to 3, malformed, and line 4 another
+        self.assertEqual(self.tally(text), (4, 0, 2, 1, None, []))
+
+    def test_a_quote_closed_then_more_is_malformed(self):
+        text = ('0.1,0.01,200,1,,,GET,"a"b\n' + '0.2,0.01,200,1,,,GET,"a"\n')
+        self.assertEqual(self.tally(text)[:4], (2, 1, 1, 1))
+
+    def test_a_record_open_past_the_line_bound(self):
+        text = ('0.1,0.01,200,1,,,GET,"long\n' +
+                '0.2,0.01,200,1,,,GET,/a\n' * 10)
+        with mock.patch.object(crunch, "LINE_MAX_B", 100):
+            facts = self.tally(text)
+        self.assertEqual(facts[:4], (11, 10, 1, 1))
+
+    def test_a_truncated_quoted_last_line(self):
+        text = '0.1,0.01,200,1,,,GET,/a\n0.2,0.01,200,1,,,GET,"cut'
+        self.assertEqual(self.tally(text)[:5], (2, 1, 0, None, 2))
+        text = '0.1,0.01,200,1,,,GET,/a\n0.2,0.01,200,1,,,GET,"x\ny"'
+        self.assertEqual(self.tally(text)[:5], (3, 2, 0, None, None))
+
+    def test_header_less_big_file_in_processes_keeps_its_first_row(self):
+        path = self.write("r.csv", "".join("%.6f,0.001000,200\n" % (0.01 * i)
+                                           for i in range(3000)))
+        with mock.patch.object(crunch, "RANGE_B", 2000), \
+                mock.patch.object(crunch, "RANGE_MIN_B", 500), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            report, _ = self.run_json([path, "--processes", "2"])
+        self.assertEqual(report["rows"], 3000)
+
+
 # --- fuzzing ---------------------------------------------------------------
 
 FUZZ_PARSER_EXAMPLES = 150      # per run: fixed, and derandomized
@@ -1886,7 +2402,11 @@ FUZZ_BYTES = (b"0", b"7", b"9", b".", b",", b"-", b"+", b"e", b"E", b"n",
               b"a", b"i", b"f", b" ", b"\t", b"\r", b"\x00", b"_", b"\xff",
               b"1e309", b"nan", b"inf", b"-0", b"999", b"0x1")
 FUZZ_WIDTHS_S = (0.001, 0.3, 1 / 3.0, 2.0, 7.0)
-FUZZ_KINDS = ("", "timeout", "reset", "connect", "protocol", "7", "-x")
+FUZZ_KINDS = ("", "timeout", "reset", "connect", "protocol", "7", "-x",
+              "check", "script")
+FUZZ_METHODS = (b"GET", b"GET", b"POST", b"timer", b"task", b"")
+FUZZ_NAMES = (b"/", b"/", b"/a", b"x y", b"{b}", b'"a,b"', b'"q""x"',
+              b'"two\nlines"', b'"', b'a"b')
 
 
 class SlowTally(crunch.Tally):
@@ -1914,10 +2434,18 @@ def tally_facts(tally):
             buckets["corrected", key] = (dict(hist.counts), hist.n,
                                          hist.min, hist.max)
             sums["corrected", key] = hist.total
+    names = []
+    for key, bucket in tally.names.entries.items():
+        hist = bucket.peek()
+        names.append((key, bucket.requests, bucket.errors, dict(hist.counts),
+                      hist.n, hist.min, hist.max,
+                      dict(tally.names.kinds.get(key, {}))))
+        sums["name", key] = hist.total
     facts = (tally.lines, tally.rows, tally.malformed, tally.first_bad,
              tally.truncated, dict(tally.statuses), dict(tally.kinds),
              tally.min_elapsed, tally.max_elapsed, tally.last_end, buckets,
-             sorted(tally.sample or []), tally.scheduled_rows)
+             sorted(tally.sample or []), tally.scheduled_rows,
+             dict(tally.checked), tally.counted, tally.unkinded, names)
     return facts, sums
 
 
@@ -1954,13 +2482,15 @@ class FuzzTest(HypothesisTestCase):
                           (200, 200, 200, 0, 503, 404, 100, 999, 99, 1000))),
                       b"%d" % draw(st.integers(0, 9999)),
                       draw(st.sampled_from(FUZZ_KINDS)).encode(),
-                      b"" if scheduled is None else draw(form) % scheduled]
+                      b"" if scheduled is None else draw(form) % scheduled,
+                      draw(st.sampled_from(FUZZ_METHODS)),
+                      draw(st.sampled_from(FUZZ_NAMES))]
             if draw(st.booleans()):
                 fields[:2] = [b"%.6f" % elapsed, b"%.6f" % rt]
                 if scheduled is not None:
                     fields[5] = b"%.6f" % scheduled
             text = b",".join(fields[:draw(st.sampled_from(
-                (5, 5, 5, 3, 4, 6, 6)))])
+                (5, 5, 5, 3, 4, 6, 6, 7, 8, 8, 8)))])
             for _ in range(draw(st.integers(0, 3))):
                 at = draw(st.integers(0, len(text)))
                 op = draw(st.sampled_from("ird"))
@@ -1973,19 +2503,22 @@ class FuzzTest(HypothesisTestCase):
 
         junk = st.binary(max_size=30).map(lambda b: b.replace(b"\n", b""))
         header = st.sampled_from((HEADER.rstrip("\n").encode(),
-                                  HEADER6.rstrip("\n").encode()))
+                                  HEADER6.rstrip("\n").encode(),
+                                  HEADER8.rstrip("\n").encode()))
         return st.one_of(line(), line(), line(), junk, header, st.just(b""))
 
     def test_fast_path_agrees_with_line_by_line(self):
         st = self.st
         fmts = {5: crunch.parse_first_line(HEADER.rstrip("\n").encode())[0],
                 6: crunch.parse_first_line(HEADER6.rstrip("\n").encode())[0],
+                8: crunch.parse_first_line(HEADER8.rstrip("\n").encode())[0],
                 3: crunch.Format(3)}
 
         @self.settings(FUZZ_PARSER_EXAMPLES)
         @self.hypothesis.given(
             st.lists(self.lines(), min_size=1, max_size=12),
-            st.sampled_from(FUZZ_WIDTHS_S), st.sampled_from((5, 5, 3, 6, 6)),
+            st.sampled_from(FUZZ_WIDTHS_S),
+            st.sampled_from((5, 5, 3, 6, 6, 8, 8, 8)),
             st.booleans(), st.booleans(),
             st.sampled_from((None, None, [], [0.5, 3.0], [1e-6, 150.0])))
         def check(lines, width, ncols, final_newline, sample, edges):
@@ -1997,10 +2530,10 @@ class FuzzTest(HypothesisTestCase):
             want = self.crunched(SlowTally, fmts[ncols], width, sample, chunks,
                                  edges)
             if want[0] != "InputError":     # the last end, added up here
-                rows = [crunch.parse_line(c[:-1] if c.endswith(b"\r\n")
-                                          else c, fmts[ncols])
-                        for c in (c[:-1] if c.endswith(b"\n") else c
-                                  for c in chunks)]
+                items = crunch.records(b"".join(chunks).replace(
+                    b"\r\n", b"\n"), True)[0]
+                rows = [crunch.parse_line(r, fmts[ncols])
+                        for _, r in items if r is not None]
                 self.assertEqual(want[0][9], max(
                     [0.0] + [r[0] + r[1] for r in rows if r]))
             for size in (1, 2, 3, 7, max(1, len(chunks))):
@@ -2025,22 +2558,26 @@ class FuzzTest(HypothesisTestCase):
 
     def test_fast_path_takes_plain_hammer_rows(self):
         st = self.st
-        header = st.sampled_from((HEADER, HEADER6, HEADER6))
+        header = st.sampled_from((HEADER, HEADER6, HEADER6, HEADER8,
+                                  HEADER8))
         micros = st.integers(0, 10 ** 9)
+        named = st.sampled_from((",GET,/", ",POST,/items/[id]", ",timer,t",
+                                 ",task,run"))
 
         @self.settings(FUZZ_PLAIN_EXAMPLES)
         @self.hypothesis.given(header, st.booleans(), st.lists(st.tuples(
             micros, micros, st.sampled_from((200, 0, 503, 301)),
-            st.sampled_from(("", "timeout")), micros), min_size=1,
-            max_size=60))
+            st.sampled_from(("", "timeout", "check")), micros, named),
+            min_size=1, max_size=60))
         def check(header, open_model, rows):
             fmt = crunch.parse_first_line(header.rstrip("\n").encode())[0]
             line = "%.6f,%.6f,%d,1,%s\n"
             if fmt.scheduled is not None:   # the closed or the open model
                 line = line[:-1] + (",%.6f\n" if open_model else ",\n")
-            block = "".join(line % ((e / 1e6, t / 1e6, s, k) + (
-                (max(0, e - late) / 1e6,) if "%.6f\n" in line else ()))
-                for e, t, s, k, late in rows).encode()
+            block = "".join((line % ((e / 1e6, t / 1e6, s, k) + (
+                (max(0, e - late) / 1e6,) if "%.6f\n" in line else ())))[:-1]
+                + (key if fmt.named else "") + "\n"
+                for e, t, s, k, late, key in rows).encode()
             self.assertIsNotNone(crunch.fast_columns(block, len(rows), fmt))
             tally = crunch.Tally(fmt, 2.0, stage_edges=[1.0])
             tally.add_block(block)

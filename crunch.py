@@ -765,6 +765,9 @@ def fast_one_key(block, nlines, fmt):
     if comma < 0:
         return None
     tail = block[comma:]
+    first = block.find(b"\n") + 1
+    if first < len(tail) or not block.startswith(tail, first - len(tail)):
+        return None     # the first line's ending differs: not one key
     rest = block.replace(tail, b"\n")
     if len(block) - len(rest) != nlines * (len(tail) - 1):
         return None     # every line ends with tail (its only newline)
@@ -1581,9 +1584,7 @@ class NameTable(object):
         in its order; both are frozen."""
         for key, bucket in other.entries.items():
             entry = self.entry(key)
-            ours = self.entries[entry]
-            ours.merge(bucket)
-            self.live.touch(ours)
+            self.entries[entry].merge(bucket)
             if key in other.kinds:
                 self.kinds.setdefault(entry, collections.Counter()).update(
                     other.kinds[key])
@@ -3710,8 +3711,8 @@ def build_parser():
                              "crunch_interval_s, else %gs)"
                         % DEFAULT_INTERVAL_S)
     parser.add_argument("--csv", metavar="FILE", default=None,
-                        help="write the interval rows and totals as CSV "
-                             "(default: off)")
+                        help="write the interval rows and totals as CSV, "
+                             "and a row per name (default: off)")
     parser.add_argument("--json", action="store_true",
                         help="print JSON instead of the table "
                              "(default: the table)")
@@ -3719,8 +3720,9 @@ def build_parser():
                         help="write a self-contained HTML report "
                              "(default: off)")
     parser.add_argument("--compare", metavar="BASE.csv", default=None,
-                        help="compare the totals with a baseline run; exit 1 "
-                             "on a regression (default: off)")
+                        help="compare the totals, and each name's, with a "
+                             "baseline run; exit 1 on a regression "
+                             "(default: off)")
     parser.add_argument("--tolerance", type=float,
                         default=DEFAULT_TOLERANCE_PCT, metavar="PCT",
                         help="change in %% that --compare lets pass "

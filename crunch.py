@@ -115,6 +115,7 @@ SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
 STAGES_MAX = 10000              # a longer stage plan is ignored
 NAMES_MAX = 1000                # (method, name) keys kept; the rest summed
 NAMES_LIVE_MAX = 64             # per-name histograms kept uncompressed
+LUMPS_MEMO_MAX = 1 << 14        # keys remembered as summed past NAMES_MAX
 CHART_NAMES_MAX = 8             # names drawn in the p95 chart, then "other"
 CHART_SLOTS_MAX = 120           # points of each name in that chart, at most
 CELLS_LIVE_MAX = 64             # the chart's histograms kept uncompressed
@@ -1495,6 +1496,7 @@ class NameTable(object):
         self.entries = collections.OrderedDict()   # key -> Bucket
         self.kinds = {}         # key -> Counter of error kinds (bytes)
         self.ranks = []         # heap of (-rank, ...) of the keys kept
+        self.lumps = {}         # key -> its lump key, for keys summed
         self.lumped = False
         self.pinned = pinned
         self.timeline = timeline
@@ -1505,12 +1507,17 @@ class NameTable(object):
         key; made on first use."""
         if key in self.entries:
             return key
+        if key in self.lumps:
+            return self.lumps[key]
         if key[1] is not None and key[1] not in self.pinned:
             rank = key_rank(key)
             if len(self.ranks) >= NAMES_MAX:
                 self.lumped = True
-                if rank > self.ranks[0][1]:
-                    return self.entry(lump_key(key))
+                if rank > self.ranks[0][1]:     # for good: ranks only fall
+                    if len(self.lumps) >= LUMPS_MEMO_MAX:
+                        self.lumps.clear()
+                    lump = self.lumps[key] = self.entry(lump_key(key))
+                    return lump
                 self._drop(heapq.heappop(self.ranks)[1][1])
             heapq.heappush(self.ranks, (negated(rank), rank))
         self.entries[key] = Bucket()
@@ -1976,16 +1983,23 @@ class Tally(object):
                 if in_totals:
                     self._total(columns, errors, entry)
             return
-        groups = group_rows(columns.key_of)
-        owners = set(places[k][0] for k, _ in groups if places[k][1])
+        # rows grouped by entry: keys summed past NAMES_MAX come as one
+        ids = KeyIds()
+        places = [(ids[place] if place[0] is not None else -1)
+                  for place in places]
+        groups = group_rows(list(map(places.__getitem__, columns.key_of)))
+        places = list(ids)
+        owners = set(places[k][0] for k, _ in groups if k >= 0
+                     and places[k][1])
         owner = owners.pop() if len(owners) == 1 else MIXED
         totals = []
         for k, rows in groups:
+            if k < 0:
+                continue
             entry, in_totals = places[k]
-            if entry is not None:
-                self._name(entry, columns, errors, rows, owner != entry)
-                if in_totals:
-                    totals.extend(rows)
+            self._name(entry, columns, errors, rows, owner != entry)
+            if in_totals:
+                totals.extend(rows)
         if len(totals) == len(columns.statuses):
             self._total(columns, errors, owner)
         elif totals:

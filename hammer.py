@@ -3467,14 +3467,9 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
             user._commit()
             last = done
             if after is not None:
-                at = after(start, done)
-                if at == math.inf:
-                    return last
-                if at >= end:
-                    return max(last, end)
-                delay = at - clock()
-                if delay > 0 and stop.wait(delay):
-                    return max(last, min(clock(), end))
+                at, ended = pace(after, start, done, end, clock, stop.wait)
+                if at is None:
+                    return ended
         return last
     except Stopped:
         return max(last or at, min(clock(), end))
@@ -3595,6 +3590,23 @@ class Slots(object):
         return self.end if at == math.inf else self.t0 + at
 
 
+def pace(after, sent, done, end, clock, wait):
+    """A paced user after a request (or an iteration) from sent to done:
+    (the instant the next may go, None) once it has waited for it, or
+    (None, the instant up to which the user took part) when it is done:
+    its shape has no more, the next instant is past the end, or the stop
+    flag was set while it waited."""
+    at = after(sent, done)
+    if at == math.inf:
+        return None, done
+    if at >= end:
+        return None, max(done, end)
+    delay = at - clock()
+    if delay > 0 and wait(delay):
+        return None, max(done, min(clock(), end))
+    return at, None
+
+
 def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
               events, targets=None):
     """One simulated user: wait for its instant, send, read the response,
@@ -3703,14 +3715,9 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
             record(row + (at - t0,) if scheduled else row)
             last = done
             if after is not None:
-                at = after(sent, done)
-                if at == math.inf:
-                    return last
-                if at >= end:
-                    return max(last, end)
-                delay = at - clock()
-                if delay > 0 and wait(delay):
-                    return max(last, min(clock(), end))
+                at, ended = pace(after, sent, done, end, clock, wait)
+                if at is None:
+                    return ended
         return last
     finally:
         if sock is not None:

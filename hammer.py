@@ -5260,6 +5260,8 @@ def plan(args):
         group_of = (group_of_users([n for _, n in groups]) if counted
                     else [0] * users)
         groups = [(path, n if counted else users) for path, n in groups]
+        for entry, (_, n) in zip(scene.settings["groups"], groups):
+            entry["users"] = n      # a lone script's users: -c, -t or a plan
         if args.data_file is not None:
             data = load_data_file(args.data_file)[1]
             if len(data) < users:

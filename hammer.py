@@ -913,7 +913,7 @@ def csv_cell(text):
     return text
 
 
-SUFFIXES = {}   # (method, name) -> 'METHOD,name', and back
+SUFFIXES = {}   # (method, name) -> 'METHOD,name' (split_suffix() undoes it)
 
 
 def name_suffix(method, name):
@@ -923,7 +923,6 @@ def name_suffix(method, name):
         return SUFFIXES[key]
     except KeyError:
         suffix = SUFFIXES[key] = "%s,%s" % (method, csv_cell(name))
-        SUFFIXES[suffix] = key
         return suffix
 
 
@@ -1253,8 +1252,9 @@ def format_names(names, duration_s):
     """The summary's per-name table: at most NAMES_SHOWN rows, the
     busiest, with a line for the rest."""
     rows = name_rows(names)
-    shown = sorted(rows, key=lambda r: -r[2].requests)[:NAMES_SHOWN]
-    rows = [r for r in rows if any(r is x for x in shown)]
+    busiest = sorted(rows, key=lambda r: -r[2].requests)[:NAMES_SHOWN]
+    shown = set(map(id, busiest))
+    rows = [r for r in rows if id(r) in shown]
     width = min(40, max(len("%s %s" % r[:2]) for r in rows))
     lines = ["  %-*s %9s %9s %8s %8s %8s %8s %8s %7s" % (
         width, "name", "count", "per s", "mean", "p50", "p95", "p99",
@@ -2703,11 +2703,11 @@ def scenario_of(module, path):
                      " Transaction" % path)
 
 
-TARGET_TABLE_MAX = 100000   # a targets table with more slots is bisected
+WEIGHT_TABLE_MAX = 100000   # a weight table with more slots is bisected
 
 
 class Bisected(object):
-    """target_table()'s table when the weights are too many slots: slot
+    """weight_table()'s table when the weights are too many slots: slot
     i is the item whose cumulative weight first passes i."""
 
     def __init__(self, items, cumulative):
@@ -2720,31 +2720,19 @@ class Bisected(object):
         return self.items[bisect.bisect_right(self.cumulative, i)]
 
 
-def target_table(items, cumulative):
+def weight_table(items, weights):
     """A table in which each item fills as many slots as its weight (the
     weights divided by their greatest common divisor), so that a
     uniform slot picks by weight with one index."""
-    weights = [b - a for a, b in zip([0] + cumulative[:-1], cumulative)]
     common = 0
     for w in weights:
         common = math.gcd(common, w)
-    if sum(weights) // common > TARGET_TABLE_MAX:
-        return Bisected(items, cumulative)
+    if sum(weights) // common > WEIGHT_TABLE_MAX:
+        return Bisected(items, list(itertools.accumulate(weights)))
     table = []
     for item, w in zip(items, weights):
         table += [item] * (w // common)
     return table
-
-
-def weighted(items, cumulative, random):
-    """pick() of one of items, item i with the probability of its weight:
-    cumulative holds the weights' running sums; random() is in [0, 1)."""
-    total = cumulative[-1]
-    find = bisect.bisect_right
-
-    def pick():
-        return items[find(cumulative, random() * total)]
-    return pick
 
 
 class Headers(collections.abc.Mapping):
@@ -3422,14 +3410,10 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
     path = scenario.path
     user._until = end
     last = None
-    pick = None
-    if scenario.shape == "tasks":
-        if len(scenario.tasks) == 1:
-            pick = itertools.repeat(scenario.tasks[0]).__next__
-        else:
-            pick = weighted(scenario.tasks,
-                            list(itertools.accumulate(scenario.weights)),
-                            user.rng.random)
+    tasks = None
+    if scenario.shape == "tasks":   # a task by weight, as --targets picks
+        tasks = weight_table(scenario.tasks, scenario.weights)
+        rnd, n = user.rng.random, len(tasks)
     instance = None
     iterations = 0
     try:
@@ -3456,8 +3440,8 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
             iterations += 1
             if scheduled:
                 user._shift = at - start
-            if pick is not None:
-                step = pick()
+            if tasks is not None:
+                step = tasks[int(rnd() * n)]
                 call_step(user, step, step.__name__, ctx, path, start)
             elif instance is not None:
                 transaction_step(user, instance, ctx, path)
@@ -3873,11 +3857,11 @@ class Worker(object):
     def targets(self, number):
         """--targets: user `number`'s (table, random) for user_loop."""
         if self.table is None:
-            entries, cumulative = self.plan.targets
-            self.table = target_table(
+            entries, weights = self.plan.targets
+            self.table = weight_table(
                 [(request, head, len(request) > SEND_CHUNK_B,
                   self.queue(suffix).append)
-                 for request, head, suffix, _ in entries], cumulative)
+                 for request, head, suffix, _ in entries], weights)
         return self.table, user_rng(self.plan.seed, "targets", number).random
 
     def script_user(self, number, events):
@@ -5120,7 +5104,7 @@ def project_args(args):
 
 def target_requests(specs, path, base, headers, keepalive):
     """A --targets file's entries -> [(request bytes, is HEAD,
-    'METHOD,name')] and their cumulative weights, for one origin."""
+    'METHOD,name')] and their weights, for one origin."""
     entries, weights, origins = [], [], set()
     for spec, body in specs:
         where = "%s:%d" % (path, spec.line)
@@ -5151,7 +5135,7 @@ def target_requests(specs, path, base, headers, keepalive):
         raise UsageError("the targets name %d hosts: hammer's --targets"
                          " runs against one (scheme, host and port)"
                          % len(origins))
-    return entries, list(itertools.accumulate(weights))
+    return entries, weights
 
 
 def scenes(args, headers, users_option):

@@ -16,6 +16,7 @@ import json
 import io
 import math
 import os
+import pwd
 import random
 import re
 import signal
@@ -273,6 +274,195 @@ class ServerTestCase(unittest.TestCase):
         for line in lines[1:-1]:
             self.assertRegex(line, ROW_RE)
         return [line.split(",") for line in lines[1:-1]]
+
+
+# --- a real OpenSSH server on loopback, for --hosts -------------------------------
+
+SSHD_PATH = "/usr/sbin/sshd"
+
+
+class SSHD(object):
+    """A throw-away OpenSSH server on 127.0.0.1 for the --hosts tests and
+    bench/nodes.py: sshd on a free port with its own host key, one client
+    key it authorizes, and an ssh_config (self.config) that names it
+    node1..nodeN, plus `down`, an alias whose port is closed.
+
+        sshd = SSHD().start(aliases=3)    # or: with SSHD().start() as sshd:
+        sshd.ssh("node2", "echo", "ok")   # CompletedProcess, stdout "ok\\n"
+        sshd.stop()
+
+    missing() says why it cannot run here (None when it can); start()
+    raises RuntimeError when sshd does not come up.
+    """
+
+    ATTEMPTS = 5            # ports tried when another process takes ours
+    READY_TIMEOUT_S = 15.0  # for `ssh node1 true` to work on one port
+
+    def __init__(self):
+        self.dir = self.proc = self.port = None
+        self.aliases = []
+
+    @staticmethod
+    def missing():
+        for path in (SSHD_PATH, shutil.which("ssh"), shutil.which("ssh-keygen")):
+            if not path or not os.access(path, os.X_OK):
+                return ("OpenSSH is not installed (Debian packages "
+                        "openssh-server and openssh-client)")
+        return None
+
+    @staticmethod
+    def free_port():
+        with contextlib.closing(socket.socket()) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def start(self, aliases=3):
+        reason = self.missing()
+        if reason:
+            raise RuntimeError(reason)
+        if os.geteuid() == 0 and not os.path.isdir("/run/sshd"):
+            os.makedirs("/run/sshd", 0o755, exist_ok=True)  # privsep dir
+        self.dir = tempfile.mkdtemp(prefix="hammer-sshd-")
+        self.aliases = ["node%d" % i for i in range(1, aliases + 1)]
+        try:
+            self.make_keys()
+            for attempt in range(self.ATTEMPTS):
+                if self.try_port(self.free_port()):
+                    return self
+            raise RuntimeError("sshd did not come up on %d ports: %s"
+                               % (self.ATTEMPTS, self.log()))
+        except BaseException:
+            self.stop()
+            raise
+
+    def make_keys(self):
+        for name in ("host_key", "id_ed25519"):
+            subprocess.check_call(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                 "hammer-test", "-f", self.path(name)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.path("host_key.pub")) as f:
+            host_key = f.read().split()
+        with open(self.path("known_hosts"), "w") as f:
+            f.write("hammer-sshd %s %s\n" % (host_key[0], host_key[1]))
+        shutil.copy(self.path("id_ed25519.pub"), self.path("authorized_keys"))
+
+    def write_configs(self, port):
+        user = pwd.getpwuid(os.getuid()).pw_name
+        write(self.path("sshd_config"), textwrap.dedent("""\
+            ListenAddress 127.0.0.1:%d
+            HostKey %s
+            PidFile %s
+            AuthorizedKeysFile %s
+            StrictModes no
+            PubkeyAuthentication yes
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            PermitRootLogin prohibit-password
+            UseDNS no
+            PrintMotd no
+            PrintLastLog no
+            MaxStartups 200
+            MaxSessions 200
+            LogLevel ERROR
+            """) % (port, self.path("host_key"), self.path("sshd.pid"),
+                    self.path("authorized_keys")))
+        write(self.path("ssh_config"), textwrap.dedent("""\
+            Host %s
+                HostName 127.0.0.1
+                Port %d
+            Host down
+                HostName 127.0.0.1
+                Port %d
+            Host *
+                User %s
+                IdentityFile %s
+                IdentitiesOnly yes
+                HostKeyAlias hammer-sshd
+                UserKnownHostsFile %s
+                GlobalKnownHostsFile /dev/null
+                StrictHostKeyChecking yes
+                BatchMode yes
+                ControlMaster no
+                ControlPath none
+                ConnectTimeout 10
+                LogLevel ERROR
+            """) % (" ".join(self.aliases), port, self.free_port(), user,
+                    self.path("id_ed25519"), self.path("known_hosts")))
+        os.chmod(self.path("ssh_config"), 0o600)
+
+    def try_port(self, port):
+        """Start sshd on port; True once `ssh node1 true` works there,
+        False when the port was taken."""
+        self.write_configs(port)
+        with open(self.path("sshd.log"), "wb") as log:
+            self.proc = subprocess.Popen(
+                [SSHD_PATH, "-D", "-e", "-f", self.path("sshd_config")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True)
+        self.port = port
+        deadline = time.monotonic() + self.READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                if "Address already in use" in self.log():
+                    return False
+                raise RuntimeError("sshd exited with %s: %s"
+                                   % (self.proc.returncode, self.log()))
+            try:
+                if self.ssh(self.aliases[0], "true", timeout=10).returncode == 0:
+                    return True
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("`ssh -F %s %s true` did not work within %gs: %s"
+                           % (self.config, self.aliases[0],
+                              self.READY_TIMEOUT_S, self.log()))
+
+    @property
+    def config(self):
+        return self.path("ssh_config")
+
+    def log(self):
+        try:
+            with open(self.path("sshd.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def ssh(self, alias, *command, **kwargs):
+        """Run command on alias over ssh -F self.config."""
+        return subprocess.run(
+            ["ssh", "-F", self.config, alias, "--"] + list(command),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, universal_newlines=True,
+            timeout=kwargs.get("timeout", 30))
+
+    def stop(self):
+        """Stop sshd and its connections' processes; remove the temp dir."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 # --- a hostile server: one fault per mode ------------------------------------------
@@ -5911,6 +6101,72 @@ class TestParseSize(unittest.TestCase):
                 hammer.parse_size(text)
             self.assertEqual(str(cm.exception), "%r is not a size: use e.g."
                              " 10MB, 512kB, 1MiB or 100 (bytes)" % text)
+
+
+# --- issue 11: --node, --start-at, --hosts -----------------------------------------
+
+REMOTE_RUNS = os.path.join(os.path.expanduser("~"), "hammer-runs")
+
+
+class SSHTestCase(ServerTestCase):
+    """Tests against SSHD, one per class: skipped with a clear reason when
+    OpenSSH is not installed, a failure when HAMMER_TEST_REQUIRE_ALL=1.
+    Remote run directories a test leaves in ~/hammer-runs are removed."""
+
+    aliases = 3
+    sshd = None
+
+    @classmethod
+    def setUpClass(cls):
+        if SSHD.missing() is None:
+            cls.sshd = SSHD().start(cls.aliases)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.sshd is not None:
+            cls.sshd.stop()
+            cls.sshd = None
+
+    def setUp(self):
+        if self.sshd is None:
+            if REQUIRE_ALL:
+                self.fail("%s and HAMMER_TEST_REQUIRE_ALL=1" % SSHD.missing())
+            self.skipTest("%s: the --hosts tests are skipped" % SSHD.missing())
+        ServerTestCase.setUp(self)
+        self.runs_before = self.remote_runs()
+        self.addCleanup(self.remove_new_runs)
+
+    @staticmethod
+    def remote_runs():
+        try:
+            return set(os.listdir(REMOTE_RUNS))
+        except OSError:
+            return set()
+
+    def remove_new_runs(self):
+        for name in self.remote_runs() - self.runs_before:
+            shutil.rmtree(os.path.join(REMOTE_RUNS, name), ignore_errors=True)
+        try:
+            os.rmdir(REMOTE_RUNS)   # only when nothing else is left there
+        except OSError:
+            pass
+
+
+class TestSSHD(SSHTestCase):
+    """The fixture itself: sshd on loopback under 3 aliases."""
+
+    def test_every_alias_reaches_the_server(self):
+        for alias in self.sshd.aliases:
+            proc = self.sshd.ssh(alias, "echo", "ok")
+            self.assertEqual((proc.returncode, proc.stdout, proc.stderr),
+                             (0, "ok\n", ""), alias)
+        self.assertEqual(self.sshd.aliases, ["node1", "node2", "node3"])
+
+    def test_the_down_alias_is_refused(self):
+        proc = self.sshd.ssh("down", "true")
+        self.assertEqual(proc.returncode, 255)
+        self.assertRegex(proc.stderr, r"^ssh: connect to host 127\.0\.0\.1 "
+                         r"port \d+: Connection refused\n$")
 
 
 if __name__ == "__main__":

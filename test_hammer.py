@@ -6169,5 +6169,199 @@ class TestSSHD(SSHTestCase):
                          r"port \d+: Connection refused\n$")
 
 
+class TestParseNode(unittest.TestCase):
+    def test_shares(self):
+        for text, node in (("1/1", (1, 1)), ("2/5", (2, 5)), ("5/5", (5, 5)),
+                           ("1/1000", (1, 1000)), ("1000/1000", (1000, 1000))):
+            self.assertEqual(hammer.parse_node(text), node, text)
+
+    def test_bad_shares(self):
+        for text in ("0/5", "6/5", "1/1001", "1001/1001", "0/0", "-1/5",
+                     "2", "2/", "/5", "a/b", "2/5/6", "1.5/3", "2:5", ""):
+            with self.assertRaises(hammer.UsageError) as cm:
+                hammer.parse_node(text)
+            self.assertEqual(str(cm.exception), "--node %r is not I/N with"
+                             " 1 <= I <= N <= 1000, as 2/5" % text)
+
+
+class TestNodeUsers(unittest.TestCase):
+    def test_every_nth_user(self):
+        self.assertEqual(hammer.node_users(10, 1, 3), [0, 3, 6, 9])
+        self.assertEqual(hammer.node_users(10, 2, 3), [1, 4, 7])
+        self.assertEqual(hammer.node_users(10, 3, 3), [2, 5, 8])
+        self.assertEqual(hammer.node_users(10, 1, 1), list(range(10)))
+
+    def test_a_node_past_the_users_has_none(self):
+        self.assertEqual(hammer.node_users(2, 3, 3), [])
+
+    def test_the_nodes_together_are_one_box(self):
+        for users, nodes in ((10, 3), (7, 7), (1000, 20), (18, 3)):
+            shares = [hammer.node_users(users, i, nodes)
+                      for i in range(1, nodes + 1)]
+            self.assertEqual(sorted(sum(shares, [])), list(range(users)))
+            self.assertLessEqual(max(map(len, shares)) -
+                                 min(map(len, shares)), 1)
+
+    def test_processes_number_a_nodes_users_in_order(self):
+        # node 2 of 3, 4 users in 2 processes: its users 1, 4, 7, 10 go
+        # round-robin to the processes, as one box's 0, 1, 2, 3 do
+        self.assertEqual(hammer.user_numbers([2, 2], 2, 3), [[1, 7], [4, 10]])
+        for users, nodes, processes in ((10, 3, 2), (18, 3, 2), (23, 4, 3)):
+            for i in range(1, nodes + 1):
+                mine = hammer.node_users(users, i, nodes)
+                threads = hammer.split_evenly(len(mine),
+                                              min(processes, len(mine)))
+                numbers = hammer.user_numbers(threads, i, nodes)
+                self.assertEqual(sorted(sum(numbers, [])), mine)
+
+    def test_quotas_of_the_nodes_add_up_to_one_box(self):
+        users, requests = 10, 3001
+        one_box = hammer.split_evenly(requests, users)
+        total = 0
+        for i in range(1, 4):
+            mine = hammer.node_users(users, i, 3)
+            threads = hammer.split_evenly(len(mine), 2)
+            quotas = hammer.request_quotas(threads, requests, i, 3, users)
+            numbers = hammer.user_numbers(threads, i, 3)
+            for qs, gs in zip(quotas, numbers):
+                self.assertEqual(qs, [one_box[g] for g in gs])
+            total += sum(sum(q) for q in quotas)
+        self.assertEqual(total, requests)
+
+
+class TestParseStartAt(unittest.TestCase):
+    NOW = 1795388400.0      # 2026-11-22T23:00:00Z
+
+    def at(self, text, now=NOW):
+        return hammer.parse_start_at(text, now)
+
+    def assertBad(self, text, message):
+        with self.assertRaises(hammer.UsageError) as cm:
+            self.at(text)
+        self.assertEqual(str(cm.exception), message)
+
+    def test_epoch_seconds(self):
+        self.assertEqual(self.at("1795390200"), 1795390200.0)
+        self.assertEqual(self.at("1795390200.25"), 1795390200.25)
+
+    def test_iso_utc(self):
+        for text in ("2026-11-22T23:30:00Z", "2026-11-22T23:30:00+00:00",
+                     "2026-11-22T23:30:00z"):
+            self.assertEqual(self.at(text), 1795390200.0, text)
+
+    def test_iso_fraction(self):
+        self.assertAlmostEqual(self.at("2026-11-22T23:30:00.25Z"),
+                               1795390200.25, places=6)
+        self.assertAlmostEqual(self.at("2026-11-22T23:30:00.000001+00:00"),
+                               1795390200.000001, places=6)
+
+    def test_from_now(self):
+        for text, ahead_s in (("+30s", 30.0), ("+500ms", 0.5), ("+2m", 120.0),
+                              ("+30", 30.0), ("+1h", 3600.0), ("+0s", 0.0)):
+            self.assertEqual(self.at(text), self.NOW + ahead_s, text)
+
+    def test_a_past_instant_is_kept(self):
+        # the run starts at once and warns that it is late
+        self.assertEqual(self.at("1795000000"), 1795000000.0)
+        self.assertEqual(self.at("2026-11-22T22:00:00Z"), self.NOW - 3600)
+
+    def test_a_day_ahead_at_most(self):
+        self.assertEqual(self.at("+24h"), self.NOW + 86400)
+        for text in ("+86401s", "+25h", "2026-11-24T00:00:00Z", "1895388400"):
+            self.assertBad(text, "--start-at %r is more than 24h ahead" % text)
+
+    def test_not_an_instant(self):
+        for text in ("", "now", "+", "+x", "+-5s", "+nan", "-5", "1e9",
+                     "2026-11-22T23:30:00", "2026-11-22T23:30:00+01:00",
+                     "2026-11-22", "2026-13-01T00:00:00Z",
+                     "2026-11-31T00:00:00Z", "23:30:00Z",
+                     "2026-11-22T23:30:00ZZ"):
+            self.assertBad(text, "--start-at %r is not an instant: give epoch"
+                           " seconds (1795000000), ISO 8601 UTC"
+                           " (2026-11-22T23:30:00Z) or +DURATION from now"
+                           " (+30s)" % text)
+
+
+class TestParseHosts(TempDirTestCase):
+    def hosts(self, text):
+        return [tuple(h) for h in hammer.parse_hosts(text)]
+
+    def assertBad(self, text, entry):
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_hosts(text)
+        self.assertEqual(str(cm.exception), "--hosts: %r is not"
+                         " [user@]host[:port]" % entry)
+
+    def test_a_list(self):
+        self.assertEqual(self.hosts("h1,h2,h3"), [
+            (None, "h1", None, "h1"), (None, "h2", None, "h2"),
+            (None, "h3", None, "h3")])
+
+    def test_user_and_port(self):
+        self.assertEqual(self.hosts("alice@box-1.example.com:2222"), [
+            ("alice", "box-1.example.com", 2222,
+             "alice@box-1.example.com:2222")])
+        self.assertEqual(self.hosts("user@host:22"),
+                         [("user", "host", 22, "user@host:22")])
+        self.assertEqual(self.hosts("10.0.0.5:65535"),
+                         [(None, "10.0.0.5", 65535, "10.0.0.5:65535")])
+
+    def test_ipv6_literal(self):
+        self.assertEqual(self.hosts("[::1]:2222,bob@[fe80::1]"), [
+            (None, "::1", 2222, "[::1]:2222"),
+            ("bob", "fe80::1", None, "bob@[fe80::1]")])
+
+    def test_the_same_host_is_several_nodes(self):
+        self.assertEqual([h.host for h in hammer.parse_hosts("a,b,a,a")],
+                         ["a", "b", "a", "a"])
+
+    def test_host_fields_by_name(self):
+        host = hammer.parse_hosts("u@h:2")[0]
+        self.assertEqual((host.user, host.host, host.port, host.text),
+                         ("u", "h", 2, "u@h:2"))
+
+    def test_a_file(self):
+        path = write(self.path("hosts.txt"), "# the load boxes\n"
+                     "h1\n\nalice@h2:2222\n# h4\n[::1]:22\n\nh1\n")
+        self.assertEqual(self.hosts("@" + path), [
+            (None, "h1", None, "h1"), ("alice", "h2", 2222, "alice@h2:2222"),
+            (None, "::1", 22, "[::1]:22"), (None, "h1", None, "h1")])
+
+    def test_option_injection(self):
+        self.assertBad("-oProxyCommand=touch /tmp/x",
+                       "-oProxyCommand=touch /tmp/x")
+        self.assertBad("h1,-oProxyCommand=x", "-oProxyCommand=x")
+        self.assertBad("-h1", "-h1")
+        self.assertBad("u@-h1", "u@-h1")
+        self.assertBad("-u@h1", "-u@h1")
+
+    def test_whitespace(self):
+        for entry in ("a b", "a\tb", "a\nb"):
+            self.assertBad(entry, entry)
+
+    def test_shell_metacharacters(self):
+        for entry in ("h;rm", "h|x", "h&x", "$(x)", "`x`", "h>x", "h'x",
+                      'h"x', "h\\x", "h*", "u@h@x", "h/x", "[::1;x]",
+                      "\u00e9t\u00e9"):
+            self.assertBad(entry, entry)
+
+    def test_ports(self):
+        for entry in ("h:0", "h:70000", "h:65536", "h:", "h:x", "h:-1",
+                      "[::1]:0", "::1"):
+            self.assertBad(entry, entry)
+
+    def test_a_bad_entry_in_a_file(self):
+        path = write(self.path("hosts.txt"), "h1\nh;rm\n")
+        self.assertBad("@" + path, "h;rm")
+
+    def test_no_hosts(self):
+        for text in ("", ",", "h1,,h2"):
+            with self.assertRaises(hammer.UsageError):
+                hammer.parse_hosts(text)
+        path = write(self.path("hosts.txt"), "# nothing\n\n")
+        with self.assertRaises(hammer.UsageError):
+            hammer.parse_hosts("@" + path)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -33,7 +33,10 @@ machines, --html writes a report with inline SVG charts that opens
 offline.  --compare BASE.csv sets the totals beside a baseline run's and
 marks regressions beyond --tolerance percent, in total and per name.  When
 `<file>.json` (hammer's run settings) sits beside the first file, the
-outputs show those settings.
+outputs show those settings.  Inputs whose settings carry a
+start_at_epoch_s (hammer --start-at: nodes started together) are aligned
+on the clock: each one's rows land its started_epoch_s less the earliest
+one's later, and a warning says when their start_at_epoch_s differ.
 
 Rows with a scheduled time (hammer --rate, the open model) also give the
 latency from the intended send instant, elapsed - scheduled +
@@ -477,6 +480,67 @@ def run_end(settings, last_elapsed, last_end):
             and runtime > last_end):
         return float(runtime), "runtime_s", warning
     return last_end, "last response", warning
+
+
+def alignment(names, settings):
+    """The inputs' names and settings (or None) -> (offsets, warnings).
+
+    An input whose settings carry a start_at_epoch_s (hammer's
+    --start-at: nodes started together) is aligned on the clock by its
+    started_epoch_s, the instant its elapsed 0 stands for: its offset is
+    that less the least of the aligned inputs', rounded to the
+    microsecond, and its rows land that much later.  Other inputs get
+    None: their rows stay where they are.  A warning names the aligned
+    inputs when their start_at_epoch_s differ (not one --start-at), and
+    an input whose two values are not numbers of seconds.
+    """
+    offsets, warnings, aligned = [None] * len(names), [], []
+    for i, one in enumerate(settings):
+        start_at = (one or {}).get("start_at_epoch_s")
+        if start_at is None:
+            continue
+        started = one.get("started_epoch_s")
+        if is_seconds(start_at) and is_seconds(started):
+            aligned.append((i, float(start_at), float(started)))
+        else:
+            warnings.append("%s%s: start_at_epoch_s %r and started_epoch_s"
+                            " %r are not both numbers of seconds: not"
+                            " aligned" % (names[i], hammer.SETTINGS_SUFFIX,
+                                          start_at, started))
+    if not aligned:
+        return offsets, warnings
+    least = min(started for _, _, started in aligned)
+    for i, _, started in aligned:
+        offsets[i] = round(started - least, 6)
+    spread = round(max(a[1] for a in aligned) - min(a[1] for a in aligned),
+                   6)
+    if spread:
+        warnings.append("%s: start_at_epoch_s differ by %s (not one"
+                        " --start-at): rows aligned on each one's"
+                        " started_epoch_s" % (", ".join(
+                            names[i] for i, _, _ in aligned),
+                            format_width(spread)))
+    return offsets, warnings
+
+
+def shifted(columns, offset_s):
+    """Columns whose rows happened offset_s seconds later (> 0, whole
+    microseconds): their elapsed times moved, as floats rounded to the
+    microsecond.  %.6f fields (bytes) move as whole microseconds, in C
+    passes.  A scheduled time would move as much: the corrected latency,
+    elapsed - scheduled + response_time, stays as it is."""
+    elapsed = columns.elapsed
+    if isinstance(elapsed[0], bytes):     # micro_shape() 2: digits.6digits
+        micros = map(float, b",".join(elapsed).replace(b".", b"").split(
+            b","))
+        elapsed = list(map(operator.truediv, map(
+            operator.add, micros, repeat(round(offset_s * US_PER_S))),
+            repeat(US_PER_S)))
+    else:
+        elapsed = list(map(round, map(operator.add, elapsed,
+                                      repeat(offset_s)), repeat(6)))
+    return columns._replace(elapsed=elapsed, lo=min(elapsed),
+                            hi=max(elapsed))
 
 
 PlannedStage = collections.namedtuple("PlannedStage",
@@ -1848,14 +1912,16 @@ class Tally(object):
     those names) count in the status and error-kind totals, the Bucketer
     (intervals and stages) and, with sample, a Sampler and the names'
     Timeline.  Line numbers are counted from the stream's first line;
-    main() shifts them for byte ranges.
+    main() shifts them for byte ranges.  With offset_s, every row lands
+    that much later (shifted()), as alignment() says.
     """
 
     fast = True     # parse_block()'s fast path (tests turn it off)
 
     def __init__(self, fmt, interval_s, sample=False, stage_edges=None,
-                 wanted=None, pinned=frozenset()):
+                 wanted=None, pinned=frozenset(), offset_s=0.0):
         self.fmt = fmt
+        self.offset_s = offset_s    # rows land this much later (alignment)
         self.wanted = wanted    # None, or the names (bytes) --name keeps
         self.names = NameTable(pinned, Timeline() if sample else None)
         self.bucketer = Bucketer(interval_s, stage_edges, self.names)
@@ -1962,6 +2028,8 @@ class Tally(object):
 
     def _count(self, columns):
         """Valid Columns -> the last end, the names, and the totals."""
+        if self.offset_s:
+            columns = shifted(columns, self.offset_s)
         bucketer = self.bucketer
         bucketer.widen(columns.lo, columns.hi)
         self.ends.add(columns, bucketer.max_elapsed)
@@ -2547,9 +2615,22 @@ def format_settings(settings):
             for k, v in settings.items()]
 
 
-def format_header(inputs, tally, interval_s, settings, wanted=None):
+def format_offsets(inputs, offsets):
+    """The line that says how far alignment() moved each aligned input,
+    when there are several: [] else."""
+    aligned = [(name, offset) for name, offset in zip(inputs, offsets or ())
+               if offset is not None]
+    if len(aligned) < 2:
+        return []
+    return ["aligned on started_epoch_s: " + ", ".join(
+        "%s +%gs" % pair for pair in aligned)]
+
+
+def format_header(inputs, tally, interval_s, settings, wanted=None,
+                  offsets=None):
     lines = ["crunch %s: %s, %d rows, interval %gs" % (
         __version__, ", ".join(inputs), tally.rows, interval_s)]
+    lines += format_offsets(inputs, offsets)
     if wanted:
         lines.append("names: %s (%d rows)" % (", ".join(
             shown(n) for n in wanted), tally.counted))
@@ -2786,12 +2867,13 @@ def json_number(key, value):
 
 def json_report(inputs, interval_s, settings, tally, rows, totals, end,
                 comparison=None, unit=None, stages=None, verdicts=None,
-                names=None, compared=None, wanted=None):
+                names=None, compared=None, wanted=None, offsets=None):
     clean = lambda row: dict((k, json_number(k, v)) for k, v in row.items()
                              if not k.endswith("histogram"))
     report = collections.OrderedDict()
     report["crunch"] = __version__
     report["inputs"] = inputs
+    report["offsets_s"] = offsets or [None] * len(inputs)
     report["interval_s"] = interval_s
     report["end_s"] = json_number("end_s", end[0])
     report["end_from"] = end[1]
@@ -3318,6 +3400,8 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
     out.append("<p>%d rows, interval %s s. %s</p>" % (
         tally.rows, esc(fmt_num(run["interval_s"])),
         esc(format_counts(tally))))
+    out.extend("<p>%s</p>" % esc(line)
+               for line in format_offsets(run["inputs"], run["offsets"]))
     for warning in run["warnings"]:
         out.append('<p class="warn">%s</p>' % esc(warning))
     if run["settings"]:
@@ -3470,8 +3554,8 @@ def feed(tally, blocks):
 
 
 Counting = collections.namedtuple(
-    "Counting", "interval_s sample stage_edges wanted pinned")
-Counting.__new__.__defaults__ = (False, None, None, frozenset())
+    "Counting", "interval_s sample stage_edges wanted pinned offset_s")
+Counting.__new__.__defaults__ = (False, None, None, frozenset(), 0.0)
 Counting.__doc__ = """How a Tally counts: Tally(fmt, *counting)."""
 
 RangeJob = collections.namedtuple("RangeJob",
@@ -3620,17 +3704,23 @@ def crunch_ranges(path, fmt, body_start, size, counting, processes,
     return total
 
 
-def crunch_inputs(names, counting, stdin, processes, all_settings):
-    """Several inputs, and their settings (or None) -> (merged Tally,
-    warnings, (end, where from)), the end the latest of the inputs'
-    run_end().  Raises InputError."""
+def crunch_inputs(names, counting, stdin, processes, all_settings,
+                  offsets=None):
+    """Several inputs, their settings (or None) and their offsets from
+    alignment() (None: all None) -> (merged Tally, warnings, (end, where
+    from)), the end the latest of the inputs' run_end(), each moved by
+    its input's offset.  Raises InputError."""
     merged, warnings, end = None, [], None
     for i, name in enumerate(names):
-        tally = crunch_input(name, counting, stdin, processes)
+        offset = (offsets and offsets[i]) or 0.0
+        tally = crunch_input(name, counting._replace(offset_s=offset), stdin,
+                             processes)
         shown = shown_name(name)
         settings = all_settings[i]
-        seconds, source, warning = run_end(settings, tally.max_elapsed,
-                                           tally.last_end)
+        seconds, source, warning = run_end(settings,
+                                           tally.max_elapsed - offset,
+                                           tally.last_end - offset)
+        seconds += offset
         if warning:
             warnings.append("%s%s: %s" % (name, hammer.SETTINGS_SUFFIX,
                                           warning))
@@ -3685,9 +3775,10 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
     encode = lambda texts: frozenset(t.encode("utf-8") for t in texts)
     counting = Counting(interval_s, sample, edges, wanted and encode(wanted),
                         encode(pinned))
-    tally, warnings, end = crunch_inputs(names, counting, stdin, processes,
-                                         all_settings)
-    warnings += name_warnings(tally, wanted)
+    offsets, warnings = alignment(names, all_settings)
+    tally, more, end = crunch_inputs(names, counting, stdin, processes,
+                                     all_settings, offsets)
+    warnings += more + name_warnings(tally, wanted)
     rows, totals = summarise(tally, interval_s, end[0])
     if plan_warning:
         warnings.append(plan_warning)
@@ -3699,6 +3790,7 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
                      for b in tally.names.entries.values())
     return {"inputs": ["<stdin>" if n == "-" else n for n in names],
             "interval_s": interval_s, "tally": tally, "rows": rows,
+            "offsets": offsets,
             "totals": totals, "settings": all_settings[0],
             "warnings": warnings, "end": end, "sample": tally.sample or [],
             "unit": unit, "stages": stages and summarise_stages(
@@ -3874,7 +3966,8 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
                                  run["settings"], run["tally"], run["rows"],
                                  run["totals"], run["end"], comparison,
                                  run["unit"], run["stages"], verdicts,
-                                 run["names"], compared, wanted)
+                                 run["names"], compared, wanted,
+                                 run["offsets"])
             text = json.dumps(report, indent=1) + "\n"
         else:
             text = "\n".join(format_report(run, interval_s, base,
@@ -3909,7 +4002,7 @@ def format_report(run, interval_s, base, comparison, tolerance_pct,
     the comparison (in total, then per name) and the thresholds."""
     totals = run["totals"]
     lines = format_header(run["inputs"], run["tally"], interval_s,
-                          run["settings"], run["wanted"])
+                          run["settings"], run["wanted"], run["offsets"])
     lines += format_table(run["rows"], totals,
                           with_corrected(TABLE_COLUMNS, totals))
     lines.append(format_counts(run["tally"]))

@@ -2698,5 +2698,150 @@ class ReadmeTest(unittest.TestCase):
                       section)
 
 
+
+EPOCH_S = 1795000000.0          # an instant for --start-at's settings
+
+
+def node_settings(started_s, start_at_s=EPOCH_S, **more):
+    """A settings file of a run started with --start-at: elapsed 0 is
+    EPOCH_S + started_s."""
+    settings = {"start_at_epoch_s": start_at_s,
+                "started_epoch_s": round(EPOCH_S + started_s, 6),
+                "duration_s": 2.0}
+    settings.update(more)
+    return settings
+
+
+class AlignTest(CrunchTestCase):
+    """Inputs run with --start-at are aligned on their started_epoch_s."""
+
+    A = [(0.1, 0.01, 200), (0.8, 0.01, 200), (1.5, 0.01, 200)]
+    B = [(0.1, 0.01, 200), (0.7, 0.01, 503), (1.5, 0.01, 200)]
+
+    def write_node(self, name, rows, settings):
+        path = self.write_rows(name, rows)
+        if settings is not None:
+            self.write(name + ".json", json.dumps(settings))
+        return path
+
+    def counts(self, report):
+        return [(r["start_s"], r["requests"], r["errors"])
+                for r in report["intervals"]]
+
+    def test_a_node_started_late_lands_later(self):
+        a = self.write_node("a.csv", self.A, node_settings(0.0))
+        b = self.write_node("b.csv", self.B, node_settings(0.3))
+        report, err = self.run_json([a, b, "--interval", "1"])
+        self.assertEqual(err, "")
+        # b's rows at 0.4, 1.0 (0.7 + 0.3, not 0.99999...) and 1.8
+        self.assertEqual(self.counts(report), [(0.0, 3, 0), (1.0, 3, 1)])
+        self.assertEqual(report["offsets_s"], [0.0, 0.3])
+        self.assertEqual((report["end_s"], report["end_from"]),
+                         (2.3, "duration_s"))       # b's 2.0 s, 0.3 s late
+        self.assertEqual(report["totals"]["width_s"], 2.3)
+        code, out, _ = self.run_main([a, b, "--interval", "1"])
+        self.assertEqual(out.splitlines()[1],
+                         "aligned on started_epoch_s: %s +0s, %s +0.3s"
+                         % (a, b))
+        page = os.path.join(self.dir, "r.html")
+        self.assertEqual(self.run_main([a, b, "--html", page])[0], 0)
+        with open(page) as f:
+            self.assertIn("<p>aligned on started_epoch_s: %s +0s, %s +0.3s"
+                          "</p>" % (a, b), f.read())
+
+    def test_the_earliest_start_is_zero_whatever_the_order(self):
+        a = self.write_node("a.csv", self.A, node_settings(0.25))
+        b = self.write_node("b.csv", self.B, node_settings(-0.05))
+        report, _ = self.run_json([a, b, "--interval", "0.5"])
+        self.assertEqual(report["offsets_s"], [0.3, 0.0])
+        # a at 0.4, 1.1, 1.8; b at 0.1, 0.7, 1.5
+        self.assertEqual(self.counts(report), [
+            (0.0, 2, 0), (0.5, 1, 1), (1.0, 1, 0), (1.5, 2, 0)])
+
+    def test_files_without_start_at_are_not_moved(self):
+        a = self.write_node("a.csv", self.A, node_settings(0.0))
+        b = self.write_node("b.csv", self.B, node_settings(0.3))
+        plain = self.write_node("c.csv", self.B, None)
+        older = self.write_node("d.csv", self.B, {
+            "started_epoch_s": EPOCH_S + 0.3, "duration_s": 2.0})
+        unset = self.write_node("e.csv", self.B, node_settings(
+            0.3, start_at_s=None))
+        report, err = self.run_json([a, b, plain, older, unset,
+                                     "--interval", "1"])
+        self.assertEqual(err, "")
+        self.assertEqual(report["offsets_s"], [0.0, 0.3, None, None, None])
+        # three copies of B where they are: 0.1, 0.7 | 1.5
+        self.assertEqual(self.counts(report), [(0.0, 9, 3), (1.0, 6, 1)])
+
+    def test_one_file_alone_is_not_moved(self):
+        b = self.write_node("b.csv", self.B, node_settings(0.3))
+        alone, err = self.run_json([b, "--interval", "1"])
+        self.assertEqual((alone["offsets_s"], err), ([0.0], ""))
+        self.write("b.csv.json", json.dumps({"duration_s": 2.0}))
+        bare, _ = self.run_json([b, "--interval", "1"])
+        self.assertEqual(alone["intervals"], bare["intervals"])
+        self.assertEqual(alone["totals"], bare["totals"])
+
+    def test_start_at_that_differ_are_named_in_a_warning(self):
+        a = self.write_node("a.csv", self.A, node_settings(0.0))
+        b = self.write_node("b.csv", self.B, node_settings(
+            0.75, start_at_s=EPOCH_S + 0.5))
+        c = self.write_node("c.csv", self.A, None)
+        report, err = self.run_json([a, b, c, "--interval", "1"])
+        self.assertEqual(err, "crunch: warning: %s, %s: start_at_epoch_s"
+                              " differ by 500ms (not one --start-at): rows"
+                              " aligned on each one's started_epoch_s\n"
+                         % (a, b))
+        self.assertEqual(report["offsets_s"], [0.0, 0.75, None])
+
+    def test_broken_start_values_are_named_and_not_aligned(self):
+        a = self.write_node("a.csv", self.A, node_settings(0.0))
+        b = self.write_node("b.csv", self.B, node_settings(
+            0.3, started_epoch_s="soon"))
+        report, err = self.run_json([a, b, "--interval", "1"])
+        self.assertEqual(err, "crunch: warning: %s.json: start_at_epoch_s"
+                              " %r and started_epoch_s 'soon' are not both"
+                              " numbers of seconds: not aligned\n"
+                         % (b, EPOCH_S))
+        self.assertEqual(report["offsets_s"], [0.0, None])
+
+    def test_byte_ranges_in_processes_are_moved_alike(self):
+        rows = random_rows(4000, seed=7)
+        a = self.write_node("a.csv", rows, node_settings(0.0, duration_s=11))
+        b = self.write_node("b.csv", rows[::-1], node_settings(
+            1.234567, duration_s=11))
+        one, _ = self.run_json([a, b, "--processes", "1", "--html",
+                                os.path.join(self.dir, "one.html")])
+        with mock.patch.object(crunch, "RANGE_B", 7000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            many, _ = self.run_json([a, b, "--processes", "2", "--html",
+                                     os.path.join(self.dir, "many.html")])
+        self.assertEqual(many, one)
+        with open(os.path.join(self.dir, "one.html")) as f, \
+                open(os.path.join(self.dir, "many.html")) as g:
+            self.assertEqual(f.read().replace("one.html", ""),
+                             g.read().replace("many.html", ""))
+        moved = [(round(e + 1.234567, 6), t, s) for e, t, s in rows]
+        c = self.write_node("c.csv", moved, {"duration_s": 12.234567})
+        want, _ = self.run_json([a, c, "--processes", "1"])
+        self.assertEqual(one["end_s"], 12.234567)
+        for key in ("intervals", "totals", "rows", "statuses"):
+            self.assertEqual(one[key], want[key], key)
+
+    def test_fast_path_moves_as_line_by_line(self):
+        fmt = crunch.parse_first_line(HEADER6.rstrip("\n").encode())[0]
+        lines = [open_row(9.999990 + k * 0.000005, 0.002, 9.99)
+                 for k in range(5)] + [open_row(3.2, 0.1, 3.1, 0, 0,
+                                                "timeout")]
+        block = "".join(lines).encode()
+        facts = []
+        for cls in (crunch.Tally, SlowTally):
+            tally = cls(fmt, 0.5, True, offset_s=0.000015)
+            tally.add_block(block)
+            facts.append(tally_facts(tally)[0])
+        self.assertEqual(facts[0], facts[1])
+        self.assertEqual((facts[0][7], facts[0][8]), (3.200015, 10.000025))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2788,7 +2788,9 @@ class LoadServer(FaultServer):
         with self.lock:
             if self.first is None:
                 self.first = now
-            self.arrivals[id(reader)].append(now)
+            if not hasattr(reader, "number"):   # id() is reused once freed
+                reader.number = len(self.arrivals)
+            self.arrivals[reader.number].append(now)
         return now
 
     def mode_stamp(self, conn, reader):
@@ -6361,6 +6363,179 @@ class TestParseHosts(TempDirTestCase):
         path = write(self.path("hosts.txt"), "# nothing\n\n")
         with self.assertRaises(hammer.UsageError):
             hammer.parse_hosts("@" + path)
+
+
+class TestNodePlan(unittest.TestCase):
+    """--node and --start-at as the plan and the settings file read them."""
+
+    def test_users_are_totals_over_the_nodes(self):
+        plan = make_plan("http://x/", "--node", "2/3", "-p", "2", "-t", "3")
+        self.assertEqual((plan.users, plan.threads_per_process), (18, [3, 3]))
+        plan = make_plan("http://x/", "--node", "3/3", "-c", "10", "-p", "2")
+        self.assertEqual((plan.users, plan.threads_per_process), (10, [2, 1]))
+
+    def test_nodes_agree_on_the_seed_of_their_start(self):
+        # past instants are kept: the runs would start at once, late
+        seeds = set(make_plan("http://x/", "--node", node, "--start-at",
+                              "1795000000.5").seed for node in ("1/2", "2/2"))
+        self.assertEqual(len(seeds), 1)
+        other = make_plan("http://x/", "--node", "1/2", "--start-at",
+                          "1795000001.5").seed
+        self.assertNotIn(other, seeds)
+        self.assertEqual(make_plan("http://x/", "--node", "1/2", "--seed",
+                                   "7", "--start-at", "1795000000").seed, 7)
+
+    def test_a_node_without_users(self):
+        with self.assertRaises(hammer.UsageError) as cm:
+            make_plan("http://x/", "--node", "3/3", "-c", "2")
+        self.assertEqual(str(cm.exception), "--node 3/3 has no users: 2"
+                         " users in all over 3 nodes; give -c 3 or more")
+
+    def test_sizing_cannot_be_split(self):
+        for option in (["--node", "1/2"], ["--hosts", "h1,h2"]):
+            with self.assertRaises(hammer.UsageError) as cm:
+                make_plan("http://x/", "--sizing", *option)
+            self.assertEqual(str(cm.exception), "--sizing judges one box's"
+                             " measurements as they come: it cannot be split"
+                             " over nodes")
+
+
+class NodeTestCase(LoadShapeTestCase):
+    """Runs several hammer commands at once."""
+
+    def spawn(self, args, csv, cwd=HERE):
+        proc = subprocess.Popen(
+            [sys.executable, HAMMER] + list(args) + ["-o", csv, "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+            universal_newlines=True, start_new_session=True)
+        self.addCleanup(self.reap, proc)
+        return proc
+
+    @staticmethod
+    def reap(proc):
+        """Kill what is left of the run's process group; close its pipes."""
+        TestSignals.kill_group(proc.pid)
+        proc.communicate()
+
+    def finish(self, proc, timeout=60):
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            TestSignals.kill_group(proc.pid)
+            proc.communicate()
+            self.fail("hammer %s did not end" % " ".join(proc.args))
+        return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                           out, err)
+
+    @staticmethod
+    def settings_of(path):
+        with open(path + ".json") as f:
+            return json.load(f)
+
+    @staticmethod
+    def elapsed_of(path):
+        with open(path) as f:
+            return sorted(float(r["elapsed"]) for r in csv.DictReader(f))
+
+    def crunch(self, *args):
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "crunch.py")] + list(args)
+            + ["--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout), proc.stderr
+
+    @staticmethod
+    def users_by_connection(server, started):
+        """(first request - started, requests) of each connection, in the
+        order they began: one connection per user, kept alive."""
+        return sorted((times[0] - started, len(times))
+                      for times in server.arrivals.values())
+
+    def assertRamp(self, firsts, offsets, what):
+        """Each first request came at its ramp offset: not before it (1 ms
+        for the clocks), less than RAMP_SLACK_S after it."""
+        self.assertEqual(len(firsts), len(offsets), what)
+        for first, offset in zip(firsts, offsets):
+            self.assertGreaterEqual(first, offset - 0.001, (what, firsts))
+            self.assertLess(first, offset + self.RAMP_SLACK_S,
+                            (what, firsts))
+
+    RAMP_SLACK_S = 0.2
+
+
+class TestNodeRuns(NodeTestCase):
+    """--node and --start-at alone: two local runs as nodes 1/2 and 2/2
+    started at the same instant are one run with every user."""
+
+    USERS, RAMPUP_S, REQUESTS = 8, 4.0, 403     # users 0.5 s apart
+
+    def common(self):
+        return ["--rampup", "%g" % self.RAMPUP_S, "-n", str(self.REQUESTS),
+                "--seed", "7"]
+
+    def test_two_nodes_are_one_box(self):
+        one, split = self.load_server("stamp"), self.load_server("stamp")
+        one_csv = os.path.join(self.tmp.name, "one.csv")
+        box = self.spawn([one.url, "-c", str(self.USERS), "-p", "2"]
+                         + self.common(), one_csv)
+        at = round(time.time() + 3.0, 6)
+        csvs = [os.path.join(self.tmp.name, "node%d.csv" % i) for i in (1, 2)]
+        procs = [self.spawn([split.url, "--node", "%d/2" % i, "--start-at",
+                             "%.6f" % at, "-p", "1", "-t", "4"]
+                            + self.common(), csvs[i - 1]) for i in (1, 2)]
+        for proc in [box] + procs:
+            done = self.finish(proc)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertNotIn("warning", done.stderr)
+
+        # the same requests: 403 over 8 users, 51 for users 0-2, 50 after
+        shares = hammer.split_evenly(self.REQUESTS, self.USERS)
+        self.assertEqual(shares, [51, 51, 51, 50, 50, 50, 50, 50])
+        self.assertEqual((one.requests, split.requests), (403, 403))
+        boxes = self.users_by_connection(one, self.settings_of(one_csv)[
+            "started_epoch_s"])
+        nodes = self.users_by_connection(split, at)
+        self.assertEqual([n for _, n in boxes], shares)
+        self.assertEqual([n for _, n in nodes], shares)
+        # the same ramp: user g starts at g * 4 s / 8
+        offsets = [g * self.RAMPUP_S / self.USERS for g in range(self.USERS)]
+        self.assertRamp([t for t, _ in boxes], offsets, "one box")
+        self.assertRamp([t for t, _ in nodes], offsets, "two nodes")
+
+        # each node's own rows: node I's users are I-1, I+1, ...; none
+        # sends before its offset, and the first sends at once
+        for i, path in enumerate(csvs, 1):
+            s = self.settings_of(path)
+            self.assertEqual(
+                (s["node"], s["nodes"], s["users"], s["seed"], s["host"],
+                 s["start_at_epoch_s"], s["started_epoch_s"], s["start_at"],
+                 s["threads_per_process"], s["summary"]["requests"]),
+                (i, 2, 8, 7, socket.gethostname(), at, at,
+                 hammer.iso_utc(at), [4], (202, 201)[i - 1]))
+            elapsed = self.elapsed_of(path)
+            self.assertEqual(len(elapsed), s["summary"]["requests"])
+            mine = hammer.node_users(self.USERS, i, 2)
+            self.assertRamp(elapsed[:1], offsets[i - 1:i], "node %d" % i)
+            for k, g in enumerate(mine):
+                early = sum(1 for e in elapsed if e < offsets[g] - 0.001)
+                self.assertLessEqual(early, sum(shares[h] for h in mine[:k]),
+                                     (i, g))
+
+        # crunch merges the nodes on their start: one box's numbers
+        merged, err = self.crunch(*csvs)
+        alone, _ = self.crunch(one_csv)
+        self.assertEqual(err, "")
+        self.assertEqual((merged["rows"], merged["totals"]["requests"],
+                          merged["statuses"]),
+                         (alone["rows"], alone["totals"]["requests"],
+                          alone["statuses"]))
+        self.assertEqual(merged["rows"], 403)
+        self.assertEqual(merged["stages"][0]["to"], 8, merged["stages"])
+        self.assertEqual([(n["method"], n["name"], n["requests"])
+                          for n in merged["names"]],
+                         [(n["method"], n["name"], n["requests"])
+                          for n in alone["names"]])
 
 
 if __name__ == "__main__":

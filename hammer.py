@@ -50,6 +50,7 @@ interrupted by SIGINT (Ctrl+C), 143 stopped by SIGTERM.
 import argparse
 import base64
 import bisect
+import calendar
 import collections
 import collections.abc
 import configparser
@@ -131,6 +132,14 @@ USER_MEMORY_B = 40 << 10    # memory per user (-t 2000 measured 27 kB each)
 PROCESS_MEMORY_B = 30 << 20  # memory per worker process before its users
 FDS_PER_PROCESS = 64        # descriptors a worker needs besides its users
 TASKS_PER_PROCESS = 4       # threads a worker runs besides its users
+MAX_NODES = 1000            # --node I/N and --hosts: the most nodes
+MAX_START_AHEAD_S = 86400.0  # --start-at: at most a day ahead
+START_LEAD_S = 1.0          # --hosts: the start goes this far ahead
+CLOCK_WARN_S = 0.05         # a node's clock this far off is a warning
+CLOCK_PINGS = 5             # round trips that estimate a node's clock
+NODE_SETUP_S = 60.0         # --hosts: connect, copy and probe within this
+NODE_STOP_S = 30.0          # and stop and report within this, after a stop
+SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie")
 USER_AGENT = "hammer/" + __version__
 
 # The CSV contract: README.md shows the same block.
@@ -219,21 +228,28 @@ def split_evenly(total, parts):
     return [share + (1 if i < extra else 0) for i in range(parts)]
 
 
-def user_numbers(threads_per_process):
+def user_numbers(threads_per_process, node=1, nodes=1):
     """Global user numbers of every thread, one list per process.
 
     Users are numbered round-robin across the processes (process 0's first
     thread is user 0, process 1's first is user 1, ...) so that each
-    process ramps up evenly and takes an even share of every quota.
+    process ramps up evenly and takes an even share of every quota.  On
+    node I of N, the k-th user so numbered is global user I-1 + k*N: the
+    nodes' users together are one box's.
     """
     numbers = [[] for _ in threads_per_process]
-    g = 0
+    g = node - 1
     for j in range(max(threads_per_process, default=0)):
         for i, count in enumerate(threads_per_process):
             if j < count:
                 numbers[i].append(g)
-                g += 1
+                g += nodes
     return numbers
+
+
+def node_users(users, node, nodes):
+    """The global numbers of node `node`'s users, of `users` in all."""
+    return list(range(node - 1, users, nodes))
 
 
 def rampup_offsets(threads_per_process, rampup_s):
@@ -246,13 +262,63 @@ def rampup_offsets(threads_per_process, rampup_s):
             for users in user_numbers(threads_per_process)]
 
 
-def request_quotas(threads_per_process, requests):
-    """Each thread's share of `requests` in all (None: unbounded)."""
+def request_quotas(threads_per_process, requests, node=1, nodes=1,
+                   users=None):
+    """Each thread's share of `requests` in all (None: unbounded), over
+    `users` in all (default: these threads')."""
     if requests is None:
         return [[math.inf] * count for count in threads_per_process]
-    shares = split_evenly(requests, sum(threads_per_process))
-    return [[shares[g] for g in users]
-            for users in user_numbers(threads_per_process)]
+    shares = split_evenly(requests, users or sum(threads_per_process))
+    return [[shares[g] for g in numbers]
+            for numbers in user_numbers(threads_per_process, node, nodes)]
+
+
+def parse_node(text):
+    """--node 'I/N' -> (I, N), 1 <= I <= N <= MAX_NODES."""
+    m = re.match(r"^\s*([0-9]{1,4})/([0-9]{1,4})\s*$", text)
+    if m and 1 <= int(m.group(1)) <= int(m.group(2)) <= MAX_NODES:
+        return int(m.group(1)), int(m.group(2))
+    raise UsageError("--node %r is not I/N with 1 <= I <= N <= %d, as 2/5"
+                     % (text, MAX_NODES))
+
+
+def parse_start_at(text, now):
+    """--start-at: epoch seconds, ISO 8601 UTC ('2026-11-22T23:30:00Z',
+    with an optional fraction, Z or +00:00) or '+DURATION' from now ->
+    epoch seconds.  At most MAX_START_AHEAD_S ahead; a past instant is
+    kept (the run starts at once, late)."""
+    value = text.strip()
+    when = None
+    if value.startswith("+"):
+        try:
+            when = now + parse_duration(value[1:])
+        except ValueError:
+            pass
+    elif re.match(r"^[0-9]{1,12}(\.[0-9]{1,9})?$", value):
+        when = float(value)
+    else:
+        m = re.match(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}"
+                     r"(?::[0-9]{2})?)(\.[0-9]{1,9})?(Z|[+-]00:?00)$",
+                     value, re.IGNORECASE)
+        if m:
+            clock = m.group(2) if m.group(2).count(":") == 2 else (
+                m.group(2) + ":00")
+            try:
+                moment = datetime.datetime.strptime(
+                    m.group(1) + "T" + clock, "%Y-%m-%dT%H:%M:%S")
+            except ValueError:
+                moment = None
+            if moment is not None:
+                when = calendar.timegm(moment.timetuple()) + float(
+                    "0" + (m.group(3) or ""))
+    if when is None:
+        raise UsageError("--start-at %r is not an instant: give epoch seconds"
+                         " (1795000000), ISO 8601 UTC (2026-11-22T23:30:00Z)"
+                         " or +DURATION from now (+30s)" % text)
+    if when - now > MAX_START_AHEAD_S:
+        raise UsageError("--start-at %r is more than %gh ahead"
+                         % (text, MAX_START_AHEAD_S / 3600))
+    return when
 
 
 # --- load shapes -----------------------------------------------------------------
@@ -1197,7 +1263,7 @@ def format_progress(plan, elapsed_s, active, rate, avg_s, errors):
     if plan.model == "open":
         load = "target %s req/s" % ("%.0f" % target_at(stages, elapsed_s))
     else:
-        load = "users %d/%d" % (active, plan.users)
+        load = "users %d/%d" % (active, sum(plan.threads_per_process))
     if plan.shape != "ramp":
         i = stage_index(stages, elapsed_s)
         load += "  stage %d/%d" % (i + 1, len(stages))
@@ -1334,6 +1400,9 @@ def format_load(plan):
     spread = " + ".join(map(str, threads)) + (
         " threads" if len(threads) == 1 else
         " threads in %d processes" % plan.processes)
+    if plan.node:
+        spread = "node %d/%d: %d of them, %s" % (plan.node + (sum(threads),
+                                                             spread))
     connections = ("keep-alive" if plan.keepalive else
                    "a new connection per request")
     if plan.model == "open":
@@ -1411,7 +1480,7 @@ def format_rate_warning(plan, stats, duration_s, busy, cpu):
                  % ((1 - cpu[0]) * 100))
     else:
         limit = ("all %d users were busy (-c caps the requests in flight):"
-                 " raise -c" % plan.users)
+                 " raise -c" % sum(plan.threads_per_process))
     return ["warning: hammer sent %.1f%% of the target rate, p99 lateness"
             " %s: %s; latency from the intended send counts the wait"
             % (100.0 * sent / target if target else 0.0,
@@ -3947,12 +4016,17 @@ class Worker(object):
     def open_slots(self):
         """The open model: this process's share of the slots."""
         plan = self.plan
+        i, n = plan.node or (1, 1)
         quota = math.inf
         if plan.requests is not None:
-            quota = split_evenly(plan.requests, plan.processes)[self.index]
-        rng = user_rng(plan.seed, "arrivals", self.index)
+            quota = split_evenly(split_evenly(plan.requests, n)[i - 1],
+                                 plan.processes)[self.index]
+        # node i's slots are i-1, i-1+n, ...; its process j takes every
+        # processes-th of them, from the j-th: one stream of n*processes
+        first = i - 1 + n * self.index
+        rng = user_rng(plan.seed, "arrivals", first)
         return Slots(self.t0, self.end, RateSchedule(plan.stages),
-                     process_slots(self.index, plan.processes, plan.arrivals,
+                     process_slots(first, n * plan.processes, plan.arrivals,
                                    rng, quota), plan.arrivals == "uniform")
 
     def run(self, go, stop_all, start_wall, where):
@@ -4411,7 +4485,33 @@ def format_sizing(result, sizing, open_model):
                        sizing.window_s))
 
 
-def run(plan, where, record, out, err, quiet):
+class StartGate(object):
+    """When the test starts, once every worker is ready: at once, or at
+    --start-at's instant.  instant() is that epoch instant, or None while
+    it is not known yet (a controller's node waits to be told)."""
+
+    def __init__(self, at=None):
+        self.at = at
+
+    def ready(self):
+        """Every worker is ready."""
+
+    def instant(self):
+        return time.time() if self.at is None else self.at
+
+
+def start_instant(when, now, err):
+    """The instant elapsed 0 stands for: `when`, or now when this run was
+    ready after it (LATE_S or more), with a warning."""
+    if now - when < LATE_S:
+        return when
+    err.write("hammer: warning: ready %.3fs after --start-at %s: started at"
+              " %s; elapsed counts from then\n"
+              % (now - when, iso_utc(when), iso_utc(now)))
+    return now
+
+
+def run(plan, where, record, out, err, quiet, gate=None):
     """Start the workers, report progress, print the summary.
 
     where: the (family, address) to connect to; record: the settings
@@ -4423,11 +4523,13 @@ def run(plan, where, record, out, err, quiet):
     import queue
     ctx = multiprocessing.get_context()
     threads = plan.threads_per_process
-    users = user_numbers(threads)
+    node = plan.node or (1, 1)
+    users = user_numbers(threads, *node)
     if plan.model == "open":
         quotas = [[math.inf] * n for n in threads]
     else:
-        quotas = request_quotas(threads, plan.requests)
+        quotas = request_quotas(threads, plan.requests, node[0], node[1],
+                                plan.users)
     messages, go, stop_all = ctx.Queue(), ctx.Event(), ctx.Event()
     start_wall = ctx.Value("d", 0.0, lock=False)
     signals = Signals(err)
@@ -4444,6 +4546,8 @@ def run(plan, where, record, out, err, quiet):
                             plan.model == "open")
     done, exited, ready = {}, {}, 0
     cpu = (None, 0.0)
+    gate = gate or StartGate(plan.start_at)
+    waiting = None
     try:
         for p in procs:
             p.start()
@@ -4473,14 +4577,28 @@ def run(plan, where, record, out, err, quiet):
                 if done:        # a worker failed before the start
                     stop_all.set()
                 elif ready == len(procs):
-                    start_wall.value = time.time()
-                    go.set()
-                    cpu = (cpu_times(), time.process_time())
-                    report.start(start_wall.value)
-                    update_settings(record, err,
-                                    started=iso_utc(start_wall.value),
-                                    started_epoch_s=round(start_wall.value,
-                                                          6))
+                    if waiting is None:
+                        waiting = time.monotonic()
+                        gate.ready()
+                    when = gate.instant()
+                    now = time.time()
+                    if when is not None and when - now <= STOP_POLL_S:
+                        if when > now:
+                            time.sleep(when - now)
+                        start_wall.value = start_instant(when, time.time(),
+                                                         err)
+                        go.set()
+                        cpu = (cpu_times(), time.process_time())
+                        report.start(start_wall.value)
+                        update_settings(
+                            record, err, started=iso_utc(start_wall.value),
+                            started_epoch_s=round(start_wall.value, 6))
+                    elif (when is not None and plan.start_at is not None
+                          and waiting > 0 and when - now > 1.0):
+                        waiting = -1.0     # said once
+                        err.write("hammer: waiting for --start-at %s (in"
+                                  " %.1fs)\n" % (iso_utc(when), when - now))
+                        err.flush()
                 elif time.monotonic() - started > WORKER_START_TIMEOUT_S:
                     stop_all.set()
                     raise RunError("the workers did not start within %gs"
@@ -4557,12 +4675,14 @@ def rates(plan, stats, duration_s):
     """The open model's Rates over the time it sent: the runtime, or less
     when --sizing or a signal stopped it."""
     span = min(plan.runtime_s, duration_s) or plan.runtime_s
+    i, n = plan.node or (1, 1)
     if plan.arrivals == "uniform":    # slot 0 is at the rate's first instant
         due = math.ceil(round(arrivals_by(plan.stages, span), 6))
+        due = len(range(i - 1, due, n))     # this node's share
     else:
-        due = stats.events["due_slots"] or arrivals_by(plan.stages, span)
+        due = stats.events["due_slots"] or arrivals_by(plan.stages, span) / n
     if plan.requests is not None:
-        due = min(due, plan.requests)
+        due = min(due, split_evenly(plan.requests, n)[i - 1])
     sent = sent_count(plan, stats)
     return Rates(due / span, sent / span, span,
                  max(0, int(round(due - sent))))
@@ -4867,10 +4987,9 @@ def build_parser():
                         " p95<500ms or errors<1%%%%; with --rate latency is"
                         " from the intended send; repeatable (default: none)"
                         % " ".join(THRESHOLD_METRICS))
-    p.add_argument("-p", "--processes", type=positive_int_arg,
-                   default=available_cpus(), metavar="N",
-                   help="worker processes (default: %(default)s, the CPUs"
-                        " this process may use)")
+    p.add_argument("-p", "--processes", type=positive_int_arg, metavar="N",
+                   help="worker processes, per node (default: %d, the CPUs"
+                        " this process may use)" % available_cpus())
     users = p.add_mutually_exclusive_group()
     users.add_argument("-t", "--threads", type=positive_int_arg,
                        default=DEFAULT_THREADS, metavar="N",
@@ -4932,6 +5051,32 @@ def build_parser():
     p.add_argument("--verbose", action="store_true",
                    help="print each request's method, URL, status and time,"
                         " and each timer, on stderr (default: off)")
+    p.add_argument("--node", metavar="I/N",
+                   help="run share I of a test split over N nodes: the"
+                        " users g with g mod N = I-1, every N-th rate slot;"
+                        " -c, -n, --rate and stage targets are totals over"
+                        " the nodes, -p and -t per node (default: one box)")
+    p.add_argument("--start-at", metavar="TIME",
+                   help="start the test at TIME: epoch seconds, ISO 8601"
+                        " UTC (2026-11-22T23:30:00Z) or +30s from now;"
+                        " elapsed counts from it (default: once ready)")
+    p.add_argument("--hosts", metavar="H1,H2,...|@FILE",
+                   help="run the test on these [user@]host[:port] nodes"
+                        " over the system's ssh, and merge their rows"
+                        " into -o with a node column (default: this box)")
+    p.add_argument("--ssh-option", action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="with --hosts: passed to ssh as -o KEY=VALUE;"
+                        " repeatable (default: BatchMode=yes only)")
+    p.add_argument("--ssh-config", metavar="FILE",
+                   help="with --hosts: ssh's -F FILE (default: ssh's own)")
+    p.add_argument("--remote-python", default="python3", metavar="CMD",
+                   help="with --hosts: the nodes' Python, 3.6 or newer"
+                        " (default: %(default)s)")
+    p.add_argument("--collect", choices=("rows", "none"), default="rows",
+                   help="with --hosts: copy the nodes' rows back into -o, or"
+                        " leave them in the nodes' run directories"
+                        " (default: %(default)s)")
     p.add_argument("--demo", action="store_true",
                    help="start a small target on 127.0.0.1 and run a short"
                         " test against it")
@@ -4972,7 +5117,7 @@ Plan = collections.namedtuple("Plan", (
     " processes users threads_per_process model shape stages rampup_s"
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
-    " targets data max_body verbose scenario notes quiet"))
+    " targets data max_body verbose scenario notes quiet node start_at"))
 
 
 def exclusive(args, names):
@@ -5207,7 +5352,10 @@ def plan(args):
     think = option(parse_span, args.think, "--think")
     thresholds = tuple(option(parse_threshold, t, "--fail-if")
                        for t in args.fail_if)
-    users = args.concurrency or args.processes * args.threads
+    node = option(parse_node, args.node, "--node") if args.node else None
+    nodes = node[1] if node else len(args.hosts or ()) or 1
+    processes = args.processes or available_cpus()
+    users = args.concurrency or processes * args.threads * nodes
     groups = scene.groups
     counted = groups is not None and (
         len(groups) > 1 or parse_script_arg(args.script[0])[1] is not None)
@@ -5229,14 +5377,27 @@ def plan(args):
         users = int(math.ceil(max(s.end for s in stages)))
     if sizing and args.requests is not None:
         raise UsageError("-n/--requests cannot be combined with --sizing")
-    processes = min(args.processes, users)
+    if sizing and nodes > 1:
+        raise UsageError("--sizing judges one box's measurements as they"
+                         " come: it cannot be split over nodes")
+    mine = len(node_users(users, *node)) if node else users
+    if not mine:
+        raise UsageError("--node %d/%d has no users: %d users in all over %d"
+                         " nodes; give -c %d or more"
+                         % (node + (users, node[1], node[1])))
+    processes = min(processes, mine)
+    start_at = None
+    if args.start_at is not None:
+        start_at = parse_start_at(args.start_at, time.time())
     try:
         request = build_request(method, target, headers, body,
                                 not args.no_keepalive)
     except UnicodeError:
         raise UsageError("headers must be latin-1 text")
     seed = args.seed
-    if seed is None:
+    if seed is None and node and start_at is not None:
+        seed = int(round(start_at * 1e6)) % (1 << 32)  # the same on all
+    elif seed is None:
         seed = int.from_bytes(os.urandom(4), "big")
     notes = list(scene.notes)
     group_of = data = None
@@ -5262,7 +5423,7 @@ def plan(args):
         head_request=method.upper() == "HEAD",
         keepalive=not args.no_keepalive, tls=target.scheme == "https",
         insecure=args.insecure, processes=processes, users=users,
-        threads_per_process=split_evenly(users, processes), model=model,
+        threads_per_process=split_evenly(mine, processes), model=model,
         shape=shape, stages=stages, rampup_s=args.rampup or 0.0,
         runtime_s=runtime, rate_rps=rate,
         arrivals=(args.arrivals or "uniform") if model == "open" else None,
@@ -5272,7 +5433,7 @@ def plan(args):
         name=default_name(target.path), headers=headers, groups=groups,
         group_of=group_of, targets=targets, data=data, max_body=max_body,
         verbose=args.verbose, scenario=scene.settings, notes=notes,
-        quiet=scene.quiet)
+        quiet=scene.quiet, node=node, start_at=start_at)
 
 
 def plan_settings(plan):
@@ -5302,6 +5463,13 @@ def plan_settings(plan):
         "scenario": plan.scenario,
         "crunch_interval_s": (plan.scenario or {}).get("crunch_interval_s"),
         "started": None, "started_epoch_s": None, "duration_s": None,
+        "node": plan.node[0] if plan.node else None,
+        "nodes": plan.node[1] if plan.node else None,
+        "host": socket.gethostname(),
+        "start_at": (iso_utc(plan.start_at) if plan.start_at is not None
+                     else None),
+        "start_at_epoch_s": (round(plan.start_at, 6)
+                             if plan.start_at is not None else None),
     }
 
 

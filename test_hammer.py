@@ -6539,6 +6539,53 @@ class TestNodeRuns(NodeTestCase):
                          [(n["method"], n["name"], n["requests"])
                           for n in alone["names"]])
 
+    def test_rate_slots_split_over_the_nodes(self):
+        # --rate 200 -n 301 over 2 nodes of 2 processes: node 1 sends
+        # slots 0, 2, ... 300 and node 2 slots 1, 3, ... 299
+        server = self.load_server("stamp")
+        at = round(time.time() + 2.5, 6)
+        csvs = [os.path.join(self.tmp.name, "node%d.csv" % i) for i in (1, 2)]
+        procs = [self.spawn([server.url, "--node", "%d/2" % i, "--start-at",
+                             "%.6f" % at, "-p", "2", "-c", "8", "--rate",
+                             "200", "-n", "301", "--runtime", "10"],
+                            csvs[i - 1]) for i in (1, 2)]
+        for proc in procs:
+            done = self.finish(proc)
+            self.assertEqual(done.returncode, 0, done.stderr)
+        slots = []
+        for i, path in enumerate(csvs, 1):
+            with open(path) as f:
+                mine = sorted(float(r["scheduled"]) for r in csv.DictReader(f))
+            self.assertEqual(["%.6f" % t for t in mine],
+                             ["%.6f" % (k / 200.0) for k in range(i - 1, 301, 2)])
+            s = self.settings_of(path)
+            self.assertEqual((s["summary"]["requests"], s["requests"]),
+                             ((151, 150)[i - 1], 301))
+            slots += mine
+        self.assertEqual(len(slots), server.requests)
+        self.assertEqual(len(slots), 301)
+
+    def test_a_late_node_starts_at_once(self):
+        server = self.load_server("stamp")
+        at = round(time.time() - 5.0, 6)
+        done = self.finish(self.spawn([server.url, "--node", "2/2",
+                                       "--start-at", "%.6f" % at, "-c", "4",
+                                       "-p", "1", "-n", "20"], self.csv))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        s = self.settings()
+        self.assertEqual((s["start_at_epoch_s"], s["start_at"]),
+                         (at, hammer.iso_utc(at)))
+        late = s["started_epoch_s"] - at
+        self.assertGreater(late, 5.0)
+        self.assertEqual(done.stderr.splitlines(), [
+            "hammer: warning: ready %.3fs after --start-at %s: started at %s;"
+            " elapsed counts from then" % (late, hammer.iso_utc(at),
+                                           s["started"])])
+        self.assertEqual(s["started"], hammer.iso_utc(s["started_epoch_s"]))
+        # elapsed counts from the real start: user 1 sent at once
+        self.assertLess(self.elapsed_of(self.csv)[0], 0.1)
+        self.assertEqual(server.requests, 10)
+
 
 if __name__ == "__main__":
     unittest.main()

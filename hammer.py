@@ -848,7 +848,8 @@ class WorkerStats(object):
                           for k, v in data.get("failures", {}).items())
         for suffix, entry in data.get("names", {}).items():
             s.names[suffix] = NameStats.from_dict(entry)
-        s.statuses.update(data["statuses"])
+        s.statuses.update(dict((int(k), v)    # JSON's keys are text
+                               for k, v in data["statuses"].items()))
         s.transport.update(data["transport"])
         s.latency = Histogram.from_dict(data["latency"])
         s.events.update(data["events"])
@@ -1403,6 +1404,8 @@ def format_load(plan):
     if plan.node:
         spread = "node %d/%d: %d of them, %s" % (plan.node + (sum(threads),
                                                              spread))
+    if plan.hosts:
+        spread += " on %d nodes" % plan.hosts
     connections = ("keep-alive" if plan.keepalive else
                    "a new connection per request")
     if plan.model == "open":
@@ -4499,6 +4502,9 @@ class StartGate(object):
     def instant(self):
         return time.time() if self.at is None else self.at
 
+    def finished(self, done):
+        """The workers' Done messages, before the summary."""
+
 
 def start_instant(when, now, err):
     """The instant elapsed 0 stands for: `when`, or now when this run was
@@ -4511,7 +4517,7 @@ def start_instant(when, now, err):
     return now
 
 
-def run(plan, where, record, out, err, quiet, gate=None):
+def run(plan, where, record, out, err, quiet, gate=None, progress=None):
     """Start the workers, report progress, print the summary.
 
     where: the (family, address) to connect to; record: the settings
@@ -4539,7 +4545,7 @@ def run(plan, where, record, out, err, quiet, gate=None):
                                stop_all, start_wall, where))
              for i in range(len(threads))]
     signals.processes = procs
-    report = ProgressLine(plan, quiet, err.isatty(), err)
+    report = progress or ProgressLine(plan, quiet, err.isatty(), err)
     watch = sizing = None
     if plan.sizing:
         watch = SizingWatch(plan.sizing, len(procs), plan.stages,
@@ -4583,10 +4589,10 @@ def run(plan, where, record, out, err, quiet, gate=None):
                     when = gate.instant()
                     now = time.time()
                     if when is not None and when - now <= STOP_POLL_S:
-                        if when > now:
+                        if when > now:      # ready in time: sleep to it
                             time.sleep(when - now)
-                        start_wall.value = start_instant(when, time.time(),
-                                                         err)
+                            now = when
+                        start_wall.value = start_instant(when, now, err)
                         go.set()
                         cpu = (cpu_times(), time.process_time())
                         report.start(start_wall.value)
@@ -4627,6 +4633,7 @@ def run(plan, where, record, out, err, quiet, gate=None):
     if watch is not None and sizing is None and signals.received is None:
         sizing = watch.at_end(plan.users)
     own_cpu_s = time.process_time() - cpu[1]
+    gate.finished(done)
     return finish_run(plan, record, done, signals.received, out, err,
                       (cpu[0], cpu_times(), own_cpu_s), sizing)
 
@@ -4764,6 +4771,7 @@ class ProgressLine(object):
         self.next_at = 0.0
         self.last = (0.0, 0, 0, 0.0)   # elapsed, requests, responses, total
         self.shown = False
+        self.prefix = ""
 
     def start(self, start_wall):
         self.start_wall = start_wall
@@ -4786,9 +4794,10 @@ class ProgressLine(object):
         self.last = (elapsed, requests, responses, total)
         rate = (requests - req0) / (elapsed - then) if elapsed > then else 0.0
         avg = (total - total0) / (responses - resp0) if responses > resp0 else 0.0
-        line = format_progress(self.plan, min(elapsed, self.plan.runtime_s),
-                               sum(p.active for p in latest), rate, avg,
-                               sum(p.errors for p in latest))
+        line = self.prefix + format_progress(
+            self.plan, min(elapsed, self.plan.runtime_s),
+            sum(p.active for p in latest), rate, avg,
+            sum(p.errors for p in latest))
         if self.tty:
             self.err.write("\r\x1b[K" + line)
             self.shown = True
@@ -4801,6 +4810,833 @@ class ProgressLine(object):
             self.err.write("\r\x1b[K")
             self.err.flush()
             self.shown = False
+
+
+# --- many machines: --hosts over the system's ssh -----------------------------
+# The controller starts one `ssh host python -c BOOT DIR` per node.  BOOT
+# (Python 2 and 3 syntax, so that an old Python can say so) reads this
+# file from its stdin into DIR and execs it as the node's agent, which
+# goes on reading the same stdin: the files the test needs, the run's
+# arguments, pings, the start instant, a stop.  The agent answers with
+# JSON lines (ready, progress, done) and, asked, its rows.  Nothing
+# listens on any port; when the stream ends, the node stops.
+
+Host = collections.namedtuple("Host", "user host port text")
+HOST_RE = re.compile(r"^(?:([A-Za-z0-9_.][A-Za-z0-9_.-]*)@)?"
+                     r"([A-Za-z0-9_.][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])"
+                     r"(?::([0-9]{1,5}))?$")
+SSH_OPTION_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*=[^\r\n]+$")
+MAX_HOSTS_FILE_B = 1 << 20
+MAX_COPY_B = 256 << 20      # what --hosts copies to each node, at most
+NODE_SILENT_S = 15.0        # a node hearing nothing this long stops
+TICK_S = 1.0                # the controller speaks at least this often
+AGENT = "--node-agent"      # argv[1] of a node's agent (not an option)
+BOOT = (
+    "import sys,os\n"
+    "if sys.version_info<(3,6):\n"
+    " sys.stdout.write('hammer-python %d.%d.%d\\n'%tuple(sys.version_info[:3]))\n"
+    " sys.stdout.flush();sys.exit(3)\n"
+    "d=os.path.expanduser(sys.argv[1]);os.makedirs(d)\n"
+    "def r(n):\n"
+    " b=b''\n"
+    " while len(b)<n:\n"
+    "  c=os.read(0,n-len(b))\n"
+    "  if not c:sys.exit(4)\n"
+    "  b+=c\n"
+    " return b\n"
+    "p=os.path.join(d,'hammer.py')\n"
+    "f=open(p,'wb');f.write(r(int(r(12))));f.close()\n"
+    "os.execv(sys.executable,[sys.executable,p,'" + AGENT + "',d])\n")
+
+
+def parse_host(text):
+    """'[user@]host[:port]' -> Host; UsageError for anything else, such
+    as a string ssh would take as an option (-oProxyCommand=...)."""
+    m = HOST_RE.match(text)
+    if (not m or text.startswith("-")
+            or m.group(3) and not 1 <= int(m.group(3)) <= 65535):
+        raise UsageError("--hosts: %r is not [user@]host[:port]" % text)
+    return Host(m.group(1), m.group(2).strip("[]"),
+                int(m.group(3)) if m.group(3) else None, text)
+
+
+def parse_hosts(text):
+    """--hosts 'h1,h2' or '@FILE' (one host a line, # comments) -> [Host]."""
+    if text.startswith("@"):
+        data = read_input(text[1:], MAX_HOSTS_FILE_B,
+                          "hosts file %r" % text[1:])
+        entries = [line.strip() for line in decode_text(
+            data, text[1:]).splitlines()]
+        entries = [e for e in entries if e and not e.startswith("#")]
+    else:
+        entries = [e.strip() for e in text.split(",")]
+    if not entries or entries == [""]:
+        raise UsageError("--hosts names no host")
+    if len(entries) > MAX_NODES:
+        raise UsageError("--hosts names %d hosts: at most %d"
+                         % (len(entries), MAX_NODES))
+    return [parse_host(e) for e in entries]
+
+
+def ssh_command(host, args, remote):
+    """The ssh client's argv for one node: BatchMode first (ssh keeps the
+    first value of an option), then the user's options."""
+    cmd = ["ssh", "-o", "BatchMode=yes"]
+    if args.ssh_config:
+        cmd += ["-F", args.ssh_config]
+    for opt in args.ssh_option:
+        cmd += ["-o", opt]
+    cmd += ["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+    if host.port:
+        cmd += ["-p", str(host.port)]
+    if host.user:
+        cmd += ["-l", host.user]
+    return cmd + ["--", host.host, remote]
+
+
+def redact_header(name, value):
+    return "***" if name.lower() in SECRET_HEADERS else value
+
+
+def redact_url(url):
+    """A URL with its password, if any, as ***."""
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)([^/@]*)@", url)
+    return url if not m else m.group(1) + "***@" + url[m.end():]
+
+
+def copy_plan(args):
+    """What --hosts copies to each node: [(name in the run directory,
+    local path)], and the arguments as the nodes see them (their paths
+    rewritten to the copies).  args: the command line, before plan()."""
+    files = []
+    d = dict(args)
+
+    def add(path, name):
+        files.append((name, path))
+        return name
+
+    d["script"] = list(d["script"])
+    for k, text in enumerate(d["script"]):
+        path, users = parse_script_arg(text)
+        name = add(path, "files/script-%d/%s" % (k, os.path.basename(path)))
+        d["script"][k] = name if users is None else "%s:%d" % (name, users)
+    if d["targets"] is not None:
+        here = os.path.dirname(d["targets"])
+        data = read_input(d["targets"], MAX_TARGETS_FILE_B,
+                          "targets file %r" % d["targets"])
+        specs = parse_targets(decode_text(data, d["targets"]), d["targets"])
+        for body in sorted(set(t.body_path for t in specs if t.body_path)):
+            rel = os.path.normpath(body)
+            if os.path.isabs(rel) or rel.startswith(os.pardir):
+                raise UsageError("--hosts copies a targets file's bodies"
+                                 " beside it: @%s is outside %s's directory"
+                                 % (body, d["targets"]))
+            add(os.path.join(here, rel), "files/targets/" + rel)
+        d["targets"] = add(d["targets"], "files/targets/"
+                           + os.path.basename(d["targets"]))
+    if d["data_file"] is not None:
+        d["data_file"] = add(d["data_file"], "files/data/"
+                             + os.path.basename(d["data_file"]))
+    if d["data"] is not None and d["data"].startswith("@"):
+        d["data"] = "@" + add(d["data"][1:], "files/body/"
+                              + os.path.basename(d["data"][1:]))
+    if d["project"] is not None:
+        top = d["project"]
+        for root, dirs, names in os.walk(top):
+            dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+            for n in sorted(names):
+                full = os.path.join(root, n)
+                if os.path.isfile(full):
+                    add(full, "files/project/" + os.path.relpath(full, top))
+        d["project"] = "files/project"
+    return files, d
+
+
+class NodeLink(object):
+    """The controller's end of one node: its ssh client, a thread that
+    reads its lines into the controller's queue, and its state."""
+
+    def __init__(self, number, host, proc, events, merged):
+        self.number, self.host, self.proc = number, host, proc
+        self.events, self.merged = events, merged
+        self.label = "node %d (%s)" % (number, host.text)
+        self.state = "setup"    # ready, running, done, failed
+        self.problem = None
+        self.ready = self.done = None
+        self.offset = None      # its clock minus ours, seconds
+        self.rows = 0           # rows merged from it
+        self.asked = False      # for its rows
+        self.err_thread = None
+        self.stderr = collections.deque(maxlen=20)
+        self.lock = threading.Lock()
+
+    def send(self, message, data=b""):
+        with self.lock:
+            try:
+                self.proc.stdin.write(json.dumps(message).encode() + b"\n"
+                                      + data)
+                self.proc.stdin.flush()
+            except (OSError, ValueError):
+                pass    # it is gone: its reader says so
+
+    def close(self):
+        with self.lock:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def read_err(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line.decode("utf-8", "replace").rstrip())
+
+    def read(self):
+        """Its lines, into events; its rows, into the merged file."""
+        out = self.proc.stdout
+        try:
+            for line in out:
+                try:
+                    message = json.loads(line.decode("utf-8"))
+                except ValueError:
+                    text = line.decode("utf-8", "replace").strip()
+                    if text.startswith("hammer-python "):
+                        message = {"op": "error", "text": (
+                            "remote Python %r is %s: hammer needs 3.6 or"
+                            " newer" % (self.merged.python, text.split()[1]))}
+                    else:
+                        message = {"op": "error", "text": "unexpected"
+                                   " output: %r" % text[:200]}
+                if message.get("op") == "rows":
+                    self.rows = self.merged.add(self, out, message["size"],
+                                                message.get("shift_s", 0.0))
+                    message = {"op": "merged"}
+                self.events.put((self, message))
+        except (OSError, ValueError) as exc:
+            self.events.put((self, {"op": "error", "text": "reading from the"
+                                    " node failed: %s" % exc}))
+        code = self.proc.wait()
+        self.events.put((self, {"op": "exit", "code": code}))
+
+    def why_exit(self, code):
+        """What an ssh client's exit says, in one line."""
+        if self.err_thread is not None:
+            self.err_thread.join(2.0)
+        text = next((t for t in reversed(self.stderr) if t.strip()), "")
+        if code == 127:
+            return "remote Python %r not found" % self.merged.python
+        if text:
+            return text
+        return "ssh exited with code %d" % code
+
+
+class MergedRows(object):
+    """The controller's results.csv: every node's rows with a node
+    column, each node's elapsed moved by its start's distance from the
+    run's start (0 when it started on time)."""
+
+    def __init__(self, path, python):
+        self.path, self.python = path, python
+        self.fd = None
+
+    def open(self):
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND
+                          | getattr(os, "O_BINARY", 0))
+
+    def add(self, link, stream, size, shift_s):
+        """Copy `size` bytes of a node's results.csv from stream; return
+        its rows."""
+        suffix = (",%d\n" % link.number).encode()
+        state = [False, True]   # in a quoted field; at the file's header
+        rows, left = 0, size
+        carry = b""
+        while left:
+            chunk = stream.read(min(left, 1 << 20))
+            if not chunk:
+                raise OSError("the node's rows ended early")
+            left -= len(chunk)
+            chunk = carry + chunk
+            cut = chunk.rfind(b"\n") + 1
+            chunk, carry = chunk[:cut], chunk[cut:]
+            if state[1] and chunk:
+                head, _, chunk = chunk.partition(b"\n")
+                state[1] = False
+                if head + b"\n" != CSV_HEADER.encode():
+                    raise OSError("the node's results.csv has another"
+                                  " header: %r" % head[:100])
+            data, count = node_rows(chunk, suffix, shift_s, state)
+            rows += count
+            if data and self.fd is not None:
+                write_all(self.fd, data)
+        if carry:
+            raise OSError("the node's results.csv ends in a torn line")
+        return rows
+
+
+def node_rows(chunk, suffix, shift_s, state):
+    """Whole lines of a node's results.csv -> (the merged file's lines,
+    rows).  suffix: b',NODE\\n'; a row's elapsed and scheduled move by
+    shift_s; a newline inside a quoted name is kept (state[0] says
+    whether the chunk starts inside one)."""
+    if not shift_s and not state[0] and b'"' not in chunk:
+        return chunk.replace(b"\n", suffix), chunk.count(b"\n")
+    out, rows = [], 0
+    for line in chunk.split(b"\n")[:-1]:
+        starts = not state[0]
+        if line.count(b'"') % 2:
+            state[0] = not state[0]
+        if starts and shift_s:
+            cells = line.split(b",", 6)
+            cells[0] = b"%.6f" % (float(cells[0]) + shift_s)
+            if len(cells) > 5 and cells[5]:
+                cells[5] = b"%.6f" % (float(cells[5]) + shift_s)
+            line = b",".join(cells)
+        if state[0]:
+            out.append(line + b"\n")
+        else:
+            out.append(line + suffix)
+            rows += 1
+    return b"".join(out), rows
+
+
+def clock_offset(samples):
+    """(offset_s, rtt_s) from pings [(sent, node's time, received)]: the
+    node's clock minus ours, by the fastest round trip."""
+    sent, theirs, got = min(samples, key=lambda s: s[2] - s[0])
+    return theirs - (sent + got) / 2.0, got - sent
+
+
+def node_arguments(args, plan, number, nodes):
+    """The run's arguments as node `number` of `nodes` runs them."""
+    d = dict(args)
+    counted = plan.groups is not None and (
+        len(plan.groups) > 1 or d["project"] is not None
+        or parse_script_arg(d["script"][0])[1] is not None)
+    if d["concurrency"] is None and plan.shape == "ramp" and not counted:
+        d["concurrency"] = plan.users   # the nodes' -p may differ
+    if d["project"] is not None:
+        d["script"] = []
+    d.update(node="%d/%d" % (number, nodes), start_at=None, hosts=None,
+             seed=plan.seed, output="results.csv", quiet=True, demo=False,
+             ssh_option=[], ssh_config=None)
+    return d
+
+
+def run_hosts(args, raw, plan, out, err):
+    """--hosts: run the test on every node over ssh, merge their rows and
+    summaries.  raw: the command line's arguments before plan()."""
+    import queue
+    import shlex
+    import subprocess
+    hosts = args.hosts
+    files, node_args = copy_plan(raw)
+    payload = []
+    me = os.path.abspath(__file__)
+    try:
+        with open(me, "rb") as f:
+            source = f.read()
+    except OSError as exc:
+        raise RunError("cannot read %s to copy it: %s" % (me, exc.strerror))
+    total = len(source)
+    for name, path in files:
+        data = read_input(path, MAX_COPY_B, "file %r" % path)
+        total += len(data)
+        payload.append((name, data))
+    if total > MAX_COPY_B:
+        raise UsageError("--hosts would copy %s to each node: at most %s"
+                         % (format_bytes(total), format_bytes(MAX_COPY_B)))
+    run_id = "%s-%s" % (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+                        "".join("%02x" % b for b in os.urandom(3)))
+    n = len(hosts)
+    merged = MergedRows(plan.output, args.remote_python)
+    record = plan_settings(plan)
+    record.update(nodes=n, run_id=run_id, node_hosts=[
+        {"node": i + 1, "host": h.text, "dir": "~/hammer-runs/%s/node-%d"
+         % (run_id, i + 1), "started_epoch_s": None, "rows": None,
+         "exit": None} for i, h in enumerate(hosts)])
+    if args.collect == "rows":
+        header = CSV_HEADER[:-1] + ",node\n"
+        try:
+            with open(plan.output, "wb") as f:
+                f.write(header.encode("ascii"))
+            merged.open()
+        except OSError as exc:
+            raise RunError("cannot write %r: %s" % (plan.output,
+                                                    exc.strerror or exc))
+    try:
+        write_settings(plan.output, record)
+    except OSError as exc:
+        raise RunError("cannot write %r: %s" % (
+            plan.output + SETTINGS_SUFFIX, exc.strerror or exc))
+    events = queue.Queue()
+    links = []
+    signals = Signals(err)
+    signals.install()
+    report = ProgressLine(plan, args.quiet, err.isatty(), err)
+    code = None
+    try:
+        for i, host in enumerate(hosts):
+            remote = "exec %s -c %s %s" % (
+                shlex.quote(args.remote_python), shlex.quote(BOOT),
+                shlex.quote("~/hammer-runs/%s/node-%d" % (run_id, i + 1)))
+            try:
+                proc = subprocess.Popen(
+                    ssh_command(host, args, remote), stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    start_new_session=True)    # Ctrl+C is the controller's
+            except OSError as exc:
+                raise RunError("cannot run ssh: %s" % (exc.strerror or exc))
+            link = NodeLink(i + 1, host, proc, events, merged)
+            links.append(link)
+            for target in (link.read, link.read_err):
+                th = threading.Thread(target=target)
+                th.daemon = True
+                th.start()
+            link.err_thread = th
+            with link.lock:
+                try:
+                    proc.stdin.write(b"%12d" % len(source) + source)
+                    for name, data in payload:
+                        proc.stdin.write(json.dumps(
+                            {"op": "file", "name": name,
+                             "size": len(data)}).encode() + b"\n" + data)
+                    proc.stdin.write(json.dumps(
+                        {"op": "plan", "args": node_arguments(
+                            node_args, plan, i + 1, n)}).encode() + b"\n")
+                    proc.stdin.flush()
+                except OSError:
+                    pass    # its reader reports the exit
+        code = hosts_loop(plan, args, links, events, signals, report, record,
+                          out, err)
+        return code
+    finally:
+        report.clear()
+        for link in links:
+            link.close()
+        for link in links:
+            try:
+                link.proc.wait(NODE_STOP_S if code is not None else 1.0)
+            except subprocess.TimeoutExpired:
+                link.proc.kill()
+                link.proc.wait()
+        if merged.fd is not None:
+            os.close(merged.fd)
+        signals.restore()
+
+
+def node_failed(link, text, err):
+    if link.state not in ("failed", "done"):
+        link.state, link.problem = "failed", text
+        err.write("hammer: %s: %s\n" % (link.label, text))
+        err.flush()
+
+
+def hosts_loop(plan, args, links, events, signals, report, record, out, err):
+    """The controller's run: setup, the start, progress, the end."""
+    import queue
+    cpu0 = time.process_time()
+    deadline = time.monotonic() + NODE_SETUP_S + plan.timeout_s
+    phase, stopping, pings = "setup", None, {}
+    start_at = plan.start_at
+    next_tick = 0.0
+    while True:
+        if signals.received and stopping is None:
+            stopping = signals.received
+            report.clear()
+            if phase == "setup":
+                err.write("hammer: interrupted before the test started\n")
+                return 128 + stopping
+            err.write("hammer: stopping every node, waiting for requests in"
+                      " flight (again to quit at once)\n")
+            for link in links:
+                link.send({"op": "stop", "signal": stopping})
+        try:
+            link, message = events.get(timeout=STOP_POLL_S)
+        except queue.Empty:
+            link = message = None
+        now = time.monotonic()
+        if now >= next_tick:
+            next_tick = now + TICK_S
+            for each in links:
+                each.send({"op": "tick"})
+        op = message.get("op") if message else None
+        if op == "ready":
+            link.state, link.ready = "ready", message
+        elif op == "pong":
+            pings.setdefault(link.number, []).append(
+                (message["t"], message["now"], time.time()))
+        elif op == "progress":
+            report.update(Progress(link.number, message["elapsed_s"],
+                                   message["requests"], message["errors"],
+                                   message["latency_n"],
+                                   message["latency_total"],
+                                   message["active"], 0.0, None))
+        elif op == "say":
+            text = message["text"]
+            if text.startswith("hammer: "):
+                text = text[len("hammer: "):]
+            report.clear()
+            err.write("hammer: %s: %s\n" % (link.label, text))
+        elif op == "error":
+            node_failed(link, message["text"], err)
+        elif op == "done":
+            link.done = message
+            if link.state != "failed":
+                link.state = "stopped"
+        elif op == "end":
+            if link.state != "failed":
+                link.state = "merged"
+        elif op == "exit":
+            if link.state not in ("merged", "failed"):
+                why = link.why_exit(message["code"])
+                node_failed(link, why if phase == "setup" else
+                            "the link dropped (%s): its rows stay in %s"
+                            % (why, record["node_hosts"][link.number - 1][
+                                "dir"]), err)
+        if phase == "setup":
+            failed = [l for l in links if l.state == "failed"]
+            if failed:
+                return 1
+            if now > deadline:
+                for l in links:
+                    if l.state == "setup":
+                        node_failed(l, "not ready within %gs"
+                                    % (NODE_SETUP_S + plan.timeout_s), err)
+                return 1
+            if all(l.state == "ready" for l in links):
+                threads = sum((l.ready["threads_per_process"]
+                               for l in links), [])
+                plan = plan._replace(threads_per_process=threads,
+                                     processes=len(threads))
+                report.plan = plan
+                clock_pings(links, events, pings)
+                for l in links:
+                    if pings.get(l.number):
+                        l.offset = clock_offset(pings[l.number])[0]
+                        if abs(l.offset) > CLOCK_WARN_S:
+                            err.write(
+                                "hammer: warning: %s's clock is %+.3fs off"
+                                " this one's: its rows are aligned on its"
+                                " own clock (run NTP on every node)\n"
+                                % (l.label, l.offset))
+                if start_at is None:
+                    start_at = time.time() + START_LEAD_S
+                if not args.quiet:
+                    err.write("hammer: %d nodes ready, starting at %s\n"
+                              % (len(links), iso_utc(start_at)))
+                for l in links:
+                    l.send({"op": "start", "at": start_at})
+                    l.state = "running"
+                record.update(start_at=iso_utc(start_at),
+                              start_at_epoch_s=round(start_at, 6),
+                              started=iso_utc(start_at),
+                              started_epoch_s=round(start_at, 6))
+                report.start(start_at)
+                phase = "running"
+            continue
+        if phase == "running":
+            report.prefix = "nodes %d/%d  " % (
+                sum(1 for l in links if l.state == "running"), len(links))
+            report.show()
+            if all(l.state in ("stopped", "merged", "failed")
+                   for l in links):
+                phase = "collect"
+                report.clear()
+        if phase == "collect":
+            waiting = [l for l in links if l.state == "stopped"]
+            if not waiting:
+                break
+            if not any(l.asked for l in waiting):
+                waiting[0].asked = True
+                waiting[0].send({"op": "send", "rows": args.collect == "rows",
+                                 "shift_s": waiting[0].done["started_epoch_s"]
+                                 - start_at})
+    return finish_hosts(plan, args, links, record, signals.received, out,
+                        err, time.process_time() - cpu0)
+
+
+def clock_pings(links, events, pings):
+    """CLOCK_PINGS round trips to every node, one at a time each; their
+    answers come back through events (other messages wait there)."""
+    import queue
+    held = []
+    for _ in range(CLOCK_PINGS):
+        for l in links:
+            l.send({"op": "ping", "t": time.time()})
+        deadline = time.monotonic() + 2.0
+        got = 0
+        while got < len(links) and time.monotonic() < deadline:
+            try:
+                link, message = events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if message.get("op") == "pong":
+                pings.setdefault(link.number, []).append(
+                    (message["t"], message["now"], time.time()))
+                got += 1
+            else:
+                held.append((link, message))
+    for item in held:
+        events.put(item)
+
+
+def finish_hosts(plan, args, links, record, signum, out, err, cpu_s):
+    """The merged summary, from the nodes' workers' counters."""
+    done = {}
+    for l in links:
+        if l.done is None:
+            continue
+        shift = l.done["started_epoch_s"] - record["start_at_epoch_s"]
+        for w in l.done["workers"]:
+            d = Done(*w)
+            key = len(done)
+            done[key] = d._replace(index=key, end_s=d.end_s + shift)
+        entry = record["node_hosts"][l.number - 1]
+        entry.update(started_epoch_s=l.done["started_epoch_s"],
+                     rows=l.rows if args.collect == "rows" else None,
+                     exit=l.done["code"])
+    if args.collect == "none":
+        plan = plan._replace(output="the nodes' run directories")
+    failed = any(l.state == "failed" for l in links)
+    if not done:
+        return 128 + signum if signum else 1
+    code = finish_run(plan, record, done, signum, out, err, (None, None,
+                                                            cpu_s))
+    if args.collect == "none":
+        for l in links:
+            err.write("hammer: %s: rows left in %s\n"
+                      % (l.label, record["node_hosts"][l.number - 1]["dir"]))
+    if signum is not None:
+        return 128 + signum
+    return 1 if failed else code
+
+
+class NodeAgent(object):
+    """A node's end: reads the controller's messages from stdin, answers
+    on a private copy of stdout (the run's own stdout goes to a file, so
+    that nothing a script prints can garble the stream)."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.lock = threading.Lock()
+        self.out = os.dup(1)
+        self.buf = b""
+        self.at = None
+        self.lost = False
+        self.heard = time.monotonic()
+        self.sent = 0.0
+        self.after = None   # the 'send' request, once the run is done
+        self.running = self.stopped = False
+        self.workers = []
+        self.threads = None
+
+    # the stream
+    def send(self, message, data=b""):
+        if self.lost:
+            return
+        try:
+            with self.lock:
+                write_all(self.out, json.dumps(message).encode() + b"\n"
+                          + data)
+        except OSError:
+            self.lost = True
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def read_message(self):
+        while b"\n" not in self.buf:
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        self.heard = time.monotonic()
+        return json.loads(line.decode("utf-8"))
+
+    def listen(self):
+        """The controller's messages while the run goes on, until it asks
+        for the rows; a stop, or the stream's end or silence, stops the
+        run as SIGINT would."""
+        try:
+            while self.after is None:
+                if not self.buf and not select.select([0], [], [],
+                                                      NODE_SILENT_S)[0]:
+                    raise EOFError
+                message = self.read_message()
+                op = message.get("op")
+                if op == "ping":
+                    self.send({"op": "pong", "t": message["t"],
+                               "now": time.time()})
+                elif op == "start":
+                    self.at = message["at"]
+                elif op == "stop":
+                    self.stop(message.get("signal") or signal.SIGINT)
+                elif op == "send":
+                    self.after = message
+        except (EOFError, OSError, ValueError):
+            self.lost = True
+            self.stop(signal.SIGINT)
+
+    def stop(self, signum):
+        """Stop the run once, gracefully (its Signals handler)."""
+        if self.running and not self.stopped:
+            self.stopped = True
+            os.kill(os.getpid(), signum)
+
+    # the run's hooks (StartGate's)
+    def ready(self):
+        self.send({"op": "ready", "now": time.time(),
+                   "threads_per_process": self.threads})
+
+    def instant(self):
+        return self.at
+
+    def finished(self, done):
+        self.workers = [list(done[i]) for i in sorted(done)]
+
+
+class NodeErr(object):
+    """The run's stderr on a node: to a file, and each line to the
+    controller."""
+
+    def __init__(self, agent, path):
+        self.agent = agent
+        self.file = open(path, "a")
+        self.partial = ""
+
+    def write(self, text):
+        self.file.write(text)
+        self.file.flush()
+        lines = (self.partial + text).split("\n")
+        self.partial = lines.pop()
+        for line in lines:
+            line = line.strip("\r")
+            if line.strip():
+                self.agent.send({"op": "say", "text": line})
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+class NodeProgress(ProgressLine):
+    """A node's progress: its counters to the controller each second."""
+
+    def __init__(self, plan, agent):
+        ProgressLine.__init__(self, plan, True, False, None)
+        self.agent = agent
+
+    def show(self):
+        now = time.monotonic()
+        if self.start_wall is None or now < self.next_at:
+            return
+        self.next_at = now + PROGRESS_PERIOD_S
+        latest = self.latest.values()
+        self.agent.send({
+            "op": "progress",
+            "elapsed_s": time.time() - self.start_wall,
+            "requests": sum(p.requests for p in latest),
+            "errors": sum(p.errors for p in latest),
+            "latency_n": sum(p.latency_n for p in latest),
+            "latency_total": sum(p.latency_total for p in latest),
+            "active": sum(p.active for p in latest)})
+
+    def clear(self):
+        pass
+
+
+def agent_main(directory):
+    """A node's agent (see BOOT): set up, run, report, send the rows."""
+    agent = NodeAgent(directory)
+    null = os.open(os.devnull, os.O_RDONLY)
+    for signum in (signal.SIGINT, signal.SIGTERM):   # a stop after the run
+        signal.signal(signum, lambda signum, frame: None)
+    os.chdir(directory)
+    log = os.open("stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                  0o644)
+    os.dup2(log, 1)     # what a script prints lands here
+    err = NodeErr(agent, "stderr.txt")
+    try:
+        while True:
+            message = agent.read_message()
+            if message["op"] == "file":
+                name = os.path.normpath(message["name"])
+                if os.path.isabs(name) or name.startswith(os.pardir):
+                    raise RunError("refused file name %r" % message["name"])
+                data = agent.read_exact(message["size"])
+                if os.path.dirname(name):
+                    os.makedirs(os.path.dirname(name), exist_ok=True)
+                with open(name, "wb") as f:
+                    f.write(data)
+            elif message["op"] == "plan":
+                break
+        args = argparse.Namespace(**message["args"])
+        with open("summary.txt", "w") as out:
+            code = agent_run(agent, args, out, err)
+    except EOFError:
+        return 1
+    except UsageError as exc:
+        agent.send({"op": "error", "text": str(exc)})
+        return 2
+    except (RunError, OSError) as exc:
+        agent.send({"op": "error", "text": str(exc)})
+        return 1
+    finally:
+        os.close(null)
+    return code
+
+
+def agent_run(agent, args, out, err):
+    """The node's run, as main() would, with the agent's hooks."""
+    the_plan = plan(args)
+    problem = capacity_problem(the_plan.threads_per_process, box_limits())
+    if problem:
+        raise RunError(problem)
+    tls = make_tls_context(args.insecure) if the_plan.tls else None
+    where = resolve_and_probe(the_plan.target, args.timeout, tls)
+    record = plan_settings(the_plan)
+    create_output(the_plan.output, record)
+    agent.threads = the_plan.threads_per_process
+    listener = threading.Thread(target=agent.listen)
+    listener.daemon = True
+    agent.running = True
+    listener.start()
+    try:
+        code = run(the_plan, where, record, out, err, True, gate=agent,
+                   progress=NodeProgress(the_plan, agent))
+    finally:
+        agent.running = False
+    out.flush()
+    agent.send({"op": "done", "code": code, "workers": agent.workers,
+                "started_epoch_s": record.get("started_epoch_s")})
+    listener.join()
+    if agent.lost or agent.after is None:
+        return code
+    shift = agent.after.get("shift_s", 0.0)
+    if agent.after.get("rows"):
+        size = os.path.getsize(the_plan.output)
+        agent.send({"op": "rows", "size": size, "shift_s": shift})
+        with open(the_plan.output, "rb") as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                try:
+                    with agent.lock:
+                        write_all(agent.out, chunk)
+                except OSError:
+                    agent.lost = True
+                    break
+    agent.send({"op": "end"})
+    return code
 
 
 # --- the demo target ------------------------------------------------------------
@@ -5117,7 +5953,8 @@ Plan = collections.namedtuple("Plan", (
     " processes users threads_per_process model shape stages rampup_s"
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
-    " targets data max_body verbose scenario notes quiet node start_at"))
+    " targets data max_body verbose scenario notes quiet node start_at"
+    " hosts"))
 
 
 def exclusive(args, names):
@@ -5433,7 +6270,32 @@ def plan(args):
         name=default_name(target.path), headers=headers, groups=groups,
         group_of=group_of, targets=targets, data=data, max_body=max_body,
         verbose=args.verbose, scenario=scene.settings, notes=notes,
-        quiet=scene.quiet, node=node, start_at=start_at)
+        quiet=scene.quiet, node=node, start_at=start_at,
+        hosts=len(args.hosts) if args.hosts else None)
+
+
+def hosts_options(args):
+    """--hosts and its options: parsed and checked (args.hosts becomes a
+    list of Host)."""
+    if args.hosts is None:
+        for name in ("ssh_option", "ssh_config"):
+            if getattr(args, name):
+                raise UsageError("--%s is for --hosts" % name.replace(
+                    "_", "-"))
+        return
+    args.hosts = parse_hosts(args.hosts)
+    if args.node:
+        raise UsageError("--node and --hosts cannot be combined: --hosts"
+                         " numbers its nodes")
+    if args.demo:
+        raise UsageError("--demo runs its target on this box: leave out"
+                         " --hosts")
+    for text in args.ssh_option:
+        if not SSH_OPTION_RE.match(text):
+            raise UsageError("--ssh-option %r is not KEY=VALUE" % text)
+    if not args.remote_python or has_control(args.remote_python):
+        raise UsageError("--remote-python %r is not a command"
+                         % args.remote_python)
 
 
 def plan_settings(plan):
@@ -5483,8 +6345,11 @@ def main(argv=None, out=None, err=None):
     """
     out = out or sys.stdout
     err = err or sys.stderr
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [AGENT] and len(argv) == 2:
+        return agent_main(argv[1])
     parser = build_parser()
-    demo = listener = None
+    demo = listener = raw = None
     try:
         args = parser.parse_args(argv)
         if args.url is None and not args.demo and args.targets is None:
@@ -5498,14 +6363,16 @@ def main(argv=None, out=None, err=None):
                 or args.sizing):
             args.runtime = DEMO_RUNTIME_S
         try:
+            hosts_options(args)
             if args.demo:
                 listener = demo_listener()
                 args.url = "http://127.0.0.1:%d/" % listener.getsockname()[1]
+            raw = dict(vars(args))
             the_plan = plan(args)
             for note in the_plan.notes:
                 err.write(note + "\n")
-            problem = capacity_problem(the_plan.threads_per_process,
-                                       box_limits())
+            problem = None if args.hosts else capacity_problem(
+                the_plan.threads_per_process, box_limits())
             if problem:
                 raise UsageError(problem)
         except UsageError as exc:
@@ -5518,6 +6385,8 @@ def main(argv=None, out=None, err=None):
         if listener is not None:
             demo = start_demo_server(listener)
             err.write("hammer: demo target listening at %s\n" % args.url)
+        if args.hosts:
+            return run_hosts(args, raw, the_plan, out, err)
         tls = make_tls_context(args.insecure) if the_plan.tls else None
         where = resolve_and_probe(the_plan.target, args.timeout, tls)
         record = plan_settings(the_plan)

@@ -139,7 +139,6 @@ CLOCK_WARN_S = 0.05         # a node's clock this far off is a warning
 CLOCK_PINGS = 5             # round trips that estimate a node's clock
 NODE_SETUP_S = 60.0         # --hosts: connect, copy and probe within this
 NODE_STOP_S = 30.0          # and stop and report within this, after a stop
-SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie")
 USER_AGENT = "hammer/" + __version__
 
 # The CSV contract: README.md shows the same block.
@@ -1502,7 +1501,8 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
     rate = stats.requests / duration_s if duration_s > 0 else 0.0
     open_model = stats.corrected is not None
     lines = [
-        "hammer %s  %s %s" % (__version__, plan.method, plan.url),
+        "hammer %s  %s %s" % (__version__, plan.method,
+                              redact_url(plan.url)),
         format_load(plan),
         "requests    %d in %.2fs = %.1f req/s" % (stats.requests, duration_s,
                                                  rate),
@@ -4505,6 +4505,11 @@ class StartGate(object):
     def finished(self, done):
         """The workers' Done messages, before the summary."""
 
+    def stop_signal(self):
+        """A signal number when something besides a signal stops the run
+        as that signal would (a node's controller), else None."""
+        return None
+
 
 def start_instant(when, now, err):
     """The instant elapsed 0 stands for: `when`, or now when this run was
@@ -4559,6 +4564,8 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
             p.start()
         started = time.monotonic()
         while len(done) < len(procs):
+            if signals.received is None:
+                signals.received = gate.stop_signal()
             if signals.received and not stop_all.is_set():
                 stop_all.set()
                 report.clear()
@@ -4892,10 +4899,6 @@ def ssh_command(host, args, remote):
     if host.user:
         cmd += ["-l", host.user]
     return cmd + ["--", host.host, remote]
-
-
-def redact_header(name, value):
-    return "***" if name.lower() in SECRET_HEADERS else value
 
 
 def redact_url(url):
@@ -5274,8 +5277,9 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
             text = message["text"]
             if text.startswith("hammer: "):
                 text = text[len("hammer: "):]
-            report.clear()
-            err.write("hammer: %s: %s\n" % (link.label, text))
+            if not (stopping and text.startswith("stopping")):
+                report.clear()
+                err.write("hammer: %s: %s\n" % (link.label, text))
         elif op == "error":
             node_failed(link, message["text"], err)
         elif op == "done":
@@ -5425,7 +5429,7 @@ class NodeAgent(object):
         self.heard = time.monotonic()
         self.sent = 0.0
         self.after = None   # the 'send' request, once the run is done
-        self.running = self.stopped = False
+        self.signum = None
         self.workers = []
         self.threads = None
 
@@ -5484,10 +5488,11 @@ class NodeAgent(object):
             self.stop(signal.SIGINT)
 
     def stop(self, signum):
-        """Stop the run once, gracefully (its Signals handler)."""
-        if self.running and not self.stopped:
-            self.stopped = True
-            os.kill(os.getpid(), signum)
+        """Stop the run gracefully, as signum would (run() looks)."""
+        self.signum = self.signum or signum
+
+    def stop_signal(self):
+        return self.signum
 
     # the run's hooks (StartGate's)
     def ready(self):
@@ -5533,6 +5538,7 @@ class NodeProgress(ProgressLine):
     def __init__(self, plan, agent):
         ProgressLine.__init__(self, plan, True, False, None)
         self.agent = agent
+        self.period = PROGRESS_PERIOD_S
 
     def show(self):
         now = time.monotonic()
@@ -5557,8 +5563,6 @@ def agent_main(directory):
     """A node's agent (see BOOT): set up, run, report, send the rows."""
     agent = NodeAgent(directory)
     null = os.open(os.devnull, os.O_RDONLY)
-    for signum in (signal.SIGINT, signal.SIGTERM):   # a stop after the run
-        signal.signal(signum, lambda signum, frame: None)
     os.chdir(directory)
     log = os.open("stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
                   0o644)
@@ -5607,13 +5611,9 @@ def agent_run(agent, args, out, err):
     agent.threads = the_plan.threads_per_process
     listener = threading.Thread(target=agent.listen)
     listener.daemon = True
-    agent.running = True
     listener.start()
-    try:
-        code = run(the_plan, where, record, out, err, True, gate=agent,
-                   progress=NodeProgress(the_plan, agent))
-    finally:
-        agent.running = False
+    code = run(the_plan, where, record, out, err, True, gate=agent,
+               progress=NodeProgress(the_plan, agent))
     out.flush()
     agent.send({"op": "done", "code": code, "workers": agent.workers,
                 "started_epoch_s": record.get("started_epoch_s")})
@@ -6308,7 +6308,8 @@ def plan_settings(plan):
                   "window_s": plan.sizing.window_s,
                   "slo": plan.sizing.slo.expr}
     return {
-        "hammer": __version__, "url": plan.url, "method": plan.method,
+        "hammer": __version__, "url": redact_url(plan.url),
+        "method": plan.method,
         "processes": plan.processes, "users": plan.users,
         "threads_per_process": plan.threads_per_process,
         "model": plan.model, "shape": plan.shape,

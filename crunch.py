@@ -9,8 +9,9 @@ Usage:
     cat results.csv | python crunch.py -
 
 The input is hammer's CSV (header
-`elapsed,response_time,status,bytes,error,scheduled,method,name`, or
-without the last two, or without `scheduled` too; extra columns allowed;
+`elapsed,response_time,status,bytes,error,scheduled,method,name`, with
+a ninth column `node` in hammer --hosts' merged file, or without the
+last two, or without `scheduled` too; extra columns allowed;
 fields quoted as the csv module quotes them, so a row may span lines) or
 the original header-less form `elapsed,response time,status`.  Several
 files are merged on their elapsed axis.  Rows are counted in intervals of
@@ -122,6 +123,9 @@ LUMPS_MEMO_MAX = 1 << 14        # keys remembered as summed past NAMES_MAX
 CHART_NAMES_MAX = 8             # names drawn in the p95 chart, then "other"
 CHART_SLOTS_MAX = 120           # points of each name in that chart, at most
 CELLS_LIVE_MAX = 64             # the chart's histograms kept uncompressed
+NODES_MAX = 1000                # a node column's numbers: 1 to this
+NODE_DIGITS_MAX = 7             # a longer node field is not read as a number
+NODES_LIVE_MAX = 64             # per-node histograms kept uncompressed
 
 # The columns crunch reads; hammer's README shows the full CSV block.
 ELAPSED_NAMES = ("elapsed",)
@@ -131,6 +135,7 @@ ERROR_NAMES = ("error",)
 SCHEDULED_NAMES = ("scheduled",)
 METHOD_NAMES = ("method",)
 NAME_NAMES = ("name",)
+NODE_NAMES = ("node",)          # hammer --hosts' merged file: 1 to N
 # Rows of these methods are not requests: they have a section of their
 # own per name, and count in the totals only when --name picks them.
 TIMER, TASK = b"timer", b"task"
@@ -147,26 +152,31 @@ class InputError(Exception):
 class Format(object):
     """Where crunch's columns are in a file's lines (None: not there).
     A file with a method or a name column is named: its rows are keyed
-    by (method, name), each b"" when its column is missing."""
+    by (method, name), each b"" when its column is missing.  A file with
+    a node column (hammer --hosts' merged file) gives each row's node."""
 
     __slots__ = ("ncols", "elapsed", "response_time", "status", "error",
-                 "scheduled", "method", "name", "header", "core")
+                 "scheduled", "method", "name", "node", "header", "core",
+                 "keyed")
 
     def __init__(self, ncols, elapsed=0, response_time=1, status=2,
                  error=None, scheduled=None, header=None, method=None,
-                 name=None):
+                 name=None, node=None):
         self.ncols = ncols
         self.elapsed, self.response_time = elapsed, response_time
         self.status, self.error, self.header = status, error, header
         self.scheduled = scheduled
-        self.method, self.name = method, name
-        # hammer's layout, method and name last: the Format of the rest
+        self.method, self.name, self.node = method, name, node
+        # hammer's layout, method and name (and node) last: the Format of
+        # the rest, and how many fields those are
         self.core = None
+        keys = (method, name) if node is None else (method, name, node)
+        self.keyed = len(keys)
         others = (elapsed, response_time, status, error, scheduled)
-        if (method, name) == (ncols - 2, ncols - 1) and max(
-                i for i in others if i is not None) < ncols - 2:
-            self.core = Format(ncols - 2, elapsed, response_time, status,
-                               error, scheduled)
+        if keys == tuple(range(ncols - len(keys), ncols)) and max(
+                i for i in others if i is not None) < ncols - len(keys):
+            self.core = Format(ncols - len(keys), elapsed, response_time,
+                               status, error, scheduled)
 
     @property
     def named(self):
@@ -210,11 +220,22 @@ def parse_first_line(line):
     return Format(len(fields), *columns, error=_index(names, ERROR_NAMES),
                   scheduled=_index(names, SCHEDULED_NAMES), header=line,
                   method=_index(names, METHOD_NAMES),
-                  name=_index(names, NAME_NAMES)), True
+                  name=_index(names, NAME_NAMES),
+                  node=_index(names, NODE_NAMES)), True
 
 
 Row = collections.namedtuple(
-    "Row", "elapsed response_time status error scheduled method name")
+    "Row", "elapsed response_time status error scheduled method name node")
+
+
+def node_number(field):
+    """A node field (bytes) -> its number, 1 to NODES_MAX, or None when it
+    is not one (digits only)."""
+    if field.isdigit() and len(field) <= NODE_DIGITS_MAX:
+        number = int(field)
+        if number <= NODES_MAX and number:
+            return number
+    return None
 
 
 def parse_line(line, fmt):
@@ -222,9 +243,9 @@ def parse_line(line, fmt):
     is malformed.  scheduled is None when the line has no value there (the
     closed model); a value must be a time from 0 to elapsed (hammer never
     sends a request before its intended instant).  method and name are
-    bytes (b"" without their column); a named row needs a method.  A
-    record holding a quote is read as the csv module reads it
-    (csv_fields)."""
+    bytes (b"" without their column); a named row needs a method.  node
+    is a node_number() (None without the column).  A record holding a
+    quote is read as the csv module reads it (csv_fields)."""
     fields = line.split(b",") if b'"' not in line else csv_fields(line)
     if fields is None or len(fields) != fmt.ncols:
         return None
@@ -252,7 +273,13 @@ def parse_line(line, fmt):
     name = fields[fmt.name] if fmt.name is not None else b""
     if fmt.method is not None and not method:
         return None
-    return Row(elapsed, response_time, status, error, scheduled, method, name)
+    node = None
+    if fmt.node is not None:
+        node = node_number(fields[fmt.node])
+        if node is None:
+            return None
+    return Row(elapsed, response_time, status, error, scheduled, method, name,
+               node)
 
 
 def csv_fields(record):
@@ -695,7 +722,8 @@ US_PER_S for whole microseconds, else 1.0), their sum, least and greatest."""
 
 Columns = collections.namedtuple(
     "Columns", "elapsed times statuses counts others codes errors kinded lo"
-               " hi corrected keys key_of")
+               " hi corrected keys key_of nodes node_of")
+Columns.__new__.__defaults__ = (None, None)
 Columns.__doc__ = """A block's valid rows, column by column.
 
 elapsed: floats, or fields (bytes) that float() takes; times: the Times
@@ -708,7 +736,8 @@ elapsed; corrected: None, or the Times of the rows' latencies from their
 scheduled instant (every row has one); keys: the distinct (method, name)
 of the rows (bytes), in the order they come, or None when the file has
 neither column; key_of: None when the rows share one key, else each
-row's index in keys."""
+row's index in keys; nodes and node_of: the same of the rows' node
+numbers (node_number()), nodes None when the file has no node column."""
 
 Parsed = collections.namedtuple("Parsed", "columns malformed first_bad")
 Parsed.__doc__ = """What parse_block() found: a list of Columns (rows
@@ -821,14 +850,16 @@ def fast_keys(fmt, flat, last, last_joined):
 
 def fast_one_key(block, nlines, fmt):
     """The Columns of a block whose lines all end with the same method and
-    name, in hammer's layout (fmt.core), or None.  Those are cut off the
-    block in one C pass, as the last line has them, and the rest is read
-    as a file of fmt.core: two fields fewer a line for split() to make."""
+    name (and node), in hammer's layout (fmt.core), or None.  Those are
+    cut off the block in one C pass, as the last line has them, and the
+    rest is read as a file of fmt.core: fmt.keyed fields fewer a line for
+    split() to make."""
     start = block.rfind(b"\n", 0, len(block) - 1) + 1
-    comma = block.rfind(b",", start)
-    comma = block.rfind(b",", start, comma) if comma > 0 else -1
-    if comma < 0:
-        return None
+    comma = len(block)
+    for _ in range(fmt.keyed):
+        comma = block.rfind(b",", start, comma)
+        if comma < 0:
+            return None
     tail = block[comma:]
     first = block.find(b"\n") + 1
     if first < len(tail) or not block.startswith(tail, first - len(tail)):
@@ -836,9 +867,29 @@ def fast_one_key(block, nlines, fmt):
     rest = block.replace(tail, b"\n")
     if len(block) - len(rest) != nlines * (len(tail) - 1):
         return None     # every line ends with tail (its only newline)
-    method, name = tail[1:-1].split(b",")
+    fields = tail[1:-1].split(b",")
+    method, name = fields[:2]
+    nodes = None
+    if fmt.node is not None:
+        nodes = [node_number(fields[2])]
+        if nodes[0] is None:
+            return None
     columns = fast_columns(rest, nlines, fmt.core) if method else None
-    return columns and columns._replace(keys=[(method, name)])
+    return columns and columns._replace(keys=[(method, name)], nodes=nodes)
+
+
+def fast_nodes(fields, newline, joined=None):
+    """The nodes and node_of of Columns from a block's node fields (each
+    ending with a newline when newline; joined, when given, is their
+    join), or None when one is not a node_number()."""
+    if one_value(fields, joined):
+        values, node_of = [fields[0]], None
+    else:
+        ids = KeyIds()
+        node_of = list(map(ids.__getitem__, fields))
+        values = list(ids)
+    nodes = [node_number(v[:-1] if newline else v) for v in values]
+    return None if None in nodes else (nodes, node_of)
 
 
 def fast_columns(block, nlines, fmt):
@@ -881,6 +932,14 @@ def fast_columns(block, nlines, fmt):
         if named is False:
             return None
         keys, key_of = named
+    nodes = node_of = None
+    if fmt.node is not None:
+        at_end = fmt.node == ncols - 1
+        found = fast_nodes(last if at_end else flat[fmt.node::ncols],
+                           at_end, last_joined if at_end else None)
+        if found is None:
+            return None
+        nodes, node_of = found
     statuses = flat[fmt.status::ncols]
     fields = flat[fmt.response_time::ncols]
     elapsed = flat[fmt.elapsed::ncols]
@@ -926,7 +985,7 @@ def fast_columns(block, nlines, fmt):
                                         and math.isfinite(times.total)))):
         return None
     return Columns(elapsed, times, statuses, counts, others, codes, errors,
-                   kinded, lo, hi, corrected, keys, key_of)
+                   kinded, lo, hi, corrected, keys, key_of, nodes, node_of)
 
 
 def kind_rows(errors, empty, kinds, statuses, others):
@@ -1026,8 +1085,8 @@ def row_columns(rows, fmt):
         if timed and len(timed) < len(rows):
             return (row_columns([r for r in rows if r.scheduled is None], fmt)
                     + row_columns(timed, fmt))
-    (elapsed, times, codes, errors, scheduled, methods,
-     names) = (list(c) for c in zip(*rows))
+    (elapsed, times, codes, errors, scheduled, methods, names,
+     numbers) = (list(c) for c in zip(*rows))
     corrected = None
     if scheduled[0] is not None:
         corrected = times_of(corrected_times(elapsed, scheduled, times),
@@ -1041,13 +1100,21 @@ def row_columns(rows, fmt):
         keys = list(ids)
         if len(keys) == 1:
             key_of = None
+    nodes = node_of = None
+    if fmt.node is not None:
+        ids = KeyIds()
+        node_of = list(map(ids.__getitem__, numbers))
+        nodes = list(ids)
+        if len(nodes) == 1:
+            node_of = None
     if fmt.error is None:
         errors, kinded = None, []
     else:
         kinded = [i for i, kind in enumerate(errors) if kind]
     return [Columns(elapsed, times_of(times, add=math.fsum), statuses, counts,
                     others, status_codes(counts), errors, kinded,
-                    min(elapsed), max(elapsed), corrected, keys, key_of)]
+                    min(elapsed), max(elapsed), corrected, keys, key_of,
+                    nodes, node_of)]
 
 
 def row_errors(columns):
@@ -1667,6 +1734,87 @@ class NameTable(object):
             bucket.freeze()
 
 
+class NodeTable(object):
+    """Each node's rows over the run, by node number: a Bucket (requests,
+    errors, their latency and corrected latency).  Rows come from a node
+    column, grouped by node in each block however the file is sorted, or
+    a whole input's at once (whole())."""
+
+    def __init__(self):
+        self.entries = {}       # node number -> Bucket
+        self.live = Live(NODES_LIVE_MAX)
+
+    def _bucket(self, node):
+        bucket = self.entries.get(node)
+        if bucket is None:
+            bucket = self.entries[node] = Bucket()
+        self.live.touch(bucket)
+        return bucket
+
+    def add(self, columns, errors):
+        """Count Columns of a file with a node column, with their
+        RowErrors: requests, errors, and the latencies but of gone rows."""
+        nodes, node_of = columns.nodes, columns.node_of
+        times, corrected = columns.times, columns.corrected
+        if node_of is None:
+            bucket = self._bucket(nodes[0])
+            bucket.requests += len(columns.statuses)
+            bucket.errors += len(errors.wrong)
+            if errors.gone:
+                times = without(times, errors.gone)
+                if corrected is not None:
+                    corrected = without(corrected, errors.gone)
+            self._add_times(bucket, times, corrected)
+            return
+        wrong = collections.Counter(map(node_of.__getitem__, errors.wrong))
+        gone = set(errors.gone)
+        for k, rows in group_rows(node_of):
+            bucket = self._bucket(nodes[k])
+            bucket.requests += len(rows)
+            bucket.errors += wrong[k]
+            if gone:
+                rows = list(filterfalse(gone.__contains__, rows))
+            self._add_times(bucket, picked(times.values, rows, times.per_s),
+                            corrected and picked(corrected.values, rows,
+                                                 corrected.per_s))
+
+    @staticmethod
+    def _add_times(bucket, times, corrected):
+        for part, values in ((bucket, times), (bucket.part() if corrected
+                                               else None, corrected)):
+            if values is not None:
+                part.latency = None
+                add_times(part.histogram(), Bucketer.keys, values)
+
+    def whole(self, node, requests, errors, hist, corrected):
+        """Count an input's rows, all of one node: how many, how many
+        errors, and their histograms (corrected: None or that of the
+        corrected latency)."""
+        bucket = self._bucket(node)
+        bucket.requests += requests
+        bucket.errors += errors
+        for part, data in ((bucket, hist), (bucket.part() if corrected
+                                            and corrected.n else None,
+                                            corrected)):
+            if data is not None and data.n:
+                part.latency = None
+                part.histogram().merge(data)
+        bucket.freeze()
+
+    def freeze(self):
+        for bucket in self.entries.values():
+            bucket.settle(None)
+            if bucket.corrected is not None:
+                bucket.corrected.settle(None)
+            bucket.freeze()
+        self.live.clear()
+
+    def merge(self, other):
+        """Add another table, node by node; both are frozen."""
+        merge_buckets(self.entries, other.entries)
+        self.live.clear()
+
+
 class Timeline(object):
     """Each key's latency per chart slot, for the report's p95 chart: a
     slot is the interval number >> shift, shift the least that keeps the
@@ -1883,7 +2031,8 @@ class Sampler(object):
 
 
 def take(columns, rows):
-    """The Columns of the rows at the sorted indexes rows (no keys)."""
+    """The Columns of the rows at the sorted indexes rows (no keys, their
+    nodes)."""
     pick = lambda values: list(map(values.__getitem__, rows))
     elapsed, statuses = pick(columns.elapsed), pick(columns.statuses)
     counts, others = status_counts(statuses)
@@ -1895,10 +2044,14 @@ def take(columns, rows):
         mine = set(columns.kinded)
         kinded = [j for j, i in enumerate(rows) if i in mine]
     lo, hi = min(elapsed), max(elapsed)
+    node_of = columns.node_of
+    if node_of is not None:
+        node_of = pick(node_of)
     return Columns(elapsed, picked(times.values, rows, times.per_s),
                    statuses, counts, others, columns.codes,
                    columns.errors and pick(columns.errors), kinded,
-                   float(lo), float(hi), corrected, None, None)
+                   float(lo), float(hi), corrected, None, None,
+                   columns.nodes, node_of)
 
 
 class Tally(object):
@@ -1910,8 +2063,8 @@ class Tally(object):
     each (method, name) key's rows count in the NameTable.  The totals'
     rows (requests, not timers or tasks; or, given wanted, every row of
     those names) count in the status and error-kind totals, the Bucketer
-    (intervals and stages) and, with sample, a Sampler and the names'
-    Timeline.  Line numbers are counted from the stream's first line;
+    (intervals and stages), in a file with a node column the NodeTable,
+    and, with sample, a Sampler and the names' Timeline.  Line numbers are counted from the stream's first line;
     main() shifts them for byte ranges.  With offset_s, every row lands
     that much later (shifted()), as alignment() says.
     """
@@ -1925,6 +2078,7 @@ class Tally(object):
         self.wanted = wanted    # None, or the names (bytes) --name keeps
         self.names = NameTable(pinned, Timeline() if sample else None)
         self.bucketer = Bucketer(interval_s, stage_edges, self.names)
+        self.nodes = NodeTable()
         self.ends = LastEnd()
         self.sampler = Sampler() if sample else None
         self.carry = b""        # a record a quoted field keeps open
@@ -2154,6 +2308,8 @@ class Tally(object):
                 else:
                     self.kinds[kind] += 1
         self.bucketer.add(columns, errors, owner)
+        if columns.nodes is not None:
+            self.nodes.add(columns, errors)
 
     # -- merging --
 
@@ -2166,6 +2322,7 @@ class Tally(object):
         self.ends.settle(self.max_elapsed)
         self.bucketer.freeze()
         self.names.freeze()
+        self.nodes.freeze()
         return self
 
     def merge(self, other, line_offset=0):
@@ -2173,6 +2330,7 @@ class Tally(object):
         same file)."""
         self.bucketer.merge(other.bucketer)
         self.names.merge(other.names)
+        self.nodes.merge(other.nodes)
         self.ends.merge(other.ends)
         if self.sampler is not None and other.sampler is not None:
             self.sampler.merge(other.sampler)

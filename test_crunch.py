@@ -1883,6 +1883,7 @@ class HtmlTest(CrunchTestCase):
 # --- per name ------------------------------------------------------------------
 
 HEADER8 = "elapsed,response_time,status,bytes,error,scheduled,method,name\n"
+HEADER9 = HEADER8.replace("name\n", "name,node\n")    # hammer --hosts'
 # Names a script may give, written as hammer writes them (the csv module's
 # quoting): a comma, quotes, a newline, braces, a colon, non-ASCII, spaces.
 AWKWARD_NAMES = ("/items/[id]", "a,b", 'say "hi"', "two\nlines", "{braced}",
@@ -2402,6 +2403,8 @@ FUZZ_BYTES = (b"0", b"7", b"9", b".", b",", b"-", b"+", b"e", b"E", b"n",
               b"a", b"i", b"f", b" ", b"\t", b"\r", b"\x00", b"_", b"\xff",
               b"1e309", b"nan", b"inf", b"-0", b"999", b"0x1")
 FUZZ_WIDTHS_S = (0.001, 0.3, 1 / 3.0, 2.0, 7.0)
+FUZZ_NODES = (b"1", b"1", b"2", b"3", b"1000", b"0", b"", b"01", b"x",
+              b"1001", b"+1")
 FUZZ_KINDS = ("", "timeout", "reset", "connect", "protocol", "7", "-x",
               "check", "script")
 FUZZ_METHODS = (b"GET", b"GET", b"POST", b"timer", b"task", b"")
@@ -2441,11 +2444,19 @@ def tally_facts(tally):
                       hist.n, hist.min, hist.max,
                       dict(tally.names.kinds.get(key, {}))))
         sums["name", key] = hist.total
+    nodes = {}
+    for node, bucket in tally.nodes.entries.items():
+        hists = [bucket.peek()] + ([bucket.corrected.peek()]
+                                   if bucket.corrected is not None else [])
+        nodes[node] = (bucket.requests, bucket.errors) + tuple(
+            (dict(h.counts), h.n, h.min, h.max) for h in hists)
+        sums["node", node] = hists[0].total
     facts = (tally.lines, tally.rows, tally.malformed, tally.first_bad,
              tally.truncated, dict(tally.statuses), dict(tally.kinds),
              tally.min_elapsed, tally.max_elapsed, tally.last_end, buckets,
              sorted(tally.sample or []), tally.scheduled_rows,
-             dict(tally.checked), tally.counted, tally.unkinded, names)
+             dict(tally.checked), tally.counted, tally.unkinded, names,
+             nodes)
     return facts, sums
 
 
@@ -2484,13 +2495,14 @@ class FuzzTest(HypothesisTestCase):
                       draw(st.sampled_from(FUZZ_KINDS)).encode(),
                       b"" if scheduled is None else draw(form) % scheduled,
                       draw(st.sampled_from(FUZZ_METHODS)),
-                      draw(st.sampled_from(FUZZ_NAMES))]
+                      draw(st.sampled_from(FUZZ_NAMES)),
+                      draw(st.sampled_from(FUZZ_NODES))]
             if draw(st.booleans()):
                 fields[:2] = [b"%.6f" % elapsed, b"%.6f" % rt]
                 if scheduled is not None:
                     fields[5] = b"%.6f" % scheduled
             text = b",".join(fields[:draw(st.sampled_from(
-                (5, 5, 5, 3, 4, 6, 6, 7, 8, 8, 8)))])
+                (5, 5, 5, 3, 4, 6, 6, 7, 8, 8, 8, 9, 9)))])
             for _ in range(draw(st.integers(0, 3))):
                 at = draw(st.integers(0, len(text)))
                 op = draw(st.sampled_from("ird"))
@@ -2504,7 +2516,8 @@ class FuzzTest(HypothesisTestCase):
         junk = st.binary(max_size=30).map(lambda b: b.replace(b"\n", b""))
         header = st.sampled_from((HEADER.rstrip("\n").encode(),
                                   HEADER6.rstrip("\n").encode(),
-                                  HEADER8.rstrip("\n").encode()))
+                                  HEADER8.rstrip("\n").encode(),
+                                  HEADER9.rstrip("\n").encode()))
         return st.one_of(line(), line(), line(), junk, header, st.just(b""))
 
     def test_fast_path_agrees_with_line_by_line(self):
@@ -2512,13 +2525,14 @@ class FuzzTest(HypothesisTestCase):
         fmts = {5: crunch.parse_first_line(HEADER.rstrip("\n").encode())[0],
                 6: crunch.parse_first_line(HEADER6.rstrip("\n").encode())[0],
                 8: crunch.parse_first_line(HEADER8.rstrip("\n").encode())[0],
+                9: crunch.parse_first_line(HEADER9.rstrip("\n").encode())[0],
                 3: crunch.Format(3)}
 
         @self.settings(FUZZ_PARSER_EXAMPLES)
         @self.hypothesis.given(
             st.lists(self.lines(), min_size=1, max_size=12),
             st.sampled_from(FUZZ_WIDTHS_S),
-            st.sampled_from((5, 5, 3, 6, 6, 8, 8, 8)),
+            st.sampled_from((5, 5, 3, 6, 6, 8, 8, 8, 9, 9)),
             st.booleans(), st.booleans(),
             st.sampled_from((None, None, [], [0.5, 3.0], [1e-6, 150.0])))
         def check(lines, width, ncols, final_newline, sample, edges):
@@ -2559,7 +2573,7 @@ class FuzzTest(HypothesisTestCase):
     def test_fast_path_takes_plain_hammer_rows(self):
         st = self.st
         header = st.sampled_from((HEADER, HEADER6, HEADER6, HEADER8,
-                                  HEADER8))
+                                  HEADER8, HEADER9, HEADER9))
         micros = st.integers(0, 10 ** 9)
         named = st.sampled_from((",GET,/", ",POST,/items/[id]", ",timer,t",
                                  ",task,run"))
@@ -2567,7 +2581,8 @@ class FuzzTest(HypothesisTestCase):
         @self.settings(FUZZ_PLAIN_EXAMPLES)
         @self.hypothesis.given(header, st.booleans(), st.lists(st.tuples(
             micros, micros, st.sampled_from((200, 0, 503, 301)),
-            st.sampled_from(("", "timeout", "check")), micros, named),
+            st.sampled_from(("", "timeout", "check")), micros, named,
+            st.sampled_from((",1", ",1", ",2", ",1000"))),
             min_size=1, max_size=60))
         def check(header, open_model, rows):
             fmt = crunch.parse_first_line(header.rstrip("\n").encode())[0]
@@ -2576,8 +2591,9 @@ class FuzzTest(HypothesisTestCase):
                 line = line[:-1] + (",%.6f\n" if open_model else ",\n")
             block = "".join((line % ((e / 1e6, t / 1e6, s, k) + (
                 (max(0, e - late) / 1e6,) if "%.6f\n" in line else ())))[:-1]
-                + (key if fmt.named else "") + "\n"
-                for e, t, s, k, late, key in rows).encode()
+                + (key if fmt.named else "")
+                + (node if fmt.node is not None else "") + "\n"
+                for e, t, s, k, late, key, node in rows).encode()
             self.assertIsNotNone(crunch.fast_columns(block, len(rows), fmt))
             tally = crunch.Tally(fmt, 2.0, stage_edges=[1.0])
             tally.add_block(block)
@@ -2841,6 +2857,154 @@ class AlignTest(CrunchTestCase):
             facts.append(tally_facts(tally)[0])
         self.assertEqual(facts[0], facts[1])
         self.assertEqual((facts[0][7], facts[0][8]), (3.200015, 10.000025))
+
+
+
+def node_rows(seed, nodes=3, per_node=400, runtime_s=10.0):
+    """Rows of a run on several nodes, (elapsed, response_time, status,
+    error, method, name, node), sorted by node then elapsed: node 2 of 3
+    answers slower, node 3 fails one in ten with a 503 and one in
+    twenty with a timeout."""
+    rnd = random.Random(seed)
+    rows = []
+    for node in range(1, nodes + 1):
+        part = []
+        for _ in range(per_node):
+            slow = 3.0 if node == 2 else 1.0
+            status, kind = 200, ""
+            if node == 3 and rnd.random() < 0.1:
+                status = 503
+            elif node == 3 and rnd.random() < 0.05:
+                status, kind = 0, "timeout"
+            part.append((round(rnd.uniform(0, runtime_s), 6),
+                         round(rnd.lognormvariate(-4, 0.5) * slow, 6),
+                         status, kind, "GET", rnd.choice(("/a", "/b,c"))))
+        rows += [r + (node,) for r in sorted(part)]
+    return rows
+
+
+class NodeColumnTest(CrunchTestCase):
+    """hammer --hosts' merged file: a ninth column, node."""
+
+    def write_nodes(self, name, rows, settings=None):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for e, t, s, kind, method, key, node in rows:
+            writer.writerow(["%.6f" % e, "%.6f" % t, s, 1, kind, "", method,
+                             key, node])
+        path = self.write(name, HEADER9 + out.getvalue())
+        if settings is not None:
+            self.write(name + ".json", json.dumps(settings))
+        return path
+
+    def assertSameReport(self, got, want, where=()):
+        """Equal JSON reports, but for the means: a sum of latencies in
+        another order may differ in its last bit, and so by 1 ns once
+        rounded."""
+        if isinstance(want, dict):
+            self.assertEqual(list(got), list(want), where)
+            for key in want:
+                if key.endswith("mean_s") and want[key] is not None:
+                    self.assertAlmostEqual(got[key], want[key], 8,
+                                           where + (key,))
+                else:
+                    self.assertSameReport(got[key], want[key],
+                                          where + (key,))
+        elif isinstance(want, list):
+            self.assertEqual(len(got), len(want), where)
+            for i, (a, b) in enumerate(zip(got, want)):
+                self.assertSameReport(a, b, where + (i,))
+        else:
+            self.assertEqual(got, want, where)
+
+    def test_node_column_is_parsed(self):
+        fmt = crunch.parse_first_line(HEADER9.rstrip("\n").encode())[0]
+        self.assertEqual((fmt.node, fmt.method, fmt.name, fmt.core.ncols),
+                         (8, 6, 7, 6))
+        self.assertEqual(crunch.parse_line(
+            b"0.100000,0.010000,200,1,,,GET,/,3", fmt), crunch.Row(
+                0.1, 0.01, 200, b"", None, b"GET", b"/", 3))
+        self.assertEqual(crunch.parse_line(
+            b'0.1,0.01,200,1,,0.05,GET,"a,b",1000', fmt).node, 1000)
+        for field in (b"0", b"", b"x", b"1001", b"-1", b"+1", b" 1", b"1.0",
+                      b"1" * 400):
+            self.assertIsNone(crunch.parse_line(
+                b"0.1,0.01,200,1,,,GET,/," + field, fmt), field)
+
+    def test_each_node_counts_its_rows(self):
+        rows = [(0.1, 0.010, 200, "", "GET", "/", 1),
+                (0.2, 0.030, 503, "", "GET", "/", 2),
+                (0.3, 0.020, 200, "", "timer", "t", 2),     # not a request
+                (0.4, 0.5, 0, "timeout", "GET", "/", 3),
+                (0.5, 0.040, 200, "", "GET", "/", 3)]
+        path = self.write_nodes("r.csv", rows)
+        fmt = crunch.parse_first_line(HEADER9.rstrip("\n").encode())[0]
+        for cls in (crunch.Tally, SlowTally):
+            tally = cls(fmt, 1.0)
+            with open(path, "rb") as f:
+                f.readline()
+                tally.add_block(f.read())
+            tally.freeze()
+            got = dict((node, (b.requests, b.errors, b.peek().n,
+                               b.peek().max))
+                       for node, b in tally.nodes.entries.items())
+            self.assertEqual(got, {1: (1, 0, 1, 0.01), 2: (1, 1, 1, 0.03),
+                                   3: (2, 1, 1, 0.04)}, cls)
+
+    def test_a_bad_node_is_a_malformed_line(self):
+        path = self.write("r.csv", HEADER9 + "0.1,0.01,200,1,,,GET,/,1\n"
+                          "0.2,0.01,200,1,,,GET,/,0\n"
+                          "0.3,0.01,200,1,,,GET,/,\n")
+        report, err = self.run_json([path])
+        self.assertEqual((report["rows"], report["malformed"]), (1, 2))
+        self.assertEqual(err, "crunch: warning: %s: skipped 2 malformed lines,"
+                              " the first is line 3\n" % path)
+
+    def test_older_columns_read_as_before(self):
+        rows = node_rows(seed=3, per_node=50)
+        nine = self.write_nodes("nine.csv", rows)
+        eight = os.path.join(self.dir, "eight.csv")
+        with open(nine) as f, open(eight, "w") as g:
+            for record in csv.reader(f):
+                g.write(",".join(record[:8]).replace(",/b,c", ',"/b,c"')
+                        + "\n")
+        want, _ = self.run_json([eight])
+        got, _ = self.run_json([nine])
+        for key in ("intervals", "totals", "names", "statuses", "rows"):
+            self.assertEqual(got[key], want[key], key)
+
+    def test_node_blocks_bucket_as_rows_sorted_by_elapsed(self):
+        rows = node_rows(seed=11)
+        blocks = self.write_nodes("blocks.csv", rows)
+        ordered = self.write_nodes("sorted.csv", sorted(rows))
+        want, _ = self.run_json([ordered, "--interval", "0.5",
+                                 "--processes", "1"])
+        self.assertEqual(want["rows"], 1200)
+        del want["inputs"]
+        for size in (97, 4096, 1 << 15):
+            with mock.patch.object(crunch, "READ_BLOCK_B", size):
+                got, _ = self.run_json([blocks, "--interval", "0.5",
+                                        "--processes", "1"])
+            del got["inputs"]
+            self.assertSameReport(got, want, (size,))
+        with mock.patch.object(crunch, "RANGE_B", 5000), \
+                mock.patch.object(crunch, "RANGE_MIN_B", 1000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            got, _ = self.run_json([blocks, "--interval", "0.5",
+                                    "--processes", "2"])
+        del got["inputs"]
+        self.assertSameReport(got, want)
+        fmt = crunch.parse_first_line(HEADER9.rstrip("\n").encode())[0]
+        facts = []
+        for path in (blocks, ordered):
+            tally = crunch.Tally(fmt, 0.5, True)
+            with open(path, "rb") as f:
+                f.readline()
+                for block in crunch.read_blocks(f):
+                    tally.add_block(block)
+            facts.append(tally_facts(tally)[0])
+        self.assertEqual(facts[0][1:], facts[1][1:])
+        self.assertEqual(sorted(facts[0][-1]), [1, 2, 3])
 
 
 if __name__ == "__main__":

@@ -6237,6 +6237,10 @@ def plan(args):
     elif seed is None:
         seed = int.from_bytes(os.urandom(4), "big")
     notes = list(scene.notes)
+    if node and args.seed is None and start_at is None:
+        notes.append("hammer: note: --node without --seed or --start-at:"
+                     " this node's seed, %d, is its own; give every node the"
+                     " same --seed so that they draw as one box" % seed)
     group_of = data = None
     if groups is not None:
         group_of = (group_of_users([n for _, n in groups]) if counted

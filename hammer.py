@@ -5239,6 +5239,7 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
     cpu0 = time.process_time()
     deadline = time.monotonic() + NODE_SETUP_S + plan.timeout_s
     phase, stopping, pings = "setup", None, {}
+    collect0 = None
     start_at = plan.start_at
     next_tick = 0.0
     while True:
@@ -5344,6 +5345,7 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
             if all(l.state in ("stopped", "merged", "failed")
                    for l in links):
                 phase = "collect"
+                collect0 = time.monotonic()
                 report.clear()
         if phase == "collect":
             waiting = [l for l in links if l.state == "stopped"]
@@ -5354,6 +5356,8 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
                 waiting[0].send({"op": "send", "rows": args.collect == "rows",
                                  "shift_s": waiting[0].done["started_epoch_s"]
                                  - start_at})
+    record.update(collect_s=round(time.monotonic() - collect0, 6),
+                  controller_cpu_s=round(time.process_time() - cpu0, 6))
     return finish_hosts(plan, args, links, record, signals.received, out,
                         err, time.process_time() - cpu0)
 

@@ -23,7 +23,12 @@ count and a %.  A totals row follows.  The intervals and totals count
 requests, not the rows of timers (method `timer`) or failed tasks
 (`task`).  A row is an error when it has an error kind or a 5xx status
 (without an error column: status 0 or 5xx); latency leaves out the rows
-of status 0 that have an error kind, as hammer and wrk do.  With the
+of status 0 that have an error kind, as hammer and wrk do.  Rows from
+several nodes (a node column holding more than one, or inputs whose
+settings each give their node) give a table per node: node, host,
+requests, req/s, p95 and errors %; the node whose p95 (or errors %) is
+the nodes' worst, over 1.5 times their median and at least 1 ms (1%), is
+marked slow (failing), as is a node with no requests.  With the
 method and name columns, a table per (method, name) follows: requests,
 req/s, mean, p50/p95/p99, max and errors %, requests first, then timers,
 then task failures; past 1000 pairs, 1000 are kept (by a hash) and the
@@ -126,6 +131,12 @@ CELLS_LIVE_MAX = 64             # the chart's histograms kept uncompressed
 NODES_MAX = 1000                # a node column's numbers: 1 to this
 NODE_DIGITS_MAX = 7             # a longer node field is not read as a number
 NODES_LIVE_MAX = 64             # per-node histograms kept uncompressed
+# A node is marked when its p95 (or error %) is the nodes' worst, more
+# than OUTLIER_RATIO times their median, and at least the floor.
+OUTLIER_RATIO = 1.5
+OUTLIER_P95_FLOOR_S = 0.001
+OUTLIER_ERRORS_FLOOR_PCT = 1.0
+COLUMN = "column"               # an input whose rows name their node
 
 # The columns crunch reads; hammer's README shows the full CSV block.
 ELAPSED_NAMES = ("elapsed",)
@@ -2064,9 +2075,10 @@ class Tally(object):
     rows (requests, not timers or tasks; or, given wanted, every row of
     those names) count in the status and error-kind totals, the Bucketer
     (intervals and stages), in a file with a node column the NodeTable,
-    and, with sample, a Sampler and the names' Timeline.  Line numbers are counted from the stream's first line;
-    main() shifts them for byte ranges.  With offset_s, every row lands
-    that much later (shifted()), as alignment() says.
+    and, with sample, a Sampler and the names' Timeline.  Line numbers
+    are counted from the stream's first line; main() shifts them for byte
+    ranges.  With offset_s, every row lands that much later (shifted()),
+    as alignment() says.
     """
 
     fast = True     # parse_block()'s fast path (tests turn it off)
@@ -2437,6 +2449,136 @@ def summarise_names(tally, width, is_open):
     rows.sort(key=lambda r: (order[r["section"]], -r["requests"],
                              r["name"] is None, r["name"] or "", r["method"]))
     return rows
+
+
+def settings_node(settings):
+    """The node number a run's settings give (hammer --node I/N: I), or
+    None."""
+    node = (settings or {}).get("node")
+    if isinstance(node, int) and not isinstance(node, bool) and \
+            1 <= node <= NODES_MAX:
+        return node
+    return None
+
+
+def settings_hosts(settings):
+    """A merged file's settings -> {node: host or None}: nodes 1 to its
+    "nodes", and the hosts of its "node_hosts" entries ({"node": 1,
+    "host": "h1", ...}); entries crunch cannot read are passed over."""
+    count = (settings or {}).get("nodes")
+    hosts = {}
+    if isinstance(count, int) and 0 < count <= NODES_MAX:
+        hosts = dict.fromkeys(range(1, count + 1))
+    entries = (settings or {}).get("node_hosts")
+    for entry in entries if isinstance(entries, list) else ():
+        node = settings_node(entry if isinstance(entry, dict) else None)
+        if node is not None:
+            host = entry.get("host")
+            hosts[node] = host if isinstance(host, str) else None
+    return hosts
+
+
+def node_plan(names, all_settings, sources):
+    """Where the inputs' nodes come from -> (hosts, warning): hosts is
+    {node: host or None} of the nodes the settings name, or None when
+    there is no per-node table.  sources: per input, COLUMN (a node
+    column), the node its settings give, or None.  Every input must have
+    one, and the settings' nodes must differ, else a warning says why
+    there is no table; one also names the nodes of the settings' "nodes"
+    no input holds."""
+    if all(source is None for source in sources):
+        return None, None
+    lacking = [n for n, source in zip(names, sources) if source is None]
+    if lacking:
+        return None, ("%s: no node column, nor a node in the settings: no"
+                      " per-node table" % ", ".join(map(shown_name, lacking)))
+    filed = [(n, source) for n, source in zip(names, sources)
+             if source != COLUMN]
+    counts = collections.Counter(source for _, source in filed)
+    twice = [n for n, source in filed if counts[source] > 1]
+    if twice:
+        return None, ("%s: the settings give the same node twice: no"
+                      " per-node table" % ", ".join(twice))
+    hosts, expected = {}, 0
+    for settings, source in zip(all_settings, sources):
+        settings = settings or {}
+        if source == COLUMN:
+            hosts.update(settings_hosts(settings))
+            continue
+        host = settings.get("host")
+        hosts[source] = host if isinstance(host, str) else None
+        count = settings.get("nodes")
+        if isinstance(count, int) and count <= NODES_MAX:
+            expected = max(expected, count)
+    missing = [k for k in range(1, expected + 1) if k not in hosts]
+    warning = None
+    if missing:
+        warning = "node%s %s of %d %s not among the inputs" % (
+            "s" if len(missing) > 1 else "", ", ".join(map(str, missing)),
+            expected, "are" if len(missing) > 1 else "is")
+    return hosts, warning
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def mark_nodes(rows):
+    """Give each per-node row its "marks": "slow" when its p95 is the
+    nodes' worst, more than OUTLIER_RATIO times their median and at
+    least OUTLIER_P95_FLOOR_S; "failing" the same for the error % (floor
+    OUTLIER_ERRORS_FLOOR_PCT); "no requests" when it has none and another
+    node has some.  The median is over the nodes with requests."""
+    for row in rows:
+        row["marks"] = []
+    active = [r for r in rows if r["requests"]]
+    if active:
+        for row in rows:
+            if not row["requests"]:
+                row["marks"].append("no requests")
+    for key, floor, mark in (("p95_s", OUTLIER_P95_FLOOR_S, "slow"),
+                             ("error_pct", OUTLIER_ERRORS_FLOOR_PCT,
+                              "failing")):
+        values = [r[key] for r in active if r[key] is not None]
+        if len(values) < 2:
+            continue
+        worst = max(values)
+        if worst >= floor and worst > OUTLIER_RATIO * median(values):
+            for row in active:
+                if row[key] == worst:
+                    row["marks"].append(mark)
+    return rows
+
+
+def summarise_nodes(tally, hosts, width):
+    """A frozen tally's NodeTable and the nodes the settings name (hosts,
+    from node_plan()) -> one row per node, by number: node, host (None
+    when unknown), stats_row()'s keys but the start and width (req/s
+    divides by width, the run's span), and marks (mark_nodes()); or None
+    when there are fewer than two nodes.  A node the settings name that
+    has no rows gets a row of none."""
+    entries = tally.nodes.entries
+    numbers = sorted(set(hosts) | set(entries))
+    if len(numbers) < 2:
+        return None
+    is_open = any(b.corrected is not None for b in entries.values())
+    rows = []
+    for number in numbers:
+        bucket = entries.get(number)
+        for part in (bucket, bucket and bucket.corrected):
+            if part is not None and part.latency is None:
+                part.settle(None)
+        row = collections.OrderedDict((("node", number),
+                                       ("host", hosts.get(number))))
+        stats = bucket_row(0.0, width, bucket, is_open)
+        del stats["start_s"], stats["width_s"]
+        row.update(stats)
+        rows.append(row)
+    return mark_nodes(rows)
 
 
 def named_metrics(tally, names, width, is_open):
@@ -2911,6 +3053,31 @@ def format_names(rows):
     return lines
 
 
+# The per-node table: after the node and its host, these columns, then
+# the marks (mark_nodes()).
+NODE_COLUMNS = (
+    ("requests", "requests", "%d", 1),
+    ("req/s", "rps", "%.1f", 1),
+    ("p95_ms", "p95_s", "%.3f", 1000),
+    ("error_%", "error_pct", "%.2f", 1),
+)
+
+
+def node_table(rows):
+    """Per-node rows (summarise_nodes()) -> (header, rows of cells)."""
+    header = ["node", "host"] + [h for h, _, _, _ in NODE_COLUMNS] + [""]
+    cells = [["%d" % r["node"], shown(r["host"] or "")]
+             + row_cells(r, columns=NODE_COLUMNS)
+             + ["<- " + ", ".join(r["marks"]) if r["marks"] else ""]
+             for r in rows]
+    return header, cells
+
+
+def format_nodes(rows):
+    """The per-node table as text lines."""
+    return ["per node:"] + aligned(*node_table(rows), left=2, last_left=True)
+
+
 def format_latencies(totals):
     """The open model's two latency views of the totals, each named as in
     hammer's summary, and what the corrected_* columns are: [] when the
@@ -2998,21 +3165,36 @@ def format_compare_names(compared, base_name):
         *compare_names_table(compared), left=2, last_left=True)
 
 
-def format_csv(rows, totals, names=None):
+def format_csv(rows, totals, names=None, nodes=None):
     """The CSV's lines: the intervals and the totals row, then, with the
     per-name rows, one row per name labelled `name` and the columns
-    method and name added at the end (quoted as the csv module quotes)."""
+    method and name added at the end, then, with the per-node rows, one
+    row per node labelled `node` and the columns node, host and mark
+    added after those (quoted as the csv module quotes)."""
     columns = with_corrected(TABLE_COLUMNS, totals)
     header = csv_header(columns)
     body = table_cells(rows, totals, "", columns)
-    if names is not None:
-        header = header + ["method", "name"]
-        body = [cells + ["", ""] for cells in body]
-        for row in names:
-            cells = row_cells(dict(row, start_s=0.0), "", "name", columns)
-            body.append(cells + [hammer.csv_cell(row["method"]),
-                                 hammer.csv_cell(row["name"] or "")])
+    parts = [(names, ["method", "name"]), (nodes, ["node", "host", "mark"])]
+    parts = [(part, added) for part, added in parts if part is not None]
+    for part, added in parts:
+        header = header + added
+        body = [cells + [""] * len(added) for cells in body]
+        for row in part:
+            label = "name" if added[0] == "method" else "node"
+            cells = row_cells(dict(row, start_s=0.0), "", label, columns)
+            body.append(cells + [""] * (len(header) - len(cells)
+                                        - len(added))
+                        + extra_cells(row, label))
     return [",".join(header)] + [",".join(cells) for cells in body]
+
+
+def extra_cells(row, label):
+    """The cells a name's or a node's CSV row ends with."""
+    if label == "name":
+        return [hammer.csv_cell(row["method"]),
+                hammer.csv_cell(row["name"] or "")]
+    return ["%d" % row["node"], hammer.csv_cell(row["host"] or ""),
+            hammer.csv_cell(", ".join(row["marks"]))]
 
 
 def json_number(key, value):
@@ -3025,7 +3207,8 @@ def json_number(key, value):
 
 def json_report(inputs, interval_s, settings, tally, rows, totals, end,
                 comparison=None, unit=None, stages=None, verdicts=None,
-                names=None, compared=None, wanted=None, offsets=None):
+                names=None, compared=None, wanted=None, offsets=None,
+                nodes=None):
     clean = lambda row: dict((k, json_number(k, v)) for k, v in row.items()
                              if not k.endswith("histogram"))
     report = collections.OrderedDict()
@@ -3049,6 +3232,8 @@ def json_report(inputs, interval_s, settings, tally, rows, totals, end,
         ("total", "5xx", "transport", "script"), error_counts(tally)))
     report["intervals"] = [clean(r) for r in rows]
     report["totals"] = clean(totals)
+    if nodes is not None:
+        report["nodes"] = [clean(r) for r in nodes]
     if names is not None:
         report["name_filter"] = wanted
         report["names"] = [clean(r) for r in names]
@@ -3574,6 +3759,10 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
     out.append(html_table(header, cells[-1:], ["total"]))
     out.extend("<p>%s</p>" % esc(line)
                for line in format_latencies(run["totals"]))
+    if run["nodes"]:
+        out.append("<h2>Per node</h2>")
+        out.append(html_table(*node_table(run["nodes"]), classes=[
+            "regression" if r["marks"] else "" for r in run["nodes"]]))
     if verdicts:
         out.append("<h2>Thresholds</h2>")
         out.append(html_table(("threshold", "value", "verdict"), [
@@ -3866,15 +4055,25 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
                   offsets=None):
     """Several inputs, their settings (or None) and their offsets from
     alignment() (None: all None) -> (merged Tally, warnings, (end, where
-    from)), the end the latest of the inputs' run_end(), each moved by
-    its input's offset.  Raises InputError."""
-    merged, warnings, end = None, [], None
+    from), sources), the end the latest of the inputs' run_end(), each
+    moved by its input's offset; sources as node_plan() takes them.  The
+    rows of an input whose settings give its node (and that has no node
+    column) count as that node's.  Raises InputError."""
+    merged, warnings, end, sources = None, [], None, []
     for i, name in enumerate(names):
         offset = (offsets and offsets[i]) or 0.0
         tally = crunch_input(name, counting._replace(offset_s=offset), stdin,
                              processes)
         shown = shown_name(name)
         settings = all_settings[i]
+        source = COLUMN if tally.fmt.node is not None else settings_node(
+            settings)
+        if source not in (None, COLUMN):
+            bucketer = tally.bucketer
+            tally.nodes.whole(source, tally.counted, sum(
+                b.errors for b in bucketer.buckets.values()), bucketer.total,
+                bucketer.corrected_total)
+        sources.append(source)
         seconds, source, warning = run_end(settings,
                                            tally.max_elapsed - offset,
                                            tally.last_end - offset)
@@ -3897,7 +4096,7 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
         except InputError as exc:
             raise InputError("%s: %s" % (", ".join(
                 map(shown_name, names[:i + 1])), exc))
-    return merged, warnings, end
+    return merged, warnings, end, sources
 
 
 def name_warnings(tally, wanted):
@@ -3934,12 +4133,16 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
     counting = Counting(interval_s, sample, edges, wanted and encode(wanted),
                         encode(pinned))
     offsets, warnings = alignment(names, all_settings)
-    tally, more, end = crunch_inputs(names, counting, stdin, processes,
-                                     all_settings, offsets)
+    tally, more, end, sources = crunch_inputs(names, counting, stdin,
+                                              processes, all_settings,
+                                              offsets)
     warnings += more + name_warnings(tally, wanted)
     rows, totals = summarise(tally, interval_s, end[0])
     if plan_warning:
         warnings.append(plan_warning)
+    hosts, node_warning = node_plan(names, all_settings, sources)
+    if node_warning:
+        warnings.append(node_warning)
     if 0 < tally.scheduled_rows < tally.counted:
         warnings.append("%d of %d rows have a scheduled time: the corrected"
                         " latency covers only those" % (
@@ -3954,7 +4157,9 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
             "unit": unit, "stages": stages and summarise_stages(
                 tally, stages, end[0]), "plan": stages, "wanted": wanted,
             "names": summarise_names(tally, totals["width_s"], names_open)
-            if tally.names.entries else None, "names_open": names_open}
+            if tally.names.entries else None, "names_open": names_open,
+            "nodes": hosts is not None and summarise_nodes(
+                tally, hosts, totals["width_s"]) or None}
 
 
 # --- main ---------------------------------------------------------------------
@@ -3966,7 +4171,8 @@ def build_parser():
         description="Per-interval throughput and latency from hammer's "
                     "results.csv, as a table, CSV, JSON or an HTML report.")
     parser.add_argument("inputs", nargs="+", metavar="FILE",
-                        help="results CSV files, merged on elapsed; '-' "
+                        help="results CSV files, merged on elapsed (on the "
+                             "clock when run with hammer's --start-at); '-' "
                              "reads stdin")
     parser.add_argument("--interval", type=hammer.duration_arg,
                         default=None, metavar="S",
@@ -3976,7 +4182,8 @@ def build_parser():
                         % DEFAULT_INTERVAL_S)
     parser.add_argument("--csv", metavar="FILE", default=None,
                         help="write the interval rows and totals as CSV, "
-                             "and a row per name (default: off)")
+                             "and a row per name and per node "
+                             "(default: off)")
     parser.add_argument("--json", action="store_true",
                         help="print JSON instead of the table "
                              "(default: the table)")
@@ -4125,7 +4332,7 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
                                  run["totals"], run["end"], comparison,
                                  run["unit"], run["stages"], verdicts,
                                  run["names"], compared, wanted,
-                                 run["offsets"])
+                                 run["offsets"], run["nodes"])
             text = json.dumps(report, indent=1) + "\n"
         else:
             text = "\n".join(format_report(run, interval_s, base,
@@ -4133,7 +4340,8 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
                                            verdicts, compared)) + "\n"
         if args.csv:        # files first: one that fails leaves stdout empty
             write_text(args.csv, "\n".join(format_csv(
-                run["rows"], run["totals"], run["names"])) + "\n")
+                run["rows"], run["totals"], run["names"], run["nodes"]))
+                + "\n")
         if args.html:
             write_text(args.html, render_html(run, base, comparison,
                                               args.tolerance, verdicts,
@@ -4156,8 +4364,9 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
 def format_report(run, interval_s, base, comparison, tolerance_pct,
                   verdicts, compared=None):
     """The text report's lines: the header, the interval table, the
-    counts, the open model's latencies, the per-name tables, the stages,
-    the comparison (in total, then per name) and the thresholds."""
+    counts, the open model's latencies, the per-node and per-name tables,
+    the stages, the comparison (in total, then per name) and the
+    thresholds."""
     totals = run["totals"]
     lines = format_header(run["inputs"], run["tally"], interval_s,
                           run["settings"], run["wanted"], run["offsets"])
@@ -4165,6 +4374,8 @@ def format_report(run, interval_s, base, comparison, tolerance_pct,
                           with_corrected(TABLE_COLUMNS, totals))
     lines.append(format_counts(run["tally"]))
     lines += format_latencies(totals)
+    if run["nodes"]:
+        lines += format_nodes(run["nodes"])
     if run["names"]:
         lines += format_names(run["names"])
     if run["stages"]:

@@ -2883,10 +2883,11 @@ def node_rows(seed, nodes=3, per_node=400, runtime_s=10.0):
     return rows
 
 
-class NodeColumnTest(CrunchTestCase):
-    """hammer --hosts' merged file: a ninth column, node."""
+class NodesTestCase(CrunchTestCase):
 
     def write_nodes(self, name, rows, settings=None):
+        """rows: (elapsed, response_time, status, error, method, name,
+        node), written by csv.writer(lineterminator="\\n") under HEADER9."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         for e, t, s, kind, method, key, node in rows:
@@ -2916,6 +2917,10 @@ class NodeColumnTest(CrunchTestCase):
                 self.assertSameReport(a, b, where + (i,))
         else:
             self.assertEqual(got, want, where)
+
+
+class NodeColumnTest(NodesTestCase):
+    """hammer --hosts' merged file: a ninth column, node."""
 
     def test_node_column_is_parsed(self):
         fmt = crunch.parse_first_line(HEADER9.rstrip("\n").encode())[0]
@@ -3005,6 +3010,274 @@ class NodeColumnTest(CrunchTestCase):
             facts.append(tally_facts(tally)[0])
         self.assertEqual(facts[0][1:], facts[1][1:])
         self.assertEqual(sorted(facts[0][-1]), [1, 2, 3])
+
+
+
+class NodeTableTest(NodesTestCase):
+    """The per-node table: from a node column, or from inputs whose
+    settings give their node; the slow or failing node marked."""
+
+    # node 1: p95 20 ms; node 2: a 503 in four (25%); node 3: p95 80 ms
+    LATENCIES_MS = {1: (10, 10, 10, 20), 2: (10, 12, 14, 16),
+                    3: (50, 60, 70, 80)}
+    HOSTS = {"nodes": 3, "duration_s": 2.0, "node_hosts": [
+        {"node": k, "host": "h%d" % k, "dir": "~/hammer-runs/x/node-%d" % k,
+         "started_epoch_s": EPOCH_S, "rows": 4, "exit": 0}
+        for k in (1, 2, 3)]}
+
+    def three_nodes(self, name="r.csv", settings=HOSTS):
+        rows = []
+        for node, latencies in sorted(self.LATENCIES_MS.items()):
+            for k, ms in enumerate(latencies):
+                status = 503 if (node, k) == (2, 1) else 200
+                rows.append((0.4 * k + 0.01 * node, ms / 1000.0, status, "",
+                             "GET", "/", node))
+        return self.write_nodes(name, rows, settings)
+
+    def test_table_marks_the_slow_and_the_failing_node(self):
+        path = self.three_nodes()
+        code, out, err = self.run_main([path])
+        self.assertEqual((code, err), (0, ""))
+        lines = out.splitlines()
+        at = lines.index("per node:")
+        self.assertEqual(lines[at - 1], "status: 200 x 11, 503 x 1; errors 1"
+                                        " (5xx: 1)")
+        self.assertEqual(lines[at:at + 5], [
+            "per node:",
+            "node  host  requests  req/s  p95_ms  error_%",
+            "1     h1           4    2.0  20.000     0.00",
+            "2     h2           4    2.0  16.000    25.00  <- failing",
+            "3     h3           4    2.0  80.000     0.00  <- slow"])
+        self.assertEqual(lines[at + 5], "per name:")
+
+    def test_json_nodes(self):
+        report, err = self.run_json([self.three_nodes()])
+        self.assertEqual(err, "")
+        nodes = report["nodes"]
+        self.assertEqual([(n["node"], n["host"], n["requests"], n["errors"],
+                           n["p95_s"], n["marks"]) for n in nodes], [
+            (1, "h1", 4, 0, 0.02, []), (2, "h2", 4, 1, 0.016, ["failing"]),
+            (3, "h3", 4, 0, 0.08, ["slow"])])
+        self.assertEqual(list(nodes[0]), [
+            "node", "host", "requests", "rps", "responses", "mean_s",
+            "p50_s", "p90_s", "p95_s", "p99_s", "max_s", "errors",
+            "error_pct", "marks"])
+        self.assertEqual((nodes[2]["rps"], nodes[2]["mean_s"],
+                          nodes[1]["error_pct"]), (2.0, 0.065, 25.0))
+        self.assertEqual(sum(n["requests"] for n in nodes),
+                         report["totals"]["requests"])
+
+    def test_csv_rows_of_kind_node(self):
+        out = os.path.join(self.dir, "out.csv")
+        code, _, err = self.run_main([self.three_nodes(), "--csv", out])
+        self.assertEqual((code, err), (0, ""))
+        with open(out) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "start_s,requests,req_per_s,mean_ms,"
+                                   "p50_ms,p90_ms,p95_ms,p99_ms,max_ms,"
+                                   "errors,error_pct,method,name,node,host,"
+                                   "mark")
+        self.assertEqual(lines[1], "0.0,12,6.0,30.167,14.000,70.000,"
+                                   "80.000,80.000,80.000,1,8.33,,,,,")
+        self.assertEqual(lines[-5:], [
+            "total,12,6.0,30.167,14.000,70.000,80.000,80.000,80.000,1,8.33"
+            ",,,,,",
+            "name,12,6.0,30.167,14.000,70.000,80.000,80.000,80.000,1,8.33"
+            ",GET,/,,,",
+            "node,4,2.0,12.500,10.000,20.000,20.000,20.000,20.000,0,0.00"
+            ",,,1,h1,",
+            "node,4,2.0,13.000,12.000,16.000,16.000,16.000,16.000,1,25.00"
+            ",,,2,h2,failing",
+            "node,4,2.0,65.000,60.000,80.000,80.000,80.000,80.000,0,0.00"
+            ",,,3,h3,slow"])
+        with open(out) as f:
+            self.assertEqual(len(set(map(len, csv.reader(f)))), 1)
+
+    def test_html_table(self):
+        page = os.path.join(self.dir, "r.html")
+        code, _, err = self.run_main([self.three_nodes(), "--html", page])
+        self.assertEqual((code, err), (0, ""))
+        with open(page) as f:
+            text = f.read()
+        self.assertIn("<h2>Per node</h2>\n<table><tr><th>node</th><th>host"
+                      "</th><th>requests</th><th>req/s</th><th>p95_ms</th>"
+                      "<th>error_%</th><th></th></tr><tr><td>1</td><td>h1"
+                      "</td><td>4</td><td>2.0</td><td>20.000</td><td>0.00"
+                      "</td><td></td></tr><tr class=\"regression\"><td>2"
+                      "</td><td>h2</td><td>4</td><td>2.0</td><td>16.000</td>"
+                      "<td>25.00</td><td>&lt;- failing</td></tr>", text)
+
+    def test_a_node_without_rows_is_marked(self):
+        settings = dict(self.HOSTS, nodes=4)
+        settings["node_hosts"] = self.HOSTS["node_hosts"] + [
+            {"node": 4, "host": "h4", "rows": 0, "exit": 1}]
+        report, _ = self.run_json([self.three_nodes(settings=settings)])
+        self.assertEqual([(n["node"], n["host"], n["requests"], n["p95_s"],
+                           n["marks"]) for n in report["nodes"]], [
+            (1, "h1", 4, 0.02, []), (2, "h2", 4, 0.016, ["failing"]),
+            (3, "h3", 4, 0.08, ["slow"]), (4, "h4", 0, None,
+                                           ["no requests"])])
+
+    def test_hosts_unknown_without_settings(self):
+        code, out, _ = self.run_main([self.three_nodes(settings=None)])
+        lines = out.splitlines()
+        at = lines.index("per node:")
+        self.assertEqual(lines[at + 1:at + 3], [     # 4 in 1.21 + 0.08 s
+            "node  host  requests  req/s  p95_ms  error_%",
+            "1                  4    3.1  20.000     0.00"])
+
+    def test_one_node_or_none_has_no_table(self):
+        rows = [(0.1, 0.01, 200, "", "GET", "/", 1),
+                (0.2, 0.01, 200, "", "GET", "/", 1)]
+        one = self.write_nodes("one.csv", rows, {"nodes": 1})
+        plain = self.write_rows("plain.csv", [(0.1, 0.01, 200)])
+        other = self.write_rows("other.csv", [(0.2, 0.01, 200)])
+        for inputs in ([one], [plain, other], [plain]):
+            report, err = self.run_json(inputs)
+            self.assertEqual(err, "")
+            self.assertNotIn("nodes", report)
+            code, out, _ = self.run_main(inputs)
+            self.assertNotIn("per node:", out)
+
+    def test_name_option_counts_its_rows_per_node(self):
+        rows = [(0.1, 0.01, 200, "", "GET", "/a", 1),
+                (0.2, 0.02, 200, "", "GET", "/b", 1),
+                (0.3, 0.03, 200, "", "GET", "/b", 2),
+                (0.4, 0.04, 200, "", "timer", "/b", 2)]
+        report, _ = self.run_json([self.write_nodes("r.csv", rows),
+                                   "--name", "/b"])
+        self.assertEqual([(n["node"], n["requests"], n["max_s"])
+                          for n in report["nodes"]],
+                         [(1, 1, 0.02), (2, 2, 0.04)])
+
+    def test_open_model_rows_have_the_corrected_latency(self):
+        path = self.write("r.csv", HEADER9 +
+                          "0.100000,0.010000,200,1,,0.050000,GET,/,1\n"
+                          "0.200000,0.010000,200,1,,0.200000,GET,/,2\n")
+        report, _ = self.run_json([path])
+        self.assertEqual([(n["node"], n["corrected_max_s"])
+                          for n in report["nodes"]], [(1, 0.06), (2, 0.01)])
+
+
+class NodeFilesTest(NodesTestCase):
+    """A node's own results file each, their settings giving the node."""
+
+    def write_node_file(self, name, node, latencies_ms, **settings):
+        rows = [(0.1 * k, ms / 1000.0, 200) for k, ms in
+                enumerate(latencies_ms)]
+        path = self.write_rows(name, rows)
+        settings = dict(node_settings(0.001 * node), node=node, nodes=3,
+                        host="box%d" % node, **settings)
+        self.write(name + ".json", json.dumps(settings))
+        return path
+
+    def files(self):
+        return [self.write_node_file("n%d.csv" % k, k, ms) for k, ms in
+                ((1, (10, 20)), (2, (12, 14, 16)), (3, (40, 90)))]
+
+    def test_table_from_the_settings(self):
+        report, err = self.run_json(self.files())
+        self.assertEqual(err, "")
+        self.assertEqual([(n["node"], n["host"], n["requests"], n["rps"],
+                           n["p95_s"], n["max_s"], n["marks"])
+                          for n in report["nodes"]], [
+            (1, "box1", 2, 0.999001, 0.02, 0.02, []),
+            (2, "box2", 3, 1.498501, 0.016, 0.016, []),
+            (3, "box3", 2, 0.999001, 0.09, 0.09, ["slow"])])
+        self.assertEqual(report["totals"]["width_s"], 2.002)  # 2 ms late
+        out = os.path.join(self.dir, "out.csv")
+        self.assertEqual(self.run_main(self.files() + ["--csv", out])[0], 0)
+        with open(out) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "start_s,requests,req_per_s,mean_ms,"
+                                   "p50_ms,p90_ms,p95_ms,p99_ms,max_ms,"
+                                   "errors,error_pct,node,host,mark")
+        self.assertEqual(lines[-1], "node,2,1.0,65.000,40.000,90.000,"
+                                    "90.000,90.000,90.000,0,0.00,3,box3,slow")
+        self.assertEqual(report["offsets_s"], [0.0, 0.001, 0.002])
+
+    def test_same_rows_as_the_merged_file(self):
+        files = self.files()
+        rows = []
+        for k, path in enumerate(files, 1):
+            with open(path) as f:
+                for line in f.read().splitlines()[1:]:
+                    e, t, s = line.split(",")[:3]
+                    rows.append((float(e) + 0.001 * (k - 1), float(t),
+                                 int(s), "", "GET", "/", k))
+        merged = self.write_nodes("merged.csv", rows, {"duration_s": 2.002})
+        want, _ = self.run_json([merged])
+        got, _ = self.run_json(files)
+        strip = lambda nodes: [dict(n, host=None) for n in nodes]
+        self.assertEqual(strip(got["nodes"]), strip(want["nodes"]))
+
+    def test_an_input_without_a_node_leaves_the_table_out(self):
+        files = self.files()
+        plain = self.write_rows("plain.csv", [(0.1, 0.01, 200)])
+        report, err = self.run_json(files + [plain])
+        self.assertNotIn("nodes", report)
+        self.assertEqual(err, "crunch: warning: %s: no node column, nor a"
+                              " node in the settings: no per-node table\n"
+                         % plain)
+
+    def test_the_same_node_twice_leaves_the_table_out(self):
+        files = self.files()
+        again = self.write_node_file("again.csv", 2, (5,))
+        report, err = self.run_json(files + [again])
+        self.assertNotIn("nodes", report)
+        self.assertEqual(err, "crunch: warning: %s, %s: the settings give the"
+                              " same node twice: no per-node table\n"
+                         % (files[1], again))
+
+    def test_a_missing_node_is_named(self):
+        files = self.files()
+        report, err = self.run_json([files[0], files[2]])
+        self.assertEqual(err, "crunch: warning: node 2 of 3 is not among the"
+                              " inputs\n")
+        self.assertEqual([n["node"] for n in report["nodes"]], [1, 3])
+
+
+class MarkNodesTest(unittest.TestCase):
+    """mark_nodes(): the worst node, when clearly out of line."""
+
+    @staticmethod
+    def marks(p95s, errors=None, requests=None):
+        rows = [{"p95_s": p, "error_pct": e, "requests": r} for p, e, r in
+                zip(p95s, errors or [0.0] * len(p95s),
+                    requests or [10] * len(p95s))]
+        return [r["marks"] for r in crunch.mark_nodes(rows)]
+
+    def test_more_than_one_and_a_half_times_the_median(self):
+        self.assertEqual(self.marks([0.010, 0.011, 0.0166]),
+                         [[], [], ["slow"]])
+        self.assertEqual(self.marks([0.010, 0.011, 0.0164]), [[], [], []])
+
+    def test_two_nodes(self):
+        # the median of two is their mean: the worst is marked past 3x
+        self.assertEqual(self.marks([0.010, 0.031]), [[], ["slow"]])
+        self.assertEqual(self.marks([0.010, 0.030]), [[], []])
+
+    def test_below_the_floor_is_not_marked(self):
+        self.assertEqual(self.marks([0.0002, 0.0002, 0.0009]),
+                         [[], [], []])
+        self.assertEqual(self.marks([0.1] * 3, [0.0, 0.0, 0.9]),
+                         [[], [], []])
+        self.assertEqual(self.marks([0.1] * 3, [0.0, 0.0, 1.0]),
+                         [[], [], ["failing"]])
+
+    def test_ties_are_all_marked(self):
+        self.assertEqual(self.marks([0.01, 0.01, 0.01, 0.05, 0.05]),
+                         [[], [], [], ["slow"], ["slow"]])
+
+    def test_errors_everywhere_mark_none(self):
+        self.assertEqual(self.marks([0.1] * 3, [20.0, 25.0, 29.0]),
+                         [[], [], []])
+
+    def test_no_requests(self):
+        self.assertEqual(self.marks([0.01, None, 0.011], requests=[5, 0, 5]),
+                         [[], ["no requests"], []])
+        self.assertEqual(self.marks([None, None], requests=[0, 0]),
+                         [[], []])
 
 
 if __name__ == "__main__":

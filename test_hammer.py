@@ -6147,8 +6147,14 @@ class SSHTestCase(ServerTestCase):
             return set()
 
     def remove_new_runs(self):
+        """Remove the run directories made since setUp, but for one a
+        process still runs in (someone else's run)."""
+        busy = " ".join(" ".join(argv) for _, _, argv
+                        in process_table().values())
         for name in self.remote_runs() - self.runs_before:
-            shutil.rmtree(os.path.join(REMOTE_RUNS, name), ignore_errors=True)
+            path = os.path.join(REMOTE_RUNS, name)
+            if path not in busy:
+                shutil.rmtree(path, ignore_errors=True)
         try:
             os.rmdir(REMOTE_RUNS)   # only when nothing else is left there
         except OSError:
@@ -6357,13 +6363,30 @@ class TestParseHosts(TempDirTestCase):
         path = write(self.path("hosts.txt"), "h1\nh;rm\n")
         self.assertBad("@" + path, "h;rm")
 
+    def assertError(self, text, message):
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_hosts(text)
+        self.assertEqual(str(cm.exception), message)
+
     def test_no_hosts(self):
-        for text in ("", ",", "h1,,h2"):
-            with self.assertRaises(hammer.UsageError):
-                hammer.parse_hosts(text)
-        path = write(self.path("hosts.txt"), "# nothing\n\n")
-        with self.assertRaises(hammer.UsageError):
-            hammer.parse_hosts("@" + path)
+        self.assertError("", "--hosts names no host")
+        path = write(self.path("hosts.txt"), "# nothing\n\n  \n")
+        self.assertError("@" + path, "--hosts names no host")
+
+    def test_an_empty_entry(self):
+        for text in (",", "h1,,h2", "h1,"):
+            self.assertBad(text, "")
+
+    def test_too_many_hosts(self):
+        self.assertEqual(len(hammer.parse_hosts(",".join(["h"] * 1000))),
+                         1000)
+        self.assertError(",".join(["h"] * 1001),
+                         "--hosts names 1001 hosts: at most 1000")
+
+    def test_a_missing_file(self):
+        path = self.path("missing.txt")
+        self.assertError("@" + path, "cannot read hosts file %r: No such"
+                         " file or directory" % path)
 
 
 class TestNodePlan(unittest.TestCase):
@@ -6404,9 +6427,10 @@ class TestNodePlan(unittest.TestCase):
 class NodeTestCase(LoadShapeTestCase):
     """Runs several hammer commands at once."""
 
-    def spawn(self, args, csv, cwd=HERE):
+    def spawn(self, args, csv, cwd=HERE, quiet=True):
         proc = subprocess.Popen(
-            [sys.executable, HAMMER] + list(args) + ["-o", csv, "-q"],
+            [sys.executable, HAMMER] + list(args) + ["-o", csv]
+            + (["-q"] if quiet else []),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
             universal_newlines=True, start_new_session=True)
         self.addCleanup(self.reap, proc)
@@ -6585,6 +6609,432 @@ class TestNodeRuns(NodeTestCase):
         # elapsed counts from the real start: user 1 sent at once
         self.assertLess(self.elapsed_of(self.csv)[0], 0.1)
         self.assertEqual(server.requests, 10)
+
+
+# --- /proc: the processes a --hosts run leaves --------------------------------------
+
+
+def process_table():
+    """{pid: (ppid, state, argv)} of every process /proc shows now."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                stat = f.read().decode("latin-1")
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().decode("utf-8", "replace").split("\0")[:-1]
+        except OSError:
+            continue    # it ended while we looked
+        fields = stat[stat.rindex(")") + 2:].split()
+        table[int(name)] = (int(fields[1]), fields[0], argv)
+    return table
+
+
+def descendants(pid, table):
+    """The pids below pid in table, children first."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, (ppid, _, _) in table.items() if ppid == parent]
+        found += kids
+        todo += kids
+    return found
+
+
+def alive(pids):
+    """Those of pids that are still running (a zombie has ended)."""
+    table = process_table()
+    return [p for p in pids if p in table and table[p][1] != "Z"]
+
+
+MERGED_HEADER = ("elapsed,response_time,status,bytes,error,scheduled,method,"
+                 "name,node")
+
+
+class HostsTestCase(SSHTestCase, NodeTestCase):
+    """hammer --hosts over SSHD's aliases, with this Python on the nodes."""
+
+    def hosts_args(self, hosts="node1,node2,node3"):
+        return ["--hosts", hosts, "--ssh-config", self.sshd.config,
+                "--remote-python", sys.executable]
+
+    def merged_rows(self):
+        """The controller's results.csv: its rows as lists, node last."""
+        with open(self.csv) as f:
+            lines = f.read().split("\n")
+        self.assertEqual(lines[0], MERGED_HEADER)
+        self.assertEqual(lines[-1], "", "the file ends with a whole line")
+        for line in lines[1:-1]:
+            self.assertRegex(line.rpartition(",")[0], ROW_RE)
+            self.assertRegex(line, r",[1-9][0-9]*$")
+        return [line.split(",") for line in lines[1:-1]]
+
+    def node_counts(self, rows):
+        return collections.Counter(int(r[-1]) for r in rows)
+
+    @staticmethod
+    def file_rows(path):
+        with open(path) as f:
+            return len(f.read().splitlines()) - 1
+
+    def run_id(self, settings):
+        """<run-id> of ~/hammer-runs/<run-id>/node-<I>, from node_hosts."""
+        dirs = set(os.path.dirname(os.path.expanduser(h["dir"]).rstrip("/"))
+                   for h in settings["node_hosts"])
+        self.assertEqual(len(dirs), 1, dirs)
+        parent, run_id = os.path.split(dirs.pop())
+        self.assertEqual(parent, REMOTE_RUNS)
+        return run_id
+
+    def leftovers(self, run_id=None):
+        """Processes of this test still running: the controller's (its
+        -o path in argv), its ssh clients (SSHD's config in argv), the
+        nodes' (below sshd, or the run's directory in argv)."""
+        table = process_table()
+        below_sshd = set(descendants(self.sshd.proc.pid, table))
+        marks = [self.csv, self.sshd.config] + (
+            [os.path.join(REMOTE_RUNS, run_id)] if run_id else [])
+        found = []
+        for pid, (_, state, argv) in table.items():
+            if state == "Z" or pid == os.getpid():
+                continue
+            line = " ".join(argv)
+            remote = pid in below_sshd and not (
+                argv and os.path.basename(argv[0]).startswith("sshd"))
+            if remote or any(mark in line for mark in marks):
+                found.append((pid, line[:200]))
+        return found
+
+    def assertNoneLeft(self, run_id=None, within_s=5.0):
+        deadline = time.monotonic() + within_s
+        while self.leftovers(run_id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.leftovers(run_id), [])
+
+    def wait_for(self, predicate, what, timeout_s=30.0):
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail("waited %gs for %s" % (timeout_s, what))
+            time.sleep(0.05)
+
+
+class TestHostsRuns(HostsTestCase):
+    """3 nodes x 2 processes x 3 threads over ssh: the rows, the summary
+    and the ramp of one box."""
+
+    USERS, RAMPUP_S, REQUESTS = 18, 3.6, 3000     # users 0.2 s apart
+    RAMP_SLACK_S = 0.15
+
+    def test_three_nodes(self):
+        server = self.load_server("stamp")
+        done = self.finish(self.spawn(
+            [server.url, "-p", "2", "-t", "3", "-n", str(self.REQUESTS),
+             "--rampup", "%g" % self.RAMPUP_S, "--seed", "7"]
+            + self.hosts_args(), self.csv), timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        rows = self.merged_rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertEqual(len(rows), self.REQUESTS)
+        # each node ran its users' -n quotas: 1000 each
+        shares = hammer.split_evenly(self.REQUESTS, self.USERS)
+        mine = [sum(shares[g] for g in hammer.node_users(self.USERS, i, 3))
+                for i in (1, 2, 3)]
+        self.assertEqual(self.node_counts(rows), {1: mine[0], 2: mine[1],
+                                                  3: mine[2]})
+
+        s = self.settings()
+        self.assertEqual((s["nodes"], s["users"], s["seed"],
+                          s["summary"]["requests"]),
+                         (3, 18, 7, self.REQUESTS))
+        run_id = self.run_id(s)
+        self.assertRegex(run_id, r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+        for i, (node, host) in enumerate(zip(s["node_hosts"],
+                                             ("node1", "node2", "node3")), 1):
+            self.assertEqual((node["node"], node["host"], node["rows"],
+                              node["exit"]), (i, host, mine[i - 1], 0))
+            where = os.path.join(REMOTE_RUNS, run_id, "node-%d" % i)
+            self.assertEqual(os.path.expanduser(node["dir"]).rstrip("/"),
+                             where)
+            # each node's own file stays in its run directory
+            self.assertEqual(self.file_rows(os.path.join(
+                where, "results.csv")), mine[i - 1])
+            self.assertTrue(os.path.isfile(os.path.join(where, "hammer.py")))
+            own = self.settings_of(os.path.join(where, "results.csv"))
+            self.assertEqual((own["node"], own["nodes"], own["users"],
+                              own["threads_per_process"], own["seed"]),
+                             (i, 3, 18, [3, 3], 7))
+
+        # the merged summary's percentiles are crunch's on the merged file
+        report, _ = self.crunch(self.csv)
+        self.assertEqual(report["rows"], self.REQUESTS)
+        latency = s["summary"]["latency_ms"]
+        for key in ("p50", "p90", "p95", "p99", "max"):
+            self.assertEqual(int(round(latency[key] * 1000)),
+                             int(round(report["totals"][key + "_s"] * 1e6)),
+                             key)
+
+        # the union of the nodes' users follows one box's ramp, each
+        # user with its -n quota
+        users = self.users_by_connection(server, s["started_epoch_s"])
+        self.assertEqual(sorted(n for _, n in users), sorted(shares))
+        self.assertRamp([t for t, _ in users],
+                        [g * self.RAMPUP_S / self.USERS
+                         for g in range(self.USERS)], "3 nodes")
+        self.assertNoneLeft(run_id)
+
+
+class TestHostsCollect(HostsTestCase):
+    def test_collect_none_leaves_the_rows_on_the_nodes(self):
+        server = self.load_server("stamp")
+        done = self.finish(self.spawn(
+            [server.url, "-n", "300", "-p", "1", "-t", "2", "--interval",
+             "10ms", "--collect", "none"] + self.hosts_args("node1,node2"),
+            self.csv, quiet=False))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        if os.path.exists(self.csv):    # a header at most
+            self.assertEqual(self.merged_rows(), [])
+        s = self.settings()
+        run_id = self.run_id(s)
+        # the summary comes from the nodes' histograms, not from rows
+        self.assertEqual((s["summary"]["requests"], server.requests),
+                         (300, 300))
+        self.assertIn("output      the nodes' run directories (300 rows)\n",
+                      done.stdout)
+        for i in (1, 2):
+            where = "~/hammer-runs/%s/node-%d" % (run_id, i)
+            self.assertIn("hammer: node %d (node%d): rows left in %s\n"
+                          % (i, i, where), done.stderr)
+            self.assertEqual(self.file_rows(os.path.join(os.path.expanduser(
+                where), "results.csv")), 150)
+
+
+class TestHostsSecrets(HostsTestCase):
+    def test_secrets_stay_out_of_every_output(self):
+        server = self.start_server()
+        url = "http://alice:pa55word@127.0.0.1:%d/" % server.port
+        done = self.finish(self.spawn(
+            [url, "--runtime", "6", "-p", "1", "-t", "2", "--interval", "20ms",
+             "-H", "Authorization: Bearer t0ken", "-H", "Cookie: sid=c00kie",
+             "-H", "Proxy-Authorization: Basic pr0xy"]
+            + self.hosts_args("node1,node2"), self.csv, quiet=False))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Authorization: Bearer t0ken", server.headers)
+        self.assertIn("Cookie: sid=c00kie", server.headers)
+        # a progress line (each PROGRESS_PLAIN_PERIOD_S without a TTY)
+        self.assertIn("nodes 2/2  ", done.stderr)
+        s = self.settings()
+        self.assertEqual(s["summary"]["requests"], server.requests)
+        texts = [("stdout", done.stdout), ("stderr", done.stderr),
+                 ("settings", json.dumps(s))]
+        for h in s["node_hosts"]:
+            path = os.path.join(os.path.expanduser(h["dir"]), "results.csv")
+            texts.append((path, json.dumps(self.settings_of(path))))
+        for where, text in texts:
+            for secret in TestSecrets.SECRETS:
+                self.assertNotIn(secret, text, where)
+        self.assertEqual(s["url"], "http://alice:***@127.0.0.1:%d/"
+                         % server.port)
+
+
+class TestHostsSignals(HostsTestCase):
+    """Ctrl+C, SIGTERM and a link that drops, with 3 nodes running."""
+
+    def start_long_run(self, server):
+        proc = self.spawn([server.url, "-p", "1", "-t", "2", "--runtime",
+                           "60", "--interval", "10ms"] + self.hosts_args(),
+                          self.csv)
+        self.wait_for(lambda: server.requests >= 150, "the run to get going")
+        return proc
+
+    def assertStopped(self, proc, server, code):
+        done = self.finish(proc, timeout=60)
+        self.assertEqual(done.returncode, code, done.stderr)
+        rows = self.merged_rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertEqual(set(self.node_counts(rows)), {1, 2, 3})
+        s = self.settings()
+        self.assertEqual(s["summary"]["requests"], len(rows))
+        self.assertNoneLeft(self.run_id(s))
+
+    def test_sigint_to_the_controller(self):
+        server = self.load_server("stamp")
+        proc = self.start_long_run(server)
+        proc.send_signal(signal.SIGINT)
+        self.assertStopped(proc, server, 130)
+
+    def test_ctrl_c_to_the_process_group(self):
+        # a terminal's Ctrl+C reaches the ssh clients too
+        server = self.load_server("stamp")
+        proc = self.start_long_run(server)
+        os.killpg(proc.pid, signal.SIGINT)
+        self.assertStopped(proc, server, 130)
+
+    def test_sigterm_to_the_controller(self):
+        server = self.load_server("stamp")
+        proc = self.start_long_run(server)
+        proc.send_signal(signal.SIGTERM)
+        self.assertStopped(proc, server, 143)
+
+    def node_processes(self, node):
+        """Node `node`'s processes on the box: its hammer (its run dir in
+        argv, below sshd) and everything below it."""
+        table = process_table()
+        mark = "node-%d" % node
+        tops = [p for p in descendants(self.sshd.proc.pid, table)
+                if any(mark in a for a in table[p][2][1:])
+                and not table[p][2][0].startswith("sshd")]
+        return sorted(set(tops + sum((descendants(p, table) for p in tops),
+                                     [])))
+
+    def test_a_link_that_drops(self):
+        server = self.load_server("stamp")
+        proc = self.spawn([server.url, "-p", "1", "-t", "2", "--runtime",
+                           "6", "--interval", "10ms"] + self.hosts_args(),
+                          self.csv)
+        self.wait_for(lambda: server.requests >= 150, "the run to get going")
+        remote = self.node_processes(2)
+        self.assertTrue(remote, "node 2's hammer is not below sshd")
+        table = process_table()
+        clients = [p for p in descendants(proc.pid, table)
+                   if os.path.basename(table[p][2][0]) == "ssh"
+                   and "node2" in table[p][2]]
+        self.assertEqual(len(clients), 1, table)
+        os.kill(clients[0], signal.SIGKILL)
+        killed = time.monotonic()
+        # node 2 stops at once: its agent sees the end of its stdin
+        while alive(remote) and time.monotonic() - killed < 2.0:
+            time.sleep(0.02)
+        self.assertEqual(alive(remote), [], "node 2 outlived its link")
+
+        done = self.finish(proc, timeout=60)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        # nodes 1 and 3 ran to the end and their rows are all kept;
+        # node 2 kept its rows in its run directory
+        rows = self.merged_rows()
+        counts = self.node_counts(rows)
+        s = self.settings()
+        run_id = self.run_id(s)
+        self.assertEqual(done.stderr.splitlines(), [
+            "hammer: node 2 (node2): the link dropped (ssh exited with code"
+            " -9): its rows stay in ~/hammer-runs/%s/node-2" % run_id])
+        hosts = {h["node"]: h for h in s["node_hosts"]}
+        for i in (1, 3):
+            self.assertEqual((counts[i], hosts[i]["exit"]),
+                             (hosts[i]["rows"], 0))
+            self.assertGreater(counts[i], 100)
+        kept = self.file_rows(os.path.join(REMOTE_RUNS, run_id, "node-2",
+                                           "results.csv"))
+        self.assertEqual(counts[1] + counts[3] + kept, server.requests)
+        self.assertNoneLeft(run_id)
+
+
+class TestHostsFailures(HostsTestCase):
+    """Failures before the start: one line naming the node, its exit
+    code, and not one request sent."""
+
+    def fails(self, server, args, code=1):
+        done = self.finish(self.spawn([server.url, "-n", "100"] + args,
+                                      self.csv), timeout=60)
+        self.assertEqual(done.returncode, code, done.stderr)
+        self.assertEqual(server.requests, 0)
+        self.assertNoneLeft()
+        return done.stderr.splitlines()
+
+    def test_unreachable_host(self):
+        server = self.load_server("stamp")
+        lines = self.fails(server, self.hosts_args("node1,down"))
+        self.assertEqual(lines, [
+            "hammer: node 2 (down): ssh: connect to host 127.0.0.1 port %d:"
+            " Connection refused" % self.sshd.down_port])
+
+    def test_missing_remote_python(self):
+        server = self.load_server("stamp")
+        args = self.hosts_args("node1,node2")
+        args[args.index("--remote-python") + 1] = "python9"
+        lines = self.fails(server, args)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r"^hammer: node ([12]) \(node\1\): remote"
+                         r" Python 'python9' not found$")
+
+    def test_old_remote_python(self):
+        old = os.path.expanduser("~/.pyenv/versions/2.7.18/bin/python")
+        if not os.access(old, os.X_OK):
+            self.skipTest("no Python 2.7 at %s" % old)
+        server = self.load_server("stamp")
+        args = self.hosts_args("node1")
+        args[args.index("--remote-python") + 1] = old
+        lines = self.fails(server, args)
+        self.assertEqual(lines, ["hammer: node 1 (node1): remote Python %r"
+                                 " is 2.7.18: hammer needs 3.6 or newer" % old])
+
+    def test_target_unreachable_from_a_node(self):
+        server = self.load_server("stamp")
+        port = SSHD.free_port()
+        done = self.finish(self.spawn(
+            ["http://127.0.0.1:%d/" % port, "-n", "100"]
+            + self.hosts_args("node1"), self.csv), timeout=60)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertEqual(done.stderr.splitlines(), [
+            "hammer: node 1 (node1): cannot connect to 127.0.0.1:%d:"
+            " connection refused" % port])
+        self.assertNoneLeft()
+
+    def test_a_host_spelled_as_an_ssh_option(self):
+        server = self.load_server("stamp")
+        mark = os.path.join(self.tmp.name, "x")
+        bad = "-oProxyCommand=touch " + mark
+        for hosts in (bad, "node1," + bad):
+            lines = self.fails(server, ["--hosts=" + hosts] + self.hosts_args(
+                "node1")[2:], code=2)
+            self.assertEqual(lines[-1], "hammer: error: --hosts: %r is not"
+                             " [user@]host[:port]" % bad)
+            self.assertFalse(os.path.exists(mark))
+        hosts_file = write(os.path.join(self.tmp.name, "hosts.txt"),
+                           "node1\n%s\n" % bad)
+        lines = self.fails(server, ["--hosts", "@" + hosts_file]
+                           + self.hosts_args("node1")[2:], code=2)
+        self.assertEqual(lines[-1], "hammer: error: --hosts: %r is not"
+                         " [user@]host[:port]" % bad)
+        # as its own word, argparse takes it for an option
+        lines = self.fails(server, ["--hosts", bad] + self.hosts_args(
+            "node1")[2:], code=2)
+        self.assertTrue(lines[-1].startswith("hammer: error: "), lines)
+        self.assertFalse(os.path.exists(mark))
+        self.assertEqual(server.conns, [])
+
+
+class TestSecrets(ServerTestCase):
+    """Authorization, Proxy-Authorization and Cookie values and a URL's
+    password reach the server, and never the progress lines, the summary
+    or the settings file: there they read ***."""
+
+    SECRETS = ("pa55word", "t0ken", "pr0xy", "c00kie")
+
+    def test_a_single_box_run(self):
+        server = self.start_server()
+        url = "http://alice:pa55word@127.0.0.1:%d/" % server.port
+        proc = subprocess.run(
+            [sys.executable, HAMMER, url, "-H", "Authorization: Bearer t0ken",
+             "-H", "Proxy-Authorization: Basic pr0xy", "-H",
+             "Cookie: sid=c00kie", "-H", "X-Trace: visible", "-n", "20",
+             "-c", "2", "-p", "1", "--interval", "150ms", "-o", self.csv],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=60, cwd=HERE)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.requests, 20)
+        self.assertIn("Authorization: Bearer t0ken", server.headers)
+        self.assertIn("Cookie: sid=c00kie", server.headers)
+        with open(self.csv + ".json") as f:
+            settings = f.read()
+        for where, text in (("stdout", proc.stdout), ("stderr", proc.stderr),
+                            ("settings", settings)):
+            for secret in self.SECRETS:
+                self.assertNotIn(secret, text, where)
+        self.assertEqual(json.loads(settings)["url"],
+                         "http://alice:***@127.0.0.1:%d/" % server.port)
 
 
 if __name__ == "__main__":

@@ -621,7 +621,9 @@ def stage_plan(names, settings):
     """The inputs' names and settings (or None) -> (unit, stages, warning):
     the inputs' stage plan, the targets added up over the inputs (boxes
     that ran the same plan), or (None, None, warning) when no input has
-    one, one's is broken, or they differ."""
+    one, one's is broken, or they differ.  The inputs whose settings give
+    a node (hammer --node I/N) count once together: their plan's targets
+    are already the totals over the nodes."""
     plans = []
     for name, one in zip(names, settings):
         try:
@@ -636,6 +638,10 @@ def stage_plan(names, settings):
         return None, None, ("the inputs' stage plans differ (or some have"
                             " none): no per-stage table")
     unit, first = plans[0]
+    shares = [p for p, one in zip(plans, settings)
+              if settings_node(one) is not None]
+    plans = [p for p, one in zip(plans, settings)
+             if settings_node(one) is None] + shares[:1]
     stages = [s._replace(begin=sum(p[1][i].begin for p in plans),
                          end=sum(p[1][i].end for p in plans))
               for i, s in enumerate(first)]

@@ -1156,6 +1156,20 @@ class StagesTest(CrunchTestCase):
                           for r in report["stages"]],
                          [(0, 8, 8), (16, 16, 80)])
 
+    def test_the_nodes_of_one_test_count_its_targets_once(self):
+        nodes = [self.step_run("n%d.csv" % k) for k in (1, 2, 3)]
+        box = self.step_run("box.csv")
+        for k, path in enumerate(nodes, 1):     # --node k/3: totals
+            with open(path + ".json") as f:
+                settings = json.load(f)
+            settings.update(node=k, nodes=3)
+            self.write(path + ".json", json.dumps(settings))
+        for inputs, want in ((nodes, [(0, 4, 12), (8, 8, 120)]),
+                             (nodes + [box], [(0, 8, 16), (16, 16, 160)])):
+            report, err = self.run_json(inputs)
+            self.assertEqual([(r["from"], r["to"], r["requests"])
+                              for r in report["stages"]], want)
+
     def test_inputs_with_other_plans_warn(self):
         one = self.step_run("a.csv")
         two = self.step_run("b.csv", plan=STEP_PLAN[:2] + [

@@ -6889,6 +6889,55 @@ class TestHostsSignals(HostsTestCase):
         return sorted(set(tops + sum((descendants(p, table) for p in tops),
                                      [])))
 
+    def remote_run_dir(self):
+        """~/hammer-runs/<run-id> of the run under way, from node 1's argv."""
+        table = process_table()
+        for pid in self.node_processes(1):
+            for arg in table[pid][2]:
+                if arg.startswith(REMOTE_RUNS + os.sep):
+                    return arg[:arg.index(os.sep + "node-1")]
+        self.fail("node 1's hammer is not below sshd")
+
+    def test_a_second_sigint_quits_at_once(self):
+        server = self.start_server(delay_s=0.01)
+        proc = self.spawn([server.url, "-p", "1", "-t", "2", "--runtime",
+                           "60", "--timeout", "3"] + self.hosts_args(),
+                          self.csv)
+        self.wait_for(lambda: server.requests >= 150, "the run to get going")
+        run_dir = self.remote_run_dir()
+        server.delay_s = 60     # requests in flight now hang
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        done = self.finish(proc, timeout=10)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(done.returncode, 130, done.stderr)
+        self.assertIn("interrupted again, exiting now", done.stderr)
+        # the nodes saw their links end: they stop, their requests in
+        # flight time out (--timeout 3)
+        self.assertNoneLeft(os.path.basename(run_dir), within_s=10)
+
+    def test_the_controller_killed(self):
+        server = self.load_server("stamp")
+        proc = self.start_long_run(server)
+        run_dir = self.remote_run_dir()
+        remote = sum((self.node_processes(i) for i in (1, 2, 3)), [])
+        proc.kill()
+        killed = time.monotonic()
+        proc.communicate()
+        # every node sees the end of its stdin and stops at once, keeping
+        # its rows: none is left running unattended
+        while alive(remote) and time.monotonic() - killed < 2.0:
+            time.sleep(0.02)
+        self.assertEqual(alive(remote), [], "a node outlived the controller")
+        self.assertNoneLeft(os.path.basename(run_dir))
+        kept = [self.file_rows(os.path.join(run_dir, "node-%d" % i,
+                                            "results.csv")) for i in (1, 2, 3)]
+        self.assertEqual(sum(kept), server.requests)
+        self.assertTrue(all(kept), kept)
+
     def test_a_link_that_drops(self):
         server = self.load_server("stamp")
         proc = self.spawn([server.url, "-p", "1", "-t", "2", "--runtime",

@@ -6778,11 +6778,14 @@ class TestHostsRuns(HostsTestCase):
 
         # the union of the nodes' users follows one box's ramp, each
         # user with its -n quota
+        offsets = [g * self.RAMPUP_S / self.USERS for g in range(self.USERS)]
         users = self.users_by_connection(server, s["started_epoch_s"])
         self.assertEqual(sorted(n for _, n in users), sorted(shares))
-        self.assertRamp([t for t, _ in users],
-                        [g * self.RAMPUP_S / self.USERS
-                         for g in range(self.USERS)], "3 nodes")
+        self.assertRamp([t for t, _ in users], offsets, "3 nodes")
+        # and in the merged rows, node I's first request is user I-1's
+        for i in (1, 2, 3):
+            first = min(float(r[0]) for r in rows if r[-1] == str(i))
+            self.assertRamp([first], [offsets[i - 1]], "node %d" % i)
         self.assertNoneLeft(run_id)
 
 

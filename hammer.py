@@ -556,6 +556,37 @@ def parse_rate(text):
 
 
 
+US_TIE = 1e-3   # a scaled time this near a half is rounded by formatting it
+LATENCY_KEYS_MAX = 1 << 16  # memoised histogram keys, at most
+
+
+def to_us(values):
+    """Seconds -> whole microseconds, rounded as the CSV's '%.6f' rounds
+    them (to even, on the exact binary value), so that a Histogram counts
+    what results.csv says and crunch reads back.  Scaling and adding a
+    half is exact but near a half, where the text decides."""
+    scaled = [v * 1e6 for v in values]
+    us = [int(f + 0.5) for f in scaled]
+    for i in [i for i, f in enumerate(scaled)
+              if not US_TIE < (f + 0.5) % 1.0 < 1.0 - US_TIE]:
+        us[i] = int(("%.6f" % values[i]).replace(".", ""))
+    return us
+
+
+class MicroKeys(dict):
+    """Whole microseconds -> their Histogram key, memoised: formatting
+    a float is the costly part of counting it, and latencies repeat."""
+
+    def __missing__(self, us):
+        if len(self) >= LATENCY_KEYS_MAX:
+            self.clear()
+        key = self[us] = LATENCY_KEY_FORMAT % (us / 1e6)
+        return key
+
+
+US_KEYS = MicroKeys()
+
+
 class Histogram(object):
     """Latency histogram over every value, bounded in memory.
 
@@ -575,14 +606,18 @@ class Histogram(object):
         self.max = 0.0
 
     def add_many(self, values):
-        """Count a list of latencies (seconds)."""
-        if not values:
+        """Count a list of latencies (seconds), to the microsecond."""
+        self.add_us(to_us(values))
+
+    def add_us(self, us):
+        """Count a list of latencies in whole microseconds."""
+        if not us:
             return
-        self.counts.update(map(LATENCY_KEY_FORMAT.__mod__, values))
-        self.n += len(values)
-        self.total += math.fsum(values)
-        self.min = min(self.min, min(values))
-        self.max = max(self.max, max(values))
+        self.counts.update(map(US_KEYS.__getitem__, us))
+        self.n += len(us)
+        self.total += sum(us) / 1e6
+        self.min = min(self.min, min(us) / 1e6)
+        self.max = max(self.max, max(us) / 1e6)
 
     def merge(self, other):
         self.counts.update(other.counts)
@@ -635,6 +670,15 @@ class Histogram(object):
         return h
 
 
+def corrected_us(rows):
+    """Open-model rows -> (how late each went, its latency from its slot),
+    in whole microseconds, from the times results.csv gives (elapsed -
+    scheduled, and that + response_time), as crunch computes them."""
+    late = list(map(operator.sub, to_us([r[0] for r in rows]),
+                    to_us([r[5] for r in rows])))
+    return late, list(map(operator.add, late, to_us([r[1] for r in rows])))
+
+
 def is_error_status(code):
     """Errors are transport failures (status 0) and 5xx responses."""
     return code == 0 or 500 <= code <= 599
@@ -670,8 +714,10 @@ class NameStats(object):
             fives = sum(1 for r in rows if 500 <= r[2] <= 599 and not r[4])
         self.errors += failed + fives
         if open_model:
-            values = [r[0] - r[5] + r[1] for r in rows if r[2] or not r[4]]
-        elif failed:
+            self.latency.add_us([c for c, r in zip(corrected_us(rows)[1],
+                                                   rows) if r[2] or not r[4]])
+            return failed
+        if failed:
             values = [r[1] for r in rows if r[2] or not r[4]]
         else:
             values = list(map(_TIME_OF, rows))
@@ -772,9 +818,10 @@ class WorkerStats(object):
         else:
             self.latency.add_many(list(map(_TIME_OF, rows)))
         if self.lateness is not None:
-            self.lateness.add_many([r[0] - r[5] for r in rows])
-            self.corrected.add_many([r[0] - r[5] + r[1] for r in rows
-                                     if r[2]])
+            late, corrected = corrected_us(rows)
+            self.lateness.add_us(late)
+            self.corrected.add_us([c for c, r in zip(corrected, rows)
+                                   if r[2]])
 
     def settle(self):
         """With names, in the closed model: the latency Histogram of the

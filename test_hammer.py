@@ -6969,7 +6969,9 @@ class TestHostsSignals(HostsTestCase):
         counts = self.node_counts(rows)
         s = self.settings()
         run_id = self.run_id(s)
-        self.assertEqual(done.stderr.splitlines(), [
+        # (a node ready late on a busy box warns, and that is no error)
+        self.assertEqual([line for line in done.stderr.splitlines()
+                          if ": warning: ready " not in line], [
             "hammer: node 2 (node2): the link dropped (ssh exited with code"
             " -9): its rows stay in ~/hammer-runs/%s/node-2" % run_id])
         hosts = {h["node"]: h for h in s["node_hosts"]}

@@ -4642,7 +4642,9 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
                         gate.ready()
                     when = gate.instant()
                     now = time.time()
-                    if when is not None and when - now <= STOP_POLL_S:
+                    # sleep to it from up to 3 polls away: a poll late
+                    # by its jitter must not make a ready run late
+                    if when is not None and when - now <= 3 * STOP_POLL_S:
                         if when > now:      # ready in time: sleep to it
                             time.sleep(when - now)
                             now = when
@@ -5359,6 +5361,12 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
                                for l in links), [])
                 plan = plan._replace(threads_per_process=threads,
                                      processes=len(threads))
+                record.update(threads_per_process=threads,
+                              processes=len(threads))
+                for l in links:
+                    record["node_hosts"][l.number - 1][
+                        "threads_per_process"] = l.ready[
+                            "threads_per_process"]
                 report.plan = plan
                 clock_pings(links, events, pings)
                 for l in links:

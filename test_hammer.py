@@ -8,6 +8,7 @@ import collections
 import contextlib
 import csv
 import datetime
+import glob
 import http.cookies
 import http.server
 import itertools
@@ -19,6 +20,7 @@ import os
 import pwd
 import random
 import re
+import shlex
 import signal
 import socket
 import socketserver
@@ -5492,6 +5494,64 @@ class TestExamples(ScenarioTestCase):
         commenter = hammer.group_of_users([3, 1]).index(1)
         self.assertEqual({u for _, u, _ in self.app.comments},
                          {"user%d" % commenter})
+
+
+class TestKubernetesExample(ScenarioTestCase):
+    """examples/hammer-job.yaml's command line, run as its pods would run
+    it (each index's line, at one --start-at, shortened), then crunch as
+    examples/hammer-crunch.yaml runs it.  No cluster: the lines only."""
+
+    def manifest(self, name):
+        with open(os.path.join(EXAMPLES, name)) as f:
+            return f.read()
+
+    def test_the_indexed_job_is_one_box(self):
+        job = self.manifest("hammer-job.yaml")
+        n = int(re.search(r"^\s*completions: (\d+)\b", job, re.M).group(1))
+        self.assertIn("completionMode: Indexed", job)
+        self.assertEqual(re.search(r"^\s*parallelism: (\d+)\b", job,
+                                   re.M).group(1), str(n))
+        self.assertEqual(re.search(r"^\s*N=(\d+)$", job, re.M).group(1),
+                         str(n))
+        self.assertIn("I=$$((JOB_COMPLETION_INDEX + 1))", job)
+        lines = [l.strip() for l in job.splitlines()
+                 if l.strip().startswith("exec python /hammer/hammer.py ")]
+        self.assertEqual(len(lines), 1, job)
+        at = "%.6f" % (time.time() + 3)
+        procs = []
+        for i in range(1, n + 1):
+            argv = shlex.split(lines[0].replace("$I", str(i)).replace(
+                "$N", str(n)))[3:]
+            self.assertEqual(argv[argv.index("--node") + 1], "%d/%d" % (i, n))
+            # the pods' line against the test app, shorter and smaller
+            argv[0] = self.app.url
+            for option, value in (("--start-at", at), ("--runtime", "1s"),
+                                  ("--rampup", "0.5s"), ("-c", "8"),
+                                  ("-p", "1"), ("-o", os.path.join(
+                                      self.tmp.name, "node-%d.csv" % i))):
+                argv[argv.index(option) + 1] = value
+            procs.append(subprocess.Popen(
+                [sys.executable, HAMMER] + argv + ["-n", "80", "-q"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                universal_newlines=True))
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 0, out + err)
+        crunch = self.manifest("hammer-crunch.yaml")
+        self.assertIn("python /hammer/crunch.py /results/node-*.csv", crunch)
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "crunch.py")] + sorted(
+                glob.glob(os.path.join(self.tmp.name, "node-*.csv")))
+            + ["--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        report = json.loads(proc.stdout)
+        self.assertEqual(report["totals"]["requests"], 80)
+        self.assertEqual(sum(self.app.counts().values()), 80)
+        self.assertEqual(sorted(node["node"] for node in report["nodes"]),
+                         list(range(1, n + 1)))
+        self.assertEqual([node["requests"] for node in sorted(
+            report["nodes"], key=lambda node: node["node"])], [20] * n)
 
 
 class TestReadme(unittest.TestCase):

@@ -452,15 +452,20 @@ def bucket_slots(elapsed, width, first, last):
     for a block whose elapsed times span buckets first to last.  elapsed
     are floats or, when bytes, fields of one %.6f shape (micro_shape() 2),
     which are placed by comparing them with the buckets' edges as bytes
-    when there are fewer edges than rows."""
-    if not isinstance(elapsed[0], bytes) or last - first > len(elapsed):
+    when there are fewer edges than rows, or a Moved of either (the
+    fields are compared with the edges moved back)."""
+    fields = elapsed.fields if isinstance(elapsed, Moved) else elapsed
+    if not isinstance(fields[0], bytes) or last - first > len(fields):
         numbers = map(operator.floordiv, map(float, elapsed), repeat(width))
         return list(map(operator.sub, numbers, repeat(first)))
-    edges = [b"%0*.6f" % (len(elapsed[0]), bucket_edge(n, width))
-             for n in range(first + 1, last + 1)]
+    edges = [bucket_edge(n, width) for n in range(first + 1, last + 1)]
+    if fields is not elapsed:   # the edge less the offset, in microseconds
+        offset = round(elapsed.offset_s * US_PER_S)
+        edges = [(round(e * US_PER_S) - offset) / US_PER_S for e in edges]
+    edges = [b"%0*.6f" % (len(fields[0]), e) for e in edges]
     if len(edges) == 1:
-        return list(map(operator.ge, elapsed, repeat(edges[0])))
-    return list(map(bisect.bisect_right, repeat(edges), elapsed))
+        return list(map(operator.ge, fields, repeat(edges[0])))
+    return list(map(bisect.bisect_right, repeat(edges), fields))
 
 
 def last_end(block, floor):
@@ -561,24 +566,53 @@ def alignment(names, settings):
     return offsets, warnings
 
 
+class Moved(object):
+    """A block's elapsed times, %.6f fields (bytes) or floats, moved by
+    offset_s (> 0, whole microseconds) and rounded to the microsecond,
+    worked out when they are read: a block that falls in one interval
+    needs none of them.  One read by index is worked out alone; iterating
+    works out all of them at once, in C passes (fields as whole
+    microseconds)."""
+
+    __slots__ = ("fields", "offset_s", "values")
+
+    def __init__(self, fields, offset_s):
+        self.fields, self.offset_s = fields, offset_s
+        self.values = None
+
+    def __len__(self):
+        return len(self.fields)
+
+    def __getitem__(self, i):
+        if self.values is not None:
+            return self.values[i]
+        return self.move([self.fields[i]])[0]
+
+    def __iter__(self):
+        if self.values is None:
+            self.values = self.move(self.fields)
+        return iter(self.values)
+
+    def move(self, fields):
+        """The moved floats of a list of fields, all bytes or all floats."""
+        if not isinstance(fields[0], bytes):
+            return list(map(round, map(operator.add, fields,
+                                       repeat(self.offset_s)), repeat(6)))
+        offset = float(round(self.offset_s * US_PER_S))
+        micros = map(float, b",".join(fields).replace(b".", b"").split(b","))
+        return list(map(operator.truediv, map(operator.add, micros,
+                                              repeat(offset)),
+                        repeat(US_PER_S)))
+
+
 def shifted(columns, offset_s):
     """Columns whose rows happened offset_s seconds later (> 0, whole
-    microseconds): their elapsed times moved, as floats rounded to the
-    microsecond.  %.6f fields (bytes) move as whole microseconds, in C
-    passes.  A scheduled time would move as much: the corrected latency,
-    elapsed - scheduled + response_time, stays as it is."""
-    elapsed = columns.elapsed
-    if isinstance(elapsed[0], bytes):     # micro_shape() 2: digits.6digits
-        micros = map(float, b",".join(elapsed).replace(b".", b"").split(
-            b","))
-        elapsed = list(map(operator.truediv, map(
-            operator.add, micros, repeat(round(offset_s * US_PER_S))),
-            repeat(US_PER_S)))
-    else:
-        elapsed = list(map(round, map(operator.add, elapsed,
-                                      repeat(offset_s)), repeat(6)))
-    return columns._replace(elapsed=elapsed, lo=min(elapsed),
-                            hi=max(elapsed))
+    microseconds): their elapsed times a Moved, lo and hi moved as their
+    rows are.  A scheduled time would move as much: the corrected
+    latency, elapsed - scheduled + response_time, stays as it is."""
+    lo, hi = Moved([columns.lo, columns.hi], offset_s)
+    return columns._replace(elapsed=Moved(columns.elapsed, offset_s), lo=lo,
+                            hi=hi)
 
 
 PlannedStage = collections.namedtuple("PlannedStage",
@@ -743,7 +777,8 @@ Columns = collections.namedtuple(
 Columns.__new__.__defaults__ = (None, None)
 Columns.__doc__ = """A block's valid rows, column by column.
 
-elapsed: floats, or fields (bytes) that float() takes; times: the Times
+elapsed: floats, fields (bytes) that float() takes, or a Moved of
+either (a sequence of floats); times: the Times
 of the response times; statuses: the status fields (bytes), with counts
 and others as status_counts() gives them and codes their int values;
 errors: the error-kind fields (bytes; the last column's keep their
@@ -2051,7 +2086,7 @@ def take(columns, rows):
     """The Columns of the rows at the sorted indexes rows (no keys, their
     nodes)."""
     pick = lambda values: list(map(values.__getitem__, rows))
-    elapsed, statuses = pick(columns.elapsed), pick(columns.statuses)
+    elapsed, statuses = pick(list(columns.elapsed)), pick(columns.statuses)
     counts, others = status_counts(statuses)
     times, corrected = columns.times, columns.corrected
     if corrected is not None:

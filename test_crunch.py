@@ -2597,8 +2597,9 @@ class FuzzTest(HypothesisTestCase):
             micros, micros, st.sampled_from((200, 0, 503, 301)),
             st.sampled_from(("", "timeout", "check")), micros, named,
             st.sampled_from((",1", ",1", ",2", ",1000"))),
-            min_size=1, max_size=60))
-        def check(header, open_model, rows):
+            min_size=1, max_size=60),
+            st.sampled_from((0.0, 0.0, 0.3, 1.234567, 86400.000001)))
+        def check(header, open_model, rows, offset_s):
             fmt = crunch.parse_first_line(header.rstrip("\n").encode())[0]
             line = "%.6f,%.6f,%d,1,%s\n"
             if fmt.scheduled is not None:   # the closed or the open model
@@ -2609,11 +2610,15 @@ class FuzzTest(HypothesisTestCase):
                 + (node if fmt.node is not None else "") + "\n"
                 for e, t, s, k, late, key, node in rows).encode()
             self.assertIsNotNone(crunch.fast_columns(block, len(rows), fmt))
-            tally = crunch.Tally(fmt, 2.0, stage_edges=[1.0])
+            tally = crunch.Tally(fmt, 2.0, stage_edges=[1.0],
+                                 offset_s=offset_s)
             tally.add_block(block)
-            slow = SlowTally(fmt, 2.0, stage_edges=[1.0])
+            slow = SlowTally(fmt, 2.0, stage_edges=[1.0], offset_s=offset_s)
             slow.add_block(block)
             self.assertEqual(tally_facts(tally)[0], tally_facts(slow)[0])
+            moved = [float("%.6f" % (e / 1e6 + offset_s)) for e, *_ in rows]
+            self.assertEqual((tally.min_elapsed, tally.max_elapsed),
+                             (min(moved), max(moved)))
         check()
 
     def test_open_rows_fast_path_agrees_with_line_by_line(self):
@@ -2857,6 +2862,26 @@ class AlignTest(CrunchTestCase):
         self.assertEqual(one["end_s"], 12.234567)
         for key in ("intervals", "totals", "rows", "statuses"):
             self.assertEqual(one[key], want[key], key)
+
+    def test_moved_fields_meet_the_edges_as_their_floats(self):
+        fields = [b"%.6f" % (u / 1e6) for u in range(3989950, 4010050, 37)]
+        spans = 0
+        for width in (0.001, 0.003, 1 / 3.0, 2.0):
+            for offset_s in (0.000001, 0.3, 1.234567, 3.999999):
+                moved = crunch.Moved(fields, offset_s)
+                self.assertEqual(moved[7], round(float(fields[7]) + offset_s,
+                                                 6))
+                floats = list(moved)
+                self.assertEqual(floats, [round(float(f) + offset_s, 6)
+                                          for f in fields])
+                first, last = (int(min(floats) // width),
+                               int(max(floats) // width))
+                spans += first < last
+                self.assertEqual(crunch.bucket_slots(moved, width, first,
+                                                     last),
+                                 crunch.bucket_slots(floats, width, first,
+                                                     last))
+        self.assertGreater(spans, 8)
 
     def test_fast_path_moves_as_line_by_line(self):
         fmt = crunch.parse_first_line(HEADER6.rstrip("\n").encode())[0]

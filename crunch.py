@@ -1246,11 +1246,12 @@ def key_runs(start, stop):
 
 
 class LatencyTable(object):
-    """Latency -> hammer.Histogram key, looked up for a whole list in C.
+    """Latency in whole microseconds -> hammer.Histogram key, looked up
+    for a whole list in C.
 
-    Response times that are whole microseconds (hammer writes %.6f) below
-    LATENCY_TABLE_MAX_US index a list of keys; others go through a
-    LatencyKeys dict.  The list grows to the largest latency seen.
+    Latencies below LATENCY_TABLE_MAX_US index a list of keys; others go
+    through a LatencyKeys dict.  The list grows to the largest latency
+    seen.
     """
 
     def __init__(self):
@@ -1258,24 +1259,14 @@ class LatencyTable(object):
         self.names = {}
         self.other = LatencyKeys()
 
-    def keys(self, times, most, per_s):
-        """An iterable of the keys of the list times, in 1/per_s seconds
-        (per_s is US_PER_S for whole microseconds, else 1), whose maximum
-        is most."""
-        if per_s == US_PER_S:
-            if most < LATENCY_TABLE_MAX_US:
-                self._grow(int(most) + 1)
-                return map(self.table.__getitem__,
-                           map(float.__round__, times))
-            times = list(map(operator.truediv, times, repeat(per_s)))
-        elif most < LATENCY_TABLE_MAX_US / US_PER_S:
-            micros = list(map(float.__round__,
-                              map(operator.mul, times, repeat(US_PER_S))))
-            if list(map(operator.truediv, micros,
-                        repeat(US_PER_S))) == times:
-                self._grow(int(most * US_PER_S) + 2)
-                return map(self.table.__getitem__, micros)
-        return map(self.other.__getitem__, times)
+    def keys(self, micros, most):
+        """An iterable of the keys of the list micros, whole microseconds
+        (floats) whose maximum is most."""
+        if most < LATENCY_TABLE_MAX_US:
+            self._grow(int(most) + 1)
+            return map(self.table.__getitem__, map(float.__round__, micros))
+        return map(self.other.__getitem__, map(operator.truediv, micros,
+                                               repeat(US_PER_S)))
 
     def _grow(self, size):
         """Make the list cover at least size microseconds."""
@@ -1290,11 +1281,17 @@ class LatencyTable(object):
 
 def add_times(hist, keys, times):
     """Count Times in a hammer.Histogram, as its add_many() does, with the
-    keys from a LatencyTable and the sum, minimum and maximum given."""
+    keys from a LatencyTable and the sum, minimum and maximum given:
+    latencies not in whole microseconds are rounded to them first, as
+    hammer.to_us() rounds them."""
     values, total, least, most, per_s = times
     if not values:
         return
-    hist.counts.update(keys.keys(values, most, per_s))
+    if per_s != US_PER_S:
+        values = list(map(float, hammer.to_us(values)))
+        total, least, most, per_s = (sum(values), min(values), max(values),
+                                     US_PER_S)
+    hist.counts.update(keys.keys(values, most))
     hist.n += len(values)
     hist.total += total / per_s
     least, most = least / per_s, most / per_s

@@ -421,11 +421,23 @@ class IngestTest(CrunchTestCase):
         micros = [rnd.randrange(1 << 20) for _ in range(20000)]
         micros += [27450, 562500, 999500, 995000, 1000000]
         times = [float(u) for u in micros]
-        keys = list(table.keys(times, max(times), crunch.US_PER_S))
+        keys = list(table.keys(times, max(times)))
         self.assertEqual(keys, [form % (u / 1e6) for u in micros])
-        seconds = [u / 1e6 for u in micros] + [0.1234567, 2.5]
-        self.assertEqual(list(table.keys(seconds, 2.5, 1.0)),
-                         [form % t for t in seconds])
+        self.assertEqual(list(table.keys([2500000.0, 7.0], 2500000.0)),
+                         ["2.50e+00", "7.00e-06"])
+
+    def test_times_counted_to_the_microsecond_as_hammer_counts(self):
+        seconds = [0.1234567, 0.0274500001, 0.02745, 1e-7, 2.5000005, 0.0,
+                   0.0000015, 0.0000025]
+        for per_s, values in ((1.0, seconds),
+                              (crunch.US_PER_S, [12.0, 27450.0, 3.0])):
+            hist, want = crunch.hammer.Histogram(), crunch.hammer.Histogram()
+            crunch.add_times(hist, crunch.LatencyTable(),
+                             crunch.times_of(values, per_s))
+            want.add_many([v / per_s for v in values])
+            self.assertEqual((dict(hist.counts), hist.n, hist.min, hist.max),
+                             (dict(want.counts), want.n, want.min, want.max))
+            self.assertAlmostEqual(hist.total, want.total, places=12)
 
     def test_micro_shape(self):
         shape = lambda *fields: crunch.micro_shape(b",".join(fields),

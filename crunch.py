@@ -2083,7 +2083,10 @@ def take(columns, rows):
     """The Columns of the rows at the sorted indexes rows (no keys, their
     nodes)."""
     pick = lambda values: list(map(values.__getitem__, rows))
-    elapsed, statuses = pick(list(columns.elapsed)), pick(columns.statuses)
+    elapsed = columns.elapsed
+    if isinstance(elapsed, Moved):      # all at once, not one by one
+        elapsed = list(elapsed)
+    elapsed, statuses = pick(elapsed), pick(columns.statuses)
     counts, others = status_counts(statuses)
     times, corrected = columns.times, columns.corrected
     if corrected is not None:

@@ -2875,6 +2875,27 @@ class AlignTest(CrunchTestCase):
         for key in ("intervals", "totals", "rows", "statuses"):
             self.assertEqual(one[key], want[key], key)
 
+    def test_timers_among_requests_are_moved_alike(self):
+        rnd = random.Random(9)
+        rows = [(round(rnd.uniform(0, 6), 6), round(rnd.uniform(0, 0.1), 6),
+                 rnd.choice(("GET,/", "timer,t", "task,run")))
+                for _ in range(600)]
+        text = lambda offset: HEADER8 + "".join(
+            "%.6f,%.6f,200,1,,,%s\n" % (e + offset, t, key)
+            for e, t, key in rows)
+        a = self.write("a.csv", text(0))
+        b = self.write("b.csv", text(0))
+        c = self.write("c.csv", text(0.3))
+        self.write("a.csv.json", json.dumps(node_settings(0.0)))
+        self.write("b.csv.json", json.dumps(node_settings(0.3)))
+        self.write("c.csv.json", json.dumps({"duration_s": 2.3}))
+        for argv in ([], ["--html", os.path.join(self.dir, "r.html")],
+                     ["--name", "t"]):
+            moved, _ = self.run_json([a, b, "--interval", "0.5"] + argv)
+            want, _ = self.run_json([a, c, "--interval", "0.5"] + argv)
+            for key in ("intervals", "totals", "names", "end_s"):
+                self.assertEqual(moved[key], want[key], (argv, key))
+
     def test_moved_fields_meet_the_edges_as_their_floats(self):
         fields = [b"%.6f" % (u / 1e6) for u in range(3989950, 4010050, 37)]
         spans = 0

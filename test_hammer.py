@@ -6353,6 +6353,96 @@ class TestParseStartAt(unittest.TestCase):
                            " (+30s)" % text)
 
 
+class TestControllerParts(TempDirTestCase):
+    """The controller's pure parts: merging a node's lines, the clock
+    offset, the ssh command line and what goes to the nodes."""
+
+    def test_node_rows_gain_the_node_column(self):
+        state = [False, False]
+        data, rows = hammer.node_rows(b"0.100000,0.002000,200,5,,,GET,/\n"
+                                      b"0.200000,0.003000,0,0,reset,,GET,/\n",
+                                      b",3\n", 0.0, state)
+        self.assertEqual(data, b"0.100000,0.002000,200,5,,,GET,/,3\n"
+                               b"0.200000,0.003000,0,0,reset,,GET,/,3\n")
+        self.assertEqual((rows, state), (2, [False, False]))
+
+    def test_a_late_node_moves_elapsed_and_scheduled(self):
+        data, rows = hammer.node_rows(
+            b"1.000000,0.100000,200,5,,0.999000,GET,/\n", b",2\n", 0.25,
+            [False, False])
+        self.assertEqual(data, b"1.250000,0.100000,200,5,,1.249000,GET,/,2\n")
+
+    def test_a_newline_inside_a_quoted_name_is_no_row_end(self):
+        state = [False, False]
+        first, n1 = hammer.node_rows(b'1.000000,0.1,200,5,,,GET,"a\n', b",2\n",
+                                     0.0, state)
+        self.assertEqual((first, n1, state[0]),
+                         (b'1.000000,0.1,200,5,,,GET,"a\n', 0, True))
+        second, n2 = hammer.node_rows(b'b"\n2.000000,0.1,200,5,,,GET,/\n',
+                                      b",2\n", 0.0, state)
+        self.assertEqual(second, b'b",2\n2.000000,0.1,200,5,,,GET,/,2\n')
+        self.assertEqual((n2, state[0]), (2, False))
+
+    def test_clock_offset_takes_the_fastest_round_trip(self):
+        # sent, the node's clock, received
+        samples = [(10.0, 20.3, 10.4), (11.0, 21.01, 11.02), (12.0, 22.2, 12.3)]
+        offset, rtt = hammer.clock_offset(samples)
+        self.assertAlmostEqual(offset, 10.0)
+        self.assertAlmostEqual(rtt, 0.02)
+
+    def test_ssh_command_puts_batch_mode_first_and_the_host_after_dashes(self):
+        args = hammer.build_parser().parse_args(
+            ["http://127.0.0.1/", "--hosts", "x", "--ssh-option",
+             "BatchMode=no", "--ssh-config", "cfg"])
+        cmd = hammer.ssh_command(hammer.parse_host("bob@h-1:2222"), args,
+                                 "exec python3")
+        self.assertEqual(cmd, [
+            "ssh", "-o", "BatchMode=yes", "-F", "cfg", "-o", "BatchMode=no",
+            "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+            "-p", "2222", "-l", "bob", "--", "h-1", "exec python3"])
+
+    def test_copy_plan_sends_every_file_the_run_reads(self):
+        for name, text in (("flow.py", "def run(user):\n    pass\n"),
+                           ("users.csv", "name\nann\n"),
+                           ("body.json", "{}"),
+                           ("t.txt", "POST http://127.0.0.1/a\n@body.json\n")):
+            with open(self.path(name), "w") as f:
+                f.write(text)
+        args = vars(hammer.build_parser().parse_args(
+            ["http://127.0.0.1/", "--script", self.path("flow.py") + ":3",
+             "--data-file", self.path("users.csv")]))
+        files, d = hammer.copy_plan(args)
+        self.assertEqual(files, [
+            ("files/script-0/flow.py", self.path("flow.py")),
+            ("files/data/users.csv", self.path("users.csv"))])
+        self.assertEqual((d["script"], d["data_file"]),
+                         (["files/script-0/flow.py:3"], "files/data/users.csv"))
+        self.assertEqual(args["script"], [self.path("flow.py") + ":3"])
+        args = vars(hammer.build_parser().parse_args(
+            ["--targets", self.path("t.txt")]))
+        files, d = hammer.copy_plan(args)
+        self.assertEqual(files, [("files/targets/body.json",
+                                  self.path("body.json")),
+                                 ("files/targets/t.txt", self.path("t.txt"))])
+        self.assertEqual(d["targets"], "files/targets/t.txt")
+        args = vars(hammer.build_parser().parse_args(
+            ["http://127.0.0.1/", "-d", "@" + self.path("body.json")]))
+        self.assertEqual(hammer.copy_plan(args)[1]["data"],
+                         "@files/body/body.json")
+
+    def test_a_targets_body_outside_its_directory_is_refused(self):
+        os.mkdir(self.path("t"))
+        with open(self.path("t", "t.txt"), "w") as f:
+            f.write("POST http://127.0.0.1/a\n@../body.json\n")
+        args = vars(hammer.build_parser().parse_args(
+            ["--targets", self.path("t", "t.txt")]))
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.copy_plan(args)
+        self.assertEqual(str(cm.exception), "--hosts copies a targets file's"
+                         " bodies beside it: @../body.json is outside %s's"
+                         " directory" % self.path("t", "t.txt"))
+
+
 class TestParseHosts(TempDirTestCase):
     def hosts(self, text):
         return [tuple(h) for h in hammer.parse_hosts(text)]

@@ -128,7 +128,7 @@ LUMPS_MEMO_MAX = 1 << 14        # keys remembered as summed past NAMES_MAX
 CHART_NAMES_MAX = 8             # names drawn in the p95 chart, then "other"
 CHART_SLOTS_MAX = 120           # points of each name in that chart, at most
 CELLS_LIVE_MAX = 64             # the chart's histograms kept uncompressed
-NODES_MAX = 1000                # a node column's numbers: 1 to this
+NODES_MAX = 1000                # a node column's numbers: 1 to this, as --node
 NODE_DIGITS_MAX = 7             # a longer node field is not read as a number
 NODES_LIVE_MAX = 64             # per-node histograms kept uncompressed
 # A node is marked when its p95 (or error %) is the nodes' worst, more

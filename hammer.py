@@ -590,10 +590,12 @@ US_KEYS = MicroKeys()
 class Histogram(object):
     """Latency histogram over every value, bounded in memory.
 
-    Values (seconds) are counted under their 3-significant-digit rounding,
-    so percentiles are within 0.5% of the exact nearest-rank value, and at
-    most about 900 keys exist per decade of latency.  min, max and the sum
-    are exact.  Histograms from several processes merge by addition.
+    Values (seconds) are counted to the microsecond, as results.csv gives
+    them, under their 3-significant-digit rounding, so percentiles are
+    within 0.5% of the exact nearest-rank value, and at most about 900
+    keys exist per decade of latency.  min, max and the sum are exact to
+    the microsecond.  Histograms from several processes merge by
+    addition.
     """
 
     __slots__ = ("counts", "n", "total", "min", "max")
@@ -5018,6 +5020,7 @@ class NodeLink(object):
         self.offset = None      # its clock minus ours, seconds
         self.rows = 0           # rows merged from it
         self.asked = False      # for its rows
+        self.heard = time.monotonic()   # its last message
         self.err_thread = None
         self.stderr = collections.deque(maxlen=20)
         self.lock = threading.Lock()
@@ -5312,6 +5315,8 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
             for each in links:
                 each.send({"op": "tick"})
         op = message.get("op") if message else None
+        if link is not None:
+            link.heard = now
         if op == "ready":
             link.state, link.ready = "ready", message
         elif op == "pong":
@@ -5385,7 +5390,7 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
                               % (len(links), iso_utc(start_at)))
                 for l in links:
                     l.send({"op": "start", "at": start_at})
-                    l.state = "running"
+                    l.state, l.heard = "running", time.monotonic()
                 record.update(start_at=iso_utc(start_at),
                               start_at_epoch_s=round(start_at, 6),
                               started=iso_utc(start_at),
@@ -5394,6 +5399,12 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
                 phase = "running"
             continue
         if phase == "running":
+            for l in links:     # ssh's keep-alives catch a dead link; this,
+                if l.state == "running" and now - l.heard > NODE_SILENT_S:
+                    node_failed(l, "no word from it for %gs: given up; its"
+                                " rows stay in %s" % (NODE_SILENT_S, record[
+                                    "node_hosts"][l.number - 1]["dir"]), err)
+                    l.proc.kill()   # a node that hangs
             report.prefix = "nodes %d/%d  " % (
                 sum(1 for l in links if l.state == "running"), len(links))
             report.show()

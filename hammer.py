@@ -4870,7 +4870,7 @@ class ProgressLine(object):
             self.shown = False
 
 
-# --- many machines: --hosts over the system's ssh -----------------------------
+# --- many machines: --hosts over the system's ssh ---------------------------
 # The controller starts one `ssh host python -c BOOT DIR` per node.  BOOT
 # (Python 2 and 3 syntax, so that an old Python can say so) reads this
 # file from its stdin into DIR and execs it as the node's agent, which
@@ -4892,7 +4892,8 @@ AGENT = "--node-agent"      # argv[1] of a node's agent (not an option)
 BOOT = (
     "import sys,os\n"
     "if sys.version_info<(3,6):\n"
-    " sys.stdout.write('hammer-python %d.%d.%d\\n'%tuple(sys.version_info[:3]))\n"
+    " v=tuple(sys.version_info[:3])\n"
+    " sys.stdout.write('hammer-python %d.%d.%d\\n'%v)\n"
     " sys.stdout.flush();sys.exit(3)\n"
     "d=os.path.expanduser(sys.argv[1]);os.makedirs(d)\n"
     "def r(n):\n"

@@ -3,7 +3,7 @@
 
 Usage:
 
-    python3 bench/nodes.py [--quick] [--rounds 3] [--runtime 10]
+    python3 bench/nodes.py [--quick] [--rounds 6] [--runtime 10]
                            [--rows 1000000] [--sim 2,5,10,20]
                            [--keep DIR] [--results bench/RESULTS.md]
                            [--table FILE]
@@ -17,14 +17,22 @@ openssh-client), nginx (nginx-light), taskset (util-linux), GNU time
    11-byte file at / (access_log off) and at /counted/ (access_log on, to
    count what the server answered), and test_hammer.SSHD, a throw-away
    sshd on 127.0.0.1 whose ssh_config names it node1..node20;
-2. overhead: in --rounds rounds, in an order that turns each round, each
-   for --runtime seconds with every load-side process pinned to CPU 1 (the
-   controller, its ssh clients, sshd and the nodes under it):
+2. overhead: in --rounds rounds, each run for --runtime seconds with
+   every load-side process pinned to CPU 1 (the controller, its ssh
+   clients, sshd and the nodes under it):
    `hammer.py URL --hosts node1,node2 -p 1 -c 32` (2 local nodes of one
-   process), `hammer.py URL -p 2 -c 32` and `hammer.py URL -p 1 -c 16` run
-   directly.  req/s is each run's settings-file summary `rps`; the ratio
-   --hosts / -p 2 is the controller's overhead (goal: at least 0.95), and
-   `-p 1 -c 16` alone on a core is one node's req/s;
+   process) and `hammer.py URL -p 2 -c 32` back to back, the first of them
+   alternating, then the two nodes' runs without ssh (`hammer.py URL
+   --node I/2 -p 1 -c 32 --start-at T` for I = 1, 2 at once), first each
+   under setsid (a session of its own, as sshd gives each node), then
+   both in one session, then `hammer.py URL -p 1 -c 16`.  req/s is each
+   run's settings-file summary `rps`.  The median of the rounds' ratios
+   --hosts / -p 2 is the controller's overhead (goal: at least 0.95);
+   --hosts / the setsid runs leaves out what the kernel's autogroup
+   scheduling costs two sessions on one core, and the one-session runs
+   show that cost.  `-p 1 -c 16` alone on a core is one node's req/s.  The
+   cores the load side used in the load (below) give requests per
+   CPU-second too, a ratio that another process on CPU 1 does not skew;
 3. during each --hosts run it samples, every 0.5 s, the CPU of the
    controller and its ssh clients (utime + stime + cutime + cstime from
    /proc/PID/stat, and each thread's run time in ns from
@@ -54,7 +62,7 @@ openssh-client), nginx (nginx-light), taskset (util-linux), GNU time
 
 --quick is a smoke run of about a minute: 3 s runs, 1 round, 10,000 rows
 per node, --sim 2,5, 400 requests at 200 req/s; it writes no file unless
-asked.  The full run takes about 6 minutes:
+asked.  The full run takes about 7 minutes:
 
     python3 bench/nodes.py --results bench/RESULTS.md
 
@@ -68,6 +76,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -98,12 +107,16 @@ SCALE_NODES = (1, 2, 5, 10, 20, 50, 100)
 QUICK = dict(runtime=3.0, rounds=1, rows=10000, sim=[2, 5], sim_requests=400,
              sim_rate=200)
 RUN_GRACE_S = 120.0         # a run overdue by this much is killed
+COPY_RUNS = 2               # copy-back runs; the table takes the slowest
+SESSIONS_LEAD_S = 3.0       # --start-at this far ahead for --node runs
+COPY_RUNTIME_S = 60         # the copy-back run's --runtime, plus 1 ms a row
 GOAL_RATIO = 0.95           # --hosts / direct req/s, at least
 NEEDED = {test_hammer.SSHD_PATH: "openssh-server", "ssh": "openssh-client",
           "ssh-keygen": "openssh-client", "nginx": "nginx-light",
           "taskset": "util-linux", benchlib.GNU_TIME: "time",
           "ss": "iproute2"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+AUTOGROUP = "/proc/sys/kernel/sched_autogroup_enabled"
 
 NGINX_CONF = """\
 daemon off;
@@ -173,7 +186,8 @@ def linear_fit(xs, ys):
     sxx = sum((x - mx) ** 2 for x in xs)
     b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
     a = my - b * mx
-    worst = max(abs(y - (a + b * x)) / y for x, y in zip(xs, ys) if y)
+    worst = max([abs(y - (a + b * x)) / y for x, y in zip(xs, ys) if y]
+                or [0.0])
     return a, b, worst
 
 
@@ -266,11 +280,29 @@ def run_times_ns(pid):
     return out
 
 
-def run_between(a, b):
-    """CPU seconds the threads ran from sample a to sample b: a thread new
-    in b counts whole; one gone by b is not seen."""
-    return sum(ns - a["threads"].get(k, 0)
-               for k, ns in b["threads"].items()) / 1e9
+def run_between(a, b, key="threads"):
+    """CPU seconds the threads (a sample's key) ran from sample a to sample
+    b: a thread new in b counts whole; one gone by b is not seen."""
+    return sum(ns - a[key].get(k, 0) for k, ns in b[key].items()) / 1e9
+
+
+def load_window(settings, samples):
+    """CPU (the run's tree, and the nodes') and wire bytes per second in
+    the load, less its edges: a dict of None when too short to tell."""
+    summary = settings["summary"]
+    start = settings["started_epoch_s"]
+    end = start + summary["duration_s"]
+    edge = min(EDGE_S, summary["duration_s"] / 5.0)
+    inside = [x for x in samples if start + edge <= x["t"] <= end - edge]
+    if len(inside) < 2 or inside[-1]["t"] - inside[0]["t"] < 1.0:
+        return dict(cpu_per_s=None, node_cpu_per_s=None, sent_per_s=None,
+                    received_per_s=None)
+    a, b = inside[0], inside[-1]
+    span = b["t"] - a["t"]
+    return dict(cpu_per_s=run_between(a, b) / span,
+                node_cpu_per_s=run_between(a, b, "node_threads") / span,
+                sent_per_s=(b["sent"] - a["sent"]) / span,
+                received_per_s=(b["received"] - a["received"]) / span)
 
 
 def wire_bytes(sshd_port):
@@ -291,21 +323,26 @@ def wire_bytes(sshd_port):
 
 
 class Sampler(threading.Thread):
-    """Samples a process tree's CPU and the ssh wire bytes every SAMPLE_S
-    until stop()."""
+    """Every SAMPLE_S until stop(): a process tree's CPU, and with an sshd,
+    its tree's (the nodes) and the ssh wire bytes."""
 
-    def __init__(self, pid, sshd_port):
+    def __init__(self, pid, sshd=None):
         threading.Thread.__init__(self, daemon=True)
-        self.pid, self.sshd_port = pid, sshd_port
+        self.pid, self.sshd = pid, sshd
         self.samples, self.done = [], threading.Event()
 
     def run(self):
+        os.sched_setaffinity(0, {SERVER_CPU})   # this thread and its ss
         while not self.done.is_set():
             t = time.time()
             cpu, threads = tree_cpu_s(self.pid)
-            sent, received, conns = wire_bytes(self.sshd_port)
-            self.samples.append(dict(t=t, cpu=cpu, threads=threads, sent=sent,
-                                     received=received, conns=conns))
+            sample = dict(t=t, cpu=cpu, threads=threads, node_threads={},
+                          sent=0, received=0, conns=0)
+            if self.sshd is not None:
+                sample["node_threads"] = tree_cpu_s(self.sshd.proc.pid)[1]
+                sample["sent"], sample["received"], sample["conns"] = \
+                    wire_bytes(self.sshd.port)
+            self.samples.append(sample)
             self.done.wait(SAMPLE_S)
 
     def stop(self):
@@ -314,11 +351,11 @@ class Sampler(threading.Thread):
         return self.samples
 
 
-def timed_run(cmd, timeout_s, sshd_port=None):
-    """cmd under GNU time (-f "%e %U %S %M"), sampled by a Sampler when
-    sshd_port is given: dict(out, err, wall_s, cpu_s, rss_kb (the biggest
-    process's peak), samples, ended), or BenchError when it fails or
-    overruns."""
+def timed_run(cmd, timeout_s, sshd=None):
+    """cmd under GNU time (-f "%e %U %S %M"), sampled by a Sampler (with
+    sshd, its sessions and connections too): dict(out, err, wall_s, cpu_s,
+    rss_kb (the biggest process's peak), samples, ended), or BenchError
+    when it fails or overruns."""
     fd, report = tempfile.mkstemp(prefix="gnu-time-")
     os.close(fd)
     try:
@@ -326,9 +363,8 @@ def timed_run(cmd, timeout_s, sshd_port=None):
             [benchlib.GNU_TIME, "-f", "%e %U %S %M", "-o", report] + cmd,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True, start_new_session=True)
-        sampler = Sampler(proc.pid, sshd_port) if sshd_port else None
-        if sampler:
-            sampler.start()
+        sampler = Sampler(proc.pid, sshd)
+        sampler.start()
         try:
             out, err = proc.communicate(timeout=timeout_s)
         except BaseException:
@@ -337,7 +373,7 @@ def timed_run(cmd, timeout_s, sshd_port=None):
             raise BenchError("%s: killed (overdue or interrupted)"
                              % " ".join(cmd))
         finally:
-            samples = sampler.stop() if sampler else []
+            samples = sampler.stop()
         ended = time.time()
         with open(report) as f:
             wall, user, system, rss = (float(x) for x in
@@ -364,6 +400,14 @@ def count_lines(path):
             return sum(1 for _ in f)
     except FileNotFoundError:
         return 0
+
+
+def read_text(path, default):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return default
 
 
 def start_nginx(work):
@@ -432,10 +476,36 @@ class Bench(object):
             sys.executable, HAMMER, self.url, "-p", str(processes), "-c",
             str(c), "--runtime", "%gs" % runtime_s, "-q", "-o", out_csv])
         res = timed_run(cmd, runtime_s + RUN_GRACE_S)
-        summary = read_json(out_csv + ".json")["summary"]
+        settings = read_json(out_csv + ".json")
+        summary = settings["summary"]
         res.update(rate=summary["rps"], requests=summary["requests"],
                    errors=summary["errors"], cmd=cmd)
+        res.update(load_window(settings, res["samples"]))
         os.remove(out_csv)
+        return res
+
+    def sessions(self, n, c, runtime_s, setsid=True):
+        """n runs of hammer.py --node I/n -p 1 -c C at one --start-at, each
+        in a session of its own (setsid, as sshd gives each node) or all in
+        one, all on CPU 1: the sum of their req/s, the CPU of them all."""
+        outs = [self.csv("session-%d" % i) for i in range(1, n + 1)]
+        start_at = "%.6f" % (time.time() + SESSIONS_LEAD_S)
+        script = " ".join(
+            "%s%s &" % ("setsid " if setsid else "", " ".join(
+                shlex.quote(w) for w in [
+                sys.executable, HAMMER, self.url, "--node", "%d/%d" % (i, n),
+                "-p", "1", "-c", str(c), "--runtime", "%gs" % runtime_s,
+                "--start-at", start_at, "-q", "-o", out]))
+            for i, out in enumerate(outs, 1)) + " wait"
+        res = timed_run(pinned(CLIENT_CPU, ["sh", "-c", script]),
+                        SESSIONS_LEAD_S + runtime_s + RUN_GRACE_S)
+        settings = [read_json(out + ".json") for out in outs]
+        for out in outs:
+            os.remove(out)
+        res.update(rate=sum(x["summary"]["rps"] for x in settings),
+                   requests=sum(x["summary"]["requests"] for x in settings),
+                   errors=sum(x["summary"]["errors"] for x in settings))
+        res.update(load_window(settings[0], res["samples"]))
         return res
 
     def hosts(self, n, extra, timeout_s, pin=False, url=None, keep=False):
@@ -446,7 +516,7 @@ class Bench(object):
         if pin:
             cmd = pinned(CLIENT_CPU, cmd)
         try:
-            res = timed_run(cmd, timeout_s, sshd_port=self.sshd.port)
+            res = timed_run(cmd, timeout_s, sshd=self.sshd)
         except BenchError:
             if os.path.exists(out_csv + ".json"):
                 remove_run_dirs(read_json(out_csv + ".json"))
@@ -467,16 +537,7 @@ class Bench(object):
         start = settings["started_epoch_s"]
         end = start + summary["duration_s"]
         samples = res["samples"]
-        edge = min(EDGE_S, summary["duration_s"] / 5.0)
-        inside = [x for x in samples
-                  if start + edge <= x["t"] <= end - edge]
-        load = dict(cpu_per_s=None, sent_per_s=None, received_per_s=None)
-        if len(inside) >= 2 and inside[-1]["t"] - inside[0]["t"] >= 1.0:
-            a, b = inside[0], inside[-1]
-            span = b["t"] - a["t"]
-            load = dict(cpu_per_s=run_between(a, b) / span,
-                        sent_per_s=(b["sent"] - a["sent"]) / span,
-                        received_per_s=(b["received"] - a["received"]) / span)
+        load = load_window(settings, samples)
         cpu_start = at(samples, start, "cpu") if samples else None
         cpu_end = at(samples, end, "cpu") if samples else None
         written = os.stat(out_csv).st_mtime
@@ -492,26 +553,33 @@ class Bench(object):
             cpu_after_s=(res["cpu_s"] - cpu_end) if samples else None,
             merge_s=written - end, exit_after_s=res["ended"] - end,
             merged_bytes=os.path.getsize(out_csv),
+            late_ms=[1e3 * ((h.get("started_epoch_s") or start)
+                            - settings.get("start_at_epoch_s", start))
+                     for h in nodes],
             conns=max([s["conns"] for s in samples] or [0]), **load)
 
 
 def overhead(bench, runtime_s, rounds, log):
-    """--hosts node1,node2 -p 1 against -p 2 and -p 1 directly, all on
-    CPU 1, turning the order each round: {name: [run per round]}."""
+    """--hosts node1,node2 -p 1 and -p 2 directly back to back (which goes
+    first alternates), then -p 1 alone, all on CPU 1, in each round:
+    {name: [run per round]}."""
     bench.pin_nodes({CLIENT_CPU})
     extra = ["-p", "1", "-c", str(OVERHEAD_C), "--runtime", "%gs" % runtime_s]
-    runs = [("hosts", lambda: bench.hosts(2, extra, runtime_s + RUN_GRACE_S,
-                                          pin=True)),
-            ("direct2", lambda: bench.direct(2, OVERHEAD_C, runtime_s)),
-            ("direct1", lambda: bench.direct(1, ONE_NODE_C, runtime_s))]
-    out = dict((name, []) for name, _ in runs)
+    runs = dict(hosts=lambda: bench.hosts(2, extra, runtime_s + RUN_GRACE_S,
+                                          pin=True),
+                direct2=lambda: bench.direct(2, OVERHEAD_C, runtime_s),
+                sessions=lambda: bench.sessions(2, OVERHEAD_C, runtime_s),
+                session1=lambda: bench.sessions(2, OVERHEAD_C, runtime_s,
+                                                setsid=False),
+                direct1=lambda: bench.direct(1, ONE_NODE_C, runtime_s))
+    out = dict((name, []) for name in runs)
     for r in range(rounds):
-        order = runs[r % len(runs):] + runs[:r % len(runs)]
-        for name, run in order:
-            res = run()
+        pair = ["hosts", "direct2"] if r % 2 == 0 else ["direct2", "hosts"]
+        for name in pair + ["sessions", "session1", "direct1"]:
+            res = runs[name]()
             out[name].append(res)
-            log("round %d  %-8s %9.0f req/s  CPU %.2f s%s" % (
-                r + 1, name, res["rate"], res["cpu_s"],
+            log("round %d  %-8s %9.0f req/s  %.2f cores in the load%s" % (
+                r + 1, name, res["rate"], load_cores(res),
                 "  controller %.3f cores in load, %s/s on the wire per node"
                 % (res["cpu_per_s"], size((res["sent_per_s"]
                                            + res["received_per_s"]) / 2))
@@ -519,20 +587,41 @@ def overhead(bench, runtime_s, rounds, log):
     return out
 
 
-def copy_back(bench, rows, log):
-    """--hosts node1,node2 -n 2*rows: the time from the load's end to the
-    merged file."""
+def load_cores(res):
+    """The cores a run's load side used in the load: hammer's processes,
+    or the controller, its ssh clients, sshd and the nodes."""
+    return (res["cpu_per_s"] or 0.0) + (res["node_cpu_per_s"] or 0.0)
+
+
+def per_cpu(res):
+    """Requests per load-side CPU second, in the load."""
+    return res["rate"] / max(load_cores(res), 1e-3)
+
+
+def copy_back(bench, rows, runs, log):
+    """--hosts node1,node2 -n 2*rows, `runs` times: the time from the
+    load's end to the merged file, each run a dict."""
     bench.pin_nodes(os.sched_getaffinity(0))
-    extra = ["-p", "1", "-c", str(OVERHEAD_C), "-n", str(2 * rows)]
-    res = bench.hosts(2, extra, 2 * rows / 1000.0 + RUN_GRACE_S)
-    res["rows_per_node"] = rows
-    log("copy-back: %d rows per node, merged %s in %.2f s after the load "
-        "(controller exited %.2f s after); controller CPU after the load "
-        "%.2f s, peak RSS %.0f MB" % (
-            rows, size(res["merged_bytes"]), res["merge_s"],
-            res["exit_after_s"], res["cpu_after_s"] or 0,
-            res["rss_kb"] / 1024.0))
-    return res
+    limit_s = COPY_RUNTIME_S + 2 * rows / 1000.0     # -n ends it first
+    extra = ["-p", "1", "-c", str(OVERHEAD_C), "-n", str(2 * rows),
+             "--runtime", "%ds" % limit_s]
+    out = []
+    for _ in range(runs):
+        res = bench.hosts(2, extra, limit_s + RUN_GRACE_S)
+        res["rows_per_node"] = rows
+        if res["node_rows"] != 2 * rows:
+            raise BenchError("%s: %d rows from the nodes, not %d" % (
+                " ".join(res["cmd"]), res["node_rows"], 2 * rows))
+        log("copy-back: %d rows per node (nodes started %s ms after "
+            "--start-at), merged %s in %.2f s after the load (controller "
+            "exited %.2f s after); controller CPU after the load %.2f s, "
+            "peak RSS %.0f MB" % (
+                rows, ", ".join("%.1f" % x for x in res["late_ms"]),
+                size(res["merged_bytes"]), res["merge_s"],
+                res["exit_after_s"], res["cpu_after_s"] or 0,
+                res["rss_kb"] / 1024.0))
+        out.append(res)
+    return out
 
 
 def crunch_totals(csv_path):
@@ -626,6 +715,16 @@ def model(m):
     hosts, direct2, direct1 = m["overhead"]["hosts"], \
         m["overhead"]["direct2"], m["overhead"]["direct1"]
     ratios = [h["rate"] / d["rate"] for h, d in zip(hosts, direct2)]
+    cpu_ratios = [per_cpu(h) / per_cpu(d) for h, d in zip(hosts, direct2)]
+    sessions = m["overhead"]["sessions"]
+    sessions_ratios = [x["rate"] / d["rate"]
+                       for x, d in zip(sessions, direct2)]
+    session1_ratios = [x["rate"] / d["rate"]
+                       for x, d in zip(m["overhead"]["session1"], direct2)]
+    hosts_sessions_ratios = [h["rate"] / x["rate"]
+                             for h, x in zip(hosts, sessions)]
+    hosts_sessions_cpu = median([per_cpu(h) / per_cpu(x)
+                                 for h, x in zip(hosts, sessions)])
     node_cpu = known_median([h["cpu_per_s"] for h in hosts]) / 2
     node_in = known_median([h["received_per_s"] for h in hosts]) / 2
     sims = m["sim"]
@@ -636,14 +735,24 @@ def model(m):
         fit_setup = linear_fit(xs, [sims[n]["cpu_setup_s"] for n in xs])
     else:
         fit_total = fit_load = fit_setup = None
-    cb = m["copy"]
+    cb = max(m["copy"], key=lambda r: r["merge_s"])     # the slowest
     merge_rows_per_s = 2 * cb["rows_per_node"] / max(cb["merge_s"], 1e-3)
     return dict(
-        ratio=median([h["rate"] for h in hosts])
+        ratio=median(ratios), ratios=ratios,
+        session1_ratio=median(session1_ratios),
+        session1_ratios=session1_ratios,
+        sessions_ratio=median(sessions_ratios),
+        sessions_ratios=sessions_ratios,
+        hosts_sessions=median(hosts_sessions_ratios),
+        hosts_sessions_ratios=hosts_sessions_ratios,
+        hosts_sessions_cpu=hosts_sessions_cpu,
+        ratio_of_medians=median([h["rate"] for h in hosts])
         / median([d["rate"] for d in direct2]),
-        ratios=ratios, hosts_rate=median([h["rate"] for h in hosts]),
+        hosts_rate=median([h["rate"] for h in hosts]),
+        cpu_ratios=cpu_ratios, cpu_ratio=median(cpu_ratios),
         direct2_rate=median([d["rate"] for d in direct2]),
         one_node=median([d["rate"] for d in direct1]),
+        one_node_per_cpu=median([per_cpu(d) for d in direct1]),
         node_cpu=max(node_cpu, fit_load[1] if fit_load else 0.0),
         node_cpu_full=node_cpu, node_in=node_in,
         fit_total=fit_total, fit_load=fit_load, fit_setup=fit_setup,
@@ -665,23 +774,30 @@ def scale_table(p):
     ]
     for n in SCALE_NODES:
         lines.append("| %d | %s | %.1f s | %s | %s/s | %s |" % (
-            n, rps(n * p["one_node"] * min(1.0, p["ratio"])),
+            n, rps(n * p["one_node"] * min(1.0, p["hosts_sessions"])),
             p["setup_s"][0] + n * p["setup_s"][1],
             cores(n * p["node_cpu"]), size(n * p["node_in"]),
             duration(n * 1e6 / p["merge_rows_per_s"])))
     lines += [
         "",
         "Computed from figures measured on one 2-core box (bench/nodes.py): "
-        "one node at `-p 1` makes %s req/s on a core, and req/s = nodes x "
-        "that x %.3f, the share --hosts kept of a direct run's req/s (at "
-        "most 1). While the load runs the controller (with its ssh clients) "
+        "one node at `-p 1` makes %s req/s on a core (against one nginx "
+        "worker near its own limit; %s requests per CPU-second), and "
+        "req/s = nodes x "
+        "that x %.3f, the share of req/s --hosts kept against the same "
+        "nodes run without ssh (at most 1). While the load runs the "
+        "controller (with its ssh clients) "
         "spends %s of a core and receives %s/s per node, so its CPU reaches "
         "one core at about %s nodes. After the load it copies back and "
-        "merges %s rows/s (%s per row), taken here to stay the same for "
-        "any number of nodes: that, not the CPU during the load, is the "
-        "limit first. 1 M rows per node take %s at 100 nodes; use "
-        "`--collect none` for runs that big (the summary needs no rows)."
-        % (rps(p["one_node"]), min(1.0, p["ratio"]), cores(p["node_cpu"]),
+        "merges %s rows/s (%s per row; the slower copy-back run), one "
+        "node after the other, taken here to stay the same for any number "
+        "of nodes: that, not the CPU "
+        "during the load, is the limit first. 1 M rows per node take %s "
+        "at 100 nodes; use `--collect none` for runs that big (the "
+        "summary needs no rows)."
+        % (rps(p["one_node"]), rps(p["one_node_per_cpu"]),
+           min(1.0, p["hosts_sessions"]),
+           cores(p["node_cpu"]),
            size(p["node_in"]), "{:,.0f}".format(limit_n)
            if limit_n != float("inf") else "no number of",
            rps(p["merge_rows_per_s"]), size(p["row_bytes"]),
@@ -693,7 +809,6 @@ def scale_table(p):
 def report(args, m):
     p = model(m)
     hosts = m["overhead"]["hosts"]
-    cb = m["copy"]
     lines = [
         SECTION,
         "",
@@ -724,13 +839,16 @@ def report(args, m):
         "",
         "Every load-side process on CPU %d (the controller, its ssh "
         "clients, sshd and the nodes under it, or hammer's processes); "
-        "%d round%s of %g s, the order turning each round; req/s is the "
+        "%d round%s of %g s: --hosts and `-p 2` back to back, the first "
+        "of them alternating, then the two nodes' runs without ssh (in two "
+        "sessions, then in one), then `-p 1`; req/s is the "
         "settings file's summary `rps`." % (
             CLIENT_CPU, args.rounds, "" if args.rounds == 1 else "s",
             args.runtime),
         "",
-        "| run | command | req/s (median) | per round |",
-        "|---|---|---:|---|",
+        "| run | command | req/s (median) | per round | load-side cores "
+        "in the load, per round | requests per CPU-second (median) |",
+        "|---|---|---:|---|---|---:|",
     ]
     for name, label, cmd in (
             ("hosts", "2 nodes over ssh",
@@ -740,21 +858,66 @@ def report(args, m):
             ("direct2", "directly, 2 processes",
              "hammer.py URL -p 2 -c %d --runtime %gs"
              % (OVERHEAD_C, args.runtime)),
+            ("sessions", "the 2 nodes' runs without ssh, each in its own "
+             "session",
+             "setsid hammer.py URL --node I/2 -p 1 -c %d --runtime %gs "
+             "--start-at T, for I = 1, 2 at once"
+             % (OVERHEAD_C, args.runtime)),
+            ("session1", "the same, both in one session",
+             "hammer.py URL --node I/2 -p 1 -c %d --runtime %gs "
+             "--start-at T, for I = 1, 2 at once"
+             % (OVERHEAD_C, args.runtime)),
             ("direct1", "one node alone",
              "hammer.py URL -p 1 -c %d --runtime %gs"
              % (ONE_NODE_C, args.runtime))):
         runs = m["overhead"][name]
-        lines.append("| %s | `%s` | %s | %s |" % (
+        lines.append("| %s | `%s` | %s | %s | %s | %s |" % (
             label, cmd, rps(median([r["rate"] for r in runs])),
-            ", ".join(rps(r["rate"]) for r in runs)))
+            ", ".join(rps(r["rate"]) for r in runs),
+            ", ".join("%.2f" % load_cores(r) for r in runs),
+            rps(median([per_cpu(r) for r in runs]))))
     errors = sum(r["errors"] for runs in m["overhead"].values() for r in runs)
     lines += [
         "",
-        "--hosts / direct `-p 2`: **%.3f** (per round %s). Goal: at least "
-        "%g: %s.%s" % (
+        "--hosts / direct `-p 2`, the median of the rounds' ratios (each "
+        "of two runs back to back): **%.3f** (per round %s; the ratio of "
+        "the medians is %.3f). Goal: at least %g: %s.%s" % (
             p["ratio"], ", ".join("%.3f" % r for r in p["ratios"]),
-            GOAL_RATIO, verdict(p["ratio"] >= GOAL_RATIO),
+            p["ratio_of_medians"], GOAL_RATIO,
+            verdict(p["ratio"] >= GOAL_RATIO) + (
+                "" if p["ratio"] >= GOAL_RATIO else " (why: below)"),
             " Errors: %d." % errors if errors else " No errors."),
+        "",
+        "Load-side cores: the CPU seconds per second that hammer's "
+        "processes, or the controller, its ssh clients, sshd and its "
+        "sessions (the nodes), used in the load (schedstat); under 1.00, "
+        "CPU %d waited for nginx (its one worker is near a whole core at "
+        "these rates) or served another process. Requests per CPU-second "
+        "(req/s over those cores) does not depend on that: --hosts / "
+        "direct `-p 2` in those terms is %.3f (per round %s)." % (
+            CLIENT_CPU, p["cpu_ratio"],
+            ", ".join("%.3f" % r for r in p["cpu_ratios"])),
+        "",
+        "Each node is an ssh session, and sshd gives each one a session of "
+        "its own. With the kernel's autogroup scheduling on (here "
+        "kernel.sched_autogroup_enabled = %s), two sessions sharing one "
+        "core are scheduled as two groups, and that costs this ping-pong "
+        "load throughput whatever hammer does. The two nodes' runs without "
+        "ssh show it: in one session they make %.3f of `-p 2`'s req/s (per "
+        "round %s), each in its own session (setsid) %.3f (per round %s). "
+        "--hosts against the latter, which leaves the controller and ssh "
+        "as the only difference: **%.3f** of their req/s (per round %s), "
+        "%.3f per CPU-second; against the goal of %g: %s. Nodes that are "
+        "machines of their own share no core, and the sessions' cost does "
+        "not arise there." % (
+            m["autogroup"], p["session1_ratio"],
+            ", ".join("%.3f" % r for r in p["session1_ratios"]),
+            p["sessions_ratio"],
+            ", ".join("%.3f" % r for r in p["sessions_ratios"]),
+            p["hosts_sessions"],
+            ", ".join("%.3f" % r for r in p["hosts_sessions_ratios"]),
+            p["hosts_sessions_cpu"], GOAL_RATIO,
+            verdict(p["hosts_sessions"] >= GOAL_RATIO)),
         "",
         "### The controller's cost (measured)",
         "",
@@ -780,26 +943,13 @@ def report(args, m):
         "| CPU in all (GNU time) | %.2f s | %s |" % (
             median([h["cpu_s"] for h in hosts]),
             ", ".join("%.2f" % h["cpu_s"] for h in hosts)),
+        "| nodes' start after --start-at's instant (ms) | | %s |" % ", ".join(
+            "/".join("%.1f" % x for x in h["late_ms"]) for h in hosts),
         "",
         "### Copy back and merge (measured)",
         "",
-        "`hammer.py URL --hosts node1,node2 --ssh-config CFG "
-        "--remote-python %s -p 1 -c %d -n %d` (%s rows per node; nothing "
-        "pinned but nginx): the load ended (started_epoch_s + duration_s) "
-        "and the merged results.csv (%s, %s rows) was last written **%.2f "
-        "s** later; the controller exited %.2f s after the load. Its CPU "
-        "after the load: %.2f s (with its ssh clients); its biggest "
-        "process peaked at %.0f MB RSS; %s req/s in the load. That is %s "
-        "rows/s copied back and merged: %s for each node's 1 M rows."
-        % (sys.executable, OVERHEAD_C, 2 * cb["rows_per_node"],
-           "{:,}".format(cb["rows_per_node"]), size(cb["merged_bytes"]),
-           "{:,}".format(cb["node_rows"]), cb["merge_s"], cb["exit_after_s"],
-           cb["cpu_after_s"], cb["rss_kb"] / 1024.0, rps(cb["rate"]),
-           rps(p["merge_rows_per_s"]), duration(1e6 / p["merge_rows_per_s"])),
     ]
-    if cb["rows_per_node"] < 1000000:
-        lines += ["", "Measured at %s rows per node, not 1 M (--rows)."
-                  % "{:,}".format(cb["rows_per_node"])]
+    lines += copy_lines(m)
     lines += sim_lines(args, m, p)
     lines += [
         "",
@@ -811,6 +961,48 @@ def report(args, m):
         "nginx)." % args.argv_text,
         "",
     ]
+    return lines
+
+
+def copy_lines(m):
+    runs = m["copy"]
+    rows = runs[0]["rows_per_node"]
+    lines = [
+        "`hammer.py URL --hosts node1,node2 --ssh-config CFG "
+        "--remote-python %s -p 1 -c %d -n %d --runtime %ds`, %d runs, %s "
+        "rows per node, nothing pinned but nginx. \"After the load\" "
+        "starts at the load's end (started_epoch_s + duration_s) and ends "
+        "at the merged results.csv's last write (its mtime), or at the "
+        "controller's exit; collect_s and controller_cpu_s are the "
+        "controller's own figures in the settings file (the whole run, "
+        "without its ssh clients). \"Late\" is each node's "
+        "started_epoch_s less --start-at's instant: a node that started "
+        "late has every row's elapsed rewritten as it is merged, one that "
+        "started on time has its rows copied as they are."
+        % (sys.executable, OVERHEAD_C, 2 * rows,
+           COPY_RUNTIME_S + 2 * rows / 1000.0, len(runs),
+           "{:,}".format(rows)),
+        "",
+        "| run | req/s in the load | nodes late | merged file | written "
+        "after the load | controller exited | collect_s | controller CPU "
+        "after the load (with ssh) | controller_cpu_s | peak RSS | rows/s "
+        "merged |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, r in enumerate(runs, 1):
+        lines.append(
+            "| %d | %s | %s | %s, %s rows | **%.2f s** | %.2f s | %s s | "
+            "%.2f s | %s s | %.0f MB | %s |" % (
+                i, rps(r["rate"]),
+                ", ".join("%.1f ms" % x for x in r["late_ms"]),
+                size(r["merged_bytes"]), "{:,}".format(r["node_rows"]),
+                r["merge_s"], r["exit_after_s"],
+                r["settings"].get("collect_s"), r["cpu_after_s"],
+                r["settings"].get("controller_cpu_s"), r["rss_kb"] / 1024.0,
+                rps(r["node_rows"] / max(r["merge_s"], 1e-3))))
+    if rows < 1000000:
+        lines += ["", "Measured at %s rows per node, not 1 M (--rows)."
+                  % "{:,}".format(rows)]
     return lines
 
 
@@ -895,7 +1087,7 @@ def main(argv=None):
                         help="a smoke run of about a minute (default: the "
                              "full run)")
     parser.add_argument("--rounds", type=int, default=None,
-                        help="overhead rounds (default: 3; 1 with --quick)")
+                        help="overhead rounds (default: 6; 1 with --quick)")
     parser.add_argument("--runtime", type=float, default=None,
                         help="seconds per overhead run (default: 10; 3 with "
                              "--quick)")
@@ -918,7 +1110,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     args.argv_text = "".join(" " + a for a in argv)
-    full = dict(runtime=10.0, rounds=3, rows=1000000, sim=list(DEFAULT_SIM),
+    full = dict(runtime=10.0, rounds=6, rows=1000000, sim=list(DEFAULT_SIM),
                 sim_requests=SIM_REQUESTS, sim_rate=SIM_RATE)
     for key, value in (QUICK if args.quick else full).items():
         if getattr(args, key, None) is None:
@@ -940,6 +1132,7 @@ def main(argv=None):
         print(line, file=sys.stderr, flush=True)
 
     m = dict(started=datetime.datetime.now(datetime.timezone.utc),
+             autogroup=read_text(AUTOGROUP, "unknown"),
              loadavg=" ".join("%.2f" % x for x in os.getloadavg()),
              ssh_version=ssh_version())
     log("load average %s" % m["loadavg"])
@@ -954,7 +1147,7 @@ def main(argv=None):
             % (url, SERVER_CPU, sshd.port, ALIASES))
         bench = Bench(url, work, sshd, log)
         m["overhead"] = overhead(bench, args.runtime, args.rounds, log)
-        m["copy"] = copy_back(bench, args.rows, log)
+        m["copy"] = copy_back(bench, args.rows, COPY_RUNS, log)
         m["sim"] = simulate(bench, access_log, args.sim, args.sim_requests,
                             args.sim_rate, log)
     except BenchError as exc:

@@ -4945,7 +4945,8 @@ def ssh_command(host, args, remote):
         cmd += ["-F", args.ssh_config]
     for opt in args.ssh_option:
         cmd += ["-o", opt]
-    cmd += ["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+    cmd += ["-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5",
+            "-o", "ServerAliveCountMax=3"]
     if host.port:
         cmd += ["-p", str(host.port)]
     if host.user:

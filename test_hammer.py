@@ -6398,8 +6398,9 @@ class TestControllerParts(TempDirTestCase):
                                  "exec python3")
         self.assertEqual(cmd, [
             "ssh", "-o", "BatchMode=yes", "-F", "cfg", "-o", "BatchMode=no",
-            "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
-            "-p", "2222", "-l", "bob", "--", "h-1", "exec python3"])
+            "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5",
+            "-o", "ServerAliveCountMax=3", "-p", "2222", "-l", "bob", "--",
+            "h-1", "exec python3"])
 
     def test_copy_plan_sends_every_file_the_run_reads(self):
         for name, text in (("flow.py", "def run(user):\n    pass\n"),

@@ -1657,6 +1657,34 @@ def key_rank(key):
     return zlib.crc32(key[1], zlib.crc32(key[0] + b"\n")), key
 
 
+def bucket_times(bucket, times, corrected):
+    """Count Times (or None) into a Bucket, and the corrected latencies'
+    Times (or None) into its corrected part."""
+    for part, values in ((bucket, times), (bucket.part() if corrected
+                                           else None, corrected)):
+        if values is not None:
+            part.latency = None
+            add_times(part.histogram(), Bucketer.keys, values)
+
+
+def bucket_hists(bucket, hist, corrected):
+    """Merge Histograms (or None) into a Bucket and its corrected part."""
+    for part, data in ((bucket, hist), (bucket.part() if corrected
+                                        else None, corrected)):
+        if data is not None and data.n:
+            part.latency = None
+            part.histogram().merge(data)
+
+
+def freeze_buckets(buckets):
+    """Settle and freeze Buckets, and their corrected parts."""
+    for bucket in buckets:
+        bucket.settle(None)
+        if bucket.corrected is not None:
+            bucket.corrected.settle(None)
+        bucket.freeze()
+
+
 class NameTable(object):
     """Each (method, name) key's rows over the run, in the order the keys
     first came: a Bucket (requests, errors, their latency and corrected
@@ -1730,11 +1758,7 @@ class NameTable(object):
         entry = self.entry(entry)
         bucket = self.entries[entry]
         self.live.touch(bucket)
-        for part, values in ((bucket, times), (bucket.part() if corrected
-                                               else None, corrected)):
-            if values is not None:
-                part.latency = None
-                add_times(part.histogram(), Bucketer.keys, values)
+        bucket_times(bucket, times, corrected)
         if self.timeline is not None:
             self.timeline.add(entry, numbers, times, corrected)
 
@@ -1748,20 +1772,12 @@ class NameTable(object):
         self.live.touch(bucket)
         if corrected is not None and not corrected.n:
             corrected = None
-        for part, data in ((bucket, hist), (bucket.part() if corrected
-                                            else None, corrected)):
-            if data is not None and data.n:
-                part.latency = None
-                part.histogram().merge(data)
+        bucket_hists(bucket, hist, corrected)
         if number is not None and self.timeline is not None:
             self.timeline.release(entry, number, hist, corrected)
 
     def freeze(self):
-        for bucket in self.entries.values():
-            bucket.settle(None)
-            if bucket.corrected is not None:
-                bucket.corrected.settle(None)
-            bucket.freeze()
+        freeze_buckets(self.entries.values())
         self.live.clear()
         if self.timeline is not None:
             self.timeline.freeze()
@@ -1813,7 +1829,7 @@ class NodeTable(object):
                 times = without(times, errors.gone)
                 if corrected is not None:
                     corrected = without(corrected, errors.gone)
-            self._add_times(bucket, times, corrected)
+            bucket_times(bucket, times, corrected)
             return
         wrong = collections.Counter(map(node_of.__getitem__, errors.wrong))
         gone = set(errors.gone)
@@ -1823,17 +1839,9 @@ class NodeTable(object):
             bucket.errors += wrong[k]
             if gone:
                 rows = list(filterfalse(gone.__contains__, rows))
-            self._add_times(bucket, picked(times.values, rows, times.per_s),
-                            corrected and picked(corrected.values, rows,
-                                                 corrected.per_s))
-
-    @staticmethod
-    def _add_times(bucket, times, corrected):
-        for part, values in ((bucket, times), (bucket.part() if corrected
-                                               else None, corrected)):
-            if values is not None:
-                part.latency = None
-                add_times(part.histogram(), Bucketer.keys, values)
+            bucket_times(bucket, picked(times.values, rows, times.per_s),
+                         corrected and picked(corrected.values, rows,
+                                              corrected.per_s))
 
     def whole(self, node, requests, errors, hist, corrected):
         """Count an input's rows, all of one node: how many, how many
@@ -1842,20 +1850,12 @@ class NodeTable(object):
         bucket = self._bucket(node)
         bucket.requests += requests
         bucket.errors += errors
-        for part, data in ((bucket, hist), (bucket.part() if corrected
-                                            and corrected.n else None,
-                                            corrected)):
-            if data is not None and data.n:
-                part.latency = None
-                part.histogram().merge(data)
+        bucket_hists(bucket, hist, corrected if corrected is not None
+                     and corrected.n else None)
         bucket.freeze()
 
     def freeze(self):
-        for bucket in self.entries.values():
-            bucket.settle(None)
-            if bucket.corrected is not None:
-                bucket.corrected.settle(None)
-            bucket.freeze()
+        freeze_buckets(self.entries.values())
         self.live.clear()
 
     def merge(self, other):

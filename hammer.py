@@ -5012,12 +5012,12 @@ class NodeLink(object):
     """The controller's end of one node: its ssh client, a thread that
     reads its lines into the controller's queue, and its state."""
 
-    def __init__(self, number, host, proc, events, merged):
+    def __init__(self, number, host, proc, events, merged, python):
         self.number, self.host, self.proc = number, host, proc
+        self.python = python    # --remote-python
         self.events, self.merged = events, merged
         self.label = "node %d (%s)" % (number, host.text)
         self.state = "setup"    # ready, running, done, failed
-        self.problem = None
         self.ready = self.done = None
         self.offset = None      # its clock minus ours, seconds
         self.rows = 0           # rows merged from it
@@ -5059,14 +5059,14 @@ class NodeLink(object):
                     if text.startswith("hammer-python "):
                         message = {"op": "error", "text": (
                             "remote Python %r is %s: hammer needs 3.6 or"
-                            " newer" % (self.merged.python, text.split()[1]))}
+                            " newer" % (self.python, text.split()[1]))}
                     else:
                         message = {"op": "error", "text": "unexpected"
                                    " output: %r" % text[:200]}
                 if message.get("op") == "rows":
                     self.rows = self.merged.add(self, out, message["size"],
                                                 message.get("shift_s", 0.0))
-                    message = {"op": "merged"}
+                    continue    # its 'end' follows
                 self.events.put((self, message))
         except (OSError, ValueError) as exc:
             self.events.put((self, {"op": "error", "text": "reading from the"
@@ -5080,7 +5080,7 @@ class NodeLink(object):
             self.err_thread.join(2.0)
         text = next((t for t in reversed(self.stderr) if t.strip()), "")
         if code == 127:
-            return "remote Python %r not found" % self.merged.python
+            return "remote Python %r not found" % self.python
         if text:
             return text
         return "ssh exited with code %d" % code
@@ -5091,8 +5091,8 @@ class MergedRows(object):
     column, each node's elapsed moved by its start's distance from the
     run's start (0 when it started on time)."""
 
-    def __init__(self, path, python):
-        self.path, self.python = path, python
+    def __init__(self, path):
+        self.path = path
         self.fd = None
 
     def open(self):
@@ -5204,7 +5204,7 @@ def run_hosts(args, raw, plan, out, err):
     run_id = "%s-%s" % (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
                         "".join("%02x" % b for b in os.urandom(3)))
     n = len(hosts)
-    merged = MergedRows(plan.output, args.remote_python)
+    merged = MergedRows(plan.output)
     record = plan_settings(plan)
     record.update(nodes=n, run_id=run_id, node_hosts=[
         {"node": i + 1, "host": h.text, "dir": "~/hammer-runs/%s/node-%d"
@@ -5242,7 +5242,8 @@ def run_hosts(args, raw, plan, out, err):
                     start_new_session=True)    # Ctrl+C is the controller's
             except OSError as exc:
                 raise RunError("cannot run ssh: %s" % (exc.strerror or exc))
-            link = NodeLink(i + 1, host, proc, events, merged)
+            link = NodeLink(i + 1, host, proc, events, merged,
+                            args.remote_python)
             links.append(link)
             for target in (link.read, link.read_err):
                 th = threading.Thread(target=target)
@@ -5281,8 +5282,8 @@ def run_hosts(args, raw, plan, out, err):
 
 
 def node_failed(link, text, err):
-    if link.state not in ("failed", "done"):
-        link.state, link.problem = "failed", text
+    if link.state != "failed":
+        link.state = "failed"
         err.write("hammer: %s: %s\n" % (link.label, text))
         err.flush()
 
@@ -5321,9 +5322,6 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
             link.heard = now
         if op == "ready":
             link.state, link.ready = "ready", message
-        elif op == "pong":
-            pings.setdefault(link.number, []).append(
-                (message["t"], message["now"], time.time()))
         elif op == "progress":
             report.update(Progress(link.number, message["elapsed_s"],
                                    message["requests"], message["errors"],
@@ -5634,7 +5632,6 @@ class NodeProgress(ProgressLine):
 def agent_main(directory):
     """A node's agent (see BOOT): set up, run, report, send the rows."""
     agent = NodeAgent(directory)
-    null = os.open(os.devnull, os.O_RDONLY)
     os.chdir(directory)
     log = os.open("stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
                   0o644)
@@ -5665,8 +5662,6 @@ def agent_main(directory):
     except (RunError, OSError) as exc:
         agent.send({"op": "error", "text": str(exc)})
         return 1
-    finally:
-        os.close(null)
     return code
 
 

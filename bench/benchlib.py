@@ -219,3 +219,33 @@ def cpu_timed(cmd, timeout_s, env=None):
     finally:
         os.remove(report)
     return CpuRun(out, err, proc.returncode, wall, user, system)
+
+
+def replace_section(old, heading, section):
+    """old (a markdown file's text) with its part under heading (a line
+    such as '## Many machines'), up to the next level-2 heading, replaced
+    by section, or section appended; every other byte of old stays."""
+    lines = old.splitlines(True)
+    heads = [i for i, line in enumerate(lines) if line.rstrip("\n") == heading]
+    body = section.rstrip("\n") + "\n"
+    if not heads:
+        if not old:
+            return body
+        return old + ("" if old.endswith("\n") else "\n") + "\n" + body
+    end = heads[0] + 1
+    while end < len(lines) and not lines[end].startswith("## "):
+        end += 1
+    after = "".join(lines[end:])
+    return "".join(lines[:heads[0]]) + body + ("\n" + after if after else "")
+
+
+def write_section(path, heading, section):
+    """Put section under heading in the markdown file at path (made when
+    missing)."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    with open(path, "w") as f:
+        f.write(replace_section(old, heading, section))

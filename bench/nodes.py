@@ -191,25 +191,6 @@ def linear_fit(xs, ys):
     return a, b, worst
 
 
-def replace_section(old, section):
-    """old (a markdown file's text) with its SECTION part, from that heading
-    to the next level-2 heading, replaced by section, or section appended;
-    every other byte of old stays as it was."""
-    lines = old.splitlines(True)
-    heads = [i for i, line in enumerate(lines) if line.rstrip("\n") == SECTION]
-    body = section.rstrip("\n") + "\n"
-    if not heads:
-        if not old:
-            return body
-        return old + ("" if old.endswith("\n") else "\n") + "\n" + body
-    start = end = heads[0]
-    end += 1
-    while end < len(lines) and not lines[end].startswith("## "):
-        end += 1
-    after = "".join(lines[end:])
-    return "".join(lines[:start]) + body + ("\n" + after if after else "")
-
-
 def rps(x):
     return "{:,.0f}".format(x)
 
@@ -1163,13 +1144,7 @@ def main(argv=None):
     text = "\n".join(report(args, m))
     print(text)
     if args.results != "-":
-        try:
-            with open(args.results) as f:
-                old = f.read()
-        except FileNotFoundError:
-            old = ""
-        with open(args.results, "w") as f:
-            f.write(replace_section(old, text))
+        benchlib.write_section(args.results, SECTION, text)
         log("written to %s" % os.path.relpath(args.results))
     if args.table:
         with open(args.table, "w") as f:

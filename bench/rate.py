@@ -265,24 +265,6 @@ def peers_arg(text):
     return [p for p in PEERS if p in chosen]
 
 
-def replace_section(old, section):
-    """old (a markdown file's text) with its SECTION part, from that heading
-    to the next level-2 heading, replaced by section; or section appended."""
-    lines = old.splitlines()
-    try:
-        start = lines.index(SECTION)
-    except ValueError:
-        body = old.rstrip("\n")
-        return (body + "\n\n" if body else "") + section.rstrip("\n") + "\n"
-    end = start + 1
-    while end < len(lines) and not lines[end].startswith("## "):
-        end += 1
-    before = "\n".join(lines[:start]).rstrip("\n")
-    after = "\n".join(lines[end:])
-    out = (before + "\n\n" if before else "") + section.rstrip("\n") + "\n"
-    return out + ("\n" + after.rstrip("\n") + "\n" if after else "")
-
-
 # --- running things ----------------------------------------------------------
 
 
@@ -866,13 +848,7 @@ def main(argv=None):
     text = "\n".join(report(args, m))
     print(text)
     if args.results:
-        try:
-            with open(args.results) as f:
-                old = f.read()
-        except FileNotFoundError:
-            old = ""
-        with open(args.results, "w") as f:
-            f.write(replace_section(old, text))
+        benchlib.write_section(args.results, SECTION, text)
         log("written to %s" % os.path.relpath(args.results))
     return 0
 

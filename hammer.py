@@ -121,9 +121,6 @@ MAX_HEAD_B = 65536      # a longer response head is a protocol error (wrk's
 MAX_CHUNK_LINE_B = 4096     # a chunk-size line, with its extensions
 MAX_CHUNK_SIZE_DIGITS = 16  # hex digits of one chunk's size
 MAX_LENGTH_DIGITS = 18      # digits of a Content-Length (below 10**18)
-IDLE_CHECK_S = 0.001    # a kept-alive connection idle this long is checked
-CHECK_EVERY = 64        # before its next request, and so is every 64th; a
-                        # check on every request cost 8% of the CPU per request
 SEND_CHUNK_B = 65536    # a request bigger than this is sent in pieces, each
                         # bounded by what is left of the request's timeout
 MAX_BODY_B = 64 << 20   # --data @FILE: the biggest request body (64 MiB)
@@ -3040,20 +3037,18 @@ FORM = "application/x-www-form-urlencoded"
 
 class Connection(object):
     """A script user's kept-alive connection to one origin.  It is
-    checked before reuse as user_loop's is (the plain path inlines the
-    same steps, for speed), and every read ends by the request's own
+    checked before every reuse as user_loop's is (the plain path inlines
+    the same steps, for speed), and every read ends by the request's own
     deadline."""
 
     __slots__ = ("connect", "tls", "kernel", "keepalive", "sock", "ready",
-                 "last", "unchecked", "timeout")
+                 "timeout")
 
     def __init__(self, connect, tls, keepalive, timeout):
         self.connect, self.tls, self.keepalive = connect, tls, keepalive
         self.timeout = timeout  # what connect() set the socket's timeouts to
         self.kernel = not tls and fast_timeouts_supported()
         self.sock = self.ready = None
-        self.last = 0.0
-        self.unchecked = 0
 
     def close(self):
         if self.sock is not None:
@@ -3072,15 +3067,12 @@ class Connection(object):
         try:
             sock = self.sock
             if sock is not None:
-                self.unchecked -= 1
-                if self.unchecked <= 0 or sent - self.last >= IDLE_CHECK_S:
-                    self.unchecked = CHECK_EVERY
-                    if self.ready(0):
-                        state = idle_state(sock, self.tls)
-                        if state is not None:
-                            events[state] += 1
-                            self.close()
-                            sock = None
+                if self.ready(0):   # closed, or bytes no request asked for
+                    state = idle_state(sock, self.tls)
+                    if state is not None:
+                        events[state] += 1
+                        self.close()
+                        sock = None
                 if self.tls and sock is not None:
                     sock.settimeout(timeout)
             fresh = sock is None
@@ -3088,7 +3080,6 @@ class Connection(object):
                 sock, self.ready = self.connect(deadline)
                 self.sock = sock
                 events["opened"] += 1
-                self.unchecked = CHECK_EVERY
             if (fresh or len(request) > SEND_CHUNK_B
                     or timeout != self.timeout):
                 send_in_pieces(sock, request, deadline, clock, self.kernel)
@@ -3111,7 +3102,6 @@ class Connection(object):
             done = clock()
             status, nbytes, error = 0, 0, error_kind(exc)
             self.close()
-        self.last = done
         return sent, done, status, nbytes, error
 
 
@@ -3723,11 +3713,9 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
     response_time, status, body bytes, error kind), plus its slot's
     instant (scheduled) in the open model.
 
-    Before a request goes on a kept-alive connection that has been idle
-    for IDLE_CHECK_S, and before every CHECK_EVERY-th request on it, the
-    connection is checked (one poll()): one the server closed while idle
-    is replaced, which is no error; one with bytes waiting that no request
-    asked for is closed.  Once a request is sent, any failure is its row,
+    Before a request goes on a kept-alive connection, the connection is
+    checked (one poll()): one the server closed is replaced, which is no
+    error; one with bytes waiting that no request asked for is closed.  Once a request is sent, any failure is its row,
     and it is never sent again.  events (a Counter of CONNECTION_EVENTS and
     late starts) is added to.  With --targets, targets is (table,
     random): each request is table[int(random() * len(table))], its
@@ -3761,8 +3749,6 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
         return min(clock(), end)
     sock = ready = None
     last = None
-    idle_check = IDLE_CHECK_S
-    unchecked = 0   # requests left on the connection before a check is due
     left = quota
     try:
         while left > 0:
@@ -3777,22 +3763,18 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
                 request, head_request, big, record = table[int(rnd() * n)]
             try:
                 if sock is not None:
-                    unchecked -= 1
-                    if unchecked <= 0 or sent - last >= idle_check:
-                        unchecked = CHECK_EVERY
-                        if ready(0):    # closed while idle, or stray bytes
-                            state = idle_state(sock, tls)
-                            if state is not None:
-                                events[state] += 1
-                                sock.close()
-                                sock = None
+                    if ready(0):    # closed, or bytes no request asked for
+                        state = idle_state(sock, tls)
+                        if state is not None:
+                            events[state] += 1
+                            sock.close()
+                            sock = None
                     if tls and sock is not None:
                         sock.settimeout(timeout)  # a read may have cut it
                 fresh = sock is None
                 if fresh:
                     sock, ready = connect(deadline)
                     events["opened"] += 1
-                    unchecked = CHECK_EVERY
                 if big:
                     send_in_pieces(sock, request, deadline, clock, kernel)
                 else:

@@ -2121,6 +2121,82 @@ def _header_value(head, needle):
     return _value_at(head, i + len(needle)) if i >= 0 else b""
 
 
+# One user's kept-alive connection to one origin: exchange() and close(),
+# made by connection().
+Connection = collections.namedtuple("Connection", "exchange close")
+
+
+def connection(connect, tls, keepalive, clock, events, scratch=None):
+    """One user's kept-alive connection to one origin, and the one HTTP
+    exchange every request makes on it: check, send, read.  connect
+    (connector()) opens it; scratch receives the bodies nobody keeps.
+
+    Before a request goes on a kept-alive connection, the connection is
+    checked (one poll()): one the server closed is replaced, which is no
+    error, and one with bytes waiting that no request asked for is closed;
+    events (a Counter of CONNECTION_EVENTS) counts both.  Once a request
+    is sent, any failure is its result, and it is never sent again.
+    Every wait ends by the request's deadline.  (A closure, not a class:
+    its state is read from cells, cheaper than attributes on the path
+    every request takes.)"""
+    kernel = not tls and fast_timeouts_supported()
+    if scratch is None:
+        scratch = DISCARD
+    sock = ready = None
+
+    def exchange(request, head_request, careful, sent, timeout_s,
+                 body=None):
+        """Send request at sent (a clock() instant) and read its response
+        by sent + timeout_s: (done, status, body bytes, error kind or '').
+        careful: send it in pieces, each bounded by the deadline (a big
+        request, or a timeout other than the one connect() gave the
+        socket); body: a Body that keeps the response's head and body."""
+        nonlocal sock, ready
+        deadline = sent + timeout_s
+        try:
+            if sock is not None and ready(0):   # closed, or stray bytes
+                state = idle_state(sock, tls)
+                if state is not None:
+                    events[state] += 1
+                    close()
+            fresh = sock is None
+            if fresh:
+                sock, ready = connect(deadline)
+                events["opened"] += 1
+            elif tls:
+                sock.settimeout(timeout_s)  # a read may have cut it
+            if careful:
+                send_in_pieces(sock, request, deadline, clock, kernel)
+            else:   # the socket's own timeouts are this request's
+                sock.sendall(request)
+            if fresh or careful:    # what is left of the deadline
+                _wait(ready, deadline, clock)
+            buf = sock.recv(FIRST_RECV_B)
+            if not buf:
+                raise ResponseError("closed", "closed before responding")
+            status, nbytes, keep = read_response(
+                sock, ready, buf, head_request, scratch, deadline, clock,
+                body)
+            done = clock()
+            if keep is not True or not keepalive:
+                if keep is STRAY:
+                    events["stray"] += 1
+                close()
+            return done, status, nbytes, ""
+        except TRANSPORT_ERRORS as exc:
+            done = clock()
+            close()
+            return done, 0, 0, error_kind(exc)
+
+    def close():
+        nonlocal sock
+        if sock is not None:
+            sock.close()
+            sock = None
+
+    return Connection(exchange, close)
+
+
 # --- scenario inputs: targets files, projects, data files ---------------------
 
 MAX_WEIGHT = 1000000            # the biggest '# weight: N' of a target
@@ -3035,76 +3111,6 @@ class Timer(object):
 FORM = "application/x-www-form-urlencoded"
 
 
-class Connection(object):
-    """A script user's kept-alive connection to one origin.  It is
-    checked before every reuse as user_loop's is (the plain path inlines
-    the same steps, for speed), and every read ends by the request's own
-    deadline."""
-
-    __slots__ = ("connect", "tls", "kernel", "keepalive", "sock", "ready",
-                 "timeout")
-
-    def __init__(self, connect, tls, keepalive, timeout):
-        self.connect, self.tls, self.keepalive = connect, tls, keepalive
-        self.timeout = timeout  # what connect() set the socket's timeouts to
-        self.kernel = not tls and fast_timeouts_supported()
-        self.sock = self.ready = None
-
-    def close(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-    def exchange(self, request, head_request, body, timeout, scratch,
-                 clock, events, until):
-        """Send one request, read its response into body (a Body):
-        (sent, done, status, body bytes, error kind or '').  Stopped,
-        and nothing sent, at or after the instant until."""
-        sent = clock()
-        if sent >= until:
-            raise Stopped()
-        deadline = sent + timeout
-        try:
-            sock = self.sock
-            if sock is not None:
-                if self.ready(0):   # closed, or bytes no request asked for
-                    state = idle_state(sock, self.tls)
-                    if state is not None:
-                        events[state] += 1
-                        self.close()
-                        sock = None
-                if self.tls and sock is not None:
-                    sock.settimeout(timeout)
-            fresh = sock is None
-            if fresh:
-                sock, self.ready = self.connect(deadline)
-                self.sock = sock
-                events["opened"] += 1
-            if (fresh or len(request) > SEND_CHUNK_B
-                    or timeout != self.timeout):
-                send_in_pieces(sock, request, deadline, clock, self.kernel)
-                _wait(self.ready, deadline, clock)
-            else:   # the socket's own timeouts are this request's
-                sock.sendall(request)
-            buf = sock.recv(FIRST_RECV_B)
-            if not buf:
-                raise ResponseError("closed", "closed before responding")
-            status, nbytes, keep = read_response(
-                sock, self.ready, buf, head_request, scratch, deadline,
-                clock, body)
-            done = clock()
-            if keep is not True or not self.keepalive:
-                if keep is STRAY:
-                    events["stray"] += 1
-                self.close()
-            error = ""
-        except TRANSPORT_ERRORS as exc:
-            done = clock()
-            status, nbytes, error = 0, 0, error_kind(exc)
-            self.close()
-        return sent, done, status, nbytes, error
-
-
 class ScriptContext(object):
     """What one worker's script users share: the plan, a connect function
     per origin, the test's instants, the stop flag, the failures seen."""
@@ -3288,13 +3294,17 @@ class User(object):
             raise Stopped()
         conn = self._conns.get(where)
         if conn is None:
-            conn = self._conns[where] = Connection(
+            conn = self._conns[where] = connection(
                 self._ctx.connector(target), target.scheme == "https",
-                self._keepalive, self._timeout)
+                self._keepalive, clock, self._events, self._scratch)
         body = Body(self._max_body)
-        sent, done, status, nbytes, error = conn.exchange(
-            request, head, body, timeout or self._timeout, self._scratch,
-            clock, self._events, self._until)
+        timeout = timeout or self._timeout
+        sent = clock()
+        if sent >= self._until:
+            raise Stopped()
+        done, status, nbytes, error = conn.exchange(
+            request, head, len(request) > SEND_CHUNK_B
+            or timeout != self._timeout, sent, timeout, body)
         if name is not None:
             suffix = name_suffix(method, str(name))
         row = self._add(sent, done - sent, status, nbytes, error, suffix)
@@ -3505,29 +3515,31 @@ def make_transaction(cls, user):
 
 def script_loop(user, scenario, shape, quota, end, stop, clock, events,
                 ctx):
-    """One script user: wait for its instant, run one iteration, repeat
-    (user_loop's pacing, with iterations for requests).  Returns the
-    clock() instant up to which the user took part, None if never."""
-    at = shape.first()
-    if at == math.inf:
-        return None
-    if at >= end:
-        return end
-    delay = at - clock()
-    if delay > 0 and stop.wait(delay):
-        return min(clock(), end)
-    after = shape.after if shape.paced else None
-    scheduled = isinstance(shape, Slots)
+    """One script user: drive() with one iteration a step (a task by
+    weight, run(user), or a Transaction's run()), after on_start.
+    Returns the clock() instant up to which the user took part, None if
+    never."""
     path = scenario.path
     user._until = end
-    last = None
-    tasks = None
+    scheduled = isinstance(shape, Slots)
+    instance = None     # the Transaction, once begin() made it
     if scenario.shape == "tasks":   # a task by weight, as --targets picks
         tasks = weight_table(scenario.tasks, scenario.weights)
         rnd, n = user.rng.random, len(tasks)
-    instance = None
-    iterations = 0
-    try:
+
+        def iteration(start):
+            task = tasks[int(rnd() * n)]
+            call_step(user, task, task.__name__, ctx, path, start)
+    elif scenario.transaction is not None:
+        def iteration(start):
+            transaction_step(user, instance, ctx, path)
+    else:
+        def iteration(start):
+            call_step(user, scenario.run, "run", ctx, path, start)
+
+    def begin():
+        """on_start, and the Transaction: False when it cannot be made."""
+        nonlocal instance
         if scenario.on_start is not None:
             call_step(user, scenario.on_start, "on_start", ctx, path)
             user._commit()
@@ -3539,37 +3551,21 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
                 user._add(start, clock() - start, 0, 0, failure_kind(exc),
                           name_suffix("task", "Transaction"))
                 ctx.note_exception(exc, "Transaction()", path)
-                return clock()
-        left = quota
-        while left > 0:
-            start = clock()
-            if start >= end or stop.is_set():
-                if scheduled and at < min(start, end):
-                    events["unsent_slots"] += 1
-                return max(last or at, min(start, end))
-            left -= 1
-            iterations += 1
-            if scheduled:
-                user._shift = at - start
-            if tasks is not None:
-                step = tasks[int(rnd() * n)]
-                call_step(user, step, step.__name__, ctx, path, start)
-            elif instance is not None:
-                transaction_step(user, instance, ctx, path)
-            else:
-                call_step(user, scenario.run, "run", ctx, path, start)
-            done = clock()
-            user._commit()
-            last = done
-            if after is not None:
-                at, ended = pace(after, start, done, end, clock, stop.wait)
-                if at is None:
-                    return ended
-        return last
-    except Stopped:
-        return max(last or at, min(clock(), end))
+                return False
+        return True
+
+    def step(start, at):
+        events["iterations"] += 1
+        if scheduled:
+            user._shift = at - start
+        iteration(start)
+        done = clock()
+        user._commit()
+        return done
+
+    try:
+        return drive(shape, quota, end, stop, clock, events, step, begin)
     finally:
-        events["iterations"] += iterations
         user._commit()
 
 
@@ -3601,11 +3597,18 @@ class StopFlag(object):
     """A worker's stop flag: a threading.Event whose short waits are plain
     sleeps.  A sleep costs half the CPU of Event.wait() (14.5 against 25
     us for 0.2 ms), which the open model pays for most requests; a stop
-    is still seen within STOP_POLL_S."""
+    is still seen within STOP_POLL_S.  `stopped` is the flag as a plain
+    attribute, which drive() reads before every step: Event.is_set() is
+    a Python call (about 400 instructions of a request's 36,000)."""
 
     def __init__(self):
         self.event = threading.Event()
-        self.set, self.is_set = self.event.set, self.event.is_set
+        self.is_set = self.event.is_set
+        self.stopped = False
+
+    def set(self):
+        self.stopped = True
+        self.event.set()
 
     def wait(self, seconds):
         """Wait `seconds`; True when the flag is set."""
@@ -3702,113 +3705,95 @@ def pace(after, sent, done, end, clock, wait):
     return at, None
 
 
-def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
-              events, targets=None):
-    """One simulated user: wait for its instant, send, read the response,
-    record it; repeat.
+def drive(shape, quota, end, stop, clock, events, step, begin=None):
+    """One simulated user's life, whatever it sends: wait for its first
+    instant, call begin() (when given: False ends the user there), then
+    step(sent, at) (one request, or one iteration, started at sent for
+    the instant at: the instant it ended) and wait for the next instant,
+    until the user is done.
 
-    t0 (the test's start) and end are clock() instants; shape (Paced or
-    Slots) says when each request may go; quota bounds the requests
-    (math.inf for none).  Each request is recorded as (elapsed,
-    response_time, status, body bytes, error kind), plus its slot's
-    instant (scheduled) in the open model.
+    shape (Paced or Slots) says when each step may go; quota bounds the
+    steps (math.inf for none); end is the runtime's end, a clock()
+    instant: no step starts at or after it, nor once the stop flag is
+    set.  A slot due and left unsent at the end counts in events.  A step
+    may raise Stopped (a script's request past the end): the user ends.
 
-    Before a request goes on a kept-alive connection, the connection is
-    checked (one poll()): one the server closed is replaced, which is no
-    error; one with bytes waiting that no request asked for is closed.  Once a request is sent, any failure is its row,
-    and it is never sent again.  events (a Counter of CONNECTION_EVENTS and
-    late starts) is added to.  With --targets, targets is (table,
-    random): each request is table[int(random() * len(table))], its
-    (bytes, whether it is a HEAD, whether it is big, and the record()
-    of its name's rows).
-
-    Returns the clock() instant up to which this user took part in the
-    test: its last response's end, or the end of the runtime (or the
-    instant it was stopped) when time, not its quota or its shape, ended
-    it; None when it never took part.
+    Returns the clock() instant up to which the user took part: its last
+    step's end, or the end of the runtime (or the instant it was stopped)
+    when time, not its quota or its shape, ended it; None when it never
+    took part.
     """
-    request, head_request = plan.request, plan.head_request
-    keepalive, timeout, tls = plan.keepalive, plan.timeout_s, plan.tls
-    big = len(request) > SEND_CHUNK_B
-    kernel = not tls and fast_timeouts_supported()
-    scratch = DISCARD
-    table = None
-    if targets is not None:
-        table, rnd = targets
-        n = len(table)
-    wait, stopped = stop.wait, stop.is_set
-    after = shape.after if shape.paced else None
-    scheduled = isinstance(shape, Slots)
     at = shape.first()
     if at == math.inf:
         return None
     if at >= end:
         return end
+    wait = stop.wait
     delay = at - clock()
     if delay > 0 and wait(delay):
         return min(clock(), end)
-    sock = ready = None
+    after = shape.after if shape.paced else None
+    scheduled = isinstance(shape, Slots)
     last = None
-    left = quota
     try:
+        if begin is not None and not begin():
+            return clock()
+        left = quota
         while left > 0:
             sent = clock()
-            if sent >= end or stopped():
+            if sent >= end or stop.stopped:
                 if scheduled and at < min(sent, end):
                     events["unsent_slots"] += 1     # due, and left unsent
                 return max(last or at, min(sent, end))
             left -= 1
-            deadline = sent + timeout
-            if table is not None:
-                request, head_request, big, record = table[int(rnd() * n)]
-            try:
-                if sock is not None:
-                    if ready(0):    # closed, or bytes no request asked for
-                        state = idle_state(sock, tls)
-                        if state is not None:
-                            events[state] += 1
-                            sock.close()
-                            sock = None
-                    if tls and sock is not None:
-                        sock.settimeout(timeout)  # a read may have cut it
-                fresh = sock is None
-                if fresh:
-                    sock, ready = connect(deadline)
-                    events["opened"] += 1
-                if big:
-                    send_in_pieces(sock, request, deadline, clock, kernel)
-                else:
-                    sock.sendall(request)
-                if fresh or big:    # what is left of the deadline
-                    _wait(ready, deadline, clock)
-                buf = sock.recv(FIRST_RECV_B)
-                if not buf:
-                    raise ResponseError("closed", "closed before responding")
-                status, nbytes, keep = read_response(
-                    sock, ready, buf, head_request, scratch, deadline, clock)
-                done = clock()
-                row = (sent - t0, done - sent, status, nbytes, "")
-                if keep is not True or not keepalive:
-                    if keep is STRAY:
-                        events["stray"] += 1
-                    sock.close()
-                    sock = None
-            except TRANSPORT_ERRORS as exc:
-                done = clock()
-                row = (sent - t0, done - sent, 0, 0, error_kind(exc))
-                if sock is not None:
-                    sock.close()
-                    sock = None
-            record(row + (at - t0,) if scheduled else row)
-            last = done
+            last = step(sent, at)
             if after is not None:
-                at, ended = pace(after, sent, done, end, clock, wait)
+                at, ended = pace(after, sent, last, end, clock, wait)
                 if at is None:
                     return ended
         return last
+    except Stopped:
+        return max(last or at, min(clock(), end))
+
+
+def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
+              events, targets=None):
+    """One simulated user of a URL or a targets file: drive() with one
+    request a step, over one Connection (connect(deadline) opens it).
+
+    t0 is the test's start, a clock() instant.  Each request is recorded
+    as (elapsed, response_time, status, body bytes, error kind), plus its
+    slot's instant (scheduled) in the open model.  events (a Counter of
+    CONNECTION_EVENTS and late starts) is added to.  With --targets,
+    targets is (table, random): each request is table[int(random() *
+    len(table))], its (bytes, whether it is a HEAD, whether it is big,
+    and the record() of its name's rows).  Returns what drive() returns.
+    """
+    conn = connection(connect, plan.tls, plan.keepalive, clock, events)
+    exchange, timeout = conn.exchange, plan.timeout_s
+    scheduled = isinstance(shape, Slots)
+    the_request = (plan.request, plan.head_request,
+                   len(plan.request) > SEND_CHUNK_B, record)
+    table = None
+    if targets is not None:
+        table, rnd = targets
+        n = len(table)
+
+    def step(sent, at):
+        request, head, big, put = (the_request if table is None
+                                   else table[int(rnd() * n)])
+        done, status, nbytes, error = exchange(request, head, big, sent,
+                                               timeout)
+        if scheduled:
+            put((sent - t0, done - sent, status, nbytes, error, at - t0))
+        else:
+            put((sent - t0, done - sent, status, nbytes, error))
+        return done
+
+    try:
+        return drive(shape, quota, end, stop, clock, events, step)
     finally:
-        if sock is not None:
-            sock.close()
+        conn.close()
 
 
 def raise_fd_limit(wanted):

@@ -860,6 +860,8 @@ class FakeClock(object):
     def is_set(self):
         return False
 
+    stopped = False     # as a StopFlag
+
 
 class TestUserLoopSchedule(unittest.TestCase):
     """user_loop with an injected clock against a real server."""

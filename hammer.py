@@ -3688,6 +3688,23 @@ class Slots(object):
         return self.end if at == math.inf else self.t0 + at
 
 
+def open_slots(plan, index, t0, end):
+    """The open model: the Slots of worker `index` for a test from t0 to
+    end (clock() instants), its share of the node's slots and of -n."""
+    i, n = plan.node or (1, 1)
+    quota = math.inf
+    if plan.requests is not None:
+        quota = split_evenly(split_evenly(plan.requests, n)[i - 1],
+                             plan.processes)[index]
+    # node i's slots are i-1, i-1+n, ...; its process j takes every
+    # processes-th of them, from the j-th: one stream of n*processes
+    first = i - 1 + n * index
+    rng = user_rng(plan.seed, "arrivals", first)
+    return Slots(t0, end, RateSchedule(plan.stages),
+                 process_slots(first, n * plan.processes, plan.arrivals, rng,
+                               quota), plan.arrivals == "uniform")
+
+
 def pace(after, sent, done, end, clock, wait):
     """A paced user after a request (or an iteration) from sent to done:
     (the instant the next may go, None) once it has waited for it, or
@@ -3796,6 +3813,16 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
         conn.close()
 
 
+def targets_table(targets, queue):
+    """--targets: the weight_table() the users pick from, each entry
+    (request bytes, whether it is a HEAD, whether it is big, the append
+    of its name's queue(suffix)), from the plan's (entries, weights)."""
+    entries, weights = targets
+    return weight_table([(request, head, len(request) > SEND_CHUNK_B,
+                          queue(suffix).append)
+                         for request, head, suffix, _ in entries], weights)
+
+
 def raise_fd_limit(wanted):
     """Let a worker open one socket per user (ulimit -n is often 1024)."""
     try:
@@ -3845,43 +3872,26 @@ def user_rng(seed, what, number):
     return random.Random("%d-%s-%d" % (seed, what, number))
 
 
-class Worker(object):
-    """One worker process: runs its users and streams their rows to disk.
+class RowWriter(object):
+    """A worker's rows on their way to results.csv.  Its users append
+    them to a queue (one per name with --script or --targets, whose
+    format writes the name; else one); one writer, the worker's main
+    thread, drains every queue with flush(): it counts each batch in
+    stats (a WorkerStats) and writes its lines with one write().  With
+    --sizing it also keeps the latencies since its last recent()."""
 
-    Its threads are made before the test's shared start, and wait for it,
-    so that the runtime covers the test, not thread creation.  users: the
-    global numbers of its users; quotas: each one's share of -n.
-    """
-
-    def __init__(self, index, plan, users, quotas, messages, clock):
-        self.index, self.plan = index, plan
-        self.users, self.quotas = users, quotas
-        self.messages, self.clock = messages, clock
+    def __init__(self, plan):
         self.open_model = plan.model == "open"
         self.named = plan.groups is not None or plan.targets is not None
         self.row_format = row_format(self.open_model, None if self.named
                                      else name_suffix(plan.method,
                                                       plan.name))
-        self.flush_period = (OPEN_FLUSH_PERIOD_S if self.open_model
-                             else FLUSH_PERIOD_S)
-        self.rows = collections.deque()
+        self.rows = collections.deque()     # without names
         self.queues, self.formats = {}, {}  # with names: per name
         self.lock = threading.Lock()
         self.stats = WorkerStats(self.open_model, self.named)
-        self.scenarios = self.ctx = None    # --script: in run()
-        self.table = None   # --targets: made once, shared by the users
-        self.abandoned = set()  # script users left running (abandon())
-        self.script_users = {}  # thread -> its User
-        self.recent = [] if plan.sizing else None   # latencies since Progress
-        self.stop = StopFlag()
-        self.begin = threading.Event()  # set once t0 and end are known
-        self.t0 = self.end = self.slots = None
-        self.windows = [user_windows(plan.stages, g) if not self.open_model
-                        else [(0.0, plan.runtime_s)] for g in users]
-        self.signalled = []
-        self.failures = []
-        self.ends = []          # per user: up to when it took part
-        self.events = []        # per user: its Counter of events
+        self.latencies = [] if plan.sizing else None
+        self.output = plan.output
         self.unwritable = False     # the output refused a write
         self.written = 0
 
@@ -3905,16 +3915,19 @@ class Worker(object):
         pop = rows.popleft
         batch = [pop() for _ in range(len(rows))]
         self.stats.add_rows(batch, suffix)
-        if self.recent is not None and (suffix is None or is_http(suffix)):
+        if self.latencies is not None and (suffix is None
+                                           or is_http(suffix)):
             if self.open_model:
-                self.recent += [r[0] - r[5] + r[1] for r in batch if r[2]]
+                self.latencies += [r[0] - r[5] + r[1] for r in batch if r[2]]
             else:
-                self.recent += [r[1] for r in batch if r[2]]
+                self.latencies += [r[1] for r in batch if r[2]]
         fmt = self.row_format if suffix is None else self.formats[suffix]
         return len(batch), "".join(map(fmt.__mod__, batch))
 
     def flush(self, fd):
-        """Write the rows measured so far and count them."""
+        """Write the rows measured so far to fd and count them.  The
+        first time the output refuses a write: why, in one line (the
+        rows are still counted, but no more are written); else None."""
         if self.named:
             parts = [self.take(rows, suffix) for suffix, rows
                      in list(self.queues.items()) if rows]
@@ -3922,16 +3935,65 @@ class Worker(object):
             parts = [self.take(self.rows, None)] if self.rows else []
         n = sum(count for count, _ in parts)
         if not n or self.unwritable:
-            return      # counted, but the file takes no more rows
+            return None
         try:
             write_all(fd, "".join(text for _, text in parts).encode("utf-8"))
         except OSError as exc:
             self.unwritable = True
-            self.failures.append("cannot write rows to %r: %s" % (
-                self.plan.output, exc.strerror or exc))
-            self.stop.set()
-            return
+            return "cannot write rows to %r: %s" % (self.output,
+                                                     exc.strerror or exc)
         self.written += n
+        return None
+
+    def recent(self):
+        """The latency Histogram (as a dict) of the responses counted
+        since the last call, for --sizing; None without it."""
+        if self.latencies is None:
+            return None
+        hist = Histogram()
+        hist.add_many(self.latencies)
+        self.latencies = []
+        return hist.to_dict()
+
+
+class Worker(object):
+    """One worker process: runs its users and streams their rows to disk.
+
+    Its threads are made before the test's shared start, and wait for it,
+    so that the runtime covers the test, not thread creation.  users: the
+    global numbers of its users; quotas: each one's share of -n.
+    """
+
+    def __init__(self, index, plan, users, quotas, messages, clock):
+        self.index, self.plan = index, plan
+        self.users, self.quotas = users, quotas
+        self.messages, self.clock = messages, clock
+        self.open_model = plan.model == "open"
+        self.flush_period = (OPEN_FLUSH_PERIOD_S if self.open_model
+                             else FLUSH_PERIOD_S)
+        self.writer = RowWriter(plan)
+        self.stats = self.writer.stats
+        self.scenarios = self.ctx = None    # --script: in run()
+        self.table = None   # --targets: shared by the users (in run())
+        self.abandoned = set()  # script users left running (abandon())
+        self.script_users = {}  # thread -> its User
+        self.stop = StopFlag()
+        self.begin = threading.Event()  # set once t0 and end are known
+        self.t0 = self.end = self.slots = None
+        self.windows = [user_windows(plan.stages, g) if not self.open_model
+                        else [(0.0, plan.runtime_s)] for g in users]
+        self.signalled = []
+        self.failures = []
+        self.ends = []          # per user: up to when it took part
+        self.events = []        # per user: its Counter of events
+
+    def flush(self, fd):
+        """Write the rows measured so far; a write the output refuses
+        fails the worker and stops its users."""
+        problem = self.writer.flush(fd)
+        if problem is not None:
+            self.failures.append(problem)
+            self.stop.set()
 
     def shape(self, number, windows, events):
         """When user `number` sends: the process's slots, or its pacing."""
@@ -3944,12 +4006,6 @@ class Worker(object):
 
     def targets(self, number):
         """--targets: user `number`'s (table, random) for user_loop."""
-        if self.table is None:
-            entries, weights = self.plan.targets
-            self.table = weight_table(
-                [(request, head, len(request) > SEND_CHUNK_B,
-                  self.queue(suffix).append)
-                 for request, head, suffix, _ in entries], weights)
         return self.table, user_rng(self.plan.seed, "targets", number).random
 
     def script_user(self, number, events):
@@ -3959,7 +4015,7 @@ class Worker(object):
         if plan.data:
             data = dict(plan.data[number % len(plan.data)])
         user = User(self.ctx, number, data,
-                    user_rng(plan.seed, "script", number), self.queue,
+                    user_rng(plan.seed, "script", number), self.writer.queue,
                     events)
         return user, self.scenarios[plan.group_of[number]]
 
@@ -3982,8 +4038,8 @@ class Worker(object):
             elif self.t0 is not None:
                 end = user_loop(
                     self.plan, self.t0, self.shape(number, windows, events),
-                    quota, self.end, self.stop, self.rows.append, connect,
-                    self.clock, events,
+                    quota, self.end, self.stop, self.writer.rows.append,
+                    connect, self.clock, events,
                     None if self.plan.targets is None
                     else self.targets(number))
                 if end is not None:
@@ -4022,31 +4078,10 @@ class Worker(object):
                                                for a, b in windows))
         s = self.stats
         s.settle()
-        recent = None
-        if self.recent is not None:
-            hist = Histogram()
-            hist.add_many(self.recent)
-            self.recent = []
-            recent = hist.to_dict()
         self.messages.put(Progress(
             self.index, now, s.requests, s.errors, s.latency.n,
-            s.latency.total, active, time.process_time() - cpu0, recent))
-
-    def open_slots(self):
-        """The open model: this process's share of the slots."""
-        plan = self.plan
-        i, n = plan.node or (1, 1)
-        quota = math.inf
-        if plan.requests is not None:
-            quota = split_evenly(split_evenly(plan.requests, n)[i - 1],
-                                 plan.processes)[self.index]
-        # node i's slots are i-1, i-1+n, ...; its process j takes every
-        # processes-th of them, from the j-th: one stream of n*processes
-        first = i - 1 + n * self.index
-        rng = user_rng(plan.seed, "arrivals", first)
-        return Slots(self.t0, self.end, RateSchedule(plan.stages),
-                     process_slots(first, n * plan.processes, plan.arrivals,
-                                   rng, quota), plan.arrivals == "uniform")
+            s.latency.total, active, time.process_time() - cpu0,
+            self.writer.recent()))
 
     def run(self, go, stop_all, start_wall, where):
         plan, clock = self.plan, self.clock
@@ -4069,6 +4104,8 @@ class Worker(object):
                 except UsageError as exc:
                     raise RunError("worker %d: %s" % (self.index, exc))
                 self.ctx = ScriptContext(plan, connect, clock, self.stop)
+            if plan.targets is not None:
+                self.table = targets_table(plan.targets, self.writer.queue)
             threads = self.start_users(connect)
             self.messages.put(Ready(self.index))
             while not go.wait(STOP_POLL_S):
@@ -4079,7 +4116,7 @@ class Worker(object):
             if self.ctx is not None:
                 self.ctx.t0 = self.t0
             if self.open_model:
-                self.slots = self.open_slots()
+                self.slots = open_slots(plan, self.index, self.t0, self.end)
             cpu0 = time.process_time()
             self.begin.set()
             self.supervise(threads, fd, self.t0, stop_all, cpu0)
@@ -4128,7 +4165,7 @@ class Worker(object):
         for th in alive:    # the rows its iteration has measured so far
             user = self.script_users.get(th)
             if user is not None:
-                user._commit()
+                user._rows.commit()
         self.ctx.note("stuck", "users still in their script's own code"
                       " %gs after the run's end (a sleep or a loop hammer"
                       " cannot interrupt: use user.sleep()); left behind,"
@@ -4158,7 +4195,8 @@ class Worker(object):
                 + self.slots.due_before(min(self.end, self.clock())))
         end_s = max(self.ends) - self.t0 if self.ends else 0.0
         self.messages.put(Done(
-            self.index, self.stats.to_dict(), self.written, busy_s, wall_s,
+            self.index, self.stats.to_dict(), self.writer.written, busy_s,
+            wall_s,
             end_s, self.failures[0] if self.failures else None))
 
 

@@ -3099,7 +3099,7 @@ class Timer(object):
             error = "check" if issubclass(kind, AssertionError) else "script"
         elif user._requests > self.requests:
             status, error = user._last_status, user._last_error
-        user._add(self.start, done - self.start, status, 0, error,
+        user._rows.add(self.start, done - self.start, status, 0, error,
                   name_suffix("timer", self.name))
         if user._verbose:
             user._say("timer %s %s%s" % (self.name,
@@ -3195,6 +3195,86 @@ def failure_kind(exc):
     return "check" if isinstance(exc, AssertionError) else "script"
 
 
+def script_body(data, json_value):
+    """A script request's data= or json= -> (body bytes or None, its
+    Content-Type or None); TypeError for data of another type."""
+    if json_value is not None:
+        return json.dumps(json_value).encode("utf-8"), "application/json"
+    if isinstance(data, dict):
+        return urlencode(data, doseq=True).encode("utf-8"), FORM
+    if isinstance(data, str):
+        return data.encode("utf-8"), None
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data), None
+    if data is not None:
+        raise TypeError("data= takes bytes, a str or a dict, not %s"
+                        % type(data).__name__)
+    return None, None
+
+
+def check_script_headers(headers):
+    """ValueError unless each (name, value) is a token and a value
+    without control characters (such as CR or LF)."""
+    for name, value in headers:
+        if (not name or not set(name) <= TOKEN_CHARS
+                or has_control(value.replace("\t", " "))):
+            raise ValueError("header %r: a name is a token and a value"
+                             " holds no control character (such as CR"
+                             " or LF)" % name)
+
+
+class IterationRows(object):
+    """One script user's rows of the iteration under way, each with its
+    'METHOD,name': add() one, mark() one failed, and commit() them, each
+    to the worker's queue of its name (record(suffix)), at the
+    iteration's end.  In the open model, shift (the iteration's slot
+    minus its start) gives each row its scheduled time."""
+
+    __slots__ = ("ctx", "record", "rows", "appends", "batch", "shift")
+
+    def __init__(self, ctx, record):
+        self.ctx, self.record = ctx, record
+        self.rows = []
+        self.appends = {}   # 'METHOD,name' -> its queue's append
+        self.batch = 0      # which iteration a Response's row is in
+        self.shift = None
+
+    def __len__(self):
+        return len(self.rows)
+
+    def add(self, start, response_time, status, nbytes, error, suffix):
+        """Add one row to this iteration's: (batch, index) of it."""
+        elapsed = start - self.ctx.t0
+        if self.shift is None:
+            row = (elapsed, response_time, status, nbytes, error)
+        else:
+            row = (elapsed, response_time, status, nbytes, error,
+                   elapsed + self.shift)
+        self.rows.append((row, suffix))
+        return self.batch, len(self.rows) - 1
+
+    def mark(self, where, error):
+        """Give the row add() placed at where the error kind error."""
+        batch, i = where
+        if batch != self.batch:
+            raise RuntimeError("response.fail() must come in the iteration"
+                               " that made the request")
+        row, suffix = self.rows[i]
+        self.rows[i] = (row[:4] + (error,) + row[5:], suffix)
+
+    def commit(self):
+        """Hand this iteration's rows to the worker's writer."""
+        if self.rows:
+            appends = self.appends
+            for row, suffix in self.rows:
+                append = appends.get(suffix)
+                if append is None:
+                    append = appends[suffix] = self.record(suffix).append
+                append(row)
+            self.rows = []
+        self.batch += 1
+
+
 class User(object):
     """The `user` a script is given: requests, cookies, timers, sleep,
     its global number (index), its data-file row (data), its own random
@@ -3204,7 +3284,7 @@ class User(object):
         plan = ctx.plan
         self.index, self.data, self.rng = index, data, rng
         self.cookies = ctx.jar()
-        self._ctx, self._record, self._events = ctx, record, events
+        self._ctx, self._events = ctx, events
         self._clock = ctx.clock
         self._stopped = ctx.stop.is_set
         self._verbose = plan.verbose
@@ -3215,13 +3295,10 @@ class User(object):
         self._conns = {}
         self._urls = {}         # url text -> (Target, absolute url)
         self._prepared = {}     # (method, url) -> request bytes and more
-        self._rows = []
-        self._appends = {}      # 'METHOD,name' -> its queue's append
-        self._batch = 0         # which _rows a Response's row index is in
+        self._rows = IterationRows(ctx, record)
         self._requests = 0
         self._last_status, self._last_error = 0, ""
         self._until = math.inf  # no request starts at or after it
-        self._shift = None      # open model: a row's slot - its start
         self._scratch = bytearray(SCRIPT_RECV_B)
 
     def __repr__(self):
@@ -3247,7 +3324,7 @@ class User(object):
             if not location:
                 break
             if hops == MAX_REDIRECTS:
-                self._mark(response._row, "redirects")
+                self._rows.mark(response._row, "redirects")
                 response.error = "redirects"
                 break
             hops += 1
@@ -3307,7 +3384,7 @@ class User(object):
             or timeout != self._timeout, sent, timeout, body)
         if name is not None:
             suffix = name_suffix(method, str(name))
-        row = self._add(sent, done - sent, status, nbytes, error, suffix)
+        row = self._rows.add(sent, done - sent, status, nbytes, error, suffix)
         self._requests += 1
         self._last_status, self._last_error = status, error
         response = Response(method, full, status, error, body.head,
@@ -3334,19 +3411,7 @@ class User(object):
             path = target.path + ("&" if "?" in target.path else "?") + query
             target = target._replace(path=path)
             full = urljoin(full, path)
-        body, kind = None, None
-        if json_value is not None:
-            body, kind = json.dumps(json_value).encode("utf-8"), \
-                "application/json"
-        elif isinstance(data, dict):
-            body, kind = urlencode(data, doseq=True).encode("utf-8"), FORM
-        elif isinstance(data, str):
-            body = data.encode("utf-8")
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            body = bytes(data)
-        elif data is not None:
-            raise TypeError("data= takes bytes, a str or a dict, not %s"
-                            % type(data).__name__)
+        body, kind = script_body(data, json_value)
         given = dict((k.lower(), (k, str(v)))
                      for k, v in (headers or {}).items())
         if kind is not None and "content-type" not in given:
@@ -3359,55 +3424,18 @@ class User(object):
                 given["cookie"] = ("Cookie", cookie)
         sent = [h for h in self._headers if h[0].lower() not in given]
         sent += list(given.values())
-        for name, value in sent:
-            if (not name or not set(name) <= TOKEN_CHARS
-                    or has_control(value.replace("\t", " "))):
-                raise ValueError("header %r: a name is a token and a value"
-                                 " holds no control character (such as CR"
-                                 " or LF)" % name)
+        check_script_headers(sent)
         request = build_request(method, target, sent, body, self._keepalive)
         return (request, target, full, origin(target),
                 name_suffix(method, default_name(target.path)),
                 method == "HEAD")
 
     # -- rows --
-    def _add(self, start, response_time, status, nbytes, error, suffix):
-        """Add one row to this iteration's: (batch, index) of it."""
-        elapsed = start - self._ctx.t0
-        if self._shift is None:
-            row = (elapsed, response_time, status, nbytes, error)
-        else:
-            row = (elapsed, response_time, status, nbytes, error,
-                   elapsed + self._shift)
-        self._rows.append((row, suffix))
-        return self._batch, len(self._rows) - 1
-
-    def _mark(self, where, error):
-        batch, i = where
-        if batch != self._batch:
-            raise RuntimeError("response.fail() must come in the iteration"
-                               " that made the request")
-        row, suffix = self._rows[i]
-        self._rows[i] = (row[:4] + (error,) + row[5:], suffix)
-
     def _fail_row(self, where, why):
-        self._mark(where, "check")
+        self._rows.mark(where, "check")
         if where[1] == len(self._rows) - 1:
             self._last_error = "check"     # a timer's last response
         self._ctx.note("check: " + why[:200], "response.fail(): " + why)
-
-    def _commit(self):
-        """Hand this iteration's rows to the worker's writer: each to the
-        queue of its name."""
-        if self._rows:
-            appends = self._appends
-            for row, suffix in self._rows:
-                append = appends.get(suffix)
-                if append is None:
-                    append = appends[suffix] = self._record(suffix).append
-                append(row)
-            self._rows = []
-        self._batch += 1
 
     def _say(self, line):
         write_all(2, ("[user %d] %s\n" % (self.index, line)).encode(
@@ -3462,7 +3490,7 @@ def call_step(user, function, name, ctx, path, start=None):
         function(user)
         return True
     except Exception as exc:
-        user._add(start, user._clock() - start, 0, 0, failure_kind(exc),
+        user._rows.add(start, user._clock() - start, 0, 0, failure_kind(exc),
                   name_suffix("task", name))
         ctx.note_exception(exc, name, path)
         return False
@@ -3486,7 +3514,7 @@ def transaction_step(user, instance, ctx, path):
         error = user._last_error
     if error in ("check", "script"):
         status = 0
-    user._add(start, done - start, status, 0, error,
+    user._rows.add(start, done - start, status, 0, error,
               name_suffix("timer", "transaction"))
     timers = getattr(instance, "custom_timers", None)
     if not error and isinstance(timers, dict):
@@ -3495,7 +3523,7 @@ def transaction_step(user, instance, ctx, path):
                 seconds = float(seconds)
             except (TypeError, ValueError):
                 continue
-            user._add(start, seconds, status, 0, "",
+            user._rows.add(start, seconds, status, 0, "",
                       name_suffix("timer", str(name)))
         timers.clear()
 
@@ -3542,13 +3570,13 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
         nonlocal instance
         if scenario.on_start is not None:
             call_step(user, scenario.on_start, "on_start", ctx, path)
-            user._commit()
+            user._rows.commit()
         if scenario.transaction is not None:
             start = clock()
             try:
                 instance = make_transaction(scenario.transaction, user)
             except Exception as exc:
-                user._add(start, clock() - start, 0, 0, failure_kind(exc),
+                user._rows.add(start, clock() - start, 0, 0, failure_kind(exc),
                           name_suffix("task", "Transaction"))
                 ctx.note_exception(exc, "Transaction()", path)
                 return False
@@ -3557,16 +3585,16 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
     def step(start, at):
         events["iterations"] += 1
         if scheduled:
-            user._shift = at - start
+            user._rows.shift = at - start
         iteration(start)
         done = clock()
-        user._commit()
+        user._rows.commit()
         return done
 
     try:
         return drive(shape, quota, end, stop, clock, events, step, begin)
     finally:
-        user._commit()
+        user._rows.commit()
 
 
 def stop_user(user, scenario, end, stop, ctx):
@@ -3577,14 +3605,14 @@ def stop_user(user, scenario, end, stop, ctx):
         if scenario.on_stop is None or stop.is_set():
             return None
         user._until = end + user._timeout
-        user._shift = None
+        user._rows.shift = None
         rows = user._requests
         try:
             call_step(user, scenario.on_stop, "on_stop", ctx, scenario.path)
         except Stopped:
             pass
         made = user._requests > rows or user._rows
-        user._commit()
+        user._rows.commit()
         return user._clock() if made else None
     finally:
         user.close()
@@ -4214,8 +4242,8 @@ def worker_main(index, plan, users, quotas, messages, go, stop_all,
         worker.run(go, stop_all, start_wall, where)
     except BaseException as exc:
         text = str(exc) if isinstance(exc, RunError) else failure_text(exc)
-        messages.put(Done(index, WorkerStats().to_dict(), worker.written,
-                          0.0, 0.0, 0.0, text))
+        messages.put(Done(index, WorkerStats().to_dict(),
+                          worker.writer.written, 0.0, 0.0, 0.0, text))
 
 
 # --- the run ------------------------------------------------------------------

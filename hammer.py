@@ -4996,7 +4996,8 @@ def redact_url(url):
 def copy_plan(args):
     """What --hosts copies to each node: [(name in the run directory,
     local path)], and the arguments as the nodes see them (their paths
-    rewritten to the copies).  args: the command line, before plan()."""
+    rewritten to the copies).  args: the command line, before
+    make_plan()."""
     files = []
     d = dict(args)
 
@@ -5213,7 +5214,7 @@ def node_arguments(args, plan, number, nodes):
 
 def run_hosts(args, raw, plan, out, err):
     """--hosts: run the test on every node over ssh, merge their rows and
-    summaries.  raw: the command line's arguments before plan()."""
+    summaries.  raw: the command line's arguments before make_plan()."""
     import queue
     import shlex
     import subprocess
@@ -5700,20 +5701,20 @@ def agent_main(directory):
 
 def agent_run(agent, args, out, err):
     """The node's run, as main() would, with the agent's hooks."""
-    the_plan = plan(args)
-    problem = capacity_problem(the_plan.threads_per_process, box_limits())
+    plan = make_plan(args)
+    problem = capacity_problem(plan.threads_per_process, box_limits())
     if problem:
         raise RunError(problem)
-    tls = make_tls_context(args.insecure) if the_plan.tls else None
-    where = resolve_and_probe(the_plan.target, args.timeout, tls)
-    record = plan_settings(the_plan)
-    create_output(the_plan.output, record)
-    agent.threads = the_plan.threads_per_process
+    tls = make_tls_context(args.insecure) if plan.tls else None
+    where = resolve_and_probe(plan.target, args.timeout, tls)
+    record = plan_settings(plan)
+    create_output(plan.output, record)
+    agent.threads = plan.threads_per_process
     listener = threading.Thread(target=agent.listen)
     listener.daemon = True
     listener.start()
-    code = run(the_plan, where, record, out, err, True, gate=agent,
-               progress=NodeProgress(the_plan, agent))
+    code = run(plan, where, record, out, err, True, gate=agent,
+               progress=NodeProgress(plan, agent))
     out.flush()
     agent.send({"op": "done", "code": code, "workers": agent.workers,
                 "started_epoch_s": record.get("started_epoch_s")})
@@ -5722,9 +5723,9 @@ def agent_run(agent, args, out, err):
         return code
     shift = agent.after.get("shift_s", 0.0)
     if agent.after.get("rows"):
-        size = os.path.getsize(the_plan.output)
+        size = os.path.getsize(plan.output)
         agent.send({"op": "rows", "size": size, "shift_s": shift})
-        with open(the_plan.output, "rb") as f:
+        with open(plan.output, "rb") as f:
             while True:
                 chunk = f.read(1 << 20)
                 if not chunk:
@@ -6046,7 +6047,7 @@ def read_body(data):
     return body
 
 
-# The run, as plan() derives it from the command line: the parent, the
+# The run, as make_plan() derives it from the command line: the parent, the
 # workers and the settings file all read it, and nothing changes it.
 Plan = collections.namedtuple("Plan", (
     "url method target request head_request keepalive tls insecure"
@@ -6259,7 +6260,7 @@ def scenes(args, headers, users_option):
     return Scenes(groups, targets, settings, notes, quiet)
 
 
-def plan(args):
+def make_plan(args):
     """Check the arguments and derive the run's Plan.
 
     Raises UsageError for a user's mistake.
@@ -6473,11 +6474,11 @@ def main(argv=None, out=None, err=None):
                 listener = demo_listener()
                 args.url = "http://127.0.0.1:%d/" % listener.getsockname()[1]
             raw = dict(vars(args))
-            the_plan = plan(args)
-            for note in the_plan.notes:
+            plan = make_plan(args)
+            for note in plan.notes:
                 err.write(note + "\n")
             problem = None if args.hosts else capacity_problem(
-                the_plan.threads_per_process, box_limits())
+                plan.threads_per_process, box_limits())
             if problem:
                 raise UsageError(problem)
         except UsageError as exc:
@@ -6491,13 +6492,13 @@ def main(argv=None, out=None, err=None):
             demo = start_demo_server(listener)
             err.write("hammer: demo target listening at %s\n" % args.url)
         if args.hosts:
-            return run_hosts(args, raw, the_plan, out, err)
-        tls = make_tls_context(args.insecure) if the_plan.tls else None
-        where = resolve_and_probe(the_plan.target, args.timeout, tls)
-        record = plan_settings(the_plan)
-        create_output(the_plan.output, record)
-        return run(the_plan, where, record, out, err,
-                   args.quiet or the_plan.quiet)
+            return run_hosts(args, raw, plan, out, err)
+        tls = make_tls_context(args.insecure) if plan.tls else None
+        where = resolve_and_probe(plan.target, args.timeout, tls)
+        record = plan_settings(plan)
+        create_output(plan.output, record)
+        return run(plan, where, record, out, err,
+                   args.quiet or plan.quiet)
     except RunError as exc:
         err.write("hammer: error: %s\n" % exc)
         return 1

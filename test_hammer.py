@@ -102,7 +102,7 @@ IZW1tozjwV3Ykq07YBGIyTg=
 
 def make_plan(*argv):
     """hammer's Plan for a command line, as main() derives it."""
-    return hammer.plan(hammer.build_parser().parse_args(list(argv)))
+    return hammer.make_plan(hammer.build_parser().parse_args(list(argv)))
 
 class TargetServer(object):
     """HTTP/1.1 on 127.0.0.1:0 in a thread.

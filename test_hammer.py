@@ -1174,16 +1174,18 @@ sys.exit(code)
 
 
 class ServerTestCase(unittest.TestCase):
-    """Runs hammer.py as a command against a TargetServer."""
+    """Runs hammer.py as a command against a TargetServer (hammer()), or
+    hammer.main in this process (main(), assert_usage()); self.csv is
+    results.csv in a directory of the test's own."""
 
     mode = "length"
+    # what assert_usage() writes to results.csv, to see it left as it was
+    SENTINEL = "elapsed,response_time,status,bytes,error\n1.0,0.1,200,5,\n"
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
         self.csv = os.path.join(self.tmp.name, "results.csv")
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def start_server(self, **kwargs):
         server = TargetServer(**kwargs)
@@ -1226,6 +1228,68 @@ class ServerTestCase(unittest.TestCase):
             self.assertRegex(line, ROW_RE)
         return [line.split(",") for line in lines[1:-1]]
 
+    def settings(self, csv=None):
+        """The settings file of results.csv (or of csv)."""
+        with open((csv or self.csv) + ".json") as f:
+            return json.load(f)
+
+    def run_with(self, method, *args):
+        """hammer args -q -o results.csv in a new Python whose
+        multiprocessing start method is method; exit 0 asserted."""
+        code = ("import multiprocessing, sys; sys.path.insert(0, %r);"
+                "multiprocessing.set_start_method(%r); import hammer;"
+                "sys.exit(hammer.main(sys.argv[1:]))" % (HERE, method))
+        proc = subprocess.run([sys.executable, "-c", code] + list(args)
+                              + ["-q", "-o", self.csv],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc
+
+    def main(self, *argv):
+        """hammer.main in this process: (code, stdout, stderr)."""
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            code = hammer.main(list(argv), out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def sent(self):
+        """What reached the test's own servers: none has one here."""
+        return []
+
+    def assert_usage(self, argv, message, traceback_of=None):
+        """hammer.main(-o results.csv argv) refuses the command line: exit
+        2, the usage, then the one line 'hammer: error: message', nothing
+        on stdout, results.csv (argv's own -o wins) untouched, no settings
+        file, and nothing sent().  The error line is the last one, but
+        for the traceback of the script traceback_of, which may follow
+        it: its own lines, none of hammer's."""
+        with open(self.csv, "w") as f:
+            f.write(self.SENTINEL)
+        code, out, err = self.main(*(["-o", self.csv] + list(argv)))
+        self.assertEqual(code, 2, err)
+        self.assertNotIn("Traceback", err)
+        lines = err.splitlines()
+        self.assertTrue(lines[0].startswith("usage: hammer "), err)
+        at = [i for i, line in enumerate(lines)
+              if line.startswith("hammer: error: ")]
+        self.assertEqual(len(at), 1, err)
+        self.assertEqual(lines[at[0]], "hammer: error: " + message)
+        frames = [line for line in lines[at[0] + 1:]
+                  if line.startswith("  File ")]
+        if traceback_of is None:
+            self.assertEqual(lines[at[0] + 1:], [])
+        else:
+            self.assertGreater(len(frames), 0, err)
+        for frame in frames:
+            self.assertTrue(frame.startswith('  File "%s", line '
+                                             % traceback_of), err)
+        self.assertEqual(out, "")
+        with open(self.csv) as f:
+            self.assertEqual(f.read(), self.SENTINEL)
+        self.assertFalse(os.path.exists(self.csv + ".json"))
+        self.assertEqual(self.sent(), [])
+
 
 class TempDirTestCase(unittest.TestCase):
     def setUp(self):
@@ -1266,10 +1330,6 @@ class HypothesisTestCase(unittest.TestCase):
 
 
 class LoadShapeTestCase(ServerTestCase):
-    def settings(self):
-        with open(self.csv + ".json") as f:
-            return json.load(f)
-
     def load_server(self, mode, **options):
         server = LoadServer(mode, **options)
         self.addCleanup(server.stop)
@@ -1328,42 +1388,9 @@ class ScenarioTestCase(ServerTestCase):
         """Counter of the names of the timer (or task) rows."""
         return collections.Counter(r.name for r in rows if r.method == method)
 
-    def main(self, *argv):
-        """hammer.main in this process: (code, stdout, stderr)."""
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = hammer.main(list(argv), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    def assert_usage(self, argv, message, traceback_of=None):
-        """Exit 2 with the line 'hammer: error: message', results.csv
-        untouched, and no request sent.  The error line is the last one,
-        but for the traceback of the script traceback_of, which may
-        follow it: its own lines, none of hammer's."""
-        sentinel = "elapsed,response_time,status\n1.0,0.1,200\n"
-        with open(self.csv, "w") as f:
-            f.write(sentinel)
-        code, out, err = self.main(*(list(argv) + ["-o", self.csv]))
-        self.assertEqual(code, 2, err)
-        lines = err.splitlines()
-        at = [i for i, line in enumerate(lines)
-              if line.startswith("hammer: error: ")]
-        self.assertEqual(len(at), 1, err)
-        self.assertEqual(lines[at[0]], "hammer: error: " + message)
-        frames = [line for line in lines[at[0] + 1:]
-                  if line.startswith("  File ")]
-        if traceback_of is None:
-            self.assertEqual(lines[at[0] + 1:], [])
-        else:
-            self.assertGreater(len(frames), 0, err)
-        for frame in frames:
-            self.assertTrue(frame.startswith('  File "%s", line '
-                                             % traceback_of), err)
-        self.assertNotIn("Traceback", err)
-        self.assertEqual(out, "")
-        with open(self.csv) as f:
-            self.assertEqual(f.read(), sentinel)
-        self.assertEqual(self.app.hits(), [])
+    def sent(self):
+        """The requests that reached the app."""
+        return self.app.hits()
 
 
 class NodeTestCase(LoadShapeTestCase):
@@ -1394,11 +1421,6 @@ class NodeTestCase(LoadShapeTestCase):
             self.fail("hammer %s did not end" % " ".join(proc.args))
         return subprocess.CompletedProcess(proc.args, proc.returncode,
                                            out, err)
-
-    @staticmethod
-    def settings_of(path):
-        with open(path + ".json") as f:
-            return json.load(f)
 
     @staticmethod
     def elapsed_of(path):
@@ -1602,19 +1624,7 @@ class TestParseSize(unittest.TestCase):
                              " 10MB, 512kB, 1MiB or 100 (bytes)" % text)
 
 
-class TestMain(unittest.TestCase):
-    def main(self, *argv):
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = hammer.main(list(argv), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    def assert_usage(self, argv, message):
-        code, out, err = self.main(*argv)
-        self.assertEqual(code, 2)
-        self.assertEqual(err.splitlines()[-1], "hammer: error: " + message)
-        self.assertNotIn("Traceback", err)
-
+class TestMain(ServerTestCase):
     def test_main_unknown_option(self):
         self.assert_usage(["http://127.0.0.1/", "--bogus"],
                           "unrecognized arguments: --bogus")
@@ -1714,21 +1724,19 @@ class TestMain(unittest.TestCase):
             self.assertRegex(out, r"(?s)%s.*?\(default: " % option)
 
 
-class TestBadInput(unittest.TestCase):
+class TestBadInput(ServerTestCase):
     """Every bad command line: exit 2 and one exact `hammer: error:` line
     after the usage lines, no traceback, results.csv untouched, and not
     even a connection to the target."""
 
-    SENTINEL = "elapsed,response_time,status,bytes,error\n1.0,0.1,200,5,\n"
-
     def setUp(self):
+        ServerTestCase.setUp(self)
         self.server = FaultServer("ok")
         self.addCleanup(self.server.stop)
-        self.tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(self.tmp.cleanup)
-        self.csv = os.path.join(self.tmp.name, "results.csv")
-        with open(self.csv, "w") as f:
-            f.write(self.SENTINEL)
+
+    def sent(self):
+        """The connections the target accepted."""
+        return self.server.conns
 
     def path(self, name, size=0):
         path = os.path.join(self.tmp.name, name)
@@ -1974,43 +1982,26 @@ class TestBadInput(unittest.TestCase):
              " a name goes in braces, as in p95{checkout}<500ms"),
         ]
 
-    def assert_bad(self, argv, message):
-        self.assertIsNotNone(message)
-        argv = ["-o", self.csv] + argv    # a case's own -o wins
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = hammer.main(argv, out=out, err=err)
-        err = err.getvalue()
-        self.assertEqual(code, 2, err)
-        self.assertNotIn("Traceback", err)
-        lines = err.splitlines()
-        self.assertTrue(lines[0].startswith("usage: hammer "), err)
-        self.assertEqual(lines[-1], "hammer: error: " + message)
-        self.assertEqual(out.getvalue(), "")
-        with open(self.csv) as f:
-            self.assertEqual(f.read(), self.SENTINEL)
-        self.assertFalse(os.path.exists(self.csv + ".json"))
-
     def test_bad_command_lines(self):
         cases = self.cases()
         self.assertGreaterEqual(len(cases), 40)
         for argv, message in cases:
             with self.subTest(argv=argv):
-                self.assert_bad(argv, message)
+                self.assert_usage(argv, message)
         self.assertEqual(self.server.conns, [])
 
     # an empty --stages (or --cycles) is a bad value, not a missing option;
     # -n 1 keeps a run short should one start
     def test_empty_stages(self):
-        self.assert_bad([self.server.url, "--stages", "", "-n", "1"],
-                        "--stages: stage '' is not DURATION:TARGET, as in"
-                        " 30s:10")
+        self.assert_usage([self.server.url, "--stages", "", "-n", "1"],
+                          "--stages: stage '' is not DURATION:TARGET, as in"
+                          " 30s:10")
         self.assertEqual(self.server.conns, [])
 
     def test_empty_cycles(self):
-        self.assert_bad([self.server.url, "--cycles", "", "-n", "1"],
-                        "--cycles: '' is not a number of users: a whole"
-                        " number from 0 to 1000000")
+        self.assert_usage([self.server.url, "--cycles", "", "-n", "1"],
+                          "--cycles: '' is not a number of users: a whole"
+                          " number from 0 to 1000000")
         self.assertEqual(self.server.conns, [])
 
     def test_bad_command_line_in_a_subprocess(self):
@@ -4600,10 +4591,6 @@ class TestSummaryKeys(unittest.TestCase):
 class TestRunRecord(ServerTestCase):
     """What a run writes beside its rows, and what it says of itself."""
 
-    def settings(self):
-        with open(self.csv + ".json") as f:
-            return json.load(f)
-
     def rate(self, stdout):
         m = re.search(r"^requests    (\d+) in [\d.]+s = ([\d.]+) req/s$",
                       stdout, re.M)
@@ -4807,25 +4794,17 @@ class TestCapacity(unittest.TestCase):
 
 
 class TestSpawnAndForkserver(ServerTestCase):
-    def run_with(self, method):
+    def url_run_with(self, method):
         server = self.start_server()
-        code = ("import multiprocessing, sys; sys.path.insert(0, %r);"
-                "multiprocessing.set_start_method(%r); import hammer;"
-                "sys.exit(hammer.main(sys.argv[1:]))" % (HERE, method))
-        proc = subprocess.run([sys.executable, "-c", code, server.url, "-p",
-                               "2", "-t", "3", "-n", "300", "-q", "-o",
-                               self.csv], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True,
-                              timeout=60)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.run_with(method, server.url, "-p", "2", "-t", "3", "-n", "300")
         self.assertEqual(len(self.rows()), 300)
         self.assertEqual(server.requests, 300)
 
     def test_spawn(self):
-        self.run_with("spawn")
+        self.url_run_with("spawn")
 
     def test_forkserver(self):
-        self.run_with("forkserver")
+        self.url_run_with("forkserver")
 
 
 class TestSignals(ServerTestCase):
@@ -5087,8 +5066,7 @@ class TestScriptShapes(ScenarioTestCase):
         self.assertEqual(self.app.by_user(), collections.Counter(
             {None: 6, "u0": 20, "u1": 20, "u2": 20}))     # 10 iterations each
         self.assertEqual({r.status for r in rows if r.name != "/login"}, {200})
-        with open(self.csv + ".json") as f:
-            settings = json.load(f)
+        settings = self.settings()
         self.assertEqual(settings["scenario"], {"kind": "script", "groups": [
             {"script": os.path.join(self.tmp.name, "flow.py"), "users": 3,
              "shape": "tasks"}]})
@@ -5926,30 +5904,23 @@ class TestScriptStartMethods(ScenarioTestCase):
     """The script is loaded by path in every worker, whatever the start
     method of multiprocessing."""
 
-    def run_with(self, method):
-        code = ("import multiprocessing, sys; sys.path.insert(0, %r);"
-                "multiprocessing.set_start_method(%r); import hammer;"
-                "sys.exit(hammer.main(sys.argv[1:]))" % (HERE, method))
-        script = self.script(LOGIN_FLOW)
-        proc = subprocess.run([sys.executable, "-c", code, self.app.url,
-                               "--script", script, "-p", "2", "-c", "4",
-                               "-n", "20", "-q", "-o", self.csv],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True, timeout=60)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+    def script_run_with(self, method):
+        self.run_with(method, self.app.url, "--script",
+                      self.script(LOGIN_FLOW), "-p", "2", "-c", "4", "-n",
+                      "20")
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts(item_names))
         self.assertEqual(self.app.counts()["GET", "/login"], 4)
         self.assertEqual(sum(self.app.by_user().values()), 4 * 2 + 20 * 2)
 
     def test_fork(self):
-        self.run_with("fork")
+        self.script_run_with("fork")
 
     def test_spawn(self):
-        self.run_with("spawn")
+        self.script_run_with("spawn")
 
     def test_forkserver(self):
-        self.run_with("forkserver")
+        self.script_run_with("forkserver")
 
 
 class TestVerbose(ScenarioTestCase):
@@ -6186,8 +6157,7 @@ class TestProject(ScenarioTestCase):
         self.assertEqual(self.requests(rows), collections.Counter(
             {("GET", "/items"): 30, ("GET", "/json"): 10}))
         self.assertEqual(self.requests(rows), self.app.counts())
-        with open(self.csv + ".json") as f:
-            settings = json.load(f)
+        settings = self.settings()
         self.assertEqual(settings["crunch_interval_s"], 10)
         self.assertEqual(settings["scenario"]["kind"], "project")
         self.assertEqual([(g["users"], g["shape"])
@@ -6204,8 +6174,7 @@ class TestProject(ScenarioTestCase):
         self.assertEqual(self.requests(self.table()), collections.Counter(
             {("GET", "/items"): 30, ("GET", "/json"): 10}))
         self.assertEqual(self.requests(self.table()), self.app.counts())
-        with open(self.csv + ".json") as f:
-            scenario = json.load(f)["scenario"]
+        scenario = self.settings()["scenario"]
         self.assertEqual(scenario, {"kind": "script", "groups": [
             {"script": browse, "users": 3, "shape": "run"},
             {"script": api, "users": 1, "shape": "run"}]})
@@ -6602,7 +6571,7 @@ class TestNodeRuns(NodeTestCase):
         shares = hammer.split_evenly(self.REQUESTS, self.USERS)
         self.assertEqual(shares, [51, 51, 51, 50, 50, 50, 50, 50])
         self.assertEqual((one.requests, split.requests), (403, 403))
-        boxes = self.users_by_connection(one, self.settings_of(one_csv)[
+        boxes = self.users_by_connection(one, self.settings(one_csv)[
             "started_epoch_s"])
         nodes = self.users_by_connection(split, at)
         self.assertEqual([n for _, n in boxes], shares)
@@ -6615,7 +6584,7 @@ class TestNodeRuns(NodeTestCase):
         # each node's own rows: node I's users are I-1, I+1, ...; none
         # sends before its offset, and the first sends at once
         for i, path in enumerate(csvs, 1):
-            s = self.settings_of(path)
+            s = self.settings(path)
             self.assertEqual(
                 (s["node"], s["nodes"], s["users"], s["seed"], s["host"],
                  s["start_at_epoch_s"], s["started_epoch_s"], s["start_at"],
@@ -6665,7 +6634,7 @@ class TestNodeRuns(NodeTestCase):
                 mine = sorted(float(r["scheduled"]) for r in csv.DictReader(f))
             self.assertEqual(["%.6f" % t for t in mine],
                              ["%.6f" % (k / 200.0) for k in range(i - 1, 301, 2)])
-            s = self.settings_of(path)
+            s = self.settings(path)
             self.assertEqual((s["summary"]["requests"], s["requests"]),
                              ((151, 150)[i - 1], 301))
             slots += mine
@@ -6944,7 +6913,7 @@ class TestHostsRuns(HostsTestCase):
             self.assertEqual(self.file_rows(os.path.join(
                 where, "results.csv")), mine[i - 1])
             self.assertTrue(os.path.isfile(os.path.join(where, "hammer.py")))
-            own = self.settings_of(os.path.join(where, "results.csv"))
+            own = self.settings(os.path.join(where, "results.csv"))
             self.assertEqual((own["node"], own["nodes"], own["users"],
                               own["threads_per_process"], own["seed"]),
                              (i, 3, 18, [3, 3], 7))
@@ -7237,7 +7206,7 @@ class TestHostsSecrets(HostsTestCase):
                  ("settings", json.dumps(s))]
         for h in s["node_hosts"]:
             path = os.path.join(os.path.expanduser(h["dir"]), "results.csv")
-            texts.append((path, json.dumps(self.settings_of(path))))
+            texts.append((path, json.dumps(self.settings(path))))
         for where, text in texts:
             for secret in TestSecrets.SECRETS:
                 self.assertNotIn(secret, text, where)

@@ -5132,27 +5132,15 @@ class TestScriptShapes(ScenarioTestCase):
             sum(r.response_time for r in rows if r.name != "transaction"))
 
     def test_transaction_with_user(self):
-        self.run_script("""
-            import time
-
-
-            class Transaction(object):
-                def __init__(self, user):
-                    self.user = user
-                    self.custom_timers = {}
-
-                def run(self):
-                    start = time.time()
-                    self.user.get("/items")
-                    self.user.get("/items/3")
-                    self.custom_timers["Browse"] = time.time() - start
-            """, "-p", "1", "-c", "2", "-n", "6")
+        # examples/transaction.py: its requests go through user
+        with open(os.path.join(EXAMPLES, "transaction.py")) as f:
+            self.run_script(f.read(), "-p", "1", "-c", "2", "-n", "6")
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts())
         self.assertEqual(self.app.counts(), collections.Counter(
-            {("GET", "/items"): 6, ("GET", "/items/3"): 6}))
+            {("GET", "/items"): 6, ("GET", "/items/2"): 6}))
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
-            {"transaction": 6, "Browse": 6}))
+            {"transaction": 6, "Items_List": 6, "Item_Page": 6}))
         self.assertEqual({r.status for r in rows if r.name == "transaction"},
                          {200})      # the last response's status
 

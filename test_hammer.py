@@ -180,10 +180,44 @@ def alive(pids):
     return [p for p in pids if p in table and table[p][1] != "Z"]
 
 
+# --- servers on loopback: a thread each, TLS when asked ----------------------
+
+
+def tls_server_context():
+    """A server's TLS context with CERT_PEM and KEY_PEM."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.join(tmp, n) for n in ("c.pem", "k.pem")]
+        for path, pem in zip(paths, (CERT_PEM, KEY_PEM)):
+            with open(path, "w") as f:
+                f.write(pem)
+        context.load_cert_chain(*paths)
+    return context
+
+
+class ThreadedServer(object):
+    """TargetServer's and WebApp's: serve() runs a socketserver server
+    in a daemon thread, stop() shuts it down and closes it."""
+
+    def serve(self, server):
+        self.server = server
+        self.port = server.server_address[1]
+        # stop() waits for serve_forever's next poll: 0.5 s by default
+        self.thread = threading.Thread(target=server.serve_forever,
+                                       args=(0.01,))
+        self.thread.daemon = True
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
 # --- a real HTTP/1.1 server with framing under the test's control ------------
 
 
-class TargetServer(object):
+class TargetServer(ThreadedServer):
     """HTTP/1.1 on 127.0.0.1:0 in a thread.
 
     mode: "length" (Content-Length), "chunked", "close" (body ends when the
@@ -204,15 +238,7 @@ class TargetServer(object):
         self.bodies = set()
         self.headers = set()
         owner = self
-        context = None
-        if tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            tmp = tempfile.mkdtemp()
-            paths = [os.path.join(tmp, n) for n in ("c.pem", "k.pem")]
-            for path, pem in zip(paths, (CERT_PEM, KEY_PEM)):
-                with open(path, "w") as f:
-                    f.write(pem)
-            context.load_cert_chain(*paths)
+        context = tls_server_context() if tls else None
 
         class Handler(socketserver.StreamRequestHandler):
             def setup(self):
@@ -242,19 +268,10 @@ class TargetServer(object):
             def handle_error(self, request, client_address):
                 pass    # clients that reject our certificate, resets
 
-        self.server = Server((host, 0), Handler)
-        self.port = self.server.server_address[1]
+        self.serve(Server((host, 0), Handler))
         self.url = "%s://%s:%d/" % ("https" if tls else "http",
                                     "[%s]" % host if ":" in host else host,
                                     self.port)
-        self.thread = threading.Thread(target=self.server.serve_forever)
-        self.thread.daemon = True
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
     def before_answer(self):
         """Called with each request read, before its answer."""
@@ -715,23 +732,11 @@ class LoadServer(FaultServer):
 # --- a small web application, as multi-mechanize's Reddit example ------------
 
 
-def tls_server_context():
-    """A server's TLS context with CERT_PEM and KEY_PEM."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = [os.path.join(tmp, n) for n in ("c.pem", "k.pem")]
-        for path, pem in zip(paths, (CERT_PEM, KEY_PEM)):
-            with open(path, "w") as f:
-                f.write(pem)
-        context.load_cert_chain(*paths)
-    return context
-
-
 Hit = collections.namedtuple(
     "Hit", "method host path query user cookies headers body")
 
 
-class WebApp(object):
+class WebApp(ThreadedServer):
     """A web application on http.server, 127.0.0.1:0, in a thread:
     HTTP/1.1 keep-alive, every answer framed by Content-Length.
 
@@ -811,20 +816,9 @@ class WebApp(object):
             def handle_error(self, request, client_address):
                 pass    # clients that reject our certificate, resets
 
-        self.server = Server((host, 0), Handler)
-        self.port = self.server.server_address[1]
+        self.serve(Server((host, 0), Handler))
         self.url = "%s://%s:%d/" % ("https" if tls else "http", host,
                                     self.port)
-        # stop() waits for serve_forever's next poll: 0.5 s by default
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       args=(0.01,))
-        self.thread.daemon = True
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
     def hits(self):
         with self.lock:
@@ -1227,6 +1221,18 @@ class ServerTestCase(unittest.TestCase):
         for line in lines[1:-1]:
             self.assertRegex(line, ROW_RE)
         return [line.split(",") for line in lines[1:-1]]
+
+    @staticmethod
+    def interrupt_twice(proc, server):
+        """Hang the requests in flight at server, then SIGINT proc twice,
+        0.3 s apart: the monotonic instant of the second."""
+        server.delay_s = 60
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        return started
 
     def settings(self, csv=None):
         """The settings file of results.csv (or of csv)."""
@@ -4864,12 +4870,7 @@ class TestSignals(ServerTestCase):
     def test_second_sigint_exits_at_once(self):
         server = self.start_server(delay_s=0.2)
         proc = self.start_long_run(server)
-        server.delay_s = 60     # requests in flight now hang
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        started = self.interrupt_twice(proc, server)
         out, err = proc.communicate(timeout=10)
         self.assertLess(time.monotonic() - started, 5)
         self.assertEqual(proc.returncode, 130)
@@ -7019,12 +7020,7 @@ class TestHostsSignals(HostsTestCase):
                           self.csv)
         self.wait_for(lambda: server.requests >= 150, "the run to get going")
         run_dir = self.remote_run_dir()
-        server.delay_s = 60     # requests in flight now hang
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        started = self.interrupt_twice(proc, server)
         done = self.finish(proc, timeout=10)
         self.assertLess(time.monotonic() - started, 5)
         self.assertEqual(done.returncode, 130, done.stderr)

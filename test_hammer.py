@@ -39,11 +39,13 @@ from fractions import Fraction
 
 import hammer
 
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 HAMMER = os.path.join(HERE, "hammer.py")
 REQUIRE_ALL = os.environ.get("HAMMER_TEST_REQUIRE_ALL") == "1"
 ROW_RE = re.compile(r"^\d+\.\d{6},\d+\.\d{6},\d+,\d+,[a-z]*,(\d+\.\d{6})?,"
                     r"[A-Z]+,/[^,\"\r\n]*$")
+
 
 # A self-signed certificate for localhost/127.0.0.1/::1, valid until 2126.
 CERT_PEM = """-----BEGIN CERTIFICATE-----
@@ -96,15 +98,126 @@ IZW1tozjwV3Ykq07YBGIyTg=
 -----END PRIVATE KEY-----"""
 
 
-# --- a real HTTP/1.1 server with framing under the test's control -------------
-
+# --- helpers: plans, files, clocks and the processes /proc shows -------------
 
 
 def make_plan(*argv):
     """hammer's Plan for a command line, as main() derives it."""
     return hammer.make_plan(hammer.build_parser().parse_args(list(argv)))
 
-class TargetServer(object):
+
+def write(path, data):
+    """Write bytes or str (as UTF-8) to path; return path."""
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+class FakeClock(object):
+    """A clock that only moves when the user waits (timeit's FakeTimer)."""
+
+    def __init__(self, now):
+        self.now = now
+        self.waits = []
+
+    def __call__(self):
+        return self.now
+
+    def wait(self, seconds):
+        self.waits.append(seconds)
+        self.now += seconds
+        return False
+
+    def is_set(self):
+        return False
+
+
+def nearest_rank(values, p):
+    """The exact nearest-rank p-th percentile, as Histogram approximates it."""
+    values = sorted(values)
+    return values[max(1, int(math.ceil(p / 100.0 * len(values)))) - 1]
+
+
+def binomial_bound(n, p, z=3.29):
+    """The range holding a Binomial(n, p) count with probability 99.9%
+    (normal approximation: mean +- 3.29 sd)."""
+    mean, sd = n * p, math.sqrt(n * p * (1 - p))
+    return mean - z * sd, mean + z * sd
+
+
+def process_table():
+    """{pid: (ppid, state, argv)} of every process /proc shows now."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                stat = f.read().decode("latin-1")
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().decode("utf-8", "replace").split("\0")[:-1]
+        except OSError:
+            continue    # it ended while we looked
+        fields = stat[stat.rindex(")") + 2:].split()
+        table[int(name)] = (int(fields[1]), fields[0], argv)
+    return table
+
+
+def descendants(pid, table):
+    """The pids below pid in table, children first."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, (ppid, _, _) in table.items() if ppid == parent]
+        found += kids
+        todo += kids
+    return found
+
+
+def alive(pids):
+    """Those of pids that are still running (a zombie has ended)."""
+    table = process_table()
+    return [p for p in pids if p in table and table[p][1] != "Z"]
+
+
+# --- servers on loopback: a thread each, TLS when asked ----------------------
+
+
+def tls_server_context():
+    """A server's TLS context with CERT_PEM and KEY_PEM."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.join(tmp, n) for n in ("c.pem", "k.pem")]
+        for path, pem in zip(paths, (CERT_PEM, KEY_PEM)):
+            with open(path, "w") as f:
+                f.write(pem)
+        context.load_cert_chain(*paths)
+    return context
+
+
+class ThreadedServer(object):
+    """TargetServer's and WebApp's: serve() runs a socketserver server
+    in a daemon thread, stop() shuts it down and closes it."""
+
+    def serve(self, server):
+        self.server = server
+        self.port = server.server_address[1]
+        # stop() waits for serve_forever's next poll: 0.5 s by default
+        self.thread = threading.Thread(target=server.serve_forever,
+                                       args=(0.01,))
+        self.thread.daemon = True
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+# --- a real HTTP/1.1 server with framing under the test's control ------------
+
+
+class TargetServer(ThreadedServer):
     """HTTP/1.1 on 127.0.0.1:0 in a thread.
 
     mode: "length" (Content-Length), "chunked", "close" (body ends when the
@@ -125,15 +238,7 @@ class TargetServer(object):
         self.bodies = set()
         self.headers = set()
         owner = self
-        context = None
-        if tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            tmp = tempfile.mkdtemp()
-            paths = [os.path.join(tmp, n) for n in ("c.pem", "k.pem")]
-            for path, pem in zip(paths, (CERT_PEM, KEY_PEM)):
-                with open(path, "w") as f:
-                    f.write(pem)
-            context.load_cert_chain(*paths)
+        context = tls_server_context() if tls else None
 
         class Handler(socketserver.StreamRequestHandler):
             def setup(self):
@@ -163,19 +268,10 @@ class TargetServer(object):
             def handle_error(self, request, client_address):
                 pass    # clients that reject our certificate, resets
 
-        self.server = Server((host, 0), Handler)
-        self.port = self.server.server_address[1]
+        self.serve(Server((host, 0), Handler))
         self.url = "%s://%s:%d/" % ("https" if tls else "http",
                                     "[%s]" % host if ":" in host else host,
                                     self.port)
-        self.thread = threading.Thread(target=self.server.serve_forever)
-        self.thread.daemon = True
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
     def before_answer(self):
         """Called with each request read, before its answer."""
@@ -224,251 +320,22 @@ class TargetServer(object):
         return self.mode != "drop"
 
 
-class ServerTestCase(unittest.TestCase):
-    """Runs hammer.py as a command against a TargetServer."""
+class ClockedServer(TargetServer):
+    """A TargetServer that moves a FakeClock on by each request's response
+    time before answering it: user_loop sees slow responses, and nobody
+    waits for them."""
 
-    mode = "length"
+    def __init__(self, clock, response_s):
+        self.clock, self.response_s = clock, list(response_s)
+        TargetServer.__init__(self)
 
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.csv = os.path.join(self.tmp.name, "results.csv")
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def start_server(self, **kwargs):
-        server = TargetServer(**kwargs)
-        self.addCleanup(server.stop)
-        return server
-
-    def hammer(self, *args, **kwargs):
-        """Run hammer.py with args; a run that outlives the timeout is
-        killed, workers and all, and fails the test.  With rss=True,
-        self.peak_rss_mb is the peak RSS of hammer's biggest process."""
-        cmd = [sys.executable, HAMMER] + list(args) + ["-o", self.csv, "-q"]
-        rss_file = os.path.join(self.tmp.name, "rss")
-        if kwargs.get("rss"):
-            cmd = [sys.executable, "-c", RSS_WRAPPER, rss_file] + cmd
-        pin = kwargs.get("pin")
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=HERE,
-                                universal_newlines=True,
-                                start_new_session=True, preexec_fn=(
-                                    None if pin is None else
-                                    lambda: os.sched_setaffinity(0, pin)))
-        try:
-            out, err = proc.communicate(timeout=kwargs.get("timeout", 60))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            self.fail("hammer %s did not end" % " ".join(args))
-        if kwargs.get("rss"):
-            with open(rss_file) as f:
-                self.peak_rss_mb = float(f.read())
-        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-
-    def rows(self):
-        with open(self.csv) as f:
-            lines = f.read().split("\n")
-        self.assertEqual(lines[0], "elapsed,response_time,status,bytes,error,"
-                                   "scheduled,method,name")
-        self.assertEqual(lines[-1], "", "the file ends with a whole line")
-        for line in lines[1:-1]:
-            self.assertRegex(line, ROW_RE)
-        return [line.split(",") for line in lines[1:-1]]
+    def before_answer(self):
+        with self.lock:
+            k = min(self.requests, len(self.response_s)) - 1
+        self.clock.now += self.response_s[k]
 
 
-# --- a real OpenSSH server on loopback, for --hosts -------------------------------
-
-SSHD_PATH = "/usr/sbin/sshd"
-
-
-class SSHD(object):
-    """A throw-away OpenSSH server on 127.0.0.1 for the --hosts tests and
-    bench/nodes.py: sshd on a free port with its own host key, one client
-    key it authorizes, and an ssh_config (self.config) that names it
-    node1..nodeN, plus `down`, an alias whose port is closed.
-
-        sshd = SSHD().start(aliases=3)    # or: with SSHD().start() as sshd:
-        sshd.ssh("node2", "echo", "ok")   # CompletedProcess, stdout "ok\\n"
-        sshd.stop()
-
-    missing() says why it cannot run here (None when it can); start()
-    raises RuntimeError when sshd does not come up.
-    """
-
-    ATTEMPTS = 5            # ports tried when another process takes ours
-    READY_TIMEOUT_S = 15.0  # for `ssh node1 true` to work on one port
-
-    def __init__(self):
-        self.dir = self.proc = self.port = self.down_port = None
-        self.aliases = []
-
-    @staticmethod
-    def missing():
-        for path in (SSHD_PATH, shutil.which("ssh"), shutil.which("ssh-keygen")):
-            if not path or not os.access(path, os.X_OK):
-                return ("OpenSSH is not installed (Debian packages "
-                        "openssh-server and openssh-client)")
-        return None
-
-    @staticmethod
-    def free_port():
-        with contextlib.closing(socket.socket()) as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def start(self, aliases=3):
-        reason = self.missing()
-        if reason:
-            raise RuntimeError(reason)
-        if os.geteuid() == 0 and not os.path.isdir("/run/sshd"):
-            os.makedirs("/run/sshd", 0o755, exist_ok=True)  # privsep dir
-        self.dir = tempfile.mkdtemp(prefix="hammer-sshd-")
-        self.aliases = ["node%d" % i for i in range(1, aliases + 1)]
-        try:
-            self.make_keys()
-            for attempt in range(self.ATTEMPTS):
-                if self.try_port(self.free_port()):
-                    return self
-            raise RuntimeError("sshd did not come up on %d ports: %s"
-                               % (self.ATTEMPTS, self.log()))
-        except BaseException:
-            self.stop()
-            raise
-
-    def make_keys(self):
-        for name in ("host_key", "id_ed25519"):
-            subprocess.check_call(
-                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-                 "hammer-test", "-f", self.path(name)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        with open(self.path("host_key.pub")) as f:
-            host_key = f.read().split()
-        with open(self.path("known_hosts"), "w") as f:
-            f.write("hammer-sshd %s %s\n" % (host_key[0], host_key[1]))
-        shutil.copy(self.path("id_ed25519.pub"), self.path("authorized_keys"))
-
-    def write_configs(self, port):
-        user = pwd.getpwuid(os.getuid()).pw_name
-        self.down_port = self.free_port()     # nothing listens there
-        write(self.path("sshd_config"), textwrap.dedent("""\
-            ListenAddress 127.0.0.1:%d
-            HostKey %s
-            PidFile %s
-            AuthorizedKeysFile %s
-            StrictModes no
-            PubkeyAuthentication yes
-            PasswordAuthentication no
-            KbdInteractiveAuthentication no
-            UsePAM no
-            PermitRootLogin prohibit-password
-            UseDNS no
-            PrintMotd no
-            PrintLastLog no
-            MaxStartups 200
-            MaxSessions 200
-            LogLevel ERROR
-            """) % (port, self.path("host_key"), self.path("sshd.pid"),
-                    self.path("authorized_keys")))
-        write(self.path("ssh_config"), textwrap.dedent("""\
-            Host %s
-                HostName 127.0.0.1
-                Port %d
-            Host down
-                HostName 127.0.0.1
-                Port %d
-            Host *
-                User %s
-                IdentityFile %s
-                IdentitiesOnly yes
-                HostKeyAlias hammer-sshd
-                UserKnownHostsFile %s
-                GlobalKnownHostsFile /dev/null
-                StrictHostKeyChecking yes
-                BatchMode yes
-                ControlMaster no
-                ControlPath none
-                ConnectTimeout 10
-                LogLevel ERROR
-            """) % (" ".join(self.aliases), port, self.down_port, user,
-                    self.path("id_ed25519"), self.path("known_hosts")))
-        os.chmod(self.path("ssh_config"), 0o600)
-
-    def try_port(self, port):
-        """Start sshd on port; True once `ssh node1 true` works there,
-        False when the port was taken."""
-        self.write_configs(port)
-        with open(self.path("sshd.log"), "wb") as log:
-            self.proc = subprocess.Popen(
-                [SSHD_PATH, "-D", "-e", "-f", self.path("sshd_config")],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True)
-        self.port = port
-        deadline = time.monotonic() + self.READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                if "Address already in use" in self.log():
-                    return False
-                raise RuntimeError("sshd exited with %s: %s"
-                                   % (self.proc.returncode, self.log()))
-            try:
-                if self.ssh(self.aliases[0], "true", timeout=10).returncode == 0:
-                    return True
-            except subprocess.TimeoutExpired:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("`ssh -F %s %s true` did not work within %gs: %s"
-                           % (self.config, self.aliases[0],
-                              self.READY_TIMEOUT_S, self.log()))
-
-    @property
-    def config(self):
-        return self.path("ssh_config")
-
-    def log(self):
-        try:
-            with open(self.path("sshd.log"), "rb") as f:
-                return f.read().decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
-
-    def ssh(self, alias, *command, **kwargs):
-        """Run command on alias over ssh -F self.config."""
-        return subprocess.run(
-            ["ssh", "-F", self.config, alias, "--"] + list(command),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, universal_newlines=True,
-            timeout=kwargs.get("timeout", 30))
-
-    def stop(self):
-        """Stop sshd and its connections' processes; remove the temp dir."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except OSError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc = None
-        if self.dir is not None:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-# --- a hostile server: one fault per mode ------------------------------------------
+# --- a hostile server: one fault per mode ------------------------------------
 
 
 class Reader(object):
@@ -796,7 +663,929 @@ FAULT_MODES = sorted(name[5:] for name in dir(FaultServer)
                      if name.startswith("mode_"))
 
 
-# --- pure functions -------------------------------------------------------------
+# --- a server for the load shapes: when each request came --------------------
+
+
+class LoadServer(FaultServer):
+    """FaultServer's sockets for the load shape tests, with modes of their
+    own (not faults: FAULT_MODES does not list them).  It notes the wall
+    clock instant of every request it reads, per connection."""
+
+    def __init__(self, mode, **options):
+        self.arrivals = collections.defaultdict(list)   # conn number: [time]
+        self.first = None       # time.time() of the first request read
+        self.held = []          # requests held by the freeze: [time read]
+        self.in_flight = self.peak = 0
+        FaultServer.__init__(self, mode, **options)
+
+    def read(self, reader, conn):
+        """The next request (None at the connection's end), noted."""
+        if reader.request() is None:
+            return None
+        now = time.time()
+        with self.lock:
+            if self.first is None:
+                self.first = now
+            if not hasattr(reader, "number"):   # id() is reused once freed
+                reader.number = len(self.arrivals)
+            self.arrivals[reader.number].append(now)
+        return now
+
+    def mode_stamp(self, conn, reader):
+        while self.read(reader, conn) is not None:
+            conn.sendall(response())
+
+    def mode_freeze(self, conn, reader):
+        """Answers at once, but for a request read from at_s to at_s +
+        length_s after the first one: that one is held, never closed,
+        until the freeze ends."""
+        at_s, length_s = self.options["at_s"], self.options["length_s"]
+        while True:
+            now = self.read(reader, conn)
+            if now is None:
+                return
+            begin = self.first + at_s
+            if begin <= now < begin + length_s:
+                with self.lock:
+                    self.held.append(now)
+                time.sleep(begin + length_s - now)
+            conn.sendall(response())
+
+    def mode_shed(self, conn, reader):
+        """Sheds load: a request that finds more than `capacity` requests
+        in flight (itself included) gets a 503 at once; the others a 200
+        after answer_s."""
+        capacity, answer_s = self.options["capacity"], self.options["answer_s"]
+        while self.read(reader, conn) is not None:
+            with self.lock:
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+                over = self.in_flight > capacity
+            if not over:
+                time.sleep(answer_s)
+            with self.lock:
+                self.in_flight -= 1
+            conn.sendall(response(b"503 Busy", b"busy") if over
+                         else response())
+
+
+# --- a small web application, as multi-mechanize's Reddit example ------------
+
+
+Hit = collections.namedtuple(
+    "Hit", "method host path query user cookies headers body")
+
+
+class WebApp(ThreadedServer):
+    """A web application on http.server, 127.0.0.1:0, in a thread:
+    HTTP/1.1 keep-alive, every answer framed by Content-Length.
+
+    GET /login           a form with a hidden CSRF token
+    POST /login          user, password (USER-secret) and that token: a
+                         session cookie and 302 to /items; else 403
+    GET /items           the list page
+    GET /items/N         item N (1 to 5); with a session, a comment form
+                         holding the session's CSRF token
+    POST /items/N/comment  text and csrf: needs the session and its token
+                         (else 403); kept with its author
+    /redirect/K          K hops of 302 (or ?code=307...), then 200
+    /cookies/set/NAME    Set-Cookie NAME=1 with ?path= domain= max_age=
+                         expires= secure= as attributes
+    /error               500
+    /page-with-error     200 carrying an error text
+    /json                a JSON object
+    /echo                200, the request's method, query and body as JSON
+    /bytes/N             N bytes of body
+    /slow/MS             200 after MS milliseconds
+    /dup-headers         200 with the header X-Dup twice
+
+    Every request is logged as a Hit, with the user of its session
+    (None without one); hits(), comments, sessions and the connections
+    accepted are kept under a lock.  tls=True serves https with CERT_PEM.
+    """
+
+    ITEMS = 5
+
+    def __init__(self, host="127.0.0.1", tls=False):
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.log = []           # [Hit]
+        self.comments = []      # [(item, author, text)]
+        self.tokens = set()     # CSRF tokens GET /login handed out
+        self.sessions = {}      # session id: (user, csrf token)
+        self.serial = itertools.count(1)
+        app = self
+        context = tls_server_context() if tls else None
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # the head and the body go in two writes: without this, the
+            # body waits for the client's delayed ACK (40 ms)
+            disable_nagle_algorithm = True
+
+            def setup(self):
+                if context is not None:
+                    self.request = context.wrap_socket(self.request,
+                                                       server_side=True)
+                http.server.BaseHTTPRequestHandler.setup(self)
+                with app.lock:
+                    app.connections += 1
+
+            def finish(self):
+                http.server.BaseHTTPRequestHandler.finish(self)
+                self.request.close()    # the TLS socket wrapped in setup()
+
+            def log_message(self, *args):
+                pass
+
+            def answer(self):
+                app.answer(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+            do_HEAD = do_OPTIONS = answer
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            request_queue_size = 128
+
+            def server_bind(self):      # without HTTPServer's getfqdn()
+                socketserver.TCPServer.server_bind(self)
+                self.server_name, self.server_port = self.server_address[:2]
+
+            def handle_error(self, request, client_address):
+                pass    # clients that reject our certificate, resets
+
+        self.serve(Server((host, 0), Handler))
+        self.url = "%s://%s:%d/" % ("https" if tls else "http", host,
+                                    self.port)
+
+    def hits(self):
+        with self.lock:
+            return list(self.log)
+
+    def counts(self, rename=None):
+        """Counter of (method, path), paths through rename when given."""
+        return collections.Counter(
+            (h.method, rename(h.path) if rename else h.path)
+            for h in self.hits())
+
+    def by_user(self):
+        return collections.Counter(h.user for h in self.hits())
+
+    def token(self):
+        with self.lock:
+            return "t%d" % next(self.serial)
+
+    def answer(self, handler):
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        path, _, query = handler.path.partition("?")
+        jar = http.cookies.SimpleCookie(handler.headers.get("Cookie", ""))
+        cookies = {name: morsel.value for name, morsel in jar.items()}
+        with self.lock:
+            user, csrf = self.sessions.get(cookies.get("session"),
+                                           (None, None))
+            self.log.append(Hit(handler.command,
+                                handler.headers.get("Host"), path, query,
+                                user, cookies,
+                                {k.lower(): v for k, v in
+                                 handler.headers.items()}, body))
+        form = dict(urllib.parse.parse_qsl(body.decode("latin-1")))
+        status, head, payload = self.route(
+            handler.command, path, dict(urllib.parse.parse_qsl(query)),
+            form, user, csrf, body)
+        handler.send_response(status)
+        for name, value in head:
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(payload)
+
+    def route(self, method, path, query, form, user, csrf, body):
+        """(status, [(header, value)], body) of one request."""
+        html = [("Content-Type", "text/html; charset=utf-8")]
+        parts = path.strip("/").split("/")
+        if path == "/login" and method == "GET":
+            token = self.token()
+            with self.lock:
+                self.tokens.add(token)
+            return 200, html, (
+                b'<form method="post" action="/login">'
+                b'<input type="hidden" name="csrf" value="%s">'
+                b'<input name="user"><input name="password" type="password">'
+                b'</form>' % token.encode())
+        if path == "/login" and method == "POST":
+            name = form.get("user", "")
+            with self.lock:
+                good = (form.get("csrf") in self.tokens and name
+                        and form.get("password") == name + "-secret")
+            if not good:
+                return 403, html, b"<p>wrong user, password or token</p>"
+            session, token = self.token(), self.token()
+            with self.lock:
+                self.sessions[session] = (name, token)
+            return 302, [("Location", "/items"), ("Set-Cookie",
+                          "session=%s; Path=/" % session)], b""
+        if path == "/items":
+            return 200, html, b"".join(
+                b'<a href="/items/%d">Item %d</a>' % (n, n)
+                for n in range(1, self.ITEMS + 1))
+        if (parts[0] == "items" and len(parts) in (2, 3) and parts[1].isdigit()
+                and 1 <= int(parts[1]) <= self.ITEMS):
+            item = int(parts[1])
+            if len(parts) == 2:
+                page = b"<h1>Item %d</h1>" % item
+                if user is not None:
+                    page += (b'<form method="post" action="/items/%d/comment">'
+                             b'<input type="hidden" name="csrf" value="%s">'
+                             b'<textarea name="text"></textarea></form>'
+                             % (item, csrf.encode()))
+                return 200, html, page
+            if parts[2] == "comment" and method == "POST":
+                if user is None or form.get("csrf") != csrf:
+                    return 403, html, b"<p>log in first</p>"
+                with self.lock:
+                    self.comments.append((item, user, form.get("text")))
+                return 200, html, b"<p>comment saved</p>"
+        if parts[0] == "redirect" and len(parts) == 2 and parts[1].isdigit():
+            hops = int(parts[1])
+            if hops == 0:
+                return 200, html, b"<p>arrived</p>"
+            code = int(query.get("code", 302))
+            return code, [("Location", "/redirect/%d%s" % (
+                hops - 1, "?code=%d" % code if "code" in query else ""))], b""
+        if parts[0] == "cookies" and parts[1:2] == ["set"] and len(parts) == 3:
+            cookie = "%s=1" % parts[2]
+            for key, attribute in (("path", "Path"), ("domain", "Domain"),
+                                   ("max_age", "Max-Age"),
+                                   ("expires", "Expires")):
+                if key in query:
+                    cookie += "; %s=%s" % (attribute, query[key])
+            if query.get("secure"):
+                cookie += "; Secure"
+            return 200, [("Set-Cookie", cookie)], b"set"
+        if path == "/error":
+            return 500, html, b"<p>internal error</p>"
+        if path == "/page-with-error":
+            return 200, html, b"<p>Error: the database is down</p>"
+        if path == "/json":
+            return 200, [("Content-Type", "application/json")], json.dumps(
+                {"items": list(range(1, self.ITEMS + 1)), "ok": True}).encode()
+        if path == "/echo":
+            return 200, [("Content-Type", "application/json")], json.dumps(
+                {"method": method, "query": query,
+                 "body": body.decode("latin-1")}).encode()
+        if parts[0] == "bytes" and len(parts) == 2 and parts[1].isdigit():
+            return 200, [], b"b" * int(parts[1])
+        if path == "/dup-headers":
+            return 200, [("X-Dup", "a"), ("X-Dup", "b")], b"dup"
+        if parts[0] == "slow" and len(parts) == 2 and parts[1].isdigit():
+            time.sleep(int(parts[1]) / 1000.0)
+            return 200, html, b"<p>slow</p>"
+        if parts[0] == "cookies":
+            return 200, html, b"<p>cookies</p>"
+        return 404, html, b"<p>not found</p>"
+
+
+def item_names(path):
+    """The app's paths as the examples name them (name=)."""
+    return re.sub(r"^/items/\d+", "/items/[id]", path)
+
+
+# --- a real OpenSSH server on loopback, for --hosts --------------------------
+
+
+SSHD_PATH = "/usr/sbin/sshd"
+
+
+class SSHD(object):
+    """A throw-away OpenSSH server on 127.0.0.1 for the --hosts tests and
+    bench/nodes.py: sshd on a free port with its own host key, one client
+    key it authorizes, and an ssh_config (self.config) that names it
+    node1..nodeN, plus `down`, an alias whose port is closed.
+
+        sshd = SSHD().start(aliases=3)    # or: with SSHD().start() as sshd:
+        sshd.ssh("node2", "echo", "ok")   # CompletedProcess, stdout "ok\\n"
+        sshd.stop()
+
+    missing() says why it cannot run here (None when it can); start()
+    raises RuntimeError when sshd does not come up.
+    """
+
+    ATTEMPTS = 5            # ports tried when another process takes ours
+    READY_TIMEOUT_S = 15.0  # for `ssh node1 true` to work on one port
+
+    def __init__(self):
+        self.dir = self.proc = self.port = self.down_port = None
+        self.aliases = []
+
+    @staticmethod
+    def missing():
+        for path in (SSHD_PATH, shutil.which("ssh"), shutil.which("ssh-keygen")):
+            if not path or not os.access(path, os.X_OK):
+                return ("OpenSSH is not installed (Debian packages "
+                        "openssh-server and openssh-client)")
+        return None
+
+    @staticmethod
+    def free_port():
+        with contextlib.closing(socket.socket()) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def start(self, aliases=3):
+        reason = self.missing()
+        if reason:
+            raise RuntimeError(reason)
+        if os.geteuid() == 0 and not os.path.isdir("/run/sshd"):
+            os.makedirs("/run/sshd", 0o755, exist_ok=True)  # privsep dir
+        self.dir = tempfile.mkdtemp(prefix="hammer-sshd-")
+        self.aliases = ["node%d" % i for i in range(1, aliases + 1)]
+        try:
+            self.make_keys()
+            for attempt in range(self.ATTEMPTS):
+                if self.try_port(self.free_port()):
+                    return self
+            raise RuntimeError("sshd did not come up on %d ports: %s"
+                               % (self.ATTEMPTS, self.log()))
+        except BaseException:
+            self.stop()
+            raise
+
+    def make_keys(self):
+        for name in ("host_key", "id_ed25519"):
+            subprocess.check_call(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                 "hammer-test", "-f", self.path(name)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.path("host_key.pub")) as f:
+            host_key = f.read().split()
+        with open(self.path("known_hosts"), "w") as f:
+            f.write("hammer-sshd %s %s\n" % (host_key[0], host_key[1]))
+        shutil.copy(self.path("id_ed25519.pub"), self.path("authorized_keys"))
+
+    def write_configs(self, port):
+        user = pwd.getpwuid(os.getuid()).pw_name
+        self.down_port = self.free_port()     # nothing listens there
+        write(self.path("sshd_config"), textwrap.dedent("""\
+            ListenAddress 127.0.0.1:%d
+            HostKey %s
+            PidFile %s
+            AuthorizedKeysFile %s
+            StrictModes no
+            PubkeyAuthentication yes
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            PermitRootLogin prohibit-password
+            UseDNS no
+            PrintMotd no
+            PrintLastLog no
+            MaxStartups 200
+            MaxSessions 200
+            LogLevel ERROR
+            """) % (port, self.path("host_key"), self.path("sshd.pid"),
+                    self.path("authorized_keys")))
+        write(self.path("ssh_config"), textwrap.dedent("""\
+            Host %s
+                HostName 127.0.0.1
+                Port %d
+            Host down
+                HostName 127.0.0.1
+                Port %d
+            Host *
+                User %s
+                IdentityFile %s
+                IdentitiesOnly yes
+                HostKeyAlias hammer-sshd
+                UserKnownHostsFile %s
+                GlobalKnownHostsFile /dev/null
+                StrictHostKeyChecking yes
+                BatchMode yes
+                ControlMaster no
+                ControlPath none
+                ConnectTimeout 10
+                LogLevel ERROR
+            """) % (" ".join(self.aliases), port, self.down_port, user,
+                    self.path("id_ed25519"), self.path("known_hosts")))
+        os.chmod(self.path("ssh_config"), 0o600)
+
+    def try_port(self, port):
+        """Start sshd on port; True once `ssh node1 true` works there,
+        False when the port was taken."""
+        self.write_configs(port)
+        with open(self.path("sshd.log"), "wb") as log:
+            self.proc = subprocess.Popen(
+                [SSHD_PATH, "-D", "-e", "-f", self.path("sshd_config")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True)
+        self.port = port
+        deadline = time.monotonic() + self.READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                if "Address already in use" in self.log():
+                    return False
+                raise RuntimeError("sshd exited with %s: %s"
+                                   % (self.proc.returncode, self.log()))
+            try:
+                if self.ssh(self.aliases[0], "true", timeout=10).returncode == 0:
+                    return True
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("`ssh -F %s %s true` did not work within %gs: %s"
+                           % (self.config, self.aliases[0],
+                              self.READY_TIMEOUT_S, self.log()))
+
+    @property
+    def config(self):
+        return self.path("ssh_config")
+
+    def log(self):
+        try:
+            with open(self.path("sshd.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def ssh(self, alias, *command, **kwargs):
+        """Run command on alias over ssh -F self.config."""
+        return subprocess.run(
+            ["ssh", "-F", self.config, alias, "--"] + list(command),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, universal_newlines=True,
+            timeout=kwargs.get("timeout", 30))
+
+    def stop(self):
+        """Stop sshd and its connections' processes; remove the temp dir."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# --- the test cases' bases: hammer as a command, in this process, over ssh ---
+
+
+MAX_CHILD_RSS_MB = 200      # hammer's biggest process in any fault test
+SLACK_S = 20.0              # start-up and exit, on a slow machine
+# Runs a command, then writes the peak RSS (MB) of its biggest process, or
+# -1 where there is no resource module, to the file argv[1].
+RSS_WRAPPER = """
+import subprocess, sys
+code = subprocess.call(sys.argv[2:])
+try:
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak /= (1 << 20) if sys.platform == "darwin" else (1 << 10)
+except ImportError:
+    peak = -1
+with open(sys.argv[1], "w") as f:
+    f.write("%f" % peak)
+sys.exit(code)
+"""
+
+
+class ServerTestCase(unittest.TestCase):
+    """Runs hammer.py as a command against a TargetServer (hammer()), or
+    hammer.main in this process (main(), assert_usage()); self.csv is
+    results.csv in a directory of the test's own."""
+
+    mode = "length"
+    # what assert_usage() writes to results.csv, to see it left as it was
+    SENTINEL = "elapsed,response_time,status,bytes,error\n1.0,0.1,200,5,\n"
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.csv = os.path.join(self.tmp.name, "results.csv")
+
+    def start_server(self, **kwargs):
+        server = TargetServer(**kwargs)
+        self.addCleanup(server.stop)
+        return server
+
+    def hammer(self, *args, **kwargs):
+        """Run hammer.py with args; a run that outlives the timeout is
+        killed, workers and all, and fails the test.  With rss=True,
+        self.peak_rss_mb is the peak RSS of hammer's biggest process."""
+        cmd = [sys.executable, HAMMER] + list(args) + ["-o", self.csv, "-q"]
+        rss_file = os.path.join(self.tmp.name, "rss")
+        if kwargs.get("rss"):
+            cmd = [sys.executable, "-c", RSS_WRAPPER, rss_file] + cmd
+        pin = kwargs.get("pin")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=HERE,
+                                universal_newlines=True,
+                                start_new_session=True, preexec_fn=(
+                                    None if pin is None else
+                                    lambda: os.sched_setaffinity(0, pin)))
+        try:
+            out, err = proc.communicate(timeout=kwargs.get("timeout", 60))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            self.fail("hammer %s did not end" % " ".join(args))
+        if kwargs.get("rss"):
+            with open(rss_file) as f:
+                self.peak_rss_mb = float(f.read())
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+    def rows(self):
+        with open(self.csv) as f:
+            lines = f.read().split("\n")
+        self.assertEqual(lines[0], "elapsed,response_time,status,bytes,error,"
+                                   "scheduled,method,name")
+        self.assertEqual(lines[-1], "", "the file ends with a whole line")
+        for line in lines[1:-1]:
+            self.assertRegex(line, ROW_RE)
+        return [line.split(",") for line in lines[1:-1]]
+
+    @staticmethod
+    def interrupt_twice(proc, server):
+        """Hang the requests in flight at server, then SIGINT proc twice,
+        0.3 s apart: the monotonic instant of the second."""
+        server.delay_s = 60
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        return started
+
+    def settings(self, csv=None):
+        """The settings file of results.csv (or of csv)."""
+        with open((csv or self.csv) + ".json") as f:
+            return json.load(f)
+
+    def run_with(self, method, *args):
+        """hammer args -q -o results.csv in a new Python whose
+        multiprocessing start method is method; exit 0 asserted."""
+        code = ("import multiprocessing, sys; sys.path.insert(0, %r);"
+                "multiprocessing.set_start_method(%r); import hammer;"
+                "sys.exit(hammer.main(sys.argv[1:]))" % (HERE, method))
+        proc = subprocess.run([sys.executable, "-c", code] + list(args)
+                              + ["-q", "-o", self.csv],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc
+
+    def main(self, *argv):
+        """hammer.main in this process: (code, stdout, stderr)."""
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            code = hammer.main(list(argv), out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def sent(self):
+        """What reached the test's own servers: none has one here."""
+        return []
+
+    def assert_usage(self, argv, message, traceback_of=None):
+        """hammer.main(-o results.csv argv) refuses the command line: exit
+        2, the usage, then the one line 'hammer: error: message', nothing
+        on stdout, results.csv (argv's own -o wins) untouched, no settings
+        file, and nothing sent().  The error line is the last one, but
+        for the traceback of the script traceback_of, which may follow
+        it: its own lines, none of hammer's."""
+        with open(self.csv, "w") as f:
+            f.write(self.SENTINEL)
+        code, out, err = self.main(*(["-o", self.csv] + list(argv)))
+        self.assertEqual(code, 2, err)
+        self.assertNotIn("Traceback", err)
+        lines = err.splitlines()
+        self.assertTrue(lines[0].startswith("usage: hammer "), err)
+        at = [i for i, line in enumerate(lines)
+              if line.startswith("hammer: error: ")]
+        self.assertEqual(len(at), 1, err)
+        self.assertEqual(lines[at[0]], "hammer: error: " + message)
+        frames = [line for line in lines[at[0] + 1:]
+                  if line.startswith("  File ")]
+        if traceback_of is None:
+            self.assertEqual(lines[at[0] + 1:], [])
+        else:
+            self.assertGreater(len(frames), 0, err)
+        for frame in frames:
+            self.assertTrue(frame.startswith('  File "%s", line '
+                                             % traceback_of), err)
+        self.assertEqual(out, "")
+        with open(self.csv) as f:
+            self.assertEqual(f.read(), self.SENTINEL)
+        self.assertFalse(os.path.exists(self.csv + ".json"))
+        self.assertEqual(self.sent(), [])
+
+
+class TempDirTestCase(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+
+class HypothesisTestCase(unittest.TestCase):
+    """Property tests with hypothesis (test_crunch's too): skipped with a
+    clear reason when it is not installed, a failure when
+    HAMMER_TEST_REQUIRE_ALL=1; settings() gives a fixed number of
+    derandomized examples, so a run is the same every time."""
+
+    fuzzed = "hammer's reader and parsers"
+
+    def setUp(self):
+        try:
+            import hypothesis
+        except ImportError:
+            if REQUIRE_ALL:
+                self.fail("hypothesis is not installed and "
+                          "HAMMER_TEST_REQUIRE_ALL=1")
+            self.skipTest("hypothesis is not installed for this Python "
+                          "(python -m pip install hypothesis): the fuzz "
+                          "tests of %s are skipped" % self.fuzzed)
+        self.hypothesis = hypothesis
+        self.st = hypothesis.strategies
+
+    def settings(self, examples):
+        hypothesis = self.hypothesis
+        return hypothesis.settings(
+            max_examples=examples, deadline=None, derandomize=True,
+            database=None, print_blob=False,
+            suppress_health_check=list(hypothesis.HealthCheck))
+
+
+class LoadShapeTestCase(ServerTestCase):
+    def load_server(self, mode, **options):
+        server = LoadServer(mode, **options)
+        self.addCleanup(server.stop)
+        return server
+
+    def summary_keys(self, open_model):
+        return set(k for k, meaning in readme_summary_keys().items()
+                   if (open_model or not meaning.startswith("`--rate` only"))
+                   and not meaning.startswith("`--sizing` only"))
+
+
+SCENARIO_COLUMNS = ["elapsed", "response_time", "status", "bytes", "error",
+                    "scheduled", "method", "name"]
+Row = collections.namedtuple("Row", SCENARIO_COLUMNS)
+EXAMPLES = os.path.join(HERE, "examples")
+
+
+class ScenarioTestCase(ServerTestCase):
+    """hammer --script, --targets and --project against a WebApp."""
+
+    def setUp(self):
+        ServerTestCase.setUp(self)
+        self.app = WebApp()
+        self.addCleanup(self.app.stop)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def script(self, text, name="flow.py"):
+        return self.write(name, text)
+
+    def run_script(self, text, *args, **kwargs):
+        """hammer APP_URL --script (text) args; exit 0 asserted."""
+        proc = self.last = self.hammer(self.app.url, "--script",
+                                       self.script(text), *args, **kwargs)
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+        return proc
+
+    def table(self):
+        """results.csv through the csv module, as Rows of typed values."""
+        with open(self.csv, newline="", encoding="utf-8") as f:
+            lines = list(csv.reader(f))
+        self.assertEqual(lines[0], SCENARIO_COLUMNS)
+        return [Row(float(r[0]), float(r[1]), int(r[2]), int(r[3]), r[4],
+                    r[5], r[6], r[7]) for r in lines[1:]]
+
+    def requests(self, rows):
+        """Counter of (method, name) over the HTTP rows."""
+        return collections.Counter((r.method, r.name) for r in rows
+                                   if r.method not in ("timer", "task"))
+
+    def named(self, rows, method):
+        """Counter of the names of the timer (or task) rows."""
+        return collections.Counter(r.name for r in rows if r.method == method)
+
+    def sent(self):
+        """The requests that reached the app."""
+        return self.app.hits()
+
+
+class NodeTestCase(LoadShapeTestCase):
+    """Runs several hammer commands at once."""
+
+    def spawn(self, args, csv, cwd=HERE, quiet=True):
+        proc = subprocess.Popen(
+            [sys.executable, HAMMER] + list(args) + ["-o", csv]
+            + (["-q"] if quiet else []),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+            universal_newlines=True, start_new_session=True)
+        self.addCleanup(self.reap, proc)
+        return proc
+
+    @staticmethod
+    def reap(proc):
+        """Kill what is left of the run's process group; close its pipes."""
+        TestSignals.kill_group(proc.pid)
+        if proc.returncode is None:
+            proc.communicate()
+
+    def finish(self, proc, timeout=60):
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            TestSignals.kill_group(proc.pid)
+            proc.communicate()
+            self.fail("hammer %s did not end" % " ".join(proc.args))
+        return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                           out, err)
+
+    @staticmethod
+    def elapsed_of(path):
+        with open(path) as f:
+            return sorted(float(r["elapsed"]) for r in csv.DictReader(f))
+
+    def crunch(self, *args):
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "crunch.py")] + list(args)
+            + ["--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout), proc.stderr
+
+    @staticmethod
+    def users_by_connection(server, started):
+        """(first request - started, requests) of each connection, in the
+        order they began: one connection per user, kept alive."""
+        return sorted((times[0] - started, len(times))
+                      for times in server.arrivals.values())
+
+    def assertRamp(self, firsts, offsets, what):
+        """Each first request came at its ramp offset: not before it (1 ms
+        for the clocks), less than RAMP_SLACK_S after it."""
+        self.assertEqual(len(firsts), len(offsets), what)
+        for first, offset in zip(firsts, offsets):
+            self.assertGreaterEqual(first, offset - 0.001, (what, firsts))
+            self.assertLess(first, offset + self.RAMP_SLACK_S,
+                            (what, firsts))
+
+    RAMP_SLACK_S = 0.2
+
+
+REMOTE_RUNS = os.path.join(os.path.expanduser("~"), "hammer-runs")
+
+
+class SSHTestCase(ServerTestCase):
+    """Tests against SSHD, one per class: skipped with a clear reason when
+    OpenSSH is not installed, a failure when HAMMER_TEST_REQUIRE_ALL=1.
+    Remote run directories a test leaves in ~/hammer-runs are removed."""
+
+    aliases = 3
+    sshd = None
+
+    @classmethod
+    def setUpClass(cls):
+        if SSHD.missing() is None:
+            cls.sshd = SSHD().start(cls.aliases)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.sshd is not None:
+            cls.sshd.stop()
+            cls.sshd = None
+
+    def setUp(self):
+        if self.sshd is None:
+            if REQUIRE_ALL:
+                self.fail("%s and HAMMER_TEST_REQUIRE_ALL=1" % SSHD.missing())
+            self.skipTest("%s: the --hosts tests are skipped" % SSHD.missing())
+        ServerTestCase.setUp(self)
+        self.runs_before = self.remote_runs()
+        self.addCleanup(self.remove_new_runs)
+
+    @staticmethod
+    def remote_runs():
+        try:
+            return set(os.listdir(REMOTE_RUNS))
+        except OSError:
+            return set()
+
+    def remove_new_runs(self):
+        """Remove the run directories made since setUp, but for one a
+        process still runs in (someone else's run)."""
+        busy = " ".join(" ".join(argv) for _, _, argv
+                        in process_table().values())
+        for name in self.remote_runs() - self.runs_before:
+            path = os.path.join(REMOTE_RUNS, name)
+            if path not in busy:
+                shutil.rmtree(path, ignore_errors=True)
+        try:
+            os.rmdir(REMOTE_RUNS)   # only when nothing else is left there
+        except OSError:
+            pass
+
+
+MERGED_HEADER = ("elapsed,response_time,status,bytes,error,scheduled,method,"
+                 "name,node")
+
+
+class HostsTestCase(SSHTestCase, NodeTestCase):
+    """hammer --hosts over SSHD's aliases, with this Python on the nodes."""
+
+    def hosts_args(self, hosts="node1,node2,node3"):
+        return ["--hosts", hosts, "--ssh-config", self.sshd.config,
+                "--remote-python", sys.executable]
+
+    def merged_rows(self):
+        """The controller's results.csv: its rows as lists, node last."""
+        with open(self.csv) as f:
+            lines = f.read().split("\n")
+        self.assertEqual(lines[0], MERGED_HEADER)
+        self.assertEqual(lines[-1], "", "the file ends with a whole line")
+        for line in lines[1:-1]:
+            self.assertRegex(line.rpartition(",")[0], ROW_RE)
+            self.assertRegex(line, r",[1-9][0-9]*$")
+        return [line.split(",") for line in lines[1:-1]]
+
+    def node_counts(self, rows):
+        return collections.Counter(int(r[-1]) for r in rows)
+
+    @staticmethod
+    def file_rows(path):
+        with open(path) as f:
+            return len(f.read().splitlines()) - 1
+
+    def run_id(self, settings):
+        """<run-id> of ~/hammer-runs/<run-id>/node-<I>, from node_hosts."""
+        dirs = set(os.path.dirname(os.path.expanduser(h["dir"]).rstrip("/"))
+                   for h in settings["node_hosts"])
+        self.assertEqual(len(dirs), 1, dirs)
+        parent, run_id = os.path.split(dirs.pop())
+        self.assertEqual(parent, REMOTE_RUNS)
+        return run_id
+
+    def leftovers(self, run_id=None):
+        """Processes of this test still running: the controller's (its
+        -o path in argv), its ssh clients (SSHD's config in argv), the
+        nodes' (below sshd, or the run's directory in argv)."""
+        table = process_table()
+        below_sshd = set(descendants(self.sshd.proc.pid, table))
+        marks = [self.csv, self.sshd.config] + (
+            [os.path.join(REMOTE_RUNS, run_id)] if run_id else [])
+        found = []
+        for pid, (_, state, argv) in table.items():
+            if state == "Z" or pid == os.getpid():
+                continue
+            line = " ".join(argv)
+            remote = pid in below_sshd and not (
+                argv and os.path.basename(argv[0]).startswith("sshd"))
+            if remote or any(mark in line for mark in marks):
+                found.append((pid, line[:200]))
+        return found
+
+    def assertNoneLeft(self, run_id=None, within_s=5.0):
+        deadline = time.monotonic() + within_s
+        while self.leftovers(run_id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.leftovers(run_id), [])
+
+    def wait_for(self, predicate, what, timeout_s=30.0):
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail("waited %gs for %s" % (timeout_s, what))
+            time.sleep(0.05)
+
+
+# --- the command line: options, durations, sizes and usage errors ------------
 
 
 class TestParseDuration(unittest.TestCase):
@@ -819,259 +1608,423 @@ class TestParseDuration(unittest.TestCase):
             hammer.parse_duration("nan")
 
 
-class TestSchedule(unittest.TestCase):
-    def test_split_spreads_the_remainder(self):
-        self.assertEqual(hammer.split_evenly(10, 3), [4, 3, 3])
-        self.assertEqual(sum(hammer.split_evenly(1001, 7)), 1001)
+class TestParseSize(unittest.TestCase):
+    def test_sizes(self):
+        for text, size in (("100", 100), ("0", 0), ("10MB", 10000000),
+                           ("512kB", 512000), ("512KB", 512000),
+                           ("1MiB", 1048576), ("2kib", 2048),
+                           ("1GB", 10 ** 9), ("1GiB", 1 << 30),
+                           ("1.5 MB", 1500000), (" 7b ", 7)):
+            self.assertEqual(hammer.parse_size(text), size, text)
 
-    def test_users_interleave_processes(self):
-        self.assertEqual(hammer.user_numbers([3, 2]), [[0, 2, 4], [1, 3]])
+    def test_negative(self):
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_size("-1MB")
+        self.assertEqual(str(cm.exception), "'-1MB' must be a size >= 0")
 
-    def test_rampup_offsets_are_linear(self):
-        self.assertEqual(hammer.rampup_offsets([2, 2], 8.0),
-                         [[0.0, 4.0], [2.0, 6.0]])
-        flat = sorted(sum(hammer.rampup_offsets([3, 3, 2], 16.0), []))
-        self.assertEqual(flat, [g * 2.0 for g in range(8)])
-
-    def test_no_rampup_starts_everyone_at_once(self):
-        self.assertEqual(hammer.rampup_offsets([2, 1], 0.0), [[0.0, 0.0], [0.0]])
-
-    def test_quotas_add_up(self):
-        quotas = hammer.request_quotas([3, 2], 11)
-        self.assertEqual(quotas, [[3, 2, 2], [2, 2]])
-        self.assertEqual(hammer.request_quotas([1], None), [[math.inf]])
+    def test_junk(self):
+        for text in ("", "MB", "10XB", "1e3", "ten", "1..2MB", "inf"):
+            with self.assertRaises(hammer.UsageError) as cm:
+                hammer.parse_size(text)
+            self.assertEqual(str(cm.exception), "%r is not a size: use e.g."
+                             " 10MB, 512kB, 1MiB or 100 (bytes)" % text)
 
 
-class FakeClock(object):
-    """A clock that only moves when the user waits (timeit's FakeTimer)."""
+class TestMain(ServerTestCase):
+    def test_main_unknown_option(self):
+        self.assert_usage(["http://127.0.0.1/", "--bogus"],
+                          "unrecognized arguments: --bogus")
 
-    def __init__(self, now):
-        self.now = now
-        self.waits = []
+    def test_main_bad_scheme(self):
+        self.assert_usage(["ftp://127.0.0.1/"], "unsupported url scheme 'ftp'"
+                          " in 'ftp://127.0.0.1/': use http:// or https://")
 
-    def __call__(self):
-        return self.now
+    def test_main_missing_url(self):
+        self.assert_usage([], "a URL is required (or --demo to try hammer on a"
+                              " built-in target)")
 
-    def wait(self, seconds):
-        self.waits.append(seconds)
-        self.now += seconds
-        return False
+    def test_main_negative_interval(self):
+        self.assert_usage(["http://127.0.0.1/", "--interval", "-1"],
+                          "argument --interval: '-1' must be a duration >= 0")
 
-    def is_set(self):
-        return False
+    def test_main_bad_duration(self):
+        self.assert_usage(["http://127.0.0.1/", "--runtime", "soon"],
+                          "argument --runtime: 'soon' is not a duration: use"
+                          " e.g. 30, 30s, 500ms, 5m or 1h")
+
+    def test_main_zero_runtime(self):
+        self.assert_usage(["http://127.0.0.1/", "--runtime", "0"],
+                          "--runtime must be more than 0s")
+
+    def test_main_negative_threads(self):
+        self.assert_usage(["http://127.0.0.1/", "-t", "-3"],
+                          "argument -t/--threads: '-3' must be a whole number"
+                          " >= 1")
+
+    def test_main_zero_processes(self):
+        self.assert_usage(["http://127.0.0.1/", "-p", "0"],
+                          "argument -p/--processes: '0' must be a whole number"
+                          " >= 1")
+
+    def test_main_threads_and_concurrency(self):
+        self.assert_usage(["http://127.0.0.1/", "-t", "2", "-c", "4"],
+                          "argument -c/--concurrency: not allowed with"
+                          " argument -t/--threads")
+
+    def test_main_unreadable_data_file(self):
+        self.assert_usage(["http://127.0.0.1/", "-d", "@/nonexistent/body"],
+                          "cannot read data file '/nonexistent/body': No such"
+                          " file or directory")
+
+    def test_main_malformed_header(self):
+        self.assert_usage(["http://127.0.0.1/", "-H", "NoColonHere"],
+                          "malformed header 'NoColonHere': expected"
+                          " 'Name: value'")
+
+    def test_main_unreachable_target(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()       # nothing listens there now
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "r.csv")
+            code, stdout, err = self.main("http://127.0.0.1:%d/" % port,
+                                          "-o", out)
+            self.assertFalse(os.path.exists(out))
+        self.assertEqual(code, 1)
+        self.assertEqual(err, "hammer: error: cannot connect to 127.0.0.1:%d:"
+                              " connection refused\n" % port)
+        self.assertEqual(stdout, "")
+
+    def test_main_output_not_writable(self):
+        server = TargetServer()
+        self.addCleanup(server.stop)
+        code, _, err = self.main(server.url, "-o", "/nonexistent/dir/r.csv")
+        self.assertEqual(code, 1)
+        self.assertEqual(err, "hammer: error: cannot write"
+                              " '/nonexistent/dir/r.csv':"
+                              " No such file or directory\n")
+        self.assertEqual(server.requests, 0)
+
+    def test_main_output_full(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full on this system")
+        server = TargetServer()
+        self.addCleanup(server.stop)
+        code, _, err = self.main(server.url, "-o", "/dev/full")
+        self.assertEqual(code, 1)
+        self.assertEqual(err, "hammer: error: cannot write '/dev/full': No"
+                              " space left"
+                              " on device\n")
+        self.assertEqual(server.requests, 0)
+
+    def test_main_version(self):
+        code, out, _ = self.main("--version")
+        self.assertEqual((code, out), (0, "hammer %s\n" % hammer.__version__))
+
+    def test_help_states_every_default(self):
+        code, out, _ = self.main("--help")
+        self.assertEqual(code, 0)
+        for option in ("--interval", "--runtime", "--rampup", "--processes",
+                       "--threads", "--timeout", "--output"):
+            self.assertRegex(out, r"(?s)%s.*?\(default: " % option)
 
     stopped = False     # as a StopFlag
 
 
-class TestUserLoopSchedule(unittest.TestCase):
-    """user_loop with an injected clock against a real server."""
+class TestBadInput(ServerTestCase):
+    """Every bad command line: exit 2 and one exact `hammer: error:` line
+    after the usage lines, no traceback, results.csv untouched, and not
+    even a connection to the target."""
 
     def setUp(self):
-        self.server = TargetServer()
+        ServerTestCase.setUp(self)
+        self.server = FaultServer("ok")
         self.addCleanup(self.server.stop)
 
-    def run_user(self, start_at, end, interval, quota=math.inf):
-        clock = FakeClock(100.0)
-        plan = make_plan(self.server.url, "--interval", str(interval))
-        connect = hammer.connector(socket.AF_INET,
-                                   ("127.0.0.1", self.server.port),
-                                   "127.0.0.1", None, 5.0, clock)
-        rows = []
-        self.counts = collections.Counter()
-        shape = hammer.Paced(100.0, [(start_at - 100.0, end - 100.0)], end,
-                             interval, (0.0, 0.0), None, self.counts)
-        self.finish = hammer.user_loop(plan, 100.0, shape, quota, end,
-                                       clock, rows.append, connect, clock,
-                                       self.counts)
-        return rows, clock
+    def sent(self):
+        """The connections the target accepted."""
+        return self.server.conns
 
-    def test_waits_for_its_start_then_paces_by_interval(self):
-        rows, clock = self.run_user(start_at=103.0, end=108.5, interval=1.0)
-        self.assertEqual([r[0] for r in rows], [3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
-        self.assertEqual(clock.waits[0], 3.0)
-        self.assertEqual([r[2] for r in rows], [200] * 6)
-        self.assertEqual(self.server.requests, 6)
-        self.assertEqual(self.server.connections, 1)
+    def path(self, name, size=0):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "wb") as f:
+            f.truncate(size)        # sparse: no disk used
+        return path
 
-    def test_stops_at_quota(self):
-        rows, _ = self.run_user(start_at=100.0, end=1e9, interval=0.5, quota=4)
-        self.assertEqual(len(rows), 4)
-        self.assertEqual(self.server.requests, 4)
+    def cases(self):
+        url = self.server.url
+        big = self.path("big", hammer.MAX_BODY_B + 1)
+        huge_t = str(10 ** 7)
+        return [
+            ([], "a URL is required (or --demo to try hammer on a built-in"
+                 " target)"),
+            (["--demo", url], "--demo runs against its own target: leave out"
+                              " the URL"),
+            ([url, "extra"], "unrecognized arguments: extra"),
+            ([url, "--bogus"], "unrecognized arguments: --bogus"),
+            (["ftp://127.0.0.1/"], "unsupported url scheme 'ftp' in"
+             " 'ftp://127.0.0.1/': use http:// or https://"),
+            (["127.0.0.1:8000/"], "url '127.0.0.1:8000/' has no scheme: write"
+             " it as http://127.0.0.1:8000/"),
+            (["http://[::1"], "url 'http://[::1' is malformed: its IPv6"
+             " address lacks the closing ']'"),
+            (["http://[::1]x/"], "url 'http://[::1]x/' is malformed: 'x'"
+             " follows its IPv6 address"),
+            (["http://[zz]/"], "url 'http://[zz]/' has an invalid IPv6"
+             " address '[zz]'"),
+            (["http:///x"], "url 'http:///x' has no host"),
+            (["http://a b/"], "url 'http://a b/' has an invalid host 'a b'"),
+            (["http://a..b/"], "url 'http://a..b/' has an invalid host"
+             " 'a..b'"),
+            (["http://%s.test/" % ("a" * 64)], "url 'http://%s.test/' has an"
+             " invalid host '%s.test'" % ("a" * 64, "a" * 64)),
+            (["http://%s/" % ("\u00fc" * 70)], "url 'http://%s/' has a host"
+             " %r that IDNA cannot encode" % ("\u00fc" * 70, "\u00fc" * 70)),
+            (["http://127.0.0.1:99999/"], "url 'http://127.0.0.1:99999/' has"
+             " an invalid port '99999': use 1 to 65535"),
+            (["http://127.0.0.1:0/"], "url 'http://127.0.0.1:0/' has an"
+             " invalid port '0': use 1 to 65535"),
+            (["http://127.0.0.1:8o/"], "url 'http://127.0.0.1:8o/' has an"
+             " invalid port '8o': use 1 to 65535"),
+            (["http://127.0.0.1/a\rb"], "url 'http://127.0.0.1/a\\rb' holds a"
+             " control character (such as CR, LF or TAB): remove it"),
+            (["http://127.0.0.1/a\nb"], "url 'http://127.0.0.1/a\\nb' holds a"
+             " control character (such as CR, LF or TAB): remove it"),
+            (["http://127.0.0.1/a\tb"], "url 'http://127.0.0.1/a\\tb' holds a"
+             " control character (such as CR, LF or TAB): remove it"),
+            (["http://127.0.0.1/\x00"], "url 'http://127.0.0.1/\\x00' holds a"
+             " control character (such as CR, LF or TAB): remove it"),
+            ([url, "-X", ""], "invalid method '': a method is a token such"
+             " as GET or POST"),
+            ([url, "-X", "GE T"], "invalid method 'GE T': a method is a token"
+             " such as GET or POST"),
+            ([url, "-X", "GET\r\n"], "invalid method 'GET\\r\\n': a method is"
+             " a token such as GET or POST"),
+            ([url, "-H", "NoColonHere"], "malformed header 'NoColonHere':"
+             " expected 'Name: value'"),
+            ([url, "-H", "Bad Name: x"], "malformed header 'Bad Name: x':"
+             " expected 'Name: value'"),
+            ([url, "-H", ": x"], "malformed header ': x': expected 'Name:"
+             " value'"),
+            ([url, "-H", "X-A: a\x00b"], "header 'X-A: a\\x00b' holds a"
+             " control character (such as CR, LF or NUL): remove it"),
+            ([url, "-H", "X-A: a\rb"], "header 'X-A: a\\rb' holds a control"
+             " character (such as CR, LF or NUL): remove it"),
+            ([url, "-H", "X-A: \u20ac"], "headers must be latin-1 text"),
+            ([url, "-H", "Content-Length: 5"], "-H 'Content-Length: 5'"
+             " disagrees with the 0-byte body; leave it out: hammer sets"
+             " Content-Length"),
+            ([url, "-H", "Transfer-Encoding: chunked", "-d", "x"],
+             "-H 'Transfer-Encoding: chunked': hammer sends the body with a"
+             " Content-Length; leave Transfer-Encoding out"),
+            ([url, "-d", "@/nonexistent/body"], "cannot read data file"
+             " '/nonexistent/body': No such file or directory"),
+            ([url, "-d", "@/dev/zero"], "data file '/dev/zero' is not a"
+             " regular file"),
+            ([url, "-d", "@" + self.tmp.name], "data file %r is not a regular"
+             " file" % self.tmp.name),
+            ([url, "-d", "@" + big], "the request body is bigger than the"
+             " limit of 64.0 MiB"),
+            ([url, "--runtime", "0"], "--runtime must be more than 0s"),
+            ([url, "--runtime", "-1"], "argument --runtime: '-1' must be a"
+             " duration >= 0"),
+            ([url, "--runtime", "soon"], "argument --runtime: 'soon' is not a"
+             " duration: use e.g. 30, 30s, 500ms, 5m or 1h"),
+            ([url, "--runtime", "nan"], "argument --runtime: 'nan' must be a"
+             " duration >= 0"),
+            ([url, "--runtime", "1e300"], "argument --runtime: '1e300' is too"
+             " long: at most 1e+06s"),
+            ([url, "--timeout", "0"], "--timeout must be more than 0s"),
+            ([url, "--timeout", "inf"], "argument --timeout: 'inf' must be a"
+             " duration >= 0"),
+            ([url, "--interval=-5ms"], "argument --interval: '-5ms' must"
+             " be a duration >= 0"),
+            ([url, "--rampup", "1x"], "argument --rampup: '1x' is not a"
+             " duration: use e.g. 30, 30s, 500ms, 5m or 1h"),
+            ([url, "-t", "0"], "argument -t/--threads: '0' must be a whole"
+             " number >= 1"),
+            ([url, "-t", "1.5"], "argument -t/--threads: '1.5' must be a"
+             " whole number >= 1"),
+            ([url, "-p", "-1"], "argument -p/--processes: '-1' must be a"
+             " whole number >= 1"),
+            ([url, "-c", "abc"], "argument -c/--concurrency: 'abc' must be a"
+             " whole number >= 1"),
+            ([url, "-n", "0"], "argument -n/--requests: '0' must be a whole"
+             " number >= 1"),
+            ([url, "-t", "2", "-c", "4"], "argument -c/--concurrency: not"
+             " allowed with argument -t/--threads"),
+            ([url, "-o", ""], "-o/--output needs a file name"),
+            ([url, "-p", "1", "-t", huge_t], hammer.capacity_problem(
+                [10 ** 7], hammer.box_limits())),
+            ([url, "-p", "64", "-c", huge_t], hammer.capacity_problem(
+                hammer.split_evenly(10 ** 7, 64), hammer.box_limits())),
+        ] + self.load_shape_cases(url)
 
-    def test_no_request_starts_at_or_after_the_end(self):
-        rows, _ = self.run_user(start_at=110.0, end=110.0, interval=0.0)
-        self.assertEqual(rows, [])
-        self.assertEqual(self.server.requests, 0)
+    def load_shape_cases(self, url):
+        """--rate, --stages, --cycles, --think, --sizing and --fail-if."""
+        rate = "is not a rate: a number of req/s from 0 to 1e+07"
+        users = "is not a number of users: a whole number from 0 to 1000000"
+        stage = "is not DURATION:TARGET, as in 30s:10"
+        metrics = ("use one of p50 p90 p95 p99 p99.9 mean max rps errors"
+                   " requests")
+        return [
+            ([url, "--rate", "0"], "--rate: '0': the rate must end above 0"
+             " req/s"),
+            ([url, "--rate", "-1"], "--rate: '-1' " + rate),
+            ([url, "--rate", "abc"], "--rate: 'abc' " + rate),
+            ([url, "--rate", "1e99"], "--rate: '1e99' " + rate),
+            ([url, "--rate", "nan"], "--rate: 'nan' " + rate),
+            ([url, "--rate", "1:2:3"], "--rate: '1:2:3' is not a rate: R or"
+             " FROM:TO in req/s, as in 500 or 100:1000"),
+            ([url, "--rate", "5:"], "--rate: '5:' is not a rate: R or"
+             " FROM:TO in req/s, as in 500 or 100:1000"),
+            ([url, "--rate", "10:0"], "--rate: '10:0': the rate must end"
+             " above 0 req/s"),
+            ([url, "--rate", ""], "--rate needs a rate in req/s, as in --rate"
+             " 500 or --rate 100:1000"),
+            ([url, "--rate"], "--rate needs a rate in req/s, as in --rate 500"
+             " or --rate 100:1000"),
+            ([url, "--rate", "10", "--stages", "1s:10"], "with --stages the"
+             " targets are the rates: give --rate without a value"),
+            ([url, "--rate", "10", "--cycles", "10"], "with --cycles the"
+             " targets are the rates: give --rate without a value"),
+            ([url, "--rate", "--stages", "1s:0"], "--stages never asks for a"
+             " request: give a rate above 0"),
+            ([url, "--rate", "--stages", "1s:x"], "--stages: 'x' " + rate),
+            ([url, "--rate", "10", "--arrivals", "bursty"], "argument"
+             " --arrivals: invalid choice: 'bursty' (choose from 'uniform',"
+             " 'poisson')"),
+            ([url, "--arrivals", "poisson"], "--arrivals needs --rate"),
+            ([url, "--rate", "10", "--interval", "1"], "--interval and --think"
+             " pace users; with --rate the rate says when requests go"),
+            ([url, "--rate", "10", "--think", "1"], "--interval and --think"
+             " pace users; with --rate the rate says when requests go"),
+            ([url, "--stages", "30s"], "--stages: stage '30s' " + stage),
+            ([url, "--stages", "30s:"], "--stages: stage '30s:' " + stage),
+            ([url, "--stages", "1s:2,"], "--stages: stage '' " + stage),
+            ([url, "--stages", "x:10"], "--stages: 'x' is not a duration: use"
+             " e.g. 30, 30s, 500ms, 5m or 1h"),
+            ([url, "--stages", "30s:-1"], "--stages: '-1' " + users),
+            ([url, "--stages", "30s:abc"], "--stages: 'abc' " + users),
+            ([url, "--stages", "30s:1.5"], "--stages: '1.5' " + users),
+            ([url, "--stages", "0s:10"], "--stages must last more than 0s and"
+             " at most 1e+06s"),
+            ([url, "--stages", "1s:0"], "--stages never asks for a user: give"
+             " a target of 1 or more"),
+            ([url, "--stages", "1s:2", "--runtime", "5"], "--stages sets the"
+             " runtime and the ramp: leave out --runtime"),
+            ([url, "--stages", "1s:2", "--rampup", "5"], "--stages sets the"
+             " runtime and the ramp: leave out --rampup"),
+            ([url, "--stages", "1s:2", "--cycles", "2"], "--stages and"
+             " --cycles cannot be combined"),
+            ([url, "--stages", "1s:2", "-c", "5"], "-c/--concurrency: the"
+             " --stages set the users"),
+            ([url, "--cycles", "10::20"], "--cycles: '' " + users),
+            ([url, "--cycles", "a"], "--cycles: 'a' " + users),
+            ([url, "--cycles", "0"], "--cycles never asks for a user: give a"
+             " target of 1 or more"),
+            ([url, "--cycles", "10", "--cycle-time", "0"], "--cycle-time must"
+             " be more than 0s"),
+            ([url, "--cycle-time", "10s"], "--cycle-time needs --cycles"),
+            ([url, "--cycles", "10", "--runtime", "5"], "--cycles sets the"
+             " runtime and the ramp: leave out --runtime"),
+            ([url, "--think", "3:1"], "--think: '3:1': the low end is above"
+             " the high one"),
+            ([url, "--think", "soon"], "--think: 'soon' is not a duration: use"
+             " e.g. 30, 30s, 500ms, 5m or 1h"),
+            ([url, "--seed", "-1"], "argument --seed: '-1' must be a whole"
+             " number >= 0"),
+            ([url, "--sizing-max", "10"], "--sizing-max needs --sizing"),
+            ([url, "--sizing", "--sizing-time", "0"],
+             "--sizing-time must be more than 0s"),
+            ([url, "--rate", "100:1000"],
+             "--rate 100:1000 ramps over --rampup: give --rampup"),
+            ([url, "--sizing", "--sizing-window", "20s", "--sizing-time",
+              "10s"], "--sizing-window must be more than 0s and at most"
+             " --sizing-time (10s)"),
+            ([url, "--sizing", "-n", "10"], "-n/--requests cannot be combined"
+             " with --sizing"),
+            ([url, "--sizing", "--stages", "1s:2"], "--stages and --sizing"
+             " cannot be combined"),
+            ([url, "--sizing", "--rate", "100", "--sizing-max", "10"],
+             "--sizing-max counts users: with --rate the sizing ramps the"
+             " rate up to --rate's"),
+            ([url, "--sizing", "--sizing-slo", "p95<200"], "--sizing-slo:"
+             " threshold 'p95<200': p95 needs a time with its unit (us, ms or"
+             " s), as in p95<500ms"),
+            ([url, "--fail-if", "p59<1s"], "--fail-if: threshold 'p59<1s':"
+             " unknown metric 'p59'; " + metrics),
+            ([url, "--fail-if", "p95<200"], "--fail-if: threshold 'p95<200':"
+             " p95 needs a time with its unit (us, ms or s), as in"
+             " p95<500ms"),
+            ([url, "--fail-if", "errors<5"], "--fail-if: threshold"
+             " 'errors<5': errors needs a percentage, as in errors<5%"),
+            ([url, "--fail-if", "p95=1s"], "--fail-if: threshold 'p95=1s':"
+             " the operator must be one of < <= > >="),
+            ([url, "--fail-if", "rps>1k"], "--fail-if: threshold 'rps>1k':"
+             " rps needs a plain number, as in rps>=1000"),
+            ([url, "--fail-if", "p95<1s", "--fail-if", ""], "--fail-if:"
+             " threshold '': unknown metric ''; " + metrics),
+            # issue 10: scripts, targets, projects, data files
+            ([url, "--max-body", "junk"], "--max-body: 'junk' is not a size:"
+             " use e.g. 10MB, 512kB, 1MiB or 100 (bytes)"),
+            ([url, "--script", self.path("none.py") + ".missing"],
+             "cannot read script %r: no such file"
+             % (self.path("none.py") + ".missing")),
+            ([url, "--verbose"], "--verbose prints a script's requests: use"
+             " it with --script or --project"),
+            ([url, "--data-file", self.path("users.csv")], "--data-file"
+             " gives scripts their user.data: use it with --script or"
+             " --project"),
+            ([url, "--script", self.path("a.py"), "--targets",
+              self.path("t.txt")], "--script and --targets cannot be"
+             " combined"),
+            ([url, "--script", self.path("a.py"), "--script",
+              self.path("b.py")], "several --script files need their users"
+             " each, as in --script a.py:30 --script b.py:10"),
+            ([url, "--fail-if", "p95{}<1s"], "--fail-if: threshold"
+             " 'p95{}<1s': the name in braces must be a request's or a"
+             " timer's name"),
+            ([url, "--fail-if", "p95<1s}"], "--fail-if: threshold 'p95<1s}':"
+             " a name goes in braces, as in p95{checkout}<500ms"),
+        ]
 
-    def test_time_ends_it_at_the_end_of_the_runtime(self):
-        # its last response came at 108.0; it took part until 108.5
-        self.run_user(start_at=103.0, end=108.5, interval=1.0)
-        self.assertEqual(self.finish, 108.5)
+    def test_bad_command_lines(self):
+        cases = self.cases()
+        self.assertGreaterEqual(len(cases), 40)
+        for argv, message in cases:
+            with self.subTest(argv=argv):
+                self.assert_usage(argv, message)
+        self.assertEqual(self.server.conns, [])
 
-    def test_its_quota_ends_it_at_its_last_response(self):
-        self.run_user(start_at=100.0, end=1e9, interval=0.5, quota=4)
-        self.assertEqual(self.finish, 101.5)
+    # an empty --stages (or --cycles) is a bad value, not a missing option;
+    # -n 1 keeps a run short should one start
+    def test_empty_stages(self):
+        self.assert_usage([self.server.url, "--stages", "", "-n", "1"],
+                          "--stages: stage '' is not DURATION:TARGET, as in"
+                          " 30s:10")
+        self.assertEqual(self.server.conns, [])
 
-    def test_one_connection_is_counted(self):
-        self.run_user(start_at=100.0, end=1e9, interval=0.5, quota=4)
-        self.assertEqual(self.counts, {"opened": 1})
+    def test_empty_cycles(self):
+        self.assert_usage([self.server.url, "--cycles", "", "-n", "1"],
+                          "--cycles: '' is not a number of users: a whole"
+                          " number from 0 to 1000000")
+        self.assertEqual(self.server.conns, [])
 
-
-class ClockedServer(TargetServer):
-    """A TargetServer that moves a FakeClock on by each request's response
-    time before answering it: user_loop sees slow responses, and nobody
-    waits for them."""
-
-    def __init__(self, clock, response_s):
-        self.clock, self.response_s = clock, list(response_s)
-        TargetServer.__init__(self)
-
-    def before_answer(self):
-        with self.lock:
-            k = min(self.requests, len(self.response_s)) - 1
-        self.clock.now += self.response_s[k]
-
-
-class TestPacedUserLoop(unittest.TestCase):
-    """user_loop paced by Paced (--interval, --think, a stage plan's
-    windows), with an injected clock against a real server."""
-
-    T0 = 100.0
-
-    def run_user(self, windows, end_s, interval=0.0, think=(0.0, 0.0),
-                 rng=None, response_s=(0.0,), quota=math.inf):
-        """-> rows, the instant (from T0) up to which the user took part,
-        its events, and the server."""
-        clock = FakeClock(self.T0)
-        server = ClockedServer(clock, response_s)
-        self.addCleanup(server.stop)
-        plan = make_plan(server.url)
-        connect = hammer.connector(socket.AF_INET, ("127.0.0.1", server.port),
-                                   "127.0.0.1", None, 5.0, clock)
-        events = collections.Counter()
-        shape = hammer.Paced(self.T0, windows, self.T0 + end_s, interval,
-                             think, rng, events)
-        rows = []
-        until = hammer.user_loop(plan, self.T0, shape, quota,
-                                 self.T0 + end_s, clock, rows.append, connect,
-                                 clock, events)
-        return rows, until - self.T0, events, server
-
-    def test_interval_is_start_to_start(self):
-        rows, until, events, server = self.run_user(
-            [(0.0, 4.5)], 4.5, interval=1.0, response_s=[0.25])
-        self.assertEqual([r[:3] for r in rows], [
-            (0.0, 0.25, 200), (1.0, 0.25, 200), (2.0, 0.25, 200),
-            (3.0, 0.25, 200), (4.0, 0.25, 200)])
-        self.assertEqual((until, events["late_starts"], server.requests),
-                         (4.5, 0, 5))
-
-    def test_a_slow_response_makes_a_late_start(self):
-        rows, until, events, server = self.run_user(
-            [(0.0, 5.25)], 5.25, interval=1.0,
-            response_s=[0.25, 0.25, 1.5, 0.25])
-        self.assertEqual([r[:2] for r in rows], [
-            (0.0, 0.25), (1.0, 0.25), (2.0, 1.5), (3.5, 0.25), (4.5, 0.25)])
-        self.assertEqual((until, events["late_starts"], server.requests),
-                         (5.25, 1, 5))
-
-    def test_think_then_interval(self):
-        rows, until, events, _ = self.run_user(
-            [(0.0, 10.0)], 10.0, interval=1.0, think=(0.5, 0.5),
-            response_s=[0.25, 0.75, 0.25], quota=4)
-        # 0.25 + 0.5 is before the interval; 0.75 + 0.5 outlasts it
-        self.assertEqual([r[0] for r in rows], [0.0, 1.0, 2.25, 3.25])
-        self.assertEqual((until, events["late_starts"]), (3.5, 1))
-
-    def test_think_alone(self):
-        rows, until, events, _ = self.run_user(
-            [(0.0, 10.0)], 10.0, think=(0.5, 0.5), response_s=[0.25],
-            quota=4)
-        self.assertEqual([r[0] for r in rows], [0.0, 0.75, 1.5, 2.25])
-        self.assertEqual((until, events["late_starts"]), (2.5, 0))
-
-    def test_a_window_that_ends_stops_the_user_after_its_request(self):
-        # the target falls below this user at 2.5, while its request sent
-        # at 2.0 is in flight: that one ends, no other goes
-        rows, until, _, server = self.run_user(
-            [(0.0, 2.5)], 10.0, interval=1.0, response_s=[0.75])
-        self.assertEqual([r[:2] for r in rows],
-                         [(0.0, 0.75), (1.0, 0.75), (2.0, 0.75)])
-        self.assertEqual((until, server.requests), (2.75, 3))
-
-    def test_a_user_that_stops_and_starts_again(self):
-        rows, until, _, server = self.run_user(
-            [(0.5, 1.75), (3.0, 4.5)], 10.0, interval=1.0,
-            response_s=[0.25])
-        self.assertEqual([r[0] for r in rows], [0.5, 1.5, 3.0, 4.0])
-        self.assertEqual((until, server.requests, server.connections),
-                         (4.25, 4, 1))
-
-    def test_think_with_a_seed_repeats(self):
-        def run(seed):
-            rng = hammer.user_rng(seed, "user", 3)
-            rows, _, _, _ = self.run_user([(0.0, 100.0)], 100.0,
-                                          think=(0.0, 0.05), rng=rng, quota=6)
-            return [r[0] for r in rows]
-        first = run(5)
-        self.assertEqual(first, run(5))
-        self.assertNotEqual(first, run(6))
-        rng = random.Random("5-user-3")
-        expected = [0.0]
-        for _ in range(5):
-            expected.append(expected[-1] + rng.uniform(0.0, 0.05))
-        for got, want in zip(first, expected):
-            self.assertAlmostEqual(got, want, places=9)
+    def test_bad_command_line_in_a_subprocess(self):
+        proc = subprocess.run(
+            [sys.executable, HAMMER, "http://[::1", "-o", self.csv],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(proc.stderr.splitlines()[-1],
+                         "hammer: error: url 'http://[::1' is malformed: its"
+                         " IPv6 address lacks the closing ']'")
+        self.assertEqual(proc.stdout, "")
 
 
-class TestHistogram(unittest.TestCase):
-    def exact(self, values, p):
-        ordered = sorted(values)
-        return ordered[max(1, int(math.ceil(p / 100.0 * len(ordered)))) - 1]
-
-    def test_percentiles_within_one_percent(self):
-        rng = random.Random(7)
-        samples = {
-            "lognormal": [rng.lognormvariate(-6, 1.2) for _ in range(20000)],
-            "uniform": [rng.uniform(0.0001, 2.0) for _ in range(20000)],
-            "bimodal": [rng.choice((0.0004, 0.25)) * rng.uniform(0.9, 1.1)
-                        for _ in range(20000)],
-        }
-        for name, values in samples.items():
-            h = hammer.Histogram()
-            h.add_many(values[:7000])
-            h.add_many(values[7000:])
-            for p in (1, 25, 50, 90, 95, 99, 99.9, 100):
-                with self.subTest(name=name, p=p):
-                    want = self.exact(values, p)
-                    self.assertLessEqual(abs(h.percentile(p) - want) / want,
-                                         0.01)
-            self.assertEqual(h.n, len(values))
-            # to the microsecond, as results.csv gives them
-            self.assertEqual(h.min, round(min(values), 6))
-            self.assertEqual(h.max, round(max(values), 6))
-            self.assertAlmostEqual(h.mean, sum(values) / len(values))
-
-    def test_merge_equals_one_histogram(self):
-        rng = random.Random(3)
-        values = [rng.expovariate(100) for _ in range(5000)]
-        whole, a, b = hammer.Histogram(), hammer.Histogram(), hammer.Histogram()
-        whole.add_many(values)
-        a.add_many(values[:1234])
-        b.add_many(values[1234:])
-        a.merge(hammer.Histogram.from_dict(b.to_dict()))
-        self.assertEqual(a.counts, whole.counts)
-        self.assertEqual(a.percentiles([50, 99]), whole.percentiles([50, 99]))
-
-    def test_memory_is_bounded(self):
-        h = hammer.Histogram()
-        rng = random.Random(1)
-        h.add_many([rng.uniform(0.001, 0.01) for _ in range(100000)])
-        # 900 three-digit mantissas in a decade, + values rounding up to 1e-2
-        self.assertLessEqual(len(h.counts), 901)
-
-    def test_empty(self):
-        self.assertEqual(hammer.Histogram().percentiles([50, 99]), [0.0, 0.0])
+# --- URLs, requests and the response reader ----------------------------------
 
 
 class TestRequestAndParsing(unittest.TestCase):
@@ -1305,159 +2258,1260 @@ class TestRequestAndParsing(unittest.TestCase):
                          ("fe80::1%eth0", "[fe80::1%25eth0]:81"))
 
 
-class TestSummary(unittest.TestCase):
-    SETTINGS = make_plan("http://x/", "-p", "2", "-c", "3", "--rampup", "1",
-                         "--runtime", "2", "-o", "r.csv")
-
-    def stats(self):
-        stats = hammer.WorkerStats()
-        stats.add_rows([(0.1, 0.002, 200, 10, ""), (0.2, 0.004, 200, 10, ""),
-                        (0.3, 0.003, 503, 5, ""), (0.4, 1.0, 0, 0, "timeout"),
-                        (0.5, 0.5, 0, 0, "reset"), (0.6, 0.7, 0, 0, "reset")])
-        stats.events.update({"opened": 7, "idle_closed": 2, "stray": 1})
-        return stats
-
-    def test_format_summary(self):
-        stats = self.stats()
-        lines = hammer.format_summary(self.SETTINGS, stats, 2.0, 6,
-                                      [0.5, 0.95], (0.6, 0.05))
-        self.assertEqual(lines, [
-            "hammer %s  GET http://x/" % hammer.__version__,
-            "load        3 users (2 + 1 threads in 2 processes), rampup 1s,"
-            " interval 0s, runtime 2s, keep-alive",
-            "requests    6 in 2.00s = 3.0 req/s",
-            "latency     min 2.00ms  avg 3.00ms  p50 3.00ms  p90 4.00ms"
-            "  p95 4.00ms  p99 4.00ms  max 4.00ms  (over 3 responses)",
-            "status      200: 2  503: 1",
-            "errors      4 = 66.67% of requests (5xx: 1; transport: reset 2,"
-            " timeout 1)",
-            "connections 7 opened; 2 closed by the server while idle; 1 closed"
-            " for bytes beyond a response",
-            "received    25 B of response bodies",
-            "output      r.csv (6 rows)",
-            "warning: worker 1 was busy 95% of a CPU: hammer itself may be the"
-            " bottleneck, so req/s and latency understate the target; add"
-            " processes (-p) or lower the users"])
-        self.assertEqual((stats.transport_errors, stats.server_errors,
-                          stats.errors, stats.requests), (3, 1, 4, 6))
-
-    def test_errors_count_5xx_alone(self):
-        # a server that answers only 503 must not read as "errors none"
-        stats = hammer.WorkerStats()
-        stats.add_rows([(0.1, 0.001, 503, 0, "")] * 209)
-        self.assertEqual(hammer.format_errors(stats),
-                         "209 = 100.00% of requests (5xx: 209)")
-
-    def test_no_errors(self):
-        stats = hammer.WorkerStats()
-        stats.add_rows([(0.1, 0.001, 404, 0, ""), (0.2, 0.001, 200, 0, "")])
-        self.assertEqual(hammer.format_errors(stats), "none")
-
-    def starved_warning(self, cpu, duration=2.0):
-        lines = hammer.format_summary(self.SETTINGS, self.stats(), duration,
-                                      6, [0.3, 0.3], cpu)
-        return [l for l in lines if "other processes" in l]
-
-    def test_starved_box_warns(self):
-        self.assertEqual(self.starved_warning((0.02, 0.55)), [
-            "warning: the CPUs hammer may use were 98% busy, 55% of them with"
-            " other processes (the target or another job): hammer got less"
-            " CPU than it wanted, so req/s and latency understate the target;"
-            " run hammer on other cores or another box"])
-
-    def test_idle_box_and_own_load_stay_quiet(self):
-        self.assertEqual(self.starved_warning((0.7, 0.3)), [])   # idle CPU
-        self.assertEqual(self.starved_warning((0.01, 0.1)), [])  # hammer's
-        self.assertEqual(self.starved_warning(None), [])         # not Linux
-        self.assertEqual(self.starved_warning((0.0, 0.9), 0.5), [])  # short
-
-    def test_cpu_shares(self):
-        # user nice system idle iowait irq softirq steal, in ticks
-        before = [1000, 0, 500, 4000, 0, 10, 20, 0]
-        after = [1400, 0, 700, 4020, 10, 20, 40, 50]
-        # 200 ticks of user+system were hammer's (2 s at 100 ticks/s)
-        idle, others = hammer.cpu_shares(before, after, 2.0, 100)
-        total = 400 + 200 + 20 + 10 + 10 + 20 + 50
-        self.assertAlmostEqual(idle, 30.0 / total)
-        self.assertAlmostEqual(others, (400 + 200 - 200 + 50.0) / total)
-        self.assertIsNone(hammer.cpu_shares(None, after, 1.0, 100))
-        self.assertIsNone(hammer.cpu_shares(after, after, 1.0, 100))
-
-    def test_format_seconds(self):
-        self.assertEqual([hammer.format_seconds(s) for s in
-                          (0.000212, 0.0012, 0.0123, 0.123, 1.234)],
-                         ["212us", "1.20ms", "12.3ms", "123ms", "1.23s"])
-
-    def test_no_requests_fails_the_run(self):
-        plan = self.SETTINGS._replace(output=os.devnull + "/x")
-        record = hammer.plan_settings(plan)
-        done = {0: hammer.Done(0, hammer.WorkerStats().to_dict(), 0, 0.0,
-                               1.0, 0.0, None)}
-        out, err = io.StringIO(), io.StringIO()
-        code = hammer.finish_run(plan, record, done, None, out, err)
-        self.assertEqual(code, 1)
-        self.assertEqual(err.getvalue().splitlines()[-1],
-                         "hammer: error: the run made no requests: no user"
-                         " got to send one before the runtime of 2s ended")
-        self.assertIn("requests    0 in 0.00s = 0.0 req/s", out.getvalue())
+FUZZ_READER_EXAMPLES = 300
+FUZZ_URL_EXAMPLES = 300
+FUZZ_DEADLINE_S = 0.05
+FUZZ_TEMPLATES = (
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello"
+    b"\r\n0\r\nT: 1\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+    b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
+    b"HTTP/1.1 200 OK\nContent-Length: 2\nConnection: close\n\nok",
+    b"HTTP/1.1 503 Busy\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nno",
+)
+FUZZ_PIECES = (b"\r\n", b"\n", b"\r\n\r\n", b"-", b"0", b"9" * 25, b"ffff",
+               b";", b",", b" ", b"\x00", b"\xff", b"HTTP/1.1 ",
+               b"Content-Length: ", b"Transfer-Encoding: chunked\r\n",
+               b"Connection: close\r\n", b"100 Continue\r\n\r\n", b"-6\r\n")
 
 
-class TestCapacity(unittest.TestCase):
-    LIMITS = {"open_files": 1024, "tasks": 5000, "memory_b": 2 << 30}
+class TestFuzz(HypothesisTestCase):
+    """Random and mutated response byte streams into read_response over a
+    socketpair, and random text into parse_url and parse_header:
+    FUZZ_READER_EXAMPLES + FUZZ_URL_EXAMPLES examples per run."""
 
-    def test_fits(self):
-        self.assertIsNone(hammer.capacity_problem([900, 900], self.LIMITS))
-        self.assertIsNone(hammer.capacity_problem(
-            [10 ** 6], {"open_files": None, "tasks": None,
-                        "memory_b": None}))
+    def streams(self):
+        st = self.st
 
-    def test_open_files_per_process(self):
-        self.assertEqual(hammer.capacity_problem([1000], self.LIMITS),
-                         "1000 users in one process need 1064 open files, and"
-                         " this box allows 1024 per process (ulimit -n): use"
-                         " more processes (-p) or fewer users")
+        @st.composite
+        def mutated(draw):
+            text = draw(st.sampled_from(FUZZ_TEMPLATES))
+            for _ in range(draw(st.integers(0, 4))):
+                at = draw(st.integers(0, len(text)))
+                op = draw(st.sampled_from("ird"))
+                if op == "d":
+                    text = text[:at] + text[at + draw(st.integers(1, 8)):]
+                else:
+                    piece = draw(st.sampled_from(FUZZ_PIECES))
+                    text = text[:at] + piece + text[at + (op == "r"):]
+            return text
+        return st.one_of(mutated(), mutated(), mutated(),
+                         st.binary(min_size=1, max_size=300))
 
-    def test_threads(self):
-        self.assertEqual(hammer.capacity_problem([900] * 6, self.LIMITS),
-                         "5400 users in 6 processes need 5424 threads, and"
-                         " this box has room for 5000 more: use fewer users")
+    def test_reader_ends_by_its_deadline_with_its_own_errors(self):
+        st = self.st
 
-    def test_memory(self):
-        limits = dict(self.LIMITS, memory_b=100 << 20)
-        self.assertEqual(hammer.capacity_problem([900, 900], limits),
-                         "1800 users in 2 processes need about 136.6 MB of"
-                         " memory, and 104.9 MB is available: use fewer users"
-                         " or processes")
+        @self.settings(FUZZ_READER_EXAMPLES)
+        @self.hypothesis.given(self.streams(), st.booleans(),
+                               st.integers(1, 40), st.booleans())
+        def check(stream, close, scratch_b, head_request):
+            a, b = socket.socketpair()
+            try:
+                b.sendall(stream)
+                if close:
+                    b.close()
+                buf = a.recv(hammer.FIRST_RECV_B)
+                started = time.perf_counter()
+                try:
+                    status, size, keep = hammer.read_response(
+                        a, hammer.readiness(a, False), buf, head_request,
+                        bytearray(scratch_b), started + FUZZ_DEADLINE_S,
+                        time.perf_counter)
+                except hammer.ResponseError as exc:
+                    self.assertIn(exc.kind, ("protocol", "closed"))
+                except OSError:
+                    pass        # socket.timeout at the deadline
+                else:
+                    self.assertTrue(100 <= status <= 999, status)
+                    self.assertTrue(0 <= size <= len(stream), size)
+                    self.assertIn(keep, (True, False, hammer.STRAY))
+                self.assertLess(time.perf_counter() - started,
+                                FUZZ_DEADLINE_S + 0.5)
+            finally:
+                a.close()
+                b.close()
+        check()
 
-    def test_box_limits_are_numbers_or_none(self):
-        for key, value in hammer.box_limits().items():
-            with self.subTest(key=key):
-                self.assertTrue(value is None or isinstance(value, int))
+    def test_url_and_header_parsers_only_raise_usage_errors(self):
+        st = self.st
+        text = st.lists(st.sampled_from(
+            list("ab:/?#[]@%. 09\u00fc\u20ac\t\r\n\x00\\-") + ["://", "http",
+                                                               "https"]),
+            max_size=20).map("".join)
 
-    def test_a_thread_the_box_refuses_stops_the_worker(self):
-        plan = make_plan("http://127.0.0.1:1/", "-p", "1", "-c", "5")
-        worker = hammer.Worker(3, plan, list(range(5)), [1] * 5, None,
-                               time.monotonic)
-        started = []
-        real = threading.Thread.start
+        @self.settings(FUZZ_URL_EXAMPLES)
+        @self.hypothesis.given(st.one_of(text, text.map(
+            lambda t: "http://" + t)), text)
+        def check(url, header):
+            try:
+                target = hammer.parse_url(url)
+            except hammer.UsageError:
+                pass
+            else:
+                request = hammer.build_request("GET", target, [], None, True)
+                line = request.split(b"\r\n")[0]
+                self.assertEqual(len(line.split(b" ")), 3, line)
+                self.assertTrue(all(32 < c < 127 for c in line.replace(
+                    b" ", b"")), line)
+                self.assertTrue(1 <= target.port <= 65535)
+            try:
+                name, value = hammer.parse_header(header)
+            except hammer.UsageError:
+                pass
+            else:
+                self.assertNotRegex(value, "[\\r\\n\\x00]")
+        check()
 
-        def start(thread):
-            if len(started) == 3:
-                raise RuntimeError("can't start new thread")
-            started.append(thread)
-            real(thread)
-        with unittest.mock.patch.object(threading.Thread, "start", start):
-            with self.assertRaises(hammer.RunError) as cm:
-                worker.start_users(lambda deadline: None)
-        self.assertEqual(str(cm.exception), "worker 3 could not start thread"
-                         " 4 of 5: can't start new thread")
-        for thread in started:      # the ones started were let go
-            thread.join(5)
-            self.assertFalse(thread.is_alive())
-        self.assertEqual(worker.ends, [])
+
+# --- targets files: --targets ------------------------------------------------
 
 
-# --- load shapes, pacing, sizing and thresholds ---------------------------------
+class TestParseTargets(unittest.TestCase):
+    def parse(self, text):
+        return hammer.parse_targets(text, "targets.txt")
+
+    def assertError(self, text, message):
+        with self.assertRaises(hammer.UsageError) as cm:
+            self.parse(text)
+        self.assertEqual(str(cm.exception), message)
+
+    def test_full_example(self):
+        targets = self.parse(
+            "# a comment: with a colon\n"
+            "# name: checkout\n"
+            "# weight: 3\n"
+            "POST http://example.com/cart?x=1\n"
+            "Content-Type: application/json\n"
+            "X-Token:  a:b \n"
+            "@body.json\n"
+            "\n"
+            "GET /items/42\n")
+        self.assertEqual(targets, [
+            hammer.TargetSpec("POST", "http://example.com/cart?x=1",
+                              [("Content-Type", "application/json"),
+                               ("X-Token", "a:b")],
+                              "body.json", "checkout", 3, 4),
+            hammer.TargetSpec("GET", "/items/42", [], None, None, 1, 9)])
+
+    def test_no_blank_line_between_targets(self):
+        targets = self.parse("GET /a\nX-A: 1\nPURGE https://h/b\n@b.bin\n"
+                             "DELETE /c\n")
+        self.assertEqual([(t.method, t.url, t.headers, t.body_path, t.line)
+                          for t in targets],
+                         [("GET", "/a", [("X-A", "1")], None, 1),
+                          ("PURGE", "https://h/b", [], "b.bin", 3),
+                          ("DELETE", "/c", [], None, 5)])
+
+    def test_crlf_bom_and_indent(self):
+        targets = self.parse("\ufeff# name: a\r\n  GET /a \r\n\tX-A: 1\r\n"
+                             "\r\n")
+        self.assertEqual(targets, [hammer.TargetSpec(
+            "GET", "/a", [("X-A", "1")], None, "a", 1, 2)])
+
+    def test_repeated_headers_keep_their_order(self):
+        targets = self.parse("GET /\nCookie: a=1\nX: y\nCookie: b=2\n")
+        self.assertEqual(targets[0].headers,
+                         [("Cookie", "a=1"), ("X", "y"), ("Cookie", "b=2")])
+
+    def test_directives_any_case_and_spacing(self):
+        targets = self.parse("#NAME:x y\n#  Weight : 2\nGET /\n")
+        self.assertEqual((targets[0].name, targets[0].weight), ("x y", 2))
+
+    def test_directives_apply_only_to_the_next_target(self):
+        targets = self.parse("# weight: 5\nGET /a\n\nGET /b\n")
+        self.assertEqual([t.weight for t in targets], [5, 1])
+
+    def test_directive_after_headers_belongs_to_the_next_target(self):
+        targets = self.parse("GET /a\nX-A: 1\n# name: b\nGET /b\n")
+        self.assertEqual([(t.name, t.headers) for t in targets],
+                         [(None, [("X-A", "1")]), ("b", [])])
+
+    def test_plain_comment_inside_a_target(self):
+        targets = self.parse("GET /a\n# not a header: x\nX-A: 1\n")
+        self.assertEqual(targets[0].headers, [("X-A", "1")])
+
+    def test_lowercase_method_and_odd_scheme_case(self):
+        targets = self.parse("purge HTTPS://h/\n")
+        self.assertEqual((targets[0].method, targets[0].url),
+                         ("purge", "HTTPS://h/"))
+
+    def test_empty_file(self):
+        self.assertError("", "targets.txt: holds no target (want lines such"
+                             " as 'GET http://host/path')")
+
+    def test_only_comments(self):
+        self.assertError("# nothing here\n\n", "targets.txt: holds no target"
+                         " (want lines such as 'GET http://host/path')")
+
+    def test_target_line_without_url(self):
+        self.assertError("\nGET\n", "targets.txt:2: bad target line 'GET'"
+                                    " (want METHOD URL)")
+
+    def test_bad_method(self):
+        self.assertError("G(T /\n", "targets.txt:1: bad method 'G(T' (want a"
+                                    " token such as GET)")
+
+    def test_relative_url(self):
+        self.assertError("GET items\n", "targets.txt:1: bad url 'items' (want"
+                         " http://, https:// or a path starting with /)")
+
+    def test_ftp_url(self):
+        self.assertError("GET ftp://h/x\n", "targets.txt:1: bad url"
+                         " 'ftp://h/x' (want http://, https:// or a path"
+                         " starting with /)")
+
+    def test_url_without_host(self):
+        self.assertError("GET http:///x\n", "targets.txt:1: bad url"
+                                            " 'http:///x' (it has no host)")
+
+    def test_url_with_a_space(self):
+        self.assertError("GET /x HTTP/1.1\n", "targets.txt:1: bad url"
+                         " '/x HTTP/1.1' (it holds a space)")
+
+    def test_url_with_a_control_character(self):
+        self.assertError("GET /x\x00y\n", "targets.txt:1: bad url '/x\\x00y'"
+                                          " (it holds a control character)")
+
+    def test_bad_header(self):
+        self.assertError("GET /\nX-A: 1\nFoo\n", "targets.txt:3: bad header"
+                         " line 'Foo' (want Name: value)")
+
+    def test_header_name_with_a_space(self):
+        self.assertError("GET /\nX A: 1\n", "targets.txt:2: bad header line"
+                         " 'X A: 1' (want Name: value)")
+
+    def test_header_without_name(self):
+        self.assertError("GET /\n: 1\n", "targets.txt:2: bad header line"
+                         " ': 1' (want Name: value)")
+
+    def test_header_with_a_control_character(self):
+        self.assertError("GET /\nX: a\x01b\n", "targets.txt:2: header"
+                         " 'X: a\\x01b' holds a control character")
+
+    def test_header_value_not_latin1(self):
+        self.assertError("GET /\nX: \u20ac\n", "targets.txt:2: header"
+                         " 'X: \u20ac' holds a character that is not latin-1")
+
+    def test_header_after_a_blank_line(self):
+        self.assertError("GET /\n\nX-A: 1\n", "targets.txt:3: header line"
+                         " 'X-A: 1' follows no target (a blank line or a"
+                         " '# name:' or '# weight:' comment ended the one"
+                         " before)")
+
+    def test_header_after_the_body_line(self):
+        self.assertError("POST /\n@b\nX-A: 1\n", "targets.txt:3: header line"
+                         " 'X-A: 1' after the body line (headers come first)")
+
+    def test_body_line_first(self):
+        self.assertError("@body.json\nGET /\n", "targets.txt:1: body line"
+                         " '@body.json' follows no target")
+
+    def test_body_line_after_a_blank_line(self):
+        self.assertError("POST /\n\n@b\n", "targets.txt:3: body line '@b'"
+                                           " follows no target")
+
+    def test_two_body_lines(self):
+        self.assertError("POST /\n@a\n@b\n", "targets.txt:3: second body line"
+                         " '@b' (a target has at most one)")
+
+    def test_body_line_without_file(self):
+        self.assertError("POST /\n@ \n", "targets.txt:2: body line '@' names"
+                                         " no file")
+
+    def test_weight_zero(self):
+        self.assertError("# weight: 0\nGET /\n", "targets.txt:1: weight '0'"
+                         " is not a whole number from 1 to 1000000")
+
+    def test_weight_negative(self):
+        self.assertError("# weight: -2\nGET /\n", "targets.txt:1: weight '-2'"
+                         " is not a whole number from 1 to 1000000")
+
+    def test_weight_fraction(self):
+        self.assertError("# weight: 1.5\nGET /\n", "targets.txt:1: weight"
+                         " '1.5' is not a whole number from 1 to 1000000")
+
+    def test_weight_too_big(self):
+        self.assertError("# weight: 1000001\nGET /\n", "targets.txt:1: weight"
+                         " '1000001' is not a whole number from 1 to 1000000")
+
+    def test_weight_empty(self):
+        self.assertError("# weight:\nGET /\n", "targets.txt:1: weight '' is"
+                         " not a whole number from 1 to 1000000")
+
+    def test_name_empty(self):
+        self.assertError("# name:  \nGET /\n", "targets.txt:1: '# name:'"
+                                               " gives no name")
+
+    def test_two_names_for_one_target(self):
+        self.assertError("# name: a\n# name: b\nGET /\n", "targets.txt:2: a"
+                         " second '# name:' for one target (the first is on"
+                         " line 1)")
+
+    def test_name_followed_by_nothing(self):
+        self.assertError("GET /\n\n# name: last\n", "targets.txt:3: '# name:"
+                         " last' is followed by no target")
+
+    def test_weight_followed_by_nothing(self):
+        self.assertError("GET /\n# weight: 2\n# name: x\n", "targets.txt:2:"
+                         " '# weight: 2' is followed by no target")
+
+
+class TestLoadTargets(TempDirTestCase):
+    def test_bodies_relative_to_the_targets_file_and_read_once(self):
+        os.mkdir(self.path("t"))
+        write(self.path("t", "b.json"), b'{"a": 1}')
+        targets = write(self.path("t", "targets.txt"),
+                        "POST /a\n@b.json\n\nPUT /b\n@./b.json\n\nGET /c\n")
+        loaded = hammer.load_targets(targets)
+        self.assertEqual([(t.method, body) for t, body in loaded],
+                         [("POST", b'{"a": 1}'), ("PUT", b'{"a": 1}'),
+                          ("GET", None)])
+        self.assertIs(loaded[0][1], loaded[1][1])
+
+    def test_absolute_body_path_and_empty_body(self):
+        empty = write(self.path("empty.bin"), b"")
+        targets = write(self.path("targets.txt"), "POST /\n@%s\n" % empty)
+        self.assertEqual(hammer.load_targets(targets)[0][1], b"")
+
+    def test_missing_targets_file(self):
+        path = self.path("nope.txt")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(path)
+        self.assertEqual(str(cm.exception), "cannot read targets file %r: No"
+                         " such file or directory" % path)
+
+    def test_targets_file_is_a_directory(self):
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(self.dir)
+        self.assertEqual(str(cm.exception), "targets file %r is not a regular"
+                         " file" % self.dir)
+
+    def test_targets_file_not_utf8(self):
+        path = write(self.path("t.txt"), b"GET /\nX: \xff\n")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(path)
+        self.assertEqual(str(cm.exception), "%s:2: not utf-8 text (byte 0xff)"
+                         % path)
+
+    def test_missing_body_file(self):
+        path = write(self.path("t.txt"), "GET /\n\n# name: x\nPOST /\n@b\n")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(path)
+        self.assertEqual(str(cm.exception), "%s:4: cannot read body file 'b':"
+                         " No such file or directory" % path)
+
+    def test_body_file_too_big(self):
+        path = write(self.path("t.txt"), "POST /\n@big\n")
+        write(self.path("big"), b"x" * ((1 << 20) + 1))
+        with unittest.mock.patch.object(hammer, "MAX_BODY_B", 1 << 20), \
+                self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_targets(path)
+        self.assertEqual(str(cm.exception), "%s:1: body file 'big' is bigger"
+                         " than 1 MiB" % path)
+
+
+class TestTargets(ScenarioTestCase):
+    def test_three_weighted_targets(self):
+        body = self.write("search.json", '{"q": "hammer"}')
+        targets = self.write("targets.txt", """\
+            # three targets, weights 3:2:1
+
+            # name: list
+            # weight: 3
+            GET /items
+
+            # name: item
+            # weight: 2
+            GET /items/1?full=1
+            X-Target: item
+
+            POST /echo
+            Content-Type: application/json
+            @%s
+            """ % body)
+        proc = self.hammer(self.app.url, "--targets", targets, "-p", "2",
+                           "-c", "4", "-n", "600", "--seed", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.table()
+        self.assertEqual(len(rows), 600)
+        paths = {"list": "/items", "item": "/items/1", "/echo": "/echo"}
+        self.assertEqual(
+            collections.Counter({(m, paths[n]): k for (m, n), k
+                                 in self.requests(rows).items()}),
+            self.app.counts())
+        split = self.requests(rows)
+        for (method, name), weight in ((("GET", "list"), 3),
+                                       (("GET", "item"), 2),
+                                       (("POST", "/echo"), 1)):
+            low, high = binomial_bound(600, weight / 6.0)
+            self.assertTrue(low <= split[method, name] <= high,
+                            (name, split, low, high))
+        for hit in self.app.hits():
+            if hit.path == "/items/1":
+                self.assertEqual((hit.query, hit.headers["x-target"]),
+                                 ("full=1", "item"))
+            if hit.path == "/echo":
+                self.assertEqual((hit.body, hit.headers["content-type"]),
+                                 (b'{"q": "hammer"}', "application/json"))
+
+    def test_the_same_seed_picks_the_same_targets(self):
+        targets = self.write("targets.txt", """\
+            GET /items
+
+            # weight: 2
+            GET /json
+            """)
+        runs = []
+        for _ in range(2):
+            proc = self.hammer(self.app.url, "--targets", targets, "-p", "1",
+                               "-c", "1", "-n", "100", "--seed", "3")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            runs.append([r.name for r in self.table()])
+        self.assertEqual(runs[0], runs[1])
+
+    def test_absolute_urls_need_no_url_argument(self):
+        targets = self.write("targets.txt", "GET %sjson\n" % self.app.url)
+        proc = self.hammer("--targets", targets, "-p", "1", "-c", "1", "-n",
+                           "3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.requests(self.table()), collections.Counter(
+            {("GET", "/json"): 3}))
+
+    def test_unreadable_targets_file(self):
+        missing = os.path.join(self.tmp.name, "missing.txt")
+        self.assert_usage([self.app.url, "--targets", missing],
+                          "cannot read targets file %r: No such file or"
+                          " directory" % missing)
+
+    def test_targets_file_with_a_bad_request_line(self):
+        targets = self.write("targets.txt", """\
+            # name: ok
+            GET /items
+
+            FETCH
+            """)
+        self.assert_usage([self.app.url, "--targets", targets],
+                          "%s:4: bad target line 'FETCH' (want METHOD URL)"
+                          % targets)
+
+    def test_targets_file_with_a_missing_body_file(self):
+        targets = self.write("targets.txt", "POST /echo\n@nowhere.json\n")
+        self.assert_usage([self.app.url, "--targets", targets],
+                          "%s:1: cannot read body file 'nowhere.json': No"
+                          " such file or directory" % targets)
+
+
+# --- whole runs: framing, keep-alive, HTTPS ----------------------------------
+
+
+class TestRuns(ServerTestCase):
+    def test_rows_equal_requests_with_processes_and_threads(self):
+        server = self.start_server(body=b"x" * 300)
+        proc = self.hammer(server.url, "-p", "3", "-t", "7", "-n", "3000",
+                           "--runtime", "30")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual(len(rows), 3000)
+        self.assertEqual(server.requests, 3000)
+        self.assertEqual({r[2] for r in rows}, {"200"})
+        self.assertEqual({r[3] for r in rows}, {"300"})
+        self.assertIn("requests    3000 in ", proc.stdout)
+        self.assertIn("status      200: 3000", proc.stdout)
+        self.assertIn("output      %s (3000 rows)" % self.csv, proc.stdout)
+
+    def test_runtime_bounds_the_run(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-p", "2", "-t", "2", "--runtime",
+                           "0.5", "--interval", "10ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertGreater(len(rows), 4)
+        self.assertLess(max(float(r[0]) for r in rows), 0.5)
+
+    def test_keepalive_reuses_one_connection_per_user(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-p", "2", "-c", "5", "-n", "200")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.requests, 200)
+        # one per user, plus the probe that checks the target at start
+        self.assertEqual(server.connections, 5 + 1)
+
+    def test_no_keepalive_opens_one_connection_per_request(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-p", "2", "-c", "4", "-n", "100",
+                           "--no-keepalive")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(self.rows()), 100)
+        self.assertEqual(server.connections, 100 + 1)
+        self.assertIn("Connection: close", server.headers)
+
+    def test_chunked_responses(self):
+        server = self.start_server(mode="chunked", body=b"y" * 1001)
+        proc = self.hammer(server.url, "-p", "1", "-t", "3", "-n", "90")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual([r[2:5] for r in rows], [["200", "1001", ""]] * 90)
+        self.assertEqual(server.connections, 3 + 1)
+
+    def test_head_and_body_longer_than_the_first_read(self):
+        head = b"X-Pad: %s\r\n" % (b"p" * (2 * hammer.FIRST_RECV_B))
+        size = 3 * hammer.RECV_SIZE_B + 7
+        server = self.start_server(body=b"b" * size, head=head)
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "40")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual([r[2:5] for r in rows], [["200", str(size), ""]] * 40)
+        self.assertEqual(server.connections, 2 + 1)   # framing kept in step
+
+    def test_close_delimited_responses(self):
+        server = self.start_server(mode="close", body=b"z" * 5000)
+        proc = self.hammer(server.url, "-p", "1", "-t", "3", "-n", "60")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual([r[2:5] for r in rows], [["200", "5000", ""]] * 60)
+        self.assertEqual(server.connections, 60 + 1)
+
+    def test_server_closing_idle_connections_is_not_an_error(self):
+        # the server closes each connection after its response; during the
+        # 60 ms pause its FIN arrives, and the check before the next
+        # request sees it: a new connection, no error, nothing sent twice
+        # (20 ms was too short for the server's thread on a loaded box)
+        server = self.start_server(mode="drop")
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "40",
+                           "--interval", "60ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual([r[2] for r in rows], ["200"] * 40)
+        self.assertEqual(server.requests, 40)
+        self.assertEqual(server.connections, 40 + 1)
+        self.assertIn("errors      none", proc.stdout)
+        self.assertIn("connections 40 opened; 38 closed by the server while"
+                      " idle\n", proc.stdout)
+
+    def test_head_reads_no_body(self):
+        server = self.start_server(body=b"q" * 100)
+        proc = self.hammer(server.url, "-X", "HEAD", "-t", "2", "-p", "1",
+                           "-n", "20", "--timeout", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([r[2:5] for r in self.rows()], [["200", "0", ""]] * 20)
+        self.assertEqual(server.methods, {"HEAD"})
+
+    def test_post_body_from_file_and_headers(self):
+        server = self.start_server()
+        body = os.path.join(self.tmp.name, "body.json")
+        with open(body, "wb") as f:
+            f.write(b'{"a": 1}')
+        proc = self.hammer(server.url, "-d", "@" + body, "-H",
+                           "Content-Type: application/json", "-H", "X-Run: 7",
+                           "-p", "1", "-t", "1", "-n", "3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.methods, {"POST"})
+        self.assertEqual(server.bodies, {b'{"a": 1}'})
+        self.assertIn("Content-Type: application/json", server.headers)
+        self.assertIn("X-Run: 7", server.headers)
+        self.assertNotIn("Content-Type: application/x-www-form-urlencoded",
+                         server.headers)
+
+    def test_ipv6_literal(self):
+        if not socket.has_ipv6:
+            self.skipTest("this Python has no IPv6")
+        try:
+            server = self.start_server(host="::1")
+        except OSError as exc:
+            self.skipTest("no IPv6 loopback here: %s" % exc)
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "10")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(self.rows()), 10)
+        self.assertIn("Host: [::1]:%d" % server.port, server.headers)
+
+    def test_transport_errors_are_rows(self):
+        # a target that accepts the start probe, then resets every
+        # connection once it has read the request
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        reset = struct.pack("ii", 1, 0)     # SO_LINGER on, 0 s: RST on close
+
+        def serve():
+            probe, _ = listener.accept()
+            probe.close()
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                conn.recv(65536)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset)
+                conn.close()
+        t = threading.Thread(target=serve)
+        t.daemon = True
+        t.start()
+        proc = self.hammer("http://127.0.0.1:%d/" % port, "-p", "1", "-t",
+                           "1", "-n", "5")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([r[2:5] for r in self.rows()], [["0", "0", "reset"]] * 5)
+        self.assertIn("errors      5 = 100.00% of requests (transport:"
+                      " reset 5)", proc.stdout)
+        self.assertIn("status      none", proc.stdout)
+
+
+    def test_requests_in_flight_at_the_end_are_recorded(self):
+        server = self.start_server(delay_s=0.3)
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "--runtime",
+                           "0.5")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertEqual(len(rows), 4)     # sent at about 0 and 0.3 s
+        self.assertGreater(max(float(r[0]) + float(r[1]) for r in rows), 0.5)
+
+    def test_demo(self):
+        proc = self.hammer("--demo", "--runtime", "1", "-p", "1", "-t", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertGreater(len(rows), 10)
+        self.assertEqual({r[2] for r in rows}, {"200"})
+        self.assertRegex(proc.stderr, r"^hammer: demo target listening at"
+                         r" http://127.0.0.1:\d+/\n$")
+        self.assertIn("output      %s (%d rows)" % (self.csv, len(rows)),
+                      proc.stdout)
+
+
+    def test_output_that_fills_up_fails_the_run(self):
+        try:
+            import resource
+        except ImportError:
+            self.skipTest("no resource module on this system")
+        server = self.start_server()
+
+        def limit_file_size():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        proc = subprocess.run(
+            [sys.executable, HAMMER, server.url, "-p", "1", "-t", "2",
+             "--runtime", "30", "-q", "-o", self.csv],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=60, preexec_fn=limit_file_size)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.stderr, "hammer: error: worker 0 failed: cannot write"
+                         " rows to %r: File too large\n" % self.csv)
+        self.assertLessEqual(os.path.getsize(self.csv), 4096)
+        self.assertIn("requests    %d in " % server.requests, proc.stdout)
+
+
+class TestHttps(ServerTestCase):
+    def test_self_signed_fails_without_insecure(self):
+        server = self.start_server(tls=True)
+        proc = self.hammer(server.url, "-p", "1", "-t", "1", "-n", "5")
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(proc.stderr, r"^hammer: error: cannot connect to 127.0.0.1:%d:"
+                         r" tls handshake failed: .*certificate.* \(-k/--insecure"
+                         r" skips certificate checks\)\n$" % server.port)
+        self.assertEqual(server.requests, 0)
+        self.assertFalse(os.path.exists(self.csv))
+
+    def test_insecure_runs_over_one_tls_connection_per_user(self):
+        server = self.start_server(tls=True, body=b"s" * 64)
+        proc = self.hammer(server.url, "-k", "-p", "1", "-t", "2", "-n", "40")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([r[2:5] for r in self.rows()], [["200", "64", ""]] * 40)
+        self.assertEqual(server.requests, 40)
+        self.assertEqual(server.connections, 2 + 1)
+
+    def test_tls_server_closing_idle_connections_is_not_an_error(self):
+        server = self.start_server(tls=True, mode="drop")
+        proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "8",
+                           "--interval", "30ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([r[2:5] for r in self.rows()],
+                         [["200", "11", ""]] * 8)
+        self.assertEqual(server.requests, 8)
+        self.assertIn("connections 8 opened; 7 closed by the server while"
+                      " idle\n", proc.stdout)
+
+    def test_tls_stray_bytes_close_the_connection(self):
+        server = self.start_server(tls=True, mode="stray_later")
+        proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "6",
+                           "--interval", "60ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([r[2:5] for r in self.rows()],
+                         [["200", "11", ""]] * 6)
+        self.assertEqual(server.requests, 6)
+        self.assertIn("connections 6 opened; 5 closed for bytes beyond a"
+                      " response\n", proc.stdout)
+
+
+# --- every fault the server can throw ----------------------------------------
+
+
+class TestFaults(ServerTestCase):
+    """hammer against each FaultServer mode.  Each test asserts exact
+    rows and error kinds, holds the rows against the requests the server
+    read, and checks that the run ended within its runtime plus timeout
+    and that no process of hammer's grew past MAX_CHILD_RSS_MB."""
+
+    def fault(self, mode, *args, **options):
+        """Run hammer against a FaultServer: (server, proc, rows)."""
+        server = FaultServer(mode, **options)
+        self.addCleanup(server.stop)
+        args = ("-p", "1") + args
+        started = time.monotonic()
+        proc = self.hammer(server.url, *args, timeout=120, rss=True)
+        wall = time.monotonic() - started
+        self.assertNotIn("Traceback", proc.stderr)
+        runtime = (hammer.parse_duration(args[args.index("--runtime") + 1])
+                   if "--runtime" in args else 60.0)
+        timeout = (hammer.parse_duration(args[args.index("--timeout") + 1])
+                   if "--timeout" in args else 10.0)
+        self.assertLess(wall, runtime + timeout + SLACK_S)
+        self.assertLess(self.peak_rss_mb, MAX_CHILD_RSS_MB)
+        rows = self.rows() if os.path.exists(self.csv) else None
+        return server, proc, rows
+
+    def assert_rows(self, rows, status, size, kind=""):
+        self.assertEqual(set((r[2], r[3], r[4]) for r in rows),
+                         {(str(status), str(size), kind)})
+
+    def by_time(self, rows):
+        return [(r[2], r[4]) for r in sorted(rows, key=lambda r: float(r[0]))]
+
+    def test_fault_ok(self):
+        server, proc, rows = self.fault("ok", "-t", "2", "-n", "50")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(rows), 50)
+        self.assertEqual(server.requests, 50)
+        self.assert_rows(rows, 200, 11)
+        self.assertIn("connections 2 opened\n", proc.stdout)
+
+    def test_fault_only_503(self):
+        server, proc, rows = self.fault("only_503", "-t", "1", "-n", "20")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 503, 4)
+        self.assertEqual(server.requests, 20)
+        self.assertIn("errors      20 = 100.00% of requests (5xx: 20)\n",
+                      proc.stdout)
+
+    def test_fault_close_without_response(self):
+        server, proc, rows = self.fault("close_without_response", "-t", "1",
+                                        "-n", "5")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 0, 0, "closed")
+        self.assertEqual(server.requests, 5)
+
+    def test_fault_drop_every_5th_is_an_error_never_a_retry(self):
+        # a kept-alive connection closed after the request was sent: an
+        # error row, and the POST reaches the server once, not twice
+        server, proc, rows = self.fault("drop_every_5th", "-t", "1", "-n",
+                                        "20", "-d", "a=1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.requests, 20)
+        self.assertEqual(server.bodies, [b"a=1"] * 20)
+        self.assertEqual(self.by_time(rows),
+                         ([("200", "")] * 4 + [("0", "closed")]) * 4)
+        self.assertIn("errors      4 = 20.00% of requests (transport: closed"
+                      " 4)\n", proc.stdout)
+
+    def test_fault_reset_before_response(self):
+        server, proc, rows = self.fault("reset_before_response", "-t", "1",
+                                        "-n", "5")
+        self.assert_rows(rows, 0, 0, "reset")
+        self.assertEqual(server.requests, 5)
+
+    def test_fault_reset_mid_body(self):
+        server, proc, rows = self.fault("reset_mid_body", "-t", "1", "-n",
+                                        "3")
+        self.assert_rows(rows, 0, 0, "reset")
+        self.assertEqual(server.requests, 3)
+
+    def test_fault_short_body_then_close(self):
+        server, proc, rows = self.fault("short_body_then_close", "-t", "1",
+                                        "-n", "3")
+        self.assert_rows(rows, 0, 0, "closed")
+        self.assertEqual(server.requests, 3)
+
+    def test_fault_garbage_status_line(self):
+        server, proc, rows = self.fault("garbage_status_line", "-t", "1",
+                                        "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+        self.assertEqual(server.requests, 3)
+
+    def test_fault_status_below_100(self):
+        _, _, rows = self.fault("status_below_100", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_status_of_four_digits(self):
+        _, _, rows = self.fault("status_of_four_digits", "-t", "1", "-n",
+                                "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_binary_garbage(self):
+        server, _, rows = self.fault("binary_garbage", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+        self.assertEqual(server.requests, 3)
+
+    def assert_timeouts(self, rows, n, timeout_s):
+        self.assert_rows(rows, 0, 0, "timeout")
+        self.assertEqual(len(rows), n)
+        for r in rows:      # timed out at the deadline, not a timeout later
+            self.assertGreaterEqual(float(r[1]), timeout_s * 0.99)
+            self.assertLess(float(r[1]), timeout_s + 0.5)
+
+    def test_fault_slowloris_head(self):
+        _, _, rows = self.fault("slowloris_head", "-t", "1", "-n", "2",
+                                "--timeout", "0.5")
+        self.assert_timeouts(rows, 2, 0.5)
+
+    def test_fault_slowloris_body(self):
+        _, _, rows = self.fault("slowloris_body", "-t", "1", "-n", "2",
+                                "--timeout", "0.5")
+        self.assert_timeouts(rows, 2, 0.5)
+
+    def test_fault_never_responds(self):
+        server, _, rows = self.fault("never_responds", "-t", "2", "-n", "4",
+                                     "--timeout", "0.5")
+        self.assert_timeouts(rows, 4, 0.5)
+        self.assertEqual(server.requests, 4)
+
+    def test_fault_never_responds_past_the_runtime(self):
+        # requests in flight when the runtime ends finish within --timeout
+        server, proc, rows = self.fault("never_responds", "-t", "2",
+                                        "--runtime", "0.3", "--timeout",
+                                        "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_timeouts(rows, 2, 1.0)
+        self.assertEqual(server.requests, 2)
+
+    def test_fault_megabyte_of_headers(self):
+        _, _, rows = self.fault("megabyte_of_headers", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_endless_chunked(self):
+        _, _, rows = self.fault("endless_chunked", "-t", "1", "-n", "2",
+                                "--timeout", "0.5")
+        self.assert_timeouts(rows, 2, 0.5)
+
+    def test_fault_negative_chunk_size(self):
+        # int(b"-6", 16) would step back in the body and spin forever
+        _, proc, rows = self.fault("negative_chunk_size", "-t", "1", "-n",
+                                   "3", "--timeout", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_chunk_size_not_hex(self):
+        _, _, rows = self.fault("chunk_size_not_hex", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_chunk_size_too_long(self):
+        _, _, rows = self.fault("chunk_size_too_long", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_chunk_longer_than_its_size(self):
+        _, _, rows = self.fault("chunk_longer_than_its_size", "-t", "1",
+                                "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_close_delimited(self):
+        server, proc, rows = self.fault("close_delimited", "-t", "2", "-n",
+                                        "20")
+        self.assert_rows(rows, 200, 5000)
+        self.assertEqual(server.requests, 20)
+        self.assertEqual(len(server.conns), 20 + 1)     # and the probe
+
+    def test_fault_interim_flood(self):
+        _, _, rows = self.fault("interim_flood", "-t", "1", "-n", "2",
+                                "--timeout", "0.5")
+        self.assert_timeouts(rows, 2, 0.5)
+
+    def test_fault_interim_then_answer(self):
+        server, _, rows = self.fault("interim_then_answer", "-t", "2", "-n",
+                                     "20")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(server.conns), 2 + 1)
+
+    def test_fault_connection_close(self):
+        server, proc, rows = self.fault("connection_close", "-t", "2", "-n",
+                                        "20")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(server.conns), 20 + 1)
+        self.assertIn("errors      none\n", proc.stdout)
+
+    def test_fault_silent_close_after_3(self):
+        server, proc, rows = self.fault("silent_close_after_3", "-t", "1",
+                                        "-n", "12", "--interval", "20ms")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(server.requests, 12)
+        self.assertEqual(len(server.conns), 4 + 1)
+        self.assertIn("connections 4 opened; 3 closed by the server while"
+                      " idle\n", proc.stdout)
+
+    def test_fault_hundred_megabyte_body(self):
+        _, proc, rows = self.fault("hundred_megabyte_body", "-t", "1", "-n",
+                                   "1", "--timeout", "60")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 200, 100 * 10 ** 6)
+
+    def test_fault_dies_after_10(self):
+        # the server dies mid-run
+        server, proc, rows = self.fault("dies_after_10", "-t", "1", "-n",
+                                        "20")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.requests, 11)
+        self.assertEqual(self.by_time(rows), [("200", "")] * 10
+                         + [("0", "closed")] + [("0", "refused")] * 9)
+
+    def test_fault_answers_400_to_anything_over_https(self):
+        # https to a plain server
+        server = FaultServer("answers_400_to_anything")
+        self.addCleanup(server.stop)
+        url = "https://127.0.0.1:%d/" % server.port
+        proc = self.hammer(url, "-n", "3", "--timeout", "2")
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(proc.stderr, r"^hammer: error: cannot connect to"
+                         r" 127.0.0.1:%d: tls handshake failed: .+\n$"
+                         % server.port)
+        self.assertFalse(os.path.exists(self.csv))
+
+    def test_fault_negative_content_length(self):
+        _, _, rows = self.fault("negative_content_length", "-t", "1", "-n",
+                                "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_conflicting_content_lengths(self):
+        _, _, rows = self.fault("conflicting_content_lengths", "-t", "1",
+                                "-n", "3")
+        self.assert_rows(rows, 0, 0, "protocol")
+
+    def test_fault_repeated_content_length(self):
+        server, _, rows = self.fault("repeated_content_length", "-t", "1",
+                                     "-n", "5")
+        self.assert_rows(rows, 200, 5)
+        self.assertEqual(len(server.conns), 1 + 1)
+
+    def test_fault_chunked_and_content_length(self):
+        # RFC 9112 6.3: chunked wins, and the connection closes after it
+        server, _, rows = self.fault("chunked_and_content_length", "-t", "1",
+                                     "-n", "5")
+        self.assert_rows(rows, 200, 5)
+        self.assertEqual(server.requests, 5)
+        self.assertEqual(len(server.conns), 5 + 1)
+
+    def test_fault_coding_not_chunked(self):
+        server, _, rows = self.fault("coding_not_chunked", "-t", "1", "-n",
+                                     "5")
+        self.assert_rows(rows, 200, 300)
+        self.assertEqual(len(server.conns), 5 + 1)
+
+    def test_fault_stray_bytes_same_segment(self):
+        server, proc, rows = self.fault("stray_bytes_same_segment", "-t",
+                                        "1", "-n", "10")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(server.conns), 10 + 1)
+        self.assertIn("connections 10 opened; 10 closed for bytes beyond a"
+                      " response\n", proc.stdout)
+
+    def test_fault_stray_response_later(self):
+        # the unasked-for response waits on the connection when the next
+        # request is due: the connection is closed, never read as an answer
+        server, proc, rows = self.fault("stray_response_later", "-t", "1",
+                                        "-n", "10", "--interval", "60ms")
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(server.requests, 10)
+        self.assertEqual(len(server.conns), 10 + 1)
+        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
+                      " response\n", proc.stdout)
+
+    def test_fault_bare_lf_lines(self):
+        server, _, rows = self.fault("bare_lf_lines", "-t", "1", "-n", "5")
+        self.assert_rows(rows, 200, 5)
+        self.assertEqual(len(server.conns), 1 + 1)
+
+    def test_fault_switching_protocols(self):
+        server, _, rows = self.fault("switching_protocols", "-t", "1", "-n",
+                                     "3")
+        self.assert_rows(rows, 101, 0)
+        self.assertEqual(len(server.conns), 3 + 1)
+
+    def test_fault_body_on_head(self):
+        server, proc, rows = self.fault("body_on_head", "-X", "HEAD", "-t",
+                                        "1", "-n", "5")
+        self.assert_rows(rows, 200, 0)
+        self.assertEqual(len(server.conns), 5 + 1)
+        self.assertIn("5 closed for bytes beyond a response", proc.stdout)
+
+    def test_fault_reads_slowly(self):
+        # --timeout bounds the send: an 8 MB body read at 80 kB/s would
+        # take 100 s; each request ends after 0.5 s
+        body = os.path.join(self.tmp.name, "body")
+        with open(body, "wb") as f:
+            f.write(b"b" * (8 << 20))
+        server, _, rows = self.fault("reads_slowly", "-t", "1", "-n", "2",
+                                     "--timeout", "0.5", "-d", "@" + body)
+        self.assert_timeouts(rows, 2, 0.5)
+        self.assertEqual(server.requests, 0)
+
+    def test_fault_reset_on_connect(self):
+        _, _, rows = self.fault("reset_on_connect", "-t", "1", "-n", "3")
+        self.assert_rows(rows, 0, 0, "reset")
+
+    def test_every_mode_has_a_test(self):
+        names = dir(self)
+        self.assertEqual([m for m in FAULT_MODES if not any(
+            n.startswith("test_fault_" + m) for n in names)], [])
+        self.assertGreaterEqual(len(FAULT_MODES), 25)
+
+
+# --- users: their numbers, quotas, ramp-up and pacing ------------------------
+
+
+class TestSchedule(unittest.TestCase):
+    def test_split_spreads_the_remainder(self):
+        self.assertEqual(hammer.split_evenly(10, 3), [4, 3, 3])
+        self.assertEqual(sum(hammer.split_evenly(1001, 7)), 1001)
+
+    def test_users_interleave_processes(self):
+        self.assertEqual(hammer.user_numbers([3, 2]), [[0, 2, 4], [1, 3]])
+
+    def test_rampup_offsets_are_linear(self):
+        self.assertEqual(hammer.rampup_offsets([2, 2], 8.0),
+                         [[0.0, 4.0], [2.0, 6.0]])
+        flat = sorted(sum(hammer.rampup_offsets([3, 3, 2], 16.0), []))
+        self.assertEqual(flat, [g * 2.0 for g in range(8)])
+
+    def test_no_rampup_starts_everyone_at_once(self):
+        self.assertEqual(hammer.rampup_offsets([2, 1], 0.0), [[0.0, 0.0], [0.0]])
+
+    def test_quotas_add_up(self):
+        quotas = hammer.request_quotas([3, 2], 11)
+        self.assertEqual(quotas, [[3, 2, 2], [2, 2]])
+        self.assertEqual(hammer.request_quotas([1], None), [[math.inf]])
+
+
+class TestUserLoopSchedule(unittest.TestCase):
+    """user_loop with an injected clock against a real server."""
+
+    def setUp(self):
+        self.server = TargetServer()
+        self.addCleanup(self.server.stop)
+
+    def run_user(self, start_at, end, interval, quota=math.inf):
+        clock = FakeClock(100.0)
+        plan = make_plan(self.server.url, "--interval", str(interval))
+        connect = hammer.connector(socket.AF_INET,
+                                   ("127.0.0.1", self.server.port),
+                                   "127.0.0.1", None, 5.0, clock)
+        rows = []
+        self.counts = collections.Counter()
+        shape = hammer.Paced(100.0, [(start_at - 100.0, end - 100.0)], end,
+                             interval, (0.0, 0.0), None, self.counts)
+        self.finish = hammer.user_loop(plan, 100.0, shape, quota, end,
+                                       clock, rows.append, connect, clock,
+                                       self.counts)
+        return rows, clock
+
+    def test_waits_for_its_start_then_paces_by_interval(self):
+        rows, clock = self.run_user(start_at=103.0, end=108.5, interval=1.0)
+        self.assertEqual([r[0] for r in rows], [3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+        self.assertEqual(clock.waits[0], 3.0)
+        self.assertEqual([r[2] for r in rows], [200] * 6)
+        self.assertEqual(self.server.requests, 6)
+        self.assertEqual(self.server.connections, 1)
+
+    def test_stops_at_quota(self):
+        rows, _ = self.run_user(start_at=100.0, end=1e9, interval=0.5, quota=4)
+        self.assertEqual(len(rows), 4)
+        self.assertEqual(self.server.requests, 4)
+
+    def test_no_request_starts_at_or_after_the_end(self):
+        rows, _ = self.run_user(start_at=110.0, end=110.0, interval=0.0)
+        self.assertEqual(rows, [])
+        self.assertEqual(self.server.requests, 0)
+
+    def test_time_ends_it_at_the_end_of_the_runtime(self):
+        # its last response came at 108.0; it took part until 108.5
+        self.run_user(start_at=103.0, end=108.5, interval=1.0)
+        self.assertEqual(self.finish, 108.5)
+
+    def test_its_quota_ends_it_at_its_last_response(self):
+        self.run_user(start_at=100.0, end=1e9, interval=0.5, quota=4)
+        self.assertEqual(self.finish, 101.5)
+
+    def test_one_connection_is_counted(self):
+        self.run_user(start_at=100.0, end=1e9, interval=0.5, quota=4)
+        self.assertEqual(self.counts, {"opened": 1})
+
+
+class TestPacedUserLoop(unittest.TestCase):
+    """user_loop paced by Paced (--interval, --think, a stage plan's
+    windows), with an injected clock against a real server."""
+
+    T0 = 100.0
+
+    def run_user(self, windows, end_s, interval=0.0, think=(0.0, 0.0),
+                 rng=None, response_s=(0.0,), quota=math.inf):
+        """-> rows, the instant (from T0) up to which the user took part,
+        its events, and the server."""
+        clock = FakeClock(self.T0)
+        server = ClockedServer(clock, response_s)
+        self.addCleanup(server.stop)
+        plan = make_plan(server.url)
+        connect = hammer.connector(socket.AF_INET, ("127.0.0.1", server.port),
+                                   "127.0.0.1", None, 5.0, clock)
+        events = collections.Counter()
+        shape = hammer.Paced(self.T0, windows, self.T0 + end_s, interval,
+                             think, rng, events)
+        rows = []
+        until = hammer.user_loop(plan, self.T0, shape, quota,
+                                 self.T0 + end_s, clock, rows.append, connect,
+                                 clock, events)
+        return rows, until - self.T0, events, server
+
+    def test_interval_is_start_to_start(self):
+        rows, until, events, server = self.run_user(
+            [(0.0, 4.5)], 4.5, interval=1.0, response_s=[0.25])
+        self.assertEqual([r[:3] for r in rows], [
+            (0.0, 0.25, 200), (1.0, 0.25, 200), (2.0, 0.25, 200),
+            (3.0, 0.25, 200), (4.0, 0.25, 200)])
+        self.assertEqual((until, events["late_starts"], server.requests),
+                         (4.5, 0, 5))
+
+    def test_a_slow_response_makes_a_late_start(self):
+        rows, until, events, server = self.run_user(
+            [(0.0, 5.25)], 5.25, interval=1.0,
+            response_s=[0.25, 0.25, 1.5, 0.25])
+        self.assertEqual([r[:2] for r in rows], [
+            (0.0, 0.25), (1.0, 0.25), (2.0, 1.5), (3.5, 0.25), (4.5, 0.25)])
+        self.assertEqual((until, events["late_starts"], server.requests),
+                         (5.25, 1, 5))
+
+    def test_think_then_interval(self):
+        rows, until, events, _ = self.run_user(
+            [(0.0, 10.0)], 10.0, interval=1.0, think=(0.5, 0.5),
+            response_s=[0.25, 0.75, 0.25], quota=4)
+        # 0.25 + 0.5 is before the interval; 0.75 + 0.5 outlasts it
+        self.assertEqual([r[0] for r in rows], [0.0, 1.0, 2.25, 3.25])
+        self.assertEqual((until, events["late_starts"]), (3.5, 1))
+
+    def test_think_alone(self):
+        rows, until, events, _ = self.run_user(
+            [(0.0, 10.0)], 10.0, think=(0.5, 0.5), response_s=[0.25],
+            quota=4)
+        self.assertEqual([r[0] for r in rows], [0.0, 0.75, 1.5, 2.25])
+        self.assertEqual((until, events["late_starts"]), (2.5, 0))
+
+    def test_a_window_that_ends_stops_the_user_after_its_request(self):
+        # the target falls below this user at 2.5, while its request sent
+        # at 2.0 is in flight: that one ends, no other goes
+        rows, until, _, server = self.run_user(
+            [(0.0, 2.5)], 10.0, interval=1.0, response_s=[0.75])
+        self.assertEqual([r[:2] for r in rows],
+                         [(0.0, 0.75), (1.0, 0.75), (2.0, 0.75)])
+        self.assertEqual((until, server.requests), (2.75, 3))
+
+    def test_a_user_that_stops_and_starts_again(self):
+        rows, until, _, server = self.run_user(
+            [(0.5, 1.75), (3.0, 4.5)], 10.0, interval=1.0,
+            response_s=[0.25])
+        self.assertEqual([r[0] for r in rows], [0.5, 1.5, 3.0, 4.0])
+        self.assertEqual((until, server.requests, server.connections),
+                         (4.25, 4, 1))
+
+    def test_think_with_a_seed_repeats(self):
+        def run(seed):
+            rng = hammer.user_rng(seed, "user", 3)
+            rows, _, _, _ = self.run_user([(0.0, 100.0)], 100.0,
+                                          think=(0.0, 0.05), rng=rng, quota=6)
+            return [r[0] for r in rows]
+        first = run(5)
+        self.assertEqual(first, run(5))
+        self.assertNotEqual(first, run(6))
+        rng = random.Random("5-user-3")
+        expected = [0.0]
+        for _ in range(5):
+            expected.append(expected[-1] + rng.uniform(0.0, 0.05))
+        for got, want in zip(first, expected):
+            self.assertAlmostEqual(got, want, places=9)
+
+
+class TestPacing(unittest.TestCase):
+    """next_start and Paced: when a closed-model user's next request may go."""
+
+    def test_interval_paces_start_to_start(self):
+        self.assertEqual(hammer.next_start(10.0, 10.25, 1.0, 0.0),
+                         (11.0, False))
+
+    def test_a_slow_response_makes_the_next_go_at_once_late(self):
+        self.assertEqual(hammer.next_start(10.0, 11.5, 1.0, 0.0),
+                         (11.5, True))
+        self.assertEqual(hammer.next_start(10.0, 11.0, 1.0, 0.0),
+                         (11.0, False))     # just in time is not late
+
+    def test_think_then_interval(self):
+        self.assertEqual(hammer.next_start(10.0, 10.25, 1.0, 0.5),
+                         (11.0, False))
+        self.assertEqual(hammer.next_start(10.0, 10.75, 1.0, 0.5),
+                         (11.25, True))
+
+    def test_think_alone_is_a_pause_never_late(self):
+        self.assertEqual(hammer.next_start(10.0, 12.0, 0.0, 0.5),
+                         (12.5, False))
+        self.assertEqual(hammer.next_start(10.0, 10.0, 0.0, 0.0),
+                         (10.0, False))
+
+    def test_paced_follows_its_windows(self):
+        events = collections.Counter()
+        paced = hammer.Paced(100.0, [(0.0, 1.5), (3.0, 4.5)], 110.0, 1.0,
+                             (0.0, 0.0), None, events)
+        self.assertTrue(paced.paced)
+        self.assertEqual(paced.first(), 100.0)
+        self.assertEqual(paced.after(100.0, 100.25), 101.0)
+        self.assertEqual(paced.after(101.0, 101.25), 103.0)  # the next window
+        self.assertEqual(paced.after(103.0, 103.25), 104.0)
+        self.assertEqual(paced.after(104.0, 104.25), math.inf)  # it is over
+        self.assertEqual(events["late_starts"], 0)
+        # a window to the end of the runtime ends with the runtime
+        paced = hammer.Paced(100.0, [(2.0, 10.0)], 110.0, 1.0, (0.0, 0.0),
+                             None, events)
+        self.assertEqual(paced.first(), 102.0)
+        self.assertEqual(paced.after(109.0, 109.5), 110.0)
+        self.assertFalse(hammer.Paced(0.0, [(0.0, 10.0)], 10.0, 0.0,
+                                      (0.0, 0.0), None, events).paced)
+        self.assertEqual(hammer.Paced(0.0, [], 10.0, 0.0, (0.0, 0.0), None,
+                                      events).first(), math.inf)
+
+    def think_draws(self, seed, number, n=20):
+        plan = make_plan("http://127.0.0.1:1/", "--think", "0:50ms", "--seed",
+                         str(seed), "-p", "1", "-c", "3")
+        worker = hammer.Worker(0, plan, [0, 1, 2], [math.inf] * 3, None,
+                               time.perf_counter)
+        worker.t0, worker.end = 0.0, plan.runtime_s
+        shape = worker.shape(number, worker.windows[number],
+                             collections.Counter())
+        return [shape.after(0.0, 0.0) for _ in range(n)]
+
+    def test_the_same_seed_gives_the_same_think_times(self):
+        draws = self.think_draws(42, 1)
+        self.assertEqual(draws, self.think_draws(42, 1))
+        rng = random.Random("42-user-1")
+        self.assertEqual(draws, [rng.uniform(0.0, 0.05) for _ in range(20)])
+        self.assertTrue(all(0.0 <= d <= 0.05 for d in draws))
+        self.assertEqual(len(set(draws)), 20)
+        self.assertNotEqual(draws, self.think_draws(43, 1))
+        self.assertNotEqual(draws, self.think_draws(42, 2))
+
+    def test_the_default_seed_is_random_and_recorded(self):
+        url = "http://127.0.0.1:1/"
+        seeds = set(make_plan(url).seed for _ in range(5))
+        self.assertGreater(len(seeds), 1)
+        plan = make_plan(url, "--seed", "9")
+        self.assertEqual(hammer.plan_settings(plan)["seed"], 9)
+
+
+# --- load shapes: stages, cycles and rates -----------------------------------
 
 
 def slot_instants(stages, index=0, processes=1, arrivals="uniform", rng=None,
@@ -1777,78 +3831,212 @@ class TestRateSlots(unittest.TestCase):
         self.assertNotEqual(a, self.poisson(8, 2, 100.0, 5.0))
 
 
-class TestPacing(unittest.TestCase):
-    """next_start and Paced: when a closed-model user's next request may go."""
+class TestStageRuns(LoadShapeTestCase):
+    """--stages and --cycles: users start and stop as the plan says."""
 
-    def test_interval_paces_start_to_start(self):
-        self.assertEqual(hammer.next_start(10.0, 10.25, 1.0, 0.0),
-                         (11.0, False))
+    def users_by_connection(self, server, started):
+        """Each connection's (first, last) request, from the start, in the
+        order they began: one connection per user, kept alive."""
+        return sorted((times[0] - started, times[-1] - started)
+                      for times in server.arrivals.values())
 
-    def test_a_slow_response_makes_the_next_go_at_once_late(self):
-        self.assertEqual(hammer.next_start(10.0, 11.5, 1.0, 0.0),
-                         (11.5, True))
-        self.assertEqual(hammer.next_start(10.0, 11.0, 1.0, 0.0),
-                         (11.0, False))     # just in time is not late
+    def test_stages(self):
+        server = self.load_server("stamp")
+        proc = self.hammer(server.url, "--stages", "1s:2,1s:4,1s:0", "-p",
+                           "2", "--interval", "100ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        self.assertEqual(s["stages"], [
+            {"start_s": 0.0, "end_s": 1.0, "from": 0, "to": 2},
+            {"start_s": 1.0, "end_s": 2.0, "from": 2, "to": 4},
+            {"start_s": 2.0, "end_s": 3.0, "from": 4, "to": 0}])
+        self.assertEqual((s["model"], s["shape"], s["users"],
+                          s["threads_per_process"], s["runtime_s"]),
+                         ("closed", "stages", 4, [2, 2], 3.0))
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertEqual(s["summary"]["requests"], len(rows))
+        self.assertEqual(set(s["summary"]), self.summary_keys(False))
+        # users 0, 1, 2, 3 start at 0, 0.5, 1 and 1.5 s as the target
+        # rises past them, and stop at 3, 2.75, 2.5 and 2.25 s as it
+        # falls: the highest-numbered first
+        users = self.users_by_connection(server, s["started_epoch_s"])
+        self.assertEqual(len(users), 4)
+        for (first, last), start, stop in zip(users, (0.0, 0.5, 1.0, 1.5),
+                                              (3.0, 2.75, 2.5, 2.25)):
+            self.assertGreaterEqual(first, start)
+            self.assertLess(first, start + 0.05)
+            self.assertLess(last, stop + 0.01)
+            self.assertGreater(last, stop - 0.25)
+        self.assertEqual(sorted(users, key=lambda u: -u[1]), users)
 
-    def test_think_then_interval(self):
-        self.assertEqual(hammer.next_start(10.0, 10.25, 1.0, 0.5),
-                         (11.0, False))
-        self.assertEqual(hammer.next_start(10.0, 10.75, 1.0, 0.5),
-                         (11.25, True))
+    def test_cycles(self):
+        server = self.load_server("stamp")
+        proc = self.hammer(server.url, "--cycles", "1:3", "--cycle-time",
+                           "1s", "-p", "2", "--interval", "100ms")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        self.assertEqual(s["stages"], [
+            {"start_s": 0.0, "end_s": 0.0, "from": 0, "to": 1},
+            {"start_s": 0.0, "end_s": 1.0, "from": 1, "to": 1},
+            {"start_s": 1.0, "end_s": 1.0, "from": 1, "to": 3},
+            {"start_s": 1.0, "end_s": 2.0, "from": 3, "to": 3}])
+        self.assertEqual((s["shape"], s["users"], s["threads_per_process"],
+                          s["runtime_s"]), ("cycles", 3, [2, 1], 2.0))
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        users = self.users_by_connection(server, s["started_epoch_s"])
+        self.assertEqual(len(users), 3)
+        for (first, last), start in zip(users, (0.0, 1.0, 1.0)):
+            self.assertGreaterEqual(first, start)
+            self.assertLess(first, start + 0.05)
+            self.assertLess(last, 2.01)
+            self.assertGreater(last, 1.75)
 
-    def test_think_alone_is_a_pause_never_late(self):
-        self.assertEqual(hammer.next_start(10.0, 12.0, 0.0, 0.5),
-                         (12.5, False))
-        self.assertEqual(hammer.next_start(10.0, 10.0, 0.0, 0.0),
-                         (10.0, False))
+    def test_rate_stages(self):
+        # 0 to 100 req/s over 1 s, held 1 s, down to 0 over 1 s: 50 + 100 +
+        # 50 slots
+        server = self.start_server()
+        proc = self.hammer(server.url, "--rate", "--stages",
+                           "1s:100,1s:100,1s:0", "-p", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertLessEqual(abs(len(rows) - 200), 2)
+        stages = hammer.build_stages([(1.0, 100), (1.0, 100), (1.0, 0)])
+        self.assertEqual(sorted(r[5] for r in rows), sorted(
+            "%.6f" % t for t in slot_instants(stages)[:len(rows)]))
+        s = self.settings()
+        self.assertEqual((s["model"], s["shape"], s["runtime_s"]),
+                         ("open", "stages", 3.0))
+        self.assertEqual(s["stages"][1], {"start_s": 1.0, "end_s": 2.0,
+                                          "from": 100.0, "to": 100.0})
 
-    def test_paced_follows_its_windows(self):
-        events = collections.Counter()
-        paced = hammer.Paced(100.0, [(0.0, 1.5), (3.0, 4.5)], 110.0, 1.0,
-                             (0.0, 0.0), None, events)
-        self.assertTrue(paced.paced)
-        self.assertEqual(paced.first(), 100.0)
-        self.assertEqual(paced.after(100.0, 100.25), 101.0)
-        self.assertEqual(paced.after(101.0, 101.25), 103.0)  # the next window
-        self.assertEqual(paced.after(103.0, 103.25), 104.0)
-        self.assertEqual(paced.after(104.0, 104.25), math.inf)  # it is over
-        self.assertEqual(events["late_starts"], 0)
-        # a window to the end of the runtime ends with the runtime
-        paced = hammer.Paced(100.0, [(2.0, 10.0)], 110.0, 1.0, (0.0, 0.0),
-                             None, events)
-        self.assertEqual(paced.first(), 102.0)
-        self.assertEqual(paced.after(109.0, 109.5), 110.0)
-        self.assertFalse(hammer.Paced(0.0, [(0.0, 10.0)], 10.0, 0.0,
-                                      (0.0, 0.0), None, events).paced)
-        self.assertEqual(hammer.Paced(0.0, [], 10.0, 0.0, (0.0, 0.0), None,
-                                      events).first(), math.inf)
 
-    def think_draws(self, seed, number, n=20):
-        plan = make_plan("http://127.0.0.1:1/", "--think", "0:50ms", "--seed",
-                         str(seed), "-p", "1", "-c", "3")
-        worker = hammer.Worker(0, plan, [0, 1, 2], [math.inf] * 3, None,
-                               time.perf_counter)
-        worker.t0, worker.end = 0.0, plan.runtime_s
-        shape = worker.shape(number, worker.windows[number],
-                             collections.Counter())
-        return [shape.after(0.0, 0.0) for _ in range(n)]
+class TestRateRuns(LoadShapeTestCase):
+    """The open model against real servers."""
 
-    def test_the_same_seed_gives_the_same_think_times(self):
-        draws = self.think_draws(42, 1)
-        self.assertEqual(draws, self.think_draws(42, 1))
-        rng = random.Random("42-user-1")
-        self.assertEqual(draws, [rng.uniform(0.0, 0.05) for _ in range(20)])
-        self.assertTrue(all(0.0 <= d <= 0.05 for d in draws))
-        self.assertEqual(len(set(draws)), 20)
-        self.assertNotEqual(draws, self.think_draws(43, 1))
-        self.assertNotEqual(draws, self.think_draws(42, 2))
+    def test_rate_sends_every_slot_once(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "--rate", "200", "--runtime", "2",
+                           "-p", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.rows()
+        # R x runtime, within one slot per process, and the server agrees
+        self.assertEqual(len(rows), server.requests)
+        self.assertLessEqual(abs(len(rows) - 400), 2)
+        # every row carries its slot; merged, they are slots 0, 1, 2...
+        # of the one even stream, none lost, none twice
+        self.assertEqual(sorted(r[5] for r in rows),
+                         sorted("%.6f" % (k / 200.0)
+                                for k in range(len(rows))))
+        # never sent before its slot (but for the timer's jitter)
+        self.assertGreaterEqual(min(float(r[0]) - float(r[5]) for r in rows),
+                                -0.001)
+        s = self.settings()
+        self.assertEqual((s["model"], s["shape"], s["rate_rps"][1],
+                          s["arrivals"]), ("open", "ramp", 200.0, "uniform"))
+        summary = s["summary"]
+        self.assertEqual(set(summary), self.summary_keys(True))
+        self.assertEqual(summary["requests"], len(rows))
+        self.assertEqual(summary["target_rps"], 200.0)
+        self.assertEqual(summary["sent_rps"], len(rows) / 2.0)
+        self.assertIn("rate        target 200.0 req/s, sent %.1f req/s"
+                      % (len(rows) / 2.0), proc.stdout)
 
-    def test_the_default_seed_is_random_and_recorded(self):
-        url = "http://127.0.0.1:1/"
-        seeds = set(make_plan(url).seed for _ in range(5))
-        self.assertGreater(len(seeds), 1)
-        plan = make_plan(url, "--seed", "9")
-        self.assertEqual(hammer.plan_settings(plan)["seed"], 9)
+    def freeze_run(self, users):
+        """--rate 100 for 6 s against a server that freezes for 1 s, 2.005 s
+        after the first request: (proc, rows, summary, the freeze's begin
+        and end in seconds from the start, the first slot it held, the
+        server).  Instants come from the server's clock, the rows and the
+        start in the settings file."""
+        server = self.load_server("freeze", at_s=2.005, length_s=1.0)
+        proc = self.hammer(server.url, "--rate", "100", "--runtime", "6",
+                           "-p", "1", "-c", str(users), "--timeout", "5",
+                           "--fail-if", "p99<500ms", timeout=60)
+        self.assertEqual(proc.returncode, 3, proc.stderr)   # p99 fails
+        rows = self.rows()
+        self.assertEqual(len(rows), server.requests)
+        self.assertLessEqual(abs(len(rows) - 600), 1)
+        self.assertEqual(set(r[2] for r in rows), {"200"})
+        s = self.settings()
+        begin = server.first + 2.005 - s["started_epoch_s"]
+        end = begin + 1.0
+        # sent before the freeze ended, answered when it did
+        held = [float(r[5]) for r in rows if float(r[0]) < end
+                and float(r[0]) + float(r[1]) >= end - 0.002]
+        self.assertLessEqual(abs(len(held) - len(server.held)), 1)
+        first = min(held)
+        self.assertLess(abs(first - begin), 0.011)   # within a slot of it
+        return proc, rows, s["summary"], begin, end, first, server
+
+    def test_coordinated_omission(self):
+        # two users: both are stuck in the freeze, so the slots due in it
+        # go out only when it ends.  Their latency from the slot counts
+        # the wait; their service time does not.
+        proc, rows, summary, begin, end, first, server = self.freeze_run(2)
+        self.assertEqual(len(server.held), 2)
+        corrected = [float(r[0]) - float(r[5]) + float(r[1]) for r in rows]
+        service = [float(r[1]) for r in rows]
+        # every request due in the freeze waited for its end
+        for r, c in zip(rows, corrected):
+            if first <= float(r[5]) < end:
+                self.assertGreaterEqual(c, end - float(r[5]) - 0.001, r)
+        # p99 is the 7th longest of 600: slot 6 after the first one held
+        # waited from its instant to the freeze's end
+        expected = end - (first + 0.06)
+        p99 = summary["corrected_latency_ms"]["p99"] / 1000.0
+        self.assertAlmostEqual(p99, nearest_rank(corrected, 99),
+                               delta=0.005 * p99)
+        self.assertGreaterEqual(p99, expected - 0.002)
+        self.assertLessEqual(p99, expected + 0.015)
+        self.assertGreater(p99, 0.9)
+        # the service time is short but for the two requests in flight
+        # when the freeze began: its p99 is well below the corrected one
+        service_p99 = summary["latency_ms"]["p99"] / 1000.0
+        self.assertAlmostEqual(service_p99, nearest_rank(service, 99),
+                               delta=0.005 * service_p99 + 0.0001)
+        self.assertLess(service_p99, 0.1)
+        self.assertAlmostEqual(summary["latency_ms"]["max"] / 1000.0,
+                               end - first, delta=0.015)
+        # the slots due in the freeze but the two went late, the first of
+        # them by all that was left of it
+        late = summary["late"]
+        self.assertGreaterEqual(late["count"], 97)
+        self.assertAlmostEqual(late["max_ms"] / 1000.0, end - (first + 0.02),
+                               delta=0.015)
+        # the --fail-if latency is the corrected one
+        checks = summary["thresholds"]
+        self.assertAlmostEqual(checks[0].pop("value"), p99, delta=1e-6)
+        self.assertEqual(checks, [{"expr": "p99<500ms", "ok": False}])
+        self.assertRegex(proc.stdout, r"\nthreshold   p99<500ms: 9\d\dms"
+                                      r" FAILED\n")
+        # the users were the limit, but on a box busy with other work
+        # hammer cannot tell them from its CPUs
+        self.assertRegex(proc.stdout, r"\nwarning: hammer sent 100\.0% of the"
+                         r" target rate, p99 lateness 9\d\dms: (all 2 users"
+                         r" were busy \(-c caps the requests in flight\):"
+                         r" raise -c|the CPUs hammer may use were the limit"
+                         r" \(\d+% busy\): run hammer on other cores or"
+                         r" machines); latency from the intended send counts"
+                         r" the wait\n")
+
+    def test_a_freeze_with_users_to_spare(self):
+        # 200 users: every slot goes on time, into the freeze, so the
+        # service time counts the wait as well, and the two views agree
+        proc, rows, summary, begin, end, first, server = self.freeze_run(200)
+        due = [k / 100.0 for k in range(600) if first <= k / 100.0 < end]
+        self.assertLessEqual(abs(len(server.held) - len(due)), 1)
+        expected = end - (first + 0.06)
+        p99 = summary["corrected_latency_ms"]["p99"] / 1000.0
+        service_p99 = summary["latency_ms"]["p99"] / 1000.0
+        self.assertGreaterEqual(p99, expected - 0.002)
+        self.assertLessEqual(p99, expected + 0.02)
+        self.assertAlmostEqual(service_p99, p99, delta=0.01)
+        self.assertLess(summary["late"]["max_ms"], 100.0)
+
+
+# --- sizing and thresholds: --sizing, --fail-if ------------------------------
 
 
 class TestSizingWatch(unittest.TestCase):
@@ -2068,6 +4256,259 @@ class TestThresholds(unittest.TestCase):
             "threshold   requests>=3: 3 ok"])
 
 
+class TestSizingRun(LoadShapeTestCase):
+    def test_breaking_point_of_a_server_that_sheds_load(self):
+        # 503 at once past K = 20 requests in flight, 20 ms answers below:
+        # with no pause between requests, user 21 breaks it, 7.9 s in.
+        # The verdict comes with the first progress report after that
+        # (one a second) and names the users then: at 2.4 users a second,
+        # 21 to 23.  With K = 10 that lag alone is 10-30% of K (12 users
+        # were reported in 4 runs of 5), so K is 20.
+        server = self.load_server("shed", capacity=20, answer_s=0.02)
+        started = time.monotonic()
+        proc = self.hammer(server.url, "--sizing", "--sizing-max", "30",
+                           "--sizing-time", "12s", "--sizing-window", "1s",
+                           "-p", "1", timeout=60)
+        wall = time.monotonic() - started
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        sizing = s["summary"]["sizing"]
+        self.assertEqual(sizing["reason"], "condition", proc.stdout)
+        self.assertGreaterEqual(sizing["users"], 20 * 0.85, proc.stdout)
+        self.assertLessEqual(sizing["users"], 20 * 1.15, proc.stdout)
+        self.assertGreaterEqual(server.peak, 21)   # it did break
+        self.assertRegex(proc.stdout, r"\nsizing      breaking point: %d users"
+                         r" at [\d,]+ req/s \(errors \d+\.\d\d%% over the last"
+                         r" 1s\)\n" % sizing["users"])
+        self.assertEqual(len(self.rows()), server.requests)
+        self.assertLess(s["duration_s"], 10.0)
+        self.assertLess(wall, 12.0 + SLACK_S)
+        self.assertEqual(set(s["summary"]), self.summary_keys(False)
+                         | {"sizing"})
+
+
+class TestFailIfRuns(LoadShapeTestCase):
+    def threshold_lines(self, stdout):
+        return [l for l in stdout.splitlines() if l.startswith("threshold")]
+
+    def test_thresholds_that_pass(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "20",
+                           "--fail-if", "requests>=20", "--fail-if",
+                           "errors<1%", "--fail-if", "p99<10s")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        summary = self.settings()["summary"]
+        checks = summary["thresholds"]
+        p99 = checks[2].pop("value")
+        self.assertAlmostEqual(p99, summary["latency_ms"]["p99"] / 1000,
+                               delta=1e-6)
+        self.assertEqual(self.threshold_lines(proc.stdout), [
+            "threshold   requests>=20: 20 ok",
+            "threshold   errors<1%: 0.00% ok",
+            "threshold   p99<10s: %s ok" % hammer.format_seconds(p99)])
+        self.assertEqual(checks, [
+            {"expr": "requests>=20", "value": 20, "ok": True},
+            {"expr": "errors<1%", "value": 0.0, "ok": True},
+            {"expr": "p99<10s", "ok": True}])
+        self.assertEqual(self.settings()["thresholds"],
+                         ["requests>=20", "errors<1%", "p99<10s"])
+
+    def test_a_threshold_that_fails_exits_3(self):
+        server = FaultServer("only_503")
+        self.addCleanup(server.stop)
+        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "10",
+                           "--fail-if", "requests > 9", "--fail-if",
+                           "errors<5%")
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        self.assertEqual(proc.stderr, "")
+        self.assertEqual(self.threshold_lines(proc.stdout), [
+            "threshold   requests>9: 10 ok",
+            "threshold   errors<5%: 100.00% FAILED"])
+        self.assertEqual(self.settings()["summary"]["thresholds"], [
+            {"expr": "requests>9", "value": 10, "ok": True},
+            {"expr": "errors<5%", "value": 100.0, "ok": False}])
+        self.assertEqual(server.requests, 10)
+
+
+# --- results: the rows, the summary and the settings file --------------------
+
+
+class TestHistogram(unittest.TestCase):
+    def exact(self, values, p):
+        ordered = sorted(values)
+        return ordered[max(1, int(math.ceil(p / 100.0 * len(ordered)))) - 1]
+
+    def test_percentiles_within_one_percent(self):
+        rng = random.Random(7)
+        samples = {
+            "lognormal": [rng.lognormvariate(-6, 1.2) for _ in range(20000)],
+            "uniform": [rng.uniform(0.0001, 2.0) for _ in range(20000)],
+            "bimodal": [rng.choice((0.0004, 0.25)) * rng.uniform(0.9, 1.1)
+                        for _ in range(20000)],
+        }
+        for name, values in samples.items():
+            h = hammer.Histogram()
+            h.add_many(values[:7000])
+            h.add_many(values[7000:])
+            for p in (1, 25, 50, 90, 95, 99, 99.9, 100):
+                with self.subTest(name=name, p=p):
+                    want = self.exact(values, p)
+                    self.assertLessEqual(abs(h.percentile(p) - want) / want,
+                                         0.01)
+            self.assertEqual(h.n, len(values))
+            # to the microsecond, as results.csv gives them
+            self.assertEqual(h.min, round(min(values), 6))
+            self.assertEqual(h.max, round(max(values), 6))
+            self.assertAlmostEqual(h.mean, sum(values) / len(values))
+
+    def test_merge_equals_one_histogram(self):
+        rng = random.Random(3)
+        values = [rng.expovariate(100) for _ in range(5000)]
+        whole, a, b = hammer.Histogram(), hammer.Histogram(), hammer.Histogram()
+        whole.add_many(values)
+        a.add_many(values[:1234])
+        b.add_many(values[1234:])
+        a.merge(hammer.Histogram.from_dict(b.to_dict()))
+        self.assertEqual(a.counts, whole.counts)
+        self.assertEqual(a.percentiles([50, 99]), whole.percentiles([50, 99]))
+
+    def test_memory_is_bounded(self):
+        h = hammer.Histogram()
+        rng = random.Random(1)
+        h.add_many([rng.uniform(0.001, 0.01) for _ in range(100000)])
+        # 900 three-digit mantissas in a decade, + values rounding up to 1e-2
+        self.assertLessEqual(len(h.counts), 901)
+
+    def test_empty(self):
+        self.assertEqual(hammer.Histogram().percentiles([50, 99]), [0.0, 0.0])
+
+
+class TestSummary(unittest.TestCase):
+    SETTINGS = make_plan("http://x/", "-p", "2", "-c", "3", "--rampup", "1",
+                         "--runtime", "2", "-o", "r.csv")
+
+    def stats(self):
+        stats = hammer.WorkerStats()
+        stats.add_rows([(0.1, 0.002, 200, 10, ""), (0.2, 0.004, 200, 10, ""),
+                        (0.3, 0.003, 503, 5, ""), (0.4, 1.0, 0, 0, "timeout"),
+                        (0.5, 0.5, 0, 0, "reset"), (0.6, 0.7, 0, 0, "reset")])
+        stats.events.update({"opened": 7, "idle_closed": 2, "stray": 1})
+        return stats
+
+    def test_format_summary(self):
+        stats = self.stats()
+        lines = hammer.format_summary(self.SETTINGS, stats, 2.0, 6,
+                                      [0.5, 0.95], (0.6, 0.05))
+        self.assertEqual(lines, [
+            "hammer %s  GET http://x/" % hammer.__version__,
+            "load        3 users (2 + 1 threads in 2 processes), rampup 1s,"
+            " interval 0s, runtime 2s, keep-alive",
+            "requests    6 in 2.00s = 3.0 req/s",
+            "latency     min 2.00ms  avg 3.00ms  p50 3.00ms  p90 4.00ms"
+            "  p95 4.00ms  p99 4.00ms  max 4.00ms  (over 3 responses)",
+            "status      200: 2  503: 1",
+            "errors      4 = 66.67% of requests (5xx: 1; transport: reset 2,"
+            " timeout 1)",
+            "connections 7 opened; 2 closed by the server while idle; 1 closed"
+            " for bytes beyond a response",
+            "received    25 B of response bodies",
+            "output      r.csv (6 rows)",
+            "warning: worker 1 was busy 95% of a CPU: hammer itself may be the"
+            " bottleneck, so req/s and latency understate the target; add"
+            " processes (-p) or lower the users"])
+        self.assertEqual((stats.transport_errors, stats.server_errors,
+                          stats.errors, stats.requests), (3, 1, 4, 6))
+
+    def test_errors_count_5xx_alone(self):
+        # a server that answers only 503 must not read as "errors none"
+        stats = hammer.WorkerStats()
+        stats.add_rows([(0.1, 0.001, 503, 0, "")] * 209)
+        self.assertEqual(hammer.format_errors(stats),
+                         "209 = 100.00% of requests (5xx: 209)")
+
+    def test_no_errors(self):
+        stats = hammer.WorkerStats()
+        stats.add_rows([(0.1, 0.001, 404, 0, ""), (0.2, 0.001, 200, 0, "")])
+        self.assertEqual(hammer.format_errors(stats), "none")
+
+    def starved_warning(self, cpu, duration=2.0):
+        lines = hammer.format_summary(self.SETTINGS, self.stats(), duration,
+                                      6, [0.3, 0.3], cpu)
+        return [l for l in lines if "other processes" in l]
+
+    def test_starved_box_warns(self):
+        self.assertEqual(self.starved_warning((0.02, 0.55)), [
+            "warning: the CPUs hammer may use were 98% busy, 55% of them with"
+            " other processes (the target or another job): hammer got less"
+            " CPU than it wanted, so req/s and latency understate the target;"
+            " run hammer on other cores or another box"])
+
+    def test_idle_box_and_own_load_stay_quiet(self):
+        self.assertEqual(self.starved_warning((0.7, 0.3)), [])   # idle CPU
+        self.assertEqual(self.starved_warning((0.01, 0.1)), [])  # hammer's
+        self.assertEqual(self.starved_warning(None), [])         # not Linux
+        self.assertEqual(self.starved_warning((0.0, 0.9), 0.5), [])  # short
+
+    def test_cpu_shares(self):
+        # user nice system idle iowait irq softirq steal, in ticks
+        before = [1000, 0, 500, 4000, 0, 10, 20, 0]
+        after = [1400, 0, 700, 4020, 10, 20, 40, 50]
+        # 200 ticks of user+system were hammer's (2 s at 100 ticks/s)
+        idle, others = hammer.cpu_shares(before, after, 2.0, 100)
+        total = 400 + 200 + 20 + 10 + 10 + 20 + 50
+        self.assertAlmostEqual(idle, 30.0 / total)
+        self.assertAlmostEqual(others, (400 + 200 - 200 + 50.0) / total)
+        self.assertIsNone(hammer.cpu_shares(None, after, 1.0, 100))
+        self.assertIsNone(hammer.cpu_shares(after, after, 1.0, 100))
+
+    def test_format_seconds(self):
+        self.assertEqual([hammer.format_seconds(s) for s in
+                          (0.000212, 0.0012, 0.0123, 0.123, 1.234)],
+                         ["212us", "1.20ms", "12.3ms", "123ms", "1.23s"])
+
+    def test_no_requests_fails_the_run(self):
+        plan = self.SETTINGS._replace(output=os.devnull + "/x")
+        record = hammer.plan_settings(plan)
+        done = {0: hammer.Done(0, hammer.WorkerStats().to_dict(), 0, 0.0,
+                               1.0, 0.0, None)}
+        out, err = io.StringIO(), io.StringIO()
+        code = hammer.finish_run(plan, record, done, None, out, err)
+        self.assertEqual(code, 1)
+        self.assertEqual(err.getvalue().splitlines()[-1],
+                         "hammer: error: the run made no requests: no user"
+                         " got to send one before the runtime of 2s ended")
+        self.assertIn("requests    0 in 0.00s = 0.0 req/s", out.getvalue())
+
+
+class TestStarvation(ServerTestCase):
+    """The warning that hammer got less CPU than it wanted, both ways."""
+
+    def test_a_starved_box_warns(self):
+        if not hasattr(os, "sched_setaffinity") or not os.path.exists(
+                "/proc/stat"):
+            self.skipTest("needs Linux's CPU affinity and /proc/stat")
+        cpu = {min(os.sched_getaffinity(0))}
+        for _ in range(2):      # two busy loops on hammer's one CPU
+            hog = subprocess.Popen(
+                [sys.executable, "-c", "while True: pass"],
+                preexec_fn=lambda: os.sched_setaffinity(0, cpu))
+            self.addCleanup(hog.wait)
+            self.addCleanup(hog.kill)
+        server = FaultServer("ok")
+        self.addCleanup(server.stop)
+        proc = self.hammer(server.url, "-p", "1", "-t", "1", "--runtime", "2",
+                           pin=cpu)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stdout, r"\nwarning: the CPUs hammer may use"
+                         r" were \d+% busy, \d+% of them with other processes")
+
+    def test_an_idle_box_with_a_slow_target_stays_quiet(self):
+        server = self.start_server(delay_s=0.005)
+        proc = self.hammer(server.url, "-p", "1", "-t", "8", "--runtime", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertNotIn("warning", proc.stdout)
+
+
 def readme_summary_keys():
     """The README's table of the settings file's summary: {key: meaning}."""
     with open(os.path.join(HERE, "README.md")) as f:
@@ -2155,551 +4596,8 @@ class TestSummaryKeys(unittest.TestCase):
             {"expr": "p95<1s", "value": 0.014, "ok": True}])
 
 
-
-# --- whole runs against real servers ---------------------------------------------
-
-
-class TestRuns(ServerTestCase):
-    def test_rows_equal_requests_with_processes_and_threads(self):
-        server = self.start_server(body=b"x" * 300)
-        proc = self.hammer(server.url, "-p", "3", "-t", "7", "-n", "3000",
-                           "--runtime", "30")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertEqual(len(rows), 3000)
-        self.assertEqual(server.requests, 3000)
-        self.assertEqual({r[2] for r in rows}, {"200"})
-        self.assertEqual({r[3] for r in rows}, {"300"})
-        self.assertIn("requests    3000 in ", proc.stdout)
-        self.assertIn("status      200: 3000", proc.stdout)
-        self.assertIn("output      %s (3000 rows)" % self.csv, proc.stdout)
-
-    def test_runtime_bounds_the_run(self):
-        server = self.start_server()
-        proc = self.hammer(server.url, "-p", "2", "-t", "2", "--runtime",
-                           "0.5", "--interval", "10ms")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertEqual(len(rows), server.requests)
-        self.assertGreater(len(rows), 4)
-        self.assertLess(max(float(r[0]) for r in rows), 0.5)
-
-    def test_keepalive_reuses_one_connection_per_user(self):
-        server = self.start_server()
-        proc = self.hammer(server.url, "-p", "2", "-c", "5", "-n", "200")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(server.requests, 200)
-        # one per user, plus the probe that checks the target at start
-        self.assertEqual(server.connections, 5 + 1)
-
-    def test_no_keepalive_opens_one_connection_per_request(self):
-        server = self.start_server()
-        proc = self.hammer(server.url, "-p", "2", "-c", "4", "-n", "100",
-                           "--no-keepalive")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(len(self.rows()), 100)
-        self.assertEqual(server.connections, 100 + 1)
-        self.assertIn("Connection: close", server.headers)
-
-    def test_chunked_responses(self):
-        server = self.start_server(mode="chunked", body=b"y" * 1001)
-        proc = self.hammer(server.url, "-p", "1", "-t", "3", "-n", "90")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertEqual([r[2:5] for r in rows], [["200", "1001", ""]] * 90)
-        self.assertEqual(server.connections, 3 + 1)
-
-    def test_head_and_body_longer_than_the_first_read(self):
-        head = b"X-Pad: %s\r\n" % (b"p" * (2 * hammer.FIRST_RECV_B))
-        size = 3 * hammer.RECV_SIZE_B + 7
-        server = self.start_server(body=b"b" * size, head=head)
-        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "40")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertEqual([r[2:5] for r in rows], [["200", str(size), ""]] * 40)
-        self.assertEqual(server.connections, 2 + 1)   # framing kept in step
-
-    def test_close_delimited_responses(self):
-        server = self.start_server(mode="close", body=b"z" * 5000)
-        proc = self.hammer(server.url, "-p", "1", "-t", "3", "-n", "60")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertEqual([r[2:5] for r in rows], [["200", "5000", ""]] * 60)
-        self.assertEqual(server.connections, 60 + 1)
-
-    def test_server_closing_idle_connections_is_not_an_error(self):
-        # the server closes each connection after its response; during the
-        # 60 ms pause its FIN arrives, and the check before the next
-        # request sees it: a new connection, no error, nothing sent twice
-        # (20 ms was too short for the server's thread on a loaded box)
-        server = self.start_server(mode="drop")
-        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "40",
-                           "--interval", "60ms")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertEqual([r[2] for r in rows], ["200"] * 40)
-        self.assertEqual(server.requests, 40)
-        self.assertEqual(server.connections, 40 + 1)
-        self.assertIn("errors      none", proc.stdout)
-        self.assertIn("connections 40 opened; 38 closed by the server while"
-                      " idle\n", proc.stdout)
-
-    def test_head_reads_no_body(self):
-        server = self.start_server(body=b"q" * 100)
-        proc = self.hammer(server.url, "-X", "HEAD", "-t", "2", "-p", "1",
-                           "-n", "20", "--timeout", "2")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:5] for r in self.rows()], [["200", "0", ""]] * 20)
-        self.assertEqual(server.methods, {"HEAD"})
-
-    def test_post_body_from_file_and_headers(self):
-        server = self.start_server()
-        body = os.path.join(self.tmp.name, "body.json")
-        with open(body, "wb") as f:
-            f.write(b'{"a": 1}')
-        proc = self.hammer(server.url, "-d", "@" + body, "-H",
-                           "Content-Type: application/json", "-H", "X-Run: 7",
-                           "-p", "1", "-t", "1", "-n", "3")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(server.methods, {"POST"})
-        self.assertEqual(server.bodies, {b'{"a": 1}'})
-        self.assertIn("Content-Type: application/json", server.headers)
-        self.assertIn("X-Run: 7", server.headers)
-        self.assertNotIn("Content-Type: application/x-www-form-urlencoded",
-                         server.headers)
-
-    def test_ipv6_literal(self):
-        if not socket.has_ipv6:
-            self.skipTest("this Python has no IPv6")
-        try:
-            server = self.start_server(host="::1")
-        except OSError as exc:
-            self.skipTest("no IPv6 loopback here: %s" % exc)
-        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "10")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(len(self.rows()), 10)
-        self.assertIn("Host: [::1]:%d" % server.port, server.headers)
-
-    def test_transport_errors_are_rows(self):
-        # a target that accepts the start probe, then resets every
-        # connection once it has read the request
-        listener = socket.socket()
-        self.addCleanup(listener.close)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        port = listener.getsockname()[1]
-        reset = struct.pack("ii", 1, 0)     # SO_LINGER on, 0 s: RST on close
-
-        def serve():
-            probe, _ = listener.accept()
-            probe.close()
-            while True:
-                try:
-                    conn, _ = listener.accept()
-                except OSError:
-                    return
-                conn.recv(65536)
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset)
-                conn.close()
-        t = threading.Thread(target=serve)
-        t.daemon = True
-        t.start()
-        proc = self.hammer("http://127.0.0.1:%d/" % port, "-p", "1", "-t",
-                           "1", "-n", "5")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:5] for r in self.rows()], [["0", "0", "reset"]] * 5)
-        self.assertIn("errors      5 = 100.00% of requests (transport:"
-                      " reset 5)", proc.stdout)
-        self.assertIn("status      none", proc.stdout)
-
-
-    def test_requests_in_flight_at_the_end_are_recorded(self):
-        server = self.start_server(delay_s=0.3)
-        proc = self.hammer(server.url, "-p", "1", "-t", "2", "--runtime",
-                           "0.5")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertEqual(len(rows), server.requests)
-        self.assertEqual(len(rows), 4)     # sent at about 0 and 0.3 s
-        self.assertGreater(max(float(r[0]) + float(r[1]) for r in rows), 0.5)
-
-    def test_demo(self):
-        proc = self.hammer("--demo", "--runtime", "1", "-p", "1", "-t", "2")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertGreater(len(rows), 10)
-        self.assertEqual({r[2] for r in rows}, {"200"})
-        self.assertRegex(proc.stderr, r"^hammer: demo target listening at"
-                         r" http://127.0.0.1:\d+/\n$")
-        self.assertIn("output      %s (%d rows)" % (self.csv, len(rows)),
-                      proc.stdout)
-
-
-    def test_output_that_fills_up_fails_the_run(self):
-        try:
-            import resource
-        except ImportError:
-            self.skipTest("no resource module on this system")
-        server = self.start_server()
-
-        def limit_file_size():
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead
-            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-        proc = subprocess.run(
-            [sys.executable, HAMMER, server.url, "-p", "1", "-t", "2",
-             "--runtime", "30", "-q", "-o", self.csv],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            universal_newlines=True, timeout=60, preexec_fn=limit_file_size)
-        self.assertEqual(proc.returncode, 1, proc.stderr)
-        self.assertEqual(proc.stderr, "hammer: error: worker 0 failed: cannot write"
-                         " rows to %r: File too large\n" % self.csv)
-        self.assertLessEqual(os.path.getsize(self.csv), 4096)
-        self.assertIn("requests    %d in " % server.requests, proc.stdout)
-
-
-# --- every fault the server can throw ------------------------------------------
-
-MAX_CHILD_RSS_MB = 200      # hammer's biggest process in any fault test
-SLACK_S = 20.0              # start-up and exit, on a slow machine
-# Runs a command, then writes the peak RSS (MB) of its biggest process, or
-# -1 where there is no resource module, to the file argv[1].
-RSS_WRAPPER = """
-import subprocess, sys
-code = subprocess.call(sys.argv[2:])
-try:
-    import resource
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    peak /= (1 << 20) if sys.platform == "darwin" else (1 << 10)
-except ImportError:
-    peak = -1
-with open(sys.argv[1], "w") as f:
-    f.write("%f" % peak)
-sys.exit(code)
-"""
-
-
-class TestFaults(ServerTestCase):
-    """hammer against each FaultServer mode.  Each test asserts exact
-    rows and error kinds, holds the rows against the requests the server
-    read, and checks that the run ended within its runtime plus timeout
-    and that no process of hammer's grew past MAX_CHILD_RSS_MB."""
-
-    def fault(self, mode, *args, **options):
-        """Run hammer against a FaultServer: (server, proc, rows)."""
-        server = FaultServer(mode, **options)
-        self.addCleanup(server.stop)
-        args = ("-p", "1") + args
-        started = time.monotonic()
-        proc = self.hammer(server.url, *args, timeout=120, rss=True)
-        wall = time.monotonic() - started
-        self.assertNotIn("Traceback", proc.stderr)
-        runtime = (hammer.parse_duration(args[args.index("--runtime") + 1])
-                   if "--runtime" in args else 60.0)
-        timeout = (hammer.parse_duration(args[args.index("--timeout") + 1])
-                   if "--timeout" in args else 10.0)
-        self.assertLess(wall, runtime + timeout + SLACK_S)
-        self.assertLess(self.peak_rss_mb, MAX_CHILD_RSS_MB)
-        rows = self.rows() if os.path.exists(self.csv) else None
-        return server, proc, rows
-
-    def assert_rows(self, rows, status, size, kind=""):
-        self.assertEqual(set((r[2], r[3], r[4]) for r in rows),
-                         {(str(status), str(size), kind)})
-
-    def by_time(self, rows):
-        return [(r[2], r[4]) for r in sorted(rows, key=lambda r: float(r[0]))]
-
-    def test_fault_ok(self):
-        server, proc, rows = self.fault("ok", "-t", "2", "-n", "50")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(len(rows), 50)
-        self.assertEqual(server.requests, 50)
-        self.assert_rows(rows, 200, 11)
-        self.assertIn("connections 2 opened\n", proc.stdout)
-
-    def test_fault_only_503(self):
-        server, proc, rows = self.fault("only_503", "-t", "1", "-n", "20")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 503, 4)
-        self.assertEqual(server.requests, 20)
-        self.assertIn("errors      20 = 100.00% of requests (5xx: 20)\n",
-                      proc.stdout)
-
-    def test_fault_close_without_response(self):
-        server, proc, rows = self.fault("close_without_response", "-t", "1",
-                                        "-n", "5")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 0, 0, "closed")
-        self.assertEqual(server.requests, 5)
-
-    def test_fault_drop_every_5th_is_an_error_never_a_retry(self):
-        # a kept-alive connection closed after the request was sent: an
-        # error row, and the POST reaches the server once, not twice
-        server, proc, rows = self.fault("drop_every_5th", "-t", "1", "-n",
-                                        "20", "-d", "a=1")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(server.requests, 20)
-        self.assertEqual(server.bodies, [b"a=1"] * 20)
-        self.assertEqual(self.by_time(rows),
-                         ([("200", "")] * 4 + [("0", "closed")]) * 4)
-        self.assertIn("errors      4 = 20.00% of requests (transport: closed"
-                      " 4)\n", proc.stdout)
-
-    def test_fault_reset_before_response(self):
-        server, proc, rows = self.fault("reset_before_response", "-t", "1",
-                                        "-n", "5")
-        self.assert_rows(rows, 0, 0, "reset")
-        self.assertEqual(server.requests, 5)
-
-    def test_fault_reset_mid_body(self):
-        server, proc, rows = self.fault("reset_mid_body", "-t", "1", "-n",
-                                        "3")
-        self.assert_rows(rows, 0, 0, "reset")
-        self.assertEqual(server.requests, 3)
-
-    def test_fault_short_body_then_close(self):
-        server, proc, rows = self.fault("short_body_then_close", "-t", "1",
-                                        "-n", "3")
-        self.assert_rows(rows, 0, 0, "closed")
-        self.assertEqual(server.requests, 3)
-
-    def test_fault_garbage_status_line(self):
-        server, proc, rows = self.fault("garbage_status_line", "-t", "1",
-                                        "-n", "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-        self.assertEqual(server.requests, 3)
-
-    def test_fault_status_below_100(self):
-        _, _, rows = self.fault("status_below_100", "-t", "1", "-n", "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_status_of_four_digits(self):
-        _, _, rows = self.fault("status_of_four_digits", "-t", "1", "-n",
-                                "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_binary_garbage(self):
-        server, _, rows = self.fault("binary_garbage", "-t", "1", "-n", "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-        self.assertEqual(server.requests, 3)
-
-    def assert_timeouts(self, rows, n, timeout_s):
-        self.assert_rows(rows, 0, 0, "timeout")
-        self.assertEqual(len(rows), n)
-        for r in rows:      # timed out at the deadline, not a timeout later
-            self.assertGreaterEqual(float(r[1]), timeout_s * 0.99)
-            self.assertLess(float(r[1]), timeout_s + 0.5)
-
-    def test_fault_slowloris_head(self):
-        _, _, rows = self.fault("slowloris_head", "-t", "1", "-n", "2",
-                                "--timeout", "0.5")
-        self.assert_timeouts(rows, 2, 0.5)
-
-    def test_fault_slowloris_body(self):
-        _, _, rows = self.fault("slowloris_body", "-t", "1", "-n", "2",
-                                "--timeout", "0.5")
-        self.assert_timeouts(rows, 2, 0.5)
-
-    def test_fault_never_responds(self):
-        server, _, rows = self.fault("never_responds", "-t", "2", "-n", "4",
-                                     "--timeout", "0.5")
-        self.assert_timeouts(rows, 4, 0.5)
-        self.assertEqual(server.requests, 4)
-
-    def test_fault_never_responds_past_the_runtime(self):
-        # requests in flight when the runtime ends finish within --timeout
-        server, proc, rows = self.fault("never_responds", "-t", "2",
-                                        "--runtime", "0.3", "--timeout",
-                                        "1")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_timeouts(rows, 2, 1.0)
-        self.assertEqual(server.requests, 2)
-
-    def test_fault_megabyte_of_headers(self):
-        _, _, rows = self.fault("megabyte_of_headers", "-t", "1", "-n", "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_endless_chunked(self):
-        _, _, rows = self.fault("endless_chunked", "-t", "1", "-n", "2",
-                                "--timeout", "0.5")
-        self.assert_timeouts(rows, 2, 0.5)
-
-    def test_fault_negative_chunk_size(self):
-        # int(b"-6", 16) would step back in the body and spin forever
-        _, proc, rows = self.fault("negative_chunk_size", "-t", "1", "-n",
-                                   "3", "--timeout", "2")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_chunk_size_not_hex(self):
-        _, _, rows = self.fault("chunk_size_not_hex", "-t", "1", "-n", "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_chunk_size_too_long(self):
-        _, _, rows = self.fault("chunk_size_too_long", "-t", "1", "-n", "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_chunk_longer_than_its_size(self):
-        _, _, rows = self.fault("chunk_longer_than_its_size", "-t", "1",
-                                "-n", "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_close_delimited(self):
-        server, proc, rows = self.fault("close_delimited", "-t", "2", "-n",
-                                        "20")
-        self.assert_rows(rows, 200, 5000)
-        self.assertEqual(server.requests, 20)
-        self.assertEqual(len(server.conns), 20 + 1)     # and the probe
-
-    def test_fault_interim_flood(self):
-        _, _, rows = self.fault("interim_flood", "-t", "1", "-n", "2",
-                                "--timeout", "0.5")
-        self.assert_timeouts(rows, 2, 0.5)
-
-    def test_fault_interim_then_answer(self):
-        server, _, rows = self.fault("interim_then_answer", "-t", "2", "-n",
-                                     "20")
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(server.conns), 2 + 1)
-
-    def test_fault_connection_close(self):
-        server, proc, rows = self.fault("connection_close", "-t", "2", "-n",
-                                        "20")
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(server.conns), 20 + 1)
-        self.assertIn("errors      none\n", proc.stdout)
-
-    def test_fault_silent_close_after_3(self):
-        server, proc, rows = self.fault("silent_close_after_3", "-t", "1",
-                                        "-n", "12", "--interval", "20ms")
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(server.requests, 12)
-        self.assertEqual(len(server.conns), 4 + 1)
-        self.assertIn("connections 4 opened; 3 closed by the server while"
-                      " idle\n", proc.stdout)
-
-    def test_fault_hundred_megabyte_body(self):
-        _, proc, rows = self.fault("hundred_megabyte_body", "-t", "1", "-n",
-                                   "1", "--timeout", "60")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 100 * 10 ** 6)
-
-    def test_fault_dies_after_10(self):
-        # the server dies mid-run
-        server, proc, rows = self.fault("dies_after_10", "-t", "1", "-n",
-                                        "20")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(server.requests, 11)
-        self.assertEqual(self.by_time(rows), [("200", "")] * 10
-                         + [("0", "closed")] + [("0", "refused")] * 9)
-
-    def test_fault_answers_400_to_anything_over_https(self):
-        # https to a plain server
-        server = FaultServer("answers_400_to_anything")
-        self.addCleanup(server.stop)
-        url = "https://127.0.0.1:%d/" % server.port
-        proc = self.hammer(url, "-n", "3", "--timeout", "2")
-        self.assertEqual(proc.returncode, 1)
-        self.assertRegex(proc.stderr, r"^hammer: error: cannot connect to"
-                         r" 127.0.0.1:%d: tls handshake failed: .+\n$"
-                         % server.port)
-        self.assertFalse(os.path.exists(self.csv))
-
-    def test_fault_negative_content_length(self):
-        _, _, rows = self.fault("negative_content_length", "-t", "1", "-n",
-                                "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_conflicting_content_lengths(self):
-        _, _, rows = self.fault("conflicting_content_lengths", "-t", "1",
-                                "-n", "3")
-        self.assert_rows(rows, 0, 0, "protocol")
-
-    def test_fault_repeated_content_length(self):
-        server, _, rows = self.fault("repeated_content_length", "-t", "1",
-                                     "-n", "5")
-        self.assert_rows(rows, 200, 5)
-        self.assertEqual(len(server.conns), 1 + 1)
-
-    def test_fault_chunked_and_content_length(self):
-        # RFC 9112 6.3: chunked wins, and the connection closes after it
-        server, _, rows = self.fault("chunked_and_content_length", "-t", "1",
-                                     "-n", "5")
-        self.assert_rows(rows, 200, 5)
-        self.assertEqual(server.requests, 5)
-        self.assertEqual(len(server.conns), 5 + 1)
-
-    def test_fault_coding_not_chunked(self):
-        server, _, rows = self.fault("coding_not_chunked", "-t", "1", "-n",
-                                     "5")
-        self.assert_rows(rows, 200, 300)
-        self.assertEqual(len(server.conns), 5 + 1)
-
-    def test_fault_stray_bytes_same_segment(self):
-        server, proc, rows = self.fault("stray_bytes_same_segment", "-t",
-                                        "1", "-n", "10")
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(server.conns), 10 + 1)
-        self.assertIn("connections 10 opened; 10 closed for bytes beyond a"
-                      " response\n", proc.stdout)
-
-    def test_fault_stray_response_later(self):
-        # the unasked-for response waits on the connection when the next
-        # request is due: the connection is closed, never read as an answer
-        server, proc, rows = self.fault("stray_response_later", "-t", "1",
-                                        "-n", "10", "--interval", "60ms")
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(server.requests, 10)
-        self.assertEqual(len(server.conns), 10 + 1)
-        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
-                      " response\n", proc.stdout)
-
-    def test_fault_bare_lf_lines(self):
-        server, _, rows = self.fault("bare_lf_lines", "-t", "1", "-n", "5")
-        self.assert_rows(rows, 200, 5)
-        self.assertEqual(len(server.conns), 1 + 1)
-
-    def test_fault_switching_protocols(self):
-        server, _, rows = self.fault("switching_protocols", "-t", "1", "-n",
-                                     "3")
-        self.assert_rows(rows, 101, 0)
-        self.assertEqual(len(server.conns), 3 + 1)
-
-    def test_fault_body_on_head(self):
-        server, proc, rows = self.fault("body_on_head", "-X", "HEAD", "-t",
-                                        "1", "-n", "5")
-        self.assert_rows(rows, 200, 0)
-        self.assertEqual(len(server.conns), 5 + 1)
-        self.assertIn("5 closed for bytes beyond a response", proc.stdout)
-
-    def test_fault_reads_slowly(self):
-        # --timeout bounds the send: an 8 MB body read at 80 kB/s would
-        # take 100 s; each request ends after 0.5 s
-        body = os.path.join(self.tmp.name, "body")
-        with open(body, "wb") as f:
-            f.write(b"b" * (8 << 20))
-        server, _, rows = self.fault("reads_slowly", "-t", "1", "-n", "2",
-                                     "--timeout", "0.5", "-d", "@" + body)
-        self.assert_timeouts(rows, 2, 0.5)
-        self.assertEqual(server.requests, 0)
-
-    def test_fault_reset_on_connect(self):
-        _, _, rows = self.fault("reset_on_connect", "-t", "1", "-n", "3")
-        self.assert_rows(rows, 0, 0, "reset")
-
-    def test_every_mode_has_a_test(self):
-        names = dir(self)
-        self.assertEqual([m for m in FAULT_MODES if not any(
-            n.startswith("test_fault_" + m) for n in names)], [])
-        self.assertGreaterEqual(len(FAULT_MODES), 25)
-
-
 class TestRunRecord(ServerTestCase):
     """What a run writes beside its rows, and what it says of itself."""
-
-    def settings(self):
-        with open(self.csv + ".json") as f:
-            return json.load(f)
 
     def rate(self, stdout):
         m = re.search(r"^requests    (\d+) in [\d.]+s = ([\d.]+) req/s$",
@@ -2772,464 +4670,149 @@ class TestRunRecord(ServerTestCase):
                          b"GET /a%20b/%C3%BC?q=x%20y HTTP/1.1")
 
 
-# --- load shapes against real servers -------------------------------------------
+class TestResultsColumns(ScenarioTestCase):
+    AWKWARD = ["a,b", 'say "hi"', "two\nlines", "c,\"d\"\ne", "plain",
+               "caf\u00e9", "100%", "%s%d"]
+
+    def test_awkward_names_round_trip(self):
+        self.run_script("""
+            NAMES = %r
 
 
-class LoadServer(FaultServer):
-    """FaultServer's sockets for the load shape tests, with modes of their
-    own (not faults: FAULT_MODES does not list them).  It notes the wall
-    clock instant of every request it reads, per connection."""
+            def run(user):
+                for name in NAMES:
+                    user.get("/json", name=name)
+                    with user.timer(name):
+                        pass
+            """ % (self.AWKWARD,), "-p", "1", "-c", "1", "-n", "3")
+        rows = self.table()
+        expected = collections.Counter({name: 3 for name in self.AWKWARD})
+        self.assertEqual(self.named(rows, "GET"), expected)
+        self.assertEqual(self.named(rows, "timer"), expected)
 
-    def __init__(self, mode, **options):
-        self.arrivals = collections.defaultdict(list)   # conn number: [time]
-        self.first = None       # time.time() of the first request read
-        self.held = []          # requests held by the freeze: [time read]
-        self.in_flight = self.peak = 0
-        FaultServer.__init__(self, mode, **options)
-
-    def read(self, reader, conn):
-        """The next request (None at the connection's end), noted."""
-        if reader.request() is None:
-            return None
-        now = time.time()
-        with self.lock:
-            if self.first is None:
-                self.first = now
-            if not hasattr(reader, "number"):   # id() is reused once freed
-                reader.number = len(self.arrivals)
-            self.arrivals[reader.number].append(now)
-        return now
-
-    def mode_stamp(self, conn, reader):
-        while self.read(reader, conn) is not None:
-            conn.sendall(response())
-
-    def mode_freeze(self, conn, reader):
-        """Answers at once, but for a request read from at_s to at_s +
-        length_s after the first one: that one is held, never closed,
-        until the freeze ends."""
-        at_s, length_s = self.options["at_s"], self.options["length_s"]
-        while True:
-            now = self.read(reader, conn)
-            if now is None:
-                return
-            begin = self.first + at_s
-            if begin <= now < begin + length_s:
-                with self.lock:
-                    self.held.append(now)
-                time.sleep(begin + length_s - now)
-            conn.sendall(response())
-
-    def mode_shed(self, conn, reader):
-        """Sheds load: a request that finds more than `capacity` requests
-        in flight (itself included) gets a 503 at once; the others a 200
-        after answer_s."""
-        capacity, answer_s = self.options["capacity"], self.options["answer_s"]
-        while self.read(reader, conn) is not None:
-            with self.lock:
-                self.in_flight += 1
-                self.peak = max(self.peak, self.in_flight)
-                over = self.in_flight > capacity
-            if not over:
-                time.sleep(answer_s)
-            with self.lock:
-                self.in_flight -= 1
-            conn.sendall(response(b"503 Busy", b"busy") if over
-                         else response())
-
-
-def nearest_rank(values, p):
-    """The exact nearest-rank p-th percentile, as Histogram approximates it."""
-    values = sorted(values)
-    return values[max(1, int(math.ceil(p / 100.0 * len(values)))) - 1]
-
-
-class LoadShapeTestCase(ServerTestCase):
-    def settings(self):
-        with open(self.csv + ".json") as f:
-            return json.load(f)
-
-    def load_server(self, mode, **options):
-        server = LoadServer(mode, **options)
-        self.addCleanup(server.stop)
-        return server
-
-    def summary_keys(self, open_model):
-        return set(k for k, meaning in readme_summary_keys().items()
-                   if (open_model or not meaning.startswith("`--rate` only"))
-                   and not meaning.startswith("`--sizing` only"))
-
-
-class TestRateRuns(LoadShapeTestCase):
-    """The open model against real servers."""
-
-    def test_rate_sends_every_slot_once(self):
-        server = self.start_server()
-        proc = self.hammer(server.url, "--rate", "200", "--runtime", "2",
-                           "-p", "2")
+    def test_plain_url_rows_name_the_path_without_the_query(self):
+        proc = self.hammer(self.app.url + "items?page=2", "-p", "1", "-c",
+                           "2", "-n", "6")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        # R x runtime, within one slot per process, and the server agrees
-        self.assertEqual(len(rows), server.requests)
-        self.assertLessEqual(abs(len(rows) - 400), 2)
-        # every row carries its slot; merged, they are slots 0, 1, 2...
-        # of the one even stream, none lost, none twice
-        self.assertEqual(sorted(r[5] for r in rows),
-                         sorted("%.6f" % (k / 200.0)
-                                for k in range(len(rows))))
-        # never sent before its slot (but for the timer's jitter)
-        self.assertGreaterEqual(min(float(r[0]) - float(r[5]) for r in rows),
-                                -0.001)
-        s = self.settings()
-        self.assertEqual((s["model"], s["shape"], s["rate_rps"][1],
-                          s["arrivals"]), ("open", "ramp", 200.0, "uniform"))
-        summary = s["summary"]
-        self.assertEqual(set(summary), self.summary_keys(True))
-        self.assertEqual(summary["requests"], len(rows))
-        self.assertEqual(summary["target_rps"], 200.0)
-        self.assertEqual(summary["sent_rps"], len(rows) / 2.0)
-        self.assertIn("rate        target 200.0 req/s, sent %.1f req/s"
-                      % (len(rows) / 2.0), proc.stdout)
+        with open(self.csv) as f:
+            self.assertEqual(f.readline(), ",".join(SCENARIO_COLUMNS) + "\n")
+        rows = self.table()
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 6}))
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 6}))
 
-    def freeze_run(self, users):
-        """--rate 100 for 6 s against a server that freezes for 1 s, 2.005 s
-        after the first request: (proc, rows, summary, the freeze's begin
-        and end in seconds from the start, the first slot it held, the
-        server).  Instants come from the server's clock, the rows and the
-        start in the settings file."""
-        server = self.load_server("freeze", at_s=2.005, length_s=1.0)
-        proc = self.hammer(server.url, "--rate", "100", "--runtime", "6",
-                           "-p", "1", "-c", str(users), "--timeout", "5",
-                           "--fail-if", "p99<500ms", timeout=60)
-        self.assertEqual(proc.returncode, 3, proc.stderr)   # p99 fails
-        rows = self.rows()
-        self.assertEqual(len(rows), server.requests)
-        self.assertLessEqual(abs(len(rows) - 600), 1)
-        self.assertEqual(set(r[2] for r in rows), {"200"})
-        s = self.settings()
-        begin = server.first + 2.005 - s["started_epoch_s"]
-        end = begin + 1.0
-        # sent before the freeze ended, answered when it did
-        held = [float(r[5]) for r in rows if float(r[0]) < end
-                and float(r[0]) + float(r[1]) >= end - 0.002]
-        self.assertLessEqual(abs(len(held) - len(server.held)), 1)
-        first = min(held)
-        self.assertLess(abs(first - begin), 0.011)   # within a slot of it
-        return proc, rows, s["summary"], begin, end, first, server
-
-    def test_coordinated_omission(self):
-        # two users: both are stuck in the freeze, so the slots due in it
-        # go out only when it ends.  Their latency from the slot counts
-        # the wait; their service time does not.
-        proc, rows, summary, begin, end, first, server = self.freeze_run(2)
-        self.assertEqual(len(server.held), 2)
-        corrected = [float(r[0]) - float(r[5]) + float(r[1]) for r in rows]
-        service = [float(r[1]) for r in rows]
-        # every request due in the freeze waited for its end
-        for r, c in zip(rows, corrected):
-            if first <= float(r[5]) < end:
-                self.assertGreaterEqual(c, end - float(r[5]) - 0.001, r)
-        # p99 is the 7th longest of 600: slot 6 after the first one held
-        # waited from its instant to the freeze's end
-        expected = end - (first + 0.06)
-        p99 = summary["corrected_latency_ms"]["p99"] / 1000.0
-        self.assertAlmostEqual(p99, nearest_rank(corrected, 99),
-                               delta=0.005 * p99)
-        self.assertGreaterEqual(p99, expected - 0.002)
-        self.assertLessEqual(p99, expected + 0.015)
-        self.assertGreater(p99, 0.9)
-        # the service time is short but for the two requests in flight
-        # when the freeze began: its p99 is well below the corrected one
-        service_p99 = summary["latency_ms"]["p99"] / 1000.0
-        self.assertAlmostEqual(service_p99, nearest_rank(service, 99),
-                               delta=0.005 * service_p99 + 0.0001)
-        self.assertLess(service_p99, 0.1)
-        self.assertAlmostEqual(summary["latency_ms"]["max"] / 1000.0,
-                               end - first, delta=0.015)
-        # the slots due in the freeze but the two went late, the first of
-        # them by all that was left of it
-        late = summary["late"]
-        self.assertGreaterEqual(late["count"], 97)
-        self.assertAlmostEqual(late["max_ms"] / 1000.0, end - (first + 0.02),
-                               delta=0.015)
-        # the --fail-if latency is the corrected one
-        checks = summary["thresholds"]
-        self.assertAlmostEqual(checks[0].pop("value"), p99, delta=1e-6)
-        self.assertEqual(checks, [{"expr": "p99<500ms", "ok": False}])
-        self.assertRegex(proc.stdout, r"\nthreshold   p99<500ms: 9\d\dms"
-                                      r" FAILED\n")
-        # the users were the limit, but on a box busy with other work
-        # hammer cannot tell them from its CPUs
-        self.assertRegex(proc.stdout, r"\nwarning: hammer sent 100\.0% of the"
-                         r" target rate, p99 lateness 9\d\dms: (all 2 users"
-                         r" were busy \(-c caps the requests in flight\):"
-                         r" raise -c|the CPUs hammer may use were the limit"
-                         r" \(\d+% busy\): run hammer on other cores or"
-                         r" machines); latency from the intended send counts"
-                         r" the wait\n")
-
-    def test_a_freeze_with_users_to_spare(self):
-        # 200 users: every slot goes on time, into the freeze, so the
-        # service time counts the wait as well, and the two views agree
-        proc, rows, summary, begin, end, first, server = self.freeze_run(200)
-        due = [k / 100.0 for k in range(600) if first <= k / 100.0 < end]
-        self.assertLessEqual(abs(len(server.held) - len(due)), 1)
-        expected = end - (first + 0.06)
-        p99 = summary["corrected_latency_ms"]["p99"] / 1000.0
-        service_p99 = summary["latency_ms"]["p99"] / 1000.0
-        self.assertGreaterEqual(p99, expected - 0.002)
-        self.assertLessEqual(p99, expected + 0.02)
-        self.assertAlmostEqual(service_p99, p99, delta=0.01)
-        self.assertLess(summary["late"]["max_ms"], 100.0)
-
-
-class TestSizingRun(LoadShapeTestCase):
-    def test_breaking_point_of_a_server_that_sheds_load(self):
-        # 503 at once past K = 20 requests in flight, 20 ms answers below:
-        # with no pause between requests, user 21 breaks it, 7.9 s in.
-        # The verdict comes with the first progress report after that
-        # (one a second) and names the users then: at 2.4 users a second,
-        # 21 to 23.  With K = 10 that lag alone is 10-30% of K (12 users
-        # were reported in 4 runs of 5), so K is 20.
-        server = self.load_server("shed", capacity=20, answer_s=0.02)
-        started = time.monotonic()
-        proc = self.hammer(server.url, "--sizing", "--sizing-max", "30",
-                           "--sizing-time", "12s", "--sizing-window", "1s",
-                           "-p", "1", timeout=60)
-        wall = time.monotonic() - started
+    def test_plain_url_rows_carry_the_method(self):
+        proc = self.hammer(self.app.url + "echo", "-X", "PUT", "-d", "x",
+                           "-p", "1", "-c", "1", "-n", "2")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        s = self.settings()
-        sizing = s["summary"]["sizing"]
-        self.assertEqual(sizing["reason"], "condition", proc.stdout)
-        self.assertGreaterEqual(sizing["users"], 20 * 0.85, proc.stdout)
-        self.assertLessEqual(sizing["users"], 20 * 1.15, proc.stdout)
-        self.assertGreaterEqual(server.peak, 21)   # it did break
-        self.assertRegex(proc.stdout, r"\nsizing      breaking point: %d users"
-                         r" at [\d,]+ req/s \(errors \d+\.\d\d%% over the last"
-                         r" 1s\)\n" % sizing["users"])
-        self.assertEqual(len(self.rows()), server.requests)
-        self.assertLess(s["duration_s"], 10.0)
-        self.assertLess(wall, 12.0 + SLACK_S)
-        self.assertEqual(set(s["summary"]), self.summary_keys(False)
-                         | {"sizing"})
+        self.assertEqual(self.requests(self.table()), collections.Counter(
+            {("PUT", "/echo"): 2}))
 
 
-class TestFailIfRuns(LoadShapeTestCase):
-    def threshold_lines(self, stdout):
-        return [l for l in stdout.splitlines() if l.startswith("threshold")]
+class TestNamesInTheSummary(ScenarioTestCase):
+    def test_the_busiest_20_names(self):
+        self.run_script("""
+            def run(user):
+                for k in range(1, 26):
+                    for _ in range(k):
+                        user.get("/json", name="n%02d" % k)
+            """, "-p", "1", "-c", "1", "-n", "1")
+        lines = self.last.stdout.splitlines()
+        shown = [l.split()[1] for l in lines if l.startswith("  GET n")]
+        self.assertEqual(shown, ["n%02d" % k for k in range(25, 5, -1)])
+        self.assertIn("  ... and 5 more names: crunch.py shows them all",
+                      lines)
 
-    def test_thresholds_that_pass(self):
-        server = self.start_server()
-        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "20",
-                           "--fail-if", "requests>=20", "--fail-if",
-                           "errors<1%", "--fail-if", "p99<10s")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        summary = self.settings()["summary"]
-        checks = summary["thresholds"]
-        p99 = checks[2].pop("value")
-        self.assertAlmostEqual(p99, summary["latency_ms"]["p99"] / 1000,
-                               delta=1e-6)
-        self.assertEqual(self.threshold_lines(proc.stdout), [
-            "threshold   requests>=20: 20 ok",
-            "threshold   errors<1%: 0.00% ok",
-            "threshold   p99<10s: %s ok" % hammer.format_seconds(p99)])
-        self.assertEqual(checks, [
-            {"expr": "requests>=20", "value": 20, "ok": True},
-            {"expr": "errors<1%", "value": 0.0, "ok": True},
-            {"expr": "p99<10s", "ok": True}])
-        self.assertEqual(self.settings()["thresholds"],
-                         ["requests>=20", "errors<1%", "p99<10s"])
-
-    def test_a_threshold_that_fails_exits_3(self):
-        server = FaultServer("only_503")
-        self.addCleanup(server.stop)
-        proc = self.hammer(server.url, "-p", "1", "-t", "2", "-n", "10",
-                           "--fail-if", "requests > 9", "--fail-if",
-                           "errors<5%")
+    def test_a_threshold_on_one_name(self):
+        proc = self.hammer(self.app.url, "--script", self.script("""
+            def run(user):
+                user.get("/items")
+                user.get("/error")
+            """), "-p", "1", "-c", "1", "-n", "4",
+            "--fail-if", "p95{/items}<10s", "--fail-if", "errors{/items}<1%",
+            "--fail-if", "errors{/error}<1%", "--fail-if", "requests{nope}>0")
         self.assertEqual(proc.returncode, 3, proc.stderr)
-        self.assertEqual(proc.stderr, "")
-        self.assertEqual(self.threshold_lines(proc.stdout), [
-            "threshold   requests>9: 10 ok",
-            "threshold   errors<5%: 100.00% FAILED"])
-        self.assertEqual(self.settings()["summary"]["thresholds"], [
-            {"expr": "requests>9", "value": 10, "ok": True},
-            {"expr": "errors<5%", "value": 100.0, "ok": False}])
-        self.assertEqual(server.requests, 10)
+        lines = [l for l in proc.stdout.splitlines()
+                 if l.startswith("threshold")]
+        self.assertEqual([l.split(": ")[0] for l in lines], [
+            "threshold   p95{/items}<10s", "threshold   errors{/items}<1%",
+            "threshold   errors{/error}<1%", "threshold   requests{nope}>0"])
+        self.assertEqual([l.split()[-1] for l in lines],
+                         ["ok", "ok", "FAILED", "FAILED"])
+        self.assertIn("no rows of that name", lines[3])
 
 
-class TestStageRuns(LoadShapeTestCase):
-    """--stages and --cycles: users start and stop as the plan says."""
-
-    def users_by_connection(self, server, started):
-        """Each connection's (first, last) request, from the start, in the
-        order they began: one connection per user, kept alive."""
-        return sorted((times[0] - started, times[-1] - started)
-                      for times in server.arrivals.values())
-
-    def test_stages(self):
-        server = self.load_server("stamp")
-        proc = self.hammer(server.url, "--stages", "1s:2,1s:4,1s:0", "-p",
-                           "2", "--interval", "100ms")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        s = self.settings()
-        self.assertEqual(s["stages"], [
-            {"start_s": 0.0, "end_s": 1.0, "from": 0, "to": 2},
-            {"start_s": 1.0, "end_s": 2.0, "from": 2, "to": 4},
-            {"start_s": 2.0, "end_s": 3.0, "from": 4, "to": 0}])
-        self.assertEqual((s["model"], s["shape"], s["users"],
-                          s["threads_per_process"], s["runtime_s"]),
-                         ("closed", "stages", 4, [2, 2], 3.0))
-        rows = self.rows()
-        self.assertEqual(len(rows), server.requests)
-        self.assertEqual(s["summary"]["requests"], len(rows))
-        self.assertEqual(set(s["summary"]), self.summary_keys(False))
-        # users 0, 1, 2, 3 start at 0, 0.5, 1 and 1.5 s as the target
-        # rises past them, and stop at 3, 2.75, 2.5 and 2.25 s as it
-        # falls: the highest-numbered first
-        users = self.users_by_connection(server, s["started_epoch_s"])
-        self.assertEqual(len(users), 4)
-        for (first, last), start, stop in zip(users, (0.0, 0.5, 1.0, 1.5),
-                                              (3.0, 2.75, 2.5, 2.25)):
-            self.assertGreaterEqual(first, start)
-            self.assertLess(first, start + 0.05)
-            self.assertLess(last, stop + 0.01)
-            self.assertGreater(last, stop - 0.25)
-        self.assertEqual(sorted(users, key=lambda u: -u[1]), users)
-
-    def test_cycles(self):
-        server = self.load_server("stamp")
-        proc = self.hammer(server.url, "--cycles", "1:3", "--cycle-time",
-                           "1s", "-p", "2", "--interval", "100ms")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        s = self.settings()
-        self.assertEqual(s["stages"], [
-            {"start_s": 0.0, "end_s": 0.0, "from": 0, "to": 1},
-            {"start_s": 0.0, "end_s": 1.0, "from": 1, "to": 1},
-            {"start_s": 1.0, "end_s": 1.0, "from": 1, "to": 3},
-            {"start_s": 1.0, "end_s": 2.0, "from": 3, "to": 3}])
-        self.assertEqual((s["shape"], s["users"], s["threads_per_process"],
-                          s["runtime_s"]), ("cycles", 3, [2, 1], 2.0))
-        rows = self.rows()
-        self.assertEqual(len(rows), server.requests)
-        users = self.users_by_connection(server, s["started_epoch_s"])
-        self.assertEqual(len(users), 3)
-        for (first, last), start in zip(users, (0.0, 1.0, 1.0)):
-            self.assertGreaterEqual(first, start)
-            self.assertLess(first, start + 0.05)
-            self.assertLess(last, 2.01)
-            self.assertGreater(last, 1.75)
-
-    def test_rate_stages(self):
-        # 0 to 100 req/s over 1 s, held 1 s, down to 0 over 1 s: 50 + 100 +
-        # 50 slots
-        server = self.start_server()
-        proc = self.hammer(server.url, "--rate", "--stages",
-                           "1s:100,1s:100,1s:0", "-p", "2")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.rows()
-        self.assertEqual(len(rows), server.requests)
-        self.assertLessEqual(abs(len(rows) - 200), 2)
-        stages = hammer.build_stages([(1.0, 100), (1.0, 100), (1.0, 0)])
-        self.assertEqual(sorted(r[5] for r in rows), sorted(
-            "%.6f" % t for t in slot_instants(stages)[:len(rows)]))
-        s = self.settings()
-        self.assertEqual((s["model"], s["shape"], s["runtime_s"]),
-                         ("open", "stages", 3.0))
-        self.assertEqual(s["stages"][1], {"start_s": 1.0, "end_s": 2.0,
-                                          "from": 100.0, "to": 100.0})
+# --- processes, threads and signals ------------------------------------------
 
 
-class TestStarvation(ServerTestCase):
-    """The warning that hammer got less CPU than it wanted, both ways."""
+class TestCapacity(unittest.TestCase):
+    LIMITS = {"open_files": 1024, "tasks": 5000, "memory_b": 2 << 30}
 
-    def test_a_starved_box_warns(self):
-        if not hasattr(os, "sched_setaffinity") or not os.path.exists(
-                "/proc/stat"):
-            self.skipTest("needs Linux's CPU affinity and /proc/stat")
-        cpu = {min(os.sched_getaffinity(0))}
-        for _ in range(2):      # two busy loops on hammer's one CPU
-            hog = subprocess.Popen(
-                [sys.executable, "-c", "while True: pass"],
-                preexec_fn=lambda: os.sched_setaffinity(0, cpu))
-            self.addCleanup(hog.wait)
-            self.addCleanup(hog.kill)
-        server = FaultServer("ok")
-        self.addCleanup(server.stop)
-        proc = self.hammer(server.url, "-p", "1", "-t", "1", "--runtime", "2",
-                           pin=cpu)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertRegex(proc.stdout, r"\nwarning: the CPUs hammer may use"
-                         r" were \d+% busy, \d+% of them with other processes")
+    def test_fits(self):
+        self.assertIsNone(hammer.capacity_problem([900, 900], self.LIMITS))
+        self.assertIsNone(hammer.capacity_problem(
+            [10 ** 6], {"open_files": None, "tasks": None,
+                        "memory_b": None}))
 
-    def test_an_idle_box_with_a_slow_target_stays_quiet(self):
-        server = self.start_server(delay_s=0.005)
-        proc = self.hammer(server.url, "-p", "1", "-t", "8", "--runtime", "2")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertNotIn("warning", proc.stdout)
+    def test_open_files_per_process(self):
+        self.assertEqual(hammer.capacity_problem([1000], self.LIMITS),
+                         "1000 users in one process need 1064 open files, and"
+                         " this box allows 1024 per process (ulimit -n): use"
+                         " more processes (-p) or fewer users")
+
+    def test_threads(self):
+        self.assertEqual(hammer.capacity_problem([900] * 6, self.LIMITS),
+                         "5400 users in 6 processes need 5424 threads, and"
+                         " this box has room for 5000 more: use fewer users")
+
+    def test_memory(self):
+        limits = dict(self.LIMITS, memory_b=100 << 20)
+        self.assertEqual(hammer.capacity_problem([900, 900], limits),
+                         "1800 users in 2 processes need about 136.6 MB of"
+                         " memory, and 104.9 MB is available: use fewer users"
+                         " or processes")
+
+    def test_box_limits_are_numbers_or_none(self):
+        for key, value in hammer.box_limits().items():
+            with self.subTest(key=key):
+                self.assertTrue(value is None or isinstance(value, int))
+
+    def test_a_thread_the_box_refuses_stops_the_worker(self):
+        plan = make_plan("http://127.0.0.1:1/", "-p", "1", "-c", "5")
+        worker = hammer.Worker(3, plan, list(range(5)), [1] * 5, None,
+                               time.monotonic)
+        started = []
+        real = threading.Thread.start
+
+        def start(thread):
+            if len(started) == 3:
+                raise RuntimeError("can't start new thread")
+            started.append(thread)
+            real(thread)
+        with unittest.mock.patch.object(threading.Thread, "start", start):
+            with self.assertRaises(hammer.RunError) as cm:
+                worker.start_users(lambda deadline: None)
+        self.assertEqual(str(cm.exception), "worker 3 could not start thread"
+                         " 4 of 5: can't start new thread")
+        for thread in started:      # the ones started were let go
+            thread.join(5)
+            self.assertFalse(thread.is_alive())
+        self.assertEqual(worker.ends, [])
 
 
 class TestSpawnAndForkserver(ServerTestCase):
-    def run_with(self, method):
+    def url_run_with(self, method):
         server = self.start_server()
-        code = ("import multiprocessing, sys; sys.path.insert(0, %r);"
-                "multiprocessing.set_start_method(%r); import hammer;"
-                "sys.exit(hammer.main(sys.argv[1:]))" % (HERE, method))
-        proc = subprocess.run([sys.executable, "-c", code, server.url, "-p",
-                               "2", "-t", "3", "-n", "300", "-q", "-o",
-                               self.csv], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True,
-                              timeout=60)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.run_with(method, server.url, "-p", "2", "-t", "3", "-n", "300")
         self.assertEqual(len(self.rows()), 300)
         self.assertEqual(server.requests, 300)
 
     def test_spawn(self):
-        self.run_with("spawn")
+        self.url_run_with("spawn")
 
     def test_forkserver(self):
-        self.run_with("forkserver")
-
-
-class TestHttps(ServerTestCase):
-    def test_self_signed_fails_without_insecure(self):
-        server = self.start_server(tls=True)
-        proc = self.hammer(server.url, "-p", "1", "-t", "1", "-n", "5")
-        self.assertEqual(proc.returncode, 1)
-        self.assertRegex(proc.stderr, r"^hammer: error: cannot connect to 127.0.0.1:%d:"
-                         r" tls handshake failed: .*certificate.* \(-k/--insecure"
-                         r" skips certificate checks\)\n$" % server.port)
-        self.assertEqual(server.requests, 0)
-        self.assertFalse(os.path.exists(self.csv))
-
-    def test_insecure_runs_over_one_tls_connection_per_user(self):
-        server = self.start_server(tls=True, body=b"s" * 64)
-        proc = self.hammer(server.url, "-k", "-p", "1", "-t", "2", "-n", "40")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:5] for r in self.rows()], [["200", "64", ""]] * 40)
-        self.assertEqual(server.requests, 40)
-        self.assertEqual(server.connections, 2 + 1)
-
-    def test_tls_server_closing_idle_connections_is_not_an_error(self):
-        server = self.start_server(tls=True, mode="drop")
-        proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "8",
-                           "--interval", "30ms")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:5] for r in self.rows()],
-                         [["200", "11", ""]] * 8)
-        self.assertEqual(server.requests, 8)
-        self.assertIn("connections 8 opened; 7 closed by the server while"
-                      " idle\n", proc.stdout)
-
-    def test_tls_stray_bytes_close_the_connection(self):
-        server = self.start_server(tls=True, mode="stray_later")
-        proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "6",
-                           "--interval", "60ms")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([r[2:5] for r in self.rows()],
-                         [["200", "11", ""]] * 6)
-        self.assertEqual(server.requests, 6)
-        self.assertIn("connections 6 opened; 5 closed for bytes beyond a"
-                      " response\n", proc.stdout)
+        self.url_run_with("forkserver")
 
 
 class TestSignals(ServerTestCase):
@@ -3289,12 +4872,7 @@ class TestSignals(ServerTestCase):
     def test_second_sigint_exits_at_once(self):
         server = self.start_server(delay_s=0.2)
         proc = self.start_long_run(server)
-        server.delay_s = 60     # requests in flight now hang
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        started = self.interrupt_twice(proc, server)
         out, err = proc.communicate(timeout=10)
         self.assertLess(time.monotonic() - started, 5)
         self.assertEqual(proc.returncode, 130)
@@ -3308,908 +4886,131 @@ class TestSignals(ServerTestCase):
         self.assert_stopped_cleanly(proc, server, 143)
 
 
-# --- fuzzing: hostile bytes into the reader, hostile text into the parsers ---------
-
-FUZZ_READER_EXAMPLES = 300
-FUZZ_URL_EXAMPLES = 300
-FUZZ_DEADLINE_S = 0.05
-FUZZ_TEMPLATES = (
-    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello"
-    b"\r\n0\r\nT: 1\r\n\r\n",
-    b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
-    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
-    b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
-    b"HTTP/1.1 200 OK\nContent-Length: 2\nConnection: close\n\nok",
-    b"HTTP/1.1 503 Busy\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nno",
-)
-FUZZ_PIECES = (b"\r\n", b"\n", b"\r\n\r\n", b"-", b"0", b"9" * 25, b"ffff",
-               b";", b",", b" ", b"\x00", b"\xff", b"HTTP/1.1 ",
-               b"Content-Length: ", b"Transfer-Encoding: chunked\r\n",
-               b"Connection: close\r\n", b"100 Continue\r\n\r\n", b"-6\r\n")
-
-
-class HypothesisTestCase(unittest.TestCase):
-    """Property tests with hypothesis (test_crunch's too): skipped with a
-    clear reason when it is not installed, a failure when
-    HAMMER_TEST_REQUIRE_ALL=1; settings() gives a fixed number of
-    derandomized examples, so a run is the same every time."""
-
-    fuzzed = "hammer's reader and parsers"
-
-    def setUp(self):
-        try:
-            import hypothesis
-        except ImportError:
-            if REQUIRE_ALL:
-                self.fail("hypothesis is not installed and "
-                          "HAMMER_TEST_REQUIRE_ALL=1")
-            self.skipTest("hypothesis is not installed for this Python "
-                          "(python -m pip install hypothesis): the fuzz "
-                          "tests of %s are skipped" % self.fuzzed)
-        self.hypothesis = hypothesis
-        self.st = hypothesis.strategies
-
-    def settings(self, examples):
-        hypothesis = self.hypothesis
-        return hypothesis.settings(
-            max_examples=examples, deadline=None, derandomize=True,
-            database=None, print_blob=False,
-            suppress_health_check=list(hypothesis.HealthCheck))
-
-
-class TestFuzz(HypothesisTestCase):
-    """Random and mutated response byte streams into read_response over a
-    socketpair, and random text into parse_url and parse_header:
-    FUZZ_READER_EXAMPLES + FUZZ_URL_EXAMPLES examples per run."""
-
-    def streams(self):
-        st = self.st
-
-        @st.composite
-        def mutated(draw):
-            text = draw(st.sampled_from(FUZZ_TEMPLATES))
-            for _ in range(draw(st.integers(0, 4))):
-                at = draw(st.integers(0, len(text)))
-                op = draw(st.sampled_from("ird"))
-                if op == "d":
-                    text = text[:at] + text[at + draw(st.integers(1, 8)):]
-                else:
-                    piece = draw(st.sampled_from(FUZZ_PIECES))
-                    text = text[:at] + piece + text[at + (op == "r"):]
-            return text
-        return st.one_of(mutated(), mutated(), mutated(),
-                         st.binary(min_size=1, max_size=300))
-
-    def test_reader_ends_by_its_deadline_with_its_own_errors(self):
-        st = self.st
-
-        @self.settings(FUZZ_READER_EXAMPLES)
-        @self.hypothesis.given(self.streams(), st.booleans(),
-                               st.integers(1, 40), st.booleans())
-        def check(stream, close, scratch_b, head_request):
-            a, b = socket.socketpair()
-            try:
-                b.sendall(stream)
-                if close:
-                    b.close()
-                buf = a.recv(hammer.FIRST_RECV_B)
-                started = time.perf_counter()
-                try:
-                    status, size, keep = hammer.read_response(
-                        a, hammer.readiness(a, False), buf, head_request,
-                        bytearray(scratch_b), started + FUZZ_DEADLINE_S,
-                        time.perf_counter)
-                except hammer.ResponseError as exc:
-                    self.assertIn(exc.kind, ("protocol", "closed"))
-                except OSError:
-                    pass        # socket.timeout at the deadline
-                else:
-                    self.assertTrue(100 <= status <= 999, status)
-                    self.assertTrue(0 <= size <= len(stream), size)
-                    self.assertIn(keep, (True, False, hammer.STRAY))
-                self.assertLess(time.perf_counter() - started,
-                                FUZZ_DEADLINE_S + 0.5)
-            finally:
-                a.close()
-                b.close()
-        check()
-
-    def test_url_and_header_parsers_only_raise_usage_errors(self):
-        st = self.st
-        text = st.lists(st.sampled_from(
-            list("ab:/?#[]@%. 09\u00fc\u20ac\t\r\n\x00\\-") + ["://", "http",
-                                                               "https"]),
-            max_size=20).map("".join)
-
-        @self.settings(FUZZ_URL_EXAMPLES)
-        @self.hypothesis.given(st.one_of(text, text.map(
-            lambda t: "http://" + t)), text)
-        def check(url, header):
-            try:
-                target = hammer.parse_url(url)
-            except hammer.UsageError:
-                pass
-            else:
-                request = hammer.build_request("GET", target, [], None, True)
-                line = request.split(b"\r\n")[0]
-                self.assertEqual(len(line.split(b" ")), 3, line)
-                self.assertTrue(all(32 < c < 127 for c in line.replace(
-                    b" ", b"")), line)
-                self.assertTrue(1 <= target.port <= 65535)
-            try:
-                name, value = hammer.parse_header(header)
-            except hammer.UsageError:
-                pass
-            else:
-                self.assertNotRegex(value, "[\\r\\n\\x00]")
-        check()
-
-
-# --- the command line -------------------------------------------------------------
-
-
-class TestMain(unittest.TestCase):
-    def main(self, *argv):
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = hammer.main(list(argv), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    def assert_usage(self, argv, message):
-        code, out, err = self.main(*argv)
-        self.assertEqual(code, 2)
-        self.assertEqual(err.splitlines()[-1], "hammer: error: " + message)
-        self.assertNotIn("Traceback", err)
-
-    def test_main_unknown_option(self):
-        self.assert_usage(["http://127.0.0.1/", "--bogus"],
-                          "unrecognized arguments: --bogus")
-
-    def test_main_bad_scheme(self):
-        self.assert_usage(["ftp://127.0.0.1/"], "unsupported url scheme 'ftp'"
-                          " in 'ftp://127.0.0.1/': use http:// or https://")
-
-    def test_main_missing_url(self):
-        self.assert_usage([], "a URL is required (or --demo to try hammer on a"
-                              " built-in target)")
-
-    def test_main_negative_interval(self):
-        self.assert_usage(["http://127.0.0.1/", "--interval", "-1"],
-                          "argument --interval: '-1' must be a duration >= 0")
-
-    def test_main_bad_duration(self):
-        self.assert_usage(["http://127.0.0.1/", "--runtime", "soon"],
-                          "argument --runtime: 'soon' is not a duration: use"
-                          " e.g. 30, 30s, 500ms, 5m or 1h")
-
-    def test_main_zero_runtime(self):
-        self.assert_usage(["http://127.0.0.1/", "--runtime", "0"],
-                          "--runtime must be more than 0s")
-
-    def test_main_negative_threads(self):
-        self.assert_usage(["http://127.0.0.1/", "-t", "-3"],
-                          "argument -t/--threads: '-3' must be a whole number"
-                          " >= 1")
-
-    def test_main_zero_processes(self):
-        self.assert_usage(["http://127.0.0.1/", "-p", "0"],
-                          "argument -p/--processes: '0' must be a whole number"
-                          " >= 1")
-
-    def test_main_threads_and_concurrency(self):
-        self.assert_usage(["http://127.0.0.1/", "-t", "2", "-c", "4"],
-                          "argument -c/--concurrency: not allowed with"
-                          " argument -t/--threads")
-
-    def test_main_unreadable_data_file(self):
-        self.assert_usage(["http://127.0.0.1/", "-d", "@/nonexistent/body"],
-                          "cannot read data file '/nonexistent/body': No such"
-                          " file or directory")
-
-    def test_main_malformed_header(self):
-        self.assert_usage(["http://127.0.0.1/", "-H", "NoColonHere"],
-                          "malformed header 'NoColonHere': expected"
-                          " 'Name: value'")
-
-    def test_main_unreachable_target(self):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()       # nothing listens there now
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "r.csv")
-            code, stdout, err = self.main("http://127.0.0.1:%d/" % port,
-                                          "-o", out)
-            self.assertFalse(os.path.exists(out))
-        self.assertEqual(code, 1)
-        self.assertEqual(err, "hammer: error: cannot connect to 127.0.0.1:%d:"
-                              " connection refused\n" % port)
-        self.assertEqual(stdout, "")
-
-    def test_main_output_not_writable(self):
-        server = TargetServer()
-        self.addCleanup(server.stop)
-        code, _, err = self.main(server.url, "-o", "/nonexistent/dir/r.csv")
-        self.assertEqual(code, 1)
-        self.assertEqual(err, "hammer: error: cannot write"
-                              " '/nonexistent/dir/r.csv':"
-                              " No such file or directory\n")
-        self.assertEqual(server.requests, 0)
-
-    def test_main_output_full(self):
-        if not os.path.exists("/dev/full"):
-            self.skipTest("no /dev/full on this system")
-        server = TargetServer()
-        self.addCleanup(server.stop)
-        code, _, err = self.main(server.url, "-o", "/dev/full")
-        self.assertEqual(code, 1)
-        self.assertEqual(err, "hammer: error: cannot write '/dev/full': No"
-                              " space left"
-                              " on device\n")
-        self.assertEqual(server.requests, 0)
-
-    def test_main_version(self):
-        code, out, _ = self.main("--version")
-        self.assertEqual((code, out), (0, "hammer %s\n" % hammer.__version__))
-
-    def test_help_states_every_default(self):
-        code, out, _ = self.main("--help")
-        self.assertEqual(code, 0)
-        for option in ("--interval", "--runtime", "--rampup", "--processes",
-                       "--threads", "--timeout", "--output"):
-            self.assertRegex(out, r"(?s)%s.*?\(default: " % option)
-
-
-class TestBadInput(unittest.TestCase):
-    """Every bad command line: exit 2 and one exact `hammer: error:` line
-    after the usage lines, no traceback, results.csv untouched, and not
-    even a connection to the target."""
-
-    SENTINEL = "elapsed,response_time,status,bytes,error\n1.0,0.1,200,5,\n"
-
-    def setUp(self):
-        self.server = FaultServer("ok")
-        self.addCleanup(self.server.stop)
-        self.tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(self.tmp.cleanup)
-        self.csv = os.path.join(self.tmp.name, "results.csv")
-        with open(self.csv, "w") as f:
-            f.write(self.SENTINEL)
-
-    def path(self, name, size=0):
-        path = os.path.join(self.tmp.name, name)
-        with open(path, "wb") as f:
-            f.truncate(size)        # sparse: no disk used
-        return path
-
-    def cases(self):
-        url = self.server.url
-        big = self.path("big", hammer.MAX_BODY_B + 1)
-        huge_t = str(10 ** 7)
-        return [
-            ([], "a URL is required (or --demo to try hammer on a built-in"
-                 " target)"),
-            (["--demo", url], "--demo runs against its own target: leave out"
-                              " the URL"),
-            ([url, "extra"], "unrecognized arguments: extra"),
-            ([url, "--bogus"], "unrecognized arguments: --bogus"),
-            (["ftp://127.0.0.1/"], "unsupported url scheme 'ftp' in"
-             " 'ftp://127.0.0.1/': use http:// or https://"),
-            (["127.0.0.1:8000/"], "url '127.0.0.1:8000/' has no scheme: write"
-             " it as http://127.0.0.1:8000/"),
-            (["http://[::1"], "url 'http://[::1' is malformed: its IPv6"
-             " address lacks the closing ']'"),
-            (["http://[::1]x/"], "url 'http://[::1]x/' is malformed: 'x'"
-             " follows its IPv6 address"),
-            (["http://[zz]/"], "url 'http://[zz]/' has an invalid IPv6"
-             " address '[zz]'"),
-            (["http:///x"], "url 'http:///x' has no host"),
-            (["http://a b/"], "url 'http://a b/' has an invalid host 'a b'"),
-            (["http://a..b/"], "url 'http://a..b/' has an invalid host"
-             " 'a..b'"),
-            (["http://%s.test/" % ("a" * 64)], "url 'http://%s.test/' has an"
-             " invalid host '%s.test'" % ("a" * 64, "a" * 64)),
-            (["http://%s/" % ("\u00fc" * 70)], "url 'http://%s/' has a host"
-             " %r that IDNA cannot encode" % ("\u00fc" * 70, "\u00fc" * 70)),
-            (["http://127.0.0.1:99999/"], "url 'http://127.0.0.1:99999/' has"
-             " an invalid port '99999': use 1 to 65535"),
-            (["http://127.0.0.1:0/"], "url 'http://127.0.0.1:0/' has an"
-             " invalid port '0': use 1 to 65535"),
-            (["http://127.0.0.1:8o/"], "url 'http://127.0.0.1:8o/' has an"
-             " invalid port '8o': use 1 to 65535"),
-            (["http://127.0.0.1/a\rb"], "url 'http://127.0.0.1/a\\rb' holds a"
-             " control character (such as CR, LF or TAB): remove it"),
-            (["http://127.0.0.1/a\nb"], "url 'http://127.0.0.1/a\\nb' holds a"
-             " control character (such as CR, LF or TAB): remove it"),
-            (["http://127.0.0.1/a\tb"], "url 'http://127.0.0.1/a\\tb' holds a"
-             " control character (such as CR, LF or TAB): remove it"),
-            (["http://127.0.0.1/\x00"], "url 'http://127.0.0.1/\\x00' holds a"
-             " control character (such as CR, LF or TAB): remove it"),
-            ([url, "-X", ""], "invalid method '': a method is a token such"
-             " as GET or POST"),
-            ([url, "-X", "GE T"], "invalid method 'GE T': a method is a token"
-             " such as GET or POST"),
-            ([url, "-X", "GET\r\n"], "invalid method 'GET\\r\\n': a method is"
-             " a token such as GET or POST"),
-            ([url, "-H", "NoColonHere"], "malformed header 'NoColonHere':"
-             " expected 'Name: value'"),
-            ([url, "-H", "Bad Name: x"], "malformed header 'Bad Name: x':"
-             " expected 'Name: value'"),
-            ([url, "-H", ": x"], "malformed header ': x': expected 'Name:"
-             " value'"),
-            ([url, "-H", "X-A: a\x00b"], "header 'X-A: a\\x00b' holds a"
-             " control character (such as CR, LF or NUL): remove it"),
-            ([url, "-H", "X-A: a\rb"], "header 'X-A: a\\rb' holds a control"
-             " character (such as CR, LF or NUL): remove it"),
-            ([url, "-H", "X-A: \u20ac"], "headers must be latin-1 text"),
-            ([url, "-H", "Content-Length: 5"], "-H 'Content-Length: 5'"
-             " disagrees with the 0-byte body; leave it out: hammer sets"
-             " Content-Length"),
-            ([url, "-H", "Transfer-Encoding: chunked", "-d", "x"],
-             "-H 'Transfer-Encoding: chunked': hammer sends the body with a"
-             " Content-Length; leave Transfer-Encoding out"),
-            ([url, "-d", "@/nonexistent/body"], "cannot read data file"
-             " '/nonexistent/body': No such file or directory"),
-            ([url, "-d", "@/dev/zero"], "data file '/dev/zero' is not a"
-             " regular file"),
-            ([url, "-d", "@" + self.tmp.name], "data file %r is not a regular"
-             " file" % self.tmp.name),
-            ([url, "-d", "@" + big], "the request body is bigger than the"
-             " limit of 64.0 MiB"),
-            ([url, "--runtime", "0"], "--runtime must be more than 0s"),
-            ([url, "--runtime", "-1"], "argument --runtime: '-1' must be a"
-             " duration >= 0"),
-            ([url, "--runtime", "soon"], "argument --runtime: 'soon' is not a"
-             " duration: use e.g. 30, 30s, 500ms, 5m or 1h"),
-            ([url, "--runtime", "nan"], "argument --runtime: 'nan' must be a"
-             " duration >= 0"),
-            ([url, "--runtime", "1e300"], "argument --runtime: '1e300' is too"
-             " long: at most 1e+06s"),
-            ([url, "--timeout", "0"], "--timeout must be more than 0s"),
-            ([url, "--timeout", "inf"], "argument --timeout: 'inf' must be a"
-             " duration >= 0"),
-            ([url, "--interval=-5ms"], "argument --interval: '-5ms' must"
-             " be a duration >= 0"),
-            ([url, "--rampup", "1x"], "argument --rampup: '1x' is not a"
-             " duration: use e.g. 30, 30s, 500ms, 5m or 1h"),
-            ([url, "-t", "0"], "argument -t/--threads: '0' must be a whole"
-             " number >= 1"),
-            ([url, "-t", "1.5"], "argument -t/--threads: '1.5' must be a"
-             " whole number >= 1"),
-            ([url, "-p", "-1"], "argument -p/--processes: '-1' must be a"
-             " whole number >= 1"),
-            ([url, "-c", "abc"], "argument -c/--concurrency: 'abc' must be a"
-             " whole number >= 1"),
-            ([url, "-n", "0"], "argument -n/--requests: '0' must be a whole"
-             " number >= 1"),
-            ([url, "-t", "2", "-c", "4"], "argument -c/--concurrency: not"
-             " allowed with argument -t/--threads"),
-            ([url, "-o", ""], "-o/--output needs a file name"),
-            ([url, "-p", "1", "-t", huge_t], hammer.capacity_problem(
-                [10 ** 7], hammer.box_limits())),
-            ([url, "-p", "64", "-c", huge_t], hammer.capacity_problem(
-                hammer.split_evenly(10 ** 7, 64), hammer.box_limits())),
-        ] + self.load_shape_cases(url)
-
-    def load_shape_cases(self, url):
-        """--rate, --stages, --cycles, --think, --sizing and --fail-if."""
-        rate = "is not a rate: a number of req/s from 0 to 1e+07"
-        users = "is not a number of users: a whole number from 0 to 1000000"
-        stage = "is not DURATION:TARGET, as in 30s:10"
-        metrics = ("use one of p50 p90 p95 p99 p99.9 mean max rps errors"
-                   " requests")
-        return [
-            ([url, "--rate", "0"], "--rate: '0': the rate must end above 0"
-             " req/s"),
-            ([url, "--rate", "-1"], "--rate: '-1' " + rate),
-            ([url, "--rate", "abc"], "--rate: 'abc' " + rate),
-            ([url, "--rate", "1e99"], "--rate: '1e99' " + rate),
-            ([url, "--rate", "nan"], "--rate: 'nan' " + rate),
-            ([url, "--rate", "1:2:3"], "--rate: '1:2:3' is not a rate: R or"
-             " FROM:TO in req/s, as in 500 or 100:1000"),
-            ([url, "--rate", "5:"], "--rate: '5:' is not a rate: R or"
-             " FROM:TO in req/s, as in 500 or 100:1000"),
-            ([url, "--rate", "10:0"], "--rate: '10:0': the rate must end"
-             " above 0 req/s"),
-            ([url, "--rate", ""], "--rate needs a rate in req/s, as in --rate"
-             " 500 or --rate 100:1000"),
-            ([url, "--rate"], "--rate needs a rate in req/s, as in --rate 500"
-             " or --rate 100:1000"),
-            ([url, "--rate", "10", "--stages", "1s:10"], "with --stages the"
-             " targets are the rates: give --rate without a value"),
-            ([url, "--rate", "10", "--cycles", "10"], "with --cycles the"
-             " targets are the rates: give --rate without a value"),
-            ([url, "--rate", "--stages", "1s:0"], "--stages never asks for a"
-             " request: give a rate above 0"),
-            ([url, "--rate", "--stages", "1s:x"], "--stages: 'x' " + rate),
-            ([url, "--rate", "10", "--arrivals", "bursty"], "argument"
-             " --arrivals: invalid choice: 'bursty' (choose from 'uniform',"
-             " 'poisson')"),
-            ([url, "--arrivals", "poisson"], "--arrivals needs --rate"),
-            ([url, "--rate", "10", "--interval", "1"], "--interval and --think"
-             " pace users; with --rate the rate says when requests go"),
-            ([url, "--rate", "10", "--think", "1"], "--interval and --think"
-             " pace users; with --rate the rate says when requests go"),
-            ([url, "--stages", "30s"], "--stages: stage '30s' " + stage),
-            ([url, "--stages", "30s:"], "--stages: stage '30s:' " + stage),
-            ([url, "--stages", "1s:2,"], "--stages: stage '' " + stage),
-            ([url, "--stages", "x:10"], "--stages: 'x' is not a duration: use"
-             " e.g. 30, 30s, 500ms, 5m or 1h"),
-            ([url, "--stages", "30s:-1"], "--stages: '-1' " + users),
-            ([url, "--stages", "30s:abc"], "--stages: 'abc' " + users),
-            ([url, "--stages", "30s:1.5"], "--stages: '1.5' " + users),
-            ([url, "--stages", "0s:10"], "--stages must last more than 0s and"
-             " at most 1e+06s"),
-            ([url, "--stages", "1s:0"], "--stages never asks for a user: give"
-             " a target of 1 or more"),
-            ([url, "--stages", "1s:2", "--runtime", "5"], "--stages sets the"
-             " runtime and the ramp: leave out --runtime"),
-            ([url, "--stages", "1s:2", "--rampup", "5"], "--stages sets the"
-             " runtime and the ramp: leave out --rampup"),
-            ([url, "--stages", "1s:2", "--cycles", "2"], "--stages and"
-             " --cycles cannot be combined"),
-            ([url, "--stages", "1s:2", "-c", "5"], "-c/--concurrency: the"
-             " --stages set the users"),
-            ([url, "--cycles", "10::20"], "--cycles: '' " + users),
-            ([url, "--cycles", "a"], "--cycles: 'a' " + users),
-            ([url, "--cycles", "0"], "--cycles never asks for a user: give a"
-             " target of 1 or more"),
-            ([url, "--cycles", "10", "--cycle-time", "0"], "--cycle-time must"
-             " be more than 0s"),
-            ([url, "--cycle-time", "10s"], "--cycle-time needs --cycles"),
-            ([url, "--cycles", "10", "--runtime", "5"], "--cycles sets the"
-             " runtime and the ramp: leave out --runtime"),
-            ([url, "--think", "3:1"], "--think: '3:1': the low end is above"
-             " the high one"),
-            ([url, "--think", "soon"], "--think: 'soon' is not a duration: use"
-             " e.g. 30, 30s, 500ms, 5m or 1h"),
-            ([url, "--seed", "-1"], "argument --seed: '-1' must be a whole"
-             " number >= 0"),
-            ([url, "--sizing-max", "10"], "--sizing-max needs --sizing"),
-            ([url, "--sizing", "--sizing-time", "0"],
-             "--sizing-time must be more than 0s"),
-            ([url, "--rate", "100:1000"],
-             "--rate 100:1000 ramps over --rampup: give --rampup"),
-            ([url, "--sizing", "--sizing-window", "20s", "--sizing-time",
-              "10s"], "--sizing-window must be more than 0s and at most"
-             " --sizing-time (10s)"),
-            ([url, "--sizing", "-n", "10"], "-n/--requests cannot be combined"
-             " with --sizing"),
-            ([url, "--sizing", "--stages", "1s:2"], "--stages and --sizing"
-             " cannot be combined"),
-            ([url, "--sizing", "--rate", "100", "--sizing-max", "10"],
-             "--sizing-max counts users: with --rate the sizing ramps the"
-             " rate up to --rate's"),
-            ([url, "--sizing", "--sizing-slo", "p95<200"], "--sizing-slo:"
-             " threshold 'p95<200': p95 needs a time with its unit (us, ms or"
-             " s), as in p95<500ms"),
-            ([url, "--fail-if", "p59<1s"], "--fail-if: threshold 'p59<1s':"
-             " unknown metric 'p59'; " + metrics),
-            ([url, "--fail-if", "p95<200"], "--fail-if: threshold 'p95<200':"
-             " p95 needs a time with its unit (us, ms or s), as in"
-             " p95<500ms"),
-            ([url, "--fail-if", "errors<5"], "--fail-if: threshold"
-             " 'errors<5': errors needs a percentage, as in errors<5%"),
-            ([url, "--fail-if", "p95=1s"], "--fail-if: threshold 'p95=1s':"
-             " the operator must be one of < <= > >="),
-            ([url, "--fail-if", "rps>1k"], "--fail-if: threshold 'rps>1k':"
-             " rps needs a plain number, as in rps>=1000"),
-            ([url, "--fail-if", "p95<1s", "--fail-if", ""], "--fail-if:"
-             " threshold '': unknown metric ''; " + metrics),
-            # issue 10: scripts, targets, projects, data files
-            ([url, "--max-body", "junk"], "--max-body: 'junk' is not a size:"
-             " use e.g. 10MB, 512kB, 1MiB or 100 (bytes)"),
-            ([url, "--script", self.path("none.py") + ".missing"],
-             "cannot read script %r: no such file"
-             % (self.path("none.py") + ".missing")),
-            ([url, "--verbose"], "--verbose prints a script's requests: use"
-             " it with --script or --project"),
-            ([url, "--data-file", self.path("users.csv")], "--data-file"
-             " gives scripts their user.data: use it with --script or"
-             " --project"),
-            ([url, "--script", self.path("a.py"), "--targets",
-              self.path("t.txt")], "--script and --targets cannot be"
-             " combined"),
-            ([url, "--script", self.path("a.py"), "--script",
-              self.path("b.py")], "several --script files need their users"
-             " each, as in --script a.py:30 --script b.py:10"),
-            ([url, "--fail-if", "p95{}<1s"], "--fail-if: threshold"
-             " 'p95{}<1s': the name in braces must be a request's or a"
-             " timer's name"),
-            ([url, "--fail-if", "p95<1s}"], "--fail-if: threshold 'p95<1s}':"
-             " a name goes in braces, as in p95{checkout}<500ms"),
-        ]
-
-    def assert_bad(self, argv, message):
-        self.assertIsNotNone(message)
-        argv = ["-o", self.csv] + argv    # a case's own -o wins
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = hammer.main(argv, out=out, err=err)
-        err = err.getvalue()
-        self.assertEqual(code, 2, err)
-        self.assertNotIn("Traceback", err)
-        lines = err.splitlines()
-        self.assertTrue(lines[0].startswith("usage: hammer "), err)
-        self.assertEqual(lines[-1], "hammer: error: " + message)
-        self.assertEqual(out.getvalue(), "")
-        with open(self.csv) as f:
-            self.assertEqual(f.read(), self.SENTINEL)
-        self.assertFalse(os.path.exists(self.csv + ".json"))
-
-    def test_bad_command_lines(self):
-        cases = self.cases()
-        self.assertGreaterEqual(len(cases), 40)
-        for argv, message in cases:
-            with self.subTest(argv=argv):
-                self.assert_bad(argv, message)
-        self.assertEqual(self.server.conns, [])
-
-    # an empty --stages (or --cycles) is a bad value, not a missing option;
-    # -n 1 keeps a run short should one start
-    def test_empty_stages(self):
-        self.assert_bad([self.server.url, "--stages", "", "-n", "1"],
-                        "--stages: stage '' is not DURATION:TARGET, as in"
-                        " 30s:10")
-        self.assertEqual(self.server.conns, [])
-
-    def test_empty_cycles(self):
-        self.assert_bad([self.server.url, "--cycles", "", "-n", "1"],
-                        "--cycles: '' is not a number of users: a whole"
-                        " number from 0 to 1000000")
-        self.assertEqual(self.server.conns, [])
-
-    def test_bad_command_line_in_a_subprocess(self):
-        proc = subprocess.run(
-            [sys.executable, HAMMER, "http://[::1", "-o", self.csv],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            universal_newlines=True, timeout=60)
-        self.assertEqual(proc.returncode, 2)
-        self.assertEqual(proc.stderr.splitlines()[-1],
-                         "hammer: error: url 'http://[::1' is malformed: its"
-                         " IPv6 address lacks the closing ']'")
-        self.assertEqual(proc.stdout, "")
-
-
-# --- scenarios: a small web application, as multi-mechanize's Reddit example ---
-
-
-def tls_server_context():
-    """A server's TLS context with CERT_PEM and KEY_PEM."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = [os.path.join(tmp, n) for n in ("c.pem", "k.pem")]
-        for path, pem in zip(paths, (CERT_PEM, KEY_PEM)):
-            with open(path, "w") as f:
-                f.write(pem)
-        context.load_cert_chain(*paths)
-    return context
-
-
-Hit = collections.namedtuple(
-    "Hit", "method host path query user cookies headers body")
-
-
-class WebApp(object):
-    """A web application on http.server, 127.0.0.1:0, in a thread:
-    HTTP/1.1 keep-alive, every answer framed by Content-Length.
-
-    GET /login           a form with a hidden CSRF token
-    POST /login          user, password (USER-secret) and that token: a
-                         session cookie and 302 to /items; else 403
-    GET /items           the list page
-    GET /items/N         item N (1 to 5); with a session, a comment form
-                         holding the session's CSRF token
-    POST /items/N/comment  text and csrf: needs the session and its token
-                         (else 403); kept with its author
-    /redirect/K          K hops of 302 (or ?code=307...), then 200
-    /cookies/set/NAME    Set-Cookie NAME=1 with ?path= domain= max_age=
-                         expires= secure= as attributes
-    /error               500
-    /page-with-error     200 carrying an error text
-    /json                a JSON object
-    /echo                200, the request's method, query and body as JSON
-    /bytes/N             N bytes of body
-    /slow/MS             200 after MS milliseconds
-    /dup-headers         200 with the header X-Dup twice
-
-    Every request is logged as a Hit, with the user of its session
-    (None without one); hits(), comments, sessions and the connections
-    accepted are kept under a lock.  tls=True serves https with CERT_PEM.
-    """
-
-    ITEMS = 5
-
-    def __init__(self, host="127.0.0.1", tls=False):
-        self.lock = threading.Lock()
-        self.connections = 0
-        self.log = []           # [Hit]
-        self.comments = []      # [(item, author, text)]
-        self.tokens = set()     # CSRF tokens GET /login handed out
-        self.sessions = {}      # session id: (user, csrf token)
-        self.serial = itertools.count(1)
-        app = self
-        context = tls_server_context() if tls else None
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # the head and the body go in two writes: without this, the
-            # body waits for the client's delayed ACK (40 ms)
-            disable_nagle_algorithm = True
-
-            def setup(self):
-                if context is not None:
-                    self.request = context.wrap_socket(self.request,
-                                                       server_side=True)
-                http.server.BaseHTTPRequestHandler.setup(self)
-                with app.lock:
-                    app.connections += 1
-
-            def finish(self):
-                http.server.BaseHTTPRequestHandler.finish(self)
-                self.request.close()    # the TLS socket wrapped in setup()
-
-            def log_message(self, *args):
-                pass
-
-            def answer(self):
-                app.answer(self)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
-            do_HEAD = do_OPTIONS = answer
-
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-            request_queue_size = 128
-
-            def server_bind(self):      # without HTTPServer's getfqdn()
-                socketserver.TCPServer.server_bind(self)
-                self.server_name, self.server_port = self.server_address[:2]
-
-            def handle_error(self, request, client_address):
-                pass    # clients that reject our certificate, resets
-
-        self.server = Server((host, 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = "%s://%s:%d/" % ("https" if tls else "http", host,
-                                    self.port)
-        # stop() waits for serve_forever's next poll: 0.5 s by default
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       args=(0.01,))
-        self.thread.daemon = True
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-    def hits(self):
-        with self.lock:
-            return list(self.log)
-
-    def counts(self, rename=None):
-        """Counter of (method, path), paths through rename when given."""
-        return collections.Counter(
-            (h.method, rename(h.path) if rename else h.path)
-            for h in self.hits())
-
-    def by_user(self):
-        return collections.Counter(h.user for h in self.hits())
-
-    def token(self):
-        with self.lock:
-            return "t%d" % next(self.serial)
-
-    def answer(self, handler):
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        path, _, query = handler.path.partition("?")
-        jar = http.cookies.SimpleCookie(handler.headers.get("Cookie", ""))
-        cookies = {name: morsel.value for name, morsel in jar.items()}
-        with self.lock:
-            user, csrf = self.sessions.get(cookies.get("session"),
-                                           (None, None))
-            self.log.append(Hit(handler.command,
-                                handler.headers.get("Host"), path, query,
-                                user, cookies,
-                                {k.lower(): v for k, v in
-                                 handler.headers.items()}, body))
-        form = dict(urllib.parse.parse_qsl(body.decode("latin-1")))
-        status, head, payload = self.route(
-            handler.command, path, dict(urllib.parse.parse_qsl(query)),
-            form, user, csrf, body)
-        handler.send_response(status)
-        for name, value in head:
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        if handler.command != "HEAD":
-            handler.wfile.write(payload)
-
-    def route(self, method, path, query, form, user, csrf, body):
-        """(status, [(header, value)], body) of one request."""
-        html = [("Content-Type", "text/html; charset=utf-8")]
-        parts = path.strip("/").split("/")
-        if path == "/login" and method == "GET":
-            token = self.token()
-            with self.lock:
-                self.tokens.add(token)
-            return 200, html, (
-                b'<form method="post" action="/login">'
-                b'<input type="hidden" name="csrf" value="%s">'
-                b'<input name="user"><input name="password" type="password">'
-                b'</form>' % token.encode())
-        if path == "/login" and method == "POST":
-            name = form.get("user", "")
-            with self.lock:
-                good = (form.get("csrf") in self.tokens and name
-                        and form.get("password") == name + "-secret")
-            if not good:
-                return 403, html, b"<p>wrong user, password or token</p>"
-            session, token = self.token(), self.token()
-            with self.lock:
-                self.sessions[session] = (name, token)
-            return 302, [("Location", "/items"), ("Set-Cookie",
-                          "session=%s; Path=/" % session)], b""
-        if path == "/items":
-            return 200, html, b"".join(
-                b'<a href="/items/%d">Item %d</a>' % (n, n)
-                for n in range(1, self.ITEMS + 1))
-        if (parts[0] == "items" and len(parts) in (2, 3) and parts[1].isdigit()
-                and 1 <= int(parts[1]) <= self.ITEMS):
-            item = int(parts[1])
-            if len(parts) == 2:
-                page = b"<h1>Item %d</h1>" % item
-                if user is not None:
-                    page += (b'<form method="post" action="/items/%d/comment">'
-                             b'<input type="hidden" name="csrf" value="%s">'
-                             b'<textarea name="text"></textarea></form>'
-                             % (item, csrf.encode()))
-                return 200, html, page
-            if parts[2] == "comment" and method == "POST":
-                if user is None or form.get("csrf") != csrf:
-                    return 403, html, b"<p>log in first</p>"
-                with self.lock:
-                    self.comments.append((item, user, form.get("text")))
-                return 200, html, b"<p>comment saved</p>"
-        if parts[0] == "redirect" and len(parts) == 2 and parts[1].isdigit():
-            hops = int(parts[1])
-            if hops == 0:
-                return 200, html, b"<p>arrived</p>"
-            code = int(query.get("code", 302))
-            return code, [("Location", "/redirect/%d%s" % (
-                hops - 1, "?code=%d" % code if "code" in query else ""))], b""
-        if parts[0] == "cookies" and parts[1:2] == ["set"] and len(parts) == 3:
-            cookie = "%s=1" % parts[2]
-            for key, attribute in (("path", "Path"), ("domain", "Domain"),
-                                   ("max_age", "Max-Age"),
-                                   ("expires", "Expires")):
-                if key in query:
-                    cookie += "; %s=%s" % (attribute, query[key])
-            if query.get("secure"):
-                cookie += "; Secure"
-            return 200, [("Set-Cookie", cookie)], b"set"
-        if path == "/error":
-            return 500, html, b"<p>internal error</p>"
-        if path == "/page-with-error":
-            return 200, html, b"<p>Error: the database is down</p>"
-        if path == "/json":
-            return 200, [("Content-Type", "application/json")], json.dumps(
-                {"items": list(range(1, self.ITEMS + 1)), "ok": True}).encode()
-        if path == "/echo":
-            return 200, [("Content-Type", "application/json")], json.dumps(
-                {"method": method, "query": query,
-                 "body": body.decode("latin-1")}).encode()
-        if parts[0] == "bytes" and len(parts) == 2 and parts[1].isdigit():
-            return 200, [], b"b" * int(parts[1])
-        if path == "/dup-headers":
-            return 200, [("X-Dup", "a"), ("X-Dup", "b")], b"dup"
-        if parts[0] == "slow" and len(parts) == 2 and parts[1].isdigit():
-            time.sleep(int(parts[1]) / 1000.0)
-            return 200, html, b"<p>slow</p>"
-        if parts[0] == "cookies":
-            return 200, html, b"<p>cookies</p>"
-        return 404, html, b"<p>not found</p>"
-
-
-SCENARIO_COLUMNS = ["elapsed", "response_time", "status", "bytes", "error",
-                    "scheduled", "method", "name"]
-Row = collections.namedtuple("Row", SCENARIO_COLUMNS)
-EXAMPLES = os.path.join(HERE, "examples")
-
-
-def binomial_bound(n, p, z=3.29):
-    """The range holding a Binomial(n, p) count with probability 99.9%
-    (normal approximation: mean +- 3.29 sd)."""
-    mean, sd = n * p, math.sqrt(n * p * (1 - p))
-    return mean - z * sd, mean + z * sd
-
-
-def item_names(path):
-    """The app's paths as the examples name them (name=)."""
-    return re.sub(r"^/items/\d+", "/items/[id]", path)
-
-
-class ScenarioTestCase(ServerTestCase):
-    """hammer --script, --targets and --project against a WebApp."""
-
-    def setUp(self):
-        ServerTestCase.setUp(self)
-        self.app = WebApp()
-        self.addCleanup(self.app.stop)
-
-    def write(self, name, text):
-        path = os.path.join(self.tmp.name, name)
-        with open(path, "w") as f:
-            f.write(textwrap.dedent(text))
-        return path
-
-    def script(self, text, name="flow.py"):
-        return self.write(name, text)
-
-    def run_script(self, text, *args, **kwargs):
-        """hammer APP_URL --script (text) args; exit 0 asserted."""
-        proc = self.last = self.hammer(self.app.url, "--script",
-                                       self.script(text), *args, **kwargs)
-        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
-        return proc
-
-    def table(self):
-        """results.csv through the csv module, as Rows of typed values."""
-        with open(self.csv, newline="", encoding="utf-8") as f:
-            lines = list(csv.reader(f))
-        self.assertEqual(lines[0], SCENARIO_COLUMNS)
-        return [Row(float(r[0]), float(r[1]), int(r[2]), int(r[3]), r[4],
-                    r[5], r[6], r[7]) for r in lines[1:]]
-
-    def requests(self, rows):
-        """Counter of (method, name) over the HTTP rows."""
-        return collections.Counter((r.method, r.name) for r in rows
-                                   if r.method not in ("timer", "task"))
-
-    def named(self, rows, method):
-        """Counter of the names of the timer (or task) rows."""
-        return collections.Counter(r.name for r in rows if r.method == method)
-
-    def main(self, *argv):
-        """hammer.main in this process: (code, stdout, stderr)."""
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = hammer.main(list(argv), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    def assert_usage(self, argv, message, traceback_of=None):
-        """Exit 2 with the line 'hammer: error: message', results.csv
-        untouched, and no request sent.  The error line is the last one,
-        but for the traceback of the script traceback_of, which may
-        follow it: its own lines, none of hammer's."""
-        sentinel = "elapsed,response_time,status\n1.0,0.1,200\n"
-        with open(self.csv, "w") as f:
-            f.write(sentinel)
-        code, out, err = self.main(*(list(argv) + ["-o", self.csv]))
-        self.assertEqual(code, 2, err)
-        lines = err.splitlines()
-        at = [i for i, line in enumerate(lines)
-              if line.startswith("hammer: error: ")]
-        self.assertEqual(len(at), 1, err)
-        self.assertEqual(lines[at[0]], "hammer: error: " + message)
-        frames = [line for line in lines[at[0] + 1:]
-                  if line.startswith("  File ")]
-        if traceback_of is None:
-            self.assertEqual(lines[at[0] + 1:], [])
-        else:
-            self.assertGreater(len(frames), 0, err)
-        for frame in frames:
-            self.assertTrue(frame.startswith('  File "%s", line '
-                                             % traceback_of), err)
-        self.assertNotIn("Traceback", err)
-        self.assertEqual(out, "")
-        with open(self.csv) as f:
-            self.assertEqual(f.read(), sentinel)
-        self.assertEqual(self.app.hits(), [])
+# --- scripts: --script, the user object, data files --------------------------
+
+
+class TestScriptGroups(unittest.TestCase):
+    def assertError(self, call, message):
+        with self.assertRaises(hammer.UsageError) as cm:
+            call()
+        self.assertEqual(str(cm.exception), message)
+
+    def test_parse_script_arg(self):
+        for text, expected in (("flow.py", ("flow.py", None)),
+                               ("flow.py:30", ("flow.py", 30)),
+                               ("C:\\x\\a.py", ("C:\\x\\a.py", None)),
+                               ("C:\\x\\a.py:5", ("C:\\x\\a.py", 5)),
+                               ("a:b.py", ("a:b.py", None)),
+                               ("x:12:007", ("x:12", 7))):
+            self.assertEqual(hammer.parse_script_arg(text), expected)
+
+    def test_parse_script_arg_zero_users(self):
+        self.assertError(lambda: hammer.parse_script_arg("a.py:0"),
+                         "--script 'a.py:0': USERS must be a whole number"
+                         " from 1 to 1000000")
+
+    def test_parse_script_arg_trailing_colon(self):
+        self.assertError(lambda: hammer.parse_script_arg("a.py:"),
+                         "--script 'a.py:': want FILE or FILE:USERS")
+
+    def test_parse_script_arg_no_file(self):
+        self.assertError(lambda: hammer.parse_script_arg(":3"),
+                         "--script ':3' names no file")
+
+    def test_groups_of(self):
+        self.assertEqual(hammer.groups_of(["a.py"], None), [("a.py", None)])
+        self.assertEqual(hammer.groups_of(["a.py"], 8), [("a.py", 8)])
+        self.assertEqual(hammer.groups_of(["a.py:3"], None), [("a.py", 3)])
+        self.assertEqual(hammer.groups_of(["a.py:30", "b.py:10"], 40),
+                         [("a.py", 30), ("b.py", 10)])
+        self.assertEqual(hammer.groups_of([], None), [])
+
+    def test_groups_of_mixed(self):
+        self.assertError(lambda: hammer.groups_of(["a.py:3", "b.py"], None),
+                         "--script: give every file its users (FILE:USERS),"
+                         " or give one file without")
+
+    def test_groups_of_several_without_users(self):
+        self.assertError(lambda: hammer.groups_of(["a.py", "b.py"], 10),
+                         "several --script files need their users each, as"
+                         " in --script a.py:30 --script b.py:10")
+
+    def test_groups_of_c_disagrees(self):
+        self.assertError(lambda: hammer.groups_of(["a.py:30", "b.py:10"], 50),
+                         "-c 50 disagrees with the 40 users of --script 30 +"
+                         " 10: leave -c out")
+
+
+class TestGroupOfUsers(unittest.TestCase):
+    def test_examples(self):
+        self.assertEqual(hammer.group_of_users([2, 2]), [0, 1, 0, 1])
+        self.assertEqual(hammer.group_of_users([3, 1]), [0, 0, 1, 0])
+        self.assertEqual(hammer.group_of_users([1, 2, 3]), [2, 1, 0, 2, 1, 2])
+        self.assertEqual(hammer.group_of_users([4]), [0, 0, 0, 0])
+
+    def test_every_prefix_within_one_user_of_its_share(self):
+        for counts in ([30, 10], [1, 1, 5], [7, 3, 2, 1], [1, 12], [5, 5, 5]):
+            total = sum(counts)
+            order = hammer.group_of_users(counts)
+            given = [0] * len(counts)
+            for k, group in enumerate(order, 1):
+                given[group] += 1
+                for i, count in enumerate(counts):
+                    self.assertLess(abs(given[i] - Fraction(k * count, total)),
+                                    1, (counts, k, i))
+            self.assertEqual(given, counts)
+
+
+class TestLoadDataFile(TempDirTestCase):
+    def load(self, data):
+        return hammer.load_data_file(write(self.path("users.csv"), data))
+
+    def assertError(self, data, message):
+        with self.assertRaises(hammer.UsageError) as cm:
+            self.load(data)
+        self.assertEqual(str(cm.exception),
+                         message.replace("CSV", self.path("users.csv")))
+
+    def test_rows(self):
+        fields, rows = self.load('\ufeffuser,password\r\nann,"a,""b"\r\n\r\n'
+                                 'bob,"x\ny"\ncy\n')
+        self.assertEqual(fields, ["user", "password"])
+        self.assertEqual(rows, [{"user": "ann", "password": 'a,"b'},
+                                {"user": "bob", "password": "x\ny"},
+                                {"user": "cy", "password": ""}])
+
+    def test_unreadable(self):
+        path = self.path("nope.csv")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.load_data_file(path)
+        self.assertEqual(str(cm.exception), "cannot read --data-file %r: No"
+                         " such file or directory" % path)
+
+    def test_empty(self):
+        self.assertError("\n\n", "CSV: is empty (want a header line, then"
+                                 " rows)")
+
+    def test_empty_column_name(self):
+        self.assertError("user,,x\n1,2,3\n", "CSV:1: the header has an empty"
+                                             " column name")
+
+    def test_repeated_column_name(self):
+        self.assertError("\nuser,user\n1,2\n", "CSV:2: the header has column"
+                                               " 'user' twice")
+
+    def test_row_with_more_fields(self):
+        self.assertError('user,pw\nann,"multi\nline"\nbob,1,2\n', "CSV:4: 3"
+                         " fields, and the header has 2")
+
+    def test_no_rows(self):
+        self.assertError("user,pw\n\n", "CSV: has a header and no rows")
+
+    def test_not_utf8(self):
+        self.assertError(b"user\nann\n\xe9\n", "CSV:3: not utf-8 text (byte"
+                                               " 0xe9)")
+
+    def test_csv_error(self):
+        self.assertError('user\n"ann', "CSV:2: unexpected end of data")
 
 
 # A Locust-like flow against WebApp: login in on_start, two weighted tasks.
@@ -4268,8 +5069,7 @@ class TestScriptShapes(ScenarioTestCase):
         self.assertEqual(self.app.by_user(), collections.Counter(
             {None: 6, "u0": 20, "u1": 20, "u2": 20}))     # 10 iterations each
         self.assertEqual({r.status for r in rows if r.name != "/login"}, {200})
-        with open(self.csv + ".json") as f:
-            settings = json.load(f)
+        settings = self.settings()
         self.assertEqual(settings["scenario"], {"kind": "script", "groups": [
             {"script": os.path.join(self.tmp.name, "flow.py"), "users": 3,
              "shape": "tasks"}]})
@@ -4335,27 +5135,15 @@ class TestScriptShapes(ScenarioTestCase):
             sum(r.response_time for r in rows if r.name != "transaction"))
 
     def test_transaction_with_user(self):
-        self.run_script("""
-            import time
-
-
-            class Transaction(object):
-                def __init__(self, user):
-                    self.user = user
-                    self.custom_timers = {}
-
-                def run(self):
-                    start = time.time()
-                    self.user.get("/items")
-                    self.user.get("/items/3")
-                    self.custom_timers["Browse"] = time.time() - start
-            """, "-p", "1", "-c", "2", "-n", "6")
+        # examples/transaction.py: its requests go through user
+        with open(os.path.join(EXAMPLES, "transaction.py")) as f:
+            self.run_script(f.read(), "-p", "1", "-c", "2", "-n", "6")
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts())
         self.assertEqual(self.app.counts(), collections.Counter(
-            {("GET", "/items"): 6, ("GET", "/items/3"): 6}))
+            {("GET", "/items"): 6, ("GET", "/items/2"): 6}))
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
-            {"transaction": 6, "Browse": 6}))
+            {"transaction": 6, "Items_List": 6, "Item_Page": 6}))
         self.assertEqual({r.status for r in rows if r.name == "transaction"},
                          {200})      # the last response's status
 
@@ -4672,311 +5460,6 @@ class TestScriptEndings(ScenarioTestCase):
             self.assertGreaterEqual(row.elapsed, float(row.scheduled))
 
 
-class TestCookies(ScenarioTestCase):
-    def test_domain_path_and_expiry(self):
-        other = "http://localhost:%d/" % self.app.port
-        self.run_script("""
-            PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
-            FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
-
-
-            def cookie(user, name, **attributes):
-                attributes.setdefault("path", "/")
-                user.get("/cookies/set/" + name, params=attributes)
-
-
-            def run(user):
-                cookie(user, "a")
-                cookie(user, "b", path="/cookies/in")
-                cookie(user, "c", max_age="0")
-                cookie(user, "d")
-                cookie(user, "d", max_age="0")          # deletes d
-                cookie(user, "e", expires=PAST)
-                cookie(user, "f", expires=FUTURE)
-                cookie(user, "g", max_age="3600")
-                cookie(user, "h", domain="example.com")  # not ours: refused
-                cookie(user, "s", secure="1")            # https only
-                user.get("/cookies/in/page")
-                user.get("/cookies/out")
-                user.get("%(other)scookies/other")
-                user.get("%(other)scookies/set/l", params={"path": "/"})
-                user.get("%(other)scookies/other")
-                user.get("/cookies/out")
-            """ % {"other": other}, "-p", "1", "-c", "1", "-n", "1")
-        seen = [(h.host.split(":")[0], h.path, sorted(h.cookies))
-                for h in self.app.hits() if "/set/" not in h.path]
-        self.assertEqual(seen, [
-            ("127.0.0.1", "/cookies/in/page", ["a", "b", "f", "g"]),
-            ("127.0.0.1", "/cookies/out", ["a", "f", "g"]),
-            ("localhost", "/cookies/other", []),
-            ("localhost", "/cookies/other", ["l"]),
-            ("127.0.0.1", "/cookies/out", ["a", "f", "g"])])
-        self.assertEqual(self.requests(self.table()), self.app.counts())
-
-    def test_secure_cookies_go_over_https(self):
-        app = WebApp(tls=True)
-        self.addCleanup(app.stop)
-        proc = self.hammer(app.url, "-k", "--script", self.script("""
-            def run(user):
-                user.get("/cookies/set/s", params={"path": "/", "secure": "1"})
-                user.get("/cookies/set/a", params={"path": "/"})
-                user.get("/cookies/out")
-            """), "-p", "1", "-c", "1", "-n", "1")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([sorted(h.cookies) for h in app.hits()
-                          if h.path == "/cookies/out"], [["a", "s"]])
-
-    def test_each_user_has_its_own_jar(self):
-        self.run_script("""
-            def run(user):
-                if user.index == 0 and not list(user.cookies):
-                    user.get("/cookies/set/first", params={"path": "/"})
-                user.get("/cookies/show", params={"user": user.index})
-            """, "-p", "1", "-c", "2", "-n", "4")
-        seen = sorted((h.query, sorted(h.cookies)) for h in self.app.hits()
-                      if h.path == "/cookies/show")
-        self.assertEqual(seen, [("user=0", ["first"])] * 2
-                         + [("user=1", [])] * 2)
-
-
-class TestRedirects(ScenarioTestCase):
-    def test_not_followed_by_default(self):
-        self.run_script("""
-            def run(user):
-                response = user.get("/redirect/3")
-                assert response.status == 302, response.status
-                assert response.headers["location"] == "/redirect/2"
-            """, "-p", "1", "-c", "1", "-n", "1")
-        rows = self.table()
-        self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows],
-                         [("GET", "/redirect/3", 302, "")])
-        self.assertEqual(self.app.counts(), collections.Counter(
-            {("GET", "/redirect/3"): 1}))
-
-    def test_each_hop_is_a_row(self):
-        self.run_script("""
-            def run(user):
-                response = user.get("/redirect/3", allow_redirects=True)
-                assert response.status == 200, response.status
-                assert response.url.endswith("/redirect/0"), response.url
-            """, "-p", "1", "-c", "1", "-n", "1")
-        rows = self.table()
-        self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows],
-                         [("GET", "/redirect/3", 302, ""),
-                          ("GET", "/redirect/2", 302, ""),
-                          ("GET", "/redirect/1", 302, ""),
-                          ("GET", "/redirect/0", 200, "")])
-        self.assertEqual(self.requests(rows), self.app.counts())
-
-    def test_more_than_ten_redirects(self):
-        self.run_script("""
-            def run(user):
-                response = user.get("/redirect/12", allow_redirects=True)
-                assert response.status == 302, response.status
-            """, "-p", "1", "-c", "1", "-n", "1")
-        rows = self.table()
-        self.assertEqual([(r.name, r.status, r.error) for r in rows],
-                         [("/redirect/%d" % k, 302, "") for k in
-                          range(12, 2, -1)] + [("/redirect/2", 302,
-                                                "redirects")])
-        self.assertEqual(self.requests(rows), self.app.counts())
-
-    def test_a_post_redirected_by_302_becomes_a_get_and_by_307_stays(self):
-        self.run_script("""
-            def run(user):
-                user.post("/redirect/1", data="x", allow_redirects=True)
-                user.post("/redirect/1", data="y", allow_redirects=True,
-                          params={"code": "307"})
-            """, "-p", "1", "-c", "1", "-n", "1")
-        self.assertEqual([(h.method, h.path, h.body)
-                          for h in self.app.hits()],
-                         [("POST", "/redirect/1", b"x"),
-                          ("GET", "/redirect/0", b""),
-                          ("POST", "/redirect/1", b"y"),
-                          ("POST", "/redirect/0", b"y")])
-        self.assertEqual(self.requests(self.table()), self.app.counts())
-
-
-class TestTargets(ScenarioTestCase):
-    def test_three_weighted_targets(self):
-        body = self.write("search.json", '{"q": "hammer"}')
-        targets = self.write("targets.txt", """\
-            # three targets, weights 3:2:1
-
-            # name: list
-            # weight: 3
-            GET /items
-
-            # name: item
-            # weight: 2
-            GET /items/1?full=1
-            X-Target: item
-
-            POST /echo
-            Content-Type: application/json
-            @%s
-            """ % body)
-        proc = self.hammer(self.app.url, "--targets", targets, "-p", "2",
-                           "-c", "4", "-n", "600", "--seed", "1")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        rows = self.table()
-        self.assertEqual(len(rows), 600)
-        paths = {"list": "/items", "item": "/items/1", "/echo": "/echo"}
-        self.assertEqual(
-            collections.Counter({(m, paths[n]): k for (m, n), k
-                                 in self.requests(rows).items()}),
-            self.app.counts())
-        split = self.requests(rows)
-        for (method, name), weight in ((("GET", "list"), 3),
-                                       (("GET", "item"), 2),
-                                       (("POST", "/echo"), 1)):
-            low, high = binomial_bound(600, weight / 6.0)
-            self.assertTrue(low <= split[method, name] <= high,
-                            (name, split, low, high))
-        for hit in self.app.hits():
-            if hit.path == "/items/1":
-                self.assertEqual((hit.query, hit.headers["x-target"]),
-                                 ("full=1", "item"))
-            if hit.path == "/echo":
-                self.assertEqual((hit.body, hit.headers["content-type"]),
-                                 (b'{"q": "hammer"}', "application/json"))
-
-    def test_the_same_seed_picks_the_same_targets(self):
-        targets = self.write("targets.txt", """\
-            GET /items
-
-            # weight: 2
-            GET /json
-            """)
-        runs = []
-        for _ in range(2):
-            proc = self.hammer(self.app.url, "--targets", targets, "-p", "1",
-                               "-c", "1", "-n", "100", "--seed", "3")
-            self.assertEqual(proc.returncode, 0, proc.stderr)
-            runs.append([r.name for r in self.table()])
-        self.assertEqual(runs[0], runs[1])
-
-    def test_absolute_urls_need_no_url_argument(self):
-        targets = self.write("targets.txt", "GET %sjson\n" % self.app.url)
-        proc = self.hammer("--targets", targets, "-p", "1", "-c", "1", "-n",
-                           "3")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(self.requests(self.table()), collections.Counter(
-            {("GET", "/json"): 3}))
-
-    def test_unreadable_targets_file(self):
-        missing = os.path.join(self.tmp.name, "missing.txt")
-        self.assert_usage([self.app.url, "--targets", missing],
-                          "cannot read targets file %r: No such file or"
-                          " directory" % missing)
-
-    def test_targets_file_with_a_bad_request_line(self):
-        targets = self.write("targets.txt", """\
-            # name: ok
-            GET /items
-
-            FETCH
-            """)
-        self.assert_usage([self.app.url, "--targets", targets],
-                          "%s:4: bad target line 'FETCH' (want METHOD URL)"
-                          % targets)
-
-    def test_targets_file_with_a_missing_body_file(self):
-        targets = self.write("targets.txt", "POST /echo\n@nowhere.json\n")
-        self.assert_usage([self.app.url, "--targets", targets],
-                          "%s:1: cannot read body file 'nowhere.json': No"
-                          " such file or directory" % targets)
-
-
-class TestResultsColumns(ScenarioTestCase):
-    AWKWARD = ["a,b", 'say "hi"', "two\nlines", "c,\"d\"\ne", "plain",
-               "caf\u00e9", "100%", "%s%d"]
-
-    def test_awkward_names_round_trip(self):
-        self.run_script("""
-            NAMES = %r
-
-
-            def run(user):
-                for name in NAMES:
-                    user.get("/json", name=name)
-                    with user.timer(name):
-                        pass
-            """ % (self.AWKWARD,), "-p", "1", "-c", "1", "-n", "3")
-        rows = self.table()
-        expected = collections.Counter({name: 3 for name in self.AWKWARD})
-        self.assertEqual(self.named(rows, "GET"), expected)
-        self.assertEqual(self.named(rows, "timer"), expected)
-
-    def test_plain_url_rows_name_the_path_without_the_query(self):
-        proc = self.hammer(self.app.url + "items?page=2", "-p", "1", "-c",
-                           "2", "-n", "6")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        with open(self.csv) as f:
-            self.assertEqual(f.readline(), ",".join(SCENARIO_COLUMNS) + "\n")
-        rows = self.table()
-        self.assertEqual(self.requests(rows), collections.Counter(
-            {("GET", "/items"): 6}))
-        self.assertEqual(self.app.counts(), collections.Counter(
-            {("GET", "/items"): 6}))
-
-    def test_plain_url_rows_carry_the_method(self):
-        proc = self.hammer(self.app.url + "echo", "-X", "PUT", "-d", "x",
-                           "-p", "1", "-c", "1", "-n", "2")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(self.requests(self.table()), collections.Counter(
-            {("PUT", "/echo"): 2}))
-
-
-class TestNamesInTheSummary(ScenarioTestCase):
-    def test_the_busiest_20_names(self):
-        self.run_script("""
-            def run(user):
-                for k in range(1, 26):
-                    for _ in range(k):
-                        user.get("/json", name="n%02d" % k)
-            """, "-p", "1", "-c", "1", "-n", "1")
-        lines = self.last.stdout.splitlines()
-        shown = [l.split()[1] for l in lines if l.startswith("  GET n")]
-        self.assertEqual(shown, ["n%02d" % k for k in range(25, 5, -1)])
-        self.assertIn("  ... and 5 more names: crunch.py shows them all",
-                      lines)
-
-    def test_a_threshold_on_one_name(self):
-        proc = self.hammer(self.app.url, "--script", self.script("""
-            def run(user):
-                user.get("/items")
-                user.get("/error")
-            """), "-p", "1", "-c", "1", "-n", "4",
-            "--fail-if", "p95{/items}<10s", "--fail-if", "errors{/items}<1%",
-            "--fail-if", "errors{/error}<1%", "--fail-if", "requests{nope}>0")
-        self.assertEqual(proc.returncode, 3, proc.stderr)
-        lines = [l for l in proc.stdout.splitlines()
-                 if l.startswith("threshold")]
-        self.assertEqual([l.split(": ")[0] for l in lines], [
-            "threshold   p95{/items}<10s", "threshold   errors{/items}<1%",
-            "threshold   errors{/error}<1%", "threshold   requests{nope}>0"])
-        self.assertEqual([l.split()[-1] for l in lines],
-                         ["ok", "ok", "FAILED", "FAILED"])
-        self.assertIn("no rows of that name", lines[3])
-
-
-class TestVerbose(ScenarioTestCase):
-    def test_verbose_shows_each_request_and_timer(self):
-        proc = self.run_script("""
-            def run(user):
-                with user.timer("browse"):
-                    user.get("/items", params={"a": "1"})
-                user.post("/redirect/1")
-            """, "-p", "1", "-c", "1", "-n", "2", "--verbose")
-        url = re.escape(self.app.url)
-        took = r" \d+(\.\d+)?(us|ms|s)"
-        self.assertRegex(proc.stderr, "^" + "".join(
-            [r"\[user 0\] GET %sitems\?a=1 200%s\n" % (url, took),
-             r"\[user 0\] timer browse%s\n" % took,
-             r"\[user 0\] POST %sredirect/1 302%s\n" % (url, took)] * 2) + "$")
-
-
 class TestUserApi(ScenarioTestCase):
     """The user object's contract, item by item."""
 
@@ -5246,6 +5729,131 @@ class TestUserApi(ScenarioTestCase):
             {("GET", "/items"): 6, ("GET", "/json"): 3}))
 
 
+class TestCookies(ScenarioTestCase):
+    def test_domain_path_and_expiry(self):
+        other = "http://localhost:%d/" % self.app.port
+        self.run_script("""
+            PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
+            FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
+
+
+            def cookie(user, name, **attributes):
+                attributes.setdefault("path", "/")
+                user.get("/cookies/set/" + name, params=attributes)
+
+
+            def run(user):
+                cookie(user, "a")
+                cookie(user, "b", path="/cookies/in")
+                cookie(user, "c", max_age="0")
+                cookie(user, "d")
+                cookie(user, "d", max_age="0")          # deletes d
+                cookie(user, "e", expires=PAST)
+                cookie(user, "f", expires=FUTURE)
+                cookie(user, "g", max_age="3600")
+                cookie(user, "h", domain="example.com")  # not ours: refused
+                cookie(user, "s", secure="1")            # https only
+                user.get("/cookies/in/page")
+                user.get("/cookies/out")
+                user.get("%(other)scookies/other")
+                user.get("%(other)scookies/set/l", params={"path": "/"})
+                user.get("%(other)scookies/other")
+                user.get("/cookies/out")
+            """ % {"other": other}, "-p", "1", "-c", "1", "-n", "1")
+        seen = [(h.host.split(":")[0], h.path, sorted(h.cookies))
+                for h in self.app.hits() if "/set/" not in h.path]
+        self.assertEqual(seen, [
+            ("127.0.0.1", "/cookies/in/page", ["a", "b", "f", "g"]),
+            ("127.0.0.1", "/cookies/out", ["a", "f", "g"]),
+            ("localhost", "/cookies/other", []),
+            ("localhost", "/cookies/other", ["l"]),
+            ("127.0.0.1", "/cookies/out", ["a", "f", "g"])])
+        self.assertEqual(self.requests(self.table()), self.app.counts())
+
+    def test_secure_cookies_go_over_https(self):
+        app = WebApp(tls=True)
+        self.addCleanup(app.stop)
+        proc = self.hammer(app.url, "-k", "--script", self.script("""
+            def run(user):
+                user.get("/cookies/set/s", params={"path": "/", "secure": "1"})
+                user.get("/cookies/set/a", params={"path": "/"})
+                user.get("/cookies/out")
+            """), "-p", "1", "-c", "1", "-n", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([sorted(h.cookies) for h in app.hits()
+                          if h.path == "/cookies/out"], [["a", "s"]])
+
+    def test_each_user_has_its_own_jar(self):
+        self.run_script("""
+            def run(user):
+                if user.index == 0 and not list(user.cookies):
+                    user.get("/cookies/set/first", params={"path": "/"})
+                user.get("/cookies/show", params={"user": user.index})
+            """, "-p", "1", "-c", "2", "-n", "4")
+        seen = sorted((h.query, sorted(h.cookies)) for h in self.app.hits()
+                      if h.path == "/cookies/show")
+        self.assertEqual(seen, [("user=0", ["first"])] * 2
+                         + [("user=1", [])] * 2)
+
+
+class TestRedirects(ScenarioTestCase):
+    def test_not_followed_by_default(self):
+        self.run_script("""
+            def run(user):
+                response = user.get("/redirect/3")
+                assert response.status == 302, response.status
+                assert response.headers["location"] == "/redirect/2"
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows],
+                         [("GET", "/redirect/3", 302, "")])
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/redirect/3"): 1}))
+
+    def test_each_hop_is_a_row(self):
+        self.run_script("""
+            def run(user):
+                response = user.get("/redirect/3", allow_redirects=True)
+                assert response.status == 200, response.status
+                assert response.url.endswith("/redirect/0"), response.url
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows],
+                         [("GET", "/redirect/3", 302, ""),
+                          ("GET", "/redirect/2", 302, ""),
+                          ("GET", "/redirect/1", 302, ""),
+                          ("GET", "/redirect/0", 200, "")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_more_than_ten_redirects(self):
+        self.run_script("""
+            def run(user):
+                response = user.get("/redirect/12", allow_redirects=True)
+                assert response.status == 302, response.status
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/redirect/%d" % k, 302, "") for k in
+                          range(12, 2, -1)] + [("/redirect/2", 302,
+                                                "redirects")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_a_post_redirected_by_302_becomes_a_get_and_by_307_stays(self):
+        self.run_script("""
+            def run(user):
+                user.post("/redirect/1", data="x", allow_redirects=True)
+                user.post("/redirect/1", data="y", allow_redirects=True,
+                          params={"code": "307"})
+            """, "-p", "1", "-c", "1", "-n", "1")
+        self.assertEqual([(h.method, h.path, h.body)
+                          for h in self.app.hits()],
+                         [("POST", "/redirect/1", b"x"),
+                          ("GET", "/redirect/0", b""),
+                          ("POST", "/redirect/1", b"y"),
+                          ("POST", "/redirect/0", b"y")])
+        self.assertEqual(self.requests(self.table()), self.app.counts())
+
+
 class TestScriptLoadShapes(ScenarioTestCase):
     """--rate and -n count iterations of a script, not requests."""
 
@@ -5287,30 +5895,207 @@ class TestScriptStartMethods(ScenarioTestCase):
     """The script is loaded by path in every worker, whatever the start
     method of multiprocessing."""
 
-    def run_with(self, method):
-        code = ("import multiprocessing, sys; sys.path.insert(0, %r);"
-                "multiprocessing.set_start_method(%r); import hammer;"
-                "sys.exit(hammer.main(sys.argv[1:]))" % (HERE, method))
-        script = self.script(LOGIN_FLOW)
-        proc = subprocess.run([sys.executable, "-c", code, self.app.url,
-                               "--script", script, "-p", "2", "-c", "4",
-                               "-n", "20", "-q", "-o", self.csv],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True, timeout=60)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+    def script_run_with(self, method):
+        self.run_with(method, self.app.url, "--script",
+                      self.script(LOGIN_FLOW), "-p", "2", "-c", "4", "-n",
+                      "20")
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts(item_names))
         self.assertEqual(self.app.counts()["GET", "/login"], 4)
         self.assertEqual(sum(self.app.by_user().values()), 4 * 2 + 20 * 2)
 
     def test_fork(self):
-        self.run_with("fork")
+        self.script_run_with("fork")
 
     def test_spawn(self):
-        self.run_with("spawn")
+        self.script_run_with("spawn")
 
     def test_forkserver(self):
-        self.run_with("forkserver")
+        self.script_run_with("forkserver")
+
+
+class TestVerbose(ScenarioTestCase):
+    def test_verbose_shows_each_request_and_timer(self):
+        proc = self.run_script("""
+            def run(user):
+                with user.timer("browse"):
+                    user.get("/items", params={"a": "1"})
+                user.post("/redirect/1")
+            """, "-p", "1", "-c", "1", "-n", "2", "--verbose")
+        url = re.escape(self.app.url)
+        took = r" \d+(\.\d+)?(us|ms|s)"
+        self.assertRegex(proc.stderr, "^" + "".join(
+            [r"\[user 0\] GET %sitems\?a=1 200%s\n" % (url, took),
+             r"\[user 0\] timer browse%s\n" % took,
+             r"\[user 0\] POST %sredirect/1 302%s\n" % (url, took)] * 2) + "$")
+
+
+# --- projects: multi-mechanize's config.cfg and test_scripts/ ----------------
+
+
+class TestParseProject(TempDirTestCase):
+    def project(self, config, scripts=("a.py", "b.py")):
+        os.mkdir(self.path("test_scripts"))
+        for name in scripts:
+            write(self.path("test_scripts", name), "")
+        write(self.path("config.cfg"), config)
+        return self.dir
+
+    def assertError(self, config, message, scripts=("a.py", "b.py")):
+        self.project(config, scripts)
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_project(self.dir)
+        self.assertEqual(str(cm.exception),
+                         message.replace("CFG", self.path("config.cfg")))
+
+    def test_full_config(self):
+        self.project("[global]\nrun_time = 300\nrampup = 0\n"
+                     "results_ts_interval: 30.5\nprogress_bar = Off\n"
+                     "console_logging = off\nxml_report = off\n"
+                     "results_database = sqlite:///my_project/results.db\n"
+                     "post_run_script = python foo.py %s\n\n"
+                     "[user_group-2]\nthreads = 30\nscript = b.py\n\n"
+                     "[user_group-1]\nThreads = 3  ; per group\n"
+                     "script = a.py\n")
+        project = hammer.parse_project(self.dir)
+        self.assertEqual(project, hammer.Project(
+            300.0, 0.0, 30.5, False,
+            [(self.path("test_scripts", "b.py"), 30),
+             (self.path("test_scripts", "a.py"), 3)],
+            ["console_logging", "post_run_script", "results_database",
+             "xml_report"]))
+
+    def test_minimal_config(self):
+        self.project("\ufeff[global]\r\n[user_group-1]\r\nthreads: 1\r\n"
+                     "script: a.py\r\n")
+        self.assertEqual(hammer.parse_project(self.dir), hammer.Project(
+            None, None, None, None, [(self.path("test_scripts", "a.py"), 1)],
+            []))
+
+    def test_progress_bar_spellings(self):
+        self.project("")
+        for text, value in (("on", True), ("TRUE", True), ("yes", True),
+                            ("1", True), ("off", False), ("false", False),
+                            ("no", False), ("0", False)):
+            write(self.path("config.cfg"), "[global]\nprogress_bar = %s\n"
+                  "[user_group-1]\nthreads = 1\nscript = a.py\n" % text)
+            self.assertEqual(hammer.parse_project(self.dir).progress_bar,
+                             value, text)
+
+    def test_missing_directory(self):
+        path = self.path("nope")
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_project(path)
+        self.assertEqual(str(cm.exception), "project directory %r does not"
+                         " exist" % path)
+
+    def test_missing_config(self):
+        with self.assertRaises(hammer.UsageError) as cm:
+            hammer.parse_project(self.dir)
+        self.assertEqual(str(cm.exception), "cannot read %s: No such file or"
+                         " directory" % self.path("config.cfg"))
+
+    def test_key_before_any_section(self):
+        self.assertError("run_time = 3\n", "CFG:1: 'run_time = 3' comes"
+                                           " before any [section]")
+
+    def test_line_that_does_not_parse(self):
+        self.assertError("[global]\nrun_time 3\n", "CFG:2: cannot parse"
+                         " 'run_time 3' (want key = value)")
+
+    def test_duplicate_section(self):
+        self.assertError("[global]\n[global]\n", "CFG:2: a second [global]"
+                                                 " section")
+
+    def test_duplicate_key(self):
+        self.assertError("[global]\nrampup = 1\nRampup = 2\n", "CFG:3: a"
+                         " second rampup in [global]")
+
+    def test_no_global_section(self):
+        self.assertError("[user_group-1]\nthreads = 1\nscript = a.py\n",
+                         "CFG: has no [global] section")
+
+    def test_default_section_is_unknown(self):
+        self.assertError("[DEFAULT]\nthreads = 1\n[global]\n", "CFG: unknown"
+                         " section [DEFAULT] (want [global] and"
+                         " [user_group-N])")
+
+    def test_unknown_section(self):
+        self.assertError("[global]\n[users]\n", "CFG: unknown section [users]"
+                         " (want [global] and [user_group-N])")
+
+    def test_unknown_global_key(self):
+        self.assertError("[global]\nrun_time = 1\nruntime = 1\n", "CFG:3:"
+                         " unknown key 'runtime' in [global] (known: run_time,"
+                         " rampup, results_ts_interval, progress_bar,"
+                         " console_logging, xml_report, results_database,"
+                         " post_run_script)")
+
+    def test_unknown_group_key(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = 1\nscript ="
+                         " a.py\nusers = 2\n", "CFG:5: unknown key 'users' in"
+                         " [user_group-1] (known: threads, script)")
+
+    def test_group_without_threads(self):
+        self.assertError("[global]\n\n[user_group-1]\nscript = a.py\n",
+                         "CFG:3: [user_group-1] has no threads")
+
+    def test_group_without_script(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = 1\n",
+                         "CFG:2: [user_group-1] has no script")
+
+    def test_threads_zero(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = 0\nscript ="
+                         " a.py\n", "CFG:3: threads '0' in [user_group-1] is"
+                         " not a whole number from 1 to 1000000")
+
+    def test_threads_not_a_number(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = ten\nscript ="
+                         " a.py\n", "CFG:3: threads 'ten' in [user_group-1] is"
+                         " not a whole number from 1 to 1000000")
+
+    def test_run_time_zero(self):
+        self.assertError("[global]\nrun_time = 0\n[user_group-1]\nthreads ="
+                         " 1\nscript = a.py\n", "CFG:2: run_time '0' is not a"
+                         " number of seconds > 0")
+
+    def test_run_time_with_a_unit(self):
+        self.assertError("[global]\nrun_time = 30s\n", "CFG:2: run_time '30s'"
+                         " is not a number of seconds > 0")
+
+    def test_run_time_too_long(self):
+        self.assertError("[global]\nrun_time = 1e7\n", "CFG:2: run_time '1e7'"
+                         " is too long: at most 1e+06s")
+
+    def test_rampup_negative(self):
+        self.assertError("[global]\nrampup = -1\n", "CFG:2: rampup '-1' is not"
+                         " a number of seconds >= 0")
+
+    def test_results_ts_interval_nan(self):
+        self.assertError("[global]\nresults_ts_interval = nan\n", "CFG:2:"
+                         " results_ts_interval 'nan' is not a number of"
+                         " seconds > 0")
+
+    def test_progress_bar_bad(self):
+        self.assertError("[global]\nprogress_bar = maybe\n", "CFG:2:"
+                         " progress_bar 'maybe' is not on or off (nor"
+                         " true/false, yes/no, 1/0)")
+
+    def test_missing_script(self):
+        self.assertError("[global]\n[user_group-1]\nthreads = 1\nscript ="
+                         " c.py\n", "CFG:4: script 'c.py' in [user_group-1]:"
+                         " no file %s" % self.path("test_scripts", "c.py"))
+
+    def test_no_user_groups(self):
+        self.assertError("[global]\nrun_time = 1\n", "CFG: has no"
+                                                     " [user_group-N] section")
+
+    def test_format_ignored(self):
+        self.assertEqual(hammer.format_ignored(
+            "examples/project/config.cfg", ["console_logging", "xml_report"]),
+            "hammer: examples/project/config.cfg: ignoring console_logging,"
+            " xml_report (no equivalent in hammer)")
+        self.assertIsNone(hammer.format_ignored("config.cfg", []))
 
 
 class TestProject(ScenarioTestCase):
@@ -5363,8 +6148,7 @@ class TestProject(ScenarioTestCase):
         self.assertEqual(self.requests(rows), collections.Counter(
             {("GET", "/items"): 30, ("GET", "/json"): 10}))
         self.assertEqual(self.requests(rows), self.app.counts())
-        with open(self.csv + ".json") as f:
-            settings = json.load(f)
+        settings = self.settings()
         self.assertEqual(settings["crunch_interval_s"], 10)
         self.assertEqual(settings["scenario"]["kind"], "project")
         self.assertEqual([(g["users"], g["shape"])
@@ -5381,8 +6165,7 @@ class TestProject(ScenarioTestCase):
         self.assertEqual(self.requests(self.table()), collections.Counter(
             {("GET", "/items"): 30, ("GET", "/json"): 10}))
         self.assertEqual(self.requests(self.table()), self.app.counts())
-        with open(self.csv + ".json") as f:
-            scenario = json.load(f)["scenario"]
+        scenario = self.settings()["scenario"]
         self.assertEqual(scenario, {"kind": "script", "groups": [
             {"script": browse, "users": 3, "shape": "run"},
             {"script": api, "users": 1, "shape": "run"}]})
@@ -5418,6 +6201,9 @@ class TestProject(ScenarioTestCase):
                           " file %s" % (os.path.join(root, "config.cfg"),
                                         os.path.join(root, "test_scripts",
                                                      "nowhere.py")))
+
+
+# --- examples/ and README.md -------------------------------------------------
 
 
 class TestExamples(ScenarioTestCase):
@@ -5596,650 +6382,7 @@ class TestReadme(unittest.TestCase):
             name for name, _ in hammer.CSV_COLUMNS) + "\n")
 
 
-# --- issue 10's inputs: targets files, projects, data files, sizes ---------
-
-
-def write(path, data):
-    """Write bytes or str (as UTF-8) to path; return path."""
-    with open(path, "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
-    return path
-
-
-class TempDirTestCase(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.dir)
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-
-class TestParseTargets(unittest.TestCase):
-    def parse(self, text):
-        return hammer.parse_targets(text, "targets.txt")
-
-    def assertError(self, text, message):
-        with self.assertRaises(hammer.UsageError) as cm:
-            self.parse(text)
-        self.assertEqual(str(cm.exception), message)
-
-    def test_full_example(self):
-        targets = self.parse(
-            "# a comment: with a colon\n"
-            "# name: checkout\n"
-            "# weight: 3\n"
-            "POST http://example.com/cart?x=1\n"
-            "Content-Type: application/json\n"
-            "X-Token:  a:b \n"
-            "@body.json\n"
-            "\n"
-            "GET /items/42\n")
-        self.assertEqual(targets, [
-            hammer.TargetSpec("POST", "http://example.com/cart?x=1",
-                              [("Content-Type", "application/json"),
-                               ("X-Token", "a:b")],
-                              "body.json", "checkout", 3, 4),
-            hammer.TargetSpec("GET", "/items/42", [], None, None, 1, 9)])
-
-    def test_no_blank_line_between_targets(self):
-        targets = self.parse("GET /a\nX-A: 1\nPURGE https://h/b\n@b.bin\n"
-                             "DELETE /c\n")
-        self.assertEqual([(t.method, t.url, t.headers, t.body_path, t.line)
-                          for t in targets],
-                         [("GET", "/a", [("X-A", "1")], None, 1),
-                          ("PURGE", "https://h/b", [], "b.bin", 3),
-                          ("DELETE", "/c", [], None, 5)])
-
-    def test_crlf_bom_and_indent(self):
-        targets = self.parse("\ufeff# name: a\r\n  GET /a \r\n\tX-A: 1\r\n"
-                             "\r\n")
-        self.assertEqual(targets, [hammer.TargetSpec(
-            "GET", "/a", [("X-A", "1")], None, "a", 1, 2)])
-
-    def test_repeated_headers_keep_their_order(self):
-        targets = self.parse("GET /\nCookie: a=1\nX: y\nCookie: b=2\n")
-        self.assertEqual(targets[0].headers,
-                         [("Cookie", "a=1"), ("X", "y"), ("Cookie", "b=2")])
-
-    def test_directives_any_case_and_spacing(self):
-        targets = self.parse("#NAME:x y\n#  Weight : 2\nGET /\n")
-        self.assertEqual((targets[0].name, targets[0].weight), ("x y", 2))
-
-    def test_directives_apply_only_to_the_next_target(self):
-        targets = self.parse("# weight: 5\nGET /a\n\nGET /b\n")
-        self.assertEqual([t.weight for t in targets], [5, 1])
-
-    def test_directive_after_headers_belongs_to_the_next_target(self):
-        targets = self.parse("GET /a\nX-A: 1\n# name: b\nGET /b\n")
-        self.assertEqual([(t.name, t.headers) for t in targets],
-                         [(None, [("X-A", "1")]), ("b", [])])
-
-    def test_plain_comment_inside_a_target(self):
-        targets = self.parse("GET /a\n# not a header: x\nX-A: 1\n")
-        self.assertEqual(targets[0].headers, [("X-A", "1")])
-
-    def test_lowercase_method_and_odd_scheme_case(self):
-        targets = self.parse("purge HTTPS://h/\n")
-        self.assertEqual((targets[0].method, targets[0].url),
-                         ("purge", "HTTPS://h/"))
-
-    def test_empty_file(self):
-        self.assertError("", "targets.txt: holds no target (want lines such"
-                             " as 'GET http://host/path')")
-
-    def test_only_comments(self):
-        self.assertError("# nothing here\n\n", "targets.txt: holds no target"
-                         " (want lines such as 'GET http://host/path')")
-
-    def test_target_line_without_url(self):
-        self.assertError("\nGET\n", "targets.txt:2: bad target line 'GET'"
-                                    " (want METHOD URL)")
-
-    def test_bad_method(self):
-        self.assertError("G(T /\n", "targets.txt:1: bad method 'G(T' (want a"
-                                    " token such as GET)")
-
-    def test_relative_url(self):
-        self.assertError("GET items\n", "targets.txt:1: bad url 'items' (want"
-                         " http://, https:// or a path starting with /)")
-
-    def test_ftp_url(self):
-        self.assertError("GET ftp://h/x\n", "targets.txt:1: bad url"
-                         " 'ftp://h/x' (want http://, https:// or a path"
-                         " starting with /)")
-
-    def test_url_without_host(self):
-        self.assertError("GET http:///x\n", "targets.txt:1: bad url"
-                                            " 'http:///x' (it has no host)")
-
-    def test_url_with_a_space(self):
-        self.assertError("GET /x HTTP/1.1\n", "targets.txt:1: bad url"
-                         " '/x HTTP/1.1' (it holds a space)")
-
-    def test_url_with_a_control_character(self):
-        self.assertError("GET /x\x00y\n", "targets.txt:1: bad url '/x\\x00y'"
-                                          " (it holds a control character)")
-
-    def test_bad_header(self):
-        self.assertError("GET /\nX-A: 1\nFoo\n", "targets.txt:3: bad header"
-                         " line 'Foo' (want Name: value)")
-
-    def test_header_name_with_a_space(self):
-        self.assertError("GET /\nX A: 1\n", "targets.txt:2: bad header line"
-                         " 'X A: 1' (want Name: value)")
-
-    def test_header_without_name(self):
-        self.assertError("GET /\n: 1\n", "targets.txt:2: bad header line"
-                         " ': 1' (want Name: value)")
-
-    def test_header_with_a_control_character(self):
-        self.assertError("GET /\nX: a\x01b\n", "targets.txt:2: header"
-                         " 'X: a\\x01b' holds a control character")
-
-    def test_header_value_not_latin1(self):
-        self.assertError("GET /\nX: \u20ac\n", "targets.txt:2: header"
-                         " 'X: \u20ac' holds a character that is not latin-1")
-
-    def test_header_after_a_blank_line(self):
-        self.assertError("GET /\n\nX-A: 1\n", "targets.txt:3: header line"
-                         " 'X-A: 1' follows no target (a blank line or a"
-                         " '# name:' or '# weight:' comment ended the one"
-                         " before)")
-
-    def test_header_after_the_body_line(self):
-        self.assertError("POST /\n@b\nX-A: 1\n", "targets.txt:3: header line"
-                         " 'X-A: 1' after the body line (headers come first)")
-
-    def test_body_line_first(self):
-        self.assertError("@body.json\nGET /\n", "targets.txt:1: body line"
-                         " '@body.json' follows no target")
-
-    def test_body_line_after_a_blank_line(self):
-        self.assertError("POST /\n\n@b\n", "targets.txt:3: body line '@b'"
-                                           " follows no target")
-
-    def test_two_body_lines(self):
-        self.assertError("POST /\n@a\n@b\n", "targets.txt:3: second body line"
-                         " '@b' (a target has at most one)")
-
-    def test_body_line_without_file(self):
-        self.assertError("POST /\n@ \n", "targets.txt:2: body line '@' names"
-                                         " no file")
-
-    def test_weight_zero(self):
-        self.assertError("# weight: 0\nGET /\n", "targets.txt:1: weight '0'"
-                         " is not a whole number from 1 to 1000000")
-
-    def test_weight_negative(self):
-        self.assertError("# weight: -2\nGET /\n", "targets.txt:1: weight '-2'"
-                         " is not a whole number from 1 to 1000000")
-
-    def test_weight_fraction(self):
-        self.assertError("# weight: 1.5\nGET /\n", "targets.txt:1: weight"
-                         " '1.5' is not a whole number from 1 to 1000000")
-
-    def test_weight_too_big(self):
-        self.assertError("# weight: 1000001\nGET /\n", "targets.txt:1: weight"
-                         " '1000001' is not a whole number from 1 to 1000000")
-
-    def test_weight_empty(self):
-        self.assertError("# weight:\nGET /\n", "targets.txt:1: weight '' is"
-                         " not a whole number from 1 to 1000000")
-
-    def test_name_empty(self):
-        self.assertError("# name:  \nGET /\n", "targets.txt:1: '# name:'"
-                                               " gives no name")
-
-    def test_two_names_for_one_target(self):
-        self.assertError("# name: a\n# name: b\nGET /\n", "targets.txt:2: a"
-                         " second '# name:' for one target (the first is on"
-                         " line 1)")
-
-    def test_name_followed_by_nothing(self):
-        self.assertError("GET /\n\n# name: last\n", "targets.txt:3: '# name:"
-                         " last' is followed by no target")
-
-    def test_weight_followed_by_nothing(self):
-        self.assertError("GET /\n# weight: 2\n# name: x\n", "targets.txt:2:"
-                         " '# weight: 2' is followed by no target")
-
-
-class TestLoadTargets(TempDirTestCase):
-    def test_bodies_relative_to_the_targets_file_and_read_once(self):
-        os.mkdir(self.path("t"))
-        write(self.path("t", "b.json"), b'{"a": 1}')
-        targets = write(self.path("t", "targets.txt"),
-                        "POST /a\n@b.json\n\nPUT /b\n@./b.json\n\nGET /c\n")
-        loaded = hammer.load_targets(targets)
-        self.assertEqual([(t.method, body) for t, body in loaded],
-                         [("POST", b'{"a": 1}'), ("PUT", b'{"a": 1}'),
-                          ("GET", None)])
-        self.assertIs(loaded[0][1], loaded[1][1])
-
-    def test_absolute_body_path_and_empty_body(self):
-        empty = write(self.path("empty.bin"), b"")
-        targets = write(self.path("targets.txt"), "POST /\n@%s\n" % empty)
-        self.assertEqual(hammer.load_targets(targets)[0][1], b"")
-
-    def test_missing_targets_file(self):
-        path = self.path("nope.txt")
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.load_targets(path)
-        self.assertEqual(str(cm.exception), "cannot read targets file %r: No"
-                         " such file or directory" % path)
-
-    def test_targets_file_is_a_directory(self):
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.load_targets(self.dir)
-        self.assertEqual(str(cm.exception), "targets file %r is not a regular"
-                         " file" % self.dir)
-
-    def test_targets_file_not_utf8(self):
-        path = write(self.path("t.txt"), b"GET /\nX: \xff\n")
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.load_targets(path)
-        self.assertEqual(str(cm.exception), "%s:2: not utf-8 text (byte 0xff)"
-                         % path)
-
-    def test_missing_body_file(self):
-        path = write(self.path("t.txt"), "GET /\n\n# name: x\nPOST /\n@b\n")
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.load_targets(path)
-        self.assertEqual(str(cm.exception), "%s:4: cannot read body file 'b':"
-                         " No such file or directory" % path)
-
-    def test_body_file_too_big(self):
-        path = write(self.path("t.txt"), "POST /\n@big\n")
-        write(self.path("big"), b"x" * ((1 << 20) + 1))
-        with unittest.mock.patch.object(hammer, "MAX_BODY_B", 1 << 20), \
-                self.assertRaises(hammer.UsageError) as cm:
-            hammer.load_targets(path)
-        self.assertEqual(str(cm.exception), "%s:1: body file 'big' is bigger"
-                         " than 1 MiB" % path)
-
-
-class TestParseProject(TempDirTestCase):
-    def project(self, config, scripts=("a.py", "b.py")):
-        os.mkdir(self.path("test_scripts"))
-        for name in scripts:
-            write(self.path("test_scripts", name), "")
-        write(self.path("config.cfg"), config)
-        return self.dir
-
-    def assertError(self, config, message, scripts=("a.py", "b.py")):
-        self.project(config, scripts)
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.parse_project(self.dir)
-        self.assertEqual(str(cm.exception),
-                         message.replace("CFG", self.path("config.cfg")))
-
-    def test_full_config(self):
-        self.project("[global]\nrun_time = 300\nrampup = 0\n"
-                     "results_ts_interval: 30.5\nprogress_bar = Off\n"
-                     "console_logging = off\nxml_report = off\n"
-                     "results_database = sqlite:///my_project/results.db\n"
-                     "post_run_script = python foo.py %s\n\n"
-                     "[user_group-2]\nthreads = 30\nscript = b.py\n\n"
-                     "[user_group-1]\nThreads = 3  ; per group\n"
-                     "script = a.py\n")
-        project = hammer.parse_project(self.dir)
-        self.assertEqual(project, hammer.Project(
-            300.0, 0.0, 30.5, False,
-            [(self.path("test_scripts", "b.py"), 30),
-             (self.path("test_scripts", "a.py"), 3)],
-            ["console_logging", "post_run_script", "results_database",
-             "xml_report"]))
-
-    def test_minimal_config(self):
-        self.project("\ufeff[global]\r\n[user_group-1]\r\nthreads: 1\r\n"
-                     "script: a.py\r\n")
-        self.assertEqual(hammer.parse_project(self.dir), hammer.Project(
-            None, None, None, None, [(self.path("test_scripts", "a.py"), 1)],
-            []))
-
-    def test_progress_bar_spellings(self):
-        self.project("")
-        for text, value in (("on", True), ("TRUE", True), ("yes", True),
-                            ("1", True), ("off", False), ("false", False),
-                            ("no", False), ("0", False)):
-            write(self.path("config.cfg"), "[global]\nprogress_bar = %s\n"
-                  "[user_group-1]\nthreads = 1\nscript = a.py\n" % text)
-            self.assertEqual(hammer.parse_project(self.dir).progress_bar,
-                             value, text)
-
-    def test_missing_directory(self):
-        path = self.path("nope")
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.parse_project(path)
-        self.assertEqual(str(cm.exception), "project directory %r does not"
-                         " exist" % path)
-
-    def test_missing_config(self):
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.parse_project(self.dir)
-        self.assertEqual(str(cm.exception), "cannot read %s: No such file or"
-                         " directory" % self.path("config.cfg"))
-
-    def test_key_before_any_section(self):
-        self.assertError("run_time = 3\n", "CFG:1: 'run_time = 3' comes"
-                                           " before any [section]")
-
-    def test_line_that_does_not_parse(self):
-        self.assertError("[global]\nrun_time 3\n", "CFG:2: cannot parse"
-                         " 'run_time 3' (want key = value)")
-
-    def test_duplicate_section(self):
-        self.assertError("[global]\n[global]\n", "CFG:2: a second [global]"
-                                                 " section")
-
-    def test_duplicate_key(self):
-        self.assertError("[global]\nrampup = 1\nRampup = 2\n", "CFG:3: a"
-                         " second rampup in [global]")
-
-    def test_no_global_section(self):
-        self.assertError("[user_group-1]\nthreads = 1\nscript = a.py\n",
-                         "CFG: has no [global] section")
-
-    def test_default_section_is_unknown(self):
-        self.assertError("[DEFAULT]\nthreads = 1\n[global]\n", "CFG: unknown"
-                         " section [DEFAULT] (want [global] and"
-                         " [user_group-N])")
-
-    def test_unknown_section(self):
-        self.assertError("[global]\n[users]\n", "CFG: unknown section [users]"
-                         " (want [global] and [user_group-N])")
-
-    def test_unknown_global_key(self):
-        self.assertError("[global]\nrun_time = 1\nruntime = 1\n", "CFG:3:"
-                         " unknown key 'runtime' in [global] (known: run_time,"
-                         " rampup, results_ts_interval, progress_bar,"
-                         " console_logging, xml_report, results_database,"
-                         " post_run_script)")
-
-    def test_unknown_group_key(self):
-        self.assertError("[global]\n[user_group-1]\nthreads = 1\nscript ="
-                         " a.py\nusers = 2\n", "CFG:5: unknown key 'users' in"
-                         " [user_group-1] (known: threads, script)")
-
-    def test_group_without_threads(self):
-        self.assertError("[global]\n\n[user_group-1]\nscript = a.py\n",
-                         "CFG:3: [user_group-1] has no threads")
-
-    def test_group_without_script(self):
-        self.assertError("[global]\n[user_group-1]\nthreads = 1\n",
-                         "CFG:2: [user_group-1] has no script")
-
-    def test_threads_zero(self):
-        self.assertError("[global]\n[user_group-1]\nthreads = 0\nscript ="
-                         " a.py\n", "CFG:3: threads '0' in [user_group-1] is"
-                         " not a whole number from 1 to 1000000")
-
-    def test_threads_not_a_number(self):
-        self.assertError("[global]\n[user_group-1]\nthreads = ten\nscript ="
-                         " a.py\n", "CFG:3: threads 'ten' in [user_group-1] is"
-                         " not a whole number from 1 to 1000000")
-
-    def test_run_time_zero(self):
-        self.assertError("[global]\nrun_time = 0\n[user_group-1]\nthreads ="
-                         " 1\nscript = a.py\n", "CFG:2: run_time '0' is not a"
-                         " number of seconds > 0")
-
-    def test_run_time_with_a_unit(self):
-        self.assertError("[global]\nrun_time = 30s\n", "CFG:2: run_time '30s'"
-                         " is not a number of seconds > 0")
-
-    def test_run_time_too_long(self):
-        self.assertError("[global]\nrun_time = 1e7\n", "CFG:2: run_time '1e7'"
-                         " is too long: at most 1e+06s")
-
-    def test_rampup_negative(self):
-        self.assertError("[global]\nrampup = -1\n", "CFG:2: rampup '-1' is not"
-                         " a number of seconds >= 0")
-
-    def test_results_ts_interval_nan(self):
-        self.assertError("[global]\nresults_ts_interval = nan\n", "CFG:2:"
-                         " results_ts_interval 'nan' is not a number of"
-                         " seconds > 0")
-
-    def test_progress_bar_bad(self):
-        self.assertError("[global]\nprogress_bar = maybe\n", "CFG:2:"
-                         " progress_bar 'maybe' is not on or off (nor"
-                         " true/false, yes/no, 1/0)")
-
-    def test_missing_script(self):
-        self.assertError("[global]\n[user_group-1]\nthreads = 1\nscript ="
-                         " c.py\n", "CFG:4: script 'c.py' in [user_group-1]:"
-                         " no file %s" % self.path("test_scripts", "c.py"))
-
-    def test_no_user_groups(self):
-        self.assertError("[global]\nrun_time = 1\n", "CFG: has no"
-                                                     " [user_group-N] section")
-
-    def test_format_ignored(self):
-        self.assertEqual(hammer.format_ignored(
-            "examples/project/config.cfg", ["console_logging", "xml_report"]),
-            "hammer: examples/project/config.cfg: ignoring console_logging,"
-            " xml_report (no equivalent in hammer)")
-        self.assertIsNone(hammer.format_ignored("config.cfg", []))
-
-
-class TestLoadDataFile(TempDirTestCase):
-    def load(self, data):
-        return hammer.load_data_file(write(self.path("users.csv"), data))
-
-    def assertError(self, data, message):
-        with self.assertRaises(hammer.UsageError) as cm:
-            self.load(data)
-        self.assertEqual(str(cm.exception),
-                         message.replace("CSV", self.path("users.csv")))
-
-    def test_rows(self):
-        fields, rows = self.load('\ufeffuser,password\r\nann,"a,""b"\r\n\r\n'
-                                 'bob,"x\ny"\ncy\n')
-        self.assertEqual(fields, ["user", "password"])
-        self.assertEqual(rows, [{"user": "ann", "password": 'a,"b'},
-                                {"user": "bob", "password": "x\ny"},
-                                {"user": "cy", "password": ""}])
-
-    def test_unreadable(self):
-        path = self.path("nope.csv")
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.load_data_file(path)
-        self.assertEqual(str(cm.exception), "cannot read --data-file %r: No"
-                         " such file or directory" % path)
-
-    def test_empty(self):
-        self.assertError("\n\n", "CSV: is empty (want a header line, then"
-                                 " rows)")
-
-    def test_empty_column_name(self):
-        self.assertError("user,,x\n1,2,3\n", "CSV:1: the header has an empty"
-                                             " column name")
-
-    def test_repeated_column_name(self):
-        self.assertError("\nuser,user\n1,2\n", "CSV:2: the header has column"
-                                               " 'user' twice")
-
-    def test_row_with_more_fields(self):
-        self.assertError('user,pw\nann,"multi\nline"\nbob,1,2\n', "CSV:4: 3"
-                         " fields, and the header has 2")
-
-    def test_no_rows(self):
-        self.assertError("user,pw\n\n", "CSV: has a header and no rows")
-
-    def test_not_utf8(self):
-        self.assertError(b"user\nann\n\xe9\n", "CSV:3: not utf-8 text (byte"
-                                               " 0xe9)")
-
-    def test_csv_error(self):
-        self.assertError('user\n"ann', "CSV:2: unexpected end of data")
-
-
-class TestGroupOfUsers(unittest.TestCase):
-    def test_examples(self):
-        self.assertEqual(hammer.group_of_users([2, 2]), [0, 1, 0, 1])
-        self.assertEqual(hammer.group_of_users([3, 1]), [0, 0, 1, 0])
-        self.assertEqual(hammer.group_of_users([1, 2, 3]), [2, 1, 0, 2, 1, 2])
-        self.assertEqual(hammer.group_of_users([4]), [0, 0, 0, 0])
-
-    def test_every_prefix_within_one_user_of_its_share(self):
-        for counts in ([30, 10], [1, 1, 5], [7, 3, 2, 1], [1, 12], [5, 5, 5]):
-            total = sum(counts)
-            order = hammer.group_of_users(counts)
-            given = [0] * len(counts)
-            for k, group in enumerate(order, 1):
-                given[group] += 1
-                for i, count in enumerate(counts):
-                    self.assertLess(abs(given[i] - Fraction(k * count, total)),
-                                    1, (counts, k, i))
-            self.assertEqual(given, counts)
-
-
-class TestScriptGroups(unittest.TestCase):
-    def assertError(self, call, message):
-        with self.assertRaises(hammer.UsageError) as cm:
-            call()
-        self.assertEqual(str(cm.exception), message)
-
-    def test_parse_script_arg(self):
-        for text, expected in (("flow.py", ("flow.py", None)),
-                               ("flow.py:30", ("flow.py", 30)),
-                               ("C:\\x\\a.py", ("C:\\x\\a.py", None)),
-                               ("C:\\x\\a.py:5", ("C:\\x\\a.py", 5)),
-                               ("a:b.py", ("a:b.py", None)),
-                               ("x:12:007", ("x:12", 7))):
-            self.assertEqual(hammer.parse_script_arg(text), expected)
-
-    def test_parse_script_arg_zero_users(self):
-        self.assertError(lambda: hammer.parse_script_arg("a.py:0"),
-                         "--script 'a.py:0': USERS must be a whole number"
-                         " from 1 to 1000000")
-
-    def test_parse_script_arg_trailing_colon(self):
-        self.assertError(lambda: hammer.parse_script_arg("a.py:"),
-                         "--script 'a.py:': want FILE or FILE:USERS")
-
-    def test_parse_script_arg_no_file(self):
-        self.assertError(lambda: hammer.parse_script_arg(":3"),
-                         "--script ':3' names no file")
-
-    def test_groups_of(self):
-        self.assertEqual(hammer.groups_of(["a.py"], None), [("a.py", None)])
-        self.assertEqual(hammer.groups_of(["a.py"], 8), [("a.py", 8)])
-        self.assertEqual(hammer.groups_of(["a.py:3"], None), [("a.py", 3)])
-        self.assertEqual(hammer.groups_of(["a.py:30", "b.py:10"], 40),
-                         [("a.py", 30), ("b.py", 10)])
-        self.assertEqual(hammer.groups_of([], None), [])
-
-    def test_groups_of_mixed(self):
-        self.assertError(lambda: hammer.groups_of(["a.py:3", "b.py"], None),
-                         "--script: give every file its users (FILE:USERS),"
-                         " or give one file without")
-
-    def test_groups_of_several_without_users(self):
-        self.assertError(lambda: hammer.groups_of(["a.py", "b.py"], 10),
-                         "several --script files need their users each, as"
-                         " in --script a.py:30 --script b.py:10")
-
-    def test_groups_of_c_disagrees(self):
-        self.assertError(lambda: hammer.groups_of(["a.py:30", "b.py:10"], 50),
-                         "-c 50 disagrees with the 40 users of --script 30 +"
-                         " 10: leave -c out")
-
-
-class TestParseSize(unittest.TestCase):
-    def test_sizes(self):
-        for text, size in (("100", 100), ("0", 0), ("10MB", 10000000),
-                           ("512kB", 512000), ("512KB", 512000),
-                           ("1MiB", 1048576), ("2kib", 2048),
-                           ("1GB", 10 ** 9), ("1GiB", 1 << 30),
-                           ("1.5 MB", 1500000), (" 7b ", 7)):
-            self.assertEqual(hammer.parse_size(text), size, text)
-
-    def test_negative(self):
-        with self.assertRaises(hammer.UsageError) as cm:
-            hammer.parse_size("-1MB")
-        self.assertEqual(str(cm.exception), "'-1MB' must be a size >= 0")
-
-    def test_junk(self):
-        for text in ("", "MB", "10XB", "1e3", "ten", "1..2MB", "inf"):
-            with self.assertRaises(hammer.UsageError) as cm:
-                hammer.parse_size(text)
-            self.assertEqual(str(cm.exception), "%r is not a size: use e.g."
-                             " 10MB, 512kB, 1MiB or 100 (bytes)" % text)
-
-
-# --- issue 11: --node, --start-at, --hosts -----------------------------------------
-
-REMOTE_RUNS = os.path.join(os.path.expanduser("~"), "hammer-runs")
-
-
-class SSHTestCase(ServerTestCase):
-    """Tests against SSHD, one per class: skipped with a clear reason when
-    OpenSSH is not installed, a failure when HAMMER_TEST_REQUIRE_ALL=1.
-    Remote run directories a test leaves in ~/hammer-runs are removed."""
-
-    aliases = 3
-    sshd = None
-
-    @classmethod
-    def setUpClass(cls):
-        if SSHD.missing() is None:
-            cls.sshd = SSHD().start(cls.aliases)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.sshd is not None:
-            cls.sshd.stop()
-            cls.sshd = None
-
-    def setUp(self):
-        if self.sshd is None:
-            if REQUIRE_ALL:
-                self.fail("%s and HAMMER_TEST_REQUIRE_ALL=1" % SSHD.missing())
-            self.skipTest("%s: the --hosts tests are skipped" % SSHD.missing())
-        ServerTestCase.setUp(self)
-        self.runs_before = self.remote_runs()
-        self.addCleanup(self.remove_new_runs)
-
-    @staticmethod
-    def remote_runs():
-        try:
-            return set(os.listdir(REMOTE_RUNS))
-        except OSError:
-            return set()
-
-    def remove_new_runs(self):
-        """Remove the run directories made since setUp, but for one a
-        process still runs in (someone else's run)."""
-        busy = " ".join(" ".join(argv) for _, _, argv
-                        in process_table().values())
-        for name in self.remote_runs() - self.runs_before:
-            path = os.path.join(REMOTE_RUNS, name)
-            if path not in busy:
-                shutil.rmtree(path, ignore_errors=True)
-        try:
-            os.rmdir(REMOTE_RUNS)   # only when nothing else is left there
-        except OSError:
-            pass
-
-
-class TestSSHD(SSHTestCase):
-    """The fixture itself: sshd on loopback under 3 aliases."""
-
-    def test_every_alias_reaches_the_server(self):
-        for alias in self.sshd.aliases:
-            proc = self.sshd.ssh(alias, "echo", "ok")
-            self.assertEqual((proc.returncode, proc.stdout, proc.stderr),
-                             (0, "ok\n", ""), alias)
-        self.assertEqual(self.sshd.aliases, ["node1", "node2", "node3"])
-
-    def test_the_down_alias_is_refused(self):
-        proc = self.sshd.ssh("down", "true")
-        self.assertEqual(proc.returncode, 255)
-        self.assertEqual(proc.stderr, "ssh: connect to host 127.0.0.1 port"
-                         " %d: Connection refused\n" % self.sshd.down_port)
+# --- many boxes: --node and --start-at ---------------------------------------
 
 
 class TestParseNode(unittest.TestCase):
@@ -6355,95 +6498,180 @@ class TestParseStartAt(unittest.TestCase):
                            " (+30s)" % text)
 
 
-class TestControllerParts(TempDirTestCase):
-    """The controller's pure parts: merging a node's lines, the clock
-    offset, the ssh command line and what goes to the nodes."""
+class TestNodePlan(unittest.TestCase):
+    """--node and --start-at as the plan and the settings file read them."""
 
-    def test_node_rows_gain_the_node_column(self):
-        state = [False, False]
-        data, rows = hammer.node_rows(b"0.100000,0.002000,200,5,,,GET,/\n"
-                                      b"0.200000,0.003000,0,0,reset,,GET,/\n",
-                                      b",3\n", 0.0, state)
-        self.assertEqual(data, b"0.100000,0.002000,200,5,,,GET,/,3\n"
-                               b"0.200000,0.003000,0,0,reset,,GET,/,3\n")
-        self.assertEqual((rows, state), (2, [False, False]))
+    def test_users_are_totals_over_the_nodes(self):
+        plan = make_plan("http://x/", "--node", "2/3", "-p", "2", "-t", "3")
+        self.assertEqual((plan.users, plan.threads_per_process), (18, [3, 3]))
+        plan = make_plan("http://x/", "--node", "3/3", "-c", "10", "-p", "2")
+        self.assertEqual((plan.users, plan.threads_per_process), (10, [2, 1]))
 
-    def test_a_late_node_moves_elapsed_and_scheduled(self):
-        data, rows = hammer.node_rows(
-            b"1.000000,0.100000,200,5,,0.999000,GET,/\n", b",2\n", 0.25,
-            [False, False])
-        self.assertEqual(data, b"1.250000,0.100000,200,5,,1.249000,GET,/,2\n")
+    def test_nodes_agree_on_the_seed_of_their_start(self):
+        # past instants are kept: the runs would start at once, late
+        seeds = set(make_plan("http://x/", "--node", node, "--start-at",
+                              "1795000000.5").seed for node in ("1/2", "2/2"))
+        self.assertEqual(len(seeds), 1)
+        other = make_plan("http://x/", "--node", "1/2", "--start-at",
+                          "1795000001.5").seed
+        self.assertNotIn(other, seeds)
+        self.assertEqual(make_plan("http://x/", "--node", "1/2", "--seed",
+                                   "7", "--start-at", "1795000000").seed, 7)
 
-    def test_a_newline_inside_a_quoted_name_is_no_row_end(self):
-        state = [False, False]
-        first, n1 = hammer.node_rows(b'1.000000,0.1,200,5,,,GET,"a\n', b",2\n",
-                                     0.0, state)
-        self.assertEqual((first, n1, state[0]),
-                         (b'1.000000,0.1,200,5,,,GET,"a\n', 0, True))
-        second, n2 = hammer.node_rows(b'b"\n2.000000,0.1,200,5,,,GET,/\n',
-                                      b",2\n", 0.0, state)
-        self.assertEqual(second, b'b",2\n2.000000,0.1,200,5,,,GET,/,2\n')
-        self.assertEqual((n2, state[0]), (2, False))
-
-    def test_clock_offset_takes_the_fastest_round_trip(self):
-        # sent, the node's clock, received
-        samples = [(10.0, 20.3, 10.4), (11.0, 21.01, 11.02), (12.0, 22.2, 12.3)]
-        offset, rtt = hammer.clock_offset(samples)
-        self.assertAlmostEqual(offset, 10.0)
-        self.assertAlmostEqual(rtt, 0.02)
-
-    def test_ssh_command_puts_batch_mode_first_and_the_host_after_dashes(self):
-        args = hammer.build_parser().parse_args(
-            ["http://127.0.0.1/", "--hosts", "x", "--ssh-option",
-             "BatchMode=no", "--ssh-config", "cfg"])
-        cmd = hammer.ssh_command(hammer.parse_host("bob@h-1:2222"), args,
-                                 "exec python3")
-        self.assertEqual(cmd, [
-            "ssh", "-o", "BatchMode=yes", "-F", "cfg", "-o", "BatchMode=no",
-            "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5",
-            "-o", "ServerAliveCountMax=3", "-p", "2222", "-l", "bob", "--",
-            "h-1", "exec python3"])
-
-    def test_copy_plan_sends_every_file_the_run_reads(self):
-        for name, text in (("flow.py", "def run(user):\n    pass\n"),
-                           ("users.csv", "name\nann\n"),
-                           ("body.json", "{}"),
-                           ("t.txt", "POST http://127.0.0.1/a\n@body.json\n")):
-            with open(self.path(name), "w") as f:
-                f.write(text)
-        args = vars(hammer.build_parser().parse_args(
-            ["http://127.0.0.1/", "--script", self.path("flow.py") + ":3",
-             "--data-file", self.path("users.csv")]))
-        files, d = hammer.copy_plan(args)
-        self.assertEqual(files, [
-            ("files/script-0/flow.py", self.path("flow.py")),
-            ("files/data/users.csv", self.path("users.csv"))])
-        self.assertEqual((d["script"], d["data_file"]),
-                         (["files/script-0/flow.py:3"], "files/data/users.csv"))
-        self.assertEqual(args["script"], [self.path("flow.py") + ":3"])
-        args = vars(hammer.build_parser().parse_args(
-            ["--targets", self.path("t.txt")]))
-        files, d = hammer.copy_plan(args)
-        self.assertEqual(files, [("files/targets/body.json",
-                                  self.path("body.json")),
-                                 ("files/targets/t.txt", self.path("t.txt"))])
-        self.assertEqual(d["targets"], "files/targets/t.txt")
-        args = vars(hammer.build_parser().parse_args(
-            ["http://127.0.0.1/", "-d", "@" + self.path("body.json")]))
-        self.assertEqual(hammer.copy_plan(args)[1]["data"],
-                         "@files/body/body.json")
-
-    def test_a_targets_body_outside_its_directory_is_refused(self):
-        os.mkdir(self.path("t"))
-        with open(self.path("t", "t.txt"), "w") as f:
-            f.write("POST http://127.0.0.1/a\n@../body.json\n")
-        args = vars(hammer.build_parser().parse_args(
-            ["--targets", self.path("t", "t.txt")]))
+    def test_a_node_without_users(self):
         with self.assertRaises(hammer.UsageError) as cm:
-            hammer.copy_plan(args)
-        self.assertEqual(str(cm.exception), "--hosts copies a targets file's"
-                         " bodies beside it: @../body.json is outside %s's"
-                         " directory" % self.path("t", "t.txt"))
+            make_plan("http://x/", "--node", "3/3", "-c", "2")
+        self.assertEqual(str(cm.exception), "--node 3/3 has no users: 2"
+                         " users in all over 3 nodes; give -c 3 or more")
+
+    def test_sizing_cannot_be_split(self):
+        for option in (["--node", "1/2"], ["--hosts", "h1,h2"]):
+            with self.assertRaises(hammer.UsageError) as cm:
+                make_plan("http://x/", "--sizing", *option)
+            self.assertEqual(str(cm.exception), "--sizing judges one box's"
+                             " measurements as they come: it cannot be split"
+                             " over nodes")
+
+
+class TestNodeRuns(NodeTestCase):
+    """--node and --start-at alone: two local runs as nodes 1/2 and 2/2
+    started at the same instant are one run with every user."""
+
+    USERS, RAMPUP_S, REQUESTS = 8, 4.0, 403     # users 0.5 s apart
+
+    def common(self):
+        return ["--rampup", "%g" % self.RAMPUP_S, "-n", str(self.REQUESTS),
+                "--seed", "7"]
+
+    def test_two_nodes_are_one_box(self):
+        one, split = self.load_server("stamp"), self.load_server("stamp")
+        one_csv = os.path.join(self.tmp.name, "one.csv")
+        box = self.spawn([one.url, "-c", str(self.USERS), "-p", "2"]
+                         + self.common(), one_csv)
+        at = round(time.time() + 3.0, 6)
+        csvs = [os.path.join(self.tmp.name, "node%d.csv" % i) for i in (1, 2)]
+        procs = [self.spawn([split.url, "--node", "%d/2" % i, "--start-at",
+                             "%.6f" % at, "-p", "1", "-t", "4"]
+                            + self.common(), csvs[i - 1]) for i in (1, 2)]
+        for proc in [box] + procs:
+            done = self.finish(proc)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertNotIn("warning", done.stderr)
+
+        # the same requests: 403 over 8 users, 51 for users 0-2, 50 after
+        shares = hammer.split_evenly(self.REQUESTS, self.USERS)
+        self.assertEqual(shares, [51, 51, 51, 50, 50, 50, 50, 50])
+        self.assertEqual((one.requests, split.requests), (403, 403))
+        boxes = self.users_by_connection(one, self.settings(one_csv)[
+            "started_epoch_s"])
+        nodes = self.users_by_connection(split, at)
+        self.assertEqual([n for _, n in boxes], shares)
+        self.assertEqual([n for _, n in nodes], shares)
+        # the same ramp: user g starts at g * 4 s / 8
+        offsets = [g * self.RAMPUP_S / self.USERS for g in range(self.USERS)]
+        self.assertRamp([t for t, _ in boxes], offsets, "one box")
+        self.assertRamp([t for t, _ in nodes], offsets, "two nodes")
+
+        # each node's own rows: node I's users are I-1, I+1, ...; none
+        # sends before its offset, and the first sends at once
+        for i, path in enumerate(csvs, 1):
+            s = self.settings(path)
+            self.assertEqual(
+                (s["node"], s["nodes"], s["users"], s["seed"], s["host"],
+                 s["start_at_epoch_s"], s["started_epoch_s"], s["start_at"],
+                 s["threads_per_process"], s["summary"]["requests"]),
+                (i, 2, 8, 7, socket.gethostname(), at, at,
+                 hammer.iso_utc(at), [4], (202, 201)[i - 1]))
+            elapsed = self.elapsed_of(path)
+            self.assertEqual(len(elapsed), s["summary"]["requests"])
+            mine = hammer.node_users(self.USERS, i, 2)
+            self.assertRamp(elapsed[:1], offsets[i - 1:i], "node %d" % i)
+            for k, g in enumerate(mine):
+                early = sum(1 for e in elapsed if e < offsets[g] - 0.001)
+                self.assertLessEqual(early, sum(shares[h] for h in mine[:k]),
+                                     (i, g))
+
+        # crunch merges the nodes on their start: one box's numbers
+        merged, err = self.crunch(*csvs)
+        alone, _ = self.crunch(one_csv)
+        self.assertEqual(err, "")
+        self.assertEqual((merged["rows"], merged["totals"]["requests"],
+                          merged["statuses"]),
+                         (alone["rows"], alone["totals"]["requests"],
+                          alone["statuses"]))
+        self.assertEqual(merged["rows"], 403)
+        self.assertEqual(merged["stages"][0]["to"], 8, merged["stages"])
+        self.assertEqual([(n["method"], n["name"], n["requests"])
+                          for n in merged["names"]],
+                         [(n["method"], n["name"], n["requests"])
+                          for n in alone["names"]])
+
+    def test_rate_slots_split_over_the_nodes(self):
+        # --rate 200 -n 301 over 2 nodes of 2 processes: node 1 sends
+        # slots 0, 2, ... 300 and node 2 slots 1, 3, ... 299
+        server = self.load_server("stamp")
+        at = round(time.time() + 2.5, 6)
+        csvs = [os.path.join(self.tmp.name, "node%d.csv" % i) for i in (1, 2)]
+        procs = [self.spawn([server.url, "--node", "%d/2" % i, "--start-at",
+                             "%.6f" % at, "-p", "2", "-c", "8", "--rate",
+                             "200", "-n", "301", "--runtime", "10"],
+                            csvs[i - 1]) for i in (1, 2)]
+        for proc in procs:
+            done = self.finish(proc)
+            self.assertEqual(done.returncode, 0, done.stderr)
+        slots = []
+        for i, path in enumerate(csvs, 1):
+            with open(path) as f:
+                mine = sorted(float(r["scheduled"]) for r in csv.DictReader(f))
+            self.assertEqual(["%.6f" % t for t in mine],
+                             ["%.6f" % (k / 200.0) for k in range(i - 1, 301, 2)])
+            s = self.settings(path)
+            self.assertEqual((s["summary"]["requests"], s["requests"]),
+                             ((151, 150)[i - 1], 301))
+            slots += mine
+        self.assertEqual(len(slots), server.requests)
+        self.assertEqual(len(slots), 301)
+
+    def test_a_late_node_starts_at_once(self):
+        server = self.load_server("stamp")
+        at = round(time.time() - 5.0, 6)
+        done = self.finish(self.spawn([server.url, "--node", "2/2",
+                                       "--start-at", "%.6f" % at, "-c", "4",
+                                       "-p", "1", "-n", "20"], self.csv))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        s = self.settings()
+        self.assertEqual((s["start_at_epoch_s"], s["start_at"]),
+                         (at, hammer.iso_utc(at)))
+        late = s["started_epoch_s"] - at
+        self.assertGreater(late, 5.0)
+        self.assertEqual(done.stderr.splitlines(), [
+            "hammer: warning: ready %.3fs after --start-at %s: started at %s;"
+            " elapsed counts from then" % (late, hammer.iso_utc(at),
+                                           s["started"])])
+        self.assertEqual(s["started"], hammer.iso_utc(s["started_epoch_s"]))
+        # elapsed counts from the real start: user 1 sent at once
+        self.assertLess(self.elapsed_of(self.csv)[0], 0.1)
+        self.assertEqual(server.requests, 10)
+
+
+# --- many boxes over ssh: --hosts --------------------------------------------
+
+
+class TestSSHD(SSHTestCase):
+    """The fixture itself: sshd on loopback under 3 aliases."""
+
+    def test_every_alias_reaches_the_server(self):
+        for alias in self.sshd.aliases:
+            proc = self.sshd.ssh(alias, "echo", "ok")
+            self.assertEqual((proc.returncode, proc.stdout, proc.stderr),
+                             (0, "ok\n", ""), alias)
+        self.assertEqual(self.sshd.aliases, ["node1", "node2", "node3"])
+
+    def test_the_down_alias_is_refused(self):
+        proc = self.sshd.ssh("down", "true")
+        self.assertEqual(proc.returncode, 255)
+        self.assertEqual(proc.stderr, "ssh: connect to host 127.0.0.1 port"
+                         " %d: Connection refused\n" % self.sshd.down_port)
 
 
 class TestParseHosts(TempDirTestCase):
@@ -6544,336 +6772,95 @@ class TestParseHosts(TempDirTestCase):
                          " file or directory" % path)
 
 
-class TestNodePlan(unittest.TestCase):
-    """--node and --start-at as the plan and the settings file read them."""
+class TestControllerParts(TempDirTestCase):
+    """The controller's pure parts: merging a node's lines, the clock
+    offset, the ssh command line and what goes to the nodes."""
 
-    def test_users_are_totals_over_the_nodes(self):
-        plan = make_plan("http://x/", "--node", "2/3", "-p", "2", "-t", "3")
-        self.assertEqual((plan.users, plan.threads_per_process), (18, [3, 3]))
-        plan = make_plan("http://x/", "--node", "3/3", "-c", "10", "-p", "2")
-        self.assertEqual((plan.users, plan.threads_per_process), (10, [2, 1]))
+    def test_node_rows_gain_the_node_column(self):
+        state = [False, False]
+        data, rows = hammer.node_rows(b"0.100000,0.002000,200,5,,,GET,/\n"
+                                      b"0.200000,0.003000,0,0,reset,,GET,/\n",
+                                      b",3\n", 0.0, state)
+        self.assertEqual(data, b"0.100000,0.002000,200,5,,,GET,/,3\n"
+                               b"0.200000,0.003000,0,0,reset,,GET,/,3\n")
+        self.assertEqual((rows, state), (2, [False, False]))
 
-    def test_nodes_agree_on_the_seed_of_their_start(self):
-        # past instants are kept: the runs would start at once, late
-        seeds = set(make_plan("http://x/", "--node", node, "--start-at",
-                              "1795000000.5").seed for node in ("1/2", "2/2"))
-        self.assertEqual(len(seeds), 1)
-        other = make_plan("http://x/", "--node", "1/2", "--start-at",
-                          "1795000001.5").seed
-        self.assertNotIn(other, seeds)
-        self.assertEqual(make_plan("http://x/", "--node", "1/2", "--seed",
-                                   "7", "--start-at", "1795000000").seed, 7)
+    def test_a_late_node_moves_elapsed_and_scheduled(self):
+        data, rows = hammer.node_rows(
+            b"1.000000,0.100000,200,5,,0.999000,GET,/\n", b",2\n", 0.25,
+            [False, False])
+        self.assertEqual(data, b"1.250000,0.100000,200,5,,1.249000,GET,/,2\n")
 
-    def test_a_node_without_users(self):
+    def test_a_newline_inside_a_quoted_name_is_no_row_end(self):
+        state = [False, False]
+        first, n1 = hammer.node_rows(b'1.000000,0.1,200,5,,,GET,"a\n', b",2\n",
+                                     0.0, state)
+        self.assertEqual((first, n1, state[0]),
+                         (b'1.000000,0.1,200,5,,,GET,"a\n', 0, True))
+        second, n2 = hammer.node_rows(b'b"\n2.000000,0.1,200,5,,,GET,/\n',
+                                      b",2\n", 0.0, state)
+        self.assertEqual(second, b'b",2\n2.000000,0.1,200,5,,,GET,/,2\n')
+        self.assertEqual((n2, state[0]), (2, False))
+
+    def test_clock_offset_takes_the_fastest_round_trip(self):
+        # sent, the node's clock, received
+        samples = [(10.0, 20.3, 10.4), (11.0, 21.01, 11.02), (12.0, 22.2, 12.3)]
+        offset, rtt = hammer.clock_offset(samples)
+        self.assertAlmostEqual(offset, 10.0)
+        self.assertAlmostEqual(rtt, 0.02)
+
+    def test_ssh_command_puts_batch_mode_first_and_the_host_after_dashes(self):
+        args = hammer.build_parser().parse_args(
+            ["http://127.0.0.1/", "--hosts", "x", "--ssh-option",
+             "BatchMode=no", "--ssh-config", "cfg"])
+        cmd = hammer.ssh_command(hammer.parse_host("bob@h-1:2222"), args,
+                                 "exec python3")
+        self.assertEqual(cmd, [
+            "ssh", "-o", "BatchMode=yes", "-F", "cfg", "-o", "BatchMode=no",
+            "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5",
+            "-o", "ServerAliveCountMax=3", "-p", "2222", "-l", "bob", "--",
+            "h-1", "exec python3"])
+
+    def test_copy_plan_sends_every_file_the_run_reads(self):
+        for name, text in (("flow.py", "def run(user):\n    pass\n"),
+                           ("users.csv", "name\nann\n"),
+                           ("body.json", "{}"),
+                           ("t.txt", "POST http://127.0.0.1/a\n@body.json\n")):
+            with open(self.path(name), "w") as f:
+                f.write(text)
+        args = vars(hammer.build_parser().parse_args(
+            ["http://127.0.0.1/", "--script", self.path("flow.py") + ":3",
+             "--data-file", self.path("users.csv")]))
+        files, d = hammer.copy_plan(args)
+        self.assertEqual(files, [
+            ("files/script-0/flow.py", self.path("flow.py")),
+            ("files/data/users.csv", self.path("users.csv"))])
+        self.assertEqual((d["script"], d["data_file"]),
+                         (["files/script-0/flow.py:3"], "files/data/users.csv"))
+        self.assertEqual(args["script"], [self.path("flow.py") + ":3"])
+        args = vars(hammer.build_parser().parse_args(
+            ["--targets", self.path("t.txt")]))
+        files, d = hammer.copy_plan(args)
+        self.assertEqual(files, [("files/targets/body.json",
+                                  self.path("body.json")),
+                                 ("files/targets/t.txt", self.path("t.txt"))])
+        self.assertEqual(d["targets"], "files/targets/t.txt")
+        args = vars(hammer.build_parser().parse_args(
+            ["http://127.0.0.1/", "-d", "@" + self.path("body.json")]))
+        self.assertEqual(hammer.copy_plan(args)[1]["data"],
+                         "@files/body/body.json")
+
+    def test_a_targets_body_outside_its_directory_is_refused(self):
+        os.mkdir(self.path("t"))
+        with open(self.path("t", "t.txt"), "w") as f:
+            f.write("POST http://127.0.0.1/a\n@../body.json\n")
+        args = vars(hammer.build_parser().parse_args(
+            ["--targets", self.path("t", "t.txt")]))
         with self.assertRaises(hammer.UsageError) as cm:
-            make_plan("http://x/", "--node", "3/3", "-c", "2")
-        self.assertEqual(str(cm.exception), "--node 3/3 has no users: 2"
-                         " users in all over 3 nodes; give -c 3 or more")
-
-    def test_sizing_cannot_be_split(self):
-        for option in (["--node", "1/2"], ["--hosts", "h1,h2"]):
-            with self.assertRaises(hammer.UsageError) as cm:
-                make_plan("http://x/", "--sizing", *option)
-            self.assertEqual(str(cm.exception), "--sizing judges one box's"
-                             " measurements as they come: it cannot be split"
-                             " over nodes")
-
-
-class NodeTestCase(LoadShapeTestCase):
-    """Runs several hammer commands at once."""
-
-    def spawn(self, args, csv, cwd=HERE, quiet=True):
-        proc = subprocess.Popen(
-            [sys.executable, HAMMER] + list(args) + ["-o", csv]
-            + (["-q"] if quiet else []),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-            universal_newlines=True, start_new_session=True)
-        self.addCleanup(self.reap, proc)
-        return proc
-
-    @staticmethod
-    def reap(proc):
-        """Kill what is left of the run's process group; close its pipes."""
-        TestSignals.kill_group(proc.pid)
-        if proc.returncode is None:
-            proc.communicate()
-
-    def finish(self, proc, timeout=60):
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            TestSignals.kill_group(proc.pid)
-            proc.communicate()
-            self.fail("hammer %s did not end" % " ".join(proc.args))
-        return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                           out, err)
-
-    @staticmethod
-    def settings_of(path):
-        with open(path + ".json") as f:
-            return json.load(f)
-
-    @staticmethod
-    def elapsed_of(path):
-        with open(path) as f:
-            return sorted(float(r["elapsed"]) for r in csv.DictReader(f))
-
-    def crunch(self, *args):
-        proc = subprocess.run(
-            [sys.executable, os.path.join(HERE, "crunch.py")] + list(args)
-            + ["--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            universal_newlines=True, timeout=60)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        return json.loads(proc.stdout), proc.stderr
-
-    @staticmethod
-    def users_by_connection(server, started):
-        """(first request - started, requests) of each connection, in the
-        order they began: one connection per user, kept alive."""
-        return sorted((times[0] - started, len(times))
-                      for times in server.arrivals.values())
-
-    def assertRamp(self, firsts, offsets, what):
-        """Each first request came at its ramp offset: not before it (1 ms
-        for the clocks), less than RAMP_SLACK_S after it."""
-        self.assertEqual(len(firsts), len(offsets), what)
-        for first, offset in zip(firsts, offsets):
-            self.assertGreaterEqual(first, offset - 0.001, (what, firsts))
-            self.assertLess(first, offset + self.RAMP_SLACK_S,
-                            (what, firsts))
-
-    RAMP_SLACK_S = 0.2
-
-
-class TestNodeRuns(NodeTestCase):
-    """--node and --start-at alone: two local runs as nodes 1/2 and 2/2
-    started at the same instant are one run with every user."""
-
-    USERS, RAMPUP_S, REQUESTS = 8, 4.0, 403     # users 0.5 s apart
-
-    def common(self):
-        return ["--rampup", "%g" % self.RAMPUP_S, "-n", str(self.REQUESTS),
-                "--seed", "7"]
-
-    def test_two_nodes_are_one_box(self):
-        one, split = self.load_server("stamp"), self.load_server("stamp")
-        one_csv = os.path.join(self.tmp.name, "one.csv")
-        box = self.spawn([one.url, "-c", str(self.USERS), "-p", "2"]
-                         + self.common(), one_csv)
-        at = round(time.time() + 3.0, 6)
-        csvs = [os.path.join(self.tmp.name, "node%d.csv" % i) for i in (1, 2)]
-        procs = [self.spawn([split.url, "--node", "%d/2" % i, "--start-at",
-                             "%.6f" % at, "-p", "1", "-t", "4"]
-                            + self.common(), csvs[i - 1]) for i in (1, 2)]
-        for proc in [box] + procs:
-            done = self.finish(proc)
-            self.assertEqual(done.returncode, 0, done.stderr)
-            self.assertNotIn("warning", done.stderr)
-
-        # the same requests: 403 over 8 users, 51 for users 0-2, 50 after
-        shares = hammer.split_evenly(self.REQUESTS, self.USERS)
-        self.assertEqual(shares, [51, 51, 51, 50, 50, 50, 50, 50])
-        self.assertEqual((one.requests, split.requests), (403, 403))
-        boxes = self.users_by_connection(one, self.settings_of(one_csv)[
-            "started_epoch_s"])
-        nodes = self.users_by_connection(split, at)
-        self.assertEqual([n for _, n in boxes], shares)
-        self.assertEqual([n for _, n in nodes], shares)
-        # the same ramp: user g starts at g * 4 s / 8
-        offsets = [g * self.RAMPUP_S / self.USERS for g in range(self.USERS)]
-        self.assertRamp([t for t, _ in boxes], offsets, "one box")
-        self.assertRamp([t for t, _ in nodes], offsets, "two nodes")
-
-        # each node's own rows: node I's users are I-1, I+1, ...; none
-        # sends before its offset, and the first sends at once
-        for i, path in enumerate(csvs, 1):
-            s = self.settings_of(path)
-            self.assertEqual(
-                (s["node"], s["nodes"], s["users"], s["seed"], s["host"],
-                 s["start_at_epoch_s"], s["started_epoch_s"], s["start_at"],
-                 s["threads_per_process"], s["summary"]["requests"]),
-                (i, 2, 8, 7, socket.gethostname(), at, at,
-                 hammer.iso_utc(at), [4], (202, 201)[i - 1]))
-            elapsed = self.elapsed_of(path)
-            self.assertEqual(len(elapsed), s["summary"]["requests"])
-            mine = hammer.node_users(self.USERS, i, 2)
-            self.assertRamp(elapsed[:1], offsets[i - 1:i], "node %d" % i)
-            for k, g in enumerate(mine):
-                early = sum(1 for e in elapsed if e < offsets[g] - 0.001)
-                self.assertLessEqual(early, sum(shares[h] for h in mine[:k]),
-                                     (i, g))
-
-        # crunch merges the nodes on their start: one box's numbers
-        merged, err = self.crunch(*csvs)
-        alone, _ = self.crunch(one_csv)
-        self.assertEqual(err, "")
-        self.assertEqual((merged["rows"], merged["totals"]["requests"],
-                          merged["statuses"]),
-                         (alone["rows"], alone["totals"]["requests"],
-                          alone["statuses"]))
-        self.assertEqual(merged["rows"], 403)
-        self.assertEqual(merged["stages"][0]["to"], 8, merged["stages"])
-        self.assertEqual([(n["method"], n["name"], n["requests"])
-                          for n in merged["names"]],
-                         [(n["method"], n["name"], n["requests"])
-                          for n in alone["names"]])
-
-    def test_rate_slots_split_over_the_nodes(self):
-        # --rate 200 -n 301 over 2 nodes of 2 processes: node 1 sends
-        # slots 0, 2, ... 300 and node 2 slots 1, 3, ... 299
-        server = self.load_server("stamp")
-        at = round(time.time() + 2.5, 6)
-        csvs = [os.path.join(self.tmp.name, "node%d.csv" % i) for i in (1, 2)]
-        procs = [self.spawn([server.url, "--node", "%d/2" % i, "--start-at",
-                             "%.6f" % at, "-p", "2", "-c", "8", "--rate",
-                             "200", "-n", "301", "--runtime", "10"],
-                            csvs[i - 1]) for i in (1, 2)]
-        for proc in procs:
-            done = self.finish(proc)
-            self.assertEqual(done.returncode, 0, done.stderr)
-        slots = []
-        for i, path in enumerate(csvs, 1):
-            with open(path) as f:
-                mine = sorted(float(r["scheduled"]) for r in csv.DictReader(f))
-            self.assertEqual(["%.6f" % t for t in mine],
-                             ["%.6f" % (k / 200.0) for k in range(i - 1, 301, 2)])
-            s = self.settings_of(path)
-            self.assertEqual((s["summary"]["requests"], s["requests"]),
-                             ((151, 150)[i - 1], 301))
-            slots += mine
-        self.assertEqual(len(slots), server.requests)
-        self.assertEqual(len(slots), 301)
-
-    def test_a_late_node_starts_at_once(self):
-        server = self.load_server("stamp")
-        at = round(time.time() - 5.0, 6)
-        done = self.finish(self.spawn([server.url, "--node", "2/2",
-                                       "--start-at", "%.6f" % at, "-c", "4",
-                                       "-p", "1", "-n", "20"], self.csv))
-        self.assertEqual(done.returncode, 0, done.stderr)
-        s = self.settings()
-        self.assertEqual((s["start_at_epoch_s"], s["start_at"]),
-                         (at, hammer.iso_utc(at)))
-        late = s["started_epoch_s"] - at
-        self.assertGreater(late, 5.0)
-        self.assertEqual(done.stderr.splitlines(), [
-            "hammer: warning: ready %.3fs after --start-at %s: started at %s;"
-            " elapsed counts from then" % (late, hammer.iso_utc(at),
-                                           s["started"])])
-        self.assertEqual(s["started"], hammer.iso_utc(s["started_epoch_s"]))
-        # elapsed counts from the real start: user 1 sent at once
-        self.assertLess(self.elapsed_of(self.csv)[0], 0.1)
-        self.assertEqual(server.requests, 10)
-
-
-# --- /proc: the processes a --hosts run leaves --------------------------------------
-
-
-def process_table():
-    """{pid: (ppid, state, argv)} of every process /proc shows now."""
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as f:
-                stat = f.read().decode("latin-1")
-            with open("/proc/%s/cmdline" % name, "rb") as f:
-                argv = f.read().decode("utf-8", "replace").split("\0")[:-1]
-        except OSError:
-            continue    # it ended while we looked
-        fields = stat[stat.rindex(")") + 2:].split()
-        table[int(name)] = (int(fields[1]), fields[0], argv)
-    return table
-
-
-def descendants(pid, table):
-    """The pids below pid in table, children first."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        kids = [p for p, (ppid, _, _) in table.items() if ppid == parent]
-        found += kids
-        todo += kids
-    return found
-
-
-def alive(pids):
-    """Those of pids that are still running (a zombie has ended)."""
-    table = process_table()
-    return [p for p in pids if p in table and table[p][1] != "Z"]
-
-
-MERGED_HEADER = ("elapsed,response_time,status,bytes,error,scheduled,method,"
-                 "name,node")
-
-
-class HostsTestCase(SSHTestCase, NodeTestCase):
-    """hammer --hosts over SSHD's aliases, with this Python on the nodes."""
-
-    def hosts_args(self, hosts="node1,node2,node3"):
-        return ["--hosts", hosts, "--ssh-config", self.sshd.config,
-                "--remote-python", sys.executable]
-
-    def merged_rows(self):
-        """The controller's results.csv: its rows as lists, node last."""
-        with open(self.csv) as f:
-            lines = f.read().split("\n")
-        self.assertEqual(lines[0], MERGED_HEADER)
-        self.assertEqual(lines[-1], "", "the file ends with a whole line")
-        for line in lines[1:-1]:
-            self.assertRegex(line.rpartition(",")[0], ROW_RE)
-            self.assertRegex(line, r",[1-9][0-9]*$")
-        return [line.split(",") for line in lines[1:-1]]
-
-    def node_counts(self, rows):
-        return collections.Counter(int(r[-1]) for r in rows)
-
-    @staticmethod
-    def file_rows(path):
-        with open(path) as f:
-            return len(f.read().splitlines()) - 1
-
-    def run_id(self, settings):
-        """<run-id> of ~/hammer-runs/<run-id>/node-<I>, from node_hosts."""
-        dirs = set(os.path.dirname(os.path.expanduser(h["dir"]).rstrip("/"))
-                   for h in settings["node_hosts"])
-        self.assertEqual(len(dirs), 1, dirs)
-        parent, run_id = os.path.split(dirs.pop())
-        self.assertEqual(parent, REMOTE_RUNS)
-        return run_id
-
-    def leftovers(self, run_id=None):
-        """Processes of this test still running: the controller's (its
-        -o path in argv), its ssh clients (SSHD's config in argv), the
-        nodes' (below sshd, or the run's directory in argv)."""
-        table = process_table()
-        below_sshd = set(descendants(self.sshd.proc.pid, table))
-        marks = [self.csv, self.sshd.config] + (
-            [os.path.join(REMOTE_RUNS, run_id)] if run_id else [])
-        found = []
-        for pid, (_, state, argv) in table.items():
-            if state == "Z" or pid == os.getpid():
-                continue
-            line = " ".join(argv)
-            remote = pid in below_sshd and not (
-                argv and os.path.basename(argv[0]).startswith("sshd"))
-            if remote or any(mark in line for mark in marks):
-                found.append((pid, line[:200]))
-        return found
-
-    def assertNoneLeft(self, run_id=None, within_s=5.0):
-        deadline = time.monotonic() + within_s
-        while self.leftovers(run_id) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(self.leftovers(run_id), [])
-
-    def wait_for(self, predicate, what, timeout_s=30.0):
-        deadline = time.monotonic() + timeout_s
-        while not predicate():
-            if time.monotonic() > deadline:
-                self.fail("waited %gs for %s" % (timeout_s, what))
-            time.sleep(0.05)
+            hammer.copy_plan(args)
+        self.assertEqual(str(cm.exception), "--hosts copies a targets file's"
+                         " bodies beside it: @../body.json is outside %s's"
+                         " directory" % self.path("t", "t.txt"))
 
 
 class TestHostsRuns(HostsTestCase):
@@ -6917,7 +6904,7 @@ class TestHostsRuns(HostsTestCase):
             self.assertEqual(self.file_rows(os.path.join(
                 where, "results.csv")), mine[i - 1])
             self.assertTrue(os.path.isfile(os.path.join(where, "hammer.py")))
-            own = self.settings_of(os.path.join(where, "results.csv"))
+            own = self.settings(os.path.join(where, "results.csv"))
             self.assertEqual((own["node"], own["nodes"], own["users"],
                               own["threads_per_process"], own["seed"]),
                              (i, 3, 18, [3, 3], 7))
@@ -6967,34 +6954,6 @@ class TestHostsCollect(HostsTestCase):
                           % (i, i, where), done.stderr)
             self.assertEqual(self.file_rows(os.path.join(os.path.expanduser(
                 where), "results.csv")), 150)
-
-
-class TestHostsSecrets(HostsTestCase):
-    def test_secrets_stay_out_of_every_output(self):
-        server = self.start_server()
-        url = "http://alice:pa55word@127.0.0.1:%d/" % server.port
-        done = self.finish(self.spawn(
-            [url, "--runtime", "6", "-p", "1", "-t", "2", "--interval", "20ms",
-             "-H", "Authorization: Bearer t0ken", "-H", "Cookie: sid=c00kie",
-             "-H", "Proxy-Authorization: Basic pr0xy"]
-            + self.hosts_args("node1,node2"), self.csv, quiet=False))
-        self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertIn("Authorization: Bearer t0ken", server.headers)
-        self.assertIn("Cookie: sid=c00kie", server.headers)
-        # a progress line (each PROGRESS_PLAIN_PERIOD_S without a TTY)
-        self.assertIn("nodes 2/2  ", done.stderr)
-        s = self.settings()
-        self.assertEqual(s["summary"]["requests"], server.requests)
-        texts = [("stdout", done.stdout), ("stderr", done.stderr),
-                 ("settings", json.dumps(s))]
-        for h in s["node_hosts"]:
-            path = os.path.join(os.path.expanduser(h["dir"]), "results.csv")
-            texts.append((path, json.dumps(self.settings_of(path))))
-        for where, text in texts:
-            for secret in TestSecrets.SECRETS:
-                self.assertNotIn(secret, text, where)
-        self.assertEqual(s["url"], "http://alice:***@127.0.0.1:%d/"
-                         % server.port)
 
 
 class TestHostsSignals(HostsTestCase):
@@ -7063,12 +7022,7 @@ class TestHostsSignals(HostsTestCase):
                           self.csv)
         self.wait_for(lambda: server.requests >= 150, "the run to get going")
         run_dir = self.remote_run_dir()
-        server.delay_s = 60     # requests in flight now hang
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        started = self.interrupt_twice(proc, server)
         done = self.finish(proc, timeout=10)
         self.assertLess(time.monotonic() - started, 5)
         self.assertEqual(done.returncode, 130, done.stderr)
@@ -7213,6 +7167,37 @@ class TestHostsFailures(HostsTestCase):
         self.assertTrue(lines[-1].startswith("hammer: error: "), lines)
         self.assertFalse(os.path.exists(mark))
         self.assertEqual(server.conns, [])
+
+
+# --- secrets: what never reaches an output -----------------------------------
+
+
+class TestHostsSecrets(HostsTestCase):
+    def test_secrets_stay_out_of_every_output(self):
+        server = self.start_server()
+        url = "http://alice:pa55word@127.0.0.1:%d/" % server.port
+        done = self.finish(self.spawn(
+            [url, "--runtime", "6", "-p", "1", "-t", "2", "--interval", "20ms",
+             "-H", "Authorization: Bearer t0ken", "-H", "Cookie: sid=c00kie",
+             "-H", "Proxy-Authorization: Basic pr0xy"]
+            + self.hosts_args("node1,node2"), self.csv, quiet=False))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Authorization: Bearer t0ken", server.headers)
+        self.assertIn("Cookie: sid=c00kie", server.headers)
+        # a progress line (each PROGRESS_PLAIN_PERIOD_S without a TTY)
+        self.assertIn("nodes 2/2  ", done.stderr)
+        s = self.settings()
+        self.assertEqual(s["summary"]["requests"], server.requests)
+        texts = [("stdout", done.stdout), ("stderr", done.stderr),
+                 ("settings", json.dumps(s))]
+        for h in s["node_hosts"]:
+            path = os.path.join(os.path.expanduser(h["dir"]), "results.csv")
+            texts.append((path, json.dumps(self.settings(path))))
+        for where, text in texts:
+            for secret in TestSecrets.SECRETS:
+                self.assertNotIn(secret, text, where)
+        self.assertEqual(s["url"], "http://alice:***@127.0.0.1:%d/"
+                         % server.port)
 
 
 class TestSecrets(ServerTestCase):

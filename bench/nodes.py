@@ -85,9 +85,10 @@ import threading
 import time
 
 import benchlib
+import peers
 from benchlib import median
-from peers import (BODY, BenchError, CLIENT_CPU, HAMMER, SERVER_CPU,
-                   free_port, machine, pinned, stop, verdict, wait_listening)
+from peers import (BenchError, CLIENT_CPU, HAMMER, SERVER_CPU, machine,
+                   pinned, stop, verdict)
 sys.path.insert(0, benchlib.ROOT)
 import test_hammer  # noqa: E402  (its SSHD; beside bench/, not installed)
 
@@ -118,29 +119,11 @@ NEEDED = {test_hammer.SSHD_PATH: "openssh-server", "ssh": "openssh-client",
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 AUTOGROUP = "/proc/sys/kernel/sched_autogroup_enabled"
 
-NGINX_CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 100000000;
-    client_body_temp_path {dir}/tmp;
-    proxy_temp_path {dir}/tmp;
-    fastcgi_temp_path {dir}/tmp;
-    uwsgi_temp_path {dir}/tmp;
-    scgi_temp_path {dir}/tmp;
-    server {{
-        listen 127.0.0.1:{port};
-        root {dir}/www;
+# peers.py's nginx, and its requests to /counted/ in an access log
+COUNTED_LOCATION = """\
         location /counted/ {{
             access_log {dir}/access.log;
         }}
-    }}
-}}
 """
 
 
@@ -394,25 +377,8 @@ def read_text(path, default):
 def start_nginx(work):
     """nginx with one worker on CPU 0: / uncounted, /counted/ logged;
     (proc, url, access log path)."""
-    root = os.path.join(work, "nginx")
-    for sub in ("www/counted", "tmp"):
-        os.makedirs(os.path.join(root, sub))
-    os.chmod(work, 0o755)       # nginx's worker may run as nobody
-    for sub in ("", "counted"):
-        with open(os.path.join(root, "www", sub, "index.html"), "wb") as f:
-            f.write(BODY)
-    port = free_port()
-    conf = os.path.join(root, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(dir=root, port=port))
-    proc = subprocess.Popen(pinned(SERVER_CPU, [
-        "nginx", "-c", conf, "-p", root, "-e",
-        os.path.join(root, "error.log")]),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True)
-    wait_listening(port, lambda: proc.poll() is None)
-    return proc, "http://127.0.0.1:%d/" % port, os.path.join(root,
-                                                            "access.log")
+    proc, url = peers.start_nginx(work, ("counted",), COUNTED_LOCATION)
+    return proc, url, os.path.join(work, "nginx", "access.log")
 
 
 def remove_run_dirs(settings):

@@ -144,7 +144,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {dir}/www;
-    }}
+{locations}    }}
 }}
 """
 
@@ -319,20 +319,24 @@ def wait_listening(port, alive):
                      % (port, STARTUP_TIMEOUT_S))
 
 
-def start_nginx(work):
-    """nginx with one worker on CPU 0 serving the 11-byte file: (proc, url)."""
+def start_nginx(work, dirs=TARGET_DIRS, locations=""):
+    """nginx with one worker on CPU 0 serving the 11-byte file at / and in
+    each of dirs (bench/targets.txt's /a/ ...), in work/nginx, its
+    config's server block ending with locations ({dir}: work/nginx):
+    (proc, url)."""
     root = os.path.join(work, "nginx")
     for sub in ("www", "tmp"):
         os.makedirs(os.path.join(root, sub))
     os.chmod(work, 0o755)       # nginx's worker may run as nobody
-    for sub in ("",) + TARGET_DIRS:  # /, and bench/targets.txt's /a/ ...
+    for sub in ("",) + tuple(dirs):
         os.makedirs(os.path.join(root, "www", sub), exist_ok=True)
         with open(os.path.join(root, "www", sub, "index.html"), "wb") as f:
             f.write(BODY)
     port = free_port()
     conf = os.path.join(root, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(dir=root, port=port))
+        f.write(NGINX_CONF.format(dir=root, port=port,
+                                  locations=locations.format(dir=root)))
     proc = subprocess.Popen(pinned(SERVER_CPU, [
         "nginx", "-c", conf, "-p", root, "-e", os.path.join(root, "error.log")]),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -131,6 +131,8 @@ class FakeClock(object):
     def is_set(self):
         return False
 
+    stopped = False     # as a StopFlag
+
 
 def nearest_rank(values, p):
     """The exact nearest-rank p-th percentile, as Histogram approximates it."""
@@ -1728,8 +1730,6 @@ class TestMain(ServerTestCase):
         for option in ("--interval", "--runtime", "--rampup", "--processes",
                        "--threads", "--timeout", "--output"):
             self.assertRegex(out, r"(?s)%s.*?\(default: " % option)
-
-    stopped = False     # as a StopFlag
 
 
 class TestBadInput(ServerTestCase):
@@ -3788,12 +3788,9 @@ class TestRateSlots(unittest.TestCase):
                          "2", "-p", "3", "-n", "70")
         merged = []
         for i in range(3):
-            worker = hammer.Worker(i, plan, [i], [math.inf], None,
-                                   time.perf_counter)
-            worker.t0, worker.end = 0.0, plan.runtime_s
-            slots = worker.open_slots()
+            slots = hammer.open_slots(plan, i, 0.0, plan.runtime_s)
             at = slots.first()
-            while at < worker.end:
+            while at < plan.runtime_s:
                 merged.append(at)
                 at = slots.after(None, None)
         self.assertEqual(sorted(merged), [k / 50.0 for k in range(70)])

@@ -630,6 +630,24 @@ class FaultServer(object):
             time.sleep(0.02)
             conn.sendall(response(body=b"stray"))
 
+    def mode_close_after_3_with_the_data(self, conn, reader):
+        """Answers 3 requests on a connection, the 3rd with its FIN in the
+        same segment (corked, then closed), as a server with a keep-alive
+        limit does: the client has the FIN before it could send a 4th."""
+        for n in range(3):
+            if reader.request() is None:
+                return
+            if n == 2:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            conn.sendall(response())
+
+    def mode_stray_behind_a_long_body(self, conn, reader):
+        """Answers each request with an 8,000-byte body and, in the same
+        send, a second, unasked-for response: it waits on the connection
+        once the first one's body is read."""
+        stray = response(b"299 Stray", b"stray")
+        self.reply_each(reader, conn, response(body=b"b" * 8000) + stray)
+
     def mode_bare_lf_lines(self, conn, reader):
         self.reply_each(reader, conn, b"HTTP/1.1 200 OK\nContent-Length: 5\n"
                         b"\nhello")
@@ -3257,6 +3275,54 @@ class TestFaults(ServerTestCase):
     def test_fault_reset_on_connect(self):
         _, _, rows = self.fault("reset_on_connect", "-t", "1", "-n", "3")
         self.assert_rows(rows, 0, 0, "reset")
+
+    def test_fault_close_after_3_with_the_data(self):
+        # at full speed: the connection is checked before every reuse, so
+        # no request goes out on one whose FIN is already there
+        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
+                                        "2", "-n", "3000")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(rows), 3000)
+        self.assertEqual(server.requests, 3000)
+        self.assertIn("errors      none\n", proc.stdout)
+        # each user's 500th connection ends with its quota, unchecked
+        self.assertIn("connections 1000 opened; 998 closed by the server"
+                      " while idle\n", proc.stdout)
+
+    def test_fault_close_after_3_with_the_data_in_a_script(self):
+        flow = write(os.path.join(self.tmp.name, "flow.py"),
+                     "def run(user):\n    user.get('/')\n")
+        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
+                                        "2", "-n", "600", "--script", flow)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(rows), 600)
+        self.assertEqual(server.requests, 600)
+        self.assertIn("connections 200 opened; 198 closed by the server"
+                      " while idle\n", proc.stdout)
+
+    def test_fault_stray_behind_a_long_body(self):
+        # the unasked-for response is there before the next request: the
+        # check closes the connection, never reads it as that answer
+        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
+                                        "1", "-n", "10")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 200, 8000)
+        self.assertEqual(server.requests, 10)
+        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
+                      " response\n", proc.stdout)
+
+    def test_fault_stray_behind_a_long_body_in_a_script(self):
+        flow = write(os.path.join(self.tmp.name, "flow.py"),
+                     "def run(user):\n    user.get('/')\n")
+        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
+                                        "1", "-n", "10", "--script", flow)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 200, 8000)
+        self.assertEqual(server.requests, 10)
+        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
+                      " response\n", proc.stdout)
 
     def test_every_mode_has_a_test(self):
         names = dir(self)
@@ -7226,91 +7292,6 @@ class TestSecrets(ServerTestCase):
                 self.assertNotIn(secret, text, where)
         self.assertEqual(json.loads(settings)["url"],
                          "http://alice:***@127.0.0.1:%d/" % server.port)
-
-
-
-# --- issue 18: a kept-alive connection is checked before every reuse -------
-
-
-def _close_after_3_with_the_data(self, conn, reader):
-    """Answers 3 requests on a connection, the 3rd with its FIN in the
-    same segment (corked, then closed), as a server with a keep-alive
-    limit does: the client has the FIN before it could send a 4th."""
-    for n in range(3):
-        if reader.request() is None:
-            return
-        if n == 2:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
-        conn.sendall(response())
-
-
-def _stray_behind_a_long_body(self, conn, reader):
-    """Answers each request with an 8,000-byte body and, in the same
-    send, a second, unasked-for response: it waits on the connection
-    once the first one's body is read."""
-    stray = response(b"299 Stray", b"stray")
-    self.reply_each(reader, conn, response(body=b"b" * 8000) + stray)
-
-
-FaultServer.mode_close_after_3_with_the_data = _close_after_3_with_the_data
-FaultServer.mode_stray_behind_a_long_body = _stray_behind_a_long_body
-
-
-class TestReuse(ServerTestCase):
-    """A request never goes out on a connection that the server closed or
-    sent unasked-for bytes on before it was sent: hammer looks before
-    every reuse, at full speed too, in URL, targets and script mode."""
-
-    fault = TestFaults.fault
-    assert_rows = TestFaults.assert_rows
-
-    def script(self, text):
-        path = os.path.join(self.tmp.name, "flow.py")
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
-    def test_a_close_after_3_responses_at_full_speed(self):
-        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
-                                        "2", "-n", "3000")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(rows), 3000)
-        self.assertEqual(server.requests, 3000)
-        self.assertIn("errors      none\n", proc.stdout)
-        # each user's 500th connection ends with its quota, unchecked
-        self.assertIn("connections 1000 opened; 998 closed by the server"
-                      " while idle\n", proc.stdout)
-
-    def test_a_close_after_3_responses_in_a_script(self):
-        flow = self.script("def run(user):\n    user.get('/')\n")
-        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
-                                        "2", "-n", "600", "--script", flow)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(rows), 600)
-        self.assertEqual(server.requests, 600)
-        self.assertIn("connections 200 opened; 198 closed by the server"
-                      " while idle\n", proc.stdout)
-
-    def test_a_stray_response_behind_a_long_body(self):
-        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
-                                        "1", "-n", "10")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 8000)
-        self.assertEqual(server.requests, 10)
-        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
-                      " response\n", proc.stdout)
-
-    def test_a_stray_response_behind_a_long_body_in_a_script(self):
-        flow = self.script("def run(user):\n    user.get('/')\n")
-        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
-                                        "1", "-n", "10", "--script", flow)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 8000)
-        self.assertEqual(server.requests, 10)
-        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
-                      " response\n", proc.stdout)
 
 
 if __name__ == "__main__":

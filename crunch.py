@@ -65,9 +65,10 @@ last end.  With several inputs it is the latest of theirs.
 A truncated last line is skipped with a warning; malformed lines are
 counted and the first one is named.  A line longer than 64 kB is malformed
 and skipped unread (a first line that long is refused).  Input that would
-need more than 1,000,000 intervals is refused, naming an --interval that
-fits.  Big files are read in byte ranges by one process per core; memory
-stays flat in the number of rows.
+need more than 1,000,000 intervals is refused once it is all read,
+naming its whole span and an --interval that fits.  Big files are read
+in byte ranges by one process per core; memory stays flat in the number
+of rows.
 
 Exit codes: 0 done, 1 failed (missing, empty or unreadable input, no row
 of the --name names, output not writable, a regression found by
@@ -1418,8 +1419,10 @@ class Bucketer(object):
     the first, ascending), in one bucket per stage too; bounded in memory.
 
     Only LIVE_BUCKETS_MAX buckets keep a live histogram; the others are
-    compressed.  The elapsed times seen (min_elapsed to max_elapsed) may
-    never need more than INTERVALS_MAX intervals: widen() raises first.
+    compressed.  When the elapsed times seen (min_elapsed to max_elapsed)
+    need more than INTERVALS_MAX intervals, the Bucketer is too_wide: it
+    drops its buckets and only follows the elapsed times from then on,
+    so that check() can name the whole span once every row is read.
 
     With names (a NameTable), an interval bucket whose rows all came in
     blocks of one key (the usual file of one name, or a block of one
@@ -1441,17 +1444,31 @@ class Bucketer(object):
         self.total = None       # all buckets' histograms merged, once known
         self.corrected_total = None     # and their corrected latencies'
         self.min_elapsed = self.max_elapsed = None
+        self.too_wide = False
         if Bucketer.keys is None:
             Bucketer.keys = LatencyTable()
 
     def widen(self, lo, hi):
-        """Take in elapsed times lo to hi, before any bucket is touched:
-        raises InputError when that would need more than INTERVALS_MAX
-        intervals."""
+        """Take in elapsed times lo to hi, before any bucket is touched;
+        when they need more than INTERVALS_MAX intervals, the Bucketer
+        is too_wide from then on (the caller counts no more rows)."""
         if self.max_elapsed is not None:
             lo, hi = min(lo, self.min_elapsed), max(hi, self.max_elapsed)
-        check_intervals(lo, hi, self.interval_s)
         self.min_elapsed, self.max_elapsed = lo, hi
+        if not self.too_wide and intervals_needed(
+                lo, hi, self.interval_s) > INTERVALS_MAX:
+            self.too_wide = True
+            self.buckets.clear()
+            self.stages.clear()
+            self.live.clear()
+            self.total = self.corrected_total = None
+
+    def check(self):
+        """Raise InputError when too_wide, naming the elapsed times seen
+        and a width that fits them."""
+        if self.too_wide:
+            check_intervals(self.min_elapsed, self.max_elapsed,
+                            self.interval_s)
 
     def add(self, columns, errors, owner=None):
         """Count Columns (already widen()ed), with their RowErrors, per
@@ -1607,6 +1624,8 @@ class Bucketer(object):
         both are frozen."""
         if other.max_elapsed is not None:
             self.widen(other.min_elapsed, other.max_elapsed)
+        if self.too_wide:   # so is a merge with a too_wide one
+            return
         fresh = not self.buckets and self.total is None
         self.total = merged_total(self.total, other.total, fresh)
         self.corrected_total = merged_total(self.corrected_total,
@@ -2239,8 +2258,10 @@ class Tally(object):
             columns = shifted(columns, self.offset_s)
         bucketer = self.bucketer
         bucketer.widen(columns.lo, columns.hi)
-        self.ends.add(columns, bucketer.max_elapsed)
         self.rows += len(columns.statuses)
+        if bucketer.too_wide:   # refused once every elapsed time is seen
+            return
+        self.ends.add(columns, bucketer.max_elapsed)
         if self.names.timeline is not None:
             width = bucketer.interval_s
             self.names.timeline.widen(int(columns.lo // width),
@@ -4132,11 +4153,11 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
                             " line %d" % (shown, tally.malformed,
                                           "" if tally.malformed == 1 else "s",
                                           tally.first_bad))
-        try:
-            merged = tally if merged is None else merged.merge(tally)
-        except InputError as exc:
-            raise InputError("%s: %s" % (", ".join(
-                map(shown_name, names[:i + 1])), exc))
+        merged = tally if merged is None else merged.merge(tally)
+    try:
+        merged.bucketer.check()
+    except InputError as exc:
+        raise InputError("%s: %s" % (", ".join(map(shown_name, names)), exc))
     return merged, warnings, end, sources
 
 

@@ -151,7 +151,6 @@ NODE_NAMES = ("node",)          # hammer --hosts' merged file: 1 to N
 # Rows of these methods are not requests: they have a section of their
 # own per name, and count in the totals only when --name picks them.
 TIMER, TASK = b"timer", b"task"
-SCRIPT_ERROR_KINDS = ("check", "script", "redirects")
 QUOTED_REST = re.compile(rb'(?:[^"]|"")*"(?!")', re.S)  # to its close
 
 # --- pure functions and small types ------------------------------------------
@@ -690,18 +689,6 @@ def timed_stages(stages):
     return timed, [s.start_s for s in timed[1:]]
 
 
-def target_at(stages, t):
-    """A plan's target at instant t: that of the first stage before it
-    starts, and of the last after it ends."""
-    for s in stages:
-        if t < s.end_s:
-            if t <= s.start_s:
-                return s.begin
-            return s.begin + (s.end - s.begin) * (t - s.start_s) / (
-                s.end_s - s.start_s)
-    return stages[-1].end
-
-
 def intervals_needed(lo, hi, width):
     """How many intervals of width seconds elapsed times lo to hi span."""
     return int(hi // width) - int(lo // width) + 1
@@ -1172,21 +1159,21 @@ def row_columns(rows, fmt):
 
 def row_errors(columns):
     """The RowErrors of Columns.  A row is an error when it has an error
-    kind or a 5xx status, and in a file without an error column when its
-    status is 0 or 5xx (as hammer.is_error_status says).  A row has no
-    latency when its status is 0 and it has an error kind (a transport
-    error, or a timer or task that raised), or in a file without an error
-    column when its status is 0; so a timer's row of status 0 and no
-    error (its block sent no request) has one."""
+    kind, or when hammer.error_class() makes its status one (a 5xx; in a
+    file without an error column, status 0 or 5xx), each distinct status
+    asked once.  A row has no latency when its status is 0 and it has an
+    error kind (a transport error, or a timer or task that raised), or in
+    a file without an error column when its status is 0; so a timer's row
+    of status 0 and no error (its block sent no request) has one."""
     counts, codes = columns.counts, columns.codes
     statuses, others, kinded = columns.statuses, columns.others, columns.kinded
+    plain = None if columns.errors is None else ""
+    bad = set(s for s in counts if hammer.error_class(codes[s], plain))
+    wrong = rows_with(statuses, others, bad) if bad else []
     if columns.errors is None:
-        bad = set(s for s in counts if hammer.is_error_status(codes[s]))
-        zero = set(s for s in bad if codes[s] == 0)
-        return RowErrors(rows_with(statuses, others, bad) if bad else [],
-                         rows_with(statuses, others, zero) if zero else [])
-    fives = set(s for s in counts if 500 <= codes[s] <= 599)
-    wrong = rows_with(statuses, others, fives) if fives else []
+        zero = set(s for s in counts if codes[s] == 0)
+        return RowErrors(wrong, rows_with(statuses, others, zero) if zero
+                         else [])
     if not kinded:
         return RowErrors(wrong, [])
     if wrong:
@@ -1194,6 +1181,24 @@ def row_errors(columns):
     else:
         wrong = kinded
     return RowErrors(wrong, [i for i in kinded if codes[statuses[i]] == 0])
+
+
+def error_classes(columns):
+    """hammer.classify() of Columns: their error rows by class, and each
+    class's by kind (text), each distinct status and (status, kind)
+    classified once."""
+    codes, statuses, kinded = columns.codes, columns.statuses, columns.kinded
+    pairs = collections.Counter()
+    if kinded:
+        for (status, kind), n in collections.Counter(zip(
+                map(statuses.__getitem__, kinded),
+                map(columns.errors.__getitem__, kinded))).items():
+            pairs[codes[status], kind.rstrip(b"\n").decode("latin-1")] += n
+    plain = collections.Counter()
+    for status, n in columns.counts.items():
+        plain[codes[status]] += n
+    return hammer.classify(hammer.without_kinded(plain, pairs), pairs,
+                           None if columns.errors is None else "")
 
 
 class LatencyKeys(dict):
@@ -2162,9 +2167,9 @@ class Tally(object):
         self.first_bad = None
         self.truncated = None
         self.statuses = collections.Counter()
+        self.classes = collections.Counter()    # error rows, by class
         self.kinds = collections.Counter()      # transport errors by kind
         self.checked = collections.Counter()    # failed by a script, by kind
-        self.unkinded = 0       # status 0 rows of files without kinds
 
     buckets = property(lambda self: self.bucketer.buckets)
     stages = property(lambda self: self.bucketer.stages)
@@ -2368,19 +2373,10 @@ class Tally(object):
             self.scheduled_rows += len(columns.statuses)
         if self.sampler is not None:
             self.sampler.add(columns, errors)
-        if columns.errors is None:
-            self.unkinded += len(errors.gone)
-        else:
-            statuses, kinds = columns.statuses, columns.errors
-            for i in columns.kinded:
-                status = codes[statuses[i]]
-                if 500 <= status <= 599:
-                    continue
-                kind = kinds[i].rstrip(b"\n").decode("latin-1")
-                if status or kind in SCRIPT_ERROR_KINDS:
-                    self.checked[kind] += 1
-                else:
-                    self.kinds[kind] += 1
+        classes, kinds = error_classes(columns)
+        self.classes.update(classes)
+        self.kinds.update(kinds.get("transport", ()))
+        self.checked.update(kinds.get("script", ()))
         self.bucketer.add(columns, errors, owner)
         if columns.nodes is not None:
             self.nodes.add(columns, errors)
@@ -2418,9 +2414,9 @@ class Tally(object):
             self.truncated = other.truncated + line_offset
         self.lines += other.lines
         self.statuses.update(other.statuses)
+        self.classes.update(other.classes)
         self.kinds.update(other.kinds)
         self.checked.update(other.checked)
-        self.unkinded += other.unkinded
         return self
 
 
@@ -2643,25 +2639,19 @@ def summarise_nodes(tally, hosts, width):
     return mark_nodes(rows)
 
 
-def named_metrics(tally, names, width, is_open):
-    """hammer.threshold_metrics() of the rows of each of names (text),
-    every method of a name together, as hammer.evaluate_thresholds()
-    takes them: {name: metrics}; a name no row has is left out.  Latency
-    from the intended send when is_open."""
-    merged = {}
+def name_entries(tally, names, is_open):
+    """hammer.named_metrics()' entries of the rows of each of names
+    (text), a (method, name) key's each: (name, requests, errors,
+    latency); the latency from the intended send when is_open."""
+    entries = []
     for key, bucket in tally.names.entries.items():
         name = key_text(key[1])
-        if name not in names:
-            continue
-        part = bucket.corrected if is_open else bucket
-        stats = merged.setdefault(name, [0, 0, hammer.Histogram()])
-        stats[0] += bucket.requests
-        stats[1] += bucket.errors
-        if part is not None:
-            stats[2].merge(part.peek())
-    return dict((name, hammer.threshold_metrics(hist, requests, errors,
-                                                width))
-                for name, (requests, errors, hist) in merged.items())
+        if name in names:
+            part = bucket.corrected if is_open else bucket
+            entries.append((name, bucket.requests, bucket.errors,
+                            part.peek() if part is not None
+                            else hammer.Histogram()))
+    return entries
 
 
 def summarise_stages(tally, stages, end):
@@ -3003,16 +2993,10 @@ def format_header(inputs, tally, interval_s, settings, wanted=None,
 
 def error_counts(tally):
     """(errors, 5xx, transport errors, failed by a script) over a tally's
-    totals' rows.  Errors are the rows with an error kind or a 5xx
-    status, or, in files without an error column, of status 0 or 5xx: as
-    hammer counts them, every 5xx once, a kind on a row of status 0 a
-    transport error (unless a script's: check, script, redirects), and
-    any other kind a script's failure."""
-    server = sum(n for code, n in tally.statuses.items()
-                 if 500 <= code <= 599)
-    transport = sum(tally.kinds.values()) + tally.unkinded
-    script = sum(tally.checked.values())
-    return server + transport + script, server, transport, script
+    totals' rows, by hammer.error_class(): every error row once."""
+    classes = tally.classes
+    return (sum(classes.values()), classes["5xx"], classes["transport"],
+            classes["script"])
 
 
 def format_kinds(kinds):
@@ -3161,8 +3145,8 @@ def judge(thresholds, run):
     metrics = hammer.threshold_metrics(latency, totals["requests"],
                                        totals["errors"], totals["width_s"])
     names = set(t.name for t in thresholds if t.name is not None)
-    named = named_metrics(run["tally"], names, totals["width_s"],
-                          run["names_open"]) if names else {}
+    named = hammer.named_metrics(name_entries(
+        run["tally"], names, run["names_open"]), totals["width_s"])
     return hammer.evaluate_thresholds(thresholds, metrics, named)
 
 
@@ -3630,12 +3614,12 @@ def names_chart(run, section, label, xr):
 def plan_points(plan, lo, hi):
     """A stage plan's target from instant lo to hi, as line points: linear
     within a stage, a step where a stage has no length."""
-    points = [(lo, target_at(plan, lo))]
+    points = [(lo, hammer.target_at(plan, lo))]
     for s in plan:
         for t, target in ((s.start_s, s.begin), (s.end_s, s.end)):
             if lo < t < hi:
                 points.append((t, target))
-    return points + [(hi, target_at(plan, hi))]
+    return points + [(hi, hammer.target_at(plan, hi))]
 
 
 def throughput_chart(lines, plan, unit, xr):
@@ -3677,8 +3661,8 @@ def capacity_points(run):
     curve = ([(t, r["rps"]) for t, r in zip(x, stages)],
              [(t, r[key] * 1000) for t, r in zip(x, stages)
               if r[key] is not None])
-    middle = [target_at(run["plan"], r["start_s"] + r["width_s"] / 2)
-              for r in run["rows"]] if run["plan"] else []
+    middle = [hammer.target_at(run["plan"], r["start_s"] + r["width_s"]
+                               / 2) for r in run["rows"]] if run["plan"] else []
     dots = ([(t, r["rps"]) for t, r in zip(middle, run["rows"])],
             [(t, r[key] * 1000) for t, r in zip(middle, run["rows"])
              if r[key] is not None])

@@ -1081,6 +1081,18 @@ class StagesTest(CrunchTestCase):
                          "requests  req/s  p50_ms  p95_ms  p99_ms  errors  "
                          "error_%")
 
+    def test_the_target_line_at_stage_starts(self):
+        # hammer's target_at, whose '<' at a stage's first instant gives
+        # the stage's begin as crunch's '<=' did
+        self.assertFalse(hasattr(crunch, "target_at"))
+        plan = crunch.read_stage_plan({"stages": STEP_PLAN})[1]
+        self.assertEqual(crunch.plan_points(plan, 0.0, 8.0), [
+            (0.0, 0), (4.0, 4), (4.0, 4), (4.0, 8), (4.0, 8), (8.0, 8)])
+        self.assertEqual(crunch.plan_points(plan, 4.0, 6.0),
+                         [(4.0, 8), (6.0, 8)])
+        self.assertEqual(crunch.plan_points(plan, 2.0, 3.0),
+                         [(2.0, 2), (3.0, 3)])
+
     def test_per_stage_json(self):
         report, _ = self.run_json([self.step_run()])
         self.assertEqual(report["stage_target"], "users")
@@ -2513,7 +2525,7 @@ def tally_facts(tally):
              tally.truncated, dict(tally.statuses), dict(tally.kinds),
              tally.min_elapsed, tally.max_elapsed, tally.last_end, buckets,
              sorted(tally.sample or []), tally.scheduled_rows,
-             dict(tally.checked), tally.counted, tally.unkinded, names,
+             dict(tally.checked), tally.counted, dict(tally.classes), names,
              nodes)
     return facts, sums
 

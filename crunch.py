@@ -65,9 +65,10 @@ last end.  With several inputs it is the latest of theirs.
 A truncated last line is skipped with a warning; malformed lines are
 counted and the first one is named.  A line longer than 64 kB is malformed
 and skipped unread (a first line that long is refused).  Input that would
-need more than 1,000,000 intervals is refused, naming an --interval that
-fits.  Big files are read in byte ranges by one process per core; memory
-stays flat in the number of rows.
+need more than 1,000,000 intervals is refused once it is all read,
+naming its whole span and an --interval that fits.  Big files are read
+in byte ranges by one process per core; memory stays flat in the number
+of rows.
 
 Exit codes: 0 done, 1 failed (missing, empty or unreadable input, no row
 of the --name names, output not writable, a regression found by
@@ -150,7 +151,6 @@ NODE_NAMES = ("node",)          # hammer --hosts' merged file: 1 to N
 # Rows of these methods are not requests: they have a section of their
 # own per name, and count in the totals only when --name picks them.
 TIMER, TASK = b"timer", b"task"
-SCRIPT_ERROR_KINDS = ("check", "script", "redirects")
 QUOTED_REST = re.compile(rb'(?:[^"]|"")*"(?!")', re.S)  # to its close
 
 # --- pure functions and small types ------------------------------------------
@@ -689,18 +689,6 @@ def timed_stages(stages):
     return timed, [s.start_s for s in timed[1:]]
 
 
-def target_at(stages, t):
-    """A plan's target at instant t: that of the first stage before it
-    starts, and of the last after it ends."""
-    for s in stages:
-        if t < s.end_s:
-            if t <= s.start_s:
-                return s.begin
-            return s.begin + (s.end - s.begin) * (t - s.start_s) / (
-                s.end_s - s.start_s)
-    return stages[-1].end
-
-
 def intervals_needed(lo, hi, width):
     """How many intervals of width seconds elapsed times lo to hi span."""
     return int(hi // width) - int(lo // width) + 1
@@ -1171,21 +1159,21 @@ def row_columns(rows, fmt):
 
 def row_errors(columns):
     """The RowErrors of Columns.  A row is an error when it has an error
-    kind or a 5xx status, and in a file without an error column when its
-    status is 0 or 5xx (as hammer.is_error_status says).  A row has no
-    latency when its status is 0 and it has an error kind (a transport
-    error, or a timer or task that raised), or in a file without an error
-    column when its status is 0; so a timer's row of status 0 and no
-    error (its block sent no request) has one."""
+    kind, or when hammer.error_class() makes its status one (a 5xx; in a
+    file without an error column, status 0 or 5xx), each distinct status
+    asked once.  A row has no latency when its status is 0 and it has an
+    error kind (a transport error, or a timer or task that raised), or in
+    a file without an error column when its status is 0; so a timer's row
+    of status 0 and no error (its block sent no request) has one."""
     counts, codes = columns.counts, columns.codes
     statuses, others, kinded = columns.statuses, columns.others, columns.kinded
+    plain = None if columns.errors is None else ""
+    bad = set(s for s in counts if hammer.error_class(codes[s], plain))
+    wrong = rows_with(statuses, others, bad) if bad else []
     if columns.errors is None:
-        bad = set(s for s in counts if hammer.is_error_status(codes[s]))
-        zero = set(s for s in bad if codes[s] == 0)
-        return RowErrors(rows_with(statuses, others, bad) if bad else [],
-                         rows_with(statuses, others, zero) if zero else [])
-    fives = set(s for s in counts if 500 <= codes[s] <= 599)
-    wrong = rows_with(statuses, others, fives) if fives else []
+        zero = set(s for s in counts if codes[s] == 0)
+        return RowErrors(wrong, rows_with(statuses, others, zero) if zero
+                         else [])
     if not kinded:
         return RowErrors(wrong, [])
     if wrong:
@@ -1193,6 +1181,24 @@ def row_errors(columns):
     else:
         wrong = kinded
     return RowErrors(wrong, [i for i in kinded if codes[statuses[i]] == 0])
+
+
+def error_classes(columns):
+    """hammer.classify() of Columns: their error rows by class, and each
+    class's by kind (text), each distinct status and (status, kind)
+    classified once."""
+    codes, statuses, kinded = columns.codes, columns.statuses, columns.kinded
+    pairs = collections.Counter()
+    if kinded:
+        for (status, kind), n in collections.Counter(zip(
+                map(statuses.__getitem__, kinded),
+                map(columns.errors.__getitem__, kinded))).items():
+            pairs[codes[status], kind.rstrip(b"\n").decode("latin-1")] += n
+    plain = collections.Counter()
+    for status, n in columns.counts.items():
+        plain[codes[status]] += n
+    return hammer.classify(hammer.without_kinded(plain, pairs), pairs,
+                           None if columns.errors is None else "")
 
 
 class LatencyKeys(dict):
@@ -1418,8 +1424,10 @@ class Bucketer(object):
     the first, ascending), in one bucket per stage too; bounded in memory.
 
     Only LIVE_BUCKETS_MAX buckets keep a live histogram; the others are
-    compressed.  The elapsed times seen (min_elapsed to max_elapsed) may
-    never need more than INTERVALS_MAX intervals: widen() raises first.
+    compressed.  When the elapsed times seen (min_elapsed to max_elapsed)
+    need more than INTERVALS_MAX intervals, the Bucketer is too_wide: it
+    drops its buckets and only follows the elapsed times from then on,
+    so that check() can name the whole span once every row is read.
 
     With names (a NameTable), an interval bucket whose rows all came in
     blocks of one key (the usual file of one name, or a block of one
@@ -1441,17 +1449,31 @@ class Bucketer(object):
         self.total = None       # all buckets' histograms merged, once known
         self.corrected_total = None     # and their corrected latencies'
         self.min_elapsed = self.max_elapsed = None
+        self.too_wide = False
         if Bucketer.keys is None:
             Bucketer.keys = LatencyTable()
 
     def widen(self, lo, hi):
-        """Take in elapsed times lo to hi, before any bucket is touched:
-        raises InputError when that would need more than INTERVALS_MAX
-        intervals."""
+        """Take in elapsed times lo to hi, before any bucket is touched;
+        when they need more than INTERVALS_MAX intervals, the Bucketer
+        is too_wide from then on (the caller counts no more rows)."""
         if self.max_elapsed is not None:
             lo, hi = min(lo, self.min_elapsed), max(hi, self.max_elapsed)
-        check_intervals(lo, hi, self.interval_s)
         self.min_elapsed, self.max_elapsed = lo, hi
+        if not self.too_wide and intervals_needed(
+                lo, hi, self.interval_s) > INTERVALS_MAX:
+            self.too_wide = True
+            self.buckets.clear()
+            self.stages.clear()
+            self.live.clear()
+            self.total = self.corrected_total = None
+
+    def check(self):
+        """Raise InputError when too_wide, naming the elapsed times seen
+        and a width that fits them."""
+        if self.too_wide:
+            check_intervals(self.min_elapsed, self.max_elapsed,
+                            self.interval_s)
 
     def add(self, columns, errors, owner=None):
         """Count Columns (already widen()ed), with their RowErrors, per
@@ -1607,6 +1629,8 @@ class Bucketer(object):
         both are frozen."""
         if other.max_elapsed is not None:
             self.widen(other.min_elapsed, other.max_elapsed)
+        if self.too_wide:   # so is a merge with a too_wide one
+            return
         fresh = not self.buckets and self.total is None
         self.total = merged_total(self.total, other.total, fresh)
         self.corrected_total = merged_total(self.corrected_total,
@@ -2143,9 +2167,9 @@ class Tally(object):
         self.first_bad = None
         self.truncated = None
         self.statuses = collections.Counter()
+        self.classes = collections.Counter()    # error rows, by class
         self.kinds = collections.Counter()      # transport errors by kind
         self.checked = collections.Counter()    # failed by a script, by kind
-        self.unkinded = 0       # status 0 rows of files without kinds
 
     buckets = property(lambda self: self.bucketer.buckets)
     stages = property(lambda self: self.bucketer.stages)
@@ -2239,8 +2263,10 @@ class Tally(object):
             columns = shifted(columns, self.offset_s)
         bucketer = self.bucketer
         bucketer.widen(columns.lo, columns.hi)
-        self.ends.add(columns, bucketer.max_elapsed)
         self.rows += len(columns.statuses)
+        if bucketer.too_wide:   # refused once every elapsed time is seen
+            return
+        self.ends.add(columns, bucketer.max_elapsed)
         if self.names.timeline is not None:
             width = bucketer.interval_s
             self.names.timeline.widen(int(columns.lo // width),
@@ -2347,19 +2373,10 @@ class Tally(object):
             self.scheduled_rows += len(columns.statuses)
         if self.sampler is not None:
             self.sampler.add(columns, errors)
-        if columns.errors is None:
-            self.unkinded += len(errors.gone)
-        else:
-            statuses, kinds = columns.statuses, columns.errors
-            for i in columns.kinded:
-                status = codes[statuses[i]]
-                if 500 <= status <= 599:
-                    continue
-                kind = kinds[i].rstrip(b"\n").decode("latin-1")
-                if status or kind in SCRIPT_ERROR_KINDS:
-                    self.checked[kind] += 1
-                else:
-                    self.kinds[kind] += 1
+        classes, kinds = error_classes(columns)
+        self.classes.update(classes)
+        self.kinds.update(kinds.get("transport", ()))
+        self.checked.update(kinds.get("script", ()))
         self.bucketer.add(columns, errors, owner)
         if columns.nodes is not None:
             self.nodes.add(columns, errors)
@@ -2397,9 +2414,9 @@ class Tally(object):
             self.truncated = other.truncated + line_offset
         self.lines += other.lines
         self.statuses.update(other.statuses)
+        self.classes.update(other.classes)
         self.kinds.update(other.kinds)
         self.checked.update(other.checked)
-        self.unkinded += other.unkinded
         return self
 
 
@@ -2622,25 +2639,19 @@ def summarise_nodes(tally, hosts, width):
     return mark_nodes(rows)
 
 
-def named_metrics(tally, names, width, is_open):
-    """hammer.threshold_metrics() of the rows of each of names (text),
-    every method of a name together, as hammer.evaluate_thresholds()
-    takes them: {name: metrics}; a name no row has is left out.  Latency
-    from the intended send when is_open."""
-    merged = {}
+def name_entries(tally, names, is_open):
+    """hammer.named_metrics()' entries of the rows of each of names
+    (text), a (method, name) key's each: (name, requests, errors,
+    latency); the latency from the intended send when is_open."""
+    entries = []
     for key, bucket in tally.names.entries.items():
         name = key_text(key[1])
-        if name not in names:
-            continue
-        part = bucket.corrected if is_open else bucket
-        stats = merged.setdefault(name, [0, 0, hammer.Histogram()])
-        stats[0] += bucket.requests
-        stats[1] += bucket.errors
-        if part is not None:
-            stats[2].merge(part.peek())
-    return dict((name, hammer.threshold_metrics(hist, requests, errors,
-                                                width))
-                for name, (requests, errors, hist) in merged.items())
+        if name in names:
+            part = bucket.corrected if is_open else bucket
+            entries.append((name, bucket.requests, bucket.errors,
+                            part.peek() if part is not None
+                            else hammer.Histogram()))
+    return entries
 
 
 def summarise_stages(tally, stages, end):
@@ -2982,16 +2993,10 @@ def format_header(inputs, tally, interval_s, settings, wanted=None,
 
 def error_counts(tally):
     """(errors, 5xx, transport errors, failed by a script) over a tally's
-    totals' rows.  Errors are the rows with an error kind or a 5xx
-    status, or, in files without an error column, of status 0 or 5xx: as
-    hammer counts them, every 5xx once, a kind on a row of status 0 a
-    transport error (unless a script's: check, script, redirects), and
-    any other kind a script's failure."""
-    server = sum(n for code, n in tally.statuses.items()
-                 if 500 <= code <= 599)
-    transport = sum(tally.kinds.values()) + tally.unkinded
-    script = sum(tally.checked.values())
-    return server + transport + script, server, transport, script
+    totals' rows, by hammer.error_class(): every error row once."""
+    classes = tally.classes
+    return (sum(classes.values()), classes["5xx"], classes["transport"],
+            classes["script"])
 
 
 def format_kinds(kinds):
@@ -3140,8 +3145,8 @@ def judge(thresholds, run):
     metrics = hammer.threshold_metrics(latency, totals["requests"],
                                        totals["errors"], totals["width_s"])
     names = set(t.name for t in thresholds if t.name is not None)
-    named = named_metrics(run["tally"], names, totals["width_s"],
-                          run["names_open"]) if names else {}
+    named = hammer.named_metrics(name_entries(
+        run["tally"], names, run["names_open"]), totals["width_s"])
     return hammer.evaluate_thresholds(thresholds, metrics, named)
 
 
@@ -3609,12 +3614,12 @@ def names_chart(run, section, label, xr):
 def plan_points(plan, lo, hi):
     """A stage plan's target from instant lo to hi, as line points: linear
     within a stage, a step where a stage has no length."""
-    points = [(lo, target_at(plan, lo))]
+    points = [(lo, hammer.target_at(plan, lo))]
     for s in plan:
         for t, target in ((s.start_s, s.begin), (s.end_s, s.end)):
             if lo < t < hi:
                 points.append((t, target))
-    return points + [(hi, target_at(plan, hi))]
+    return points + [(hi, hammer.target_at(plan, hi))]
 
 
 def throughput_chart(lines, plan, unit, xr):
@@ -3656,8 +3661,8 @@ def capacity_points(run):
     curve = ([(t, r["rps"]) for t, r in zip(x, stages)],
              [(t, r[key] * 1000) for t, r in zip(x, stages)
               if r[key] is not None])
-    middle = [target_at(run["plan"], r["start_s"] + r["width_s"] / 2)
-              for r in run["rows"]] if run["plan"] else []
+    middle = [hammer.target_at(run["plan"], r["start_s"] + r["width_s"]
+                               / 2) for r in run["rows"]] if run["plan"] else []
     dots = ([(t, r["rps"]) for t, r in zip(middle, run["rows"])],
             [(t, r[key] * 1000) for t, r in zip(middle, run["rows"])
              if r[key] is not None])
@@ -4132,11 +4137,11 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
                             " line %d" % (shown, tally.malformed,
                                           "" if tally.malformed == 1 else "s",
                                           tally.first_bad))
-        try:
-            merged = tally if merged is None else merged.merge(tally)
-        except InputError as exc:
-            raise InputError("%s: %s" % (", ".join(
-                map(shown_name, names[:i + 1])), exc))
+        merged = tally if merged is None else merged.merge(tally)
+    try:
+        merged.bucketer.check()
+    except InputError as exc:
+        raise InputError("%s: %s" % (", ".join(map(shown_name, names)), exc))
     return merged, warnings, end, sources
 
 

@@ -678,9 +678,67 @@ def corrected_us(rows):
     return late, list(map(operator.add, late, to_us([r[1] for r in rows])))
 
 
-def is_error_status(code):
-    """Errors are transport failures (status 0) and 5xx responses."""
-    return code == 0 or 500 <= code <= 599
+# The error kinds of a script's own failures (a failed check, a script's
+# or a task's exception, too many redirects): any other kind is a
+# transport error's (connect, timeout, reset, closed, protocol, ...).
+SCRIPT_KINDS = frozenset(("check", "script", "redirects"))
+
+
+def error_class(status, kind):
+    """The class of errors a row counts under, '' when it is no error:
+    '5xx', 'transport' or 'script'.  status is the row's (0: no
+    response); kind its error kind, '' when it has none, or None when
+    its file has no error column (crunch reads those too).
+
+    A 5xx is a '5xx' error whatever its kind.  Any other row with a kind
+    is the script's when the kind is one of SCRIPT_KINDS or the row has
+    a status, else a 'transport' error; without an error column, status
+    0 is a transport error.  Callers classify each distinct status and
+    (status, kind) once, never row by row (classify())."""
+    if 500 <= status <= 599:
+        return "5xx"
+    if kind:
+        return "script" if status or kind in SCRIPT_KINDS else "transport"
+    return "transport" if kind is None and status == 0 else ""
+
+
+def classify(plain, kinded, plain_kind=""):
+    """Rows by the error class they count under, each distinct value
+    classified once by error_class(): plain, a Counter of the statuses of
+    the rows without an error kind (their kind is plain_kind: '', or None
+    for a file without an error column); kinded, a Counter of (status,
+    kind) of the rows with one.  -> (Counter {class: rows}, {class:
+    Counter {kind: rows}}), no class ''."""
+    classes, kinds = collections.Counter(), {}
+    for status, n in plain.items():
+        which = error_class(status, plain_kind)
+        if which and n:
+            classes[which] += n
+    for (status, kind), n in kinded.items():
+        which = error_class(status, kind)
+        if which:
+            classes[which] += n
+            kinds.setdefault(which, collections.Counter())[kind] += n
+    return classes, kinds
+
+
+def kinded_rows(rows):
+    """A batch's rows with an error kind -> (a Counter of their (status,
+    kind), how many), picked in C."""
+    kinded = list(itertools.compress(rows, map(_ERROR_OF, rows)))
+    return collections.Counter(zip(map(_STATUS_OF, kinded),
+                                   map(_ERROR_OF, kinded))), len(kinded)
+
+
+def without_kinded(statuses, kinded):
+    """The Counter of statuses less those of the kinded rows (kinded:
+    a Counter of (status, kind)): the rows without an error kind."""
+    if not kinded:
+        return statuses
+    plain = collections.Counter(statuses)
+    for (status, _), n in kinded.items():
+        plain[status] -= n
+    return plain
 
 
 # What a user counts of its connections besides its rows.
@@ -702,26 +760,20 @@ class NameStats(object):
     def __init__(self):
         self.requests, self.errors, self.latency = 0, 0, Histogram()
 
-    def add(self, rows, open_model, statuses):
-        """Count rows of this name (statuses: theirs, counted); how many
-        have an error kind."""
-        n = len(rows)
-        self.requests += n
-        failed = n - operator.countOf(map(_ERROR_OF, rows), "")
-        fives = sum(c for s, c in statuses.items() if 500 <= s <= 599)
-        if fives and failed:    # a 5xx the script also failed: once
-            fives = sum(1 for r in rows if 500 <= r[2] <= 599 and not r[4])
-        self.errors += failed + fives
+    def add(self, rows, open_model, errors, failed):
+        """Count rows of this name: errors of them count as errors
+        (classify()), failed have an error kind."""
+        self.requests += len(rows)
+        self.errors += errors
         if open_model:
             self.latency.add_us([c for c, r in zip(corrected_us(rows)[1],
                                                    rows) if r[2] or not r[4]])
-            return failed
+            return
         if failed:
             values = [r[1] for r in rows if r[2] or not r[4]]
         else:
             values = list(map(_TIME_OF, rows))
         self.latency.add_many(values)
-        return failed
 
     def merge(self, other):
         self.requests += other.requests
@@ -749,48 +801,52 @@ def is_http(suffix):
 class WorkerStats(object):
     """Counters one worker keeps over its rows; the parent merges them.
 
-    Errors are one thing everywhere: transport errors (rows of status 0)
-    plus 5xx responses, plus a script's failed checks (rows with an
-    error kind and a status).  With names (scripts, targets), each row's
-    last item is its 'METHOD,name', counted per name in names; the totals
-    count requests only, not timers or failed tasks.
+    Errors are one thing everywhere, as error_class() says: transport
+    errors (rows of status 0), 5xx responses and a script's failures
+    (rows with a script's error kind), each row once, counted by class in
+    classes and by kind in transport and checked.  With names (scripts,
+    targets), each row's last item is its 'METHOD,name', counted per name
+    in names; the totals count requests only, not timers or failed tasks.
+    Without names (URL mode), only rows of status 0 have an error kind.
     """
 
-    __slots__ = ("bytes", "statuses", "transport", "latency", "events",
-                 "corrected", "lateness", "checked", "names", "failures")
+    __slots__ = ("bytes", "statuses", "unanswered", "classes", "transport",
+                 "latency", "events", "corrected", "lateness", "checked",
+                 "names", "failures")
 
     def __init__(self, open_model=False, named=False):
         self.bytes = 0
         self.statuses = collections.Counter()   # responses, by status
-        self.transport = collections.Counter()  # status 0 rows, by kind
+        self.unanswered = 0                     # rows of status 0
+        self.classes = collections.Counter()    # error rows, by class
+        self.transport = collections.Counter()  # transport errors, by kind
         self.latency = Histogram()   # over responses (status > 0), as wrk
         self.events = collections.Counter()  # CONNECTION_EVENTS, late_starts
         # the open model's rows carry their slot: the latency from it, over
         # responses, and how late each request went
         self.corrected = Histogram() if open_model else None
         self.lateness = Histogram() if open_model else None
-        self.checked = collections.Counter()   # responses failed by a script
+        self.checked = collections.Counter()   # failed by a script, by kind
         self.names = {} if named else None     # 'METHOD,name' -> NameStats
         self.failures = {}  # a script's failures: kind -> [count, text]
 
     @property
     def transport_errors(self):
-        """Rows of status 0 (each has an error kind)."""
-        return sum(self.transport.values())
+        """Rows of status 0 with a transport error's kind."""
+        return self.classes["transport"]
 
     @property
     def server_errors(self):
         """5xx responses."""
-        return sum(c for s, c in self.statuses.items() if is_error_status(s))
+        return self.classes["5xx"]
 
     @property
     def errors(self):
-        return (self.transport_errors + self.server_errors
-                + sum(self.checked.values()))
+        return sum(self.classes.values())
 
     @property
     def requests(self):
-        return self.transport_errors + sum(self.statuses.values())
+        return self.unanswered + sum(self.statuses.values())
 
     def add_rows(self, rows, suffix=None):
         """Count a batch of (elapsed, response_time, status, bytes, error)
@@ -799,17 +855,24 @@ class WorkerStats(object):
         statuses = collections.Counter(map(_STATUS_OF, rows))
         derived = False
         if self.names is not None:
-            self.add_named(rows, suffix, statuses)
+            kinded, failed = kinded_rows(rows)
+            classes, kinds = classify(without_kinded(statuses, kinded),
+                                      kinded)
+            self.add_named(rows, suffix, sum(classes.values()), failed)
             if not is_http(suffix):
                 return
             # closed model: the latency is the requests' names', merged
             # by settle() when it is read
             derived = self.corrected is None
         failures = statuses.pop(0, 0)
+        if self.names is None:
+            kinded = collections.Counter((0, r[4]) for r in rows
+                                         if not r[2]) if failures else {}
+            classes, kinds = classify(statuses, kinded)
+        self.count_errors(classes, kinds)
+        self.unanswered += failures
         self.statuses.update(statuses)
         self.bytes += sum(map(_BYTES_OF, rows))
-        if failures:
-            self.transport.update([r[4] for r in rows if not r[2]])
         if derived:
             pass
         elif failures:
@@ -822,6 +885,12 @@ class WorkerStats(object):
             self.corrected.add_us([c for c, r in zip(corrected, rows)
                                    if r[2]])
 
+    def count_errors(self, classes, kinds):
+        """Count error rows by class, and by kind (classify())."""
+        self.classes.update(classes)
+        self.transport.update(kinds.get("transport", ()))
+        self.checked.update(kinds.get("script", ()))
+
     def settle(self):
         """With names, in the closed model: the latency Histogram of the
         requests, from their names' (add_rows() leaves it)."""
@@ -832,15 +901,13 @@ class WorkerStats(object):
                     latency.merge(entry.latency)
             self.latency = latency
 
-    def add_named(self, rows, suffix, statuses):
-        """Count rows of one name (statuses: theirs, counted)."""
+    def add_named(self, rows, suffix, errors, failed):
+        """Count rows of one name: errors of them are errors, failed have
+        an error kind."""
         entry = self.names.get(suffix)
         if entry is None:
             entry = self.names[suffix] = NameStats()
-        failed = entry.add(rows, self.corrected is not None, statuses)
-        if failed and is_http(suffix):
-            self.checked.update(r[4] for r in rows
-                                if r[2] and r[4] and not 500 <= r[2] <= 599)
+        entry.add(rows, self.corrected is not None, errors, failed)
 
     @property
     def answered(self):
@@ -860,6 +927,8 @@ class WorkerStats(object):
             mine = self.failures.setdefault(kind, [0, text])
             mine[0] += count
         self.statuses.update(other.statuses)
+        self.unanswered += other.unanswered
+        self.classes.update(other.classes)
         self.transport.update(other.transport)
         self.latency.merge(other.latency)
         self.events.update(other.events)
@@ -872,6 +941,7 @@ class WorkerStats(object):
     def to_dict(self):
         self.settle()
         data = {"bytes": self.bytes, "statuses": dict(self.statuses),
+                "unanswered": self.unanswered, "classes": dict(self.classes),
                 "transport": dict(self.transport),
                 "latency": self.latency.to_dict(),
                 "events": dict(self.events), "checked": dict(self.checked),
@@ -895,6 +965,8 @@ class WorkerStats(object):
             s.names[suffix] = NameStats.from_dict(entry)
         s.statuses.update(dict((int(k), v)    # JSON's keys are text
                                for k, v in data["statuses"].items()))
+        s.unanswered = data["unanswered"]
+        s.classes.update(data["classes"])
         s.transport.update(data["transport"])
         s.latency = Histogram.from_dict(data["latency"])
         s.events.update(data["events"])
@@ -1405,15 +1477,28 @@ def format_failures(failures):
     return lines
 
 
-def named_metrics(names, duration_s):
-    """threshold_metrics() per name, over every method of that name."""
+def named_metrics(entries, duration_s):
+    """threshold_metrics() per name, as evaluate_thresholds() takes them:
+    entries are (name, requests, errors, latency Histogram), one a
+    method of a name (name_entries()), and those of one name count
+    together."""
     merged = {}
-    for suffix, entry in names.items():
-        name = split_suffix(suffix)[1]
-        merged.setdefault(name, NameStats()).merge(entry)
+    for name, requests, errors, latency in entries:
+        mine = merged.get(name)
+        if mine is None:
+            mine = merged[name] = NameStats()
+        mine.requests += requests
+        mine.errors += errors
+        mine.latency.merge(latency)
     return dict((name, threshold_metrics(n.latency, n.requests, n.errors,
                                          duration_s))
                 for name, n in merged.items())
+
+
+def name_entries(names):
+    """{'METHOD,name': NameStats} -> named_metrics()' entries."""
+    return [(split_suffix(suffix)[1], n.requests, n.errors, n.latency)
+            for suffix, n in names.items()]
 
 
 def format_connections(stats):
@@ -4824,7 +4909,7 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     if stats.names is None:
         named = {plan.name: metrics}
     else:
-        named = named_metrics(stats.names, duration)
+        named = named_metrics(name_entries(stats.names), duration)
     checks = evaluate_thresholds(plan.thresholds, metrics, named)
     out.write("\n".join(format_summary(plan, stats, duration, rows, busy,
                                        shares, checks, sizing)) + "\n")

@@ -1081,6 +1081,18 @@ class StagesTest(CrunchTestCase):
                          "requests  req/s  p50_ms  p95_ms  p99_ms  errors  "
                          "error_%")
 
+    def test_the_target_line_at_stage_starts(self):
+        # hammer's target_at, whose '<' at a stage's first instant gives
+        # the stage's begin as crunch's '<=' did
+        self.assertFalse(hasattr(crunch, "target_at"))
+        plan = crunch.read_stage_plan({"stages": STEP_PLAN})[1]
+        self.assertEqual(crunch.plan_points(plan, 0.0, 8.0), [
+            (0.0, 0), (4.0, 4), (4.0, 4), (4.0, 8), (4.0, 8), (8.0, 8)])
+        self.assertEqual(crunch.plan_points(plan, 4.0, 6.0),
+                         [(4.0, 8), (6.0, 8)])
+        self.assertEqual(crunch.plan_points(plan, 2.0, 3.0),
+                         [(2.0, 2), (3.0, 3)])
+
     def test_per_stage_json(self):
         report, _ = self.run_json([self.step_run()])
         self.assertEqual(report["stage_target"], "users")
@@ -1395,6 +1407,40 @@ class IntervalBoundTest(CrunchTestCase):
                    " intervals of 1ms, more than 1000000: use --interval"
                    " 3.6ms or wider\n" % path))
 
+    def test_main_refusal_names_the_whole_file(self):
+        # rows every 0.5 s over an hour: many blocks, the first few of
+        # which already need too many intervals of 1 ms
+        path = self.write_rows("long.csv", [(i * 0.5, 0.01, 200)
+                                            for i in range(7201)])
+        want = (1, "", "crunch: error: %s: elapsed from 0s to 3600s makes"
+                       " 3600000 intervals of 1ms, more than 1000000: use"
+                       " --interval 3.6ms or wider\n" % path)
+        self.assertEqual(self.run_main([path, "--interval", "1ms",
+                                        "--processes", "1"]), want)
+        with mock.patch.object(crunch, "RANGE_B", 20000), \
+                mock.patch.object(crunch, "RANGE_MIN_B", 1000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            self.assertEqual(self.run_main([path, "--interval", "1ms",
+                                            "--processes", "2"]), want)
+
+    def test_main_the_interval_named_is_accepted(self):
+        path = self.write_rows("long.csv", [(i * 0.5, 0.01, 200)
+                                            for i in range(7201)])
+        with mock.patch.object(crunch, "INTERVALS_MAX", 1000):
+            for processes in ("1", "2"):
+                with mock.patch.object(crunch, "RANGE_B", 20000), \
+                        mock.patch.object(crunch, "RANGE_MIN_B", 1000), \
+                        mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+                    got = self.run_main([path, "--interval", "1s",
+                                         "--processes", processes])
+                self.assertEqual(got, (
+                    1, "", "crunch: error: %s: elapsed from 0s to 3600s"
+                           " makes 3601 intervals of 1s, more than 1000: use"
+                           " --interval 3.6s or wider\n" % path), processes)
+            report, _ = self.run_json([path, "--interval", "3.6s"])
+            self.assertEqual((len(report["intervals"]),
+                              report["totals"]["requests"]), (1000, 7201))
+
     def test_main_at_the_bound_and_one_past(self):
         with mock.patch.object(crunch, "INTERVALS_MAX", 10):
             path = self.write_rows("ten.csv", [(0.5, 0.01, 200),
@@ -1425,14 +1471,12 @@ class IntervalBoundTest(CrunchTestCase):
         with mock.patch.object(crunch, "RANGE_B", 20000), \
                 mock.patch.object(crunch, "RANGE_MIN_B", 1000), \
                 mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
-            code, out, err = self.run_main([near, "--processes", "2"])
-        # a worker stops at its first block past the bound: the span
-        # named is the one seen by then
-        self.assertEqual((code, out), (1, ""))
-        self.assertRegex(err, r"\Acrunch: error: %s: elapsed from [0-9.]+s"
-                              r" to 3e\+06s makes 1[0-9]{6} intervals of 2s,"
-                              r" more than 1000000: use --interval 3s or"
-                              r" wider\n\Z" % re.escape(near))
+            got = self.run_main([near, "--processes", "2"])
+        # every worker reads its range to the end: the whole span is named
+        self.assertEqual(got, (
+            1, "", "crunch: error: %s: elapsed from 0.5s to 3e+06s makes"
+                   " 1500001 intervals of 2s, more than 1000000: use"
+                   " --interval 3.01s or wider\n" % near))
 
     def test_width_to_fit_is_the_least_of_three_digits(self):
         for lo, hi in ((0.0, 3600.0), (0.1, 1e8), (7.25, 2e6 + 0.5),
@@ -2481,7 +2525,7 @@ def tally_facts(tally):
              tally.truncated, dict(tally.statuses), dict(tally.kinds),
              tally.min_elapsed, tally.max_elapsed, tally.last_end, buckets,
              sorted(tally.sample or []), tally.scheduled_rows,
-             dict(tally.checked), tally.counted, tally.unkinded, names,
+             dict(tally.checked), tally.counted, dict(tally.classes), names,
              nodes)
     return facts, sums
 

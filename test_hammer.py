@@ -7294,5 +7294,103 @@ class TestSecrets(ServerTestCase):
                          "http://alice:***@127.0.0.1:%d/" % server.port)
 
 
+
+# --- issue 18: rules written once, exact percentiles ---
+
+class TestErrorClass(unittest.TestCase):
+    """One rule says which rows are errors, and under which class, for
+    hammer's counters and crunch alike."""
+
+    def test_the_class_of_each_row(self):
+        for status, kind, want in (
+                (200, "", ""), (302, "", ""), (404, "", ""),
+                (503, "", "5xx"), (599, "", "5xx"), (600, "", ""),
+                (503, "check", "5xx"), (0, "timeout", "transport"),
+                (0, "reset", "transport"), (200, "check", "script"),
+                (302, "redirects", "script"), (0, "check", "script"),
+                (0, "script", "script"), (200, "timeout", "script"),
+                (0, "", ""),                    # a timer with no request
+                (0, None, "transport"), (200, None, ""), (503, None, "5xx"),
+                (404, None, "")):
+            self.assertEqual(hammer.error_class(status, kind), want,
+                             (status, kind))
+
+    def test_classify_asks_each_distinct_value_once(self):
+        plain = collections.Counter({200: 90, 503: 4, 0: 1})
+        kinded = collections.Counter({(0, "timeout"): 3, (200, "check"): 2,
+                                      (503, "check"): 1})
+        with unittest.mock.patch.object(
+                hammer, "error_class", wraps=hammer.error_class) as asked:
+            classes, kinds = hammer.classify(plain, kinded)
+        self.assertEqual(asked.call_count, 6)
+        self.assertEqual(classes, {"5xx": 5, "transport": 3, "script": 2})
+        self.assertEqual(kinds, {"transport": {"timeout": 3},
+                                 "script": {"check": 2},
+                                 "5xx": {"check": 1}})
+        classes, _ = hammer.classify(plain, {}, None)   # no error column
+        self.assertEqual(classes, {"5xx": 4, "transport": 1})
+
+    def test_worker_stats_count_each_error_row_once(self):
+        rows = [(0.1, 0.01, 200, 5, "")] * 5 + [
+            (0.2, 0.02, 503, 5, "")] * 2 + [
+            (0.3, 0.03, 503, 5, "check"),       # a 5xx the script failed
+            (0.4, 0.04, 200, 5, "check"), (0.5, 0.05, 302, 5, "redirects"),
+            (0.6, 1.00, 0, 0, "timeout"), (0.7, 0.07, 0, 0, "check")]
+        named = hammer.WorkerStats(named=True)
+        named.add_rows(rows, "GET,/")
+        named.add_rows([(0.8, 0.5, 0, 0, "script")], "timer,t")
+        plain = hammer.WorkerStats()
+        plain.add_rows(rows[:8] + rows[10:11])
+        for stats, want in (
+                (named, (12, 7, 3, 1, {"check": 2, "redirects": 1})),
+                (plain, (9, 4, 3, 1, {}))):
+            stats = hammer.WorkerStats.from_dict(json.loads(json.dumps(
+                stats.to_dict())))          # as --hosts' nodes send them
+            self.assertEqual((stats.requests, stats.errors,
+                              stats.server_errors, stats.transport_errors,
+                              dict(stats.checked)), want)
+        self.assertEqual(hammer.format_errors(named), (
+            "7 = 58.33% of requests (5xx: 3; transport: timeout 1; failed"
+            " by the script: check 2, redirects 1)"))
+        entry = named.names["GET,/"]
+        self.assertEqual((entry.requests, entry.errors, entry.latency.n),
+                         (12, 7, 10))
+        self.assertEqual(named.names["timer,t"].errors, 1)
+
+
+class TestRulesWrittenOnce(unittest.TestCase):
+    """crunch keeps no copy of hammer's target_at and named_metrics."""
+
+    def test_target_at_a_stage_start_is_its_begin(self):
+        stages = hammer.build_stages([(4.0, 4), (0.0, 8), (4.0, 8),
+                                      (2.0, 0)])
+        at = [0.0, 2.0, 4.0, 6.0, 8.0, 9.0, 10.0, 11.0]
+        got = [hammer.target_at(stages, t) for t in at]
+        self.assertEqual(got, [0, 2, 8, 8, 8, 4, 0, 0])
+        # the first instant of a stage that moves: its begin exactly,
+        # falling (-0.0 on the way) or rising, from 0 or not
+        for begin, end in ((0, 4), (8, 0), (3, 5), (2.5, 2.5)):
+            stage = (hammer.Stage(1.0, 5.0, begin, end),)
+            self.assertEqual(repr(float(hammer.target_at(stage, 1.0))),
+                             repr(float(begin)), (begin, end))
+
+    def test_named_metrics_counts_every_method_of_a_name(self):
+        get, post, other = (hammer.NameStats(), hammer.NameStats(),
+                            hammer.NameStats())
+        get.add([(0.1, 0.010, 200, 2, "")] * 3, False, 0, 0)
+        post.add([(0.2, 0.030, 500, 2, "")], False, 1, 0)
+        other.add([(0.3, 0.002, 200, 2, "")], False, 0, 0)
+        names = {"GET,/x": get, "POST,/x": post, 'GET,"a,b"': other}
+        entries = hammer.name_entries(names)
+        self.assertEqual(sorted(e[:3] for e in entries),
+                         [("/x", 1, 1), ("/x", 3, 0), ("a,b", 1, 0)])
+        metrics = hammer.named_metrics(entries, 2.0)
+        self.assertEqual(sorted(metrics), ["/x", "a,b"])
+        x = metrics["/x"]
+        self.assertEqual((x["requests"], x["errors"], x["rps"], x["p50"],
+                          x["max"]), (4, 25.0, 2.0, 0.01, 0.03))
+        self.assertEqual(hammer.named_metrics([], 1.0), {})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -110,8 +110,7 @@ RANGE_B = 16 << 20              # a file is cut into byte ranges at most this
 RANGE_MIN_B = 1 << 20           # big and, but for the last, at least this big
 MIN_PARALLEL_B = 8 << 20        # smaller inputs are read in one process
 LIVE_BUCKETS_MAX = 8            # open histograms; older ones are compressed
-LATENCY_KEYS_MAX = 1 << 16      # latencies whose hammer key is memoised
-LATENCY_TABLE_MAX_US = 1 << 20  # whole-microsecond latencies keyed by a list
+LIVE_KEYS_MAX = 1 << 20         # and their keys in all, at most (~40 MB)
 US_PER_S = 1e6
 DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
 MAX_VALUE_S = 1e9               # elapsed and response times must be below
@@ -124,14 +123,14 @@ HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
 SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
 STAGES_MAX = 10000              # a longer stage plan is ignored
 NAMES_MAX = 1000                # (method, name) keys kept; the rest summed
-NAMES_LIVE_MAX = 64             # per-name histograms kept uncompressed
+NAMES_LIVE_MAX = NAMES_MAX      # per-name histograms kept uncompressed
 LUMPS_MEMO_MAX = 1 << 14        # keys remembered as summed past NAMES_MAX
 CHART_NAMES_MAX = 8             # names drawn in the p95 chart, then "other"
 CHART_SLOTS_MAX = 120           # points of each name in that chart, at most
-CELLS_LIVE_MAX = 64             # the chart's histograms kept uncompressed
+CELLS_LIVE_MAX = 1024           # the chart's histograms kept uncompressed
 NODES_MAX = 1000                # a node column's numbers: 1 to this, as --node
 NODE_DIGITS_MAX = 7             # a longer node field is not read as a number
-NODES_LIVE_MAX = 64             # per-node histograms kept uncompressed
+NODES_LIVE_MAX = NODES_MAX      # per-node histograms kept uncompressed
 # A node is marked when its p95 (or error %) is the nodes' worst, more
 # than OUTLIER_RATIO times their median, and at least the floor.
 OUTLIER_RATIO = 1.5
@@ -757,7 +756,8 @@ def micro_shape(joined, count):
 
 Times = collections.namedtuple("Times", "values total least most per_s")
 Times.__doc__ = """Latencies: a list of values in 1/per_s seconds (per_s is
-US_PER_S for whole microseconds, else 1.0), their sum, least and greatest."""
+US_PER_S for whole microseconds, as ints, else 1.0), their sum, least and
+greatest."""
 
 Columns = collections.namedtuple(
     "Columns", "elapsed times statuses counts others codes errors kinded lo"
@@ -991,7 +991,7 @@ def fast_columns(block, nlines, fmt):
     try:
         joined = b",".join(fields)
         if micro_shape(joined, len(fields)):
-            values = list(map(float, joined.replace(b".", b"").split(b",")))
+            values = list(map(int, joined.replace(b".", b"").split(b",")))
             times = times_of(values, US_PER_S)
         else:
             times = times_of(list(map(float, fields)))
@@ -1068,8 +1068,8 @@ def fast_corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
         return False
     if shape and times.per_s == US_PER_S and micro_shape(joined,
                                                           len(scheduled)):
-        late = list(map(operator.sub, map(float, elapsed_joined.replace(
-            b".", b"").split(b",")), map(float, joined.replace(
+        late = list(map(operator.sub, map(int, elapsed_joined.replace(
+            b".", b"").split(b",")), map(int, joined.replace(
                 b".", b"").split(b","))))
         if min(late) < 0:
             return False
@@ -1201,110 +1201,27 @@ def error_classes(columns):
                            None if columns.errors is None else "")
 
 
-class LatencyKeys(dict):
-    """Latency (float) -> its hammer.Histogram key (LATENCY_KEY_FORMAT),
-    memoised: formatting a float is the costly part of counting it, and a
-    run repeats its microsecond latencies.  Holds at most
-    LATENCY_KEYS_MAX values (it starts afresh when full); the keys
-    themselves are shared strings."""
-
-    __slots__ = ("names",)
-
-    def __init__(self):
-        dict.__init__(self)
-        self.names = {}
-
-    def __missing__(self, value):
-        if len(self) >= LATENCY_KEYS_MAX:
-            self.clear()
-        key = hammer.LATENCY_KEY_FORMAT % value
-        key = self[value] = self.names.setdefault(key, key)
-        return key
-
-
-def key_runs(start, stop):
-    """(first, past, key) runs of whole microseconds from start to stop
-    that share one hammer.Histogram key, each found with one formatting.
-
-    A key such as 2.74e-02 covers the microseconds below its rounding edge
-    27450 us; the edge itself is formatted, as its binary value decides
-    the rounding.  Keys finer than a microsecond cover one each.
-    """
-    key_of = hammer.LATENCY_KEY_FORMAT.__mod__
-    u = start
-    while u < stop:
-        key = key_of(u / US_PER_S)
-        mantissa, e, exponent = key.partition("e")
-        digits = mantissa.replace(".", "")
-        if u == 0 or not e or "." not in mantissa:
-            scale = 0               # not a %.Ne key: one microsecond
-        else:
-            scale = int(exponent) - len(digits) + 7
-        if scale < 1:
-            past = u + 1
-        else:
-            past = (int(digits) * 10 + 5) * 10 ** (scale - 1)
-            if key_of(past / US_PER_S) == key:
-                past += 1
-        past = min(max(past, u + 1), stop)
-        yield u, past, key
-        u = past
-
-
-class LatencyTable(object):
-    """Latency in whole microseconds -> hammer.Histogram key, looked up
-    for a whole list in C.
-
-    Latencies below LATENCY_TABLE_MAX_US index a list of keys; others go
-    through a LatencyKeys dict.  The list grows to the largest latency
-    seen.
-    """
-
-    def __init__(self):
-        self.table = []
-        self.names = {}
-        self.other = LatencyKeys()
-
-    def keys(self, micros, most):
-        """An iterable of the keys of the list micros, whole microseconds
-        (floats) whose maximum is most."""
-        if most < LATENCY_TABLE_MAX_US:
-            self._grow(int(most) + 1)
-            return map(self.table.__getitem__, map(float.__round__, micros))
-        return map(self.other.__getitem__, map(operator.truediv, micros,
-                                               repeat(US_PER_S)))
-
-    def _grow(self, size):
-        """Make the list cover at least size microseconds."""
-        if size <= len(self.table):
-            return
-        size = min(1 << max(size - 1, 1).bit_length(), LATENCY_TABLE_MAX_US)
-        table = self.table
-        for first, past, key in key_runs(len(table), size):
-            key = self.names.setdefault(key, key)
-            table.extend([key] * (past - first))
-
-
-def add_times(hist, keys, times):
-    """Count Times in a hammer.Histogram, as its add_many() does, with the
-    keys from a LatencyTable and the sum, minimum and maximum given:
-    latencies not in whole microseconds are rounded to them first, as
-    hammer.to_us() rounds them."""
+def keyed(times):
+    """Times (or None) -> (keys, sum, least, greatest) as
+    hammer.Histogram.add_keyed() takes them (None for None): latencies not
+    in whole microseconds are rounded to them first, as hammer.to_us()
+    rounds them."""
+    if times is None:
+        return None
     values, total, least, most, per_s = times
     if not values:
-        return
+        return [], 0, math.inf, 0
     if per_s != US_PER_S:
-        values = list(map(float, hammer.to_us(values)))
-        total, least, most, per_s = (sum(values), min(values), max(values),
-                                     US_PER_S)
-    hist.counts.update(keys.keys(values, most))
-    hist.n += len(values)
-    hist.total += total / per_s
-    least, most = least / per_s, most / per_s
-    if least < hist.min:
-        hist.min = least
-    if most > hist.max:
-        hist.max = most
+        values = hammer.to_us(values)
+        total, least, most = sum(values), min(values), max(values)
+    return hammer.latency_keys(values, most), total, least, most
+
+
+def add_times(hist, times):
+    """Count Times (or None) in a hammer.Histogram."""
+    counted = keyed(times)
+    if counted is not None:
+        hist.add_keyed(*counted)
 
 
 class Bucket(object):
@@ -1314,11 +1231,14 @@ class Bucket(object):
     Bucket of its own (`corrected`).
 
     The histogram is a hammer.Histogram while the bucket is live and a
-    compressed copy (`frozen`) once it is not, which keeps memory flat.
+    compressed copy (`frozen`) once it is not, which keeps memory flat;
+    its latency_summary() is worked out before it is frozen (unless the
+    bucket's class never settles), so that a summary need not thaw it.
     """
 
     __slots__ = ("requests", "errors", "hist", "frozen", "latency",
                  "corrected", "owner")
+    settles = True
 
     def __init__(self):
         self.requests = 0
@@ -1329,10 +1249,17 @@ class Bucket(object):
         self.corrected = None
         self.owner = None       # see Bucketer.owned()
 
+    def size(self):
+        """How many keys its live histograms hold."""
+        size = len(self.hist.counts) if self.hist is not None else 0
+        if self.corrected is not None:
+            size += self.corrected.size()
+        return size
+
     def part(self):
         """The Bucket of the corrected latency, made on first use."""
         if self.corrected is None:
-            self.corrected = Bucket()
+            self.corrected = type(self)()
         return self.corrected
 
     def histogram(self):
@@ -1354,21 +1281,18 @@ class Bucket(object):
 
     def freeze(self):
         if self.hist is not None:
+            if self.latency is None and self.settles:
+                self.latency = latency_summary(self.hist)
             data = marshal.dumps(self.hist.to_dict())
             self.frozen = zlib.compress(data, 1)
             self.hist = None
         if self.corrected is not None:
             self.corrected.freeze()
 
-    def settle(self, total):
-        """Work out latency_summary() of the histogram, when not known,
-        and add the histogram to total (a hammer.Histogram), when given."""
-        if self.latency is None or total is not None:
-            hist = self.peek()
-            if self.latency is None:
-                self.latency = latency_summary(hist)
-            if total is not None:
-                total.merge(hist)
+    def settle(self):
+        """Work out latency_summary() of the histogram, when not known."""
+        if self.latency is None:
+            self.latency = latency_summary(self.peek())
 
     def merge(self, other):
         self.requests += other.requests
@@ -1380,6 +1304,15 @@ class Bucket(object):
             self.part().merge(other.corrected)
 
 
+class Kept(Bucket):
+    """A Bucket whose latency is worked out when asked for, not each time
+    it is frozen: a name's, a node's or a chart slot's, whose rows come
+    in any order (an interval's come in one stretch of the input)."""
+
+    __slots__ = ()
+    settles = False
+
+
 # --- counting: buckets, names, the last end, the sample, the tally -------------
 
 MIXED = "mixed"     # a Bucket.owner: rows of several keys
@@ -1387,22 +1320,28 @@ MIXED = "mixed"     # a Bucket.owner: rows of several keys
 
 class Live(object):
     """Buckets with a live histogram, least recently used first: past
-    `most` of them, the oldest is frozen (compressed)."""
+    `most` of them, or past LIVE_KEYS_MAX histogram keys in all (each
+    bucket's as counted when it was last touched), the oldest are frozen
+    (compressed)."""
 
     def __init__(self, most):
         self.most = most
-        self.order = collections.OrderedDict()
+        self.order = collections.OrderedDict()  # bucket -> its keys
+        self.keys = 0
 
     def touch(self, bucket):
-        if bucket in self.order:
-            self.order.move_to_end(bucket)
-            return
-        self.order[bucket] = True
-        while len(self.order) > self.most:
-            self.order.popitem(last=False)[0].freeze()
+        size = bucket.size()
+        self.keys += size - self.order.pop(bucket, 0)
+        self.order[bucket] = size
+        while len(self.order) > 1 and (len(self.order) > self.most
+                                       or self.keys > LIVE_KEYS_MAX):
+            oldest, keys = self.order.popitem(last=False)
+            self.keys -= keys
+            oldest.freeze()
 
     def clear(self):
         self.order.clear()
+        self.keys = 0
 
 
 def group_rows(labels):
@@ -1437,8 +1376,6 @@ class Bucketer(object):
     bucket and no chart needs them per interval).
     """
 
-    keys = None     # one LatencyTable per process, made on first use
-
     def __init__(self, interval_s, stage_edges=None, names=None):
         self.interval_s = interval_s
         self.stage_edges = stage_edges
@@ -1446,12 +1383,10 @@ class Bucketer(object):
         self.buckets = {}       # interval number -> Bucket
         self.stages = {}        # stage number (from 0) -> Bucket
         self.live = Live(LIVE_BUCKETS_MAX)
-        self.total = None       # all buckets' histograms merged, once known
-        self.corrected_total = None     # and their corrected latencies'
+        self.total = hammer.Histogram()     # every bucket's rows
+        self.corrected_total = hammer.Histogram()   # their corrected latency
         self.min_elapsed = self.max_elapsed = None
         self.too_wide = False
-        if Bucketer.keys is None:
-            Bucketer.keys = LatencyTable()
 
     def widen(self, lo, hi):
         """Take in elapsed times lo to hi, before any bucket is touched;
@@ -1466,7 +1401,8 @@ class Bucketer(object):
             self.buckets.clear()
             self.stages.clear()
             self.live.clear()
-            self.total = self.corrected_total = None
+            self.total, self.corrected_total = (hammer.Histogram(),
+                                                hammer.Histogram())
 
     def check(self):
         """Raise InputError when too_wide, naming the elapsed times seen
@@ -1477,11 +1413,11 @@ class Bucketer(object):
 
     def add(self, columns, errors, owner=None):
         """Count Columns (already widen()ed), with their RowErrors, per
-        interval and per stage: requests, errors and the response times
-        (not of gone rows), and the corrected latencies when given.  owner
-        is the key of every row, MIXED, or None (no names).  A block of
-        rows that all fall in one bucket (most blocks) needs no per-row
-        bucket number."""
+        interval and per stage, and in the totals: requests, errors and the
+        response times (not of gone rows), and the corrected latencies
+        when given.  owner is the key of every row, MIXED, or None (no
+        names).  A block of rows that all fall in one bucket (most
+        blocks) needs no per-row bucket number."""
         elapsed, width = columns.elapsed, self.interval_s
         first, last = int(columns.lo // width), int(columns.hi // width)
         edges = self.stage_edges
@@ -1489,18 +1425,20 @@ class Bucketer(object):
         if staged:
             stage_first = bisect.bisect_right(edges, columns.lo)
             stage_last = bisect.bisect_right(edges, columns.hi)
-        if first == last or (staged and stage_first == stage_last):
-            ok = columns.times
-            corrected = columns.corrected
-            if errors.gone:
-                ok = without(ok, errors.gone)
-                if corrected is not None:
-                    corrected = without(corrected, errors.gone)
-            one = (len(columns.statuses), len(errors.wrong), ok, corrected)
+        ok, corrected = columns.times, columns.corrected
+        if errors.gone:
+            ok = without(ok, errors.gone)
+            if corrected is not None:
+                corrected = without(corrected, errors.gone)
+        counted = (keyed(ok), keyed(corrected))    # once for every bucket
+        for hist, part in zip((self.total, self.corrected_total), counted):
+            if part is not None:
+                hist.add_keyed(*part)
+        one = (len(columns.statuses), len(errors.wrong)) + counted
         if first == last:
             bucket = self._bucket(self.buckets, first)
             if not self.owned(bucket, first, owner):
-                self.names.add_times(owner, one[2], one[3], first)
+                self.names.add_times(owner, ok, corrected, first)
             self._add_one(bucket, *one)
         else:
             self._add_spread(self.buckets, bucket_slots(elapsed, width, first,
@@ -1538,13 +1476,13 @@ class Bucketer(object):
 
     def _add_one(self, bucket, requests, errors, ok, corrected):
         """Count a block's rows in one bucket: ok and corrected are the
-        Times of the responses and of their corrected latencies (or
-        None)."""
+        keyed() Times of the responses and of their corrected latencies
+        (or None)."""
         bucket.requests += requests
         bucket.errors += errors
-        self._add_times(bucket, ok)
+        self._add_keyed(bucket, ok)
         if corrected is not None:
-            self._add_times(bucket.part(), corrected)
+            self._add_keyed(bucket.part(), corrected)
 
     def _add_spread(self, buckets, slots, first, columns, errors,
                     owner=None):
@@ -1564,20 +1502,19 @@ class Bucketer(object):
             if gone:
                 rows = list(filterfalse(gone.__contains__, rows))
             ok = picked(times.values, rows, times.per_s)
-            self._add_times(bucket, ok)
+            self._add_keyed(bucket, keyed(ok))
             part = None
             if corrected is not None:
                 part = picked(corrected.values, rows, corrected.per_s)
-                self._add_times(bucket.part(), part)
+                self._add_keyed(bucket.part(), keyed(part))
             if not handed and (ok or part):
                 self.names.add_times(owner, ok, part, number)
 
-    def _add_times(self, bucket, times):
-        """Count Times (None: nothing) in a bucket."""
-        if times is None:
-            return
-        bucket.latency = None
-        add_times(bucket.histogram(), self.keys, times)
+    def _add_keyed(self, bucket, counted):
+        """Count keyed() Times (None: nothing) in a bucket."""
+        if counted is not None:
+            bucket.latency = None
+            bucket.histogram().add_keyed(*counted)
 
     def _bucket(self, buckets, number):
         """The Bucket of that number in the dict buckets (intervals or
@@ -1591,34 +1528,20 @@ class Bucketer(object):
     def freeze(self):
         """Compress every histogram, after working out what summarise()
         needs of them (this runs in the worker processes): each bucket's
-        latency_summary() and, when not known, the totals; and hand the
-        owned buckets' histograms to their keys."""
-        total = hammer.Histogram() if self.total is None else None
-        corrected = (hammer.Histogram() if self.corrected_total is None
-                     else None)
+        latency_summary(); and hand the owned buckets' histograms to their
+        keys (all at once, the totals, when one key owns every bucket)."""
         owners = set(b.owner for b in self.buckets.values())
-        whole = (self.names is not None and total is not None
-                 and self.names.timeline is None and len(owners) == 1
-                 and None not in owners and MIXED not in owners)
+        whole = (self.names is not None and self.names.timeline is None
+                 and len(owners) == 1 and None not in owners
+                 and MIXED not in owners)
         for number, bucket in self.buckets.items():
             if bucket.owner not in (None, MIXED):
                 if whole:
                     bucket.owner = MIXED
                 else:
                     self._release(bucket, number)
-            bucket.settle(total)
-            if bucket.corrected is not None:
-                bucket.corrected.settle(corrected)
-            bucket.freeze()
-        for bucket in self.stages.values():
-            bucket.settle(None)
-            if bucket.corrected is not None:
-                bucket.corrected.settle(None)
-            bucket.freeze()
-        if total is not None:
-            self.total = total
-        if corrected is not None:
-            self.corrected_total = corrected
+        freeze_buckets(self.buckets.values())
+        freeze_buckets(self.stages.values())
         if whole:
             self.names.release(owners.pop(), None, self.total,
                                self.corrected_total)
@@ -1631,35 +1554,25 @@ class Bucketer(object):
             self.widen(other.min_elapsed, other.max_elapsed)
         if self.too_wide:   # so is a merge with a too_wide one
             return
-        fresh = not self.buckets and self.total is None
-        self.total = merged_total(self.total, other.total, fresh)
-        self.corrected_total = merged_total(self.corrected_total,
-                                            other.corrected_total, fresh)
+        self.total.merge(other.total)
+        self.corrected_total.merge(other.corrected_total)
         merge_buckets(self.buckets, other.buckets)
         merge_buckets(self.stages, other.stages)
 
 
-def merged_total(mine, theirs, fresh):
-    """Two tallies' merged histogram: theirs for a fresh tally, else both
-    added up, or None (freeze() adds the buckets' up) when one is not
-    known."""
-    if fresh:
-        return theirs
-    if mine is not None and theirs is not None:
-        mine.merge(theirs)
-        return mine
-    return None
-
-
-def merge_buckets(mine, theirs):
-    """Add the dict of Buckets theirs to mine, by number."""
+def merge_buckets(mine, theirs, live=None):
+    """Add the dict of Buckets theirs to mine, by number; a merged one is
+    frozen, or kept live in live when given."""
     for number, bucket in theirs.items():
         ours = mine.get(number)
         if ours is None:
             mine[number] = bucket
         else:
             ours.merge(bucket)
-            ours.freeze()
+            if live is None:
+                ours.freeze()
+            else:
+                live.touch(ours)
 
 
 def negated(rank):
@@ -1688,7 +1601,7 @@ def bucket_times(bucket, times, corrected):
                                            else None, corrected)):
         if values is not None:
             part.latency = None
-            add_times(part.histogram(), Bucketer.keys, values)
+            add_times(part.histogram(), values)
 
 
 def bucket_hists(bucket, hist, corrected):
@@ -1703,10 +1616,10 @@ def bucket_hists(bucket, hist, corrected):
 def freeze_buckets(buckets):
     """Settle and freeze Buckets, and their corrected parts."""
     for bucket in buckets:
-        bucket.settle(None)
-        if bucket.corrected is not None:
-            bucket.corrected.settle(None)
         bucket.freeze()
+        bucket.settle()
+        if bucket.corrected is not None:
+            bucket.corrected.settle()
 
 
 class NameTable(object):
@@ -1752,7 +1665,7 @@ class NameTable(object):
                     return lump
                 self._drop(heapq.heappop(self.ranks)[1][1])
             heapq.heappush(self.ranks, (negated(rank), rank))
-        self.entries[key] = Bucket()
+        self.entries[key] = Kept()
         return key
 
     def _drop(self, key):
@@ -1808,19 +1721,18 @@ class NameTable(object):
 
     def merge(self, other):
         """Add another table (of a later part of the input), key by key
-        in its order; both are frozen."""
+        in its order; the other is frozen, and the merged entries stay
+        live as the table's own (freeze() compresses them)."""
         for key, bucket in other.entries.items():
             entry = self.entry(key)
             self.entries[entry].merge(bucket)
+            self.live.touch(self.entries[entry])
             if key in other.kinds:
                 self.kinds.setdefault(entry, collections.Counter()).update(
                     other.kinds[key])
         self.lumped = self.lumped or other.lumped
         if self.timeline is not None and other.timeline is not None:
             self.timeline.merge(other.timeline, self.entry)
-        self.live.clear()
-        for bucket in self.entries.values():
-            bucket.freeze()
 
 
 class NodeTable(object):
@@ -1836,7 +1748,7 @@ class NodeTable(object):
     def _bucket(self, node):
         bucket = self.entries.get(node)
         if bucket is None:
-            bucket = self.entries[node] = Bucket()
+            bucket = self.entries[node] = Kept()
         self.live.touch(bucket)
         return bucket
 
@@ -1883,9 +1795,9 @@ class NodeTable(object):
         self.live.clear()
 
     def merge(self, other):
-        """Add another table, node by node; both are frozen."""
-        merge_buckets(self.entries, other.entries)
-        self.live.clear()
+        """Add another table, node by node; the other is frozen, and the
+        merged entries stay live (freeze() compresses them)."""
+        merge_buckets(self.entries, other.entries, self.live)
 
 
 class Timeline(object):
@@ -1924,7 +1836,7 @@ class Timeline(object):
         slot = number >> self.shift
         cell = slots.get(slot)
         if cell is None:
-            cell = slots[slot] = Bucket()
+            cell = slots[slot] = Kept()
         self.live.touch(cell)
         return cell
 
@@ -1943,7 +1855,7 @@ class Timeline(object):
                 if values is not None and rows is not None:
                     values = picked(values.values, rows, values.per_s)
                 if values is not None:
-                    add_times(part.histogram(), Bucketer.keys, values)
+                    add_times(part.histogram(), values)
 
     def release(self, key, number, hist, corrected):
         """Count histograms of a key's rows in interval `number`."""
@@ -2492,7 +2404,7 @@ def summarise_names(tally, width, is_open):
     for key, bucket in tally.names.entries.items():
         for part in (bucket, bucket.corrected):
             if part is not None and part.latency is None:
-                part.settle(None)
+                part.settle()
         row = collections.OrderedDict((
             ("method", key_text(key[0])), ("name", key_text(key[1])),
             ("section", section_of(key[0]))))
@@ -2629,7 +2541,7 @@ def summarise_nodes(tally, hosts, width):
         bucket = entries.get(number)
         for part in (bucket, bucket and bucket.corrected):
             if part is not None and part.latency is None:
-                part.settle(None)
+                part.settle()
         row = collections.OrderedDict((("node", number),
                                        ("host", hosts.get(number))))
         stats = bucket_row(0.0, width, bucket, is_open)
@@ -2691,19 +2603,40 @@ def bucket_row(start, width, bucket, is_open):
 
 
 def latency_summary(hist):
-    """A histogram (or None) -> (responses, mean, percentiles, max), what
-    a row shows of it."""
+    """A histogram (or None) -> (responses, mean, percentiles, max, min),
+    what a row keeps of it."""
     if hist is None or not hist.n:
-        return 0, None, [None] * len(hammer.PERCENTILES), None
-    return hist.n, hist.mean, hist.percentiles(hammer.PERCENTILES), hist.max
+        return 0, None, [None] * len(hammer.PERCENTILES), None, None
+    return (hist.n, hist.mean, hist.percentiles(hammer.PERCENTILES),
+            hist.max, hist.min)
+
+
+class ShownWithin(dict):
+    """A row's key -> the keys of the least and greatest latency that a
+    percentile's shown value is kept within (hammer.shown_latency()), or
+    None for a key of another value; worked out once a key."""
+
+    def __missing__(self, key):
+        prefix = "corrected_" if key.startswith("corrected_") else ""
+        within = None
+        if key[len(prefix):] in ["p%d_s" % p for p in hammer.PERCENTILES]:
+            within = (prefix + "min_s", prefix + "max_s")
+        self[key] = within
+        return within
+
+
+SHOWN_WITHIN = ShownWithin()
+HIDDEN_KEYS = ("min_s", "corrected_min_s")     # rows keep them; no output
 
 
 def stats_row(start, width, requests, errors, latency, corrected=None):
     """One table row as a dict (a plain one: a run may have a million);
     latencies (a latency_summary()) in seconds, None when no response was
-    counted.  With corrected, the latency_summary() of the corrected
+    counted: the percentiles exact (to the microsecond below 100 ms), and
+    min_s, which no output shows but the percentiles' shown values
+    (shown_value()).  With corrected, the latency_summary() of the corrected
     latencies, the row ends with the same keys prefixed `corrected_`."""
-    responses, mean, percentiles, most = latency
+    responses, mean, percentiles, most, least = latency
     row = {}
     row["start_s"] = start
     row["width_s"] = width
@@ -2714,16 +2647,29 @@ def stats_row(start, width, requests, errors, latency, corrected=None):
     for p, value in zip(hammer.PERCENTILES, percentiles):
         row["p%d_s" % p] = value
     row["max_s"] = most
+    row["min_s"] = least
     row["errors"] = errors
     row["error_pct"] = 100.0 * errors / requests if requests else 0.0
     if corrected is not None:
-        responses, mean, percentiles, most = corrected
+        responses, mean, percentiles, most, least = corrected
         row["corrected_responses"] = responses
         row["corrected_mean_s"] = mean
         for p, value in zip(hammer.PERCENTILES, percentiles):
             row["corrected_p%d_s" % p] = value
         row["corrected_max_s"] = most
+        row["corrected_min_s"] = least
     return row
+
+
+def shown_value(row, key):
+    """A row's value of key as people read it: a percentile rounded as
+    hammer.shown_latency() says (the 3 significant digits hammer's
+    summary shows), any other value as it is."""
+    value = row[key]
+    within = SHOWN_WITHIN[key]
+    if value is None or within is None:
+        return value
+    return hammer.shown_latency(value, row[within[0]], row[within[1]])
 
 
 # (key, label, higher is worse, judged for a regression)
@@ -2882,7 +2828,12 @@ def csv_header(columns):
 
 
 def cell(row, key, form, scale, empty="-"):
-    value = row[key]
+    """A row's value of key as a text cell, as people read it
+    (shown_value())."""
+    return value_cell(shown_value(row, key), form, scale, empty)
+
+
+def value_cell(value, form, scale, empty="-"):
     if value is None:
         return empty
     return form % (value * scale) if scale != 1 else form % value
@@ -2910,9 +2861,12 @@ def column_width(rows, column):
     narrower for a greater one."""
     header, key, form, scale = column
     widths = [len(header), len("total") if key == "start_s" else 1]
-    values = [r[key] for r in rows if r[key] is not None]
+    if SHOWN_WITHIN[key]:
+        values = [shown_value(r, key) for r in rows if r[key] is not None]
+    else:
+        values = [r[key] for r in rows if r[key] is not None]
     if values:
-        widths.append(len(cell({key: max(values)}, key, form, scale)))
+        widths.append(len(value_cell(max(values), form, scale)))
     return max(widths)
 
 
@@ -3165,7 +3119,9 @@ def format_change(change):
     return "%+.1f%%" % change
 
 
-def format_metric(key, value):
+def format_metric(key, row):
+    """A compared metric of a totals row, as people read it."""
+    value = shown_value(row, key)
     if value is None:
         return "-"
     if key.endswith("_s"):
@@ -3175,14 +3131,17 @@ def format_metric(key, value):
     return "%.2f" % value
 
 
-def format_compare(comparison, base_name, tolerance_pct):
+def format_compare(comparison, base, run, tolerance_pct):
+    """compare_totals() of the totals rows base and run, as lines."""
     header = ("metric", "base", "run", "change", "")
-    rows = [(c["metric"], format_metric(c["key"], c["base"]),
-             format_metric(c["key"], c["run"]), format_change(c["change_pct"]),
+    rows = [(c["metric"], format_metric(c["key"], base["totals"]),
+             format_metric(c["key"], run["totals"]),
+             format_change(c["change_pct"]),
              c["verdict"].upper() if c["verdict"] == "regression"
              else c["verdict"]) for c in comparison]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
-    lines = ["compared with %s (tolerance %g%%):" % (base_name, tolerance_pct)]
+    lines = ["compared with %s (tolerance %g%%):" % (base["inputs"][0],
+                                                     tolerance_pct)]
     for r in [header] + rows:
         lines.append("  ".join(c.rjust(w) if i else c.ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths)))
@@ -3256,7 +3215,8 @@ def json_report(inputs, interval_s, settings, tally, rows, totals, end,
                 names=None, compared=None, wanted=None, offsets=None,
                 nodes=None):
     clean = lambda row: dict((k, json_number(k, v)) for k, v in row.items()
-                             if not k.endswith("histogram"))
+                             if not k.endswith("histogram")
+                             and k not in HIDDEN_KEYS)
     report = collections.OrderedDict()
     report["crunch"] = __version__
     report["inputs"] = inputs
@@ -3526,14 +3486,15 @@ def chart_over_time(title, y_label, lines, xr, below=False):
 
 
 def cdf_points(hist):
-    """(latency ms, % of responses at or below) from a hammer.Histogram."""
-    buckets = sorted((float(k), c) for k, c in hist.counts.items())
+    """(latency ms, % of responses at or below) from a hammer.Histogram
+    (its keys whole microseconds)."""
+    buckets = sorted(hist.counts.items())
     points, seen = [], 0
     step = max(1, len(buckets) // CDF_POINTS_MAX)
-    for i, (value, count) in enumerate(buckets):
+    for i, (us, count) in enumerate(buckets):
         seen += count
         if i % step == 0 or i == len(buckets) - 1:
-            points.append((max(value, 1e-6) * 1000, 100.0 * seen / hist.n))
+            points.append((max(us, 1) / 1000.0, 100.0 * seen / hist.n))
     return points
 
 
@@ -3826,8 +3787,8 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
     if comparison is not None:
         out.append("<h2>Compared with %s (tolerance %s%%)</h2>" % (
             esc(", ".join(base["inputs"])), esc(fmt_num(tolerance_pct))))
-        rows = [(c["metric"], format_metric(c["key"], c["base"]),
-                 format_metric(c["key"], c["run"]),
+        rows = [(c["metric"], format_metric(c["key"], base["totals"]),
+                 format_metric(c["key"], run["totals"]),
                  format_change(c["change_pct"]), c["verdict"])
                 for c in comparison]
         out.append(html_table(("metric", "base", "run", "change", "verdict"),
@@ -4427,7 +4388,7 @@ def format_report(run, interval_s, base, comparison, tolerance_pct,
     if run["stages"]:
         lines += format_stages(run["stages"], run["unit"])
     if comparison is not None:
-        lines += format_compare(comparison, base["inputs"][0], tolerance_pct)
+        lines += format_compare(comparison, base, run, tolerance_pct)
     if compared:
         lines += format_compare_names(compared, base["inputs"][0])
     return lines + format_verdicts(verdicts or [])

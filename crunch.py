@@ -1622,6 +1622,18 @@ def freeze_buckets(buckets):
             bucket.corrected.settle()
 
 
+def interval_numbers(columns, width, keep):
+    """The interval numbers of Columns' rows at the indexes keep (None:
+    all rows), or their one number when they share it."""
+    first, last = int(columns.lo // width), int(columns.hi // width)
+    if first == last:
+        return first
+    slots = bucket_slots(columns.elapsed, width, first, last)
+    if keep is not None:
+        slots = list(map(slots.__getitem__, keep))
+    return [first + int(s) for s in slots]
+
+
 class NameTable(object):
     """Each (method, name) key's rows over the run, in the order the keys
     first came: a Bucket (requests, errors, their latency and corrected
@@ -1687,6 +1699,42 @@ class NameTable(object):
         bucket.errors += errors
         if kinds:
             self.kinds.setdefault(entry, collections.Counter()).update(kinds)
+
+    def add_rows(self, entry, columns, errors, rows, latency, width):
+        """Count rows (indexes, or None for all) of Columns, with their
+        RowErrors, in an entry() key: how many, the errors and their
+        kinds, and with latency their latencies (else an owned bucket
+        hands them over); width, the intervals', places them in the
+        Timeline."""
+        wrong, gone, kinded = errors.wrong, errors.gone, columns.kinded
+        if rows is not None:
+            mine = set(rows)
+            wrong, gone, kinded = ([i for i in wrong if i in mine],
+                                   [i for i in gone if i in mine],
+                                   [i for i in kinded if i in mine])
+        kinds = None
+        if kinded:
+            kinds = collections.Counter(columns.errors[i].rstrip(b"\n")
+                                        for i in kinded)
+        self.count(entry, len(rows if rows is not None
+                              else columns.statuses), len(wrong), kinds)
+        if not latency:
+            return
+        times, corrected = columns.times, columns.corrected
+        if rows is None and not gone:
+            keep = None
+        else:
+            keep = list(range(len(columns.statuses))) if rows is None else rows
+            if gone:
+                gone = set(gone)
+                keep = [i for i in keep if i not in gone]
+            times = picked(times.values, keep, times.per_s)
+            if corrected is not None:
+                corrected = picked(corrected.values, keep, corrected.per_s)
+        numbers = None
+        if self.timeline is not None:
+            numbers = interval_numbers(columns, width, keep)
+        self.add_times(entry, times, corrected, numbers)
 
     def add_times(self, entry, times, corrected, numbers):
         """Count latencies of an entry() key: Times, or None; numbers are
@@ -2042,20 +2090,209 @@ def take(columns, rows):
                    columns.nodes, node_of)
 
 
-class Tally(object):
-    """Everything crunch keeps of one stream of lines, bounded in memory.
+class Lines(object):
+    """A stream's blocks of lines -> the Columns of their valid rows.
 
-    Feed it blocks of whole lines with add_block(): parse_block() (or,
-    for a block holding a quote, records() and slow_columns()) makes them
-    Columns.  Every row counts in `rows` and the LastEnd; in a named file
-    each (method, name) key's rows count in the NameTable.  The totals'
-    rows (requests, not timers or tasks; or, given wanted, every row of
-    those names) count in the status and error-kind totals, the Bucketer
+    A block of plain lines goes through parse_block(); one holding a
+    quote is cut into records (records()), which a quoted field may hold
+    open over several lines and blocks (carry), read by slow_columns().
+    Counts the lines, the malformed ones and the first of them, and the
+    line number of a truncated last line; numbers count from the stream's
+    first line (main() shifts them for byte ranges).
+    """
+
+    def __init__(self, fmt, fast=True):
+        self.fmt = fmt
+        self.fast = fast        # parse_block()'s fast path
+        self.carry = b""        # a record a quoted field keeps open
+        self.lines = 0
+        self.malformed = 0
+        self.first_bad = None
+        self.truncated = None
+
+    def block(self, block):
+        """The Columns of a block of lines (bytes).  Only the stream's
+        last block may end without a newline: that line may be truncated
+        (a killed run).  A record that a quoted field keeps open at the
+        block's end waits for the next block."""
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        if self.carry:
+            block, self.carry = self.carry + block, b""
+        if b'"' in block:
+            items, self.carry = records(block, not block.endswith(b"\n"))
+            return self._records(items, not block.endswith(b"\n"))
+        if not block.endswith(b"\n"):
+            head, newline, tail = block.rpartition(b"\n")
+            columns = self.block(head + newline) if newline else []
+            return columns + self._final_line(tail)
+        nlines = block.count(b"\n")
+        parsed = parse_block(block, nlines, self.fmt, self.lines + 1,
+                             self.fast)
+        self.lines += nlines
+        return self._parsed(parsed)
+
+    def long_line(self):
+        """A line longer than LINE_MAX_B, skipped unread: malformed.  A
+        record left open before it is too long too: the Columns of what
+        it held open."""
+        columns = self.flush()
+        self.lines += 1
+        self._malformed(1, self.lines)
+        return columns
+
+    def flush(self):
+        """The end of the stream, or a long line: the records still open
+        are not records (records() with final); their Columns."""
+        if not self.carry:
+            return []
+        items, self.carry = records(self.carry, True)[0], b""
+        return self._records(items, False)
+
+    def _records(self, items, final):
+        """The Columns of records()' items; with final, the last is the
+        stream's last line, without its newline."""
+        tail = items.pop() if final and items else None
+        parsed = slow_columns(numbered_records(items, self.lines + 1),
+                              self.fmt)
+        self.lines += sum(lines for lines, _ in items)
+        columns = self._parsed(parsed)
+        if tail is not None:
+            columns += self._final_line(*reversed(tail))
+        return columns
+
+    def _parsed(self, parsed):
+        self._malformed(parsed.malformed, parsed.first_bad)
+        return parsed.columns
+
+    def _malformed(self, count, first_bad):
+        self.malformed += count
+        if self.first_bad is None:
+            self.first_bad = first_bad
+
+    def _final_line(self, line, lines=1):
+        self.lines += lines
+        if not line.strip():
+            return []
+        row = parse_line(line, self.fmt)
+        if row is None:
+            self.truncated = self.lines
+            return []
+        return row_columns([row], self.fmt)
+
+    def merge(self, other, line_offset):
+        """Add the counts of the lines after these (line_offset of them)."""
+        self.malformed += other.malformed
+        if self.first_bad is None and other.first_bad is not None:
+            self.first_bad = other.first_bad + line_offset
+        if other.truncated is not None:
+            self.truncated = other.truncated + line_offset
+        self.lines += other.lines
+
+
+Routed = collections.namedtuple("Routed", "names totals owner")
+Routed.__doc__ = """Where a Columns' rows count (Router.route()): names,
+a list of (NameTable entry, the row indexes or None for all, whether
+their latencies count there too); totals, the indexes of the rows that
+count in the totals, ascending; owner, the Bucketer's owner of those
+(a key, MIXED, or None without names)."""
+
+
+class Router(object):
+    """Which rows count where: each (method, name) key's in its NameTable
+    entry (keys summed past NAMES_MAX come as one), and in the totals the
+    requests (not timers or tasks), or, given wanted (--name), every row
+    of those names and no other."""
+
+    def __init__(self, names, wanted=None):
+        self.names = names
+        self.wanted = wanted    # None, or the names (bytes) --name keeps
+
+    def place(self, key):
+        """A key's NameTable entry (None when --name leaves it out) and
+        whether its rows count in the totals."""
+        if self.wanted is not None:
+            if key[1] not in self.wanted:
+                return None, False
+            return self.names.entry(key), True
+        return self.names.entry(key), key[0] not in (TIMER, TASK)
+
+    def route(self, columns):
+        """Columns -> Routed.  A key whose rows all count in the totals
+        owns them there: its entry gets their latencies through the
+        Bucketer (latency False)."""
+        every = range(len(columns.statuses))
+        if columns.keys is None:
+            return Routed([], every if self.wanted is None else [], None)
+        places = [self.place(key) for key in columns.keys]
+        if columns.key_of is None:
+            entry, in_totals = places[0]
+            if entry is None:
+                return Routed([], [], None)
+            return Routed([(entry, None, not in_totals)],
+                          every if in_totals else [], entry)
+        ids = KeyIds()      # rows grouped by entry
+        places = [(ids[place] if place[0] is not None else -1)
+                  for place in places]
+        groups = group_rows(list(map(places.__getitem__, columns.key_of)))
+        places = list(ids)
+        owners = set(places[k][0] for k, _ in groups if k >= 0
+                     and places[k][1])
+        owner = owners.pop() if len(owners) == 1 else MIXED
+        names, totals = [], []
+        for k, rows in groups:
+            if k >= 0:
+                entry, in_totals = places[k]
+                names.append((entry, rows, owner != entry))
+                if in_totals:
+                    totals.extend(rows)
+        return Routed(names, sorted(totals), owner)
+
+
+class Counts(object):
+    """The totals' rows counted by status and, by hammer's error_class(),
+    the error rows by class and kind (transport errors' kinds, and the
+    script's failures'), and how many have a scheduled time."""
+
+    def __init__(self):
+        self.counted = 0        # the totals' rows
+        self.scheduled_rows = 0     # of them, with a scheduled time
+        self.statuses = collections.Counter()
+        self.classes = collections.Counter()    # error rows, by class
+        self.kinds = collections.Counter()      # transport errors by kind
+        self.checked = collections.Counter()    # failed by a script, by kind
+
+    def add(self, columns):
+        codes = columns.codes
+        for s, count in columns.counts.items():
+            self.statuses[codes[s]] += count
+        self.counted += len(columns.statuses)
+        if columns.corrected is not None:
+            self.scheduled_rows += len(columns.statuses)
+        classes, kinds = error_classes(columns)
+        self.classes.update(classes)
+        self.kinds.update(kinds.get("transport", ()))
+        self.checked.update(kinds.get("script", ()))
+
+    def merge(self, other):
+        self.counted += other.counted
+        self.scheduled_rows += other.scheduled_rows
+        self.statuses.update(other.statuses)
+        self.classes.update(other.classes)
+        self.kinds.update(other.kinds)
+        self.checked.update(other.checked)
+
+
+class Tally(object):
+    """Everything crunch keeps of one stream of lines, bounded in memory,
+    in pieces that pass Columns between them: Lines reads blocks into
+    Columns; every row counts in `rows` and the LastEnd; a Router says
+    which rows count in which (method, name) entry of the NameTable and
+    in the totals; the totals' rows count in the Counts, the Bucketer
     (intervals and stages), in a file with a node column the NodeTable,
-    and, with sample, a Sampler and the names' Timeline.  Line numbers
-    are counted from the stream's first line; main() shifts them for byte
-    ranges.  With offset_s, every row lands that much later (shifted()),
-    as alignment() says.
+    and, with sample, a Sampler (and the names in their Timeline).  With
+    offset_s, every row lands that much later (shifted()), as alignment()
+    says.  freeze() and merge() hand on to each piece.
     """
 
     fast = True     # parse_block()'s fast path (tests turn it off)
@@ -2064,24 +2301,15 @@ class Tally(object):
                  wanted=None, pinned=frozenset(), offset_s=0.0):
         self.fmt = fmt
         self.offset_s = offset_s    # rows land this much later (alignment)
-        self.wanted = wanted    # None, or the names (bytes) --name keeps
+        self.reader = Lines(fmt, self.fast)
         self.names = NameTable(pinned, Timeline() if sample else None)
+        self.router = Router(self.names, wanted)
+        self.counts = Counts()
         self.bucketer = Bucketer(interval_s, stage_edges, self.names)
         self.nodes = NodeTable()
         self.ends = LastEnd()
         self.sampler = Sampler() if sample else None
-        self.carry = b""        # a record a quoted field keeps open
-        self.scheduled_rows = 0  # totals' rows with a scheduled time
-        self.lines = 0
         self.rows = 0           # every valid row
-        self.counted = 0        # the totals' rows
-        self.malformed = 0
-        self.first_bad = None
-        self.truncated = None
-        self.statuses = collections.Counter()
-        self.classes = collections.Counter()    # error rows, by class
-        self.kinds = collections.Counter()      # transport errors by kind
-        self.checked = collections.Counter()    # failed by a script, by kind
 
     buckets = property(lambda self: self.bucketer.buckets)
     stages = property(lambda self: self.bucketer.stages)
@@ -2094,80 +2322,15 @@ class Tally(object):
         """The greatest elapsed + response time of the rows (once frozen)."""
         return self.ends.value(self.max_elapsed)
 
-    # -- lines in --
-
     def add_block(self, block):
-        """Count a block of lines (bytes).  Only the stream's last block may
-        end without a newline: that line may be truncated (a killed run).
-        A record that a quoted field keeps open at the block's end waits
-        for the next block."""
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")
-        if self.carry:
-            block, self.carry = self.carry + block, b""
-        if b'"' in block:
-            items, self.carry = records(block, not block.endswith(b"\n"))
-            self._add_records(items, not block.endswith(b"\n"))
-            return
-        if not block.endswith(b"\n"):
-            head, newline, tail = block.rpartition(b"\n")
-            if newline:
-                self.add_block(head + newline)
-            self._add_final_line(tail)
-            return
-        nlines = block.count(b"\n")
-        parsed = parse_block(block, nlines, self.fmt, self.lines + 1,
-                             self.fast)
-        self._parsed(parsed)
-        self.lines += nlines
-
-    def add_long_line(self):
-        """Count a line longer than LINE_MAX_B, skipped unread: malformed.
-        A record left open before it is too long too."""
-        self._flush()
-        self.lines += 1
-        self._malformed(1, self.lines)
-
-    def _flush(self):
-        """The end of the stream, or a long line: the records still open
-        are not records (records() with final)."""
-        if self.carry:
-            items, self.carry = records(self.carry, True)[0], b""
-            self._add_records(items, False)
-
-    def _add_records(self, items, final):
-        """Count records()' items; with final, the last is the stream's
-        last line, without its newline."""
-        tail = items.pop() if final and items else None
-        parsed = slow_columns(numbered_records(items, self.lines + 1),
-                              self.fmt)
-        self._parsed(parsed)
-        self.lines += sum(lines for lines, _ in items)
-        if tail is not None:
-            self._add_final_line(*reversed(tail))
-
-    def _parsed(self, parsed):
-        self._malformed(parsed.malformed, parsed.first_bad)
-        for columns in parsed.columns:
+        """Count a block of lines (bytes): Lines.block()."""
+        for columns in self.reader.block(block):
             self._count(columns)
 
-    def _malformed(self, count, first_bad):
-        self.malformed += count
-        if self.first_bad is None:
-            self.first_bad = first_bad
-
-    def _add_final_line(self, line, lines=1):
-        self.lines += lines
-        if not line.strip():
-            return
-        row = parse_line(line, self.fmt)
-        if row is None:
-            self.truncated = self.lines
-        else:
-            for columns in row_columns([row], self.fmt):
-                self._count(columns)
-
-    # -- rows counted --
+    def add_long_line(self):
+        """Count a line longer than LINE_MAX_B: Lines.long_line()."""
+        for columns in self.reader.long_line():
+            self._count(columns)
 
     def _count(self, columns):
         """Valid Columns -> the last end, the names, and the totals."""
@@ -2179,128 +2342,36 @@ class Tally(object):
         if bucketer.too_wide:   # refused once every elapsed time is seen
             return
         self.ends.add(columns, bucketer.max_elapsed)
-        if self.names.timeline is not None:
-            width = bucketer.interval_s
-            self.names.timeline.widen(int(columns.lo // width),
-                                      int(columns.hi // width))
+        timeline, width = self.names.timeline, bucketer.interval_s
+        if timeline is not None:
+            timeline.widen(int(columns.lo // width), int(columns.hi // width))
         errors = row_errors(columns)
-        if columns.keys is None:
-            if self.wanted is None:
-                self._total(columns, errors, None)
-            return
-        places = [self._place(key) for key in columns.keys]
-        if columns.key_of is None:
-            entry, in_totals = places[0]
-            if entry is not None:
-                self._name(entry, columns, errors, None, not in_totals)
-                if in_totals:
-                    self._total(columns, errors, entry)
-            return
-        # rows grouped by entry: keys summed past NAMES_MAX come as one
-        ids = KeyIds()
-        places = [(ids[place] if place[0] is not None else -1)
-                  for place in places]
-        groups = group_rows(list(map(places.__getitem__, columns.key_of)))
-        places = list(ids)
-        owners = set(places[k][0] for k, _ in groups if k >= 0
-                     and places[k][1])
-        owner = owners.pop() if len(owners) == 1 else MIXED
-        totals = []
-        for k, rows in groups:
-            if k < 0:
-                continue
-            entry, in_totals = places[k]
-            self._name(entry, columns, errors, rows, owner != entry)
-            if in_totals:
-                totals.extend(rows)
-        if len(totals) == len(columns.statuses):
-            self._total(columns, errors, owner)
-        elif totals:
-            part = take(columns, sorted(totals))
-            self._total(part, row_errors(part), owner)
-
-    def _place(self, key):
-        """A key's NameTable entry (None when --name leaves it out) and
-        whether its rows count in the totals."""
-        if self.wanted is not None:
-            if key[1] not in self.wanted:
-                return None, False
-            return self.names.entry(key), True
-        return self.names.entry(key), key[0] not in (TIMER, TASK)
-
-    def _name(self, entry, columns, errors, rows, latency):
-        """Count rows (indexes, or None for all) of one key in its entry:
-        with latency, their latencies too (else an owned bucket hands
-        them over)."""
-        wrong, gone, kinded = errors.wrong, errors.gone, columns.kinded
-        if rows is not None:
-            mine = set(rows)
-            wrong, gone, kinded = ([i for i in wrong if i in mine],
-                                   [i for i in gone if i in mine],
-                                   [i for i in kinded if i in mine])
-        kinds = None
-        if kinded:
-            kinds = collections.Counter(columns.errors[i].rstrip(b"\n")
-                                        for i in kinded)
-        self.names.count(entry, len(rows if rows is not None
-                                    else columns.statuses), len(wrong), kinds)
-        if not latency:
-            return
-        times, corrected = columns.times, columns.corrected
-        if rows is None and not gone:
-            keep = None
-        else:
-            keep = list(range(len(columns.statuses))) if rows is None else rows
-            if gone:
-                gone = set(gone)
-                keep = [i for i in keep if i not in gone]
-            times = picked(times.values, keep, times.per_s)
-            if corrected is not None:
-                corrected = picked(corrected.values, keep, corrected.per_s)
-        numbers = None
-        if self.names.timeline is not None:
-            numbers = self._numbers(columns, keep)
-        self.names.add_times(entry, times, corrected, numbers)
-
-    def _numbers(self, columns, keep):
-        """The interval numbers of the rows at the indexes keep (None: all
-        rows), or their one number."""
-        width = self.bucketer.interval_s
-        first, last = int(columns.lo // width), int(columns.hi // width)
-        if first == last:
-            return first
-        slots = bucket_slots(columns.elapsed, width, first, last)
-        if keep is not None:
-            slots = list(map(slots.__getitem__, keep))
-        return [first + int(s) for s in slots]
+        routed = self.router.route(columns)
+        for entry, rows, latency in routed.names:
+            self.names.add_rows(entry, columns, errors, rows, latency, width)
+        if len(routed.totals) == len(columns.statuses):
+            self._total(columns, errors, routed.owner)
+        elif routed.totals:
+            part = take(columns, routed.totals)
+            self._total(part, row_errors(part), routed.owner)
 
     def _total(self, columns, errors, owner):
-        """Count the totals' Columns: statuses, error kinds, buckets and
-        the sample."""
-        codes = columns.codes
-        for s, count in columns.counts.items():
-            self.statuses[codes[s]] += count
-        self.counted += len(columns.statuses)
-        if columns.corrected is not None:
-            self.scheduled_rows += len(columns.statuses)
+        """Count the totals' Columns: statuses and errors, buckets, nodes
+        and the sample."""
+        self.counts.add(columns)
         if self.sampler is not None:
             self.sampler.add(columns, errors)
-        classes, kinds = error_classes(columns)
-        self.classes.update(classes)
-        self.kinds.update(kinds.get("transport", ()))
-        self.checked.update(kinds.get("script", ()))
         self.bucketer.add(columns, errors, owner)
         if columns.nodes is not None:
             self.nodes.add(columns, errors)
-
-    # -- merging --
 
     def freeze(self):
         """Count what is still open as the stream's end, settle the last
         response's end and compress every histogram, after working out
         what summarise() needs of them (this runs in the worker
         processes)."""
-        self._flush()
+        for columns in self.reader.flush():
+            self._count(columns)
         self.ends.settle(self.max_elapsed)
         self.bucketer.freeze()
         self.names.freeze()
@@ -2310,25 +2381,15 @@ class Tally(object):
     def merge(self, other, line_offset=0):
         """Add another frozen tally (e.g. of a later byte range of the
         same file)."""
+        self.reader.merge(other.reader, line_offset)
         self.bucketer.merge(other.bucketer)
         self.names.merge(other.names)
         self.nodes.merge(other.nodes)
         self.ends.merge(other.ends)
         if self.sampler is not None and other.sampler is not None:
             self.sampler.merge(other.sampler)
-        self.scheduled_rows += other.scheduled_rows
+        self.counts.merge(other.counts)
         self.rows += other.rows
-        self.counted += other.counted
-        self.malformed += other.malformed
-        if self.first_bad is None and other.first_bad is not None:
-            self.first_bad = other.first_bad + line_offset
-        if other.truncated is not None:
-            self.truncated = other.truncated + line_offset
-        self.lines += other.lines
-        self.statuses.update(other.statuses)
-        self.classes.update(other.classes)
-        self.kinds.update(other.kinds)
-        self.checked.update(other.checked)
         return self
 
 
@@ -2349,7 +2410,7 @@ def summarise(tally, interval_s, end):
     """
     rows = []
     tally.freeze()
-    is_open = tally.scheduled_rows > 0
+    is_open = tally.counts.scheduled_rows > 0
     if not tally.buckets:       # no row counts in the totals
         start = 0.0
         if tally.min_elapsed is not None:
@@ -2572,7 +2633,7 @@ def summarise_stages(tally, stages, end):
     number, times and targets (from, to), then stats_row(), divided by
     the part of the stage the run lasted (at least MIN_WIDTH_S)."""
     rows = []
-    is_open = tally.scheduled_rows > 0
+    is_open = tally.counts.scheduled_rows > 0
     for k, stage in enumerate(timed_stages(stages)[0]):
         bucket = tally.stages.get(k)
         if bucket is None and stage.start_s >= end:
@@ -2939,16 +3000,16 @@ def format_header(inputs, tally, interval_s, settings, wanted=None,
     lines += format_offsets(inputs, offsets)
     if wanted:
         lines.append("names: %s (%d rows)" % (", ".join(
-            shown(n) for n in wanted), tally.counted))
+            shown(n) for n in wanted), tally.counts.counted))
     if settings:
         lines.append("settings: " + ", ".join(format_settings(settings)))
     return lines
 
 
-def error_counts(tally):
-    """(errors, 5xx, transport errors, failed by a script) over a tally's
-    totals' rows, by hammer.error_class(): every error row once."""
-    classes = tally.classes
+def error_counts(counts):
+    """(errors, 5xx, transport errors, failed by a script) of a tally's
+    Counts, by hammer.error_class(): every error row once."""
+    classes = counts.classes
     return (sum(classes.values()), classes["5xx"], classes["transport"],
             classes["script"])
 
@@ -2959,22 +3020,22 @@ def format_kinds(kinds):
         kinds.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def format_counts(tally):
-    """Status codes, and errors broken down as hammer's summary does, one
-    line: `status: 200 x 9, 503 x 2; errors 4 (5xx: 2; transport: timeout
-    1; failed by the script: check 1)`."""
-    parts = ["%d x %d" % (code, n) for code, n in sorted(tally.statuses.items())
-             if code]
+def format_counts(counts):
+    """A tally's Counts: status codes, and errors broken down as hammer's
+    summary does, one line: `status: 200 x 9, 503 x 2; errors 4 (5xx: 2;
+    transport: timeout 1; failed by the script: check 1)`."""
+    parts = ["%d x %d" % (code, n) for code, n in sorted(
+        counts.statuses.items()) if code]
     line = "status: " + (", ".join(parts) or "none")
-    errors, server, transport, script = error_counts(tally)
+    errors, server, transport, script = error_counts(counts)
     if not errors:
         return line + "; errors none"
     parts = ["5xx: %d" % server] if server else []
     if transport:
-        parts.append("transport: " + (format_kinds(tally.kinds)
+        parts.append("transport: " + (format_kinds(counts.kinds)
                                       or "%d" % transport))
     if script:
-        parts.append("failed by the script: " + format_kinds(tally.checked))
+        parts.append("failed by the script: " + format_kinds(counts.checked))
     return line + "; errors %d (%s)" % (errors, "; ".join(parts))
 
 
@@ -3225,17 +3286,18 @@ def json_report(inputs, interval_s, settings, tally, rows, totals, end,
     report["end_s"] = json_number("end_s", end[0])
     report["end_from"] = end[1]
     report["settings"] = settings
+    counts = tally.counts
     report["rows"] = tally.rows
-    report["malformed"] = tally.malformed
-    report["first_malformed_line"] = tally.first_bad
+    report["malformed"] = tally.reader.malformed
+    report["first_malformed_line"] = tally.reader.first_bad
     report["statuses"] = collections.OrderedDict(
-        (str(k), v) for k, v in sorted(tally.statuses.items()))
+        (str(k), v) for k, v in sorted(counts.statuses.items()))
     report["transport_errors"] = collections.OrderedDict(
-        sorted(tally.kinds.items()))
+        sorted(counts.kinds.items()))
     report["script_errors"] = collections.OrderedDict(
-        sorted(tally.checked.items()))
+        sorted(counts.checked.items()))
     report["errors"] = collections.OrderedDict(zip(
-        ("total", "5xx", "transport", "script"), error_counts(tally)))
+        ("total", "5xx", "transport", "script"), error_counts(counts)))
     report["intervals"] = [clean(r) for r in rows]
     report["totals"] = clean(totals)
     if nodes is not None:
@@ -3749,7 +3811,7 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
     tally = run["tally"]
     out.append("<p>%d rows, interval %s s. %s</p>" % (
         tally.rows, esc(fmt_num(run["interval_s"])),
-        esc(format_counts(tally))))
+        esc(format_counts(tally.counts))))
     out.extend("<p>%s</p>" % esc(line)
                for line in format_offsets(run["inputs"], run["offsets"]))
     for warning in run["warnings"]:
@@ -3954,7 +4016,7 @@ def crunch_range(job):
 def finish_record(f, tally):
     """Feed tally the lines of f, one at a time, while a quoted field
     keeps its last record open."""
-    while tally.carry:
+    while tally.reader.carry:
         line = f.readline(LINE_MAX_B + 1)
         if not line:
             return
@@ -3978,11 +4040,12 @@ def crunch_input(name, counting, stdin, processes):
     try:
         f = stdin if name == "-" else open(name, "rb")
         tally = read_input(f, name, counting, processes)
-        if not tally.rows and tally.malformed:
+        reader = tally.reader
+        if not tally.rows and reader.malformed:
             raise InputError("no valid rows: %d malformed line%s, the first"
-                             " is line %d" % (tally.malformed, "s" if
-                                              tally.malformed > 1 else "",
-                                              tally.first_bad))
+                             " is line %d" % (reader.malformed, "s" if
+                                              reader.malformed > 1 else "",
+                                              reader.first_bad))
         if not tally.rows:
             raise InputError("no valid rows")
         return tally
@@ -4011,7 +4074,7 @@ def read_input(f, name, counting, processes):
     else:
         tally = Tally(fmt, *counting)
         if has_header:
-            tally.lines = 1
+            tally.reader.lines = 1
             first = b""
         else:
             first = line + sep
@@ -4047,13 +4110,13 @@ def crunch_ranges(path, fmt, body_start, size, counting, processes,
     except ValueError:
         context = multiprocessing.get_context()
     total = Tally(fmt, *counting)
-    total.lines = 1 if has_header else 0
+    total.reader.lines = 1 if has_header else 0
     end = body_start
     with context.Pool(min(processes, len(jobs))) as pool:
         for job, part in zip(jobs, pool.imap(crunch_range, jobs)):
             if part.span[0] != end:
                 part = crunch_range(job._replace(start=end, aligned=True))
-            total.merge(part, line_offset=total.lines)
+            total.merge(part, line_offset=total.reader.lines)
             end = part.span[1]
     return total
 
@@ -4077,7 +4140,7 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
             settings)
         if source not in (None, COLUMN):
             bucketer = tally.bucketer
-            tally.nodes.whole(source, tally.counted, sum(
+            tally.nodes.whole(source, tally.counts.counted, sum(
                 b.errors for b in bucketer.buckets.values()), bucketer.total,
                 bucketer.corrected_total)
         sources.append(source)
@@ -4090,14 +4153,15 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
                                           warning))
         if end is None or seconds > end[0]:
             end = (seconds, source)
-        if tally.truncated is not None:
+        reader = tally.reader
+        if reader.truncated is not None:
             warnings.append("%s: skipped the truncated last line %d"
-                            % (shown, tally.truncated))
-        if tally.malformed:
+                            % (shown, reader.truncated))
+        if reader.malformed:
             warnings.append("%s: skipped %d malformed line%s, the first is"
-                            " line %d" % (shown, tally.malformed,
-                                          "" if tally.malformed == 1 else "s",
-                                          tally.first_bad))
+                            " line %d" % (shown, reader.malformed,
+                                          "" if reader.malformed == 1 else "s",
+                                          reader.first_bad))
         merged = tally if merged is None else merged.merge(tally)
     try:
         merged.bucketer.check()
@@ -4150,10 +4214,11 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
     hosts, node_warning = node_plan(names, all_settings, sources)
     if node_warning:
         warnings.append(node_warning)
-    if 0 < tally.scheduled_rows < tally.counted:
+    counts = tally.counts
+    if 0 < counts.scheduled_rows < counts.counted:
         warnings.append("%d of %d rows have a scheduled time: the corrected"
                         " latency covers only those" % (
-                            tally.scheduled_rows, tally.counted))
+                            counts.scheduled_rows, counts.counted))
     names_open = any(b.corrected is not None
                      for b in tally.names.entries.values())
     return {"inputs": ["<stdin>" if n == "-" else n for n in names],
@@ -4379,7 +4444,7 @@ def format_report(run, interval_s, base, comparison, tolerance_pct,
                           run["settings"], run["wanted"], run["offsets"])
     lines += format_table(run["rows"], totals,
                           with_corrected(TABLE_COLUMNS, totals))
-    lines.append(format_counts(run["tally"]))
+    lines.append(format_counts(run["tally"].counts))
     lines += format_latencies(totals)
     if run["nodes"]:
         lines += format_nodes(run["nodes"])

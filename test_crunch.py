@@ -404,11 +404,12 @@ class IngestTest(CrunchTestCase):
         self.assertIsNone(crunch.fast_columns(block, 2, fmt))
         tally = crunch.Tally(fmt, 2.0)
         tally.add_block(block)
-        self.assertEqual((tally.rows, tally.malformed, tally.first_bad),
+        self.assertEqual((tally.rows, tally.reader.malformed,
+                          tally.reader.first_bad),
                          (0, 2, 1))
         tally = crunch.Tally(crunch.Format(3), 2.0)       # header-less
         tally.add_block(b"0.5,0.01\n200,0.5,0.01,200\n")
-        self.assertEqual((tally.rows, tally.malformed), (0, 2))
+        self.assertEqual((tally.rows, tally.reader.malformed), (0, 2))
 
     def test_latency_sum_beside_a_huge_transport_error(self):
         # found by FuzzTest: a status 0 row's time was taken off the
@@ -429,7 +430,8 @@ class IngestTest(CrunchTestCase):
         tally = crunch.Tally(fmt, 2.0)
         tally.add_block(row(0.1, 0.01).encode())
         tally.add_block(b"\n0.2,0.0")
-        self.assertEqual((tally.lines, tally.rows, tally.truncated), (3, 1, 3))
+        self.assertEqual((tally.reader.lines, tally.rows,
+                          tally.reader.truncated), (3, 1, 3))
 
     def test_times_counted_to_the_microsecond_as_hammer_counts(self):
         seconds = [0.1234567, 0.0274500001, 0.02745, 1e-7, 2.5000005, 0.0,
@@ -1506,7 +1508,7 @@ class IntervalBoundTest(CrunchTestCase):
         self.assertIsNotNone(crunch.fast_columns(block, len(rows), fmt))
         for fast in (True, False):
             tally = crunch.Tally(fmt, 0.002)
-            tally.fast = fast
+            tally.reader.fast = fast
             tracemalloc.start()
             try:
                 tally.add_block(block)
@@ -2524,11 +2526,12 @@ def tally_facts(tally):
         nodes[node] = (bucket.requests, bucket.errors) + tuple(
             (dict(h.counts), h.n, h.min, h.max) for h in hists)
         sums["node", node] = hists[0].total
-    facts = (tally.lines, tally.rows, tally.malformed, tally.first_bad,
-             tally.truncated, dict(tally.statuses), dict(tally.kinds),
+    reader, counts = tally.reader, tally.counts
+    facts = (reader.lines, tally.rows, reader.malformed, reader.first_bad,
+             reader.truncated, dict(counts.statuses), dict(counts.kinds),
              tally.min_elapsed, tally.max_elapsed, tally.last_end, buckets,
-             sorted(tally.sample or []), tally.scheduled_rows,
-             dict(tally.checked), tally.counted, dict(tally.classes), names,
+             sorted(tally.sample or []), counts.scheduled_rows,
+             dict(counts.checked), counts.counted, dict(counts.classes), names,
              nodes)
     return facts, sums
 

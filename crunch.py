@@ -3155,13 +3155,13 @@ def judge(thresholds, run):
     totals; one with a name every row of that name, whatever its method
     (a name no row has fails).  Latency is the corrected latency when the
     rows have scheduled times, as in hammer's --rate runs."""
-    totals = run["totals"]
+    totals = run.totals
     latency = totals.get("corrected_histogram", totals["histogram"])
     metrics = hammer.threshold_metrics(latency, totals["requests"],
                                        totals["errors"], totals["width_s"])
     names = set(t.name for t in thresholds if t.name is not None)
     named = hammer.named_metrics(name_entries(
-        run["tally"], names, run["names_open"]), totals["width_s"])
+        run.tally, names, run.names_open), totals["width_s"])
     return hammer.evaluate_thresholds(thresholds, metrics, named)
 
 
@@ -3195,13 +3195,13 @@ def format_metric(key, row):
 def format_compare(comparison, base, run, tolerance_pct):
     """compare_totals() of the totals rows base and run, as lines."""
     header = ("metric", "base", "run", "change", "")
-    rows = [(c["metric"], format_metric(c["key"], base["totals"]),
-             format_metric(c["key"], run["totals"]),
+    rows = [(c["metric"], format_metric(c["key"], base.totals),
+             format_metric(c["key"], run.totals),
              format_change(c["change_pct"]),
              c["verdict"].upper() if c["verdict"] == "regression"
              else c["verdict"]) for c in comparison]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
-    lines = ["compared with %s (tolerance %g%%):" % (base["inputs"][0],
+    lines = ["compared with %s (tolerance %g%%):" % (base.inputs[0],
                                                      tolerance_pct)]
     for r in [header] + rows:
         lines.append("  ".join(c.rjust(w) if i else c.ljust(w)
@@ -3229,6 +3229,32 @@ def format_compare_names(compared, base_name):
     """Per-name comparison as text lines."""
     return ["per name, compared with %s:" % base_name] + aligned(
         *compare_names_table(compared), left=2, last_left=True)
+
+
+def format_report(run, base, comparison, tolerance_pct, verdicts,
+                  compared=None):
+    """The text report's lines: the header, the interval table, the
+    counts, the open model's latencies, the per-node and per-name tables,
+    the stages, the comparison (in total, then per name) and the
+    thresholds."""
+    totals = run.totals
+    lines = format_header(run.inputs, run.tally, run.interval_s,
+                          run.settings, run.wanted, run.offsets)
+    lines += format_table(run.rows, totals,
+                          with_corrected(TABLE_COLUMNS, totals))
+    lines.append(format_counts(run.tally.counts))
+    lines += format_latencies(totals)
+    if run.nodes:
+        lines += format_nodes(run.nodes)
+    if run.names:
+        lines += format_names(run.names)
+    if run.stages:
+        lines += format_stages(run.stages, run.unit)
+    if comparison is not None:
+        lines += format_compare(comparison, base, run, tolerance_pct)
+    if compared:
+        lines += format_compare_names(compared, base.inputs[0])
+    return lines + format_verdicts(verdicts or [])
 
 
 def format_csv(rows, totals, names=None, nodes=None):
@@ -3271,21 +3297,21 @@ def json_number(key, value):
     return round(value, 9 if key.endswith("_s") else 6)
 
 
-def json_report(inputs, interval_s, settings, tally, rows, totals, end,
-                comparison=None, unit=None, stages=None, verdicts=None,
-                names=None, compared=None, wanted=None, offsets=None,
-                nodes=None):
+def json_report(run, comparison=None, verdicts=None, compared=None):
+    """A Run (and --compare's comparison and compared, --fail-if's
+    verdicts) as the JSON report: an OrderedDict."""
+    inputs, tally, totals = run.inputs, run.tally, run.totals
     clean = lambda row: dict((k, json_number(k, v)) for k, v in row.items()
                              if not k.endswith("histogram")
                              and k not in HIDDEN_KEYS)
     report = collections.OrderedDict()
     report["crunch"] = __version__
     report["inputs"] = inputs
-    report["offsets_s"] = offsets or [None] * len(inputs)
-    report["interval_s"] = interval_s
-    report["end_s"] = json_number("end_s", end[0])
-    report["end_from"] = end[1]
-    report["settings"] = settings
+    report["offsets_s"] = run.offsets or [None] * len(inputs)
+    report["interval_s"] = run.interval_s
+    report["end_s"] = json_number("end_s", run.end[0])
+    report["end_from"] = run.end[1]
+    report["settings"] = run.settings
     counts = tally.counts
     report["rows"] = tally.rows
     report["malformed"] = tally.reader.malformed
@@ -3298,17 +3324,17 @@ def json_report(inputs, interval_s, settings, tally, rows, totals, end,
         sorted(counts.checked.items()))
     report["errors"] = collections.OrderedDict(zip(
         ("total", "5xx", "transport", "script"), error_counts(counts)))
-    report["intervals"] = [clean(r) for r in rows]
+    report["intervals"] = [clean(r) for r in run.rows]
     report["totals"] = clean(totals)
-    if nodes is not None:
-        report["nodes"] = [clean(r) for r in nodes]
-    if names is not None:
-        report["name_filter"] = wanted
-        report["names"] = [clean(r) for r in names]
+    if run.nodes is not None:
+        report["nodes"] = [clean(r) for r in run.nodes]
+    if run.names is not None:
+        report["name_filter"] = run.wanted
+        report["names"] = [clean(r) for r in run.names]
         report["names_lumped"] = tally.names.lumped
-    if stages is not None:
-        report["stage_target"] = unit
-        report["stages"] = [clean(r) for r in stages]
+    if run.stages is not None:
+        report["stage_target"] = run.unit
+        report["stages"] = [clean(r) for r in run.stages]
     if verdicts is not None:
         report["thresholds"] = [collections.OrderedDict((
             ("expr", t.expr), ("value", json_number("value_s", value)),
@@ -3562,14 +3588,14 @@ def cdf_points(hist):
 
 def report_charts(run, base):
     """The SVG charts of a run and, when given, its baseline (dashed)."""
-    rows = run["rows"]
-    base_rows = base["rows"] if base else []
+    rows = run.rows
+    base_rows = base.rows if base else []
     xr = x_range(rows, base_rows)
     svgs = []
     tp = [("req/s", COLORS[0], False, series(rows, "rps"))]
     if base:
         tp.append(("base req/s", BASE_COLOR, True, series(base_rows, "rps")))
-    svgs.append(throughput_chart(tp, run["plan"], run["unit"], xr))
+    svgs.append(throughput_chart(tp, run.plan, run.unit, xr))
     lat = []
     for i, p in enumerate((50, 90, 99)):
         key = "p%d_s" % p
@@ -3578,9 +3604,9 @@ def report_charts(run, base):
             lat.append(("base p%d" % p, COLORS[i], True,
                         series(base_rows, key, 1000)))
     for which, data in (("", run), ("base ", base)):
-        if data and "corrected_responses" in data["totals"]:
+        if data and "corrected_responses" in data.totals:
             lat.append((which + "corrected p99", COLORS[4], bool(which),
-                        series(data["rows"], "corrected_p99_s", 1000)))
+                        series(data.rows, "corrected_p99_s", 1000)))
     svgs.append(chart_over_time("Latency percentiles", "ms", lat, xr))
     err = [("errors %", COLORS[3], False, series(rows, "error_pct"))]
     if base:
@@ -3589,7 +3615,7 @@ def report_charts(run, base):
     svgs.append(chart_over_time("Error rate", "% of requests", err, xr))
     svgs.append(scatter_chart(run, base, xr))
     svgs.append(cdf_chart(run, base))
-    if run["stages"]:
+    if run.stages:
         svgs.append(capacity_chart(run, base))
     for section, label in (("requests", "requests"), ("timers", "timers")):
         svg = names_chart(run, section, label, xr)
@@ -3611,13 +3637,13 @@ def names_chart(run, section, label, xr):
     """The p95 over time of a section's busiest names, the others summed
     as "other", from the names' Timeline; None when the section has no
     names.  The corrected p95 when the rows have scheduled times."""
-    timeline = run["tally"].names.timeline
-    if not run["names"] or timeline is None:
+    timeline = run.tally.names.timeline
+    if not run.names or timeline is None:
         return None
-    top, rest = busiest(run["names"], section)
+    top, rest = busiest(run.names, section)
     if not top:
         return None
-    width, corrected = run["interval_s"], run["names_open"]
+    width, corrected = run.interval_s, run.names_open
     lines = []
     for i, key in enumerate(top):
         text = shown(key[1]) if section == "timers" else "%s %s" % (
@@ -3677,17 +3703,17 @@ def capacity_points(run):
     stage at its mean target, and the same per interval (dots) at the
     target of the interval's middle.  p95 is the corrected one when the
     rows have scheduled times."""
-    key = ("corrected_p95_s" if "corrected_responses" in run["totals"]
+    key = ("corrected_p95_s" if "corrected_responses" in run.totals
            else "p95_s")
-    stages = run["stages"] or []
+    stages = run.stages or []
     x = [mean_target(r) for r in stages]
     curve = ([(t, r["rps"]) for t, r in zip(x, stages)],
              [(t, r[key] * 1000) for t, r in zip(x, stages)
               if r[key] is not None])
-    middle = [hammer.target_at(run["plan"], r["start_s"] + r["width_s"]
-                               / 2) for r in run["rows"]] if run["plan"] else []
-    dots = ([(t, r["rps"]) for t, r in zip(middle, run["rows"])],
-            [(t, r[key] * 1000) for t, r in zip(middle, run["rows"])
+    middle = [hammer.target_at(run.plan, r["start_s"] + r["width_s"]
+                               / 2) for r in run.rows] if run.plan else []
+    dots = ([(t, r["rps"]) for t, r in zip(middle, run.rows)],
+            [(t, r[key] * 1000) for t, r in zip(middle, run.rows)
              if r[key] is not None])
     return curve, dots
 
@@ -3697,13 +3723,13 @@ def capacity_chart(run, base):
     per stage joined in stage order, FunkLoad's capacity curve, over a dot
     per interval; the baseline's curve dashed."""
     curve, dots = capacity_points(run)
-    base_curve = capacity_points(base)[0] if base and base["stages"] else (
+    base_curve = capacity_points(base)[0] if base and base.stages else (
         [], [])
-    label = "corrected p95" if "corrected_responses" in run["totals"] \
+    label = "corrected p95" if "corrected_responses" in run.totals \
         else "p95"
     everything = curve + dots + base_curve
     xs = [x for points in everything for x, _ in points]
-    unit = run["unit"]
+    unit = run.unit
     chart = Chart("Capacity: throughput and %s against %s" % (
         label, "users" if unit == "users" else "the target rate"),
         "users" if unit == "users" else "target req/s", "requests/s",
@@ -3725,8 +3751,8 @@ def capacity_chart(run, base):
 
 
 def scatter_chart(run, base, xr):
-    points = sorted(run["sample"])
-    base_points = sorted(base["sample"]) if base else []
+    points = sorted(run.sample)
+    base_points = sorted(base.sample) if base else []
     # The y axis fits the responses; transport errors (often a timeout
     # long) sit at the top edge when they are slower than every response.
     ys = [p[1] * 1000 for p in points + base_points if p[2]]
@@ -3748,13 +3774,13 @@ def scatter_chart(run, base, xr):
 
 
 def cdf_chart(run, base):
-    lines = [("run", COLORS[0], False, cdf_points(run["totals"]["histogram"]))]
-    if "corrected_histogram" in run["totals"]:
+    lines = [("run", COLORS[0], False, cdf_points(run.totals["histogram"]))]
+    if "corrected_histogram" in run.totals:
         lines.append(("corrected", COLORS[4], False,
-                      cdf_points(run["totals"]["corrected_histogram"])))
+                      cdf_points(run.totals["corrected_histogram"])))
     if base:
         lines.append(("base", BASE_COLOR, True,
-                      cdf_points(base["totals"]["histogram"])))
+                      cdf_points(base.totals["histogram"])))
     xs = [x for _, _, _, p in lines for x, _ in p]
     lo = min(xs) if xs else 0.1
     hi = max(xs) if xs else 1.0
@@ -3803,54 +3829,54 @@ HTML_NAME_TITLES = {"per name:": "Requests", "timers:": "Timers",
 def render_html(run, base=None, comparison=None, tolerance_pct=None,
                 verdicts=None, compared=None):
     """The whole report as one string: no script, no outside resource."""
-    title = "crunch report: %s" % ", ".join(run["inputs"])
+    title = "crunch report: %s" % ", ".join(run.inputs)
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>%s</title>" % esc(title),
            "<style>%s</style></head><body>" % HTML_STYLE,
            "<h1>%s</h1>" % esc(title)]
-    tally = run["tally"]
+    tally = run.tally
     out.append("<p>%d rows, interval %s s. %s</p>" % (
-        tally.rows, esc(fmt_num(run["interval_s"])),
+        tally.rows, esc(fmt_num(run.interval_s)),
         esc(format_counts(tally.counts))))
     out.extend("<p>%s</p>" % esc(line)
-               for line in format_offsets(run["inputs"], run["offsets"]))
-    for warning in run["warnings"]:
+               for line in format_offsets(run.inputs, run.offsets))
+    for warning in run.warnings:
         out.append('<p class="warn">%s</p>' % esc(warning))
-    if run["settings"]:
+    if run.settings:
         out.append("<h2>Run settings</h2>")
         out.append(html_table(("setting", "value"), [
             (k, v if isinstance(v, str) else json.dumps(v))
-            for k, v in run["settings"].items()]))
-    columns = with_corrected(TABLE_COLUMNS, run["totals"])
+            for k, v in run.settings.items()]))
+    columns = with_corrected(TABLE_COLUMNS, run.totals)
     header = [h for h, _, _, _ in columns]
-    cells = table_cells(run["rows"], run["totals"], columns=columns)
+    cells = table_cells(run.rows, run.totals, columns=columns)
     out.append("<h2>Totals</h2>")
     out.append(html_table(header, cells[-1:], ["total"]))
     out.extend("<p>%s</p>" % esc(line)
-               for line in format_latencies(run["totals"]))
-    if run["nodes"]:
+               for line in format_latencies(run.totals))
+    if run.nodes:
         out.append("<h2>Per node</h2>")
-        out.append(html_table(*node_table(run["nodes"]), classes=[
-            "regression" if r["marks"] else "" for r in run["nodes"]]))
+        out.append(html_table(*node_table(run.nodes), classes=[
+            "regression" if r["marks"] else "" for r in run.nodes]))
     if verdicts:
         out.append("<h2>Thresholds</h2>")
         out.append(html_table(("threshold", "value", "verdict"), [
             (t.expr, hammer.format_threshold_value(t.metric, value),
              "ok" if ok else "FAILED") for t, value, ok in verdicts],
             ["better" if ok else "regression" for _, _, ok in verdicts]))
-    if run["names"]:
+    if run.names:
         out.append("<h2>Per name</h2>")
-        for title, header_row, name_cells, _ in name_tables(run["names"]):
+        for title, header_row, name_cells, _ in name_tables(run.names):
             out.append("<h3>%s</h3>" % esc(HTML_NAME_TITLES[title]))
             out.append(html_table(header_row, name_cells))
-    if run["stages"]:
+    if run.stages:
         out.append("<h2>Stages</h2>")
-        out.append(html_table(*stage_table(run["stages"], run["unit"])))
+        out.append(html_table(*stage_table(run.stages, run.unit)))
     if comparison is not None:
         out.append("<h2>Compared with %s (tolerance %s%%)</h2>" % (
-            esc(", ".join(base["inputs"])), esc(fmt_num(tolerance_pct))))
-        rows = [(c["metric"], format_metric(c["key"], base["totals"]),
-                 format_metric(c["key"], run["totals"]),
+            esc(", ".join(base.inputs)), esc(fmt_num(tolerance_pct))))
+        rows = [(c["metric"], format_metric(c["key"], base.totals),
+                 format_metric(c["key"], run.totals),
                  format_change(c["change_pct"]), c["verdict"])
                 for c in comparison]
         out.append(html_table(("metric", "base", "run", "change", "verdict"),
@@ -4190,11 +4216,28 @@ def name_warnings(tally, wanted):
     return warnings
 
 
+Run = collections.namedtuple(
+    "Run", "inputs interval_s tally rows totals offsets settings warnings"
+           " end sample unit stages plan wanted names names_open nodes")
+Run.__doc__ = """Everything the outputs need of some inputs (crunch_run()).
+
+inputs: their names as shown (<stdin> for '-'); interval_s; tally: the
+merged, frozen Tally; rows and totals: summarise()'s interval rows and
+totals row; offsets: alignment()'s (None each input not moved);
+settings: the first input's, or None; warnings: lines to say; end:
+run_end()'s (seconds, where from); sample: the scatter's points; unit
+and plan: the stage plan's unit and PlannedStages (None without one);
+stages: summarise_stages()' rows; wanted: --name's names or None;
+names: summarise_names()' rows (None without method or name columns);
+names_open: whether the names' latency is from the intended send;
+nodes: summarise_nodes()' rows, or None."""
+
+
 def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
                pinned=()):
-    """Inputs -> a dict with everything the outputs need.  wanted: None,
-    or the names (text) whose rows alone count (--name); pinned: names
-    never summed past NAMES_MAX (--fail-if's)."""
+    """Inputs -> their Run.  wanted: None, or the names (text) whose rows
+    alone count (--name); pinned: names never summed past NAMES_MAX
+    (--fail-if's)."""
     all_settings = [load_settings(n) if n != "-" else None for n in names]
     unit, stages, plan_warning = stage_plan(names, all_settings)
     edges = None
@@ -4221,17 +4264,17 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
                             counts.scheduled_rows, counts.counted))
     names_open = any(b.corrected is not None
                      for b in tally.names.entries.values())
-    return {"inputs": ["<stdin>" if n == "-" else n for n in names],
-            "interval_s": interval_s, "tally": tally, "rows": rows,
-            "offsets": offsets,
-            "totals": totals, "settings": all_settings[0],
-            "warnings": warnings, "end": end, "sample": tally.sample or [],
-            "unit": unit, "stages": stages and summarise_stages(
-                tally, stages, end[0]), "plan": stages, "wanted": wanted,
-            "names": summarise_names(tally, totals["width_s"], names_open)
-            if tally.names.entries else None, "names_open": names_open,
-            "nodes": hosts is not None and summarise_nodes(
-                tally, hosts, totals["width_s"]) or None}
+    return Run(
+        inputs=[shown_name(n) for n in names], interval_s=interval_s,
+        tally=tally, rows=rows, totals=totals, offsets=offsets,
+        settings=all_settings[0], warnings=warnings, end=end,
+        sample=tally.sample or [], unit=unit,
+        stages=stages and summarise_stages(tally, stages, end[0]),
+        plan=stages, wanted=wanted,
+        names=summarise_names(tally, totals["width_s"], names_open)
+        if tally.names.entries else None, names_open=names_open,
+        nodes=hosts is not None and summarise_nodes(
+            tally, hosts, totals["width_s"]) or None)
 
 
 # --- main ---------------------------------------------------------------------
@@ -4388,31 +4431,26 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         if args.compare:
             base = crunch_run([args.compare], interval_s, sample, stdin,
                               processes, wanted, pinned)
-            comparison = compare_totals(base["totals"], run["totals"],
+            comparison = compare_totals(base.totals, run.totals,
                                         args.tolerance)
-            if run["names"] is not None and base["names"] is not None:
-                compared = compare_names(base["names"], run["names"],
+            if run.names is not None and base.names is not None:
+                compared = compare_names(base.names, run.names,
                                          args.tolerance)
-        for warning in run["warnings"] + (base["warnings"] if base else []):
+        for warning in run.warnings + (base.warnings if base else []):
             stderr.write("crunch: warning: %s\n" % warning)
         verdicts = None
         if args.thresholds:
             verdicts = judge(args.thresholds, run)
         if args.json:
-            report = json_report(run["inputs"], interval_s,
-                                 run["settings"], run["tally"], run["rows"],
-                                 run["totals"], run["end"], comparison,
-                                 run["unit"], run["stages"], verdicts,
-                                 run["names"], compared, wanted,
-                                 run["offsets"], run["nodes"])
+            report = json_report(run, comparison, verdicts, compared)
             text = json.dumps(report, indent=1) + "\n"
         else:
-            text = "\n".join(format_report(run, interval_s, base,
-                                           comparison, args.tolerance,
-                                           verdicts, compared)) + "\n"
+            text = "\n".join(format_report(run, base, comparison,
+                                           args.tolerance, verdicts,
+                                           compared)) + "\n"
         if args.csv:        # files first: one that fails leaves stdout empty
             write_text(args.csv, "\n".join(format_csv(
-                run["rows"], run["totals"], run["names"], run["nodes"]))
+                run.rows, run.totals, run.names, run.nodes))
                 + "\n")
         if args.html:
             write_text(args.html, render_html(run, base, comparison,
@@ -4431,32 +4469,6 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     if verdicts and not all(ok for _, _, ok in verdicts):
         return 3
     return 0
-
-
-def format_report(run, interval_s, base, comparison, tolerance_pct,
-                  verdicts, compared=None):
-    """The text report's lines: the header, the interval table, the
-    counts, the open model's latencies, the per-node and per-name tables,
-    the stages, the comparison (in total, then per name) and the
-    thresholds."""
-    totals = run["totals"]
-    lines = format_header(run["inputs"], run["tally"], interval_s,
-                          run["settings"], run["wanted"], run["offsets"])
-    lines += format_table(run["rows"], totals,
-                          with_corrected(TABLE_COLUMNS, totals))
-    lines.append(format_counts(run["tally"].counts))
-    lines += format_latencies(totals)
-    if run["nodes"]:
-        lines += format_nodes(run["nodes"])
-    if run["names"]:
-        lines += format_names(run["names"])
-    if run["stages"]:
-        lines += format_stages(run["stages"], run["unit"])
-    if comparison is not None:
-        lines += format_compare(comparison, base, run, tolerance_pct)
-    if compared:
-        lines += format_compare_names(compared, base["inputs"][0])
-    return lines + format_verdicts(verdicts or [])
 
 
 if __name__ == "__main__":

@@ -74,6 +74,21 @@ Exit codes: 0 done, 1 failed (missing, empty or unreadable input, no row
 of the --name names, output not writable, a regression found by
 --compare), 2 bad usage (a --fail-if EXPR that does not parse too), 3 a
 --fail-if threshold failed, 130 interrupted.
+
+The code's sections, top to bottom, each under a `# --- ...` banner:
+
+    constants
+    records: a file's format, its lines and fields
+    runs: their end, alignment, stage plan and intervals
+    parsing: a block of lines -> named columns
+    counting: buckets, names, nodes, the chart, the last end, the sample
+    the tally: lines in, each row counted where it counts
+    summarising: rows of numbers, comparisons and thresholds
+    formatting: text tables, CSV and JSON
+    HTML report
+    reading input
+    a run: inputs -> Run
+    main
 """
 
 import argparse
@@ -152,7 +167,7 @@ NODE_NAMES = ("node",)          # hammer --hosts' merged file: 1 to N
 TIMER, TASK = b"timer", b"task"
 QUOTED_REST = re.compile(rb'(?:[^"]|"")*"(?!")', re.S)  # to its close
 
-# --- pure functions and small types ------------------------------------------
+# --- records: a file's format, its lines and fields --------------------------
 
 
 class InputError(Exception):
@@ -378,16 +393,6 @@ def records(data, final):
     return items, b""
 
 
-def corrected_times(elapsed, scheduled, times):
-    """Latency from the intended send instant, elapsed - scheduled +
-    response_time, of columns of floats, rounded to the microsecond (the
-    CSV's resolution) so that a block gives the same keys however it is
-    read."""
-    return list(map(round, map(operator.add, map(operator.sub, elapsed,
-                                                 scheduled), times),
-                    repeat(6)))
-
-
 def valid_status(code):
     return code == 0 or 100 <= code <= 999
 
@@ -407,80 +412,22 @@ def status_codes(fields):
     return codes
 
 
-def sample_hash(elapsed):
-    """A well-mixed 32-bit hash of an elapsed time, the same in every
-    process and run (float hashes are not randomised)."""
-    return ((hash(elapsed) * SAMPLE_MIX) >> 29) & 0xFFFFFFFF
+def micro_shape(joined, count):
+    """How plainly `count` comma-joined fields (bytes) hold microseconds,
+    checked in a few C passes: 0 when not every one is digits, a dot and
+    six digits, as hammer's %.6f writes (a whole number of microseconds
+    >= 0); 1 when they all are; 2 when they also all have the same width,
+    so that their order as bytes is their order as numbers."""
+    shape = joined.translate(DIGITS_AS_0) + b","
+    first = shape[:shape.index(b",") + 1]
+    if first.replace(b".000000,", b"").strip(b"0"):
+        return 0
+    if shape == first * count:
+        return 2
+    return 0 if shape.replace(b".000000,", b"").strip(b"0") else 1
 
 
-def sample_picks(elapsed, mask):
-    """Indexes of the times whose sample_hash has no bit of mask set (the
-    bits of the mixed hash from 29 up), computed by map() in C rather than
-    a Python call per row."""
-    mixed = map(operator.mul, map(hash, elapsed), repeat(SAMPLE_MIX))
-    low = map(operator.and_, mixed, repeat((mask << 29) | ((1 << 29) - 1)))
-    return compress(range(len(elapsed)),
-                    map(operator.lt, low, repeat(1 << 29)))
-
-
-def status_counts(statuses):
-    """Status fields (bytes) -> (their counts, the indexes of the rows whose
-    status differs from the first row's); a few C passes, as most rows
-    share one status."""
-    top = statuses[0]
-    others = list(compress(range(len(statuses)),
-                           map(operator.ne, statuses, repeat(top))))
-    counts = collections.Counter(map(statuses.__getitem__, others))
-    counts[top] = len(statuses) - len(others)
-    return counts, others
-
-
-def bucket_edge(number, width):
-    """The least whole microsecond (as seconds) t with t // width >=
-    number: where bucket `number` starts for %.6f times."""
-    t = round(number * width, 6)
-    while t // width >= number:
-        t = round(t - 1e-6, 6)
-    while t // width < number:
-        t = round(t + 1e-6, 6)
-    return t
-
-
-def bucket_slots(elapsed, width, first, last):
-    """Each row's bucket number less first (an int, bool or whole float),
-    for a block whose elapsed times span buckets first to last.  elapsed
-    are floats or, when bytes, fields of one %.6f shape (micro_shape() 2),
-    which are placed by comparing them with the buckets' edges as bytes
-    when there are fewer edges than rows, or a Moved of either (the
-    fields are compared with the edges moved back)."""
-    fields = elapsed.fields if isinstance(elapsed, Moved) else elapsed
-    if not isinstance(fields[0], bytes) or last - first > len(fields):
-        numbers = map(operator.floordiv, map(float, elapsed), repeat(width))
-        return list(map(operator.sub, numbers, repeat(first)))
-    edges = [bucket_edge(n, width) for n in range(first + 1, last + 1)]
-    if fields is not elapsed:   # the edge less the offset, in microseconds
-        offset = round(elapsed.offset_s * US_PER_S)
-        edges = [(round(e * US_PER_S) - offset) / US_PER_S for e in edges]
-    edges = [b"%0*.6f" % (len(fields[0]), e) for e in edges]
-    if len(edges) == 1:
-        return list(map(operator.ge, fields, repeat(edges[0])))
-    return list(map(bisect.bisect_right, repeat(edges), fields))
-
-
-def last_end(block, floor):
-    """The greatest of floor and a block's elapsed + response time, where
-    block is (lo, hi, elapsed, times, most, per_s): the least and greatest
-    elapsed, the rows' elapsed and response times (in 1/per_s seconds)
-    and the greatest of these.  Only the rows whose response time could
-    take them past floor, and past the slowest row's end, are added up
-    (with a margin for rounding), found in one C pass."""
-    lo, hi, elapsed, times, most, per_s = block
-    most_s = most / per_s
-    over_s = max(floor - hi, most_s - (hi - lo))
-    over = (over_s - 1e-9 * (abs(floor) + abs(hi) + most_s + 1.0)) * per_s
-    picks = compress(range(len(times)), map(operator.gt, times, repeat(over)))
-    return max([floor] + [float(elapsed[i]) + times[i] / per_s
-                          for i in picks])
+# --- runs: their end, alignment, stage plan and intervals --------------------
 
 
 def is_seconds(value):
@@ -728,31 +675,7 @@ def check_intervals(lo, hi, width):
                width_to_fit(lo, hi)))
 
 
-def rows_with(statuses, others, wanted):
-    """The indexes of the rows whose status is in the set wanted, given
-    others from status_counts()."""
-    if statuses[0] in wanted:
-        return list(compress(range(len(statuses)),
-                             map(wanted.__contains__, statuses)))
-    return [i for i in others if statuses[i] in wanted]
-
-
-def micro_shape(joined, count):
-    """How plainly `count` comma-joined fields (bytes) hold microseconds,
-    checked in a few C passes: 0 when not every one is digits, a dot and
-    six digits, as hammer's %.6f writes (a whole number of microseconds
-    >= 0); 1 when they all are; 2 when they also all have the same width,
-    so that their order as bytes is their order as numbers."""
-    shape = joined.translate(DIGITS_AS_0) + b","
-    first = shape[:shape.index(b",") + 1]
-    if first.replace(b".000000,", b"").strip(b"0"):
-        return 0
-    if shape == first * count:
-        return 2
-    return 0 if shape.replace(b".000000,", b"").strip(b"0") else 1
-
-
-# --- parsing: a block of lines -> named columns --------------------------------
+# --- parsing: a block of lines -> named columns ------------------------------
 
 Times = collections.namedtuple("Times", "values total least most per_s")
 Times.__doc__ = """Latencies: a list of values in 1/per_s seconds (per_s is
@@ -1088,6 +1011,16 @@ def fast_corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
     return times_of(corrected_times(elapsed, sent, values))
 
 
+def corrected_times(elapsed, scheduled, times):
+    """Latency from the intended send instant, elapsed - scheduled +
+    response_time, of columns of floats, rounded to the microsecond (the
+    CSV's resolution) so that a block gives the same keys however it is
+    read."""
+    return list(map(round, map(operator.add, map(operator.sub, elapsed,
+                                                 scheduled), times),
+                    repeat(6)))
+
+
 def slow_columns(numbered, fmt):
     """(line number, record) pairs checked one by one with parse_line()
     -> Parsed.  Blank lines and repeated headers are skipped; a record of
@@ -1157,6 +1090,27 @@ def row_columns(rows, fmt):
                     nodes, node_of)]
 
 
+def status_counts(statuses):
+    """Status fields (bytes) -> (their counts, the indexes of the rows whose
+    status differs from the first row's); a few C passes, as most rows
+    share one status."""
+    top = statuses[0]
+    others = list(compress(range(len(statuses)),
+                           map(operator.ne, statuses, repeat(top))))
+    counts = collections.Counter(map(statuses.__getitem__, others))
+    counts[top] = len(statuses) - len(others)
+    return counts, others
+
+
+def rows_with(statuses, others, wanted):
+    """The indexes of the rows whose status is in the set wanted, given
+    others from status_counts()."""
+    if statuses[0] in wanted:
+        return list(compress(range(len(statuses)),
+                             map(wanted.__contains__, statuses)))
+    return [i for i in others if statuses[i] in wanted]
+
+
 def row_errors(columns):
     """The RowErrors of Columns.  A row is an error when it has an error
     kind, or when hammer.error_class() makes its status one (a 5xx; in a
@@ -1199,6 +1153,36 @@ def error_classes(columns):
         plain[codes[status]] += n
     return hammer.classify(hammer.without_kinded(plain, pairs), pairs,
                            None if columns.errors is None else "")
+
+
+def take(columns, rows):
+    """The Columns of the rows at the sorted indexes rows (no keys, their
+    nodes)."""
+    pick = lambda values: list(map(values.__getitem__, rows))
+    elapsed = columns.elapsed
+    if isinstance(elapsed, Moved):      # all at once, not one by one
+        elapsed = list(elapsed)
+    elapsed, statuses = pick(elapsed), pick(columns.statuses)
+    counts, others = status_counts(statuses)
+    times, corrected = columns.times, columns.corrected
+    if corrected is not None:
+        corrected = picked(corrected.values, rows, corrected.per_s)
+    kinded = []
+    if columns.kinded:
+        mine = set(columns.kinded)
+        kinded = [j for j, i in enumerate(rows) if i in mine]
+    lo, hi = min(elapsed), max(elapsed)
+    node_of = columns.node_of
+    if node_of is not None:
+        node_of = pick(node_of)
+    return Columns(elapsed, picked(times.values, rows, times.per_s),
+                   statuses, counts, others, columns.codes,
+                   columns.errors and pick(columns.errors), kinded,
+                   float(lo), float(hi), corrected, None, None,
+                   columns.nodes, node_of)
+
+
+# --- counting: buckets, names, nodes, the chart, the last end, the sample ----
 
 
 def keyed(times):
@@ -1313,8 +1297,6 @@ class Kept(Bucket):
     settles = False
 
 
-# --- counting: buckets, names, the last end, the sample, the tally -------------
-
 MIXED = "mixed"     # a Bucket.owner: rows of several keys
 
 
@@ -1355,6 +1337,38 @@ def group_rows(labels):
         end = bisect.bisect_right(ordered, label, start)
         groups.append((label, order[start:end]))
     return groups
+
+
+def bucket_edge(number, width):
+    """The least whole microsecond (as seconds) t with t // width >=
+    number: where bucket `number` starts for %.6f times."""
+    t = round(number * width, 6)
+    while t // width >= number:
+        t = round(t - 1e-6, 6)
+    while t // width < number:
+        t = round(t + 1e-6, 6)
+    return t
+
+
+def bucket_slots(elapsed, width, first, last):
+    """Each row's bucket number less first (an int, bool or whole float),
+    for a block whose elapsed times span buckets first to last.  elapsed
+    are floats or, when bytes, fields of one %.6f shape (micro_shape() 2),
+    which are placed by comparing them with the buckets' edges as bytes
+    when there are fewer edges than rows, or a Moved of either (the
+    fields are compared with the edges moved back)."""
+    fields = elapsed.fields if isinstance(elapsed, Moved) else elapsed
+    if not isinstance(fields[0], bytes) or last - first > len(fields):
+        numbers = map(operator.floordiv, map(float, elapsed), repeat(width))
+        return list(map(operator.sub, numbers, repeat(first)))
+    edges = [bucket_edge(n, width) for n in range(first + 1, last + 1)]
+    if fields is not elapsed:   # the edge less the offset, in microseconds
+        offset = round(elapsed.offset_s * US_PER_S)
+        edges = [(round(e * US_PER_S) - offset) / US_PER_S for e in edges]
+    edges = [b"%0*.6f" % (len(fields[0]), e) for e in edges]
+    if len(edges) == 1:
+        return list(map(operator.ge, fields, repeat(edges[0])))
+    return list(map(bisect.bisect_right, repeat(edges), fields))
 
 
 class Bucketer(object):
@@ -1972,6 +1986,22 @@ def merge_cells(mine, theirs, shift):
     return mine
 
 
+def last_end(block, floor):
+    """The greatest of floor and a block's elapsed + response time, where
+    block is (lo, hi, elapsed, times, most, per_s): the least and greatest
+    elapsed, the rows' elapsed and response times (in 1/per_s seconds)
+    and the greatest of these.  Only the rows whose response time could
+    take them past floor, and past the slowest row's end, are added up
+    (with a margin for rounding), found in one C pass."""
+    lo, hi, elapsed, times, most, per_s = block
+    most_s = most / per_s
+    over_s = max(floor - hi, most_s - (hi - lo))
+    over = (over_s - 1e-9 * (abs(floor) + abs(hi) + most_s + 1.0)) * per_s
+    picks = compress(range(len(times)), map(operator.gt, times, repeat(over)))
+    return max([floor] + [float(elapsed[i]) + times[i] / per_s
+                          for i in picks])
+
+
 class LastEnd(object):
     """The greatest elapsed + response time of a stream's rows, followed
     over its Columns with as few passes over their rows as can be.
@@ -2028,6 +2058,22 @@ class LastEnd(object):
         self.pending.extend(other.pending)
 
 
+def sample_hash(elapsed):
+    """A well-mixed 32-bit hash of an elapsed time, the same in every
+    process and run (float hashes are not randomised)."""
+    return ((hash(elapsed) * SAMPLE_MIX) >> 29) & 0xFFFFFFFF
+
+
+def sample_picks(elapsed, mask):
+    """Indexes of the times whose sample_hash has no bit of mask set (the
+    bits of the mixed hash from 29 up), computed by map() in C rather than
+    a Python call per row."""
+    mixed = map(operator.mul, map(hash, elapsed), repeat(SAMPLE_MIX))
+    low = map(operator.and_, mixed, repeat((mask << 29) | ((1 << 29) - 1)))
+    return compress(range(len(elapsed)),
+                    map(operator.lt, low, repeat(1 << 29)))
+
+
 class Sampler(object):
     """At most SCATTER_POINTS_MAX rows, (elapsed, response time, status,
     whether an error), for the report's scatter: those whose elapsed time
@@ -2063,31 +2109,7 @@ class Sampler(object):
         self._shrink()
 
 
-def take(columns, rows):
-    """The Columns of the rows at the sorted indexes rows (no keys, their
-    nodes)."""
-    pick = lambda values: list(map(values.__getitem__, rows))
-    elapsed = columns.elapsed
-    if isinstance(elapsed, Moved):      # all at once, not one by one
-        elapsed = list(elapsed)
-    elapsed, statuses = pick(elapsed), pick(columns.statuses)
-    counts, others = status_counts(statuses)
-    times, corrected = columns.times, columns.corrected
-    if corrected is not None:
-        corrected = picked(corrected.values, rows, corrected.per_s)
-    kinded = []
-    if columns.kinded:
-        mine = set(columns.kinded)
-        kinded = [j for j, i in enumerate(rows) if i in mine]
-    lo, hi = min(elapsed), max(elapsed)
-    node_of = columns.node_of
-    if node_of is not None:
-        node_of = pick(node_of)
-    return Columns(elapsed, picked(times.values, rows, times.per_s),
-                   statuses, counts, others, columns.codes,
-                   columns.errors and pick(columns.errors), kinded,
-                   float(lo), float(hi), corrected, None, None,
-                   columns.nodes, node_of)
+# --- the tally: lines in, each row counted where it counts -------------------
 
 
 class Lines(object):
@@ -2393,7 +2415,7 @@ class Tally(object):
         return self
 
 
-# --- summarising ---------------------------------------------------------------
+# --- summarising: rows of numbers, comparisons and thresholds ----------------
 
 
 def summarise(tally, interval_s, end):
@@ -2672,24 +2694,6 @@ def latency_summary(hist):
             hist.max, hist.min)
 
 
-class ShownWithin(dict):
-    """A row's key -> the keys of the least and greatest latency that a
-    percentile's shown value is kept within (hammer.shown_latency()), or
-    None for a key of another value; worked out once a key."""
-
-    def __missing__(self, key):
-        prefix = "corrected_" if key.startswith("corrected_") else ""
-        within = None
-        if key[len(prefix):] in ["p%d_s" % p for p in hammer.PERCENTILES]:
-            within = (prefix + "min_s", prefix + "max_s")
-        self[key] = within
-        return within
-
-
-SHOWN_WITHIN = ShownWithin()
-HIDDEN_KEYS = ("min_s", "corrected_min_s")     # rows keep them; no output
-
-
 def stats_row(start, width, requests, errors, latency, corrected=None):
     """One table row as a dict (a plain one: a run may have a million);
     latencies (a latency_summary()) in seconds, None when no response was
@@ -2720,17 +2724,6 @@ def stats_row(start, width, requests, errors, latency, corrected=None):
         row["corrected_max_s"] = most
         row["corrected_min_s"] = least
     return row
-
-
-def shown_value(row, key):
-    """A row's value of key as people read it: a percentile rounded as
-    hammer.shown_latency() says (the 3 significant digits hammer's
-    summary shows), any other value as it is."""
-    value = row[key]
-    within = SHOWN_WITHIN[key]
-    if value is None or within is None:
-        return value
-    return hammer.shown_latency(value, row[within[0]], row[within[1]])
 
 
 # (key, label, higher is worse, judged for a regression)
@@ -2808,17 +2801,23 @@ def compare_totals(base, run, tolerance_pct):
     return out
 
 
-def load_settings(path):
-    """hammer's run settings beside a CSV, or None when absent or broken."""
-    try:
-        with open(path + hammer.SETTINGS_SUFFIX, "r") as f:
-            data = json.load(f, object_pairs_hook=collections.OrderedDict)
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+def judge(thresholds, run):
+    """--fail-if's thresholds against a run (crunch_run()), with hammer's
+    evaluator: [(threshold, value, ok)].  An unscoped threshold judges the
+    totals; one with a name every row of that name, whatever its method
+    (a name no row has fails).  Latency is the corrected latency when the
+    rows have scheduled times, as in hammer's --rate runs."""
+    totals = run.totals
+    latency = totals.get("corrected_histogram", totals["histogram"])
+    metrics = hammer.threshold_metrics(latency, totals["requests"],
+                                       totals["errors"], totals["width_s"])
+    names = set(t.name for t in thresholds if t.name is not None)
+    named = hammer.named_metrics(name_entries(
+        run.tally, names, run.names_open), totals["width_s"])
+    return hammer.evaluate_thresholds(thresholds, metrics, named)
 
 
-# --- formatting ------------------------------------------------------------------
+# --- formatting: text tables, CSV and JSON -----------------------------------
 
 TABLE_COLUMNS = (
     # (header, key, format, scale)
@@ -2870,6 +2869,35 @@ STAGE_COLUMNS = (
     ("error_%", "error_pct", "%.2f", 1),
 )
 UNIT_HEADERS = {"users": "users", "req/s": "target_req/s"}
+
+
+class ShownWithin(dict):
+    """A row's key -> the keys of the least and greatest latency that a
+    percentile's shown value is kept within (hammer.shown_latency()), or
+    None for a key of another value; worked out once a key."""
+
+    def __missing__(self, key):
+        prefix = "corrected_" if key.startswith("corrected_") else ""
+        within = None
+        if key[len(prefix):] in ["p%d_s" % p for p in hammer.PERCENTILES]:
+            within = (prefix + "min_s", prefix + "max_s")
+        self[key] = within
+        return within
+
+
+SHOWN_WITHIN = ShownWithin()
+HIDDEN_KEYS = ("min_s", "corrected_min_s")     # rows keep them; no output
+
+
+def shown_value(row, key):
+    """A row's value of key as people read it: a percentile rounded as
+    hammer.shown_latency() says (the 3 significant digits hammer's
+    summary shows), any other value as it is."""
+    value = row[key]
+    within = SHOWN_WITHIN[key]
+    if value is None or within is None:
+        return value
+    return hammer.shown_latency(value, row[within[0]], row[within[1]])
 
 
 def with_corrected(columns, row, after=CORRECTED_AFTER):
@@ -3147,22 +3175,6 @@ def format_latencies(totals):
         return []
     return ["%s %s" % (label, hammer.format_latency(totals[key]))
             for label, key in LATENCY_VIEWS] + [CORRECTED_LEGEND]
-
-
-def judge(thresholds, run):
-    """--fail-if's thresholds against a run (crunch_run()), with hammer's
-    evaluator: [(threshold, value, ok)].  An unscoped threshold judges the
-    totals; one with a name every row of that name, whatever its method
-    (a name no row has fails).  Latency is the corrected latency when the
-    rows have scheduled times, as in hammer's --rate runs."""
-    totals = run.totals
-    latency = totals.get("corrected_histogram", totals["histogram"])
-    metrics = hammer.threshold_metrics(latency, totals["requests"],
-                                       totals["errors"], totals["width_s"])
-    names = set(t.name for t in thresholds if t.name is not None)
-    named = hammer.named_metrics(name_entries(
-        run.tally, names, run.names_open), totals["width_s"])
-    return hammer.evaluate_thresholds(thresholds, metrics, named)
 
 
 def format_verdicts(verdicts):
@@ -3895,7 +3907,17 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
     return "\n".join(out) + "\n"
 
 
-# --- reading input -------------------------------------------------------------
+# --- reading input -----------------------------------------------------------
+
+
+def load_settings(path):
+    """hammer's run settings beside a CSV, or None when absent or broken."""
+    try:
+        with open(path + hammer.SETTINGS_SUFFIX, "r") as f:
+            data = json.load(f, object_pairs_hook=collections.OrderedDict)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_first_line(f):
@@ -4196,6 +4218,9 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
     return merged, warnings, end, sources
 
 
+# --- a run: inputs -> Run ----------------------------------------------------
+
+
 def name_warnings(tally, wanted):
     """What to say of the names: the keys past NAMES_MAX summed, and
     --name's names that no row has.  Raises InputError when no row has
@@ -4277,7 +4302,7 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
             tally, hosts, totals["width_s"]) or None)
 
 
-# --- main ---------------------------------------------------------------------
+# --- main --------------------------------------------------------------------
 
 
 def build_parser():

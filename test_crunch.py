@@ -2784,6 +2784,14 @@ class ReadmeTest(unittest.TestCase):
                 row = r"\n\| `%s[ `]" % re.escape(option)
                 self.assertTrue(re.search(row, section), row)
 
+    def test_the_docstring_lists_the_sections(self):
+        with open(CRUNCH) as f:
+            banners = re.findall(r"(?m)^# --- (.*?) -+$", f.read())
+        listed = crunch.__doc__.split("each under a `# --- ...` banner:\n")[1]
+        self.assertEqual([line.strip() for line in listed.splitlines()
+                          if line.strip()], banners)
+        self.assertGreater(len(banners), 8)
+
     def test_reliability_figures(self):
         with open(os.path.join(HERE, "README.md")) as f:
             readme = f.read()

@@ -74,6 +74,21 @@ Exit codes: 0 done, 1 failed (missing, empty or unreadable input, no row
 of the --name names, output not writable, a regression found by
 --compare), 2 bad usage (a --fail-if EXPR that does not parse too), 3 a
 --fail-if threshold failed, 130 interrupted.
+
+The code's sections, top to bottom, each under a `# --- ...` banner:
+
+    constants
+    records: a file's format, its lines and fields
+    runs: their end, alignment, stage plan and intervals
+    parsing: a block of lines -> named columns
+    counting: buckets, names, nodes, the chart, the last end, the sample
+    the tally: lines in, each row counted where it counts
+    summarising: rows of numbers, comparisons and thresholds
+    formatting: text tables, CSV and JSON
+    HTML report
+    reading input
+    a run: inputs -> Run
+    main
 """
 
 import argparse
@@ -110,8 +125,7 @@ RANGE_B = 16 << 20              # a file is cut into byte ranges at most this
 RANGE_MIN_B = 1 << 20           # big and, but for the last, at least this big
 MIN_PARALLEL_B = 8 << 20        # smaller inputs are read in one process
 LIVE_BUCKETS_MAX = 8            # open histograms; older ones are compressed
-LATENCY_KEYS_MAX = 1 << 16      # latencies whose hammer key is memoised
-LATENCY_TABLE_MAX_US = 1 << 20  # whole-microsecond latencies keyed by a list
+LIVE_KEYS_MAX = 1 << 20         # and their keys in all, at most (~40 MB)
 US_PER_S = 1e6
 DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
 MAX_VALUE_S = 1e9               # elapsed and response times must be below
@@ -124,14 +138,14 @@ HEADER_SHOWN_MAX = 80           # characters of a bad header quoted in errors
 SAMPLE_MIX = 0x9E3779B97F4A7C15  # sample_hash's multiplier (golden ratio)
 STAGES_MAX = 10000              # a longer stage plan is ignored
 NAMES_MAX = 1000                # (method, name) keys kept; the rest summed
-NAMES_LIVE_MAX = 64             # per-name histograms kept uncompressed
+NAMES_LIVE_MAX = NAMES_MAX      # per-name histograms kept uncompressed
 LUMPS_MEMO_MAX = 1 << 14        # keys remembered as summed past NAMES_MAX
 CHART_NAMES_MAX = 8             # names drawn in the p95 chart, then "other"
 CHART_SLOTS_MAX = 120           # points of each name in that chart, at most
-CELLS_LIVE_MAX = 64             # the chart's histograms kept uncompressed
+CELLS_LIVE_MAX = 1024           # the chart's histograms kept uncompressed
 NODES_MAX = 1000                # a node column's numbers: 1 to this, as --node
 NODE_DIGITS_MAX = 7             # a longer node field is not read as a number
-NODES_LIVE_MAX = 64             # per-node histograms kept uncompressed
+NODES_LIVE_MAX = NODES_MAX      # per-node histograms kept uncompressed
 # A node is marked when its p95 (or error %) is the nodes' worst, more
 # than OUTLIER_RATIO times their median, and at least the floor.
 OUTLIER_RATIO = 1.5
@@ -153,7 +167,7 @@ NODE_NAMES = ("node",)          # hammer --hosts' merged file: 1 to N
 TIMER, TASK = b"timer", b"task"
 QUOTED_REST = re.compile(rb'(?:[^"]|"")*"(?!")', re.S)  # to its close
 
-# --- pure functions and small types ------------------------------------------
+# --- records: a file's format, its lines and fields --------------------------
 
 
 class InputError(Exception):
@@ -379,16 +393,6 @@ def records(data, final):
     return items, b""
 
 
-def corrected_times(elapsed, scheduled, times):
-    """Latency from the intended send instant, elapsed - scheduled +
-    response_time, of columns of floats, rounded to the microsecond (the
-    CSV's resolution) so that a block gives the same keys however it is
-    read."""
-    return list(map(round, map(operator.add, map(operator.sub, elapsed,
-                                                 scheduled), times),
-                    repeat(6)))
-
-
 def valid_status(code):
     return code == 0 or 100 <= code <= 999
 
@@ -408,80 +412,22 @@ def status_codes(fields):
     return codes
 
 
-def sample_hash(elapsed):
-    """A well-mixed 32-bit hash of an elapsed time, the same in every
-    process and run (float hashes are not randomised)."""
-    return ((hash(elapsed) * SAMPLE_MIX) >> 29) & 0xFFFFFFFF
+def micro_shape(joined, count):
+    """How plainly `count` comma-joined fields (bytes) hold microseconds,
+    checked in a few C passes: 0 when not every one is digits, a dot and
+    six digits, as hammer's %.6f writes (a whole number of microseconds
+    >= 0); 1 when they all are; 2 when they also all have the same width,
+    so that their order as bytes is their order as numbers."""
+    shape = joined.translate(DIGITS_AS_0) + b","
+    first = shape[:shape.index(b",") + 1]
+    if first.replace(b".000000,", b"").strip(b"0"):
+        return 0
+    if shape == first * count:
+        return 2
+    return 0 if shape.replace(b".000000,", b"").strip(b"0") else 1
 
 
-def sample_picks(elapsed, mask):
-    """Indexes of the times whose sample_hash has no bit of mask set (the
-    bits of the mixed hash from 29 up), computed by map() in C rather than
-    a Python call per row."""
-    mixed = map(operator.mul, map(hash, elapsed), repeat(SAMPLE_MIX))
-    low = map(operator.and_, mixed, repeat((mask << 29) | ((1 << 29) - 1)))
-    return compress(range(len(elapsed)),
-                    map(operator.lt, low, repeat(1 << 29)))
-
-
-def status_counts(statuses):
-    """Status fields (bytes) -> (their counts, the indexes of the rows whose
-    status differs from the first row's); a few C passes, as most rows
-    share one status."""
-    top = statuses[0]
-    others = list(compress(range(len(statuses)),
-                           map(operator.ne, statuses, repeat(top))))
-    counts = collections.Counter(map(statuses.__getitem__, others))
-    counts[top] = len(statuses) - len(others)
-    return counts, others
-
-
-def bucket_edge(number, width):
-    """The least whole microsecond (as seconds) t with t // width >=
-    number: where bucket `number` starts for %.6f times."""
-    t = round(number * width, 6)
-    while t // width >= number:
-        t = round(t - 1e-6, 6)
-    while t // width < number:
-        t = round(t + 1e-6, 6)
-    return t
-
-
-def bucket_slots(elapsed, width, first, last):
-    """Each row's bucket number less first (an int, bool or whole float),
-    for a block whose elapsed times span buckets first to last.  elapsed
-    are floats or, when bytes, fields of one %.6f shape (micro_shape() 2),
-    which are placed by comparing them with the buckets' edges as bytes
-    when there are fewer edges than rows, or a Moved of either (the
-    fields are compared with the edges moved back)."""
-    fields = elapsed.fields if isinstance(elapsed, Moved) else elapsed
-    if not isinstance(fields[0], bytes) or last - first > len(fields):
-        numbers = map(operator.floordiv, map(float, elapsed), repeat(width))
-        return list(map(operator.sub, numbers, repeat(first)))
-    edges = [bucket_edge(n, width) for n in range(first + 1, last + 1)]
-    if fields is not elapsed:   # the edge less the offset, in microseconds
-        offset = round(elapsed.offset_s * US_PER_S)
-        edges = [(round(e * US_PER_S) - offset) / US_PER_S for e in edges]
-    edges = [b"%0*.6f" % (len(fields[0]), e) for e in edges]
-    if len(edges) == 1:
-        return list(map(operator.ge, fields, repeat(edges[0])))
-    return list(map(bisect.bisect_right, repeat(edges), fields))
-
-
-def last_end(block, floor):
-    """The greatest of floor and a block's elapsed + response time, where
-    block is (lo, hi, elapsed, times, most, per_s): the least and greatest
-    elapsed, the rows' elapsed and response times (in 1/per_s seconds)
-    and the greatest of these.  Only the rows whose response time could
-    take them past floor, and past the slowest row's end, are added up
-    (with a margin for rounding), found in one C pass."""
-    lo, hi, elapsed, times, most, per_s = block
-    most_s = most / per_s
-    over_s = max(floor - hi, most_s - (hi - lo))
-    over = (over_s - 1e-9 * (abs(floor) + abs(hi) + most_s + 1.0)) * per_s
-    picks = compress(range(len(times)), map(operator.gt, times, repeat(over)))
-    return max([floor] + [float(elapsed[i]) + times[i] / per_s
-                          for i in picks])
+# --- runs: their end, alignment, stage plan and intervals --------------------
 
 
 def is_seconds(value):
@@ -729,35 +675,12 @@ def check_intervals(lo, hi, width):
                width_to_fit(lo, hi)))
 
 
-def rows_with(statuses, others, wanted):
-    """The indexes of the rows whose status is in the set wanted, given
-    others from status_counts()."""
-    if statuses[0] in wanted:
-        return list(compress(range(len(statuses)),
-                             map(wanted.__contains__, statuses)))
-    return [i for i in others if statuses[i] in wanted]
-
-
-def micro_shape(joined, count):
-    """How plainly `count` comma-joined fields (bytes) hold microseconds,
-    checked in a few C passes: 0 when not every one is digits, a dot and
-    six digits, as hammer's %.6f writes (a whole number of microseconds
-    >= 0); 1 when they all are; 2 when they also all have the same width,
-    so that their order as bytes is their order as numbers."""
-    shape = joined.translate(DIGITS_AS_0) + b","
-    first = shape[:shape.index(b",") + 1]
-    if first.replace(b".000000,", b"").strip(b"0"):
-        return 0
-    if shape == first * count:
-        return 2
-    return 0 if shape.replace(b".000000,", b"").strip(b"0") else 1
-
-
-# --- parsing: a block of lines -> named columns --------------------------------
+# --- parsing: a block of lines -> named columns ------------------------------
 
 Times = collections.namedtuple("Times", "values total least most per_s")
 Times.__doc__ = """Latencies: a list of values in 1/per_s seconds (per_s is
-US_PER_S for whole microseconds, else 1.0), their sum, least and greatest."""
+US_PER_S for whole microseconds, as ints, else 1.0), their sum, least and
+greatest."""
 
 Columns = collections.namedtuple(
     "Columns", "elapsed times statuses counts others codes errors kinded lo"
@@ -991,7 +914,7 @@ def fast_columns(block, nlines, fmt):
     try:
         joined = b",".join(fields)
         if micro_shape(joined, len(fields)):
-            values = list(map(float, joined.replace(b".", b"").split(b",")))
+            values = list(map(int, joined.replace(b".", b"").split(b",")))
             times = times_of(values, US_PER_S)
         else:
             times = times_of(list(map(float, fields)))
@@ -1068,8 +991,8 @@ def fast_corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
         return False
     if shape and times.per_s == US_PER_S and micro_shape(joined,
                                                           len(scheduled)):
-        late = list(map(operator.sub, map(float, elapsed_joined.replace(
-            b".", b"").split(b",")), map(float, joined.replace(
+        late = list(map(operator.sub, map(int, elapsed_joined.replace(
+            b".", b"").split(b",")), map(int, joined.replace(
                 b".", b"").split(b","))))
         if min(late) < 0:
             return False
@@ -1086,6 +1009,16 @@ def fast_corrected(scheduled, with_newline, elapsed, elapsed_joined, shape,
     if times.per_s != 1.0:
         values = list(map(operator.truediv, values, repeat(times.per_s)))
     return times_of(corrected_times(elapsed, sent, values))
+
+
+def corrected_times(elapsed, scheduled, times):
+    """Latency from the intended send instant, elapsed - scheduled +
+    response_time, of columns of floats, rounded to the microsecond (the
+    CSV's resolution) so that a block gives the same keys however it is
+    read."""
+    return list(map(round, map(operator.add, map(operator.sub, elapsed,
+                                                 scheduled), times),
+                    repeat(6)))
 
 
 def slow_columns(numbered, fmt):
@@ -1157,6 +1090,27 @@ def row_columns(rows, fmt):
                     nodes, node_of)]
 
 
+def status_counts(statuses):
+    """Status fields (bytes) -> (their counts, the indexes of the rows whose
+    status differs from the first row's); a few C passes, as most rows
+    share one status."""
+    top = statuses[0]
+    others = list(compress(range(len(statuses)),
+                           map(operator.ne, statuses, repeat(top))))
+    counts = collections.Counter(map(statuses.__getitem__, others))
+    counts[top] = len(statuses) - len(others)
+    return counts, others
+
+
+def rows_with(statuses, others, wanted):
+    """The indexes of the rows whose status is in the set wanted, given
+    others from status_counts()."""
+    if statuses[0] in wanted:
+        return list(compress(range(len(statuses)),
+                             map(wanted.__contains__, statuses)))
+    return [i for i in others if statuses[i] in wanted]
+
+
 def row_errors(columns):
     """The RowErrors of Columns.  A row is an error when it has an error
     kind, or when hammer.error_class() makes its status one (a 5xx; in a
@@ -1201,110 +1155,57 @@ def error_classes(columns):
                            None if columns.errors is None else "")
 
 
-class LatencyKeys(dict):
-    """Latency (float) -> its hammer.Histogram key (LATENCY_KEY_FORMAT),
-    memoised: formatting a float is the costly part of counting it, and a
-    run repeats its microsecond latencies.  Holds at most
-    LATENCY_KEYS_MAX values (it starts afresh when full); the keys
-    themselves are shared strings."""
-
-    __slots__ = ("names",)
-
-    def __init__(self):
-        dict.__init__(self)
-        self.names = {}
-
-    def __missing__(self, value):
-        if len(self) >= LATENCY_KEYS_MAX:
-            self.clear()
-        key = hammer.LATENCY_KEY_FORMAT % value
-        key = self[value] = self.names.setdefault(key, key)
-        return key
-
-
-def key_runs(start, stop):
-    """(first, past, key) runs of whole microseconds from start to stop
-    that share one hammer.Histogram key, each found with one formatting.
-
-    A key such as 2.74e-02 covers the microseconds below its rounding edge
-    27450 us; the edge itself is formatted, as its binary value decides
-    the rounding.  Keys finer than a microsecond cover one each.
-    """
-    key_of = hammer.LATENCY_KEY_FORMAT.__mod__
-    u = start
-    while u < stop:
-        key = key_of(u / US_PER_S)
-        mantissa, e, exponent = key.partition("e")
-        digits = mantissa.replace(".", "")
-        if u == 0 or not e or "." not in mantissa:
-            scale = 0               # not a %.Ne key: one microsecond
-        else:
-            scale = int(exponent) - len(digits) + 7
-        if scale < 1:
-            past = u + 1
-        else:
-            past = (int(digits) * 10 + 5) * 10 ** (scale - 1)
-            if key_of(past / US_PER_S) == key:
-                past += 1
-        past = min(max(past, u + 1), stop)
-        yield u, past, key
-        u = past
+def take(columns, rows):
+    """The Columns of the rows at the sorted indexes rows (no keys, their
+    nodes)."""
+    pick = lambda values: list(map(values.__getitem__, rows))
+    elapsed = columns.elapsed
+    if isinstance(elapsed, Moved):      # all at once, not one by one
+        elapsed = list(elapsed)
+    elapsed, statuses = pick(elapsed), pick(columns.statuses)
+    counts, others = status_counts(statuses)
+    times, corrected = columns.times, columns.corrected
+    if corrected is not None:
+        corrected = picked(corrected.values, rows, corrected.per_s)
+    kinded = []
+    if columns.kinded:
+        mine = set(columns.kinded)
+        kinded = [j for j, i in enumerate(rows) if i in mine]
+    lo, hi = min(elapsed), max(elapsed)
+    node_of = columns.node_of
+    if node_of is not None:
+        node_of = pick(node_of)
+    return Columns(elapsed, picked(times.values, rows, times.per_s),
+                   statuses, counts, others, columns.codes,
+                   columns.errors and pick(columns.errors), kinded,
+                   float(lo), float(hi), corrected, None, None,
+                   columns.nodes, node_of)
 
 
-class LatencyTable(object):
-    """Latency in whole microseconds -> hammer.Histogram key, looked up
-    for a whole list in C.
-
-    Latencies below LATENCY_TABLE_MAX_US index a list of keys; others go
-    through a LatencyKeys dict.  The list grows to the largest latency
-    seen.
-    """
-
-    def __init__(self):
-        self.table = []
-        self.names = {}
-        self.other = LatencyKeys()
-
-    def keys(self, micros, most):
-        """An iterable of the keys of the list micros, whole microseconds
-        (floats) whose maximum is most."""
-        if most < LATENCY_TABLE_MAX_US:
-            self._grow(int(most) + 1)
-            return map(self.table.__getitem__, map(float.__round__, micros))
-        return map(self.other.__getitem__, map(operator.truediv, micros,
-                                               repeat(US_PER_S)))
-
-    def _grow(self, size):
-        """Make the list cover at least size microseconds."""
-        if size <= len(self.table):
-            return
-        size = min(1 << max(size - 1, 1).bit_length(), LATENCY_TABLE_MAX_US)
-        table = self.table
-        for first, past, key in key_runs(len(table), size):
-            key = self.names.setdefault(key, key)
-            table.extend([key] * (past - first))
+# --- counting: buckets, names, nodes, the chart, the last end, the sample ----
 
 
-def add_times(hist, keys, times):
-    """Count Times in a hammer.Histogram, as its add_many() does, with the
-    keys from a LatencyTable and the sum, minimum and maximum given:
-    latencies not in whole microseconds are rounded to them first, as
-    hammer.to_us() rounds them."""
+def keyed(times):
+    """Times (or None) -> (keys, sum, least, greatest) as
+    hammer.Histogram.add_keyed() takes them (None for None): latencies not
+    in whole microseconds are rounded to them first, as hammer.to_us()
+    rounds them."""
+    if times is None:
+        return None
     values, total, least, most, per_s = times
     if not values:
-        return
+        return [], 0, math.inf, 0
     if per_s != US_PER_S:
-        values = list(map(float, hammer.to_us(values)))
-        total, least, most, per_s = (sum(values), min(values), max(values),
-                                     US_PER_S)
-    hist.counts.update(keys.keys(values, most))
-    hist.n += len(values)
-    hist.total += total / per_s
-    least, most = least / per_s, most / per_s
-    if least < hist.min:
-        hist.min = least
-    if most > hist.max:
-        hist.max = most
+        values = hammer.to_us(values)
+        total, least, most = sum(values), min(values), max(values)
+    return hammer.latency_keys(values, most), total, least, most
+
+
+def add_times(hist, times):
+    """Count Times (or None) in a hammer.Histogram."""
+    counted = keyed(times)
+    if counted is not None:
+        hist.add_keyed(*counted)
 
 
 class Bucket(object):
@@ -1314,11 +1215,14 @@ class Bucket(object):
     Bucket of its own (`corrected`).
 
     The histogram is a hammer.Histogram while the bucket is live and a
-    compressed copy (`frozen`) once it is not, which keeps memory flat.
+    compressed copy (`frozen`) once it is not, which keeps memory flat;
+    its latency_summary() is worked out before it is frozen (unless the
+    bucket's class never settles), so that a summary need not thaw it.
     """
 
     __slots__ = ("requests", "errors", "hist", "frozen", "latency",
                  "corrected", "owner")
+    settles = True
 
     def __init__(self):
         self.requests = 0
@@ -1329,10 +1233,17 @@ class Bucket(object):
         self.corrected = None
         self.owner = None       # see Bucketer.owned()
 
+    def size(self):
+        """How many keys its live histograms hold."""
+        size = len(self.hist.counts) if self.hist is not None else 0
+        if self.corrected is not None:
+            size += self.corrected.size()
+        return size
+
     def part(self):
         """The Bucket of the corrected latency, made on first use."""
         if self.corrected is None:
-            self.corrected = Bucket()
+            self.corrected = type(self)()
         return self.corrected
 
     def histogram(self):
@@ -1354,21 +1265,18 @@ class Bucket(object):
 
     def freeze(self):
         if self.hist is not None:
+            if self.latency is None and self.settles:
+                self.latency = latency_summary(self.hist)
             data = marshal.dumps(self.hist.to_dict())
             self.frozen = zlib.compress(data, 1)
             self.hist = None
         if self.corrected is not None:
             self.corrected.freeze()
 
-    def settle(self, total):
-        """Work out latency_summary() of the histogram, when not known,
-        and add the histogram to total (a hammer.Histogram), when given."""
-        if self.latency is None or total is not None:
-            hist = self.peek()
-            if self.latency is None:
-                self.latency = latency_summary(hist)
-            if total is not None:
-                total.merge(hist)
+    def settle(self):
+        """Work out latency_summary() of the histogram, when not known."""
+        if self.latency is None:
+            self.latency = latency_summary(self.peek())
 
     def merge(self, other):
         self.requests += other.requests
@@ -1380,29 +1288,42 @@ class Bucket(object):
             self.part().merge(other.corrected)
 
 
-# --- counting: buckets, names, the last end, the sample, the tally -------------
+class Kept(Bucket):
+    """A Bucket whose latency is worked out when asked for, not each time
+    it is frozen: a name's, a node's or a chart slot's, whose rows come
+    in any order (an interval's come in one stretch of the input)."""
+
+    __slots__ = ()
+    settles = False
+
 
 MIXED = "mixed"     # a Bucket.owner: rows of several keys
 
 
 class Live(object):
     """Buckets with a live histogram, least recently used first: past
-    `most` of them, the oldest is frozen (compressed)."""
+    `most` of them, or past LIVE_KEYS_MAX histogram keys in all (each
+    bucket's as counted when it was last touched), the oldest are frozen
+    (compressed)."""
 
     def __init__(self, most):
         self.most = most
-        self.order = collections.OrderedDict()
+        self.order = collections.OrderedDict()  # bucket -> its keys
+        self.keys = 0
 
     def touch(self, bucket):
-        if bucket in self.order:
-            self.order.move_to_end(bucket)
-            return
-        self.order[bucket] = True
-        while len(self.order) > self.most:
-            self.order.popitem(last=False)[0].freeze()
+        size = bucket.size()
+        self.keys += size - self.order.pop(bucket, 0)
+        self.order[bucket] = size
+        while len(self.order) > 1 and (len(self.order) > self.most
+                                       or self.keys > LIVE_KEYS_MAX):
+            oldest, keys = self.order.popitem(last=False)
+            self.keys -= keys
+            oldest.freeze()
 
     def clear(self):
         self.order.clear()
+        self.keys = 0
 
 
 def group_rows(labels):
@@ -1416,6 +1337,38 @@ def group_rows(labels):
         end = bisect.bisect_right(ordered, label, start)
         groups.append((label, order[start:end]))
     return groups
+
+
+def bucket_edge(number, width):
+    """The least whole microsecond (as seconds) t with t // width >=
+    number: where bucket `number` starts for %.6f times."""
+    t = round(number * width, 6)
+    while t // width >= number:
+        t = round(t - 1e-6, 6)
+    while t // width < number:
+        t = round(t + 1e-6, 6)
+    return t
+
+
+def bucket_slots(elapsed, width, first, last):
+    """Each row's bucket number less first (an int, bool or whole float),
+    for a block whose elapsed times span buckets first to last.  elapsed
+    are floats or, when bytes, fields of one %.6f shape (micro_shape() 2),
+    which are placed by comparing them with the buckets' edges as bytes
+    when there are fewer edges than rows, or a Moved of either (the
+    fields are compared with the edges moved back)."""
+    fields = elapsed.fields if isinstance(elapsed, Moved) else elapsed
+    if not isinstance(fields[0], bytes) or last - first > len(fields):
+        numbers = map(operator.floordiv, map(float, elapsed), repeat(width))
+        return list(map(operator.sub, numbers, repeat(first)))
+    edges = [bucket_edge(n, width) for n in range(first + 1, last + 1)]
+    if fields is not elapsed:   # the edge less the offset, in microseconds
+        offset = round(elapsed.offset_s * US_PER_S)
+        edges = [(round(e * US_PER_S) - offset) / US_PER_S for e in edges]
+    edges = [b"%0*.6f" % (len(fields[0]), e) for e in edges]
+    if len(edges) == 1:
+        return list(map(operator.ge, fields, repeat(edges[0])))
+    return list(map(bisect.bisect_right, repeat(edges), fields))
 
 
 class Bucketer(object):
@@ -1437,8 +1390,6 @@ class Bucketer(object):
     bucket and no chart needs them per interval).
     """
 
-    keys = None     # one LatencyTable per process, made on first use
-
     def __init__(self, interval_s, stage_edges=None, names=None):
         self.interval_s = interval_s
         self.stage_edges = stage_edges
@@ -1446,12 +1397,10 @@ class Bucketer(object):
         self.buckets = {}       # interval number -> Bucket
         self.stages = {}        # stage number (from 0) -> Bucket
         self.live = Live(LIVE_BUCKETS_MAX)
-        self.total = None       # all buckets' histograms merged, once known
-        self.corrected_total = None     # and their corrected latencies'
+        self.total = hammer.Histogram()     # every bucket's rows
+        self.corrected_total = hammer.Histogram()   # their corrected latency
         self.min_elapsed = self.max_elapsed = None
         self.too_wide = False
-        if Bucketer.keys is None:
-            Bucketer.keys = LatencyTable()
 
     def widen(self, lo, hi):
         """Take in elapsed times lo to hi, before any bucket is touched;
@@ -1466,7 +1415,8 @@ class Bucketer(object):
             self.buckets.clear()
             self.stages.clear()
             self.live.clear()
-            self.total = self.corrected_total = None
+            self.total, self.corrected_total = (hammer.Histogram(),
+                                                hammer.Histogram())
 
     def check(self):
         """Raise InputError when too_wide, naming the elapsed times seen
@@ -1477,11 +1427,11 @@ class Bucketer(object):
 
     def add(self, columns, errors, owner=None):
         """Count Columns (already widen()ed), with their RowErrors, per
-        interval and per stage: requests, errors and the response times
-        (not of gone rows), and the corrected latencies when given.  owner
-        is the key of every row, MIXED, or None (no names).  A block of
-        rows that all fall in one bucket (most blocks) needs no per-row
-        bucket number."""
+        interval and per stage, and in the totals: requests, errors and the
+        response times (not of gone rows), and the corrected latencies
+        when given.  owner is the key of every row, MIXED, or None (no
+        names).  A block of rows that all fall in one bucket (most
+        blocks) needs no per-row bucket number."""
         elapsed, width = columns.elapsed, self.interval_s
         first, last = int(columns.lo // width), int(columns.hi // width)
         edges = self.stage_edges
@@ -1489,18 +1439,20 @@ class Bucketer(object):
         if staged:
             stage_first = bisect.bisect_right(edges, columns.lo)
             stage_last = bisect.bisect_right(edges, columns.hi)
-        if first == last or (staged and stage_first == stage_last):
-            ok = columns.times
-            corrected = columns.corrected
-            if errors.gone:
-                ok = without(ok, errors.gone)
-                if corrected is not None:
-                    corrected = without(corrected, errors.gone)
-            one = (len(columns.statuses), len(errors.wrong), ok, corrected)
+        ok, corrected = columns.times, columns.corrected
+        if errors.gone:
+            ok = without(ok, errors.gone)
+            if corrected is not None:
+                corrected = without(corrected, errors.gone)
+        counted = (keyed(ok), keyed(corrected))    # once for every bucket
+        for hist, part in zip((self.total, self.corrected_total), counted):
+            if part is not None:
+                hist.add_keyed(*part)
+        one = (len(columns.statuses), len(errors.wrong)) + counted
         if first == last:
             bucket = self._bucket(self.buckets, first)
             if not self.owned(bucket, first, owner):
-                self.names.add_times(owner, one[2], one[3], first)
+                self.names.add_times(owner, ok, corrected, first)
             self._add_one(bucket, *one)
         else:
             self._add_spread(self.buckets, bucket_slots(elapsed, width, first,
@@ -1538,13 +1490,13 @@ class Bucketer(object):
 
     def _add_one(self, bucket, requests, errors, ok, corrected):
         """Count a block's rows in one bucket: ok and corrected are the
-        Times of the responses and of their corrected latencies (or
-        None)."""
+        keyed() Times of the responses and of their corrected latencies
+        (or None)."""
         bucket.requests += requests
         bucket.errors += errors
-        self._add_times(bucket, ok)
+        self._add_keyed(bucket, ok)
         if corrected is not None:
-            self._add_times(bucket.part(), corrected)
+            self._add_keyed(bucket.part(), corrected)
 
     def _add_spread(self, buckets, slots, first, columns, errors,
                     owner=None):
@@ -1564,20 +1516,19 @@ class Bucketer(object):
             if gone:
                 rows = list(filterfalse(gone.__contains__, rows))
             ok = picked(times.values, rows, times.per_s)
-            self._add_times(bucket, ok)
+            self._add_keyed(bucket, keyed(ok))
             part = None
             if corrected is not None:
                 part = picked(corrected.values, rows, corrected.per_s)
-                self._add_times(bucket.part(), part)
+                self._add_keyed(bucket.part(), keyed(part))
             if not handed and (ok or part):
                 self.names.add_times(owner, ok, part, number)
 
-    def _add_times(self, bucket, times):
-        """Count Times (None: nothing) in a bucket."""
-        if times is None:
-            return
-        bucket.latency = None
-        add_times(bucket.histogram(), self.keys, times)
+    def _add_keyed(self, bucket, counted):
+        """Count keyed() Times (None: nothing) in a bucket."""
+        if counted is not None:
+            bucket.latency = None
+            bucket.histogram().add_keyed(*counted)
 
     def _bucket(self, buckets, number):
         """The Bucket of that number in the dict buckets (intervals or
@@ -1591,34 +1542,20 @@ class Bucketer(object):
     def freeze(self):
         """Compress every histogram, after working out what summarise()
         needs of them (this runs in the worker processes): each bucket's
-        latency_summary() and, when not known, the totals; and hand the
-        owned buckets' histograms to their keys."""
-        total = hammer.Histogram() if self.total is None else None
-        corrected = (hammer.Histogram() if self.corrected_total is None
-                     else None)
+        latency_summary(); and hand the owned buckets' histograms to their
+        keys (all at once, the totals, when one key owns every bucket)."""
         owners = set(b.owner for b in self.buckets.values())
-        whole = (self.names is not None and total is not None
-                 and self.names.timeline is None and len(owners) == 1
-                 and None not in owners and MIXED not in owners)
+        whole = (self.names is not None and self.names.timeline is None
+                 and len(owners) == 1 and None not in owners
+                 and MIXED not in owners)
         for number, bucket in self.buckets.items():
             if bucket.owner not in (None, MIXED):
                 if whole:
                     bucket.owner = MIXED
                 else:
                     self._release(bucket, number)
-            bucket.settle(total)
-            if bucket.corrected is not None:
-                bucket.corrected.settle(corrected)
-            bucket.freeze()
-        for bucket in self.stages.values():
-            bucket.settle(None)
-            if bucket.corrected is not None:
-                bucket.corrected.settle(None)
-            bucket.freeze()
-        if total is not None:
-            self.total = total
-        if corrected is not None:
-            self.corrected_total = corrected
+        freeze_buckets(self.buckets.values())
+        freeze_buckets(self.stages.values())
         if whole:
             self.names.release(owners.pop(), None, self.total,
                                self.corrected_total)
@@ -1631,35 +1568,25 @@ class Bucketer(object):
             self.widen(other.min_elapsed, other.max_elapsed)
         if self.too_wide:   # so is a merge with a too_wide one
             return
-        fresh = not self.buckets and self.total is None
-        self.total = merged_total(self.total, other.total, fresh)
-        self.corrected_total = merged_total(self.corrected_total,
-                                            other.corrected_total, fresh)
+        self.total.merge(other.total)
+        self.corrected_total.merge(other.corrected_total)
         merge_buckets(self.buckets, other.buckets)
         merge_buckets(self.stages, other.stages)
 
 
-def merged_total(mine, theirs, fresh):
-    """Two tallies' merged histogram: theirs for a fresh tally, else both
-    added up, or None (freeze() adds the buckets' up) when one is not
-    known."""
-    if fresh:
-        return theirs
-    if mine is not None and theirs is not None:
-        mine.merge(theirs)
-        return mine
-    return None
-
-
-def merge_buckets(mine, theirs):
-    """Add the dict of Buckets theirs to mine, by number."""
+def merge_buckets(mine, theirs, live=None):
+    """Add the dict of Buckets theirs to mine, by number; a merged one is
+    frozen, or kept live in live when given."""
     for number, bucket in theirs.items():
         ours = mine.get(number)
         if ours is None:
             mine[number] = bucket
         else:
             ours.merge(bucket)
-            ours.freeze()
+            if live is None:
+                ours.freeze()
+            else:
+                live.touch(ours)
 
 
 def negated(rank):
@@ -1688,7 +1615,7 @@ def bucket_times(bucket, times, corrected):
                                            else None, corrected)):
         if values is not None:
             part.latency = None
-            add_times(part.histogram(), Bucketer.keys, values)
+            add_times(part.histogram(), values)
 
 
 def bucket_hists(bucket, hist, corrected):
@@ -1703,10 +1630,22 @@ def bucket_hists(bucket, hist, corrected):
 def freeze_buckets(buckets):
     """Settle and freeze Buckets, and their corrected parts."""
     for bucket in buckets:
-        bucket.settle(None)
-        if bucket.corrected is not None:
-            bucket.corrected.settle(None)
         bucket.freeze()
+        bucket.settle()
+        if bucket.corrected is not None:
+            bucket.corrected.settle()
+
+
+def interval_numbers(columns, width, keep):
+    """The interval numbers of Columns' rows at the indexes keep (None:
+    all rows), or their one number when they share it."""
+    first, last = int(columns.lo // width), int(columns.hi // width)
+    if first == last:
+        return first
+    slots = bucket_slots(columns.elapsed, width, first, last)
+    if keep is not None:
+        slots = list(map(slots.__getitem__, keep))
+    return [first + int(s) for s in slots]
 
 
 class NameTable(object):
@@ -1752,7 +1691,7 @@ class NameTable(object):
                     return lump
                 self._drop(heapq.heappop(self.ranks)[1][1])
             heapq.heappush(self.ranks, (negated(rank), rank))
-        self.entries[key] = Bucket()
+        self.entries[key] = Kept()
         return key
 
     def _drop(self, key):
@@ -1774,6 +1713,42 @@ class NameTable(object):
         bucket.errors += errors
         if kinds:
             self.kinds.setdefault(entry, collections.Counter()).update(kinds)
+
+    def add_rows(self, entry, columns, errors, rows, latency, width):
+        """Count rows (indexes, or None for all) of Columns, with their
+        RowErrors, in an entry() key: how many, the errors and their
+        kinds, and with latency their latencies (else an owned bucket
+        hands them over); width, the intervals', places them in the
+        Timeline."""
+        wrong, gone, kinded = errors.wrong, errors.gone, columns.kinded
+        if rows is not None:
+            mine = set(rows)
+            wrong, gone, kinded = ([i for i in wrong if i in mine],
+                                   [i for i in gone if i in mine],
+                                   [i for i in kinded if i in mine])
+        kinds = None
+        if kinded:
+            kinds = collections.Counter(columns.errors[i].rstrip(b"\n")
+                                        for i in kinded)
+        self.count(entry, len(rows if rows is not None
+                              else columns.statuses), len(wrong), kinds)
+        if not latency:
+            return
+        times, corrected = columns.times, columns.corrected
+        if rows is None and not gone:
+            keep = None
+        else:
+            keep = list(range(len(columns.statuses))) if rows is None else rows
+            if gone:
+                gone = set(gone)
+                keep = [i for i in keep if i not in gone]
+            times = picked(times.values, keep, times.per_s)
+            if corrected is not None:
+                corrected = picked(corrected.values, keep, corrected.per_s)
+        numbers = None
+        if self.timeline is not None:
+            numbers = interval_numbers(columns, width, keep)
+        self.add_times(entry, times, corrected, numbers)
 
     def add_times(self, entry, times, corrected, numbers):
         """Count latencies of an entry() key: Times, or None; numbers are
@@ -1808,19 +1783,18 @@ class NameTable(object):
 
     def merge(self, other):
         """Add another table (of a later part of the input), key by key
-        in its order; both are frozen."""
+        in its order; the other is frozen, and the merged entries stay
+        live as the table's own (freeze() compresses them)."""
         for key, bucket in other.entries.items():
             entry = self.entry(key)
             self.entries[entry].merge(bucket)
+            self.live.touch(self.entries[entry])
             if key in other.kinds:
                 self.kinds.setdefault(entry, collections.Counter()).update(
                     other.kinds[key])
         self.lumped = self.lumped or other.lumped
         if self.timeline is not None and other.timeline is not None:
             self.timeline.merge(other.timeline, self.entry)
-        self.live.clear()
-        for bucket in self.entries.values():
-            bucket.freeze()
 
 
 class NodeTable(object):
@@ -1836,7 +1810,7 @@ class NodeTable(object):
     def _bucket(self, node):
         bucket = self.entries.get(node)
         if bucket is None:
-            bucket = self.entries[node] = Bucket()
+            bucket = self.entries[node] = Kept()
         self.live.touch(bucket)
         return bucket
 
@@ -1883,9 +1857,9 @@ class NodeTable(object):
         self.live.clear()
 
     def merge(self, other):
-        """Add another table, node by node; both are frozen."""
-        merge_buckets(self.entries, other.entries)
-        self.live.clear()
+        """Add another table, node by node; the other is frozen, and the
+        merged entries stay live (freeze() compresses them)."""
+        merge_buckets(self.entries, other.entries, self.live)
 
 
 class Timeline(object):
@@ -1924,7 +1898,7 @@ class Timeline(object):
         slot = number >> self.shift
         cell = slots.get(slot)
         if cell is None:
-            cell = slots[slot] = Bucket()
+            cell = slots[slot] = Kept()
         self.live.touch(cell)
         return cell
 
@@ -1943,7 +1917,7 @@ class Timeline(object):
                 if values is not None and rows is not None:
                     values = picked(values.values, rows, values.per_s)
                 if values is not None:
-                    add_times(part.histogram(), Bucketer.keys, values)
+                    add_times(part.histogram(), values)
 
     def release(self, key, number, hist, corrected):
         """Count histograms of a key's rows in interval `number`."""
@@ -2012,6 +1986,22 @@ def merge_cells(mine, theirs, shift):
     return mine
 
 
+def last_end(block, floor):
+    """The greatest of floor and a block's elapsed + response time, where
+    block is (lo, hi, elapsed, times, most, per_s): the least and greatest
+    elapsed, the rows' elapsed and response times (in 1/per_s seconds)
+    and the greatest of these.  Only the rows whose response time could
+    take them past floor, and past the slowest row's end, are added up
+    (with a margin for rounding), found in one C pass."""
+    lo, hi, elapsed, times, most, per_s = block
+    most_s = most / per_s
+    over_s = max(floor - hi, most_s - (hi - lo))
+    over = (over_s - 1e-9 * (abs(floor) + abs(hi) + most_s + 1.0)) * per_s
+    picks = compress(range(len(times)), map(operator.gt, times, repeat(over)))
+    return max([floor] + [float(elapsed[i]) + times[i] / per_s
+                          for i in picks])
+
+
 class LastEnd(object):
     """The greatest elapsed + response time of a stream's rows, followed
     over its Columns with as few passes over their rows as can be.
@@ -2068,6 +2058,22 @@ class LastEnd(object):
         self.pending.extend(other.pending)
 
 
+def sample_hash(elapsed):
+    """A well-mixed 32-bit hash of an elapsed time, the same in every
+    process and run (float hashes are not randomised)."""
+    return ((hash(elapsed) * SAMPLE_MIX) >> 29) & 0xFFFFFFFF
+
+
+def sample_picks(elapsed, mask):
+    """Indexes of the times whose sample_hash has no bit of mask set (the
+    bits of the mixed hash from 29 up), computed by map() in C rather than
+    a Python call per row."""
+    mixed = map(operator.mul, map(hash, elapsed), repeat(SAMPLE_MIX))
+    low = map(operator.and_, mixed, repeat((mask << 29) | ((1 << 29) - 1)))
+    return compress(range(len(elapsed)),
+                    map(operator.lt, low, repeat(1 << 29)))
+
+
 class Sampler(object):
     """At most SCATTER_POINTS_MAX rows, (elapsed, response time, status,
     whether an error), for the report's scatter: those whose elapsed time
@@ -2103,47 +2109,212 @@ class Sampler(object):
         self._shrink()
 
 
-def take(columns, rows):
-    """The Columns of the rows at the sorted indexes rows (no keys, their
-    nodes)."""
-    pick = lambda values: list(map(values.__getitem__, rows))
-    elapsed = columns.elapsed
-    if isinstance(elapsed, Moved):      # all at once, not one by one
-        elapsed = list(elapsed)
-    elapsed, statuses = pick(elapsed), pick(columns.statuses)
-    counts, others = status_counts(statuses)
-    times, corrected = columns.times, columns.corrected
-    if corrected is not None:
-        corrected = picked(corrected.values, rows, corrected.per_s)
-    kinded = []
-    if columns.kinded:
-        mine = set(columns.kinded)
-        kinded = [j for j, i in enumerate(rows) if i in mine]
-    lo, hi = min(elapsed), max(elapsed)
-    node_of = columns.node_of
-    if node_of is not None:
-        node_of = pick(node_of)
-    return Columns(elapsed, picked(times.values, rows, times.per_s),
-                   statuses, counts, others, columns.codes,
-                   columns.errors and pick(columns.errors), kinded,
-                   float(lo), float(hi), corrected, None, None,
-                   columns.nodes, node_of)
+# --- the tally: lines in, each row counted where it counts -------------------
+
+
+class Lines(object):
+    """A stream's blocks of lines -> the Columns of their valid rows.
+
+    A block of plain lines goes through parse_block(); one holding a
+    quote is cut into records (records()), which a quoted field may hold
+    open over several lines and blocks (carry), read by slow_columns().
+    Counts the lines, the malformed ones and the first of them, and the
+    line number of a truncated last line; numbers count from the stream's
+    first line (main() shifts them for byte ranges).
+    """
+
+    def __init__(self, fmt, fast=True):
+        self.fmt = fmt
+        self.fast = fast        # parse_block()'s fast path
+        self.carry = b""        # a record a quoted field keeps open
+        self.lines = 0
+        self.malformed = 0
+        self.first_bad = None
+        self.truncated = None
+
+    def block(self, block):
+        """The Columns of a block of lines (bytes).  Only the stream's
+        last block may end without a newline: that line may be truncated
+        (a killed run).  A record that a quoted field keeps open at the
+        block's end waits for the next block."""
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        if self.carry:
+            block, self.carry = self.carry + block, b""
+        if b'"' in block:
+            items, self.carry = records(block, not block.endswith(b"\n"))
+            return self._records(items, not block.endswith(b"\n"))
+        if not block.endswith(b"\n"):
+            head, newline, tail = block.rpartition(b"\n")
+            columns = self.block(head + newline) if newline else []
+            return columns + self._final_line(tail)
+        nlines = block.count(b"\n")
+        parsed = parse_block(block, nlines, self.fmt, self.lines + 1,
+                             self.fast)
+        self.lines += nlines
+        return self._parsed(parsed)
+
+    def long_line(self):
+        """A line longer than LINE_MAX_B, skipped unread: malformed.  A
+        record left open before it is too long too: the Columns of what
+        it held open."""
+        columns = self.flush()
+        self.lines += 1
+        self._malformed(1, self.lines)
+        return columns
+
+    def flush(self):
+        """The end of the stream, or a long line: the records still open
+        are not records (records() with final); their Columns."""
+        if not self.carry:
+            return []
+        items, self.carry = records(self.carry, True)[0], b""
+        return self._records(items, False)
+
+    def _records(self, items, final):
+        """The Columns of records()' items; with final, the last is the
+        stream's last line, without its newline."""
+        tail = items.pop() if final and items else None
+        parsed = slow_columns(numbered_records(items, self.lines + 1),
+                              self.fmt)
+        self.lines += sum(lines for lines, _ in items)
+        columns = self._parsed(parsed)
+        if tail is not None:
+            columns += self._final_line(*reversed(tail))
+        return columns
+
+    def _parsed(self, parsed):
+        self._malformed(parsed.malformed, parsed.first_bad)
+        return parsed.columns
+
+    def _malformed(self, count, first_bad):
+        self.malformed += count
+        if self.first_bad is None:
+            self.first_bad = first_bad
+
+    def _final_line(self, line, lines=1):
+        self.lines += lines
+        if not line.strip():
+            return []
+        row = parse_line(line, self.fmt)
+        if row is None:
+            self.truncated = self.lines
+            return []
+        return row_columns([row], self.fmt)
+
+    def merge(self, other, line_offset):
+        """Add the counts of the lines after these (line_offset of them)."""
+        self.malformed += other.malformed
+        if self.first_bad is None and other.first_bad is not None:
+            self.first_bad = other.first_bad + line_offset
+        if other.truncated is not None:
+            self.truncated = other.truncated + line_offset
+        self.lines += other.lines
+
+
+Routed = collections.namedtuple("Routed", "names totals owner")
+Routed.__doc__ = """Where a Columns' rows count (Router.route()): names,
+a list of (NameTable entry, the row indexes or None for all, whether
+their latencies count there too); totals, the indexes of the rows that
+count in the totals, ascending; owner, the Bucketer's owner of those
+(a key, MIXED, or None without names)."""
+
+
+class Router(object):
+    """Which rows count where: each (method, name) key's in its NameTable
+    entry (keys summed past NAMES_MAX come as one), and in the totals the
+    requests (not timers or tasks), or, given wanted (--name), every row
+    of those names and no other."""
+
+    def __init__(self, names, wanted=None):
+        self.names = names
+        self.wanted = wanted    # None, or the names (bytes) --name keeps
+
+    def place(self, key):
+        """A key's NameTable entry (None when --name leaves it out) and
+        whether its rows count in the totals."""
+        if self.wanted is not None:
+            if key[1] not in self.wanted:
+                return None, False
+            return self.names.entry(key), True
+        return self.names.entry(key), key[0] not in (TIMER, TASK)
+
+    def route(self, columns):
+        """Columns -> Routed.  A key whose rows all count in the totals
+        owns them there: its entry gets their latencies through the
+        Bucketer (latency False)."""
+        every = range(len(columns.statuses))
+        if columns.keys is None:
+            return Routed([], every if self.wanted is None else [], None)
+        places = [self.place(key) for key in columns.keys]
+        if columns.key_of is None:
+            entry, in_totals = places[0]
+            if entry is None:
+                return Routed([], [], None)
+            return Routed([(entry, None, not in_totals)],
+                          every if in_totals else [], entry)
+        ids = KeyIds()      # rows grouped by entry
+        places = [(ids[place] if place[0] is not None else -1)
+                  for place in places]
+        groups = group_rows(list(map(places.__getitem__, columns.key_of)))
+        places = list(ids)
+        owners = set(places[k][0] for k, _ in groups if k >= 0
+                     and places[k][1])
+        owner = owners.pop() if len(owners) == 1 else MIXED
+        names, totals = [], []
+        for k, rows in groups:
+            if k >= 0:
+                entry, in_totals = places[k]
+                names.append((entry, rows, owner != entry))
+                if in_totals:
+                    totals.extend(rows)
+        return Routed(names, sorted(totals), owner)
+
+
+class Counts(object):
+    """The totals' rows counted by status and, by hammer's error_class(),
+    the error rows by class and kind (transport errors' kinds, and the
+    script's failures'), and how many have a scheduled time."""
+
+    def __init__(self):
+        self.counted = 0        # the totals' rows
+        self.scheduled_rows = 0     # of them, with a scheduled time
+        self.statuses = collections.Counter()
+        self.classes = collections.Counter()    # error rows, by class
+        self.kinds = collections.Counter()      # transport errors by kind
+        self.checked = collections.Counter()    # failed by a script, by kind
+
+    def add(self, columns):
+        codes = columns.codes
+        for s, count in columns.counts.items():
+            self.statuses[codes[s]] += count
+        self.counted += len(columns.statuses)
+        if columns.corrected is not None:
+            self.scheduled_rows += len(columns.statuses)
+        classes, kinds = error_classes(columns)
+        self.classes.update(classes)
+        self.kinds.update(kinds.get("transport", ()))
+        self.checked.update(kinds.get("script", ()))
+
+    def merge(self, other):
+        self.counted += other.counted
+        self.scheduled_rows += other.scheduled_rows
+        self.statuses.update(other.statuses)
+        self.classes.update(other.classes)
+        self.kinds.update(other.kinds)
+        self.checked.update(other.checked)
 
 
 class Tally(object):
-    """Everything crunch keeps of one stream of lines, bounded in memory.
-
-    Feed it blocks of whole lines with add_block(): parse_block() (or,
-    for a block holding a quote, records() and slow_columns()) makes them
-    Columns.  Every row counts in `rows` and the LastEnd; in a named file
-    each (method, name) key's rows count in the NameTable.  The totals'
-    rows (requests, not timers or tasks; or, given wanted, every row of
-    those names) count in the status and error-kind totals, the Bucketer
+    """Everything crunch keeps of one stream of lines, bounded in memory,
+    in pieces that pass Columns between them: Lines reads blocks into
+    Columns; every row counts in `rows` and the LastEnd; a Router says
+    which rows count in which (method, name) entry of the NameTable and
+    in the totals; the totals' rows count in the Counts, the Bucketer
     (intervals and stages), in a file with a node column the NodeTable,
-    and, with sample, a Sampler and the names' Timeline.  Line numbers
-    are counted from the stream's first line; main() shifts them for byte
-    ranges.  With offset_s, every row lands that much later (shifted()),
-    as alignment() says.
+    and, with sample, a Sampler (and the names in their Timeline).  With
+    offset_s, every row lands that much later (shifted()), as alignment()
+    says.  freeze() and merge() hand on to each piece.
     """
 
     fast = True     # parse_block()'s fast path (tests turn it off)
@@ -2152,24 +2323,15 @@ class Tally(object):
                  wanted=None, pinned=frozenset(), offset_s=0.0):
         self.fmt = fmt
         self.offset_s = offset_s    # rows land this much later (alignment)
-        self.wanted = wanted    # None, or the names (bytes) --name keeps
+        self.reader = Lines(fmt, self.fast)
         self.names = NameTable(pinned, Timeline() if sample else None)
+        self.router = Router(self.names, wanted)
+        self.counts = Counts()
         self.bucketer = Bucketer(interval_s, stage_edges, self.names)
         self.nodes = NodeTable()
         self.ends = LastEnd()
         self.sampler = Sampler() if sample else None
-        self.carry = b""        # a record a quoted field keeps open
-        self.scheduled_rows = 0  # totals' rows with a scheduled time
-        self.lines = 0
         self.rows = 0           # every valid row
-        self.counted = 0        # the totals' rows
-        self.malformed = 0
-        self.first_bad = None
-        self.truncated = None
-        self.statuses = collections.Counter()
-        self.classes = collections.Counter()    # error rows, by class
-        self.kinds = collections.Counter()      # transport errors by kind
-        self.checked = collections.Counter()    # failed by a script, by kind
 
     buckets = property(lambda self: self.bucketer.buckets)
     stages = property(lambda self: self.bucketer.stages)
@@ -2182,80 +2344,15 @@ class Tally(object):
         """The greatest elapsed + response time of the rows (once frozen)."""
         return self.ends.value(self.max_elapsed)
 
-    # -- lines in --
-
     def add_block(self, block):
-        """Count a block of lines (bytes).  Only the stream's last block may
-        end without a newline: that line may be truncated (a killed run).
-        A record that a quoted field keeps open at the block's end waits
-        for the next block."""
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")
-        if self.carry:
-            block, self.carry = self.carry + block, b""
-        if b'"' in block:
-            items, self.carry = records(block, not block.endswith(b"\n"))
-            self._add_records(items, not block.endswith(b"\n"))
-            return
-        if not block.endswith(b"\n"):
-            head, newline, tail = block.rpartition(b"\n")
-            if newline:
-                self.add_block(head + newline)
-            self._add_final_line(tail)
-            return
-        nlines = block.count(b"\n")
-        parsed = parse_block(block, nlines, self.fmt, self.lines + 1,
-                             self.fast)
-        self._parsed(parsed)
-        self.lines += nlines
-
-    def add_long_line(self):
-        """Count a line longer than LINE_MAX_B, skipped unread: malformed.
-        A record left open before it is too long too."""
-        self._flush()
-        self.lines += 1
-        self._malformed(1, self.lines)
-
-    def _flush(self):
-        """The end of the stream, or a long line: the records still open
-        are not records (records() with final)."""
-        if self.carry:
-            items, self.carry = records(self.carry, True)[0], b""
-            self._add_records(items, False)
-
-    def _add_records(self, items, final):
-        """Count records()' items; with final, the last is the stream's
-        last line, without its newline."""
-        tail = items.pop() if final and items else None
-        parsed = slow_columns(numbered_records(items, self.lines + 1),
-                              self.fmt)
-        self._parsed(parsed)
-        self.lines += sum(lines for lines, _ in items)
-        if tail is not None:
-            self._add_final_line(*reversed(tail))
-
-    def _parsed(self, parsed):
-        self._malformed(parsed.malformed, parsed.first_bad)
-        for columns in parsed.columns:
+        """Count a block of lines (bytes): Lines.block()."""
+        for columns in self.reader.block(block):
             self._count(columns)
 
-    def _malformed(self, count, first_bad):
-        self.malformed += count
-        if self.first_bad is None:
-            self.first_bad = first_bad
-
-    def _add_final_line(self, line, lines=1):
-        self.lines += lines
-        if not line.strip():
-            return
-        row = parse_line(line, self.fmt)
-        if row is None:
-            self.truncated = self.lines
-        else:
-            for columns in row_columns([row], self.fmt):
-                self._count(columns)
-
-    # -- rows counted --
+    def add_long_line(self):
+        """Count a line longer than LINE_MAX_B: Lines.long_line()."""
+        for columns in self.reader.long_line():
+            self._count(columns)
 
     def _count(self, columns):
         """Valid Columns -> the last end, the names, and the totals."""
@@ -2267,128 +2364,36 @@ class Tally(object):
         if bucketer.too_wide:   # refused once every elapsed time is seen
             return
         self.ends.add(columns, bucketer.max_elapsed)
-        if self.names.timeline is not None:
-            width = bucketer.interval_s
-            self.names.timeline.widen(int(columns.lo // width),
-                                      int(columns.hi // width))
+        timeline, width = self.names.timeline, bucketer.interval_s
+        if timeline is not None:
+            timeline.widen(int(columns.lo // width), int(columns.hi // width))
         errors = row_errors(columns)
-        if columns.keys is None:
-            if self.wanted is None:
-                self._total(columns, errors, None)
-            return
-        places = [self._place(key) for key in columns.keys]
-        if columns.key_of is None:
-            entry, in_totals = places[0]
-            if entry is not None:
-                self._name(entry, columns, errors, None, not in_totals)
-                if in_totals:
-                    self._total(columns, errors, entry)
-            return
-        # rows grouped by entry: keys summed past NAMES_MAX come as one
-        ids = KeyIds()
-        places = [(ids[place] if place[0] is not None else -1)
-                  for place in places]
-        groups = group_rows(list(map(places.__getitem__, columns.key_of)))
-        places = list(ids)
-        owners = set(places[k][0] for k, _ in groups if k >= 0
-                     and places[k][1])
-        owner = owners.pop() if len(owners) == 1 else MIXED
-        totals = []
-        for k, rows in groups:
-            if k < 0:
-                continue
-            entry, in_totals = places[k]
-            self._name(entry, columns, errors, rows, owner != entry)
-            if in_totals:
-                totals.extend(rows)
-        if len(totals) == len(columns.statuses):
-            self._total(columns, errors, owner)
-        elif totals:
-            part = take(columns, sorted(totals))
-            self._total(part, row_errors(part), owner)
-
-    def _place(self, key):
-        """A key's NameTable entry (None when --name leaves it out) and
-        whether its rows count in the totals."""
-        if self.wanted is not None:
-            if key[1] not in self.wanted:
-                return None, False
-            return self.names.entry(key), True
-        return self.names.entry(key), key[0] not in (TIMER, TASK)
-
-    def _name(self, entry, columns, errors, rows, latency):
-        """Count rows (indexes, or None for all) of one key in its entry:
-        with latency, their latencies too (else an owned bucket hands
-        them over)."""
-        wrong, gone, kinded = errors.wrong, errors.gone, columns.kinded
-        if rows is not None:
-            mine = set(rows)
-            wrong, gone, kinded = ([i for i in wrong if i in mine],
-                                   [i for i in gone if i in mine],
-                                   [i for i in kinded if i in mine])
-        kinds = None
-        if kinded:
-            kinds = collections.Counter(columns.errors[i].rstrip(b"\n")
-                                        for i in kinded)
-        self.names.count(entry, len(rows if rows is not None
-                                    else columns.statuses), len(wrong), kinds)
-        if not latency:
-            return
-        times, corrected = columns.times, columns.corrected
-        if rows is None and not gone:
-            keep = None
-        else:
-            keep = list(range(len(columns.statuses))) if rows is None else rows
-            if gone:
-                gone = set(gone)
-                keep = [i for i in keep if i not in gone]
-            times = picked(times.values, keep, times.per_s)
-            if corrected is not None:
-                corrected = picked(corrected.values, keep, corrected.per_s)
-        numbers = None
-        if self.names.timeline is not None:
-            numbers = self._numbers(columns, keep)
-        self.names.add_times(entry, times, corrected, numbers)
-
-    def _numbers(self, columns, keep):
-        """The interval numbers of the rows at the indexes keep (None: all
-        rows), or their one number."""
-        width = self.bucketer.interval_s
-        first, last = int(columns.lo // width), int(columns.hi // width)
-        if first == last:
-            return first
-        slots = bucket_slots(columns.elapsed, width, first, last)
-        if keep is not None:
-            slots = list(map(slots.__getitem__, keep))
-        return [first + int(s) for s in slots]
+        routed = self.router.route(columns)
+        for entry, rows, latency in routed.names:
+            self.names.add_rows(entry, columns, errors, rows, latency, width)
+        if len(routed.totals) == len(columns.statuses):
+            self._total(columns, errors, routed.owner)
+        elif routed.totals:
+            part = take(columns, routed.totals)
+            self._total(part, row_errors(part), routed.owner)
 
     def _total(self, columns, errors, owner):
-        """Count the totals' Columns: statuses, error kinds, buckets and
-        the sample."""
-        codes = columns.codes
-        for s, count in columns.counts.items():
-            self.statuses[codes[s]] += count
-        self.counted += len(columns.statuses)
-        if columns.corrected is not None:
-            self.scheduled_rows += len(columns.statuses)
+        """Count the totals' Columns: statuses and errors, buckets, nodes
+        and the sample."""
+        self.counts.add(columns)
         if self.sampler is not None:
             self.sampler.add(columns, errors)
-        classes, kinds = error_classes(columns)
-        self.classes.update(classes)
-        self.kinds.update(kinds.get("transport", ()))
-        self.checked.update(kinds.get("script", ()))
         self.bucketer.add(columns, errors, owner)
         if columns.nodes is not None:
             self.nodes.add(columns, errors)
-
-    # -- merging --
 
     def freeze(self):
         """Count what is still open as the stream's end, settle the last
         response's end and compress every histogram, after working out
         what summarise() needs of them (this runs in the worker
         processes)."""
-        self._flush()
+        for columns in self.reader.flush():
+            self._count(columns)
         self.ends.settle(self.max_elapsed)
         self.bucketer.freeze()
         self.names.freeze()
@@ -2398,29 +2403,19 @@ class Tally(object):
     def merge(self, other, line_offset=0):
         """Add another frozen tally (e.g. of a later byte range of the
         same file)."""
+        self.reader.merge(other.reader, line_offset)
         self.bucketer.merge(other.bucketer)
         self.names.merge(other.names)
         self.nodes.merge(other.nodes)
         self.ends.merge(other.ends)
         if self.sampler is not None and other.sampler is not None:
             self.sampler.merge(other.sampler)
-        self.scheduled_rows += other.scheduled_rows
+        self.counts.merge(other.counts)
         self.rows += other.rows
-        self.counted += other.counted
-        self.malformed += other.malformed
-        if self.first_bad is None and other.first_bad is not None:
-            self.first_bad = other.first_bad + line_offset
-        if other.truncated is not None:
-            self.truncated = other.truncated + line_offset
-        self.lines += other.lines
-        self.statuses.update(other.statuses)
-        self.classes.update(other.classes)
-        self.kinds.update(other.kinds)
-        self.checked.update(other.checked)
         return self
 
 
-# --- summarising ---------------------------------------------------------------
+# --- summarising: rows of numbers, comparisons and thresholds ----------------
 
 
 def summarise(tally, interval_s, end):
@@ -2437,7 +2432,7 @@ def summarise(tally, interval_s, end):
     """
     rows = []
     tally.freeze()
-    is_open = tally.scheduled_rows > 0
+    is_open = tally.counts.scheduled_rows > 0
     if not tally.buckets:       # no row counts in the totals
         start = 0.0
         if tally.min_elapsed is not None:
@@ -2492,7 +2487,7 @@ def summarise_names(tally, width, is_open):
     for key, bucket in tally.names.entries.items():
         for part in (bucket, bucket.corrected):
             if part is not None and part.latency is None:
-                part.settle(None)
+                part.settle()
         row = collections.OrderedDict((
             ("method", key_text(key[0])), ("name", key_text(key[1])),
             ("section", section_of(key[0]))))
@@ -2629,7 +2624,7 @@ def summarise_nodes(tally, hosts, width):
         bucket = entries.get(number)
         for part in (bucket, bucket and bucket.corrected):
             if part is not None and part.latency is None:
-                part.settle(None)
+                part.settle()
         row = collections.OrderedDict((("node", number),
                                        ("host", hosts.get(number))))
         stats = bucket_row(0.0, width, bucket, is_open)
@@ -2660,7 +2655,7 @@ def summarise_stages(tally, stages, end):
     number, times and targets (from, to), then stats_row(), divided by
     the part of the stage the run lasted (at least MIN_WIDTH_S)."""
     rows = []
-    is_open = tally.scheduled_rows > 0
+    is_open = tally.counts.scheduled_rows > 0
     for k, stage in enumerate(timed_stages(stages)[0]):
         bucket = tally.stages.get(k)
         if bucket is None and stage.start_s >= end:
@@ -2691,19 +2686,22 @@ def bucket_row(start, width, bucket, is_open):
 
 
 def latency_summary(hist):
-    """A histogram (or None) -> (responses, mean, percentiles, max), what
-    a row shows of it."""
+    """A histogram (or None) -> (responses, mean, percentiles, max, min),
+    what a row keeps of it."""
     if hist is None or not hist.n:
-        return 0, None, [None] * len(hammer.PERCENTILES), None
-    return hist.n, hist.mean, hist.percentiles(hammer.PERCENTILES), hist.max
+        return 0, None, [None] * len(hammer.PERCENTILES), None, None
+    return (hist.n, hist.mean, hist.percentiles(hammer.PERCENTILES),
+            hist.max, hist.min)
 
 
 def stats_row(start, width, requests, errors, latency, corrected=None):
     """One table row as a dict (a plain one: a run may have a million);
     latencies (a latency_summary()) in seconds, None when no response was
-    counted.  With corrected, the latency_summary() of the corrected
+    counted: the percentiles exact (to the microsecond below 100 ms), and
+    min_s, which no output shows but the percentiles' shown values
+    (shown_value()).  With corrected, the latency_summary() of the corrected
     latencies, the row ends with the same keys prefixed `corrected_`."""
-    responses, mean, percentiles, most = latency
+    responses, mean, percentiles, most, least = latency
     row = {}
     row["start_s"] = start
     row["width_s"] = width
@@ -2714,15 +2712,17 @@ def stats_row(start, width, requests, errors, latency, corrected=None):
     for p, value in zip(hammer.PERCENTILES, percentiles):
         row["p%d_s" % p] = value
     row["max_s"] = most
+    row["min_s"] = least
     row["errors"] = errors
     row["error_pct"] = 100.0 * errors / requests if requests else 0.0
     if corrected is not None:
-        responses, mean, percentiles, most = corrected
+        responses, mean, percentiles, most, least = corrected
         row["corrected_responses"] = responses
         row["corrected_mean_s"] = mean
         for p, value in zip(hammer.PERCENTILES, percentiles):
             row["corrected_p%d_s" % p] = value
         row["corrected_max_s"] = most
+        row["corrected_min_s"] = least
     return row
 
 
@@ -2801,17 +2801,23 @@ def compare_totals(base, run, tolerance_pct):
     return out
 
 
-def load_settings(path):
-    """hammer's run settings beside a CSV, or None when absent or broken."""
-    try:
-        with open(path + hammer.SETTINGS_SUFFIX, "r") as f:
-            data = json.load(f, object_pairs_hook=collections.OrderedDict)
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+def judge(thresholds, run):
+    """--fail-if's thresholds against a run (crunch_run()), with hammer's
+    evaluator: [(threshold, value, ok)].  An unscoped threshold judges the
+    totals; one with a name every row of that name, whatever its method
+    (a name no row has fails).  Latency is the corrected latency when the
+    rows have scheduled times, as in hammer's --rate runs."""
+    totals = run.totals
+    latency = totals.get("corrected_histogram", totals["histogram"])
+    metrics = hammer.threshold_metrics(latency, totals["requests"],
+                                       totals["errors"], totals["width_s"])
+    names = set(t.name for t in thresholds if t.name is not None)
+    named = hammer.named_metrics(name_entries(
+        run.tally, names, run.names_open), totals["width_s"])
+    return hammer.evaluate_thresholds(thresholds, metrics, named)
 
 
-# --- formatting ------------------------------------------------------------------
+# --- formatting: text tables, CSV and JSON -----------------------------------
 
 TABLE_COLUMNS = (
     # (header, key, format, scale)
@@ -2865,6 +2871,35 @@ STAGE_COLUMNS = (
 UNIT_HEADERS = {"users": "users", "req/s": "target_req/s"}
 
 
+class ShownWithin(dict):
+    """A row's key -> the keys of the least and greatest latency that a
+    percentile's shown value is kept within (hammer.shown_latency()), or
+    None for a key of another value; worked out once a key."""
+
+    def __missing__(self, key):
+        prefix = "corrected_" if key.startswith("corrected_") else ""
+        within = None
+        if key[len(prefix):] in ["p%d_s" % p for p in hammer.PERCENTILES]:
+            within = (prefix + "min_s", prefix + "max_s")
+        self[key] = within
+        return within
+
+
+SHOWN_WITHIN = ShownWithin()
+HIDDEN_KEYS = ("min_s", "corrected_min_s")     # rows keep them; no output
+
+
+def shown_value(row, key):
+    """A row's value of key as people read it: a percentile rounded as
+    hammer.shown_latency() says (the 3 significant digits hammer's
+    summary shows), any other value as it is."""
+    value = row[key]
+    within = SHOWN_WITHIN[key]
+    if value is None or within is None:
+        return value
+    return hammer.shown_latency(value, row[within[0]], row[within[1]])
+
+
 def with_corrected(columns, row, after=CORRECTED_AFTER):
     """columns (of TABLE_COLUMNS' shape), with CORRECTED_COLUMNS after the
     column of the key `after` when row has a corrected latency."""
@@ -2882,7 +2917,12 @@ def csv_header(columns):
 
 
 def cell(row, key, form, scale, empty="-"):
-    value = row[key]
+    """A row's value of key as a text cell, as people read it
+    (shown_value())."""
+    return value_cell(shown_value(row, key), form, scale, empty)
+
+
+def value_cell(value, form, scale, empty="-"):
     if value is None:
         return empty
     return form % (value * scale) if scale != 1 else form % value
@@ -2910,9 +2950,12 @@ def column_width(rows, column):
     narrower for a greater one."""
     header, key, form, scale = column
     widths = [len(header), len("total") if key == "start_s" else 1]
-    values = [r[key] for r in rows if r[key] is not None]
+    if SHOWN_WITHIN[key]:
+        values = [shown_value(r, key) for r in rows if r[key] is not None]
+    else:
+        values = [r[key] for r in rows if r[key] is not None]
     if values:
-        widths.append(len(cell({key: max(values)}, key, form, scale)))
+        widths.append(len(value_cell(max(values), form, scale)))
     return max(widths)
 
 
@@ -2985,16 +3028,16 @@ def format_header(inputs, tally, interval_s, settings, wanted=None,
     lines += format_offsets(inputs, offsets)
     if wanted:
         lines.append("names: %s (%d rows)" % (", ".join(
-            shown(n) for n in wanted), tally.counted))
+            shown(n) for n in wanted), tally.counts.counted))
     if settings:
         lines.append("settings: " + ", ".join(format_settings(settings)))
     return lines
 
 
-def error_counts(tally):
-    """(errors, 5xx, transport errors, failed by a script) over a tally's
-    totals' rows, by hammer.error_class(): every error row once."""
-    classes = tally.classes
+def error_counts(counts):
+    """(errors, 5xx, transport errors, failed by a script) of a tally's
+    Counts, by hammer.error_class(): every error row once."""
+    classes = counts.classes
     return (sum(classes.values()), classes["5xx"], classes["transport"],
             classes["script"])
 
@@ -3005,22 +3048,22 @@ def format_kinds(kinds):
         kinds.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def format_counts(tally):
-    """Status codes, and errors broken down as hammer's summary does, one
-    line: `status: 200 x 9, 503 x 2; errors 4 (5xx: 2; transport: timeout
-    1; failed by the script: check 1)`."""
-    parts = ["%d x %d" % (code, n) for code, n in sorted(tally.statuses.items())
-             if code]
+def format_counts(counts):
+    """A tally's Counts: status codes, and errors broken down as hammer's
+    summary does, one line: `status: 200 x 9, 503 x 2; errors 4 (5xx: 2;
+    transport: timeout 1; failed by the script: check 1)`."""
+    parts = ["%d x %d" % (code, n) for code, n in sorted(
+        counts.statuses.items()) if code]
     line = "status: " + (", ".join(parts) or "none")
-    errors, server, transport, script = error_counts(tally)
+    errors, server, transport, script = error_counts(counts)
     if not errors:
         return line + "; errors none"
     parts = ["5xx: %d" % server] if server else []
     if transport:
-        parts.append("transport: " + (format_kinds(tally.kinds)
+        parts.append("transport: " + (format_kinds(counts.kinds)
                                       or "%d" % transport))
     if script:
-        parts.append("failed by the script: " + format_kinds(tally.checked))
+        parts.append("failed by the script: " + format_kinds(counts.checked))
     return line + "; errors %d (%s)" % (errors, "; ".join(parts))
 
 
@@ -3134,22 +3177,6 @@ def format_latencies(totals):
             for label, key in LATENCY_VIEWS] + [CORRECTED_LEGEND]
 
 
-def judge(thresholds, run):
-    """--fail-if's thresholds against a run (crunch_run()), with hammer's
-    evaluator: [(threshold, value, ok)].  An unscoped threshold judges the
-    totals; one with a name every row of that name, whatever its method
-    (a name no row has fails).  Latency is the corrected latency when the
-    rows have scheduled times, as in hammer's --rate runs."""
-    totals = run["totals"]
-    latency = totals.get("corrected_histogram", totals["histogram"])
-    metrics = hammer.threshold_metrics(latency, totals["requests"],
-                                       totals["errors"], totals["width_s"])
-    names = set(t.name for t in thresholds if t.name is not None)
-    named = hammer.named_metrics(name_entries(
-        run["tally"], names, run["names_open"]), totals["width_s"])
-    return hammer.evaluate_thresholds(thresholds, metrics, named)
-
-
 def format_verdicts(verdicts):
     """Each threshold's line, as in hammer's summary."""
     return ["threshold   %s: %s %s" % (
@@ -3165,7 +3192,9 @@ def format_change(change):
     return "%+.1f%%" % change
 
 
-def format_metric(key, value):
+def format_metric(key, row):
+    """A compared metric of a totals row, as people read it."""
+    value = shown_value(row, key)
     if value is None:
         return "-"
     if key.endswith("_s"):
@@ -3175,14 +3204,17 @@ def format_metric(key, value):
     return "%.2f" % value
 
 
-def format_compare(comparison, base_name, tolerance_pct):
+def format_compare(comparison, base, run, tolerance_pct):
+    """compare_totals() of the totals rows base and run, as lines."""
     header = ("metric", "base", "run", "change", "")
-    rows = [(c["metric"], format_metric(c["key"], c["base"]),
-             format_metric(c["key"], c["run"]), format_change(c["change_pct"]),
+    rows = [(c["metric"], format_metric(c["key"], base.totals),
+             format_metric(c["key"], run.totals),
+             format_change(c["change_pct"]),
              c["verdict"].upper() if c["verdict"] == "regression"
              else c["verdict"]) for c in comparison]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
-    lines = ["compared with %s (tolerance %g%%):" % (base_name, tolerance_pct)]
+    lines = ["compared with %s (tolerance %g%%):" % (base.inputs[0],
+                                                     tolerance_pct)]
     for r in [header] + rows:
         lines.append("  ".join(c.rjust(w) if i else c.ljust(w)
                                for i, (c, w) in enumerate(zip(r, widths)))
@@ -3209,6 +3241,32 @@ def format_compare_names(compared, base_name):
     """Per-name comparison as text lines."""
     return ["per name, compared with %s:" % base_name] + aligned(
         *compare_names_table(compared), left=2, last_left=True)
+
+
+def format_report(run, base, comparison, tolerance_pct, verdicts,
+                  compared=None):
+    """The text report's lines: the header, the interval table, the
+    counts, the open model's latencies, the per-node and per-name tables,
+    the stages, the comparison (in total, then per name) and the
+    thresholds."""
+    totals = run.totals
+    lines = format_header(run.inputs, run.tally, run.interval_s,
+                          run.settings, run.wanted, run.offsets)
+    lines += format_table(run.rows, totals,
+                          with_corrected(TABLE_COLUMNS, totals))
+    lines.append(format_counts(run.tally.counts))
+    lines += format_latencies(totals)
+    if run.nodes:
+        lines += format_nodes(run.nodes)
+    if run.names:
+        lines += format_names(run.names)
+    if run.stages:
+        lines += format_stages(run.stages, run.unit)
+    if comparison is not None:
+        lines += format_compare(comparison, base, run, tolerance_pct)
+    if compared:
+        lines += format_compare_names(compared, base.inputs[0])
+    return lines + format_verdicts(verdicts or [])
 
 
 def format_csv(rows, totals, names=None, nodes=None):
@@ -3251,42 +3309,44 @@ def json_number(key, value):
     return round(value, 9 if key.endswith("_s") else 6)
 
 
-def json_report(inputs, interval_s, settings, tally, rows, totals, end,
-                comparison=None, unit=None, stages=None, verdicts=None,
-                names=None, compared=None, wanted=None, offsets=None,
-                nodes=None):
+def json_report(run, comparison=None, verdicts=None, compared=None):
+    """A Run (and --compare's comparison and compared, --fail-if's
+    verdicts) as the JSON report: an OrderedDict."""
+    inputs, tally, totals = run.inputs, run.tally, run.totals
     clean = lambda row: dict((k, json_number(k, v)) for k, v in row.items()
-                             if not k.endswith("histogram"))
+                             if not k.endswith("histogram")
+                             and k not in HIDDEN_KEYS)
     report = collections.OrderedDict()
     report["crunch"] = __version__
     report["inputs"] = inputs
-    report["offsets_s"] = offsets or [None] * len(inputs)
-    report["interval_s"] = interval_s
-    report["end_s"] = json_number("end_s", end[0])
-    report["end_from"] = end[1]
-    report["settings"] = settings
+    report["offsets_s"] = run.offsets or [None] * len(inputs)
+    report["interval_s"] = run.interval_s
+    report["end_s"] = json_number("end_s", run.end[0])
+    report["end_from"] = run.end[1]
+    report["settings"] = run.settings
+    counts = tally.counts
     report["rows"] = tally.rows
-    report["malformed"] = tally.malformed
-    report["first_malformed_line"] = tally.first_bad
+    report["malformed"] = tally.reader.malformed
+    report["first_malformed_line"] = tally.reader.first_bad
     report["statuses"] = collections.OrderedDict(
-        (str(k), v) for k, v in sorted(tally.statuses.items()))
+        (str(k), v) for k, v in sorted(counts.statuses.items()))
     report["transport_errors"] = collections.OrderedDict(
-        sorted(tally.kinds.items()))
+        sorted(counts.kinds.items()))
     report["script_errors"] = collections.OrderedDict(
-        sorted(tally.checked.items()))
+        sorted(counts.checked.items()))
     report["errors"] = collections.OrderedDict(zip(
-        ("total", "5xx", "transport", "script"), error_counts(tally)))
-    report["intervals"] = [clean(r) for r in rows]
+        ("total", "5xx", "transport", "script"), error_counts(counts)))
+    report["intervals"] = [clean(r) for r in run.rows]
     report["totals"] = clean(totals)
-    if nodes is not None:
-        report["nodes"] = [clean(r) for r in nodes]
-    if names is not None:
-        report["name_filter"] = wanted
-        report["names"] = [clean(r) for r in names]
+    if run.nodes is not None:
+        report["nodes"] = [clean(r) for r in run.nodes]
+    if run.names is not None:
+        report["name_filter"] = run.wanted
+        report["names"] = [clean(r) for r in run.names]
         report["names_lumped"] = tally.names.lumped
-    if stages is not None:
-        report["stage_target"] = unit
-        report["stages"] = [clean(r) for r in stages]
+    if run.stages is not None:
+        report["stage_target"] = run.unit
+        report["stages"] = [clean(r) for r in run.stages]
     if verdicts is not None:
         report["thresholds"] = [collections.OrderedDict((
             ("expr", t.expr), ("value", json_number("value_s", value)),
@@ -3526,27 +3586,28 @@ def chart_over_time(title, y_label, lines, xr, below=False):
 
 
 def cdf_points(hist):
-    """(latency ms, % of responses at or below) from a hammer.Histogram."""
-    buckets = sorted((float(k), c) for k, c in hist.counts.items())
+    """(latency ms, % of responses at or below) from a hammer.Histogram
+    (its keys whole microseconds)."""
+    buckets = sorted(hist.counts.items())
     points, seen = [], 0
     step = max(1, len(buckets) // CDF_POINTS_MAX)
-    for i, (value, count) in enumerate(buckets):
+    for i, (us, count) in enumerate(buckets):
         seen += count
         if i % step == 0 or i == len(buckets) - 1:
-            points.append((max(value, 1e-6) * 1000, 100.0 * seen / hist.n))
+            points.append((max(us, 1) / 1000.0, 100.0 * seen / hist.n))
     return points
 
 
 def report_charts(run, base):
     """The SVG charts of a run and, when given, its baseline (dashed)."""
-    rows = run["rows"]
-    base_rows = base["rows"] if base else []
+    rows = run.rows
+    base_rows = base.rows if base else []
     xr = x_range(rows, base_rows)
     svgs = []
     tp = [("req/s", COLORS[0], False, series(rows, "rps"))]
     if base:
         tp.append(("base req/s", BASE_COLOR, True, series(base_rows, "rps")))
-    svgs.append(throughput_chart(tp, run["plan"], run["unit"], xr))
+    svgs.append(throughput_chart(tp, run.plan, run.unit, xr))
     lat = []
     for i, p in enumerate((50, 90, 99)):
         key = "p%d_s" % p
@@ -3555,9 +3616,9 @@ def report_charts(run, base):
             lat.append(("base p%d" % p, COLORS[i], True,
                         series(base_rows, key, 1000)))
     for which, data in (("", run), ("base ", base)):
-        if data and "corrected_responses" in data["totals"]:
+        if data and "corrected_responses" in data.totals:
             lat.append((which + "corrected p99", COLORS[4], bool(which),
-                        series(data["rows"], "corrected_p99_s", 1000)))
+                        series(data.rows, "corrected_p99_s", 1000)))
     svgs.append(chart_over_time("Latency percentiles", "ms", lat, xr))
     err = [("errors %", COLORS[3], False, series(rows, "error_pct"))]
     if base:
@@ -3566,7 +3627,7 @@ def report_charts(run, base):
     svgs.append(chart_over_time("Error rate", "% of requests", err, xr))
     svgs.append(scatter_chart(run, base, xr))
     svgs.append(cdf_chart(run, base))
-    if run["stages"]:
+    if run.stages:
         svgs.append(capacity_chart(run, base))
     for section, label in (("requests", "requests"), ("timers", "timers")):
         svg = names_chart(run, section, label, xr)
@@ -3588,13 +3649,13 @@ def names_chart(run, section, label, xr):
     """The p95 over time of a section's busiest names, the others summed
     as "other", from the names' Timeline; None when the section has no
     names.  The corrected p95 when the rows have scheduled times."""
-    timeline = run["tally"].names.timeline
-    if not run["names"] or timeline is None:
+    timeline = run.tally.names.timeline
+    if not run.names or timeline is None:
         return None
-    top, rest = busiest(run["names"], section)
+    top, rest = busiest(run.names, section)
     if not top:
         return None
-    width, corrected = run["interval_s"], run["names_open"]
+    width, corrected = run.interval_s, run.names_open
     lines = []
     for i, key in enumerate(top):
         text = shown(key[1]) if section == "timers" else "%s %s" % (
@@ -3654,17 +3715,17 @@ def capacity_points(run):
     stage at its mean target, and the same per interval (dots) at the
     target of the interval's middle.  p95 is the corrected one when the
     rows have scheduled times."""
-    key = ("corrected_p95_s" if "corrected_responses" in run["totals"]
+    key = ("corrected_p95_s" if "corrected_responses" in run.totals
            else "p95_s")
-    stages = run["stages"] or []
+    stages = run.stages or []
     x = [mean_target(r) for r in stages]
     curve = ([(t, r["rps"]) for t, r in zip(x, stages)],
              [(t, r[key] * 1000) for t, r in zip(x, stages)
               if r[key] is not None])
-    middle = [hammer.target_at(run["plan"], r["start_s"] + r["width_s"]
-                               / 2) for r in run["rows"]] if run["plan"] else []
-    dots = ([(t, r["rps"]) for t, r in zip(middle, run["rows"])],
-            [(t, r[key] * 1000) for t, r in zip(middle, run["rows"])
+    middle = [hammer.target_at(run.plan, r["start_s"] + r["width_s"]
+                               / 2) for r in run.rows] if run.plan else []
+    dots = ([(t, r["rps"]) for t, r in zip(middle, run.rows)],
+            [(t, r[key] * 1000) for t, r in zip(middle, run.rows)
              if r[key] is not None])
     return curve, dots
 
@@ -3674,13 +3735,13 @@ def capacity_chart(run, base):
     per stage joined in stage order, FunkLoad's capacity curve, over a dot
     per interval; the baseline's curve dashed."""
     curve, dots = capacity_points(run)
-    base_curve = capacity_points(base)[0] if base and base["stages"] else (
+    base_curve = capacity_points(base)[0] if base and base.stages else (
         [], [])
-    label = "corrected p95" if "corrected_responses" in run["totals"] \
+    label = "corrected p95" if "corrected_responses" in run.totals \
         else "p95"
     everything = curve + dots + base_curve
     xs = [x for points in everything for x, _ in points]
-    unit = run["unit"]
+    unit = run.unit
     chart = Chart("Capacity: throughput and %s against %s" % (
         label, "users" if unit == "users" else "the target rate"),
         "users" if unit == "users" else "target req/s", "requests/s",
@@ -3702,8 +3763,8 @@ def capacity_chart(run, base):
 
 
 def scatter_chart(run, base, xr):
-    points = sorted(run["sample"])
-    base_points = sorted(base["sample"]) if base else []
+    points = sorted(run.sample)
+    base_points = sorted(base.sample) if base else []
     # The y axis fits the responses; transport errors (often a timeout
     # long) sit at the top edge when they are slower than every response.
     ys = [p[1] * 1000 for p in points + base_points if p[2]]
@@ -3725,13 +3786,13 @@ def scatter_chart(run, base, xr):
 
 
 def cdf_chart(run, base):
-    lines = [("run", COLORS[0], False, cdf_points(run["totals"]["histogram"]))]
-    if "corrected_histogram" in run["totals"]:
+    lines = [("run", COLORS[0], False, cdf_points(run.totals["histogram"]))]
+    if "corrected_histogram" in run.totals:
         lines.append(("corrected", COLORS[4], False,
-                      cdf_points(run["totals"]["corrected_histogram"])))
+                      cdf_points(run.totals["corrected_histogram"])))
     if base:
         lines.append(("base", BASE_COLOR, True,
-                      cdf_points(base["totals"]["histogram"])))
+                      cdf_points(base.totals["histogram"])))
     xs = [x for _, _, _, p in lines for x, _ in p]
     lo = min(xs) if xs else 0.1
     hi = max(xs) if xs else 1.0
@@ -3780,54 +3841,54 @@ HTML_NAME_TITLES = {"per name:": "Requests", "timers:": "Timers",
 def render_html(run, base=None, comparison=None, tolerance_pct=None,
                 verdicts=None, compared=None):
     """The whole report as one string: no script, no outside resource."""
-    title = "crunch report: %s" % ", ".join(run["inputs"])
+    title = "crunch report: %s" % ", ".join(run.inputs)
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>%s</title>" % esc(title),
            "<style>%s</style></head><body>" % HTML_STYLE,
            "<h1>%s</h1>" % esc(title)]
-    tally = run["tally"]
+    tally = run.tally
     out.append("<p>%d rows, interval %s s. %s</p>" % (
-        tally.rows, esc(fmt_num(run["interval_s"])),
-        esc(format_counts(tally))))
+        tally.rows, esc(fmt_num(run.interval_s)),
+        esc(format_counts(tally.counts))))
     out.extend("<p>%s</p>" % esc(line)
-               for line in format_offsets(run["inputs"], run["offsets"]))
-    for warning in run["warnings"]:
+               for line in format_offsets(run.inputs, run.offsets))
+    for warning in run.warnings:
         out.append('<p class="warn">%s</p>' % esc(warning))
-    if run["settings"]:
+    if run.settings:
         out.append("<h2>Run settings</h2>")
         out.append(html_table(("setting", "value"), [
             (k, v if isinstance(v, str) else json.dumps(v))
-            for k, v in run["settings"].items()]))
-    columns = with_corrected(TABLE_COLUMNS, run["totals"])
+            for k, v in run.settings.items()]))
+    columns = with_corrected(TABLE_COLUMNS, run.totals)
     header = [h for h, _, _, _ in columns]
-    cells = table_cells(run["rows"], run["totals"], columns=columns)
+    cells = table_cells(run.rows, run.totals, columns=columns)
     out.append("<h2>Totals</h2>")
     out.append(html_table(header, cells[-1:], ["total"]))
     out.extend("<p>%s</p>" % esc(line)
-               for line in format_latencies(run["totals"]))
-    if run["nodes"]:
+               for line in format_latencies(run.totals))
+    if run.nodes:
         out.append("<h2>Per node</h2>")
-        out.append(html_table(*node_table(run["nodes"]), classes=[
-            "regression" if r["marks"] else "" for r in run["nodes"]]))
+        out.append(html_table(*node_table(run.nodes), classes=[
+            "regression" if r["marks"] else "" for r in run.nodes]))
     if verdicts:
         out.append("<h2>Thresholds</h2>")
         out.append(html_table(("threshold", "value", "verdict"), [
             (t.expr, hammer.format_threshold_value(t.metric, value),
              "ok" if ok else "FAILED") for t, value, ok in verdicts],
             ["better" if ok else "regression" for _, _, ok in verdicts]))
-    if run["names"]:
+    if run.names:
         out.append("<h2>Per name</h2>")
-        for title, header_row, name_cells, _ in name_tables(run["names"]):
+        for title, header_row, name_cells, _ in name_tables(run.names):
             out.append("<h3>%s</h3>" % esc(HTML_NAME_TITLES[title]))
             out.append(html_table(header_row, name_cells))
-    if run["stages"]:
+    if run.stages:
         out.append("<h2>Stages</h2>")
-        out.append(html_table(*stage_table(run["stages"], run["unit"])))
+        out.append(html_table(*stage_table(run.stages, run.unit)))
     if comparison is not None:
         out.append("<h2>Compared with %s (tolerance %s%%)</h2>" % (
-            esc(", ".join(base["inputs"])), esc(fmt_num(tolerance_pct))))
-        rows = [(c["metric"], format_metric(c["key"], c["base"]),
-                 format_metric(c["key"], c["run"]),
+            esc(", ".join(base.inputs)), esc(fmt_num(tolerance_pct))))
+        rows = [(c["metric"], format_metric(c["key"], base.totals),
+                 format_metric(c["key"], run.totals),
                  format_change(c["change_pct"]), c["verdict"])
                 for c in comparison]
         out.append(html_table(("metric", "base", "run", "change", "verdict"),
@@ -3846,7 +3907,17 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
     return "\n".join(out) + "\n"
 
 
-# --- reading input -------------------------------------------------------------
+# --- reading input -----------------------------------------------------------
+
+
+def load_settings(path):
+    """hammer's run settings beside a CSV, or None when absent or broken."""
+    try:
+        with open(path + hammer.SETTINGS_SUFFIX, "r") as f:
+            data = json.load(f, object_pairs_hook=collections.OrderedDict)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_first_line(f):
@@ -3993,7 +4064,7 @@ def crunch_range(job):
 def finish_record(f, tally):
     """Feed tally the lines of f, one at a time, while a quoted field
     keeps its last record open."""
-    while tally.carry:
+    while tally.reader.carry:
         line = f.readline(LINE_MAX_B + 1)
         if not line:
             return
@@ -4017,11 +4088,12 @@ def crunch_input(name, counting, stdin, processes):
     try:
         f = stdin if name == "-" else open(name, "rb")
         tally = read_input(f, name, counting, processes)
-        if not tally.rows and tally.malformed:
+        reader = tally.reader
+        if not tally.rows and reader.malformed:
             raise InputError("no valid rows: %d malformed line%s, the first"
-                             " is line %d" % (tally.malformed, "s" if
-                                              tally.malformed > 1 else "",
-                                              tally.first_bad))
+                             " is line %d" % (reader.malformed, "s" if
+                                              reader.malformed > 1 else "",
+                                              reader.first_bad))
         if not tally.rows:
             raise InputError("no valid rows")
         return tally
@@ -4050,7 +4122,7 @@ def read_input(f, name, counting, processes):
     else:
         tally = Tally(fmt, *counting)
         if has_header:
-            tally.lines = 1
+            tally.reader.lines = 1
             first = b""
         else:
             first = line + sep
@@ -4086,13 +4158,13 @@ def crunch_ranges(path, fmt, body_start, size, counting, processes,
     except ValueError:
         context = multiprocessing.get_context()
     total = Tally(fmt, *counting)
-    total.lines = 1 if has_header else 0
+    total.reader.lines = 1 if has_header else 0
     end = body_start
     with context.Pool(min(processes, len(jobs))) as pool:
         for job, part in zip(jobs, pool.imap(crunch_range, jobs)):
             if part.span[0] != end:
                 part = crunch_range(job._replace(start=end, aligned=True))
-            total.merge(part, line_offset=total.lines)
+            total.merge(part, line_offset=total.reader.lines)
             end = part.span[1]
     return total
 
@@ -4116,7 +4188,7 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
             settings)
         if source not in (None, COLUMN):
             bucketer = tally.bucketer
-            tally.nodes.whole(source, tally.counted, sum(
+            tally.nodes.whole(source, tally.counts.counted, sum(
                 b.errors for b in bucketer.buckets.values()), bucketer.total,
                 bucketer.corrected_total)
         sources.append(source)
@@ -4129,20 +4201,24 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
                                           warning))
         if end is None or seconds > end[0]:
             end = (seconds, source)
-        if tally.truncated is not None:
+        reader = tally.reader
+        if reader.truncated is not None:
             warnings.append("%s: skipped the truncated last line %d"
-                            % (shown, tally.truncated))
-        if tally.malformed:
+                            % (shown, reader.truncated))
+        if reader.malformed:
             warnings.append("%s: skipped %d malformed line%s, the first is"
-                            " line %d" % (shown, tally.malformed,
-                                          "" if tally.malformed == 1 else "s",
-                                          tally.first_bad))
+                            " line %d" % (shown, reader.malformed,
+                                          "" if reader.malformed == 1 else "s",
+                                          reader.first_bad))
         merged = tally if merged is None else merged.merge(tally)
     try:
         merged.bucketer.check()
     except InputError as exc:
         raise InputError("%s: %s" % (", ".join(map(shown_name, names)), exc))
     return merged, warnings, end, sources
+
+
+# --- a run: inputs -> Run ----------------------------------------------------
 
 
 def name_warnings(tally, wanted):
@@ -4165,11 +4241,28 @@ def name_warnings(tally, wanted):
     return warnings
 
 
+Run = collections.namedtuple(
+    "Run", "inputs interval_s tally rows totals offsets settings warnings"
+           " end sample unit stages plan wanted names names_open nodes")
+Run.__doc__ = """Everything the outputs need of some inputs (crunch_run()).
+
+inputs: their names as shown (<stdin> for '-'); interval_s; tally: the
+merged, frozen Tally; rows and totals: summarise()'s interval rows and
+totals row; offsets: alignment()'s (None each input not moved);
+settings: the first input's, or None; warnings: lines to say; end:
+run_end()'s (seconds, where from); sample: the scatter's points; unit
+and plan: the stage plan's unit and PlannedStages (None without one);
+stages: summarise_stages()' rows; wanted: --name's names or None;
+names: summarise_names()' rows (None without method or name columns);
+names_open: whether the names' latency is from the intended send;
+nodes: summarise_nodes()' rows, or None."""
+
+
 def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
                pinned=()):
-    """Inputs -> a dict with everything the outputs need.  wanted: None,
-    or the names (text) whose rows alone count (--name); pinned: names
-    never summed past NAMES_MAX (--fail-if's)."""
+    """Inputs -> their Run.  wanted: None, or the names (text) whose rows
+    alone count (--name); pinned: names never summed past NAMES_MAX
+    (--fail-if's)."""
     all_settings = [load_settings(n) if n != "-" else None for n in names]
     unit, stages, plan_warning = stage_plan(names, all_settings)
     edges = None
@@ -4189,26 +4282,27 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
     hosts, node_warning = node_plan(names, all_settings, sources)
     if node_warning:
         warnings.append(node_warning)
-    if 0 < tally.scheduled_rows < tally.counted:
+    counts = tally.counts
+    if 0 < counts.scheduled_rows < counts.counted:
         warnings.append("%d of %d rows have a scheduled time: the corrected"
                         " latency covers only those" % (
-                            tally.scheduled_rows, tally.counted))
+                            counts.scheduled_rows, counts.counted))
     names_open = any(b.corrected is not None
                      for b in tally.names.entries.values())
-    return {"inputs": ["<stdin>" if n == "-" else n for n in names],
-            "interval_s": interval_s, "tally": tally, "rows": rows,
-            "offsets": offsets,
-            "totals": totals, "settings": all_settings[0],
-            "warnings": warnings, "end": end, "sample": tally.sample or [],
-            "unit": unit, "stages": stages and summarise_stages(
-                tally, stages, end[0]), "plan": stages, "wanted": wanted,
-            "names": summarise_names(tally, totals["width_s"], names_open)
-            if tally.names.entries else None, "names_open": names_open,
-            "nodes": hosts is not None and summarise_nodes(
-                tally, hosts, totals["width_s"]) or None}
+    return Run(
+        inputs=[shown_name(n) for n in names], interval_s=interval_s,
+        tally=tally, rows=rows, totals=totals, offsets=offsets,
+        settings=all_settings[0], warnings=warnings, end=end,
+        sample=tally.sample or [], unit=unit,
+        stages=stages and summarise_stages(tally, stages, end[0]),
+        plan=stages, wanted=wanted,
+        names=summarise_names(tally, totals["width_s"], names_open)
+        if tally.names.entries else None, names_open=names_open,
+        nodes=hosts is not None and summarise_nodes(
+            tally, hosts, totals["width_s"]) or None)
 
 
-# --- main ---------------------------------------------------------------------
+# --- main --------------------------------------------------------------------
 
 
 def build_parser():
@@ -4362,31 +4456,26 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         if args.compare:
             base = crunch_run([args.compare], interval_s, sample, stdin,
                               processes, wanted, pinned)
-            comparison = compare_totals(base["totals"], run["totals"],
+            comparison = compare_totals(base.totals, run.totals,
                                         args.tolerance)
-            if run["names"] is not None and base["names"] is not None:
-                compared = compare_names(base["names"], run["names"],
+            if run.names is not None and base.names is not None:
+                compared = compare_names(base.names, run.names,
                                          args.tolerance)
-        for warning in run["warnings"] + (base["warnings"] if base else []):
+        for warning in run.warnings + (base.warnings if base else []):
             stderr.write("crunch: warning: %s\n" % warning)
         verdicts = None
         if args.thresholds:
             verdicts = judge(args.thresholds, run)
         if args.json:
-            report = json_report(run["inputs"], interval_s,
-                                 run["settings"], run["tally"], run["rows"],
-                                 run["totals"], run["end"], comparison,
-                                 run["unit"], run["stages"], verdicts,
-                                 run["names"], compared, wanted,
-                                 run["offsets"], run["nodes"])
+            report = json_report(run, comparison, verdicts, compared)
             text = json.dumps(report, indent=1) + "\n"
         else:
-            text = "\n".join(format_report(run, interval_s, base,
-                                           comparison, args.tolerance,
-                                           verdicts, compared)) + "\n"
+            text = "\n".join(format_report(run, base, comparison,
+                                           args.tolerance, verdicts,
+                                           compared)) + "\n"
         if args.csv:        # files first: one that fails leaves stdout empty
             write_text(args.csv, "\n".join(format_csv(
-                run["rows"], run["totals"], run["names"], run["nodes"]))
+                run.rows, run.totals, run.names, run.nodes))
                 + "\n")
         if args.html:
             write_text(args.html, render_html(run, base, comparison,
@@ -4405,32 +4494,6 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     if verdicts and not all(ok for _, _, ok in verdicts):
         return 3
     return 0
-
-
-def format_report(run, interval_s, base, comparison, tolerance_pct,
-                  verdicts, compared=None):
-    """The text report's lines: the header, the interval table, the
-    counts, the open model's latencies, the per-node and per-name tables,
-    the stages, the comparison (in total, then per name) and the
-    thresholds."""
-    totals = run["totals"]
-    lines = format_header(run["inputs"], run["tally"], interval_s,
-                          run["settings"], run["wanted"], run["offsets"])
-    lines += format_table(run["rows"], totals,
-                          with_corrected(TABLE_COLUMNS, totals))
-    lines.append(format_counts(run["tally"]))
-    lines += format_latencies(totals)
-    if run["nodes"]:
-        lines += format_nodes(run["nodes"])
-    if run["names"]:
-        lines += format_names(run["names"])
-    if run["stages"]:
-        lines += format_stages(run["stages"], run["unit"])
-    if comparison is not None:
-        lines += format_compare(comparison, base["inputs"][0], tolerance_pct)
-    if compared:
-        lines += format_compare_names(compared, base["inputs"][0])
-    return lines + format_verdicts(verdicts or [])
 
 
 if __name__ == "__main__":

@@ -4439,8 +4439,8 @@ class TestHistogram(unittest.TestCase):
         h = hammer.Histogram()
         rng = random.Random(1)
         h.add_many([rng.uniform(0.001, 0.01) for _ in range(100000)])
-        # 900 three-digit mantissas in a decade, + values rounding up to 1e-2
-        self.assertLessEqual(len(h.counts), 901)
+        # one key per microsecond from 1 ms to 10 ms
+        self.assertLessEqual(len(h.counts), 9001)
 
     def test_empty(self):
         self.assertEqual(hammer.Histogram().percentiles([50, 99]), [0.0, 0.0])
@@ -7390,6 +7390,117 @@ class TestRulesWrittenOnce(unittest.TestCase):
         self.assertEqual((x["requests"], x["errors"], x["rps"], x["p50"],
                           x["max"]), (4, 25.0, 2.0, 0.01, 0.03))
         self.assertEqual(hammer.named_metrics([], 1.0), {})
+
+
+
+def three_digit_percentiles(us, ps):
+    """The percentiles hammer gave before issue 18: nearest rank over
+    keys of 3 significant digits, clamped to the exact min and max."""
+    keys = collections.Counter("%.2e" % (u / 1e6) for u in us)
+    ordered = sorted(keys, key=float)
+    cumulative = list(itertools.accumulate(keys[k] for k in ordered))
+    least, most = min(us) / 1e6, max(us) / 1e6
+    out = []
+    for p in ps:
+        rank = max(1, int(math.ceil(p / 100.0 * len(us))))
+        i = min(next(i for i, c in enumerate(cumulative) if c >= rank),
+                len(ordered) - 1)
+        out.append(min(max(float(ordered[i]), least), most))
+    return out
+
+
+class TestExactPercentiles(unittest.TestCase):
+    """Percentiles are exact to the microsecond below 100 ms, and to 5
+    significant digits above; people read them to 3 digits, as before."""
+
+    # 10 x 5 ms, 50 x 6.731 ms, 39 x 10.143 ms, 1 x 20 ms
+    US = [5000] * 10 + [6731] * 50 + [10143] * 39 + [20000]
+
+    def stats(self):
+        stats = hammer.WorkerStats()
+        stats.add_rows([(0.01 * i, us / 1e6, 200, 10, "")
+                        for i, us in enumerate(self.US)])
+        return stats
+
+    def test_the_settings_file_has_the_microseconds(self):
+        summary = hammer.run_summary(None, self.stats(), 1.0, [], None)
+        self.assertEqual(summary["latency_ms"], {
+            "min": 5.0, "mean": 8.021, "p50": 6.731, "p90": 10.143,
+            "p95": 10.143, "p99": 10.143, "p99.9": 20.0, "max": 20.0})
+
+    def test_people_read_three_digits_as_before(self):
+        latency = self.stats().latency
+        self.assertEqual(hammer.format_latency(latency),
+                         "min 5.00ms  avg 8.02ms  p50 6.73ms  p90 10.1ms"
+                         "  p95 10.1ms  p99 10.1ms  max 20.0ms"
+                         "  (over 100 responses)")
+        rng = random.Random(18)
+        for spread in (0.3, 1.0, 2.5):
+            us = [int(rng.lognormvariate(-4.5, spread) * 1e6) + 1
+                  for _ in range(5000)]
+            us += [1075, 1085, 999, 1000, 99999]    # ties of 3 digits
+            h = hammer.Histogram()
+            h.add_us(us)
+            ps = [1, 25, 50, 90, 95, 99, 99.9, 100]
+            self.assertEqual(h.shown_percentiles(ps),
+                             three_digit_percentiles(us, ps), spread)
+            ranked = sorted(us)
+            at = [ranked[max(1, int(math.ceil(p / 100.0 * len(us)))) - 1]
+                  for p in ps]
+            self.assertEqual(h.percentiles(ps), [
+                min(max(hammer.latency_key(u) / 1e6, h.min), h.max)
+                for u in at], spread)
+            self.assertEqual([u for u in at if u < 100000],
+                             [round(v * 1e6) for v in h.percentiles(ps)
+                              if v < 0.1])
+
+    def test_keys_above_100ms_have_5_significant_digits(self):
+        key = hammer.latency_key
+        self.assertEqual([key(u) for u in (0, 1, 99999, 100000, 100004,
+                                           100005, 123456, 999994, 999995,
+                                           1234567, 12345678)],
+                         [0, 1, 99999, 100000, 100000, 100010, 123460,
+                          999990, 1000000, 1234600, 12346000])
+        h = hammer.Histogram()
+        rng = random.Random(3)
+        h.add_us([rng.randrange(100000, 1000000) for _ in range(200000)])
+        self.assertLessEqual(len(h.counts), 90001)
+        one = hammer.Histogram()
+        one.add_us([123456, 123456, 99999])
+        self.assertEqual(one.percentiles([50, 100]), [0.123456, 0.123456])
+        two = hammer.Histogram()
+        two.add_us([123456, 123461, 99999, 500000])
+        self.assertEqual(two.percentiles([50, 75]), [0.12346, 0.12346])
+
+    def test_histograms_cross_processes_and_json(self):
+        rng = random.Random(4)
+        us = [int(rng.expovariate(100) * 1e6) for _ in range(20000)]
+        whole, a, b = hammer.Histogram(), hammer.Histogram(), \
+            hammer.Histogram()
+        whole.add_us(us)
+        a.add_us(us[:7000])
+        b.add_us(us[7000:])
+        for data in (b.to_dict(), json.loads(json.dumps(b.to_dict()))):
+            merged = hammer.Histogram.from_dict(a.to_dict())
+            merged.merge(hammer.Histogram.from_dict(data))
+            self.assertEqual(merged.counts, whole.counts)
+            self.assertEqual(set(map(type, merged.counts)), {int})
+            self.assertEqual(merged.percentiles(hammer.PERCENTILES),
+                             whole.percentiles(hammer.PERCENTILES))
+
+    def test_count_above_is_exact(self):
+        h = hammer.Histogram()
+        h.add_us([999, 1000, 1001, 1004, 1005, 250000])
+        self.assertEqual(h.count_above(hammer.LATE_S), 4)
+        self.assertEqual(h.count_above(0.25), 0)
+
+    def test_threshold_values_read_as_percentiles(self):
+        self.assertEqual(hammer.format_threshold_value("p95", 0.010143),
+                         "10.1ms")
+        self.assertEqual(hammer.format_threshold_value("p50", 0.001075),
+                         hammer.format_seconds(float("%.2e" % 0.001075)))
+        self.assertEqual(hammer.format_threshold_value("max", 12.345678),
+                         "12.35s")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ hammer wrote before the scheduled column), 6 (and scheduled, empty) or 8
 (and scheduled, empty, method and name: every row GET,/ as plain URL mode
 writes); the race runs on each.  --baseline OLD.py races another crunch.py
 (a copy of an older one, say `git show HEAD:crunch.py > /tmp/old.py`)
-beside this one, on the same files in the same alternation; it imports the
-hammer.py beside this crunch.py unless one sits beside it.
+beside this one, on the same files in the same alternation (and its peak
+RSS beside this one's); it imports the hammer.py beside this crunch.py
+unless one sits beside it.
 
 Wall time, CPU seconds (user + system, of every process) and peak RSS
 come from GNU time; for crunch, which forks one worker per core, GNU time
@@ -179,12 +180,15 @@ def main():
             race(args, work, ncols, pandas_script, env)
         for rows in [int(r) for r in args.rss_rows.split(",") if r]:
             path = data_file(work, rows, columns[0])
-            wall, rss, tree, _ = timed([sys.executable, CRUNCH, path],
-                                       sample_tree=True)
-            print("peak RSS, %d rows: biggest process %.1f MB, whole process"
-                  " tree %.1f MB (wall %.2f s)" % (rows, rss / 1024.0,
-                                                   tree / 1024.0, wall),
-                  flush=True)
+            for name, script, cmd_env in [("crunch", CRUNCH, None)] + (
+                    [("baseline", args.baseline, env)] if args.baseline
+                    else []):
+                wall, rss, tree, _ = timed([sys.executable, script, path],
+                                           sample_tree=True, env=cmd_env)
+                print("peak RSS, %d rows, %s: biggest process %.1f MB, whole"
+                      " process tree %.1f MB (wall %.2f s)" % (
+                          rows, name, rss / 1024.0, tree / 1024.0, wall),
+                      flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

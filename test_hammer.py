@@ -98,6 +98,49 @@ IZW1tozjwV3Ykq07YBGIyTg=
 -----END PRIVATE KEY-----"""
 
 
+# --- which tests run: all, or HAMMER_TESTS=timed or untimed ------------------
+
+
+def timed(test):
+    """Marks a test (a method, or a class and so each of its tests) that
+    times something, so that a loaded box can fail it: its CPU share,
+    its sends against their instants, a FIN within a pause.  CI runs it
+    alone (HAMMER_TESTS=timed), and the untimed tests two Pythons at
+    once (HAMMER_TESTS=untimed); see .ci/run."""
+    test.timed = True
+    return test
+
+
+def is_timed(test):
+    method = getattr(test, test._testMethodName, None)
+    return getattr(method, "timed", False) or getattr(test, "timed", False)
+
+
+def load_tests(loader, tests, pattern):
+    """unittest's hook: every test, or with HAMMER_TESTS=timed (untimed)
+    only those marked (not marked) @timed.  Tests named on the command
+    line run whatever HAMMER_TESTS says."""
+    which = os.environ.get("HAMMER_TESTS", "all")
+    if which not in ("all", "timed", "untimed"):
+        raise ValueError("HAMMER_TESTS=%r: use all, timed or untimed"
+                         % which)
+    if which == "all":
+        return tests
+    return chosen(tests, which == "timed")
+
+
+def chosen(suite, marked):
+    """The tests of suite that are @timed (marked=True) or not, in their
+    suites, in their order."""
+    out = unittest.TestSuite()
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            out.addTest(chosen(test, marked))
+        elif is_timed(test) == marked:
+            out.addTest(test)
+    return out
+
+
 # --- helpers: plans, files, clocks and the processes /proc shows -------------
 
 
@@ -2719,6 +2762,7 @@ class TestRuns(ServerTestCase):
         self.assertIn("status      200: 3000", proc.stdout)
         self.assertIn("output      %s (3000 rows)" % self.csv, proc.stdout)
 
+    @timed
     def test_runtime_bounds_the_run(self):
         server = self.start_server()
         proc = self.hammer(server.url, "-p", "2", "-t", "2", "--runtime",
@@ -2772,6 +2816,7 @@ class TestRuns(ServerTestCase):
         self.assertEqual([r[2:5] for r in rows], [["200", "5000", ""]] * 60)
         self.assertEqual(server.connections, 60 + 1)
 
+    @timed
     def test_server_closing_idle_connections_is_not_an_error(self):
         # the server closes each connection after its response; during the
         # 60 ms pause its FIN arrives, and the check before the next
@@ -2858,6 +2903,7 @@ class TestRuns(ServerTestCase):
         self.assertIn("status      none", proc.stdout)
 
 
+    @timed
     def test_requests_in_flight_at_the_end_are_recorded(self):
         server = self.start_server(delay_s=0.3)
         proc = self.hammer(server.url, "-p", "1", "-t", "2", "--runtime",
@@ -2921,6 +2967,7 @@ class TestHttps(ServerTestCase):
         self.assertEqual(server.requests, 40)
         self.assertEqual(server.connections, 2 + 1)
 
+    @timed
     def test_tls_server_closing_idle_connections_is_not_an_error(self):
         server = self.start_server(tls=True, mode="drop")
         proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "8",
@@ -2932,6 +2979,7 @@ class TestHttps(ServerTestCase):
         self.assertIn("connections 8 opened; 7 closed by the server while"
                       " idle\n", proc.stdout)
 
+    @timed
     def test_tls_stray_bytes_close_the_connection(self):
         server = self.start_server(tls=True, mode="stray_later")
         proc = self.hammer(server.url, "-k", "-p", "1", "-t", "1", "-n", "6",
@@ -3138,6 +3186,7 @@ class TestFaults(ServerTestCase):
         self.assertEqual(len(server.conns), 20 + 1)
         self.assertIn("errors      none\n", proc.stdout)
 
+    @timed
     def test_fault_silent_close_after_3(self):
         server, proc, rows = self.fault("silent_close_after_3", "-t", "1",
                                         "-n", "12", "--interval", "20ms")
@@ -3212,6 +3261,7 @@ class TestFaults(ServerTestCase):
         self.assertIn("connections 10 opened; 10 closed for bytes beyond a"
                       " response\n", proc.stdout)
 
+    @timed
     def test_fault_stray_response_later(self):
         # the unasked-for response waits on the connection when the next
         # request is due: the connection is closed, never read as an answer
@@ -3829,6 +3879,7 @@ class TestRateSlots(unittest.TestCase):
         self.assertNotEqual(a, self.poisson(8, 2, 100.0, 5.0))
 
 
+@timed
 class TestStageRuns(LoadShapeTestCase):
     """--stages and --cycles: users start and stop as the plan says."""
 
@@ -3911,6 +3962,7 @@ class TestStageRuns(LoadShapeTestCase):
                                           "from": 100.0, "to": 100.0})
 
 
+@timed
 class TestRateRuns(LoadShapeTestCase):
     """The open model against real servers."""
 
@@ -4254,6 +4306,7 @@ class TestThresholds(unittest.TestCase):
             "threshold   requests>=3: 3 ok"])
 
 
+@timed
 class TestSizingRun(LoadShapeTestCase):
     def test_breaking_point_of_a_server_that_sheds_load(self):
         # 503 at once past K = 20 requests in flight, 20 ms answers below:
@@ -4478,6 +4531,7 @@ class TestSummary(unittest.TestCase):
         self.assertIn("requests    0 in 0.00s = 0.0 req/s", out.getvalue())
 
 
+@timed
 class TestStarvation(ServerTestCase):
     """The warning that hammer got less CPU than it wanted, both ways."""
 
@@ -4813,6 +4867,7 @@ class TestSpawnAndForkserver(ServerTestCase):
         self.url_run_with("forkserver")
 
 
+@timed
 class TestSignals(ServerTestCase):
     def start_long_run(self, server):
         proc = subprocess.Popen(
@@ -5855,6 +5910,7 @@ class TestRedirects(ScenarioTestCase):
 class TestScriptLoadShapes(ScenarioTestCase):
     """--rate and -n count iterations of a script, not requests."""
 
+    @timed
     def test_rate_counts_iterations(self):
         self.run_script("""
             def run(user):
@@ -6531,6 +6587,7 @@ class TestNodePlan(unittest.TestCase):
                              " over nodes")
 
 
+@timed
 class TestNodeRuns(NodeTestCase):
     """--node and --start-at alone: two local runs as nodes 1/2 and 2/2
     started at the same instant are one run with every user."""
@@ -6861,6 +6918,7 @@ class TestControllerParts(TempDirTestCase):
                          " directory" % self.path("t", "t.txt"))
 
 
+@timed
 class TestHostsRuns(HostsTestCase):
     """3 nodes x 2 processes x 3 threads over ssh: the rows, the summary
     and the ramp of one box."""
@@ -6954,6 +7012,7 @@ class TestHostsCollect(HostsTestCase):
                 where), "results.csv")), 150)
 
 
+@timed
 class TestHostsSignals(HostsTestCase):
     """Ctrl+C, SIGTERM and a link that drops, with 3 nodes running."""
 

@@ -149,6 +149,16 @@ def make_plan(*argv):
     return hammer.plan(hammer.build_parser().parse_args(list(argv)))
 
 
+def hammer_after(*statements):
+    """The argv of a new Python that runs statements (a start method, a
+    constant of hammer's set), then hammer.main on the arguments that
+    follow."""
+    code = "; ".join(("import sys", "sys.path.insert(0, %r)" % HERE)
+                     + statements + ("import hammer",
+                                     "sys.exit(hammer.main(sys.argv[1:]))"))
+    return [sys.executable, "-c", code]
+
+
 def write(path, data):
     """Write bytes or str (as UTF-8) to path; return path."""
     with open(path, "wb") as f:
@@ -1285,11 +1295,9 @@ class ServerTestCase(unittest.TestCase):
     def run_with(self, method, *args):
         """hammer args -q -o results.csv in a new Python whose
         multiprocessing start method is method; exit 0 asserted."""
-        code = ("import multiprocessing, sys; sys.path.insert(0, %r);"
-                "multiprocessing.set_start_method(%r); import hammer;"
-                "sys.exit(hammer.main(sys.argv[1:]))" % (HERE, method))
-        proc = subprocess.run([sys.executable, "-c", code] + list(args)
-                              + ["-q", "-o", self.csv],
+        command = hammer_after("import multiprocessing",
+                               "multiprocessing.set_start_method(%r)" % method)
+        proc = subprocess.run(command + list(args) + ["-q", "-o", self.csv],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -1445,9 +1453,10 @@ class ScenarioTestCase(ServerTestCase):
 class NodeTestCase(LoadShapeTestCase):
     """Runs several hammer commands at once."""
 
-    def spawn(self, args, csv, cwd=HERE, quiet=True):
+    def spawn(self, args, csv, cwd=HERE, quiet=True, command=None):
+        """hammer args -o csv (-q), or command args -o csv (-q)."""
         proc = subprocess.Popen(
-            [sys.executable, HAMMER] + list(args) + ["-o", csv]
+            (command or [sys.executable, HAMMER]) + list(args) + ["-o", csv]
             + (["-q"] if quiet else []),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
             universal_newlines=True, start_new_session=True)
@@ -3109,27 +3118,27 @@ class TestFaults(ServerTestCase):
 
     def test_fault_slowloris_head(self):
         _, _, rows = self.fault("slowloris_head", "-t", "1", "-n", "2",
-                                "--timeout", "0.5")
-        self.assert_timeouts(rows, 2, 0.5)
+                                "--timeout", "0.25")
+        self.assert_timeouts(rows, 2, 0.25)
 
     def test_fault_slowloris_body(self):
         _, _, rows = self.fault("slowloris_body", "-t", "1", "-n", "2",
-                                "--timeout", "0.5")
-        self.assert_timeouts(rows, 2, 0.5)
+                                "--timeout", "0.25")
+        self.assert_timeouts(rows, 2, 0.25)
 
     def test_fault_never_responds(self):
         server, _, rows = self.fault("never_responds", "-t", "2", "-n", "4",
-                                     "--timeout", "0.5")
-        self.assert_timeouts(rows, 4, 0.5)
+                                     "--timeout", "0.25")
+        self.assert_timeouts(rows, 4, 0.25)
         self.assertEqual(server.requests, 4)
 
     def test_fault_never_responds_past_the_runtime(self):
         # requests in flight when the runtime ends finish within --timeout
         server, proc, rows = self.fault("never_responds", "-t", "2",
                                         "--runtime", "0.3", "--timeout",
-                                        "1")
+                                        "0.6")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_timeouts(rows, 2, 1.0)
+        self.assert_timeouts(rows, 2, 0.6)
         self.assertEqual(server.requests, 2)
 
     def test_fault_megabyte_of_headers(self):
@@ -3138,8 +3147,8 @@ class TestFaults(ServerTestCase):
 
     def test_fault_endless_chunked(self):
         _, _, rows = self.fault("endless_chunked", "-t", "1", "-n", "2",
-                                "--timeout", "0.5")
-        self.assert_timeouts(rows, 2, 0.5)
+                                "--timeout", "0.25")
+        self.assert_timeouts(rows, 2, 0.25)
 
     def test_fault_negative_chunk_size(self):
         # int(b"-6", 16) would step back in the body and spin forever
@@ -3170,8 +3179,8 @@ class TestFaults(ServerTestCase):
 
     def test_fault_interim_flood(self):
         _, _, rows = self.fault("interim_flood", "-t", "1", "-n", "2",
-                                "--timeout", "0.5")
-        self.assert_timeouts(rows, 2, 0.5)
+                                "--timeout", "0.25")
+        self.assert_timeouts(rows, 2, 0.25)
 
     def test_fault_interim_then_answer(self):
         server, _, rows = self.fault("interim_then_answer", "-t", "2", "-n",
@@ -3293,13 +3302,13 @@ class TestFaults(ServerTestCase):
 
     def test_fault_reads_slowly(self):
         # --timeout bounds the send: an 8 MB body read at 80 kB/s would
-        # take 100 s; each request ends after 0.5 s
+        # take 100 s; each request ends after 0.25 s
         body = os.path.join(self.tmp.name, "body")
         with open(body, "wb") as f:
             f.write(b"b" * (8 << 20))
         server, _, rows = self.fault("reads_slowly", "-t", "1", "-n", "2",
-                                     "--timeout", "0.5", "-d", "@" + body)
-        self.assert_timeouts(rows, 2, 0.5)
+                                     "--timeout", "0.25", "-d", "@" + body)
+        self.assert_timeouts(rows, 2, 0.25)
         self.assertEqual(server.requests, 0)
 
     def test_fault_reset_on_connect(self):
@@ -4923,7 +4932,7 @@ class TestSignals(ServerTestCase):
         self.assert_stopped_cleanly(proc, server, 130)
 
     def test_second_sigint_exits_at_once(self):
-        server = self.start_server(delay_s=0.2)
+        server = self.start_server(delay_s=0.05)
         proc = self.start_long_run(server)
         started = self.interrupt_twice(proc, server)
         out, err = proc.communicate(timeout=10)
@@ -6360,7 +6369,7 @@ class TestKubernetesExample(ScenarioTestCase):
         lines = [l.strip() for l in job.splitlines()
                  if l.strip().startswith("exec python /hammer/hammer.py ")]
         self.assertEqual(len(lines), 1, job)
-        at = "%.6f" % (time.time() + 3)
+        at = "%.6f" % (time.time() + 1.5)
         procs = []
         for i in range(1, n + 1):
             argv = shlex.split(lines[0].replace("$I", str(i)).replace(
@@ -6603,7 +6612,7 @@ class TestNodeRuns(NodeTestCase):
         one_csv = os.path.join(self.tmp.name, "one.csv")
         box = self.spawn([one.url, "-c", str(self.USERS), "-p", "2"]
                          + self.common(), one_csv)
-        at = round(time.time() + 3.0, 6)
+        at = round(time.time() + 2.0, 6)
         csvs = [os.path.join(self.tmp.name, "node%d.csv" % i) for i in (1, 2)]
         procs = [self.spawn([split.url, "--node", "%d/2" % i, "--start-at",
                              "%.6f" % at, "-p", "1", "-t", "4"]
@@ -6665,7 +6674,7 @@ class TestNodeRuns(NodeTestCase):
         # --rate 200 -n 301 over 2 nodes of 2 processes: node 1 sends
         # slots 0, 2, ... 300 and node 2 slots 1, 3, ... 299
         server = self.load_server("stamp")
-        at = round(time.time() + 2.5, 6)
+        at = round(time.time() + 2.0, 6)
         csvs = [os.path.join(self.tmp.name, "node%d.csv" % i) for i in (1, 2)]
         procs = [self.spawn([server.url, "--node", "%d/2" % i, "--start-at",
                              "%.6f" % at, "-p", "2", "-c", "8", "--rate",
@@ -7075,7 +7084,7 @@ class TestHostsSignals(HostsTestCase):
     def test_a_second_sigint_quits_at_once(self):
         server = self.start_server(delay_s=0.01)
         proc = self.spawn([server.url, "-p", "1", "-t", "2", "--runtime",
-                           "60", "--timeout", "3"] + self.hosts_args(),
+                           "60", "--timeout", "2"] + self.hosts_args(),
                           self.csv)
         self.wait_for(lambda: server.requests >= 150, "the run to get going")
         run_dir = self.remote_run_dir()
@@ -7085,7 +7094,7 @@ class TestHostsSignals(HostsTestCase):
         self.assertEqual(done.returncode, 130, done.stderr)
         self.assertIn("interrupted again, exiting now", done.stderr)
         # the nodes saw their links end: they stop, their requests in
-        # flight time out (--timeout 3)
+        # flight time out (--timeout 2)
         self.assertNoneLeft(os.path.basename(run_dir), within_s=10)
 
     def test_the_controller_killed(self):
@@ -7110,7 +7119,7 @@ class TestHostsSignals(HostsTestCase):
     def test_a_link_that_drops(self):
         server = self.load_server("stamp")
         proc = self.spawn([server.url, "-p", "1", "-t", "2", "--runtime",
-                           "6", "--interval", "10ms"] + self.hosts_args(),
+                           "4", "--interval", "10ms"] + self.hosts_args(),
                           self.csv)
         self.wait_for(lambda: server.requests >= 150, "the run to get going")
         remote = self.node_processes(2)
@@ -7233,11 +7242,15 @@ class TestHostsSecrets(HostsTestCase):
     def test_secrets_stay_out_of_every_output(self):
         server = self.start_server()
         url = "http://alice:pa55word@127.0.0.1:%d/" % server.port
+        # a plain progress line each 0.5 s, not each 5 s: one in 2 s
+        command = hammer_after("import hammer",
+                               "hammer.PROGRESS_PLAIN_PERIOD_S = 0.5")
         done = self.finish(self.spawn(
-            [url, "--runtime", "6", "-p", "1", "-t", "2", "--interval", "20ms",
+            [url, "--runtime", "2", "-p", "1", "-t", "2", "--interval", "20ms",
              "-H", "Authorization: Bearer t0ken", "-H", "Cookie: sid=c00kie",
              "-H", "Proxy-Authorization: Basic pr0xy"]
-            + self.hosts_args("node1,node2"), self.csv, quiet=False))
+            + self.hosts_args("node1,node2"), self.csv, quiet=False,
+            command=command))
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("Authorization: Bearer t0ken", server.headers)
         self.assertIn("Cookie: sid=c00kie", server.headers)

@@ -2016,7 +2016,7 @@ class TestBadInput(ServerTestCase):
              " rps needs a plain number, as in rps>=1000"),
             ([url, "--fail-if", "p95<1s", "--fail-if", ""], "--fail-if:"
              " threshold '': unknown metric ''; " + metrics),
-            # issue 10: scripts, targets, projects, data files
+            # scripts, targets, projects, data files
             ([url, "--max-body", "junk"], "--max-body: 'junk' is not a size:"
              " use e.g. 10MB, 512kB, 1MiB or 100 (bytes)"),
             ([url, "--script", self.path("none.py") + ".missing"],

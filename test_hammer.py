@@ -2,6 +2,12 @@
 against real HTTP servers on 127.0.0.1 (no mocks of the network).
 
 Run with:  python -m unittest -v
+(HAMMER_TESTS=untimed: all but the tests marked @timed; =timed: only those)
+
+The servers and the test cases' bases come first; then a section for each
+feature: the command line, URLs and the reader, targets files, whole runs,
+faults, users, load shapes, sizing and thresholds, results, processes and
+signals, scripts, projects, examples, --node, --hosts, secrets.
 """
 
 import collections

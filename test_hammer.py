@@ -1231,7 +1231,6 @@ class ServerTestCase(unittest.TestCase):
     hammer.main in this process (main(), assert_usage()); self.csv is
     results.csv in a directory of the test's own."""
 
-    mode = "length"
     # what assert_usage() writes to results.csv, to see it left as it was
     SENTINEL = "elapsed,response_time,status,bytes,error\n1.0,0.1,200,5,\n"
 

@@ -123,9 +123,11 @@ def is_timed(test):
 
 
 def load_tests(loader, tests, pattern):
-    """unittest's hook: every test, or with HAMMER_TESTS=timed (untimed)
-    only those marked (not marked) @timed.  Tests named on the command
-    line run whatever HAMMER_TESTS says."""
+    """unittest's hook, when it loads the module (discovery, or
+    `python -m unittest test_hammer`): every test, or with
+    HAMMER_TESTS=timed (untimed) only those marked (not marked) @timed.
+    A class or a test named on the command line runs whatever
+    HAMMER_TESTS says."""
     which = os.environ.get("HAMMER_TESTS", "all")
     if which not in ("all", "timed", "untimed"):
         raise ValueError("HAMMER_TESTS=%r: use all, timed or untimed"

@@ -45,6 +45,32 @@ Exit codes: 0 run complete, 1 run failed (target unreachable at start,
 output not writable, a worker failed, no request made), 2 bad usage (also
 more users than the box can hold), 3 a --fail-if threshold failed, 130
 interrupted by SIGINT (Ctrl+C), 143 stopped by SIGTERM.
+
+The code's sections, top to bottom, each under a `# --- ...` banner:
+
+    constants
+    errors, durations, users and nodes
+    load shapes: stages, rates and pacing
+    statistics: histograms, errors and counters
+    thresholds: --fail-if
+    rows: results.csv's lines and names
+    URLs and requests
+    the summary: what a run prints and records
+    scenario inputs: targets files, projects, data files
+    --targets FILE: vegeta's http format
+    --project DIR: a multi-mechanize project
+    --data-file FILE.csv
+    --script FILE[:USERS] groups
+    --max-body SIZE
+    HTTP/1.1 client: the response reader and the one exchange
+    scenarios: scripts and their users
+    users: the loop every user runs
+    workers: processes, their users and their rows
+    the run
+    many machines: --hosts over the system's ssh
+    the demo target
+    command line
+    main
 """
 
 import argparse
@@ -78,6 +104,7 @@ import traceback
 from urllib.parse import unquote, urlencode, urljoin
 
 __version__ = "0.1.0"
+
 
 # --- constants ---------------------------------------------------------------
 
@@ -188,7 +215,8 @@ LONG_KEYS_MAX = 1 << 16     # longer ones whose key is memoised
 SHOWN_LATENCY_FORMAT = "%.2e"
 PERCENTILES = (50, 90, 95, 99)
 
-# --- pure functions and small types ------------------------------------------
+
+# --- errors, durations, users and nodes --------------------------------------
 
 
 class UsageError(Exception):
@@ -274,6 +302,13 @@ def request_quotas(threads_per_process, requests, node=1, nodes=1,
             for numbers in user_numbers(threads_per_process, node, nodes)]
 
 
+def user_rng(seed, what, number):
+    """A random source of its own for each user (and each process's
+    arrivals), the same for the same --seed."""
+    import random
+    return random.Random("%d-%s-%d" % (seed, what, number))
+
+
 def parse_node(text):
     """--node 'I/N' -> (I, N), 1 <= I <= N <= MAX_NODES."""
     m = re.match(r"^\s*([0-9]{1,4})/([0-9]{1,4})\s*$", text)
@@ -322,7 +357,39 @@ def parse_start_at(text, now):
     return when
 
 
-# --- load shapes -----------------------------------------------------------------
+def capacity_problem(threads_per_process, limits):
+    """Why this box cannot hold these users, or None.
+
+    limits is what the box allows (box_limits()): "open_files" per
+    process, "tasks": how many more threads it can start, "memory_b":
+    bytes available; None where unknown.
+    """
+    processes = len(threads_per_process)
+    users = sum(threads_per_process)
+    most = max(threads_per_process)
+    files = limits.get("open_files")
+    if files is not None and most + FDS_PER_PROCESS > files:
+        return ("%d users in one process need %d open files, and this box"
+                " allows %d per process (ulimit -n): use more processes (-p)"
+                " or fewer users" % (most, most + FDS_PER_PROCESS, files))
+    tasks = limits.get("tasks")
+    need = users + processes * TASKS_PER_PROCESS
+    if tasks is not None and need > tasks:
+        return ("%d users in %d processes need %d threads, and this box has"
+                " room for %d more: use fewer users"
+                % (users, processes, need, max(tasks, 0)))
+    memory = limits.get("memory_b")
+    need_b = users * USER_MEMORY_B + processes * PROCESS_MEMORY_B
+    if memory is not None and need_b > memory:
+        return ("%d users in %d processes need about %s of memory, and %s is"
+                " available: use fewer users or processes"
+                % (users, processes, format_bytes(need_b),
+                   format_bytes(memory)))
+    return None
+
+
+# --- load shapes: stages, rates and pacing -----------------------------------
+
 # A load shape says when requests may go.  Each is a small pure function of
 # instants (seconds from the test's start) and plain values; the clock and
 # the random source are the caller's.  A plan's load is a tuple of Stages:
@@ -556,7 +623,94 @@ def parse_rate(text):
     return levels[0], levels[-1]
 
 
+class Paced(object):
+    """When one closed-model user sends: inside its windows (the stages),
+    with --think after each response and --interval start to start.
+    Instants are clock() values; rng draws the think times."""
 
+    def __init__(self, t0, windows, end, interval_s, think_s, rng, events):
+        self.windows = [(t0 + a, t0 + b) for a, b in windows]
+        self.end, self.interval_s, self.events = end, interval_s, events
+        self.think_s, self.rng = think_s, rng
+        self.i = 0
+        # go again at once, no question asked: the plain shape
+        self.paced = bool(interval_s or think_s[1] or len(windows) > 1
+                          or (windows and self.windows[0][1] < end))
+
+    def first(self):
+        return self.windows[0][0] if self.windows else math.inf
+
+    def after(self, sent, done):
+        """The instant the next request may go; math.inf for none."""
+        low, high = self.think_s
+        pause = low if low == high else self.rng.uniform(low, high)
+        at, late = next_start(sent, done, self.interval_s, pause)
+        if late:
+            self.events["late_starts"] += 1
+        windows = self.windows
+        while at >= windows[self.i][1]:     # the target fell below us
+            if self.i + 1 == len(windows):
+                stop = windows[self.i][1]
+                return stop if stop >= self.end else math.inf
+            self.i += 1
+            at = max(at, windows[self.i][0])
+        return at
+
+
+class Slots(object):
+    """The open model's slots of one process, shared by its users: each
+    free user takes the next one and sends at its instant, or at once when
+    it is already due (late, never skipped)."""
+
+    paced = True
+
+    def __init__(self, t0, end, schedule, slots, shared):
+        self.t0, self.end = t0, end
+        self.instant = schedule.instant
+        self.slots = slots
+        # a generator's next() is not for two threads at once
+        self.lock = None if shared else threading.Lock()
+
+    def first(self):
+        return self.after(None, None)
+
+    def due_before(self, instant):
+        """How many slots no user took are due before instant."""
+        n = 0
+        while self.after(None, None) < instant:
+            n += 1
+        return n
+
+    def after(self, sent, done):
+        if self.lock is None:
+            u = next(self.slots, None)
+        else:
+            with self.lock:
+                u = next(self.slots, None)
+        if u is None:
+            return math.inf     # its share of -n is sent
+        at = self.instant(u)
+        return self.end if at == math.inf else self.t0 + at
+
+
+def open_slots(plan, index, t0, end):
+    """The open model: the Slots of worker `index` for a test from t0 to
+    end (clock() instants), its share of the node's slots and of -n."""
+    i, n = plan.node or (1, 1)
+    quota = math.inf
+    if plan.requests is not None:
+        quota = split_evenly(split_evenly(plan.requests, n)[i - 1],
+                             plan.processes)[index]
+    # node i's slots are i-1, i-1+n, ...; its process j takes every
+    # processes-th of them, from the j-th: one stream of n*processes
+    first = i - 1 + n * index
+    rng = user_rng(plan.seed, "arrivals", first)
+    return Slots(t0, end, RateSchedule(plan.stages),
+                 process_slots(first, n * plan.processes, plan.arrivals, rng,
+                               quota), plan.arrivals == "uniform")
+
+
+# --- statistics: histograms, errors and counters -----------------------------
 
 US_TIE = 1e-3   # a scaled time this near a half is rounded by formatting it
 
@@ -1069,7 +1223,32 @@ class WorkerStats(object):
         return s
 
 
-# --- thresholds ---------------------------------------------------------------
+def named_metrics(entries, duration_s):
+    """threshold_metrics() per name, as evaluate_thresholds() takes them:
+    entries are (name, requests, errors, latency Histogram), one a
+    method of a name (name_entries()), and those of one name count
+    together."""
+    merged = {}
+    for name, requests, errors, latency in entries:
+        mine = merged.get(name)
+        if mine is None:
+            mine = merged[name] = NameStats()
+        mine.requests += requests
+        mine.errors += errors
+        mine.latency.merge(latency)
+    return dict((name, threshold_metrics(n.latency, n.requests, n.errors,
+                                         duration_s))
+                for name, n in merged.items())
+
+
+def name_entries(names):
+    """{'METHOD,name': NameStats} -> named_metrics()' entries."""
+    return [(split_suffix(suffix)[1], n.requests, n.errors, n.latency)
+            for suffix, n in names.items()]
+
+
+# --- thresholds: --fail-if ---------------------------------------------------
+
 # --fail-if and --sizing-slo: 'METRIC OP VALUE', as k6's p(95)<500 but with
 # units, so that p95<200 (ms? s?) cannot pass silently.
 
@@ -1184,6 +1363,9 @@ def format_threshold_value(metric, value):
     return "%.1f" % value
 
 
+# --- rows: results.csv's lines and names -------------------------------------
+
+
 def csv_cell(text):
     """text as one CSV field, quoted as the csv module quotes it."""
     if any(c in text for c in ',"\r\n'):
@@ -1204,6 +1386,14 @@ def name_suffix(method, name):
         return suffix
 
 
+def split_suffix(suffix):
+    """'METHOD,name' (name_suffix()) -> (method, name)."""
+    method, _, cell = suffix.partition(",")
+    if cell.startswith('"'):
+        cell = cell[1:-1].replace('""', '"')
+    return method, cell
+
+
 def default_name(target):
     """A request's name: its path without the query string."""
     return target.partition("?")[0]
@@ -1222,6 +1412,9 @@ _TIME_OF = operator.itemgetter(1)
 _STATUS_OF = operator.itemgetter(2)
 _BYTES_OF = operator.itemgetter(3)
 _ERROR_OF = operator.itemgetter(4)
+
+
+# --- URLs and requests -------------------------------------------------------
 
 Target = collections.namedtuple(
     "Target", "url scheme host port path host_header auth")
@@ -1414,35 +1607,7 @@ def build_request(method, target, headers, body, keepalive):
     return head + (body or b"")
 
 
-def capacity_problem(threads_per_process, limits):
-    """Why this box cannot hold these users, or None.
-
-    limits is what the box allows (box_limits()): "open_files" per
-    process, "tasks": how many more threads it can start, "memory_b":
-    bytes available; None where unknown.
-    """
-    processes = len(threads_per_process)
-    users = sum(threads_per_process)
-    most = max(threads_per_process)
-    files = limits.get("open_files")
-    if files is not None and most + FDS_PER_PROCESS > files:
-        return ("%d users in one process need %d open files, and this box"
-                " allows %d per process (ulimit -n): use more processes (-p)"
-                " or fewer users" % (most, most + FDS_PER_PROCESS, files))
-    tasks = limits.get("tasks")
-    need = users + processes * TASKS_PER_PROCESS
-    if tasks is not None and need > tasks:
-        return ("%d users in %d processes need %d threads, and this box has"
-                " room for %d more: use fewer users"
-                % (users, processes, need, max(tasks, 0)))
-    memory = limits.get("memory_b")
-    need_b = users * USER_MEMORY_B + processes * PROCESS_MEMORY_B
-    if memory is not None and need_b > memory:
-        return ("%d users in %d processes need about %s of memory, and %s is"
-                " available: use fewer users or processes"
-                % (users, processes, format_bytes(need_b),
-                   format_bytes(memory)))
-    return None
+# --- the summary: what a run prints and records ------------------------------
 
 
 def format_seconds(seconds):
@@ -1504,14 +1669,6 @@ def format_errors(stats):
         stats.errors, 100.0 * stats.errors / stats.requests, "; ".join(parts))
 
 
-def split_suffix(suffix):
-    """'METHOD,name' (name_suffix()) -> (method, name)."""
-    method, _, cell = suffix.partition(",")
-    if cell.startswith('"'):
-        cell = cell[1:-1].replace('""', '"')
-    return method, cell
-
-
 NAMES_SHOWN = 20    # the summary's per-name table shows the busiest ones
 
 
@@ -1569,30 +1726,6 @@ def format_failures(failures):
         lines.append("  %d x %s" % (count, first))
         lines += ["      " + line for line in rest.splitlines()]
     return lines
-
-
-def named_metrics(entries, duration_s):
-    """threshold_metrics() per name, as evaluate_thresholds() takes them:
-    entries are (name, requests, errors, latency Histogram), one a
-    method of a name (name_entries()), and those of one name count
-    together."""
-    merged = {}
-    for name, requests, errors, latency in entries:
-        mine = merged.get(name)
-        if mine is None:
-            mine = merged[name] = NameStats()
-        mine.requests += requests
-        mine.errors += errors
-        mine.latency.merge(latency)
-    return dict((name, threshold_metrics(n.latency, n.requests, n.errors,
-                                         duration_s))
-                for name, n in merged.items())
-
-
-def name_entries(names):
-    """{'METHOD,name': NameStats} -> named_metrics()' entries."""
-    return [(split_suffix(suffix)[1], n.requests, n.errors, n.latency)
-            for suffix, n in names.items()]
 
 
 def format_connections(stats):
@@ -1658,6 +1791,37 @@ def format_load(plan):
     return ("load        %d users (%s), %s, interval %gs%s, runtime %gs, %s"
             % (plan.users, spread, shape, plan.interval_s, think,
                plan.runtime_s, connections))
+
+
+# The open model's rates over the time it sent (span_s), and the slots due
+# in it that were not sent.
+Rates = collections.namedtuple("Rates", "target sent span_s unsent")
+
+
+def rates(plan, stats, duration_s):
+    """The open model's Rates over the time it sent: the runtime, or less
+    when --sizing or a signal stopped it."""
+    span = min(plan.runtime_s, duration_s) or plan.runtime_s
+    i, n = plan.node or (1, 1)
+    if plan.arrivals == "uniform":    # slot 0 is at the rate's first instant
+        due = math.ceil(round(arrivals_by(plan.stages, span), 6))
+        due = len(range(i - 1, due, n))     # this node's share
+    else:
+        due = stats.events["due_slots"] or arrivals_by(plan.stages, span) / n
+    if plan.requests is not None:
+        due = min(due, split_evenly(plan.requests, n)[i - 1])
+    sent = sent_count(plan, stats)
+    return Rates(due / span, sent / span, span,
+                 max(0, int(round(due - sent))))
+
+
+def sent_count(plan, stats):
+    """What the rate counts: requests, or a script's iterations."""
+    return stats.events["iterations"] if plan.groups else stats.requests
+
+
+def rate_unit(plan):
+    return "iterations/s" if plan.groups else "req/s"
 
 
 def format_rate(plan, stats, duration_s):
@@ -1783,7 +1947,620 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
     return lines
 
 
-# --- HTTP/1.1 client ----------------------------------------------------------
+def run_summary(plan, stats, duration_s, checks, sizing):
+    """The settings file's "summary": what CI reads."""
+    def latency_ms(hist):
+        values = threshold_metrics(hist, 0, 0, 0.0)
+        values["min"] = hist.min if hist.n else 0.0
+        return dict((k, round(values[k] * 1000, 3)) for k in
+                    ("min", "mean") + LATENCY_METRICS[:5] + ("max",))
+    summary = {
+        "requests": stats.requests, "errors": stats.errors,
+        "rps": round(stats.requests / duration_s, 3) if duration_s else 0.0,
+        "duration_s": round(duration_s, 6),
+        "latency_ms": latency_ms(stats.latency),
+        "thresholds": [{"expr": t.expr, "value": value, "ok": ok}
+                       for t, value, ok in checks],
+    }
+    if stats.corrected is not None:
+        late = stats.lateness
+        r = rates(plan, stats, duration_s)
+        summary.update(
+            corrected_latency_ms=latency_ms(stats.corrected),
+            target_rps=round(r.target, 3), sent_rps=round(r.sent, 3),
+            unsent=r.unsent,
+            late={"count": stats.events["late_sends"],
+                  "p50_ms": round(late.percentile(50) * 1000, 3),
+                  "p99_ms": round(late.percentile(99) * 1000, 3),
+                  "max_ms": round(late.max * 1000, 3)})
+    if sizing is not None:
+        summary["sizing"] = {"users": sizing.users,
+                             "rps": round(sizing.rps, 3),
+                             "reason": sizing.reason}
+        if sizing.target_rps is not None:
+            summary["sizing"]["target_rps"] = round(sizing.target_rps, 3)
+    return summary
+
+
+# --- scenario inputs: targets files, projects, data files --------------------
+
+MAX_WEIGHT = 1000000            # the biggest '# weight: N' of a target
+MAX_TARGETS_FILE_B = 64 << 20   # a --targets file bigger than this is refused
+MAX_CONFIG_B = 1 << 20          # and a project's config.cfg
+MAX_DATA_FILE_B = 1 << 30       # and a --data-file
+DIGITS = frozenset("0123456789")
+
+
+def positive_whole(text, most):
+    """'30' -> 30 when text is ASCII digits worth 1..most, else None (int()
+    would also take '+3', ' 3', '3_000' and non-ASCII digits)."""
+    if not text or not set(text) <= DIGITS:
+        return None
+    if len(text.lstrip("0")) > len(str(most)):
+        return None
+    value = int(text)
+    return value if 1 <= value <= most else None
+
+
+def read_regular(path, limit):
+    """The bytes of a regular file, None when it holds more than limit;
+    OSError as open() raises it, ValueError when it is not a regular file
+    (opening a FIFO would block)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError("not a regular file")
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
+def read_input(path, limit, what, where=""):
+    """read_regular(), its failures a UsageError about `what` (such as
+    "targets file 'x.txt'"), after where (such as "x.txt:3: ")."""
+    try:
+        data = read_regular(path, limit)
+    except ValueError:
+        raise UsageError("%s%s is not a regular file" % (where, what))
+    except OSError as exc:
+        raise UsageError("%scannot read %s: %s"
+                         % (where, what, exc.strerror or exc))
+    if data is None:
+        raise UsageError("%s%s is bigger than %d MiB"
+                         % (where, what, limit >> 20))
+    return data
+
+
+def decode_text(data, path):
+    """UTF-8 bytes (a BOM allowed) -> str; UsageError names the line of the
+    first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise UsageError("%s:%d: not utf-8 text (byte 0x%02x)"
+                         % (path, line, data[exc.start]))
+
+
+# --- --targets FILE: vegeta's http format ------------------------------------
+
+# A target is a line 'METHOD URL', then 'Name: value' header lines, then at
+# most one '@path' body line.  Blank lines separate targets; a new 'METHOD
+# URL' line (URL starting with / or holding ://) also starts one.  Lines
+# starting with '#' are comments anywhere; '# name: X' and '# weight: N'
+# ones set the next target's name and weight, and end the target before.
+
+TargetSpec = collections.namedtuple(
+    "TargetSpec", "method url headers body_path name weight line")
+TargetSpec.__doc__ = """One request of a --targets file: method, url (absolute
+http(s) or a path to resolve against the command's URL), headers [(name,
+value)], body_path (as written after '@', or None), name (None: the
+default), weight (int >= 1) and line (of its METHOD URL line)."""
+
+DIRECTIVE_RE = re.compile(r"#[ \t]*(name|weight)[ \t]*:(.*)$", re.IGNORECASE)
+
+
+def split_target_line(text):
+    """'METHOD URL' -> (method, url), or None when it is not two words."""
+    parts = text.split(None, 1)
+    if len(parts) != 2:
+        return None
+    return parts[0], parts[1].strip(" \t")
+
+
+def looks_like_target(text):
+    """Whether a line inside a target is the next target's 'METHOD URL'
+    rather than a header: a token, a space, then a URL-looking word."""
+    parts = split_target_line(text)
+    return (parts is not None and set(parts[0]) <= TOKEN_CHARS
+            and ":" not in parts[0]
+            and (parts[1].startswith("/") or "://" in parts[1]))
+
+
+def looks_like_header(text):
+    """Whether a line is 'Name: value' rather than 'METHOD URL'."""
+    name, colon, _ = text.partition(":")
+    return bool(colon and name) and set(name) <= TOKEN_CHARS
+
+
+def url_problem(url):
+    """Why url is no target URL, or None: an absolute http(s) URL with a
+    host, or a path starting with '/'.  parse_url checks the rest."""
+    if any(c in " \t" for c in url):
+        return "it holds a space"
+    if has_control(url):
+        return "it holds a control character"
+    if url.startswith("/"):
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return "want http://, https:// or a path starting with /"
+    if not re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]:
+        return "it has no host"
+    return None
+
+
+def parse_target_line(text, where):
+    """'METHOD URL' -> (method, url); UsageError (prefixed `where`)."""
+    parts = split_target_line(text)
+    if parts is None:
+        raise UsageError("%s: bad target line %r (want METHOD URL)"
+                         % (where, text))
+    method, url = parts
+    if not set(method) <= TOKEN_CHARS:
+        raise UsageError("%s: bad method %r (want a token such as GET)"
+                         % (where, method))
+    problem = url_problem(url)
+    if problem:
+        raise UsageError("%s: bad url %r (%s)" % (where, url, problem))
+    return method, url
+
+
+def parse_target_header(text, where):
+    """'Name: value' -> (name, value) as parse_header, plus: the value must
+    be latin-1, as hammer sends it."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(" \t"), value.strip(" \t")
+    if not sep or not name or not set(name) <= TOKEN_CHARS:
+        raise UsageError("%s: bad header line %r (want Name: value)"
+                         % (where, text))
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        raise UsageError("%s: header %r holds a control character"
+                         % (where, text))
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise UsageError("%s: header %r holds a character that is not"
+                         " latin-1" % (where, text))
+    return name, value
+
+
+def parse_directive(key, value, where):
+    """A '# name: X' or '# weight: N' comment -> the name or the weight."""
+    if key == "name":
+        if not value:
+            raise UsageError("%s: '# name:' gives no name" % where)
+        if has_control(value):
+            raise UsageError("%s: name %r holds a control character"
+                             % (where, value))
+        return value
+    weight = positive_whole(value, MAX_WEIGHT)
+    if weight is None:
+        raise UsageError("%s: weight %r is not a whole number from 1 to %d"
+                         % (where, value, MAX_WEIGHT))
+    return weight
+
+
+def parse_targets(text, path):
+    """A --targets file's text -> [TargetSpec]; UsageError names path, the
+    line and what is wrong.  path only names the file in messages."""
+    targets = []
+    pending = {}        # key -> (value, line) of '# name:'/'# weight:'
+    state = "between"   # or "headers" (after METHOD URL), "body" (after @)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        line = line.strip(" \t")
+        where = "%s:%d" % (path, number)
+        if not line:
+            state = "between"
+            continue
+        if line.startswith("#"):
+            match = DIRECTIVE_RE.match(line)
+            if match:
+                key = match.group(1).lower()
+                if key in pending:
+                    raise UsageError("%s: a second '# %s:' for one target"
+                                     " (the first is on line %d)"
+                                     % (where, key, pending[key][1]))
+                value = match.group(2).strip(" \t")
+                pending[key] = (parse_directive(key, value, where), number)
+                state = "between"
+            continue
+        if line.startswith("@"):
+            if state == "between":
+                raise UsageError("%s: body line %r follows no target"
+                                 % (where, line))
+            if state == "body":
+                raise UsageError("%s: second body line %r (a target has at"
+                                 " most one)" % (where, line))
+            body_path = line[1:].strip(" \t")
+            if not body_path:
+                raise UsageError("%s: body line %r names no file"
+                                 % (where, line))
+            targets[-1] = targets[-1]._replace(body_path=body_path)
+            state = "body"
+            continue
+        if state == "between" and looks_like_header(line):
+            raise UsageError("%s: header line %r follows no target (a blank"
+                             " line or a '# name:' or '# weight:' comment"
+                             " ended the one before)" % (where, line))
+        if state == "between" or looks_like_target(line):
+            method, url = parse_target_line(line, where)
+            name = pending.pop("name", (None, 0))[0]
+            weight = pending.pop("weight", (1, 0))[0]
+            targets.append(TargetSpec(method, url, [], None, name, weight,
+                                      number))
+            state = "headers"
+        elif state == "body":
+            raise UsageError("%s: header line %r after the body line (headers"
+                             " come first)" % (where, line))
+        else:
+            targets[-1].headers.append(parse_target_header(line, where))
+    if pending:
+        key, (value, number) = min(pending.items(), key=lambda kv: kv[1][1])
+        raise UsageError("%s:%d: '# %s: %s' is followed by no target"
+                         % (path, number, key, value))
+    if not targets:
+        raise UsageError("%s: holds no target (want lines such as"
+                         " 'GET http://host/path')" % path)
+    return targets
+
+
+def load_targets(path):
+    """Read, parse and load a --targets file -> [(TargetSpec, body bytes or
+    None)].  Body files are relative to the targets file's directory and
+    read once each, at most MAX_BODY_B bytes."""
+    data = read_input(path, MAX_TARGETS_FILE_B, "targets file %r" % path)
+    targets = parse_targets(decode_text(data, path), path)
+    here = os.path.dirname(path)
+    bodies = {}
+    loaded = []
+    for target in targets:
+        body = None
+        if target.body_path is not None:
+            full = os.path.normpath(os.path.join(here, target.body_path))
+            if full not in bodies:
+                bodies[full] = read_target_body(full, target, path)
+            body = bodies[full]
+        loaded.append((target, body))
+    return loaded
+
+
+def read_target_body(full, target, path):
+    """The bytes of a target's body file; UsageError names the line."""
+    where = "%s:%d" % (path, target.line)
+    return read_input(full, MAX_BODY_B, "body file %r" % target.body_path,
+                      where + ": ")
+
+
+# --- --project DIR: a multi-mechanize project --------------------------------
+
+# DIR/config.cfg (configparser, as multi-mechanize read it) has [global] and
+# one [user_group-N] section per group; scripts live in DIR/test_scripts/.
+
+Project = collections.namedtuple("Project", "run_time_s rampup_s"
+                                 " results_ts_interval_s progress_bar groups"
+                                 " ignored")
+Project.__doc__ = """A multi-mechanize project's config: seconds (None when
+not given), progress_bar (True, False or None), groups [(script path,
+threads)] in the config's order, and ignored: the sorted keys given that
+hammer has no equivalent for."""
+
+PROJECT_CONFIG = "config.cfg"
+PROJECT_SCRIPTS = "test_scripts"
+PROJECT_APPLIED = ("run_time", "rampup", "results_ts_interval",
+                   "progress_bar")
+PROJECT_IGNORED = ("console_logging", "xml_report", "results_database",
+                   "post_run_script")
+GROUP_KEYS = ("threads", "script")
+NO_DEFAULT_SECTION = "\n"   # no [header] can be this: [DEFAULT] is unknown
+SECTION_RE = re.compile(r"\[(.+)\]")
+KEY_RE = re.compile(r"([^=:\s][^=:]*?)\s*[=:]")
+
+
+def key_lines(text):
+    """{(section, key): line number} of a config's text, for messages."""
+    lines = {}
+    section = None
+    for number, line in enumerate(text.split("\n"), 1):
+        match = SECTION_RE.match(line)
+        if match:
+            section = match.group(1)
+            lines.setdefault((section, None), number)
+            continue
+        match = KEY_RE.match(line)
+        if match and section is not None and line[0] not in "#;":
+            lines.setdefault((section, match.group(1).lower()), number)
+    return lines
+
+
+def read_config(path):
+    """path -> (ConfigParser, its text); UsageError when it cannot be
+    read or parsed."""
+    data = read_input(path, MAX_CONFIG_B, path)
+    text = decode_text(data, path)
+    config = configparser.ConfigParser(
+        interpolation=None, inline_comment_prefixes=(";", "#"),
+        default_section=NO_DEFAULT_SECTION)
+    lines = text.split("\n")
+    try:
+        config.read_string(text, source=path)
+    except configparser.MissingSectionHeaderError as exc:
+        raise UsageError("%s:%d: %r comes before any [section]"
+                         % (path, exc.lineno, lines[exc.lineno - 1].strip()))
+    except configparser.DuplicateSectionError as exc:
+        raise UsageError("%s:%d: a second [%s] section"
+                         % (path, exc.lineno, exc.section))
+    except configparser.DuplicateOptionError as exc:
+        raise UsageError("%s:%d: a second %s in [%s]"
+                         % (path, exc.lineno, exc.option, exc.section))
+    except configparser.ParsingError as exc:
+        number = exc.errors[0][0]
+        raise UsageError("%s:%d: cannot parse %r (want key = value)"
+                         % (path, number, lines[number - 1].strip()))
+    except configparser.Error as exc:
+        raise UsageError("%s: cannot parse it: %s"
+                         % (path, str(exc).splitlines()[0]))
+    return config, text
+
+
+def config_seconds(value, where, key, zero_ok):
+    """A [global] time key: seconds > 0 (>= 0 when zero_ok)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if (not math.isfinite(seconds) or seconds < 0
+            or seconds == 0 and not zero_ok):
+        raise UsageError("%s: %s %r is not a number of seconds %s"
+                         % (where, key, value, ">= 0" if zero_ok else "> 0"))
+    if seconds > MAX_DURATION_S:
+        raise UsageError("%s: %s %r is too long: at most %gs"
+                         % (where, key, value, MAX_DURATION_S))
+    return seconds
+
+
+def config_boolean(value, where, key):
+    """on/off, true/false, yes/no, 1/0, as multi-mechanize's getboolean."""
+    state = configparser.ConfigParser.BOOLEAN_STATES.get(value.lower())
+    if state is None:
+        raise UsageError("%s: %s %r is not on or off (nor true/false,"
+                         " yes/no, 1/0)" % (where, key, value))
+    return state
+
+
+def parse_project(directory):
+    """A multi-mechanize project directory -> Project; UsageError names the
+    file, the line where known, and the key."""
+    if not os.path.isdir(directory):
+        raise UsageError("project directory %r %s" % (
+            directory, "is not a directory" if os.path.exists(directory)
+            else "does not exist"))
+    path = os.path.join(directory, PROJECT_CONFIG)
+    config, text = read_config(path)
+    lines = key_lines(text)
+
+    def where(section, key):
+        number = lines.get((section, key))
+        return "%s:%d" % (path, number) if number else path
+
+    sections = config.sections()
+    for section in sections:
+        if section != "global" and not section.startswith("user_group"):
+            raise UsageError("%s: unknown section [%s] (want [global] and"
+                             " [user_group-N])" % (path, section))
+    if "global" not in sections:
+        raise UsageError("%s: has no [global] section" % path)
+    known = PROJECT_APPLIED + PROJECT_IGNORED
+    values = {}
+    for key, value in config.items("global"):
+        if key not in known:
+            raise UsageError("%s: unknown key %r in [global] (known: %s)"
+                             % (where("global", key), key, ", ".join(known)))
+        values[key] = value
+    seconds = {}
+    for key, zero_ok in (("run_time", False), ("rampup", True),
+                         ("results_ts_interval", False)):
+        if key in values:
+            seconds[key] = config_seconds(values[key], where("global", key),
+                                          key, zero_ok)
+    progress_bar = None
+    if "progress_bar" in values:
+        progress_bar = config_boolean(values["progress_bar"],
+                                      where("global", "progress_bar"),
+                                      "progress_bar")
+    groups = [project_group(config, section, directory, where)
+              for section in sections if section != "global"]
+    if not groups:
+        raise UsageError("%s: has no [user_group-N] section" % path)
+    return Project(seconds.get("run_time"), seconds.get("rampup"),
+                   seconds.get("results_ts_interval"), progress_bar, groups,
+                   sorted(k for k in values if k in PROJECT_IGNORED))
+
+
+def project_group(config, section, directory, where):
+    """A [user_group-N] section -> (script path, threads)."""
+    items = dict(config.items(section))
+    for key in items:
+        if key not in GROUP_KEYS:
+            raise UsageError("%s: unknown key %r in [%s] (known: %s)"
+                             % (where(section, key), key, section,
+                                ", ".join(GROUP_KEYS)))
+    for key in GROUP_KEYS:
+        if key not in items:
+            raise UsageError("%s: [%s] has no %s" % (where(section, None),
+                                                     section, key))
+    threads = positive_whole(items["threads"], MAX_USERS)
+    if threads is None:
+        raise UsageError("%s: threads %r in [%s] is not a whole number from"
+                         " 1 to %d" % (where(section, "threads"),
+                                       items["threads"], section, MAX_USERS))
+    script = os.path.join(directory, PROJECT_SCRIPTS, items["script"])
+    if not items["script"] or not os.path.isfile(script):
+        raise UsageError("%s: script %r in [%s]: no file %s"
+                         % (where(section, "script"), items["script"],
+                            section, script))
+    return script, threads
+
+
+def format_ignored(path, keys):
+    """The one line saying which config keys hammer ignores, or None."""
+    if not keys:
+        return None
+    return ("hammer: %s: ignoring %s (no equivalent in hammer)"
+            % (path, ", ".join(keys)))
+
+
+# --- --data-file FILE.csv ----------------------------------------------------
+
+
+def load_data_file(path):
+    """A CSV with a header -> (fieldnames, [row dict]).  Blank lines are
+    skipped; a row with fewer fields than the header gets '' for the rest;
+    one with more is an error naming its line."""
+    data = read_input(path, MAX_DATA_FILE_B, "--data-file %r" % path)
+    reader = csv.reader(io.StringIO(decode_text(data, path), newline=""),
+                        strict=True)
+    fieldnames = None
+    rows = []
+    start = 1
+    try:
+        for record in reader:
+            if record:
+                if fieldnames is None:
+                    fieldnames = data_header(record, path, start)
+                elif len(record) > len(fieldnames):
+                    raise UsageError("%s:%d: %d fields, and the header has %d"
+                                     % (path, start, len(record),
+                                        len(fieldnames)))
+                else:
+                    record += [""] * (len(fieldnames) - len(record))
+                    rows.append(dict(zip(fieldnames, record)))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise UsageError("%s:%d: %s" % (path, start, str(exc).lower()))
+    if fieldnames is None:
+        raise UsageError("%s: is empty (want a header line, then rows)" % path)
+    if not rows:
+        raise UsageError("%s: has a header and no rows" % path)
+    return fieldnames, rows
+
+
+def data_header(record, path, line):
+    """A --data-file's header: names neither empty nor repeated."""
+    seen = set()
+    for name in record:
+        if not name.strip():
+            raise UsageError("%s:%d: the header has an empty column name"
+                             % (path, line))
+        if name in seen:
+            raise UsageError("%s:%d: the header has column %r twice"
+                             % (path, line, name))
+        seen.add(name)
+    return record
+
+
+# --- --script FILE[:USERS] groups --------------------------------------------
+
+
+def group_of_users(counts):
+    """Users per group -> the group index of each global user number.
+
+    Largest deficit first: user k-1 goes to the group furthest below its
+    share k*counts[i]/total (ties to the lower index), so every prefix
+    holds each group's share within one user, and a ramp-up mixes them.
+    """
+    total = sum(counts)
+    if len(counts) == 1:
+        return [0] * total
+    given = [0] * len(counts)
+    order = []
+    for k in range(1, total + 1):
+        best, best_deficit = None, None
+        for i, count in enumerate(counts):
+            deficit = k * count - given[i] * total     # times total
+            if given[i] < count and (best is None or deficit > best_deficit):
+                best, best_deficit = i, deficit
+        given[best] += 1
+        order.append(best)
+    return order
+
+
+def parse_script_arg(text):
+    """'FILE' or 'FILE:USERS' -> (path, users or None).  Only a trailing
+    ':digits' is a user count, so 'C:\\x\\a.py' and 'a:b.py' are paths."""
+    path, colon, users = text.rpartition(":")
+    if not colon or not users or not set(users) <= DIGITS:
+        if text.endswith(":"):
+            raise UsageError("--script %r: want FILE or FILE:USERS" % text)
+        path, users = text, None
+    if not path:
+        raise UsageError("--script %r names no file" % text)
+    if users is None:
+        return path, None
+    count = positive_whole(users, MAX_USERS)
+    if count is None:
+        raise UsageError("--script %r: USERS must be a whole number from 1"
+                         " to %d" % (text, MAX_USERS))
+    return path, count
+
+
+def groups_of(args, users_option):
+    """--script arguments and -c (None when not given) -> [(path, users)].
+    One FILE takes -c (None: hammer's default); FILE:USERS ones are groups,
+    and -c, when given, must equal their sum."""
+    scripts = [parse_script_arg(text) for text in args]
+    counted = [users is not None for _, users in scripts]
+    if any(counted) and not all(counted):
+        raise UsageError("--script: give every file its users (FILE:USERS),"
+                         " or give one file without")
+    if not any(counted):
+        if len(scripts) > 1:
+            raise UsageError("several --script files need their users each,"
+                             " as in --script a.py:30 --script b.py:10")
+        return [(path, users_option) for path, _ in scripts]
+    total = sum(users for _, users in scripts)
+    if users_option is not None and users_option != total:
+        raise UsageError("-c %d disagrees with the %d users of --script %s:"
+                         " leave -c out" % (users_option, total,
+                                            " + ".join(str(u) for _, u
+                                                       in scripts)))
+    return scripts
+
+
+# --- --max-body SIZE ---------------------------------------------------------
+
+SIZE_UNITS_B = {"": 1, "b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3,
+                "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3}
+SIZE_RE = re.compile(r"([0-9]*\.?[0-9]+)[ \t]*([a-z]*)$")
+
+
+def parse_size(text):
+    """'10MB' / '512kB' / '1MiB' / '100' (bytes) -> bytes as an int >= 0.
+    kB, MB, GB are powers of 1000, KiB, MiB, GiB of 1024; any case."""
+    if text.strip().startswith("-"):
+        raise UsageError("%r must be a size >= 0" % text)
+    match = SIZE_RE.match(text.strip().lower())
+    if not match or match.group(2) not in SIZE_UNITS_B:
+        raise UsageError("%r is not a size: use e.g. 10MB, 512kB, 1MiB or"
+                         " 100 (bytes)" % text)
+    size = float(match.group(1)) * SIZE_UNITS_B[match.group(2)]
+    if not math.isfinite(size):
+        raise UsageError("%r is too big a size" % text)
+    return int(round(size))
+
+
+# --- HTTP/1.1 client: the response reader and the one exchange ---------------
 
 
 class ResponseError(Exception):
@@ -2376,583 +3153,8 @@ def connection(connect, tls, keepalive, clock, events, scratch=None):
     return Connection(exchange, close)
 
 
-# --- scenario inputs: targets files, projects, data files ---------------------
+# --- scenarios: scripts and their users --------------------------------------
 
-MAX_WEIGHT = 1000000            # the biggest '# weight: N' of a target
-MAX_TARGETS_FILE_B = 64 << 20   # a --targets file bigger than this is refused
-MAX_CONFIG_B = 1 << 20          # and a project's config.cfg
-MAX_DATA_FILE_B = 1 << 30       # and a --data-file
-DIGITS = frozenset("0123456789")
-
-
-def positive_whole(text, most):
-    """'30' -> 30 when text is ASCII digits worth 1..most, else None (int()
-    would also take '+3', ' 3', '3_000' and non-ASCII digits)."""
-    if not text or not set(text) <= DIGITS:
-        return None
-    if len(text.lstrip("0")) > len(str(most)):
-        return None
-    value = int(text)
-    return value if 1 <= value <= most else None
-
-
-def read_regular(path, limit):
-    """The bytes of a regular file, None when it holds more than limit;
-    OSError as open() raises it, ValueError when it is not a regular file
-    (opening a FIFO would block)."""
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise ValueError("not a regular file")
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
-    return data if len(data) <= limit else None
-
-
-def read_input(path, limit, what, where=""):
-    """read_regular(), its failures a UsageError about `what` (such as
-    "targets file 'x.txt'"), after where (such as "x.txt:3: ")."""
-    try:
-        data = read_regular(path, limit)
-    except ValueError:
-        raise UsageError("%s%s is not a regular file" % (where, what))
-    except OSError as exc:
-        raise UsageError("%scannot read %s: %s"
-                         % (where, what, exc.strerror or exc))
-    if data is None:
-        raise UsageError("%s%s is bigger than %d MiB"
-                         % (where, what, limit >> 20))
-    return data
-
-
-def decode_text(data, path):
-    """UTF-8 bytes (a BOM allowed) -> str; UsageError names the line of the
-    first bad byte."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise UsageError("%s:%d: not utf-8 text (byte 0x%02x)"
-                         % (path, line, data[exc.start]))
-
-
-# --- --targets FILE: vegeta's http format ------------------------------------
-# A target is a line 'METHOD URL', then 'Name: value' header lines, then at
-# most one '@path' body line.  Blank lines separate targets; a new 'METHOD
-# URL' line (URL starting with / or holding ://) also starts one.  Lines
-# starting with '#' are comments anywhere; '# name: X' and '# weight: N'
-# ones set the next target's name and weight, and end the target before.
-
-TargetSpec = collections.namedtuple(
-    "TargetSpec", "method url headers body_path name weight line")
-TargetSpec.__doc__ = """One request of a --targets file: method, url (absolute
-http(s) or a path to resolve against the command's URL), headers [(name,
-value)], body_path (as written after '@', or None), name (None: the
-default), weight (int >= 1) and line (of its METHOD URL line)."""
-
-DIRECTIVE_RE = re.compile(r"#[ \t]*(name|weight)[ \t]*:(.*)$", re.IGNORECASE)
-
-
-def split_target_line(text):
-    """'METHOD URL' -> (method, url), or None when it is not two words."""
-    parts = text.split(None, 1)
-    if len(parts) != 2:
-        return None
-    return parts[0], parts[1].strip(" \t")
-
-
-def looks_like_target(text):
-    """Whether a line inside a target is the next target's 'METHOD URL'
-    rather than a header: a token, a space, then a URL-looking word."""
-    parts = split_target_line(text)
-    return (parts is not None and set(parts[0]) <= TOKEN_CHARS
-            and ":" not in parts[0]
-            and (parts[1].startswith("/") or "://" in parts[1]))
-
-
-def looks_like_header(text):
-    """Whether a line is 'Name: value' rather than 'METHOD URL'."""
-    name, colon, _ = text.partition(":")
-    return bool(colon and name) and set(name) <= TOKEN_CHARS
-
-
-def url_problem(url):
-    """Why url is no target URL, or None: an absolute http(s) URL with a
-    host, or a path starting with '/'.  parse_url checks the rest."""
-    if any(c in " \t" for c in url):
-        return "it holds a space"
-    if has_control(url):
-        return "it holds a control character"
-    if url.startswith("/"):
-        return None
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in ("http", "https"):
-        return "want http://, https:// or a path starting with /"
-    if not re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]:
-        return "it has no host"
-    return None
-
-
-def parse_target_line(text, where):
-    """'METHOD URL' -> (method, url); UsageError (prefixed `where`)."""
-    parts = split_target_line(text)
-    if parts is None:
-        raise UsageError("%s: bad target line %r (want METHOD URL)"
-                         % (where, text))
-    method, url = parts
-    if not set(method) <= TOKEN_CHARS:
-        raise UsageError("%s: bad method %r (want a token such as GET)"
-                         % (where, method))
-    problem = url_problem(url)
-    if problem:
-        raise UsageError("%s: bad url %r (%s)" % (where, url, problem))
-    return method, url
-
-
-def parse_target_header(text, where):
-    """'Name: value' -> (name, value) as parse_header, plus: the value must
-    be latin-1, as hammer sends it."""
-    name, sep, value = text.partition(":")
-    name, value = name.strip(" \t"), value.strip(" \t")
-    if not sep or not name or not set(name) <= TOKEN_CHARS:
-        raise UsageError("%s: bad header line %r (want Name: value)"
-                         % (where, text))
-    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
-        raise UsageError("%s: header %r holds a control character"
-                         % (where, text))
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        raise UsageError("%s: header %r holds a character that is not"
-                         " latin-1" % (where, text))
-    return name, value
-
-
-def parse_directive(key, value, where):
-    """A '# name: X' or '# weight: N' comment -> the name or the weight."""
-    if key == "name":
-        if not value:
-            raise UsageError("%s: '# name:' gives no name" % where)
-        if has_control(value):
-            raise UsageError("%s: name %r holds a control character"
-                             % (where, value))
-        return value
-    weight = positive_whole(value, MAX_WEIGHT)
-    if weight is None:
-        raise UsageError("%s: weight %r is not a whole number from 1 to %d"
-                         % (where, value, MAX_WEIGHT))
-    return weight
-
-
-def parse_targets(text, path):
-    """A --targets file's text -> [TargetSpec]; UsageError names path, the
-    line and what is wrong.  path only names the file in messages."""
-    targets = []
-    pending = {}        # key -> (value, line) of '# name:'/'# weight:'
-    state = "between"   # or "headers" (after METHOD URL), "body" (after @)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    for number, raw in enumerate(text.split("\n"), 1):
-        line = raw[:-1] if raw.endswith("\r") else raw
-        line = line.strip(" \t")
-        where = "%s:%d" % (path, number)
-        if not line:
-            state = "between"
-            continue
-        if line.startswith("#"):
-            match = DIRECTIVE_RE.match(line)
-            if match:
-                key = match.group(1).lower()
-                if key in pending:
-                    raise UsageError("%s: a second '# %s:' for one target"
-                                     " (the first is on line %d)"
-                                     % (where, key, pending[key][1]))
-                value = match.group(2).strip(" \t")
-                pending[key] = (parse_directive(key, value, where), number)
-                state = "between"
-            continue
-        if line.startswith("@"):
-            if state == "between":
-                raise UsageError("%s: body line %r follows no target"
-                                 % (where, line))
-            if state == "body":
-                raise UsageError("%s: second body line %r (a target has at"
-                                 " most one)" % (where, line))
-            body_path = line[1:].strip(" \t")
-            if not body_path:
-                raise UsageError("%s: body line %r names no file"
-                                 % (where, line))
-            targets[-1] = targets[-1]._replace(body_path=body_path)
-            state = "body"
-            continue
-        if state == "between" and looks_like_header(line):
-            raise UsageError("%s: header line %r follows no target (a blank"
-                             " line or a '# name:' or '# weight:' comment"
-                             " ended the one before)" % (where, line))
-        if state == "between" or looks_like_target(line):
-            method, url = parse_target_line(line, where)
-            name = pending.pop("name", (None, 0))[0]
-            weight = pending.pop("weight", (1, 0))[0]
-            targets.append(TargetSpec(method, url, [], None, name, weight,
-                                      number))
-            state = "headers"
-        elif state == "body":
-            raise UsageError("%s: header line %r after the body line (headers"
-                             " come first)" % (where, line))
-        else:
-            targets[-1].headers.append(parse_target_header(line, where))
-    if pending:
-        key, (value, number) = min(pending.items(), key=lambda kv: kv[1][1])
-        raise UsageError("%s:%d: '# %s: %s' is followed by no target"
-                         % (path, number, key, value))
-    if not targets:
-        raise UsageError("%s: holds no target (want lines such as"
-                         " 'GET http://host/path')" % path)
-    return targets
-
-
-def load_targets(path):
-    """Read, parse and load a --targets file -> [(TargetSpec, body bytes or
-    None)].  Body files are relative to the targets file's directory and
-    read once each, at most MAX_BODY_B bytes."""
-    data = read_input(path, MAX_TARGETS_FILE_B, "targets file %r" % path)
-    targets = parse_targets(decode_text(data, path), path)
-    here = os.path.dirname(path)
-    bodies = {}
-    loaded = []
-    for target in targets:
-        body = None
-        if target.body_path is not None:
-            full = os.path.normpath(os.path.join(here, target.body_path))
-            if full not in bodies:
-                bodies[full] = read_target_body(full, target, path)
-            body = bodies[full]
-        loaded.append((target, body))
-    return loaded
-
-
-def read_target_body(full, target, path):
-    """The bytes of a target's body file; UsageError names the line."""
-    where = "%s:%d" % (path, target.line)
-    return read_input(full, MAX_BODY_B, "body file %r" % target.body_path,
-                      where + ": ")
-
-
-# --- --project DIR: a multi-mechanize project --------------------------------
-# DIR/config.cfg (configparser, as multi-mechanize read it) has [global] and
-# one [user_group-N] section per group; scripts live in DIR/test_scripts/.
-
-Project = collections.namedtuple("Project", "run_time_s rampup_s"
-                                 " results_ts_interval_s progress_bar groups"
-                                 " ignored")
-Project.__doc__ = """A multi-mechanize project's config: seconds (None when
-not given), progress_bar (True, False or None), groups [(script path,
-threads)] in the config's order, and ignored: the sorted keys given that
-hammer has no equivalent for."""
-
-PROJECT_CONFIG = "config.cfg"
-PROJECT_SCRIPTS = "test_scripts"
-PROJECT_APPLIED = ("run_time", "rampup", "results_ts_interval",
-                   "progress_bar")
-PROJECT_IGNORED = ("console_logging", "xml_report", "results_database",
-                   "post_run_script")
-GROUP_KEYS = ("threads", "script")
-NO_DEFAULT_SECTION = "\n"   # no [header] can be this: [DEFAULT] is unknown
-SECTION_RE = re.compile(r"\[(.+)\]")
-KEY_RE = re.compile(r"([^=:\s][^=:]*?)\s*[=:]")
-
-
-def key_lines(text):
-    """{(section, key): line number} of a config's text, for messages."""
-    lines = {}
-    section = None
-    for number, line in enumerate(text.split("\n"), 1):
-        match = SECTION_RE.match(line)
-        if match:
-            section = match.group(1)
-            lines.setdefault((section, None), number)
-            continue
-        match = KEY_RE.match(line)
-        if match and section is not None and line[0] not in "#;":
-            lines.setdefault((section, match.group(1).lower()), number)
-    return lines
-
-
-def read_config(path):
-    """path -> (ConfigParser, its text); UsageError when it cannot be
-    read or parsed."""
-    data = read_input(path, MAX_CONFIG_B, path)
-    text = decode_text(data, path)
-    config = configparser.ConfigParser(
-        interpolation=None, inline_comment_prefixes=(";", "#"),
-        default_section=NO_DEFAULT_SECTION)
-    lines = text.split("\n")
-    try:
-        config.read_string(text, source=path)
-    except configparser.MissingSectionHeaderError as exc:
-        raise UsageError("%s:%d: %r comes before any [section]"
-                         % (path, exc.lineno, lines[exc.lineno - 1].strip()))
-    except configparser.DuplicateSectionError as exc:
-        raise UsageError("%s:%d: a second [%s] section"
-                         % (path, exc.lineno, exc.section))
-    except configparser.DuplicateOptionError as exc:
-        raise UsageError("%s:%d: a second %s in [%s]"
-                         % (path, exc.lineno, exc.option, exc.section))
-    except configparser.ParsingError as exc:
-        number = exc.errors[0][0]
-        raise UsageError("%s:%d: cannot parse %r (want key = value)"
-                         % (path, number, lines[number - 1].strip()))
-    except configparser.Error as exc:
-        raise UsageError("%s: cannot parse it: %s"
-                         % (path, str(exc).splitlines()[0]))
-    return config, text
-
-
-def config_seconds(value, where, key, zero_ok):
-    """A [global] time key: seconds > 0 (>= 0 when zero_ok)."""
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if (not math.isfinite(seconds) or seconds < 0
-            or seconds == 0 and not zero_ok):
-        raise UsageError("%s: %s %r is not a number of seconds %s"
-                         % (where, key, value, ">= 0" if zero_ok else "> 0"))
-    if seconds > MAX_DURATION_S:
-        raise UsageError("%s: %s %r is too long: at most %gs"
-                         % (where, key, value, MAX_DURATION_S))
-    return seconds
-
-
-def config_boolean(value, where, key):
-    """on/off, true/false, yes/no, 1/0, as multi-mechanize's getboolean."""
-    state = configparser.ConfigParser.BOOLEAN_STATES.get(value.lower())
-    if state is None:
-        raise UsageError("%s: %s %r is not on or off (nor true/false,"
-                         " yes/no, 1/0)" % (where, key, value))
-    return state
-
-
-def parse_project(directory):
-    """A multi-mechanize project directory -> Project; UsageError names the
-    file, the line where known, and the key."""
-    if not os.path.isdir(directory):
-        raise UsageError("project directory %r %s" % (
-            directory, "is not a directory" if os.path.exists(directory)
-            else "does not exist"))
-    path = os.path.join(directory, PROJECT_CONFIG)
-    config, text = read_config(path)
-    lines = key_lines(text)
-
-    def where(section, key):
-        number = lines.get((section, key))
-        return "%s:%d" % (path, number) if number else path
-
-    sections = config.sections()
-    for section in sections:
-        if section != "global" and not section.startswith("user_group"):
-            raise UsageError("%s: unknown section [%s] (want [global] and"
-                             " [user_group-N])" % (path, section))
-    if "global" not in sections:
-        raise UsageError("%s: has no [global] section" % path)
-    known = PROJECT_APPLIED + PROJECT_IGNORED
-    values = {}
-    for key, value in config.items("global"):
-        if key not in known:
-            raise UsageError("%s: unknown key %r in [global] (known: %s)"
-                             % (where("global", key), key, ", ".join(known)))
-        values[key] = value
-    seconds = {}
-    for key, zero_ok in (("run_time", False), ("rampup", True),
-                         ("results_ts_interval", False)):
-        if key in values:
-            seconds[key] = config_seconds(values[key], where("global", key),
-                                          key, zero_ok)
-    progress_bar = None
-    if "progress_bar" in values:
-        progress_bar = config_boolean(values["progress_bar"],
-                                      where("global", "progress_bar"),
-                                      "progress_bar")
-    groups = [project_group(config, section, directory, where)
-              for section in sections if section != "global"]
-    if not groups:
-        raise UsageError("%s: has no [user_group-N] section" % path)
-    return Project(seconds.get("run_time"), seconds.get("rampup"),
-                   seconds.get("results_ts_interval"), progress_bar, groups,
-                   sorted(k for k in values if k in PROJECT_IGNORED))
-
-
-def project_group(config, section, directory, where):
-    """A [user_group-N] section -> (script path, threads)."""
-    items = dict(config.items(section))
-    for key in items:
-        if key not in GROUP_KEYS:
-            raise UsageError("%s: unknown key %r in [%s] (known: %s)"
-                             % (where(section, key), key, section,
-                                ", ".join(GROUP_KEYS)))
-    for key in GROUP_KEYS:
-        if key not in items:
-            raise UsageError("%s: [%s] has no %s" % (where(section, None),
-                                                     section, key))
-    threads = positive_whole(items["threads"], MAX_USERS)
-    if threads is None:
-        raise UsageError("%s: threads %r in [%s] is not a whole number from"
-                         " 1 to %d" % (where(section, "threads"),
-                                       items["threads"], section, MAX_USERS))
-    script = os.path.join(directory, PROJECT_SCRIPTS, items["script"])
-    if not items["script"] or not os.path.isfile(script):
-        raise UsageError("%s: script %r in [%s]: no file %s"
-                         % (where(section, "script"), items["script"],
-                            section, script))
-    return script, threads
-
-
-def format_ignored(path, keys):
-    """The one line saying which config keys hammer ignores, or None."""
-    if not keys:
-        return None
-    return ("hammer: %s: ignoring %s (no equivalent in hammer)"
-            % (path, ", ".join(keys)))
-
-
-# --- --data-file FILE.csv ----------------------------------------------------
-
-
-def load_data_file(path):
-    """A CSV with a header -> (fieldnames, [row dict]).  Blank lines are
-    skipped; a row with fewer fields than the header gets '' for the rest;
-    one with more is an error naming its line."""
-    data = read_input(path, MAX_DATA_FILE_B, "--data-file %r" % path)
-    reader = csv.reader(io.StringIO(decode_text(data, path), newline=""),
-                        strict=True)
-    fieldnames = None
-    rows = []
-    start = 1
-    try:
-        for record in reader:
-            if record:
-                if fieldnames is None:
-                    fieldnames = data_header(record, path, start)
-                elif len(record) > len(fieldnames):
-                    raise UsageError("%s:%d: %d fields, and the header has %d"
-                                     % (path, start, len(record),
-                                        len(fieldnames)))
-                else:
-                    record += [""] * (len(fieldnames) - len(record))
-                    rows.append(dict(zip(fieldnames, record)))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise UsageError("%s:%d: %s" % (path, start, str(exc).lower()))
-    if fieldnames is None:
-        raise UsageError("%s: is empty (want a header line, then rows)" % path)
-    if not rows:
-        raise UsageError("%s: has a header and no rows" % path)
-    return fieldnames, rows
-
-
-def data_header(record, path, line):
-    """A --data-file's header: names neither empty nor repeated."""
-    seen = set()
-    for name in record:
-        if not name.strip():
-            raise UsageError("%s:%d: the header has an empty column name"
-                             % (path, line))
-        if name in seen:
-            raise UsageError("%s:%d: the header has column %r twice"
-                             % (path, line, name))
-        seen.add(name)
-    return record
-
-
-# --- --script FILE[:USERS] groups --------------------------------------------
-
-
-def group_of_users(counts):
-    """Users per group -> the group index of each global user number.
-
-    Largest deficit first: user k-1 goes to the group furthest below its
-    share k*counts[i]/total (ties to the lower index), so every prefix
-    holds each group's share within one user, and a ramp-up mixes them.
-    """
-    total = sum(counts)
-    if len(counts) == 1:
-        return [0] * total
-    given = [0] * len(counts)
-    order = []
-    for k in range(1, total + 1):
-        best, best_deficit = None, None
-        for i, count in enumerate(counts):
-            deficit = k * count - given[i] * total     # times total
-            if given[i] < count and (best is None or deficit > best_deficit):
-                best, best_deficit = i, deficit
-        given[best] += 1
-        order.append(best)
-    return order
-
-
-def parse_script_arg(text):
-    """'FILE' or 'FILE:USERS' -> (path, users or None).  Only a trailing
-    ':digits' is a user count, so 'C:\\x\\a.py' and 'a:b.py' are paths."""
-    path, colon, users = text.rpartition(":")
-    if not colon or not users or not set(users) <= DIGITS:
-        if text.endswith(":"):
-            raise UsageError("--script %r: want FILE or FILE:USERS" % text)
-        path, users = text, None
-    if not path:
-        raise UsageError("--script %r names no file" % text)
-    if users is None:
-        return path, None
-    count = positive_whole(users, MAX_USERS)
-    if count is None:
-        raise UsageError("--script %r: USERS must be a whole number from 1"
-                         " to %d" % (text, MAX_USERS))
-    return path, count
-
-
-def groups_of(args, users_option):
-    """--script arguments and -c (None when not given) -> [(path, users)].
-    One FILE takes -c (None: hammer's default); FILE:USERS ones are groups,
-    and -c, when given, must equal their sum."""
-    scripts = [parse_script_arg(text) for text in args]
-    counted = [users is not None for _, users in scripts]
-    if any(counted) and not all(counted):
-        raise UsageError("--script: give every file its users (FILE:USERS),"
-                         " or give one file without")
-    if not any(counted):
-        if len(scripts) > 1:
-            raise UsageError("several --script files need their users each,"
-                             " as in --script a.py:30 --script b.py:10")
-        return [(path, users_option) for path, _ in scripts]
-    total = sum(users for _, users in scripts)
-    if users_option is not None and users_option != total:
-        raise UsageError("-c %d disagrees with the %d users of --script %s:"
-                         " leave -c out" % (users_option, total,
-                                            " + ".join(str(u) for _, u
-                                                       in scripts)))
-    return scripts
-
-
-# --- --max-body SIZE ---------------------------------------------------------
-
-SIZE_UNITS_B = {"": 1, "b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3,
-                "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3}
-SIZE_RE = re.compile(r"([0-9]*\.?[0-9]+)[ \t]*([a-z]*)$")
-
-
-def parse_size(text):
-    """'10MB' / '512kB' / '1MiB' / '100' (bytes) -> bytes as an int >= 0.
-    kB, MB, GB are powers of 1000, KiB, MiB, GiB of 1024; any case."""
-    if text.strip().startswith("-"):
-        raise UsageError("%r must be a size >= 0" % text)
-    match = SIZE_RE.match(text.strip().lower())
-    if not match or match.group(2) not in SIZE_UNITS_B:
-        raise UsageError("%r is not a size: use e.g. 10MB, 512kB, 1MiB or"
-                         " 100 (bytes)" % text)
-    size = float(match.group(1)) * SIZE_UNITS_B[match.group(2)]
-    if not math.isfinite(size):
-        raise UsageError("%r is too big a size" % text)
-    return int(round(size))
-
-
-# --- scenarios: scripts and their users -----------------------------------------
 # --script FILE.py runs a user flow: the @task functions (weighted), a
 # run(user) function or multi-mechanize's class Transaction.  One call is
 # one iteration; -n, --interval, --think, --rate and the stages count
@@ -2966,6 +3168,8 @@ DEFAULT_MAX_BODY_B = 10 * 1000 * 1000
 URL_CACHE_MAX = 1024        # a user's parsed URLs; cleared when full
 TRACEBACK_KINDS_MAX = 20    # distinct failures a worker keeps the text of
 STUCK_S = 1.0   # a script user still busy this long after its last
+
+
                 # request's deadline is left behind
 
 
@@ -3797,7 +4001,7 @@ def stop_user(user, scenario, end, stop, ctx):
         user.close()
 
 
-# --- workers ------------------------------------------------------------------
+# --- users: the loop every user runs -----------------------------------------
 
 
 class StopFlag(object):
@@ -3823,93 +4027,6 @@ class StopFlag(object):
             time.sleep(seconds)
             return self.event.is_set()
         return self.event.wait(seconds)
-
-
-class Paced(object):
-    """When one closed-model user sends: inside its windows (the stages),
-    with --think after each response and --interval start to start.
-    Instants are clock() values; rng draws the think times."""
-
-    def __init__(self, t0, windows, end, interval_s, think_s, rng, events):
-        self.windows = [(t0 + a, t0 + b) for a, b in windows]
-        self.end, self.interval_s, self.events = end, interval_s, events
-        self.think_s, self.rng = think_s, rng
-        self.i = 0
-        # go again at once, no question asked: the plain shape
-        self.paced = bool(interval_s or think_s[1] or len(windows) > 1
-                          or (windows and self.windows[0][1] < end))
-
-    def first(self):
-        return self.windows[0][0] if self.windows else math.inf
-
-    def after(self, sent, done):
-        """The instant the next request may go; math.inf for none."""
-        low, high = self.think_s
-        pause = low if low == high else self.rng.uniform(low, high)
-        at, late = next_start(sent, done, self.interval_s, pause)
-        if late:
-            self.events["late_starts"] += 1
-        windows = self.windows
-        while at >= windows[self.i][1]:     # the target fell below us
-            if self.i + 1 == len(windows):
-                stop = windows[self.i][1]
-                return stop if stop >= self.end else math.inf
-            self.i += 1
-            at = max(at, windows[self.i][0])
-        return at
-
-
-class Slots(object):
-    """The open model's slots of one process, shared by its users: each
-    free user takes the next one and sends at its instant, or at once when
-    it is already due (late, never skipped)."""
-
-    paced = True
-
-    def __init__(self, t0, end, schedule, slots, shared):
-        self.t0, self.end = t0, end
-        self.instant = schedule.instant
-        self.slots = slots
-        # a generator's next() is not for two threads at once
-        self.lock = None if shared else threading.Lock()
-
-    def first(self):
-        return self.after(None, None)
-
-    def due_before(self, instant):
-        """How many slots no user took are due before instant."""
-        n = 0
-        while self.after(None, None) < instant:
-            n += 1
-        return n
-
-    def after(self, sent, done):
-        if self.lock is None:
-            u = next(self.slots, None)
-        else:
-            with self.lock:
-                u = next(self.slots, None)
-        if u is None:
-            return math.inf     # its share of -n is sent
-        at = self.instant(u)
-        return self.end if at == math.inf else self.t0 + at
-
-
-def open_slots(plan, index, t0, end):
-    """The open model: the Slots of worker `index` for a test from t0 to
-    end (clock() instants), its share of the node's slots and of -n."""
-    i, n = plan.node or (1, 1)
-    quota = math.inf
-    if plan.requests is not None:
-        quota = split_evenly(split_evenly(plan.requests, n)[i - 1],
-                             plan.processes)[index]
-    # node i's slots are i-1, i-1+n, ...; its process j takes every
-    # processes-th of them, from the j-th: one stream of n*processes
-    first = i - 1 + n * index
-    rng = user_rng(plan.seed, "arrivals", first)
-    return Slots(t0, end, RateSchedule(plan.stages),
-                 process_slots(first, n * plan.processes, plan.arrivals, rng,
-                               quota), plan.arrivals == "uniform")
 
 
 def pace(after, sent, done, end, clock, wait):
@@ -4030,6 +4147,9 @@ def targets_table(targets, queue):
                          for request, head, suffix, _ in entries], weights)
 
 
+# --- workers: processes, their users and their rows --------------------------
+
+
 def raise_fd_limit(wanted):
     """Let a worker open one socket per user (ulimit -n is often 1024)."""
     try:
@@ -4070,13 +4190,6 @@ def failure_text(exc):
     if os.environ.get("HAMMER_DEBUG"):
         return traceback.format_exc().rstrip()
     return "%s: %s" % (type(exc).__name__, exc)
-
-
-def user_rng(seed, what, number):
-    """A random source of its own for each user (and each process's
-    arrivals), the same for the same --seed."""
-    import random
-    return random.Random("%d-%s-%d" % (seed, what, number))
 
 
 class RowWriter(object):
@@ -4425,7 +4538,7 @@ def worker_main(index, plan, users, quotas, messages, go, stop_all,
                           worker.writer.written, 0.0, 0.0, 0.0, text))
 
 
-# --- the run ------------------------------------------------------------------
+# --- the run -----------------------------------------------------------------
 
 
 def available_cpus():
@@ -4908,72 +5021,6 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
                       (cpu[0], cpu_times(), own_cpu_s), sizing)
 
 
-def run_summary(plan, stats, duration_s, checks, sizing):
-    """The settings file's "summary": what CI reads."""
-    def latency_ms(hist):
-        values = threshold_metrics(hist, 0, 0, 0.0)
-        values["min"] = hist.min if hist.n else 0.0
-        return dict((k, round(values[k] * 1000, 3)) for k in
-                    ("min", "mean") + LATENCY_METRICS[:5] + ("max",))
-    summary = {
-        "requests": stats.requests, "errors": stats.errors,
-        "rps": round(stats.requests / duration_s, 3) if duration_s else 0.0,
-        "duration_s": round(duration_s, 6),
-        "latency_ms": latency_ms(stats.latency),
-        "thresholds": [{"expr": t.expr, "value": value, "ok": ok}
-                       for t, value, ok in checks],
-    }
-    if stats.corrected is not None:
-        late = stats.lateness
-        r = rates(plan, stats, duration_s)
-        summary.update(
-            corrected_latency_ms=latency_ms(stats.corrected),
-            target_rps=round(r.target, 3), sent_rps=round(r.sent, 3),
-            unsent=r.unsent,
-            late={"count": stats.events["late_sends"],
-                  "p50_ms": round(late.percentile(50) * 1000, 3),
-                  "p99_ms": round(late.percentile(99) * 1000, 3),
-                  "max_ms": round(late.max * 1000, 3)})
-    if sizing is not None:
-        summary["sizing"] = {"users": sizing.users,
-                             "rps": round(sizing.rps, 3),
-                             "reason": sizing.reason}
-        if sizing.target_rps is not None:
-            summary["sizing"]["target_rps"] = round(sizing.target_rps, 3)
-    return summary
-
-
-# The open model's rates over the time it sent (span_s), and the slots due
-# in it that were not sent.
-Rates = collections.namedtuple("Rates", "target sent span_s unsent")
-
-
-def rates(plan, stats, duration_s):
-    """The open model's Rates over the time it sent: the runtime, or less
-    when --sizing or a signal stopped it."""
-    span = min(plan.runtime_s, duration_s) or plan.runtime_s
-    i, n = plan.node or (1, 1)
-    if plan.arrivals == "uniform":    # slot 0 is at the rate's first instant
-        due = math.ceil(round(arrivals_by(plan.stages, span), 6))
-        due = len(range(i - 1, due, n))     # this node's share
-    else:
-        due = stats.events["due_slots"] or arrivals_by(plan.stages, span) / n
-    if plan.requests is not None:
-        due = min(due, split_evenly(plan.requests, n)[i - 1])
-    sent = sent_count(plan, stats)
-    return Rates(due / span, sent / span, span,
-                 max(0, int(round(due - sent))))
-
-
-def sent_count(plan, stats):
-    """What the rate counts: requests, or a script's iterations."""
-    return stats.events["iterations"] if plan.groups else stats.requests
-
-
-def rate_unit(plan):
-    return "iterations/s" if plan.groups else "req/s"
-
-
 def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
                sizing=None):
     """Merge the workers' results, print the summary, record it and the
@@ -5082,7 +5129,8 @@ class ProgressLine(object):
             self.shown = False
 
 
-# --- many machines: --hosts over the system's ssh ---------------------------
+# --- many machines: --hosts over the system's ssh ----------------------------
+
 # The controller starts one `ssh host python -c BOOT DIR` per node.  BOOT
 # (Python 2 and 3 syntax, so that an old Python can say so) reads this
 # file from its stdin into DIR and execs it as the node's agent, which
@@ -5919,7 +5967,7 @@ def agent_run(agent, args, out, err):
     return code
 
 
-# --- the demo target ------------------------------------------------------------
+# --- the demo target ---------------------------------------------------------
 
 
 def demo_listener():
@@ -5981,7 +6029,7 @@ def start_demo_server(listener):
     return proc
 
 
-# --- command line ---------------------------------------------------------------
+# --- command line ------------------------------------------------------------
 
 
 def duration_arg(text):
@@ -6618,6 +6666,9 @@ def plan_settings(plan):
         "start_at_epoch_s": (round(plan.start_at, 6)
                              if plan.start_at is not None else None),
     }
+
+
+# --- main --------------------------------------------------------------------
 
 
 def main(argv=None, out=None, err=None):

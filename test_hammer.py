@@ -6485,6 +6485,14 @@ class TestReadme(unittest.TestCase):
         with open(os.path.join(HERE, "README.md")) as f:
             self.readme = f.read()
 
+    def test_the_docstring_lists_the_sections(self):
+        with open(HAMMER) as f:
+            banners = re.findall(r"(?m)^# --- (.*?) -+$", f.read())
+        listed = hammer.__doc__.split("each under a `# --- ...` banner:\n")[1]
+        self.assertEqual([line.strip() for line in listed.splitlines()
+                          if line.strip()], banners)
+        self.assertGreater(len(banners), 15)
+
     def test_every_option_is_in_the_options_table(self):
         options = [o for a in hammer.build_parser()._actions
                    for o in a.option_strings if o not in ("-h", "--help")]

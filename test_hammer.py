@@ -1545,7 +1545,8 @@ REMOTE_RUNS = os.path.join(os.path.expanduser("~"), "hammer-runs")
 class SSHTestCase(ServerTestCase):
     """Tests against SSHD, one per class: skipped with a clear reason when
     OpenSSH is not installed, a failure when HAMMER_TEST_REQUIRE_ALL=1.
-    Remote run directories a test leaves in ~/hammer-runs are removed."""
+    The remote run directory a test's run leaves in ~/hammer-runs is
+    removed."""
 
     aliases = 3
     sshd = None
@@ -1567,25 +1568,20 @@ class SSHTestCase(ServerTestCase):
                 self.fail("%s and HAMMER_TEST_REQUIRE_ALL=1" % SSHD.missing())
             self.skipTest("%s: the --hosts tests are skipped" % SSHD.missing())
         ServerTestCase.setUp(self)
-        self.runs_before = self.remote_runs()
-        self.addCleanup(self.remove_new_runs)
+        self.addCleanup(self.remove_own_run)
 
-    @staticmethod
-    def remote_runs():
+    def remove_own_run(self):
+        """Remove the run directory in ~/hammer-runs of the test's --hosts
+        run, the one its settings file names (written before any node
+        starts).  Any other is left alone: another test's on this box
+        may be under way (CI runs two Pythons' tests at once)."""
         try:
-            return set(os.listdir(REMOTE_RUNS))
-        except OSError:
-            return set()
-
-    def remove_new_runs(self):
-        """Remove the run directories made since setUp, but for one a
-        process still runs in (someone else's run)."""
-        busy = " ".join(" ".join(argv) for _, _, argv
-                        in process_table().values())
-        for name in self.remote_runs() - self.runs_before:
-            path = os.path.join(REMOTE_RUNS, name)
-            if path not in busy:
-                shutil.rmtree(path, ignore_errors=True)
+            run_id = self.settings().get("run_id")
+        except (OSError, ValueError):
+            run_id = None
+        if run_id:
+            shutil.rmtree(os.path.join(REMOTE_RUNS, run_id),
+                          ignore_errors=True)
         try:
             os.rmdir(REMOTE_RUNS)   # only when nothing else is left there
         except OSError:

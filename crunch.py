@@ -2701,29 +2701,28 @@ def stats_row(start, width, requests, errors, latency, corrected=None):
     min_s, which no output shows but the percentiles' shown values
     (shown_value()).  With corrected, the latency_summary() of the corrected
     latencies, the row ends with the same keys prefixed `corrected_`."""
-    responses, mean, percentiles, most, least = latency
     row = {}
     row["start_s"] = start
     row["width_s"] = width
     row["requests"] = requests
     row["rps"] = requests / width if width > 0 else 0.0
-    row["responses"] = responses
-    row["mean_s"] = mean
-    for p, value in zip(hammer.PERCENTILES, percentiles):
-        row["p%d_s" % p] = value
-    row["max_s"] = most
-    row["min_s"] = least
+    latency_cells(row, "", latency)
     row["errors"] = errors
     row["error_pct"] = 100.0 * errors / requests if requests else 0.0
     if corrected is not None:
-        responses, mean, percentiles, most, least = corrected
-        row["corrected_responses"] = responses
-        row["corrected_mean_s"] = mean
-        for p, value in zip(hammer.PERCENTILES, percentiles):
-            row["corrected_p%d_s" % p] = value
-        row["corrected_max_s"] = most
-        row["corrected_min_s"] = least
+        latency_cells(row, "corrected_", corrected)
     return row
+
+
+def latency_cells(row, prefix, latency):
+    """Put a latency_summary() in a row, its keys prefixed."""
+    responses, mean, percentiles, most, least = latency
+    row[prefix + "responses"] = responses
+    row[prefix + "mean_s"] = mean
+    for p, value in zip(hammer.PERCENTILES, percentiles):
+        row[prefix + "p%d_s" % p] = value
+    row[prefix + "max_s"] = most
+    row[prefix + "min_s"] = least
 
 
 # (key, label, higher is worse, judged for a regression)
@@ -2833,6 +2832,14 @@ TABLE_COLUMNS = (
     ("errors", "errors", "%d", 1),
     ("error_%", "error_pct", "%.2f", 1),
 )
+COLUMN_OF = dict((column[1], column) for column in TABLE_COLUMNS)
+
+
+def columns_of(keys):
+    """TABLE_COLUMNS' columns of the keys (a space-separated string), in
+    that order: the other tables show the same columns alike."""
+    return tuple(COLUMN_OF[key] for key in keys.split())
+
 CSV_HEADER = ("start_s", "requests", "req_per_s", "mean_ms", "p50_ms",
               "p90_ms", "p95_ms", "p99_ms", "max_ms", "errors", "error_pct")
 # The open model's corrected latency, beside the service time: in the
@@ -2860,14 +2867,7 @@ STAGE_COLUMNS = (
     ("start_s", "start_s", "%s", 1),
     ("end_s", "end_s", "%s", 1),
     ("users", "target", "%s", 1),
-    ("requests", "requests", "%d", 1),
-    ("req/s", "rps", "%.1f", 1),
-    ("p50_ms", "p50_s", "%.3f", 1000),
-    ("p95_ms", "p95_s", "%.3f", 1000),
-    ("p99_ms", "p99_s", "%.3f", 1000),
-    ("errors", "errors", "%d", 1),
-    ("error_%", "error_pct", "%.2f", 1),
-)
+) + columns_of("requests rps p50_s p95_s p99_s errors error_pct")
 UNIT_HEADERS = {"users": "users", "req/s": "target_req/s"}
 
 
@@ -3069,17 +3069,8 @@ def format_counts(counts):
 
 # The per-name tables: after the method and name (left-aligned text),
 # these columns; the open model adds CORRECTED_COLUMNS after max_ms.
-NAME_COLUMNS = (
-    ("requests", "requests", "%d", 1),
-    ("req/s", "rps", "%.1f", 1),
-    ("mean_ms", "mean_s", "%.3f", 1000),
-    ("p50_ms", "p50_s", "%.3f", 1000),
-    ("p95_ms", "p95_s", "%.3f", 1000),
-    ("p99_ms", "p99_s", "%.3f", 1000),
-    ("max_ms", "max_s", "%.3f", 1000),
-    ("errors", "errors", "%d", 1),
-    ("error_%", "error_pct", "%.2f", 1),
-)
+NAME_COLUMNS = columns_of(
+    "requests rps mean_s p50_s p95_s p99_s max_s errors error_pct")
 NAME_SECTIONS = (
     # (section, title, header of the count, whether the method shows)
     ("requests", "per name:", "requests", True),
@@ -3144,12 +3135,7 @@ def format_names(rows):
 
 # The per-node table: after the node and its host, these columns, then
 # the marks (mark_nodes()).
-NODE_COLUMNS = (
-    ("requests", "requests", "%d", 1),
-    ("req/s", "rps", "%.1f", 1),
-    ("p95_ms", "p95_s", "%.3f", 1000),
-    ("error_%", "error_pct", "%.2f", 1),
-)
+NODE_COLUMNS = columns_of("requests rps p95_s error_pct")
 
 
 def node_table(rows):

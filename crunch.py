@@ -65,10 +65,11 @@ last end.  With several inputs it is the latest of theirs.
 A truncated last line is skipped with a warning; malformed lines are
 counted and the first one is named.  A line longer than 64 kB is malformed
 and skipped unread (a first line that long is refused).  Input that would
-need more than 1,000,000 intervals is refused once it is all read,
-naming its whole span and an --interval that fits.  Big files are read
-in byte ranges by one process per core; memory stays flat in the number
-of rows.
+need more than 1,000,000 intervals is refused once it is all read (for
+its elapsed times alone, from the start when its first and last rows
+show it), naming its whole span and an --interval that fits.  Big files
+are read in byte ranges by one process per core; memory stays flat in
+the number of rows.
 
 Exit codes: 0 done, 1 failed (missing, empty or unreadable input, no row
 of the --name names, output not writable, a regression found by
@@ -2320,7 +2321,8 @@ class Tally(object):
     fast = True     # parse_block()'s fast path (tests turn it off)
 
     def __init__(self, fmt, interval_s, sample=False, stage_edges=None,
-                 wanted=None, pinned=frozenset(), offset_s=0.0):
+                 wanted=None, pinned=frozenset(), offset_s=0.0,
+                 too_wide=False):
         self.fmt = fmt
         self.offset_s = offset_s    # rows land this much later (alignment)
         self.reader = Lines(fmt, self.fast)
@@ -2328,6 +2330,7 @@ class Tally(object):
         self.router = Router(self.names, wanted)
         self.counts = Counts()
         self.bucketer = Bucketer(interval_s, stage_edges, self.names)
+        self.bucketer.too_wide = too_wide
         self.nodes = NodeTable()
         self.ends = LastEnd()
         self.sampler = Sampler() if sample else None
@@ -4004,9 +4007,12 @@ def feed(tally, blocks):
 
 
 Counting = collections.namedtuple(
-    "Counting", "interval_s sample stage_edges wanted pinned offset_s")
-Counting.__new__.__defaults__ = (False, None, None, frozenset(), 0.0)
-Counting.__doc__ = """How a Tally counts: Tally(fmt, *counting)."""
+    "Counting", "interval_s sample stage_edges wanted pinned offset_s"
+                " too_wide")
+Counting.__new__.__defaults__ = (False, None, None, frozenset(), 0.0, False)
+Counting.__doc__ = """How a Tally counts: Tally(fmt, *counting).  too_wide:
+the input is known to need too many intervals (probed()), so the rows
+are read for their elapsed times alone."""
 
 RangeJob = collections.namedtuple("RangeJob",
                                   "path fmt start stop counting aligned")
@@ -4101,8 +4107,10 @@ def read_input(f, name, counting, processes):
     fmt, has_header = parse_first_line(line)
     size = os.fstat(f.fileno()).st_size if name != "-" else 0
     regular = name != "-" and os.path.isfile(name)
+    body_start = len(line) + len(sep) if has_header else 0
+    if regular:
+        counting = probed(f, fmt, body_start, size, counting)
     if regular and processes > 1 and size >= MIN_PARALLEL_B:
-        body_start = len(line) + len(sep) if has_header else 0
         tally = crunch_ranges(name, fmt, body_start, size, counting,
                               processes, has_header)
     else:
@@ -4114,6 +4122,42 @@ def read_input(f, name, counting, processes):
             first = line + sep
         feed(tally, read_blocks(f, pending=first + rest))
     return tally.freeze()
+
+
+def ends_span(f, fmt, body_start, size):
+    """The elapsed times of a seekable file's first and last rows (its
+    body from body_start), or None when either line is no row; the file
+    is left where it was."""
+    at = f.tell()
+    try:
+        f.seek(body_start)
+        first = parse_line(f.readline(LINE_MAX_B + 1).rstrip(b"\r\n"), fmt)
+        start = max(body_start, size - LINE_MAX_B)
+        f.seek(start)
+        tail = f.read(size - start).rstrip(b"\r\n").rsplit(b"\n", 1)
+        if len(tail) < 2 and start > body_start:
+            return None     # the last line may start before the tail read
+        last = parse_line(tail[-1].rstrip(b"\r"), fmt)
+    finally:
+        f.seek(at)
+    if first is None or last is None:
+        return None
+    return first.elapsed, last.elapsed
+
+
+def probed(f, fmt, body_start, size, counting):
+    """counting, made too_wide when the elapsed times of a regular file's
+    first and last rows (ends_span(), moved by offset_s) already need
+    more than INTERVALS_MAX intervals, with a margin for the rounding of
+    moved times: every row is then read for its elapsed time alone, and
+    none is counted in a bucket, as the run is refused (hammer writes its
+    rows about in time order)."""
+    span = ends_span(f, fmt, body_start, size)
+    if span is not None and not counting.too_wide:
+        lo, hi = sorted(round(t + counting.offset_s, 6) for t in span)
+        if intervals_needed(lo, hi, counting.interval_s) > INTERVALS_MAX + 2:
+            return counting._replace(too_wide=True)
+    return counting
 
 
 def range_edges(start, stop, processes):

@@ -65,10 +65,11 @@ last end.  With several inputs it is the latest of theirs.
 A truncated last line is skipped with a warning; malformed lines are
 counted and the first one is named.  A line longer than 64 kB is malformed
 and skipped unread (a first line that long is refused).  Input that would
-need more than 1,000,000 intervals is refused once it is all read,
-naming its whole span and an --interval that fits.  Big files are read
-in byte ranges by one process per core; memory stays flat in the number
-of rows.
+need more than 1,000,000 intervals is refused once it is all read (for
+its elapsed times alone, from the start when its first and last rows
+show it), naming its whole span and an --interval that fits.  Big files
+are read in byte ranges by one process per core; memory stays flat in
+the number of rows.
 
 Exit codes: 0 done, 1 failed (missing, empty or unreadable input, no row
 of the --name names, output not writable, a regression found by
@@ -2320,7 +2321,8 @@ class Tally(object):
     fast = True     # parse_block()'s fast path (tests turn it off)
 
     def __init__(self, fmt, interval_s, sample=False, stage_edges=None,
-                 wanted=None, pinned=frozenset(), offset_s=0.0):
+                 wanted=None, pinned=frozenset(), offset_s=0.0,
+                 too_wide=False):
         self.fmt = fmt
         self.offset_s = offset_s    # rows land this much later (alignment)
         self.reader = Lines(fmt, self.fast)
@@ -2328,6 +2330,7 @@ class Tally(object):
         self.router = Router(self.names, wanted)
         self.counts = Counts()
         self.bucketer = Bucketer(interval_s, stage_edges, self.names)
+        self.bucketer.too_wide = too_wide
         self.nodes = NodeTable()
         self.ends = LastEnd()
         self.sampler = Sampler() if sample else None
@@ -2701,29 +2704,28 @@ def stats_row(start, width, requests, errors, latency, corrected=None):
     min_s, which no output shows but the percentiles' shown values
     (shown_value()).  With corrected, the latency_summary() of the corrected
     latencies, the row ends with the same keys prefixed `corrected_`."""
-    responses, mean, percentiles, most, least = latency
     row = {}
     row["start_s"] = start
     row["width_s"] = width
     row["requests"] = requests
     row["rps"] = requests / width if width > 0 else 0.0
-    row["responses"] = responses
-    row["mean_s"] = mean
-    for p, value in zip(hammer.PERCENTILES, percentiles):
-        row["p%d_s" % p] = value
-    row["max_s"] = most
-    row["min_s"] = least
+    latency_cells(row, "", latency)
     row["errors"] = errors
     row["error_pct"] = 100.0 * errors / requests if requests else 0.0
     if corrected is not None:
-        responses, mean, percentiles, most, least = corrected
-        row["corrected_responses"] = responses
-        row["corrected_mean_s"] = mean
-        for p, value in zip(hammer.PERCENTILES, percentiles):
-            row["corrected_p%d_s" % p] = value
-        row["corrected_max_s"] = most
-        row["corrected_min_s"] = least
+        latency_cells(row, "corrected_", corrected)
     return row
+
+
+def latency_cells(row, prefix, latency):
+    """Put a latency_summary() in a row, its keys prefixed."""
+    responses, mean, percentiles, most, least = latency
+    row[prefix + "responses"] = responses
+    row[prefix + "mean_s"] = mean
+    for p, value in zip(hammer.PERCENTILES, percentiles):
+        row[prefix + "p%d_s" % p] = value
+    row[prefix + "max_s"] = most
+    row[prefix + "min_s"] = least
 
 
 # (key, label, higher is worse, judged for a regression)
@@ -2833,6 +2835,14 @@ TABLE_COLUMNS = (
     ("errors", "errors", "%d", 1),
     ("error_%", "error_pct", "%.2f", 1),
 )
+COLUMN_OF = dict((column[1], column) for column in TABLE_COLUMNS)
+
+
+def columns_of(keys):
+    """TABLE_COLUMNS' columns of the keys (a space-separated string), in
+    that order: the other tables show the same columns alike."""
+    return tuple(COLUMN_OF[key] for key in keys.split())
+
 CSV_HEADER = ("start_s", "requests", "req_per_s", "mean_ms", "p50_ms",
               "p90_ms", "p95_ms", "p99_ms", "max_ms", "errors", "error_pct")
 # The open model's corrected latency, beside the service time: in the
@@ -2860,14 +2870,7 @@ STAGE_COLUMNS = (
     ("start_s", "start_s", "%s", 1),
     ("end_s", "end_s", "%s", 1),
     ("users", "target", "%s", 1),
-    ("requests", "requests", "%d", 1),
-    ("req/s", "rps", "%.1f", 1),
-    ("p50_ms", "p50_s", "%.3f", 1000),
-    ("p95_ms", "p95_s", "%.3f", 1000),
-    ("p99_ms", "p99_s", "%.3f", 1000),
-    ("errors", "errors", "%d", 1),
-    ("error_%", "error_pct", "%.2f", 1),
-)
+) + columns_of("requests rps p50_s p95_s p99_s errors error_pct")
 UNIT_HEADERS = {"users": "users", "req/s": "target_req/s"}
 
 
@@ -3069,17 +3072,8 @@ def format_counts(counts):
 
 # The per-name tables: after the method and name (left-aligned text),
 # these columns; the open model adds CORRECTED_COLUMNS after max_ms.
-NAME_COLUMNS = (
-    ("requests", "requests", "%d", 1),
-    ("req/s", "rps", "%.1f", 1),
-    ("mean_ms", "mean_s", "%.3f", 1000),
-    ("p50_ms", "p50_s", "%.3f", 1000),
-    ("p95_ms", "p95_s", "%.3f", 1000),
-    ("p99_ms", "p99_s", "%.3f", 1000),
-    ("max_ms", "max_s", "%.3f", 1000),
-    ("errors", "errors", "%d", 1),
-    ("error_%", "error_pct", "%.2f", 1),
-)
+NAME_COLUMNS = columns_of(
+    "requests rps mean_s p50_s p95_s p99_s max_s errors error_pct")
 NAME_SECTIONS = (
     # (section, title, header of the count, whether the method shows)
     ("requests", "per name:", "requests", True),
@@ -3144,12 +3138,7 @@ def format_names(rows):
 
 # The per-node table: after the node and its host, these columns, then
 # the marks (mark_nodes()).
-NODE_COLUMNS = (
-    ("requests", "requests", "%d", 1),
-    ("req/s", "rps", "%.1f", 1),
-    ("p95_ms", "p95_s", "%.3f", 1000),
-    ("error_%", "error_pct", "%.2f", 1),
-)
+NODE_COLUMNS = columns_of("requests rps p95_s error_pct")
 
 
 def node_table(rows):
@@ -4018,9 +4007,12 @@ def feed(tally, blocks):
 
 
 Counting = collections.namedtuple(
-    "Counting", "interval_s sample stage_edges wanted pinned offset_s")
-Counting.__new__.__defaults__ = (False, None, None, frozenset(), 0.0)
-Counting.__doc__ = """How a Tally counts: Tally(fmt, *counting)."""
+    "Counting", "interval_s sample stage_edges wanted pinned offset_s"
+                " too_wide")
+Counting.__new__.__defaults__ = (False, None, None, frozenset(), 0.0, False)
+Counting.__doc__ = """How a Tally counts: Tally(fmt, *counting).  too_wide:
+the input is known to need too many intervals (probed()), so the rows
+are read for their elapsed times alone."""
 
 RangeJob = collections.namedtuple("RangeJob",
                                   "path fmt start stop counting aligned")
@@ -4115,8 +4107,10 @@ def read_input(f, name, counting, processes):
     fmt, has_header = parse_first_line(line)
     size = os.fstat(f.fileno()).st_size if name != "-" else 0
     regular = name != "-" and os.path.isfile(name)
+    body_start = len(line) + len(sep) if has_header else 0
+    if regular:
+        counting = probed(f, fmt, body_start, size, counting)
     if regular and processes > 1 and size >= MIN_PARALLEL_B:
-        body_start = len(line) + len(sep) if has_header else 0
         tally = crunch_ranges(name, fmt, body_start, size, counting,
                               processes, has_header)
     else:
@@ -4128,6 +4122,42 @@ def read_input(f, name, counting, processes):
             first = line + sep
         feed(tally, read_blocks(f, pending=first + rest))
     return tally.freeze()
+
+
+def ends_span(f, fmt, body_start, size):
+    """The elapsed times of a seekable file's first and last rows (its
+    body from body_start), or None when either line is no row; the file
+    is left where it was."""
+    at = f.tell()
+    try:
+        f.seek(body_start)
+        first = parse_line(f.readline(LINE_MAX_B + 1).rstrip(b"\r\n"), fmt)
+        start = max(body_start, size - LINE_MAX_B)
+        f.seek(start)
+        tail = f.read(size - start).rstrip(b"\r\n").rsplit(b"\n", 1)
+        if len(tail) < 2 and start > body_start:
+            return None     # the last line may start before the tail read
+        last = parse_line(tail[-1].rstrip(b"\r"), fmt)
+    finally:
+        f.seek(at)
+    if first is None or last is None:
+        return None
+    return first.elapsed, last.elapsed
+
+
+def probed(f, fmt, body_start, size, counting):
+    """counting, made too_wide when the elapsed times of a regular file's
+    first and last rows (ends_span(), moved by offset_s) already need
+    more than INTERVALS_MAX intervals, with a margin for the rounding of
+    moved times: every row is then read for its elapsed time alone, and
+    none is counted in a bucket, as the run is refused (hammer writes its
+    rows about in time order)."""
+    span = ends_span(f, fmt, body_start, size)
+    if span is not None and not counting.too_wide:
+        lo, hi = sorted(round(t + counting.offset_s, 6) for t in span)
+        if intervals_needed(lo, hi, counting.interval_s) > INTERVALS_MAX + 2:
+            return counting._replace(too_wide=True)
+    return counting
 
 
 def range_edges(start, stop, processes):

@@ -1428,6 +1428,24 @@ class IntervalBoundTest(CrunchTestCase):
             self.assertEqual(self.run_main([path, "--interval", "1ms",
                                             "--processes", "2"]), want)
 
+    def test_main_first_and_last_rows_refuse_before_counting(self):
+        # their span already needs too many intervals: every process reads
+        # the rows for their elapsed times alone, and counts no bucket
+        path = self.write_rows("long.csv", [(i * 0.5, 0.01, 200)
+                                            for i in range(7201)])
+        with mock.patch.object(crunch.Bucketer, "add",
+                               side_effect=AssertionError("counted")), \
+                mock.patch.object(crunch, "RANGE_B", 20000), \
+                mock.patch.object(crunch, "RANGE_MIN_B", 1000), \
+                mock.patch.object(crunch, "MIN_PARALLEL_B", 1):
+            for processes in ("1", "2"):
+                self.assertEqual(self.run_main([
+                    path, "--interval", "1ms", "--processes", processes]), (
+                    1, "", "crunch: error: %s: elapsed from 0s to 3600s"
+                           " makes 3600000 intervals of 1ms, more than"
+                           " 1000000: use --interval 3.6ms or wider\n"
+                           % path), processes)
+
     def test_main_the_interval_named_is_accepted(self):
         path = self.write_rows("long.csv", [(i * 0.5, 0.01, 200)
                                             for i in range(7201)])

@@ -127,6 +127,7 @@ RANGE_MIN_B = 1 << 20           # big and, but for the last, at least this big
 MIN_PARALLEL_B = 8 << 20        # smaller inputs are read in one process
 LIVE_BUCKETS_MAX = 8            # open histograms; older ones are compressed
 LIVE_KEYS_MAX = 1 << 20         # and their keys in all, at most (~40 MB)
+PENDING_MAX = 1 << 16           # latencies a Bucket holds before it folds them
 US_PER_S = 1e6
 DIGITS_AS_0 = bytes.maketrans(b"123456789", b"000000000")
 MAX_VALUE_S = 1e9               # elapsed and response times must be below
@@ -1186,27 +1187,36 @@ def take(columns, rows):
 # --- counting: buckets, names, nodes, the chart, the last end, the sample ----
 
 
-def keyed(times):
-    """Times (or None) -> (keys, sum, least, greatest) as
-    hammer.Histogram.add_keyed() takes them (None for None): latencies not
-    in whole microseconds are rounded to them first, as hammer.to_us()
-    rounds them."""
-    if times is None:
-        return None
+def timed_us(times):
+    """Times -> (values, sum, least, greatest) in whole microseconds, as
+    Bucket.add_us() takes them: latencies not in whole microseconds are
+    rounded to them first, as hammer.to_us() rounds them."""
     values, total, least, most, per_s = times
     if not values:
         return [], 0, math.inf, 0
     if per_s != US_PER_S:
         values = hammer.to_us(values)
         total, least, most = sum(values), min(values), max(values)
-    return hammer.latency_keys(values, most), total, least, most
+    return values, total, least, most
 
 
-def add_times(hist, times):
-    """Count Times (or None) in a hammer.Histogram."""
-    counted = keyed(times)
-    if counted is not None:
-        hist.add_keyed(*counted)
+def sorted_keys(values):
+    """Latencies in whole microseconds (a non-empty list of ints) -> their
+    hammer.Histogram keys, ascending: sorted once, then looked up in
+    order in key_table() (latency_keys())."""
+    values = sorted(values)
+    return hammer.latency_keys(values, values[-1])
+
+
+def frozen(hist, ordered=None):
+    """A hammer.Histogram compressed (thawed() reads it); ordered is its
+    sorted_counts(), when known."""
+    return zlib.compress(marshal.dumps(hist.packed(ordered)), 1)
+
+
+def thawed(data):
+    """The hammer.Histogram of frozen()'s bytes."""
+    return hammer.Histogram.unpacked(marshal.loads(zlib.decompress(data)))
 
 
 class Bucket(object):
@@ -1219,10 +1229,18 @@ class Bucket(object):
     compressed copy (`frozen`) once it is not, which keeps memory flat;
     its latency_summary() is worked out before it is frozen (unless the
     bucket's class never settles), so that a summary need not thaw it.
+
+    Latencies come in blocks (add_us()): the histogram counts their
+    number, sum, least and greatest at once, and their keys later, all
+    at once (fold()): sorted once, the latencies of an interval are
+    counted in key order, which is cheaper than a dict's random order,
+    and freeze() gets the keys in the order percentiles and the
+    compressed copy need them.  An interval's Bucket counts its keys in
+    the run's totals too, when it folds them (`totals`).
     """
 
     __slots__ = ("requests", "errors", "hist", "frozen", "latency",
-                 "corrected", "owner")
+                 "corrected", "owner", "pending", "totals")
     settles = True
 
     def __init__(self):
@@ -1233,10 +1251,40 @@ class Bucket(object):
         self.latency = None     # latency_summary() of hist, once known
         self.corrected = None
         self.owner = None       # see Bucketer.owned()
+        self.pending = []       # latencies counted in hist but its keys
+        self.totals = None      # a Histogram whose keys count them too
+
+    def add_us(self, values, total, least, most):
+        """Count latencies in whole microseconds: a list of ints, their
+        sum, least and greatest (timed_us())."""
+        self.latency = None
+        self.histogram().add_summary(len(values), total, least, most)
+        self.pending.extend(values)
+        if len(self.pending) >= PENDING_MAX:
+            self.fold()
+
+    def fold(self):
+        """Count the pending latencies in the histogram's keys, and in
+        those of `totals` -> the histogram's sorted_counts() when its
+        keys were all pending, else None."""
+        if not self.pending:
+            return None
+        keys = sorted_keys(self.pending)
+        self.pending = []
+        if self.totals is not None:
+            self.totals.counts.update(keys)
+        counts = collections.Counter(keys)      # in key order
+        if self.hist.counts:
+            hammer.add_counts(self.hist.counts, counts)
+            return None
+        self.hist.counts = counts
+        return list(counts), list(counts.values())
 
     def size(self):
-        """How many keys its live histograms hold."""
-        size = len(self.hist.counts) if self.hist is not None else 0
+        """How many keys its live histograms hold, and latencies pending."""
+        size = 0
+        if self.hist is not None:
+            size = len(self.hist.counts) + len(self.pending)
         if self.corrected is not None:
             size += self.corrected.size()
         return size
@@ -1252,27 +1300,28 @@ class Bucket(object):
             if self.frozen is None:
                 self.hist = hammer.Histogram()
             else:
-                data = marshal.loads(zlib.decompress(self.frozen))
-                self.hist = hammer.Histogram.from_dict(data)
+                self.hist = thawed(self.frozen)
                 self.frozen = None
         return self.hist
 
     def peek(self):
         """The histogram, left as it is kept (live or frozen)."""
         if self.hist is None and self.frozen is not None:
-            data = marshal.loads(zlib.decompress(self.frozen))
-            return hammer.Histogram.from_dict(data)
+            return thawed(self.frozen)
+        self.fold()
         return self.hist or hammer.Histogram()
 
-    def freeze(self):
+    def freeze(self, settle=False):
+        """Compress the histograms, after working out their
+        latency_summary() if the class settles, or if settle."""
         if self.hist is not None:
-            if self.latency is None and self.settles:
-                self.latency = latency_summary(self.hist)
-            data = marshal.dumps(self.hist.to_dict())
-            self.frozen = zlib.compress(data, 1)
+            ordered = self.fold() or self.hist.sorted_counts()
+            if self.latency is None and (self.settles or settle):
+                self.latency = latency_summary(self.hist, ordered)
+            self.frozen = frozen(self.hist, ordered)
             self.hist = None
         if self.corrected is not None:
-            self.corrected.freeze()
+            self.corrected.freeze(settle)
 
     def settle(self):
         """Work out latency_summary() of the histogram, when not known."""
@@ -1389,6 +1438,10 @@ class Bucketer(object):
     the key gets the bucket's histograms when rows of another key come,
     or at freeze() (all at once, from the totals, when one key owns every
     bucket and no chart needs them per interval).
+
+    The totals' histograms count each block's number, sum, least and
+    greatest of latencies as it comes, and their keys as the interval
+    buckets fold them (Bucket.fold()), each row once.
     """
 
     def __init__(self, interval_s, stage_edges=None, names=None):
@@ -1445,10 +1498,11 @@ class Bucketer(object):
             ok = without(ok, errors.gone)
             if corrected is not None:
                 corrected = without(corrected, errors.gone)
-        counted = (keyed(ok), keyed(corrected))    # once for every bucket
+        counted = tuple(None if times is None else timed_us(times)
+                        for times in (ok, corrected))  # once for every bucket
         for hist, part in zip((self.total, self.corrected_total), counted):
             if part is not None:
-                hist.add_keyed(*part)
+                hist.add_summary(len(part[0]), *part[1:])
         one = (len(columns.statuses), len(errors.wrong)) + counted
         if first == last:
             bucket = self._bucket(self.buckets, first)
@@ -1491,13 +1545,14 @@ class Bucketer(object):
 
     def _add_one(self, bucket, requests, errors, ok, corrected):
         """Count a block's rows in one bucket: ok and corrected are the
-        keyed() Times of the responses and of their corrected latencies
-        (or None)."""
+        timed_us() of the responses and of their corrected latencies (or
+        None)."""
         bucket.requests += requests
         bucket.errors += errors
-        self._add_keyed(bucket, ok)
+        if ok is not None:
+            bucket.add_us(*ok)
         if corrected is not None:
-            self._add_keyed(bucket.part(), corrected)
+            self._part(bucket).add_us(*corrected)
 
     def _add_spread(self, buckets, slots, first, columns, errors,
                     owner=None):
@@ -1517,28 +1572,36 @@ class Bucketer(object):
             if gone:
                 rows = list(filterfalse(gone.__contains__, rows))
             ok = picked(times.values, rows, times.per_s)
-            self._add_keyed(bucket, keyed(ok))
+            if ok is not None:
+                bucket.add_us(*timed_us(ok))
             part = None
             if corrected is not None:
                 part = picked(corrected.values, rows, corrected.per_s)
-                self._add_keyed(bucket.part(), keyed(part))
+                corrected_part = self._part(bucket)     # made even if empty
+                if part is not None:
+                    corrected_part.add_us(*timed_us(part))
             if not handed and (ok or part):
                 self.names.add_times(owner, ok, part, number)
 
-    def _add_keyed(self, bucket, counted):
-        """Count keyed() Times (None: nothing) in a bucket."""
-        if counted is not None:
-            bucket.latency = None
-            bucket.histogram().add_keyed(*counted)
-
     def _bucket(self, buckets, number):
         """The Bucket of that number in the dict buckets (intervals or
-        stages), made on first use and kept live."""
+        stages), made on first use and kept live; an interval's counts
+        its keys in the totals."""
         bucket = buckets.get(number)
         if bucket is None:
             bucket = buckets[number] = Bucket()
+        if buckets is self.buckets:
+            bucket.totals = self.total
         self.live.touch(bucket)
         return bucket
+
+    def _part(self, bucket):
+        """A bucket's corrected part, which counts its keys in the
+        corrected totals when the bucket counts in the totals."""
+        part = bucket.part()
+        if bucket.totals is not None:
+            part.totals = self.corrected_total
+        return part
 
     def freeze(self):
         """Compress every histogram, after working out what summarise()
@@ -1557,6 +1620,10 @@ class Bucketer(object):
                     self._release(bucket, number)
         freeze_buckets(self.buckets.values())
         freeze_buckets(self.stages.values())
+        for bucket in self.buckets.values():     # all folded in the totals
+            bucket.totals = None
+            if bucket.corrected is not None:
+                bucket.corrected.totals = None
         if whole:
             self.names.release(owners.pop(), None, self.total,
                                self.corrected_total)
@@ -1615,8 +1682,7 @@ def bucket_times(bucket, times, corrected):
     for part, values in ((bucket, times), (bucket.part() if corrected
                                            else None, corrected)):
         if values is not None:
-            part.latency = None
-            add_times(part.histogram(), values)
+            part.add_us(*timed_us(values))
 
 
 def bucket_hists(bucket, hist, corrected):
@@ -1631,7 +1697,7 @@ def bucket_hists(bucket, hist, corrected):
 def freeze_buckets(buckets):
     """Settle and freeze Buckets, and their corrected parts."""
     for bucket in buckets:
-        bucket.freeze()
+        bucket.freeze(settle=True)
         bucket.settle()
         if bucket.corrected is not None:
             bucket.corrected.settle()
@@ -1918,7 +1984,7 @@ class Timeline(object):
                 if values is not None and rows is not None:
                     values = picked(values.values, rows, values.per_s)
                 if values is not None:
-                    add_times(part.histogram(), values)
+                    part.add_us(*timed_us(values))
 
     def release(self, key, number, hist, corrected):
         """Count histograms of a key's rows in interval `number`."""
@@ -2688,12 +2754,12 @@ def bucket_row(start, width, bucket, is_open):
                      bucket.latency or empty, corrected)
 
 
-def latency_summary(hist):
+def latency_summary(hist, ordered=None):
     """A histogram (or None) -> (responses, mean, percentiles, max, min),
-    what a row keeps of it."""
+    what a row keeps of it; ordered is its sorted_counts(), when known."""
     if hist is None or not hist.n:
         return 0, None, [None] * len(hammer.PERCENTILES), None, None
-    return (hist.n, hist.mean, hist.percentiles(hammer.PERCENTILES),
+    return (hist.n, hist.mean, hist.percentiles(hammer.PERCENTILES, ordered),
             hist.max, hist.min)
 
 

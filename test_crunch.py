@@ -438,8 +438,9 @@ class IngestTest(CrunchTestCase):
                    0.0000015, 0.0000025]
         for per_s, values in ((1.0, seconds),
                               (crunch.US_PER_S, [12, 27450, 3])):
-            hist, want = crunch.hammer.Histogram(), crunch.hammer.Histogram()
-            crunch.add_times(hist, crunch.times_of(values, per_s))
+            bucket, want = crunch.Bucket(), crunch.hammer.Histogram()
+            bucket.add_us(*crunch.timed_us(crunch.times_of(values, per_s)))
+            hist = bucket.peek()
             want.add_many([v / per_s for v in values])
             self.assertEqual((dict(hist.counts), hist.n, hist.min, hist.max),
                              (dict(want.counts), want.n, want.min, want.max))

@@ -1230,13 +1230,13 @@ class Bucket(object):
     its latency_summary() is worked out before it is frozen (unless the
     bucket's class never settles), so that a summary need not thaw it.
 
-    Latencies come in blocks (add_us()): the histogram counts their
+    Latencies come in blocks (add_us()).  The histogram counts their
     number, sum, least and greatest at once, and their keys later, all
-    at once (fold()): sorted once, the latencies of an interval are
-    counted in key order, which is cheaper than a dict's random order,
-    and freeze() gets the keys in the order percentiles and the
-    compressed copy need them.  An interval's Bucket counts its keys in
-    the run's totals too, when it folds them (`totals`).
+    at once (fold()): sorted once, an interval's latencies are counted in
+    key order, which is cheaper than a dict's random order, and freeze()
+    gets the keys in the order that the percentiles and the compressed
+    copy need.  An interval's Bucket counts its keys in the run's totals
+    too, as they fold (`totals`).
     """
 
     __slots__ = ("requests", "errors", "hist", "frozen", "latency",
@@ -1251,7 +1251,7 @@ class Bucket(object):
         self.latency = None     # latency_summary() of hist, once known
         self.corrected = None
         self.owner = None       # see Bucketer.owned()
-        self.pending = []       # latencies counted in hist but its keys
+        self.pending = []       # latencies hist counts, but not yet by key
         self.totals = None      # a Histogram whose keys count them too
 
     def add_us(self, values, total, least, most):

@@ -4119,9 +4119,8 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
     def step(sent, at):
         done, status, nbytes, error = exchange(request, head, big, sent,
                                                timeout)
-        record((sent - t0, done - sent, status, nbytes, error, at - t0)
-               if scheduled else (sent - t0, done - sent, status, nbytes,
-                                  error))
+        row = (sent - t0, done - sent, status, nbytes, error)
+        record(row + (at - t0,) if scheduled else row)
         return done
 
     if targets is not None:     # a step of its own: the plain one picks
@@ -4132,9 +4131,8 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
             request, head, big, put = table[int(rnd() * n)]
             done, status, nbytes, error = exchange(request, head, big, sent,
                                                    timeout)
-            put((sent - t0, done - sent, status, nbytes, error, at - t0)
-                if scheduled else (sent - t0, done - sent, status, nbytes,
-                                   error))
+            row = (sent - t0, done - sent, status, nbytes, error)
+            put(row + (at - t0,) if scheduled else row)
             return done
 
     try:

@@ -4174,23 +4174,27 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
     conn = connection(connect, plan.tls, plan.keepalive, clock, events)
     exchange, timeout = conn.exchange, plan.timeout_s
     scheduled = isinstance(shape, Slots)
-    the_request = (plan.request, plan.head_request,
-                   len(plan.request) > SEND_CHUNK_B, record)
-    table = None
-    if targets is not None:
-        table, rnd = targets
-        n = len(table)
+    request, head, big = (plan.request, plan.head_request,
+                          len(plan.request) > SEND_CHUNK_B)
 
     def step(sent, at):
-        request, head, big, put = (the_request if table is None
-                                   else table[int(rnd() * n)])
         done, status, nbytes, error = exchange(request, head, big, sent,
                                                timeout)
-        if scheduled:
-            put((sent - t0, done - sent, status, nbytes, error, at - t0))
-        else:
-            put((sent - t0, done - sent, status, nbytes, error))
+        row = (sent - t0, done - sent, status, nbytes, error)
+        record(row + (at - t0,) if scheduled else row)
         return done
+
+    if targets is not None:     # a step of its own: the plain one picks
+        table, rnd = targets    # nothing (180 instructions a request)
+        n = len(table)
+
+        def step(sent, at):
+            request, head, big, put = table[int(rnd() * n)]
+            done, status, nbytes, error = exchange(request, head, big, sent,
+                                                   timeout)
+            row = (sent - t0, done - sent, status, nbytes, error)
+            put(row + (at - t0,) if scheduled else row)
+            return done
 
     try:
         return drive(shape, quota, end, stop, clock, events, step)

@@ -22,7 +22,8 @@ import unittest
 from unittest import mock
 
 import crunch
-from test_hammer import HypothesisTestCase
+from test_hammer import (HypothesisTestCase, assert_options_listed,
+                         assert_sections_listed)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CRUNCH = os.path.join(HERE, "crunch.py")
@@ -2795,21 +2796,12 @@ class ReadmeTest(unittest.TestCase):
         with open(os.path.join(HERE, "README.md")) as f:
             readme = f.read()
         section = readme[readme.index("## crunch.py"):]
-        options = [o for a in crunch.build_parser()._actions
-                   for o in a.option_strings if o not in ("-h", "--help")]
-        self.assertGreater(len(options), 6)
-        for option in options:
-            with self.subTest(option=option):
-                row = r"\n\| `%s[ `]" % re.escape(option)
-                self.assertTrue(re.search(row, section), row)
+        self.assertGreater(len(assert_options_listed(
+            self, crunch.build_parser(), section, r"\n\| `%s[ `]")), 6)
 
     def test_the_docstring_lists_the_sections(self):
-        with open(CRUNCH) as f:
-            banners = re.findall(r"(?m)^# --- (.*?) -+$", f.read())
-        listed = crunch.__doc__.split("each under a `# --- ...` banner:\n")[1]
-        self.assertEqual([line.strip() for line in listed.splitlines()
-                          if line.strip()], banners)
-        self.assertGreater(len(banners), 8)
+        self.assertGreater(len(assert_sections_listed(self, crunch, CRUNCH)),
+                           8)
 
     def test_reliability_figures(self):
         with open(os.path.join(HERE, "README.md")) as f:

@@ -6474,6 +6474,29 @@ class TestKubernetesExample(ScenarioTestCase):
             report["nodes"], key=lambda node: node["node"])], [20] * n)
 
 
+def assert_sections_listed(test, module, path):
+    """The module's docstring lists its file's `# --- ... ---` banners,
+    in order, after 'each under a `# --- ...` banner:'; the banners."""
+    with open(path) as f:
+        banners = re.findall(r"(?m)^# --- (.*?) -+$", f.read())
+    listed = module.__doc__.split("each under a `# --- ...` banner:\n")[1]
+    test.assertEqual([line.strip() for line in listed.splitlines()
+                      if line.strip()], banners)
+    return banners
+
+
+def assert_options_listed(test, parser, text, row):
+    """Every option of parser has a row of text, found by the pattern
+    row % the option's name (escaped); the options."""
+    options = [o for a in parser._actions
+               for o in a.option_strings if o not in ("-h", "--help")]
+    for option in options:
+        with test.subTest(option=option):
+            pattern = row % re.escape(option)
+            test.assertTrue(re.search(pattern, text), pattern)
+    return options
+
+
 class TestReadme(unittest.TestCase):
     """README.md stays true to --help and to the CSV contract."""
 
@@ -6482,21 +6505,13 @@ class TestReadme(unittest.TestCase):
             self.readme = f.read()
 
     def test_the_docstring_lists_the_sections(self):
-        with open(HAMMER) as f:
-            banners = re.findall(r"(?m)^# --- (.*?) -+$", f.read())
-        listed = hammer.__doc__.split("each under a `# --- ...` banner:\n")[1]
-        self.assertEqual([line.strip() for line in listed.splitlines()
-                          if line.strip()], banners)
-        self.assertGreater(len(banners), 15)
+        self.assertGreater(len(assert_sections_listed(self, hammer, HAMMER)),
+                           15)
 
     def test_every_option_is_in_the_options_table(self):
-        options = [o for a in hammer.build_parser()._actions
-                   for o in a.option_strings if o not in ("-h", "--help")]
-        self.assertGreater(len(options), 20)
-        for option in options:
-            with self.subTest(option=option):
-                row = r"\n\| `(-\w, )?%s[ `,]" % re.escape(option)
-                self.assertTrue(re.search(row, self.readme), row)
+        self.assertGreater(len(assert_options_listed(
+            self, hammer.build_parser(), self.readme,
+            r"\n\| `(-\w, )?%s[ `,]")), 20)
 
     def test_reliability_figures(self):
         section = self.readme.split("## Reliability")[1].split("\n## ")[0]

@@ -144,6 +144,7 @@ NAMES_LIVE_MAX = NAMES_MAX      # per-name histograms kept uncompressed
 LUMPS_MEMO_MAX = 1 << 14        # keys remembered as summed past NAMES_MAX
 CHART_NAMES_MAX = 8             # names drawn in the p95 chart, then "other"
 CHART_SLOTS_MAX = 120           # points of each name in that chart, at most
+CAPACITY_POINTS_MIN = 5         # stages the capacity chart needs, a point each
 CELLS_LIVE_MAX = 1024           # the chart's histograms kept uncompressed
 NODES_MAX = 1000                # a node column's numbers: 1 to this, as --node
 NODE_DIGITS_MAX = 7             # a longer node field is not read as a number
@@ -628,6 +629,44 @@ def stage_plan(names, settings):
                          end=sum(p[1][i].end for p in plans))
               for i, s in enumerate(first)]
     return unit, stages, None
+
+
+def cut_short(all_settings, stages, end_s):
+    """A warning when a run ended before its stage plan did and was meant
+    to go on: a settings file whose duration_s is null (the run never
+    finished: killed, or still running), or a run whose end comes before
+    the plan's while the plan still asked for load after it (at least a
+    user, or any rate).  None otherwise, and for a run that --sizing or
+    -n may end early by design; summarise_stages() clips the stages at
+    the end either way."""
+    if not stages:
+        return None
+    plan_end = max(s.end_s for s in stages)
+    unfinished = [one for one in all_settings if one is not None
+                  and "duration_s" in one and one["duration_s"] is None]
+    if not unfinished:
+        if end_s >= plan_end - CSV_ROUNDING_S or any(
+                one is not None and (one.get("sizing") is not None
+                                     or one.get("requests") is not None)
+                for one in all_settings):
+            return None
+        open_model = any(one is not None and one.get("model") == "open"
+                         for one in all_settings)
+        later = [hammer.target_at(stages, end_s)] + [
+            target for s in stages if s.end_s > end_s
+            for target in (s.begin, s.end)]
+        if max(later) < (1e-9 if open_model else 1):
+            return None     # the plan had ended its load (a ramp to 0)
+    return ("the run ended at %ss, before its stage plan's end at %ss (%s):"
+            " the stages and charts end there" % (
+                fmt_seconds(end_s), fmt_seconds(plan_end),
+                "its settings have no duration_s: it never finished"
+                if unfinished else "it was stopped"))
+
+
+def fmt_seconds(seconds):
+    """Seconds for a warning: 3.2, 60, 0.005."""
+    return ("%.3f" % seconds).rstrip("0").rstrip(".")
 
 
 def timed_stages(stages):
@@ -1132,11 +1171,26 @@ def row_errors(columns):
                          else [])
     if not kinded:
         return RowErrors(wrong, [])
+    failed = erring(columns)
     if wrong:
-        wrong = sorted(set(wrong).union(kinded))
+        wrong = sorted(set(wrong).union(failed))
     else:
-        wrong = kinded
+        wrong = failed
     return RowErrors(wrong, [i for i in kinded if codes[statuses[i]] == 0])
+
+
+def erring(columns):
+    """The rows of Columns with an error kind that are errors: all but
+    those hammer.error_class() makes none (a request abandoned at
+    --sizing's stop), each distinct (status, kind) asked once."""
+    kinded, statuses, kinds = columns.kinded, columns.statuses, columns.errors
+    pairs = set(zip(map(statuses.__getitem__, kinded),
+                    map(kinds.__getitem__, kinded)))
+    fine = set(p for p in pairs if not hammer.error_class(
+        columns.codes[p[0]], p[1].rstrip(b"\n").decode("latin-1")))
+    if not fine:
+        return kinded
+    return [i for i in kinded if (statuses[i], kinds[i]) not in fine]
 
 
 def error_classes(columns):
@@ -1733,6 +1787,7 @@ class NameTable(object):
     def __init__(self, pinned=frozenset(), timeline=None):
         self.entries = collections.OrderedDict()   # key -> Bucket
         self.kinds = {}         # key -> Counter of error kinds (bytes)
+        self.statuses = {}      # key -> Counter of status codes (ints)
         self.ranks = []         # heap of (-rank, ...) of the keys kept
         self.lumps = {}         # key -> its lump key, for keys summed
         self.lumped = False
@@ -1768,18 +1823,25 @@ class NameTable(object):
         kinds = self.kinds.pop(key, None)
         if kinds:
             self.kinds.setdefault(lump, collections.Counter()).update(kinds)
+        statuses = self.statuses.pop(key, None)
+        if statuses:
+            self.statuses.setdefault(lump, collections.Counter()).update(
+                statuses)
         if self.timeline is not None:
             self.timeline.rename(key, lump)
 
-    def count(self, entry, requests, errors, kinds=None):
+    def count(self, entry, requests, errors, kinds=None, statuses=None):
         """Count rows of an entry() key: how many, how many errors, and
-        the error kinds (a Counter), when any."""
+        the error kinds and status codes (Counters), when any."""
         entry = self.entry(entry)
         bucket = self.entries[entry]
         bucket.requests += requests
         bucket.errors += errors
         if kinds:
             self.kinds.setdefault(entry, collections.Counter()).update(kinds)
+        if statuses:
+            self.statuses.setdefault(entry, collections.Counter()).update(
+                statuses)
 
     def add_rows(self, entry, columns, errors, rows, latency, width):
         """Count rows (indexes, or None for all) of Columns, with their
@@ -1797,8 +1859,18 @@ class NameTable(object):
         if kinded:
             kinds = collections.Counter(columns.errors[i].rstrip(b"\n")
                                         for i in kinded)
+        codes = columns.codes
+        if rows is None:
+            counts = columns.counts
+        else:
+            counts = collections.Counter(map(columns.statuses.__getitem__,
+                                             rows))
+        statuses = collections.Counter()
+        for status, n in counts.items():
+            statuses[codes[status]] += n
         self.count(entry, len(rows if rows is not None
-                              else columns.statuses), len(wrong), kinds)
+                              else columns.statuses), len(wrong), kinds,
+                   statuses)
         if not latency:
             return
         times, corrected = columns.times, columns.corrected
@@ -1859,6 +1931,9 @@ class NameTable(object):
             if key in other.kinds:
                 self.kinds.setdefault(entry, collections.Counter()).update(
                     other.kinds[key])
+            if key in other.statuses:
+                self.statuses.setdefault(
+                    entry, collections.Counter()).update(other.statuses[key])
         self.lumped = self.lumped or other.lumped
         if self.timeline is not None and other.timeline is not None:
             self.timeline.merge(other.timeline, self.entry)
@@ -2350,6 +2425,7 @@ class Counts(object):
         self.classes = collections.Counter()    # error rows, by class
         self.kinds = collections.Counter()      # transport errors by kind
         self.checked = collections.Counter()    # failed by a script, by kind
+        self.class_kinds = {}   # error rows with a kind: class -> Counter
 
     def add(self, columns):
         codes = columns.codes
@@ -2362,6 +2438,9 @@ class Counts(object):
         self.classes.update(classes)
         self.kinds.update(kinds.get("transport", ()))
         self.checked.update(kinds.get("script", ()))
+        for which, counts in kinds.items():
+            self.class_kinds.setdefault(which, collections.Counter()).update(
+                counts)
 
     def merge(self, other):
         self.counted += other.counted
@@ -2370,6 +2449,9 @@ class Counts(object):
         self.classes.update(other.classes)
         self.kinds.update(other.kinds)
         self.checked.update(other.checked)
+        for which, counts in other.class_kinds.items():
+            self.class_kinds.setdefault(which, collections.Counter()).update(
+                counts)
 
 
 class Tally(object):
@@ -2566,6 +2648,9 @@ def summarise_names(tally, width, is_open):
         row["error_kinds"] = collections.OrderedDict(
             (key_text(k), n) for k, n in sorted(
                 tally.names.kinds.get(key, {}).items()))
+        row["statuses"] = collections.OrderedDict(
+            ("%d" % code, n) for code, n in sorted(
+                tally.names.statuses.get(key, {}).items()))
         rows.append(row)
     order = dict((name, i) for i, (_, name) in enumerate(SECTIONS))
     rows.sort(key=lambda r: (order[r["section"]], -r["requests"],
@@ -2730,6 +2815,9 @@ def summarise_stages(tally, stages, end):
         if bucket is None and stage.start_s >= end:
             continue
         width = max(MIN_WIDTH_S, min(stage.end_s, end) - stage.start_s)
+        if stage.end_s > end:       # the run ended in it: clipped there
+            stage = stage._replace(end_s=end, end=round(hammer.target_at(
+                [stage], end), 3))
         row = collections.OrderedDict((
             ("stage", stage.number), ("start_s", stage.start_s),
             ("end_s", stage.end_s), ("from", stage.begin),
@@ -3682,8 +3770,17 @@ def report_charts(run, base):
     svgs.append(chart_over_time("Error rate", "% of requests", err, xr))
     svgs.append(scatter_chart(run, base, xr))
     svgs.append(cdf_chart(run, base))
-    if run.stages:
+    if run.stages and len(run.stages) >= CAPACITY_POINTS_MIN:
         svgs.append(capacity_chart(run, base))
+    elif run.stages:
+        svgs.append('<p class="note">No capacity chart: it draws a point'
+                    ' per stage, and the %s that ran %s too few to read'
+                    ' a curve from (it needs %d or more: --stages or'
+                    ' --cycles with more steps).</p>' % (
+                        "stage" if len(run.stages) == 1
+                        else "%d stages" % len(run.stages),
+                        "is" if len(run.stages) == 1 else "are",
+                        CAPACITY_POINTS_MIN))
     for section, label in (("requests", "requests"), ("timers", "timers")):
         svg = names_chart(run, section, label, xr)
         if svg:
@@ -3817,6 +3914,14 @@ def capacity_chart(run, base):
     return chart.svg()
 
 
+def scatter_title(shown, requests):
+    """The scatter's title: all the requests, or a sample of them."""
+    if shown < requests:
+        return "Response times (a sample of %d of %d requests)" % (shown,
+                                                                 requests)
+    return "Response times (all %d requests)" % requests
+
+
 def scatter_chart(run, base, xr):
     points = sorted(run.sample)
     base_points = sorted(base.sample) if base else []
@@ -3824,7 +3929,7 @@ def scatter_chart(run, base, xr):
     # long) sit at the top edge when they are slower than every response.
     ys = [p[1] * 1000 for p in points + base_points if p[2]]
     top = max(ys) if ys else max([p[1] * 1000 for p in points] or [1.0])
-    chart = Chart("Response times (%d sampled requests)" % len(points),
+    chart = Chart(scatter_title(len(points), run.tally.counts.counted),
                   "elapsed (s)", "ms", xr, (0.0, top))
     clamp = lambda sample: [(p[0], min(p[1] * 1000, chart.y1))
                             for p in sample]
@@ -3874,6 +3979,9 @@ svg .title { font-size: 14px; font-weight: bold; }
 .regression { color: #c00; font-weight: bold; }
 .better { color: #070; }
 .warn { color: #a60; }
+.note { color: #555; font-style: italic; }
+pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
+details { margin-top: 28px; } summary { font-size: 17px; font-weight: bold; }
 """
 
 
@@ -3883,7 +3991,7 @@ def html_table(header, rows, classes=None):
     for i, cells in enumerate(rows):
         cls = classes[i] if classes else ""
         out.append("<tr%s>%s</tr>" % (' class="%s"' % cls if cls else "",
-                                      "".join("<td>%s</td>" % esc(c)
+                                      "".join("<td>%s</td>" % esc("%s" % c)
                                               for c in cells)))
     out.append("</table>")
     return "".join(out)
@@ -3893,9 +4001,88 @@ HTML_NAME_TITLES = {"per name:": "Requests", "timers:": "Timers",
                     "task failures:": "Task failures"}
 
 
+def percent_of(n, total):
+    return "%.2f" % (100.0 * n / total) if total else "-"
+
+
+def format_statuses(statuses):
+    """{code (int or text): rows} as `200 x 9, 404 x 2`, by code."""
+    return ", ".join("%s x %d" % (code, n) for code, n in sorted(
+        statuses.items(), key=lambda kv: int(kv[0])))
+
+
+def error_rows(counts):
+    """The report's errors by kind: (class, kind, rows, % of the
+    requests) per kind of each class of hammer.classify(), the class's
+    rows of no kind by status (a 5xx), the biggest class first."""
+    total = counts.counted
+    rows = []
+    for which, n in sorted(counts.classes.items(),
+                           key=lambda kv: (-kv[1], kv[0])):
+        kinds = counts.class_kinds.get(which, collections.Counter())
+        for kind, k in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
+            rows.append((which, kind or "unknown", k, percent_of(k, total)))
+        rest = n - sum(kinds.values())
+        if rest > 0:
+            codes = [code for code in sorted(counts.statuses) if code
+                     and hammer.error_class(code, "") == which]
+            rows.append((which, "status " + ", ".join(map(str, codes))
+                         if codes else "-", rest, percent_of(rest, total)))
+    return rows
+
+
+def name_failure_rows(names):
+    """Per (method, name): requests, failures, failure %, statuses and
+    failure kinds, in summarise_names()' order."""
+    return [(shown(r["method"]), shown(r["name"]), r["requests"], r["errors"],
+             percent_of(r["errors"], r["requests"]),
+             format_statuses(r.get("statuses") or {}),
+             format_kinds(r["error_kinds"])) for r in names]
+
+
+def settings_details(settings):
+    """The run's settings, folded: those set in a table, the names of
+    those that are null on one line."""
+    given = [(k, v if isinstance(v, str) else json.dumps(v))
+             for k, v in settings.items() if v is not None]
+    unset = [k for k, v in settings.items() if v is None]
+    out = ["<details><summary>Run settings (%d set, %d not set)</summary>"
+           % (len(given), len(unset))]
+    if given:
+        out.append(html_table(("setting", "value"), given))
+    if unset:
+        out.append("<p>Not set: %s.</p>" % esc(", ".join(unset)))
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def verdict_html(run, columns, cells, verdicts):
+    """The report's first section: the totals, the errors by kind, the
+    thresholds."""
+    out = ["<h2>Verdict</h2>", html_table([h for h, _, _, _ in columns],
+                                          cells[-1:], ["total"])]
+    out.extend("<p>%s</p>" % esc(line)
+               for line in format_latencies(run.totals))
+    out.append("<h3>Errors by kind</h3>")
+    rows = error_rows(run.tally.counts)
+    if rows:
+        out.append(html_table(("class", "kind", "rows", "% of rows"), rows))
+    else:
+        out.append("<p>No errors.</p>")
+    if verdicts:
+        out.append("<h3>Thresholds</h3>")
+        out.append(html_table(("threshold", "value", "verdict"), [
+            (t.expr, hammer.format_threshold_value(t.metric, value),
+             "ok" if ok else "FAILED") for t, value, ok in verdicts],
+            ["better" if ok else "regression" for _, _, ok in verdicts]))
+    return out
+
+
 def render_html(run, base=None, comparison=None, tolerance_pct=None,
                 verdicts=None, compared=None):
-    """The whole report as one string: no script, no outside resource."""
+    """The whole report as one string: no script, no outside resource.
+    The verdict (totals, errors by kind, thresholds) first, the run's
+    settings last, folded."""
     title = "crunch report: %s" % ", ".join(run.inputs)
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>%s</title>" % esc(title),
@@ -3909,33 +4096,36 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
                for line in format_offsets(run.inputs, run.offsets))
     for warning in run.warnings:
         out.append('<p class="warn">%s</p>' % esc(warning))
-    if run.settings:
-        out.append("<h2>Run settings</h2>")
-        out.append(html_table(("setting", "value"), [
-            (k, v if isinstance(v, str) else json.dumps(v))
-            for k, v in run.settings.items()]))
     columns = with_corrected(TABLE_COLUMNS, run.totals)
     header = [h for h, _, _, _ in columns]
     cells = table_cells(run.rows, run.totals, columns=columns)
-    out.append("<h2>Totals</h2>")
-    out.append(html_table(header, cells[-1:], ["total"]))
-    out.extend("<p>%s</p>" % esc(line)
-               for line in format_latencies(run.totals))
-    if run.nodes:
-        out.append("<h2>Per node</h2>")
-        out.append(html_table(*node_table(run.nodes), classes=[
-            "regression" if r["marks"] else "" for r in run.nodes]))
-    if verdicts:
-        out.append("<h2>Thresholds</h2>")
-        out.append(html_table(("threshold", "value", "verdict"), [
-            (t.expr, hammer.format_threshold_value(t.metric, value),
-             "ok" if ok else "FAILED") for t, value, ok in verdicts],
-            ["better" if ok else "regression" for _, _, ok in verdicts]))
+    out += verdict_html(run, columns, cells, verdicts)
+    statuses = tally.counts.statuses
+    if statuses:
+        out.append("<h2>Status codes</h2>")
+        out.append(html_table(("status", "rows", "% of rows"), [
+            (code if code else "0 (no response)", n,
+             percent_of(n, tally.counts.counted))
+            for code, n in sorted(statuses.items())]))
     if run.names:
         out.append("<h2>Per name</h2>")
         for title, header_row, name_cells, _ in name_tables(run.names):
             out.append("<h3>%s</h3>" % esc(HTML_NAME_TITLES[title]))
             out.append(html_table(header_row, name_cells))
+        out.append("<h3>Failures and statuses per name</h3>")
+        out.append(html_table(("method", "name", "rows", "failures",
+                               "failure %", "statuses", "failure kinds"),
+                              name_failure_rows(run.names)))
+    if run.failures:
+        out.append("<h2>Script failures</h2>")
+        for kind, count, text in run.failures:
+            out.append("<h3>%s</h3>" % esc("%d x %s" % (count, kind)))
+            if text:
+                out.append("<pre>%s</pre>" % esc(text))
+    if run.nodes:
+        out.append("<h2>Per node</h2>")
+        out.append(html_table(*node_table(run.nodes), classes=[
+            "regression" if r["marks"] else "" for r in run.nodes]))
     if run.stages:
         out.append("<h2>Stages</h2>")
         out.append(html_table(*stage_table(run.stages, run.unit)))
@@ -3958,6 +4148,8 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
     out.append("<h2>Intervals</h2>")
     out.append(html_table(header, cells,
                           [""] * (len(cells) - 1) + ["total"]))
+    if run.settings:
+        out.append(settings_details(run.settings))
     out.append("<p>crunch %s</p></body></html>" % esc(__version__))
     return "\n".join(out) + "\n"
 
@@ -4339,7 +4531,8 @@ def name_warnings(tally, wanted):
 
 Run = collections.namedtuple(
     "Run", "inputs interval_s tally rows totals offsets settings warnings"
-           " end sample unit stages plan wanted names names_open nodes")
+           " end sample unit stages plan wanted names names_open nodes"
+           " failures")
 Run.__doc__ = """Everything the outputs need of some inputs (crunch_run()).
 
 inputs: their names as shown (<stdin> for '-'); interval_s; tally: the
@@ -4351,7 +4544,30 @@ and plan: the stage plan's unit and PlannedStages (None without one);
 stages: summarise_stages()' rows; wanted: --name's names or None;
 names: summarise_names()' rows (None without method or name columns);
 names_open: whether the names' latency is from the intended send;
-nodes: summarise_nodes()' rows, or None."""
+nodes: summarise_nodes()' rows, or None; failures: script_failures()
+of the inputs' settings."""
+
+
+def script_failures(all_settings):
+    """The failures a script raised, as the inputs' settings record them
+    (hammer's summary.failures: {kind, count, text}) -> [(kind, count,
+    text)], each kind once over the inputs (counts added, the first
+    text kept), the most first; malformed entries are left out."""
+    merged = collections.OrderedDict()
+    for one in all_settings:
+        summary = (one or {}).get("summary")
+        failures = summary.get("failures") if isinstance(summary,
+                                                         dict) else None
+        for entry in failures if isinstance(failures, list) else ():
+            if not (isinstance(entry, dict)
+                    and isinstance(entry.get("kind"), str)
+                    and isinstance(entry.get("text"), str)
+                    and isinstance(entry.get("count"), int)):
+                continue
+            mine = merged.setdefault(entry["kind"], [0, entry["text"]])
+            mine[0] += entry["count"]
+    return sorted(((kind, count, text) for kind, (count, text)
+                   in merged.items()), key=lambda f: (-f[1], f[0]))
 
 
 def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
@@ -4375,6 +4591,9 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
     rows, totals = summarise(tally, interval_s, end[0])
     if plan_warning:
         warnings.append(plan_warning)
+    short = cut_short(all_settings, stages, end[0])
+    if short:
+        warnings.append(short)
     hosts, node_warning = node_plan(names, all_settings, sources)
     if node_warning:
         warnings.append(node_warning)
@@ -4395,7 +4614,8 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
         names=summarise_names(tally, totals["width_s"], names_open)
         if tally.names.entries else None, names_open=names_open,
         nodes=hosts is not None and summarise_nodes(
-            tally, hosts, totals["width_s"]) or None)
+            tally, hosts, totals["width_s"]) or None,
+        failures=script_failures(all_settings))
 
 
 # --- main --------------------------------------------------------------------

@@ -119,6 +119,9 @@ DEFAULT_SIZING_MAX = 500
 DEFAULT_SIZING_S = 300.0
 DEFAULT_SIZING_WINDOW_S = 10.0
 DEFAULT_SIZING_SLO = "errors<5%"
+SIZING_PLATEAU_GROWTH = 0.10    # --sizing's plateau: throughput grew less
+                                # than this share while the load grew
+SIZING_LOAD_GROWTH = 0.20       # by at least this share (and latency grew)
 ARRIVALS = ("uniform", "poisson")
 LATE_S = 0.001                  # a send this long after its slot is late
 LATE_WARN_S = 0.010             # a p99 lateness above this is a warning,
@@ -178,7 +181,9 @@ CSV_COLUMNS = (
     ("bytes", "response body bytes received"),
     ("error", "transport error kind for status 0: connect, refused,"
               " timeout, reset, closed, protocol, tls, io; a script's"
-              " failure: check, script, redirects; else empty"),
+              " failure: check, script, redirects; abandoned for a"
+              " request in flight when --sizing stopped the run that then"
+              " timed out (no error); else empty"),
     ("scheduled", "--rate only (else empty): seconds from the test's start"
                   " to the request's intended send instant, its slot; it"
                   " went out elapsed - scheduled late, and its latency from"
@@ -990,6 +995,9 @@ def corrected_us(rows):
 # or a task's exception, too many redirects): any other kind is a
 # transport error's (connect, timeout, reset, closed, protocol, ...).
 SCRIPT_KINDS = frozenset(("check", "script", "redirects"))
+# The kind of a request in flight when --sizing stopped the run that then
+# timed out: hammer gave up on it at the stop, so it is no error of the load.
+ABANDONED = "abandoned"
 
 
 def error_class(status, kind):
@@ -1001,8 +1009,11 @@ def error_class(status, kind):
     A 5xx is a '5xx' error whatever its kind.  Any other row with a kind
     is the script's when the kind is one of SCRIPT_KINDS or the row has
     a status, else a 'transport' error; without an error column, status
-    0 is a transport error.  Callers classify each distinct status and
-    (status, kind) once, never row by row (classify())."""
+    0 is a transport error.  A request abandoned at --sizing's stop
+    (kind ABANDONED) is no error.  Callers classify each distinct status
+    and (status, kind) once, never row by row (classify())."""
+    if kind == ABANDONED:
+        return ""
     if 500 <= status <= 599:
         return "5xx"
     if kind:
@@ -1966,6 +1977,13 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
     lines += [
         "status      " + format_counts(stats.statuses),
         "errors      " + format_errors(stats),
+    ]
+    if stats.events["abandoned"]:
+        lines.append("abandoned   %d requests in flight when --sizing"
+                     " stopped the run timed out after it: not errors of"
+                     " the load (error kind %s)"
+                     % (stats.events["abandoned"], ABANDONED))
+    lines += [
         "connections " + format_connections(stats),
         "received    %s of response bodies" % format_bytes(stats.bytes),
         "output      %s (%d rows)" % (plan.output, rows),
@@ -2022,6 +2040,10 @@ def run_summary(plan, stats, duration_s, checks, sizing):
         "latency_ms": latency_ms(stats.latency),
         "thresholds": [{"expr": t.expr, "value": value, "ok": ok}
                        for t, value, ok in checks],
+        "failures": [{"kind": kind, "count": count, "text": text}
+                     for kind, (count, text) in sorted(
+                         stats.failures.items(),
+                         key=lambda kv: (-kv[1][0], kv[0]))],
     }
     if stats.corrected is not None:
         late = stats.lateness
@@ -2037,7 +2059,8 @@ def run_summary(plan, stats, duration_s, checks, sizing):
     if sizing is not None:
         summary["sizing"] = {"users": sizing.users,
                              "rps": round(sizing.rps, 3),
-                             "reason": sizing.reason}
+                             "reason": sizing.reason,
+                             "abandoned": stats.events["abandoned"]}
         if sizing.target_rps is not None:
             summary["sizing"]["target_rps"] = round(sizing.target_rps, 3)
     return summary
@@ -4263,7 +4286,9 @@ class RowWriter(object):
     format writes the name; else one); one writer, the worker's main
     thread, drains every queue with flush(): it counts each batch in
     stats (a WorkerStats) and writes its lines with one write().  With
-    --sizing it also keeps the latencies since its last recent()."""
+    --sizing it also keeps the latencies since its last recent(), and
+    once --sizing stopped the run (stop_s, elapsed seconds) it marks the
+    timeouts that end after the stop ABANDONED."""
 
     def __init__(self, plan):
         self.open_model = plan.model == "open"
@@ -4276,6 +4301,7 @@ class RowWriter(object):
         self.lock = threading.Lock()
         self.stats = WorkerStats(self.open_model, self.named)
         self.latencies = [] if plan.sizing else None
+        self.stop_s = None      # when --sizing stopped the run
         self.output = plan.output
         self.unwritable = False     # the output refused a write
         self.written = 0
@@ -4299,6 +4325,8 @@ class RowWriter(object):
         """Count the rows in one queue; their lines."""
         pop = rows.popleft
         batch = [pop() for _ in range(len(rows))]
+        if self.stop_s is not None:
+            batch = self.abandon_timeouts(batch)
         self.stats.add_rows(batch, suffix)
         if self.latencies is not None and (suffix is None
                                            or is_http(suffix)):
@@ -4308,6 +4336,20 @@ class RowWriter(object):
                 self.latencies += [r[1] for r in batch if r[2]]
         fmt = self.row_format if suffix is None else self.formats[suffix]
         return len(batch), "".join(map(fmt.__mod__, batch))
+
+    def abandon_timeouts(self, batch):
+        """The batch with its timeouts that ended after --sizing's stop
+        (requests in flight then) marked ABANDONED, counted in the
+        stats' events: the load they measured was over."""
+        stop_s, count = self.stop_s, 0
+        rows = []
+        for r in batch:
+            if r[4] == "timeout" and r[0] + r[1] >= stop_s:
+                r = r[:4] + (ABANDONED,) + r[5:]
+                count += 1
+            rows.append(r)
+        self.stats.events["abandoned"] += count
+        return rows
 
     def flush(self, fd):
         """Write the rows measured so far to fd and count them.  The
@@ -4468,7 +4510,7 @@ class Worker(object):
             s.latency.total, active, time.process_time() - cpu0,
             self.writer.recent()))
 
-    def run(self, go, stop_all, start_wall, where):
+    def run(self, go, stop_all, start_wall, where, sizing_stop):
         plan, clock = self.plan, self.clock
         raise_fd_limit(len(self.users) + FDS_PER_PROCESS)
         try:
@@ -4504,7 +4546,8 @@ class Worker(object):
                 self.slots = open_slots(plan, self.index, self.t0, self.end)
             cpu0 = time.process_time()
             self.begin.set()
-            self.supervise(threads, fd, self.t0, stop_all, cpu0)
+            self.supervise(threads, fd, self.t0, stop_all, cpu0,
+                           sizing_stop)
             busy = time.process_time() - cpu0
             return self.finish(fd, threads, busy, clock() - self.t0)
         finally:
@@ -4512,8 +4555,9 @@ class Worker(object):
             self.begin.set()
             os.close(fd)
 
-    def supervise(self, threads, fd, t0, stop_all, cpu0):
-        """Flush rows and report progress until every user is done."""
+    def supervise(self, threads, fd, t0, stop_all, cpu0, sizing_stop):
+        """Flush rows and report progress until every user is done;
+        sizing_stop is set when --sizing's verdict stopped the run."""
         clock = self.clock
         next_flush = next_report = clock()
         alive = threads
@@ -4525,6 +4569,8 @@ class Worker(object):
             time.sleep(min(STOP_POLL_S, self.flush_period))
             if not self.stop.is_set() and (self.signalled
                                            or stop_all.is_set()):
+                if sizing_stop.is_set() and not self.signalled:
+                    self.writer.stop_s = clock() - t0
                 self.stop.set()
                 give_up = min(give_up, clock() + self.plan.timeout_s + STUCK_S)
             now = clock()
@@ -4586,7 +4632,7 @@ class Worker(object):
 
 
 def worker_main(index, plan, users, quotas, messages, go, stop_all,
-                start_wall, where):
+                start_wall, where, sizing_stop):
     """Entry point of a worker process."""
     worker = Worker(index, plan, users, quotas, messages, time.perf_counter)
 
@@ -4596,7 +4642,7 @@ def worker_main(index, plan, users, quotas, messages, go, stop_all,
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        worker.run(go, stop_all, start_wall, where)
+        worker.run(go, stop_all, start_wall, where, sizing_stop)
     except BaseException as exc:
         text = str(exc) if isinstance(exc, RunError) else failure_text(exc)
         messages.put(Done(index, WorkerStats().to_dict(),
@@ -4831,30 +4877,85 @@ class Signals(object):
         os._exit(128 + self.received)
 
 
-Sizing = collections.namedtuple("Sizing", "max_users time_s window_s slo")
-# What --sizing found: reason is "condition" (the SLO broke), "saturated"
-# (hammer's CPU ran out first) or "max" (no breaking point).
+# --sizing's settings: plateau is whether the throughput plateau counts
+# (the default rule; an explicit --sizing-slo judges by its condition only).
+Sizing = collections.namedtuple("Sizing",
+                                "max_users time_s window_s slo plateau")
+Sizing.__new__.__defaults__ = (False,)
+# What --sizing found: reason is "condition" (the SLO broke), "plateau"
+# (throughput stopped growing: figures are the two SizingFigures compared),
+# "saturated" (hammer's CPU ran out first) or "max" (no breaking point).
 SizingResult = collections.namedtuple(
-    "SizingResult", "reason users target_rps rps metric value at_s")
+    "SizingResult", "reason users target_rps rps metric value at_s figures")
+SizingResult.__new__.__defaults__ = (None,)
+# One window's figures for the plateau rule: its end (elapsed seconds), the
+# load then (users, or the target req/s under --rate), its req/s and the
+# mean latency of its responses.
+SizingFigures = collections.namedtuple("SizingFigures",
+                                       "at_s load rps latency_s")
+# The last window_s of every worker's reports (SizingWatch.window()).
+SizingWindow = collections.namedtuple(
+    "SizingWindow", "span_s requests errors latency busy users at_s")
+
+
+def plateau_base(history, latest, window_s):
+    """The window the plateau rule compares latest with: the newest of
+    history (SizingFigures, oldest first) that ended window_s or more
+    before latest, at a load SIZING_LOAD_GROWTH or more below latest's;
+    None when there is none yet."""
+    for figures in reversed(history):
+        if (latest.at_s - figures.at_s >= window_s and latest.load
+                >= figures.load * (1 + SIZING_LOAD_GROWTH)):
+            return figures
+    return None
+
+
+def is_plateau(base, latest):
+    """Whether throughput stopped growing from window base to window
+    latest (plateau_base()): it grew by less than SIZING_PLATEAU_GROWTH
+    while the load grew, and the mean latency grew."""
+    return (latest.rps < base.rps * (1 + SIZING_PLATEAU_GROWTH)
+            and latest.latency_s > base.latency_s)
+
+
+def window_of(first, last, recents, window_s):
+    """The SizingWindow between each worker's first and last Progress
+    (lists, one of each per worker) over the window's own responses:
+    requests, errors and busy CPU are the differences of the counters,
+    and the latency is the merged Histogram of recents (the dicts of the
+    reports after first), not the run's so far."""
+    hist = Histogram()
+    for recent in recents:
+        hist.merge(Histogram.from_dict(recent))
+    spans = [b.elapsed_s - a.elapsed_s for a, b in zip(first, last)]
+    busy = max((b.busy_s - a.busy_s) / s
+               for a, b, s in zip(first, last, spans))
+    return SizingWindow(sum(spans) / len(spans),
+                        sum(b.requests - a.requests
+                            for a, b in zip(first, last)),
+                        sum(b.errors - a.errors
+                            for a, b in zip(first, last)),
+                        hist, busy, sum(b.active for b in last),
+                        max(b.elapsed_s for b in last))
 
 
 class SizingWatch(object):
     """--sizing's judge, fed every worker's Progress: once the last
-    window_s breaks the SLO, or a worker was busy SATURATION_CPU_RATIO of
-    its CPU over it, verdict() says so.  Pure: instants come in the
-    messages."""
+    window_s breaks the SLO, or shows a throughput plateau (when the
+    rule is on), or a worker was busy SATURATION_CPU_RATIO of its CPU
+    over it, verdict() says so.  Pure: instants come in the messages."""
 
     def __init__(self, sizing, processes, stages, open_model):
         self.sizing, self.stages = sizing, stages
         self.open_model = open_model
         self.reports = [collections.deque() for _ in range(processes)]
+        self.history = collections.deque()  # SizingFigures, oldest first
 
     def add(self, progress):
         self.reports[progress.index].append(progress)
 
     def window(self):
-        """(span_s, requests, errors, Histogram, busiest CPU share,
-        users, elapsed_s) over the last window_s, or None before every
+        """The SizingWindow of the last window_s, or None before every
         worker has reported over a whole window."""
         span = self.sizing.window_s
         first, last = [], []
@@ -4869,40 +4970,54 @@ class SizingWatch(object):
                 return None
             first.append(reports[0])
             last.append(newest)
-        hist = Histogram()
-        for reports in self.reports:
-            for r in list(reports)[1:]:
-                hist.merge(Histogram.from_dict(r.recent))
-        spans = [b.elapsed_s - a.elapsed_s for a, b in zip(first, last)]
-        busy = max((b.busy_s - a.busy_s) / s
-                   for a, b, s in zip(first, last, spans))
-        return (sum(spans) / len(spans),
-                sum(b.requests - a.requests for a, b in zip(first, last)),
-                sum(b.errors - a.errors for a, b in zip(first, last)),
-                hist, busy, sum(b.active for b in last),
-                max(b.elapsed_s for b in last))
+        recents = [r.recent for reports in self.reports
+                   for r in list(reports)[1:]]
+        return window_of(first, last, recents, span)
+
+    def plateau(self, w, rps, target):
+        """The earlier SizingFigures whose throughput window w's did not
+        outgrow (is_plateau()), or None; w joins the history."""
+        if not w.latency.n:
+            return None
+        latest = SizingFigures(w.at_s, target if self.open_model
+                               else w.users, rps, w.latency.mean)
+        base = plateau_base(self.history, latest, self.sizing.window_s)
+        while base is not None and self.history[0] is not base:
+            self.history.popleft()  # later windows compare with later ones
+        self.history.append(latest)
+        if base is not None and is_plateau(base, latest):
+            return base, latest
+        return None
 
     def verdict(self):
         """A SizingResult once the run should stop, else None."""
         w = self.window()
-        if w is None or not w[1]:
+        if w is None or not w.requests:
             return None
-        span, requests, errors, hist, busy, users, at_s = w
         slo = self.sizing.slo
-        metrics = threshold_metrics(hist, requests, errors, span)
-        target = target_at(self.stages, at_s) if self.open_model else None
-        if busy >= SATURATION_CPU_RATIO:
-            return SizingResult("saturated", users, target, metrics["rps"],
-                                slo.metric, metrics[slo.metric], at_s)
+        metrics = threshold_metrics(w.latency, w.requests, w.errors,
+                                    w.span_s)
+        target = target_at(self.stages, w.at_s) if self.open_model else None
+        if w.busy >= SATURATION_CPU_RATIO:
+            return SizingResult("saturated", w.users, target, metrics["rps"],
+                                slo.metric, metrics[slo.metric], w.at_s)
         if not evaluate_thresholds([slo], metrics)[0][2]:
-            return SizingResult("condition", users, target, metrics["rps"],
-                                slo.metric, metrics[slo.metric], at_s)
+            return SizingResult("condition", w.users, target, metrics["rps"],
+                                slo.metric, metrics[slo.metric], w.at_s)
+        if self.sizing.plateau:
+            figures = self.plateau(w, metrics["rps"], target)
+            if figures is not None:
+                base = figures[0]
+                return SizingResult(
+                    "plateau", w.users if self.open_model else base.load,
+                    base.load if self.open_model else None, metrics["rps"],
+                    "mean", w.latency.mean, w.at_s, figures)
         return None
 
     def at_end(self, users):
         """The result when the ramp ran out without a verdict."""
         w = self.window()
-        rps = w[1] / w[0] if w else 0.0
+        rps = w.requests / w.span_s if w else 0.0
         target = self.stages[-1].end if self.open_model else None
         return SizingResult("max", users, target, rps, None, None,
                             self.stages[-1].end_s)
@@ -4916,8 +5031,20 @@ def format_sizing(result, sizing, open_model):
                 "{:,.0f}".format(result.target_rps))
         return "sizing      no breaking point up to %d users" % (
             sizing.max_users)
-    where = ("a target of %s req/s" % "{:,.0f}".format(result.target_rps)
-             if open_model else "%d users" % result.users)
+    load = lambda value: ("a target of %s req/s" % "{:,.0f}".format(value)
+                          if open_model else "%d users" % value)
+    if result.reason == "plateau":
+        base, latest = result.figures
+        return ("sizing      throughput plateau at %s (%s req/s): %s made"
+                " %s req/s (%+.1f%%) while the mean latency went from %s"
+                " to %s" % (load(base.load), "{:,.0f}".format(base.rps),
+                            load(latest.load),
+                            "{:,.0f}".format(latest.rps),
+                            100.0 * (latest.rps / base.rps - 1)
+                            if base.rps else 0.0,
+                            format_seconds(base.latency_s),
+                            format_seconds(latest.latency_s)))
+    where = load(result.target_rps if open_model else result.users)
     if result.reason == "saturated":
         return ("sizing      hammer saturated at %s before the target"
                 " broke: add processes or machines" % where)
@@ -4981,12 +5108,13 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
         quotas = request_quotas(threads, plan.requests, node[0], node[1],
                                 plan.users)
     messages, go, stop_all = ctx.Queue(), ctx.Event(), ctx.Event()
+    sizing_stop = ctx.Event()   # set before stop_all by --sizing's verdict
     start_wall = ctx.Value("d", 0.0, lock=False)
     signals = Signals(err)
     signals.install()
     procs = [ctx.Process(target=worker_main, name="hammer-worker-%d" % i,
                          args=(i, plan, users[i], quotas[i], messages, go,
-                               stop_all, start_wall, where))
+                               stop_all, start_wall, where, sizing_stop))
              for i in range(len(threads))]
     signals.processes = procs
     report = progress or ProgressLine(plan, quiet, err.isatty(), err)
@@ -5022,6 +5150,7 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
                     watch.add(msg)
                     sizing = watch.verdict()
                     if sizing is not None:
+                        sizing_stop.set()
                         stop_all.set()
             elif isinstance(msg, Done):
                 done[msg.index] = msg
@@ -6194,7 +6323,8 @@ def build_parser():
                    help="find the breaking point: ramp users from 1 to"
                         " --sizing-max (or the rate from 0 to --rate) over"
                         " --sizing-time, and stop once the last"
-                        " --sizing-window breaks --sizing-slo (default:"
+                        " --sizing-window breaks --sizing-slo or, by"
+                        " default, shows a throughput plateau (default:"
                         " off)")
     p.add_argument("--sizing-max", type=positive_int_arg, metavar="N",
                    help="--sizing's most users (default: %d)"
@@ -6206,8 +6336,10 @@ def build_parser():
                    help="--sizing judges the last S (default: %gs)"
                         % DEFAULT_SIZING_WINDOW_S)
     p.add_argument("--sizing-slo", metavar="EXPR",
-                   help="what --sizing must keep, in --fail-if's grammar"
-                        " (default: %s)" % DEFAULT_SIZING_SLO.replace("%", "%%"))
+                   help="what --sizing must keep, in --fail-if's grammar;"
+                        " given, it alone judges (default: %s, or a"
+                        " throughput plateau)"
+                        % DEFAULT_SIZING_SLO.replace("%", "%%"))
     p.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
                    help="exit 3 when EXPR fails: METRIC OP VALUE, METRIC one"
                         " of %s; OP < <= > >=; VALUE with us, ms or s for"
@@ -6405,7 +6537,7 @@ def sizing_of(args):
         DEFAULT_SIZING_WINDOW_S if args.sizing_window is None
         else args.sizing_window,
         option(parse_threshold, args.sizing_slo or DEFAULT_SIZING_SLO,
-               "--sizing-slo"))
+               "--sizing-slo"), args.sizing_slo is None)
     if sizing.time_s <= 0:
         raise UsageError("--sizing-time must be more than 0s")
     if not 0 < sizing.window_s <= sizing.time_s:
@@ -6703,7 +6835,8 @@ def plan_settings(plan):
         sizing = {"max_users": plan.sizing.max_users,
                   "time_s": plan.sizing.time_s,
                   "window_s": plan.sizing.window_s,
-                  "slo": plan.sizing.slo.expr}
+                  "slo": plan.sizing.slo.expr,
+                  "plateau": plan.sizing.plateau}
     return {
         "hammer": __version__, "url": redact_url(plan.url),
         "method": plan.method,

@@ -2,6 +2,7 @@
 
 import collections
 import csv
+import html.parser
 import http.server
 import io
 import json
@@ -1173,10 +1174,73 @@ class StagesTest(CrunchTestCase):
     def test_stages_after_the_run_are_left_out(self):
         plan = [stage(0.0, 4.0, 5, 5), stage(4.0, 12.0, 10, 10),
                 stage(12.0, 20.0, 20, 20)]
-        report, _ = self.run_json([self.step_run(plan=plan)])
-        self.assertEqual([(r["stage"], r["width_s"], r["requests"], r["rps"])
+        report, err = self.run_json([self.step_run(plan=plan)])
+        self.assertEqual([(r["stage"], r["end_s"], r["width_s"],
+                           r["requests"], r["rps"])
                           for r in report["stages"]],
-                         [(1, 4.0, 4, 1.0), (2, 4.0, 40, 10.0)])
+                         [(1, 4.0, 4.0, 4, 1.0), (2, 8.0, 4.0, 40, 10.0)])
+        self.assertEqual(err, "crunch: warning: the run ended at 8s, before"
+                         " its stage plan's end at 20s (it was stopped): the"
+                         " stages and charts end there\n")
+
+    # what an interrupted run leaves: the plan ramps to 24 users by 20 s
+    CUT_PLAN = [stage(0.0, 4.0, 0, 4), stage(4.0, 4.0, 4, 8),
+                stage(4.0, 20.0, 8, 24)]
+
+    def test_a_run_that_never_finished_is_clipped(self):
+        # killed: the settings still hold duration_s null, as hammer
+        # writes them at the start; the end is the last response's,
+        # 7.92 s, and the stage it fell in ends there, at 11.92 users
+        path = self.step_run(plan=self.CUT_PLAN, duration_s=None)
+        report, err = self.run_json([path])
+        self.assertEqual(err, "crunch: warning: the run ended at 7.92s,"
+                         " before its stage plan's end at 20s (its settings"
+                         " have no duration_s: it never finished): the"
+                         " stages and charts end there\n")
+        self.assertEqual([(r["stage"], r["start_s"], r["end_s"], r["from"],
+                           r["to"], r["requests"]) for r in report["stages"]],
+                         [(1, 0.0, 4.0, 0, 4, 4),
+                          (3, 4.0, 7.92, 8, 11.92, 40)])
+        code, out, _ = self.run_main([path])
+        self.assertEqual(code, 0)
+        lines = out.splitlines()
+        self.assertEqual(lines[lines.index("per stage:") + 3].split()[:5],
+                         ["3", "4", "7.92", "8->11.92", "40"])
+        html_path = os.path.join(self.dir, "cut.html")
+        self.assertEqual(self.run_main([path, "--html", html_path])[0], 0)
+        with open(html_path, encoding="utf-8") as f:
+            page = Page(f.read())
+        self.assertIn(("p", err[len("crunch: warning: "):-1], False),
+                      page.items)
+        self.assertEqual(page.table_after("h2", "Stages")[2][:4],
+                         ["3", "4", "7.92", "8->11.92"])
+
+    def test_a_stopped_run_is_clipped(self):
+        # stopped by Ctrl+C at 7.92 s: duration_s says so
+        path = self.step_run(plan=self.CUT_PLAN, duration_s=7.92)
+        report, err = self.run_json([path])
+        self.assertEqual(err, "crunch: warning: the run ended at 7.92s,"
+                         " before its stage plan's end at 20s (it was"
+                         " stopped): the stages and charts end there\n")
+        self.assertEqual(report["stages"][-1]["end_s"], 7.92)
+
+    def test_runs_that_end_early_by_design_do_not_warn(self):
+        # a ramp down to no users ends as the last user leaves, before the
+        # plan's end; --sizing and -n stop a run when they are done
+        down = [stage(0.0, 4.0, 0, 4), stage(4.0, 8.0, 4, 0)]
+        report, err = self.run_json([self.step_run(plan=down,
+                                                   duration_s=7.95)])
+        self.assertEqual(err, "")
+        self.assertEqual(report["stages"][-1]["end_s"], 7.95)
+        for extra in ({"sizing": {"max_users": 24}}, {"requests": 100}):
+            path = self.step_run(plan=self.CUT_PLAN, duration_s=7.92)
+            with open(path + ".json") as f:
+                settings = json.load(f)
+            settings.update(extra)
+            self.write("r.csv.json", json.dumps(settings))
+            report, err = self.run_json([path])
+            self.assertEqual(err, "")
+            self.assertEqual(report["stages"][-1]["end_s"], 7.92)
 
     def test_several_inputs_add_their_targets(self):
         one = self.step_run("a.csv")
@@ -1827,6 +1891,70 @@ class CompareTest(CrunchTestCase):
                                100.0 * (0.0054 - 0.0104) / 0.0104, places=6)
 
 
+# 6 stages of 5 s, 25 users more each: enough points for a capacity chart
+CAPACITY_PLAN = [stage(5.0 * k, 5.0 * (k + 1), 25 * k, 25 * (k + 1))
+                 for k in range(6)]
+
+
+class Page(html.parser.HTMLParser):
+    """A report as html.parser reads it: its headings, paragraphs,
+    <pre> blocks and <summary> lines as (tag, text, folded), and its
+    tables as ("table", rows of cell texts, folded), in page order;
+    folded when inside <details>.  Chart text (SVG) is left out."""
+
+    KEPT = ("h1", "h2", "h3", "p", "pre", "summary")
+
+    def __init__(self, text):
+        html.parser.HTMLParser.__init__(self, convert_charrefs=True)
+        self.items, self.folded, self.text = [], 0, None
+        self.table = self.row = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "details":
+            self.folded += 1
+        elif tag in self.KEPT + ("td", "th"):
+            self.text = []
+        elif tag == "table":
+            self.table = []
+        elif tag == "tr":
+            self.row = []
+
+    def handle_endtag(self, tag):
+        folded = self.folded > 0
+        if tag == "details":
+            self.folded -= 1
+        elif tag in self.KEPT:
+            self.items.append((tag, "".join(self.text), folded))
+            self.text = None
+        elif tag in ("td", "th"):
+            self.row.append("".join(self.text))
+            self.text = None
+        elif tag == "tr":
+            self.table.append(self.row)
+        elif tag == "table":
+            self.items.append(("table", self.table, folded))
+
+    def handle_data(self, data):
+        if self.text is not None:
+            self.text.append(data)
+
+    def headings(self, tag="h2"):
+        return [text for kind, text, _ in self.items if kind == tag]
+
+    def after(self, tag, text):
+        """The items after a heading (or paragraph) of that text."""
+        at = [i for i, item in enumerate(self.items)
+              if item[:2] == (tag, text)]
+        return self.items[at[0] + 1:]
+
+    def table_after(self, tag, text):
+        """The rows of the first table after that heading."""
+        return next(rows for kind, rows, _ in self.after(tag, text)
+                    if kind == "table")
+
+
 class HtmlTest(CrunchTestCase):
 
     PAYLOAD = "<script>console.error(1)</script>"
@@ -1868,9 +1996,10 @@ class HtmlTest(CrunchTestCase):
         self.assertEqual(text.count('stroke-dasharray="5,3" points='), 6)
         self.assertIn(">base req/s</text>", text)
 
-    def make_staged_report(self, open_model):
-        """A report of a run with a stage plan: users, or (open_model)
-        target rates and scheduled times, and two thresholds."""
+    def make_staged_report(self, open_model, plan=None):
+        """A report of a run with a stage plan (by default 3 stages that
+        last): users, or (open_model) target rates and scheduled times,
+        and two thresholds."""
         rnd = random.Random(13)
         lines = []
         for i in range(3000):
@@ -1883,9 +2012,10 @@ class HtmlTest(CrunchTestCase):
         path = self.write("staged.csv", HEADER6 + "".join(lines))
         self.write("staged.csv.json", json.dumps({
             "model": "open" if open_model else "closed", "duration_s": 30.5,
-            "stages": [stage(0.0, 10.0, 0, 50), stage(10.0, 10.0, 50, 100),
-                       stage(10.0, 20.0, 100, 100),
-                       stage(20.0, 30.0, 150, 150)]}))
+            "stages": plan or [stage(0.0, 10.0, 0, 50),
+                               stage(10.0, 10.0, 50, 100),
+                               stage(10.0, 20.0, 100, 100),
+                               stage(20.0, 30.0, 150, 150)]}))
         out = os.path.join(self.dir, "staged.html")
         code, _, err = self.run_main([path, "--html", out, "--fail-if",
                                       "p99<1s", "--fail-if", "rps>200"])
@@ -1898,9 +2028,13 @@ class HtmlTest(CrunchTestCase):
         _, second = self.make_staged_report(False)
         self.assertEqual(first, second)
         text = first.decode("utf-8")
-        self.assertEqual(text.count("<svg "), 6)
-        self.assertIn(">Capacity: throughput and p95 against users</text>",
-                      text)
+        # 3 stages ran: too few points for the capacity chart, said so
+        self.assertEqual(text.count("<svg "), 5)
+        self.assertNotIn(">Capacity: ", text)
+        self.assertEqual(Page(text).after("h2", "Charts")[0], (
+            "p", "No capacity chart: it draws a point per stage, and the 3"
+            " stages that ran are too few to read a curve from (it needs 5"
+            " or more: --stages or --cycles with more steps).", False))
         self.assertIn(">users (right)</text>", text)    # throughput chart
         self.assertIn("<h2>Stages</h2>\n<table><tr><th>stage</th><th>start_s"
                       "</th><th>end_s</th><th>users</th>", text)
@@ -1919,7 +2053,7 @@ class HtmlTest(CrunchTestCase):
                       % crunch.COLORS[2], chart)
 
     def test_html_stages_open_model(self):
-        _, data = self.make_staged_report(True)
+        _, data = self.make_staged_report(True, CAPACITY_PLAN)
         text = data.decode("utf-8")
         self.assertEqual(text.count("<svg "), 6)
         self.assertIn(">Capacity: throughput and corrected p95 against the"
@@ -1930,6 +2064,115 @@ class HtmlTest(CrunchTestCase):
         self.assertIn("<p>latency from the intended send (corrected for"
                       " coordinated omission): min ", text)
         self.assertIn("<th>corrected_p99_ms</th>", text)
+
+    NAME = "/a<script>alert(1)</script>&amp"
+    TRACEBACK = ("ZeroDivisionError in task run:\n  File \"flow.py\", line"
+                 " 3, in run\n    1 / 0\n<script>alert(2)</script> & more")
+
+    def named_report(self):
+        """A script's run: GET NAME 3 x 200, a 404, a 503 and a timeout;
+        POST /b 3 x 200, one failed by a check; a task that raised; its
+        settings, some null, with the task's traceback."""
+        rows = [(0.1 * i, 0.01, s, kind, "GET", self.NAME) for i, (s, kind)
+                in enumerate([(200, ""), (200, ""), (200, ""), (404, ""),
+                              (503, ""), (0, "timeout")])]
+        rows += [(0.7 + 0.1 * i, 0.02, 200, kind, "POST", "/b")
+                 for i, kind in enumerate(["", "check", ""])]
+        rows.append((0.95, 0.001, 0, "script", "task", "run"))
+        settings = {
+            "url": "http://127.0.0.1:8080/", "users": 2, "seed": None,
+            "think_s": None, "duration_s": 1.0,
+            "summary": {"failures": [{"kind": "ZeroDivisionError",
+                                      "count": 3, "text": self.TRACEBACK}]}}
+        path = NamesTestCase.write_named(self, "named.csv", rows, settings)
+        out = os.path.join(self.dir, "named.html")
+        code, _, err = self.run_main([path, "--html", out])
+        self.assertEqual((code, err), (0, ""))
+        with open(out, encoding="utf-8") as f:
+            return out, f.read()
+
+    def test_html_verdict_first_settings_last_and_folded(self):
+        _, text = self.named_report()
+        page = Page(text)
+        self.assertEqual(page.headings(), [
+            "Verdict", "Status codes", "Per name", "Script failures",
+            "Charts", "Intervals"])
+        self.assertEqual(page.headings("summary"),
+                         ["Run settings (4 set, 2 not set)"])
+        # the settings come last, folded: those set in a table, the
+        # null ones named on one line
+        folded = [item for item in page.items if item[2]]
+        self.assertEqual(folded[0], ("summary",
+                                     "Run settings (4 set, 2 not set)", True))
+        self.assertEqual([r[0] for r in folded[1][1]], [
+            "setting", "url", "users", "duration_s", "summary"])
+        self.assertEqual(folded[2], ("p", "Not set: seed, think_s.", True))
+        self.assertEqual(page.items[-1], ("p", "crunch %s"
+                                          % crunch.__version__, False))
+        self.assertTrue(all(not item[2] for item in page.items[:-4]))
+        # the verdict: the totals, then the errors by kind
+        verdict = page.after("h2", "Verdict")
+        self.assertEqual(verdict[0][1][-1][:3], ["total", "9", "9.0"])
+        self.assertEqual(page.table_after("h3", "Errors by kind"), [
+            ["class", "kind", "rows", "% of rows"],
+            ["5xx", "status 503", "1", "11.11"],
+            ["script", "check", "1", "11.11"],
+            ["transport", "timeout", "1", "11.11"]])
+
+    def test_html_status_codes_and_failures_per_name(self):
+        _, text = self.named_report()
+        page = Page(text)
+        self.assertEqual(page.table_after("h2", "Status codes"), [
+            ["status", "rows", "% of rows"], ["0 (no response)", "1", "11.11"],
+            ["200", "6", "66.67"], ["404", "1", "11.11"],
+            ["503", "1", "11.11"]])
+        self.assertEqual(page.table_after(
+            "h3", "Failures and statuses per name"), [
+            ["method", "name", "rows", "failures", "failure %", "statuses",
+             "failure kinds"],
+            ["GET", self.NAME, "6", "2", "33.33",
+             "0 x 1, 200 x 3, 404 x 1, 503 x 1", "timeout 1"],
+            ["POST", "/b", "3", "1", "33.33", "200 x 3", "check 1"],
+            ["task", "run", "1", "1", "100.00", "0 x 1", "script 1"]])
+
+    def test_html_shows_the_script_tracebacks_as_text(self):
+        _, text = self.named_report()
+        page = Page(text)
+        self.assertEqual(page.after("h2", "Script failures")[:2], [
+            ("h3", "3 x ZeroDivisionError", False),
+            ("pre", self.TRACEBACK, False)])
+        # escaped: a name or a traceback never becomes markup
+        self.assertNotIn("<script", text)
+        self.assertIn("&lt;script&gt;alert(2)&lt;/script&gt; &amp; more",
+                      text)
+        self.assertIn("/a&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp",
+                      text)
+        self.assertIsNone(re.search(r"(src|href)=", text))
+
+    def test_html_says_whether_the_scatter_is_a_sample(self):
+        _, text = self.named_report()
+        self.assertIn(">Response times (all 9 requests)</text>", text)
+        self.assertNotIn("sampled", text)
+        self.assertNotIn("a sample", text)
+        path = self.write_rows("big.csv", random_rows(6000, seed=5))
+        out = os.path.join(self.dir, "big.html")
+        self.assertEqual(self.run_main([path, "--html", out])[0], 0)
+        with open(out, encoding="utf-8") as f:
+            big = f.read()
+        shown = re.search(r">Response times \(a sample of (\d+) of 6000"
+                          r" requests\)</text>", big)
+        self.assertIsNotNone(shown)
+        circles = big[big.index(shown.group(0)):].split("</svg>")[0]
+        self.assertEqual(circles.count("<circle "), int(shown.group(1)))
+        self.assertLessEqual(int(shown.group(1)), crunch.SCATTER_POINTS_MAX)
+
+    def test_html_capacity_chart_with_enough_stages(self):
+        _, data = self.make_staged_report(False, CAPACITY_PLAN)
+        text = data.decode("utf-8")
+        self.assertEqual(text.count("<svg "), 6)
+        self.assertIn(">Capacity: throughput and p95 against users</text>",
+                      text)
+        self.assertNotIn("No capacity chart", text)
 
     def chromium(self, url, *extra):
         profile = tempfile.mkdtemp(prefix="crunch-chromium-")
@@ -1970,9 +2213,13 @@ class HtmlTest(CrunchTestCase):
             head = f.read(24)
         self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
         self.assertEqual(struct.unpack(">II", head[16:24]), (1000, 1400))
-        path, _ = self.make_staged_report(True)
+        path, _ = self.make_staged_report(True, CAPACITY_PLAN)
         dom, console = self.chromium("file://" + path, "--dump-dom")
         self.assertEqual((console, dom.count("<svg ")), ([], 6))
+        path, _ = self.named_report()
+        dom, console = self.chromium("file://" + path, "--dump-dom")
+        self.assertEqual(console, [])
+        self.assertNotIn("<script", dom)
 
 
 # --- per name ------------------------------------------------------------------

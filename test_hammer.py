@@ -757,6 +757,7 @@ class LoadServer(FaultServer):
         self.first = None       # time.time() of the first request read
         self.held = []          # requests held by the freeze: [time read]
         self.in_flight = self.peak = 0
+        self.one = threading.Lock()     # mode_serial's one at a time
         FaultServer.__init__(self, mode, **options)
 
     def read(self, reader, conn):
@@ -790,6 +791,16 @@ class LoadServer(FaultServer):
                 with self.lock:
                     self.held.append(now)
                 time.sleep(begin + length_s - now)
+            conn.sendall(response())
+
+    def mode_serial(self, conn, reader):
+        """Serves one request at a time, whatever the connections: each
+        holds the server answer_s, so that its throughput is capped at
+        1 / answer_s req/s and the others queue."""
+        answer_s = self.options["answer_s"]
+        while self.read(reader, conn) is not None:
+            with self.one:
+                time.sleep(answer_s)
             conn.sendall(response())
 
     def mode_shed(self, conn, reader):
@@ -4244,6 +4255,153 @@ class TestSizingWatch(unittest.TestCase):
         self.assertEqual(watch.at_end(30), hammer.SizingResult(
             "max", 30, None, 200.0, None, None, 12.0))
 
+    def test_the_window_is_judged_on_its_own_responses(self):
+        # a run whose first 3 s had 50% errors and 1 s latencies, then
+        # none and 10 ms: the window from 3 s to 4 s counts only its own
+        P = hammer.Progress
+        old, new = hammer.Histogram(), hammer.Histogram()
+        old.add_many([1.0] * 150)
+        new.add_many([0.01] * 100)
+        first = [P(0, 3.0, 300, 150, 150, 150.0, 3, 1.0, old.to_dict())]
+        last = [P(0, 4.0, 400, 150, 250, 151.0, 4, 1.5, new.to_dict())]
+        w = hammer.window_of(first, last, [new.to_dict()], 1.0)
+        self.assertEqual(w[:3], (1.0, 100, 0))
+        self.assertEqual((w.latency.n, w.latency.max), (100, 0.01))
+        self.assertEqual((w.busy, w.users, w.at_s), (0.5, 4, 4.0))
+        metrics = hammer.threshold_metrics(w.latency, w.requests, w.errors,
+                                           w.span_s)
+        self.assertEqual((metrics["errors"], metrics["p99"], metrics["rps"]),
+                         (0.0, 0.01, 100.0))
+
+    def test_plateau_base(self):
+        F = hammer.SizingFigures
+        history = [F(1.0, 10, 100.0, 0.1), F(2.0, 12, 118.0, 0.1),
+                   F(2.5, 13, 125.0, 0.1)]
+        # 15 users at 3 s: 2.5 s is less than a window back, and 12 users
+        # is less than 20% fewer; 10 users at 1 s is the newest that fits
+        latest = F(3.0, 15, 140.0, 0.12)
+        self.assertEqual(hammer.plateau_base(history, latest, 1.0),
+                         history[0])
+        self.assertEqual(hammer.plateau_base(history, F(3.5, 15, 140.0, 0.1),
+                                             1.0), history[1])
+        self.assertIsNone(hammer.plateau_base(history, F(1.9, 30, 1.0, 1.0),
+                                              1.0))
+        self.assertIsNone(hammer.plateau_base(history, F(9.0, 11, 1.0, 1.0),
+                                              1.0))
+
+    def test_is_plateau(self):
+        F = hammer.SizingFigures
+        base = F(1.0, 10, 100.0, 0.1)
+        # under 10% more throughput, and latency grew: a plateau
+        self.assertTrue(hammer.is_plateau(base, F(2.0, 12, 109.9, 0.11)))
+        # 10% more is growth still
+        self.assertFalse(hammer.is_plateau(base, F(2.0, 12, 110.0, 0.11)))
+        # flat throughput at flat latency: the users were not all busy
+        self.assertFalse(hammer.is_plateau(base, F(2.0, 12, 100.0, 0.1)))
+        self.assertTrue(hammer.is_plateau(base, F(2.0, 12, 90.0, 0.1001)))
+
+    def plateau_watch(self, window_s=2.0):
+        sizing = hammer.Sizing(30, 12.0, window_s, hammer.parse_threshold(
+            "errors<5%"), True)
+        return hammer.SizingWatch(sizing, 2, hammer.build_stages(
+            [(12.0, 30)], 1), False)
+
+    def test_a_throughput_plateau(self):
+        # 2 users more a second (t + 1 and t), 100 requests a second in
+        # each process, 10 more of them at 200 ms each second from t=5:
+        # once process 0 reports t=5, the window (its 3 to 5, process
+        # 1's 2 to 4) has 10 users against 7 in the one to t=3 (the
+        # newest a window back with 20% fewer), 200 req/s against 200,
+        # and a mean of 53.75 ms (10 of 400 at 200 ms) against 50 ms
+        slow = lambda i, t: 10 * max(0, t - 4)
+        watch = self.plateau_watch()
+        t, i, result = self.feed(watch, range(20), slow=slow)
+        self.assertEqual((t, i), (5, 0))
+        F = hammer.SizingFigures
+        self.assertEqual(result[:5], ("plateau", 7, None, 200.0, "mean"))
+        self.assertEqual(result.at_s, 5.0)
+        base, latest = result.figures
+        self.assertEqual(base, F(3.0, 7, 200.0, 0.05))
+        self.assertEqual(latest[:3], (5.0, 10, 200.0))
+        self.assertAlmostEqual(latest.latency_s, 0.05375, places=12)
+        self.assertAlmostEqual(result.value, 0.05375, places=12)
+
+    def test_no_plateau_while_throughput_grows(self):
+        # the same users and latencies, but 30% more requests a second
+        # every second: never a plateau
+        watch = self.plateau_watch()
+        slow = lambda i, t: 10 * max(0, t - 4)
+        for t in range(13):
+            for i in (0, 1):
+                recent = hammer.Histogram()
+                if t:
+                    recent.add_many([0.2] * slow(i, t)
+                                    + [0.05] * (100 - slow(i, t)))
+                requests = int(100 * (1.3 ** t - 1) / 0.3)
+                watch.add(hammer.Progress(
+                    i, float(t), requests, 0, recent.n, recent.total,
+                    t + 1 - i, 0.5 * t, recent.to_dict()))
+                self.assertIsNone(watch.verdict())
+
+    def test_an_explicit_slo_has_no_plateau_rule(self):
+        sizing = hammer.Sizing(30, 12.0, 2.0, hammer.parse_threshold(
+            "errors<5%"))
+        watch = hammer.SizingWatch(sizing, 2, hammer.build_stages(
+            [(12.0, 30)], 1), False)
+        self.assertIsNone(self.feed(watch, range(13),
+                                    slow=lambda i, t: 10 * max(0, t - 4)))
+        self.assertFalse(make_plan("http://127.0.0.1:1/", "--sizing",
+                                   "--sizing-slo", "errors<5%").sizing.plateau)
+        self.assertTrue(make_plan("http://127.0.0.1:1/",
+                                  "--sizing").sizing.plateau)
+
+    def test_format_a_plateau(self):
+        sizing = hammer.Sizing(30, 12.0, 2.0, hammer.parse_threshold(
+            "errors<5%"), True)
+        F = hammer.SizingFigures
+        plateau = hammer.SizingResult(
+            "plateau", 6, None, 50.0, "mean", 0.16, 5.0,
+            (F(3.0, 6, 46.0, 0.021), F(5.0, 8, 50.0, 0.16)))
+        self.assertEqual(hammer.format_sizing(plateau, sizing, False),
+                         "sizing      throughput plateau at 6 users (46"
+                         " req/s): 8 users made 50 req/s (+8.7%) while the"
+                         " mean latency went from 21.0ms to 160ms")
+        rate = plateau._replace(target_rps=1500.0, figures=(
+            F(3.0, 1500.0, 1480.2, 0.021), F(5.0, 1800.0, 1490.0, 0.16)))
+        self.assertEqual(hammer.format_sizing(rate, sizing, True),
+                         "sizing      throughput plateau at a target of 1,500"
+                         " req/s (1,480 req/s): a target of 1,800 req/s made"
+                         " 1,490 req/s (+0.7%) while the mean latency went"
+                         " from 21.0ms to 160ms")
+
+    def test_timeouts_after_the_stop_are_abandoned(self):
+        plan = make_plan("http://127.0.0.1:1/", "--sizing")
+        writer = hammer.RowWriter(plan)
+        rows = [(1.0, 0.5, 200, 10, ""), (1.2, 1.0, 0, 0, "timeout"),
+                (2.0, 1.0, 0, 0, "timeout"), (2.5, 0.1, 0, 0, "reset")]
+        writer.stop_s = 2.5
+        n, text = writer.take(collections.deque(rows), None)
+        self.assertEqual(n, 4)
+        self.assertEqual(text, "1.000000,0.500000,200,10,,,GET,/\n"
+                         "1.200000,1.000000,0,0,timeout,,GET,/\n"
+                         "2.000000,1.000000,0,0,abandoned,,GET,/\n"
+                         "2.500000,0.100000,0,0,reset,,GET,/\n")
+        stats = writer.stats
+        self.assertEqual((stats.requests, stats.errors,
+                          stats.events["abandoned"]), (4, 2, 1))
+        self.assertEqual(stats.transport, {"timeout": 1, "reset": 1})
+        self.assertEqual(hammer.error_class(0, "abandoned"), "")
+        lines = hammer.format_summary(plan, stats, 3.0, 4, [0.1])
+        self.assertIn("abandoned   1 requests in flight when --sizing stopped"
+                      " the run timed out after it: not errors of the load"
+                      " (error kind abandoned)", lines)
+        self.assertIn("errors      2 = 50.00% of requests (transport:"
+                      " reset 1, timeout 1)", lines)
+        result = hammer.SizingResult("condition", 5, None, 1.0, "errors",
+                                     50.0, 2.0)
+        self.assertEqual(hammer.run_summary(plan, stats, 3.0, [], result)[
+            "sizing"]["abandoned"], 1)
+
     def test_format_sizing(self):
         sizing = hammer.Sizing(30, 12.0, 3.0, hammer.parse_threshold(
             "errors<5%"))
@@ -4394,9 +4552,12 @@ class TestSizingRun(LoadShapeTestCase):
         # were reported in 4 runs of 5), so K is 20.
         server = self.load_server("shed", capacity=20, answer_s=0.02)
         started = time.monotonic()
+        # (the error rule alone: this server's throughput may stop
+        # growing first on a busy box, which the default rule reports)
         proc = self.hammer(server.url, "--sizing", "--sizing-max", "30",
                            "--sizing-time", "12s", "--sizing-window", "1s",
-                           "-p", "1", timeout=60)
+                           "--sizing-slo", "errors<5%", "-p", "1",
+                           timeout=60)
         wall = time.monotonic() - started
         self.assertEqual(proc.returncode, 0, proc.stderr)
         s = self.settings()
@@ -4413,6 +4574,65 @@ class TestSizingRun(LoadShapeTestCase):
         self.assertLess(wall, 12.0 + SLACK_S)
         self.assertEqual(set(s["summary"]), self.summary_keys(False)
                          | {"sizing"})
+
+
+    def test_the_throughput_plateau_of_a_server_that_serves_one_at_a_time(
+            self):
+        # 10 ms a request, one at a time: 100 req/s at most.  A user
+        # sends at most every 50 ms (20 req/s), and 10 more users come
+        # each second: from 5 users on, more users add no throughput,
+        # only latency.  The default rule stops there, with no error.
+        server = self.load_server("serial", answer_s=0.01)
+        proc = self.hammer(server.url, "--sizing", "--sizing-max", "30",
+                           "--sizing-time", "3s", "--sizing-window", "0.5s",
+                           "--interval", "0.05", "-p", "1", timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        s = self.settings()
+        sizing = s["summary"]["sizing"]
+        self.assertEqual(sizing["reason"], "plateau", proc.stdout)
+        self.assertGreaterEqual(sizing["users"], 5, proc.stdout)
+        self.assertLess(sizing["users"], 30, proc.stdout)
+        self.assertLessEqual(sizing["rps"], 100 * 1.05, proc.stdout)
+        self.assertEqual(s["summary"]["errors"], 0)
+        self.assertRegex(proc.stdout, r"\nsizing      throughput plateau at"
+                         r" %d users \(\d+ req/s\): \d+ users made \d+ req/s"
+                         r" \([-+]\d+\.\d%%\) while the mean latency went"
+                         r" from " % sizing["users"])
+        self.assertEqual(len(self.rows()), server.requests)
+        self.assertLess(s["duration_s"], 3.0)
+
+    def test_timeouts_in_flight_at_the_stop_are_abandoned(self):
+        # the server holds every request read 0.5 s after the first one
+        # for 5 s; with --timeout 1s the held ones time out from 1.5 s,
+        # which breaks errors<5% and stops the run.  The users that came
+        # later (5 a second) are still waiting then: their timeouts come
+        # after the stop, and are no errors of the load.
+        server = self.load_server("freeze", at_s=0.5, length_s=5.0)
+        proc = self.hammer(server.url, "--sizing", "--sizing-max", "20",
+                           "--sizing-time", "4s", "--sizing-window", "0.5s",
+                           "--sizing-slo", "errors<5%", "--timeout", "1s",
+                           "-p", "1", timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        summary = self.settings()["summary"]
+        self.assertEqual(summary["sizing"]["reason"], "condition")
+        rows = self.rows()
+        errors = collections.Counter(r[4] for r in rows)
+        abandoned = summary["sizing"]["abandoned"]
+        self.assertGreaterEqual(abandoned, 1, proc.stdout)
+        self.assertEqual(errors["abandoned"], abandoned)
+        self.assertEqual(summary["errors"], errors["timeout"])
+        self.assertEqual(summary["requests"], len(rows))
+        self.assertIn("\nabandoned   %d requests in flight when --sizing"
+                      " stopped the run timed out after it: not errors of"
+                      " the load (error kind abandoned)\n" % abandoned,
+                      proc.stdout)
+        # crunch reads the file the same way
+        import crunch
+        out, err = io.StringIO(), io.StringIO()
+        self.assertEqual(crunch.main([self.csv, "--json"], stdout=out,
+                                     stderr=err), 0, err.getvalue())
+        self.assertEqual(json.loads(out.getvalue())["totals"]["errors"],
+                         summary["errors"])
 
 
 class TestFailIfRuns(LoadShapeTestCase):

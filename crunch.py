@@ -652,9 +652,9 @@ def cut_short(all_settings, stages, end_s):
             return None
         open_model = any(one is not None and one.get("model") == "open"
                          for one in all_settings)
-        later = [hammer.target_at(stages, end_s)] + [
-            target for s in stages if s.end_s > end_s
-            for target in (s.begin, s.end)]
+        later = ([hammer.target_at(stages, end_s)]
+                 + [s.end for s in stages if s.end_s > end_s]
+                 + [s.begin for s in stages if s.start_s > end_s])
         if max(later) < (1e-9 if open_model else 1):
             return None     # the plan had ended its load (a ramp to 0)
     return ("the run ended at %ss, before its stage plan's end at %ss (%s):"

@@ -2371,7 +2371,7 @@ class NamesTest(NamesTestCase):
             "requests": 2, "rps": 1.0, "responses": 2, "mean_s": 0.015,
             "p50_s": 0.01, "p90_s": 0.02, "p95_s": 0.02, "p99_s": 0.02,
             "max_s": 0.02, "errors": 1, "error_pct": 50.0,
-            "error_kinds": {"check": 1}})
+            "error_kinds": {"check": 1}, "statuses": {"200": 2}})
         self.assertEqual([(n["method"], n["name"], n["section"], n["errors"],
                            n["responses"]) for n in report["names"][1:]],
                          [("GET", 'q"x,y', "requests", 1, 0),

@@ -1856,9 +1856,10 @@ class NameTable(object):
                                    [i for i in gone if i in mine],
                                    [i for i in kinded if i in mine])
         kinds = None
-        if kinded:
+        if kinded:      # of the errors (not a request abandoned at a stop)
+            failed = set(wrong)
             kinds = collections.Counter(columns.errors[i].rstrip(b"\n")
-                                        for i in kinded)
+                                        for i in kinded if i in failed)
         codes = columns.codes
         if rows is None:
             counts = columns.counts

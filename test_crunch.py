@@ -2511,6 +2511,25 @@ class ErrorRuleTest(NamesTestCase):
                       " transport: timeout 1; failed by the script: check 1,"
                       " redirects 1)", out)
 
+    def test_a_request_abandoned_at_the_sizing_stop_is_no_error(self):
+        # hammer --sizing's timeouts after its stop: requests, with no
+        # latency, no errors, and no error kind of a name
+        rows = [(0.1, 0.010, 200, "", "GET", "/"),
+                (0.2, 1.000, 0, "timeout", "GET", "/"),
+                (0.3, 1.000, 0, "abandoned", "GET", "/"),
+                (0.4, 1.000, 0, "abandoned", "GET", "/")]
+        path = self.write_named("r.csv", rows)
+        report, _ = self.run_json([path])
+        totals = report["totals"]
+        self.assertEqual((totals["requests"], totals["errors"],
+                          totals["responses"], totals["max_s"]),
+                         (4, 1, 1, 0.01))
+        self.assertEqual(report["errors"]["total"], 1)
+        self.assertEqual(report["transport_errors"], {"timeout": 1})
+        self.assertEqual(report["names"][0]["errors"], 1)
+        self.assertEqual(report["names"][0]["error_kinds"], {"timeout": 1})
+        self.assertEqual(report["names"][0]["statuses"], {"0": 3, "200": 1})
+
     def test_timer_without_a_request_is_no_error(self):
         rows = [(0.1, 0.200, 0, "", "timer", "think"),      # no request
                 (0.2, 0.300, 0, "script", "timer", "think"),

@@ -5166,10 +5166,10 @@ class TestSpawnAndForkserver(ServerTestCase):
 
 @timed
 class TestSignals(ServerTestCase):
-    def start_long_run(self, server):
+    def start_long_run(self, server, shape=("-t", "2", "--runtime", "60")):
         proc = subprocess.Popen(
-            [sys.executable, HAMMER, server.url, "-p", "2", "-t", "2",
-             "--runtime", "60", "--interval", "5ms", "-o", self.csv],
+            [sys.executable, HAMMER, server.url, "-p", "2"] + list(shape)
+            + ["--interval", "5ms", "-o", self.csv],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True, start_new_session=True)
         self.addCleanup(self.kill_group, proc.pid)
@@ -5218,6 +5218,29 @@ class TestSignals(ServerTestCase):
         proc = self.start_long_run(server)
         proc.send_signal(signal.SIGINT)
         self.assert_stopped_cleanly(proc, server, 130)
+
+    def test_crunch_clips_the_stages_of_an_interrupted_run(self):
+        # a plan to 60 s stopped after a second or so: crunch warns, and
+        # its stages end where the run did
+        import crunch
+        server = self.start_server()
+        proc = self.start_long_run(server, ("--stages", "1s:2,59s:4"))
+        proc.send_signal(signal.SIGINT)
+        self.assert_stopped_cleanly(proc, server, 130)
+        out, err = io.StringIO(), io.StringIO()
+        self.assertEqual(crunch.main([self.csv, "--json"], stdout=out,
+                                     stderr=err), 0)
+        report = json.loads(out.getvalue())
+        end = report["end_s"]
+        self.assertLess(end, 30.0)
+        self.assertEqual(err.getvalue(), "crunch: warning: the run ended at"
+                         " %ss, before its stage plan's end at 60s (it was"
+                         " stopped): the stages and charts end there\n"
+                         % crunch.fmt_seconds(end))
+        last = report["stages"][-1]
+        self.assertEqual(last["end_s"], end)
+        self.assertLessEqual(last["to"], 4)
+        self.assertTrue(all(s["start_s"] < end for s in report["stages"]))
 
     def test_second_sigint_exits_at_once(self):
         server = self.start_server(delay_s=0.05)

@@ -4888,14 +4888,16 @@ Sizing.__new__.__defaults__ = (False,)
 SizingResult = collections.namedtuple(
     "SizingResult", "reason users target_rps rps metric value at_s figures")
 SizingResult.__new__.__defaults__ = (None,)
-# One window's figures for the plateau rule: its end (elapsed seconds), the
-# load then (users, or the target req/s under --rate), its req/s and the
-# mean latency of its responses.
+# One window's figures for the plateau rule: its end (elapsed seconds), its
+# mean load (users, or the target req/s under --rate, over the window, as
+# its throughput is), its req/s and the mean latency of its responses.
 SizingFigures = collections.namedtuple("SizingFigures",
                                        "at_s load rps latency_s")
-# The last window_s of every worker's reports (SizingWatch.window()).
+# The last window_s of every worker's reports (SizingWatch.window()):
+# users are the active ones at its end, mean_users their mean over it.
 SizingWindow = collections.namedtuple(
-    "SizingWindow", "span_s requests errors latency busy users at_s")
+    "SizingWindow", "span_s requests errors latency busy users at_s"
+                    " mean_users")
 
 
 def plateau_base(history, latest, window_s):
@@ -4918,15 +4920,19 @@ def is_plateau(base, latest):
             and latest.latency_s > base.latency_s)
 
 
-def window_of(first, last, recents, window_s):
-    """The SizingWindow between each worker's first and last Progress
-    (lists, one of each per worker) over the window's own responses:
+def window_of(first, inside):
+    """The SizingWindow from each worker's first Progress (a list, one per
+    worker) over the reports after it (inside: a list of them per
+    worker, the last one's last), on the window's own responses:
     requests, errors and busy CPU are the differences of the counters,
-    and the latency is the merged Histogram of recents (the dicts of the
-    reports after first), not the run's so far."""
+    the latency the merged Histogram of the reports' recent ones, not
+    the run's so far, and mean_users the sum of each worker's mean of
+    its reports' active users."""
+    last = [reports[-1] for reports in inside]
     hist = Histogram()
-    for recent in recents:
-        hist.merge(Histogram.from_dict(recent))
+    for reports in inside:
+        for r in reports:
+            hist.merge(Histogram.from_dict(r.recent))
     spans = [b.elapsed_s - a.elapsed_s for a, b in zip(first, last)]
     busy = max((b.busy_s - a.busy_s) / s
                for a, b, s in zip(first, last, spans))
@@ -4936,7 +4942,9 @@ def window_of(first, last, recents, window_s):
                         sum(b.errors - a.errors
                             for a, b in zip(first, last)),
                         hist, busy, sum(b.active for b in last),
-                        max(b.elapsed_s for b in last))
+                        max(b.elapsed_s for b in last),
+                        sum(sum(r.active for r in reports) / len(reports)
+                            for reports in inside))
 
 
 class SizingWatch(object):
@@ -4958,7 +4966,6 @@ class SizingWatch(object):
         """The SizingWindow of the last window_s, or None before every
         worker has reported over a whole window."""
         span = self.sizing.window_s
-        first, last = [], []
         for reports in self.reports:
             if not reports:
                 return None
@@ -4968,11 +4975,8 @@ class SizingWatch(object):
                 reports.popleft()
             if newest.elapsed_s - reports[0].elapsed_s < span * 0.95:
                 return None
-            first.append(reports[0])
-            last.append(newest)
-        recents = [r.recent for reports in self.reports
-                   for r in list(reports)[1:]]
-        return window_of(first, last, recents, span)
+        return window_of([reports[0] for reports in self.reports],
+                         [list(reports)[1:] for reports in self.reports])
 
     def plateau(self, w, rps, target):
         """The earlier SizingFigures whose throughput window w's did not
@@ -4980,7 +4984,7 @@ class SizingWatch(object):
         if not w.latency.n:
             return None
         latest = SizingFigures(w.at_s, target if self.open_model
-                               else w.users, rps, w.latency.mean)
+                               else w.mean_users, rps, w.latency.mean)
         base = plateau_base(self.history, latest, self.sizing.window_s)
         while base is not None and self.history[0] is not base:
             self.history.popleft()  # later windows compare with later ones
@@ -5005,11 +5009,14 @@ class SizingWatch(object):
             return SizingResult("condition", w.users, target, metrics["rps"],
                                 slo.metric, metrics[slo.metric], w.at_s)
         if self.sizing.plateau:
-            figures = self.plateau(w, metrics["rps"], target)
+            middle = (target_at(self.stages, w.at_s - w.span_s / 2)
+                      if self.open_model else None)
+            figures = self.plateau(w, metrics["rps"], middle)
             if figures is not None:
                 base = figures[0]
                 return SizingResult(
-                    "plateau", w.users if self.open_model else base.load,
+                    "plateau", w.users if self.open_model
+                    else int(round(base.load)),
                     base.load if self.open_model else None, metrics["rps"],
                     "mean", w.latency.mean, w.at_s, figures)
         return None
@@ -5032,7 +5039,7 @@ def format_sizing(result, sizing, open_model):
         return "sizing      no breaking point up to %d users" % (
             sizing.max_users)
     load = lambda value: ("a target of %s req/s" % "{:,.0f}".format(value)
-                          if open_model else "%d users" % value)
+                          if open_model else "%d users" % round(value))
     if result.reason == "plateau":
         base, latest = result.figures
         return ("sizing      throughput plateau at %s (%s req/s): %s made"

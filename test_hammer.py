@@ -4263,11 +4263,13 @@ class TestSizingWatch(unittest.TestCase):
         old.add_many([1.0] * 150)
         new.add_many([0.01] * 100)
         first = [P(0, 3.0, 300, 150, 150, 150.0, 3, 1.0, old.to_dict())]
-        last = [P(0, 4.0, 400, 150, 250, 151.0, 4, 1.5, new.to_dict())]
-        w = hammer.window_of(first, last, [new.to_dict()], 1.0)
+        inside = [[P(0, 3.5, 350, 150, 200, 150.5, 3, 1.25, new.to_dict()),
+                   P(0, 4.0, 400, 150, 250, 151.0, 4, 1.5, new.to_dict())]]
+        w = hammer.window_of(first, inside)
         self.assertEqual(w[:3], (1.0, 100, 0))
-        self.assertEqual((w.latency.n, w.latency.max), (100, 0.01))
-        self.assertEqual((w.busy, w.users, w.at_s), (0.5, 4, 4.0))
+        self.assertEqual((w.latency.n, w.latency.max), (200, 0.01))
+        self.assertEqual((w.busy, w.users, w.at_s, w.mean_users),
+                         (0.5, 4, 4.0, 3.5))
         metrics = hammer.threshold_metrics(w.latency, w.requests, w.errors,
                                            w.span_s)
         self.assertEqual((metrics["errors"], metrics["p99"], metrics["rps"]),
@@ -4308,21 +4310,22 @@ class TestSizingWatch(unittest.TestCase):
 
     def test_a_throughput_plateau(self):
         # 2 users more a second (t + 1 and t), 100 requests a second in
-        # each process, 10 more of them at 200 ms each second from t=5:
-        # once process 0 reports t=5, the window (its 3 to 5, process
-        # 1's 2 to 4) has 10 users against 7 in the one to t=3 (the
-        # newest a window back with 20% fewer), 200 req/s against 200,
-        # and a mean of 53.75 ms (10 of 400 at 200 ms) against 50 ms
+        # each process, 10 of them at 200 ms each second from t=5: once
+        # process 0 reports t=5, the window (its 3 to 5, process 1's 2
+        # to 4) has 9 users on average (5.5 + 3.5) against 6 (3.5 + 2.5)
+        # in the one to t=3 (the newest a window back with 20% fewer),
+        # 200 req/s against 200, and a mean of 53.75 ms (10 of 400 at
+        # 200 ms) against 50 ms
         slow = lambda i, t: 10 * max(0, t - 4)
         watch = self.plateau_watch()
         t, i, result = self.feed(watch, range(20), slow=slow)
         self.assertEqual((t, i), (5, 0))
         F = hammer.SizingFigures
-        self.assertEqual(result[:5], ("plateau", 7, None, 200.0, "mean"))
+        self.assertEqual(result[:5], ("plateau", 6, None, 200.0, "mean"))
         self.assertEqual(result.at_s, 5.0)
         base, latest = result.figures
-        self.assertEqual(base, F(3.0, 7, 200.0, 0.05))
-        self.assertEqual(latest[:3], (5.0, 10, 200.0))
+        self.assertEqual(base, F(3.0, 6.0, 200.0, 0.05))
+        self.assertEqual(latest[:3], (5.0, 9.0, 200.0))
         self.assertAlmostEqual(latest.latency_s, 0.05375, places=12)
         self.assertAlmostEqual(result.value, 0.05375, places=12)
 

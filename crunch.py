@@ -4058,13 +4058,42 @@ def settings_details(settings):
     return "\n".join(out)
 
 
+SIZING_REASONS = {"condition": "breaking point", "plateau": "throughput"
+                  " plateau", "saturated": "hammer saturated before the"
+                  " target broke", "max": "no breaking point"}
+
+
+def sizing_line(settings):
+    """What hammer --sizing found, from its settings' summary.sizing, as
+    one line; None without it (or when it is not what hammer writes)."""
+    summary = (settings or {}).get("summary")
+    sizing = summary.get("sizing") if isinstance(summary, dict) else None
+    if not (isinstance(sizing, dict)
+            and sizing.get("reason") in SIZING_REASONS
+            and is_seconds(sizing.get("users"))
+            and is_seconds(sizing.get("rps"))):
+        return None
+    where = "%d users" % sizing["users"]
+    if is_seconds(sizing.get("target_rps")):
+        where = "a target of %s req/s" % fmt_num(sizing["target_rps"])
+    line = "sizing: %s at %s (%s req/s)" % (
+        SIZING_REASONS[sizing["reason"]], where, fmt_num(sizing["rps"]))
+    if is_seconds(sizing.get("abandoned")) and sizing["abandoned"]:
+        line += "; %d requests in flight at its stop abandoned (no errors)" \
+            % sizing["abandoned"]
+    return line
+
+
 def verdict_html(run, columns, cells, verdicts):
-    """The report's first section: the totals, the errors by kind, the
-    thresholds."""
+    """The report's first section: the totals, what --sizing found, the
+    errors by kind, the thresholds."""
     out = ["<h2>Verdict</h2>", html_table([h for h, _, _, _ in columns],
                                           cells[-1:], ["total"])]
     out.extend("<p>%s</p>" % esc(line)
                for line in format_latencies(run.totals))
+    sizing = sizing_line(run.settings)
+    if sizing:
+        out.append("<p>%s</p>" % esc(sizing))
     out.append("<h3>Errors by kind</h3>")
     rows = error_rows(run.tally.counts)
     if rows:

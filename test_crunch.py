@@ -2149,6 +2149,21 @@ class HtmlTest(CrunchTestCase):
                       text)
         self.assertIsNone(re.search(r"(src|href)=", text))
 
+    def test_html_verdict_says_what_sizing_found(self):
+        path = self.write_rows("s.csv", random_rows(50, seed=3))
+        self.write("s.csv.json", json.dumps({"summary": {"sizing": {
+            "users": 10, "rps": 97.2, "reason": "plateau",
+            "abandoned": 3}}}))
+        out = os.path.join(self.dir, "s.html")
+        self.assertEqual(self.run_main([path, "--html", out])[0], 0)
+        with open(out, encoding="utf-8") as f:
+            verdict = Page(f.read()).after("h2", "Verdict")
+        self.assertEqual(verdict[1], (
+            "p", "sizing: throughput plateau at 10 users (97.2 req/s); 3"
+            " requests in flight at its stop abandoned (no errors)", False))
+        self.assertIsNone(crunch.sizing_line({"summary": {"sizing": {
+            "users": "10", "rps": 1, "reason": "plateau"}}}))
+
     def test_html_says_whether_the_scatter_is_a_sample(self):
         _, text = self.named_report()
         self.assertIn(">Response times (all 9 requests)</text>", text)

@@ -1863,6 +1863,8 @@ class NameTable(object):
         codes = columns.codes
         if rows is None:
             counts = columns.counts
+        elif not columns.others:    # one status in the block: no row read
+            counts = {columns.statuses[0]: len(rows)}
         else:
             counts = collections.Counter(map(columns.statuses.__getitem__,
                                              rows))

@@ -36,7 +36,10 @@ rest summed as (other).  --name NAME (repeatable) limits every output to
 the rows of those names, whatever their method.  The table goes to stdout;
 --csv writes the same rows for a spreadsheet, --json prints them for
 machines, --html writes a report with inline SVG charts that opens
-offline.  --compare BASE.csv sets the totals beside a baseline run's and
+offline: the verdict first (totals, errors by kind, thresholds), then
+the status codes, each name's failures and statuses, the script's
+tracebacks (from the settings' summary), the charts, and the settings
+last, folded.  --compare BASE.csv sets the totals beside a baseline run's and
 marks regressions beyond --tolerance percent, in total and per name.  When
 `<file>.json` (hammer's run settings) sits beside the first file, the
 outputs show those settings.  Inputs whose settings carry a
@@ -60,7 +63,10 @@ and fails when no row has it.
 The run's end is its settings' duration_s (what hammer divides its req/s
 by); else, for an older file without -n, the later of runtime_s and the
 last response's end (elapsed + response time, over every row); else that
-last end.  With several inputs it is the latest of theirs.
+last end.  With several inputs it is the latest of theirs.  The stage the
+run ended in is clipped there; a run cut short (duration_s null, or an
+end before its stage plan's while the plan still asked for load) is
+named in a warning.
 
 A truncated last line is skipped with a warning; malformed lines are
 counted and the first one is named.  A line longer than 64 kB is malformed

@@ -270,8 +270,13 @@ class ErrorsTest(CrunchTestCase):
             page = f.read()
         self.assertIn("status: 503 x 10; errors 10 (5xx: 10)", page)
         self.assertIn('<tr class="total"><td>total</td><td>10</td>', page)
-        # the totals table, then the 3 intervals and the totals again
-        self.assertEqual(page.count("<td>100.00</td>"), 5)
+        # the totals table, the errors by kind (5xx: 503 x 10) and the
+        # status codes (503), then the 3 intervals and the totals again
+        self.assertEqual(page.count("<td>100.00</td>"), 7)
+        self.assertIn("<tr><td>5xx</td><td>status 503</td><td>10</td>"
+                      "<td>100.00</td></tr>", page)
+        self.assertIn("<tr><td>503</td><td>10</td><td>100.00</td></tr>",
+                      page)
 
     def test_counts_line_breaks_errors_down(self):
         rows = ([(0.1, 0.01, 200)] * 3 + [(0.2, 0.01, 502), (0.3, 0.01, 500)]

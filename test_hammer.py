@@ -215,10 +215,12 @@ def process_table():
         if not name.isdigit():
             continue
         try:
-            with open("/proc/%s/stat" % name, "rb") as f:
-                stat = f.read().decode("latin-1")
+            # cmdline first: a process that exits between the two reads
+            # then shows as a zombie, not as one running with no argv
             with open("/proc/%s/cmdline" % name, "rb") as f:
                 argv = f.read().decode("utf-8", "replace").split("\0")[:-1]
+            with open("/proc/%s/stat" % name, "rb") as f:
+                stat = f.read().decode("latin-1")
         except OSError:
             continue    # it ended while we looked
         fields = stat[stat.rindex(")") + 2:].split()
@@ -1628,7 +1630,7 @@ class HostsTestCase(SSHTestCase, NodeTestCase):
         return run_id
 
     def leftovers(self, run_id=None):
-        """Processes of this test still running: the controller's (its
+        """Processes of this test still running, as (pid, state, argv): the controller's (its
         -o path in argv), its ssh clients (SSHD's config in argv), the
         nodes' (below sshd, or the run's directory in argv)."""
         table = process_table()
@@ -1643,7 +1645,7 @@ class HostsTestCase(SSHTestCase, NodeTestCase):
             remote = pid in below_sshd and not (
                 argv and os.path.basename(argv[0]).startswith("sshd"))
             if remote or any(mark in line for mark in marks):
-                found.append((pid, line[:200]))
+                found.append((pid, state, line[:200]))
         return found
 
     def assertNoneLeft(self, run_id=None, within_s=5.0):

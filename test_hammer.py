@@ -1630,9 +1630,10 @@ class HostsTestCase(SSHTestCase, NodeTestCase):
         return run_id
 
     def leftovers(self, run_id=None):
-        """Processes of this test still running, as (pid, state, argv): the controller's (its
-        -o path in argv), its ssh clients (SSHD's config in argv), the
-        nodes' (below sshd, or the run's directory in argv)."""
+        """Processes of this test still running, as (pid, state, argv):
+        the controller's (its -o path in argv), its ssh clients (SSHD's
+        config in argv), the nodes' (below sshd, or the run's directory
+        in argv)."""
         table = process_table()
         below_sshd = set(descendants(self.sshd.proc.pid, table))
         marks = [self.csv, self.sshd.config] + (

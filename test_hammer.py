@@ -6530,6 +6530,39 @@ class TestReadme(unittest.TestCase):
         finally:
             cases.doCleanups()
 
+    def test_commands_from_other_tools_parse(self):
+        """Coming from another tool: every hammer command in the table is
+        one hammer accepts (exit 1 on a closed port, never 2)."""
+        section = self.readme.split("## Coming from another tool")[1]
+        section = section.split("\n## ")[0]
+        commands = re.findall(r"^\|[^|]+\|[^|]+\| `hammer\.py ([^`]*)`",
+                              section, re.M)
+        self.assertGreater(len(commands), 20)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            url = "http://127.0.0.1:%d/" % s.getsockname()[1]
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        files = {"t.txt": "GET %s\n" % url, "body.json": "{}",
+                 "post.txt": "x"}
+        for name, text in files.items():
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(text)
+        paths = dict((name, os.path.join(tmp, name)) for name in files)
+        paths.update({"flow.py": os.path.join(EXAMPLES, "tasks.py"),
+                      "my_project": os.path.join(EXAMPLES, "project"),
+                      "URL": url})
+        for command in commands:
+            argv = [paths.get(word, "@" + paths.get(word[1:], word[1:])
+                              if word[:1] == "@" else word)
+                    for word in shlex.split(command.replace("...", ""))]
+            with self.subTest(command=command):
+                err = io.StringIO()
+                code = hammer.main(argv + ["-q", "-o", os.path.join(
+                    tmp, "out.csv")], out=io.StringIO(), err=err)
+                self.assertEqual(code, 1, err.getvalue())
+                self.assertIn("cannot connect", err.getvalue())
+
     def test_csv_columns_block(self):
         for name, meaning in hammer.CSV_COLUMNS:
             with self.subTest(column=name):

@@ -4120,11 +4120,12 @@ def format_statuses(statuses):
 
 
 def error_rows(counts, rule):
-    """The report's errors by kind: (class, kind, rows, % of the
-    requests) per kind of each class of hammer.classify() under the
-    error rule (failed tasks by their exception's type), the class's
-    rows of no kind by status (a 4xx, a 5xx), the biggest class first."""
-    total = counts.counted
+    """The report's errors by kind: (class, kind, rows, % of the rows:
+    the requests and the failed tasks the errors count) per kind of each
+    class of hammer.classify() under the error rule (failed tasks by
+    their exception's type), the class's rows of no kind by status (a
+    4xx, a 5xx), the biggest class first."""
+    total = counts.counted + counts.classes[hammer.TASK_CLASS]
     rows = []
     for which, n in sorted(counts.classes.items(),
                            key=lambda kv: (-kv[1], kv[0])):

@@ -2074,21 +2074,24 @@ class HtmlTest(CrunchTestCase):
     TRACEBACK = ("ZeroDivisionError in task run:\n  File \"flow.py\", line"
                  " 3, in run\n    1 / 0\n<script>alert(2)</script> & more")
 
-    def named_report(self):
+    def named_report(self, rule=None, task_kind="script"):
         """A script's run: GET NAME 3 x 200, a 404, a 503 and a timeout;
-        POST /b 3 x 200, one failed by a check; a task that raised; its
-        settings, some null, with the task's traceback."""
+        POST /b 3 x 200, one failed by a check; a task that raised (its
+        row's kind task_kind); its settings, some null, with the task's
+        traceback, and the error rule when given."""
         rows = [(0.1 * i, 0.01, s, kind, "GET", self.NAME) for i, (s, kind)
                 in enumerate([(200, ""), (200, ""), (200, ""), (404, ""),
                               (503, ""), (0, "timeout")])]
         rows += [(0.7 + 0.1 * i, 0.02, 200, kind, "POST", "/b")
                  for i, kind in enumerate(["", "check", ""])]
-        rows.append((0.95, 0.001, 0, "script", "task", "run"))
+        rows.append((0.95, 0.001, 0, task_kind, "task", "run"))
         settings = {
             "url": "http://127.0.0.1:8080/", "users": 2, "seed": None,
             "think_s": None, "duration_s": 1.0,
             "summary": {"failures": [{"kind": "ZeroDivisionError",
                                       "count": 3, "text": self.TRACEBACK}]}}
+        if rule is not None:
+            settings["error_rule"] = rule
         path = NamesTestCase.write_named(self, "named.csv", rows, settings)
         out = os.path.join(self.dir, "named.html")
         code, _, err = self.run_main([path, "--html", out])
@@ -2123,6 +2126,19 @@ class HtmlTest(CrunchTestCase):
             ["5xx", "status 503", "1", "11.11"],
             ["script", "check", "1", "11.11"],
             ["transport", "timeout", "1", "11.11"]])
+
+    def test_html_errors_by_kind_under_the_error_rule(self):
+        # 4xx and failed tasks are classes of their own: each a share of
+        # the 9 requests and the failed task
+        _, text = self.named_report({"status_from": 400, "ok_status": []},
+                                    "ZeroDivisionError")
+        self.assertEqual(Page(text).table_after("h3", "Errors by kind"), [
+            ["class", "kind", "rows", "% of rows"],
+            ["4xx", "status 404", "1", "10.00"],
+            ["5xx", "status 503", "1", "10.00"],
+            ["script", "check", "1", "10.00"],
+            ["task", "ZeroDivisionError", "1", "10.00"],
+            ["transport", "timeout", "1", "10.00"]])
 
     def test_html_status_codes_and_failures_per_name(self):
         _, text = self.named_report()

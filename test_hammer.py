@@ -4608,15 +4608,15 @@ class TestSizingRun(LoadShapeTestCase):
         self.assertLess(s["duration_s"], 3.0)
 
     def test_timeouts_in_flight_at_the_stop_are_abandoned(self):
-        # the server holds every request read 0.5 s after the first one
-        # for 5 s; with --timeout 1s the held ones time out from 1.5 s,
+        # the server holds every request read 0.3 s after the first one
+        # for 5 s; with --timeout 0.5s the held ones time out from 0.8 s,
         # which breaks errors<5% and stops the run.  The users that came
-        # later (5 a second) are still waiting then: their timeouts come
+        # later (10 a second) are still waiting then: their timeouts come
         # after the stop, and are no errors of the load.
-        server = self.load_server("freeze", at_s=0.5, length_s=5.0)
-        proc = self.hammer(server.url, "--sizing", "--sizing-max", "20",
-                           "--sizing-time", "4s", "--sizing-window", "0.5s",
-                           "--sizing-slo", "errors<5%", "--timeout", "1s",
+        server = self.load_server("freeze", at_s=0.3, length_s=5.0)
+        proc = self.hammer(server.url, "--sizing", "--sizing-max", "30",
+                           "--sizing-time", "3s", "--sizing-window", "0.5s",
+                           "--sizing-slo", "errors<5%", "--timeout", "0.5s",
                            "--interval", "0.05", "-p", "1", timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         summary = self.settings()["summary"]

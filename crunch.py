@@ -1168,11 +1168,11 @@ def rows_with(statuses, others, wanted):
 def row_errors(columns, rule=None):
     """The RowErrors of Columns under the error rule of their file
     (hammer.rule_of(); None: hammer.LEGACY_RULE).  A row is an error when
-    it has an error kind but 'accepted' or 'abandoned', or when hammer.error_class()
-    makes its status one (400 and more but the rule's ok statuses, or
-    under the legacy rule a 5xx; in a file without an error column,
-    status 0 too) and the script did not accept it, each distinct status
-    asked once.  A row has no latency when its status is 0 and it has an
+    it has an error kind but 'accepted' or 'abandoned' (excused_rows()),
+    or when hammer.error_class() makes its status one (400 and more but
+    the rule's ok statuses, or under the legacy rule a 5xx; in a file
+    without an error column, status 0 too) and the script did not accept
+    it, each distinct status asked once.  A row has no latency when its status is 0 and it has an
     error kind (a transport error, or a timer or task that raised), or in
     a file without an error column when its status is 0; so a timer's row
     of status 0 and no error (its block sent no request) has one."""

@@ -6129,188 +6129,172 @@ def positive_int_arg(text):
     return value
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help's layout: an option's metavar once ("-t, --threads N"), as
+    Python 3.13 writes it, so that most options fit on one line; the
+    epilog's example lines as they are written."""
+
+    def _format_action_invocation(self, action):
+        if not action.option_strings or action.nargs == 0:
+            return argparse.HelpFormatter._format_action_invocation(
+                self, action)
+        metavar = self._format_args(
+            action, self._get_default_metavar_for_optional(action))
+        return "%s %s" % (", ".join(action.option_strings), metavar)
+
+
+HELP_EPILOG = """examples:
+  python hammer.py --demo
+  python hammer.py http://127.0.0.1:8000/ -c 50 --rampup 30s --runtime 2m
+  python hammer.py http://127.0.0.1:8000/ --rate 500 --fail-if 'p99<250ms'
+  python hammer.py http://127.0.0.1:8000/ --stages 30s:10,2m:50,30s:0
+  python hammer.py http://127.0.0.1:8000/ --script examples/tasks.py -c 20
+
+Time options take 30, 30s, 500ms, 5m or 1h.  Exit codes: 0 run complete,
+1 run failed, 2 bad usage, 3 a --fail-if threshold failed, 130 SIGINT,
+143 SIGTERM.  README.md explains each option at length."""
+
+
 def build_parser():
+    """The command line, in the README's groups; --help fits in 100
+    lines at 80 columns (a test counts them)."""
     p = argparse.ArgumentParser(
-        prog="hammer",
+        prog="hammer", formatter_class=HelpFormatter, epilog=HELP_EPILOG,
+        usage="python hammer.py URL [options]\n"
+              "       python hammer.py --demo [options]",
         description="HTTP load generator: processes x threads of simulated"
-                    " users, one CSV row per request, percentiles over every"
-                    " response.",
-        epilog="Time options take 30, 30s, 500ms, 5m or 1h.  Exit codes: 0 run"
-               " complete, 1 run failed, 2 bad usage, 3 a --fail-if"
-               " threshold failed, 130 SIGINT, 143 SIGTERM.")
-    p.add_argument("url", nargs="?",
-                   help="http:// or https:// URL to load (127.0.0.1, [::1]"
-                        " or a host name); spaces and non-ASCII characters"
-                        " are percent-encoded as a browser does")
-    p.add_argument("--interval", type=duration_arg, default=0.0, metavar="S",
-                   help="pacing, start to start: each user starts a request"
-                        " at most every S, as the 2010 script did; after a"
-                        " slower response the next goes at once, counted"
-                        " as a late start (default: %(default)gs)")
-    p.add_argument("--think", default="0", metavar="S|A:B",
-                   help="pause of each user after each response: S, or"
-                        " uniform between A and B; --interval's pacing"
-                        " comes after it (default: %(default)ss)")
-    p.add_argument("--seed", type=seed_arg, metavar="N",
-                   help="seed of every random choice (think times, Poisson"
-                        " arrivals), to repeat a run (default: random,"
-                        " written to the settings file)")
-    p.add_argument("--runtime", type=duration_arg, default=None, metavar="S",
-                   help="how long the test sends requests (default: %gs;"
-                        " %gs with --demo)" % (DEFAULT_RUNTIME_S,
-                                               DEMO_RUNTIME_S))
-    p.add_argument("--rampup", type=duration_arg, default=None, metavar="S",
-                   help="linear ramp-up: user g of N starts at g*S/N; with"
-                        " --rate FROM:TO the rate ramps (default: 0s)")
-    p.add_argument("--rate", nargs="?", const="", metavar="R|FROM:TO",
-                   help="open model: R requests per second in all, at evenly"
-                        " spaced instants, whatever the server does; -c/-t"
-                        " caps the requests in flight, and a request no user"
-                        " is free for goes late, never skipped; latency is"
-                        " also measured from each intended send instant;"
-                        " alone with --stages/--cycles, whose targets are"
-                        " then req/s (default: closed model, users)")
-    p.add_argument("--arrivals", choices=ARRIVALS, metavar="KIND",
-                   help="with --rate: uniform (even gaps) or poisson"
-                        " (exponential gaps of the same mean)"
-                        " (default: uniform)")
-    p.add_argument("--stages", metavar="D:T,...",
-                   help="k6-style stages such as 30s:10,2m:50,30s:0: over"
-                        " each DURATION the target moves linearly from the"
-                        " last one to TARGET (users, or req/s with --rate);"
-                        " they set the runtime (default: --rampup, then"
-                        " --runtime)")
-    p.add_argument("--cycles", metavar="L1:L2:...",
-                   help="FunkLoad's concurrency cycles such as 10:20:30:"
-                        " each level (users, or req/s with --rate) held"
-                        " for --cycle-time (default: none)")
-    p.add_argument("--cycle-time", type=duration_arg, metavar="S",
-                   help="how long --cycles holds each level (default: %gs)"
-                        % DEFAULT_CYCLE_S)
-    p.add_argument("--cycle-rampup", type=duration_arg, metavar="S",
-                   help="how long --cycles takes to reach each level"
-                        " (default: 0s)")
-    p.add_argument("--sizing", action="store_true",
-                   help="find the breaking point: ramp users from 1 to"
-                        " --sizing-max (or the rate from 0 to --rate) over"
-                        " --sizing-time, and stop once the last"
-                        " --sizing-window breaks --sizing-slo (default:"
-                        " off)")
-    p.add_argument("--sizing-max", type=positive_int_arg, metavar="N",
-                   help="--sizing's most users (default: %d)"
-                        % DEFAULT_SIZING_MAX)
-    p.add_argument("--sizing-time", type=duration_arg, metavar="S",
-                   help="--sizing's ramp time (default: %gs)"
-                        % DEFAULT_SIZING_S)
-    p.add_argument("--sizing-window", type=duration_arg, metavar="S",
-                   help="--sizing judges the last S (default: %gs)"
-                        % DEFAULT_SIZING_WINDOW_S)
-    p.add_argument("--sizing-slo", metavar="EXPR",
-                   help="what --sizing must keep, in --fail-if's grammar"
-                        " (default: %s)" % DEFAULT_SIZING_SLO.replace("%", "%%"))
-    p.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
-                   help="exit 3 when EXPR fails: METRIC OP VALUE, METRIC one"
-                        " of %s; OP < <= > >=; VALUE with us, ms or s for"
-                        " latency, %%%% for errors (transport errors plus"
-                        " 5xx), a number for rps and requests, as in"
-                        " p95<500ms or errors<1%%%%; with --rate latency is"
-                        " from the intended send; repeatable (default: none)"
-                        % " ".join(THRESHOLD_METRICS))
-    p.add_argument("-p", "--processes", type=positive_int_arg, metavar="N",
-                   help="worker processes, per node (default: %d, the CPUs"
-                        " this process may use)" % available_cpus())
-    users = p.add_mutually_exclusive_group()
-    users.add_argument("-t", "--threads", type=positive_int_arg,
-                       default=DEFAULT_THREADS, metavar="N",
-                       help="threads (users) per process"
-                            " (default: %(default)s)")
-    users.add_argument("-c", "--concurrency", type=positive_int_arg, metavar="N",
-                       help="users in all instead of -t, split over the"
-                            " processes (default: processes x threads)")
-    p.add_argument("-n", "--requests", type=positive_int_arg, metavar="N",
-                   help="stop after N requests in all, split over the users"
-                        " (default: no limit, --runtime ends the test)")
-    p.add_argument("-X", "--method", metavar="METHOD",
-                   help="request method (default: GET, or POST with --data)")
-    p.add_argument("-H", "--header", action="append", default=[],
-                   metavar="'NAME: VALUE'",
-                   help="add a request header; repeatable; hammer sets"
-                        " Content-Length itself (default: Host, User-Agent"
-                        " and Accept are sent)")
-    p.add_argument("-d", "--data", metavar="TEXT|@FILE",
-                   help="request body, or @FILE to send the bytes of a"
-                        " regular file of at most %s; read once at start"
-                        " (default: no body)" % format_bytes(MAX_BODY_B,
-                                                             binary=True))
-    p.add_argument("--timeout", type=duration_arg, default=DEFAULT_TIMEOUT_S,
-                   metavar="S",
-                   help="per request, covering connect, send and read;"
-                        " no wait lasts past it (default: %(default)gs)")
-    p.add_argument("--no-keepalive", action="store_true",
-                   help="open a new connection for every request, as urllib"
-                        " does (default: one kept-alive connection per user)")
-    p.add_argument("-k", "--insecure", action="store_true",
-                   help="skip TLS certificate checks (default: verify, with"
-                        " SNI)")
-    p.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="FILE",
-                   help="CSV file for the rows; the settings go to FILE.json"
-                        " (default: %(default)s)")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress line (default: progress on stderr)")
-    p.add_argument("--script", action="append", default=[],
-                   metavar="FILE[:USERS]",
-                   help="run the user flow in FILE.py (@hammer.task"
-                        " functions, run(user) or class Transaction); one"
-                        " iteration is one task or run(); several files"
-                        " with their users are groups run at once"
-                        " (default: the URL alone)")
-    p.add_argument("--project", metavar="DIR",
-                   help="run a multi-mechanize project: DIR/config.cfg and"
-                        " its user groups' scripts in DIR/test_scripts"
-                        " (default: none)")
-    p.add_argument("--targets", metavar="FILE",
-                   help="requests from a vegeta http targets file, each"
-                        " picked by its '# weight:' (default: none)")
-    p.add_argument("--data-file", metavar="FILE.csv",
-                   help="a CSV with a header: user g's user.data is row g"
-                        " mod rows (default: none)")
-    p.add_argument("--max-body", default="10MB", metavar="SIZE",
-                   help="body bytes a script's response keeps; the rest is"
-                        " counted (default: %(default)s)")
-    p.add_argument("--verbose", action="store_true",
-                   help="print each request's method, URL, status and time,"
-                        " and each timer, on stderr (default: off)")
-    p.add_argument("--node", metavar="I/N",
-                   help="run share I of a test split over N nodes: the"
-                        " users g with g mod N = I-1, every N-th rate slot;"
-                        " -c, -n, --rate and stage targets are totals over"
-                        " the nodes, -p and -t per node (default: one box)")
-    p.add_argument("--start-at", metavar="TIME",
-                   help="start the test at TIME: epoch seconds, ISO 8601"
-                        " UTC (2026-11-22T23:30:00Z) or +30s from now;"
-                        " elapsed counts from it (default: once ready)")
-    p.add_argument("--hosts", metavar="H1,H2,...|@FILE",
-                   help="run the test on these [user@]host[:port] nodes"
-                        " over the system's ssh, and merge their rows"
-                        " into -o with a node column (default: this box)")
-    p.add_argument("--ssh-option", action="append", default=[],
-                   metavar="KEY=VALUE",
-                   help="with --hosts: passed to ssh as -o KEY=VALUE;"
-                        " repeatable (default: BatchMode=yes only)")
-    p.add_argument("--ssh-config", metavar="FILE",
-                   help="with --hosts: ssh's -F FILE (default: ssh's own)")
-    p.add_argument("--remote-python", default="python3", metavar="CMD",
-                   help="with --hosts: the nodes' Python, 3.6 or newer"
-                        " (default: %(default)s)")
-    p.add_argument("--collect", choices=("rows", "none"), default="rows",
-                   help="with --hosts: copy the nodes' rows back into -o, or"
-                        " leave them in the nodes' run directories"
-                        " (default: %(default)s)")
+                    " users, one CSV row per\nrequest, percentiles over every"
+                    " response.")
+    p._optionals.title = "options"     # "optional arguments" before 3.10
     p.add_argument("--demo", action="store_true",
-                   help="start a small target on 127.0.0.1 and run a short"
-                        " test against it")
+                   help="a short test against a target of its own on"
+                        " 127.0.0.1")
     p.add_argument("--version", action="version",
                    version="hammer " + __version__)
+
+    g = p.add_argument_group("target and request")
+    g.add_argument("url", nargs="?", metavar="URL",
+                   help="http:// or https:// URL to load")
+    g.add_argument("-X", "--method", metavar="METHOD",
+                   help="request method (default: GET, POST with -d)")
+    g.add_argument("-H", "--header", action="append", default=[],
+                   metavar="'K: V'",
+                   help="add a request header; repeatable (default: none)")
+    g.add_argument("-d", "--data", metavar="TEXT|@F",
+                   help="request body, or the bytes of file F (default:"
+                        " none)")
+    g.add_argument("--timeout", type=duration_arg, default=DEFAULT_TIMEOUT_S,
+                   metavar="S",
+                   help="per request: connect, send and read (default:"
+                        " %(default)gs)")
+    g.add_argument("--no-keepalive", action="store_true",
+                   help="a new connection per request (default: keep-alive)")
+    g.add_argument("-k", "--insecure", action="store_true",
+                   help="skip TLS certificate checks (default: verify)")
+
+    g = p.add_argument_group("users and load shape")
+    g.add_argument("-p", "--processes", type=positive_int_arg, metavar="N",
+                   help="worker processes (default: %d, the CPUs)"
+                        % available_cpus())
+    users = g.add_mutually_exclusive_group()
+    users.add_argument("-t", "--threads", type=positive_int_arg,
+                       default=DEFAULT_THREADS, metavar="N",
+                       help="users per process (default: %(default)s)")
+    users.add_argument("-c", "--concurrency", type=positive_int_arg,
+                       metavar="N",
+                       help="users in all, instead of -t (default: -p x -t)")
+    g.add_argument("-n", "--requests", type=positive_int_arg, metavar="N",
+                   help="stop after N requests in all (default: no limit)")
+    g.add_argument("--runtime", type=duration_arg, default=None, metavar="S",
+                   help="how long the test sends (default: %gs; %gs with"
+                        " --demo)" % (DEFAULT_RUNTIME_S, DEMO_RUNTIME_S))
+    g.add_argument("--rampup", type=duration_arg, default=None, metavar="S",
+                   help="start the users over S, linearly (default: 0s)")
+    g.add_argument("--interval", type=duration_arg, default=0.0, metavar="S",
+                   help="start a request at most every S (default:"
+                        " %(default)gs)")
+    g.add_argument("--think", default="0", metavar="S|A:B",
+                   help="pause after a response: S, or A to B (default:"
+                        " %(default)ss)")
+    g.add_argument("--seed", type=seed_arg, metavar="N",
+                   help="seed of every random choice (default: random)")
+    g.add_argument("--stages", metavar="D:T,...",
+                   help="k6 stages: users move to T over D (default: none)")
+    g.add_argument("--cycles", metavar="L1:L2:...",
+                   help="hold each level of users --cycle-time (default:"
+                        " none)")
+    g.add_argument("--cycle-time", type=duration_arg, metavar="S",
+                   help="each cycle's hold (default: %gs)" % DEFAULT_CYCLE_S)
+    g.add_argument("--cycle-rampup", type=duration_arg, metavar="S",
+                   help="each cycle's climb (default: 0s)")
+
+    g = p.add_argument_group("open model")
+    g.add_argument("--rate", nargs="?", const="", metavar="R|FROM:TO",
+                   help="R requests/s, whatever the server does (default:"
+                        " off)")
+    g.add_argument("--arrivals", choices=ARRIVALS, metavar="KIND",
+                   help="uniform or poisson gaps (default: uniform)")
+
+    g = p.add_argument_group("scenarios")
+    g.add_argument("--script", action="append", default=[],
+                   metavar="F[:USERS]",
+                   help="run F.py's user flow; repeatable (default: none)")
+    g.add_argument("--project", metavar="DIR",
+                   help="run a multi-mechanize project (default: none)")
+    g.add_argument("--targets", metavar="FILE",
+                   help="requests from a vegeta targets file (default: none)")
+    g.add_argument("--data-file", metavar="FILE.csv",
+                   help="user g's user.data is row g (default: none)")
+    g.add_argument("--max-body", default="10MB", metavar="SIZE",
+                   help="body bytes a script's response keeps (default:"
+                        " %(default)s)")
+    g.add_argument("--verbose", action="store_true",
+                   help="print a script's requests and timers (default: off)")
+
+    g = p.add_argument_group("thresholds and sizing")
+    g.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
+                   help="exit 3 unless EXPR holds; repeatable (default:"
+                        " none)")
+    g.add_argument("--sizing", action="store_true",
+                   help="ramp users up until --sizing-slo breaks (default:"
+                        " off)")
+    g.add_argument("--sizing-max", type=positive_int_arg, metavar="N",
+                   help="the most users (default: %d)" % DEFAULT_SIZING_MAX)
+    g.add_argument("--sizing-time", type=duration_arg, metavar="S",
+                   help="the ramp's length (default: %gs)" % DEFAULT_SIZING_S)
+    g.add_argument("--sizing-window", type=duration_arg, metavar="S",
+                   help="judge the last S (default: %gs)"
+                        % DEFAULT_SIZING_WINDOW_S)
+    g.add_argument("--sizing-slo", metavar="EXPR",
+                   help="what must hold, as --fail-if (default: %s)"
+                        % DEFAULT_SIZING_SLO.replace("%", "%%"))
+
+    g = p.add_argument_group("many machines")
+    g.add_argument("--node", metavar="I/N",
+                   help="run share I of a test over N nodes (default: all)")
+    g.add_argument("--start-at", metavar="TIME",
+                   help="start at epoch, ISO 8601 UTC or +30s (default:"
+                        " ready)")
+    g.add_argument("--hosts", metavar="LIST|@FILE",
+                   help="run on these nodes over ssh (default: this box)")
+    g.add_argument("--ssh-option", action="append", default=[],
+                   metavar="K=V",
+                   help="ssh -o K=V; repeatable (default: BatchMode=yes)")
+    g.add_argument("--ssh-config", metavar="FILE",
+                   help="ssh -F FILE (default: ssh's own)")
+    g.add_argument("--remote-python", default="python3", metavar="CMD",
+                   help="the nodes' Python (default: %(default)s)")
+    g.add_argument("--collect", choices=("rows", "none"), default="rows",
+                   metavar="rows|none",
+                   help="copy the nodes' rows into -o (default:"
+                        " %(default)s)")
+
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="FILE",
+                   help="CSV file; settings in FILE.json (default:"
+                        " %(default)s)")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress line (default: on stderr)")
     return p
 
 

@@ -1804,6 +1804,42 @@ class TestMain(ServerTestCase):
                        "--threads", "--timeout", "--output"):
             self.assertRegex(out, r"(?s)%s.*?\(default: " % option)
 
+    def help_at(self, columns):
+        with unittest.mock.patch.dict(os.environ, {"COLUMNS": str(columns)}):
+            code, out, _ = self.main("--help")
+        self.assertEqual(code, 0)
+        return out.splitlines()
+
+    def test_help_fits_a_screen(self):
+        lines = self.help_at(80)
+        self.assertLess(len(lines), 100, "\n".join(lines))
+        self.assertEqual([l for l in lines if len(l) > 80], [])
+
+    def test_help_groups_the_options(self):
+        lines = self.help_at(80)
+        titles = [l[:-1] for l in lines if re.match(r"^[a-z].*:$", l)]
+        self.assertEqual(titles, [
+            "options", "target and request", "users and load shape",
+            "open model", "scenarios", "thresholds and sizing",
+            "many machines", "output", "examples"])
+        parser = hammer.build_parser()
+        grouped = [a for g in parser._action_groups[2:]
+                   for a in g._group_actions]
+        self.assertEqual(set(parser._actions) - set(grouped), set(
+            a for a in parser._actions
+            if a.dest in ("help", "version", "demo")))
+
+    def test_help_examples_are_good_command_lines(self):
+        lines = self.help_at(80)
+        at = lines.index("examples:")
+        examples = [shlex.split(l)[2:] for l in lines[at + 1:at + 6]]
+        self.assertTrue(all(l.startswith("  python hammer.py ")
+                            for l in lines[at + 1:at + 6]))
+        self.assertEqual(examples[0], ["--demo"])
+        for argv in examples[1:]:
+            with self.subTest(argv=argv):
+                self.assertIsNotNone(make_plan(*argv))
+
 
 class TestBadInput(ServerTestCase):
     """Every bad command line: exit 2 and one exact `hammer: error:` line

@@ -92,7 +92,6 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     main
 """
 
-import argparse
 import bisect
 import collections
 import contextlib
@@ -4402,7 +4401,7 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = hammer.ArgumentParser(
         prog="crunch",
         description="Per-interval throughput and latency from hammer's "
                     "results.csv, as a table, CSV, JSON or an HTML report.")
@@ -4464,7 +4463,7 @@ def build_parser():
 
 def parse_args(argv):
     """argv -> argparse namespace.  Bad usage raises SystemExit(2) after
-    argparse prints the usage and `crunch: error: ...`; --help and
+    printing `crunch: error: ...` and `try 'crunch.py --help'`; --help and
     --version raise SystemExit(0) after printing."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -4525,7 +4524,8 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     empty, an output cannot be written or --compare finds a regression, 2
     for bad usage (from argparse), 3 when a --fail-if threshold fails (and
     no regression was found), 130 when interrupted.  Every error is one
-    `crunch: error: ...` line on stderr (after the usage, for bad usage)."""
+    `crunch: error: ...` line on stderr (with `try 'crunch.py --help'`
+    after it, for bad usage)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     if hammer is None:

@@ -6129,6 +6129,16 @@ def positive_int_arg(text):
     return value
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line and where to
+    look, as wrk and curl print theirs: `hammer: error: ...`, then `try
+    'hammer.py --help'`; exit 2.  crunch's parser is one too."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s\ntry '%s.py --help'\n"
+                  % (self.prog, message, self.prog))
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """--help's layout: an option's metavar once ("-t, --threads N"), as
     Python 3.13 writes it, so that most options fit on one line; the
@@ -6158,7 +6168,7 @@ Time options take 30, 30s, 500ms, 5m or 1h.  Exit codes: 0 run complete,
 def build_parser():
     """The command line, in the README's groups; --help fits in 100
     lines at 80 columns (a test counts them)."""
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="hammer", formatter_class=HelpFormatter, epilog=HELP_EPILOG,
         usage="python hammer.py URL [options]\n"
               "       python hammer.py --demo [options]",

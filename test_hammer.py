@@ -1343,26 +1343,24 @@ class ServerTestCase(unittest.TestCase):
 
     def assert_usage(self, argv, message, traceback_of=None):
         """hammer.main(-o results.csv argv) refuses the command line: exit
-        2, the usage, then the one line 'hammer: error: message', nothing
-        on stdout, results.csv (argv's own -o wins) untouched, no settings
-        file, and nothing sent().  The error line is the last one, but
-        for the traceback of the script traceback_of, which may follow
-        it: its own lines, none of hammer's."""
+        2, the one line 'hammer: error: message' and `try 'hammer.py
+        --help'` (no usage block), nothing on stdout, results.csv (argv's
+        own -o wins) untouched, no settings file, and nothing sent().
+        The error line is the first one, and the try line the last; the
+        traceback of the script traceback_of may come between them: its
+        own lines, none of hammer's."""
         with open(self.csv, "w") as f:
             f.write(self.SENTINEL)
         code, out, err = self.main(*(["-o", self.csv] + list(argv)))
         self.assertEqual(code, 2, err)
         self.assertNotIn("Traceback", err)
         lines = err.splitlines()
-        self.assertTrue(lines[0].startswith("usage: hammer "), err)
-        at = [i for i, line in enumerate(lines)
-              if line.startswith("hammer: error: ")]
-        self.assertEqual(len(at), 1, err)
-        self.assertEqual(lines[at[0]], "hammer: error: " + message)
-        frames = [line for line in lines[at[0] + 1:]
-                  if line.startswith("  File ")]
+        self.assertEqual(lines[0], "hammer: error: " + message, err)
+        self.assertEqual(lines[-1], "try 'hammer.py --help'", err)
+        self.assertEqual(err.count("hammer: error: "), 1, err)
+        frames = [line for line in lines[1:-1] if line.startswith("  File ")]
         if traceback_of is None:
-            self.assertEqual(lines[at[0] + 1:], [])
+            self.assertEqual(lines[1:-1], [])
         else:
             self.assertGreater(len(frames), 0, err)
         for frame in frames:
@@ -1842,8 +1840,8 @@ class TestMain(ServerTestCase):
 
 
 class TestBadInput(ServerTestCase):
-    """Every bad command line: exit 2 and one exact `hammer: error:` line
-    after the usage lines, no traceback, results.csv untouched, and not
+    """Every bad command line: exit 2, one exact `hammer: error:` line and
+    `try 'hammer.py --help'`, no traceback, results.csv untouched, and not
     even a connection to the target."""
 
     def setUp(self):
@@ -2127,9 +2125,10 @@ class TestBadInput(ServerTestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True, timeout=60)
         self.assertEqual(proc.returncode, 2)
-        self.assertEqual(proc.stderr.splitlines()[-1],
+        self.assertEqual(proc.stderr,
                          "hammer: error: url 'http://[::1' is malformed: its"
-                         " IPv6 address lacks the closing ']'")
+                         " IPv6 address lacks the closing ']'\n"
+                         "try 'hammer.py --help'\n")
         self.assertEqual(proc.stdout, "")
 
 

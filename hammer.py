@@ -1568,6 +1568,31 @@ def split_url(text):
     return scheme, userinfo if at else None, host, port, path, query
 
 
+# A scheme typed without its '://' whole: http//, http:/, http:://,
+# https:h, or http:8080 (the host left out); not a host that starts with
+# http (httpbin.org)
+SCHEME_TYPO_RE = re.compile(r"(?i)(https?)([:/]+)")
+
+
+def url_meant(text):
+    """What a URL without a whole '://' most likely meant, for a usage
+    error: its scheme mistyped ('http//h:8082/', 'http:/h/', 'http:://h/')
+    or left out ('h:8000/', '//h/') -> 'http://h:8082/', 'http://h/',
+    'http://h:8000/'; HOST where it names none (':8000/', 'http:8000/',
+    '/path')."""
+    match = SCHEME_TYPO_RE.match(text)
+    scheme, rest = "http", text
+    if match:
+        scheme, rest = match.group(1).lower(), text[match.end():]
+        if match.group(2).endswith(":") and rest[:1].isdigit():
+            rest = ":" + rest           # http:8000/: a port, no host
+    elif text.startswith("//"):
+        rest = text[2:]
+    if not rest or rest[0] in ":/?#":
+        rest = "HOST" + rest
+    return "%s://%s" % (scheme, rest)
+
+
 def parse_url(url):
     """Split an http(s) URL into a Target; UsageError names what is wrong.
 
@@ -1582,13 +1607,18 @@ def parse_url(url):
                          " or TAB): remove it" % url)
     text = url.strip(" ")
     if "://" not in text:
-        raise UsageError("url %r has no scheme: write it as http://%s"
-                         % (url, text))
+        mistyped = SCHEME_TYPO_RE.match(text)
+        raise UsageError("url %r has %s: write it as %s" % (
+            url, "a malformed scheme" if mistyped else "no scheme",
+            url_meant(text)))
     try:
         scheme, userinfo, host, port_text, path, query = split_url(text)
     except ValueError as exc:
         raise UsageError("url %r is malformed: %s" % (url, exc))
     scheme = scheme.lower()
+    if re.match(r"(?i)https?[:/]+$", scheme):    # http:://host/
+        raise UsageError("url %r has a malformed scheme: write it as %s"
+                         % (url, url_meant(text)))
     if scheme not in ("http", "https"):
         raise UsageError("unsupported url scheme %r in %r: use http:// or"
                          " https://" % (scheme, url))
@@ -6546,6 +6576,19 @@ def scenes(args, headers, users_option):
     return Scenes(groups, targets, settings, notes, quiet)
 
 
+def more_users(args, shape, counted, least):
+    """How to ask for `least` users or more, by what sets them: the
+    groups, the stages or cycles, else -c (a usage error's advice)."""
+    if counted:
+        return ("give the project's user groups %d threads or more in all"
+                % least if args.project is not None else
+                "give the --script groups %d users or more in all" % least)
+    if args.rate is None and shape in ("stages", "cycles"):
+        return "give --%s a %s of %d or more" % (
+            shape, "target" if shape == "stages" else "level", least)
+    return "give -c %d or more" % least
+
+
 def make_plan(args):
     """Check the arguments and derive the run's Plan.
 
@@ -6607,8 +6650,8 @@ def make_plan(args):
     mine = len(node_users(users, *node)) if node else users
     if not mine:
         raise UsageError("--node %d/%d has no users: %d users in all over %d"
-                         " nodes; give -c %d or more"
-                         % (node + (users, node[1], node[1])))
+                         " nodes; %s" % (node + (users, node[1], more_users(
+                             args, shape, counted, node[1]))))
     processes = min(processes, mine)
     start_at = None
     if args.start_at is not None:

@@ -1505,9 +1505,11 @@ class IntervalBoundTest(CrunchTestCase):
 
     def test_width_to_fit_is_the_least_of_three_digits(self):
         for lo, hi in ((0.0, 3600.0), (0.1, 1e8), (7.25, 2e6 + 0.5),
-                       (0.0, 1e6 * 0.002), (1.0, 1.0 + 1e6 * 1e-6)):
+                       (0.0, 1e6 * 0.002), (1.0, 1.0 + 1e6 * 1e-6),
+                       (0.0, crunch.MAX_VALUE_S - 1e-6)):
+            # the advice is an --interval that crunch takes
             text = crunch.width_to_fit(lo, hi)
-            width = crunch.hammer.parse_duration(text)
+            width = crunch.parse_args(["-", "--interval", text]).interval
             self.assertLessEqual(crunch.intervals_needed(lo, hi, width),
                                  crunch.INTERVALS_MAX, (lo, hi))
             digits = float(re.match(r"[0-9.e+-]+", text).group())

@@ -1872,6 +1872,8 @@ class TestBadInput(ServerTestCase):
             ([url, "--bogus"], "unrecognized arguments: --bogus"),
             (["ftp://127.0.0.1/"], "unsupported url scheme 'ftp' in"
              " 'ftp://127.0.0.1/': use http:// or https://"),
+            (["http//127.0.0.1:8082/"], "url 'http//127.0.0.1:8082/' has a"
+             " malformed scheme: write it as http://127.0.0.1:8082/"),
             (["127.0.0.1:8000/"], "url '127.0.0.1:8000/' has no scheme: write"
              " it as http://127.0.0.1:8000/"),
             (["http://[::1"], "url 'http://[::1' is malformed: its IPv6"
@@ -2136,6 +2138,36 @@ class TestBadInput(ServerTestCase):
 
 
 class TestRequestAndParsing(unittest.TestCase):
+    def test_a_url_without_its_scheme_is_written_as_meant(self):
+        for text, wrong, meant in (
+                ("http//127.0.0.1:8082/", "a malformed scheme",
+                 "http://127.0.0.1:8082/"),
+                ("https//127.0.0.1/a", "a malformed scheme",
+                 "https://127.0.0.1/a"),
+                ("http:/127.0.0.1/", "a malformed scheme",
+                 "http://127.0.0.1/"),
+                ("HTTP:127.0.0.1/", "a malformed scheme",
+                 "http://127.0.0.1/"),
+                ("http:://127.0.0.1/", "a malformed scheme",
+                 "http://127.0.0.1/"),
+                ("http//[::1]:8000/x", "a malformed scheme",
+                 "http://[::1]:8000/x"),
+                ("http//u:p@127.0.0.1/", "a malformed scheme",
+                 "http://u:p@127.0.0.1/"),
+                ("http:8080/", "a malformed scheme", "http://HOST:8080/"),
+                ("127.0.0.1:8000/", "no scheme", "http://127.0.0.1:8000/"),
+                ("httpbin.test/get", "no scheme", "http://httpbin.test/get"),
+                ("//127.0.0.1:8000/", "no scheme", "http://127.0.0.1:8000/"),
+                (":8000/", "no scheme", "http://HOST:8000/"),
+                ("/items?page=2", "no scheme", "http://HOST/items?page=2")):
+            with self.subTest(text=text):
+                with self.assertRaises(hammer.UsageError) as cm:
+                    hammer.parse_url(text)
+                self.assertEqual(str(cm.exception), "url %r has %s: write it"
+                                 " as %s" % (text, wrong, meant))
+                # the advice, its HOST filled in, is a URL hammer takes
+                hammer.parse_url(meant.replace("HOST", "127.0.0.1"))
+
     def test_parse_url_ipv6_and_auth(self):
         t = hammer.parse_url("http://user:p%40ss@[::1]:8080/a?b=1#frag")
         self.assertEqual((t.host, t.port, t.path, t.host_header, t.auth),
@@ -6712,6 +6744,38 @@ class TestNodePlan(unittest.TestCase):
             make_plan("http://x/", "--node", "3/3", "-c", "2")
         self.assertEqual(str(cm.exception), "--node 3/3 has no users: 2"
                          " users in all over 3 nodes; give -c 3 or more")
+
+    def test_a_node_without_users_is_told_what_sets_them(self):
+        # -c is refused beside stages, cycles and groups: the advice names
+        # what sets the users there, and following it gives a plan
+        tasks = os.path.join(HERE, "examples", "tasks.py")
+        project = os.path.join(HERE, "examples", "project")
+        for argv, advice, fixed in (
+                (["--stages", "1s:2"], "give --stages a target of 3 or more",
+                 ["--stages", "1s:3"]),
+                (["--cycles", "1:2"], "give --cycles a level of 3 or more",
+                 ["--cycles", "1:3"]),
+                (["--script", tasks + ":1", "--script", tasks + ":1"],
+                 "give the --script groups 3 users or more in all",
+                 ["--script", tasks + ":1", "--script", tasks + ":2"]),
+                (["--script", tasks + ":2"],
+                 "give the --script groups 3 users or more in all",
+                 ["--script", tasks + ":3"]),
+                (["--rate", "--stages", "1s:5", "-c", "2"],
+                 "give -c 3 or more", ["--rate", "--stages", "1s:5", "-c",
+                                       "3"])):
+            with self.subTest(argv=argv):
+                with self.assertRaises(hammer.UsageError) as cm:
+                    make_plan("http://x/", "--node", "3/3", *argv)
+                self.assertTrue(str(cm.exception).endswith(
+                    " nodes; " + advice), str(cm.exception))
+                self.assertEqual(make_plan("http://x/", "--node", "3/3",
+                                           *fixed).node, (3, 3))
+        with self.assertRaises(hammer.UsageError) as cm:
+            make_plan("http://x/", "--node", "5/5", "--project", project)
+        self.assertEqual(str(cm.exception), "--node 5/5 has no users: 4"
+                         " users in all over 5 nodes; give the project's user"
+                         " groups 5 threads or more in all")
 
     def test_sizing_cannot_be_split(self):
         for option in (["--node", "1/2"], ["--hosts", "h1,h2"]):

@@ -23,7 +23,10 @@ count and a %.  A totals row follows.  The intervals and totals count
 requests, not the rows of timers (method `timer`) or failed tasks
 (`task`).  A row is an error when it has an error kind or a 5xx status
 (without an error column: status 0 or 5xx); latency leaves out the rows
-of status 0 that have an error kind, as hammer and wrk do.  Rows from
+of status 0 that have an error kind, as hammer and wrk do.  An empty
+status (a timer's row whose block got no response) reads as status 0
+did in such a row before: no error without a kind, never a transport
+error by its status.  Rows from
 several nodes (a node column holding more than one, or inputs whose
 settings each give their node) give a table per node: node, host,
 requests, req/s, p95 and errors %; the node whose p95 (or errors %) is
@@ -278,7 +281,7 @@ def parse_line(line, fmt):
     try:
         elapsed = float(fields[fmt.elapsed])
         response_time = float(fields[fmt.response_time])
-        status = int(fields[fmt.status])
+        status = status_code(fields[fmt.status], fmt.error is not None)
     except ValueError:
         return None
     if not (0 <= elapsed < MAX_VALUE_S and 0 <= response_time < MAX_VALUE_S
@@ -398,13 +401,23 @@ def valid_status(code):
     return code == 0 or 100 <= code <= 999
 
 
-def status_codes(fields):
+def status_code(field, empty_ok):
+    """A status field (bytes) -> its int code.  An empty one, a timer's
+    row without a response, reads as 0 without an error kind did before
+    hammer left it empty: no error, with a latency; that is in a file
+    with an error column (empty_ok), else it is a ValueError."""
+    if not field and empty_ok:
+        return 0
+    return int(field)
+
+
+def status_codes(fields, empty_ok=False):
     """Distinct status fields (bytes) -> {field: int code}, or None when
-    one is not a valid status."""
+    one is not a valid status (status_code())."""
     codes = {}
     for field in fields:
         try:
-            code = int(field)
+            code = status_code(field, empty_ok)
         except ValueError:
             return None
         if not valid_status(code):
@@ -937,7 +950,7 @@ def fast_columns(block, nlines, fmt):
     except ValueError:
         return None
     counts, others = status_counts(statuses)
-    codes = status_codes(counts)
+    codes = status_codes(counts, fmt.error is not None)
     if codes is None:
         return None
     kinded = []

@@ -8,7 +8,7 @@ Usage:
     python hammer.py URL --rate R [-c IN_FLIGHT] [--fail-if 'p99<250ms'] ...
     python hammer.py URL --script flow.py [-c USERS] [--data-file users.csv]
     python hammer.py URL --script a.py:30 --script b.py:10 ...
-    python hammer.py URL --project DIR      (a multi-mechanize project)
+    python hammer.py [URL] --project DIR    (a multi-mechanize project)
     python hammer.py [URL] --targets targets.txt ...
     python hammer.py --demo
 
@@ -33,7 +33,8 @@ stages count iterations.  The user object sends requests (user.get(...),
 user.post(...)) with cookies kept per user, times blocks (with
 user.timer("name"):) and fails responses (response.fail("why")); every
 request, timer and failed task is a row, named in the CSV's method and
-name columns, and the summary gives each name's figures.  A --targets
+name columns, and the summary gives each name's figures.  Scripts whose
+requests name whole URLs need no URL on the command line.  A --targets
 file (vegeta's http format) lists requests picked by weight.
 
 Errors are transport errors plus 5xx responses, plus the responses a
@@ -111,6 +112,7 @@ __version__ = "0.1.0"
 
 DEFAULT_RUNTIME_S = 60.0
 DEMO_RUNTIME_S = 5.0
+DEMO_REFERENCE_RPS = 48017  # README's How fast: one process, one core, nginx
 DEFAULT_THREADS = 10
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_OUTPUT = "results.csv"
@@ -174,7 +176,8 @@ CSV_COLUMNS = (
     ("response_time", "seconds from just before the request was sent (and"
                       " connected, when it needed a new connection) until"
                       " the last byte of the body arrived"),
-    ("status", "HTTP status code; 0 when the request failed in transport"),
+    ("status", "HTTP status code; 0 when the request failed in transport;"
+               " empty for a timer whose block got no response"),
     ("bytes", "response body bytes received"),
     ("error", "transport error kind for status 0: connect, refused,"
               " timeout, reset, closed, protocol, tls, io; a script's"
@@ -1462,11 +1465,22 @@ def default_name(target):
 
 def row_format(open_model, suffix=None):
     """The %-format of a worker's rows: with one name for every row
-    (suffix), or with each row's suffix as its last item."""
+    (suffix), or with each row's suffix as its last item.  A timer's
+    takes its status as text (timer_row())."""
     head = ROW_FORMAT_OPEN if open_model else ROW_FORMAT
     if suffix is None:
         return head + "%s\n"
+    if suffix.startswith("timer,"):
+        head = head.replace("%d", "%s", 1)
     return head + suffix.replace("%", "%%") + "\n"
+
+
+def timer_line(fmt):
+    """A timer's row -> its line: an empty status when the block got no
+    response (0 in the row), since status 0 means a transport error."""
+    def line(row):
+        return fmt % (row[:2] + (row[2] or "",) + row[3:])
+    return line
 
 
 _TIME_OF = operator.itemgetter(1)
@@ -1584,7 +1598,8 @@ def url_meant(text):
     scheme, rest = "http", text
     if match:
         scheme, rest = match.group(1).lower(), text[match.end():]
-        if match.group(2).endswith(":") and rest[:1].isdigit():
+        if match.group(2).endswith(":") and re.match(r"[0-9]+(?:[/?#]|$)",
+                                                     rest):
             rest = ":" + rest           # http:8000/: a port, no host
     elif text.startswith("//"):
         rest = text[2:]
@@ -1969,20 +1984,50 @@ def format_rate_warning(plan, stats, duration_s, busy, cpu):
                format_seconds(p99), limit)]
 
 
+def signal_name(signum):
+    """SIGINT, SIGTERM, ... for a signal number."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return "signal %d" % signum
+
+
+def format_interrupted(interrupted, runtime_s):
+    """The summary's line about a signal that stopped the run:
+    interrupted is (signal number, elapsed seconds when it came)."""
+    signum, at_s = interrupted
+    how = signal_name(signum)
+    if signum == signal.SIGINT:
+        how = "Ctrl+C (SIGINT)"
+    return "run         interrupted by %s at %.1fs of %gs" % (how, at_s,
+                                                             runtime_s)
+
+
+def format_demo_pace():
+    """--demo's lines about its pace: its target, not hammer, sets it."""
+    return [
+        "demo        the target is a small Python server on this box,"
+        " sharing its CPUs with hammer: it sets this pace",
+        "            against nginx, one hammer process on one core made"
+        " {:,} req/s (README.md: How fast)".format(DEMO_REFERENCE_RPS)]
+
+
 def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
-                   sizing=None):
+                   sizing=None, interrupted=None):
     """The end-of-run summary as a list of lines.
 
     plan: the run's Plan; stats: the merged WorkerStats; duration_s:
     from the start to the run's end; rows: rows written; busy: per worker,
     the share of a CPU it used; cpu: cpu_shares() of the run, or None;
-    checks: evaluate_thresholds() of --fail-if; sizing: a SizingResult.
+    checks: evaluate_thresholds() of --fail-if; sizing: a SizingResult;
+    interrupted: (signal number, elapsed s) when a signal stopped the run.
     """
     rate = stats.requests / duration_s if duration_s > 0 else 0.0
     open_model = stats.corrected is not None
     lines = [
-        "hammer %s  %s %s" % (__version__, plan.method,
-                              redact_url(plan.url)),
+        "hammer %s  %s" % (__version__, "%s %s" % (
+            plan.method, redact_url(plan.url)) if plan.url is not None
+            else "no URL: the scripts name their own"),
         format_load(plan),
         "requests    %d in %.2fs = %.1f req/s" % (stats.requests, duration_s,
                                                  rate),
@@ -2010,12 +2055,16 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
                         " time) outlasted --interval %gs, so the next"
                         " request went at once"
                      % (stats.events["late_starts"], plan.interval_s))
+    if interrupted is not None:
+        lines.insert(2, format_interrupted(interrupted, plan.runtime_s))
     if sizing is not None:
         lines.append(format_sizing(sizing, plan.sizing, open_model))
     for t, value, ok in checks:
         lines.append("threshold   %s: %s %s" % (
             t.expr, format_threshold_value(t.metric, value),
             "ok" if ok else "FAILED"))
+    if plan.demo:
+        lines += format_demo_pace()
     if duration_s < SATURATION_MIN_S:
         return lines        # too short a run to judge
     if open_model:
@@ -2038,8 +2087,9 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
     return lines
 
 
-def run_summary(plan, stats, duration_s, checks, sizing):
-    """The settings file's "summary": what CI reads."""
+def run_summary(plan, stats, duration_s, checks, sizing, interrupted=None):
+    """The settings file's "summary": what CI reads.  interrupted: as
+    format_summary() takes it."""
     def latency_ms(hist):
         values = threshold_metrics(hist, 0, 0, 0.0)
         values["min"] = hist.min if hist.n else 0.0
@@ -2052,6 +2102,9 @@ def run_summary(plan, stats, duration_s, checks, sizing):
         "latency_ms": latency_ms(stats.latency),
         "thresholds": [{"expr": t.expr, "value": value, "ok": ok}
                        for t, value, ok in checks],
+        "interrupted": None if interrupted is None else {
+            "signal": signal_name(interrupted[0]),
+            "at_s": round(interrupted[1], 6)},
     }
     if stats.corrected is not None:
         late = stats.lateness
@@ -3592,9 +3645,10 @@ class ScriptContext(object):
     def __init__(self, plan, connect, clock, stop):
         self.plan, self.clock, self.stop = plan, clock, stop
         self.t0 = None
-        self.base = plan.target
+        self.base = plan.target     # None: the scripts name whole URLs
         self.lock = threading.Lock()
-        self.connectors = {origin(plan.target): connect}
+        self.connectors = {} if connect is None else {
+            origin(plan.target): connect}
         self.tls_context = None
         self.failures = collections.OrderedDict()  # key -> [count, text]
         import http.cookiejar   # now, not when the users start
@@ -3817,7 +3871,11 @@ class User(object):
         if found is None:
             if not isinstance(url, str):
                 raise TypeError("a url is a str, not %s" % type(url).__name__)
-            full = url if "://" in url else urljoin(self._ctx.base.url, url)
+            base = self._ctx.base
+            if "://" not in url and base is None:
+                raise ValueError("%r is a path, and hammer has no URL to"
+                                 " resolve it against: give it one" % url)
+            full = url if "://" in url else urljoin(base.url, url)
             try:
                 target = parse_url(full)
             except UsageError as exc:
@@ -3970,9 +4028,17 @@ def call_step(user, function, name, ctx, path, start=None):
         return False
 
 
-def transaction_step(user, instance, ctx, path):
-    """multi-mechanize's iteration: run() is a 'transaction' timer row,
-    then each custom_timers entry is a timer row of its own."""
+def transaction_name(path):
+    """The timer of a Transaction script's run(): named after its script
+    ('browse.py:transaction'), so that two groups' are not one name."""
+    return os.path.basename(path) + ":transaction"
+
+
+def transaction_step(user, instance, ctx, path, suffix):
+    """multi-mechanize's iteration: run() is a timer row of the name
+    suffix (transaction_name()), then each custom_timers entry is a
+    timer row of its own (of its name alone, as multi-mechanize's report
+    counts them)."""
     clock = user._clock
     start = clock()
     requests = user._requests
@@ -3988,8 +4054,7 @@ def transaction_step(user, instance, ctx, path):
         error = user._last_error
     if error in ("check", "script"):
         status = 0
-    user._rows.add(start, done - start, status, 0, error,
-              name_suffix("timer", "transaction"))
+    user._rows.add(start, done - start, status, 0, error, suffix)
     timers = getattr(instance, "custom_timers", None)
     if not error and isinstance(timers, dict):
         for name, seconds in list(timers.items()):
@@ -4033,8 +4098,10 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
             task = tasks[int(rnd() * n)]
             call_step(user, task, task.__name__, ctx, path, start)
     elif scenario.transaction is not None:
+        timer = name_suffix("timer", transaction_name(path))
+
         def iteration(start):
-            transaction_step(user, instance, ctx, path)
+            transaction_step(user, instance, ctx, path, timer)
     else:
         def iteration(start):
             call_step(user, scenario.run, "run", ctx, path, start)
@@ -4313,15 +4380,17 @@ class RowWriter(object):
     def queue(self, suffix):
         """With names: the queue of rows named by suffix ('METHOD,name'),
         made on first use.  A row in it has no name of its own: the
-        queue's row format writes it."""
+        queue's line function (its row format's %) writes it."""
         rows = self.queues.get(suffix)
         if rows is None:
             with self.lock:
                 rows = self.queues.get(suffix)
                 if rows is None:
                     rows = collections.deque()
-                    self.formats[suffix] = row_format(self.open_model,
-                                                      suffix)
+                    fmt = row_format(self.open_model, suffix)
+                    self.formats[suffix] = (
+                        fmt.__mod__ if not suffix.startswith("timer,")
+                        else timer_line(fmt))
                     self.queues[suffix] = rows
         return rows
 
@@ -4336,8 +4405,9 @@ class RowWriter(object):
                 self.latencies += [r[0] - r[5] + r[1] for r in batch if r[2]]
             else:
                 self.latencies += [r[1] for r in batch if r[2]]
-        fmt = self.row_format if suffix is None else self.formats[suffix]
-        return len(batch), "".join(map(fmt.__mod__, batch))
+        line = (self.row_format.__mod__ if suffix is None
+                else self.formats[suffix])
+        return len(batch), "".join(map(line, batch))
 
     def flush(self, fd):
         """Write the rows measured so far to fd and count them.  The
@@ -4510,8 +4580,9 @@ class Worker(object):
         threads = []
         try:
             tls = make_tls_context(plan.insecure) if plan.tls else None
-            connect = connector(where[0], where[1], plan.target.host, tls,
-                                plan.timeout_s, clock)
+            connect = None if where is None else connector(
+                where[0], where[1], plan.target.host, tls, plan.timeout_s,
+                clock)
             if plan.groups is not None:
                 try:
                     self.scenarios = [load_script(path)
@@ -4662,6 +4733,21 @@ def cpu_times():
     return total if any(total) else None
 
 
+def processes_cpu_s(pids):
+    """The CPU seconds (user and system) the processes pids have used,
+    from /proc/PID/stat; 0.0 for one that has no such file."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / float(ticks)
+
+
 def read_number(path):
     """The number a small file starts with, or None when there is no such
     file or number ('max' in cgroup files)."""
@@ -4748,6 +4834,15 @@ def box_limits():
 
 def host_port(host, port):
     return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+
+
+def probe(plan, insecure, timeout_s):
+    """resolve_and_probe() the plan's target: where to connect, or None
+    when there is none (scripts that name whole URLs)."""
+    if plan.target is None:
+        return None
+    tls = make_tls_context(insecure) if plan.tls else None
+    return resolve_and_probe(plan.target, timeout_s, tls)
 
 
 def resolve_and_probe(target, timeout_s, tls_context):
@@ -4838,6 +4933,7 @@ class Signals(object):
     def __init__(self, err):
         self.err = err
         self.received = None
+        self.at = None          # when the first came (time.time())
         self.processes = []
         self.saved = {}
 
@@ -4851,7 +4947,7 @@ class Signals(object):
 
     def handle(self, signum, frame):
         if self.received is None:
-            self.received = signum
+            self.received, self.at = signum, time.time()
             return
         for p in self.processes:
             kill(p)
@@ -4991,11 +5087,14 @@ def start_instant(when, now, err):
     return now
 
 
-def run(plan, where, record, out, err, quiet, gate=None, progress=None):
+def run(plan, where, record, out, err, quiet, gate=None, progress=None,
+        own_pids=()):
     """Start the workers, report progress, print the summary.
 
     where: the (family, address) to connect to; record: the settings
-    file's dict, which gains the run's start and its summary.  Returns
+    file's dict, which gains the run's start and its summary; own_pids:
+    processes whose CPU counts as hammer's, not as other processes'
+    (--demo's target: its load is the test).  Returns
     the exit code: 0; 1 when a worker failed or no request was made; 3
     when a --fail-if threshold failed; 128 + signal number when SIGINT or
     SIGTERM stopped the run.
@@ -5025,9 +5124,9 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
         watch = SizingWatch(plan.sizing, len(procs), plan.stages,
                             plan.model == "open")
     done, exited, ready = {}, {}, 0
-    cpu = (None, 0.0)
+    cpu = (None, 0.0, 0.0)
     gate = gate or StartGate(plan.start_at)
-    waiting = None
+    waiting = stopped_at = None
     try:
         for p in procs:
             p.start()
@@ -5035,6 +5134,8 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
         while len(done) < len(procs):
             if signals.received is None:
                 signals.received = gate.stop_signal()
+            if signals.received and stopped_at is None:
+                stopped_at = signals.at or time.time()
             if signals.received and not stop_all.is_set():
                 stop_all.set()
                 report.clear()
@@ -5072,7 +5173,8 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
                             now = when
                         start_wall.value = start_instant(when, now, err)
                         go.set()
-                        cpu = (cpu_times(), time.process_time())
+                        cpu = (cpu_times(), time.process_time(),
+                               processes_cpu_s(own_pids))
                         report.start(start_wall.value)
                         update_settings(
                             record, err, started=iso_utc(start_wall.value),
@@ -5110,18 +5212,21 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
         return 1
     if watch is not None and sizing is None and signals.received is None:
         sizing = watch.at_end(plan.users)
-    own_cpu_s = time.process_time() - cpu[1]
+    own_cpu_s = (time.process_time() - cpu[1]
+                 + processes_cpu_s(own_pids) - cpu[2])
     gate.finished(done)
     return finish_run(plan, record, done, signals.received, out, err,
-                      (cpu[0], cpu_times(), own_cpu_s), sizing)
+                      (cpu[0], cpu_times(), own_cpu_s), sizing,
+                      stopped_at and stopped_at - start_wall.value)
 
 
 def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
-               sizing=None):
+               sizing=None, stopped_s=None):
     """Merge the workers' results, print the summary, record it and the
     run's duration in the settings file, pick the exit code.  cpu:
     cpu_times() at the start and the end, and the CPU seconds the parent
-    used; sizing: the SizingResult of --sizing."""
+    (and own_pids) used; sizing: the SizingResult of --sizing; stopped_s:
+    the elapsed seconds when the signal signum came."""
     stats = WorkerStats(plan.model == "open", plan.groups is not None
                         or plan.targets is not None)
     rows, duration, busy, failed = 0, 0.0, [], False
@@ -5147,12 +5252,17 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     else:
         named = named_metrics(name_entries(stats.names), duration)
     checks = evaluate_thresholds(plan.thresholds, metrics, named)
+    interrupted = None
+    if signum is not None:
+        interrupted = (signum, duration if stopped_s is None
+                       else max(0.0, stopped_s))
     out.write("\n".join(format_summary(plan, stats, duration, rows, busy,
-                                       shares, checks, sizing)) + "\n")
+                                       shares, checks, sizing,
+                                       interrupted)) + "\n")
     out.flush()
     update_settings(record, err, duration_s=round(duration, 6),
                     summary=run_summary(plan, stats, duration, checks,
-                                        sizing))
+                                        sizing, interrupted))
     if signum is not None:
         return 128 + signum
     if failed:
@@ -5650,12 +5760,14 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
     cpu0 = time.process_time()
     deadline = time.monotonic() + NODE_SETUP_S + plan.timeout_s
     phase, stopping, pings = "setup", None, {}
+    stopped_at = None
     collect0 = None
     start_at = plan.start_at
     next_tick = 0.0
     while True:
         if signals.received and stopping is None:
             stopping = signals.received
+            stopped_at = signals.at or time.time()
             report.clear()
             if phase == "setup":
                 err.write("hammer: interrupted before the test started\n")
@@ -5781,7 +5893,8 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
     record.update(collect_s=round(time.monotonic() - collect0, 6),
                   controller_cpu_s=round(time.process_time() - cpu0, 6))
     return finish_hosts(plan, args, links, record, signals.received, out,
-                        err, time.process_time() - cpu0)
+                        err, time.process_time() - cpu0,
+                        stopped_at and stopped_at - start_at)
 
 
 def clock_pings(links, events, pings):
@@ -5809,8 +5922,10 @@ def clock_pings(links, events, pings):
         events.put(item)
 
 
-def finish_hosts(plan, args, links, record, signum, out, err, cpu_s):
-    """The merged summary, from the nodes' workers' counters."""
+def finish_hosts(plan, args, links, record, signum, out, err, cpu_s,
+                 stopped_s=None):
+    """The merged summary, from the nodes' workers' counters; stopped_s:
+    the elapsed seconds when the signal signum came."""
     done = {}
     for l in links:
         if l.done is None:
@@ -5830,7 +5945,8 @@ def finish_hosts(plan, args, links, record, signum, out, err, cpu_s):
     if not done:
         return 128 + signum if signum else 1
     code = finish_run(plan, record, done, signum, out, err, (None, None,
-                                                            cpu_s))
+                                                            cpu_s),
+                      stopped_s=stopped_s)
     if args.collect == "none":
         for l in links:
             err.write("hammer: %s: rows left in %s\n"
@@ -6027,8 +6143,7 @@ def agent_run(agent, args, out, err):
     problem = capacity_problem(plan.threads_per_process, box_limits())
     if problem:
         raise RunError(problem)
-    tls = make_tls_context(args.insecure) if plan.tls else None
-    where = resolve_and_probe(plan.target, args.timeout, tls)
+    where = probe(plan, args.insecure, args.timeout)
     record = plan_settings(plan)
     create_output(plan.output, record)
     agent.threads = plan.threads_per_process
@@ -6371,7 +6486,7 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts"))
+    " hosts demo"))
 
 
 def exclusive(args, names):
@@ -6657,8 +6772,13 @@ def make_plan(args):
     if args.start_at is not None:
         start_at = parse_start_at(args.start_at, time.time())
     try:
-        request = build_request(method, target, headers, body,
-                                not args.no_keepalive)
+        if target is None:      # the scripts' requests will send them
+            "".join(name + value for name, value in headers).encode(
+                "latin-1")
+            request = None
+        else:
+            request = build_request(method, target, headers, body,
+                                    not args.no_keepalive)
     except UnicodeError:
         raise UsageError("headers must be latin-1 text")
     seed = args.seed
@@ -6690,9 +6810,10 @@ def make_plan(args):
     except UsageError as exc:
         raise UsageError("--max-body: %s" % exc)
     return Plan(
-        url=target.url, method=method, target=target, request=request,
-        head_request=method.upper() == "HEAD",
-        keepalive=not args.no_keepalive, tls=target.scheme == "https",
+        url=target and target.url, method=method, target=target,
+        request=request, head_request=method.upper() == "HEAD",
+        keepalive=not args.no_keepalive,
+        tls=target is not None and target.scheme == "https",
         insecure=args.insecure, processes=processes, users=users,
         threads_per_process=split_evenly(mine, processes), model=model,
         shape=shape, stages=stages, rampup_s=args.rampup or 0.0,
@@ -6701,11 +6822,13 @@ def make_plan(args):
         interval_s=args.interval, think_s=think, seed=seed,
         requests=args.requests, timeout_s=args.timeout, output=args.output,
         sizing=sizing, thresholds=thresholds,
-        name=default_name(target.path), headers=headers, groups=groups,
+        name=target and default_name(target.path), headers=headers,
+        groups=groups,
         group_of=group_of, targets=targets, data=data, max_body=max_body,
         verbose=args.verbose, scenario=scene.settings, notes=notes,
         quiet=scene.quiet, node=node, start_at=start_at,
-        hosts=len(args.hosts) if args.hosts else None)
+        hosts=len(args.hosts) if args.hosts else None,
+        demo=bool(getattr(args, "demo", False)))
 
 
 def hosts_options(args):
@@ -6742,7 +6865,8 @@ def plan_settings(plan):
                   "window_s": plan.sizing.window_s,
                   "slo": plan.sizing.slo.expr}
     return {
-        "hammer": __version__, "url": redact_url(plan.url),
+        "hammer": __version__,
+        "url": redact_url(plan.url) if plan.url is not None else None,
         "method": plan.method,
         "processes": plan.processes, "users": plan.users,
         "threads_per_process": plan.threads_per_process,
@@ -6790,7 +6914,8 @@ def main(argv=None, out=None, err=None):
     demo = listener = raw = None
     try:
         args = parser.parse_args(argv)
-        if args.url is None and not args.demo and args.targets is None:
+        if args.url is None and not (args.demo or args.targets is not None
+                                     or args.script or args.project):
             parser.error("a URL is required (or --demo to try hammer on a"
                          " built-in target)")
         if args.url is not None and args.demo:
@@ -6825,12 +6950,12 @@ def main(argv=None, out=None, err=None):
             err.write("hammer: demo target listening at %s\n" % args.url)
         if args.hosts:
             return run_hosts(args, raw, plan, out, err)
-        tls = make_tls_context(args.insecure) if plan.tls else None
-        where = resolve_and_probe(plan.target, args.timeout, tls)
+        where = probe(plan, args.insecure, args.timeout)
         record = plan_settings(plan)
         create_output(plan.output, record)
         return run(plan, where, record, out, err,
-                   args.quiet or plan.quiet)
+                   args.quiet or plan.quiet,
+                   own_pids=[demo.pid] if demo is not None else ())
     except RunError as exc:
         err.write("hammer: error: %s\n" % exc)
         return 1

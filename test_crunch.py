@@ -2278,6 +2278,42 @@ class ErrorRuleTest(NamesTestCase):
                          (3, 1, 2, 0.2))
         self.assertEqual(report["totals"]["requests"], 0)   # no requests
 
+    def test_a_timer_with_an_empty_status(self):
+        # hammer leaves a timer's status empty when its block got no
+        # response: it reads as status 0 did there, never as a transport
+        # error by its status, in the fast path and line by line (a
+        # malformed line sends its block there), per name and under --name
+        rows = [(0.1, 0.200, 0, "", "timer", "think"),      # no request
+                (0.2, 0.300, 0, "script", "timer", "think"),
+                (0.3, 0.100, 200, "", "timer", "think"),
+                (0.4, 0.010, 200, "", "GET", "/a")]
+        empty = [r[:2] + ("" if r[2] == 0 else r[2],) + r[3:] for r in rows]
+        for junk in ("", "not,a,row\n"):
+            with self.subTest(junk=junk):
+                zero = self.write_named("zero.csv", rows)
+                new = self.write_named("empty.csv", empty)
+                for path in (zero, new):
+                    with open(path, "a") as f:
+                        f.write(junk)
+                with open(new) as f:
+                    self.assertIn("\n0.100000,0.200000,,1,,,timer,think\n",
+                                  f.read())
+                for extra in ([], ["--name", "think"]):
+                    want, _ = self.run_json([zero] + extra)
+                    got, err = self.run_json([new] + extra)
+                    self.assertEqual(got["names"], want["names"])
+                    self.assertEqual(got["totals"], want["totals"])
+                    self.assertEqual(got["malformed"], 1 if junk else 0)
+                    self.assertEqual(err.count("malformed"), 1 if junk else 0)
+                think = self.by_key(got)[("timer", "think")]
+                self.assertEqual((think["requests"], think["errors"],
+                                  think["responses"]), (3, 1, 2))
+        # without an error column, an empty status is no status at all
+        bare = self.write("bare.csv", "elapsed,response_time,status\n"
+                          "0.1,0.2,\n0.2,0.1,200\n")
+        report, err = self.run_json([bare])
+        self.assertEqual((report["rows"], report["malformed"]), (1, 1))
+
     def test_status_0_without_a_kind(self):
         five = self.write("five.csv", HEADER + row(0.1, 0.2, 0, 0, "") +
                           row(0.2, 0.1, 200))

@@ -7589,19 +7589,22 @@ class TestHostsFailures(HostsTestCase):
         for hosts in (bad, "node1," + bad):
             lines = self.fails(server, ["--hosts=" + hosts] + self.hosts_args(
                 "node1")[2:], code=2)
-            self.assertEqual(lines[-1], "hammer: error: --hosts: %r is not"
-                             " [user@]host[:port]" % bad)
+            self.assertEqual(lines, ["hammer: error: --hosts: %r is not"
+                                     " [user@]host[:port]" % bad,
+                                     "try 'hammer.py --help'"])
             self.assertFalse(os.path.exists(mark))
         hosts_file = write(os.path.join(self.tmp.name, "hosts.txt"),
                            "node1\n%s\n" % bad)
         lines = self.fails(server, ["--hosts", "@" + hosts_file]
                            + self.hosts_args("node1")[2:], code=2)
-        self.assertEqual(lines[-1], "hammer: error: --hosts: %r is not"
-                         " [user@]host[:port]" % bad)
+        self.assertEqual(lines, ["hammer: error: --hosts: %r is not"
+                                 " [user@]host[:port]" % bad,
+                                 "try 'hammer.py --help'"])
         # as its own word, argparse takes it for an option
         lines = self.fails(server, ["--hosts", bad] + self.hosts_args(
             "node1")[2:], code=2)
-        self.assertTrue(lines[-1].startswith("hammer: error: "), lines)
+        self.assertTrue(lines[0].startswith("hammer: error: "), lines)
+        self.assertEqual(lines[1:], ["try 'hammer.py --help'"])
         self.assertFalse(os.path.exists(mark))
         self.assertEqual(server.conns, [])
 

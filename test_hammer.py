@@ -6775,6 +6775,18 @@ class TestReadme(unittest.TestCase):
         finally:
             cases.doCleanups()
 
+    def test_quick_start_begins_with_the_demo_and_the_tests(self):
+        quick = self.readme.split("## Quick start\n")[1].split("\n## ")[0]
+        tests = self.readme.split("\n## Tests\n")[1].split("\n## ")[0]
+        command = re.search(r"```\n(.*)\n```", tests).group(1)
+        first = re.search(r"```\n(.*?)\n```", quick, re.S).group(1)
+        lines = first.splitlines()
+        self.assertEqual([l.split("#")[0].strip() for l in lines],
+                         ["python hammer.py --demo", command])
+        for line in lines:      # each with how long it took
+            self.assertRegex(line, r"# .*: \d[\d.]* (s|min)( \d+ s)?"
+                                   r"( in all)?$")
+
     def test_csv_columns_block(self):
         for name, meaning in hammer.CSV_COLUMNS:
             with self.subTest(column=name):

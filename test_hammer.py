@@ -1835,6 +1835,9 @@ class TestMain(ServerTestCase):
         self.assertTrue(all(l.startswith("  python hammer.py ")
                             for l in lines[at + 1:at + 6]))
         self.assertEqual(examples[0], ["--demo"])
+        cwd = os.getcwd()
+        os.chdir(HERE)      # examples/ is the repository's
+        self.addCleanup(os.chdir, cwd)
         for argv in examples[1:]:
             with self.subTest(argv=argv):
                 self.assertIsNotNone(make_plan(*argv))
@@ -7423,6 +7426,12 @@ class TestHostsSignals(HostsTestCase):
         self.assertEqual(set(self.node_counts(rows)), {1, 2, 3})
         s = self.settings()
         self.assertEqual(s["summary"]["requests"], len(rows))
+        # the merged summary says when the controller was stopped
+        got = s["summary"]["interrupted"]
+        self.assertEqual(got["signal"], {130: "SIGINT", 143: "SIGTERM"}[code])
+        self.assertIn("\nrun         interrupted by %s at %.1fs of 60s\n" % (
+            "Ctrl+C (SIGINT)" if code == 130 else "SIGTERM", got["at_s"]),
+            done.stdout)
         self.assertNoneLeft(self.run_id(s))
 
     def test_sigint_to_the_controller(self):

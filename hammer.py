@@ -112,7 +112,7 @@ __version__ = "0.1.0"
 
 DEFAULT_RUNTIME_S = 60.0
 DEMO_RUNTIME_S = 5.0
-DEMO_REFERENCE_RPS = 48017  # README's How fast: one process, one core, nginx
+DEMO_REFERENCE_RPS = 48017  # README's How fast: -p 1 -t 16, one core, nginx
 DEFAULT_THREADS = 10
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_OUTPUT = "results.csv"
@@ -2009,7 +2009,8 @@ def format_demo_pace():
         "demo        the target is a small Python server on this box,"
         " sharing its CPUs with hammer: it sets this pace",
         "            against nginx, one hammer process on one core made"
-        " {:,} req/s (README.md: How fast)".format(DEMO_REFERENCE_RPS)]
+        " {:,} req/s with 16 users (README.md: How fast)".format(
+            DEMO_REFERENCE_RPS)]
 
 
 def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),

@@ -4734,7 +4734,7 @@ class TestSummary(unittest.TestCase):
             "demo        the target is a small Python server on this box,"
             " sharing its CPUs with hammer: it sets this pace",
             "            against nginx, one hammer process on one core made"
-            " 48,017 req/s (README.md: How fast)"])
+            " 48,017 req/s with 16 users (README.md: How fast)"])
         self.assertEqual(self.SETTINGS.demo, False)
         lines = hammer.format_summary(self.SETTINGS, self.stats(), 2.0, 6,
                                       [0.5])

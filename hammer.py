@@ -6591,8 +6591,9 @@ def load_shape(args, users):
         raise UsageError("--%s must last more than 0s and at most %gs"
                          % (shape, MAX_DURATION_S))
     if not open_model and max(s.end for s in stages) < 1:
-        raise UsageError("--%s never asks for a user: give a target of 1"
-                         " or more" % shape)
+        raise UsageError("--%s never asks for a user: give a %s of 1 or"
+                         " more" % (shape, "level" if shape == "cycles"
+                                    else "target"))
     if open_model and RateSchedule(stages).total <= 0:
         raise UsageError("--%s never asks for a request: give a rate above"
                          " 0" % shape)

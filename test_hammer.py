@@ -2036,7 +2036,7 @@ class TestBadInput(ServerTestCase):
             ([url, "--cycles", "10::20"], "--cycles: '' " + users),
             ([url, "--cycles", "a"], "--cycles: 'a' " + users),
             ([url, "--cycles", "0"], "--cycles never asks for a user: give a"
-             " target of 1 or more"),
+             " level of 1 or more"),
             ([url, "--cycles", "10", "--cycle-time", "0"], "--cycle-time must"
              " be more than 0s"),
             ([url, "--cycle-time", "10s"], "--cycle-time needs --cycles"),

@@ -29,7 +29,10 @@ ok_status accepts; a file whose settings record no rule (written before
 hammer recorded it, or with no settings beside it) reads under the rule
 of then: an error kind or a 5xx status (without an error column: status 0
 or 5xx), failed tasks apart.  Latency leaves out the rows
-of status 0 that have an error kind, as hammer and wrk do.  Rows from
+of status 0 that have an error kind, as hammer and wrk do.  An empty
+status (a timer's row whose block got no response) reads as status 0
+did in such a row before: no error without a kind, never a transport
+error by its status.  Rows from
 several nodes (a node column holding more than one, or inputs whose
 settings each give their node) give a table per node: node, host,
 requests, req/s, p95 and errors %; the node whose p95 (or errors %) is
@@ -105,7 +108,6 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     main
 """
 
-import argparse
 import bisect
 import collections
 import contextlib
@@ -293,7 +295,7 @@ def parse_line(line, fmt):
     try:
         elapsed = float(fields[fmt.elapsed])
         response_time = float(fields[fmt.response_time])
-        status = int(fields[fmt.status])
+        status = status_code(fields[fmt.status], fmt.error is not None)
     except ValueError:
         return None
     if not (0 <= elapsed < MAX_VALUE_S and 0 <= response_time < MAX_VALUE_S
@@ -413,13 +415,23 @@ def valid_status(code):
     return code == 0 or 100 <= code <= 999
 
 
-def status_codes(fields):
+def status_code(field, empty_ok):
+    """A status field (bytes) -> its int code.  An empty one, a timer's
+    row without a response, reads as 0 without an error kind did before
+    hammer left it empty: no error, with a latency; that is in a file
+    with an error column (empty_ok), else it is a ValueError."""
+    if not field and empty_ok:
+        return 0
+    return int(field)
+
+
+def status_codes(fields, empty_ok=False):
     """Distinct status fields (bytes) -> {field: int code}, or None when
-    one is not a valid status."""
+    one is not a valid status (status_code())."""
     codes = {}
     for field in fields:
         try:
-            code = int(field)
+            code = status_code(field, empty_ok)
         except ValueError:
             return None
         if not valid_status(code):
@@ -990,7 +1002,7 @@ def fast_columns(block, nlines, fmt):
     except ValueError:
         return None
     counts, others = status_counts(statuses)
-    codes = status_codes(counts)
+    codes = status_codes(counts, fmt.error is not None)
     if codes is None:
         return None
     kinded = []
@@ -4766,7 +4778,7 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = hammer.ArgumentParser(
         prog="crunch",
         description="Per-interval throughput and latency from hammer's "
                     "results.csv, as a table, CSV, JSON or an HTML report.")
@@ -4828,7 +4840,7 @@ def build_parser():
 
 def parse_args(argv):
     """argv -> argparse namespace.  Bad usage raises SystemExit(2) after
-    argparse prints the usage and `crunch: error: ...`; --help and
+    printing `crunch: error: ...` and `try 'crunch.py --help'`; --help and
     --version raise SystemExit(0) after printing."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -4889,7 +4901,8 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     empty, an output cannot be written or --compare finds a regression, 2
     for bad usage (from argparse), 3 when a --fail-if threshold fails (and
     no regression was found), 130 when interrupted.  Every error is one
-    `crunch: error: ...` line on stderr (after the usage, for bad usage)."""
+    `crunch: error: ...` line on stderr (with `try 'crunch.py --help'`
+    after it, for bad usage)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     if hammer is None:

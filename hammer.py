@@ -8,7 +8,7 @@ Usage:
     python hammer.py URL --rate R [-c IN_FLIGHT] [--fail-if 'p99<250ms'] ...
     python hammer.py URL --script flow.py [-c USERS] [--data-file users.csv]
     python hammer.py URL --script a.py:30 --script b.py:10 ...
-    python hammer.py URL --project DIR      (a multi-mechanize project)
+    python hammer.py [URL] --project DIR    (a multi-mechanize project)
     python hammer.py [URL] --targets targets.txt ...
     python hammer.py --demo
 
@@ -33,7 +33,8 @@ stages count iterations.  The user object sends requests (user.get(...),
 user.post(...)) with cookies kept per user, times blocks (with
 user.timer("name"):) and fails responses (response.fail("why")); every
 request, timer and failed task is a row, named in the CSV's method and
-name columns, and the summary gives each name's figures.  A --targets
+name columns, and the summary gives each name's figures.  Scripts whose
+requests name whole URLs need no URL on the command line.  A --targets
 file (vegeta's http format) lists requests picked by weight.
 
 Errors are counted as k6 and Locust count them: transport errors,
@@ -115,6 +116,7 @@ __version__ = "0.1.0"
 
 DEFAULT_RUNTIME_S = 60.0
 DEMO_RUNTIME_S = 5.0
+DEMO_REFERENCE_RPS = 48017  # README's How fast: -p 1 -t 16, one core, nginx
 DEFAULT_THREADS = 10
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_OUTPUT = "results.csv"
@@ -181,7 +183,8 @@ CSV_COLUMNS = (
     ("response_time", "seconds from just before the request was sent (and"
                       " connected, when it needed a new connection) until"
                       " the last byte of the body arrived"),
-    ("status", "HTTP status code; 0 when the request failed in transport"),
+    ("status", "HTTP status code; 0 when the request failed in transport;"
+               " empty for a timer whose block got no response"),
     ("bytes", "response body bytes received"),
     ("error", "transport error kind for status 0: connect, refused,"
               " timeout, reset, closed, protocol, tls, io; a script's"
@@ -1575,11 +1578,22 @@ def default_name(target):
 
 def row_format(open_model, suffix=None):
     """The %-format of a worker's rows: with one name for every row
-    (suffix), or with each row's suffix as its last item."""
+    (suffix), or with each row's suffix as its last item.  A timer's
+    takes its status as text (timer_row())."""
     head = ROW_FORMAT_OPEN if open_model else ROW_FORMAT
     if suffix is None:
         return head + "%s\n"
+    if suffix.startswith("timer,"):
+        head = head.replace("%d", "%s", 1)
     return head + suffix.replace("%", "%%") + "\n"
+
+
+def timer_line(fmt):
+    """A timer's row -> its line: an empty status when the block got no
+    response (0 in the row), since status 0 means a transport error."""
+    def line(row):
+        return fmt % (row[:2] + (row[2] or "",) + row[3:])
+    return line
 
 
 _TIME_OF = operator.itemgetter(1)
@@ -1681,6 +1695,32 @@ def split_url(text):
     return scheme, userinfo if at else None, host, port, path, query
 
 
+# A scheme typed without its '://' whole: http//, http:/, http:://,
+# https:h, or http:8080 (the host left out); not a host that starts with
+# http (httpbin.org)
+SCHEME_TYPO_RE = re.compile(r"(?i)(https?)([:/]+)")
+
+
+def url_meant(text):
+    """What a URL without a whole '://' most likely meant, for a usage
+    error: its scheme mistyped ('http//h:8082/', 'http:/h/', 'http:://h/')
+    or left out ('h:8000/', '//h/') -> 'http://h:8082/', 'http://h/',
+    'http://h:8000/'; HOST where it names none (':8000/', 'http:8000/',
+    '/path')."""
+    match = SCHEME_TYPO_RE.match(text)
+    scheme, rest = "http", text
+    if match:
+        scheme, rest = match.group(1).lower(), text[match.end():]
+        if match.group(2).endswith(":") and re.match(r"[0-9]+(?:[/?#]|$)",
+                                                     rest):
+            rest = ":" + rest           # http:8000/: a port, no host
+    elif text.startswith("//"):
+        rest = text[2:]
+    if not rest or rest[0] in ":/?#":
+        rest = "HOST" + rest
+    return "%s://%s" % (scheme, rest)
+
+
 def parse_url(url):
     """Split an http(s) URL into a Target; UsageError names what is wrong.
 
@@ -1695,13 +1735,18 @@ def parse_url(url):
                          " or TAB): remove it" % url)
     text = url.strip(" ")
     if "://" not in text:
-        raise UsageError("url %r has no scheme: write it as http://%s"
-                         % (url, text))
+        mistyped = SCHEME_TYPO_RE.match(text)
+        raise UsageError("url %r has %s: write it as %s" % (
+            url, "a malformed scheme" if mistyped else "no scheme",
+            url_meant(text)))
     try:
         scheme, userinfo, host, port_text, path, query = split_url(text)
     except ValueError as exc:
         raise UsageError("url %r is malformed: %s" % (url, exc))
     scheme = scheme.lower()
+    if re.match(r"(?i)https?[:/]+$", scheme):    # http:://host/
+        raise UsageError("url %r has a malformed scheme: write it as %s"
+                         % (url, url_meant(text)))
     if scheme not in ("http", "https"):
         raise UsageError("unsupported url scheme %r in %r: use http:// or"
                          " https://" % (scheme, url))
@@ -2066,20 +2111,51 @@ def format_rate_warning(plan, stats, duration_s, busy, cpu):
                format_seconds(p99), limit)]
 
 
+def signal_name(signum):
+    """SIGINT, SIGTERM, ... for a signal number."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return "signal %d" % signum
+
+
+def format_interrupted(interrupted, runtime_s):
+    """The summary's line about a signal that stopped the run:
+    interrupted is (signal number, elapsed seconds when it came)."""
+    signum, at_s = interrupted
+    how = signal_name(signum)
+    if signum == signal.SIGINT:
+        how = "Ctrl+C (SIGINT)"
+    return "run         interrupted by %s at %.1fs of %gs" % (how, at_s,
+                                                             runtime_s)
+
+
+def format_demo_pace():
+    """--demo's lines about its pace: its target, not hammer, sets it."""
+    return [
+        "demo        the target is a small Python server on this box,"
+        " sharing its CPUs with hammer: it sets this pace",
+        "            against nginx, one hammer process on one core made"
+        " {:,} req/s with 16 users (README.md: How fast)".format(
+            DEMO_REFERENCE_RPS)]
+
+
 def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
-                   sizing=None):
+                   sizing=None, interrupted=None):
     """The end-of-run summary as a list of lines.
 
     plan: the run's Plan; stats: the merged WorkerStats; duration_s:
     from the start to the run's end; rows: rows written; busy: per worker,
     the share of a CPU it used; cpu: cpu_shares() of the run, or None;
-    checks: evaluate_thresholds() of --fail-if; sizing: a SizingResult.
+    checks: evaluate_thresholds() of --fail-if; sizing: a SizingResult;
+    interrupted: (signal number, elapsed s) when a signal stopped the run.
     """
     rate = stats.requests / duration_s if duration_s > 0 else 0.0
     open_model = stats.corrected is not None
     lines = [
-        "hammer %s  %s %s" % (__version__, plan.method,
-                              redact_url(plan.url)),
+        "hammer %s  %s" % (__version__, "%s %s" % (
+            plan.method, redact_url(plan.url)) if plan.url is not None
+            else "no URL: the scripts name their own"),
         format_load(plan),
         "requests    %d in %.2fs = %.1f req/s" % (stats.requests, duration_s,
                                                  rate),
@@ -2114,12 +2190,16 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
                         " time) outlasted --interval %gs, so the next"
                         " request went at once"
                      % (stats.events["late_starts"], plan.interval_s))
+    if interrupted is not None:
+        lines.insert(2, format_interrupted(interrupted, plan.runtime_s))
     if sizing is not None:
         lines.append(format_sizing(sizing, plan.sizing, open_model))
     for t, value, ok in checks:
         lines.append("threshold   %s: %s %s" % (
             t.expr, format_threshold_value(t.metric, value),
             "ok" if ok else "FAILED"))
+    if plan.demo:
+        lines += format_demo_pace()
     if duration_s < SATURATION_MIN_S:
         return lines        # too short a run to judge
     if open_model:
@@ -2142,8 +2222,9 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
     return lines
 
 
-def run_summary(plan, stats, duration_s, checks, sizing):
-    """The settings file's "summary": what CI reads."""
+def run_summary(plan, stats, duration_s, checks, sizing, interrupted=None):
+    """The settings file's "summary": what CI reads.  interrupted: as
+    format_summary() takes it."""
     def latency_ms(hist):
         values = threshold_metrics(hist, 0, 0, 0.0)
         values["min"] = hist.min if hist.n else 0.0
@@ -2162,6 +2243,9 @@ def run_summary(plan, stats, duration_s, checks, sizing):
                      for kind, (count, text) in sorted(
                          stats.failures.items(),
                          key=lambda kv: (-kv[1][0], kv[0]))],
+        "interrupted": None if interrupted is None else {
+            "signal": signal_name(interrupted[0]),
+            "at_s": round(interrupted[1], 6)},
     }
     if stats.corrected is not None:
         late = stats.lateness
@@ -3711,9 +3795,10 @@ class ScriptContext(object):
     def __init__(self, plan, connect, clock, stop):
         self.plan, self.clock, self.stop = plan, clock, stop
         self.t0 = None
-        self.base = plan.target
+        self.base = plan.target     # None: the scripts name whole URLs
         self.lock = threading.Lock()
-        self.connectors = {origin(plan.target): connect}
+        self.connectors = {} if connect is None else {
+            origin(plan.target): connect}
         self.tls_context = None
         self.failures = collections.OrderedDict()  # key -> [count, text]
         import http.cookiejar   # now, not when the users start
@@ -3952,7 +4037,11 @@ class User(object):
         if found is None:
             if not isinstance(url, str):
                 raise TypeError("a url is a str, not %s" % type(url).__name__)
-            full = url if "://" in url else urljoin(self._ctx.base.url, url)
+            base = self._ctx.base
+            if "://" not in url and base is None:
+                raise ValueError("%r is a path, and hammer has no URL to"
+                                 " resolve it against: give it one" % url)
+            full = url if "://" in url else urljoin(base.url, url)
             try:
                 target = parse_url(full)
             except UsageError as exc:
@@ -4116,11 +4205,19 @@ def call_step(user, function, name, ctx, path, start=None):
         return False
 
 
-def transaction_step(user, instance, ctx, path):
-    """multi-mechanize's iteration: run() is a 'transaction' timer row,
-    then each custom_timers entry is a timer row of its own.  A run()
-    that raised is a task row named Transaction.run too (an iteration
-    that raised, an error of the run)."""
+def transaction_name(path):
+    """The timer of a Transaction script's run(): named after its script
+    ('browse.py:transaction'), so that two groups' are not one name."""
+    return os.path.basename(path) + ":transaction"
+
+
+def transaction_step(user, instance, ctx, path, suffix):
+    """multi-mechanize's iteration: run() is a timer row of the name
+    suffix (transaction_name()), then each custom_timers entry is a
+    timer row of its own (of its name alone, as multi-mechanize's report
+    counts them).  A run() that raised is a task row named
+    Transaction.run too (an iteration that raised, an error of the
+    run)."""
     clock = user._clock
     start = clock()
     requests = user._requests
@@ -4139,8 +4236,7 @@ def transaction_step(user, instance, ctx, path):
         error = user._last_error
     if error in ("check", "script"):
         status = 0
-    user._rows.add(start, done - start, status, 0, error,
-              name_suffix("timer", "transaction"))
+    user._rows.add(start, done - start, status, 0, error, suffix)
     timers = getattr(instance, "custom_timers", None)
     if not error and isinstance(timers, dict):
         for name, seconds in list(timers.items()):
@@ -4184,8 +4280,10 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
             task = tasks[int(rnd() * n)]
             call_step(user, task, task.__name__, ctx, path, start)
     elif scenario.transaction is not None:
+        timer = name_suffix("timer", transaction_name(path))
+
         def iteration(start):
-            transaction_step(user, instance, ctx, path)
+            transaction_step(user, instance, ctx, path, timer)
     else:
         def iteration(start):
             call_step(user, scenario.run, "run", ctx, path, start)
@@ -4469,15 +4567,17 @@ class RowWriter(object):
     def queue(self, suffix):
         """With names: the queue of rows named by suffix ('METHOD,name'),
         made on first use.  A row in it has no name of its own: the
-        queue's row format writes it."""
+        queue's line function (its row format's %) writes it."""
         rows = self.queues.get(suffix)
         if rows is None:
             with self.lock:
                 rows = self.queues.get(suffix)
                 if rows is None:
                     rows = collections.deque()
-                    self.formats[suffix] = row_format(self.open_model,
-                                                      suffix)
+                    fmt = row_format(self.open_model, suffix)
+                    self.formats[suffix] = (
+                        fmt.__mod__ if not suffix.startswith("timer,")
+                        else timer_line(fmt))
                     self.queues[suffix] = rows
         return rows
 
@@ -4494,8 +4594,9 @@ class RowWriter(object):
                 self.latencies += [r[0] - r[5] + r[1] for r in batch if r[2]]
             else:
                 self.latencies += [r[1] for r in batch if r[2]]
-        fmt = self.row_format if suffix is None else self.formats[suffix]
-        return len(batch), "".join(map(fmt.__mod__, batch))
+        line = (self.row_format.__mod__ if suffix is None
+                else self.formats[suffix])
+        return len(batch), "".join(map(line, batch))
 
     def abandon_timeouts(self, batch):
         """The batch with its timeouts that ended after --sizing's stop
@@ -4682,8 +4783,9 @@ class Worker(object):
         threads = []
         try:
             tls = make_tls_context(plan.insecure) if plan.tls else None
-            connect = connector(where[0], where[1], plan.target.host, tls,
-                                plan.timeout_s, clock)
+            connect = None if where is None else connector(
+                where[0], where[1], plan.target.host, tls, plan.timeout_s,
+                clock)
             if plan.groups is not None:
                 try:
                     self.scenarios = [load_script(path)
@@ -4838,6 +4940,21 @@ def cpu_times():
     return total if any(total) else None
 
 
+def processes_cpu_s(pids):
+    """The CPU seconds (user and system) the processes pids have used,
+    from /proc/PID/stat; 0.0 for one that has no such file."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / float(ticks)
+
+
 def read_number(path):
     """The number a small file starts with, or None when there is no such
     file or number ('max' in cgroup files)."""
@@ -4924,6 +5041,15 @@ def box_limits():
 
 def host_port(host, port):
     return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+
+
+def probe(plan, insecure, timeout_s):
+    """resolve_and_probe() the plan's target: where to connect, or None
+    when there is none (scripts that name whole URLs)."""
+    if plan.target is None:
+        return None
+    tls = make_tls_context(insecure) if plan.tls else None
+    return resolve_and_probe(plan.target, timeout_s, tls)
 
 
 def resolve_and_probe(target, timeout_s, tls_context):
@@ -5014,6 +5140,7 @@ class Signals(object):
     def __init__(self, err):
         self.err = err
         self.received = None
+        self.at = None          # when the first came (time.time())
         self.processes = []
         self.saved = {}
 
@@ -5027,7 +5154,7 @@ class Signals(object):
 
     def handle(self, signum, frame):
         if self.received is None:
-            self.received = signum
+            self.received, self.at = signum, time.time()
             return
         for p in self.processes:
             kill(p)
@@ -5257,11 +5384,14 @@ def start_instant(when, now, err):
     return now
 
 
-def run(plan, where, record, out, err, quiet, gate=None, progress=None):
+def run(plan, where, record, out, err, quiet, gate=None, progress=None,
+        own_pids=()):
     """Start the workers, report progress, print the summary.
 
     where: the (family, address) to connect to; record: the settings
-    file's dict, which gains the run's start and its summary.  Returns
+    file's dict, which gains the run's start and its summary; own_pids:
+    processes whose CPU counts as hammer's, not as other processes'
+    (--demo's target: its load is the test).  Returns
     the exit code: 0; 1 when a worker failed or no request was made; 3
     when a --fail-if threshold failed; 128 + signal number when SIGINT or
     SIGTERM stopped the run.
@@ -5292,9 +5422,9 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
         watch = SizingWatch(plan.sizing, len(procs), plan.stages,
                             plan.model == "open")
     done, exited, ready = {}, {}, 0
-    cpu = (None, 0.0)
+    cpu = (None, 0.0, 0.0)
     gate = gate or StartGate(plan.start_at)
-    waiting = None
+    waiting = stopped_at = None
     try:
         for p in procs:
             p.start()
@@ -5302,6 +5432,8 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
         while len(done) < len(procs):
             if signals.received is None:
                 signals.received = gate.stop_signal()
+            if signals.received and stopped_at is None:
+                stopped_at = signals.at or time.time()
             if signals.received and not stop_all.is_set():
                 stop_all.set()
                 report.clear()
@@ -5340,7 +5472,8 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
                             now = when
                         start_wall.value = start_instant(when, now, err)
                         go.set()
-                        cpu = (cpu_times(), time.process_time())
+                        cpu = (cpu_times(), time.process_time(),
+                               processes_cpu_s(own_pids))
                         report.start(start_wall.value)
                         update_settings(
                             record, err, started=iso_utc(start_wall.value),
@@ -5378,18 +5511,21 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None):
         return 1
     if watch is not None and sizing is None and signals.received is None:
         sizing = watch.at_end(plan.users)
-    own_cpu_s = time.process_time() - cpu[1]
+    own_cpu_s = (time.process_time() - cpu[1]
+                 + processes_cpu_s(own_pids) - cpu[2])
     gate.finished(done)
     return finish_run(plan, record, done, signals.received, out, err,
-                      (cpu[0], cpu_times(), own_cpu_s), sizing)
+                      (cpu[0], cpu_times(), own_cpu_s), sizing,
+                      stopped_at and stopped_at - start_wall.value)
 
 
 def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
-               sizing=None):
+               sizing=None, stopped_s=None):
     """Merge the workers' results, print the summary, record it and the
     run's duration in the settings file, pick the exit code.  cpu:
     cpu_times() at the start and the end, and the CPU seconds the parent
-    used; sizing: the SizingResult of --sizing."""
+    (and own_pids) used; sizing: the SizingResult of --sizing; stopped_s:
+    the elapsed seconds when the signal signum came."""
     stats = WorkerStats(plan.model == "open", plan.groups is not None
                         or plan.targets is not None, plan.ok_status)
     rows, duration, busy, failed = 0, 0.0, [], False
@@ -5415,12 +5551,17 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     else:
         named = named_metrics(name_entries(stats.names), duration)
     checks = evaluate_thresholds(plan.thresholds, metrics, named)
+    interrupted = None
+    if signum is not None:
+        interrupted = (signum, duration if stopped_s is None
+                       else max(0.0, stopped_s))
     out.write("\n".join(format_summary(plan, stats, duration, rows, busy,
-                                       shares, checks, sizing)) + "\n")
+                                       shares, checks, sizing,
+                                       interrupted)) + "\n")
     out.flush()
     update_settings(record, err, duration_s=round(duration, 6),
                     summary=run_summary(plan, stats, duration, checks,
-                                        sizing))
+                                        sizing, interrupted))
     if signum is not None:
         return 128 + signum
     if failed:
@@ -5918,12 +6059,14 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
     cpu0 = time.process_time()
     deadline = time.monotonic() + NODE_SETUP_S + plan.timeout_s
     phase, stopping, pings = "setup", None, {}
+    stopped_at = None
     collect0 = None
     start_at = plan.start_at
     next_tick = 0.0
     while True:
         if signals.received and stopping is None:
             stopping = signals.received
+            stopped_at = signals.at or time.time()
             report.clear()
             if phase == "setup":
                 err.write("hammer: interrupted before the test started\n")
@@ -6050,7 +6193,8 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
     record.update(collect_s=round(time.monotonic() - collect0, 6),
                   controller_cpu_s=round(time.process_time() - cpu0, 6))
     return finish_hosts(plan, args, links, record, signals.received, out,
-                        err, time.process_time() - cpu0)
+                        err, time.process_time() - cpu0,
+                        stopped_at and stopped_at - start_at)
 
 
 def clock_pings(links, events, pings):
@@ -6078,8 +6222,10 @@ def clock_pings(links, events, pings):
         events.put(item)
 
 
-def finish_hosts(plan, args, links, record, signum, out, err, cpu_s):
-    """The merged summary, from the nodes' workers' counters."""
+def finish_hosts(plan, args, links, record, signum, out, err, cpu_s,
+                 stopped_s=None):
+    """The merged summary, from the nodes' workers' counters; stopped_s:
+    the elapsed seconds when the signal signum came."""
     done = {}
     for l in links:
         if l.done is None:
@@ -6099,7 +6245,8 @@ def finish_hosts(plan, args, links, record, signum, out, err, cpu_s):
     if not done:
         return 128 + signum if signum else 1
     code = finish_run(plan, record, done, signum, out, err, (None, None,
-                                                            cpu_s))
+                                                            cpu_s),
+                      stopped_s=stopped_s)
     if args.collect == "none":
         for l in links:
             err.write("hammer: %s: rows left in %s\n"
@@ -6297,8 +6444,7 @@ def agent_run(agent, args, out, err):
     problem = capacity_problem(plan.threads_per_process, box_limits())
     if problem:
         raise RunError(problem)
-    tls = make_tls_context(args.insecure) if plan.tls else None
-    where = resolve_and_probe(plan.target, args.timeout, tls)
+    where = probe(plan, args.insecure, args.timeout)
     record = plan_settings(plan)
     create_output(plan.output, record)
     agent.threads = plan.threads_per_process
@@ -6429,198 +6575,187 @@ def positive_int_arg(text):
     return value
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line and where to
+    look, as wrk and curl print theirs: `hammer: error: ...`, then `try
+    'hammer.py --help'`; exit 2.  crunch's parser is one too."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s\ntry '%s.py --help'\n"
+                  % (self.prog, message, self.prog))
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help's layout: an option's metavar once ("-t, --threads N"), as
+    Python 3.13 writes it, so that most options fit on one line; the
+    epilog's example lines as they are written."""
+
+    def _format_action_invocation(self, action):
+        if not action.option_strings or action.nargs == 0:
+            return argparse.HelpFormatter._format_action_invocation(
+                self, action)
+        metavar = self._format_args(
+            action, self._get_default_metavar_for_optional(action))
+        return "%s %s" % (", ".join(action.option_strings), metavar)
+
+
+HELP_EPILOG = """examples:
+  python hammer.py --demo
+  python hammer.py http://127.0.0.1:8000/ -c 50 --rampup 30s --runtime 2m
+  python hammer.py http://127.0.0.1:8000/ --rate 500 --fail-if 'p99<250ms'
+  python hammer.py http://127.0.0.1:8000/ --stages 30s:10,2m:50,30s:0
+  python hammer.py http://127.0.0.1:8000/ --script examples/tasks.py -c 20
+
+Time options take 30, 30s, 500ms, 5m or 1h.  Exit codes: 0 run complete,
+1 run failed, 2 bad usage, 3 a --fail-if threshold failed, 130 SIGINT,
+143 SIGTERM.  README.md explains each option at length."""
+
+
 def build_parser():
-    p = argparse.ArgumentParser(
-        prog="hammer",
+    """The command line, in the README's groups; --help fits in 100
+    lines at 80 columns (a test counts them)."""
+    p = ArgumentParser(
+        prog="hammer", formatter_class=HelpFormatter, epilog=HELP_EPILOG,
+        usage="python hammer.py URL [options]\n"
+              "       python hammer.py --demo [options]",
         description="HTTP load generator: processes x threads of simulated"
-                    " users, one CSV row per request, percentiles over every"
-                    " response.",
-        epilog="Time options take 30, 30s, 500ms, 5m or 1h.  Exit codes: 0 run"
-               " complete, 1 run failed, 2 bad usage, 3 a --fail-if"
-               " threshold failed, 130 SIGINT, 143 SIGTERM.")
-    p.add_argument("url", nargs="?",
-                   help="http:// or https:// URL to load (127.0.0.1, [::1]"
-                        " or a host name); spaces and non-ASCII characters"
-                        " are percent-encoded as a browser does")
-    p.add_argument("--interval", type=duration_arg, default=0.0, metavar="S",
-                   help="pacing, start to start: each user starts a request"
-                        " at most every S, as the 2010 script did; after a"
-                        " slower response the next goes at once, counted"
-                        " as a late start (default: %(default)gs)")
-    p.add_argument("--think", default="0", metavar="S|A:B",
-                   help="pause of each user after each response: S, or"
-                        " uniform between A and B; --interval's pacing"
-                        " comes after it (default: %(default)ss)")
-    p.add_argument("--seed", type=seed_arg, metavar="N",
-                   help="seed of every random choice (think times, Poisson"
-                        " arrivals), to repeat a run (default: random,"
-                        " written to the settings file)")
-    p.add_argument("--runtime", type=duration_arg, default=None, metavar="S",
-                   help="how long the test sends requests (default: %gs;"
-                        " %gs with --demo)" % (DEFAULT_RUNTIME_S,
-                                               DEMO_RUNTIME_S))
-    p.add_argument("--rampup", type=duration_arg, default=None, metavar="S",
-                   help="linear ramp-up: user g of N starts at g*S/N; with"
-                        " --rate FROM:TO the rate ramps (default: 0s)")
-    p.add_argument("--rate", nargs="?", const="", metavar="R|FROM:TO",
-                   help="open model: R requests per second in all, at evenly"
-                        " spaced instants, whatever the server does; -c/-t"
-                        " caps the requests in flight, and a request no user"
-                        " is free for goes late, never skipped; latency is"
-                        " also measured from each intended send instant;"
-                        " alone with --stages/--cycles, whose targets are"
-                        " then req/s (default: closed model, users)")
-    p.add_argument("--arrivals", choices=ARRIVALS, metavar="KIND",
-                   help="with --rate: uniform (even gaps) or poisson"
-                        " (exponential gaps of the same mean)"
-                        " (default: uniform)")
-    p.add_argument("--stages", metavar="D:T,...",
-                   help="k6-style stages such as 30s:10,2m:50,30s:0: over"
-                        " each DURATION the target moves linearly from the"
-                        " last one to TARGET (users, or req/s with --rate);"
-                        " they set the runtime (default: --rampup, then"
-                        " --runtime)")
-    p.add_argument("--cycles", metavar="L1:L2:...",
-                   help="FunkLoad's concurrency cycles such as 10:20:30:"
-                        " each level (users, or req/s with --rate) held"
-                        " for --cycle-time (default: none)")
-    p.add_argument("--cycle-time", type=duration_arg, metavar="S",
-                   help="how long --cycles holds each level (default: %gs)"
-                        % DEFAULT_CYCLE_S)
-    p.add_argument("--cycle-rampup", type=duration_arg, metavar="S",
-                   help="how long --cycles takes to reach each level"
-                        " (default: 0s)")
-    p.add_argument("--sizing", action="store_true",
-                   help="find the breaking point: ramp users from 1 to"
-                        " --sizing-max (or the rate from 0 to --rate) over"
-                        " --sizing-time, and stop once the last"
-                        " --sizing-window breaks --sizing-slo or, by"
-                        " default, shows a throughput plateau (default:"
-                        " off)")
-    p.add_argument("--sizing-max", type=positive_int_arg, metavar="N",
-                   help="--sizing's most users (default: %d)"
-                        % DEFAULT_SIZING_MAX)
-    p.add_argument("--sizing-time", type=duration_arg, metavar="S",
-                   help="--sizing's ramp time (default: %gs)"
-                        % DEFAULT_SIZING_S)
-    p.add_argument("--sizing-window", type=duration_arg, metavar="S",
-                   help="--sizing judges the last S (default: %gs)"
-                        % DEFAULT_SIZING_WINDOW_S)
-    p.add_argument("--sizing-slo", metavar="EXPR",
-                   help="what --sizing must keep, in --fail-if's grammar;"
-                        " given, it alone judges (default: %s, or a"
-                        " throughput plateau)"
-                        % DEFAULT_SIZING_SLO.replace("%", "%%"))
-    p.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
-                   help="exit 3 when EXPR fails: METRIC OP VALUE, METRIC one"
-                        " of %s; OP < <= > >=; VALUE with us, ms or s for"
-                        " latency, %%%% for errors (transport errors,"
-                        " statuses of 400 and more but --ok-status, the"
-                        " script's failures and failed tasks), a number for"
-                        " rps and requests, as in"
-                        " p95<500ms or errors<1%%%%; with --rate latency is"
-                        " from the intended send; repeatable (default: none)"
-                        % " ".join(THRESHOLD_METRICS))
-    p.add_argument("--ok-status", action="append", default=[],
-                   metavar="LIST",
-                   help="statuses of 400 and more that are no error, for"
-                        " every request: 404,409 or a range, 400-499;"
-                        " repeatable (default: none)")
-    p.add_argument("-p", "--processes", type=positive_int_arg, metavar="N",
-                   help="worker processes, per node (default: %d, the CPUs"
-                        " this process may use)" % available_cpus())
-    users = p.add_mutually_exclusive_group()
-    users.add_argument("-t", "--threads", type=positive_int_arg,
-                       default=DEFAULT_THREADS, metavar="N",
-                       help="threads (users) per process"
-                            " (default: %(default)s)")
-    users.add_argument("-c", "--concurrency", type=positive_int_arg, metavar="N",
-                       help="users in all instead of -t, split over the"
-                            " processes (default: processes x threads)")
-    p.add_argument("-n", "--requests", type=positive_int_arg, metavar="N",
-                   help="stop after N requests in all, split over the users"
-                        " (default: no limit, --runtime ends the test)")
-    p.add_argument("-X", "--method", metavar="METHOD",
-                   help="request method (default: GET, or POST with --data)")
-    p.add_argument("-H", "--header", action="append", default=[],
-                   metavar="'NAME: VALUE'",
-                   help="add a request header; repeatable; hammer sets"
-                        " Content-Length itself (default: Host, User-Agent"
-                        " and Accept are sent)")
-    p.add_argument("-d", "--data", metavar="TEXT|@FILE",
-                   help="request body, or @FILE to send the bytes of a"
-                        " regular file of at most %s; read once at start"
-                        " (default: no body)" % format_bytes(MAX_BODY_B,
-                                                             binary=True))
-    p.add_argument("--timeout", type=duration_arg, default=DEFAULT_TIMEOUT_S,
-                   metavar="S",
-                   help="per request, covering connect, send and read;"
-                        " no wait lasts past it (default: %(default)gs)")
-    p.add_argument("--no-keepalive", action="store_true",
-                   help="open a new connection for every request, as urllib"
-                        " does (default: one kept-alive connection per user)")
-    p.add_argument("-k", "--insecure", action="store_true",
-                   help="skip TLS certificate checks (default: verify, with"
-                        " SNI)")
-    p.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="FILE",
-                   help="CSV file for the rows; the settings go to FILE.json"
-                        " (default: %(default)s)")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress line (default: progress on stderr)")
-    p.add_argument("--script", action="append", default=[],
-                   metavar="FILE[:USERS]",
-                   help="run the user flow in FILE.py (@hammer.task"
-                        " functions, run(user) or class Transaction); one"
-                        " iteration is one task or run(); several files"
-                        " with their users are groups run at once"
-                        " (default: the URL alone)")
-    p.add_argument("--project", metavar="DIR",
-                   help="run a multi-mechanize project: DIR/config.cfg and"
-                        " its user groups' scripts in DIR/test_scripts"
-                        " (default: none)")
-    p.add_argument("--targets", metavar="FILE",
-                   help="requests from a vegeta http targets file, each"
-                        " picked by its '# weight:' (default: none)")
-    p.add_argument("--data-file", metavar="FILE.csv",
-                   help="a CSV with a header: user g's user.data is row g"
-                        " mod rows (default: none)")
-    p.add_argument("--max-body", default="10MB", metavar="SIZE",
-                   help="body bytes a script's response keeps; the rest is"
-                        " counted (default: %(default)s)")
-    p.add_argument("--verbose", action="store_true",
-                   help="print each request's method, URL, status and time,"
-                        " and each timer, on stderr (default: off)")
-    p.add_argument("--node", metavar="I/N",
-                   help="run share I of a test split over N nodes: the"
-                        " users g with g mod N = I-1, every N-th rate slot;"
-                        " -c, -n, --rate and stage targets are totals over"
-                        " the nodes, -p and -t per node (default: one box)")
-    p.add_argument("--start-at", metavar="TIME",
-                   help="start the test at TIME: epoch seconds, ISO 8601"
-                        " UTC (2026-11-22T23:30:00Z) or +30s from now;"
-                        " elapsed counts from it (default: once ready)")
-    p.add_argument("--hosts", metavar="H1,H2,...|@FILE",
-                   help="run the test on these [user@]host[:port] nodes"
-                        " over the system's ssh, and merge their rows"
-                        " into -o with a node column (default: this box)")
-    p.add_argument("--ssh-option", action="append", default=[],
-                   metavar="KEY=VALUE",
-                   help="with --hosts: passed to ssh as -o KEY=VALUE;"
-                        " repeatable (default: BatchMode=yes only)")
-    p.add_argument("--ssh-config", metavar="FILE",
-                   help="with --hosts: ssh's -F FILE (default: ssh's own)")
-    p.add_argument("--remote-python", default="python3", metavar="CMD",
-                   help="with --hosts: the nodes' Python, 3.6 or newer"
-                        " (default: %(default)s)")
-    p.add_argument("--collect", choices=("rows", "none"), default="rows",
-                   help="with --hosts: copy the nodes' rows back into -o, or"
-                        " leave them in the nodes' run directories"
-                        " (default: %(default)s)")
+                    " users, one CSV row per\nrequest, percentiles over every"
+                    " response.")
+    p._optionals.title = "options"     # "optional arguments" before 3.10
     p.add_argument("--demo", action="store_true",
-                   help="start a small target on 127.0.0.1 and run a short"
-                        " test against it")
+                   help="a short test against a target of its own on"
+                        " 127.0.0.1")
     p.add_argument("--version", action="version",
                    version="hammer " + __version__)
+
+    g = p.add_argument_group("target and request")
+    g.add_argument("url", nargs="?", metavar="URL",
+                   help="http:// or https:// URL to load")
+    g.add_argument("-X", "--method", metavar="METHOD",
+                   help="request method (default: GET, POST with -d)")
+    g.add_argument("-H", "--header", action="append", default=[],
+                   metavar="'K: V'",
+                   help="add a request header; repeatable (default: none)")
+    g.add_argument("-d", "--data", metavar="TEXT|@F",
+                   help="request body, or the bytes of file F (default:"
+                        " none)")
+    g.add_argument("--timeout", type=duration_arg, default=DEFAULT_TIMEOUT_S,
+                   metavar="S",
+                   help="per request: connect, send and read (default:"
+                        " %(default)gs)")
+    g.add_argument("--no-keepalive", action="store_true",
+                   help="a new connection per request (default: keep-alive)")
+    g.add_argument("-k", "--insecure", action="store_true",
+                   help="skip TLS certificate checks (default: verify)")
+
+    g = p.add_argument_group("users and load shape")
+    g.add_argument("-p", "--processes", type=positive_int_arg, metavar="N",
+                   help="worker processes (default: %d, the CPUs)"
+                        % available_cpus())
+    users = g.add_mutually_exclusive_group()
+    users.add_argument("-t", "--threads", type=positive_int_arg,
+                       default=DEFAULT_THREADS, metavar="N",
+                       help="users per process (default: %(default)s)")
+    users.add_argument("-c", "--concurrency", type=positive_int_arg,
+                       metavar="N",
+                       help="users in all, instead of -t (default: -p x -t)")
+    g.add_argument("-n", "--requests", type=positive_int_arg, metavar="N",
+                   help="stop after N requests in all (default: no limit)")
+    g.add_argument("--runtime", type=duration_arg, default=None, metavar="S",
+                   help="how long the test sends (default: %gs; %gs with"
+                        " --demo)" % (DEFAULT_RUNTIME_S, DEMO_RUNTIME_S))
+    g.add_argument("--rampup", type=duration_arg, default=None, metavar="S",
+                   help="start the users over S, linearly (default: 0s)")
+    g.add_argument("--interval", type=duration_arg, default=0.0, metavar="S",
+                   help="start a request at most every S (default:"
+                        " %(default)gs)")
+    g.add_argument("--think", default="0", metavar="S|A:B",
+                   help="pause after a response: S, or A to B (default:"
+                        " %(default)ss)")
+    g.add_argument("--seed", type=seed_arg, metavar="N",
+                   help="seed of every random choice (default: random)")
+    g.add_argument("--stages", metavar="D:T,...",
+                   help="k6 stages: users move to T over D (default: none)")
+    g.add_argument("--cycles", metavar="L1:L2:...",
+                   help="hold each level of users --cycle-time (default:"
+                        " none)")
+    g.add_argument("--cycle-time", type=duration_arg, metavar="S",
+                   help="each cycle's hold (default: %gs)" % DEFAULT_CYCLE_S)
+    g.add_argument("--cycle-rampup", type=duration_arg, metavar="S",
+                   help="each cycle's climb (default: 0s)")
+
+    g = p.add_argument_group("open model")
+    g.add_argument("--rate", nargs="?", const="", metavar="R|FROM:TO",
+                   help="R requests/s, whatever the server does (default:"
+                        " off)")
+    g.add_argument("--arrivals", choices=ARRIVALS, metavar="KIND",
+                   help="uniform or poisson gaps (default: uniform)")
+
+    g = p.add_argument_group("scenarios")
+    g.add_argument("--script", action="append", default=[],
+                   metavar="F[:USERS]",
+                   help="run F.py's user flow; repeatable (default: none)")
+    g.add_argument("--project", metavar="DIR",
+                   help="run a multi-mechanize project (default: none)")
+    g.add_argument("--targets", metavar="FILE",
+                   help="requests from a vegeta targets file (default: none)")
+    g.add_argument("--data-file", metavar="FILE.csv",
+                   help="user g's user.data is row g (default: none)")
+    g.add_argument("--max-body", default="10MB", metavar="SIZE",
+                   help="body bytes a script's response keeps (default:"
+                        " %(default)s)")
+    g.add_argument("--verbose", action="store_true",
+                   help="print a script's requests and timers (default: off)")
+
+    g = p.add_argument_group("thresholds and sizing")
+    g.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
+                   help="exit 3 unless EXPR holds; repeatable (default:"
+                        " none)")
+    g.add_argument("--ok-status", action="append", default=[],
+                   metavar="LIST",
+                   help="no error: 404,409 or 400-499; repeatable (default:"
+                        " none)")
+    g.add_argument("--sizing", action="store_true",
+                   help="ramp users up until --sizing-slo breaks or, by"
+                        " default, throughput stops growing (default: off)")
+    g.add_argument("--sizing-max", type=positive_int_arg, metavar="N",
+                   help="the most users (default: %d)" % DEFAULT_SIZING_MAX)
+    g.add_argument("--sizing-time", type=duration_arg, metavar="S",
+                   help="the ramp's length (default: %gs)" % DEFAULT_SIZING_S)
+    g.add_argument("--sizing-window", type=duration_arg, metavar="S",
+                   help="judge the last S (default: %gs)"
+                        % DEFAULT_SIZING_WINDOW_S)
+    g.add_argument("--sizing-slo", metavar="EXPR",
+                   help="what must hold, as --fail-if; given, it alone"
+                        " judges (default: %s, or a plateau)"
+                        % DEFAULT_SIZING_SLO.replace("%", "%%"))
+
+    g = p.add_argument_group("many machines")
+    g.add_argument("--node", metavar="I/N",
+                   help="run share I of a test over N nodes (default: all)")
+    g.add_argument("--start-at", metavar="TIME",
+                   help="start at epoch, ISO 8601 UTC or +30s (default:"
+                        " ready)")
+    g.add_argument("--hosts", metavar="LIST|@FILE",
+                   help="run on these nodes over ssh (default: this box)")
+    g.add_argument("--ssh-option", action="append", default=[],
+                   metavar="K=V",
+                   help="ssh -o K=V; repeatable (default: BatchMode=yes)")
+    g.add_argument("--ssh-config", metavar="FILE",
+                   help="ssh -F FILE (default: ssh's own)")
+    g.add_argument("--remote-python", default="python3", metavar="CMD",
+                   help="the nodes' Python (default: %(default)s)")
+    g.add_argument("--collect", choices=("rows", "none"), default="rows",
+                   metavar="rows|none",
+                   help="copy the nodes' rows into -o (default:"
+                        " %(default)s)")
+
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="FILE",
+                   help="CSV file; settings in FILE.json (default:"
+                        " %(default)s)")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress line (default: on stderr)")
     return p
 
 
@@ -6657,7 +6792,7 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts ok_status"))
+    " hosts ok_status demo"))
 
 
 def exclusive(args, names):
@@ -6761,8 +6896,9 @@ def load_shape(args, users):
         raise UsageError("--%s must last more than 0s and at most %gs"
                          % (shape, MAX_DURATION_S))
     if not open_model and max(s.end for s in stages) < 1:
-        raise UsageError("--%s never asks for a user: give a target of 1"
-                         " or more" % shape)
+        raise UsageError("--%s never asks for a user: give a %s of 1 or"
+                         " more" % (shape, "level" if shape == "cycles"
+                                    else "target"))
     if open_model and RateSchedule(stages).total <= 0:
         raise UsageError("--%s never asks for a request: give a rate above"
                          " 0" % shape)
@@ -6862,6 +6998,19 @@ def scenes(args, headers, users_option):
     return Scenes(groups, targets, settings, notes, quiet)
 
 
+def more_users(args, shape, counted, least):
+    """How to ask for `least` users or more, by what sets them: the
+    groups, the stages or cycles, else -c (a usage error's advice)."""
+    if counted:
+        return ("give the project's user groups %d threads or more in all"
+                % least if args.project is not None else
+                "give the --script groups %d users or more in all" % least)
+    if args.rate is None and shape in ("stages", "cycles"):
+        return "give --%s a %s of %d or more" % (
+            shape, "target" if shape == "stages" else "level", least)
+    return "give -c %d or more" % least
+
+
 def make_plan(args):
     """Check the arguments and derive the run's Plan.
 
@@ -6925,15 +7074,20 @@ def make_plan(args):
     mine = len(node_users(users, *node)) if node else users
     if not mine:
         raise UsageError("--node %d/%d has no users: %d users in all over %d"
-                         " nodes; give -c %d or more"
-                         % (node + (users, node[1], node[1])))
+                         " nodes; %s" % (node + (users, node[1], more_users(
+                             args, shape, counted, node[1]))))
     processes = min(processes, mine)
     start_at = None
     if args.start_at is not None:
         start_at = parse_start_at(args.start_at, time.time())
     try:
-        request = build_request(method, target, headers, body,
-                                not args.no_keepalive)
+        if target is None:      # the scripts' requests will send them
+            "".join(name + value for name, value in headers).encode(
+                "latin-1")
+            request = None
+        else:
+            request = build_request(method, target, headers, body,
+                                    not args.no_keepalive)
     except UnicodeError:
         raise UsageError("headers must be latin-1 text")
     seed = args.seed
@@ -6965,9 +7119,10 @@ def make_plan(args):
     except UsageError as exc:
         raise UsageError("--max-body: %s" % exc)
     return Plan(
-        url=target.url, method=method, target=target, request=request,
-        head_request=method.upper() == "HEAD",
-        keepalive=not args.no_keepalive, tls=target.scheme == "https",
+        url=target and target.url, method=method, target=target,
+        request=request, head_request=method.upper() == "HEAD",
+        keepalive=not args.no_keepalive,
+        tls=target is not None and target.scheme == "https",
         insecure=args.insecure, processes=processes, users=users,
         threads_per_process=split_evenly(mine, processes), model=model,
         shape=shape, stages=stages, rampup_s=args.rampup or 0.0,
@@ -6976,11 +7131,13 @@ def make_plan(args):
         interval_s=args.interval, think_s=think, seed=seed,
         requests=args.requests, timeout_s=args.timeout, output=args.output,
         sizing=sizing, thresholds=thresholds,
-        name=default_name(target.path), headers=headers, groups=groups,
+        name=target and default_name(target.path), headers=headers,
+        groups=groups,
         group_of=group_of, targets=targets, data=data, max_body=max_body,
         verbose=args.verbose, scenario=scene.settings, notes=notes,
         quiet=scene.quiet, node=node, start_at=start_at,
-        hosts=len(args.hosts) if args.hosts else None, ok_status=ok_status)
+        hosts=len(args.hosts) if args.hosts else None, ok_status=ok_status,
+        demo=bool(getattr(args, "demo", False)))
 
 
 def hosts_options(args):
@@ -7018,7 +7175,8 @@ def plan_settings(plan):
                   "slo": plan.sizing.slo.expr,
                   "plateau": plan.sizing.plateau}
     return {
-        "hammer": __version__, "url": redact_url(plan.url),
+        "hammer": __version__,
+        "url": redact_url(plan.url) if plan.url is not None else None,
         "method": plan.method,
         "processes": plan.processes, "users": plan.users,
         "threads_per_process": plan.threads_per_process,
@@ -7067,7 +7225,8 @@ def main(argv=None, out=None, err=None):
     demo = listener = raw = None
     try:
         args = parser.parse_args(argv)
-        if args.url is None and not args.demo and args.targets is None:
+        if args.url is None and not (args.demo or args.targets is not None
+                                     or args.script or args.project):
             parser.error("a URL is required (or --demo to try hammer on a"
                          " built-in target)")
         if args.url is not None and args.demo:
@@ -7102,12 +7261,12 @@ def main(argv=None, out=None, err=None):
             err.write("hammer: demo target listening at %s\n" % args.url)
         if args.hosts:
             return run_hosts(args, raw, plan, out, err)
-        tls = make_tls_context(args.insecure) if plan.tls else None
-        where = resolve_and_probe(plan.target, args.timeout, tls)
+        where = probe(plan, args.insecure, args.timeout)
         record = plan_settings(plan)
         create_output(plan.output, record)
         return run(plan, where, record, out, err,
-                   args.quiet or plan.quiet)
+                   args.quiet or plan.quiet,
+                   own_pids=[demo.pid] if demo is not None else ())
     except RunError as exc:
         err.write("hammer: error: %s\n" % exc)
         return 1

@@ -1356,26 +1356,24 @@ class ServerTestCase(unittest.TestCase):
 
     def assert_usage(self, argv, message, traceback_of=None):
         """hammer.main(-o results.csv argv) refuses the command line: exit
-        2, the usage, then the one line 'hammer: error: message', nothing
-        on stdout, results.csv (argv's own -o wins) untouched, no settings
-        file, and nothing sent().  The error line is the last one, but
-        for the traceback of the script traceback_of, which may follow
-        it: its own lines, none of hammer's."""
+        2, the one line 'hammer: error: message' and `try 'hammer.py
+        --help'` (no usage block), nothing on stdout, results.csv (argv's
+        own -o wins) untouched, no settings file, and nothing sent().
+        The error line is the first one, and the try line the last; the
+        traceback of the script traceback_of may come between them: its
+        own lines, none of hammer's."""
         with open(self.csv, "w") as f:
             f.write(self.SENTINEL)
         code, out, err = self.main(*(["-o", self.csv] + list(argv)))
         self.assertEqual(code, 2, err)
         self.assertNotIn("Traceback", err)
         lines = err.splitlines()
-        self.assertTrue(lines[0].startswith("usage: hammer "), err)
-        at = [i for i, line in enumerate(lines)
-              if line.startswith("hammer: error: ")]
-        self.assertEqual(len(at), 1, err)
-        self.assertEqual(lines[at[0]], "hammer: error: " + message)
-        frames = [line for line in lines[at[0] + 1:]
-                  if line.startswith("  File ")]
+        self.assertEqual(lines[0], "hammer: error: " + message, err)
+        self.assertEqual(lines[-1], "try 'hammer.py --help'", err)
+        self.assertEqual(err.count("hammer: error: "), 1, err)
+        frames = [line for line in lines[1:-1] if line.startswith("  File ")]
         if traceback_of is None:
-            self.assertEqual(lines[at[0] + 1:], [])
+            self.assertEqual(lines[1:-1], [])
         else:
             self.assertGreater(len(frames), 0, err)
         for frame in frames:
@@ -1469,12 +1467,13 @@ class ScenarioTestCase(ServerTestCase):
         return proc
 
     def table(self):
-        """results.csv through the csv module, as Rows of typed values."""
+        """results.csv through the csv module, as Rows of typed values
+        (status None where it is empty: a timer's without a response)."""
         with open(self.csv, newline="", encoding="utf-8") as f:
             lines = list(csv.reader(f))
         self.assertEqual(lines[0], SCENARIO_COLUMNS)
-        return [Row(float(r[0]), float(r[1]), int(r[2]), int(r[3]), r[4],
-                    r[5], r[6], r[7]) for r in lines[1:]]
+        return [Row(float(r[0]), float(r[1]), int(r[2]) if r[2] else None,
+                    int(r[3]), r[4], r[5], r[6], r[7]) for r in lines[1:]]
 
     def requests(self, rows):
         """Counter of (method, name) over the HTTP rows."""
@@ -1818,10 +1817,49 @@ class TestMain(ServerTestCase):
                        "--threads", "--timeout", "--output"):
             self.assertRegex(out, r"(?s)%s.*?\(default: " % option)
 
+    def help_at(self, columns):
+        with unittest.mock.patch.dict(os.environ, {"COLUMNS": str(columns)}):
+            code, out, _ = self.main("--help")
+        self.assertEqual(code, 0)
+        return out.splitlines()
+
+    def test_help_fits_a_screen(self):
+        lines = self.help_at(80)
+        self.assertLess(len(lines), 100, "\n".join(lines))
+        self.assertEqual([l for l in lines if len(l) > 80], [])
+
+    def test_help_groups_the_options(self):
+        lines = self.help_at(80)
+        titles = [l[:-1] for l in lines if re.match(r"^[a-z].*:$", l)]
+        self.assertEqual(titles, [
+            "options", "target and request", "users and load shape",
+            "open model", "scenarios", "thresholds and sizing",
+            "many machines", "output", "examples"])
+        parser = hammer.build_parser()
+        grouped = [a for g in parser._action_groups[2:]
+                   for a in g._group_actions]
+        self.assertEqual(set(parser._actions) - set(grouped), set(
+            a for a in parser._actions
+            if a.dest in ("help", "version", "demo")))
+
+    def test_help_examples_are_good_command_lines(self):
+        lines = self.help_at(80)
+        at = lines.index("examples:")
+        examples = [shlex.split(l)[2:] for l in lines[at + 1:at + 6]]
+        self.assertTrue(all(l.startswith("  python hammer.py ")
+                            for l in lines[at + 1:at + 6]))
+        self.assertEqual(examples[0], ["--demo"])
+        cwd = os.getcwd()
+        os.chdir(HERE)      # examples/ is the repository's
+        self.addCleanup(os.chdir, cwd)
+        for argv in examples[1:]:
+            with self.subTest(argv=argv):
+                self.assertIsNotNone(make_plan(*argv))
+
 
 class TestBadInput(ServerTestCase):
-    """Every bad command line: exit 2 and one exact `hammer: error:` line
-    after the usage lines, no traceback, results.csv untouched, and not
+    """Every bad command line: exit 2, one exact `hammer: error:` line and
+    `try 'hammer.py --help'`, no traceback, results.csv untouched, and not
     even a connection to the target."""
 
     def setUp(self):
@@ -1852,6 +1890,8 @@ class TestBadInput(ServerTestCase):
             ([url, "--bogus"], "unrecognized arguments: --bogus"),
             (["ftp://127.0.0.1/"], "unsupported url scheme 'ftp' in"
              " 'ftp://127.0.0.1/': use http:// or https://"),
+            (["http//127.0.0.1:8082/"], "url 'http//127.0.0.1:8082/' has a"
+             " malformed scheme: write it as http://127.0.0.1:8082/"),
             (["127.0.0.1:8000/"], "url '127.0.0.1:8000/' has no scheme: write"
              " it as http://127.0.0.1:8000/"),
             (["http://[::1"], "url 'http://[::1' is malformed: its IPv6"
@@ -2010,7 +2050,7 @@ class TestBadInput(ServerTestCase):
             ([url, "--cycles", "10::20"], "--cycles: '' " + users),
             ([url, "--cycles", "a"], "--cycles: 'a' " + users),
             ([url, "--cycles", "0"], "--cycles never asks for a user: give a"
-             " target of 1 or more"),
+             " level of 1 or more"),
             ([url, "--cycles", "10", "--cycle-time", "0"], "--cycle-time must"
              " be more than 0s"),
             ([url, "--cycle-time", "10s"], "--cycle-time needs --cycles"),
@@ -2105,9 +2145,10 @@ class TestBadInput(ServerTestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True, timeout=60)
         self.assertEqual(proc.returncode, 2)
-        self.assertEqual(proc.stderr.splitlines()[-1],
+        self.assertEqual(proc.stderr,
                          "hammer: error: url 'http://[::1' is malformed: its"
-                         " IPv6 address lacks the closing ']'")
+                         " IPv6 address lacks the closing ']'\n"
+                         "try 'hammer.py --help'\n")
         self.assertEqual(proc.stdout, "")
 
 
@@ -2115,6 +2156,36 @@ class TestBadInput(ServerTestCase):
 
 
 class TestRequestAndParsing(unittest.TestCase):
+    def test_a_url_without_its_scheme_is_written_as_meant(self):
+        for text, wrong, meant in (
+                ("http//127.0.0.1:8082/", "a malformed scheme",
+                 "http://127.0.0.1:8082/"),
+                ("https//127.0.0.1/a", "a malformed scheme",
+                 "https://127.0.0.1/a"),
+                ("http:/127.0.0.1/", "a malformed scheme",
+                 "http://127.0.0.1/"),
+                ("HTTP:127.0.0.1/", "a malformed scheme",
+                 "http://127.0.0.1/"),
+                ("http:://127.0.0.1/", "a malformed scheme",
+                 "http://127.0.0.1/"),
+                ("http//[::1]:8000/x", "a malformed scheme",
+                 "http://[::1]:8000/x"),
+                ("http//u:p@127.0.0.1/", "a malformed scheme",
+                 "http://u:p@127.0.0.1/"),
+                ("http:8080/", "a malformed scheme", "http://HOST:8080/"),
+                ("127.0.0.1:8000/", "no scheme", "http://127.0.0.1:8000/"),
+                ("httpbin.test/get", "no scheme", "http://httpbin.test/get"),
+                ("//127.0.0.1:8000/", "no scheme", "http://127.0.0.1:8000/"),
+                (":8000/", "no scheme", "http://HOST:8000/"),
+                ("/items?page=2", "no scheme", "http://HOST/items?page=2")):
+            with self.subTest(text=text):
+                with self.assertRaises(hammer.UsageError) as cm:
+                    hammer.parse_url(text)
+                self.assertEqual(str(cm.exception), "url %r has %s: write it"
+                                 " as %s" % (text, wrong, meant))
+                # the advice, its HOST filled in, is a URL hammer takes
+                hammer.parse_url(meant.replace("HOST", "127.0.0.1"))
+
     def test_parse_url_ipv6_and_auth(self):
         t = hammer.parse_url("http://user:p%40ss@[::1]:8080/a?b=1#frag")
         self.assertEqual((t.host, t.port, t.path, t.host_header, t.auth),
@@ -2970,6 +3041,29 @@ class TestRuns(ServerTestCase):
                          r" http://127.0.0.1:\d+/\n$")
         self.assertIn("output      %s (%d rows)" % (self.csv, len(rows)),
                       proc.stdout)
+        self.assertIn("\ndemo        the target is a small Python server on"
+                      " this box", proc.stdout)
+
+    def test_demo_counts_its_target_cpu_as_its_own(self):
+        # the warning about other processes must not count the demo's
+        # target, which runs beside hammer as the test itself
+        seen = []
+
+        def fake_run(plan, where, record, out, err, quiet, **kwargs):
+            pids = list(kwargs.get("own_pids", ()))
+            with open("/proc/%d/stat" % pids[0]) as f:
+                parent = int(f.read().rpartition(")")[2].split()[1])
+            seen.append((plan.demo, len(pids), pids[0], parent))
+            return 0
+
+        with unittest.mock.patch.object(hammer, "run", fake_run):
+            code, out, err = self.main("--demo", "-o", self.csv, "-q")
+        self.assertEqual(code, 0, err)
+        # one process of its own: the target, a child of this one
+        self.assertEqual(len(seen), 1)
+        demo, count, pid, parent = seen[0]
+        self.assertEqual((demo, count, parent), (True, 1, os.getpid()))
+        self.assertNotEqual(pid, os.getpid())
 
 
     def test_output_that_fills_up_fails_the_run(self):
@@ -5017,6 +5111,73 @@ class TestSummary(unittest.TestCase):
                           (0.000212, 0.0012, 0.0123, 0.123, 1.234)],
                          ["212us", "1.20ms", "12.3ms", "123ms", "1.23s"])
 
+    def test_an_interrupted_run_says_when(self):
+        stats = self.stats()
+        for signum, words in ((signal.SIGINT, "Ctrl+C (SIGINT)"),
+                              (signal.SIGTERM, "SIGTERM")):
+            lines = hammer.format_summary(self.SETTINGS, stats, 1.25, 6,
+                                          [0.5], None, (), None,
+                                          (signum, 1.2345))
+            self.assertEqual(lines[2], "run         interrupted by %s at"
+                             " 1.2s of 2s" % words)
+            self.assertEqual(lines[3], "requests    6 in 1.25s = 4.8 req/s")
+        lines = hammer.format_summary(self.SETTINGS, stats, 2.0, 6, [0.5])
+        self.assertEqual([l for l in lines if "interrupted" in l], [])
+
+    def test_an_interrupted_run_records_when(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            plan = self.SETTINGS._replace(output=os.path.join(tmp, "r.csv"))
+            record = hammer.plan_settings(plan)
+            stats = self.stats()
+            done = {0: hammer.Done(0, stats.to_dict(), 6, 0.1, 1.0, 1.25,
+                                   None)}
+            for signum, stopped_s, name, at_s in (
+                    (signal.SIGINT, 1.2345, "SIGINT", 1.2345),
+                    (signal.SIGTERM, None, "SIGTERM", 1.25),
+                    (None, None, None, None)):
+                out, err = io.StringIO(), io.StringIO()
+                code = hammer.finish_run(plan, record, done, signum, out,
+                                         err, stopped_s=stopped_s)
+                with open(plan.output + ".json") as f:
+                    summary = json.load(f)["summary"]
+                if signum is None:
+                    self.assertEqual(code, 0)
+                    self.assertIsNone(summary["interrupted"])
+                    self.assertNotIn("interrupted", out.getvalue())
+                    continue
+                self.assertEqual(code, 128 + signum)
+                self.assertEqual(summary["interrupted"],
+                                 {"signal": name, "at_s": at_s})
+                self.assertIn(" at %.1fs of 2s\n" % at_s, out.getvalue())
+
+    def test_the_demo_explains_its_pace(self):
+        lines = hammer.format_summary(self.SETTINGS._replace(demo=True),
+                                      self.stats(), 2.0, 6, [0.5])
+        self.assertEqual(lines[-2:], [
+            "demo        the target is a small Python server on this box,"
+            " sharing its CPUs with hammer: it sets this pace",
+            "            against nginx, one hammer process on one core made"
+            " 48,017 req/s with 16 users (README.md: How fast)"])
+        self.assertEqual(self.SETTINGS.demo, False)
+        lines = hammer.format_summary(self.SETTINGS, self.stats(), 2.0, 6,
+                                      [0.5])
+        self.assertEqual([l for l in lines if "demo" in l], [])
+
+    def test_the_demo_quotes_how_fast(self):
+        with open(os.path.join(HERE, "README.md")) as f:
+            section = f.read().split("\n## How fast")[1].split("\n## ")[0]
+        self.assertIn("hammer / wrk, 16 connections | 0.92 ({:,} /".format(
+            hammer.DEMO_REFERENCE_RPS), section)
+
+    def test_processes_cpu_s(self):
+        spent = hammer.processes_cpu_s([os.getpid()])
+        self.assertLessEqual(abs(spent - time.process_time()), 0.05)
+        self.assertEqual(hammer.processes_cpu_s([]), 0.0)
+        # a process that is gone counts nothing
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        proc.wait()
+        self.assertEqual(hammer.processes_cpu_s([proc.pid]), 0.0)
+
     def test_no_requests_fails_the_run(self):
         plan = self.SETTINGS._replace(output=os.devnull + "/x")
         record = hammer.plan_settings(plan)
@@ -5053,6 +5214,19 @@ class TestStarvation(ServerTestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertRegex(proc.stdout, r"\nwarning: the CPUs hammer may use"
                          r" were \d+% busy, \d+% of them with other processes")
+
+    def test_the_demo_target_is_not_another_process(self):
+        # the demo's target shares hammer's one CPU: its load is the test's
+        if not hasattr(os, "sched_setaffinity") or not os.path.exists(
+                "/proc/stat"):
+            self.skipTest("needs Linux's CPU affinity and /proc/stat")
+        cpu = {min(os.sched_getaffinity(0))}
+        proc = self.hammer("--demo", "-p", "1", "-t", "4", "--runtime", "2",
+                           pin=cpu)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("\ndemo        the target is a small Python server",
+                      proc.stdout)
+        self.assertNotIn("other processes", proc.stdout)
 
     def test_an_idle_box_with_a_slow_target_stays_quiet(self):
         server = self.start_server(delay_s=0.005)
@@ -5391,12 +5565,23 @@ class TestSignals(ServerTestCase):
         except OSError:
             pass
 
-    def assert_stopped_cleanly(self, proc, server, code):
+    def assert_stopped_cleanly(self, proc, server, code, sent_s):
+        """The run stopped by code - 128, sent after sent_s: every row
+        kept, and the summary says when, as the settings file does."""
         out, err = proc.communicate(timeout=20)
         self.assertEqual(proc.returncode, code, err)
         rows = self.rows()
         self.assertEqual(len(rows), server.requests)
         self.assertIn("requests    %d in " % len(rows), out)
+        started = self.settings()["started_epoch_s"]
+        name = {130: "SIGINT", 143: "SIGTERM"}[code]
+        got = self.settings()["summary"]["interrupted"]
+        self.assertEqual(got["signal"], name)
+        self.assertLessEqual(sent_s - started, got["at_s"])
+        self.assertLess(got["at_s"], sent_s - started + 1.0)
+        self.assertIn("\nrun         interrupted by %s at %.1fs of 60s\n" % (
+            "Ctrl+C (SIGINT)" if code == 130 else "SIGTERM", got["at_s"]),
+            out)
         self.assert_group_gone(proc.pid)
 
     def assert_group_gone(self, pgid):
@@ -5413,14 +5598,16 @@ class TestSignals(ServerTestCase):
     def test_sigint_to_the_process_group_keeps_every_row(self):
         server = self.start_server()
         proc = self.start_long_run(server)
+        sent_s = time.time()
         os.killpg(proc.pid, signal.SIGINT)
-        self.assert_stopped_cleanly(proc, server, 130)
+        self.assert_stopped_cleanly(proc, server, 130, sent_s)
 
     def test_sigint_to_the_parent_only(self):
         server = self.start_server()
         proc = self.start_long_run(server)
+        sent_s = time.time()
         proc.send_signal(signal.SIGINT)
-        self.assert_stopped_cleanly(proc, server, 130)
+        self.assert_stopped_cleanly(proc, server, 130, sent_s)
 
     def test_crunch_clips_the_stages_of_an_interrupted_run(self):
         # a plan to 60 s stopped after a second or so: crunch warns, and
@@ -5458,8 +5645,9 @@ class TestSignals(ServerTestCase):
     def test_sigterm(self):
         server = self.start_server()
         proc = self.start_long_run(server)
+        sent_s = time.time()
         os.killpg(proc.pid, signal.SIGTERM)
-        self.assert_stopped_cleanly(proc, server, 143)
+        self.assert_stopped_cleanly(proc, server, 143, sent_s)
 
 
 # --- scripts: --script, the user object, data files --------------------------
@@ -5699,16 +5887,21 @@ class TestScriptShapes(ScenarioTestCase):
         rows = self.table()
         self.assertEqual(self.requests(rows), collections.Counter())
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
-            {"transaction": 8, "/items": 8, "/json": 8}))
+            {"flow.py:transaction": 8, "/items": 8, "/json": 8}))
         self.assertEqual(self.named(rows, "timer") - collections.Counter(
-            {"transaction": 8}), collections.Counter(
+            {"flow.py:transaction": 8}), collections.Counter(
                 path for _, path in self.app.counts().elements()))
-        for row in rows:
-            self.assertEqual((row.status, row.error, row.bytes), (0, "", 0))
+        for row in rows:    # no response through user: no status
+            self.assertEqual((row.status, row.error, row.bytes),
+                             (None, "", 0))
+        with open(self.csv) as f:
+            self.assertEqual({line.split(",")[2] for line in f}, {"status",
+                                                                  ""})
         # each transaction spans its two custom timers
+        name = "flow.py:transaction"
         self.assertGreaterEqual(
-            sum(r.response_time for r in rows if r.name == "transaction"),
-            sum(r.response_time for r in rows if r.name != "transaction"))
+            sum(r.response_time for r in rows if r.name == name),
+            sum(r.response_time for r in rows if r.name != name))
 
     def test_transaction_with_user(self):
         # examples/transaction.py: its requests go through user
@@ -5719,8 +5912,9 @@ class TestScriptShapes(ScenarioTestCase):
         self.assertEqual(self.app.counts(), collections.Counter(
             {("GET", "/items"): 6, ("GET", "/items/2"): 6}))
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
-            {"transaction": 6, "Items_List": 6, "Item_Page": 6}))
-        self.assertEqual({r.status for r in rows if r.name == "transaction"},
+            {"flow.py:transaction": 6, "Items_List": 6, "Item_Page": 6}))
+        self.assertEqual({r.status for r in rows
+                          if r.name == "flow.py:transaction"},
                          {200})      # the last response's status
 
     def test_a_failed_transaction_has_no_custom_timers(self):
@@ -5736,9 +5930,9 @@ class TestScriptShapes(ScenarioTestCase):
                     assert self.runs % 2, "every second run fails"
             """, "-p", "1", "-c", "1", "-n", "6")
         rows = self.table()
-        transactions = [r for r in rows if r.name == "transaction"]
-        self.assertEqual(sorted((r.status, r.error) for r in transactions),
-                         [(0, "")] * 3 + [(0, "check")] * 3)
+        transactions = [r for r in rows if r.name == "flow.py:transaction"]
+        self.assertEqual(sorted((r.error, r.status) for r in transactions),
+                         [("", None)] * 3 + [("check", None)] * 3)
         self.assertEqual(self.named(rows, "timer")["step"], 3)
         # a run() that raised is an iteration that raised: an error
         self.assertEqual([(r.name, r.error) for r in rows
@@ -5861,7 +6055,8 @@ class TestTimers(ScenarioTestCase):
         rows = self.table()
         self.assertEqual(sorted((r.name, r.status, r.error) for r in rows
                                 if r.method == "timer"),
-                         [("failing", 500, "")] * 3 + [("idle", 0, "")] * 3)
+                         [("failing", 500, "")] * 3
+                         + [("idle", None, "")] * 3)
 
     def test_a_timer_whose_block_raises(self):
         self.run_script("""
@@ -5875,7 +6070,7 @@ class TestTimers(ScenarioTestCase):
                                 for r in rows),
                          [("GET", "/items", 200, "")] * 2
                          + [("task", "run", 0, "AssertionError")] * 2
-                         + [("timer", "checked", 0, "check")] * 2)
+                         + [("timer", "checked", None, "check")] * 2)
 
 
 class TestChecksAndErrors(ScenarioTestCase):
@@ -6273,7 +6468,7 @@ class TestUserApi(ScenarioTestCase):
                           if r.method == "task"],
                          [("task", "Transaction", 0, "AssertionError")])
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
-            {"transaction": 3}))
+            {"flow.py:transaction": 3}))
 
     def test_user_index_covers_every_user_once(self):
         self.run_script("""
@@ -6726,8 +6921,10 @@ class TestProject(ScenarioTestCase):
                            "-n", "40")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         rows = self.table()
+        # each group's transactions under its script's name
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
-            {"transaction": 40, "Browse": 30, "Comment": 10}))
+            {"browse.py:transaction": 30, "comment.py:transaction": 10,
+             "Browse": 30, "Comment": 10}))
         self.assertEqual(self.requests(rows), collections.Counter(
             {("GET", "/items"): 30, ("GET", "/json"): 10}))
         self.assertEqual(self.requests(rows), self.app.counts())
@@ -6752,6 +6949,58 @@ class TestProject(ScenarioTestCase):
         self.assertEqual(scenario, {"kind": "script", "groups": [
             {"script": browse, "users": 3, "shape": "run"},
             {"script": api, "users": 1, "shape": "run"}]})
+
+    def test_scripts_that_name_their_urls_need_no_url(self):
+        # multi-mechanize's scripts time their own urllib calls, to whole
+        # URLs: the project runs without one, and nothing else is sent
+        root = self.project("""\
+            [global]
+            run_time = 30
+
+            [user_group-1]
+            threads = 2
+            script = own.py
+            """, ())
+        with open(os.path.join(root, "test_scripts", "own.py"), "w") as f:
+            f.write(textwrap.dedent("""\
+                import time
+                import urllib.request
+
+
+                class Transaction(object):
+                    def __init__(self):
+                        self.custom_timers = {}
+
+                    def run(self):
+                        start = time.time()
+                        urllib.request.urlopen("%sitems").read()
+                        self.custom_timers["items"] = time.time() - start
+                """ % self.app.url))
+        proc = self.hammer("--project", root, "-p", "1", "-n", "6")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.table()
+        self.assertEqual(self.named(rows, "timer"), collections.Counter(
+            {"own.py:transaction": 6, "items": 6}))
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 6}))
+        self.assertEqual(self.settings()["url"], None)
+        self.assertTrue(proc.stdout.startswith(
+            "hammer %s  no URL: the scripts name their own\n"
+            % hammer.__version__), proc.stdout)
+
+    def test_a_path_without_a_url_fails_its_iteration(self):
+        flow = self.script("def run(user):\n    user.get('/items')\n")
+        proc = self.hammer("--script", flow, "-p", "1", "-c", "1", "-n", "2")
+        rows = self.table()
+        self.assertEqual([(r.method, r.name, r.error) for r in rows],
+                         [("task", "run", "ValueError")] * 2)
+        self.assertIn("ValueError: '/items' is a path, and hammer has no URL"
+                      " to resolve it against: give it one", proc.stdout)
+        self.assertEqual(self.app.counts(), collections.Counter())
+
+    def test_a_url_is_still_needed_without_scripts(self):
+        self.assert_usage(["-n", "1"], "a URL is required (or --demo to try"
+                          " hammer on a built-in target)")
 
     def test_unknown_key(self):
         root = self.project("""\
@@ -6840,7 +7089,8 @@ class TestExamples(ScenarioTestCase):
         self.assertEqual(self.app.counts(), collections.Counter(
             {("GET", "/items"): 10, ("GET", "/items/2"): 10}))
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
-            {"transaction": 10, "Items_List": 10, "Item_Page": 10}))
+            {"transaction.py:transaction": 10, "Items_List": 10,
+             "Item_Page": 10}))
 
     def test_targets(self):
         rows = self.check(self.hammer(
@@ -6861,7 +7111,8 @@ class TestExamples(ScenarioTestCase):
             self.app.url, "--project", self.example("project"), "-p", "1",
             "-n", "40"), rename=item_names)
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
-            {"transaction": 40, "Browse": 30, "Comment": 10}))
+            {"browse.py:transaction": 30, "comment.py:transaction": 10,
+             "Browse": 30, "Comment": 10}))
         self.assertEqual(len(self.app.comments), 10)
         commenter = hammer.group_of_users([3, 1]).index(1)
         self.assertEqual({u for _, u, _ in self.app.comments},
@@ -6978,6 +7229,18 @@ class TestReadme(unittest.TestCase):
                           section)
         finally:
             cases.doCleanups()
+
+    def test_quick_start_begins_with_the_demo_and_the_tests(self):
+        quick = self.readme.split("## Quick start\n")[1].split("\n## ")[0]
+        tests = self.readme.split("\n## Tests\n")[1].split("\n## ")[0]
+        command = re.search(r"```\n(.*)\n```", tests).group(1)
+        first = re.search(r"```\n(.*?)\n```", quick, re.S).group(1)
+        lines = first.splitlines()
+        self.assertEqual([l.split("#")[0].strip() for l in lines],
+                         ["python hammer.py --demo", command])
+        for line in lines:      # each with how long it took
+            self.assertRegex(line, r"# .*: \d[\d.]* (s|min)( \d+ s)?"
+                                   r"( in all)?$")
 
     def test_commands_from_other_tools_parse(self):
         """Coming from another tool: every hammer command in the table is
@@ -7162,6 +7425,38 @@ class TestNodePlan(unittest.TestCase):
             make_plan("http://x/", "--node", "3/3", "-c", "2")
         self.assertEqual(str(cm.exception), "--node 3/3 has no users: 2"
                          " users in all over 3 nodes; give -c 3 or more")
+
+    def test_a_node_without_users_is_told_what_sets_them(self):
+        # -c is refused beside stages, cycles and groups: the advice names
+        # what sets the users there, and following it gives a plan
+        tasks = os.path.join(HERE, "examples", "tasks.py")
+        project = os.path.join(HERE, "examples", "project")
+        for argv, advice, fixed in (
+                (["--stages", "1s:2"], "give --stages a target of 3 or more",
+                 ["--stages", "1s:3"]),
+                (["--cycles", "1:2"], "give --cycles a level of 3 or more",
+                 ["--cycles", "1:3"]),
+                (["--script", tasks + ":1", "--script", tasks + ":1"],
+                 "give the --script groups 3 users or more in all",
+                 ["--script", tasks + ":1", "--script", tasks + ":2"]),
+                (["--script", tasks + ":2"],
+                 "give the --script groups 3 users or more in all",
+                 ["--script", tasks + ":3"]),
+                (["--rate", "--stages", "1s:5", "-c", "2"],
+                 "give -c 3 or more", ["--rate", "--stages", "1s:5", "-c",
+                                       "3"])):
+            with self.subTest(argv=argv):
+                with self.assertRaises(hammer.UsageError) as cm:
+                    make_plan("http://x/", "--node", "3/3", *argv)
+                self.assertTrue(str(cm.exception).endswith(
+                    " nodes; " + advice), str(cm.exception))
+                self.assertEqual(make_plan("http://x/", "--node", "3/3",
+                                           *fixed).node, (3, 3))
+        with self.assertRaises(hammer.UsageError) as cm:
+            make_plan("http://x/", "--node", "5/5", "--project", project)
+        self.assertEqual(str(cm.exception), "--node 5/5 has no users: 4"
+                         " users in all over 5 nodes; give the project's user"
+                         " groups 5 threads or more in all")
 
     def test_sizing_cannot_be_split(self):
         for option in (["--node", "1/2"], ["--hosts", "h1,h2"]):
@@ -7616,6 +7911,12 @@ class TestHostsSignals(HostsTestCase):
         self.assertEqual(set(self.node_counts(rows)), {1, 2, 3})
         s = self.settings()
         self.assertEqual(s["summary"]["requests"], len(rows))
+        # the merged summary says when the controller was stopped
+        got = s["summary"]["interrupted"]
+        self.assertEqual(got["signal"], {130: "SIGINT", 143: "SIGTERM"}[code])
+        self.assertIn("\nrun         interrupted by %s at %.1fs of 60s\n" % (
+            "Ctrl+C (SIGINT)" if code == 130 else "SIGTERM", got["at_s"]),
+            done.stdout)
         self.assertNoneLeft(self.run_id(s))
 
     def test_sigint_to_the_controller(self):
@@ -7794,19 +8095,22 @@ class TestHostsFailures(HostsTestCase):
         for hosts in (bad, "node1," + bad):
             lines = self.fails(server, ["--hosts=" + hosts] + self.hosts_args(
                 "node1")[2:], code=2)
-            self.assertEqual(lines[-1], "hammer: error: --hosts: %r is not"
-                             " [user@]host[:port]" % bad)
+            self.assertEqual(lines, ["hammer: error: --hosts: %r is not"
+                                     " [user@]host[:port]" % bad,
+                                     "try 'hammer.py --help'"])
             self.assertFalse(os.path.exists(mark))
         hosts_file = write(os.path.join(self.tmp.name, "hosts.txt"),
                            "node1\n%s\n" % bad)
         lines = self.fails(server, ["--hosts", "@" + hosts_file]
                            + self.hosts_args("node1")[2:], code=2)
-        self.assertEqual(lines[-1], "hammer: error: --hosts: %r is not"
-                         " [user@]host[:port]" % bad)
+        self.assertEqual(lines, ["hammer: error: --hosts: %r is not"
+                                 " [user@]host[:port]" % bad,
+                                 "try 'hammer.py --help'"])
         # as its own word, argparse takes it for an option
         lines = self.fails(server, ["--hosts", bad] + self.hosts_args(
             "node1")[2:], code=2)
-        self.assertTrue(lines[-1].startswith("hammer: error: "), lines)
+        self.assertTrue(lines[0].startswith("hammer: error: "), lines)
+        self.assertEqual(lines[1:], ["try 'hammer.py --help'"])
         self.assertFalse(os.path.exists(mark))
         self.assertEqual(server.conns, [])
 

@@ -4,8 +4,9 @@
         -c 10 --runtime 1m
 
 __init__ runs once per user and run() once per iteration.  hammer records
-each run() as a timer row named transaction, and then each entry of
-self.custom_timers (name: seconds) as a timer row of that name.  A
+each run() as a timer row named after this script, transaction.py:transaction,
+and then each entry of self.custom_timers (name: seconds) as a timer row of
+that name.  A
 multi-mechanize script that times its own urllib.request calls runs as it
 is; this one sends its requests through user, so that they are rows too.
 """

@@ -179,7 +179,9 @@ CSV_COLUMNS = (
     ("bytes", "response body bytes received"),
     ("error", "transport error kind for status 0: connect, refused,"
               " timeout, reset, closed, protocol, tls, io; a script's"
-              " failure: check, script, redirects; else empty"),
+              " failure: check, script, redirects; a task's row: the type"
+              " of the exception it raised; accepted: a status of 400 or"
+              " more that the script accepted; else empty"),
     ("scheduled", "--rate only (else empty): seconds from the test's start"
                   " to the request's intended send instant, its slot; it"
                   " went out elapsed - scheduled late, and its latency from"
@@ -991,6 +993,9 @@ def corrected_us(rows):
 # or a task's exception, too many redirects): any other kind is a
 # transport error's (connect, timeout, reset, closed, protocol, ...).
 SCRIPT_KINDS = frozenset(("check", "script", "redirects"))
+# The error kind of a response a script accepted (ok_status=,
+# response.accept()) although its status is 400 or more: no error.
+ACCEPTED = "accepted"
 
 
 def error_class(status, kind):
@@ -3515,6 +3520,14 @@ class Response(object):
         self._user._fail_row(self._row, str(why))
         self.error = "check"
 
+    def accept(self):
+        """Mark this request's row as no error whatever its status (error
+        kind 'accepted' for a status >= 400): fail()'s counterpart.  A
+        transport error (status 0) stays one: there was no response."""
+        if self.status:
+            self._user._accept_row(self._row, self.status)
+            self.error = ""
+
     def raise_for_status(self):
         if self.status == 0:
             raise HTTPError("%s %s failed: %s" % (self.method, self.url,
@@ -3691,8 +3704,19 @@ def origin(target):
 
 
 def failure_kind(exc):
-    """The error column's word for an exception escaping a script."""
+    """The error column's word for an exception escaping a timer's block
+    or a Transaction's run()."""
     return "check" if isinstance(exc, AssertionError) else "script"
+
+
+NOT_KIND_RE = re.compile(r"[^A-Za-z0-9_.]")
+KIND_MAX = 100      # characters of an exception's type in a task's row
+
+
+def raised_kind(exc):
+    """A task's row's error kind: the type of the exception it raised
+    (ZeroDivisionError), as a word the CSV needs no quotes for."""
+    return NOT_KIND_RE.sub("_", type(exc).__name__)[:KIND_MAX] or "_"
 
 
 def script_body(data, json_value):
@@ -3757,8 +3781,8 @@ class IterationRows(object):
         """Give the row add() placed at where the error kind error."""
         batch, i = where
         if batch != self.batch:
-            raise RuntimeError("response.fail() must come in the iteration"
-                               " that made the request")
+            raise RuntimeError("response.fail() and accept() must come in the"
+                               " iteration that made the request")
         row, suffix = self.rows[i]
         self.rows[i] = (row[:4] + (error,) + row[5:], suffix)
 
@@ -3806,17 +3830,23 @@ class User(object):
 
     # -- requests: get() ... head() are made by verb() below the class --
     def request(self, method, url, params=None, headers=None, data=None,
-                json=None, name=None, timeout=None, allow_redirects=True):
+                json=None, name=None, timeout=None, allow_redirects=True,
+                ok_status=None):
         """Send one request; its response, whatever happened.  Up to
         MAX_REDIRECTS redirects are followed, each hop a row of its own,
-        unless allow_redirects=False (as Locust, requests and k6 do)."""
+        unless allow_redirects=False (as Locust, requests and k6 do).
+        ok_status (a status, or a collection of them such as (404,) or
+        range(400, 500)) accepts those statuses: such a response is no
+        error (error kind 'accepted')."""
         response = self._send(method, url, params, headers, data, json, name,
-                              timeout)
+                              timeout, ok_status)
         if not allow_redirects:
             return response
-        return self._follow(response, method, headers, data, json, timeout)
+        return self._follow(response, method, headers, data, json, timeout,
+                            ok_status)
 
-    def _follow(self, response, method, headers, data, json, timeout):
+    def _follow(self, response, method, headers, data, json, timeout,
+                ok_status=None):
         """The redirects after response, each a request of its own."""
         hops = 0
         while response.status in REDIRECT_STATUSES:
@@ -3834,7 +3864,7 @@ class User(object):
                 method, data, json = "GET", None, None
             url = urljoin(response.url, location)
             response = self._send(method, url, None, headers, data, json,
-                                  None, timeout)
+                                  None, timeout, ok_status)
         return response
 
     def _target(self, url):
@@ -3854,7 +3884,7 @@ class User(object):
         return found
 
     def _send(self, method, url, params, headers, data, json_value, name,
-              timeout):
+              timeout, ok_status=None):
         plain = (params is None and headers is None and data is None
                  and json_value is None and not self.cookies._cookies)
         prepared = self._prepared.get((method, url)) if plain else None
@@ -3884,9 +3914,13 @@ class User(object):
             or timeout != self._timeout, sent, timeout, body)
         if name is not None:
             suffix = name_suffix(method, str(name))
-        row = self._rows.add(sent, done - sent, status, nbytes, error, suffix)
+        kind = error
+        if ok_status is not None and status >= 400 and status in (
+                (ok_status,) if isinstance(ok_status, int) else ok_status):
+            kind = ACCEPTED
+        row = self._rows.add(sent, done - sent, status, nbytes, kind, suffix)
         self._requests += 1
-        self._last_status, self._last_error = status, error
+        self._last_status, self._last_error = status, kind
         response = Response(method, full, status, error, body.head,
                             body.value(), nbytes, done - sent, self, row)
         if body.cookies:
@@ -3937,6 +3971,12 @@ class User(object):
             self._last_error = "check"     # a timer's last response
         self._ctx.note("check: " + why[:200], "response.fail(): " + why)
 
+    def _accept_row(self, where, status):
+        kind = ACCEPTED if status >= 400 else ""
+        self._rows.mark(where, kind)
+        if where[1] == len(self._rows) - 1:
+            self._last_error = kind
+
     def _say(self, line):
         write_all(2, ("[user %d] %s\n" % (self.index, line)).encode(
             "utf-8", "replace"))
@@ -3964,12 +4004,14 @@ class User(object):
 def verb(method):
     """User.get() and its kin: request(method, ...), one call less."""
     def send(self, url, params=None, headers=None, data=None, json=None,
-             name=None, timeout=None, allow_redirects=method != "HEAD"):
+             name=None, timeout=None, allow_redirects=method != "HEAD",
+             ok_status=None):
         response = self._send(method, url, params, headers, data, json, name,
-                              timeout)
+                              timeout, ok_status)
         if not allow_redirects:
             return response
-        return self._follow(response, method, headers, data, json, timeout)
+        return self._follow(response, method, headers, data, json, timeout,
+                            ok_status)
     send.__name__ = method.lower()
     send.__doc__ = "user.request(%r, url, ...)" % method
     return send
@@ -3990,8 +4032,8 @@ def call_step(user, function, name, ctx, path, start=None):
         function(user)
         return True
     except Exception as exc:
-        user._rows.add(start, user._clock() - start, 0, 0, failure_kind(exc),
-                  name_suffix("task", name))
+        user._rows.add(start, user._clock() - start, 0, 0, raised_kind(exc),
+                       name_suffix("task", name))
         ctx.note_exception(exc, name, path)
         return False
 
@@ -4079,8 +4121,8 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
             try:
                 instance = make_transaction(scenario.transaction, user)
             except Exception as exc:
-                user._rows.add(start, clock() - start, 0, 0, failure_kind(exc),
-                          name_suffix("task", "Transaction"))
+                user._rows.add(start, clock() - start, 0, 0, raised_kind(exc),
+                               name_suffix("task", "Transaction"))
                 ctx.note_exception(exc, "Transaction()", path)
                 return False
         return True
@@ -5149,7 +5191,7 @@ class LocustLife(object):
 
     def failed(self, start, name, exc):
         user = self.user
-        user._rows.add(start, user._clock() - start, 0, 0, failure_kind(exc),
+        user._rows.add(start, user._clock() - start, 0, 0, raised_kind(exc),
                        name_suffix("task", name))
         self.ctx.note_exception(exc, name, self.path)
 

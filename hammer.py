@@ -4480,6 +4480,9 @@ def user_wait(user, taskset=None):
     max_wait in ms (the TaskSet's first), else 0 (1 s before 1.0)."""
     if user.wait_time is not None:
         return user.wait_time()
+    for holder in (taskset, user):      # pre-1.0: in ms
+        if holder is not None and holder.wait_function is not None:
+            return holder.wait_function() / 1000.0
     low = high = None
     for holder in (taskset, user):
         if holder is not None and low is None and holder.min_wait is not None:
@@ -4552,8 +4555,8 @@ def merge_steps(steps):
     """Consecutive steps that hold the same level become one."""
     merged = []
     for duration, level in steps:
-        if merged and merged[-1][1] == level and (
-                len(merged) == 1 or merged[-2][1] == level):
+        before = merged[-2][1] if len(merged) > 1 else 0
+        if merged and merged[-1][1] == level and before == level:
             merged[-1] = (merged[-1][0] + duration, level)
         else:
             merged.append((duration, level))
@@ -4741,6 +4744,7 @@ class LocustClient(object):
     def __init__(self, user, base_url, events):
         self._user = user
         self.base_url = (base_url or "").rstrip("/")
+        self._urls = {}     # a path -> the base URL and it
         self.headers = {}
         self.cookies = user.cookies
         self._events = events
@@ -4755,8 +4759,13 @@ class LocustClient(object):
         if other:
             raise NotCovered("self.client's %s=" % sorted(other)[0])
         method = method.upper()
-        if "://" not in url:
-            url = self.base_url + url
+        full = self._urls.get(url)
+        if full is None:
+            if len(self._urls) >= URL_CACHE_MAX:
+                self._urls.clear()
+            full = self._urls[url] = (url if "://" in url
+                                      else self.base_url + url)
+        url = full
         if self.headers:
             merged = dict(self.headers)
             merged.update(headers or {})
@@ -4902,11 +4911,10 @@ def locust_modules():
         module.__dict__.update(contents[sub])
         module.__path__ = []
         modules[name] = module
-    for name, module in modules.items():    # each its parent's attribute
-        parent, _, leaf = name.rpartition(".")
-        if parent:
+    for name, module in modules.items():    # each its parent's attribute,
+        parent, _, leaf = name.rpartition(".")  # unless a name of the
+        if parent and not hasattr(modules[parent], leaf):   # parent's
             setattr(modules[parent], leaf, module)
-    modules["locust"].exception = modules["locust.exception"]
     return modules
 
 
@@ -4984,9 +4992,7 @@ def locust_file(module, path, events):
         if not isinstance(value, type):
             continue
         if issubclass(value, LoadTestShape) and value is not LoadTestShape:
-            if value.__module__ == module.__name__ or not getattr(
-                    value, "abstract", False):
-                shapes.append(value)
+            shapes.append(value)
         if not issubclass(value, LocustUser) or value.abstract:
             continue
         if not issubclass(value, HttpUser):
@@ -5165,12 +5171,11 @@ class LocustLife(object):
             else:
                 task(holder)
         except InterruptTaskSet as exc:
-            if len(stack) == 1:
-                self.failed(start, name, exc)
-                return holder_wait(holder)
-            stack.pop()
-            self.call(holder.on_stop, start, "on_stop")
-            return None if exc.reschedule else holder_wait(stack[-1][0])
+            if len(stack) > 1:
+                stack.pop()
+                self.call(holder.on_stop, start, "on_stop")
+                return None if exc.reschedule else self.wait(stack[-1][0])
+            self.failed(start, name, exc)
         except StopUser:
             raise Stopped()
         except RescheduleTaskImmediately:
@@ -5179,7 +5184,16 @@ class LocustLife(object):
             pass
         except Exception as exc:
             self.failed(start, name, exc)
-        return holder_wait(holder)
+        return self.wait(holder)
+
+    def wait(self, holder):
+        """The wait after a task of holder; a wait_time that fails is
+        noted, and no wait."""
+        try:
+            return holder_wait(holder)
+        except Exception as exc:
+            self.ctx.note_exception(exc, "wait_time", self.path)
+            return None
 
     def call(self, function, start, name):
         try:
@@ -5568,12 +5582,13 @@ class Worker(object):
         """User `number`'s place among its group's users."""
         if len(self.plan.groups) == 1:
             return number
-        if self.ranks is None:
-            seen = collections.Counter()
-            self.ranks = []
-            for group in self.plan.group_of:
-                self.ranks.append(seen[group])
-                seen[group] += 1
+        with self.ctx.lock:
+            if self.ranks is None:
+                seen, ranks = collections.Counter(), []
+                for group in self.plan.group_of:
+                    ranks.append(seen[group])
+                    seen[group] += 1
+                self.ranks = ranks
         return self.ranks[number]
 
     def locust_order(self, group):

@@ -38,6 +38,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import types
 import unittest
 import unittest.mock
 import urllib.parse
@@ -6061,6 +6062,628 @@ class TestVerbose(ScenarioTestCase):
              r"\[user 0\] POST %sredirect/1 302%s\n" % (url, took)] * 2) + "$")
 
 
+# --- locustfiles: hammer's own locust module ---------------------------------
+
+# Locustfiles of the shapes Locust's documentation shows, run unmodified
+# against the WebApp: the modern API and the pre-1.0 one of the classic
+# guide (HttpLocust, a TaskSet, min_wait and max_wait in ms).
+MODERN_LOCUSTFILE = """
+import re
+
+from locust import HttpUser, FastHttpUser, TaskSet, SequentialTaskSet
+from locust import between, constant, events, tag, task
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+started = []
+
+
+@events.test_start.add_listener
+def on_test_start(environment, **kwargs):
+    started.append(environment.host)
+
+
+class Shopper(HttpUser):
+    wait_time = constant(0)
+    weight = 3
+
+    def on_start(self):
+        page = self.client.get("/login")
+        token = CSRF.search(page.text).group(1)
+        with self.client.post("/login", {"user": "ann",
+                              "password": "ann-secret", "csrf": token},
+                              catch_response=True) as response:
+            if response.url.endswith("/items") and response.status_code == 200:
+                response.success()
+            else:
+                response.failure("login went to %s" % response.url)
+
+    @task(3)
+    def browse(self):
+        self.client.get("/items")
+        self.client.get("/items/%d" % (1 + len(started)),
+                        name="/items/[id]")
+
+    @tag("api")
+    @task
+    def api(self):
+        data = self.client.get("/json", params={"page": 2}).json()
+        assert isinstance(data, dict), data
+
+    @task
+    class Checkout(SequentialTaskSet):
+        @task
+        def first(self):
+            self.client.post("/echo", json={"step": 1})
+
+        @task
+        def second(self):
+            self.client.put("/echo", data="two")
+            self.interrupt()
+
+
+class Reader(FastHttpUser):
+    wait_time = between(0, 0)
+
+    @task
+    def item(self):
+        with self.rest("POST", "/echo", json={"a": 1}) as response:
+            assert response.js["method"] == "POST", response.js
+"""
+
+CLASSIC_LOCUSTFILE = """
+from locust import HttpLocust, TaskSet, task
+
+
+def login(l):
+    l.client.post("/echo", {"username": "ellen_key", "password": "education"})
+
+
+def logout(l):
+    l.client.post("/echo", {"username": "ellen_key", "password": "education"},
+                  name="/logout")
+
+
+def index(l):
+    l.client.get("/items")
+
+
+def profile(l):
+    l.client.get("/items/1")
+
+
+class UserBehavior(TaskSet):
+    tasks = {index: 2, profile: 1}
+
+    def on_start(self):
+        login(self)
+
+    def on_stop(self):
+        logout(self)
+
+
+class WebsiteUser(HttpLocust):
+    task_set = UserBehavior
+    min_wait = 0
+    max_wait = 0
+"""
+
+
+class TestLocustfiles(ScenarioTestCase):
+    """Locustfiles as they are: rows per name equal the app's counts."""
+
+    def locustfile(self, text, *args):
+        """hammer -f (text) -H APP_URL -p 1 args: exit 0 asserted; rows."""
+        path = self.write("locustfile.py", text)
+        proc = self.last = self.hammer("-f", path, "-H", self.app.url,
+                                       "-p", "1", *args)
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+        return self.table()
+
+    def test_modern_locustfile(self):
+        rows = self.locustfile(MODERN_LOCUSTFILE, "-u", "4", "-n", "40")
+        self.assertEqual(self.requests(rows), self.app.counts(item_names))
+        counts = self.app.counts()
+        # weights 3:1 make 3 Shoppers, who log in once each; the login's
+        # 302 is followed to /items, a row of its own
+        self.assertEqual((counts["GET", "/login"], counts["POST", "/login"]),
+                         (3, 3))
+        self.assertEqual({(r.status, r.error) for r in rows
+                          if r.name == "/login"}, {(200, ""), (302, "")})
+        # test_start fired once in the worker before the users went
+        self.assertEqual(counts["GET", "/items/1"], 0)
+        self.assertGreater(counts["GET", "/items/2"], 0)
+        self.assertEqual(self.named(rows, "task"), collections.Counter())
+        self.assertEqual({r.error for r in rows}, {""})
+        self.assertEqual({h.body for h in self.app.hits()
+                          if h.method == "PUT"} - {b"two"}, set())
+
+    def test_classic_locustfile(self):
+        # the pre-1.0 guide's file: HttpLocust, task_set, min/max_wait
+        rows = self.locustfile(CLASSIC_LOCUSTFILE, "-u", "2", "-n", "12")
+        named = self.requests(rows)
+        self.assertEqual((named["POST", "/echo"], named["POST", "/logout"]),
+                         (2, 2))       # on_start and on_stop, once each
+        self.assertEqual(named["GET", "/items"] + named["GET", "/items/1"],
+                         12)
+        self.assertEqual(self.app.counts(), named - collections.Counter(
+            {("POST", "/logout"): 2}) + collections.Counter(
+            {("POST", "/echo"): 2}))
+        self.assertEqual(set(named), {("POST", "/echo"), ("POST", "/logout"),
+                                      ("GET", "/items"), ("GET", "/items/1")})
+
+    def test_import_locust_gives_hammers_module(self):
+        # a `locust` package on the path, as when Locust is installed
+        fake = os.path.join(self.tmp.name, "site", "locust")
+        os.makedirs(fake)
+        write(os.path.join(fake, "__init__.py"), "raise ImportError('real')\n")
+        rows = self.locustfile("""
+            import sys
+            sys.path.insert(0, %r)
+            import locust
+            import locust.contrib.fasthttp
+            from locust.exception import StopUser
+            assert locust.__version__.startswith("hammer-"), locust.__file__
+            assert locust.contrib.fasthttp.FastHttpUser is locust.FastHttpUser
+
+
+            class One(locust.HttpUser):
+                @locust.task
+                def stop(self):
+                    self.client.get("/items")
+                    raise StopUser()
+            """ % os.path.dirname(fake), "-u", "1", "-n", "5")
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 1}))     # StopUser: the user's end
+
+    def test_real_locust_module_is_shadowed_in_process(self):
+        fake = os.path.join(self.tmp.name, "site", "locust")
+        os.makedirs(fake)
+        write(os.path.join(fake, "__init__.py"), "REAL = True\n")
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class One(HttpUser):
+                host = "http://127.0.0.1:1"
+
+                @task
+                def index(self):
+                    self.client.get("/")
+            """)
+        sys.path.insert(0, os.path.dirname(fake))
+        saved = dict((k, v) for k, v in sys.modules.items()
+                     if k.split(".")[0] == "locust")
+        try:
+            scenario = hammer.load_script(path)
+            self.assertFalse(hasattr(sys.modules["locust"], "REAL"))
+            self.assertEqual(scenario.shape, "locust")
+            self.assertEqual([c.__name__ for c in scenario.locust.classes],
+                             ["One"])
+        finally:
+            sys.path.remove(os.path.dirname(fake))
+            for k in [k for k in sys.modules if k.split(".")[0] == "locust"]:
+                del sys.modules[k]
+            sys.modules.update(saved)
+
+    def test_catch_response_failure_and_success(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Checker(HttpUser):
+                @task
+                def check(self):
+                    with self.client.get("/page-with-error",
+                                         catch_response=True) as r:
+                        if "Error" in r.text:
+                            r.failure("the page says error")
+                    with self.client.get("/error", catch_response=True) as r:
+                        r.success()
+                    with self.client.get("/json", name="data",
+                                         catch_response=True) as r:
+                        pass
+            """, "-u", "1", "-n", "2")
+        rows.sort(key=lambda r: r.elapsed)
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/page-with-error", 200, "check"),
+                          ("/error", 500, "accepted"),
+                          ("data", 200, "")] * 2)
+        self.assertIn("the page says error", self.last.stdout)
+
+    def test_request_listener_and_events(self):
+        seen = os.path.join(self.tmp.name, "seen.json")
+        self.locustfile("""
+            import json
+            from locust import HttpUser, events, task
+
+            calls = []
+
+
+            @events.request.add_listener
+            def on_request(request_type, name, response_time, exception,
+                           **kwargs):
+                calls.append([request_type, name, exception is None])
+
+
+            @events.test_stop.add_listener
+            def on_test_stop(environment, **kwargs):
+                with open(%r, "w") as f:
+                    json.dump(calls, f)
+
+
+            class Lister(HttpUser):
+                @task
+                def index(self):
+                    self.client.get("/items")
+                    self.client.get("/error", name="oops")
+            """ % seen, "-u", "1", "-n", "2")
+        with open(seen) as f:
+            self.assertEqual(json.load(f), [["GET", "/items", True],
+                                            ["GET", "oops", False]] * 2)
+
+    def test_redirects_followed_unless_told(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Walker(HttpUser):
+                @task
+                def walk(self):
+                    r = self.client.get("/redirect/2")
+                    assert r.status_code == 200 and r.url.endswith("/0")
+                    r = self.client.get("/redirect/2", allow_redirects=False)
+                    assert r.status_code == 302, r.status_code
+            """, "-u", "1", "-n", "1")
+        rows.sort(key=lambda r: r.elapsed)
+        self.assertEqual([(r.name, r.status) for r in rows],
+                         [("/redirect/2", 302), ("/redirect/1", 302),
+                          ("/redirect/0", 200), ("/redirect/2", 302)])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_tags_choose_tasks(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, tag, task
+
+
+            class Tagged(HttpUser):
+                @tag("a")
+                @task
+                def one(self):
+                    self.client.get("/items")
+
+                @tag("b")
+                @task
+                def two(self):
+                    self.client.get("/json")
+
+                @task
+                def three(self):
+                    self.client.get("/items/1")
+            """, "-u", "1", "-n", "6", "-T", "a", "b", "-E", "b")
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 6}))
+
+    def test_user_class_by_name(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    self.client.get("/items")
+
+
+            class B(HttpUser):
+                @task
+                def b(self):
+                    self.client.get("/json")
+            """, "B", "-u", "2", "-n", "4")
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/json"): 4}))
+
+    def test_host_from_the_user_class(self):
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                host = %r
+
+                @task
+                def a(self):
+                    self.client.get("/items")
+            """ % self.app.url.rstrip("/"))
+        proc = self.hammer("-f", path, "-p", "1", "-u", "1", "-n", "3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 3}))
+
+    def test_a_client_option_not_covered_is_a_task_error(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    self.client.get("/items", verify=False)
+            """, "-u", "1", "-n", "2")
+        self.assertEqual([(r.method, r.name, r.error) for r in rows],
+                         [("task", "A.a", "NotCovered")] * 2)
+        self.assertIn("NotCovered: hammer does not cover self.client's"
+                      " verify=", self.last.stdout)
+        self.assertEqual(self.app.counts(), collections.Counter())
+
+
+class TestLocustRefusals(ScenarioTestCase):
+    """What hammer's locust module does not cover: one line naming it."""
+
+    def refused(self, text, message, *args, **kwargs):
+        path = self.write("locustfile.py", text)
+        host = ["-H", self.app.url] if kwargs.get("host", True) else []
+        self.assert_usage(["-f", path] + host + list(args),
+                          message % {"path": path})
+
+    def test_gevent(self):
+        self.refused("""
+            import gevent
+            from locust import HttpUser
+            """, "script '%(path)s' line 2: hammer does not cover gevent"
+            " (hammer's users are threads: use time.sleep or self.wait())")
+
+    def test_environment_runner(self):
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.init.add_listener
+            def on_init(environment, **kwargs):
+                environment.runner.register_message("x", print)
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " environment.runner")
+
+    def test_locust_runners(self):
+        self.refused("""
+            from locust import HttpUser
+            from locust.runners import MasterRunner
+            """, "script '%(path)s' line 3: hammer does not cover"
+            " locust.runners (environment.runner internals)")
+
+    def test_a_name_the_module_lacks(self):
+        self.refused("""
+            from locust import HttpUser, stats
+            """, "script '%(path)s' line 2: hammer does not cover"
+            " locust.stats (hammer keeps its own: crunch reads them)")
+        self.refused("""
+            from locust import HttpUser, Environment
+            """, "script '%(path)s' line 2: hammer does not cover"
+            " locust.Environment")
+
+    def test_a_user_for_another_protocol(self):
+        self.refused("""
+            from locust import User, task
+
+
+            class XmlRpcUser(User):
+                @task
+                def call(self):
+                    self.client.ping()
+            """, "script '%(path)s': class XmlRpcUser is a User for another"
+            " protocol: hammer runs HttpUser and FastHttpUser (HttpLocust)"
+            " users only")
+
+    def test_a_locust_option_not_covered(self):
+        self.refused("""
+            from locust import HttpUser
+            """, "--web-port is Locust's option, which hammer does not cover"
+            " (README: Locustfiles)", "--web-port", "8089")
+
+    def test_locust_options_without_a_locustfile(self):
+        self.assert_usage([self.app.url, "-u", "3"],
+                          "--users is Locust's option: use it with -f"
+                          " locustfile.py")
+
+    def test_no_host(self):
+        self.refused("""
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+            """, "the locustfile's users set no host: give the URL (or -H"
+            " URL)", host=False)
+
+
+class TestLocustOptions(ScenarioTestCase):
+    """Locust's command line onto hammer's Plan."""
+
+    def plan(self, *argv):
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+            """)
+        return make_plan("-f", path, *argv)
+
+    def test_users_spawn_rate_and_run_time(self):
+        plan = self.plan("-H", "http://127.0.0.1:1/", "-u", "10", "-r", "5",
+                         "-t", "1m30s", "--headless")
+        self.assertEqual((plan.users, plan.rampup_s, plan.runtime_s),
+                         (10, 2.0, 90.0))
+        self.assertEqual(plan.url, "http://127.0.0.1:1/")
+        self.assertEqual(plan.headers, [])
+
+    def test_t_is_the_run_time_with_f_even_bare(self):
+        plan = self.plan("--host", "http://127.0.0.1:1/", "-t", "20", "-u",
+                         "2")
+        self.assertEqual((plan.users, plan.runtime_s), (2, 20.0))
+
+    def test_t_with_script_needs_a_unit_to_be_the_run_time(self):
+        path = self.write("locustfile.py", "import locust\n"
+                          "class A(locust.HttpUser):\n"
+                          "    @locust.task\n"
+                          "    def a(self): pass\n")
+        plan = make_plan("http://127.0.0.1:1/", "--script", path, "-t", "30s",
+                         "-p", "1")
+        self.assertEqual((plan.runtime_s, plan.users), (30.0, 10))
+        plan = make_plan("http://127.0.0.1:1/", "--script", path, "-t", "3",
+                         "-p", "1")
+        self.assertEqual((plan.runtime_s, plan.users), (60.0, 3))
+
+    def test_csv_prefix(self):
+        plan = self.plan("-H", "http://127.0.0.1:1/", "--csv", "out/run")
+        self.assertEqual(plan.output, "out/run_requests.csv")
+
+    def test_parse_run_time(self):
+        for text, seconds in (("90", 90.0), ("30s", 30.0), ("5m", 300.0),
+                              ("1h30m", 5400.0), ("2h", 7200.0),
+                              ("500ms", 0.5)):
+            self.assertEqual(hammer.parse_run_time(text), seconds)
+        with self.assertRaises(ValueError):
+            hammer.parse_run_time("soon")
+
+
+class FakeHammerUser(object):
+    """What the waits ask of the hammer user behind a Locust user: its
+    random source and its clock, both driven by the test."""
+
+    def __init__(self, randoms=(), now=0.0):
+        self.rng = types.SimpleNamespace(random=iter(randoms).__next__)
+        self.now = now
+        self._clock = lambda: self.now
+
+
+class TestLocustPieces(unittest.TestCase):
+    """The pure parts: waits, weights, shapes."""
+
+    def user(self, cls, randoms=(), now=0.0):
+        instance = cls.__new__(cls)
+        instance._hammer = FakeHammerUser(randoms, now)
+        return instance
+
+    def test_between_and_constant(self):
+        class U(hammer.HttpUser):
+            wait_time = hammer.between(1, 3)
+        self.assertEqual(hammer.holder_wait(self.user(U, [0.25])), 1.5)
+        U.wait_time = hammer.constant(2)
+        self.assertEqual(hammer.holder_wait(self.user(U)), 2.0)
+
+    def test_pre_1_0_min_and_max_wait_are_milliseconds(self):
+        class Old(hammer.HttpLocust):
+            min_wait, max_wait = 1000, 3000
+        self.assertEqual(hammer.holder_wait(self.user(Old, [0.5])), 2.0)
+
+        class Bare(hammer.HttpLocust):
+            pass
+        self.assertEqual(hammer.holder_wait(self.user(Bare)), 1.0)
+
+        class Modern(hammer.HttpUser):
+            pass
+        self.assertEqual(hammer.holder_wait(self.user(Modern)), 0.0)
+
+    def test_a_taskset_wait_before_the_users(self):
+        class U(hammer.HttpLocust):
+            min_wait = max_wait = 5000
+
+        class T(hammer.LocustTaskSet):
+            min_wait = max_wait = 100
+        user = self.user(U, [0.0])
+        self.assertEqual(hammer.holder_wait(T(user)), 0.1)
+
+        class W(hammer.LocustTaskSet):
+            wait_time = hammer.constant(0.5)
+        self.assertEqual(hammer.holder_wait(W(user)), 0.5)
+
+    def test_pacing_wait(self):
+        # a task every 10 s: 3 s of task leave 7 s to wait
+        self.assertEqual(hammer.pacing_wait(10, 100.0, 0.0, 103.0), 7.0)
+        self.assertEqual(hammer.pacing_wait(10, 100.0, 7.0, 118.0), 0.0)
+
+    def test_constant_pacing_on_a_driven_clock(self):
+        class U(hammer.HttpUser):
+            wait_time = hammer.constant_pacing(10)
+        user = self.user(U, now=100.0)
+        self.assertEqual(user.wait_time(), 10.0)   # the first: a full one
+        user._hammer.now = 113.0                   # 3 s of task after it
+        self.assertEqual(user.wait_time(), 7.0)
+        user._hammer.now = 132.0                   # 12 s of task
+        self.assertEqual(user.wait_time(), 0.0)
+
+        class V(hammer.HttpUser):
+            wait_time = hammer.constant_throughput(0.5)
+        user = self.user(V, now=0.0)
+        user.wait_time()
+        user._hammer.now = 2.5
+        self.assertEqual(user.wait_time(), 0.0 + 2.0 - 0.5)
+
+    def test_locust_counts(self):
+        self.assertEqual(hammer.locust_counts([3, 1], [0, 0], 4), [3, 1])
+        self.assertEqual(hammer.locust_counts([1, 1, 1], [0, 0, 0], 4),
+                         [2, 1, 1])
+        self.assertEqual(hammer.locust_counts([1, 5], [2, 0], 10), [2, 8])
+        self.assertEqual(hammer.locust_counts([1, 5], [2, 0], 1), [1, 0])
+
+    def test_tasks_collected_by_weight(self):
+        def a(self):
+            pass
+
+        def b(self):
+            pass
+
+        class T(hammer.LocustTaskSet):
+            tasks = {a: 2, b: 1}
+        self.assertEqual(collections.Counter(T.tasks), {a: 2, b: 1})
+
+        class S(hammer.SequentialTaskSet):
+            @hammer.seq_task(2)
+            def second(self):
+                pass
+
+            @hammer.seq_task(1)
+            @hammer.locust_task(2)
+            def first(self):
+                pass
+        self.assertEqual([f.__name__ for f in S.tasks],
+                         ["first", "first", "second"])
+
+    def test_filter_by_tags(self):
+        @hammer.locust_tag("a")
+        def a(self):
+            pass
+
+        def plain(self):
+            pass
+
+        class T(hammer.LocustTaskSet):
+            tasks = [a, plain]
+        kept = hammer.filter_by_tags([T, plain], {"a"}, None)
+        self.assertEqual((kept, T.tasks), ([T], [a]))
+
+    def test_shape_steps(self):
+        def tick(t):
+            if t < 2:
+                return (4, 2)       # up to 4 users at 2 a second
+            if t < 4:
+                return (1, 10)      # down to 1 at 10 a second
+            return None
+        self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
+                         [(1.0, 2.0), (1.0, 4), (0.3, 1), (1.7, 1)])
+
+    def test_shape_steps_bounded(self):
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(lambda t: (1, 1), ticks_max=5)
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(lambda t: (1, 1, ["A"]))
+
+
+
 # --- projects: multi-mechanize's config.cfg and test_scripts/ ----------------
 
 
@@ -6389,6 +7012,22 @@ class TestExamples(ScenarioTestCase):
             {("GET", "/items"): 10, ("GET", "/items/2"): 10}))
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
             {"transaction": 10, "Items_List": 10, "Item_Page": 10}))
+
+    def test_locustfile(self):
+        rows = self.check(self.hammer(
+            "-f", self.example("locustfile.py"), "-H", self.app.url, "-p",
+            "1", "-u", "5", "-n", "40"))
+        counts = self.app.counts(item_names)
+        # 4 Shoppers log in once; each login's 302 goes on to /items
+        self.assertEqual((counts["GET", "/login"], counts["POST", "/login"]),
+                         (4, 4))
+        self.assertEqual(len(self.app.comments),
+                         counts["POST", "/items/[id]/comment"])
+        self.assertEqual({u for _, u, _ in self.app.comments} - {"shopper"},
+                         set())
+        self.assertGreater(counts["GET", "/json"], 0)
+        self.assertEqual({(r.status, r.error) for r in rows
+                          if r.name == "/login"}, {(200, ""), (302, "")})
 
     def test_targets(self):
         rows = self.check(self.hammer(

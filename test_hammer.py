@@ -5158,7 +5158,8 @@ def login(user, name):
     response = user.post("/login", data={"user": name,
                                          "password": name + "-secret",
                                          "csrf": token})
-    assert response.status == 302, response.status
+    # its 302 is followed to /items, a row of its own
+    assert response.url.endswith("/items"), response.url
 
 
 def on_start(user):
@@ -5195,10 +5196,11 @@ class TestScriptShapes(ScenarioTestCase):
         self.assertEqual(counts["GET", "/login"], 3)       # once per user
         self.assertEqual(counts["POST", "/login"], 3)
         comments = counts["POST", "/items/[id]/comment"]
-        self.assertEqual(counts["GET", "/items"] + comments, 30)
+        # and each login's 302 went on to /items
+        self.assertEqual(counts["GET", "/items"] + comments, 30 + 3)
         self.assertEqual(len(self.app.comments), comments)
         self.assertEqual(self.app.by_user(), collections.Counter(
-            {None: 6, "u0": 20, "u1": 20, "u2": 20}))     # 10 iterations each
+            {None: 6, "u0": 21, "u1": 21, "u2": 21}))     # 10 iterations each
         self.assertEqual({r.status for r in rows if r.name != "/login"}, {200})
         settings = self.settings()
         self.assertEqual(settings["scenario"], {"kind": "script", "groups": [
@@ -5220,11 +5222,11 @@ class TestScriptShapes(ScenarioTestCase):
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts())
         self.assertEqual(self.app.counts(), collections.Counter({
-            ("GET", "/login"): 2, ("POST", "/login"): 2, ("GET", "/items"): 12,
+            ("GET", "/login"): 2, ("POST", "/login"): 2, ("GET", "/items"): 14,
             ("GET", "/items/1"): 6, ("GET", "/items/2"): 6,
             ("GET", "/json"): 12}))
         self.assertEqual(self.app.by_user(), collections.Counter(
-            {None: 4, "ann": 36}))
+            {None: 4, "ann": 38}))      # each login's 302 goes on to /items
         self.assertEqual({h.query for h in self.app.hits()
                           if h.path == "/json"}, {"page=2"})
 
@@ -5928,10 +5930,10 @@ class TestCookies(ScenarioTestCase):
 
 
 class TestRedirects(ScenarioTestCase):
-    def test_not_followed_by_default(self):
+    def test_not_followed_when_told(self):
         self.run_script("""
             def run(user):
-                response = user.get("/redirect/3")
+                response = user.get("/redirect/3", allow_redirects=False)
                 assert response.status == 302, response.status
                 assert response.headers["location"] == "/redirect/2"
             """, "-p", "1", "-c", "1", "-n", "1")
@@ -5941,10 +5943,10 @@ class TestRedirects(ScenarioTestCase):
         self.assertEqual(self.app.counts(), collections.Counter(
             {("GET", "/redirect/3"): 1}))
 
-    def test_each_hop_is_a_row(self):
+    def test_followed_by_default_each_hop_a_row(self):
         self.run_script("""
             def run(user):
-                response = user.get("/redirect/3", allow_redirects=True)
+                response = user.get("/redirect/3")
                 assert response.status == 200, response.status
                 assert response.url.endswith("/redirect/0"), response.url
             """, "-p", "1", "-c", "1", "-n", "1")
@@ -6034,7 +6036,8 @@ class TestScriptStartMethods(ScenarioTestCase):
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts(item_names))
         self.assertEqual(self.app.counts()["GET", "/login"], 4)
-        self.assertEqual(sum(self.app.by_user().values()), 4 * 2 + 20 * 2)
+        self.assertEqual(sum(self.app.by_user().values()),
+                         4 * 3 + 20 * 2)    # a login is 3 requests
 
     def test_fork(self):
         self.script_run_with("fork")
@@ -6059,7 +6062,9 @@ class TestVerbose(ScenarioTestCase):
         self.assertRegex(proc.stderr, "^" + "".join(
             [r"\[user 0\] GET %sitems\?a=1 200%s\n" % (url, took),
              r"\[user 0\] timer browse%s\n" % took,
-             r"\[user 0\] POST %sredirect/1 302%s\n" % (url, took)] * 2) + "$")
+             r"\[user 0\] POST %sredirect/1 302%s\n" % (url, took),
+             r"\[user 0\] GET %sredirect/0 200%s\n" % (url, took)] * 2)
+            + "$")
 
 
 # --- locustfiles: hammer's own locust module ---------------------------------
@@ -6990,7 +6995,9 @@ class TestExamples(ScenarioTestCase):
                          (3, 3))
         self.assertEqual(len(self.app.comments),
                          counts["POST", "/items/[id]/comment"])
-        self.assertEqual(counts["GET", "/items"] + len(self.app.comments), 30)
+        # each login's 302 goes on to /items
+        self.assertEqual(counts["GET", "/items"] + len(self.app.comments),
+                         30 + 3)
         self.assertEqual({u for _, u, _ in self.app.comments} - {
             "alice", "bob", "carol"}, set())
 

@@ -5987,6 +5987,45 @@ class TestRedirects(ScenarioTestCase):
         self.assertEqual(self.requests(self.table()), self.app.counts())
 
 
+class TestScriptWaits(ScenarioTestCase):
+    """A script's own wait_time, honoured as --think is."""
+
+    def test_a_wait_time_pauses_after_each_iteration(self):
+        self.run_script("""
+            wait_time = 0.05
+
+            def run(user):
+                user.get("/items")
+            """, "-p", "1", "-c", "1", "-n", "3")
+        rows = sorted(self.table(), key=lambda r: r.elapsed)
+        self.assertEqual(len(rows), 3)
+        gaps = [b.elapsed - a.elapsed for a, b in zip(rows, rows[1:])]
+        self.assertTrue(all(gap >= 0.05 for gap in gaps), gaps)
+
+    def test_a_wait_time_function_of_the_user(self):
+        user = types.SimpleNamespace(rng=types.SimpleNamespace(
+            random=lambda: 0.5))
+        self.assertEqual(hammer.between(1, 3)(user), 2.0)
+        self.assertEqual(hammer.constant(4)(user), 4)
+
+    def test_a_wait_time_refuses_think_and_rate(self):
+        path = self.script("wait_time = 1\n\ndef run(user):\n    pass\n")
+        self.assert_usage([self.app.url, "--script", path, "--think", "1"],
+                          "--think: script %r sets a wait_time; leave out one"
+                          % path)
+        self.assert_usage([self.app.url, "--script", path, "--rate", "5"],
+                          "--rate says when iterations go: script %r sets a"
+                          " wait_time; leave out one" % path)
+
+    def test_a_bad_wait_time(self):
+        path = self.script("wait_time = 'soon'\n\ndef run(user):\n"
+                           "    pass\n")
+        self.assert_usage([self.app.url, "--script", path],
+                          "script %r: wait_time must be seconds (a number >="
+                          " 0) or a function of the user, such as"
+                          " hammer.between(1, 3)" % path)
+
+
 class TestScriptLoadShapes(ScenarioTestCase):
     """--rate and -n count iterations of a script, not requests."""
 
@@ -6545,6 +6584,45 @@ class TestLocustOptions(ScenarioTestCase):
     def test_csv_prefix(self):
         plan = self.plan("-H", "http://127.0.0.1:1/", "--csv", "out/run")
         self.assertEqual(plan.output, "out/run_requests.csv")
+
+    def test_load_test_shape_becomes_stages(self):
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, LoadTestShape, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+
+
+            class Steps(LoadTestShape):
+                def tick(self):
+                    t = self.get_run_time()
+                    if t < 2:
+                        return (4, 2)
+                    if t < 3:
+                        return (1, 10)
+                    return None
+            """)
+        plan = make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-p", "1")
+        self.assertEqual(plan.stages, (
+            hammer.Stage(0.0, 1.0, 0, 2.0), hammer.Stage(1.0, 2.0, 2.0, 4.0),
+            hammer.Stage(2.0, 2.3, 4.0, 1), hammer.Stage(2.3, 3.0, 1, 1)))
+        self.assertEqual((plan.users, plan.runtime_s, plan.shape),
+                         (4, 3.0, "stages"))
+        plan = make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-t", "1s")
+        self.assertEqual(plan.stages, (hammer.Stage(0.0, 1.0, 0, 2.0),))
+        with self.assertRaises(hammer.UsageError) as cm:
+            make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-u", "3")
+        self.assertEqual(str(cm.exception), "the locustfile's Steps sets the"
+                         " users: leave out -u/-c")
+
+    def test_rate_leaves_the_wait_time_out_with_a_note(self):
+        plan = self.plan("-H", "http://127.0.0.1:1/", "--rate", "5")
+        self.assertEqual(plan.notes, [
+            "hammer: note: with --rate the rate says when each task goes:"
+            " the locustfile's wait_time is left out"])
 
     def test_parse_run_time(self):
         for text, seconds in (("90", 90.0), ("30s", 30.0), ("5m", 300.0),

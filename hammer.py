@@ -9,6 +9,7 @@ Usage:
     python hammer.py URL --script flow.py [-c USERS] [--data-file users.csv]
     python hammer.py URL --script a.py:30 --script b.py:10 ...
     python hammer.py URL --project DIR      (a multi-mechanize project)
+    python hammer.py -f locustfile.py -H URL -u 50 -r 10 -t 5m  (Locust's)
     python hammer.py [URL] --targets targets.txt ...
     python hammer.py --demo
 
@@ -27,7 +28,8 @@ response, status codes and transport errors.  Time options take 30, 30s,
 500ms, 5m or 1h.
 
 A --script is a user flow in Python: @hammer.task functions picked by
-weight, a run(user) function, or multi-mechanize's class Transaction.
+weight, a run(user) function, or multi-mechanize's class Transaction;
+a locustfile (-f) runs as it is, on hammer's own locust module.
 One call is one iteration, and -n, --interval, --think, --rate and the
 stages count iterations.  The user object sends requests (user.get(...),
 user.post(...)) with cookies kept per user, times blocks (with
@@ -4845,16 +4847,22 @@ class LocustClient(object):
         return self.request("OPTIONS", url, **kwargs)
 
 
+def single_user_argv(path, user_class, host=None):
+    """run_single_user()'s command line: that class alone, one user,
+    each request printed, until Ctrl+C."""
+    argv = ["-f", path, user_class.__name__, "-u", "1", "-p", "1",
+            "--verbose", "-o", os.devnull, "--run-time", "%gs"
+            % MAX_DURATION_S]
+    host = host or user_class.host
+    return argv + (["--host", host] if host else [])
+
+
 def run_single_user(user_class, *args, **kwargs):
     """Locust's run_single_user(cls), for `python locustfile.py`: hammer
-    runs the file for one user, printing each request, until Ctrl+C."""
+    runs the file for that one user, printing each request, until
+    Ctrl+C.  Its exit code."""
     path = sys.modules[user_class.__module__].__file__
-    host = kwargs.get("host") or user_class.host
-    argv = ["-f", path, "-u", "1", "--verbose", "-o", os.devnull,
-            "--runtime", "%gs" % MAX_DURATION_S]
-    if host:
-        argv += ["--host", host]
-    return main(argv)
+    return main(single_user_argv(path, user_class, kwargs.get("host")))
 
 
 def locust_modules():

@@ -6624,6 +6624,28 @@ class TestLocustOptions(ScenarioTestCase):
             "hammer: note: with --rate the rate says when each task goes:"
             " the locustfile's wait_time is left out"])
 
+    def test_run_single_user_command_line(self):
+        class One(hammer.HttpUser):
+            host = "http://127.0.0.1:1"
+        argv = hammer.single_user_argv("lf.py", One)
+        self.assertEqual(argv, [
+            "-f", "lf.py", "One", "-u", "1", "-p", "1", "--verbose", "-o",
+            os.devnull, "--run-time", "1e+06s", "--host",
+            "http://127.0.0.1:1"])
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class One(HttpUser):
+                @task
+                def a(self):
+                    pass
+            """)
+        plan = make_plan(*hammer.single_user_argv(path, One))
+        self.assertEqual((plan.users, plan.processes, plan.verbose,
+                          plan.url, plan.runtime_s),
+                         (1, 1, True, "http://127.0.0.1:1", 1e6))
+
     def test_parse_run_time(self):
         for text, seconds in (("90", 90.0), ("30s", 30.0), ("5m", 300.0),
                               ("1h30m", 5400.0), ("2h", 7200.0),

@@ -3316,38 +3316,58 @@ def load_script(path):
         raise UsageError("script %r line %s: %s: %s\n%s" % (
             path, line[-1] if line else "?", type(exc).__name__, exc,
             script_frames(exc, path).rstrip()))
-    if locust is not None:
-        found = locust_file(module, path, locust.events)
+    if locust.imported or defines_users(module):
+        found = locust_file(module, path, locust.module.events)
         return Scenario(path, "locust", None, None, locust_start, locust_stop,
                         None, None, None, found)
     return scenario_of(module, path)
 
 
+LocustInstall = collections.namedtuple("LocustInstall", "module imported")
+
+
 def install_locust(path):
-    """When the script at path imports locust: hammer's locust module,
-    put in sys.modules (over Locust's own, if installed); else None.
+    """Put a fresh copy of hammer's locust module in sys.modules (over
+    Locust's own, if installed), for the script at path or a module it
+    imports: (the module, whether the script imports locust itself).
     UsageError for what a locustfile reaches that hammer does not
     cover."""
     import ast
+    imported = False
     try:
         with open(path, "rb") as f:
             tree = ast.parse(f.read(), path)
+        imported = imports_locust(tree)
     except (OSError, SyntaxError, ValueError):
-        return None     # loading it says what is wrong
-    if not imports_locust(tree):
-        return None
-    refused = locust_refusals(tree)
-    if refused:
-        raise UsageError("script %r line %d: hammer does not cover %s"
-                         % ((path,) + refused[0]))
+        pass        # loading it says what is wrong
+    if imported:
+        refused = locust_refusals(tree)
+        if refused:
+            raise UsageError("script %r line %d: hammer does not cover %s"
+                             % ((path,) + refused[0]))
+        # its own modules beside it import, as under Locust
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory not in sys.path:
+            sys.path.append(directory)
     modules = locust_modules()
     sys.modules.update(modules)
-    return modules["locust"]
+    return LocustInstall(modules["locust"], imported)
+
+
+def defines_users(module):
+    """Whether a loaded script holds a concrete Locust User class (a
+    locustfile that imports locust through another module)."""
+    return any(isinstance(v, type) and issubclass(v, LocustUser)
+               and not v.abstract for v in vars(module).values())
 
 
 def locust_start(user):
-    """A locustfile's on_start step: its User's __init__ and on_start."""
-    user._life.start()
+    """A locustfile's on_start step: its User's __init__ and on_start;
+    StopUser there ends the user."""
+    try:
+        user._life.start()
+    except StopUser:
+        raise Stopped()
 
 
 def locust_stop(user):

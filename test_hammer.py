@@ -6443,6 +6443,36 @@ class TestLocustfiles(ScenarioTestCase):
         self.assertEqual(self.app.counts(), collections.Counter(
             {("GET", "/items"): 3}))
 
+    def test_user_classes_from_a_module_beside_it(self):
+        self.write("shop_users.py", """
+            from locust import HttpUser, task
+
+
+            class Base(HttpUser):
+                abstract = True
+
+                @task
+                def items(self):
+                    self.client.get("/items")
+
+
+            class Browser(Base):
+                pass
+            """)
+        rows = self.locustfile("""
+            from locust import task
+            from shop_users import Base, Browser
+
+
+            class Api(Base):
+                @task(3)
+                def data(self):
+                    self.client.get("/json")
+            """, "-u", "2", "-n", "20")     # /json missed: 4**-10
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertEqual(set(self.app.counts()),
+                         {("GET", "/items"), ("GET", "/json")})
+
     def test_a_client_option_not_covered_is_a_task_error(self):
         rows = self.locustfile("""
             from locust import HttpUser, task

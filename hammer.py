@@ -7470,10 +7470,9 @@ def build_parser():
                    help="worker processes, per node (default: %d, the CPUs"
                         " this process may use)" % available_cpus())
     p.add_argument("-t", "--threads", metavar="N",
-                   help="threads (users) per process; with -f, or a"
-                        " --script locustfile and a unit (30s, 5m, 1h30m),"
-                        " Locust's run time instead (default: %d)"
-                   % DEFAULT_THREADS)
+                   help="threads (users) per process; with -f (or with a"
+                        " unit, 30s, and a --script locustfile) Locust's run"
+                        " time (default: %d)" % DEFAULT_THREADS)
     p.add_argument("-c", "--concurrency", type=positive_int_arg, metavar="N",
                    help="users in all instead of -t, split over the"
                         " processes (default: processes x threads)")
@@ -7516,34 +7515,27 @@ def build_parser():
                         " (default: the URL alone)")
     p.add_argument("-f", "--locustfile", action="append", default=[],
                    metavar="FILE",
-                   help="run a locustfile as it is (Locust's spelling of"
-                        " --script); Locust's options below apply, and -t"
-                        " is the run time (default: none)")
+                   help="run a locustfile as it is (Locust's -f); -t is then"
+                        " the run time (default: none)")
     p.add_argument("--host", metavar="URL",
-                   help="Locust's -H/--host: the URL (with a locustfile,"
-                        " -H URL too) (default: the URL, else the User"
-                        " classes' host)")
-    p.add_argument("-u", "--users", "--clients", type=positive_int_arg,
-                   metavar="N",
+                   help="Locust's -H/--host: the URL; with a locustfile, -H"
+                        " URL too (default: the User classes' host)")
+    p.add_argument("-u", "--users", type=positive_int_arg, metavar="N",
                    help="Locust's users: -c N (default: -c's)")
-    p.add_argument("-r", "--spawn-rate", "--hatch-rate", type=float,
-                   metavar="R",
-                   help="Locust's spawn rate, users per second: --rampup"
-                        " users/R (default: all at once)")
+    p.add_argument("-r", "--spawn-rate", type=float, metavar="R",
+                   help="Locust's users per second: --rampup N/R (default:"
+                        " all at once)")
     p.add_argument("--run-time", type=duration_arg, metavar="TIME",
                    help="Locust's run time: --runtime (default: --runtime's)")
     p.add_argument("--headless", "--no-web", action="store_true",
-                   help="accepted for Locust's command lines: hammer is"
-                        " always headless (default: headless)")
+                   help="accepted: hammer is always headless (default: on)")
     p.add_argument("--csv", metavar="PREFIX",
-                   help="Locust's --csv: the rows go to PREFIX_requests.csv"
-                        " (-o PREFIX_requests.csv) (default: -o's)")
+                   help="Locust's --csv: -o PREFIX_requests.csv (default:"
+                        " -o's)")
     p.add_argument("-T", "--tags", nargs="+", metavar="TAG",
-                   help="run only the locustfile's tasks tagged so (@tag)"
-                        " (default: all)")
+                   help="only a locustfile's tasks tagged so (default: all)")
     p.add_argument("-E", "--exclude-tags", nargs="+", metavar="TAG",
-                   help="leave out the locustfile's tasks tagged so"
-                        " (default: none)")
+                   help="not a locustfile's tasks tagged so (default: none)")
     p.add_argument("--project", metavar="DIR",
                    help="run a multi-mechanize project: DIR/config.cfg and"
                         " its user groups' scripts in DIR/test_scripts"

@@ -6473,6 +6473,30 @@ class TestLocustfiles(ScenarioTestCase):
         self.assertEqual(set(self.app.counts()),
                          {("GET", "/items"), ("GET", "/json")})
 
+    def test_load_test_shape_runs(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, LoadTestShape, constant, task
+
+
+            class A(HttpUser):
+                wait_time = constant(0)
+
+                @task
+                def a(self):
+                    self.client.get("/items")
+
+
+            class Two(LoadTestShape):
+                def tick(self):
+                    return (2, 200) if self.get_run_time() < 1 else None
+            """, "-n", "6")
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 6}))
+        self.assertEqual(self.app.counts(), self.requests(rows))
+        self.assertEqual(self.settings()["stages"], [
+            {"start_s": 0.0, "end_s": 0.01, "from": 0, "to": 2},
+            {"start_s": 0.01, "end_s": 1.0, "from": 2, "to": 2}])
+
     def test_a_client_option_not_covered_is_a_task_error(self):
         rows = self.locustfile("""
             from locust import HttpUser, task

@@ -21,19 +21,26 @@ req/s (the last interval is divided by its real width, up to the run's
 end), the mean and p50/p90/p95/p99/max response time, and errors as a
 count and a %.  A totals row follows.  The intervals and totals count
 requests, not the rows of timers (method `timer`) or failed tasks
-(`task`).  A row is an error when it has an error kind or a 5xx status
-(without an error column: status 0 or 5xx); latency leaves out the rows
+(`task`), but their errors count failed tasks too, and errors % is of
+requests and failed tasks.  Errors are as the input's settings record
+hammer's rule ("error_rule"): a row is an error when it has an error
+kind but `accepted`, or a status of 400 or more but those the rule's
+ok_status accepts; a file whose settings record no rule (written before
+hammer recorded it, or with no settings beside it) reads under the rule
+of then: an error kind or a 5xx status (without an error column: status 0
+or 5xx), failed tasks apart.  Latency leaves out the rows
 of status 0 that have an error kind, as hammer and wrk do.  Rows from
 several nodes (a node column holding more than one, or inputs whose
 settings each give their node) give a table per node: node, host,
 requests, req/s, p95 and errors %; the node whose p95 (or errors %) is
 the nodes' worst, over 1.5 times their median and at least 1 ms (1%), is
 marked slow (failing), as is a node with no requests.  With the
-method and name columns, a table per (method, name) follows: requests,
-req/s, mean, p50/p95/p99, max and errors %, requests first, then timers,
-then task failures; past 1000 pairs, 1000 are kept (by a hash) and the
-rest summed as (other).  --name NAME (repeatable) limits every output to
-the rows of those names, whatever their method.  The table goes to stdout;
+method and name columns, a table per (method, name) follows with Locust's
+columns: requests, fails (and fails %), median, p95, p99, avg, min, max
+and req/s, requests first, then timers, then task failures; past 1000
+pairs, 1000 are kept (by a hash) and the rest summed as (other).  --name
+NAME (repeatable) limits every output to the rows of those names,
+whatever their method.  The table goes to stdout;
 --csv writes the same rows for a spreadsheet, --json prints them for
 machines, --html writes a report with inline SVG charts that opens
 offline.  --compare BASE.csv sets the totals beside a baseline run's and
@@ -1113,10 +1120,13 @@ def rows_with(statuses, others, wanted):
     return [i for i in others if statuses[i] in wanted]
 
 
-def row_errors(columns):
-    """The RowErrors of Columns.  A row is an error when it has an error
-    kind, or when hammer.error_class() makes its status one (a 5xx; in a
-    file without an error column, status 0 or 5xx), each distinct status
+def row_errors(columns, rule=None):
+    """The RowErrors of Columns under the error rule of their file
+    (hammer.rule_of(); None: hammer.LEGACY_RULE).  A row is an error when
+    it has an error kind but 'accepted', or when hammer.error_class()
+    makes its status one (400 and more but the rule's ok statuses, or
+    under the legacy rule a 5xx; in a file without an error column,
+    status 0 too) and the script did not accept it, each distinct status
     asked once.  A row has no latency when its status is 0 and it has an
     error kind (a transport error, or a timer or task that raised), or in
     a file without an error column when its status is 0; so a timer's row
@@ -1124,7 +1134,7 @@ def row_errors(columns):
     counts, codes = columns.counts, columns.codes
     statuses, others, kinded = columns.statuses, columns.others, columns.kinded
     plain = None if columns.errors is None else ""
-    bad = set(s for s in counts if hammer.error_class(codes[s], plain))
+    bad = set(s for s in counts if hammer.error_class(codes[s], plain, rule))
     wrong = rows_with(statuses, others, bad) if bad else []
     if columns.errors is None:
         zero = set(s for s in counts if codes[s] == 0)
@@ -1132,17 +1142,32 @@ def row_errors(columns):
                          else [])
     if not kinded:
         return RowErrors(wrong, [])
-    if wrong:
+    accepted = accepted_rows(columns)
+    if accepted:
+        wrong = sorted(set(wrong).union(kinded).difference(accepted))
+    elif wrong:
         wrong = sorted(set(wrong).union(kinded))
     else:
         wrong = kinded
     return RowErrors(wrong, [i for i in kinded if codes[statuses[i]] == 0])
 
 
-def error_classes(columns):
-    """hammer.classify() of Columns: their error rows by class, and each
-    class's by kind (text), each distinct status and (status, kind)
-    classified once."""
+def accepted_rows(columns):
+    """The indexes of the kinded rows whose kind is hammer.ACCEPTED (a
+    status the script accepted), looked for row by row only in a block
+    whose distinct kinds hold it."""
+    errors, kinded = columns.errors, columns.kinded
+    accepted = hammer.ACCEPTED.encode("ascii")
+    if accepted not in set(k.rstrip(b"\n") for k in set(
+            map(errors.__getitem__, kinded))):
+        return []
+    return [i for i in kinded if errors[i].rstrip(b"\n") == accepted]
+
+
+def error_classes(columns, rule=None):
+    """hammer.classify() of Columns under the error rule of their file:
+    their error rows by class, and each class's by kind (text), each
+    distinct status and (status, kind) classified once."""
     codes, statuses, kinded = columns.codes, columns.statuses, columns.kinded
     pairs = collections.Counter()
     if kinded:
@@ -1154,7 +1179,7 @@ def error_classes(columns):
     for status, n in columns.counts.items():
         plain[codes[status]] += n
     return hammer.classify(hammer.without_kinded(plain, pairs), pairs,
-                           None if columns.errors is None else "")
+                           None if columns.errors is None else "", rule)
 
 
 def take(columns, rows):
@@ -1239,13 +1264,14 @@ class Bucket(object):
     too, as they fold (`totals`).
     """
 
-    __slots__ = ("requests", "errors", "hist", "frozen", "latency",
+    __slots__ = ("requests", "errors", "tasks", "hist", "frozen", "latency",
                  "corrected", "owner", "pending", "totals")
     settles = True
 
     def __init__(self):
         self.requests = 0
         self.errors = 0
+        self.tasks = 0          # failed tasks, counted in errors too
         self.hist = None
         self.frozen = None
         self.latency = None     # latency_summary() of hist, once known
@@ -1331,6 +1357,7 @@ class Bucket(object):
     def merge(self, other):
         self.requests += other.requests
         self.errors += other.errors
+        self.tasks += other.tasks
         if other.hist is not None or other.frozen is not None:
             self.histogram().merge(other.peek())
             self.latency = None
@@ -1521,6 +1548,27 @@ class Bucketer(object):
             slots = list(map(bisect.bisect_right, repeat(edges),
                              map(float, elapsed)))
             self._add_spread(self.stages, slots, 0, columns, errors)
+
+    def add_failed(self, columns):
+        """Count the Columns of failed tasks' rows (already widen()ed), per
+        interval and per stage: errors, and tasks (which errors are a
+        share of with the requests); no request and no latency."""
+        width = self.interval_s
+        first, last = int(columns.lo // width), int(columns.hi // width)
+        slots = {0: len(columns.statuses)} if first == last else (
+            collections.Counter(bucket_slots(columns.elapsed, width, first,
+                                             last)))
+        places = [(self.buckets, first + int(slot), n)
+                  for slot, n in slots.items()]
+        if self.stage_edges is not None:
+            places += [(self.stages, slot, n) for slot, n in
+                       collections.Counter(map(
+                           bisect.bisect_right, repeat(self.stage_edges),
+                           map(float, columns.elapsed))).items()]
+        for buckets, number, n in places:
+            bucket = self._bucket(buckets, number)
+            bucket.errors += n
+            bucket.tasks += n
 
     def owned(self, bucket, number, owner):
         """Before rows of owner (a key, MIXED or None) go into interval
@@ -2339,9 +2387,11 @@ class Router(object):
 
 
 class Counts(object):
-    """The totals' rows counted by status and, by hammer's error_class(),
-    the error rows by class and kind (transport errors' kinds, and the
-    script's failures'), and how many have a scheduled time."""
+    """The totals' rows counted by status and, by hammer's error_class()
+    under their file's rule, the error rows by class and kind (transport
+    errors' kinds, and the script's failures'); the failed tasks by the
+    exception's type (class hammer.TASK_CLASS), and how many rows have a
+    scheduled time."""
 
     def __init__(self):
         self.counted = 0        # the totals' rows
@@ -2350,18 +2400,25 @@ class Counts(object):
         self.classes = collections.Counter()    # error rows, by class
         self.kinds = collections.Counter()      # transport errors by kind
         self.checked = collections.Counter()    # failed by a script, by kind
+        self.tasks = collections.Counter()      # failed tasks, by type
 
-    def add(self, columns):
+    def add(self, columns, rule=None):
         codes = columns.codes
         for s, count in columns.counts.items():
             self.statuses[codes[s]] += count
         self.counted += len(columns.statuses)
         if columns.corrected is not None:
             self.scheduled_rows += len(columns.statuses)
-        classes, kinds = error_classes(columns)
+        classes, kinds = error_classes(columns, rule)
         self.classes.update(classes)
         self.kinds.update(kinds.get("transport", ()))
         self.checked.update(kinds.get("script", ()))
+
+    def add_failed(self, columns):
+        """Count the Columns of failed tasks' rows, by their kind."""
+        self.classes[hammer.TASK_CLASS] += len(columns.statuses)
+        self.tasks.update(k.rstrip(b"\n").decode("latin-1")
+                          for k in columns.errors)
 
     def merge(self, other):
         self.counted += other.counted
@@ -2370,6 +2427,22 @@ class Counts(object):
         self.classes.update(other.classes)
         self.kinds.update(other.kinds)
         self.checked.update(other.checked)
+        self.tasks.update(other.tasks)
+
+
+def failed_tasks(columns):
+    """The indexes of Columns' rows of failed tasks (method task), which
+    the totals count as errors under the error rule (not the legacy
+    one)."""
+    keys = columns.keys
+    if keys is None or columns.errors is None:
+        return []
+    tasks = set(k for k, key in enumerate(keys) if key[0] == TASK)
+    if not tasks:
+        return []
+    if columns.key_of is None:
+        return list(range(len(columns.statuses)))
+    return [i for i, k in enumerate(columns.key_of) if k in tasks]
 
 
 class Tally(object):
@@ -2388,9 +2461,10 @@ class Tally(object):
 
     def __init__(self, fmt, interval_s, sample=False, stage_edges=None,
                  wanted=None, pinned=frozenset(), offset_s=0.0,
-                 too_wide=False):
+                 too_wide=False, rule=None):
         self.fmt = fmt
         self.offset_s = offset_s    # rows land this much later (alignment)
+        self.rule = rule    # the file's error rule: hammer.rule_of()
         self.reader = Lines(fmt, self.fast)
         self.names = NameTable(pinned, Timeline() if sample else None)
         self.router = Router(self.names, wanted)
@@ -2436,7 +2510,7 @@ class Tally(object):
         timeline, width = self.names.timeline, bucketer.interval_s
         if timeline is not None:
             timeline.widen(int(columns.lo // width), int(columns.hi // width))
-        errors = row_errors(columns)
+        errors = row_errors(columns, self.rule)
         routed = self.router.route(columns)
         for entry, rows, latency in routed.names:
             self.names.add_rows(entry, columns, errors, rows, latency, width)
@@ -2444,12 +2518,19 @@ class Tally(object):
             self._total(columns, errors, routed.owner)
         elif routed.totals:
             part = take(columns, routed.totals)
-            self._total(part, row_errors(part), routed.owner)
+            self._total(part, row_errors(part, self.rule), routed.owner)
+        if self.rule is not hammer.LEGACY_RULE and self.router.wanted is None:
+            failed = failed_tasks(columns)
+            if failed:
+                part = columns if len(failed) == len(columns.statuses) else (
+                    take(columns, failed))
+                self.counts.add_failed(part)
+                self.bucketer.add_failed(part)
 
     def _total(self, columns, errors, owner):
         """Count the totals' Columns: statuses and errors, buckets, nodes
         and the sample."""
-        self.counts.add(columns)
+        self.counts.add(columns, self.rule)
         if self.sampler is not None:
             self.sampler.add(columns, errors)
         self.bucketer.add(columns, errors, owner)
@@ -2511,7 +2592,7 @@ def summarise(tally, interval_s, end):
         totals["histogram"] = hammer.Histogram()
         return rows, totals
     first, last = min(tally.buckets), max(tally.buckets)
-    requests = errors = 0
+    requests = errors = tasks = 0
     for number in range(first, last + 1):
         bucket = tally.buckets.get(number)
         start = number * interval_s
@@ -2522,11 +2603,12 @@ def summarise(tally, interval_s, end):
         if bucket is not None:
             requests += bucket.requests
             errors += bucket.errors
+            tasks += bucket.tasks
     span = max(MIN_WIDTH_S, end - first * interval_s)
     totals = stats_row(first * interval_s, span, requests, errors,
                        latency_summary(tally.bucketer.total),
                        latency_summary(tally.bucketer.corrected_total)
-                       if is_open else None)
+                       if is_open else None, tasks)
     totals["histogram"] = tally.bucketer.total
     if is_open:
         totals["corrected_histogram"] = tally.bucketer.corrected_total
@@ -2751,7 +2833,7 @@ def bucket_row(start, width, bucket, is_open):
         part = bucket.corrected
         corrected = (part.latency if part is not None else None) or empty
     return stats_row(start, width, bucket.requests, bucket.errors,
-                     bucket.latency or empty, corrected)
+                     bucket.latency or empty, corrected, bucket.tasks)
 
 
 def latency_summary(hist, ordered=None):
@@ -2763,13 +2845,17 @@ def latency_summary(hist, ordered=None):
             hist.max, hist.min)
 
 
-def stats_row(start, width, requests, errors, latency, corrected=None):
+def stats_row(start, width, requests, errors, latency, corrected=None,
+              tasks=0):
     """One table row as a dict (a plain one: a run may have a million);
     latencies (a latency_summary()) in seconds, None when no response was
     counted: the percentiles exact (to the microsecond below 100 ms), and
-    min_s, which no output shows but the percentiles' shown values
-    (shown_value()).  With corrected, the latency_summary() of the corrected
-    latencies, the row ends with the same keys prefixed `corrected_`."""
+    min_s, which only the per-name tables show, besides the percentiles'
+    shown values (shown_value()).  With corrected, the latency_summary()
+    of the corrected latencies, the row ends with the same keys prefixed
+    `corrected_`.
+    tasks: the failed tasks among the errors, which errors are a share of
+    with the requests (the key failed_tasks, when there are any)."""
     row = {}
     row["start_s"] = start
     row["width_s"] = width
@@ -2777,7 +2863,10 @@ def stats_row(start, width, requests, errors, latency, corrected=None):
     row["rps"] = requests / width if width > 0 else 0.0
     latency_cells(row, "", latency)
     row["errors"] = errors
-    row["error_pct"] = 100.0 * errors / requests if requests else 0.0
+    judged = requests + tasks
+    row["error_pct"] = 100.0 * errors / judged if judged else 0.0
+    if tasks:
+        row["failed_tasks"] = tasks
     if corrected is not None:
         latency_cells(row, "corrected_", corrected)
     return row
@@ -2878,7 +2967,8 @@ def judge(thresholds, run):
     totals = run.totals
     latency = totals.get("corrected_histogram", totals["histogram"])
     metrics = hammer.threshold_metrics(latency, totals["requests"],
-                                       totals["errors"], totals["width_s"])
+                                       totals["errors"], totals["width_s"],
+                                       totals.get("failed_tasks", 0))
     names = set(t.name for t in thresholds if t.name is not None)
     named = hammer.named_metrics(name_entries(
         run.tally, names, run.names_open), totals["width_s"])
@@ -2955,7 +3045,7 @@ class ShownWithin(dict):
 
 
 SHOWN_WITHIN = ShownWithin()
-HIDDEN_KEYS = ("min_s", "corrected_min_s")     # rows keep them; no output
+HIDDEN_KEYS = ("min_s", "corrected_min_s")     # not in the JSON
 
 
 def shown_value(row, key):
@@ -3119,27 +3209,41 @@ def format_kinds(kinds):
 
 def format_counts(counts):
     """A tally's Counts: status codes, and errors broken down as hammer's
-    summary does, one line: `status: 200 x 9, 503 x 2; errors 4 (5xx: 2;
-    transport: timeout 1; failed by the script: check 1)`."""
+    summary does, one line: `status: 200 x 9, 404 x 1, 503 x 2; errors 5
+    (4xx: 1; 5xx: 2; transport: timeout 1; failed by the script: check 1;
+    tasks: KeyError 1)`."""
     parts = ["%d x %d" % (code, n) for code, n in sorted(
         counts.statuses.items()) if code]
     line = "status: " + (", ".join(parts) or "none")
     errors, server, transport, script = error_counts(counts)
     if not errors:
         return line + "; errors none"
-    parts = ["5xx: %d" % server] if server else []
+    parts = ["%s: %d" % kv for kv in hammer.status_classes(counts.classes)]
     if transport:
         parts.append("transport: " + (format_kinds(counts.kinds)
                                       or "%d" % transport))
     if script:
         parts.append("failed by the script: " + format_kinds(counts.checked))
+    if counts.tasks:
+        parts.append("tasks: " + format_kinds(counts.tasks))
     return line + "; errors %d (%s)" % (errors, "; ".join(parts))
 
 
 # The per-name tables: after the method and name (left-aligned text),
-# these columns; the open model adds CORRECTED_COLUMNS after max_ms.
-NAME_COLUMNS = columns_of(
-    "requests rps mean_s p50_s p95_s p99_s max_s errors error_pct")
+# Locust's columns: requests, fails, median, p95, p99, avg, min, max and
+# req/s; the open model adds CORRECTED_COLUMNS after max_ms.
+NAME_COLUMNS = (
+    ("requests", "requests", "%d", 1),
+    ("fails", "errors", "%d", 1),
+    ("fails_%", "error_pct", "%.2f", 1),
+    ("median_ms", "p50_s", "%.3f", 1000),
+    ("p95_ms", "p95_s", "%.3f", 1000),
+    ("p99_ms", "p99_s", "%.3f", 1000),
+    ("avg_ms", "mean_s", "%.3f", 1000),
+    ("min_ms", "min_s", "%.3f", 1000),
+    ("max_ms", "max_s", "%.3f", 1000),
+    ("req/s", "rps", "%.1f", 1),
+)
 NAME_SECTIONS = (
     # (section, title, header of the count, whether the method shows)
     ("requests", "per name:", "requests", True),
@@ -3391,6 +3495,12 @@ def json_report(run, comparison=None, verdicts=None, compared=None):
         sorted(counts.checked.items()))
     report["errors"] = collections.OrderedDict(zip(
         ("total", "5xx", "transport", "script"), error_counts(counts)))
+    for which, n in hammer.status_classes(counts.classes):
+        report["errors"][which] = n     # 4xx under the rule, ...
+    if counts.tasks:
+        report["errors"]["tasks"] = sum(counts.tasks.values())
+        report["task_errors"] = collections.OrderedDict(
+            sorted(counts.tasks.items()))
     report["intervals"] = [clean(r) for r in run.rows]
     report["totals"] = clean(totals)
     if run.nodes is not None:
@@ -4074,11 +4184,14 @@ def feed(tally, blocks):
 
 Counting = collections.namedtuple(
     "Counting", "interval_s sample stage_edges wanted pinned offset_s"
-                " too_wide")
-Counting.__new__.__defaults__ = (False, None, None, frozenset(), 0.0, False)
+                " too_wide rule")
+Counting.__new__.__defaults__ = (False, None, None, frozenset(), 0.0, False,
+                                 None)
 Counting.__doc__ = """How a Tally counts: Tally(fmt, *counting).  too_wide:
 the input is known to need too many intervals (probed()), so the rows
-are read for their elapsed times alone."""
+are read for their elapsed times alone.  rule: the input's error rule,
+as its settings record it (hammer.rule_of()); None, hammer.LEGACY_RULE,
+for a file written before hammer recorded it, or without settings."""
 
 RangeJob = collections.namedtuple("RangeJob",
                                   "path fmt start stop counting aligned")
@@ -4276,17 +4389,17 @@ def crunch_inputs(names, counting, stdin, processes, all_settings,
     merged, warnings, end, sources = None, [], None, []
     for i, name in enumerate(names):
         offset = (offsets and offsets[i]) or 0.0
-        tally = crunch_input(name, counting._replace(offset_s=offset), stdin,
-                             processes)
-        shown = shown_name(name)
         settings = all_settings[i]
+        tally = crunch_input(name, counting._replace(
+            offset_s=offset, rule=hammer.rule_of(settings)), stdin, processes)
+        shown = shown_name(name)
         source = COLUMN if tally.fmt.node is not None else settings_node(
             settings)
         if source not in (None, COLUMN):
             bucketer = tally.bucketer
             tally.nodes.whole(source, tally.counts.counted, sum(
-                b.errors for b in bucketer.buckets.values()), bucketer.total,
-                bucketer.corrected_total)
+                b.errors - b.tasks for b in bucketer.buckets.values()),
+                bucketer.total, bucketer.corrected_total)
         sources.append(source)
         seconds, source, warning = run_end(settings,
                                            tally.max_elapsed - offset,

@@ -38,8 +38,12 @@ request, timer and failed task is a row, named in the CSV's method and
 name columns, and the summary gives each name's figures.  A --targets
 file (vegeta's http format) lists requests picked by weight.
 
-Errors are transport errors plus 5xx responses, plus the responses a
-script failed.  A request is never sent
+Errors are counted as k6 and Locust count them: transport errors,
+responses of status 400 and more (but those --ok-status accepts, or a
+script: ok_status=, response.accept()), the responses a script failed
+(response.fail()) and the iterations that raised (a task's row, carrying
+the exception's type); the summary breaks them down by 4xx, 5xx,
+transport kind, checks and tasks.  A request is never sent
 twice: once sent, any failure is its row.  --timeout bounds every wait of
 a request: connect, send and read.
 
@@ -991,51 +995,125 @@ def corrected_us(rows):
     return late, list(map(operator.add, late, to_us([r[1] for r in rows])))
 
 
-# The error kinds of a script's own failures (a failed check, a script's
-# or a task's exception, too many redirects): any other kind is a
-# transport error's (connect, timeout, reset, closed, protocol, ...).
+# The error kinds of a script's own failures (a failed check, an
+# exception escaping a timer's block, too many redirects): any other kind
+# of a row of status 0 is a transport error's (connect, timeout, reset,
+# closed, protocol, ...).  A task's row carries the type of the exception
+# it raised.
 SCRIPT_KINDS = frozenset(("check", "script", "redirects"))
 # The error kind of a response a script accepted (ok_status=,
 # response.accept()) although its status is 400 or more: no error.
 ACCEPTED = "accepted"
+TASK_CLASS = "task"     # the class of a task's rows: iterations that raised
+
+# The error rule, as k6 and Locust count: a row is an error when it failed
+# in transport, when its status is ERROR_STATUS_FROM or more (unless
+# accepted: by --ok-status, whose statuses are the rule's `ok`, a
+# frozenset, or by the script), when a script failed it, or when it is a
+# task's row (an iteration that raised).  The settings file records the
+# rule ("error_rule", rule_settings()).  A file written before it has
+# none and reads under the rule of then, LEGACY_RULE: transport errors,
+# 5xx and the script's failures of requests; task rows apart.
+ERROR_STATUS_FROM = 400
+LEGACY_RULE = None
+STATUS_MIN, STATUS_MAX = 100, 999   # what a status line may carry
 
 
-def error_class(status, kind):
-    """The class of errors a row counts under, '' when it is no error:
-    '5xx', 'transport' or 'script'.  status is the row's (0: no
-    response); kind its error kind, '' when it has none, or None when
-    its file has no error column (crunch reads those too).
+OK_STATUS_RE = re.compile(r"\s*([0-9]{1,9})\s*(?:-\s*([0-9]{1,9})\s*)?$")
 
-    A 5xx is a '5xx' error whatever its kind.  Any other row with a kind
-    is the script's when the kind is one of SCRIPT_KINDS or the row has
-    a status, else a 'transport' error; without an error column, status
-    0 is a transport error.  Callers classify each distinct status and
+
+def parse_ok_status(text):
+    """--ok-status: '404,409', '400-499' or both, comma-separated -> the
+    frozenset of statuses.  ValueError says why not."""
+    if not text.strip():
+        raise ValueError("give statuses, such as 404,409 or 400-499")
+    statuses = set()
+    for part in text.split(","):
+        found = OK_STATUS_RE.match(part)
+        first = last = None
+        if found:
+            first = int(found.group(1))
+            last = int(found.group(2) or first)
+        if not found or not (STATUS_MIN <= first <= STATUS_MAX
+                             and STATUS_MIN <= last <= STATUS_MAX):
+            raise ValueError("%r is not a status from %d to %d, nor a range"
+                             " of them such as 400-499"
+                             % (part.strip(), STATUS_MIN, STATUS_MAX))
+        if first > last:
+            raise ValueError("%r runs backwards: write it %d-%d"
+                             % (part.strip(), last, first))
+        statuses.update(range(first, last + 1))
+    return frozenset(statuses)
+
+
+def rule_settings(ok):
+    """The settings file's "error_rule" for the ok statuses."""
+    return {"status_from": ERROR_STATUS_FROM, "ok_status": sorted(ok)}
+
+
+def rule_of(settings):
+    """The error rule a settings file records (its ok statuses, a
+    frozenset), or LEGACY_RULE when it records none (written before hammer
+    recorded it) or there is no settings file (None)."""
+    rule = (settings or {}).get("error_rule")
+    if not isinstance(rule, dict):
+        return LEGACY_RULE
+    return frozenset(s for s in rule.get("ok_status") or ()
+                     if isinstance(s, int) and not isinstance(s, bool))
+
+
+def error_class(status, kind, ok=LEGACY_RULE):
+    """The class of errors a row of a request or a timer counts under, ''
+    when it is no error: '4xx', '5xx' (any 'Nxx'), 'transport' or
+    'script'.  status is the row's (0: no response); kind its error kind,
+    '' when it has none, or None when its file has no error column
+    (crunch reads those too); ok the rule's accepted statuses, or
+    LEGACY_RULE.
+
+    A row the script accepted is no error.  A status of 400 or more not
+    in ok is an error of its hundred ('4xx') whatever its kind; under
+    LEGACY_RULE only a 5xx is.  Any other row with a kind is the
+    script's when the kind is one of SCRIPT_KINDS or the row has a
+    status, else a 'transport' error; without an error column, status 0
+    is a transport error.  Callers classify each distinct status and
     (status, kind) once, never row by row (classify())."""
-    if 500 <= status <= 599:
-        return "5xx"
+    if kind == ACCEPTED:
+        return ""
+    if ok is LEGACY_RULE:
+        if 500 <= status <= 599:
+            return "5xx"
+    elif status >= ERROR_STATUS_FROM and status not in ok:
+        return "%dxx" % (status // 100)
     if kind:
         return "script" if status or kind in SCRIPT_KINDS else "transport"
     return "transport" if kind is None and status == 0 else ""
 
 
-def classify(plain, kinded, plain_kind=""):
+def classify(plain, kinded, plain_kind="", ok=LEGACY_RULE):
     """Rows by the error class they count under, each distinct value
-    classified once by error_class(): plain, a Counter of the statuses of
-    the rows without an error kind (their kind is plain_kind: '', or None
-    for a file without an error column); kinded, a Counter of (status,
-    kind) of the rows with one.  -> (Counter {class: rows}, {class:
-    Counter {kind: rows}}), no class ''."""
+    classified once by error_class() under the rule ok: plain, a Counter
+    of the statuses of the rows without an error kind (their kind is
+    plain_kind: '', or None for a file without an error column); kinded,
+    a Counter of (status, kind) of the rows with one.  -> (Counter
+    {class: rows}, {class: Counter {kind: rows}}), no class ''."""
     classes, kinds = collections.Counter(), {}
     for status, n in plain.items():
-        which = error_class(status, plain_kind)
+        which = error_class(status, plain_kind, ok)
         if which and n:
             classes[which] += n
     for (status, kind), n in kinded.items():
-        which = error_class(status, kind)
+        which = error_class(status, kind, ok)
         if which:
             classes[which] += n
             kinds.setdefault(which, collections.Counter())[kind] += n
     return classes, kinds
+
+
+def status_classes(classes):
+    """The 'Nxx' classes of a Counter of error classes, ascending:
+    [(class, rows)]."""
+    return sorted((c, n) for c, n in classes.items()
+                  if c.endswith("xx") and n)
 
 
 def kinded_rows(rows):
@@ -1117,20 +1195,23 @@ def is_http(suffix):
 class WorkerStats(object):
     """Counters one worker keeps over its rows; the parent merges them.
 
-    Errors are one thing everywhere, as error_class() says: transport
-    errors (rows of status 0), 5xx responses and a script's failures
-    (rows with a script's error kind), each row once, counted by class in
-    classes and by kind in transport and checked.  With names (scripts,
-    targets), each row's last item is its 'METHOD,name', counted per name
-    in names; the totals count requests only, not timers or failed tasks.
-    Without names (URL mode), only rows of status 0 have an error kind.
+    Errors are one thing everywhere, as error_class() says under the rule
+    ok (the statuses --ok-status accepts): transport errors (rows of
+    status 0), statuses of 400 and more, a script's failures (rows with a
+    script's error kind), each row once, counted by class in classes and
+    by kind in transport and checked; and tasks' rows (iterations that
+    raised), class TASK_CLASS, by the exception's type in tasks.  With
+    names (scripts, targets), each row's last item is its 'METHOD,name',
+    counted per name in names; the totals count requests only, not timers
+    or failed tasks, but their errors count failed tasks too.  Without
+    names (URL mode), only rows of status 0 have an error kind.
     """
 
     __slots__ = ("bytes", "statuses", "unanswered", "classes", "transport",
                  "latency", "events", "corrected", "lateness", "checked",
-                 "names", "failures")
+                 "names", "failures", "tasks", "ok")
 
-    def __init__(self, open_model=False, named=False):
+    def __init__(self, open_model=False, named=False, ok=frozenset()):
         self.bytes = 0
         self.statuses = collections.Counter()   # responses, by status
         self.unanswered = 0                     # rows of status 0
@@ -1145,6 +1226,8 @@ class WorkerStats(object):
         self.checked = collections.Counter()   # failed by a script, by kind
         self.names = {} if named else None     # 'METHOD,name' -> NameStats
         self.failures = {}  # a script's failures: kind -> [count, text]
+        self.tasks = collections.Counter()  # tasks that raised, by type
+        self.ok = ok    # the statuses of 400 and more that are no error
 
     @property
     def transport_errors(self):
@@ -1161,6 +1244,11 @@ class WorkerStats(object):
         return sum(self.classes.values())
 
     @property
+    def judged(self):
+        """What the errors' share is of: requests and failed tasks."""
+        return self.requests + self.classes[TASK_CLASS]
+
+    @property
     def requests(self):
         return self.unanswered + sum(self.statuses.values())
 
@@ -1171,9 +1259,14 @@ class WorkerStats(object):
         statuses = collections.Counter(map(_STATUS_OF, rows))
         derived = False
         if self.names is not None:
+            if suffix.startswith("task,"):
+                self.add_named(rows, suffix, len(rows), len(rows))
+                self.count_errors({TASK_CLASS: len(rows)}, {
+                    TASK_CLASS: collections.Counter(map(_ERROR_OF, rows))})
+                return
             kinded, failed = kinded_rows(rows)
             classes, kinds = classify(without_kinded(statuses, kinded),
-                                      kinded)
+                                      kinded, "", self.ok)
             self.add_named(rows, suffix, sum(classes.values()), failed)
             if not is_http(suffix):
                 return
@@ -1184,7 +1277,7 @@ class WorkerStats(object):
         if self.names is None:
             kinded = collections.Counter((0, r[4]) for r in rows
                                          if not r[2]) if failures else {}
-            classes, kinds = classify(statuses, kinded)
+            classes, kinds = classify(statuses, kinded, "", self.ok)
         self.count_errors(classes, kinds)
         self.unanswered += failures
         self.statuses.update(statuses)
@@ -1206,6 +1299,7 @@ class WorkerStats(object):
         self.classes.update(classes)
         self.transport.update(kinds.get("transport", ()))
         self.checked.update(kinds.get("script", ()))
+        self.tasks.update(kinds.get(TASK_CLASS, ()))
 
     def settle(self):
         """With names, in the closed model: the latency Histogram of the
@@ -1234,6 +1328,7 @@ class WorkerStats(object):
     def merge(self, other):
         self.bytes += other.bytes
         self.checked.update(other.checked)
+        self.tasks.update(other.tasks)
         if other.names is not None:
             if self.names is None:
                 self.names = {}
@@ -1261,7 +1356,7 @@ class WorkerStats(object):
                 "transport": dict(self.transport),
                 "latency": self.latency.to_dict(),
                 "events": dict(self.events), "checked": dict(self.checked),
-                "failures": self.failures}
+                "tasks": dict(self.tasks), "failures": self.failures}
         if self.names is not None:
             data["names"] = dict((k, v.to_dict())
                                  for k, v in self.names.items())
@@ -1275,6 +1370,7 @@ class WorkerStats(object):
         s = cls("corrected" in data, "names" in data)
         s.bytes = data["bytes"]
         s.checked.update(data.get("checked", {}))
+        s.tasks.update(data.get("tasks", {}))
         s.failures = dict((k, list(v))
                           for k, v in data.get("failures", {}).items())
         for suffix, entry in data.get("names", {}).items():
@@ -1391,15 +1487,18 @@ def parse_threshold(text):
     return Threshold(expr, metric, op, amount * units[unit], name)
 
 
-def threshold_metrics(latency, requests, errors, duration_s):
+def threshold_metrics(latency, requests, errors, duration_s, tasks=0):
     """What thresholds can name, from a latency Histogram (seconds), the
-    requests and errors and the run's duration: seconds, percent, req/s."""
+    requests and errors and the run's duration: seconds, percent, req/s.
+    tasks: the failed tasks among the errors, which errors are a share
+    of along with the requests."""
     metrics = dict(zip(("p50", "p90", "p95", "p99", "p99.9"),
                        latency.percentiles([50, 90, 95, 99, 99.9])))
+    judged = requests + tasks
     metrics.update(
         mean=latency.mean, max=latency.max if latency.n else 0.0,
         rps=requests / duration_s if duration_s > 0 else 0.0,
-        errors=100.0 * errors / requests if requests else 0.0,
+        errors=100.0 * errors / judged if judged else 0.0,
         requests=requests)
     return metrics
 
@@ -1720,22 +1819,34 @@ def format_progress(plan, elapsed_s, active, rate, avg_s, errors):
                errors))
 
 
+def format_kinds(kinds):
+    """A Counter of error kinds as 'timeout 3, reset 1': most first."""
+    return ", ".join("%s %d" % kv for kv in sorted(
+        kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def error_parts(classes, transport, checked, tasks):
+    """Errors broken down as the summary and crunch show them: by
+    status class ('4xx: 3'), transport kind, the script's failures and
+    the tasks that raised, by the exception's type."""
+    parts = ["%s: %d" % kv for kv in status_classes(classes)]
+    if transport:
+        parts.append("transport: " + format_kinds(transport))
+    if checked:
+        parts.append("failed by the script: " + format_kinds(checked))
+    if tasks:
+        parts.append("tasks: " + format_kinds(tasks))
+    return parts
+
+
 def format_errors(stats):
-    """Errors (transport errors plus 5xx), broken down."""
+    """The errors (error_class(), and failed tasks), broken down."""
     if not stats.errors:
         return "none"
-    parts = []
-    if stats.server_errors:
-        parts.append("5xx: %d" % stats.server_errors)
-    if stats.transport:
-        kinds = sorted(stats.transport.items(), key=lambda kv: (-kv[1], kv[0]))
-        parts.append("transport: " + ", ".join("%s %d" % kv for kv in kinds))
-    if stats.checked:
-        kinds = sorted(stats.checked.items(), key=lambda kv: (-kv[1], kv[0]))
-        parts.append("failed by the script: " + ", ".join(
-            "%s %d" % kv for kv in kinds))
-    return "%d = %.2f%% of requests (%s)" % (
-        stats.errors, 100.0 * stats.errors / stats.requests, "; ".join(parts))
+    return "%d = %.2f%% of requests%s (%s)" % (
+        stats.errors, 100.0 * stats.errors / stats.judged,
+        " and failed tasks" if stats.tasks else "", "; ".join(error_parts(
+            stats.classes, stats.transport, stats.checked, stats.tasks)))
 
 
 NAMES_SHOWN = 20    # the summary's per-name table shows the busiest ones
@@ -1753,29 +1864,31 @@ def name_rows(names):
 
 
 def format_names(names, duration_s):
-    """The summary's per-name table: at most NAMES_SHOWN rows, the
-    busiest, with a line for the rest."""
+    """The summary's per-name table, with Locust's columns: requests,
+    fails (and their share), median, p95, p99, avg, min, max and req/s;
+    at most NAMES_SHOWN rows, the busiest, with a line for the rest."""
     rows = name_rows(names)
     busiest = sorted(rows, key=lambda r: -r[2].requests)[:NAMES_SHOWN]
     shown = set(map(id, busiest))
     rows = [r for r in rows if id(r) in shown]
     width = min(40, max(len("%s %s" % r[:2]) for r in rows))
-    lines = ["  %-*s %9s %9s %8s %8s %8s %8s %8s %7s" % (
-        width, "name", "count", "per s", "mean", "p50", "p95", "p99",
-        "max", "errors")]
+    lines = ["  %-*s %9s %15s %8s %8s %8s %8s %8s %8s %9s" % (
+        width, "name", "requests", "fails", "median", "p95", "p99", "avg",
+        "min", "max", "req/s")]
     for method, name, n in rows:
         label = "%s %s" % (method, name.replace("\n", " ").replace("\r", " "))
         if len(label) > width:
             label = label[:width - 1] + "~"
-        times = ["-"] * 5
-        if n.latency.n:
-            times = [format_seconds(t) for t in [n.latency.mean] + list(
-                n.latency.shown_percentiles([50, 95, 99])) + [n.latency.max]]
-        lines.append("  %-*s %9d %9.1f %8s %8s %8s %8s %8s %6.2f%%" % ((
-            width, label, n.requests,
-            n.requests / duration_s if duration_s > 0 else 0.0)
-            + tuple(times)
-            + (100.0 * n.errors / n.requests if n.requests else 0.0,)))
+        times = ["-"] * 6
+        lat = n.latency
+        if lat.n:
+            times = [format_seconds(t) for t in list(lat.shown_percentiles(
+                [50, 95, 99])) + [lat.mean, lat.min, lat.max]]
+        fails = "%d(%.2f%%)" % (n.errors, 100.0 * n.errors / n.requests
+                                if n.requests else 0.0)
+        lines.append("  %-*s %9d %15s %8s %8s %8s %8s %8s %8s %9.1f" % ((
+            width, label, n.requests, fails) + tuple(times)
+            + (n.requests / duration_s if duration_s > 0 else 0.0,)))
     if len(names) > len(rows):
         lines.append("  ... and %d more names: crunch.py shows them all"
                      % (len(names) - len(rows)))
@@ -2025,6 +2138,8 @@ def run_summary(plan, stats, duration_s, checks, sizing):
                     ("min", "mean") + LATENCY_METRICS[:5] + ("max",))
     summary = {
         "requests": stats.requests, "errors": stats.errors,
+        "errors_by_class": dict(sorted((c, n) for c, n in
+                                       stats.classes.items() if n)),
         "rps": round(stats.requests / duration_s, 3) if duration_s else 0.0,
         "duration_s": round(duration_s, 6),
         "latency_ms": latency_ms(stats.latency),
@@ -4062,17 +4177,22 @@ def call_step(user, function, name, ctx, path, start=None):
 
 def transaction_step(user, instance, ctx, path):
     """multi-mechanize's iteration: run() is a 'transaction' timer row,
-    then each custom_timers entry is a timer row of its own."""
+    then each custom_timers entry is a timer row of its own.  A run()
+    that raised is a task row named Transaction.run too (an iteration
+    that raised, an error of the run)."""
     clock = user._clock
     start = clock()
     requests = user._requests
-    error = ""
+    error = raised = ""
     try:
         instance.run()
     except Exception as exc:
-        error = failure_kind(exc)
+        error, raised = failure_kind(exc), raised_kind(exc)
         ctx.note_exception(exc, "Transaction.run", path)
     done = clock()
+    if raised:
+        user._rows.add(start, done - start, 0, 0, raised,
+                       name_suffix("task", "Transaction.run"))
     status = user._last_status if user._requests > requests else 0
     if not error and user._requests > requests:
         error = user._last_error
@@ -5432,11 +5552,13 @@ def write_all(fd, data):
 # What a worker sends the parent: once its threads are made, every
 # PROGRESS_PERIOD_S while the test runs, and when it is done.  recent is
 # the latency Histogram (as a dict) of the responses since its last
-# Progress, for --sizing; None otherwise.
+# Progress, for --sizing; None otherwise.  errors count failed tasks, and
+# tasks says how many (what errors are a share of: requests and tasks).
 Ready = collections.namedtuple("Ready", "index")
 Progress = collections.namedtuple(
     "Progress", "index elapsed_s requests errors latency_n latency_total"
-                " active busy_s recent")
+                " active busy_s recent tasks")
+Progress.__new__.__defaults__ = (0,)
 Done = collections.namedtuple(
     "Done", "index stats written busy_s wall_s end_s failure")
 
@@ -5466,7 +5588,7 @@ class RowWriter(object):
         self.rows = collections.deque()     # without names
         self.queues, self.formats = {}, {}  # with names: per name
         self.lock = threading.Lock()
-        self.stats = WorkerStats(self.open_model, self.named)
+        self.stats = WorkerStats(self.open_model, self.named, plan.ok_status)
         self.latencies = [] if plan.sizing else None
         self.output = plan.output
         self.unwritable = False     # the output refused a write
@@ -5706,7 +5828,7 @@ class Worker(object):
         self.messages.put(Progress(
             self.index, now, s.requests, s.errors, s.latency.n,
             s.latency.total, active, time.process_time() - cpu0,
-            self.writer.recent()))
+            self.writer.recent(), s.classes[TASK_CLASS]))
 
     def run(self, go, stop_all, start_wall, where):
         plan, clock = self.plan, self.clock
@@ -6102,8 +6224,8 @@ class SizingWatch(object):
 
     def window(self):
         """(span_s, requests, errors, Histogram, busiest CPU share,
-        users, elapsed_s) over the last window_s, or None before every
-        worker has reported over a whole window."""
+        users, elapsed_s, failed tasks) over the last window_s, or None
+        before every worker has reported over a whole window."""
         span = self.sizing.window_s
         first, last = [], []
         for reports in self.reports:
@@ -6128,16 +6250,17 @@ class SizingWatch(object):
                 sum(b.requests - a.requests for a, b in zip(first, last)),
                 sum(b.errors - a.errors for a, b in zip(first, last)),
                 hist, busy, sum(b.active for b in last),
-                max(b.elapsed_s for b in last))
+                max(b.elapsed_s for b in last),
+                sum(b.tasks - a.tasks for a, b in zip(first, last)))
 
     def verdict(self):
         """A SizingResult once the run should stop, else None."""
         w = self.window()
         if w is None or not w[1]:
             return None
-        span, requests, errors, hist, busy, users, at_s = w
+        span, requests, errors, hist, busy, users, at_s, tasks = w
         slo = self.sizing.slo
-        metrics = threshold_metrics(hist, requests, errors, span)
+        metrics = threshold_metrics(hist, requests, errors, span, tasks)
         target = target_at(self.stages, at_s) if self.open_model else None
         if busy >= SATURATION_CPU_RATIO:
             return SizingResult("saturated", users, target, metrics["rps"],
@@ -6341,7 +6464,7 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     cpu_times() at the start and the end, and the CPU seconds the parent
     used; sizing: the SizingResult of --sizing."""
     stats = WorkerStats(plan.model == "open", plan.groups is not None
-                        or plan.targets is not None)
+                        or plan.targets is not None, plan.ok_status)
     rows, duration, busy, failed = 0, 0.0, [], False
     for index in sorted(done):
         d = done[index]
@@ -6359,7 +6482,7 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     shares = cpu_shares(cpu[0], cpu[1], cpu[2] + math.fsum(
         d.busy_s for d in done.values()), ticks)
     metrics = threshold_metrics(stats.answered, stats.requests, stats.errors,
-                                duration)
+                                duration, stats.classes[TASK_CLASS])
     if stats.names is None:
         named = {plan.name: metrics}
     else:
@@ -6903,7 +7026,8 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
                                    message["requests"], message["errors"],
                                    message["latency_n"],
                                    message["latency_total"],
-                                   message["active"], 0.0, None))
+                                   message["active"], 0.0, None,
+                                   message.get("tasks", 0)))
         elif op == "say":
             text = message["text"]
             if text.startswith("hammer: "):
@@ -7197,6 +7321,7 @@ class NodeProgress(ProgressLine):
             "elapsed_s": time.time() - self.start_wall,
             "requests": sum(p.requests for p in latest),
             "errors": sum(p.errors for p in latest),
+            "tasks": sum(p.tasks for p in latest),
             "latency_n": sum(p.latency_n for p in latest),
             "latency_total": sum(p.latency_total for p in latest),
             "active": sum(p.active for p in latest)})
@@ -7461,11 +7586,18 @@ def build_parser():
     p.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
                    help="exit 3 when EXPR fails: METRIC OP VALUE, METRIC one"
                         " of %s; OP < <= > >=; VALUE with us, ms or s for"
-                        " latency, %%%% for errors (transport errors plus"
-                        " 5xx), a number for rps and requests, as in"
+                        " latency, %%%% for errors (transport errors,"
+                        " statuses of 400 and more but --ok-status, the"
+                        " script's failures and failed tasks), a number for"
+                        " rps and requests, as in"
                         " p95<500ms or errors<1%%%%; with --rate latency is"
                         " from the intended send; repeatable (default: none)"
                         % " ".join(THRESHOLD_METRICS))
+    p.add_argument("--ok-status", action="append", default=[],
+                   metavar="LIST",
+                   help="statuses of 400 and more that are no error, for"
+                        " every request: 404,409 or a range, 400-499;"
+                        " repeatable (default: none)")
     p.add_argument("-p", "--processes", type=positive_int_arg, metavar="N",
                    help="worker processes, per node (default: %d, the CPUs"
                         " this process may use)" % available_cpus())
@@ -7833,7 +7965,7 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts"))
+    " hosts ok_status"))
 
 
 def exclusive(args, names):
@@ -8101,6 +8233,8 @@ def make_plan(args):
     think = option(parse_span, args.think, "--think")
     thresholds = tuple(option(parse_threshold, t, "--fail-if")
                        for t in args.fail_if)
+    ok_status = frozenset().union(*(option(parse_ok_status, t, "--ok-status")
+                                    for t in args.ok_status))
     node = option(parse_node, args.node, "--node") if args.node else None
     nodes = node[1] if node else len(args.hosts or ()) or 1
     processes = args.processes or available_cpus()
@@ -8187,7 +8321,7 @@ def make_plan(args):
         group_of=group_of, targets=targets, data=data, max_body=max_body,
         verbose=args.verbose, scenario=scene.settings, notes=notes,
         quiet=scene.quiet, node=node, start_at=start_at,
-        hosts=len(args.hosts) if args.hosts else None)
+        hosts=len(args.hosts) if args.hosts else None, ok_status=ok_status)
 
 
 def hosts_options(args):
@@ -8239,6 +8373,7 @@ def plan_settings(plan):
         "keepalive": plan.keepalive, "requests": plan.requests,
         "output": plan.output, "sizing": sizing,
         "thresholds": [t.expr for t in plan.thresholds],
+        "error_rule": rule_settings(plan.ok_status),
         "scenario": plan.scenario,
         "crunch_interval_s": (plan.scenario or {}).get("crunch_interval_s"),
         "started": None, "started_epoch_s": None, "duration_s": None,

@@ -2068,17 +2068,17 @@ class NamesTest(NamesTestCase):
                                    "(5xx: 1)")
         self.assertEqual(lines[7:], [
             "per name:",
-            "method  name  requests  req/s  mean_ms  p50_ms  p95_ms  p99_ms"
-            "  max_ms  errors  error_%",
-            "GET     /a           2    2.0   15.000  10.000  20.000  20.000"
-            "  20.000       0     0.00",
-            "POST    /b,c         1    1.0   30.000  30.000  30.000  30.000"
-            "  30.000       1   100.00",
+            "method  name  requests  fails  fails_%  median_ms  p95_ms  p99_ms"
+            "  avg_ms  min_ms  max_ms  req/s",
+            "GET     /a           2      0     0.00     10.000  20.000  20.000"
+            "  15.000  10.000  20.000    2.0",
+            "POST    /b,c         1      1   100.00     30.000  30.000  30.000"
+            "  30.000  30.000  30.000    1.0",
             "timers:",
-            "name      count  req/s  mean_ms  p50_ms  p95_ms  p99_ms  max_ms"
-            "  errors  error_%",
-            "checkout      1    1.0   50.000  50.000  50.000  50.000  50.000"
-            "       0     0.00",
+            "name      count  fails  fails_%  median_ms  p95_ms  p99_ms  avg_ms"
+            "  min_ms  max_ms  req/s",
+            "checkout      1      0     0.00     50.000  50.000  50.000  50.000"
+            "  50.000  50.000    1.0",
             "task failures:",
             "name      failures              kinds",
             "run              2  check 1, script 1",
@@ -2286,6 +2286,93 @@ class ErrorRuleTest(NamesTestCase):
         report, _ = self.run_json([three])
         self.assertEqual((report["totals"]["errors"],
                           report["totals"]["responses"]), (1, 1))
+
+
+class FileRuleTest(NamesTestCase):
+    """crunch applies the error rule the file's settings record (hammer's
+    error_rule), and a file without one reads as it did before hammer
+    recorded it."""
+
+    ROWS = [(0.1, 0.010, 200, "", "GET", "/"),
+            (0.2, 0.020, 404, "", "GET", "/nope"),          # 4xx
+            (0.3, 0.030, 409, "", "GET", "/taken"),         # --ok-status 409
+            (0.4, 0.040, 404, "accepted", "GET", "/gone"),  # ok_status=
+            (0.5, 0.050, 503, "", "GET", "/"),              # 5xx
+            (0.6, 0.060, 200, "check", "GET", "/"),         # response.fail()
+            (0.7, 0.700, 0, "timeout", "GET", "/"),         # transport
+            (0.8, 0.080, 0, "ZeroDivisionError", "task", "divide"),
+            (1.2, 0.020, 0, "KeyError", "task", "divide"),
+            (1.5, 0.090, 200, "", "timer", "t")]
+    RULE = {"status_from": 400, "ok_status": [409]}
+
+    def crunch(self, settings):
+        path = self.write_named("r.csv", self.ROWS, settings)
+        report, _ = self.run_json([path, "--interval", "1"])
+        code, out, _ = self.run_main([path, "--interval", "1",
+                                      "--fail-if", "errors<50%"])
+        return report, code, out
+
+    def test_the_rule_of_a_new_file(self):
+        report, code, out = self.crunch({"error_rule": self.RULE})
+        totals = report["totals"]
+        # 7 requests; errors 404, 503, check, timeout and the 2 tasks: 6
+        # of 9 (requests and failed tasks)
+        self.assertEqual((totals["requests"], totals["errors"],
+                          totals["failed_tasks"]), (7, 6, 2))
+        self.assertEqual(totals["error_pct"], round(100.0 * 6 / 9, 6))
+        self.assertEqual([(r["requests"], r["errors"], r.get("failed_tasks"))
+                          for r in report["intervals"]],
+                         [(7, 5, 1), (0, 1, 1)])
+        self.assertEqual(report["errors"], {
+            "total": 6, "5xx": 1, "transport": 1, "script": 1, "4xx": 1,
+            "tasks": 2})
+        self.assertEqual(report["task_errors"], {"KeyError": 1,
+                                                 "ZeroDivisionError": 1})
+        names = self.by_key(report)
+        self.assertEqual([(names[k]["requests"], names[k]["errors"]) for k in
+                          (("GET", "/nope"), ("GET", "/taken"),
+                           ("GET", "/gone"), ("task", "divide"))],
+                         [(1, 1), (1, 0), (1, 0), (2, 2)])
+        self.assertEqual(code, 3)
+        self.assertIn("status: 200 x 2, 404 x 2, 409 x 1, 503 x 1; errors 6"
+                      " (4xx: 1; 5xx: 1; transport: timeout 1; failed by the"
+                      " script: check 1; tasks: KeyError 1, ZeroDivisionError"
+                      " 1)\n", out)
+        self.assertIn("threshold   errors<50%: 66.67% FAILED\n", out)
+
+    def test_the_rule_with_no_ok_status(self):
+        report, _, _ = self.crunch({"error_rule": {"status_from": 400,
+                                                   "ok_status": []}})
+        self.assertEqual(report["errors"]["4xx"], 2)    # 409 too
+        self.assertEqual(report["totals"]["errors"], 7)
+
+    def test_a_file_without_a_rule_reads_as_it_did(self):
+        # (an 'accepted' row, which only a file of the rule has, is no
+        # error even when its settings are missing)
+        for settings in ({"hammer": "0.1.0", "duration_s": 1.5}, None):
+            with self.subTest(settings=settings):
+                report, code, out = self.crunch(settings)
+                totals = report["totals"]
+                # 503, check and timeout; no 4xx, no task in the totals
+                self.assertEqual((totals["requests"], totals["errors"]),
+                                 (7, 3))
+                self.assertNotIn("failed_tasks", totals)
+                self.assertEqual(totals["error_pct"], round(100.0 * 3 / 7, 6))
+                self.assertEqual(report["errors"], {
+                    "total": 3, "5xx": 1, "transport": 1, "script": 1})
+                self.assertNotIn("task_errors", report)
+                self.assertEqual(code, 0)
+                self.assertIn("status: 200 x 2, 404 x 2, 409 x 1, 503 x 1;"
+                              " errors 3 (5xx: 1; transport: timeout 1;"
+                              " failed by the script: check 1)\n", out)
+                self.assertIn("threshold   errors<50%: 42.86% ok\n", out)
+
+    def test_each_input_under_its_own_rule(self):
+        new = self.write_named("new.csv", self.ROWS, {"error_rule": self.RULE})
+        old = self.write_named("old.csv", self.ROWS, {"hammer": "0.1.0"})
+        report, _ = self.run_json([new, old])
+        self.assertEqual((report["totals"]["requests"],
+                          report["totals"]["errors"]), (14, 9))
 
 
 class NameOptionTest(NamesTestCase):

@@ -4459,6 +4459,195 @@ class TestFailIfRuns(LoadShapeTestCase):
         self.assertEqual(server.requests, 10)
 
 
+# --- errors as k6 and Locust count them: --ok-status, accept(), tasks -------
+
+
+class TestErrorRule(unittest.TestCase):
+    """The rule: transport errors, statuses of 400 and more but accepted
+    ones, a script's failures, and tasks that raised."""
+
+    def test_the_class_of_each_row_under_the_rule(self):
+        ok = frozenset([404])
+        for status, kind, want in (
+                (200, "", ""), (302, "", ""), (400, "", "4xx"),
+                (404, "", ""), (409, "", "4xx"), (503, "", "5xx"),
+                (600, "", "6xx"), (409, "accepted", ""),
+                (503, "accepted", ""), (404, "check", "script"),
+                (409, "check", "4xx"), (0, "timeout", "transport"),
+                (200, "check", "script"), (0, "", ""), (0, None, "transport"),
+                (409, None, "4xx")):
+            self.assertEqual(hammer.error_class(status, kind, ok), want,
+                             (status, kind))
+        # an accepted row is no error under the legacy rule either
+        self.assertEqual(hammer.error_class(404, "accepted"), "")
+
+    def test_parse_ok_status(self):
+        for text, want in (("404", [404]), ("404,409", [404, 409]),
+                           (" 404 , 410 - 412", [404, 410, 411, 412]),
+                           ("400-402,401", [400, 401, 402]),
+                           ("100-999", list(range(100, 1000)))):
+            self.assertEqual(sorted(hammer.parse_ok_status(text)), want, text)
+
+    def test_the_rule_of_a_settings_file(self):
+        self.assertIsNone(hammer.rule_of(None))
+        self.assertIsNone(hammer.rule_of({"hammer": "0.1.0"}))
+        self.assertEqual(hammer.rule_of({"error_rule": hammer.rule_settings(
+            frozenset([409, 404]))}), frozenset([404, 409]))
+        self.assertEqual(hammer.rule_settings(frozenset()),
+                         {"status_from": 400, "ok_status": []})
+
+    def test_worker_stats_count_4xx_accepted_rows_and_tasks(self):
+        stats = hammer.WorkerStats(named=True, ok=frozenset([409]))
+        stats.add_rows([(0.1, 0.01, 200, 5, ""), (0.2, 0.01, 404, 5, ""),
+                        (0.3, 0.01, 409, 5, ""),
+                        (0.4, 0.01, 404, 5, "accepted")], "GET,/")
+        stats.add_rows([(0.5, 0.02, 0, 0, "ZeroDivisionError")] * 3
+                       + [(0.6, 0.02, 0, 0, "KeyError")], "task,divide")
+        stats = hammer.WorkerStats.from_dict(json.loads(json.dumps(
+            stats.to_dict())))          # as --hosts' nodes send them
+        self.assertEqual((stats.requests, stats.errors, stats.judged),
+                         (4, 5, 8))
+        self.assertEqual(dict(stats.classes), {"4xx": 1, "task": 4})
+        self.assertEqual(hammer.format_errors(stats), (
+            "5 = 62.50% of requests and failed tasks (4xx: 1; tasks:"
+            " ZeroDivisionError 3, KeyError 1)"))
+        self.assertEqual((stats.names["GET,/"].errors,
+                          stats.names["task,divide"].errors), (1, 4))
+        metrics = hammer.threshold_metrics(stats.latency, stats.requests,
+                                           stats.errors, 1.0, 4)
+        self.assertEqual(metrics["errors"], 62.5)
+
+    def test_a_run_of_only_failed_tasks_is_all_errors(self):
+        stats = hammer.WorkerStats(named=True)
+        stats.add_rows([(0.5, 0.02, 0, 0, "ValueError")] * 2, "task,run")
+        self.assertEqual(hammer.format_errors(stats),
+                         "2 = 100.00% of requests and failed tasks (tasks:"
+                         " ValueError 2)")
+        self.assertEqual(hammer.threshold_metrics(
+            stats.latency, 0, 2, 1.0, 2)["errors"], 100.0)
+
+    def test_sizing_counts_failed_tasks(self):
+        sizing = hammer.Sizing(30, 12.0, 2.0, hammer.parse_threshold(
+            "errors<5%"))
+        watch = hammer.SizingWatch(sizing, 1, hammer.build_stages(
+            [(12.0, 30)], 1), False)
+        verdict = None
+        for t in range(4):      # 100 requests a second, 10 tasks failing
+            recent = hammer.Histogram()
+            recent.add_many([0.01] * 100)
+            watch.add(hammer.Progress(0, float(t), 100 * t, 10 * t, 100,
+                                      1.0, t + 1, 0.1, recent.to_dict(),
+                                      10 * t))
+            verdict = verdict or watch.verdict()
+        self.assertEqual(verdict, hammer.SizingResult(
+            "condition", 3, None, 100.0, "errors", 100.0 * 20 / 220, 2.0))
+
+
+class TestErrorRuleRuns(ScenarioTestCase):
+    """Runs against a loopback app whose unknown paths answer 404."""
+
+    def gated(self, url, *args):
+        return self.hammer(url, "-p", "1", "-c", "2", "-n", "10",
+                           "--fail-if", "errors<1%", *args)
+
+    def test_a_run_of_404s_fails_the_gate(self):
+        proc = self.gated(self.app.url + "nope")
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        lines = proc.stdout.splitlines()
+        self.assertIn("status      404: 10", lines)
+        self.assertIn("errors      10 = 100.00% of requests (4xx: 10)", lines)
+        self.assertIn("threshold   errors<1%: 100.00% FAILED", lines)
+        settings = self.settings()
+        self.assertEqual(settings["error_rule"], {"status_from": 400,
+                                                  "ok_status": []})
+        self.assertEqual((settings["summary"]["errors"],
+                          settings["summary"]["errors_by_class"]),
+                         (10, {"4xx": 10}))
+        self.assertEqual(self.app.counts(), {("GET", "/nope"): 10})
+
+    def test_ok_status_accepts_them(self):
+        proc = self.gated(self.app.url + "nope", "--ok-status", "404,409",
+                          "--ok-status", "500-503")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.splitlines()
+        self.assertIn("status      404: 10", lines)
+        self.assertIn("errors      none", lines)
+        self.assertIn("threshold   errors<1%: 0.00% ok", lines)
+        self.assertEqual(self.settings()["error_rule"], {
+            "status_from": 400, "ok_status": [404, 409, 500, 501, 502, 503]})
+
+    def test_a_task_that_raises_fails_the_gate(self):
+        proc = self.gated(self.app.url, "--script", self.script("""
+            import hammer
+
+
+            @hammer.task
+            def divide(user):
+                user.get("/items")
+                1 / 0
+            """))
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        rows = self.table()
+        self.assertEqual(sorted((r.method, r.name, r.status, r.error)
+                                for r in rows),
+                         [("GET", "/items", 200, "")] * 10
+                         + [("task", "divide", 0, "ZeroDivisionError")] * 10)
+        self.assertEqual(self.requests(rows), self.app.counts())
+        lines = proc.stdout.splitlines()
+        self.assertIn("errors      10 = 50.00% of requests and failed tasks"
+                      " (tasks: ZeroDivisionError 10)", lines)
+        self.assertIn("threshold   errors<1%: 50.00% FAILED", lines)
+        # its traceback counted and shown once
+        self.assertIn("  10 x ZeroDivisionError in divide:", lines)
+        self.assertEqual(proc.stdout.count("ZeroDivisionError: division by"
+                                           " zero"), 1)
+        self.assertEqual(self.settings()["summary"]["errors_by_class"],
+                         {"task": 10})
+
+    def test_ok_status_and_accept_in_a_script(self):
+        proc = self.gated(self.app.url, "--script", self.script("""
+            def run(user):
+                user.get("/nope", ok_status=(404,))
+                user.get("/none", ok_status=404)
+                user.get("/error", ok_status=range(500, 600))
+                user.get("/missing").accept()
+                page = user.get("/items")
+                page.fail("not this time")
+                page.accept()
+                user.get("/gone")             # not accepted: an error
+            """), "-n", "2", "--fail-if", "errors<20%")
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        rows = self.table()
+        self.assertEqual(collections.Counter(
+            (r.name, r.status, r.error) for r in rows), {
+                ("/nope", 404, "accepted"): 2, ("/none", 404, "accepted"): 2,
+                ("/error", 500, "accepted"): 2,
+                ("/missing", 404, "accepted"): 2, ("/items", 200, ""): 2,
+                ("/gone", 404, ""): 2})
+        lines = proc.stdout.splitlines()
+        self.assertIn("errors      2 = 16.67% of requests (4xx: 2)", lines)
+        self.assertIn("threshold   errors<1%: 16.67% FAILED", lines)
+        self.assertIn("threshold   errors<20%: 16.67% ok", lines)
+
+    def test_bad_ok_status(self):
+        for text, message in (
+                ("abc", "'abc' is not a status from 100 to 999, nor a range"
+                        " of them such as 400-499"),
+                ("404,", "'' is not a status from 100 to 999, nor a range"
+                         " of them such as 400-499"),
+                ("99", "'99' is not a status from 100 to 999, nor a range"
+                       " of them such as 400-499"),
+                ("400-1000", "'400-1000' is not a status from 100 to 999,"
+                             " nor a range of them such as 400-499"),
+                ("4xx", "'4xx' is not a status from 100 to 999, nor a range"
+                        " of them such as 400-499"),
+                ("499-400", "'499-400' runs backwards: write it 400-499"),
+                ("", "give statuses, such as 404,409 or 400-499")):
+            with self.subTest(text=text):
+                self.assert_usage([self.app.url, "--ok-status", text],
+                                  "--ok-status: " + message)
+
+
 # --- results: the rows, the summary and the settings file --------------------
 
 
@@ -4557,8 +4746,16 @@ class TestSummary(unittest.TestCase):
 
     def test_no_errors(self):
         stats = hammer.WorkerStats()
-        stats.add_rows([(0.1, 0.001, 404, 0, ""), (0.2, 0.001, 200, 0, "")])
+        stats.add_rows([(0.1, 0.001, 302, 0, ""), (0.2, 0.001, 200, 0, "")])
         self.assertEqual(hammer.format_errors(stats), "none")
+
+    def test_errors_count_4xx(self):
+        # a typo'd path that answers 404 must not read as "errors none"
+        stats = hammer.WorkerStats()
+        stats.add_rows([(0.1, 0.001, 404, 0, "")] * 3
+                       + [(0.2, 0.001, 200, 0, "")])
+        self.assertEqual(hammer.format_errors(stats),
+                         "3 = 75.00% of requests (4xx: 3)")
 
     def starved_warning(self, cpu, duration=2.0):
         lines = hammer.format_summary(self.SETTINGS, self.stats(), duration,
@@ -5297,6 +5494,12 @@ class TestScriptShapes(ScenarioTestCase):
         self.assertEqual(sorted((r.status, r.error) for r in transactions),
                          [(0, "")] * 3 + [(0, "check")] * 3)
         self.assertEqual(self.named(rows, "timer")["step"], 3)
+        # a run() that raised is an iteration that raised: an error
+        self.assertEqual([(r.name, r.error) for r in rows
+                          if r.method == "task"],
+                         [("Transaction.run", "AssertionError")] * 3)
+        self.assertIn("errors      3 = 100.00% of requests and failed tasks"
+                      " (tasks: AssertionError 3)\n", self.last.stdout)
 
 
 class TestDataFile(ScenarioTestCase):
@@ -5425,7 +5628,7 @@ class TestTimers(ScenarioTestCase):
         self.assertEqual(sorted((r.method, r.name, r.status, r.error)
                                 for r in rows),
                          [("GET", "/items", 200, "")] * 2
-                         + [("task", "run", 0, "check")] * 2
+                         + [("task", "run", 0, "AssertionError")] * 2
                          + [("timer", "checked", 0, "check")] * 2)
 
 
@@ -5462,8 +5665,8 @@ class TestChecksAndErrors(ScenarioTestCase):
             {("GET", "/items"): 10}))
         self.assertEqual(sorted((r.method, r.name, r.status, r.error)
                                 for r in rows if r.method == "task"),
-                         [("task", "run", 0, "check")] * 5
-                         + [("task", "run", 0, "script")] * 5)
+                         [("task", "run", 0, "AssertionError")] * 5
+                         + [("task", "run", 0, "ValueError")] * 5)
         for row in rows:
             if row.method == "task":
                 self.assertEqual(row.bytes, 0)
@@ -5489,7 +5692,7 @@ class TestChecksAndErrors(ScenarioTestCase):
         self.assertEqual(sorted((r.method, r.name, r.status, r.error)
                                 for r in rows),
                          [("GET", "/json", 200, "")] * 4
-                         + [("task", "checkout", 0, "script")] * 4)
+                         + [("task", "checkout", 0, "KeyError")] * 4)
 
     def test_script_with_a_syntax_error(self):
         script = self.script("""
@@ -5805,7 +6008,7 @@ class TestUserApi(ScenarioTestCase):
             {("GET", "/login"): 2, ("GET", "/items"): 6}))
         self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows
                           if r.method == "task"],
-                         [("task", "on_start", 0, "script")] * 2)
+                         [("task", "on_start", 0, "ValueError")] * 2)
 
     def test_a_failed_transaction_init_stops_that_user(self):
         self.run_script("""
@@ -5822,7 +6025,7 @@ class TestUserApi(ScenarioTestCase):
             {("GET", "/items"): 3}))
         self.assertEqual([(r.method, r.name, r.status, r.error) for r in rows
                           if r.method == "task"],
-                         [("task", "Transaction", 0, "check")])
+                         [("task", "Transaction", 0, "AssertionError")])
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
             {"transaction": 3}))
 

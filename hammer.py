@@ -4808,10 +4808,11 @@ class CatchResponse(LocustResponse):
     """catch_response=True: a context manager; success() and failure()
     decide the row's verdict when the block ends (the last call wins)."""
 
-    __slots__ = ("_verdict", "_client", "_name", "js")
+    __slots__ = ("_verdict", "_client", "_name", "_context", "js")
 
-    def __init__(self, response, client, name):
+    def __init__(self, response, client, name, context=None):
         self._r, self._client, self._name = response, client, name
+        self._context = context
         self._verdict = None
         self.js = None
 
@@ -4833,7 +4834,7 @@ class CatchResponse(LocustResponse):
             self._r.accept()
         elif self._verdict is not None:
             self._r.fail(self._verdict)
-        self._client._fire(self, self._name)
+        self._client._fire(self, self._name, self._context)
         return kind is None or issubclass(kind, ResponseError)
 
 
@@ -4921,10 +4922,10 @@ class LocustClient(object):
             response = user._follow(response, method, headers, data, json,
                                     timeout)
         if catch_response:
-            return CatchResponse(response, self, name)
+            return CatchResponse(response, self, name, context)
         wrapped = LocustResponse(response)
         if self._listening:
-            self._fire(wrapped, name)
+            self._fire(wrapped, name, context)
         return wrapped
 
     def _with_cookies(self, url, headers, cookies):
@@ -4939,7 +4940,7 @@ class LocustClient(object):
         merged["Cookie"] = "; ".join(given)
         return merged
 
-    def _fire(self, response, name):
+    def _fire(self, response, name, context=None):
         if not self._listening:
             return
         r = response._r
@@ -4951,7 +4952,7 @@ class LocustClient(object):
         events = self._events
         events.request.fire(request_type=r.method, name=name,
                             response_time=ms, response_length=r.nbytes,
-                            response=response, context={},
+                            response=response, context=context or {},
                             exception=exception, url=r.url,
                             start_time=time.time() - r.elapsed)
         if exception is None:

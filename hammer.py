@@ -4332,7 +4332,7 @@ def stop_user(user, scenario, end, stop, ctx):
 # the task's wait_time follows it.  What the module does not cover is
 # refused with one line naming it (NotCovered).
 
-LOCUST_PREFIX_WAIT_S = 1.0      # pre-1.0 Locust's default min/max_wait
+LOCUST_LEGACY_WAIT_S = 1.0      # pre-1.0 Locust's default min/max_wait
 SHAPE_TICK_S = 1.0              # how often Locust asks a LoadTestShape
 SHAPE_TICKS_MAX = 86400         # a shape's ticks: a day of them at most
 LOCUST_SUBMODULES = ("contrib", "contrib.fasthttp", "exception", "user",
@@ -4359,19 +4359,19 @@ class NotCovered(Exception):
 
 
 class LocustError(Exception):
-    pass
+    """locust.exception.LocustError: a locustfile's own mistake."""
 
 
 class ResponseError(Exception):
-    pass
+    """Raised in a catch_response block: the response failed."""
 
 
 class CatchResponseError(Exception):
-    pass
+    """The exception events.request gets for a failed request."""
 
 
 class MissingWaitTimeError(LocustError):
-    pass
+    """locust.exception.MissingWaitTimeError, for imports of it."""
 
 
 class InterruptTaskSet(Exception):
@@ -4387,11 +4387,11 @@ class StopUser(Exception):
 
 
 class RescheduleTask(Exception):
-    pass
+    """The task ends; the wait follows."""
 
 
 class RescheduleTaskImmediately(Exception):
-    pass
+    """The task ends; the next goes at once."""
 
 
 def locust_task(weight=1):
@@ -4631,7 +4631,7 @@ def user_wait(user, taskset=None):
             low, high = holder.min_wait, holder.max_wait
     if low is not None:
         return (low + user._hammer.rng.random() * (high - low)) / 1000.0
-    return LOCUST_PREFIX_WAIT_S if user.legacy else 0.0
+    return LOCUST_LEGACY_WAIT_S if user.legacy else 0.0
 
 
 def holder_wait(holder):
@@ -4898,7 +4898,7 @@ class LocustClient(object):
     def request(self, method, url, name=None, catch_response=False,
                 params=None, data=None, json=None, headers=None,
                 cookies=None, allow_redirects=True, timeout=None,
-                context=None, **other):
+                context=None, auth=None, **other):
         if other:
             raise NotCovered("self.client's %s=" % sorted(other)[0])
         method = method.upper()
@@ -4915,6 +4915,8 @@ class LocustClient(object):
             headers = merged
         if cookies:
             headers = self._with_cookies(url, headers, cookies)
+        if auth is not None:
+            headers = basic_auth(headers, auth)
         user = self._user
         response = user._send(method, url, params, headers, data, json, name,
                               timeout)
@@ -4996,6 +4998,17 @@ def single_user_argv(path, user_class, host=None):
             % MAX_DURATION_S]
     host = host or user_class.host
     return argv + (["--host", host] if host else [])
+
+
+def basic_auth(headers, auth):
+    """headers with the Authorization of auth=(user, password)."""
+    if not isinstance(auth, tuple) or len(auth) != 2:
+        raise NotCovered("self.client's auth= other than (user, password)")
+    pair = ("%s:%s" % auth).encode("utf-8")
+    merged = dict(headers or {})
+    merged["Authorization"] = "Basic " + base64.b64encode(pair).decode(
+        "ascii")
+    return merged
 
 
 def run_single_user(user_class, *args, **kwargs):

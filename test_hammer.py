@@ -6708,13 +6708,18 @@ class TestLocustfiles(ScenarioTestCase):
             class A(HttpUser):
                 @task
                 def a(self):
+                    self.client.get("/echo", auth=("ann", "pw"))
                     self.client.get("/items", verify=False)
             """, "-u", "1", "-n", "2")
-        self.assertEqual([(r.method, r.name, r.error) for r in rows],
-                         [("task", "A.a", "NotCovered")] * 2)
+        self.assertEqual(sorted((r.method, r.name, r.error) for r in rows),
+                         [("GET", "/echo", "")] * 2
+                         + [("task", "A.a", "NotCovered")] * 2)
+        self.assertEqual({h.headers.get("authorization") for h
+                          in self.app.hits()}, {"Basic YW5uOnB3"})
         self.assertIn("NotCovered: hammer does not cover self.client's"
                       " verify=", self.last.stdout)
-        self.assertEqual(self.app.counts(), collections.Counter())
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/echo"): 2}))
 
 
 class TestLocustRefusals(ScenarioTestCase):

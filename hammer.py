@@ -3977,8 +3977,8 @@ class User(object):
         error (error kind 'accepted')."""
         response = self._send(method, url, params, headers, data, json, name,
                               timeout, ok_status)
-        if not allow_redirects:
-            return response
+        if not allow_redirects or response.status not in REDIRECT_STATUSES:
+            return response     # most do not redirect: no call to _follow
         return self._follow(response, method, headers, data, json, timeout,
                             ok_status)
 
@@ -4145,8 +4145,8 @@ def verb(method):
              ok_status=None):
         response = self._send(method, url, params, headers, data, json, name,
                               timeout, ok_status)
-        if not allow_redirects:
-            return response
+        if not allow_redirects or response.status not in REDIRECT_STATUSES:
+            return response     # most do not redirect: no call to _follow
         return self._follow(response, method, headers, data, json, timeout,
                             ok_status)
     send.__name__ = method.lower()
@@ -4920,7 +4920,7 @@ class LocustClient(object):
         user = self._user
         response = user._send(method, url, params, headers, data, json, name,
                               timeout)
-        if allow_redirects:
+        if allow_redirects and response.status in REDIRECT_STATUSES:
             response = user._follow(response, method, headers, data, json,
                                     timeout)
         if catch_response:
@@ -5318,7 +5318,7 @@ class LocustLife(object):
         """One task; the seconds to wait after it (None for none)."""
         user, stack = self.user, self.stack
         holder, tasks, place = stack[-1]
-        name = "task"
+        task = None
         try:
             task = self.pick(holder, tasks, place)
             while isinstance(task, type):   # a TaskSet: enter it
@@ -5327,7 +5327,6 @@ class LocustLife(object):
                 holder, tasks, place = stack[-1]
                 child.on_start()
                 task = self.pick(holder, tasks, place)
-            name = getattr(task, "__qualname__", None) or repr(task)
             if getattr(task, "__self__", None) is holder:
                 task()
             else:
@@ -5337,7 +5336,7 @@ class LocustLife(object):
                 stack.pop()
                 self.call(holder.on_stop, start, "on_stop")
                 return None if exc.reschedule else self.wait(stack[-1][0])
-            self.failed(start, name, exc)
+            self.failed(start, task_name(task), exc)
         except StopUser:
             raise Stopped()
         except RescheduleTaskImmediately:
@@ -5345,7 +5344,7 @@ class LocustLife(object):
         except RescheduleTask:
             pass
         except Exception as exc:
-            self.failed(start, name, exc)
+            self.failed(start, task_name(task), exc)
         return self.wait(holder)
 
     def wait(self, holder):
@@ -5376,6 +5375,13 @@ class LocustLife(object):
         while self.stack:
             holder = self.stack.pop()[0]
             self.call(holder.on_stop, self.user._clock(), "on_stop")
+
+
+def task_name(task):
+    """A task's row name: Class.method (or the class of a TaskSet)."""
+    if task is None:
+        return "task"
+    return getattr(task, "__qualname__", None) or repr(task)
 
 
 def locust_takes_args(function):

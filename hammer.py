@@ -4362,8 +4362,9 @@ class LocustError(Exception):
     """locust.exception.LocustError: a locustfile's own mistake."""
 
 
-class ResponseError(Exception):
-    """Raised in a catch_response block: the response failed."""
+class LocustResponseError(Exception):
+    """locust.exception.ResponseError: raised in a catch_response block,
+    the response failed."""
 
 
 class CatchResponseError(Exception):
@@ -4827,7 +4828,7 @@ class CatchResponse(LocustResponse):
 
     def __exit__(self, kind, exc, tb):
         if self._verdict is None and kind is not None:
-            if not issubclass(kind, ResponseError):
+            if not issubclass(kind, LocustResponseError):
                 return False    # other exceptions go on, as in Locust
             self._verdict = str(exc) or kind.__name__
         if self._verdict is True:
@@ -4835,7 +4836,7 @@ class CatchResponse(LocustResponse):
         elif self._verdict is not None:
             self._r.fail(self._verdict)
         self._client._fire(self, self._name, self._context)
-        return kind is None or issubclass(kind, ResponseError)
+        return kind is None or issubclass(kind, LocustResponseError)
 
 
 class RestCall(object):
@@ -5037,7 +5038,7 @@ def locust_modules():
         "__version__": "hammer-" + __version__,
     }
     exceptions = {
-        "LocustError": LocustError, "ResponseError": ResponseError,
+        "LocustError": LocustError, "ResponseError": LocustResponseError,
         "CatchResponseError": CatchResponseError,
         "InterruptTaskSet": InterruptTaskSet, "StopUser": StopUser,
         "StopLocust": StopUser, "RescheduleTask": RescheduleTask,
@@ -6688,9 +6689,9 @@ def copy_plan(args):
         files.append((name, path))
         return name
 
+    d["threads"] = locust_threads(d)
     d["script"] = list(d["script"]) + list(d.get("locustfile") or ())
     d["locustfile"] = []
-    d["threads"] = locust_threads(d)
     for k, text in enumerate(d["script"]):
         path, users = parse_script_arg(text)
         name = add(path, "files/script-%d/%s" % (k, os.path.basename(path)))
@@ -6889,6 +6890,7 @@ def node_arguments(args, plan, number, nodes):
         or parse_script_arg(d["script"][0])[1] is not None)
     if d["concurrency"] is None and plan.shape == "ramp" and not counted:
         d["concurrency"] = plan.users   # the nodes' -p may differ
+        d["threads"] = None             # -c instead of -t, as on our side
     if d["project"] is not None:
         d["script"] = []
     d.update(node="%d/%d" % (number, nodes), start_at=None, hosts=None,
@@ -7805,13 +7807,18 @@ def locust_mode(args):
 
 
 def locust_threads(d):
-    """--hosts: the nodes' -t, where -f made it Locust's run time."""
+    """--hosts: the nodes' -t (None where it was Locust's run time, which
+    goes to d's run_time), as locust_args() reads it."""
     threads = d.get("threads")
-    if threads is None or not d.get("locustfile"):
-        return threads
-    if d.get("runtime") is None and d.get("run_time") is None:
-        d["run_time"] = parse_run_time(threads)
-    return None
+    if threads is None:
+        return None
+    scripts = [parse_script_arg(t)[0] for t in d["script"]]
+    if d.get("locustfile") or (has_unit(threads) and any(
+            is_locustfile(path) for path in scripts)):
+        if d.get("runtime") is None and d.get("run_time") is None:
+            d["run_time"] = parse_run_time(threads)
+        return None
+    return threads
 
 
 def locust_args(args):

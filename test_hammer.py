@@ -6517,6 +6517,9 @@ class TestLocustfiles(ScenarioTestCase):
             from locust import HttpUser, task
 
 
+            from locust.exception import ResponseError
+
+
             class Checker(HttpUser):
                 @task
                 def check(self):
@@ -6529,13 +6532,16 @@ class TestLocustfiles(ScenarioTestCase):
                     with self.client.get("/json", name="data",
                                          catch_response=True) as r:
                         pass
+                    with self.client.get("/json", catch_response=True):
+                        raise ResponseError("not this one")
             """, "-u", "1", "-n", "2")
         rows.sort(key=lambda r: r.elapsed)
         self.assertEqual([(r.name, r.status, r.error) for r in rows],
                          [("/page-with-error", 200, "check"),
                           ("/error", 500, "accepted"),
-                          ("data", 200, "")] * 2)
+                          ("data", 200, ""), ("/json", 200, "check")] * 2)
         self.assertIn("the page says error", self.last.stdout)
+        self.assertIn("not this one", self.last.stdout)
 
     def test_request_listener_and_events(self):
         seen = os.path.join(self.tmp.name, "seen.json")
@@ -6842,6 +6848,21 @@ class TestLocustOptions(ScenarioTestCase):
         plan = make_plan("http://127.0.0.1:1/", "--script", path, "-t", "3",
                          "-p", "1")
         self.assertEqual((plan.runtime_s, plan.users), (60.0, 3))
+
+    def test_hosts_give_the_nodes_the_run_time(self):
+        path = self.write("locustfile.py", "import locust\n")
+        for argv, run_time, threads in (
+                (["-f", path, "-t", "30"], 30.0, None),
+                (["--script", path, "-t", "1m"], 60.0, None),
+                (["--script", path, "-t", "3"], None, "3")):
+            args = hammer.build_parser().parse_args(
+                ["http://127.0.0.1:1/", "--hosts", "a,b"] + argv)
+            files, d = hammer.copy_plan(vars(args))
+            self.assertEqual((d["run_time"], d["threads"], d["script"],
+                              d["locustfile"]),
+                             (run_time, threads,
+                              ["files/script-0/locustfile.py"], []))
+            self.assertEqual(files, [("files/script-0/locustfile.py", path)])
 
     def test_csv_prefix(self):
         plan = self.plan("-H", "http://127.0.0.1:1/", "--csv", "out/run")

@@ -6772,6 +6772,20 @@ class TestLocustRefusals(ScenarioTestCase):
             """, "script '%(path)s' line 2: hammer does not cover"
             " locust.Environment")
 
+    def test_an_event_not_covered(self):
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, events
+
+
+            @events.init_command_line_parser.add_listener
+            def add(parser):
+                parser.add_argument("--my-option")
+            """)
+        self.assert_usage(["-f", path, "-H", self.app.url],
+                          "script %r line 5: NotCovered: hammer does not"
+                          " cover events.init_command_line_parser" % path,
+                          traceback_of=path)
+
     def test_a_user_for_another_protocol(self):
         self.refused("""
             from locust import User, task

@@ -6574,6 +6574,54 @@ class TestLocustfiles(ScenarioTestCase):
             self.assertEqual(json.load(f), [["GET", "/items", True],
                                             ["GET", "oops", False]] * 2)
 
+    def test_client_verbs_options_and_response(self):
+        rows = self.locustfile("""
+            import datetime
+
+            from locust import FastHttpUser, task
+
+
+            class Every(FastHttpUser):
+                @task
+                def every(self):
+                    self.client.headers["X-Team"] = "blue"
+                    c = self.client
+                    r = c.get("/echo", params={"q": "a b"}, timeout=5,
+                              headers={"X-One": "1"}, cookies={"k": "v"})
+                    assert r.status_code == 200 and r.ok, r
+                    assert r.json()["query"] == {"q": "a b"}, r.text
+                    assert r.content == r.text.encode(), r.content
+                    assert r.headers["content-type"] == "application/json"
+                    assert r.url.endswith("/echo?q=a+b"), r.url
+                    assert isinstance(r.elapsed, datetime.timedelta)
+                    assert r.raise_for_status() is None
+                    for verb in (c.post, c.put, c.patch):
+                        body = verb("/echo", data={"x": "1"}).json()["body"]
+                        assert body == "x=1", body
+                    assert c.post("/echo", json={"a": 1}).json()["body"] == (
+                        '{"a": 1}')
+                    assert c.delete("/echo").json()["method"] == "DELETE"
+                    assert c.head("/echo").status_code == 200
+                    assert c.options("/echo").json()["method"] == "OPTIONS"
+                    r = c.request("GET", "/error")
+                    assert not r.ok and r.reason, r.reason
+                    try:
+                        r.raise_for_status()
+                    except Exception as exc:
+                        assert "500" in str(exc), exc
+                    else:
+                        raise AssertionError("no raise")
+            """, "-u", "1", "-n", "1")
+        self.assertEqual(self.named(rows, "task"), collections.Counter(),
+                         self.last.stdout)
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertEqual([h.method for h in self.app.hits()], [
+            "GET", "POST", "PUT", "PATCH", "POST", "DELETE", "HEAD",
+            "OPTIONS", "GET"])
+        first = self.app.hits()[0]
+        self.assertEqual((first.headers["x-team"], first.headers["x-one"],
+                          first.cookies), ("blue", "1", {"k": "v"}))
+
     def test_redirects_followed_unless_told(self):
         rows = self.locustfile("""
             from locust import HttpUser, task

@@ -6622,6 +6622,52 @@ class TestLocustfiles(ScenarioTestCase):
         self.assertEqual((first.headers["x-team"], first.headers["x-one"],
                           first.cookies), ("blue", "1", {"k": "v"}))
 
+    def test_nested_tasksets_in_order_and_fixed_count(self):
+        self.locustfile("""
+            from locust import HttpUser, SequentialTaskSet, task
+
+
+            class Outer(SequentialTaskSet):
+                @task
+                def first(self):
+                    self.client.get("/items/1")
+
+                @task
+                class Inner(SequentialTaskSet):
+                    def on_start(self):
+                        self.client.get("/items/3")
+
+                    @task
+                    def a(self):
+                        self.client.get("/items/4")
+
+                    @task
+                    def b(self):
+                        self.interrupt(reschedule=False)
+
+                    def on_stop(self):
+                        self.client.get("/items/5")
+
+
+            class Fixed(HttpUser):
+                fixed_count = 1
+                tasks = [Outer]
+
+                def on_stop(self):
+                    self.client.get("/json")
+
+
+            class Other(HttpUser):
+                weight = 100
+
+                @task
+                def other(self):
+                    self.client.get("/echo")
+            """, "-u", "1", "-n", "4")
+        self.assertEqual([h.path for h in self.app.hits()], [
+            "/items/1", "/items/3", "/items/4", "/items/5", "/items/1",
+            "/json"])
+
     def test_redirects_followed_unless_told(self):
         rows = self.locustfile("""
             from locust import HttpUser, task

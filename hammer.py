@@ -3404,9 +3404,10 @@ def script_frames(exc, path):
 
 
 def load_script(path):
-    """Run the script at path as a fresh module: its Scenario.  A
-    locustfile (a script that imports locust) gets hammer's own locust
-    module.  UsageError names the file, the line and the error."""
+    """Run the script at path as a fresh module: its Scenario.  `import
+    locust` gets hammer's own locust module; a script that imports it,
+    or holds a concrete User class, is a locustfile.  UsageError names
+    the file, the line and the error."""
     import importlib.util
     if not os.path.isfile(path):
         raise UsageError("cannot read script %r: no such file" % path)

@@ -7826,8 +7826,8 @@ def locust_args(args):
     """Locust's options onto hammer's, in place.  Locust's mode is on
     with -f, or with a --script that imports locust: then -t with a
     unit is the run time (with -f, any -t is), -H URL is the host, a
-    URL without :// names the User class to run.  UsageError for a
-    mix that does not hold."""
+    URL that is a Python name names the User class to run.  UsageError
+    for a mix that does not hold."""
     mode = locust_mode(args)
     args.script = list(args.script) + list(args.locustfile)
     for name in ("host", "users", "spawn_rate", "run_time", "csv", "tags",
@@ -7877,7 +7877,7 @@ def locust_args(args):
              if h.strip().lower().startswith(("http://", "https://"))]
     args.header = [h for h in args.header if h not in hosts]
     hosts += [args.host] if args.host else []
-    if args.url is not None and "://" not in args.url:
+    if args.url is not None and args.url.isidentifier():
         args.user_classes = [args.url]      # locust -f FILE UserClass
         args.url = None
     else:

@@ -7162,6 +7162,19 @@ class TestLocustPieces(unittest.TestCase):
         kept = hammer.filter_by_tags([T, plain], {"a"}, None)
         self.assertEqual((kept, T.tasks), ([T], [a]))
 
+    def test_event_hooks_old_and_new(self):
+        events, seen = hammer.Events(), []
+        events.request_success += lambda **kw: seen.append(("old", kw))
+        events.request.add_listener(lambda **kw: seen.append(("new", kw)))
+        events.request_success.fire(name="/a")
+        events.request.fire(name="/b")
+        self.assertEqual(seen, [("old", {"name": "/a"}),
+                                ("new", {"name": "/b"})])
+        with self.assertRaises(hammer.NotCovered) as cm:
+            events.spawning_complete.add_listener(print)
+        self.assertEqual(str(cm.exception),
+                         "hammer does not cover events.spawning_complete")
+
     def test_shape_steps(self):
         def tick(t):
             if t < 2:

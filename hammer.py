@@ -9,6 +9,7 @@ Usage:
     python hammer.py URL --script flow.py [-c USERS] [--data-file users.csv]
     python hammer.py URL --script a.py:30 --script b.py:10 ...
     python hammer.py [URL] --project DIR    (a multi-mechanize project)
+    python hammer.py -f locustfile.py -H URL -u 50 -r 10 -t 5m  (Locust's)
     python hammer.py [URL] --targets targets.txt ...
     python hammer.py --demo
 
@@ -27,7 +28,8 @@ response, status codes and transport errors.  Time options take 30, 30s,
 500ms, 5m or 1h.
 
 A --script is a user flow in Python: @hammer.task functions picked by
-weight, a run(user) function, or multi-mechanize's class Transaction.
+weight, a run(user) function, or multi-mechanize's class Transaction;
+a locustfile (-f) runs as it is, on hammer's own locust module.
 One call is one iteration, and -n, --interval, --think, --rate and the
 stages count iterations.  The user object sends requests (user.get(...),
 user.post(...)) with cookies kept per user, times blocks (with
@@ -69,6 +71,7 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     --max-body SIZE
     HTTP/1.1 client: the response reader and the one exchange
     scenarios: scripts and their users
+    locustfiles: hammer's own locust module
     users: the loop every user runs
     workers: processes, their users and their rows
     the run
@@ -107,7 +110,7 @@ import sys
 import threading
 import time
 import traceback
-from urllib.parse import unquote, urlencode, urljoin
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 __version__ = "0.1.0"
 
@@ -3491,7 +3494,8 @@ def task(weight=1):
 
 
 Scenario = collections.namedtuple(
-    "Scenario", "path shape tasks weights on_start on_stop run transaction")
+    "Scenario", "path shape tasks weights on_start on_stop run transaction"
+                " wait locust")
 
 
 def script_frames(exc, path):
@@ -3505,14 +3509,17 @@ def script_frames(exc, path):
 
 
 def load_script(path):
-    """Run the script at path as a fresh module: its Scenario.
-    UsageError names the file, the line and the error."""
+    """Run the script at path as a fresh module: its Scenario.  `import
+    locust` gets hammer's own locust module; a script that imports it,
+    or holds a concrete User class, is a locustfile.  UsageError names
+    the file, the line and the error."""
     import importlib.util
     if not os.path.isfile(path):
         raise UsageError("cannot read script %r: no such file" % path)
     # `import hammer` in a script gets this module, even when it runs as
     # __main__, so hammer.task is the one hammer knows
     sys.modules.setdefault("hammer", sys.modules[__name__])
+    locust = install_locust(path)
     name = "hammer_script_%d" % abs(hash(os.path.abspath(path)))
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -3530,7 +3537,77 @@ def load_script(path):
         raise UsageError("script %r line %s: %s: %s\n%s" % (
             path, line[-1] if line else "?", type(exc).__name__, exc,
             script_frames(exc, path).rstrip()))
+    if locust.imported or defines_users(module):
+        found = locust_file(module, path, locust.module.events)
+        return Scenario(path, "locust", None, None, locust_start, locust_stop,
+                        None, None, None, found)
     return scenario_of(module, path)
+
+
+LocustInstall = collections.namedtuple("LocustInstall", "module imported")
+
+
+def install_locust(path):
+    """Put a fresh copy of hammer's locust module in sys.modules (over
+    Locust's own, if installed), for the script at path or a module it
+    imports: (the module, whether the script imports locust itself).
+    UsageError for what a locustfile reaches that hammer does not
+    cover."""
+    import ast
+    imported = False
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), path)
+        imported = imports_locust(tree)
+    except (OSError, SyntaxError, ValueError):
+        pass        # loading it says what is wrong
+    if imported:
+        refused = locust_refusals(tree)
+        if refused:
+            raise UsageError("script %r line %d: hammer does not cover %s"
+                             % ((path,) + refused[0]))
+        # its own modules beside it import, as under Locust
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory not in sys.path:
+            sys.path.append(directory)
+    modules = locust_modules()
+    sys.modules.update(modules)
+    return LocustInstall(modules["locust"], imported)
+
+
+def defines_users(module):
+    """Whether a loaded script holds a concrete Locust User class (a
+    locustfile that imports locust through another module)."""
+    return any(isinstance(v, type) and issubclass(v, LocustUser)
+               and not v.abstract for v in vars(module).values())
+
+
+def locust_start(user):
+    """A locustfile's on_start step: its User's __init__ and on_start;
+    StopUser there ends the user."""
+    try:
+        user._life.start()
+    except StopUser:
+        raise Stopped()
+
+
+def locust_stop(user):
+    """A locustfile's on_stop step: its TaskSets' and User's on_stop."""
+    user._life.stop()
+
+
+def script_wait(module, path):
+    """A hammer script's wait_time: seconds or a function of the user
+    giving them, called after each iteration; None without one."""
+    wait = getattr(module, "wait_time", None)
+    if wait is None or callable(wait):
+        return wait
+    if (isinstance(wait, (int, float)) and not isinstance(wait, bool)
+            and 0 <= wait <= MAX_DURATION_S):
+        return lambda user: wait
+    raise UsageError("script %r: wait_time must be seconds (a number >= 0)"
+                     " or a function of the user, such as"
+                     " hammer.between(1, 3)" % path)
 
 
 def scenario_of(module, path):
@@ -3547,20 +3624,22 @@ def scenario_of(module, path):
             raise UsageError("script %r: %s must be a function taking the"
                              " user" % (path, hook))
         hooks[hook] = f
+    wait = script_wait(module, path)
     if tasks:
         return Scenario(path, "tasks", tasks, [f.hammer_weight for f in tasks],
-                        hooks["on_start"], hooks["on_stop"], None, None)
+                        hooks["on_start"], hooks["on_stop"], None, None, wait,
+                        None)
     run = getattr(module, "run", None)
     if callable(run) and not isinstance(run, type):
         return Scenario(path, "run", None, None, hooks["on_start"],
-                        hooks["on_stop"], run, None)
+                        hooks["on_stop"], run, None, wait, None)
     transaction = getattr(module, "Transaction", None)
     if isinstance(transaction, type):
         if not callable(getattr(transaction, "run", None)):
             raise UsageError("script %r: class Transaction has no run()"
                              " method" % path)
         return Scenario(path, "transaction", None, None, None, None, None,
-                        transaction)
+                        transaction, wait, None)
     raise UsageError("script %r has nothing to run: give it @hammer.task"
                      " functions, a run(user) function or a class"
                      " Transaction" % path)
@@ -3995,17 +4074,18 @@ class User(object):
 
     # -- requests: get() ... head() are made by verb() below the class --
     def request(self, method, url, params=None, headers=None, data=None,
-                json=None, name=None, timeout=None, allow_redirects=False,
+                json=None, name=None, timeout=None, allow_redirects=True,
                 ok_status=None):
-        """Send one request; its response, whatever happened.  With
-        allow_redirects, up to MAX_REDIRECTS redirects are followed, each
-        hop a row of its own.  ok_status (a status, or a collection of
-        them such as (404,) or range(400, 500)) accepts those statuses:
-        such a response is no error (error kind 'accepted')."""
+        """Send one request; its response, whatever happened.  Up to
+        MAX_REDIRECTS redirects are followed, each hop a row of its own,
+        unless allow_redirects=False (as Locust, requests and k6 do).
+        ok_status (a status, or a collection of them such as (404,) or
+        range(400, 500)) accepts those statuses: such a response is no
+        error (error kind 'accepted')."""
         response = self._send(method, url, params, headers, data, json, name,
                               timeout, ok_status)
-        if not allow_redirects:
-            return response
+        if not allow_redirects or response.status not in REDIRECT_STATUSES:
+            return response     # most do not redirect: no call to _follow
         return self._follow(response, method, headers, data, json, timeout,
                             ok_status)
 
@@ -4172,11 +4252,12 @@ class User(object):
 def verb(method):
     """User.get() and its kin: request(method, ...), one call less."""
     def send(self, url, params=None, headers=None, data=None, json=None,
-             name=None, timeout=None, allow_redirects=False, ok_status=None):
+             name=None, timeout=None, allow_redirects=method != "HEAD",
+             ok_status=None):
         response = self._send(method, url, params, headers, data, json, name,
                               timeout, ok_status)
-        if not allow_redirects:
-            return response
+        if not allow_redirects or response.status not in REDIRECT_STATUSES:
+            return response     # most do not redirect: no call to _follow
         return self._follow(response, method, headers, data, json, timeout,
                             ok_status)
     send.__name__ = method.lower()
@@ -4272,6 +4353,7 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
     user._until = end
     scheduled = isinstance(shape, Slots)
     instance = None     # the Transaction, once begin() made it
+    wait = scenario.wait
     if scenario.shape == "tasks":   # a task by weight, as --targets picks
         tasks = weight_table(scenario.tasks, scenario.weights)
         rnd, n = user.rng.random, len(tasks)
@@ -4279,6 +4361,8 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
         def iteration(start):
             task = tasks[int(rnd() * n)]
             call_step(user, task, task.__name__, ctx, path, start)
+    elif scenario.locust is not None:   # one task; it says its wait
+        iteration = user._life.step
     elif scenario.transaction is not None:
         timer = name_suffix("timer", transaction_name(path))
 
@@ -4309,15 +4393,30 @@ def script_loop(user, scenario, shape, quota, end, stop, clock, events,
         events["iterations"] += 1
         if scheduled:
             user._rows.shift = at - start
-        iteration(start)
+        pause = iteration(start)
         done = clock()
         user._rows.commit()
+        if wait is not None and not scheduled:
+            pause = wait_of(user, wait, ctx, path)
+        if pause and not scheduled:     # the rate says when the next goes
+            user.sleep(pause)
+            done = clock()
         return done
 
     try:
         return drive(shape, quota, end, stop, clock, events, step, begin)
     finally:
         user._rows.commit()
+
+
+def wait_of(user, wait, ctx, path):
+    """A hammer script's wait_time after an iteration, in seconds; a
+    wait_time that fails is noted, and no wait."""
+    try:
+        return float(wait(user))
+    except Exception as exc:
+        ctx.note_exception(exc, "wait_time", path)
+        return 0.0
 
 
 def stop_user(user, scenario, end, stop, ctx):
@@ -4339,6 +4438,1081 @@ def stop_user(user, scenario, end, stop, ctx):
         return user._clock() if made else None
     finally:
         user.close()
+
+
+# --- locustfiles: hammer's own locust module ---------------------------------
+
+# A locustfile runs as it is.  Before it is loaded, hammer puts a `locust`
+# module of its own in sys.modules (with locust.contrib.fasthttp,
+# locust.exception and the other submodules below), even when Locust is
+# installed, so that the engine is always hammer's.  Each hammer user is
+# one Locust user: an instance of one of the file's HttpUser or
+# FastHttpUser classes (shared out by weight and fixed_count), whose
+# self.client sends through hammer's User.  One iteration is one task;
+# the task's wait_time follows it.  What the module does not cover is
+# refused with one line naming it (NotCovered).
+
+LOCUST_LEGACY_WAIT_S = 1.0      # pre-1.0 Locust's default min/max_wait
+SHAPE_TICK_S = 1.0              # how often Locust asks a LoadTestShape
+SHAPE_TICKS_MAX = 86400         # a shape's ticks: a day of them at most
+LOCUST_SUBMODULES = ("contrib", "contrib.fasthttp", "exception", "user",
+                     "user.task", "user.users", "user.wait_time", "clients",
+                     "shape", "event", "env")
+# what a locustfile may not reach, and why, for the refusal's line
+LOCUST_REFUSED = (
+    ("gevent", "gevent (hammer's users are threads: use time.sleep or"
+               " self.wait())"),
+    ("greenlet", "greenlet (hammer's users are threads)"),
+    ("locust.runners", "locust.runners (environment.runner internals)"),
+    ("locust.rpc", "locust.rpc (Locust's distributed mode: see --hosts)"),
+    ("locust.web", "locust.web (Locust's web UI: hammer runs headless)"),
+    ("locust.stats", "locust.stats (hammer keeps its own: crunch reads"
+                     " them)"),
+)
+
+
+class NotCovered(Exception):
+    """What hammer's locust module does not cover, named."""
+
+    def __init__(self, what):
+        Exception.__init__(self, "hammer does not cover %s" % what)
+
+
+class LocustError(Exception):
+    """locust.exception.LocustError: a locustfile's own mistake."""
+
+
+class LocustResponseError(Exception):
+    """locust.exception.ResponseError: raised in a catch_response block,
+    the response failed."""
+
+
+class CatchResponseError(Exception):
+    """The exception events.request gets for a failed request."""
+
+
+class MissingWaitTimeError(LocustError):
+    """locust.exception.MissingWaitTimeError, for imports of it."""
+
+
+class InterruptTaskSet(Exception):
+    """TaskSet.interrupt(): back to the parent TaskSet."""
+
+    def __init__(self, reschedule=True):
+        Exception.__init__(self)
+        self.reschedule = reschedule
+
+
+class StopUser(Exception):
+    """The Locust user stops (its on_stop runs)."""
+
+
+class RescheduleTask(Exception):
+    """The task ends; the wait follows."""
+
+
+class RescheduleTaskImmediately(Exception):
+    """The task ends; the next goes at once."""
+
+
+def locust_task(weight=1):
+    """Locust's @task, @task(3): the weight in locust_task_weight."""
+    if callable(weight):
+        weight.locust_task_weight = 1
+        return weight
+
+    def mark(function):
+        function.locust_task_weight = weight
+        return function
+    return mark
+
+
+def locust_tag(*tags):
+    """Locust's @tag('a', 'b') on a task or a TaskSet."""
+    if not tags or callable(tags[0]):
+        raise ValueError("No tag name was supplied")
+
+    def mark(decorated):
+        if isinstance(decorated, type) and issubclass(decorated,
+                                                      LocustTaskSet):
+            decorated.tasks = [locust_tag(*tags)(t) for t in decorated.tasks]
+        else:
+            if "locust_tag_set" not in getattr(decorated, "__dict__", {}):
+                decorated.locust_tag_set = set()
+            decorated.locust_tag_set |= set(tags)
+        return decorated
+    return mark
+
+
+def seq_task(order):
+    """Pre-1.0 Locust's @seq_task(n) in a TaskSequence: its place."""
+    def mark(function):
+        function.locust_task_order = order
+        if not hasattr(function, "locust_task_weight"):
+            function.locust_task_weight = 1
+        return function
+    return mark
+
+
+def collect_tasks(bases, namespace):
+    """Locust's tasks of a class: its bases', then its `tasks` (a list,
+    (task, count) pairs or a dict of weights), then its @task ones, each
+    repeated by its weight; @seq_task ones in their order."""
+    tasks = []
+    for base in bases:
+        tasks += list(getattr(base, "tasks", None) or ())
+    given = namespace.get("tasks")
+    if given is not None:
+        for item in (given.items() if isinstance(given, dict) else given):
+            if isinstance(item, tuple):
+                tasks += [item[0]] * item[1]
+            else:
+                tasks.append(item)
+    marked = [item for item in namespace.values()
+              if hasattr(item, "locust_task_weight")]
+    if any(hasattr(item, "locust_task_order") for item in marked):
+        marked.sort(key=lambda item: getattr(item, "locust_task_order", 0))
+    for item in marked:
+        tasks += [item] * item.locust_task_weight
+    return tasks
+
+
+class LocustMeta(type):
+    """Collects a User's or a TaskSet's tasks; a User class is concrete
+    unless it says abstract = True."""
+
+    def __new__(mcs, name, bases, namespace):
+        namespace["tasks"] = collect_tasks(bases, namespace)
+        namespace.setdefault("abstract", False)
+        return type.__new__(mcs, name, bases, namespace)
+
+
+def between(min_wait, max_wait):
+    """Locust's between(a, b): a uniform wait in seconds."""
+    def wait_time(instance):
+        return min_wait + locust_random(instance) * (max_wait - min_wait)
+    return wait_time
+
+
+def constant(wait_s):
+    """Locust's constant(s)."""
+    return lambda instance: wait_s
+
+
+def pacing_wait(interval_s, last_run, last_wait, now):
+    """constant_pacing: the wait after a task, so that tasks start every
+    interval_s, given the instant of the last call (last_run) and the
+    wait it gave (last_wait); 0 when the task took longer."""
+    run_time = now - last_run - last_wait
+    return max(0.0, interval_s - run_time)
+
+
+def constant_pacing(interval_s):
+    """Locust's constant_pacing(s): a task every s seconds."""
+    def wait_time(instance):
+        owner = getattr(instance, "user", instance)
+        now = hammer_user_of(instance)._clock()
+        last_run = getattr(owner, "_cp_last_run", now)
+        wait = pacing_wait(interval_s, last_run,
+                           getattr(owner, "_cp_last_wait_time", 0.0), now)
+        owner._cp_last_run, owner._cp_last_wait_time = now, wait
+        return wait
+    return wait_time
+
+
+def constant_throughput(task_runs_per_second):
+    """Locust's constant_throughput(r): r tasks a second at most."""
+    return constant_pacing(1.0 / task_runs_per_second)
+
+
+def hammer_user_of(instance):
+    """The hammer User behind a Locust User or TaskSet (or itself)."""
+    owner = getattr(instance, "user", instance)
+    return getattr(owner, "_hammer", owner)
+
+
+def locust_random(instance):
+    """The random() of the hammer user behind a User or a TaskSet."""
+    return hammer_user_of(instance).rng.random()
+
+
+class LocustUser(metaclass=LocustMeta):
+    """Locust's User (and pre-1.0 Locust): a class of simulated users."""
+
+    abstract = True
+    host = None
+    weight = 1
+    fixed_count = 0
+    wait_time = None
+    min_wait = max_wait = None
+    wait_function = None
+    task_set = None     # pre-1.0: the root TaskSet
+    legacy = False      # pre-1.0's HttpLocust and Locust: waits of 1 s
+
+    def __init__(self, environment=None):
+        if environment is not None:
+            self.environment = environment
+
+    def on_start(self):
+        pass
+
+    def on_stop(self):
+        pass
+
+    def wait(self):
+        self._hammer.sleep(holder_wait(self))
+
+    @property
+    def locust(self):
+        return self
+
+
+class HttpUser(LocustUser):
+    """Locust's HttpUser: self.client speaks HTTP through hammer."""
+    abstract = True
+
+
+class FastHttpUser(HttpUser):
+    """Locust's FastHttpUser: HttpUser's client, and rest()."""
+    abstract = True
+
+    def rest(self, method, url, headers=None, **kwargs):
+        return RestCall(self.client, method, url, headers, kwargs)
+
+
+class HttpLocust(HttpUser):
+    """Pre-1.0 Locust's HttpLocust."""
+    abstract = True
+    legacy = True
+
+
+class Locust(LocustUser):
+    """Pre-1.0 Locust's Locust."""
+    abstract = True
+    legacy = True
+
+
+class LocustTaskSet(metaclass=LocustMeta):
+    """Locust's TaskSet: tasks run in turn until interrupt()."""
+
+    sequential = False
+    min_wait = max_wait = None
+    wait_function = None
+
+    def __init__(self, parent):
+        self._parent = parent
+        self._user = getattr(parent, "user", parent)
+
+    @property
+    def user(self):
+        return self._user
+
+    locust = user
+
+    @property
+    def parent(self):
+        return self._parent
+
+    @property
+    def client(self):
+        return self._user.client
+
+    def on_start(self):
+        pass
+
+    def on_stop(self):
+        pass
+
+    def interrupt(self, reschedule=True):
+        raise InterruptTaskSet(reschedule)
+
+    def wait_time(self):
+        return user_wait(self._user, self)
+
+    def wait(self):
+        self._user._hammer.sleep(holder_wait(self))
+
+
+class SequentialTaskSet(LocustTaskSet):
+    """Locust's SequentialTaskSet (pre-1.0 TaskSequence): in order."""
+    sequential = True
+
+
+def user_wait(user, taskset=None):
+    """A User's wait after a task: its wait_time, else min_wait and
+    max_wait in ms (the TaskSet's first), else 0 (1 s before 1.0)."""
+    if user.wait_time is not None:
+        return user.wait_time()
+    for holder in (taskset, user):      # pre-1.0: in ms
+        if holder is not None and holder.wait_function is not None:
+            return holder.wait_function() / 1000.0
+    low = high = None
+    for holder in (taskset, user):
+        if holder is not None and low is None and holder.min_wait is not None:
+            low, high = holder.min_wait, holder.max_wait
+    if low is not None:
+        return (low + user._hammer.rng.random() * (high - low)) / 1000.0
+    return LOCUST_LEGACY_WAIT_S if user.legacy else 0.0
+
+
+def holder_wait(holder):
+    """The wait after a task of a User or a TaskSet, in seconds."""
+    if isinstance(holder, LocustTaskSet):
+        return float(holder.wait_time())
+    return float(user_wait(holder))
+
+
+class LoadTestShape(object):
+    """Locust's LoadTestShape: tick() gives (users, spawn rate), or None
+    to stop; hammer asks it once per second of the plan, before the run,
+    and makes stages of its answers."""
+
+    def __init__(self):
+        self._run_time = 0.0
+
+    def get_run_time(self):
+        return self._run_time
+
+    def reset_time(self):
+        self._run_time = 0.0
+
+    def tick(self):
+        raise NotImplementedError("a LoadTestShape needs a tick() method")
+
+
+def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
+    """A LoadTestShape's answers -> (duration_s, users) steps, the users
+    moving toward each tick's target at its spawn rate (users/s), as
+    Locust's runner does.  tick(t) gives (users, rate) or None at t
+    seconds.  ValueError for an answer hammer cannot follow."""
+    steps, users, t = [], 0.0, 0.0
+    for _ in range(ticks_max):
+        answer = tick(t)
+        if answer is None:
+            return steps
+        if not isinstance(answer, tuple) or len(answer) != 2:
+            raise ValueError("tick() gave %r: hammer follows (users, spawn"
+                             " rate) or None; user classes per tick are not"
+                             " covered" % (answer,))
+        target, rate = answer
+        if not isinstance(target, int) or target < 0 or not rate or rate < 0:
+            raise ValueError("tick() gave %r: users a whole number >= 0 and"
+                             " a spawn rate above 0" % (answer,))
+        left = tick_s
+        while left > 0:
+            if users == target:
+                steps.append((left, users))
+                break
+            reach = abs(target - users) / float(rate)
+            span = min(reach, left)
+            users = target if reach <= left else users + (
+                rate * span if target > users else -rate * span)
+            steps.append((span, users))
+            left -= span
+        t += tick_s
+    raise ValueError("tick() did not return None within %d ticks: give it"
+                     " an end" % ticks_max)
+
+
+def merge_steps(steps):
+    """Consecutive steps that hold the same level become one."""
+    merged = []
+    for duration, level in steps:
+        before = merged[-2][1] if len(merged) > 1 else 0
+        if merged and merged[-1][1] == level and before == level:
+            merged[-1] = (merged[-1][0] + duration, level)
+        else:
+            merged.append((duration, level))
+    return merged
+
+
+class EventHook(object):
+    """One of Locust's events: add_listener(f) (or +=), fire(**kw)."""
+
+    def __init__(self):
+        self.listeners = []
+
+    def add_listener(self, listener):
+        self.listeners.append(listener)
+        return listener
+
+    def remove_listener(self, listener):
+        self.listeners.remove(listener)
+
+    def __iadd__(self, listener):
+        self.add_listener(listener)
+        return self
+
+    def __isub__(self, listener):
+        self.remove_listener(listener)
+        return self
+
+    def fire(self, **kwargs):
+        for listener in self.listeners:
+            listener(**kwargs)
+
+
+LOCUST_EVENTS = ("init", "test_start", "test_stop", "quitting", "request",
+                 "request_success", "request_failure")
+
+
+class Events(object):
+    """locust.events: the hooks hammer fires.  init, test_start,
+    test_stop and quitting fire in each worker process, as on each of
+    Locust's workers; request (and pre-1.0 request_success and
+    request_failure) after each request, in the user's thread."""
+
+    def __init__(self):
+        for name in LOCUST_EVENTS:
+            setattr(self, name, EventHook())
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotCovered("events.%s" % name)
+
+
+class Environment(object):
+    """What listeners and users get as environment: host, events,
+    parsed_options; its runner and stats are refused."""
+
+    def __init__(self, host, events, options):
+        self.host, self.events, self.parsed_options = host, events, options
+
+    @property
+    def runner(self):
+        raise NotCovered("environment.runner")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotCovered("environment.%s" % name)
+
+
+class LocustResponse(object):
+    """A response as Locust's clients give it, over hammer's Response."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, response):
+        self._r = response
+
+    status_code = property(lambda self: self._r.status)
+    content = property(lambda self: self._r.body)
+    text = property(lambda self: self._r.text)
+    headers = property(lambda self: self._r.headers)
+    url = property(lambda self: self._r.url)
+    ok = property(lambda self: self._r.ok)
+    error = property(lambda self: self._r.error)
+
+    @property
+    def elapsed(self):
+        return datetime.timedelta(seconds=self._r.elapsed)
+
+    @property
+    def reason(self):
+        line = self._r._head.split(b"\n", 1)[0]
+        parts = line.decode("latin-1").strip().split(" ", 2)
+        return parts[2] if len(parts) == 3 else ""
+
+    def json(self):
+        return self._r.json()
+
+    def raise_for_status(self):
+        self._r.raise_for_status()
+
+    def __repr__(self):
+        return "<Response [%d]>" % self._r.status
+
+
+class CatchResponse(LocustResponse):
+    """catch_response=True: a context manager; success() and failure()
+    decide the row's verdict when the block ends (the last call wins)."""
+
+    __slots__ = ("_verdict", "_client", "_name", "_context", "js")
+
+    def __init__(self, response, client, name, context=None):
+        self._r, self._client, self._name = response, client, name
+        self._context = context
+        self._verdict = None
+        self.js = None
+
+    def __enter__(self):
+        return self
+
+    def success(self):
+        self._verdict = True
+
+    def failure(self, why):
+        self._verdict = str(why) or "failed"
+
+    def __exit__(self, kind, exc, tb):
+        if self._verdict is None and kind is not None:
+            if not issubclass(kind, LocustResponseError):
+                return False    # other exceptions go on, as in Locust
+            self._verdict = str(exc) or kind.__name__
+        if self._verdict is True:
+            self._r.accept()
+        elif self._verdict is not None:
+            self._r.fail(self._verdict)
+        self._client._fire(self, self._name, self._context)
+        return kind is None or issubclass(kind, LocustResponseError)
+
+
+class RestCall(object):
+    """FastHttpUser.rest(): a JSON request whose block may assert; .js
+    holds the parsed body (None when it is not JSON)."""
+
+    def __init__(self, client, method, url, headers, kwargs):
+        given = {"Content-Type": "application/json",
+                 "Accept": "application/json"}
+        given.update(headers or {})
+        self.call = (client, method, url, given, kwargs)
+        self.response = None
+
+    def __enter__(self):
+        client, method, url, headers, kwargs = self.call
+        response = self.response = client.request(
+            method, url, headers=headers, catch_response=True, **kwargs)
+        if response.error:
+            response.failure(response.error)
+        elif response.content:
+            try:
+                response.js = response.json()
+            except ValueError as exc:
+                response.failure("Could not parse response as JSON. %s,"
+                                 " response code %d, error %s" % (
+                                     response.text[:250],
+                                     response.status_code, exc))
+        return response
+
+    def __exit__(self, kind, exc, tb):
+        response = self.response
+        if kind is not None and issubclass(kind, Exception):
+            if issubclass(kind, AssertionError):
+                response.failure(exc.args[0] if exc.args
+                                 else "Assertion failed")
+            else:
+                response.failure("%s: %s" % (kind.__name__, exc))
+            kind = exc = tb = None
+        response.__exit__(kind, exc, tb)
+        return kind is None
+
+
+class LocustClient(object):
+    """self.client of an HttpUser or FastHttpUser: Locust's session calls
+    (get() ... options(), request()) on hammer's User.  Relative URLs are
+    added to the user's host, as Locust does; redirects are followed
+    unless allow_redirects=False, each hop a row of its own."""
+
+    def __init__(self, user, base_url, events):
+        self._user = user
+        self.base_url = (base_url or "").rstrip("/")
+        self._urls = {}     # a path -> the base URL and it
+        self.headers = {}
+        self.cookies = user.cookies
+        self._events = events
+        self._listening = bool(events.request.listeners
+                               or events.request_success.listeners
+                               or events.request_failure.listeners)
+
+    def request(self, method, url, name=None, catch_response=False,
+                params=None, data=None, json=None, headers=None,
+                cookies=None, allow_redirects=True, timeout=None,
+                context=None, auth=None, **other):
+        if other:
+            raise NotCovered("self.client's %s=" % sorted(other)[0])
+        method = method.upper()
+        full = self._urls.get(url)
+        if full is None:
+            if len(self._urls) >= URL_CACHE_MAX:
+                self._urls.clear()
+            full = self._urls[url] = (url if "://" in url
+                                      else self.base_url + url)
+        url = full
+        if self.headers:
+            merged = dict(self.headers)
+            merged.update(headers or {})
+            headers = merged
+        if cookies:
+            headers = self._with_cookies(url, headers, cookies)
+        if auth is not None:
+            headers = basic_auth(headers, auth)
+        user = self._user
+        response = user._send(method, url, params, headers, data, json, name,
+                              timeout)
+        if allow_redirects and response.status in REDIRECT_STATUSES:
+            response = user._follow(response, method, headers, data, json,
+                                    timeout)
+        if catch_response:
+            return CatchResponse(response, self, name, context)
+        wrapped = LocustResponse(response)
+        if self._listening:
+            self._fire(wrapped, name, context)
+        return wrapped
+
+    def _with_cookies(self, url, headers, cookies):
+        """headers with a Cookie header: the jar's for url, then cookies."""
+        target, full = self._user._target(url)
+        asked = CookieRequest(full, target)
+        self._user.cookies.add_cookie_header(asked)
+        given = [asked.get_header("cookie")] if asked.get_header(
+            "cookie") else []
+        given += ["%s=%s" % item for item in cookies.items()]
+        merged = dict(headers or {})
+        merged["Cookie"] = "; ".join(given)
+        return merged
+
+    def _fire(self, response, name, context=None):
+        if not self._listening:
+            return
+        r = response._r
+        path = urlsplit(r.url)
+        name = name or path.path
+        error = r.error or (None if 0 < r.status < 400 else str(r.status))
+        exception = CatchResponseError(error) if error else None
+        ms = r.elapsed * 1000.0
+        events = self._events
+        events.request.fire(request_type=r.method, name=name,
+                            response_time=ms, response_length=r.nbytes,
+                            response=response, context=context or {},
+                            exception=exception, url=r.url,
+                            start_time=time.time() - r.elapsed)
+        if exception is None:
+            events.request_success.fire(request_type=r.method, name=name,
+                                        response_time=ms,
+                                        response_length=r.nbytes)
+        else:
+            events.request_failure.fire(request_type=r.method, name=name,
+                                        response_time=ms,
+                                        response_length=r.nbytes,
+                                        exception=exception)
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url, data=None, json=None, **kwargs):
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url, data=None, **kwargs):
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url, data=None, **kwargs):
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.request("DELETE", url, **kwargs)
+
+    def head(self, url, **kwargs):
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url, **kwargs):
+        return self.request("OPTIONS", url, **kwargs)
+
+
+def single_user_argv(path, user_class, host=None):
+    """run_single_user()'s command line: that class alone, one user,
+    each request printed, until Ctrl+C."""
+    argv = ["-f", path, user_class.__name__, "-u", "1", "-p", "1",
+            "--verbose", "-o", os.devnull, "--run-time", "%gs"
+            % MAX_DURATION_S]
+    host = host or user_class.host
+    return argv + (["--host", host] if host else [])
+
+
+def basic_auth(headers, auth):
+    """headers with the Authorization of auth=(user, password)."""
+    if not isinstance(auth, tuple) or len(auth) != 2:
+        raise NotCovered("self.client's auth= other than (user, password)")
+    pair = ("%s:%s" % auth).encode("utf-8")
+    merged = dict(headers or {})
+    merged["Authorization"] = "Basic " + base64.b64encode(pair).decode(
+        "ascii")
+    return merged
+
+
+def run_single_user(user_class, *args, **kwargs):
+    """Locust's run_single_user(cls), for `python locustfile.py`: hammer
+    runs the file for that one user, printing each request, until
+    Ctrl+C.  Its exit code."""
+    path = sys.modules[user_class.__module__].__file__
+    return main(single_user_argv(path, user_class, kwargs.get("host")))
+
+
+def locust_modules():
+    """A fresh `locust` module and its submodules: {name: module}.
+    Each load of a locustfile gets its own, with its own events."""
+    import types
+    events = Events()
+    names = {
+        "User": LocustUser, "HttpUser": HttpUser,
+        "FastHttpUser": FastHttpUser, "TaskSet": LocustTaskSet,
+        "SequentialTaskSet": SequentialTaskSet, "task": locust_task,
+        "tag": locust_tag, "between": between, "constant": constant,
+        "constant_pacing": constant_pacing,
+        "constant_throughput": constant_throughput, "events": events,
+        "LoadTestShape": LoadTestShape, "run_single_user": run_single_user,
+        "HttpLocust": HttpLocust, "Locust": Locust,
+        "TaskSequence": SequentialTaskSet, "seq_task": seq_task,
+        "__version__": "hammer-" + __version__,
+    }
+    exceptions = {
+        "LocustError": LocustError, "ResponseError": LocustResponseError,
+        "CatchResponseError": CatchResponseError,
+        "InterruptTaskSet": InterruptTaskSet, "StopUser": StopUser,
+        "StopLocust": StopUser, "RescheduleTask": RescheduleTask,
+        "RescheduleTaskImmediately": RescheduleTaskImmediately,
+        "MissingWaitTimeError": MissingWaitTimeError,
+    }
+    contents = {
+        "": names, "contrib": {}, "exception": exceptions,
+        "contrib.fasthttp": {"FastHttpUser": FastHttpUser,
+                             "FastHttpSession": LocustClient,
+                             "FastResponse": LocustResponse,
+                             "ResponseContextManager": CatchResponse},
+        "user": dict((k, names[k]) for k in (
+            "User", "HttpUser", "TaskSet", "SequentialTaskSet", "task",
+            "tag", "between", "constant", "constant_pacing",
+            "constant_throughput")),
+        "user.task": {"TaskSet": LocustTaskSet, "task": locust_task,
+                      "tag": locust_tag},
+        "user.users": {"User": LocustUser, "HttpUser": HttpUser},
+        "user.wait_time": dict((k, names[k]) for k in (
+            "between", "constant", "constant_pacing",
+            "constant_throughput")),
+        "clients": {"HttpSession": LocustClient,
+                    "ResponseContextManager": CatchResponse},
+        "shape": {"LoadTestShape": LoadTestShape},
+        "event": {"EventHook": EventHook, "Events": Events},
+        "env": {"Environment": Environment},
+    }
+    modules = {}
+    for sub in ("",) + LOCUST_SUBMODULES:
+        name = "locust" + ("." + sub if sub else "")
+        module = types.ModuleType(name, "hammer's own %s module" % name)
+        module.__dict__.update(contents[sub])
+        module.__path__ = []
+        modules[name] = module
+    for name, module in modules.items():    # each its parent's attribute,
+        parent, _, leaf = name.rpartition(".")  # unless a name of the
+        if parent and not hasattr(modules[parent], leaf):   # parent's
+            setattr(modules[parent], leaf, module)
+    return modules
+
+
+def refused_import(module, names, line):
+    """Why an import in a locustfile is refused, or None."""
+    for prefix, why in LOCUST_REFUSED:
+        if module == prefix or module.startswith(prefix + "."):
+            return why
+        for name in names:
+            if "%s.%s" % (module, name) == prefix:
+                return why
+    if module == "locust" or module.startswith("locust."):
+        sub = module[len("locust."):] if module != "locust" else ""
+        if sub and sub not in LOCUST_SUBMODULES:
+            return module
+    return None
+
+
+def locust_refusals(tree):
+    """What a locustfile's syntax tree reaches that hammer does not
+    cover: [(line, what)]."""
+    import ast
+    found = []
+    known = locust_modules()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                why = refused_import(alias.name, (), node.lineno)
+                if why:
+                    found.append((node.lineno, why))
+        elif isinstance(node, ast.ImportFrom) and node.module and not (
+                node.level):
+            names = [a.name for a in node.names]
+            why = refused_import(node.module, names, node.lineno)
+            if why is None and node.module in known:
+                module = known[node.module]
+                missing = [n for n in names if n != "*"
+                           and not hasattr(module, n)]
+                if missing:
+                    why = "%s.%s" % (node.module, missing[0])
+            if why:
+                found.append((node.lineno, why))
+        elif (isinstance(node, ast.Attribute) and node.attr == "runner"
+              and ((isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "environment")
+                   or (isinstance(node.value, ast.Name)
+                       and node.value.id in ("environment", "env")))):
+            found.append((node.lineno, "environment.runner"))
+    return sorted(found)
+
+
+def imports_locust(tree):
+    """Whether a script's syntax tree imports locust."""
+    import ast
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+                a.name.split(".")[0] == "locust" for a in node.names):
+            return True
+        if (isinstance(node, ast.ImportFrom) and node.module
+                and node.module.split(".")[0] == "locust"):
+            return True
+    return False
+
+
+LocustFile = collections.namedtuple(
+    "LocustFile", "module events classes shape")
+
+
+def locust_file(module, path, events):
+    """A loaded locustfile's LocustFile: its concrete HTTP User classes,
+    its LoadTestShape class (None without).  UsageError for a User of
+    another protocol, or for none."""
+    classes, shapes = [], []
+    for name, value in vars(module).items():
+        if not isinstance(value, type):
+            continue
+        if issubclass(value, LoadTestShape) and value is not LoadTestShape:
+            shapes.append(value)
+        if not issubclass(value, LocustUser) or value.abstract:
+            continue
+        if not issubclass(value, HttpUser):
+            raise UsageError(
+                "script %r: class %s is a User for another protocol: hammer"
+                " runs HttpUser and FastHttpUser (HttpLocust) users only"
+                % (path, name))
+        if value.task_set is not None and not value.tasks:
+            value.tasks = [value.task_set]
+        if not value.tasks:
+            raise UsageError("script %r: class %s has no tasks: give it"
+                             " @task methods or tasks" % (path, name))
+        classes.append(value)
+    if len(shapes) > 1:
+        raise UsageError("script %r has %d LoadTestShape classes: keep one"
+                         % (path, len(shapes)))
+    if not classes:
+        raise UsageError("script %r has no User class to run: give it an"
+                         " HttpUser or FastHttpUser with tasks" % path)
+    return LocustFile(module, events, classes,
+                      shapes[0] if shapes else None)
+
+
+def locust_counts(weights, fixed, users):
+    """Users of each User class: the fixed_count ones first (in order,
+    while users last), the rest split by weight, largest remainder
+    first (ties to the earlier class)."""
+    counts = [0] * len(weights)
+    left = users
+    for i, count in enumerate(fixed):
+        if count:
+            counts[i] = min(count, left)
+            left -= counts[i]
+    free = [i for i, count in enumerate(fixed) if not count]
+    total = sum(weights[i] for i in free)
+    if left <= 0 or not total:
+        return counts
+    shares = [(left * weights[i] / float(total), i) for i in free]
+    for share, i in shares:
+        counts[i] += int(share)
+    rest = left - sum(int(share) for share, _ in shares)
+    for _, i in sorted(shares, key=lambda s: (-(s[0] - int(s[0])), s[1]))[
+            :rest]:
+        counts[i] += 1
+    return counts
+
+
+def locust_order(classes, users):
+    """The User class index of each of a locustfile's users (0-based
+    within its group)."""
+    counts = locust_counts([c.weight for c in classes],
+                           [c.fixed_count for c in classes], users)
+    order = group_of_users(counts) if sum(counts) else []
+    return order + [0] * (users - len(order))
+
+
+def filter_by_tags(tasks, tags, exclude, seen=None):
+    """A task list kept by --tags and --exclude-tags, as Locust does: a
+    TaskSet stays when any of its tasks does."""
+    seen = {} if seen is None else seen
+    kept = []
+    for t in tasks:
+        if t not in seen:
+            if isinstance(t, type) and issubclass(t, LocustTaskSet):
+                t.tasks = filter_by_tags(t.tasks, tags, exclude, seen)
+                seen[t] = bool(t.tasks)
+            else:
+                marks = getattr(t, "locust_tag_set", set())
+                seen[t] = ((tags is None or bool(marks & tags))
+                           and (exclude is None or not marks & exclude))
+        if seen[t]:
+            kept.append(t)
+    return kept
+
+
+def locust_chosen(scenario, plan):
+    """A locustfile's Scenario with the User classes the command line
+    chose (by name, then by --tags and --exclude-tags); UsageError when
+    none is left.  Other scenarios as they are."""
+    if scenario.locust is None:
+        return scenario
+    options = (plan.scenario or {}).get("locust") or {}
+    return scenario._replace(locust=scenario.locust._replace(
+        classes=chosen_classes(scenario.locust.classes, options,
+                               scenario.path)))
+
+
+def chosen_classes(classes, options, path):
+    names = options.get("user_classes")
+    if names:
+        known = [c.__name__ for c in classes]
+        for name in names:
+            if name not in known:
+                raise UsageError("script %r has no User class %r: it has %s"
+                                 % (path, name, ", ".join(known)))
+        classes = [c for c in classes if c.__name__ in names]
+    tags, exclude = options.get("tags"), options.get("exclude_tags")
+    if tags is not None or exclude is not None:
+        for c in classes:
+            c.tasks = filter_by_tags(
+                c.tasks, None if tags is None else set(tags),
+                None if exclude is None else set(exclude))
+        classes = [c for c in classes if c.tasks]
+        if not classes:
+            raise UsageError("script %r: --tags and --exclude-tags leave no"
+                             " task to run" % path)
+    return classes
+
+
+def locust_environment(plan, scenario):
+    """The environment a locustfile's users and listeners get."""
+    options = (plan.scenario or {}).get("locust") or {}
+    parsed = argparse.Namespace(
+        host=plan.url, num_users=plan.users, users=plan.users,
+        spawn_rate=options.get("spawn_rate"), run_time=plan.runtime_s,
+        tags=options.get("tags"), exclude_tags=options.get("exclude_tags"),
+        headless=True)
+    environment = Environment(plan.url, scenario.locust.events, parsed)
+    environment.__dict__["_host_given"] = options.get("host_given", True)
+    return environment
+
+
+class LocustLife(object):
+    """One hammer user's Locust user: its User instance and the stack
+    of TaskSets it is in.  step() runs one task (entering the TaskSets
+    it picks on the way) and gives the wait that follows it."""
+
+    def __init__(self, cls, user, environment, ctx, path):
+        instance = cls.__new__(cls)
+        instance._hammer = user
+        instance.environment = environment
+        instance.host = (environment.host if environment._host_given
+                         else cls.host or environment.host)
+        instance.client = LocustClient(user, instance.host,
+                                       environment.events)
+        self.user, self.ctx, self.path = user, ctx, path
+        self.instance = instance
+        self.stack = [(instance, cls.tasks, [0])]
+        self.init = (cls, environment)
+
+    def start(self):
+        """__init__ and on_start, the user's first step."""
+        cls, environment = self.init
+        if cls.__init__ is not LocustUser.__init__:
+            takes = locust_takes_args(cls.__init__)
+            self.instance.__init__(*((environment,) if takes else ()))
+        self.instance.on_start()
+
+    def pick(self, holder, tasks, place):
+        if not tasks:
+            raise LocustError("No tasks defined on %s: use the @task"
+                              " decorator or set the tasks attribute"
+                              % type(holder).__name__)
+        if getattr(holder, "sequential", False):
+            task = tasks[place[0] % len(tasks)]
+            place[0] += 1
+            return task
+        return tasks[int(self.user.rng.random() * len(tasks))]
+
+    def step(self, start):
+        """One task; the seconds to wait after it (None for none)."""
+        user, stack = self.user, self.stack
+        holder, tasks, place = stack[-1]
+        task = None
+        try:
+            task = self.pick(holder, tasks, place)
+            while isinstance(task, type):   # a TaskSet: enter it
+                child = task(holder)
+                stack.append((child, task.tasks, [0]))
+                holder, tasks, place = stack[-1]
+                child.on_start()
+                task = self.pick(holder, tasks, place)
+            if getattr(task, "__self__", None) is holder:
+                task()
+            else:
+                task(holder)
+        except InterruptTaskSet as exc:
+            if len(stack) > 1:
+                stack.pop()
+                self.call(holder.on_stop, start, "on_stop")
+                return None if exc.reschedule else self.wait(stack[-1][0])
+            self.failed(start, task_name(task), exc)
+        except StopUser:
+            raise Stopped()
+        except RescheduleTaskImmediately:
+            return None
+        except RescheduleTask:
+            pass
+        except Exception as exc:
+            self.failed(start, task_name(task), exc)
+        return self.wait(holder)
+
+    def wait(self, holder):
+        """The wait after a task of holder; a wait_time that fails is
+        noted, and no wait."""
+        try:
+            return holder_wait(holder)
+        except Exception as exc:
+            self.ctx.note_exception(exc, "wait_time", self.path)
+            return None
+
+    def call(self, function, start, name):
+        try:
+            function()
+        except (StopUser, InterruptTaskSet):
+            pass
+        except Exception as exc:
+            self.failed(start, name, exc)
+
+    def failed(self, start, name, exc):
+        user = self.user
+        user._rows.add(start, user._clock() - start, 0, 0, raised_kind(exc),
+                       name_suffix("task", name))
+        self.ctx.note_exception(exc, name, self.path)
+
+    def stop(self):
+        """The TaskSets' on_stop, innermost first, then the User's."""
+        while self.stack:
+            holder = self.stack.pop()[0]
+            self.call(holder.on_stop, self.user._clock(), "on_stop")
+
+
+def task_name(task):
+    """A task's row name: Class.method (or the class of a TaskSet)."""
+    if task is None:
+        return "task"
+    return getattr(task, "__qualname__", None) or repr(task)
+
+
+def locust_takes_args(function):
+    """Whether an __init__ takes an argument besides self."""
+    import inspect
+    try:
+        params = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return True
+    return len(params) > 1 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 # --- users: the loop every user runs -----------------------------------------
@@ -4665,6 +5839,9 @@ class Worker(object):
         self.table = None   # --targets: shared by the users (in run())
         self.abandoned = set()  # script users left running (abandon())
         self.script_users = {}  # thread -> its User
+        self.environments = []  # per --script group: a locustfile's
+        self.orders = {}        # group -> its users' User classes
+        self.ranks = None       # user number -> its place in its group
         self.stop = StopFlag()
         self.begin = threading.Event()  # set once t0 and end are known
         self.t0 = self.end = self.slots = None
@@ -4705,7 +5882,52 @@ class Worker(object):
         user = User(self.ctx, number, data,
                     user_rng(plan.seed, "script", number), self.writer.queue,
                     events)
-        return user, self.scenarios[plan.group_of[number]]
+        group = plan.group_of[number]
+        scenario = self.scenarios[group]
+        if scenario.locust is not None:
+            classes = scenario.locust.classes
+            cls = classes[self.locust_order(group)[self.rank(number)]]
+            user._life = LocustLife(cls, user, self.environments[group],
+                                    self.ctx, scenario.path)
+        return user, scenario
+
+    def rank(self, number):
+        """User `number`'s place among its group's users."""
+        if len(self.plan.groups) == 1:
+            return number
+        with self.ctx.lock:
+            if self.ranks is None:
+                seen, ranks = collections.Counter(), []
+                for group in self.plan.group_of:
+                    ranks.append(seen[group])
+                    seen[group] += 1
+                self.ranks = ranks
+        return self.ranks[number]
+
+    def locust_order(self, group):
+        """The User class index of each user of a locustfile's group."""
+        with self.ctx.lock:
+            order = self.orders.get(group)
+            if order is None:
+                order = self.orders[group] = locust_order(
+                    self.scenarios[group].locust.classes,
+                    self.plan.groups[group][1])
+        return order
+
+    def locust_events(self, name):
+        """Fire a locustfile's events.NAME in this worker; a listener
+        that fails is noted."""
+        for scenario, environment in zip(self.scenarios or (),
+                                         self.environments):
+            if scenario.locust is None:
+                continue
+            for listener in list(getattr(scenario.locust.events,
+                                         name).listeners):
+                try:
+                    listener(environment=environment)
+                except Exception as exc:
+                    self.ctx.note_exception(exc, "events." + name,
+                                            scenario.path)
 
     def user(self, number, windows, quota, connect):
         events = collections.Counter()
@@ -4788,14 +6010,19 @@ class Worker(object):
                 clock)
             if plan.groups is not None:
                 try:
-                    self.scenarios = [load_script(path)
+                    self.scenarios = [locust_chosen(load_script(path), plan)
                                       for path, _ in plan.groups]
                 except UsageError as exc:
                     raise RunError("worker %d: %s" % (self.index, exc))
                 self.ctx = ScriptContext(plan, connect, clock, self.stop)
+                self.environments = [
+                    locust_environment(plan, s) if s.locust else None
+                    for s in self.scenarios]
+                self.locust_events("init")
             if plan.targets is not None:
                 self.table = targets_table(plan.targets, self.writer.queue)
             threads = self.start_users(connect)
+            self.locust_events("test_start")
             self.messages.put(Ready(self.index))
             while not go.wait(STOP_POLL_S):
                 if stop_all.is_set() or self.signalled:
@@ -4874,6 +6101,9 @@ class Worker(object):
         for th in threads:
             if th not in self.abandoned:
                 th.join()
+        if self.ctx is not None:
+            self.locust_events("test_stop")
+            self.locust_events("quitting")
         self.flush(fd)
         for events in self.events:
             self.stats.events.update(events)
@@ -5736,7 +6966,9 @@ def copy_plan(args):
         files.append((name, path))
         return name
 
-    d["script"] = list(d["script"])
+    d["threads"] = locust_threads(d)
+    d["script"] = list(d["script"]) + list(d.get("locustfile") or ())
+    d["locustfile"] = []
     for k, text in enumerate(d["script"]):
         path, users = parse_script_arg(text)
         name = add(path, "files/script-%d/%s" % (k, os.path.basename(path)))
@@ -5935,6 +7167,7 @@ def node_arguments(args, plan, number, nodes):
         or parse_script_arg(d["script"][0])[1] is not None)
     if d["concurrency"] is None and plan.shape == "ramp" and not counted:
         d["concurrency"] = plan.users   # the nodes' -p may differ
+        d["threads"] = None             # -c instead of -t, as on our side
     if d["project"] is not None:
         d["script"] = []
     d.update(node="%d/%d" % (number, nodes), start_at=None, hosts=None,
@@ -6652,13 +7885,12 @@ def build_parser():
     g.add_argument("-p", "--processes", type=positive_int_arg, metavar="N",
                    help="worker processes (default: %d, the CPUs)"
                         % available_cpus())
-    users = g.add_mutually_exclusive_group()
-    users.add_argument("-t", "--threads", type=positive_int_arg,
-                       default=DEFAULT_THREADS, metavar="N",
-                       help="users per process (default: %(default)s)")
-    users.add_argument("-c", "--concurrency", type=positive_int_arg,
-                       metavar="N",
-                       help="users in all, instead of -t (default: -p x -t)")
+    g.add_argument("-t", "--threads", metavar="N",
+                   help="users per process; with -f, the run time (default:"
+                        " %d)" % DEFAULT_THREADS)
+    g.add_argument("-c", "--concurrency", type=positive_int_arg,
+                   metavar="N",
+                   help="users in all, instead of -t (default: -p x -t)")
     g.add_argument("-n", "--requests", type=positive_int_arg, metavar="N",
                    help="stop after N requests in all (default: no limit)")
     g.add_argument("--runtime", type=duration_arg, default=None, metavar="S",
@@ -6697,6 +7929,9 @@ def build_parser():
                    help="run F.py's user flow; repeatable (default: none)")
     g.add_argument("--project", metavar="DIR",
                    help="run a multi-mechanize project (default: none)")
+    g.add_argument("-f", "--locustfile", action="append", default=[],
+                   metavar="FILE",
+                   help="run a locustfile as it is (default: none)")
     g.add_argument("--targets", metavar="FILE",
                    help="requests from a vegeta targets file (default: none)")
     g.add_argument("--data-file", metavar="FILE.csv",
@@ -6706,6 +7941,25 @@ def build_parser():
                         " %(default)s)")
     g.add_argument("--verbose", action="store_true",
                    help="print a script's requests and timers (default: off)")
+
+    g = p.add_argument_group(
+        "Locust's options (with -f, or a --script that imports locust)")
+    g.add_argument("--host", metavar="URL",
+                   help="the URL; -H URL too (default: the Users' host)")
+    g.add_argument("-u", "--users", type=positive_int_arg, metavar="N",
+                   help="-c N (default: -c's)")
+    g.add_argument("-r", "--spawn-rate", type=float, metavar="R",
+                   help="users per second: --rampup N/R (default: at once)")
+    g.add_argument("--run-time", type=duration_arg, metavar="TIME",
+                   help="--runtime (default: --runtime's)")
+    g.add_argument("--headless", "--no-web", action="store_true",
+                   help="accepted: hammer is always headless")
+    g.add_argument("--csv", metavar="PREFIX",
+                   help="-o PREFIX_requests.csv (default: -o's)")
+    g.add_argument("-T", "--tags", nargs="+", metavar="TAG",
+                   help="only the tasks tagged so (default: all)")
+    g.add_argument("-E", "--exclude-tags", nargs="+", metavar="TAG",
+                   help="not the tasks tagged so (default: none)")
 
     g = p.add_argument_group("thresholds and sizing")
     g.add_argument("--fail-if", action="append", default=[], metavar="EXPR",
@@ -6757,6 +8011,225 @@ def build_parser():
     g.add_argument("-q", "--quiet", action="store_true",
                    help="no progress line (default: on stderr)")
     return p
+
+
+# Locust's options hammer has no counterpart for: refused by name.
+LOCUST_ONLY_OPTIONS = frozenset((
+    "--web-host", "--web-port", "-P", "--web-login", "--web-auth",
+    "--web-base-path", "--tls-cert", "--tls-key", "--class-picker",
+    "--autostart", "--autoquit", "--master", "--worker", "--slave",
+    "--master-host", "--master-port", "--master-bind-host",
+    "--master-bind-port", "--expect-workers", "--expect-slaves",
+    "--expect-workers-max-wait", "--enable-rebalancing",
+    "--csv-full-history", "--print-stats", "--only-summary",
+    "--reset-stats", "--html", "--json", "--json-file", "--skip-log-setup",
+    "--loglevel", "-L", "--logfile", "--show-task-ratio",
+    "--show-task-ratio-json", "-l", "--list", "--stop-timeout", "-s",
+    "--exit-code-on-error", "--equal-weights", "--config", "--modern-ui",
+    "--legacy-ui", "--step-load", "--step-users", "--step-clients",
+    "--step-time", "--heartbeat-liveness", "--heartbeat-interval",
+    "--profile", "--run-time-limit"))
+DURATION_PARTS_RE = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+
+
+def locust_only_option(argv, parser):
+    """The first of Locust's options that hammer does not cover in
+    argv (and that is not one of hammer's own), or None."""
+    own = parser._option_string_actions
+    for word in argv:
+        if word == "--":
+            break
+        name = word.split("=", 1)[0]
+        if name in LOCUST_ONLY_OPTIONS and name not in own:
+            return name
+    return None
+
+
+def parse_run_time(text):
+    """Locust's run time: '90', '30s', '5m', '1h30m' -> seconds;
+    ValueError for anything else."""
+    value = text.strip().lower()
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    parts = DURATION_PARTS_RE.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        return parse_duration(value)     # 500ms, or its error
+    return sum(float(n) * DURATION_UNITS_S[u] for n, u in parts)
+
+
+def has_unit(text):
+    """Whether a -t value carries a time unit (30s, 5m, 1h30m, 500ms)."""
+    return text.strip().lower()[-1:] in ("s", "m", "h")
+
+
+def is_locustfile(path):
+    """Whether the script at path imports locust (False if unreadable)."""
+    import ast
+    try:
+        with open(path, "rb") as f:
+            return imports_locust(ast.parse(f.read(), path))
+    except (OSError, SyntaxError, ValueError):
+        return False
+
+
+def locust_mode(args):
+    """Whether the command line runs a locustfile (-f, or a --script
+    that imports locust)."""
+    return bool(args.locustfile) or any(
+        is_locustfile(parse_script_arg(text)[0]) for text in args.script)
+
+
+def locust_threads(d):
+    """--hosts: the nodes' -t (None where it was Locust's run time, which
+    goes to d's run_time), as locust_args() reads it."""
+    threads = d.get("threads")
+    if threads is None:
+        return None
+    scripts = [parse_script_arg(t)[0] for t in d["script"]]
+    if d.get("locustfile") or (has_unit(threads) and any(
+            is_locustfile(path) for path in scripts)):
+        if d.get("runtime") is None and d.get("run_time") is None:
+            d["run_time"] = parse_run_time(threads)
+        return None
+    return threads
+
+
+def locust_args(args):
+    """Locust's options onto hammer's, in place.  Locust's mode is on
+    with -f, or with a --script that imports locust: then -t with a
+    unit is the run time (with -f, any -t is), -H URL is the host, a
+    URL that is a Python name names the User class to run.  UsageError
+    for a mix that does not hold."""
+    mode = locust_mode(args)
+    args.script = list(args.script) + list(args.locustfile)
+    for name in ("host", "users", "spawn_rate", "run_time", "csv", "tags",
+                 "exclude_tags", "headless"):
+        if getattr(args, name) not in (None, False) and not mode:
+            raise UsageError("--%s is Locust's option: use it with -f"
+                             " locustfile.py" % name.replace("_", "-"))
+    threads = args.threads
+    args.threads = DEFAULT_THREADS
+    if threads is not None:
+        if mode and (args.locustfile or has_unit(threads)):
+            if args.run_time is not None or args.runtime is not None:
+                raise UsageError("-t %s is the run time: give it once"
+                                 % threads)
+            args.runtime = option(parse_run_time, threads, "-t")
+        else:
+            try:
+                args.threads = int(threads)
+            except ValueError:
+                args.threads = 0
+            if args.threads < 1:
+                raise UsageError("argument -t/--threads: %r must be a whole"
+                                 " number >= 1" % threads)
+            if args.concurrency is not None:
+                raise UsageError("argument -c/--concurrency: not allowed"
+                                 " with argument -t/--threads")
+    if not mode:
+        return False
+    if args.run_time is not None:
+        if args.runtime is not None:
+            raise UsageError("--run-time and --runtime: give one")
+        args.runtime = args.run_time
+    if args.users is not None:
+        if args.concurrency is not None:
+            raise UsageError("-u/--users and -c/--concurrency: give one")
+        args.concurrency = args.users
+    if args.spawn_rate is not None:
+        if not 0 < args.spawn_rate < math.inf:
+            raise UsageError("-r/--spawn-rate must be above 0 users a"
+                             " second")
+        if args.rampup is not None:
+            raise UsageError("-r/--spawn-rate and --rampup: give one")
+        if args.concurrency is None:
+            raise UsageError("-r/--spawn-rate needs -u/--users")
+        args.rampup = args.concurrency / args.spawn_rate
+    hosts = [h for h in args.header
+             if h.strip().lower().startswith(("http://", "https://"))]
+    args.header = [h for h in args.header if h not in hosts]
+    hosts += [args.host] if args.host else []
+    if args.url is not None and args.url.isidentifier():
+        args.user_classes = [args.url]      # locust -f FILE UserClass
+        args.url = None
+    else:
+        args.user_classes = None
+    if len(hosts) > 1 or (hosts and args.url is not None):
+        raise UsageError("the host is given twice: give the URL once (as"
+                         " URL, -H URL or --host URL)")
+    args.host_given = bool(hosts) or args.url is not None
+    if hosts:
+        args.url = hosts[0]
+    if args.csv is not None:
+        if args.output != DEFAULT_OUTPUT:
+            raise UsageError("--csv and -o/--output: give one")
+        args.output = args.csv + "_requests.csv"
+    return True
+
+
+def locust_plan(args, loaded):
+    """With a locustfile: the URL from the User classes' host when the
+    command line gave none, the stages of its LoadTestShape, and the
+    settings its workers read.  loaded: path -> Scenario."""
+    locust = [s for s in loaded.values() if s.locust is not None]
+    if not locust:
+        return None
+    options = {"user_classes": args.user_classes, "tags": args.tags,
+               "exclude_tags": args.exclude_tags,
+               "spawn_rate": args.spawn_rate, "host_given": args.host_given}
+    classes = []
+    for scenario in locust:
+        classes += chosen_classes(scenario.locust.classes, options,
+                                  scenario.path)
+    if args.url is None:
+        hosts = [c.host for c in classes if c.host]
+        if not hosts:
+            raise UsageError("the locustfile's users set no host: give the"
+                             " URL (or -H URL)")
+        args.url = hosts[0]
+    shapes = [s for s in locust if s.locust.shape is not None]
+    if shapes:
+        args.stage_steps = shape_of_locustfile(shapes[0], args)
+        args.stages = "the LoadTestShape"
+        args.runtime = None
+    return options
+
+
+def shape_of_locustfile(scenario, args):
+    """A locustfile's LoadTestShape as (duration_s, users) steps, cut at
+    the run time when one is given.  UsageError for a clash."""
+    for name, given in (("-u/-c", args.concurrency), ("-r", args.spawn_rate),
+                        ("--rampup", args.rampup), ("--stages", args.stages),
+                        ("--cycles", args.cycles), ("--sizing", args.sizing)):
+        if given:
+            raise UsageError("the locustfile's %s sets the users: leave out"
+                             " %s" % (scenario.locust.shape.__name__, name))
+    shape = scenario.locust.shape()
+
+    def tick(t):
+        shape._run_time = t
+        return shape.tick()
+    try:
+        steps = shape_steps(tick)
+    except ValueError as exc:
+        raise UsageError("script %r: %s.%s" % (
+            scenario.path, scenario.locust.shape.__name__, exc))
+    except Exception as exc:
+        raise UsageError("script %r: %s.tick(): %s: %s" % (
+            scenario.path, scenario.locust.shape.__name__,
+            type(exc).__name__, exc))
+    if args.runtime is not None:
+        cut, left = [], args.runtime
+        for duration, users in steps:
+            if left <= 0:
+                break
+            cut.append((min(duration, left), users))
+            left -= duration
+        steps = cut
+    if not steps:
+        raise UsageError("script %r: %s.tick() returned None at once" % (
+            scenario.path, scenario.locust.shape.__name__))
+    return merge_steps(steps)
 
 
 def read_body(data):
@@ -6869,7 +8342,9 @@ def load_shape(args, users):
         raise UsageError("--rate %s ramps over --rampup: give --rampup"
                          % args.rate)
     sizing = sizing_of(args) if shape == "sizing" else None
-    if shape == "stages":
+    if shape == "stages" and getattr(args, "stage_steps", None):
+        stages = build_stages(args.stage_steps)     # a LoadTestShape's
+    elif shape == "stages":
         stages = build_stages(option(lambda t: parse_stages(t, open_model),
                                      args.stages, "--stages"))
     elif shape == "cycles":
@@ -6977,10 +8452,18 @@ def scenes(args, headers, users_option):
                     "crunch_interval_s": project.results_ts_interval_s}
     if args.script:
         groups = groups_of(args.script, users_option)
-        shapes = [load_script(path).shape for path, _ in groups]
+        loaded = {}
+        for path, _ in groups:
+            if path not in loaded:
+                loaded[path] = load_script(path)
+        shapes = [loaded[path].shape for path, _ in groups]
         settings = dict(settings or {"kind": "script"}, groups=[
             {"script": path, "users": users, "shape": shape}
             for (path, users), shape in zip(groups, shapes)])
+        locust = locust_plan(args, loaded)
+        if locust is not None:
+            settings["locust"] = locust
+        notes += script_waits(args, loaded.values())
     if args.targets is not None:
         targets = load_targets(args.targets)
         settings = {"kind": "targets", "targets": args.targets}
@@ -7011,11 +8494,34 @@ def more_users(args, shape, counted, least):
     return "give -c %d or more" % least
 
 
+def script_waits(args, scenarios):
+    """UsageError when a script's wait_time meets --think or --rate, as
+    --think would; with a locustfile, --rate leaves its wait_time out,
+    which the note returned says."""
+    think = option(parse_span, args.think, "--think")[1] > 0
+    for s in scenarios:
+        if s.wait is None and s.locust is None:
+            continue
+        what = ("the locustfile's users wait by their wait_time"
+                if s.locust is not None else
+                "script %r sets a wait_time" % s.path)
+        if think:
+            raise UsageError("--think: %s; leave out one" % what)
+        if args.rate is not None and s.locust is None:
+            raise UsageError("--rate says when iterations go: %s; leave"
+                             " out one" % what)
+        if args.rate is not None:
+            return ["hammer: note: with --rate the rate says when each task"
+                    " goes: the locustfile's wait_time is left out"]
+    return []
+
+
 def make_plan(args):
     """Check the arguments and derive the run's Plan.
 
     Raises UsageError for a user's mistake.
     """
+    locust_args(args)
     headers = [parse_header(h) for h in args.header]
     scene = scenes(args, headers, args.concurrency)
     base = parse_url(args.url) if args.url is not None else None
@@ -7224,9 +8730,13 @@ def main(argv=None, out=None, err=None):
     parser = build_parser()
     demo = listener = raw = None
     try:
+        refused = locust_only_option(argv, parser)
+        if refused:
+            parser.error("%s is Locust's option, which hammer does not cover"
+                         " (README: Locustfiles)" % refused)
         args = parser.parse_args(argv)
-        if args.url is None and not (args.demo or args.targets is not None
-                                     or args.script or args.project):
+        if (args.url is None and not args.demo and args.targets is None
+                and not locust_mode(args)):
             parser.error("a URL is required (or --demo to try hammer on a"
                          " built-in target)")
         if args.url is not None and args.demo:

@@ -38,6 +38,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import types
 import unittest
 import unittest.mock
 import urllib.parse
@@ -5792,7 +5793,8 @@ def login(user, name):
     response = user.post("/login", data={"user": name,
                                          "password": name + "-secret",
                                          "csrf": token})
-    assert response.status == 302, response.status
+    # its 302 is followed to /items, a row of its own
+    assert response.url.endswith("/items"), response.url
 
 
 def on_start(user):
@@ -5829,10 +5831,11 @@ class TestScriptShapes(ScenarioTestCase):
         self.assertEqual(counts["GET", "/login"], 3)       # once per user
         self.assertEqual(counts["POST", "/login"], 3)
         comments = counts["POST", "/items/[id]/comment"]
-        self.assertEqual(counts["GET", "/items"] + comments, 30)
+        # and each login's 302 went on to /items
+        self.assertEqual(counts["GET", "/items"] + comments, 30 + 3)
         self.assertEqual(len(self.app.comments), comments)
         self.assertEqual(self.app.by_user(), collections.Counter(
-            {None: 6, "u0": 20, "u1": 20, "u2": 20}))     # 10 iterations each
+            {None: 6, "u0": 21, "u1": 21, "u2": 21}))     # 10 iterations each
         self.assertEqual({r.status for r in rows if r.name != "/login"}, {200})
         settings = self.settings()
         self.assertEqual(settings["scenario"], {"kind": "script", "groups": [
@@ -5854,11 +5857,11 @@ class TestScriptShapes(ScenarioTestCase):
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts())
         self.assertEqual(self.app.counts(), collections.Counter({
-            ("GET", "/login"): 2, ("POST", "/login"): 2, ("GET", "/items"): 12,
+            ("GET", "/login"): 2, ("POST", "/login"): 2, ("GET", "/items"): 14,
             ("GET", "/items/1"): 6, ("GET", "/items/2"): 6,
             ("GET", "/json"): 12}))
         self.assertEqual(self.app.by_user(), collections.Counter(
-            {None: 4, "ann": 36}))
+            {None: 4, "ann": 38}))      # each login's 302 goes on to /items
         self.assertEqual({h.query for h in self.app.hits()
                           if h.path == "/json"}, {"page=2"})
 
@@ -6575,10 +6578,10 @@ class TestCookies(ScenarioTestCase):
 
 
 class TestRedirects(ScenarioTestCase):
-    def test_not_followed_by_default(self):
+    def test_not_followed_when_told(self):
         self.run_script("""
             def run(user):
-                response = user.get("/redirect/3")
+                response = user.get("/redirect/3", allow_redirects=False)
                 assert response.status == 302, response.status
                 assert response.headers["location"] == "/redirect/2"
             """, "-p", "1", "-c", "1", "-n", "1")
@@ -6588,10 +6591,10 @@ class TestRedirects(ScenarioTestCase):
         self.assertEqual(self.app.counts(), collections.Counter(
             {("GET", "/redirect/3"): 1}))
 
-    def test_each_hop_is_a_row(self):
+    def test_followed_by_default_each_hop_a_row(self):
         self.run_script("""
             def run(user):
-                response = user.get("/redirect/3", allow_redirects=True)
+                response = user.get("/redirect/3")
                 assert response.status == 200, response.status
                 assert response.url.endswith("/redirect/0"), response.url
             """, "-p", "1", "-c", "1", "-n", "1")
@@ -6630,6 +6633,45 @@ class TestRedirects(ScenarioTestCase):
                           ("POST", "/redirect/1", b"y"),
                           ("POST", "/redirect/0", b"y")])
         self.assertEqual(self.requests(self.table()), self.app.counts())
+
+
+class TestScriptWaits(ScenarioTestCase):
+    """A script's own wait_time, honoured as --think is."""
+
+    def test_a_wait_time_pauses_after_each_iteration(self):
+        self.run_script("""
+            wait_time = 0.05
+
+            def run(user):
+                user.get("/items")
+            """, "-p", "1", "-c", "1", "-n", "3")
+        rows = sorted(self.table(), key=lambda r: r.elapsed)
+        self.assertEqual(len(rows), 3)
+        gaps = [b.elapsed - a.elapsed for a, b in zip(rows, rows[1:])]
+        self.assertTrue(all(gap >= 0.05 for gap in gaps), gaps)
+
+    def test_a_wait_time_function_of_the_user(self):
+        user = types.SimpleNamespace(rng=types.SimpleNamespace(
+            random=lambda: 0.5))
+        self.assertEqual(hammer.between(1, 3)(user), 2.0)
+        self.assertEqual(hammer.constant(4)(user), 4)
+
+    def test_a_wait_time_refuses_think_and_rate(self):
+        path = self.script("wait_time = 1\n\ndef run(user):\n    pass\n")
+        self.assert_usage([self.app.url, "--script", path, "--think", "1"],
+                          "--think: script %r sets a wait_time; leave out one"
+                          % path)
+        self.assert_usage([self.app.url, "--script", path, "--rate", "5"],
+                          "--rate says when iterations go: script %r sets a"
+                          " wait_time; leave out one" % path)
+
+    def test_a_bad_wait_time(self):
+        path = self.script("wait_time = 'soon'\n\ndef run(user):\n"
+                           "    pass\n")
+        self.assert_usage([self.app.url, "--script", path],
+                          "script %r: wait_time must be seconds (a number >="
+                          " 0) or a function of the user, such as"
+                          " hammer.between(1, 3)" % path)
 
 
 class TestScriptLoadShapes(ScenarioTestCase):
@@ -6681,7 +6723,8 @@ class TestScriptStartMethods(ScenarioTestCase):
         rows = self.table()
         self.assertEqual(self.requests(rows), self.app.counts(item_names))
         self.assertEqual(self.app.counts()["GET", "/login"], 4)
-        self.assertEqual(sum(self.app.by_user().values()), 4 * 2 + 20 * 2)
+        self.assertEqual(sum(self.app.by_user().values()),
+                         4 * 3 + 20 * 2)    # a login is 3 requests
 
     def test_fork(self):
         self.script_run_with("fork")
@@ -6706,7 +6749,893 @@ class TestVerbose(ScenarioTestCase):
         self.assertRegex(proc.stderr, "^" + "".join(
             [r"\[user 0\] GET %sitems\?a=1 200%s\n" % (url, took),
              r"\[user 0\] timer browse%s\n" % took,
-             r"\[user 0\] POST %sredirect/1 302%s\n" % (url, took)] * 2) + "$")
+             r"\[user 0\] POST %sredirect/1 302%s\n" % (url, took),
+             r"\[user 0\] GET %sredirect/0 200%s\n" % (url, took)] * 2)
+            + "$")
+
+
+# --- locustfiles: hammer's own locust module ---------------------------------
+
+# Locustfiles of the shapes Locust's documentation shows, run unmodified
+# against the WebApp: the modern API and the pre-1.0 one of the classic
+# guide (HttpLocust, a TaskSet, min_wait and max_wait in ms).
+MODERN_LOCUSTFILE = """
+import re
+
+from locust import HttpUser, FastHttpUser, TaskSet, SequentialTaskSet
+from locust import between, constant, events, tag, task
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+started = []
+
+
+@events.test_start.add_listener
+def on_test_start(environment, **kwargs):
+    started.append(environment.host)
+
+
+class Shopper(HttpUser):
+    wait_time = constant(0)
+    weight = 3
+
+    def on_start(self):
+        page = self.client.get("/login")
+        token = CSRF.search(page.text).group(1)
+        with self.client.post("/login", {"user": "ann",
+                              "password": "ann-secret", "csrf": token},
+                              catch_response=True) as response:
+            if response.url.endswith("/items") and response.status_code == 200:
+                response.success()
+            else:
+                response.failure("login went to %s" % response.url)
+
+    @task(3)
+    def browse(self):
+        self.client.get("/items")
+        self.client.get("/items/%d" % (1 + len(started)),
+                        name="/items/[id]")
+
+    @tag("api")
+    @task
+    def api(self):
+        data = self.client.get("/json", params={"page": 2}).json()
+        assert isinstance(data, dict), data
+
+    @task
+    class Checkout(SequentialTaskSet):
+        @task
+        def first(self):
+            self.client.post("/echo", json={"step": 1})
+
+        @task
+        def second(self):
+            self.client.put("/echo", data="two")
+            self.interrupt()
+
+
+class Reader(FastHttpUser):
+    wait_time = between(0, 0)
+
+    @task
+    def item(self):
+        with self.rest("POST", "/echo", json={"a": 1}) as response:
+            assert response.js["method"] == "POST", response.js
+"""
+
+CLASSIC_LOCUSTFILE = """
+from locust import HttpLocust, TaskSet, task
+
+
+def login(l):
+    l.client.post("/echo", {"username": "ellen_key", "password": "education"})
+
+
+def logout(l):
+    l.client.post("/echo", {"username": "ellen_key", "password": "education"},
+                  name="/logout")
+
+
+def index(l):
+    l.client.get("/items")
+
+
+def profile(l):
+    l.client.get("/items/1")
+
+
+class UserBehavior(TaskSet):
+    tasks = {index: 2, profile: 1}
+
+    def on_start(self):
+        login(self)
+
+    def on_stop(self):
+        logout(self)
+
+
+class WebsiteUser(HttpLocust):
+    task_set = UserBehavior
+    min_wait = 0
+    max_wait = 0
+"""
+
+
+class TestLocustfiles(ScenarioTestCase):
+    """Locustfiles as they are: rows per name equal the app's counts."""
+
+    def locustfile(self, text, *args):
+        """hammer -f (text) -H APP_URL -p 1 args: exit 0 asserted; rows."""
+        path = self.write("locustfile.py", text)
+        proc = self.last = self.hammer("-f", path, "-H", self.app.url,
+                                       "-p", "1", *args)
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+        return self.table()
+
+    def test_modern_locustfile(self):
+        rows = self.locustfile(MODERN_LOCUSTFILE, "-u", "4", "-n", "40")
+        self.assertEqual(self.requests(rows), self.app.counts(item_names))
+        counts = self.app.counts()
+        # weights 3:1 make 3 Shoppers, who log in once each; the login's
+        # 302 is followed to /items, a row of its own
+        self.assertEqual((counts["GET", "/login"], counts["POST", "/login"]),
+                         (3, 3))
+        self.assertEqual({(r.status, r.error) for r in rows
+                          if r.name == "/login"}, {(200, ""), (302, "")})
+        # test_start fired once in the worker before the users went
+        self.assertEqual(counts["GET", "/items/1"], 0)
+        self.assertGreater(counts["GET", "/items/2"], 0)
+        self.assertEqual(self.named(rows, "task"), collections.Counter())
+        self.assertEqual({r.error for r in rows}, {""})
+        self.assertEqual({h.body for h in self.app.hits()
+                          if h.method == "PUT"} - {b"two"}, set())
+
+    def test_classic_locustfile(self):
+        # the pre-1.0 guide's file: HttpLocust, task_set, min/max_wait
+        rows = self.locustfile(CLASSIC_LOCUSTFILE, "-u", "2", "-n", "12")
+        named = self.requests(rows)
+        self.assertEqual((named["POST", "/echo"], named["POST", "/logout"]),
+                         (2, 2))       # on_start and on_stop, once each
+        self.assertEqual(named["GET", "/items"] + named["GET", "/items/1"],
+                         12)
+        self.assertEqual(self.app.counts(), named - collections.Counter(
+            {("POST", "/logout"): 2}) + collections.Counter(
+            {("POST", "/echo"): 2}))
+        self.assertEqual(set(named), {("POST", "/echo"), ("POST", "/logout"),
+                                      ("GET", "/items"), ("GET", "/items/1")})
+
+    def test_import_locust_gives_hammers_module(self):
+        # a `locust` package on the path, as when Locust is installed
+        fake = os.path.join(self.tmp.name, "site", "locust")
+        os.makedirs(fake)
+        write(os.path.join(fake, "__init__.py"), "raise ImportError('real')\n")
+        rows = self.locustfile("""
+            import sys
+            sys.path.insert(0, %r)
+            import locust
+            import locust.contrib.fasthttp
+            from locust.exception import StopUser
+            assert locust.__version__.startswith("hammer-"), locust.__file__
+            assert locust.contrib.fasthttp.FastHttpUser is locust.FastHttpUser
+
+
+            class One(locust.HttpUser):
+                @locust.task
+                def stop(self):
+                    self.client.get("/items")
+                    raise StopUser()
+            """ % os.path.dirname(fake), "-u", "1", "-n", "5")
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 1}))     # StopUser: the user's end
+
+    def test_real_locust_module_is_shadowed_in_process(self):
+        fake = os.path.join(self.tmp.name, "site", "locust")
+        os.makedirs(fake)
+        write(os.path.join(fake, "__init__.py"), "REAL = True\n")
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class One(HttpUser):
+                host = "http://127.0.0.1:1"
+
+                @task
+                def index(self):
+                    self.client.get("/")
+            """)
+        sys.path.insert(0, os.path.dirname(fake))
+        saved = dict((k, v) for k, v in sys.modules.items()
+                     if k.split(".")[0] == "locust")
+        try:
+            scenario = hammer.load_script(path)
+            self.assertFalse(hasattr(sys.modules["locust"], "REAL"))
+            self.assertEqual(scenario.shape, "locust")
+            self.assertEqual([c.__name__ for c in scenario.locust.classes],
+                             ["One"])
+        finally:
+            sys.path.remove(os.path.dirname(fake))
+            for k in [k for k in sys.modules if k.split(".")[0] == "locust"]:
+                del sys.modules[k]
+            sys.modules.update(saved)
+
+    def test_catch_response_failure_and_success(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            from locust.exception import ResponseError
+
+
+            class Checker(HttpUser):
+                @task
+                def check(self):
+                    with self.client.get("/page-with-error",
+                                         catch_response=True) as r:
+                        if "Error" in r.text:
+                            r.failure("the page says error")
+                    with self.client.get("/error", catch_response=True) as r:
+                        r.success()
+                    with self.client.get("/json", name="data",
+                                         catch_response=True) as r:
+                        pass
+                    with self.client.get("/json", catch_response=True):
+                        raise ResponseError("not this one")
+            """, "-u", "1", "-n", "2")
+        rows.sort(key=lambda r: r.elapsed)
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/page-with-error", 200, "check"),
+                          ("/error", 500, "accepted"),
+                          ("data", 200, ""), ("/json", 200, "check")] * 2)
+        self.assertIn("the page says error", self.last.stdout)
+        self.assertIn("not this one", self.last.stdout)
+
+    def test_request_listener_and_events(self):
+        seen = os.path.join(self.tmp.name, "seen.json")
+        self.locustfile("""
+            import json
+            from locust import HttpUser, events, task
+
+            calls = []
+
+
+            @events.request.add_listener
+            def on_request(request_type, name, response_time, exception,
+                           **kwargs):
+                calls.append([request_type, name, exception is None])
+
+
+            @events.test_stop.add_listener
+            def on_test_stop(environment, **kwargs):
+                with open(%r, "w") as f:
+                    json.dump(calls, f)
+
+
+            class Lister(HttpUser):
+                @task
+                def index(self):
+                    self.client.get("/items")
+                    self.client.get("/error", name="oops")
+            """ % seen, "-u", "1", "-n", "2")
+        with open(seen) as f:
+            self.assertEqual(json.load(f), [["GET", "/items", True],
+                                            ["GET", "oops", False]] * 2)
+
+    def test_client_verbs_options_and_response(self):
+        rows = self.locustfile("""
+            import datetime
+
+            from locust import FastHttpUser, task
+
+
+            class Every(FastHttpUser):
+                @task
+                def every(self):
+                    self.client.headers["X-Team"] = "blue"
+                    c = self.client
+                    r = c.get("/echo", params={"q": "a b"}, timeout=5,
+                              headers={"X-One": "1"}, cookies={"k": "v"})
+                    assert r.status_code == 200 and r.ok, r
+                    assert r.json()["query"] == {"q": "a b"}, r.text
+                    assert r.content == r.text.encode(), r.content
+                    assert r.headers["content-type"] == "application/json"
+                    assert r.url.endswith("/echo?q=a+b"), r.url
+                    assert isinstance(r.elapsed, datetime.timedelta)
+                    assert r.raise_for_status() is None
+                    for verb in (c.post, c.put, c.patch):
+                        body = verb("/echo", data={"x": "1"}).json()["body"]
+                        assert body == "x=1", body
+                    assert c.post("/echo", json={"a": 1}).json()["body"] == (
+                        '{"a": 1}')
+                    assert c.delete("/echo").json()["method"] == "DELETE"
+                    assert c.head("/echo").status_code == 200
+                    assert c.options("/echo").json()["method"] == "OPTIONS"
+                    r = c.request("GET", "/error")
+                    assert not r.ok and r.reason, r.reason
+                    try:
+                        r.raise_for_status()
+                    except Exception as exc:
+                        assert "500" in str(exc), exc
+                    else:
+                        raise AssertionError("no raise")
+            """, "-u", "1", "-n", "1")
+        self.assertEqual(self.named(rows, "task"), collections.Counter(),
+                         self.last.stdout)
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertEqual([h.method for h in self.app.hits()], [
+            "GET", "POST", "PUT", "PATCH", "POST", "DELETE", "HEAD",
+            "OPTIONS", "GET"])
+        first = self.app.hits()[0]
+        self.assertEqual((first.headers["x-team"], first.headers["x-one"],
+                          first.cookies), ("blue", "1", {"k": "v"}))
+
+    def test_nested_tasksets_in_order_and_fixed_count(self):
+        self.locustfile("""
+            from locust import HttpUser, SequentialTaskSet, task
+
+
+            class Outer(SequentialTaskSet):
+                @task
+                def first(self):
+                    self.client.get("/items/1")
+
+                @task
+                class Inner(SequentialTaskSet):
+                    def on_start(self):
+                        self.client.get("/items/3")
+
+                    @task
+                    def a(self):
+                        self.client.get("/items/4")
+
+                    @task
+                    def b(self):
+                        self.interrupt(reschedule=False)
+
+                    def on_stop(self):
+                        self.client.get("/items/5")
+
+
+            class Fixed(HttpUser):
+                fixed_count = 1
+                tasks = [Outer]
+
+                def on_stop(self):
+                    self.client.get("/json")
+
+
+            class Other(HttpUser):
+                weight = 100
+
+                @task
+                def other(self):
+                    self.client.get("/echo")
+            """, "-u", "1", "-n", "4")
+        self.assertEqual([h.path for h in self.app.hits()], [
+            "/items/1", "/items/3", "/items/4", "/items/5", "/items/1",
+            "/json"])
+
+    def test_redirects_followed_unless_told(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Walker(HttpUser):
+                @task
+                def walk(self):
+                    r = self.client.get("/redirect/2")
+                    assert r.status_code == 200 and r.url.endswith("/0")
+                    r = self.client.get("/redirect/2", allow_redirects=False)
+                    assert r.status_code == 302, r.status_code
+            """, "-u", "1", "-n", "1")
+        rows.sort(key=lambda r: r.elapsed)
+        self.assertEqual([(r.name, r.status) for r in rows],
+                         [("/redirect/2", 302), ("/redirect/1", 302),
+                          ("/redirect/0", 200), ("/redirect/2", 302)])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_tags_choose_tasks(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, tag, task
+
+
+            class Tagged(HttpUser):
+                @tag("a")
+                @task
+                def one(self):
+                    self.client.get("/items")
+
+                @tag("b")
+                @task
+                def two(self):
+                    self.client.get("/json")
+
+                @task
+                def three(self):
+                    self.client.get("/items/1")
+            """, "-u", "1", "-n", "6", "-T", "a", "b", "-E", "b")
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 6}))
+
+    def test_user_class_by_name(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    self.client.get("/items")
+
+
+            class B(HttpUser):
+                @task
+                def b(self):
+                    self.client.get("/json")
+            """, "B", "-u", "2", "-n", "4")
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/json"): 4}))
+
+    def test_host_from_the_user_class(self):
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                host = %r
+
+                @task
+                def a(self):
+                    self.client.get("/items")
+            """ % self.app.url.rstrip("/"))
+        proc = self.hammer("-f", path, "-p", "1", "-u", "1", "-n", "3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items"): 3}))
+
+    def test_user_classes_from_a_module_beside_it(self):
+        self.write("shop_users.py", """
+            from locust import HttpUser, task
+
+
+            class Base(HttpUser):
+                abstract = True
+
+                @task
+                def items(self):
+                    self.client.get("/items")
+
+
+            class Browser(Base):
+                pass
+            """)
+        rows = self.locustfile("""
+            from locust import task
+            from shop_users import Base, Browser
+
+
+            class Api(Base):
+                @task(3)
+                def data(self):
+                    self.client.get("/json")
+            """, "-u", "2", "-n", "20")     # /json missed: 4**-10
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertEqual(set(self.app.counts()),
+                         {("GET", "/items"), ("GET", "/json")})
+
+    def test_load_test_shape_runs(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, LoadTestShape, constant, task
+
+
+            class A(HttpUser):
+                wait_time = constant(0)
+
+                @task
+                def a(self):
+                    self.client.get("/items")
+
+
+            class Two(LoadTestShape):
+                def tick(self):
+                    return (2, 200) if self.get_run_time() < 1 else None
+            """, "-n", "6")
+        self.assertEqual(self.requests(rows), collections.Counter(
+            {("GET", "/items"): 6}))
+        self.assertEqual(self.app.counts(), self.requests(rows))
+        self.assertEqual(self.settings()["stages"], [
+            {"start_s": 0.0, "end_s": 0.01, "from": 0, "to": 2},
+            {"start_s": 0.01, "end_s": 1.0, "from": 2, "to": 2}])
+
+    def test_a_client_option_not_covered_is_a_task_error(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    self.client.get("/echo", auth=("ann", "pw"))
+                    self.client.get("/items", verify=False)
+            """, "-u", "1", "-n", "2")
+        self.assertEqual(sorted((r.method, r.name, r.error) for r in rows),
+                         [("GET", "/echo", "")] * 2
+                         + [("task", "A.a", "NotCovered")] * 2)
+        self.assertEqual({h.headers.get("authorization") for h
+                          in self.app.hits()}, {"Basic YW5uOnB3"})
+        self.assertIn("NotCovered: hammer does not cover self.client's"
+                      " verify=", self.last.stdout)
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/echo"): 2}))
+
+
+class TestLocustRefusals(ScenarioTestCase):
+    """What hammer's locust module does not cover: one line naming it."""
+
+    def refused(self, text, message, *args, **kwargs):
+        path = self.write("locustfile.py", text)
+        host = ["-H", self.app.url] if kwargs.get("host", True) else []
+        self.assert_usage(["-f", path] + host + list(args),
+                          message % {"path": path})
+
+    def test_gevent(self):
+        self.refused("""
+            import gevent
+            from locust import HttpUser
+            """, "script '%(path)s' line 2: hammer does not cover gevent"
+            " (hammer's users are threads: use time.sleep or self.wait())")
+
+    def test_environment_runner(self):
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.init.add_listener
+            def on_init(environment, **kwargs):
+                environment.runner.register_message("x", print)
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " environment.runner")
+
+    def test_locust_runners(self):
+        self.refused("""
+            from locust import HttpUser
+            from locust.runners import MasterRunner
+            """, "script '%(path)s' line 3: hammer does not cover"
+            " locust.runners (environment.runner internals)")
+
+    def test_a_name_the_module_lacks(self):
+        self.refused("""
+            from locust import HttpUser, stats
+            """, "script '%(path)s' line 2: hammer does not cover"
+            " locust.stats (hammer keeps its own: crunch reads them)")
+        self.refused("""
+            from locust import HttpUser, Environment
+            """, "script '%(path)s' line 2: hammer does not cover"
+            " locust.Environment")
+
+    def test_an_event_not_covered(self):
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, events
+
+
+            @events.init_command_line_parser.add_listener
+            def add(parser):
+                parser.add_argument("--my-option")
+            """)
+        self.assert_usage(["-f", path, "-H", self.app.url],
+                          "script %r line 5: NotCovered: hammer does not"
+                          " cover events.init_command_line_parser" % path,
+                          traceback_of=path)
+
+    def test_a_user_for_another_protocol(self):
+        self.refused("""
+            from locust import User, task
+
+
+            class XmlRpcUser(User):
+                @task
+                def call(self):
+                    self.client.ping()
+            """, "script '%(path)s': class XmlRpcUser is a User for another"
+            " protocol: hammer runs HttpUser and FastHttpUser (HttpLocust)"
+            " users only")
+
+    def test_a_locust_option_not_covered(self):
+        self.refused("""
+            from locust import HttpUser
+            """, "--web-port is Locust's option, which hammer does not cover"
+            " (README: Locustfiles)", "--web-port", "8089")
+
+    def test_locust_options_without_a_locustfile(self):
+        self.assert_usage([self.app.url, "-u", "3"],
+                          "--users is Locust's option: use it with -f"
+                          " locustfile.py")
+
+    def test_no_host(self):
+        self.refused("""
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+            """, "the locustfile's users set no host: give the URL (or -H"
+            " URL)", host=False)
+
+
+class TestLocustOptions(ScenarioTestCase):
+    """Locust's command line onto hammer's Plan."""
+
+    def plan(self, *argv):
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+            """)
+        return make_plan("-f", path, *argv)
+
+    def test_users_spawn_rate_and_run_time(self):
+        plan = self.plan("-H", "http://127.0.0.1:1/", "-u", "10", "-r", "5",
+                         "-t", "1m30s", "--headless")
+        self.assertEqual((plan.users, plan.rampup_s, plan.runtime_s),
+                         (10, 2.0, 90.0))
+        self.assertEqual(plan.url, "http://127.0.0.1:1/")
+        self.assertEqual(plan.headers, [])
+
+    def test_t_is_the_run_time_with_f_even_bare(self):
+        plan = self.plan("--host", "http://127.0.0.1:1/", "-t", "20", "-u",
+                         "2")
+        self.assertEqual((plan.users, plan.runtime_s), (2, 20.0))
+
+    def test_t_with_script_needs_a_unit_to_be_the_run_time(self):
+        path = self.write("locustfile.py", "import locust\n"
+                          "class A(locust.HttpUser):\n"
+                          "    @locust.task\n"
+                          "    def a(self): pass\n")
+        plan = make_plan("http://127.0.0.1:1/", "--script", path, "-t", "30s",
+                         "-p", "1")
+        self.assertEqual((plan.runtime_s, plan.users), (30.0, 10))
+        plan = make_plan("http://127.0.0.1:1/", "--script", path, "-t", "3",
+                         "-p", "1")
+        self.assertEqual((plan.runtime_s, plan.users), (60.0, 3))
+
+    def test_hosts_give_the_nodes_the_run_time(self):
+        path = self.write("locustfile.py", "import locust\n")
+        for argv, run_time, threads in (
+                (["-f", path, "-t", "30"], 30.0, None),
+                (["--script", path, "-t", "1m"], 60.0, None),
+                (["--script", path, "-t", "3"], None, "3")):
+            args = hammer.build_parser().parse_args(
+                ["http://127.0.0.1:1/", "--hosts", "a,b"] + argv)
+            files, d = hammer.copy_plan(vars(args))
+            self.assertEqual((d["run_time"], d["threads"], d["script"],
+                              d["locustfile"]),
+                             (run_time, threads,
+                              ["files/script-0/locustfile.py"], []))
+            self.assertEqual(files, [("files/script-0/locustfile.py", path)])
+
+    def test_csv_prefix(self):
+        plan = self.plan("-H", "http://127.0.0.1:1/", "--csv", "out/run")
+        self.assertEqual(plan.output, "out/run_requests.csv")
+
+    def test_load_test_shape_becomes_stages(self):
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, LoadTestShape, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+
+
+            class Steps(LoadTestShape):
+                def tick(self):
+                    t = self.get_run_time()
+                    if t < 2:
+                        return (4, 2)
+                    if t < 3:
+                        return (1, 10)
+                    return None
+            """)
+        plan = make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-p", "1")
+        self.assertEqual(plan.stages, (
+            hammer.Stage(0.0, 1.0, 0, 2.0), hammer.Stage(1.0, 2.0, 2.0, 4.0),
+            hammer.Stage(2.0, 2.3, 4.0, 1), hammer.Stage(2.3, 3.0, 1, 1)))
+        self.assertEqual((plan.users, plan.runtime_s, plan.shape),
+                         (4, 3.0, "stages"))
+        plan = make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-t", "1s")
+        self.assertEqual(plan.stages, (hammer.Stage(0.0, 1.0, 0, 2.0),))
+        with self.assertRaises(hammer.UsageError) as cm:
+            make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-u", "3")
+        self.assertEqual(str(cm.exception), "the locustfile's Steps sets the"
+                         " users: leave out -u/-c")
+
+    def test_rate_leaves_the_wait_time_out_with_a_note(self):
+        plan = self.plan("-H", "http://127.0.0.1:1/", "--rate", "5")
+        self.assertEqual(plan.notes, [
+            "hammer: note: with --rate the rate says when each task goes:"
+            " the locustfile's wait_time is left out"])
+
+    def test_run_single_user_command_line(self):
+        class One(hammer.HttpUser):
+            host = "http://127.0.0.1:1"
+        argv = hammer.single_user_argv("lf.py", One)
+        self.assertEqual(argv, [
+            "-f", "lf.py", "One", "-u", "1", "-p", "1", "--verbose", "-o",
+            os.devnull, "--run-time", "1e+06s", "--host",
+            "http://127.0.0.1:1"])
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class One(HttpUser):
+                @task
+                def a(self):
+                    pass
+            """)
+        plan = make_plan(*hammer.single_user_argv(path, One))
+        self.assertEqual((plan.users, plan.processes, plan.verbose,
+                          plan.url, plan.runtime_s),
+                         (1, 1, True, "http://127.0.0.1:1", 1e6))
+
+    def test_parse_run_time(self):
+        for text, seconds in (("90", 90.0), ("30s", 30.0), ("5m", 300.0),
+                              ("1h30m", 5400.0), ("2h", 7200.0),
+                              ("500ms", 0.5)):
+            self.assertEqual(hammer.parse_run_time(text), seconds)
+        with self.assertRaises(ValueError):
+            hammer.parse_run_time("soon")
+
+
+class FakeHammerUser(object):
+    """What the waits ask of the hammer user behind a Locust user: its
+    random source and its clock, both driven by the test."""
+
+    def __init__(self, randoms=(), now=0.0):
+        self.rng = types.SimpleNamespace(random=iter(randoms).__next__)
+        self.now = now
+        self._clock = lambda: self.now
+
+
+class TestLocustPieces(unittest.TestCase):
+    """The pure parts: waits, weights, shapes."""
+
+    def user(self, cls, randoms=(), now=0.0):
+        instance = cls.__new__(cls)
+        instance._hammer = FakeHammerUser(randoms, now)
+        return instance
+
+    def test_between_and_constant(self):
+        class U(hammer.HttpUser):
+            wait_time = hammer.between(1, 3)
+        self.assertEqual(hammer.holder_wait(self.user(U, [0.25])), 1.5)
+        U.wait_time = hammer.constant(2)
+        self.assertEqual(hammer.holder_wait(self.user(U)), 2.0)
+
+    def test_pre_1_0_min_and_max_wait_are_milliseconds(self):
+        class Old(hammer.HttpLocust):
+            min_wait, max_wait = 1000, 3000
+        self.assertEqual(hammer.holder_wait(self.user(Old, [0.5])), 2.0)
+
+        class Bare(hammer.HttpLocust):
+            pass
+        self.assertEqual(hammer.holder_wait(self.user(Bare)), 1.0)
+
+        class Modern(hammer.HttpUser):
+            pass
+        self.assertEqual(hammer.holder_wait(self.user(Modern)), 0.0)
+
+    def test_a_taskset_wait_before_the_users(self):
+        class U(hammer.HttpLocust):
+            min_wait = max_wait = 5000
+
+        class T(hammer.LocustTaskSet):
+            min_wait = max_wait = 100
+        user = self.user(U, [0.0])
+        self.assertEqual(hammer.holder_wait(T(user)), 0.1)
+
+        class W(hammer.LocustTaskSet):
+            wait_time = hammer.constant(0.5)
+        self.assertEqual(hammer.holder_wait(W(user)), 0.5)
+
+    def test_pacing_wait(self):
+        # a task every 10 s: 3 s of task leave 7 s to wait
+        self.assertEqual(hammer.pacing_wait(10, 100.0, 0.0, 103.0), 7.0)
+        self.assertEqual(hammer.pacing_wait(10, 100.0, 7.0, 118.0), 0.0)
+
+    def test_constant_pacing_on_a_driven_clock(self):
+        class U(hammer.HttpUser):
+            wait_time = hammer.constant_pacing(10)
+        user = self.user(U, now=100.0)
+        self.assertEqual(user.wait_time(), 10.0)   # the first: a full one
+        user._hammer.now = 113.0                   # 3 s of task after it
+        self.assertEqual(user.wait_time(), 7.0)
+        user._hammer.now = 132.0                   # 12 s of task
+        self.assertEqual(user.wait_time(), 0.0)
+
+        class V(hammer.HttpUser):
+            wait_time = hammer.constant_throughput(0.5)
+        user = self.user(V, now=0.0)
+        user.wait_time()
+        user._hammer.now = 2.5
+        self.assertEqual(user.wait_time(), 0.0 + 2.0 - 0.5)
+
+    def test_locust_counts(self):
+        self.assertEqual(hammer.locust_counts([3, 1], [0, 0], 4), [3, 1])
+        self.assertEqual(hammer.locust_counts([1, 1, 1], [0, 0, 0], 4),
+                         [2, 1, 1])
+        self.assertEqual(hammer.locust_counts([1, 5], [2, 0], 10), [2, 8])
+        self.assertEqual(hammer.locust_counts([1, 5], [2, 0], 1), [1, 0])
+
+    def test_tasks_collected_by_weight(self):
+        def a(self):
+            pass
+
+        def b(self):
+            pass
+
+        class T(hammer.LocustTaskSet):
+            tasks = {a: 2, b: 1}
+        self.assertEqual(collections.Counter(T.tasks), {a: 2, b: 1})
+
+        class S(hammer.SequentialTaskSet):
+            @hammer.seq_task(2)
+            def second(self):
+                pass
+
+            @hammer.seq_task(1)
+            @hammer.locust_task(2)
+            def first(self):
+                pass
+        self.assertEqual([f.__name__ for f in S.tasks],
+                         ["first", "first", "second"])
+
+    def test_filter_by_tags(self):
+        @hammer.locust_tag("a")
+        def a(self):
+            pass
+
+        def plain(self):
+            pass
+
+        class T(hammer.LocustTaskSet):
+            tasks = [a, plain]
+        kept = hammer.filter_by_tags([T, plain], {"a"}, None)
+        self.assertEqual((kept, T.tasks), ([T], [a]))
+
+    def test_event_hooks_old_and_new(self):
+        events, seen = hammer.Events(), []
+        events.request_success += lambda **kw: seen.append(("old", kw))
+        events.request.add_listener(lambda **kw: seen.append(("new", kw)))
+        events.request_success.fire(name="/a")
+        events.request.fire(name="/b")
+        self.assertEqual(seen, [("old", {"name": "/a"}),
+                                ("new", {"name": "/b"})])
+        with self.assertRaises(hammer.NotCovered) as cm:
+            events.spawning_complete.add_listener(print)
+        self.assertEqual(str(cm.exception),
+                         "hammer does not cover events.spawning_complete")
+
+    def test_shape_steps(self):
+        def tick(t):
+            if t < 2:
+                return (4, 2)       # up to 4 users at 2 a second
+            if t < 4:
+                return (1, 10)      # down to 1 at 10 a second
+            return None
+        self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
+                         [(1.0, 2.0), (1.0, 4), (0.3, 1), (1.7, 1)])
+
+    def test_shape_steps_bounded(self):
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(lambda t: (1, 1), ticks_max=5)
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(lambda t: (1, 1, ["A"]))
+
 
 
 # --- projects: multi-mechanize's config.cfg and test_scripts/ ----------------
@@ -7069,7 +7998,9 @@ class TestExamples(ScenarioTestCase):
                          (3, 3))
         self.assertEqual(len(self.app.comments),
                          counts["POST", "/items/[id]/comment"])
-        self.assertEqual(counts["GET", "/items"] + len(self.app.comments), 30)
+        # each login's 302 goes on to /items
+        self.assertEqual(counts["GET", "/items"] + len(self.app.comments),
+                         30 + 3)
         self.assertEqual({u for _, u, _ in self.app.comments} - {
             "alice", "bob", "carol"}, set())
 
@@ -7092,6 +8023,22 @@ class TestExamples(ScenarioTestCase):
         self.assertEqual(self.named(rows, "timer"), collections.Counter(
             {"transaction.py:transaction": 10, "Items_List": 10,
              "Item_Page": 10}))
+
+    def test_locustfile(self):
+        rows = self.check(self.hammer(
+            "-f", self.example("locustfile.py"), "-H", self.app.url, "-p",
+            "1", "-u", "5", "-n", "40"))
+        counts = self.app.counts(item_names)
+        # 4 Shoppers log in once; each login's 302 goes on to /items
+        self.assertEqual((counts["GET", "/login"], counts["POST", "/login"]),
+                         (4, 4))
+        self.assertEqual(len(self.app.comments),
+                         counts["POST", "/items/[id]/comment"])
+        self.assertEqual({u for _, u, _ in self.app.comments} - {"shopper"},
+                         set())
+        self.assertGreater(counts["GET", "/json"], 0)
+        self.assertEqual({(r.status, r.error) for r in rows
+                          if r.name == "/login"}, {(200, ""), (302, "")})
 
     def test_targets(self):
         rows = self.check(self.hammer(

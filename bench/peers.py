@@ -116,6 +116,7 @@ TARGETS = {
                           # of more than this is marked
     # at concurrency 16, req/s, at least:
     "script/locust-fast": 5.0,   # --script's one task / Locust FastHttpUser
+    "locustfile/locust-fast": 5.0,  # the same locustfile, hammer / Locust
     "script/hammer": 0.6,        # --script / plain URL mode
     "targets/hammer": 0.95,      # --targets with 3 targets / plain URL mode
     "hammer/base": 0.97,         # plain URL mode / the --baseline hammer.py
@@ -402,10 +403,12 @@ class Tools(object):
     p50_s and p99_s (and a note)."""
 
     NAMES = ("hammer", "hammer-base", "hammer-script", "hammer-targets",
-             "wrk", "ab", "locust-fast", "locust-plain", "seed")
+             "hammer-locust", "wrk", "ab", "locust-fast", "locust-plain",
+             "seed")
     LABELS = {"hammer": "hammer.py",
               "hammer-script": "hammer.py --script (one task)",
               "hammer-targets": "hammer.py --targets (3 targets)",
+              "hammer-locust": "hammer.py -f bench/locustfile.py FastUser",
               "wrk": "wrk", "ab": "ab -k",
               "locust-fast": "Locust FastHttpUser",
               "locust-plain": "Locust HttpUser",
@@ -426,10 +429,11 @@ class Tools(object):
         return getattr(self, name.replace("-", "_"))(concurrency)
 
     def hammer(self, c, processes=1, url=None, script=HAMMER,
-               csv_name="hammer.csv", extra=()):
+               csv_name="hammer.csv", extra=(), cmd=None):
         out_csv = os.path.join(self.work, csv_name)
-        text = run(hammer_cmd(url or self.url, processes, c, self.duration_s,
-                              out_csv, script, extra), self.timeout_s)
+        text = run(cmd(out_csv) if cmd else hammer_cmd(
+            url or self.url, processes, c, self.duration_s, out_csv, script,
+            extra), self.timeout_s)
         requests, rate, warning = parse_hammer(text)
         rows, errors, times = csv_latencies(out_csv)
         if rows != requests:
@@ -456,6 +460,17 @@ class Tools(object):
         weight, each served like /."""
         return self.hammer(c, csv_name="hammer-targets.csv",
                            extra=["--targets", TARGETS_FILE])
+
+    def hammer_locust(self, c):
+        """hammer.py -f bench/locustfile.py FastUser: Locust's own command
+        line (-H, -u, -r, -t), the file Locust FastHttpUser runs."""
+        def cmd(out_csv):
+            return pinned(CLIENT_CPU, [
+                sys.executable, HAMMER, "-f", LOCUSTFILE, "FastUser", "-H",
+                self.url.rstrip("/"), "--headless", "-p", "1", "-u", str(c),
+                "-r", str(c * LOCUST_SPAWN_PER_USER), "-t",
+                "%ds" % self.duration_s, "-q", "-o", out_csv])
+        return self.hammer(c, csv_name="hammer-locust.csv", cmd=cmd)
 
     def wrk(self, c):
         text = run(pinned(CLIENT_CPU, [
@@ -766,6 +781,13 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
             "user loops over one task, `user.get(\"/\")`, as Locust "
             "FastHttpUser's one task `self.client.get(\"/\")` does."
             % labels["hammer-script"])
+    if "hammer-locust" in names:
+        lines.append(
+            "- %s runs bench/locustfile.py's FastUser (one task, "
+            "`self.client.get(\"/\")`, `wait_time = constant(0)`) through "
+            "hammer's own locust module, with Locust's command line: the "
+            "same file and class Locust FastHttpUser runs."
+            % labels["hammer-locust"])
     if "hammer-targets" in names:
         lines.append(
             "- %s is hammer.py with `--targets bench/targets.txt`: /a/, /b/ "
@@ -794,7 +816,8 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
         ]
     short = dict(labels, hammer="hammer", **{
         "hammer-base": "baseline", "hammer-script": "hammer --script",
-        "hammer-targets": "hammer --targets"})
+        "hammer-targets": "hammer --targets",
+        "hammer-locust": "hammer -f locustfile"})
 
     def ratio_cells(a, b, c):
         """(| a / b | c | median | range over rounds |, the median)"""
@@ -848,7 +871,7 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
         ]
     if "hammer-base" in names:
         lines += before_after(s, ratio_cells, ran, labels)
-    if {"hammer-script", "hammer-targets"} & set(names):
+    if {"hammer-script", "hammer-targets", "hammer-locust"} & set(names):
         lines += scenarios(ratio_cells, ran, concurrencies)
     lines += [
         "",
@@ -968,6 +991,8 @@ def scenarios(ratio_cells, ran, concurrencies):
     lines = ["", "## Scripts and targets files", ""]
     rows = []
     for a, b, key in (("hammer-script", "locust-fast", "script/locust-fast"),
+                      ("hammer-locust", "locust-fast",
+                       "locustfile/locust-fast"),
                       ("hammer-script", "hammer", "script/hammer"),
                       ("hammer-targets", "hammer", "targets/hammer"),
                       ("hammer", "hammer-base", "hammer/base")):
@@ -1084,6 +1109,7 @@ def main(argv=None):
     if args.baseline and not os.path.isfile(args.baseline):
         parser.error("--baseline %s: no such file" % args.baseline)
     for tool, option in (("hammer-script", "--script"),
+                         ("hammer-locust", "--locustfile"),
                          ("hammer-targets", "--targets")):
         if tool in args.tools and hammer_lacks(option):
             parser.error("%s: hammer.py has no %s (its --help does not name "

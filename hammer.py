@@ -8735,8 +8735,9 @@ def main(argv=None, out=None, err=None):
             parser.error("%s is Locust's option, which hammer does not cover"
                          " (README: Locustfiles)" % refused)
         args = parser.parse_args(argv)
-        if (args.url is None and not args.demo and args.targets is None
-                and not locust_mode(args)):
+        if args.url is None and not (args.demo or args.targets is not None
+                                     or args.script or args.project
+                                     or args.locustfile):
             parser.error("a URL is required (or --demo to try hammer on a"
                          " built-in target)")
         if args.url is not None and args.demo:

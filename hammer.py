@@ -4250,16 +4250,12 @@ class User(object):
 
 
 def verb(method):
-    """User.get() and its kin: request(method, ...), one call less."""
+    """User.get() and its kin: request(method, ...)."""
     def send(self, url, params=None, headers=None, data=None, json=None,
              name=None, timeout=None, allow_redirects=method != "HEAD",
              ok_status=None):
-        response = self._send(method, url, params, headers, data, json, name,
-                              timeout, ok_status)
-        if not allow_redirects or response.status not in REDIRECT_STATUSES:
-            return response     # most do not redirect: no call to _follow
-        return self._follow(response, method, headers, data, json, timeout,
-                            ok_status)
+        return self.request(method, url, params, headers, data, json, name,
+                            timeout, allow_redirects, ok_status)
     send.__name__ = method.lower()
     send.__doc__ = "user.request(%r, url, ...)" % method
     return send

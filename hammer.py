@@ -76,6 +76,7 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     workers: processes, their users and their rows
     the run
     many machines: --hosts over the system's ssh
+    the live view: --web and /metrics
     the demo target
     command line
     main
@@ -861,7 +862,7 @@ class Histogram(object):
     microsecond.  Histograms from several processes merge by addition.
     """
 
-    __slots__ = ("counts", "n", "total", "min", "max")
+    __slots__ = ("counts", "n", "total", "min", "max", "tap")
 
     def __init__(self):
         self.counts = collections.Counter()
@@ -869,6 +870,11 @@ class Histogram(object):
         self.total = 0.0
         self.min = math.inf
         self.max = 0.0
+        self.tap = None     # --web: a Histogram that counts what it counts
+
+    def clear(self):
+        self.counts.clear()
+        self.n, self.total, self.min, self.max = 0, 0.0, math.inf, 0.0
 
     def add_many(self, values):
         """Count a list of latencies (seconds), to the microsecond."""
@@ -886,6 +892,8 @@ class Histogram(object):
         microseconds; inf and 0 for none)."""
         self.counts.update(keys)
         self.add_summary(len(keys), total_us, least_us, most_us)
+        if self.tap is not None:
+            self.tap.add_keyed(keys, total_us, least_us, most_us)
 
     def add_summary(self, n, total_us, least_us, most_us):
         """Count n latencies by their sum, least and greatest (whole
@@ -1221,7 +1229,7 @@ class WorkerStats(object):
 
     __slots__ = ("bytes", "statuses", "unanswered", "classes", "transport",
                  "latency", "events", "corrected", "lateness", "checked",
-                 "names", "failures", "tasks", "ok")
+                 "names", "failures", "tasks", "ok", "live")
 
     def __init__(self, open_model=False, named=False, ok=frozenset()):
         self.bytes = 0
@@ -1240,6 +1248,7 @@ class WorkerStats(object):
         self.failures = {}  # a script's failures: kind -> [count, text]
         self.tasks = collections.Counter()  # tasks that raised, by type
         self.ok = ok    # the statuses of 400 and more that are no error
+        self.live = None    # --web: the worker's LiveTap
 
     @property
     def transport_errors(self):
@@ -1329,6 +1338,8 @@ class WorkerStats(object):
         entry = self.names.get(suffix)
         if entry is None:
             entry = self.names[suffix] = NameStats()
+            if self.live is not None:
+                entry.latency.tap = self.live.name(suffix)
         entry.add(rows, self.corrected is not None, errors, failed)
 
     @property
@@ -1398,6 +1409,85 @@ class WorkerStats(object):
             s.corrected = Histogram.from_dict(data["corrected"])
             s.lateness = Histogram.from_dict(data["lateness"])
         return s
+
+
+def error_kinds(stats):
+    """A WorkerStats' errors by kind, /metrics' hammer_errors_total: the
+    transport errors' and the script's failures' kinds, 'Nxx' for
+    statuses, 'task' for the iterations that raised; they add up to its
+    errors."""
+    kinds = collections.Counter(stats.transport)
+    kinds.update(stats.checked)
+    for which, n in stats.classes.items():
+        if which.endswith("xx") and n:
+            kinds[which] += n
+    if stats.classes[TASK_CLASS]:
+        kinds[TASK_CLASS] += stats.classes[TASK_CLASS]
+    return dict(kinds)
+
+
+class LiveTap(object):
+    """--web: a worker's rows as the live view reads them each second
+    (take()).  The rows' latencies reach it through the taps of the
+    worker's Histograms (Histogram.tap), in the flush that counts them,
+    never in a user's thread: the answered latency (from the slot under
+    --rate, with the service time apart), and each name's.  rows counts
+    every row by name and status, since the start."""
+
+    def __init__(self, open_model, suffix=None):
+        self.answered = Histogram()
+        self.service = Histogram() if open_model else None
+        self.names = {}     # 'METHOD,name' -> Histogram since take()
+        self.rows = {}      # 'METHOD,name' -> Counter of statuses
+        self.suffix = suffix    # the one name's, without names
+
+    def attach(self, stats):
+        """Tap a WorkerStats' Histograms (its names' tap as they come)."""
+        stats.live = self
+        if stats.corrected is not None:
+            stats.corrected.tap = self.answered
+            stats.latency.tap = self.service
+        elif stats.names is None:
+            stats.latency.tap = self.answered
+
+    def name(self, suffix):
+        return self.names.setdefault(suffix, Histogram())
+
+    def count(self, rows, suffix):
+        """Count a batch of rows of one name (None: the one name)."""
+        mine = self.rows.get(suffix or self.suffix)
+        if mine is None:
+            mine = self.rows[suffix or self.suffix] = collections.Counter()
+        mine.update(map(_STATUS_OF, rows))
+
+    def take(self, stats):
+        """What the rows add up to (JSON's types): by name and status, and
+        errors by kind, since the start; the latency Histograms (to_dict())
+        of the rows since the last take(), which it clears."""
+        answered = self.answered
+        if stats.names is not None and stats.corrected is None:
+            answered = Histogram()
+            for suffix, hist in self.names.items():
+                if is_http(suffix):
+                    answered.merge(hist)
+        if stats.names is None:
+            names = {self.suffix: [stats.requests, stats.errors]}
+            recent = {self.suffix: answered.to_dict()}
+        else:
+            names = dict((s, [n.requests, n.errors])
+                         for s, n in stats.names.items())
+            recent = dict((s, h.to_dict()) for s, h in self.names.items()
+                          if h.n)
+        data = {"rows": [[s, status, n] for s, c in self.rows.items()
+                         for status, n in c.items()],
+                "errors": error_kinds(stats), "names": names,
+                "latency": answered.to_dict(), "name_latency": recent,
+                "service": (self.service.to_dict() if self.service
+                            is not None else None)}
+        for hist in [self.answered, self.service] + list(self.names.values()):
+            if hist is not None:
+                hist.clear()
+        return data
 
 
 def named_metrics(entries, duration_s):
@@ -5526,10 +5616,22 @@ class StopFlag(object):
         self.event = threading.Event()
         self.is_set = self.event.is_set
         self.stopped = False
+        self.members = []   # --web: the users' own flags, set with it
 
     def set(self):
         self.stopped = True
         self.event.set()
+        for flag in self.members:
+            flag.set()
+
+    def member(self):
+        """A flag of one user's own, set when this one is (--web stops
+        users one by one when their target falls)."""
+        flag = StopFlag()
+        self.members.append(flag)
+        if self.stopped:
+            flag.set()
+        return flag
 
     def wait(self, seconds):
         """Wait `seconds`; True when the flag is set."""
@@ -5691,11 +5793,15 @@ def write_all(fd, data):
 # the latency Histogram (as a dict) of the responses since its last
 # Progress, for --sizing; None otherwise.  errors count failed tasks, and
 # tasks says how many (what errors are a share of: requests and tasks).
+# live is LiveTap.take()'s data under --web, else None.
 Ready = collections.namedtuple("Ready", "index")
 Progress = collections.namedtuple(
     "Progress", "index elapsed_s requests errors latency_n latency_total"
-                " active busy_s recent tasks")
-Progress.__new__.__defaults__ = (0,)
+                " active busy_s recent tasks live")
+Progress.__new__.__defaults__ = (0, None)
+# What the parent sends a worker under --web: the run's new stages, which
+# differ from the old ones from at_s on (elapsed seconds).
+Retarget = collections.namedtuple("Retarget", "stages at_s")
 Done = collections.namedtuple(
     "Done", "index stats written busy_s wall_s end_s failure")
 
@@ -5733,6 +5839,11 @@ class RowWriter(object):
         self.output = plan.output
         self.unwritable = False     # the output refused a write
         self.written = 0
+        self.live = None
+        if plan.live:
+            self.live = LiveTap(self.open_model, None if self.named
+                                else name_suffix(plan.method, plan.name))
+            self.live.attach(self.stats)
 
     def queue(self, suffix):
         """With names: the queue of rows named by suffix ('METHOD,name'),
@@ -5758,6 +5869,8 @@ class RowWriter(object):
         if self.stop_s is not None:
             batch = self.abandon_timeouts(batch)
         self.stats.add_rows(batch, suffix)
+        if self.live is not None:
+            self.live.count(batch, suffix)
         if self.latencies is not None and (suffix is None
                                            or is_http(suffix)):
             if self.open_model:
@@ -5841,12 +5954,17 @@ class Worker(object):
         self.stop = StopFlag()
         self.begin = threading.Event()  # set once t0 and end are known
         self.t0 = self.end = self.slots = None
+        self.cpu0 = 0.0
         self.windows = [user_windows(plan.stages, g) if not self.open_model
                         else [(0.0, plan.runtime_s)] for g in users]
         self.signalled = []
         self.failures = []
         self.ends = []          # per user: up to when it took part
         self.events = []        # per user: its Counter of events
+        self.control = None     # --web: the parent's Retarget messages
+        self.connect = None
+        self.threads = []       # every user's thread, in start order
+        self.records = {}       # user number -> [windows, thread, flag]
 
     def flush(self, fd):
         """Write the rows measured so far; a write the output refuses
@@ -5878,11 +5996,13 @@ class Worker(object):
         user = User(self.ctx, number, data,
                     user_rng(plan.seed, "script", number), self.writer.queue,
                     events)
-        group = plan.group_of[number]
+        # --web's users beyond the plan's are the one group's
+        group = plan.group_of[number] if number < len(plan.group_of) else 0
         scenario = self.scenarios[group]
         if scenario.locust is not None:
             classes = scenario.locust.classes
-            cls = classes[self.locust_order(group)[self.rank(number)]]
+            order = self.locust_order(group)
+            cls = classes[order[self.rank(number) % len(order)]]
             user._life = LocustLife(cls, user, self.environments[group],
                                     self.ctx, scenario.path)
         return user, scenario
@@ -5925,7 +6045,7 @@ class Worker(object):
                     self.ctx.note_exception(exc, "events." + name,
                                             scenario.path)
 
-    def user(self, number, windows, quota, connect):
+    def user(self, number, windows, quota, connect, stop):
         events = collections.Counter()
         try:
             self.begin.wait()
@@ -5934,7 +6054,7 @@ class Worker(object):
                 self.script_users[threading.current_thread()] = user
                 end = script_loop(
                     user, scenario, self.shape(number, windows, events),
-                    quota, self.end, self.stop, self.clock, events, self.ctx)
+                    quota, self.end, stop, self.clock, events, self.ctx)
                 if end is not None:
                     stopped = stop_user(user, scenario, self.end, self.stop,
                                         self.ctx)
@@ -5944,7 +6064,7 @@ class Worker(object):
             elif self.t0 is not None:
                 end = user_loop(
                     self.plan, self.t0, self.shape(number, windows, events),
-                    quota, self.end, self.stop, self.writer.rows.append,
+                    quota, self.end, stop, self.writer.rows.append,
                     connect, self.clock, events,
                     None if self.plan.targets is None
                     else self.targets(number))
@@ -5962,32 +6082,75 @@ class Worker(object):
             threading.stack_size(THREAD_STACK_B)
         except (ValueError, RuntimeError):
             pass    # the platform's default stack, then
-        threads = []
+        self.connect = connect
         for args in zip(self.users, self.windows, self.quotas):
-            th = threading.Thread(target=self.user, args=args + (connect,))
-            th.daemon = True
             try:
-                th.start()
+                self.start_user(*args)
             except RuntimeError as exc:
                 self.stop.set()
                 self.begin.set()
                 raise RunError("worker %d could not start thread %d of %d: %s"
-                               % (self.index, len(threads) + 1,
+                               % (self.index, len(self.threads) + 1,
                                   len(self.users), exc))
-            threads.append(th)
-        return threads
+        return self.threads
+
+    def start_user(self, number, windows, quota):
+        """Start user `number`'s thread; under --web with a stop flag of
+        its own, so that a lower target can stop it alone."""
+        stop = self.stop.member() if self.control is not None else self.stop
+        th = threading.Thread(target=self.user, args=(
+            number, windows, quota, self.connect, stop))
+        th.daemon = True
+        th.start()
+        self.threads.append(th)
+        self.records[number] = [windows, th, stop]
+
+    def retarget(self, stages, at_s):
+        """--web: the run's target moves (Retarget): under --rate the slots
+        follow the new stages' rate; else each user whose part from at_s
+        on changes stops, and starts again (or anew) on the new stages'
+        windows, its stop and start at their instants as the stages say."""
+        if self.open_model:
+            self.slots.instant = RateSchedule(stages).instant
+            return
+        plan = self.plan
+        node, nodes = plan.node or (1, 1)
+        count = len(node_users(int(math.ceil(max(s.end for s in stages))),
+                               node, nodes))
+        mine = set(node - 1 + k * nodes for k in range(
+            self.index, count, len(plan.threads_per_process)))
+        later = lambda windows: [(max(a, at_s), b) for a, b in windows
+                                 if b > at_s]
+        for number in sorted(mine | set(self.records)):
+            windows = user_windows(stages, number) if number in mine else []
+            record = self.records.get(number)
+            alive = record is not None and record[1].is_alive()
+            if alive and later(record[0]) == later(windows):
+                continue
+            if alive:
+                record[2].set()
+            if later(windows):
+                try:
+                    self.start_user(number, later(windows), math.inf)
+                except RuntimeError as exc:
+                    self.failures.append("worker %d could not start user"
+                                         " %d: %s" % (self.index, number,
+                                                      exc))
+                    return
 
     def progress(self, threads, t0, cpu0):
         now = self.clock() - t0
-        active = sum(1 for th, windows in zip(threads, self.windows)
+        active = sum(1 for windows, th, _ in self.records.values()
                      if th.is_alive() and any(a <= now < b
                                                for a, b in windows))
         s = self.stats
         s.settle()
+        live = self.writer.live
         self.messages.put(Progress(
             self.index, now, s.requests, s.errors, s.latency.n,
             s.latency.total, active, time.process_time() - cpu0,
-            self.writer.recent(), s.classes[TASK_CLASS]))
+            self.writer.recent(), s.classes[TASK_CLASS],
+            live.take(s) if live is not None else None))
 
     def run(self, go, stop_all, start_wall, where, sizing_stop):
         plan, clock = self.plan, self.clock
@@ -6029,7 +6192,7 @@ class Worker(object):
                 self.ctx.t0 = self.t0
             if self.open_model:
                 self.slots = open_slots(plan, self.index, self.t0, self.end)
-            cpu0 = time.process_time()
+            cpu0 = self.cpu0 = time.process_time()
             self.begin.set()
             self.supervise(threads, fd, self.t0, stop_all, cpu0,
                            sizing_stop)
@@ -6050,8 +6213,13 @@ class Worker(object):
         # left behind STUCK_S after a request would have had to end
         give_up = (self.end + self.plan.timeout_s + STUCK_S
                    if self.ctx is not None else math.inf)
-        while alive:
+        # --web: users may come back until the end, whatever is alive now
+        steered = self.control is not None
+        while alive or (steered and not self.stop.is_set()
+                        and clock() < self.end):
             time.sleep(min(STOP_POLL_S, self.flush_period))
+            if steered:
+                self.steer()
             if not self.stop.is_set() and (self.signalled
                                            or stop_all.is_set()):
                 if sizing_stop.is_set() and not self.signalled:
@@ -6070,8 +6238,19 @@ class Worker(object):
                 self.progress(threads, t0, cpu0)  # all threads: zips windows
                 next_report = now + (SIZING_PERIOD_S if self.plan.sizing
                                      else PROGRESS_PERIOD_S)
-            alive = [th for th in alive if th.is_alive()]
+            alive = [th for th in self.threads if th.is_alive()]
         self.flush(fd)
+
+    def steer(self):
+        """Take the parent's Retarget messages, if any."""
+        import queue
+        while True:
+            try:
+                msg = self.control.get_nowait()
+            except (queue.Empty, OSError, EOFError):
+                return
+            if not self.stop.is_set():
+                self.retarget(msg.stages, msg.at_s)
 
     def abandon(self, alive):
         """Leave behind the script users still running their own code
@@ -6094,13 +6273,16 @@ class Worker(object):
         """Release any user still waiting, then send the parent Done."""
         self.stop.set()
         self.begin.set()
-        for th in threads:
+        for th in self.threads:
             if th not in self.abandoned:
                 th.join()
         if self.ctx is not None:
             self.locust_events("test_stop")
             self.locust_events("quitting")
         self.flush(fd)
+        if self.writer.live is not None and self.t0 is not None:
+            # --web: the view's counters end equal to the rows written
+            self.progress(self.threads, self.t0, self.cpu0)
         for events in self.events:
             self.stats.events.update(events)
         if self.ctx is not None:
@@ -6120,9 +6302,11 @@ class Worker(object):
 
 
 def worker_main(index, plan, users, quotas, messages, go, stop_all,
-                start_wall, where, sizing_stop):
-    """Entry point of a worker process."""
+                start_wall, where, sizing_stop, control=None):
+    """Entry point of a worker process; control: the parent's Retarget
+    messages under --web."""
     worker = Worker(index, plan, users, quotas, messages, time.perf_counter)
+    worker.control = control
 
     def on_signal(signum, frame):
         worker.signalled.append(signum)   # the supervisor stops the users
@@ -6598,6 +6782,14 @@ class StartGate(object):
         as that signal would (a node's controller), else None."""
         return None
 
+    def retarget(self):
+        """The run's new stages when its target moved (--web), once,
+        else None."""
+        return None
+
+    def progress(self, progress):
+        """A worker's Progress (--web's live view reads them)."""
+
 
 def start_instant(when, now, err):
     """The instant elapsed 0 stands for: `when`, or now when this run was
@@ -6635,11 +6827,13 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None,
     messages, go, stop_all = ctx.Queue(), ctx.Event(), ctx.Event()
     sizing_stop = ctx.Event()   # set before stop_all by --sizing's verdict
     start_wall = ctx.Value("d", 0.0, lock=False)
+    controls = [ctx.Queue() if plan.live else None for _ in threads]
     signals = Signals(err)
     signals.install()
     procs = [ctx.Process(target=worker_main, name="hammer-worker-%d" % i,
                          args=(i, plan, users[i], quotas[i], messages, go,
-                               stop_all, start_wall, where, sizing_stop))
+                               stop_all, start_wall, where, sizing_stop,
+                               controls[i]))
              for i in range(len(threads))]
     signals.processes = procs
     report = progress or ProgressLine(plan, quiet, err.isatty(), err)
@@ -6673,6 +6867,7 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None,
                 ready += 1
             elif isinstance(msg, Progress):
                 report.update(msg)
+                gate.progress(msg)
                 if watch is not None and sizing is None:
                     watch.add(msg)
                     sizing = watch.verdict()
@@ -6681,6 +6876,13 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None,
                         stop_all.set()
             elif isinstance(msg, Done):
                 done[msg.index] = msg
+            retarget = gate.retarget()
+            if retarget is not None and go.is_set():
+                for control in controls:
+                    control.put(retarget)
+                report.plan = report.plan._replace(stages=retarget.stages)
+                update_settings(record, err, stages=stage_settings(
+                    retarget.stages))
             if not go.is_set() and not stop_all.is_set():
                 if done:        # a worker failed before the start
                     stop_all.set()
@@ -7168,13 +7370,15 @@ def node_arguments(args, plan, number, nodes):
         d["script"] = []
     d.update(node="%d/%d" % (number, nodes), start_at=None, hosts=None,
              seed=plan.seed, output="results.csv", quiet=True, demo=False,
-             ssh_option=[], ssh_config=None)
+             ssh_option=[], ssh_config=None, web=None, web_keep=False,
+             web_token=None, live=plan.live)
     return d
 
 
-def run_hosts(args, raw, plan, out, err):
+def run_hosts(args, raw, plan, out, err, view=None):
     """--hosts: run the test on every node over ssh, merge their rows and
-    summaries.  raw: the command line's arguments before make_plan()."""
+    summaries.  raw: the command line's arguments before make_plan();
+    view: --web's LiveView, which watches and steers every node."""
     import queue
     import shlex
     import subprocess
@@ -7204,6 +7408,8 @@ def run_hosts(args, raw, plan, out, err):
         {"node": i + 1, "host": h.text, "dir": "~/hammer-runs/%s/node-%d"
          % (run_id, i + 1), "started_epoch_s": None, "rows": None,
          "exit": None} for i, h in enumerate(hosts)])
+    if view is not None:
+        view.record = record
     if args.collect == "rows":
         header = CSV_HEADER[:-1] + ",node\n"
         try:
@@ -7258,7 +7464,7 @@ def run_hosts(args, raw, plan, out, err):
                 except OSError:
                     pass    # its reader reports the exit
         code = hosts_loop(plan, args, links, events, signals, report, record,
-                          out, err)
+                          out, err, view)
         return code
     finally:
         report.clear()
@@ -7282,8 +7488,11 @@ def node_failed(link, text, err):
         err.flush()
 
 
-def hosts_loop(plan, args, links, events, signals, report, record, out, err):
-    """The controller's run: setup, the start, progress, the end."""
+def hosts_loop(plan, args, links, events, signals, report, record, out, err,
+               view=None):
+    """The controller's run: setup, the start, progress, the end; view:
+    --web's LiveView, whose Stop and change of target go to every
+    node."""
     import queue
     cpu0 = time.process_time()
     deadline = time.monotonic() + NODE_SETUP_S + plan.timeout_s
@@ -7293,6 +7502,17 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
     start_at = plan.start_at
     next_tick = 0.0
     while True:
+        if view is not None and signals.received is None and (
+                view.stop_wanted):
+            signals.received, signals.at = signal.SIGINT, time.time()
+        retarget = view.take_retarget() if view is not None else None
+        if retarget is not None and phase == "running":
+            for link in links:
+                link.send({"op": "target", "at_s": retarget.at_s,
+                           "stages": [list(s) for s in retarget.stages]})
+            report.plan = report.plan._replace(stages=retarget.stages)
+            update_settings(record, err,
+                            stages=stage_settings(retarget.stages))
         if signals.received and stopping is None:
             stopping = signals.received
             stopped_at = signals.at or time.time()
@@ -7319,12 +7539,16 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err):
         if op == "ready":
             link.state, link.ready = "ready", message
         elif op == "progress":
-            report.update(Progress(link.number, message["elapsed_s"],
-                                   message["requests"], message["errors"],
-                                   message["latency_n"],
-                                   message["latency_total"],
-                                   message["active"], 0.0, None,
-                                   message.get("tasks", 0)))
+            progress = Progress(link.number, message["elapsed_s"],
+                                message["requests"], message["errors"],
+                                message["latency_n"],
+                                message["latency_total"],
+                                message["active"], message.get("busy_s", 0.0),
+                                None, message.get("tasks", 0),
+                                message.get("live"))
+            report.update(progress)
+            if view is not None:
+                view.add(progress, link.number)
         elif op == "say":
             text = message["text"]
             if text.startswith("hammer: "):
@@ -7503,6 +7727,7 @@ class NodeAgent(object):
         self.signum = None
         self.workers = []
         self.threads = None
+        self.target = None  # --web: a Retarget from the controller
 
     # the stream
     def send(self, message, data=b""):
@@ -7552,6 +7777,10 @@ class NodeAgent(object):
                     self.at = message["at"]
                 elif op == "stop":
                     self.stop(message.get("signal") or signal.SIGINT)
+                elif op == "target":
+                    self.target = Retarget(tuple(
+                        Stage(*s) for s in message["stages"]),
+                        message["at_s"])
                 elif op == "send":
                     self.after = message
         except (EOFError, OSError, ValueError):
@@ -7564,6 +7793,13 @@ class NodeAgent(object):
 
     def stop_signal(self):
         return self.signum
+
+    def retarget(self):
+        target, self.target = self.target, None
+        return target
+
+    def progress(self, progress):
+        pass    # NodeProgress sends it on
 
     # the run's hooks (StartGate's)
     def ready(self):
@@ -7610,6 +7846,12 @@ class NodeProgress(ProgressLine):
         ProgressLine.__init__(self, plan, True, False, None)
         self.agent = agent
         self.period = PROGRESS_PERIOD_S
+        self.sums = LiveSums() if plan.live else None
+
+    def update(self, progress):
+        ProgressLine.update(self, progress)
+        if self.sums is not None and progress.live is not None:
+            self.sums.add(progress.index, progress.live)
 
     def show(self):
         now = time.monotonic()
@@ -7625,7 +7867,9 @@ class NodeProgress(ProgressLine):
             "tasks": sum(p.tasks for p in latest),
             "latency_n": sum(p.latency_n for p in latest),
             "latency_total": sum(p.latency_total for p in latest),
-            "active": sum(p.active for p in latest)})
+            "active": sum(p.active for p in latest),
+            "busy_s": max([p.busy_s for p in latest] or [0.0]),
+            "live": self.sums.take() if self.sums is not None else None})
 
     def clear(self):
         pass
@@ -7705,6 +7949,1072 @@ def agent_run(agent, args, out, err):
                     break
     agent.send({"op": "end"})
     return code
+
+
+# --- the live view: --web and /metrics ---------------------------------------
+
+# The live view's figures are the workers' own: each Progress carries
+# LiveTap.take()'s data (rows by name and status, errors by kind, and the
+# latency Histograms of the rows counted since its last report).  The
+# parent adds them up (LiveSums) and closes a second once every worker
+# (or node) has reported, so that a second's percentiles are those of its
+# responses, merged across processes and nodes.  The page polls
+# GET /api/state once a second (see README: The live view).
+
+DEFAULT_WEB = ("127.0.0.1", 8089)   # Locust's port
+WEB_SECOND_S = 1.0          # the live view's second: at least this long
+WEB_SECOND_MAX_S = 1.5      # closed then even if a worker has not reported
+WEB_WINDOW_S = 10           # the live histogram: the last 10 seconds
+WEB_SERIES_MAX = 3600       # seconds the charts keep (the oldest go)
+WEB_RETARGET_LEAD_S = 0.25  # a change of target applies this far ahead,
+WEB_HOSTS_LEAD_S = 1.0      # and over --hosts this far, for the ssh links
+MAX_WEB_BODY_B = 65536      # a POST's body
+WEB_TOKEN_B = 18            # random bytes of a generated --web-token
+# /metrics' hammer_latency_seconds buckets, fine around a 1 ms SLO
+METRICS_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015,
+                     0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1,
+                     0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LIVE_PERCENTILES = (50, 95, 99)
+# The live histogram's bins: 10 a decade from 10 us (their upper edges)
+HISTOGRAM_EDGES_US = tuple(int(round(10 ** (1 + k / 10.0)))
+                           for k in range(0, 71))
+
+
+def parse_web(text):
+    """--web's HOST:PORT, PORT or nothing -> (host, port)."""
+    if not text:
+        return DEFAULT_WEB
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = DEFAULT_WEB[0], text
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not port.isdigit() or int(port) > 65535 or not host:
+        raise ValueError("%r is not HOST:PORT, as in 127.0.0.1:8089 or"
+                         " 0.0.0.0:8089" % text)
+    return host, int(port)
+
+
+def is_loopback(host):
+    """Whether an address is the box's own loopback."""
+    if host == "localhost":
+        return True
+    try:
+        import ipaddress
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(header, bound):
+    """Whether a request's Host header names this view: its bound address,
+    localhost or a loopback address; bound to every address (0.0.0.0,
+    ::), any address written as such (a DNS rebinding needs a name)."""
+    if not header:
+        return False
+    name = header.strip().lower()
+    if name.startswith("["):
+        name = name[1:].partition("]")[0]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    if name in ("localhost", "127.0.0.1", "::1", bound.lower()):
+        return True
+    try:
+        import ipaddress
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return bound in ("0.0.0.0", "::")
+
+
+def redact_argv(argv):
+    """A command line as the view shows it: header values, URL passwords
+    and the token as ***."""
+    shown, hide = [], False
+    for word in argv:
+        if hide:
+            name, sep, _ = word.partition(":")
+            shown.append(name + sep + " ***" if sep else "***")
+            hide = False
+            continue
+        if word in ("-H", "--header"):
+            hide = True
+        elif word.startswith("--header="):
+            word = "--header=" + word[9:].partition(":")[0] + ": ***"
+        elif word.startswith("--web-token"):
+            word = "--web-token=***" if "=" in word else word
+            hide = "=" not in word
+            shown.append(word)
+            continue
+        shown.append(redact_url(word))
+    return shown
+
+
+class LiveSums(object):
+    """The live data (LiveTap.take()'s) of several sources, workers or
+    nodes, added up: their counters (each source's latest, since the
+    start) and their latency Histograms since the last take()."""
+
+    def __init__(self):
+        self.latest = {}    # source -> its last data
+        self.clear()
+
+    def clear(self):
+        self.latency, self.service, self.names = Histogram(), None, {}
+
+    def add(self, source, data):
+        self.latest[source] = data
+        self.latency.merge(Histogram.from_dict(data["latency"]))
+        if data.get("service") is not None:
+            if self.service is None:
+                self.service = Histogram()
+            self.service.merge(Histogram.from_dict(data["service"]))
+        for suffix, hist in data["name_latency"].items():
+            self.names.setdefault(suffix, Histogram()).merge(
+                Histogram.from_dict(hist))
+
+    def counters(self):
+        """(Counter {(suffix, status): rows}, Counter {kind: errors},
+        {suffix: [requests, errors]}) over every source."""
+        rows, errors, names = (collections.Counter(),
+                               collections.Counter(), {})
+        for data in self.latest.values():
+            rows.update(dict(((s, status), n)
+                             for s, status, n in data["rows"]))
+            errors.update(data["errors"])
+            for suffix, (requests, failed) in data["names"].items():
+                mine = names.setdefault(suffix, [0, 0])
+                mine[0] += requests
+                mine[1] += failed
+        return rows, errors, names
+
+    def take(self):
+        """The sources' data added up, as one source's (a node's to its
+        controller); the Histograms start afresh."""
+        rows, errors, names = self.counters()
+        data = {"rows": [[s, status, n] for (s, status), n in rows.items()],
+                "errors": dict(errors), "names": names,
+                "latency": self.latency.to_dict(),
+                "service": (self.service.to_dict()
+                            if self.service is not None else None),
+                "name_latency": dict((s, h.to_dict())
+                                     for s, h in self.names.items())}
+        self.clear()
+        return data
+
+
+def ms(seconds):
+    return round(seconds * 1000.0, 3)
+
+
+def histogram_bins(hist):
+    """The live histogram: [[from_ms, to_ms, count]] on
+    HISTOGRAM_EDGES_US, from the first bin with a count to the last."""
+    counts = [0] * (len(HISTOGRAM_EDGES_US) + 1)
+    for key, n in hist.counts.items():
+        counts[bisect.bisect_left(HISTOGRAM_EDGES_US, key)] += n
+    used = [i for i, n in enumerate(counts) if n]
+    if not used:
+        return []
+    edges = (0,) + HISTOGRAM_EDGES_US + (math.inf,)
+    return [[edges[i] / 1000.0, edges[i + 1] / 1000.0
+             if edges[i + 1] != math.inf else None, counts[i]]
+            for i in range(used[0], used[-1] + 1)]
+
+
+def metrics_text(rows, errors, hist, users, target_rps, up):
+    """The Prometheus text exposition (format 0.0.4) of a run so far:
+    rows (Counter {('METHOD,name', status): rows}), errors (Counter
+    {kind: rows}), hist (the answered latency Histogram), the users, the
+    target rate and whether a run goes on."""
+    def label(value):
+        return (str(value).replace("\\", "\\\\").replace("\n", "\\n")
+                .replace('"', '\\"'))
+    lines = ["# HELP hammer_requests_total Rows written (requests, timers,"
+             " failed tasks), by name and status.",
+             "# TYPE hammer_requests_total counter"]
+    by_name = collections.Counter()
+    for (suffix, status), n in rows.items():
+        by_name[(split_suffix(suffix)[1], status)] += n
+    for (name, status), n in sorted(by_name.items(),
+                                    key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        lines.append('hammer_requests_total{name="%s",status="%s"} %d'
+                     % (label(name), label(status), n))
+    lines += ["# HELP hammer_errors_total Errors, by kind (transport kinds,"
+              " the script's, Nxx statuses, task).",
+              "# TYPE hammer_errors_total counter"]
+    for kind, n in sorted(errors.items()):
+        lines.append('hammer_errors_total{kind="%s"} %d' % (label(kind), n))
+    lines += ["# HELP hammer_latency_seconds Latency of the responses (from"
+              " the slot under --rate).",
+              "# TYPE hammer_latency_seconds histogram"]
+    keys, counts = hist.sorted_counts()
+    cumulative = list(itertools.accumulate(counts))
+    for le in METRICS_BUCKETS_S:
+        i = bisect.bisect_right(keys, le * 1e6 + 1e-6)
+        lines.append('hammer_latency_seconds_bucket{le="%s"} %d'
+                     % (repr(le), cumulative[i - 1] if i else 0))
+    lines += ['hammer_latency_seconds_bucket{le="+Inf"} %d' % hist.n,
+              "hammer_latency_seconds_sum %.6f" % hist.total,
+              "hammer_latency_seconds_count %d" % hist.n,
+              "# HELP hammer_users Users taking part (in flight under"
+              " --rate).", "# TYPE hammer_users gauge",
+              "hammer_users %d" % users,
+              "# HELP hammer_target_rps The target rate under --rate, else"
+              " 0.", "# TYPE hammer_target_rps gauge",
+              "hammer_target_rps %s" % repr(float(target_rps)),
+              "# HELP hammer_up 1 while a run goes on.",
+              "# TYPE hammer_up gauge", "hammer_up %d" % up]
+    return "\n".join(lines) + "\n"
+
+
+def retarget_stages(stages, at_s, target, ramp_s, runtime_s):
+    """The stages after a change of target at instant at_s: as they were
+    up to at_s, then from the target there to `target` over ramp_s (a
+    step when 0), held to runtime_s."""
+    kept = [s for s in stages if s.end_s <= at_s]
+    now = target_at(stages, at_s)
+    for s in stages:
+        if s.start_s < at_s < s.end_s:
+            kept.append(Stage(s.start_s, at_s, s.begin, now))
+    if not kept and at_s > 0:
+        kept.append(Stage(0.0, at_s, now, now))
+    if ramp_s > 0:
+        kept.append(Stage(at_s, at_s + ramp_s, now, target))
+        at_s += ramp_s
+    kept.append(Stage(at_s, max(at_s, runtime_s), target, target))
+    return tuple(kept)
+
+
+class LiveView(object):
+    """The live view's state: the current or last run, its latest second,
+    its series and its files.  run() feeds it the workers' Progress (via
+    WebGate); the web handlers read it (state(), metrics()) and call its
+    methods for the controls.  Every method takes its lock."""
+
+    def __init__(self, clock=time.monotonic, wall=time.time):
+        self.lock = threading.RLock()
+        self.clock, self.wall = clock, wall
+        self.state = "idle"
+        self.files = {}     # name -> path: what runs wrote, served
+        self.run = self.plan = self.record = None
+        self.error = self.exit_code = self.summary = None
+        self.reset(None, 1)
+
+    def reset(self, plan, sources):
+        self.plan, self.sources = plan, sources
+        self.stages = plan.stages if plan is not None else ()
+        self.sums = LiveSums()
+        self.latest = {}        # source -> its last Progress
+        self.reported = set()   # sources heard since the second closed
+        self.closed_at = self.clock()
+        self.last = None        # (elapsed, requests, errors, busy) then
+        self.total = Histogram()
+        self.service_total = Histogram()
+        self.names_total = {}
+        self.window = collections.deque(maxlen=WEB_WINDOW_S)
+        self.series = collections.deque(maxlen=WEB_SERIES_MAX)
+        self.now = None
+        self.stop_wanted = False
+        self.pending = None     # a Retarget for run() to send
+        self.node_labels = {}
+        self.busy = 0.0
+
+    # the run's life
+    def begin(self, plan, record, argv, sources=None):
+        """A run starts: its plan, its settings (a dict the run fills in)
+        and its command line."""
+        with self.lock:
+            self.reset(plan, sources or len(plan.threads_per_process))
+            self.record = record
+            self.run = {"command": redact_argv(argv), "output": plan.output}
+            self.error = self.exit_code = self.summary = None
+            self.state = "running"
+
+    def failed(self, text):
+        with self.lock:
+            self.error = text
+            self.state = "done"
+            self.exit_code = 1
+
+    def finish(self, code, files):
+        """The run ended with exit code `code`; files: {name: path} it
+        wrote."""
+        with self.lock:
+            self.tick(force=True)
+            self.exit_code = code
+            self.summary = (self.record or {}).get("summary")
+            self.files.update(files)
+            self.state = "done"
+
+    # the workers' reports
+    def add(self, progress, source=None):
+        with self.lock:
+            key = (source, progress.index)
+            self.latest[key] = progress
+            if progress.live is not None:
+                self.sums.add(key, progress.live)
+            self.reported.add(key)
+            self.tick()
+
+    def tick(self, force=False):
+        """Close the second once every source has reported in it (or
+        WEB_SECOND_MAX_S passed)."""
+        now = self.clock()
+        span = now - self.closed_at
+        if not self.latest or not (
+                (force and self.reported) or span >= WEB_SECOND_MAX_S or (
+                    span >= WEB_SECOND_S * 0.5
+                    and len(self.reported) >= self.sources)):
+            return
+        self.closed_at, self.reported = now, set()
+        latest = list(self.latest.values())
+        elapsed = max(p.elapsed_s for p in latest)
+        requests = sum(p.requests for p in latest)
+        errors = sum(p.errors for p in latest)
+        busy = dict((k, p.busy_s) for k, p in self.latest.items())
+        second, service = self.sums.latency, self.sums.service
+        for suffix, hist in self.sums.names.items():
+            self.names_total.setdefault(suffix, Histogram()).merge(hist)
+        self.sums.clear()
+        self.total.merge(second)
+        if service is not None:
+            self.service_total.merge(service)
+        self.window.append(second)
+        then = self.last or (0.0, 0, 0, {})
+        dt = elapsed - then[0]
+        self.busy = max([(b - then[3].get(k, 0.0)) / dt
+                         for k, b in busy.items()] or [0.0]) if dt > 0 else 0.0
+        self.last = (elapsed, requests, errors, busy)
+        p = second.percentiles(LIVE_PERCENTILES)
+        point = {
+            "elapsed_s": round(elapsed, 3),
+            "users": sum(p.active for p in latest),
+            "target": round(target_at(self.stages, elapsed), 3),
+            "rps": round((requests - then[1]) / dt, 3) if dt > 0 else 0.0,
+            "p50_ms": ms(p[0]), "p95_ms": ms(p[1]), "p99_ms": ms(p[2]),
+            "errors": errors - then[2],
+            "errors_pct": round(100.0 * (errors - then[2])
+                                / (requests - then[1]), 3)
+            if requests > then[1] else 0.0,
+            "responses": second.n}
+        if service is not None:
+            s = service.percentiles(LIVE_PERCENTILES)
+            point.update(service_p50_ms=ms(s[0]), service_p95_ms=ms(s[1]),
+                         service_p99_ms=ms(s[2]))
+        self.series.append(point)
+        self.now = point
+
+    # the controls
+    def elapsed(self):
+        started = (self.record or {}).get("started_epoch_s")
+        return None if started is None else self.wall() - started
+
+    def stop(self):
+        """A graceful stop, as Ctrl+C: False when no run goes on."""
+        with self.lock:
+            if self.state != "running":
+                return False
+            self.stop_wanted, self.state = True, "stopping"
+            return True
+
+    def retarget(self, target, ramp_s, lead_s):
+        """Move the run's target (users, or req/s under --rate) to target
+        over ramp_s from lead_s ahead; UsageError says why not."""
+        with self.lock:
+            plan, elapsed = self.plan, self.elapsed()
+            if self.state != "running" or elapsed is None:
+                raise UsageError("no run is going on (or it has not started"
+                                 " yet)")
+            if plan.requests is not None or plan.sizing or (
+                    plan.groups is not None and plan.scenario.get("counted")):
+                raise UsageError("the target of a run with -n, --sizing or"
+                                 " --script FILE:USERS cannot change")
+            if plan.model == "open" and target <= 0:
+                raise UsageError("the rate must stay above 0 req/s")
+            at_s = elapsed + lead_s
+            if at_s >= plan.runtime_s:
+                raise UsageError("the run is about to end")
+            stages = retarget_stages(self.stages, at_s, target, ramp_s,
+                                     plan.runtime_s)
+            if plan.model == "closed" and plan.hosts is None:
+                users = int(math.ceil(max(s.end for s in stages)))
+                mine = len(node_users(users, *(plan.node or (1, 1))))
+                problem = capacity_problem(split_evenly(
+                    mine, len(plan.threads_per_process)), box_limits())
+                if problem:
+                    raise UsageError(problem)
+            self.stages = stages
+            self.pending = Retarget(stages, at_s)
+            return at_s
+
+    def take_retarget(self):
+        with self.lock:
+            pending, self.pending = self.pending, None
+            return pending
+
+    # what the handlers read
+    def counters(self):
+        rows, errors, names = self.sums.counters()
+        return rows, errors, names
+
+    def state_data(self, extra=()):
+        """GET /api/state's JSON: extra percentiles (of the last second)
+        besides p50, p95 and p99."""
+        with self.lock:
+            self.tick()
+            rows, errors, names = self.counters()
+            statuses = collections.Counter()
+            for (_, status), n in rows.items():
+                statuses[str(status)] += n
+            table = []
+            for suffix, (requests, failed) in sorted(names.items()):
+                method, name = split_suffix(suffix)
+                hist = self.names_total.get(suffix, Histogram())
+                p = hist.percentiles(LIVE_PERCENTILES)
+                table.append({"method": method, "name": name,
+                              "requests": requests, "errors": failed,
+                              "p50_ms": ms(p[0]), "p95_ms": ms(p[1]),
+                              "p99_ms": ms(p[2])})
+            now = dict(self.now) if self.now else None
+            if now is not None and self.window:
+                extra = [p for p in extra if 0 < p <= 100]
+                values = self.window[-1].percentiles(extra) if extra else []
+                now["percentiles"] = dict(("%g" % p, ms(v))
+                                          for p, v in zip(extra, values))
+            window = Histogram()
+            for hist in self.window:
+                window.merge(hist)
+            nodes = collections.OrderedDict()
+            for (source, _), p in sorted(self.latest.items(),
+                                         key=lambda kv: str(kv[0])):
+                if source is None:
+                    continue
+                line = nodes.setdefault(source, {
+                    "node": source, "requests": 0, "errors": 0, "users": 0,
+                    "elapsed_s": 0.0})
+                line["requests"] += p.requests
+                line["errors"] += p.errors
+                line["users"] += p.active
+                line["elapsed_s"] = max(line["elapsed_s"],
+                                        round(p.elapsed_s, 3))
+            totals = self.summary
+            if totals is None and self.latest:
+                latest = self.latest.values()
+                elapsed = max(p.elapsed_s for p in latest)
+                requests = sum(p.requests for p in latest)
+                p = self.total.percentiles((50, 90, 95, 99))
+                totals = {"requests": requests,
+                          "errors": sum(p.errors for p in latest),
+                          "rps": round(requests / elapsed, 3)
+                          if elapsed > 0 else 0.0,
+                          "duration_s": round(elapsed, 6),
+                          "latency_ms": {"p50": ms(p[0]), "p90": ms(p[1]),
+                                         "p95": ms(p[2]), "p99": ms(p[3]),
+                                         "mean": ms(self.total.mean),
+                                         "max": ms(self.total.max)}}
+            run = None
+            if self.run is not None:
+                run = dict(self.record or {})
+                run.pop("summary", None)
+                run.update(self.run)
+                run["stages"] = stage_settings(self.stages)
+            return {
+                "state": self.state, "run": run, "now": now,
+                "series": list(self.series), "totals": totals,
+                "names": table, "nodes": list(nodes.values()),
+                "statuses": dict(statuses), "errors": dict(errors),
+                "histogram": histogram_bins(window),
+                "cpu": {"busy": round(self.busy, 3),
+                        "saturated": self.busy >= SATURATION_CPU_RATIO},
+                "model": self.plan.model if self.plan else None,
+                "files": ["/files/" + n for n in sorted(self.files)],
+                "error": self.error, "exit_code": self.exit_code}
+
+    def metrics(self):
+        with self.lock:
+            self.tick()
+            rows, errors, _ = self.counters()
+            latest = self.latest.values()
+            elapsed = max([p.elapsed_s for p in latest] or [0.0])
+            target = 0.0
+            if self.plan is not None and self.plan.model == "open":
+                target = target_at(self.stages, elapsed)
+            return metrics_text(rows, errors, self.total,
+                                sum(p.active for p in latest), target,
+                                1 if self.state in ("running", "stopping")
+                                else 0)
+
+
+class WebGate(StartGate):
+    """run()'s hooks under --web: the view gets every Progress, and its
+    Stop and change of target reach the run."""
+
+    def __init__(self, view, at=None):
+        StartGate.__init__(self, at)
+        self.view = view
+
+    def progress(self, progress):
+        self.view.add(progress)
+
+    def stop_signal(self):
+        return signal.SIGINT if self.view.stop_wanted else None
+
+    def retarget(self):
+        return self.view.take_retarget()
+
+
+def start_argv(fields, output):
+    """POST /api/start's fields -> the command line they stand for: the
+    form's fields as their options, `args` split as a shell would, and
+    -o output last; the URL after '--', so that no field is read as an
+    option it does not name."""
+    import shlex
+    argv = []
+    for field, option_name in (("users", "-c"), ("rate", "--rate"),
+                               ("rampup", "--rampup"),
+                               ("runtime", "--runtime"),
+                               ("script", "--script"),
+                               ("targets", "--targets"),
+                               ("project", "--project")):
+        value = str(fields.get(field) or "").strip()
+        if value:
+            argv.append("%s=%s" % (option_name if option_name != "-c"
+                                   else "--concurrency", value))
+    try:
+        argv += shlex.split(str(fields.get("args") or ""))
+    except ValueError as exc:
+        raise UsageError("args: %s" % exc)
+    argv += ["--output=" + output]
+    url = str(fields.get("url") or "").strip()
+    return argv + (["--", url] if url else [])
+
+
+def outside_paths(args, top):
+    """The first path of a run's arguments that lies outside the
+    directory top, or None: the view runs only what is under the
+    directory hammer was started in."""
+    paths = [parse_script_arg(s)[0] for s in args.script]
+    paths += list(args.locustfile or ()) + [args.output]
+    paths += [args.targets, args.project, args.data_file, args.ssh_config]
+    if args.data is not None and args.data.startswith("@"):
+        paths.append(args.data[1:])
+    if args.hosts is not None and str(args.hosts).startswith("@"):
+        paths.append(str(args.hosts)[1:])
+    top = os.path.realpath(top)
+    for path in paths:
+        if path is None:
+            continue
+        real = os.path.realpath(os.path.join(top, path))
+        if os.path.commonpath([top, real]) != top:
+            return path
+    return None
+
+
+def output_name(top, wall):
+    """A new run's results-YYYYmmdd-HHMMSS.csv in top, not yet there."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(wall))
+    name, n = "results-%s.csv" % stamp, 1
+    while os.path.exists(os.path.join(top, name)):
+        n += 1
+        name = "results-%s-%d.csv" % (stamp, n)
+    return name
+
+
+WebJob = collections.namedtuple("WebJob", "argv args raw plan listener")
+
+
+def web_server(view, host, port, token, top, jobs):
+    """The view's HTTP server, bound (OSError when it cannot be); its
+    handler threads serve until shutdown()."""
+    import http.server
+    import socketserver
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+        address_family = (socket.AF_INET6 if ":" in host
+                          else socket.AF_INET)
+
+    class Handler(WebHandler, http.server.BaseHTTPRequestHandler):
+        pass
+
+    server = Server((host, port), Handler)
+    server.view, server.token, server.top, server.jobs = (view, token, top,
+                                                          jobs)
+    server.bound = host
+    server.start_lock = threading.Lock()
+    return server
+
+
+def web_form(handler, body):
+    """A POST's fields: JSON or a form; UsageError when neither."""
+    ctype = (handler.headers.get("Content-Type") or "").split(";")[0].strip()
+    try:
+        text = body.decode("utf-8")
+        if ctype == "application/json":
+            fields = json.loads(text) if text.strip() else {}
+            if not isinstance(fields, dict):
+                raise ValueError("not an object")
+            return fields
+        from urllib.parse import parse_qsl
+        return dict(parse_qsl(text, keep_blank_values=True))
+    except ValueError as exc:
+        raise UsageError("the request's body is not a form nor JSON: %s"
+                         % exc)
+
+
+class WebHandler(object):
+    """The view's HTTP interface, a thin adapter (web_server() mixes it
+    into http.server's handler): GETs read the view, POSTs call its
+    methods; the Host, Origin and token checks come first."""
+
+    server_version = "hammer/" + __version__
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json", extra=()):
+        if not isinstance(body, bytes):
+            body = (json.dumps(body, sort_keys=True) + "\n").encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header("Referrer-Policy", "no-referrer")
+        for name, value in extra:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def refuse(self, status, text):
+        self.send(status, {"error": text})
+
+    def host_ok(self):
+        if host_allowed(self.headers.get("Host"), self.server.bound):
+            return True
+        self.refuse(421, "the Host header must name this view's address,"
+                         " localhost or 127.0.0.1")
+        return False
+
+    def do_GET(self):
+        if not self.host_ok():
+            return
+        from urllib.parse import parse_qs
+        path, _, query = self.path.partition("?")
+        view = self.server.view
+        if path == "/":
+            self.send(200, WEB_PAGE.encode("utf-8"),
+                      "text/html; charset=utf-8", [(
+                          "Content-Security-Policy",
+                          "default-src 'none'; script-src 'unsafe-inline';"
+                          " style-src 'unsafe-inline'; img-src data:;"
+                          " connect-src 'self'; form-action 'self'")])
+        elif path == "/api/state":
+            extra = []
+            for text in parse_qs(query).get("p", []):
+                for part in text.split(","):
+                    try:
+                        extra.append(float(part))
+                    except ValueError:
+                        pass
+            self.send(200, view.state_data(extra[:8]))
+        elif path == "/metrics":
+            self.send(200, view.metrics().encode("utf-8"),
+                      "text/plain; version=0.0.4; charset=utf-8")
+        elif path.startswith("/files/"):
+            name = path[len("/files/"):]
+            with view.lock:
+                where = view.files.get(name)
+            if where is None:
+                return self.refuse(404, "no such file: /files/ serves the"
+                                        " files runs wrote")
+            try:
+                with open(where, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                return self.refuse(404, "cannot read %s: %s"
+                                   % (name, exc.strerror or exc))
+            ctype = {".csv": "text/csv", ".json": "application/json",
+                     ".html": "text/html"}.get(os.path.splitext(name)[1],
+                                               "application/octet-stream")
+            self.send(200, data, ctype + "; charset=utf-8", [(
+                "Content-Disposition", 'attachment; filename="%s"' % name)])
+        else:
+            self.refuse(404, "no such page")
+
+    do_HEAD = do_GET
+
+    def do_POST(self):
+        if not self.host_ok():
+            return
+        origin = self.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc != self.headers.get(
+                "Host") or self.headers.get("Sec-Fetch-Site") in (
+                    "cross-site", "same-site"):
+            return self.refuse(403, "a POST must come from this view's own"
+                                    " page")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_WEB_BODY_B:
+            return self.refuse(413, "a POST's body holds at most %d bytes"
+                               % MAX_WEB_BODY_B)
+        body = self.rfile.read(length)
+        try:
+            fields = web_form(self, body)
+        except UsageError as exc:
+            return self.refuse(400, "hammer: error: %s" % exc)
+        if not self.token_ok(fields):
+            return self.refuse(403, "this view is bound beyond loopback:"
+                                    " send its token (Authorization: Bearer"
+                                    " TOKEN, or a form field token)")
+        route = {"/api/start": self.start, "/api/users": self.users,
+                 "/api/stop": self.stop}.get(self.path.partition("?")[0])
+        if route is None:
+            return self.refuse(404, "no such action")
+        route(fields)
+
+    def token_ok(self, fields):
+        import hmac
+        token = self.server.token
+        if token is None:
+            return True
+        given = str(fields.get("token") or "")
+        auth = self.headers.get("Authorization") or ""
+        if auth[:7].lower() == "bearer ":
+            given = auth[7:].strip()
+        return hmac.compare_digest(given.encode("utf-8"),
+                                   token.encode("utf-8"))
+
+    def start(self, fields):
+        server, view = self.server, self.server.view
+        with server.start_lock:
+            with view.lock:
+                if view.state in ("running", "stopping"):
+                    return self.refuse(409, "a run is going on: one run at"
+                                            " a time")
+            output = output_name(server.top, time.time())
+            try:
+                argv = start_argv(fields, output)
+                job = web_command(argv, server.top)
+            except UsageError as exc:
+                return self.refuse(400, "hammer: error: %s" % exc)
+            view.begin(job.plan, plan_settings(job.plan), argv,
+                       len(job.args.hosts) if job.args.hosts else None)
+            server.jobs.put(job)
+        self.send(202, {"state": "running", "output": job.plan.output,
+                        "command": redact_argv(argv)})
+
+    def users(self, fields):
+        view = self.server.view
+        plan = view.plan
+        try:
+            if plan is None or view.state != "running":
+                raise UsageError("no run is going on")
+            rate = plan.model == "open"
+            text = str(fields.get("rate" if rate else "users") or "").strip()
+            if not text:
+                raise UsageError("give %s" % ("the rate (req/s): this run"
+                                              " has --rate" if rate else
+                                              "the users"))
+            target = parse_level(text, rate)
+            ramp = str(fields.get("rampup") or "0").strip()
+            ramp_s = parse_duration(ramp)
+        except (UsageError, ValueError) as exc:
+            return self.refuse(400, "hammer: error: %s" % exc)
+        try:
+            at_s = view.retarget(target, ramp_s, WEB_HOSTS_LEAD_S
+                                 if plan.hosts else WEB_RETARGET_LEAD_S)
+        except UsageError as exc:
+            return self.refuse(409, "hammer: error: %s" % exc)
+        self.send(200, {"target": target, "at_s": round(at_s, 3)})
+
+    def stop(self, fields):
+        if not self.server.view.stop():
+            return self.refuse(409, "no run is going on")
+        self.send(200, {"state": "stopping"})
+
+
+# The live view's page: one document, its style and script inline, nothing
+# loaded from elsewhere.  Every value from a run is set with textContent
+# (or drawn on a canvas), never parsed as HTML.
+WEB_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hammer</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222;background:#f6f6f4}
+header{background:#2b2b2b;color:#eee;padding:8px 16px;display:flex;gap:16px;
+align-items:baseline;flex-wrap:wrap}
+header b{font-size:18px}#state{font-weight:bold}
+main{padding:12px 16px;display:grid;gap:12px;
+grid-template-columns:repeat(auto-fit,minmax(420px,1fr))}
+section{background:#fff;border:1px solid #ddd;border-radius:4px;padding:8px 12px}
+h2{font-size:14px;margin:0 0 6px}
+canvas{width:100%;height:160px;display:block}
+table{border-collapse:collapse;width:100%}
+td,th{padding:2px 6px;text-align:right;border-bottom:1px solid #eee;
+font-variant-numeric:tabular-nums}
+td:first-child,th:first-child{text-align:left;word-break:break-all}
+form{display:grid;grid-template-columns:max-content 1fr;gap:4px 8px}
+input{font:inherit;padding:2px 4px}
+button{font:inherit;padding:3px 10px;margin:4px 4px 0 0}
+.warn{color:#a40000;font-weight:bold}.muted{color:#777}
+.key{display:inline-block;width:10px;height:10px;margin:0 3px 0 8px}
+#error{white-space:pre-wrap}
+</style></head><body>
+<header><b>hammer</b><span>state: <span id="state">-</span></span>
+<span id="elapsed"></span><span id="command" class="muted"></span>
+<span id="cpu"></span></header>
+<main>
+<section><h2>Start a run</h2>
+<form id="start">
+<label for="f-url">URL</label><input id="f-url" name="url"
+ placeholder="http://127.0.0.1:8000/">
+<label for="f-users">users</label><input id="f-users" name="users"
+ placeholder="10">
+<label for="f-rate">or rate (req/s)</label><input id="f-rate" name="rate">
+<label for="f-rampup">ramp-up</label><input id="f-rampup" name="rampup"
+ placeholder="0s">
+<label for="f-runtime">runtime</label><input id="f-runtime" name="runtime"
+ placeholder="60s">
+<label for="f-script">script</label><input id="f-script" name="script">
+<label for="f-targets">targets</label><input id="f-targets" name="targets">
+<label for="f-project">project</label><input id="f-project" name="project">
+<label for="f-args">more options</label><input id="f-args" name="args"
+ placeholder="--think 1s --fail-if 'p99<250ms'">
+<label for="f-token">token</label><input id="f-token" name="token"
+ type="password" placeholder="when bound beyond loopback">
+</form>
+<button id="go">Start</button> <button id="stop">Stop</button>
+<div id="error" class="warn"></div></section>
+<section><h2>Steer the run</h2>
+<form id="steer"><label for="s-target" id="s-label">users</label>
+<input id="s-target"><label for="s-ramp">over</label>
+<input id="s-ramp" placeholder="0s"></form>
+<button id="set">Set</button>
+<h2>Percentiles to chart</h2>
+<form id="pick"><label for="p-extra">besides p50, p95, p99</label>
+<input id="p-extra" placeholder="90, 99.9"></form>
+<h2>Downloads</h2><ul id="files"></ul></section>
+<section><h2>Requests/s</h2><canvas id="c-rps"></canvas></section>
+<section><h2>Latency (ms), each second's responses
+<span id="lat-keys"></span></h2><canvas id="c-lat"></canvas></section>
+<section id="svc-box" hidden><h2>Service time (ms), without the wait
+for the slot</h2><canvas id="c-svc"></canvas></section>
+<section><h2>Errors %</h2><canvas id="c-err"></canvas></section>
+<section><h2 id="load-title">Users</h2><canvas id="c-load"></canvas></section>
+<section><h2>Latency histogram, last 10 s (ms)</h2>
+<canvas id="c-hist"></canvas></section>
+<section><h2>Totals</h2><table id="totals"></table></section>
+<section><h2>Status codes and errors</h2><table id="codes"></table></section>
+<section style="grid-column:1/-1"><h2>Per name</h2><table id="names"></table>
+</section>
+<section id="nodes-box" hidden><h2>Nodes</h2><table id="nodes"></table>
+</section>
+</main>
+<script>
+"use strict";
+var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+              "#8c564b", "#e377c2"];
+var extra = [];
+function $(id) { return document.getElementById(id); }
+function text(el, value) { el.textContent = value == null ? "" : String(value); }
+function row(table, cells, head) {
+  var tr = document.createElement("tr");
+  cells.forEach(function (c) {
+    var td = document.createElement(head ? "th" : "td");
+    text(td, c);
+    tr.appendChild(td);
+  });
+  table.appendChild(tr);
+}
+function fill(table, head, rows) {
+  while (table.firstChild) table.removeChild(table.firstChild);
+  if (head) row(table, head, true);
+  rows.forEach(function (r) { row(table, r, false); });
+}
+function chart(canvas, series, xs) {
+  var w = canvas.clientWidth, h = canvas.clientHeight;
+  var ratio = window.devicePixelRatio || 1;
+  canvas.width = w * ratio; canvas.height = h * ratio;
+  var g = canvas.getContext("2d");
+  g.scale(ratio, ratio);
+  g.clearRect(0, 0, w, h);
+  var top = 0;
+  series.forEach(function (s) {
+    s.values.forEach(function (v) { if (v != null && v > top) top = v; });
+  });
+  top = top > 0 ? top * 1.1 : 1;
+  var left = 48, bottom = h - 16, n = xs.length;
+  g.strokeStyle = "#ccc"; g.fillStyle = "#555"; g.font = "11px sans-serif";
+  for (var k = 0; k <= 4; k++) {
+    var y = bottom - (bottom - 4) * k / 4;
+    g.beginPath(); g.moveTo(left, y); g.lineTo(w, y); g.stroke();
+    g.fillText((top * k / 4).toPrecision(3), 2, y + 4);
+  }
+  if (n) {
+    g.fillText(xs[0].toFixed(0) + "s", left, h - 2);
+    g.fillText(xs[n - 1].toFixed(0) + "s", w - 40, h - 2);
+  }
+  series.forEach(function (s, i) {
+    g.strokeStyle = s.color || COLORS[i % COLORS.length];
+    g.lineWidth = 1.5; g.beginPath();
+    var started = false;
+    s.values.forEach(function (v, j) {
+      if (v == null) { started = false; return; }
+      var x = left + (w - left - 4) * (n > 1 ? j / (n - 1) : 0);
+      var y = bottom - (bottom - 4) * v / top;
+      if (started) g.lineTo(x, y); else g.moveTo(x, y);
+      started = true;
+    });
+    g.stroke();
+  });
+}
+function bars(canvas, bins) {
+  var w = canvas.clientWidth, h = canvas.clientHeight;
+  var ratio = window.devicePixelRatio || 1;
+  canvas.width = w * ratio; canvas.height = h * ratio;
+  var g = canvas.getContext("2d");
+  g.scale(ratio, ratio);
+  g.clearRect(0, 0, w, h);
+  if (!bins.length) return;
+  var top = Math.max.apply(null, bins.map(function (b) { return b[2]; }));
+  var bw = (w - 8) / bins.length;
+  g.font = "11px sans-serif";
+  bins.forEach(function (b, i) {
+    var bh = (h - 30) * b[2] / top;
+    g.fillStyle = "#1f77b4";
+    g.fillRect(4 + i * bw, h - 16 - bh, Math.max(1, bw - 1), bh);
+  });
+  g.fillStyle = "#555";
+  g.fillText(bins[0][0] + " ms", 4, h - 2);
+  var last = bins[bins.length - 1];
+  g.fillText((last[1] == null ? last[0] + "+" : last[1]) + " ms",
+             w - 70, h - 2);
+  g.fillText(top + " responses", 4, 10);
+}
+var history = {};   // the picked percentiles' values, by elapsed second
+function keys(names) {
+  var box = $("lat-keys");
+  while (box.firstChild) box.removeChild(box.firstChild);
+  names.forEach(function (name, i) {
+    var k = document.createElement("span");
+    k.className = "key"; k.style.background = COLORS[i % COLORS.length];
+    box.appendChild(k);
+    box.appendChild(document.createTextNode(name));
+  });
+}
+function show(s) {
+  text($("state"), s.state);
+  text($("command"), s.run ? s.run.command.join(" ") : "");
+  text($("error"), s.error || "");
+  var series = s.series || [];
+  var xs = series.map(function (p) { return p.elapsed_s; });
+  var pick = function (k) { return series.map(function (p) { return p[k]; }); };
+  if (s.now) {
+    text($("elapsed"), s.now.elapsed_s.toFixed(0) + " s, " +
+         s.now.rps.toFixed(1) + " req/s, p99 " + s.now.p99_ms + " ms");
+    if (s.now.percentiles) history[s.now.elapsed_s] = s.now.percentiles;
+  }
+  var cpu = s.cpu || {};
+  text($("cpu"), "generator CPU " + Math.round((cpu.busy || 0) * 100) + "%" +
+       (cpu.saturated ? "  SATURATED: hammer, not the target, is the limit" : ""));
+  $("cpu").className = cpu.saturated ? "warn" : "";
+  chart($("c-rps"), [{values: pick("rps")}], xs);
+  var lat = [{values: pick("p50_ms")}, {values: pick("p95_ms")},
+             {values: pick("p99_ms")}];
+  var names = ["p50", "p95", "p99"];
+  extra.forEach(function (p) {
+    names.push("p" + p);
+    lat.push({values: series.map(function (q) {
+      var h = history[q.elapsed_s];
+      return h && h[String(p)] != null ? h[String(p)] : null; })});
+  });
+  keys(names);
+  chart($("c-lat"), lat, xs);
+  var open = s.model === "open";
+  $("svc-box").hidden = !open;
+  if (open) chart($("c-svc"), [{values: pick("service_p50_ms")},
+                               {values: pick("service_p95_ms")},
+                               {values: pick("service_p99_ms")}], xs);
+  chart($("c-err"), [{values: pick("errors_pct"), color: "#d62728"}], xs);
+  text($("load-title"), open ? "Target rate (req/s) and users in flight"
+                             : "Users (and their target)");
+  text($("s-label"), open ? "rate (req/s)" : "users");
+  chart($("c-load"), [{values: pick("users")}, {values: pick("target")}], xs);
+  bars($("c-hist"), s.histogram || []);
+  var t = s.totals || {};
+  var l = t.latency_ms || {};
+  fill($("totals"), null, [["requests", t.requests], ["errors", t.errors],
+       ["req/s", t.rps], ["duration (s)", t.duration_s],
+       ["p50 (ms)", l.p50], ["p95 (ms)", l.p95], ["p99 (ms)", l.p99],
+       ["max (ms)", l.max], ["exit code", s.exit_code]]);
+  var codes = [];
+  Object.keys(s.statuses || {}).sort().forEach(function (k) {
+    codes.push(["status " + k, s.statuses[k]]); });
+  Object.keys(s.errors || {}).sort().forEach(function (k) {
+    codes.push(["error " + k, s.errors[k]]); });
+  fill($("codes"), ["", "rows"], codes);
+  fill($("names"), ["name", "method", "requests", "errors", "p50 ms",
+                    "p95 ms", "p99 ms"],
+       (s.names || []).map(function (n) {
+         return [n.name, n.method, n.requests, n.errors, n.p50_ms, n.p95_ms,
+                 n.p99_ms]; }));
+  $("nodes-box").hidden = !(s.nodes && s.nodes.length);
+  fill($("nodes"), ["node", "users", "requests", "errors", "elapsed s"],
+       (s.nodes || []).map(function (n) {
+         return [n.node, n.users, n.requests, n.errors, n.elapsed_s]; }));
+  var files = $("files");
+  while (files.firstChild) files.removeChild(files.firstChild);
+  (s.files || []).forEach(function (href) {
+    var li = document.createElement("li"), a = document.createElement("a");
+    a.href = href; a.setAttribute("download", "");
+    text(a, href.slice(7));
+    li.appendChild(a); files.appendChild(li);
+  });
+}
+function poll() {
+  var q = extra.length ? "?p=" + extra.join(",") : "";
+  fetch("/api/state" + q, {cache: "no-store"}).then(function (r) {
+    return r.json(); }).then(show).catch(function (e) {
+    text($("state"), "unreachable"); });
+}
+function post(path, data) {
+  var body = new URLSearchParams(data);
+  var token = $("f-token").value;
+  if (token) body.set("token", token);
+  return fetch(path, {method: "POST", body: body}).then(function (r) {
+    return r.json().then(function (j) {
+      text($("error"), r.ok ? "" : j.error); poll(); });
+  });
+}
+$("go").addEventListener("click", function () {
+  post("/api/start", new FormData($("start")));
+});
+$("stop").addEventListener("click", function () { post("/api/stop", {}); });
+$("set").addEventListener("click", function () {
+  var open = $("s-label").textContent.indexOf("rate") === 0;
+  var data = {rampup: $("s-ramp").value};
+  data[open ? "rate" : "users"] = $("s-target").value;
+  post("/api/users", data);
+});
+$("p-extra").addEventListener("change", function () {
+  extra = this.value.split(",").map(function (v) { return parseFloat(v); })
+    .filter(function (v) { return v > 0 && v <= 100; }).slice(0, 4);
+});
+["start", "steer", "pick"].forEach(function (id) {
+  $(id).addEventListener("submit", function (e) { e.preventDefault(); });
+});
+poll();
+setInterval(poll, 1000);
+</script></body></html>
+"""
 
 
 # --- the demo target ---------------------------------------------------------
@@ -7949,7 +9259,7 @@ def build_parser():
     g.add_argument("--run-time", type=duration_arg, metavar="TIME",
                    help="--runtime (default: --runtime's)")
     g.add_argument("--headless", "--no-web", action="store_true",
-                   help="accepted: hammer is always headless")
+                   help="accepted: headless unless --web")
     g.add_argument("--csv", metavar="PREFIX",
                    help="-o PREFIX_requests.csv (default: -o's)")
     g.add_argument("-T", "--tags", nargs="+", metavar="TAG",
@@ -8006,6 +9316,13 @@ def build_parser():
                         " %(default)s)")
     g.add_argument("-q", "--quiet", action="store_true",
                    help="no progress line (default: on stderr)")
+    g.add_argument("--web", nargs="?", const="", metavar="ADDR",
+                   help="the live view and /metrics (default: %s:%d)"
+                        % DEFAULT_WEB)
+    g.add_argument("--web-keep", action="store_true",
+                   help="--web serves on after the run (default: exit)")
+    g.add_argument("--web-token", metavar="TOKEN",
+                   help="--web's POSTs beyond loopback (default: random)")
     return p
 
 
@@ -8261,7 +9578,7 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts ok_status demo"))
+    " hosts ok_status demo live"))
 
 
 def exclusive(args, names):
@@ -8639,7 +9956,9 @@ def make_plan(args):
         verbose=args.verbose, scenario=scene.settings, notes=notes,
         quiet=scene.quiet, node=node, start_at=start_at,
         hosts=len(args.hosts) if args.hosts else None, ok_status=ok_status,
-        demo=bool(getattr(args, "demo", False)))
+        demo=bool(getattr(args, "demo", False)),
+        live=getattr(args, "web", None) is not None
+        or bool(getattr(args, "live", False)))
 
 
 def hosts_options(args):
@@ -8666,6 +9985,12 @@ def hosts_options(args):
                          % args.remote_python)
 
 
+def stage_settings(stages):
+    """The settings file's "stages"."""
+    return [{"start_s": s.start_s, "end_s": s.end_s, "from": s.begin,
+             "to": s.end} for s in stages]
+
+
 def plan_settings(plan):
     """The settings file's first contents: the plan, readable by people
     and by crunch; the run adds its start, duration and summary."""
@@ -8683,8 +10008,7 @@ def plan_settings(plan):
         "processes": plan.processes, "users": plan.users,
         "threads_per_process": plan.threads_per_process,
         "model": plan.model, "shape": plan.shape,
-        "stages": [{"start_s": s.start_s, "end_s": s.end_s, "from": s.begin,
-                    "to": s.end} for s in plan.stages],
+        "stages": stage_settings(plan.stages),
         "rampup_s": plan.rampup_s, "runtime_s": plan.runtime_s,
         "rate_rps": list(plan.rate_rps) if plan.rate_rps else None,
         "arrivals": plan.arrivals, "interval_s": plan.interval_s,
@@ -8710,6 +10034,204 @@ def plan_settings(plan):
 # --- main --------------------------------------------------------------------
 
 
+def command(argv, parser, err):
+    """The command line -> (args, raw, plan, listener): raw, the
+    arguments before make_plan(); listener, --demo's socket.  UsageError
+    for a mistake (argparse's own go to parser.error()).  With --web and
+    nothing to run: (args, None, None, None)."""
+    refused = locust_only_option(argv, parser)
+    if refused:
+        raise UsageError("%s is Locust's option, which hammer does not"
+                         " cover (README: Locustfiles)" % refused)
+    args = parser.parse_args(argv)
+    web_options(args)
+    if args.url is None and not (args.demo or args.targets is not None
+                                 or args.script or args.project
+                                 or args.locustfile):
+        if args.web is not None:
+            return args, None, None, None
+        raise UsageError("a URL is required (or --demo to try hammer on a"
+                         " built-in target)")
+    if args.url is not None and args.demo:
+        raise UsageError("--demo runs against its own target: leave out the"
+                         " URL")
+    if args.demo and args.runtime is None and not (
+            args.stages is not None or args.cycles is not None
+            or args.sizing):
+        args.runtime = DEMO_RUNTIME_S
+    listener = None
+    try:
+        hosts_options(args)
+        if args.demo:
+            listener = demo_listener()
+            args.url = "http://127.0.0.1:%d/" % listener.getsockname()[1]
+        raw = dict(vars(args))
+        plan = make_plan(args)
+        for note in plan.notes:
+            err.write(note + "\n")
+        problem = None if args.hosts else capacity_problem(
+            plan.threads_per_process, box_limits())
+        if problem:
+            raise UsageError(problem)
+    except BaseException:
+        if listener is not None:
+            listener.close()
+        raise
+    return args, raw, plan, listener
+
+
+def web_options(args):
+    """--web and its options, checked (args.web becomes (host, port))."""
+    if args.web is None:
+        for name in ("web_keep", "web_token"):
+            if getattr(args, name):
+                raise UsageError("--%s is for --web" % name.replace("_", "-"))
+        return
+    try:
+        args.web = parse_web(args.web)
+    except ValueError as exc:
+        raise UsageError("--web: %s" % exc)
+    if args.web_token is not None and (len(args.web_token) < 8 or
+                                       has_control(args.web_token)):
+        raise UsageError("--web-token: at least 8 printable characters")
+
+
+def run_job(job, out, err, view=None):
+    """Run a command line's plan (a WebJob); its exit code.  view: the
+    live view (--web) that watches and steers it."""
+    args, plan, listener = job.args, job.plan, job.listener
+    demo = None
+    try:
+        if listener is not None:
+            demo = start_demo_server(listener)
+            err.write("hammer: demo target listening at %s\n" % args.url)
+        if args.hosts:
+            return run_hosts(args, job.raw, plan, out, err, view)
+        where = probe(plan, args.insecure, args.timeout)
+        record = plan_settings(plan)
+        create_output(plan.output, record)
+        if view is not None:
+            view.record = record
+        return run(plan, where, record, out, err,
+                   args.quiet or plan.quiet,
+                   gate=None if view is None else WebGate(view,
+                                                          plan.start_at),
+                   own_pids=[demo.pid] if demo is not None else ())
+    except RunError as exc:
+        err.write("hammer: error: %s\n" % exc)
+        if view is not None:
+            view.failed(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        err.write("hammer: interrupted before the test started\n")
+        return 130
+    finally:
+        if demo is not None:
+            demo.terminate()
+            demo.join()
+
+
+def web_command(argv, top):
+    """A run the view was asked for: its command line, checked as main()
+    checks one and with every path under top -> WebJob; UsageError says
+    why not, and nothing runs."""
+    parser = build_parser()
+
+    def error(message):
+        raise UsageError(message)
+    parser.error = error
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:
+        raise UsageError("--help and --version are for the command line")
+    if args.web is not None or args.web_keep or args.web_token:
+        raise UsageError("--web and its options are the view's own")
+    outside = outside_paths(args, top)
+    if outside is not None:
+        raise UsageError("%r is outside %s, the directory hammer was started"
+                         " in" % (outside, top))
+    args, raw, plan, listener = command(argv, parser, io.StringIO())
+    return WebJob(argv, args, raw, plan._replace(live=True), listener)
+
+
+def web_run(job, view, out, err):
+    """One run under the view: its files offered when it ends (crunch's
+    HTML report too, when crunch.py sits beside hammer.py)."""
+    code = run_job(job, out, err, view)
+    files = {}
+    output = job.plan.output
+    for path in (output, output + SETTINGS_SUFFIX):
+        if os.path.isfile(path):
+            files[os.path.basename(path)] = os.path.abspath(path)
+    crunch = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "crunch.py")
+    if output in files.values() or os.path.isfile(output):
+        html = os.path.splitext(output)[0] + ".html"
+        if os.path.isfile(crunch) and not os.path.exists(html):
+            import subprocess
+            try:
+                subprocess.call([sys.executable, crunch, output, "--html",
+                                 html], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, timeout=300)
+            except (OSError, subprocess.SubprocessError):
+                pass
+            if os.path.isfile(html):
+                files[os.path.basename(html)] = os.path.abspath(html)
+    view.finish(code, files)
+    return code
+
+
+def web_main(job, out, err):
+    """--web: serve the live view; run the command line's plan at once,
+    if any, then (with --web-keep, or with nothing to run) the runs the
+    view starts, until Ctrl+C.  The exit code is the run's, or 130."""
+    import queue
+    args = job.args
+    host, port = args.web
+    token = None
+    if not is_loopback(host):
+        token = args.web_token or base64.urlsafe_b64encode(
+            os.urandom(WEB_TOKEN_B)).decode("ascii")
+    view, jobs, top = LiveView(), queue.Queue(), os.getcwd()
+    try:
+        server = web_server(view, host, port, token, top, jobs)
+    except OSError as exc:
+        if job.listener is not None:
+            job.listener.close()
+        err.write("hammer: error: cannot serve --web on %s: %s\n"
+                  % (host_port(host, port), exc.strerror or exc))
+        return 1
+    thread = threading.Thread(target=server.serve_forever)
+    thread.daemon = True
+    thread.start()
+    err.write("hammer: live view at http://%s/ (metrics at /metrics)\n"
+              % host_port(host, server.server_address[1]))
+    if token is not None and args.web_token is None:
+        err.write("hammer: the view's token, for its POSTs (shown once): %s\n"
+                  % token)
+    err.flush()
+    code = 0
+    try:
+        if job.plan is not None:
+            view.begin(job.plan, None, job.argv, len(args.hosts)
+                       if args.hosts else None)
+            code = web_run(job, view, out, err)
+            if not args.web_keep:
+                return code
+        while True:
+            try:
+                code = web_run(jobs.get(timeout=STOP_POLL_S * 5), view, out,
+                               err)
+            except queue.Empty:
+                pass
+    except KeyboardInterrupt:
+        err.write("\nhammer: live view closed\n")
+        return 130
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main(argv=None, out=None, err=None):
     """Run hammer with argv; return the exit code.
 
@@ -8724,66 +10246,17 @@ def main(argv=None, out=None, err=None):
     if argv[:1] == [AGENT] and len(argv) == 2:
         return agent_main(argv[1])
     parser = build_parser()
-    demo = listener = raw = None
     try:
-        refused = locust_only_option(argv, parser)
-        if refused:
-            parser.error("%s is Locust's option, which hammer does not cover"
-                         " (README: Locustfiles)" % refused)
-        args = parser.parse_args(argv)
-        if args.url is None and not (args.demo or args.targets is not None
-                                     or args.script or args.project
-                                     or args.locustfile):
-            parser.error("a URL is required (or --demo to try hammer on a"
-                         " built-in target)")
-        if args.url is not None and args.demo:
-            parser.error("--demo runs against its own target: leave out the"
-                         " URL")
-        if args.demo and args.runtime is None and not (
-                args.stages is not None or args.cycles is not None
-                or args.sizing):
-            args.runtime = DEMO_RUNTIME_S
         try:
-            hosts_options(args)
-            if args.demo:
-                listener = demo_listener()
-                args.url = "http://127.0.0.1:%d/" % listener.getsockname()[1]
-            raw = dict(vars(args))
-            plan = make_plan(args)
-            for note in plan.notes:
-                err.write(note + "\n")
-            problem = None if args.hosts else capacity_problem(
-                plan.threads_per_process, box_limits())
-            if problem:
-                raise UsageError(problem)
+            args, raw, plan, listener = command(argv, parser, err)
         except UsageError as exc:
             parser.error(str(exc))
     except SystemExit as exc:
-        if listener is not None:
-            listener.close()
         return exc.code
-    try:
-        if listener is not None:
-            demo = start_demo_server(listener)
-            err.write("hammer: demo target listening at %s\n" % args.url)
-        if args.hosts:
-            return run_hosts(args, raw, plan, out, err)
-        where = probe(plan, args.insecure, args.timeout)
-        record = plan_settings(plan)
-        create_output(plan.output, record)
-        return run(plan, where, record, out, err,
-                   args.quiet or plan.quiet,
-                   own_pids=[demo.pid] if demo is not None else ())
-    except RunError as exc:
-        err.write("hammer: error: %s\n" % exc)
-        return 1
-    except KeyboardInterrupt:
-        err.write("hammer: interrupted before the test started\n")
-        return 130
-    finally:
-        if demo is not None:
-            demo.terminate()
-            demo.join()
+    job = WebJob(argv, args, raw, plan, listener)
+    if args.web is not None:
+        return web_main(job, out, err)
+    return run_job(job, out, err)
 
 
 if __name__ == "__main__":

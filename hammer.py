@@ -10181,6 +10181,13 @@ def web_run(job, view, out, err):
     return code
 
 
+def signalled(code, view):
+    """Whether Ctrl+C (or SIGTERM), not the page's Stop, ended a run
+    under --web: hammer exits then, as without it."""
+    return code in (128 + signal.SIGINT, 128 + signal.SIGTERM) and not (
+        view.stop_wanted)
+
+
 def web_main(job, out, err):
     """--web: serve the live view; run the command line's plan at once,
     if any, then (with --web-keep, or with nothing to run) the runs the
@@ -10201,7 +10208,8 @@ def web_main(job, out, err):
         err.write("hammer: error: cannot serve --web on %s: %s\n"
                   % (host_port(host, port), exc.strerror or exc))
         return 1
-    thread = threading.Thread(target=server.serve_forever)
+    thread = threading.Thread(target=server.serve_forever,
+                              args=(STOP_POLL_S,))
     thread.daemon = True
     thread.start()
     err.write("hammer: live view at http://%s/ (metrics at /metrics)\n"
@@ -10216,14 +10224,16 @@ def web_main(job, out, err):
             view.begin(job.plan, None, job.argv, len(args.hosts)
                        if args.hosts else None)
             code = web_run(job, view, out, err)
-            if not args.web_keep:
+            if not args.web_keep or signalled(code, view):
                 return code
         while True:
             try:
                 code = web_run(jobs.get(timeout=STOP_POLL_S * 5), view, out,
                                err)
             except queue.Empty:
-                pass
+                continue
+            if signalled(code, view):
+                return code
     except KeyboardInterrupt:
         err.write("\nhammer: live view closed\n")
         return 130

@@ -9342,5 +9342,465 @@ class TestExactPercentiles(unittest.TestCase):
                          "12.35s")
 
 
+# --- the live view: --web and /metrics -------------------------------------
+
+
+def web_progress(index, elapsed_s, requests, live, active=1, busy_s=0.0):
+    return hammer.Progress(index, elapsed_s, requests, 0, 0, 0.0, active,
+                           busy_s, None, 0, live)
+
+
+def tapped_rows(latencies_s, open_model=False, suffix="GET,/"):
+    """A worker's LiveTap after its RowWriter-like counting of rows of
+    these latencies (status 200), as take() gives them."""
+    stats = hammer.WorkerStats(open_model)
+    tap = hammer.LiveTap(open_model, suffix)
+    tap.attach(stats)
+    rows = [(0.0, t, 200, 5, "") + ((0.0,) if open_model else ())
+            for t in latencies_s]
+    stats.add_rows(rows)
+    tap.count(rows, None)
+    return tap.take(stats)
+
+
+class TestLiveFigures(unittest.TestCase):
+    """The live view's figures, fed by hand: real percentiles of each
+    second's responses merged across workers, the counters, /metrics."""
+
+    def test_a_second_is_the_merged_workers_percentiles(self):
+        clock = FakeClock(100.0)
+        view = hammer.LiveView(clock=clock)
+        plan = make_plan("http://127.0.0.1:9/", "-p", "2", "-c", "2")
+        view.begin(plan, {}, ["http://127.0.0.1:9/"])
+        fast = [0.001] * 90                 # worker 0: 90 fast responses
+        slow = [0.001] * 2 + [0.100] * 8    # worker 1: 10, most slow
+        view.add(web_progress(0, 1.0, 90, tapped_rows(fast)))
+        clock.wait(0.6)
+        view.add(web_progress(1, 1.0, 10, tapped_rows(slow)))
+        now = view.state_data()["now"]
+        merged = fast + slow
+        self.assertEqual(now["p50_ms"], 1.0)
+        self.assertEqual(now["p95_ms"], nearest_rank(merged, 95) * 1000)
+        self.assertEqual(now["p95_ms"], 100.0)  # an average would say 50.5
+        self.assertEqual(now["p99_ms"], 100.0)
+        self.assertEqual(now["responses"], 100)
+        self.assertEqual(now["rps"], 100.0)
+        self.assertEqual(now["users"], 2)
+
+    def test_a_second_waits_for_every_worker(self):
+        clock = FakeClock(100.0)
+        view = hammer.LiveView(clock=clock)
+        plan = make_plan("http://127.0.0.1:9/", "-p", "2", "-c", "2")
+        view.begin(plan, {}, [])
+        clock.wait(0.6)
+        view.add(web_progress(0, 1.0, 3, tapped_rows([0.002] * 3)))
+        self.assertIsNone(view.state_data()["now"])
+        clock.wait(hammer.WEB_SECOND_MAX_S)  # the other never came
+        self.assertEqual(view.state_data()["now"]["responses"], 3)
+
+    def test_counters_are_each_workers_latest_summed(self):
+        view = hammer.LiveView(clock=FakeClock(100.0))
+        view.begin(make_plan("http://127.0.0.1:9/", "-p", "2", "-c", "2"),
+                   {}, [])
+        view.add(web_progress(0, 1.0, 2, tapped_rows([0.001, 0.002])))
+        view.add(web_progress(1, 1.0, 1, tapped_rows([0.003])))
+        rows, errors, names = view.counters()
+        self.assertEqual(rows, {("GET,/", 200): 3})
+        self.assertEqual(errors, {})
+        self.assertEqual(names, {"GET,/": [3, 0]})
+
+    def test_a_tap_counts_the_flush_once_and_starts_afresh(self):
+        stats = hammer.WorkerStats()
+        tap = hammer.LiveTap(False, "GET,/")
+        tap.attach(stats)
+        stats.add_rows([(0.0, 0.004, 200, 1, ""), (0.0, 0.002, 0, 0,
+                                                   "timeout")])
+        first = tap.take(stats)
+        self.assertEqual(first["latency"]["n"], 1)  # responses, as wrk
+        self.assertEqual(first["errors"], {"timeout": 1})
+        self.assertEqual(tap.take(stats)["latency"]["n"], 0)
+        self.assertEqual(stats.latency.n, 1)    # the run's own, untouched
+
+    def test_the_open_model_keeps_both_latencies(self):
+        stats = hammer.WorkerStats(True)
+        tap = hammer.LiveTap(True, "GET,/")
+        tap.attach(stats)
+        # sent 0.5 s late, answered in 2 ms
+        stats.add_rows([(1.5, 0.002, 200, 1, "", 1.0)])
+        data = tap.take(stats)
+        self.assertEqual(data["latency"]["max"], 0.502)
+        self.assertEqual(data["service"]["max"], 0.002)
+
+    def test_error_kinds_add_up_to_the_errors(self):
+        stats = hammer.WorkerStats(ok=frozenset())
+        stats.add_rows([(0.0, 0.001, 503, 1, ""), (0.0, 0.001, 404, 1, ""),
+                        (0.0, 0.001, 0, 0, "reset"), (0.0, 0.001, 200, 1,
+                                                      "")])
+        kinds = hammer.error_kinds(stats)
+        self.assertEqual(kinds, {"5xx": 1, "4xx": 1, "reset": 1})
+        self.assertEqual(sum(kinds.values()), stats.errors)
+
+    def test_metrics_parse_with_prometheus_client(self):
+        try:
+            from prometheus_client.parser import text_string_to_metric_families
+        except ImportError:
+            if REQUIRE_ALL:
+                self.fail("prometheus_client is not installed and "
+                          "HAMMER_TEST_REQUIRE_ALL=1")
+            self.skipTest("prometheus_client is not installed (pip install"
+                          " prometheus_client: a test-only dependency)")
+        hist = hammer.Histogram()
+        hist.add_us([500, 1000, 1001, 2500000])
+        text = hammer.metrics_text(
+            collections.Counter({('GET,"a ""b""\\\n"', 200): 3,
+                                 ("GET,/", 0): 1}),
+            collections.Counter({"timeout": 1}), hist, 4, 0.0, 1)
+        families = dict((f.name, f) for f in
+                        text_string_to_metric_families(text))
+        samples = dict(((s.name, tuple(sorted(s.labels.items()))), s.value)
+                       for f in families.values() for s in f.samples)
+        self.assertEqual(families["hammer_requests"].type, "counter")
+        self.assertEqual(samples[("hammer_requests_total", (
+            ("name", 'a "b"\\\n'), ("status", "200")))], 3)
+        self.assertEqual(samples[("hammer_errors_total",
+                                  (("kind", "timeout"),))], 1)
+        self.assertEqual(families["hammer_latency_seconds"].type, "histogram")
+        bucket = lambda le: samples[("hammer_latency_seconds_bucket",
+                                     (("le", le),))]
+        self.assertEqual(bucket("0.0005"), 1)
+        self.assertEqual(bucket("0.001"), 2)    # 1 ms itself is in
+        self.assertEqual(bucket("0.0015"), 3)
+        self.assertEqual(bucket("+Inf"), 4)
+        self.assertEqual(samples[("hammer_latency_seconds_count", ())], 4)
+        self.assertAlmostEqual(samples[("hammer_latency_seconds_sum", ())],
+                               2.502501)
+        self.assertEqual(samples[("hammer_users", ())], 4)
+        self.assertEqual(samples[("hammer_up", ())], 1)
+
+    def test_retarget_keeps_the_past_and_holds_the_new_target(self):
+        stages = hammer.ramp_stages(10.0, 60.0, 0, 10)
+        new = hammer.retarget_stages(stages, 5.0, 20, 0.0, 60.0)
+        for t in (0.0, 2.5, 4.99):
+            self.assertEqual(hammer.target_at(new, t),
+                             hammer.target_at(stages, t))
+        self.assertEqual(hammer.target_at(new, 5.0), 20)
+        self.assertEqual(hammer.target_at(new, 59.0), 20)
+        self.assertEqual(hammer.stages_end(new), 60.0)
+        ramp = hammer.retarget_stages(stages, 20.0, 0, 10.0, 60.0)
+        self.assertEqual(hammer.target_at(ramp, 25.0), 5.0)
+        self.assertEqual(hammer.user_windows(ramp, 9), [(9.0, 21.0)])
+
+    def test_retarget_keeps_the_slots_already_due(self):
+        stages = hammer.ramp_stages(0.0, 60.0, 100, 100)
+        new = hammer.retarget_stages(stages, 3.0, 400.0, 0.0, 60.0)
+        old_at = hammer.RateSchedule(stages).instant
+        new_at = hammer.RateSchedule(new).instant
+        self.assertEqual(new_at(299), old_at(299))
+        self.assertAlmostEqual(new_at(300 + 400), 4.0)
+
+    def test_host_header_check(self):
+        allowed = hammer.host_allowed
+        for host in ("127.0.0.1:8089", "localhost:8089", "localhost",
+                     "[::1]:8089", "10.0.0.5:8089"):
+            self.assertTrue(allowed(host, "10.0.0.5"), host)
+        for host in ("evil.example:8089", "10.0.0.5.nip.io", "", None,
+                     "10.0.0.6:8089"):
+            self.assertFalse(allowed(host, "10.0.0.5"), host)
+        self.assertTrue(allowed("192.168.1.9:8089", "0.0.0.0"))
+        self.assertFalse(allowed("rebind.example:8089", "0.0.0.0"))
+
+    def test_the_form_is_a_command_line(self):
+        argv = hammer.start_argv({"url": "--hosts=evil", "users": "3",
+                                  "runtime": "-1", "args": "--think '1s'"},
+                                 "results-x.csv")
+        self.assertEqual(argv, ["--concurrency=3", "--runtime=-1", "--think",
+                                "1s", "--output=results-x.csv", "--",
+                                "--hosts=evil"])
+        with self.assertRaises(hammer.UsageError):
+            hammer.start_argv({"args": "'unclosed"}, "r.csv")
+
+    def test_secrets_are_redacted(self):
+        self.assertEqual(hammer.redact_argv(
+            ["http://u:pw@127.0.0.1/", "-H", "Authorization: Bearer s3",
+             "--header=X-Key: s4", "--web-token", "t0k3n-secret",
+             "--web-token=t0k3n-secret"]),
+            ["http://u:***@127.0.0.1/", "-H", "Authorization: ***",
+             "--header=X-Key: ***", "--web-token", "***", "--web-token=***"])
+
+    def test_paths_must_lie_under_the_start_directory(self):
+        parse = hammer.build_parser().parse_args
+        top = HERE
+        self.assertIsNone(hammer.outside_paths(parse(
+            ["--script", "examples/tasks.py:3", "-o", "r.csv"]), top))
+        for argv in (["--script", "/etc/passwd"], ["--targets", "../t.txt"],
+                     ["-d", "@/etc/shadow"], ["-o", "/tmp/x.csv"],
+                     ["--project", "examples/../.."],
+                     ["--data-file", "/etc/hosts"]):
+            self.assertIsNotNone(hammer.outside_paths(parse(argv), top),
+                                 argv)
+
+
+class WebTestCase(ServerTestCase):
+    """hammer --web in a subprocess, in the test's own directory, on a free
+    port; http() talks to it over loopback."""
+
+    def web(self, *args, **kwargs):
+        """Start hammer args --web ADDR; its address (and token line)."""
+        bind = kwargs.get("bind", "127.0.0.1:0")
+        proc = subprocess.Popen(
+            [sys.executable, HAMMER] + list(args) + ["-q", "--web", bind],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.tmp.name, universal_newlines=True,
+            start_new_session=True)
+        self.addCleanup(self.reap, proc)
+        line = proc.stderr.readline()
+        found = re.search(r"live view at http://(\S+?):(\d+)/", line)
+        self.assertIsNotNone(found, line)
+        self.web_proc, self.port = proc, int(found.group(2))
+        self.token_line = proc.stderr.readline() if kwargs.get(
+            "token_line") else None
+        return proc
+
+    @staticmethod
+    def reap(proc):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                TestSignals.kill_group(proc.pid)
+                proc.communicate()
+        for f in (proc.stdout, proc.stderr):
+            f.close()
+
+    def http(self, method, path, fields=None, headers=None, host=None):
+        """(status, parsed JSON or text) of one request on loopback."""
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        self.addCleanup(conn.close)
+        body = None
+        headers = dict(headers or {})
+        if fields is not None:
+            from urllib.parse import urlencode
+            body = urlencode(fields)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.putrequest(method, path, skip_host=True)
+        conn.putheader("Host", host or "127.0.0.1:%d" % self.port)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body.encode() if body is not None else None)
+        response = conn.getresponse()
+        data = response.read().decode("utf-8")
+        if response.getheader("Content-Type", "").startswith(
+                "application/json"):
+            data = json.loads(data)
+        return response.status, data
+
+    def state(self):
+        status, data = self.http("GET", "/api/state")
+        self.assertEqual(status, 200)
+        return data
+
+    def wait_for(self, test, what, timeout_s=30.0):
+        """Poll /api/state until test(state) holds; that state."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state = self.state()
+            if test(state):
+                return state
+            if time.monotonic() > deadline:
+                self.fail("%s: not within %gs: %r" % (what, timeout_s, state))
+            time.sleep(0.05)
+
+    def results(self):
+        return sorted(glob.glob(os.path.join(self.tmp.name,
+                                             "results-*.csv")))
+
+    def rows_of(self, path):
+        with open(path) as f:
+            return len(f.read().splitlines()) - 1
+
+
+class TestWeb(WebTestCase):
+    """The HTTP interface with real sockets on loopback."""
+
+    def test_two_runs_write_two_files(self):
+        server = self.start_server()
+        self.web()
+        self.assertEqual(self.state()["state"], "idle")
+        for n in (1, 2):
+            status, data = self.http("POST", "/api/start", {
+                "url": server.url, "users": "1", "runtime": "0.3s",
+                "args": "-p 1"})
+            self.assertEqual(status, 202, data)
+            done = self.wait_for(lambda s: s["state"] == "done", "run %d" % n)
+            self.assertEqual(done["exit_code"], 0, done)
+        files = self.results()
+        self.assertEqual(len(files), 2)
+        self.assertEqual(sum(map(self.rows_of, files)), server.requests)
+        name = done["run"]["output"]
+        last = os.path.join(self.tmp.name, name)
+        self.assertIn(last, files)
+        self.assertEqual(done["totals"]["requests"], self.rows_of(last))
+        self.assertIn("/files/" + name, done["files"])
+        self.assertIn("/files/" + name + ".json", done["files"])
+        status, text = self.http("GET", "/files/" + name)
+        self.assertEqual(status, 200)
+        with open(last) as f:
+            self.assertEqual(text, f.read())
+        for path in ("/files/../hammer.py", "/files/%2e%2e%2fhammer.py",
+                     "/files/results.csv"):
+            self.assertEqual(self.http("GET", path)[0], 404, path)
+
+    def test_bad_input_is_the_command_lines_error_and_nothing_starts(self):
+        self.web()
+        status, data = self.http("POST", "/api/start", {
+            "url": "http://127.0.0.1:9/", "runtime": "soon"})
+        self.assertEqual(status, 400)
+        self.assertEqual(data["error"], "hammer: error: argument --runtime:"
+                         " 'soon' is not a duration: use e.g. 30, 30s, 500ms,"
+                         " 5m or 1h")
+        status, data = self.http("POST", "/api/start", {"users": "2"})
+        self.assertEqual((status, data["error"]), (400, (
+            "hammer: error: a URL is required (or --demo to try hammer on a"
+            " built-in target)")))
+        status, data = self.http("POST", "/api/start", {
+            "url": "http://127.0.0.1:9/", "script": "/etc/passwd"})
+        self.assertEqual(status, 400)
+        self.assertIn("'/etc/passwd' is outside", data["error"])
+        self.assertEqual(self.state()["state"], "idle")
+        self.assertEqual(self.results(), [])
+
+    def test_one_run_at_a_time_then_stop_keeps_every_row(self):
+        server = self.start_server()
+        self.web()
+        status, _ = self.http("POST", "/api/start", {
+            "url": server.url, "users": "2", "runtime": "30s",
+            "args": "-p 1"})
+        self.assertEqual(status, 202)
+        status, data = self.http("POST", "/api/start", {"url": server.url})
+        self.assertEqual((status, data["error"]),
+                         (409, "a run is going on: one run at a time"))
+        self.wait_for(lambda s: s["now"] and s["now"]["rps"] > 0,
+                      "requests")
+        self.assertEqual(self.http("POST", "/api/stop", {})[0], 200)
+        done = self.wait_for(lambda s: s["state"] == "done", "the stop")
+        self.assertEqual(done["exit_code"], 130)
+        self.assertEqual(done["totals"]["interrupted"]["signal"], "SIGINT")
+        [path] = self.results()
+        self.assertEqual(self.rows_of(path), server.requests)
+        self.assertEqual(done["totals"]["requests"], server.requests)
+        self.assertEqual(self.http("POST", "/api/stop", {})[0], 409)
+
+    def test_more_users_mid_run_open_connections(self):
+        server = self.start_server()
+        self.web()
+        self.http("POST", "/api/start", {"url": server.url, "users": "1",
+                                         "runtime": "30s", "args": "-p 2"})
+        self.wait_for(lambda s: s["now"] and s["now"]["users"] == 1,
+                      "one user")
+        self.assertEqual(server.connections, 2)     # the probe, the user
+        status, data = self.http("POST", "/api/users", {"users": "4"})
+        self.assertEqual(status, 200, data)
+        self.wait_for(lambda s: s["now"]["users"] == 4, "four users")
+        self.assertEqual(server.connections, 5)
+        self.assertEqual(self.state()["now"]["target"], 4)
+        self.http("POST", "/api/users", {"users": "2"})
+        self.wait_for(lambda s: s["now"]["users"] == 2, "two users")
+        self.assertEqual(server.connections, 5)     # the first two stay
+        self.http("POST", "/api/stop", {})
+        done = self.wait_for(lambda s: s["state"] == "done", "the stop")
+        [path] = self.results()
+        self.assertEqual(self.rows_of(path), server.requests)
+        with open(path + ".json") as f:
+            stages = json.load(f)["stages"]
+        self.assertEqual([s["to"] for s in stages][-3:], [1, 4, 2])
+
+    def test_the_command_lines_run_exits_with_its_summary(self):
+        server = self.start_server()
+        proc = self.web(server.url, "-c", "1", "-p", "1", "--runtime",
+                        "0.3s", "-o", "run.csv")
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("requests    %d in" % server.requests, out)
+        self.assertEqual(self.rows_of(os.path.join(self.tmp.name, "run.csv")),
+                         server.requests)
+
+    def test_metrics_counters_equal_the_rows_and_never_go_down(self):
+        server = self.start_server()
+        self.web(server.url, "-c", "2", "-p", "2", "--runtime", "1.5s",
+                 "--web-keep")
+        seen = []
+        while True:
+            status, text = self.http("GET", "/metrics")
+            self.assertEqual(status, 200)
+            total = sum(int(v) for v in re.findall(
+                r'(?m)^hammer_requests_total\{[^}]*\} (\d+)$', text))
+            seen.append(total)
+            if "hammer_up 0" in text:
+                break
+            time.sleep(0.2)
+        self.assertEqual(seen, sorted(seen))
+        self.assertGreater(len(seen), 2)
+        [path] = glob.glob(os.path.join(self.tmp.name, "results.csv"))
+        self.assertEqual(seen[-1], self.rows_of(path))
+        self.assertEqual(seen[-1], server.requests)
+        count = re.search(r"(?m)^hammer_latency_seconds_count (\d+)$", text)
+        self.assertEqual(int(count.group(1)), server.requests)
+
+    def test_a_bad_host_is_refused(self):
+        server = self.start_server()
+        self.web()
+        for method, path, fields in (("GET", "/", None),
+                                     ("GET", "/api/state", None),
+                                     ("POST", "/api/start",
+                                      {"url": server.url})):
+            status, data = self.http(method, path, fields,
+                                     host="rebind.example:%d" % self.port)
+            self.assertEqual(status, 421, (method, path))
+        self.assertEqual(self.state()["state"], "idle")
+        self.assertEqual(server.requests, 0)
+
+    def test_another_sites_post_is_refused(self):
+        server = self.start_server()
+        self.web()
+        status, _ = self.http("POST", "/api/start", {"url": server.url},
+                              {"Origin": "http://evil.example"})
+        self.assertEqual(status, 403)
+        self.assertEqual(self.state()["state"], "idle")
+
+    def test_beyond_loopback_a_post_needs_the_token(self):
+        server = self.start_server()
+        self.web(bind="0.0.0.0:0", token_line=True)
+        token = self.token_line.strip().rsplit(" ", 1)[1]
+        start = {"url": server.url, "users": "1", "runtime": "0.2s",
+                 "args": "-p 1"}
+        for headers, fields in (({}, start),
+                                ({"Authorization": "Bearer wrong"}, start),
+                                ({}, dict(start, token=token[:-1]))):
+            status, data = self.http("POST", "/api/start", fields, headers)
+            self.assertEqual(status, 403, data)
+        self.assertEqual(self.http("POST", "/api/stop", {})[0], 403)
+        self.assertEqual(self.state()["state"], "idle")
+        self.assertEqual(server.requests, 0)
+        status, _ = self.http("POST", "/api/start", start,
+                              {"Authorization": "Bearer " + token})
+        self.assertEqual(status, 202)
+        self.wait_for(lambda s: s["state"] == "done", "the run")
+        status, _ = self.http("POST", "/api/start", dict(start, token=token))
+        self.assertEqual(status, 202)
+        self.assertNotIn(token, json.dumps(self.state()))
+
+    def test_the_page_loads_nothing_from_elsewhere(self):
+        self.web()
+        status, page = self.http("GET", "/")
+        self.assertEqual(status, 200)
+        self.assertNotRegex(page, r"(src|href)=\"?(https?:)?//")
+        self.assertNotIn("innerHTML", page)
+        self.assertNotIn("new EventSource", page)
+
+
 if __name__ == "__main__":
     unittest.main()

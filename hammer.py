@@ -8789,7 +8789,8 @@ button{font:inherit;padding:3px 10px;margin:4px 4px 0 0}
 <label for="f-args">more options</label><input id="f-args" name="args"
  placeholder="--think 1s --fail-if 'p99<250ms'">
 <label for="f-token">token</label><input id="f-token" name="token"
- type="password" placeholder="when bound beyond loopback">
+ type="password" autocomplete="off"
+ placeholder="when bound beyond loopback">
 </form>
 <button id="go">Start</button> <button id="stop">Stop</button>
 <div id="error" class="warn"></div></section>
@@ -8819,6 +8820,7 @@ for the slot</h2><canvas id="c-svc"></canvas></section>
 </section>
 </main>
 <script>
+(function () {
 "use strict";
 var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
               "#8c564b", "#e377c2"];
@@ -8899,7 +8901,7 @@ function bars(canvas, bins) {
              w - 70, h - 2);
   g.fillText(top + " responses", 4, 10);
 }
-var history = {};   // the picked percentiles' values, by elapsed second
+var picked = {};    // the picked percentiles' values, by elapsed second
 function keys(names) {
   var box = $("lat-keys");
   while (box.firstChild) box.removeChild(box.firstChild);
@@ -8920,7 +8922,7 @@ function show(s) {
   if (s.now) {
     text($("elapsed"), s.now.elapsed_s.toFixed(0) + " s, " +
          s.now.rps.toFixed(1) + " req/s, p99 " + s.now.p99_ms + " ms");
-    if (s.now.percentiles) history[s.now.elapsed_s] = s.now.percentiles;
+    if (s.now.percentiles) picked[s.now.elapsed_s] = s.now.percentiles;
   }
   var cpu = s.cpu || {};
   text($("cpu"), "generator CPU " + Math.round((cpu.busy || 0) * 100) + "%" +
@@ -8933,7 +8935,7 @@ function show(s) {
   extra.forEach(function (p) {
     names.push("p" + p);
     lat.push({values: series.map(function (q) {
-      var h = history[q.elapsed_s];
+      var h = picked[q.elapsed_s];
       return h && h[String(p)] != null ? h[String(p)] : null; })});
   });
   keys(names);
@@ -9013,6 +9015,7 @@ $("p-extra").addEventListener("change", function () {
 });
 poll();
 setInterval(poll, 1000);
+})();
 </script></body></html>
 """
 

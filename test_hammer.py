@@ -9802,5 +9802,135 @@ class TestWeb(WebTestCase):
         self.assertNotIn("new EventSource", page)
 
 
+EVIL_NAME = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+EVIL_SCRIPT = """
+def run(user):
+    user.get("/", name=%r)
+""" % EVIL_NAME
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@timed
+class TestWebBrowser(WebTestCase):
+    """The page in headless Chromium, driven by Selenium: a run from the
+    form, its figures moving, users changed, Stop, the CSV downloaded; a
+    script's name shown as text; no console error.  Skipped without
+    Selenium, Chromium or chromedriver (Debian: chromium, chromium-driver),
+    a failure with HAMMER_TEST_REQUIRE_ALL=1 unless .ci/run says Selenium
+    does not install for this Python (HAMMER_TEST_NO_SELENIUM)."""
+
+    def setUp(self):
+        WebTestCase.setUp(self)
+        try:
+            from selenium import webdriver
+        except ImportError:
+            webdriver = None
+        missing = [what for what, there in (
+            ("selenium (pip install selenium)", webdriver is not None),
+            ("chromium", shutil.which("chromium") is not None),
+            ("chromedriver (Debian: chromium-driver)",
+             CHROMEDRIVER is not None)) if not there]
+        if missing:
+            reason = "the browser tests need %s" % ", ".join(missing)
+            if REQUIRE_ALL and not (
+                    os.environ.get("HAMMER_TEST_NO_SELENIUM")
+                    and missing == [missing[0]] and webdriver is None):
+                self.fail(reason + " and HAMMER_TEST_REQUIRE_ALL=1")
+            self.skipTest(reason)
+        from selenium.webdriver.chrome.service import Service
+        options = webdriver.ChromeOptions()
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--window-size=1200,1600", "--no-first-run",
+                     "--disable-background-networking"):
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.downloads = os.path.join(self.tmp.name, "downloads")
+        os.mkdir(self.downloads)
+        options.add_experimental_option("prefs", {
+            "download.default_directory": self.downloads,
+            "download.prompt_for_download": False})
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER),
+                                       options=options)
+        self.addCleanup(self.driver.quit)
+
+    def page(self):
+        self.driver.get("http://127.0.0.1:%d/" % self.port)
+        self.until(lambda: self.text("state") == "idle", "the page")
+
+    def text(self, id_):
+        return self.driver.find_element("id", id_).text
+
+    def type(self, id_, value):
+        box = self.driver.find_element("id", id_)
+        box.clear()
+        box.send_keys(value)
+
+    def until(self, test, what, timeout_s=30.0):
+        deadline = time.monotonic() + timeout_s
+        while not test():
+            if time.monotonic() > deadline:
+                self.fail("%s: not within %gs" % (what, timeout_s))
+            time.sleep(0.05)
+
+    def rps_shown(self):
+        found = re.search(r", ([0-9.]+) req/s,", self.text("elapsed"))
+        return found and float(found.group(1))
+
+    def no_console_errors(self):
+        logs = self.driver.get_log("browser")
+        self.assertEqual([l for l in logs if l["level"] == "SEVERE"], [])
+
+    def test_a_run_from_the_page(self):
+        server = self.start_server()
+        self.web()
+        self.page()
+        self.type("f-url", server.url)
+        self.type("f-users", "1")
+        self.type("f-runtime", "30s")
+        self.type("f-args", "-p 2")
+        self.driver.find_element("id", "go").click()
+        self.until(lambda: self.rps_shown(), "req/s on the page")
+        first = self.rps_shown()
+        time.sleep(1.0)
+        self.until(lambda: self.rps_shown() != first, "req/s moving", 5.0)
+        self.type("s-target", "3")
+        self.driver.find_element("id", "set").click()
+        self.until(lambda: server.connections == 4, "3 users' connections")
+        self.driver.find_element("id", "stop").click()
+        self.until(lambda: self.text("state") == "done", "the stop")
+        [path] = self.results()
+        self.assertEqual(self.rows_of(path), server.requests)
+        name = os.path.basename(path)
+        self.until(lambda: self.driver.find_elements(
+            "link text", name), "the CSV's link")
+        self.driver.find_element("link text", name).click()
+        got = os.path.join(self.downloads, name)
+        self.until(lambda: os.path.exists(got), "the download")
+        with open(got) as f, open(path) as g:
+            self.assertEqual(f.read(), g.read())
+        self.no_console_errors()
+
+    def test_a_scripts_name_shows_as_text(self):
+        server = self.start_server()
+        write(os.path.join(self.tmp.name, "evil.py"), EVIL_SCRIPT)
+        self.web()
+        self.page()
+        self.type("f-url", server.url)
+        self.type("f-script", "evil.py")
+        self.type("f-users", "1")
+        self.type("f-runtime", "0.5s")
+        self.driver.find_element("id", "go").click()
+        self.until(lambda: self.text("state") == "done", "the run")
+        cells = self.driver.find_elements("css selector", "#names td")
+        self.until(lambda: EVIL_NAME in [
+            c.text for c in self.driver.find_elements(
+                "css selector", "#names td")], "the name as text")
+        self.assertEqual(self.driver.find_elements(
+            "css selector", "#names img, #names script"), [])
+        self.assertIsNone(self.driver.execute_script("return window.pwned"))
+        self.assertTrue(cells)
+        self.no_console_errors()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1278,6 +1278,8 @@ class WorkerStats(object):
         rows, or of (..., scheduled) rows in the open model; with names,
         all of the name suffix ('METHOD,name')."""
         statuses = collections.Counter(map(_STATUS_OF, rows))
+        if self.live is not None:
+            self.live.count(statuses, suffix)
         derived = False
         if self.names is not None:
             if suffix.startswith("task,"):
@@ -1453,12 +1455,13 @@ class LiveTap(object):
     def name(self, suffix):
         return self.names.setdefault(suffix, Histogram())
 
-    def count(self, rows, suffix):
-        """Count a batch of rows of one name (None: the one name)."""
+    def count(self, statuses, suffix):
+        """Count a batch of rows of one name (None: the one name) by
+        their statuses (a Counter, which add_rows() makes anyway)."""
         mine = self.rows.get(suffix or self.suffix)
         if mine is None:
             mine = self.rows[suffix or self.suffix] = collections.Counter()
-        mine.update(map(_STATUS_OF, rows))
+        mine.update(statuses)
 
     def take(self, stats):
         """What the rows add up to (JSON's types): by name and status, and
@@ -5869,8 +5872,6 @@ class RowWriter(object):
         if self.stop_s is not None:
             batch = self.abandon_timeouts(batch)
         self.stats.add_rows(batch, suffix)
-        if self.live is not None:
-            self.live.count(batch, suffix)
         if self.latencies is not None and (suffix is None
                                            or is_http(suffix)):
             if self.open_model:
@@ -8326,7 +8327,7 @@ class LiveView(object):
                 raise UsageError("no run is going on (or it has not started"
                                  " yet)")
             if plan.requests is not None or plan.sizing or (
-                    plan.groups is not None and plan.scenario.get("counted")):
+                    plan.groups is not None and len(plan.groups) > 1):
                 raise UsageError("the target of a run with -n, --sizing or"
                                  " --script FILE:USERS cannot change")
             if plan.model == "open" and target <= 0:
@@ -8570,6 +8571,7 @@ class WebHandler(object):
 
     server_version = "hammer/" + __version__
     protocol_version = "HTTP/1.0"
+    timeout = 30    # a client that sends nothing more is dropped then
 
     def log_message(self, *args):
         pass

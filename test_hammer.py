@@ -9551,7 +9551,7 @@ class WebTestCase(ServerTestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=self.tmp.name, universal_newlines=True,
             start_new_session=True)
-        self.addCleanup(self.reap, proc)
+        self.addCleanup(self.reap_web, proc)
         line = proc.stderr.readline()
         found = re.search(r"live view at http://(\S+?):(\d+)/", line)
         self.assertIsNotNone(found, line)
@@ -9561,7 +9561,7 @@ class WebTestCase(ServerTestCase):
         return proc
 
     @staticmethod
-    def reap(proc):
+    def reap_web(proc):
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
@@ -9602,7 +9602,7 @@ class WebTestCase(ServerTestCase):
         self.assertEqual(status, 200)
         return data
 
-    def wait_for(self, test, what, timeout_s=30.0):
+    def wait_state(self, test, what, timeout_s=30.0):
         """Poll /api/state until test(state) holds; that state."""
         deadline = time.monotonic() + timeout_s
         while True:
@@ -9634,7 +9634,7 @@ class TestWeb(WebTestCase):
                 "url": server.url, "users": "1", "runtime": "0.3s",
                 "args": "-p 1"})
             self.assertEqual(status, 202, data)
-            done = self.wait_for(lambda s: s["state"] == "done", "run %d" % n)
+            done = self.wait_state(lambda s: s["state"] == "done", "run %d" % n)
             self.assertEqual(done["exit_code"], 0, done)
         files = self.results()
         self.assertEqual(len(files), 2)
@@ -9682,10 +9682,10 @@ class TestWeb(WebTestCase):
         status, data = self.http("POST", "/api/start", {"url": server.url})
         self.assertEqual((status, data["error"]),
                          (409, "a run is going on: one run at a time"))
-        self.wait_for(lambda s: s["now"] and s["now"]["rps"] > 0,
+        self.wait_state(lambda s: s["now"] and s["now"]["rps"] > 0,
                       "requests")
         self.assertEqual(self.http("POST", "/api/stop", {})[0], 200)
-        done = self.wait_for(lambda s: s["state"] == "done", "the stop")
+        done = self.wait_state(lambda s: s["state"] == "done", "the stop")
         self.assertEqual(done["exit_code"], 130)
         self.assertEqual(done["totals"]["interrupted"]["signal"], "SIGINT")
         [path] = self.results()
@@ -9698,19 +9698,19 @@ class TestWeb(WebTestCase):
         self.web()
         self.http("POST", "/api/start", {"url": server.url, "users": "1",
                                          "runtime": "30s", "args": "-p 2"})
-        self.wait_for(lambda s: s["now"] and s["now"]["users"] == 1,
+        self.wait_state(lambda s: s["now"] and s["now"]["users"] == 1,
                       "one user")
         self.assertEqual(server.connections, 2)     # the probe, the user
         status, data = self.http("POST", "/api/users", {"users": "4"})
         self.assertEqual(status, 200, data)
-        self.wait_for(lambda s: s["now"]["users"] == 4, "four users")
+        self.wait_state(lambda s: s["now"]["users"] == 4, "four users")
         self.assertEqual(server.connections, 5)
         self.assertEqual(self.state()["now"]["target"], 4)
         self.http("POST", "/api/users", {"users": "2"})
-        self.wait_for(lambda s: s["now"]["users"] == 2, "two users")
+        self.wait_state(lambda s: s["now"]["users"] == 2, "two users")
         self.assertEqual(server.connections, 5)     # the first two stay
         self.http("POST", "/api/stop", {})
-        done = self.wait_for(lambda s: s["state"] == "done", "the stop")
+        done = self.wait_state(lambda s: s["state"] == "done", "the stop")
         [path] = self.results()
         self.assertEqual(self.rows_of(path), server.requests)
         with open(path + ".json") as f:
@@ -9787,7 +9787,7 @@ class TestWeb(WebTestCase):
         status, _ = self.http("POST", "/api/start", start,
                               {"Authorization": "Bearer " + token})
         self.assertEqual(status, 202)
-        self.wait_for(lambda s: s["state"] == "done", "the run")
+        self.wait_state(lambda s: s["state"] == "done", "the run")
         status, _ = self.http("POST", "/api/start", dict(start, token=token))
         self.assertEqual(status, 202)
         self.assertNotIn(token, json.dumps(self.state()))
@@ -9929,6 +9929,34 @@ class TestWebBrowser(WebTestCase):
         self.assertIsNone(self.driver.execute_script("return window.pwned"))
         self.assertTrue(cells)
         self.no_console_errors()
+
+
+
+@timed
+class TestWebHosts(HostsTestCase, WebTestCase):
+    """--web watching and steering a --hosts run: a line per node, the
+    new target on every node, Stop on every node."""
+
+    def test_two_nodes_steered_from_the_view(self):
+        server = self.start_server()
+        self.web(*[server.url, "-c", "2", "-p", "1", "--runtime", "30s",
+                   "-o", "run.csv"] + self.hosts_args("node1,node2"))
+        state = self.wait_state(lambda s: s["now"] and s["now"]["users"] == 2
+                                and len(s["nodes"]) == 2, "two nodes", 60.0)
+        self.assertEqual([n["node"] for n in state["nodes"]], [1, 2])
+        self.assertEqual(server.connections, 4)     # 2 probes, 2 users
+        status, data = self.http("POST", "/api/users", {"users": "4"})
+        self.assertEqual(status, 200, data)
+        self.wait_state(lambda s: s["now"]["users"] == 4
+                        and all(n["users"] == 2 for n in s["nodes"]),
+                        "two users a node")
+        self.assertEqual(server.connections, 6)
+        self.http("POST", "/api/stop", {})
+        out, err = self.web_proc.communicate(timeout=60)
+        self.assertEqual(self.web_proc.returncode, 130, err)
+        self.assertEqual(self.file_rows(os.path.join(self.tmp.name,
+                                                     "run.csv")),
+                         server.requests)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Usage:
     python hammer.py [URL] --project DIR    (a multi-mechanize project)
     python hammer.py -f locustfile.py -H URL -u 50 -r 10 -t 5m  (Locust's)
     python hammer.py [URL] --targets targets.txt ...
+    python hammer.py [URL ...] --web [HOST:PORT] [--web-keep]
     python hammer.py --demo
 
 Work is split over worker processes; each process runs threads, and each
@@ -47,6 +48,12 @@ the exception's type); the summary breaks them down by 4xx, 5xx,
 transport kind, checks and tasks.  A request is never sent
 twice: once sent, any failure is its row.  --timeout bounds every wait of
 a request: connect, send and read.
+
+--web serves a live view on 127.0.0.1:8089: a page that starts runs (as
+the same command lines would), shows each second's figures, changes the
+users or the rate mid-run through the stages, and stops a run as Ctrl+C
+does; and /metrics for Prometheus.  Beyond loopback its POSTs need a
+token.
 
 Exit codes: 0 run complete, 1 run failed (target unreachable at start,
 output not writable, a worker failed, no request made), 2 bad usage (also

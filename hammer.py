@@ -8722,9 +8722,9 @@ class WebHandler(object):
     def users(self, fields):
         view = self.server.view
         plan = view.plan
+        if plan is None or view.state != "running":
+            return self.refuse(409, "no run is going on")
         try:
-            if plan is None or view.state != "running":
-                raise UsageError("no run is going on")
             rate = plan.model == "open"
             text = str(fields.get("rate" if rate else "users") or "").strip()
             if not text:

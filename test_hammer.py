@@ -9717,6 +9717,31 @@ class TestWeb(WebTestCase):
             stages = json.load(f)["stages"]
         self.assertEqual([s["to"] for s in stages][-3:], [1, 4, 2])
 
+    @timed
+    def test_a_new_rate_mid_run(self):
+        server = self.start_server()
+        self.web()
+        self.http("POST", "/api/start", {"url": server.url, "rate": "50",
+                                         "runtime": "30s",
+                                         "args": "-c 4 -p 1"})
+        self.wait_state(lambda s: s["now"] and s["now"]["target"] == 50,
+                        "the first rate")
+        status, data = self.http("POST", "/api/users", {"users": "9"})
+        self.assertEqual((status, data["error"]), (400, (
+            "hammer: error: give the rate (req/s): this run has --rate")))
+        status, data = self.http("POST", "/api/users", {"rate": "400"})
+        self.assertEqual(status, 200, data)
+        state = self.wait_state(lambda s: s["now"]["target"] == 400
+                                and s["now"]["rps"] > 300, "the new rate")
+        self.assertEqual(state["model"], "open")
+        self.assertIn("service_p99_ms", state["now"])
+        self.http("POST", "/api/stop", {})
+        self.wait_state(lambda s: s["state"] == "done", "the stop")
+        [path] = self.results()
+        self.assertEqual(self.rows_of(path), server.requests)
+        self.assertEqual(self.http("POST", "/api/users", {"rate": "9"})[0],
+                         409)
+
     def test_the_command_lines_run_exits_with_its_summary(self):
         server = self.start_server()
         proc = self.web(server.url, "-c", "1", "-p", "1", "--runtime",

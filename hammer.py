@@ -8365,9 +8365,10 @@ class LiveView(object):
         rows, errors, names = self.sums.counters()
         return rows, errors, names
 
-    def state_data(self, extra=()):
+    def state_data(self, extra=(), since=None):
         """GET /api/state's JSON: extra percentiles (of the last second)
-        besides p50, p95 and p99."""
+        besides p50, p95 and p99; the series' seconds after `since` (an
+        elapsed_s) only, when given."""
         with self.lock:
             self.tick()
             rows, errors, names = self.counters()
@@ -8393,8 +8394,9 @@ class LiveView(object):
             for hist in self.window:
                 window.merge(hist)
             nodes = collections.OrderedDict()
-            for (source, _), p in sorted(self.latest.items(),
-                                         key=lambda kv: str(kv[0])):
+            for (source, _), p in sorted(
+                    self.latest.items(), key=lambda kv: (
+                        kv[0][0] is not None, kv[0][0] or 0, kv[0][1])):
                 if source is None:
                     continue
                 line = nodes.setdefault(source, {
@@ -8428,7 +8430,8 @@ class LiveView(object):
                 run["stages"] = stage_settings(self.stages)
             return {
                 "state": self.state, "run": run, "now": now,
-                "series": list(self.series), "totals": totals,
+                "series": [p for p in self.series if since is None
+                           or p["elapsed_s"] > since], "totals": totals,
                 "names": table, "nodes": list(nodes.values()),
                 "statuses": dict(statuses), "errors": dict(errors),
                 "histogram": histogram_bins(window),
@@ -8623,14 +8626,18 @@ class WebHandler(object):
                           " style-src 'unsafe-inline'; img-src data:;"
                           " connect-src 'self'; form-action 'self'")])
         elif path == "/api/state":
-            extra = []
-            for text in parse_qs(query).get("p", []):
+            fields, extra, since = parse_qs(query), [], None
+            for text in fields.get("p", []):
                 for part in text.split(","):
                     try:
                         extra.append(float(part))
                     except ValueError:
                         pass
-            self.send(200, view.state_data(extra[:8]))
+            try:
+                since = float(fields.get("since", [""])[0])
+            except ValueError:
+                pass
+            self.send(200, view.state_data(extra[:8], since))
         elif path == "/metrics":
             self.send(200, view.metrics().encode("utf-8"),
                       "text/plain; version=0.0.4; charset=utf-8")
@@ -8921,11 +8928,16 @@ function keys(names) {
     box.appendChild(document.createTextNode(name));
   });
 }
+var series = [], runKey;  // this run's seconds; its output names it
 function show(s) {
   text($("state"), s.state);
   text($("command"), s.run ? s.run.command.join(" ") : "");
   text($("error"), s.error || "");
-  var series = s.series || [];
+  (s.series || []).forEach(function (p) {
+    if (!series.length || p.elapsed_s > series[series.length - 1].elapsed_s)
+      series.push(p);
+  });
+  if (series.length > 3600) series.splice(0, series.length - 3600);
   var xs = series.map(function (p) { return p.elapsed_s; });
   var pick = function (k) { return series.map(function (p) { return p[k]; }); };
   if (s.now) {
@@ -8991,10 +9003,18 @@ function show(s) {
   });
 }
 function poll() {
-  var q = extra.length ? "?p=" + extra.join(",") : "";
-  fetch("/api/state" + q, {cache: "no-store"}).then(function (r) {
-    return r.json(); }).then(show).catch(function (e) {
-    text($("state"), "unreachable"); });
+  var q = ["since=" + (series.length ? series[series.length - 1].elapsed_s
+                                       : -1)];
+  if (extra.length) q.push("p=" + extra.join(","));
+  fetch("/api/state?" + q.join("&"), {cache: "no-store"}).then(function (r) {
+    return r.json(); }).then(function (s) {
+      var key = s.run ? s.run.output : null;
+      if (key !== runKey) {     // another run: its whole series, afresh
+        runKey = key; series = []; picked = {};
+        return poll();
+      }
+      show(s);
+    }).catch(function (e) { text($("state"), "unreachable"); });
 }
 function post(path, data) {
   var body = new URLSearchParams(data);

@@ -8546,6 +8546,14 @@ def web_server(view, host, port, token, top, jobs):
         address_family = (socket.AF_INET6 if ":" in host
                           else socket.AF_INET)
 
+        def handle_error(self, request, client_address):
+            """One line, not a traceback; nothing for a client gone
+            mid-answer."""
+            exc = sys.exc_info()[1]
+            if not isinstance(exc, (ConnectionError, socket.timeout)):
+                sys.stderr.write("hammer: warning: the live view failed a"
+                                 " request: %s\n" % failure_text(exc))
+
     class Handler(WebHandler, http.server.BaseHTTPRequestHandler):
         pass
 

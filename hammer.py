@@ -1155,22 +1155,40 @@ CONNECTION_EVENTS = (
 )
 
 
+def error_rows(plain, kinded, ok):
+    """classify()'s input -> a Counter of (status, kind) of the rows
+    that are errors under the rule ok (kind '' for the plain ones)."""
+    rows = collections.Counter()
+    for status, n in plain.items():
+        if n and error_class(status, "", ok):
+            rows[status, ""] += n
+    for (status, kind), n in kinded.items():
+        if error_class(status, kind, ok):
+            rows[status, kind] += n
+    return rows
+
+
 class NameStats(object):
     """One name's rows (a request's, a timer's or a task's): their count,
-    their errors (an error kind, or a 5xx) and a latency Histogram over
-    those that did not fail in transport or raise (from the slot in the
-    open model, as the totals)."""
+    their errors (an error kind, or a 5xx), their body bytes, a latency
+    Histogram over those that did not fail in transport or raise (from
+    the slot in the open model, as the totals) and, for a request's, its
+    error rows by (status, kind) (error_rows())."""
 
-    __slots__ = ("requests", "errors", "latency")
+    __slots__ = ("requests", "errors", "latency", "bytes", "error_kinds")
 
     def __init__(self):
         self.requests, self.errors, self.latency = 0, 0, Histogram()
+        self.bytes = 0
+        self.error_kinds = collections.Counter()
 
-    def add(self, rows, open_model, errors, failed):
-        """Count rows of this name: errors of them count as errors
-        (classify()), failed have an error kind."""
+    def add(self, rows, open_model, errors, failed, nbytes=0):
+        """Count rows of this name, of nbytes body bytes in all: errors
+        of them count as errors (classify()), failed have an error
+        kind."""
         self.requests += len(rows)
         self.errors += errors
+        self.bytes += nbytes
         if open_model:
             self.latency.add_us([c for c, r in zip(corrected_us(rows)[1],
                                                    rows) if r[2] or not r[4]])
@@ -1185,16 +1203,23 @@ class NameStats(object):
         self.requests += other.requests
         self.errors += other.errors
         self.latency.merge(other.latency)
+        self.bytes += other.bytes
+        self.error_kinds.update(other.error_kinds)
 
     def to_dict(self):
         return {"requests": self.requests, "errors": self.errors,
-                "latency": self.latency.to_dict()}
+                "latency": self.latency.to_dict(), "bytes": self.bytes,
+                "error_kinds": [[status, kind, n] for (status, kind), n
+                                in sorted(self.error_kinds.items())]}
 
     @classmethod
     def from_dict(cls, data):
         n = cls()
         n.requests, n.errors = data["requests"], data["errors"]
         n.latency = Histogram.from_dict(data["latency"])
+        n.bytes = data.get("bytes", 0)
+        n.error_kinds.update(dict(((status, kind), count) for status, kind,
+                                  count in data.get("error_kinds", ())))
         return n
 
 
@@ -1216,12 +1241,14 @@ class WorkerStats(object):
     names (scripts, targets), each row's last item is its 'METHOD,name',
     counted per name in names; the totals count requests only, not timers
     or failed tasks, but their errors count failed tasks too.  Without
-    names (URL mode), only rows of status 0 have an error kind.
+    names (URL mode), only rows of status 0 have an error kind.  A
+    script's reasons for failing requests (response.fail(why)) are
+    counted in reasons, by ('METHOD,name', why).
     """
 
     __slots__ = ("bytes", "statuses", "unanswered", "classes", "transport",
                  "latency", "events", "corrected", "lateness", "checked",
-                 "names", "failures", "tasks", "ok")
+                 "names", "failures", "tasks", "ok", "reasons")
 
     def __init__(self, open_model=False, named=False, ok=frozenset()):
         self.bytes = 0
@@ -1240,6 +1267,7 @@ class WorkerStats(object):
         self.failures = {}  # a script's failures: kind -> [count, text]
         self.tasks = collections.Counter()  # tasks that raised, by type
         self.ok = ok    # the statuses of 400 and more that are no error
+        self.reasons = collections.Counter()    # (suffix, why) -> rows
 
     @property
     def transport_errors(self):
@@ -1270,18 +1298,22 @@ class WorkerStats(object):
         all of the name suffix ('METHOD,name')."""
         statuses = collections.Counter(map(_STATUS_OF, rows))
         derived = False
+        nbytes = sum(map(_BYTES_OF, rows))
         if self.names is not None:
             if suffix.startswith("task,"):
-                self.add_named(rows, suffix, len(rows), len(rows))
+                self.add_named(rows, suffix, len(rows), len(rows), nbytes)
                 self.count_errors({TASK_CLASS: len(rows)}, {
                     TASK_CLASS: collections.Counter(map(_ERROR_OF, rows))})
                 return
             kinded, failed = kinded_rows(rows)
-            classes, kinds = classify(without_kinded(statuses, kinded),
-                                      kinded, "", self.ok)
-            self.add_named(rows, suffix, sum(classes.values()), failed)
+            plain = without_kinded(statuses, kinded)
+            classes, kinds = classify(plain, kinded, "", self.ok)
+            entry = self.add_named(rows, suffix, sum(classes.values()),
+                                   failed, nbytes)
             if not is_http(suffix):
                 return
+            if classes:
+                entry.error_kinds.update(error_rows(plain, kinded, self.ok))
             # closed model: the latency is the requests' names', merged
             # by settle() when it is read
             derived = self.corrected is None
@@ -1293,7 +1325,7 @@ class WorkerStats(object):
         self.count_errors(classes, kinds)
         self.unanswered += failures
         self.statuses.update(statuses)
-        self.bytes += sum(map(_BYTES_OF, rows))
+        self.bytes += nbytes
         if derived:
             pass
         elif failures:
@@ -1323,13 +1355,14 @@ class WorkerStats(object):
                     latency.merge(entry.latency)
             self.latency = latency
 
-    def add_named(self, rows, suffix, errors, failed):
-        """Count rows of one name: errors of them are errors, failed have
-        an error kind."""
+    def add_named(self, rows, suffix, errors, failed, nbytes):
+        """Count rows of one name, of nbytes body bytes: errors of them
+        are errors, failed have an error kind.  -> its NameStats."""
         entry = self.names.get(suffix)
         if entry is None:
             entry = self.names[suffix] = NameStats()
-        entry.add(rows, self.corrected is not None, errors, failed)
+        entry.add(rows, self.corrected is not None, errors, failed, nbytes)
+        return entry
 
     @property
     def answered(self):
@@ -1341,6 +1374,7 @@ class WorkerStats(object):
         self.bytes += other.bytes
         self.checked.update(other.checked)
         self.tasks.update(other.tasks)
+        self.reasons.update(other.reasons)
         if other.names is not None:
             if self.names is None:
                 self.names = {}
@@ -1368,7 +1402,9 @@ class WorkerStats(object):
                 "transport": dict(self.transport),
                 "latency": self.latency.to_dict(),
                 "events": dict(self.events), "checked": dict(self.checked),
-                "tasks": dict(self.tasks), "failures": self.failures}
+                "tasks": dict(self.tasks), "failures": self.failures,
+                "reasons": [[suffix, why, n] for (suffix, why), n
+                            in sorted(self.reasons.items())]}
         if self.names is not None:
             data["names"] = dict((k, v.to_dict())
                                  for k, v in self.names.items())
@@ -1383,6 +1419,8 @@ class WorkerStats(object):
         s.bytes = data["bytes"]
         s.checked.update(data.get("checked", {}))
         s.tasks.update(data.get("tasks", {}))
+        s.reasons.update(dict(((suffix, why), n) for suffix, why, n
+                              in data.get("reasons", ())))
         s.failures = dict((k, list(v))
                           for k, v in data.get("failures", {}).items())
         for suffix, entry in data.get("names", {}).items():
@@ -2269,6 +2307,131 @@ def run_summary(plan, stats, duration_s, checks, sizing, interrupted=None):
         if sizing.target_rps is not None:
             summary["sizing"]["target_rps"] = round(sizing.target_rps, 3)
     return summary
+
+
+# --csv PREFIX (Locust's): the files Locust 2.x writes beside the rows, with
+# its columns (its StatsCSV), from the run's merged WorkerStats.  Times are
+# in ms: Locust's ints stay ints (its percentiles, hammer's exact ones
+# rounded to the ms), its floats floats (to the microsecond).
+LOCUST_PERCENTILES = (50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100)
+LOCUST_STATS_COLUMNS = (
+    "Type", "Name", "Request Count", "Failure Count", "Median Response Time",
+    "Average Response Time", "Min Response Time", "Max Response Time",
+    "Average Content Size", "Requests/s", "Failures/s") + tuple(
+        "%g%%" % p for p in LOCUST_PERCENTILES)
+LOCUST_FAILURES_COLUMNS = ("Method", "Name", "Error", "Occurrences")
+LOCUST_EXCEPTIONS_COLUMNS = ("Count", "Message", "Traceback", "Nodes")
+LOCUST_CSV_FILES = ("_stats.csv", "_failures.csv", "_exceptions.csv")
+
+
+def locust_stats_row(method, name, n, duration_s):
+    """One row of Locust's PREFIX_stats.csv for the NameStats n: "N/A"
+    percentiles without requests, as Locust writes them."""
+    lat = n.latency
+    if lat.n:
+        pcts = [int(round(v * 1000))
+                for v in lat.percentiles(LOCUST_PERCENTILES)]
+        times = [pcts[0], round(lat.mean * 1000, 3), round(lat.min * 1000, 3),
+                 round(lat.max * 1000, 3)]
+    else:
+        pcts, times = [0] * len(LOCUST_PERCENTILES), [0, 0.0, 0, 0]
+    if not n.requests:
+        pcts = ["N/A"] * len(LOCUST_PERCENTILES)
+    per_s = 1.0 / duration_s if duration_s > 0 else 0.0
+    return ([method, name, n.requests, n.errors] + times + [
+        n.bytes / n.requests if n.requests else 0, n.requests * per_s,
+        n.errors * per_s] + pcts)
+
+
+def locust_stats_rows(names, duration_s):
+    """Locust's PREFIX_stats.csv as rows, the header first: one row per
+    request's name ({'METHOD,name': NameStats}; not timers nor tasks),
+    by name then method as Locust sorts them, then the Aggregated one;
+    the rates are over duration_s, the run's."""
+    rows, total = [list(LOCUST_STATS_COLUMNS)], NameStats()
+    requests = sorted((split_suffix(suffix)[::-1], n)
+                      for suffix, n in names.items() if is_http(suffix))
+    for (name, method), n in requests:
+        rows.append(locust_stats_row(method, name, n, duration_s))
+        total.merge(n)
+    rows.append(locust_stats_row("", "Aggregated", total, duration_s))
+    return rows
+
+
+def http_error_text(status, name):
+    """An error status as Locust's failures.csv words it: the HTTPError
+    of requests' raise_for_status(), the request's name for its URL."""
+    from http.client import responses
+    which = {4: "Client Error", 5: "Server Error"}.get(status // 100, "Error")
+    return "HTTPError(%r)" % ("%d %s: %s for url: %s" % (
+        status, which, responses.get(status, ""), name))
+
+
+def locust_failure_rows(names, reasons):
+    """Locust's PREFIX_failures.csv as rows, the header first: a
+    request's error rows by name and error (NameStats.error_kinds),
+    sorted.  A status of 400 and more is an HTTPError (http_error_text());
+    a row the script failed is a CatchResponseError of its reason
+    (reasons: {('METHOD,name', why): rows}; those past the reasons a
+    worker counts keep the word check); any other error is its kind, as
+    results.csv's error column says it (timeout, refused, redirects,
+    ...)."""
+    given = {}
+    for (suffix, why), n in reasons.items():
+        given.setdefault(suffix, []).append((why, n))
+    counts = collections.Counter()
+    for suffix, entry in names.items():
+        if not is_http(suffix):
+            continue
+        method, name = split_suffix(suffix)
+        checks = 0
+        for (status, kind), n in entry.error_kinds.items():
+            if kind == "check":
+                checks += n
+            elif status >= ERROR_STATUS_FROM:
+                counts[name, method, http_error_text(status, name)] += n
+            else:
+                counts[name, method, kind] += n
+        for why, n in given.get(suffix, ()):
+            counts[name, method, "CatchResponseError(%r)" % why] += n
+            checks -= n
+        if checks > 0:
+            counts[name, method, "check"] += checks
+    return [list(LOCUST_FAILURES_COLUMNS)] + [
+        [method, name, error, n]
+        for (name, method, error), n in sorted(counts.items())]
+
+
+def exception_parts(kind, text):
+    """A failure's text as ScriptContext.note_exception() writes it
+    ('KIND in WHERE:', the script's frames, the exception's own lines)
+    -> (its message, as str() gives it; its frames)."""
+    lines = text.split("\n")[1:]
+    frames = list(itertools.takewhile(lambda l: l.startswith(" "), lines))
+    own = "\n".join(lines[len(frames):])
+    head, colon, message = own.partition(": ")
+    if not colon:
+        head, message = own, ""
+    if head.rpartition(".")[2] != kind:
+        message = own
+    return message, "".join(line + "\n" for line in frames)
+
+
+SCRIPT_NOTES = ("stuck", "other")   # ScriptContext's failures not raised
+
+
+def locust_exception_rows(failures, nodes):
+    """Locust's PREFIX_exceptions.csv as rows, the header first: each
+    kind of exception the scripts raised (failures: {kind: [count,
+    text]}, the first one's text), most first; nodes: the Nodes
+    column."""
+    rows = [list(LOCUST_EXCEPTIONS_COLUMNS)]
+    for kind, (count, text) in sorted(failures.items(),
+                                      key=lambda kv: (-kv[1][0], kv[0])):
+        if kind in SCRIPT_NOTES or kind.startswith("check: "):
+            continue
+        rows.append([count] + list(exception_parts(kind, text)) + [nodes])
+    return rows
 
 
 # --- scenario inputs: targets files, projects, data files --------------------
@@ -3456,6 +3619,8 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_MAX_BODY_B = 10 * 1000 * 1000
 URL_CACHE_MAX = 1024        # a user's parsed URLs; cleared when full
 TRACEBACK_KINDS_MAX = 20    # distinct failures a worker keeps the text of
+REASONS_MAX = 100   # distinct (name, response.fail() reason) a worker counts
+REASON_MAX_CHARS = 200      # of a reason, as the failures' keys keep it
 STUCK_S = 1.0   # a script user still busy this long after its last
 
 
@@ -3880,6 +4045,7 @@ class ScriptContext(object):
             origin(plan.target): connect}
         self.tls_context = None
         self.failures = collections.OrderedDict()  # key -> [count, text]
+        self.reasons = collections.Counter()  # ('METHOD,name', why) -> rows
         import http.cookiejar   # now, not when the users start
         self.jar = http.cookiejar.CookieJar
 
@@ -3934,6 +4100,15 @@ class ScriptContext(object):
             else:
                 other = self.failures.setdefault("other", [0, ""])
                 other[0] += 1
+
+    def note_reasons(self, reasons):
+        """Count the rows of an iteration that a script failed, by
+        ('METHOD,name', why): at most REASONS_MAX of them, the rows of
+        others left to the per-name counts alone."""
+        with self.lock:
+            for key in reasons:
+                if key in self.reasons or len(self.reasons) < REASONS_MAX:
+                    self.reasons[key] += 1
 
     def note_exception(self, exc, where, path):
         kind = type(exc).__name__
@@ -3996,13 +4171,17 @@ class IterationRows(object):
     'METHOD,name': add() one, mark() one failed, and commit() them, each
     to the worker's queue of its name (record(suffix)), at the
     iteration's end.  In the open model, shift (the iteration's slot
-    minus its start) gives each row its scheduled time."""
+    minus its start) gives each row its scheduled time.  reasons holds
+    the response.fail() reason of each row marked 'check', by index,
+    for the worker's count of them (ScriptContext.note_reasons())."""
 
-    __slots__ = ("ctx", "record", "rows", "appends", "batch", "shift")
+    __slots__ = ("ctx", "record", "rows", "appends", "batch", "shift",
+                 "reasons")
 
     def __init__(self, ctx, record):
         self.ctx, self.record = ctx, record
         self.rows = []
+        self.reasons = {}
         self.appends = {}   # 'METHOD,name' -> its queue's append
         self.batch = 0      # which iteration a Response's row is in
         self.shift = None
@@ -4021,17 +4200,26 @@ class IterationRows(object):
         self.rows.append((row, suffix))
         return self.batch, len(self.rows) - 1
 
-    def mark(self, where, error):
-        """Give the row add() placed at where the error kind error."""
+    def mark(self, where, error, why=None):
+        """Give the row add() placed at where the error kind error; why:
+        the reason a script failed it ('check'), the last one kept."""
         batch, i = where
         if batch != self.batch:
             raise RuntimeError("response.fail() and accept() must come in the"
                                " iteration that made the request")
         row, suffix = self.rows[i]
         self.rows[i] = (row[:4] + (error,) + row[5:], suffix)
+        if why is not None:
+            self.reasons[i] = why
+        else:
+            self.reasons.pop(i, None)
 
     def commit(self):
         """Hand this iteration's rows to the worker's writer."""
+        if self.reasons:
+            self.ctx.note_reasons([(self.rows[i][1], why) for i, why
+                                   in self.reasons.items()])
+            self.reasons = {}
         if self.rows:
             appends = self.appends
             for row, suffix in self.rows:
@@ -4214,10 +4402,11 @@ class User(object):
 
     # -- rows --
     def _fail_row(self, where, why):
-        self._rows.mark(where, "check")
+        self._rows.mark(where, "check", why[:REASON_MAX_CHARS])
         if where[1] == len(self._rows) - 1:
             self._last_error = "check"     # a timer's last response
-        self._ctx.note("check: " + why[:200], "response.fail(): " + why)
+        self._ctx.note("check: " + why[:REASON_MAX_CHARS],
+                       "response.fail(): " + why)
 
     def _accept_row(self, where, status):
         kind = ACCEPTED if status >= 400 else ""
@@ -6105,6 +6294,7 @@ class Worker(object):
             self.stats.events.update(events)
         if self.ctx is not None:
             self.stats.failures = dict(self.ctx.failures)
+            self.stats.reasons.update(self.ctx.reasons)
         if self.slots is not None and self.slots.lock is not None:
             # Poisson: the slots due before the end, to judge the sent rate
             # by them, not by their expected number
@@ -6788,6 +6978,14 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     update_settings(record, err, duration_s=round(duration, 6),
                     summary=run_summary(plan, stats, duration, checks,
                                         sizing, interrupted))
+    if plan.locust_csv is not None:
+        try:
+            write_locust_csv(plan.locust_csv, stats, duration,
+                             "local" if plan.hosts is None else "")
+        except OSError as exc:
+            err.write("hammer: error: cannot write %r: %s\n"
+                      % (exc.filename, exc.strerror or exc))
+            failed = True
     if signum is not None:
         return 128 + signum
     if failed:
@@ -6804,6 +7002,20 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     if not all(ok for _, _, ok in checks):
         return 3
     return 0
+
+
+def write_locust_csv(prefix, stats, duration_s, nodes):
+    """--csv PREFIX: Locust's PREFIX_stats.csv, PREFIX_failures.csv and
+    PREFIX_exceptions.csv, from the run's merged stats (a WorkerStats)
+    over duration_s, written as Locust's csv.writer writes them.  nodes:
+    the exceptions' Nodes column.  OSError when one cannot be written."""
+    names = stats.names or {}
+    for suffix, rows in zip(LOCUST_CSV_FILES, (
+            locust_stats_rows(names, duration_s),
+            locust_failure_rows(names, stats.reasons),
+            locust_exception_rows(stats.failures, nodes))):
+        with open(prefix + suffix, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(rows)
 
 
 class ProgressLine(object):
@@ -7951,7 +8163,9 @@ def build_parser():
     g.add_argument("--headless", "--no-web", action="store_true",
                    help="accepted: hammer is always headless")
     g.add_argument("--csv", metavar="PREFIX",
-                   help="-o PREFIX_requests.csv (default: -o's)")
+                   help="-o PREFIX_requests.csv, and at the end Locust's"
+                        " PREFIX_stats.csv, _failures.csv, _exceptions.csv"
+                        " (default: -o's)")
     g.add_argument("-T", "--tags", nargs="+", metavar="TAG",
                    help="only the tasks tagged so (default: all)")
     g.add_argument("-E", "--exclude-tags", nargs="+", metavar="TAG",
@@ -8261,7 +8475,7 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts ok_status demo"))
+    " hosts ok_status demo locust_csv"))
 
 
 def exclusive(args, names):
@@ -8639,7 +8853,7 @@ def make_plan(args):
         verbose=args.verbose, scenario=scene.settings, notes=notes,
         quiet=scene.quiet, node=node, start_at=start_at,
         hosts=len(args.hosts) if args.hosts else None, ok_status=ok_status,
-        demo=bool(getattr(args, "demo", False)))
+        demo=bool(getattr(args, "demo", False)), locust_csv=args.csv)
 
 
 def hosts_options(args):

@@ -1281,10 +1281,12 @@ class ServerTestCase(unittest.TestCase):
         return server
 
     def hammer(self, *args, **kwargs):
-        """Run hammer.py with args; a run that outlives the timeout is
-        killed, workers and all, and fails the test.  With rss=True,
-        self.peak_rss_mb is the peak RSS of hammer's biggest process."""
-        cmd = [sys.executable, HAMMER] + list(args) + ["-o", self.csv, "-q"]
+        """Run hammer.py with args (and -o self.csv, unless output=False);
+        a run that outlives the timeout is killed, workers and all, and
+        fails the test.  With rss=True, self.peak_rss_mb is the peak RSS
+        of hammer's biggest process."""
+        cmd = [sys.executable, HAMMER] + list(args) + (
+            ["-o", self.csv, "-q"] if kwargs.get("output", True) else ["-q"])
         rss_file = os.path.join(self.tmp.name, "rss")
         if kwargs.get("rss"):
             cmd = [sys.executable, "-c", RSS_WRAPPER, rss_file] + cmd
@@ -6903,6 +6905,101 @@ class TestLocustfiles(ScenarioTestCase):
         self.assertEqual(set(named), {("POST", "/echo"), ("POST", "/logout"),
                                       ("GET", "/items"), ("GET", "/items/1")})
 
+    def test_csv_writes_locusts_stats_failures_and_exceptions(self):
+        prefix = os.path.join(self.tmp.name, "run")
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class Shopper(HttpUser):
+                @task
+                def shop(self):
+                    self.client.get("/items")
+                    self.client.get("/bytes/10", name="ten")
+                    self.client.get("/nowhere")
+                    with self.client.get("/page-with-error",
+                                         catch_response=True) as r:
+                        r.failure("the page says error")
+                    1 / 0
+            """)
+        proc = self.hammer("-f", path, "-H", self.app.url, "-p", "1", "-u",
+                           "2", "-n", "6", "--csv", prefix, output=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+
+        def read(suffix):
+            with open(prefix + suffix, newline="", encoding="utf-8") as f:
+                return list(csv.reader(f))
+        stats = read("_stats.csv")
+        self.assertEqual(stats[0], [
+            "Type", "Name", "Request Count", "Failure Count",
+            "Median Response Time", "Average Response Time",
+            "Min Response Time", "Max Response Time", "Average Content Size",
+            "Requests/s", "Failures/s", "50%", "66%", "75%", "80%", "90%",
+            "95%", "98%", "99%", "99.9%", "99.99%", "100%"])
+        counts = self.app.counts()
+        self.assertEqual(counts, collections.Counter({
+            ("GET", "/items"): 6, ("GET", "/bytes/10"): 6,
+            ("GET", "/nowhere"): 6, ("GET", "/page-with-error"): 6}))
+        self.assertEqual([(r[0], r[1], int(r[2]), int(r[3]))
+                          for r in stats[1:]],
+                         [("GET", "/items", counts["GET", "/items"], 0),
+                          ("GET", "/nowhere", counts["GET", "/nowhere"], 6),
+                          ("GET", "/page-with-error",
+                           counts["GET", "/page-with-error"], 6),
+                          ("GET", "ten", counts["GET", "/bytes/10"], 0),
+                          ("", "Aggregated", sum(counts.values()), 12)])
+        self.assertEqual(stats[4][8], "10.0")   # ten's body bytes
+        with open(prefix + "_requests.csv") as f:
+            self.assertEqual(len(f.readlines()), 1 + 24 + 6)  # and tasks
+        self.assertEqual(read("_failures.csv"), [
+            ["Method", "Name", "Error", "Occurrences"],
+            ["GET", "/nowhere", "HTTPError('404 Client Error: Not Found for"
+             " url: /nowhere')", "6"],
+            ["GET", "/page-with-error",
+             "CatchResponseError('the page says error')", "6"]])
+        exceptions = read("_exceptions.csv")
+        self.assertEqual(exceptions[0], ["Count", "Message", "Traceback",
+                                         "Nodes"])
+        self.assertEqual([r[:2] + r[3:] for r in exceptions[1:]],
+                         [["6", "division by zero", "local"]])
+        self.assertRegex(exceptions[1][2], r'\A  File ".*locustfile.py", line'
+                         r' 14, in shop\n    1 / 0\n')
+
+    def test_csv_files_of_a_run_stopped_by_ctrl_c(self):
+        # the files hold what was measured: every request the app served
+        prefix = os.path.join(self.tmp.name, "run")
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, constant, task
+
+
+            class Browser(HttpUser):
+                wait_time = constant(0.01)
+
+                @task
+                def browse(self):
+                    self.client.get("/items")
+            """)
+        proc = subprocess.Popen(
+            [sys.executable, HAMMER, "-f", path, "-H", self.app.url, "-p",
+             "1", "-u", "2", "-t", "60s", "--csv", prefix, "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, start_new_session=True)
+        self.addCleanup(TestSignals.kill_group, proc.pid)
+        deadline = time.monotonic() + 20
+        while len(self.app.hits()) < 10:
+            self.assertLess(time.monotonic(), deadline, "no requests came")
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 130, err)
+        served = str(len(self.app.hits()))
+        with open(prefix + "_stats.csv", newline="") as f:
+            self.assertEqual([r[:4] for r in list(csv.reader(f))[1:]], [
+                ["GET", "/items", served, "0"],
+                ["", "Aggregated", served, "0"]])
+        with open(prefix + "_requests.csv") as f:
+            self.assertEqual(str(len(f.readlines()) - 1), served)
+
     def test_import_locust_gives_hammers_module(self):
         # a `locust` package on the path, as when Locust is installed
         fake = os.path.join(self.tmp.name, "site", "locust")
@@ -7419,7 +7516,10 @@ class TestLocustOptions(ScenarioTestCase):
 
     def test_csv_prefix(self):
         plan = self.plan("-H", "http://127.0.0.1:1/", "--csv", "out/run")
-        self.assertEqual(plan.output, "out/run_requests.csv")
+        self.assertEqual((plan.output, plan.locust_csv),
+                         ("out/run_requests.csv", "out/run"))
+        plan = self.plan("-H", "http://127.0.0.1:1/")
+        self.assertEqual((plan.output, plan.locust_csv), ("results.csv", None))
 
     def test_load_test_shape_becomes_stages(self):
         path = self.write("locustfile.py", """
@@ -7499,6 +7599,92 @@ class FakeHammerUser(object):
         self.rng = types.SimpleNamespace(random=iter(randoms).__next__)
         self.now = now
         self._clock = lambda: self.now
+
+
+class TestLocustCsv(unittest.TestCase):
+    """--csv PREFIX's files, as Locust writes them, from WorkerStats."""
+
+    def stats(self):
+        stats = hammer.WorkerStats(named=True, ok=frozenset([409]))
+        stats.add_rows([(0.1, 0.010, 200, 100, ""), (0.2, 0.020, 200, 300, ""),
+                        (0.3, 0.0305, 404, 50, "")], "GET,/a")
+        stats.add_rows([(0.4, 2.0, 0, 0, "timeout")], "POST,/b")
+        stats.add_rows([(0.5, 0.003, 200, 0, "")], "timer,t")
+        stats.add_rows([(0.6, 0.001, 0, 0, "ZeroDivisionError")], "task,U.t")
+        return stats
+
+    def test_stats_rows(self):
+        rows = hammer.locust_stats_rows(self.stats().names, 2.0)
+        self.assertEqual(rows, [
+            list(hammer.LOCUST_STATS_COLUMNS),
+            # 10, 20 and 30.5 ms: nearest-rank percentiles, to the ms
+            ["GET", "/a", 3, 1, 20, 20.167, 10.0, 30.5, 150.0, 1.5, 0.5,
+             20, 20, 30, 30, 30, 30, 30, 30, 30, 30, 30],
+            # a transport error has no latency, as Locust's none
+            ["POST", "/b", 1, 1, 0, 0.0, 0, 0, 0.0, 0.5, 0.5] + [0] * 11,
+            ["", "Aggregated", 4, 2, 20, 20.167, 10.0, 30.5, 112.5, 2.0, 1.0,
+             20, 20, 30, 30, 30, 30, 30, 30, 30, 30, 30]])
+        self.assertEqual(rows[0][-4:], ["99%", "99.9%", "99.99%", "100%"])
+
+    def test_stats_rows_without_requests(self):
+        self.assertEqual(hammer.locust_stats_rows({}, 1.0)[1:], [
+            ["", "Aggregated", 0, 0, 0, 0.0, 0, 0, 0, 0.0, 0.0]
+            + ["N/A"] * 11])
+
+    def test_failure_rows(self):
+        stats = self.stats()
+        stats.add_rows([(0.7, 0.01, 500, 0, ""), (0.8, 0.01, 200, 0, "check"),
+                        (0.9, 0.01, 200, 0, "check"),
+                        (1.0, 0.01, 404, 0, "check"),
+                        (1.1, 0.01, 404, 0, "accepted"),
+                        (1.2, 0.01, 409, 0, ""),
+                        (1.3, 0.01, 302, 0, "redirects")], "GET,/a")
+        stats.reasons.update({("GET,/a", "no 'total' in it"): 2})
+        self.assertEqual(hammer.locust_failure_rows(stats.names,
+                                                    stats.reasons), [
+            ["Method", "Name", "Error", "Occurrences"],
+            ["GET", "/a", "CatchResponseError(\"no 'total' in it\")", 2],
+            ["GET", "/a", "HTTPError('404 Client Error: Not Found for url:"
+             " /a')", 1],
+            ["GET", "/a", "HTTPError('500 Server Error: Internal Server Error"
+             " for url: /a')", 1],
+            # a failure past the reasons a worker counts
+            ["GET", "/a", "check", 1],
+            ["GET", "/a", "redirects", 1],
+            ["POST", "/b", "timeout", 1]])
+
+    def test_exception_rows(self):
+        failures = {
+            "ZeroDivisionError": [3, 'ZeroDivisionError in U.t:\n  File'
+                                  ' "lf.py", line 12, in t\n    1/0\n'
+                                  'ZeroDivisionError: division by zero'],
+            "Oops": [5, 'Oops in U.x:\n  File "lf.py", line 3, in x\n'
+                        '    raise Oops()\nhammer_script_7.Oops'],
+            "check: bad": [4, "response.fail(): bad"],
+            "stuck": [1, "users still in their script's own code"],
+            "other": [2, ""]}
+        self.assertEqual(hammer.locust_exception_rows(failures, "local"), [
+            ["Count", "Message", "Traceback", "Nodes"],
+            [5, "", '  File "lf.py", line 3, in x\n    raise Oops()\n',
+             "local"],
+            [3, "division by zero", '  File "lf.py", line 12, in t\n'
+                                    '    1/0\n', "local"]])
+
+    def test_the_nodes_figures_merge(self):
+        # --hosts: nodes send their stats as JSON, the controller merges
+        one, two = self.stats(), self.stats()
+        one.reasons[("GET,/a", "bad")] = 1
+        merged = hammer.WorkerStats(named=True)
+        for stats in (one, two):
+            merged.merge(hammer.WorkerStats.from_dict(json.loads(json.dumps(
+                stats.to_dict()))))
+        rows = hammer.locust_stats_rows(merged.names, 2.0)
+        self.assertEqual(rows[1][:4] + rows[1][8:9], ["GET", "/a", 6, 2,
+                                                       150.0])
+        self.assertEqual(merged.names["GET,/a"].error_kinds,
+                         collections.Counter({(404, ""): 2}))
+        self.assertEqual(merged.reasons, collections.Counter(
+            {("GET,/a", "bad"): 1}))
 
 
 class TestLocustPieces(unittest.TestCase):

@@ -4765,16 +4765,20 @@ def holder_wait(holder):
 class LoadTestShape(object):
     """Locust's LoadTestShape: tick() gives (users, spawn rate), or None
     to stop; hammer asks it once per second of the plan, before the run,
-    and makes stages of its answers."""
+    and makes stages of its answers.  get_run_time() counts from the
+    start or the last reset_time(); get_current_user_count() is the
+    users the plan has reached at that second."""
 
-    def __init__(self):
-        self._run_time = 0.0
+    _now_s, _start_s, _users = 0.0, 0.0, 0     # set by each tick
 
     def get_run_time(self):
-        return self._run_time
+        return self._now_s - self._start_s
 
     def reset_time(self):
-        self._run_time = 0.0
+        self._start_s = self._now_s
+
+    def get_current_user_count(self):
+        return int(self._users)
 
     def tick(self):
         raise NotImplementedError("a LoadTestShape needs a tick() method")
@@ -4783,11 +4787,12 @@ class LoadTestShape(object):
 def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
     """A LoadTestShape's answers -> (duration_s, users) steps, the users
     moving toward each tick's target at its spawn rate (users/s), as
-    Locust's runner does.  tick(t) gives (users, rate) or None at t
-    seconds.  ValueError for an answer hammer cannot follow."""
+    Locust's runner does.  tick(t, users) gives (users, rate) or None at
+    t seconds, with users reached so far.  ValueError for an answer
+    hammer cannot follow."""
     steps, users, t = [], 0.0, 0.0
     for _ in range(ticks_max):
-        answer = tick(t)
+        answer = tick(t, users)
         if answer is None:
             return steps
         if not isinstance(answer, tuple) or len(answer) != 2:
@@ -8206,8 +8211,8 @@ def shape_of_locustfile(scenario, args):
                              " %s" % (scenario.locust.shape.__name__, name))
     shape = scenario.locust.shape()
 
-    def tick(t):
-        shape._run_time = t
+    def tick(t, users):
+        shape._now_s, shape._users = t, users
         return shape.tick()
     try:
         steps = shape_steps(tick)

@@ -7454,6 +7454,49 @@ class TestLocustOptions(ScenarioTestCase):
         self.assertEqual(str(cm.exception), "the locustfile's Steps sets the"
                          " users: leave out -u/-c")
 
+    def test_load_test_shape_reads_the_user_count_and_resets_time(self):
+        # Locust's examples/custom_shape/wait_user_count.py: each step
+        # dwells once its users are all there, timed from reset_time()
+        path = self.write("locustfile.py", """
+            from collections import namedtuple
+            from locust import HttpUser, LoadTestShape, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+
+
+            Step = namedtuple("Step", ["users", "dwell"])
+
+
+            class StepLoadShape(LoadTestShape):
+                targets_with_times = (Step(2, 1), Step(4, 1))
+
+                def __init__(self, *args, **kwargs):
+                    self.step = 0
+                    self.time_active = False
+                    super().__init__(*args, **kwargs)
+
+                def tick(self):
+                    if self.step >= len(self.targets_with_times):
+                        return None
+                    target = self.targets_with_times[self.step]
+                    if target.users == self.get_current_user_count():
+                        if not self.time_active:
+                            self.reset_time()
+                            self.time_active = True
+                        if self.get_run_time() > target.dwell:
+                            self.step += 1
+                            self.time_active = False
+                    return (target.users, 100)
+            """)
+        plan = make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-p", "1")
+        self.assertEqual(plan.stages, (
+            hammer.Stage(0.0, 0.02, 0, 2), hammer.Stage(0.02, 4.0, 2, 2),
+            hammer.Stage(4.0, 4.02, 2, 4), hammer.Stage(4.02, 8.0, 4, 4)))
+
     def test_rate_leaves_the_wait_time_out_with_a_note(self):
         plan = self.plan("-H", "http://127.0.0.1:1/", "--rate", "5")
         self.assertEqual(plan.notes, [
@@ -7621,7 +7664,7 @@ class TestLocustPieces(unittest.TestCase):
                          "hammer does not cover events.spawning_complete")
 
     def test_shape_steps(self):
-        def tick(t):
+        def tick(t, users):
             if t < 2:
                 return (4, 2)       # up to 4 users at 2 a second
             if t < 4:
@@ -7632,9 +7675,9 @@ class TestLocustPieces(unittest.TestCase):
 
     def test_shape_steps_bounded(self):
         with self.assertRaises(ValueError):
-            hammer.shape_steps(lambda t: (1, 1), ticks_max=5)
+            hammer.shape_steps(lambda t, users: (1, 1), ticks_max=5)
         with self.assertRaises(ValueError):
-            hammer.shape_steps(lambda t: (1, 1, ["A"]))
+            hammer.shape_steps(lambda t, users: (1, 1, ["A"]))
 
 
 

@@ -5251,6 +5251,18 @@ def locust_refusals(tree):
                    or (isinstance(node.value, ast.Name)
                        and node.value.id in ("environment", "env")))):
             found.append((node.lineno, "environment.runner"))
+        elif (isinstance(node, ast.Attribute)
+              and node.attr not in LOCUST_EVENTS
+              and ((isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "events"
+                    and isinstance(node.value.value, (ast.Name,
+                                                      ast.Attribute))
+                    and getattr(node.value.value, "attr", getattr(
+                        node.value.value, "id", None)) in (
+                            "environment", "env"))
+                   or (isinstance(node.value, ast.Name)
+                       and node.value.id == "events"))):
+            found.append((node.lineno, "events.%s" % node.attr))
     return sorted(found)
 
 

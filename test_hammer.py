@@ -7321,9 +7321,23 @@ class TestLocustRefusals(ScenarioTestCase):
                 parser.add_argument("--my-option")
             """)
         self.assert_usage(["-f", path, "-H", self.app.url],
-                          "script %r line 5: NotCovered: hammer does not"
-                          " cover events.init_command_line_parser" % path,
-                          traceback_of=path)
+                          "script %r line 5: hammer does not cover"
+                          " events.init_command_line_parser" % path)
+
+    def test_an_event_not_covered_inside_a_listener(self):
+        # found at load, not when init fires in each worker (the run went
+        # on, the listener never added)
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.init.add_listener
+            def on_init(environment, **kwargs):
+                @environment.events.spawning_complete.add_listener
+                def spawned(**kw):
+                    pass
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " events.spawning_complete")
 
     def test_a_user_for_another_protocol(self):
         self.refused("""

@@ -3514,6 +3514,9 @@ def load_script(path):
     or holds a concrete User class, is a locustfile.  UsageError names
     the file, the line and the error."""
     import importlib.util
+    if os.path.isdir(path):
+        raise UsageError("cannot read script %r: it is a directory: give"
+                         " the .py file" % path)
     if not os.path.isfile(path):
         raise UsageError("cannot read script %r: no such file" % path)
     # `import hammer` in a script gets this module, even when it runs as

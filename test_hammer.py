@@ -1987,7 +1987,7 @@ class TestBadInput(ServerTestCase):
                 [10 ** 7], hammer.box_limits())),
             ([url, "-p", "64", "-c", huge_t], hammer.capacity_problem(
                 hammer.split_evenly(10 ** 7, 64), hammer.box_limits())),
-        ] + self.load_shape_cases(url)
+        ] + self.load_shape_cases(url) + self.locust_cases(url)
 
     def load_shape_cases(self, url):
         """--rate, --stages, --cycles, --think, --sizing and --fail-if."""
@@ -2117,6 +2117,57 @@ class TestBadInput(ServerTestCase):
             ([url, "--fail-if", "p95<1s}"], "--fail-if: threshold 'p95<1s}':"
              " a name goes in braces, as in p95{checkout}<500ms"),
         ]
+
+    def locust_cases(self, url):
+        """Locustfiles (-f) and Locust's options."""
+        lf = self.script("locustfile.py", "from locust import HttpUser, tag,"
+                         " task\nclass A(HttpUser):\n    @tag('a')\n"
+                         "    @task\n    def a(self):\n"
+                         "        self.client.get('/')\n")
+        syntax = self.script("syntax.py", "def x(:\n")
+        nouser = self.script("nouser.py", "from locust import HttpUser\n")
+        notask = self.script("notask.py", "from locust import HttpUser\n"
+                             "class A(HttpUser):\n    pass\n")
+        return [
+            (["-f", lf + ".missing", "-H", url, "-t", "1s"], "cannot read"
+             " script %r: no such file" % (lf + ".missing")),
+            (["-f", self.tmp.name, "-H", url, "-t", "1s"], "cannot read"
+             " script %r: it is a directory: give the .py file"
+             % self.tmp.name),
+            (["-f", syntax, "-H", url, "-t", "1s"], "script %r line 1:"
+             " SyntaxError: invalid syntax" % syntax),
+            (["-f", nouser, "-H", url, "-t", "1s"], "script %r has no User"
+             " class to run: give it an HttpUser or FastHttpUser with tasks"
+             % nouser),
+            (["-f", notask, "-H", url, "-t", "1s"], "script %r: class A has"
+             " no tasks: give it @task methods or tasks" % notask),
+            (["-f", lf, "-H", url, "-u", "0", "-t", "1s"], "argument"
+             " -u/--users: '0' must be a whole number >= 1"),
+            (["-f", lf, "-H", url, "-u", "1", "-r", "0", "-t", "1s"],
+             "-r/--spawn-rate must be above 0 users a second"),
+            (["-f", lf, "-H", url, "-u", "1", "-r=-1", "-t", "1s"],
+             "-r/--spawn-rate must be above 0 users a second"),
+            (["-f", lf, "-H", url, "-u", "1", "-r", "abc", "-t", "1s"],
+             "argument -r/--spawn-rate: invalid float value: 'abc'"),
+            (["-f", lf, "-H", url, "-r", "2", "-t", "1s"], "-r/--spawn-rate"
+             " needs -u/--users"),
+            (["-f", lf, "-H", url, "-u", "1", "-t", "garbage"], "-t:"
+             " 'garbage' is not a duration: use e.g. 30, 30s, 500ms, 5m or"
+             " 1h"),
+            (["-f", lf, "-H", url, "-u", "1", "-t", "1s", "-T", "zzz"],
+             "script %r: --tags and --exclude-tags leave no task to run"
+             % lf),
+            ([url, "-u", "1"], "--users is Locust's option: use it with -f"
+             " locustfile.py"),
+            (["-f", lf, "-H", "nohost", "-t", "1s"], "malformed header"
+             " 'nohost': expected 'Name: value'"),
+        ]
+
+    def script(self, name, text):
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
 
     def test_bad_command_lines(self):
         cases = self.cases()

@@ -1698,6 +1698,11 @@ def split_url(text):
     return scheme, userinfo if at else None, host, port, path, query
 
 
+# With a locustfile, an -H that is a host (Locust's -H) though not a
+# whole URL: http//h, localhost:8089, 127.0.0.1:8089/, api.example.com
+HOST_LIKE_RE = re.compile(r"(?i)(?:https?:?/|(?:localhost|[\w-]+(?:\.[\w-]+)+"
+                          r"|\[[0-9a-f:.]*\]?)(?::[0-9]*)?(?:/|$))")
+
 # A scheme typed without its '://' whole: http//, http:/, http:://,
 # https:h, or http:8080 (the host left out); not a host that starts with
 # http (httpbin.org)
@@ -8165,8 +8170,7 @@ def locust_args(args):
         if args.concurrency is None:
             raise UsageError("-r/--spawn-rate needs -u/--users")
         args.rampup = args.concurrency / args.spawn_rate
-    hosts = [h for h in args.header
-             if h.strip().lower().startswith(("http://", "https://"))]
+    hosts = [h for h in args.header if HOST_LIKE_RE.match(h.strip())]
     args.header = [h for h in args.header if h not in hosts]
     hosts += [args.host] if args.host else []
     if args.url is not None and args.url.isidentifier():

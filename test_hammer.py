@@ -2159,6 +2159,12 @@ class TestBadInput(ServerTestCase):
              % lf),
             ([url, "-u", "1"], "--users is Locust's option: use it with -f"
              " locustfile.py"),
+            (["-f", lf, "-H", "127.0.0.1:8089", "-t", "1s"], "url"
+             " '127.0.0.1:8089' has no scheme: write it as"
+             " http://127.0.0.1:8089"),
+            (["-f", lf, "-H", "http//127.0.0.1:8089/", "-t", "1s"], "url"
+             " 'http//127.0.0.1:8089/' has a malformed scheme: write it as"
+             " http://127.0.0.1:8089/"),
             (["-f", lf, "-H", "nohost", "-t", "1s"], "malformed header"
              " 'nohost': expected 'Name: value'"),
         ]

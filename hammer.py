@@ -4105,7 +4105,8 @@ class User(object):
             location = response.headers.get("location")
             if not location:
                 break
-            if hops == MAX_REDIRECTS:
+            url = self._location(response.url, location)
+            if hops == MAX_REDIRECTS or url is None:
                 self._rows.mark(response._row, "redirects")
                 response.error = "redirects"
                 break
@@ -4114,10 +4115,18 @@ class User(object):
             if (status == 303 and method != "HEAD") or (
                     status in (301, 302) and method == "POST"):
                 method, data, json = "GET", None, None
-            url = urljoin(response.url, location)
             response = self._send(method, url, None, headers, data, json,
                                   None, timeout, ok_status)
         return response
+
+    def _location(self, url, location):
+        """The URL a redirect from url to location goes to; None when it
+        is not one hammer can request (another scheme, a control
+        character, a malformed host)."""
+        try:
+            return self._target(urljoin(url, location))[1]
+        except ValueError:
+            return None
 
     def _target(self, url):
         """url (a path or an absolute URL) -> (Target, absolute url)."""

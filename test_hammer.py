@@ -844,6 +844,7 @@ class WebApp(ThreadedServer):
     POST /items/N/comment  text and csrf: needs the session and its token
                          (else 403); kept with its author
     /redirect/K          K hops of 302 (or ?code=307...), then 200
+    /redirect-to?url=U   302 to U, as it is
     /cookies/set/NAME    Set-Cookie NAME=1 with ?path= domain= max_age=
                          expires= secure= as attributes
     /error               500
@@ -1011,6 +1012,8 @@ class WebApp(ThreadedServer):
             code = int(query.get("code", 302))
             return code, [("Location", "/redirect/%d%s" % (
                 hops - 1, "?code=%d" % code if "code" in query else ""))], b""
+        if parts[0] == "redirect-to" and "url" in query:
+            return 302, [("Location", query["url"])], b""
         if parts[0] == "cookies" and parts[1:2] == ["set"] and len(parts) == 3:
             cookie = "%s=1" % parts[2]
             for key, attribute in (("path", "Path"), ("domain", "Domain"),
@@ -6674,6 +6677,23 @@ class TestRedirects(ScenarioTestCase):
                          [("/redirect/%d" % k, 302, "") for k in
                           range(12, 2, -1)] + [("/redirect/2", 302,
                                                 "redirects")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_a_location_hammer_cannot_request_ends_the_redirects(self):
+        # the server's fault is the redirect row's error, not a task that
+        # raised at the script's line; the iteration goes on
+        self.run_script("""
+            def run(user):
+                for url in ("ftp://127.0.0.1/x", "/a\x01b", "http://[::1"):
+                    response = user.get("/redirect-to", params={"url": url})
+                    assert response.status == 302, response.status
+                    assert response.error == "redirects", response.error
+                user.get("/json")
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/redirect-to", 302, "redirects")] * 3
+                         + [("/json", 200, "")])
         self.assertEqual(self.requests(rows), self.app.counts())
 
     def test_a_post_redirected_by_302_becomes_a_get_and_by_307_stays(self):

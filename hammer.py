@@ -4977,7 +4977,8 @@ class CatchResponse(LocustResponse):
             self._r.accept()
         elif self._verdict is not None:
             self._r.fail(self._verdict)
-        self._client._fire(self, self._name, self._context)
+        self._client._fire(self, self._name, self._context,
+                           self._verdict is True)
         return kind is None or issubclass(kind, LocustResponseError)
 
 
@@ -5085,13 +5086,17 @@ class LocustClient(object):
         merged["Cookie"] = "; ".join(given)
         return merged
 
-    def _fire(self, response, name, context=None):
+    def _fire(self, response, name, context=None, accepted=False):
+        """events.request for response: its exception None when the row
+        is no error (under 400, --ok-status's, or accepted)."""
         if not self._listening:
             return
         r = response._r
         path = urlsplit(r.url)
         name = name or path.path
-        error = r.error or (None if 0 < r.status < 400 else str(r.status))
+        error = r.error or (None if accepted or 0 < r.status < 400
+                            or r.status in self._user._ctx.plan.ok_status
+                            else str(r.status))
         exception = CatchResponseError(error) if error else None
         ms = r.elapsed * 1000.0
         events = self._events

@@ -7096,6 +7096,48 @@ class TestLocustfiles(ScenarioTestCase):
             self.assertEqual(json.load(f), [["GET", "/items", True],
                                             ["GET", "oops", False]] * 2)
 
+    def test_request_listener_follows_the_error_rule(self):
+        # exception is None for what the row counts as no error: a status
+        # --ok-status accepts, a response the block called success() on
+        seen = os.path.join(self.tmp.name, "seen.json")
+        rows = self.locustfile("""
+            import json
+            from locust import HttpUser, events, task
+
+            calls = []
+
+
+            @events.request.add_listener
+            def on_request(name, exception, **kwargs):
+                calls.append([name, exception is None])
+
+
+            @events.test_stop.add_listener
+            def on_test_stop(environment, **kwargs):
+                with open(%r, "w") as f:
+                    json.dump(calls, f)
+
+
+            class Lister(HttpUser):
+                @task
+                def index(self):
+                    self.client.get("/error")
+                    with self.client.get("/nope", name="fine",
+                                         catch_response=True) as r:
+                        r.success()
+                    self.client.get("/nope")
+                    with self.client.get("/items", catch_response=True) as r:
+                        r.failure("no")
+            """ % seen, "-u", "1", "-n", "1", "--ok-status", "500")
+        with open(seen) as f:
+            self.assertEqual(json.load(f), [["/error", True], ["fine", True],
+                                            ["/nope", False],
+                                            ["/items", False]])
+        self.assertEqual([(r.name, r.status, r.error) for r in rows
+                          if r.method == "GET"],
+                         [("/error", 500, ""), ("fine", 404, "accepted"),
+                          ("/nope", 404, ""), ("/items", 200, "check")])
+
     def test_client_verbs_options_and_response(self):
         rows = self.locustfile("""
             import datetime

@@ -5137,6 +5137,25 @@ class LocustClient(object):
     def options(self, url, **kwargs):
         return self.request("OPTIONS", url, **kwargs)
 
+    @property
+    def request_event(self):
+        return self._events.request
+
+
+def http_session(base_url, request_event=None, user=None, **other):
+    """locust.clients.HttpSession(base_url, request_event, user): a
+    client of the User's own for another host, on its hammer user."""
+    if user is None:
+        raise NotCovered("HttpSession without user=")
+    return LocustClient(hammer_user_of(user), base_url,
+                        user.environment.events)
+
+
+def fast_http_session(environment, base_url, user, **other):
+    """locust.contrib.fasthttp.FastHttpSession(environment, base_url,
+    user): as HttpSession."""
+    return LocustClient(hammer_user_of(user), base_url, environment.events)
+
 
 def single_user_argv(path, user_class, host=None):
     """run_single_user()'s command line: that class alone, one user,
@@ -5195,7 +5214,7 @@ def locust_modules():
     contents = {
         "": names, "contrib": {}, "exception": exceptions,
         "contrib.fasthttp": {"FastHttpUser": FastHttpUser,
-                             "FastHttpSession": LocustClient,
+                             "FastHttpSession": fast_http_session,
                              "FastResponse": LocustResponse,
                              "ResponseContextManager": CatchResponse},
         "user": dict((k, names[k]) for k in (
@@ -5208,7 +5227,7 @@ def locust_modules():
         "user.wait_time": dict((k, names[k]) for k in (
             "between", "constant", "constant_pacing",
             "constant_throughput")),
-        "clients": {"HttpSession": LocustClient,
+        "clients": {"HttpSession": http_session,
                     "ResponseContextManager": CatchResponse},
         "shape": {"LoadTestShape": LoadTestShape},
         "event": {"EventHook": EventHook, "Events": Events},

@@ -7138,6 +7138,41 @@ class TestLocustfiles(ScenarioTestCase):
                          [("/error", 500, ""), ("fine", 404, "accepted"),
                           ("/nope", 404, ""), ("/items", 200, "check")])
 
+    def test_a_session_of_its_own_for_another_host(self):
+        # Locust's examples/multiple_hosts.py: a second HttpSession (and a
+        # FastHttpSession) beside self.client, its rows and events alike
+        rows = self.locustfile("""
+            from locust import HttpUser, task, events
+            from locust.clients import HttpSession
+            from locust.contrib.fasthttp import FastHttpSession
+
+            seen = []
+            events.request.add_listener(lambda name, **kw: seen.append(name))
+
+
+            class Two(HttpUser):
+                host = "http://127.0.0.1:1"
+
+                def __init__(self, *args, **kwargs):
+                    super().__init__(*args, **kwargs)
+                    self.api_client = HttpSession(
+                        base_url=%r, request_event=self.client.request_event,
+                        user=self)
+                    self.fast = FastHttpSession(self.environment, %r, self)
+
+                @task
+                def both(self):
+                    self.client.get("/items")
+                    self.api_client.get("/json")
+                    self.fast.get("/echo")
+                    assert seen[-3:] == ["/items", "/json", "/echo"], seen
+            """ % (self.app.url.rstrip("/"), self.app.url.rstrip("/")),
+            "-u", "1", "-n", "2")
+        self.assertEqual(sorted((r.name, r.error) for r in rows),
+                         [("/echo", "")] * 2 + [("/items", "")] * 2
+                         + [("/json", "")] * 2)
+        self.assertEqual(self.requests(rows), self.app.counts())
+
     def test_client_verbs_options_and_response(self):
         rows = self.locustfile("""
             import datetime

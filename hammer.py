@@ -5216,7 +5216,8 @@ def locust_modules():
         "contrib.fasthttp": {"FastHttpUser": FastHttpUser,
                              "FastHttpSession": fast_http_session,
                              "FastResponse": LocustResponse,
-                             "ResponseContextManager": CatchResponse},
+                             "ResponseContextManager": CatchResponse,
+                             "RestResponseContextManager": CatchResponse},
         "user": dict((k, names[k]) for k in (
             "User", "HttpUser", "TaskSet", "SequentialTaskSet", "task",
             "tag", "between", "constant", "constant_pacing",

@@ -7818,6 +7818,11 @@ class TestLocustPieces(unittest.TestCase):
         kept = hammer.filter_by_tags([T, plain], {"a"}, None)
         self.assertEqual((kept, T.tasks), ([T], [a]))
 
+    def test_rest_responses_type_imports(self):
+        # Locust's examples/rest.py annotates with it
+        fast = hammer.locust_modules()["locust.contrib.fasthttp"]
+        self.assertIs(fast.RestResponseContextManager, hammer.CatchResponse)
+
     def test_event_hooks_old_and_new(self):
         events, seen = hammer.Events(), []
         events.request_success += lambda **kw: seen.append(("old", kw))

@@ -8219,6 +8219,9 @@ def locust_args(args):
     if hosts:
         args.url = hosts[0]
     if args.csv is not None:
+        if not args.csv.strip() or args.csv.endswith(("/", os.sep)):
+            raise UsageError("--csv %r: give a file prefix, as in --csv"
+                             " out/run" % args.csv)
         if args.output != DEFAULT_OUTPUT:
             raise UsageError("--csv and -o/--output: give one")
         args.output = args.csv + "_requests.csv"

@@ -5038,6 +5038,7 @@ class LocustClient(object):
         self._listening = bool(events.request.listeners
                                or events.request_success.listeners
                                or events.request_failure.listeners)
+        self._renamed = None    # rename_request()'s name, in its block
 
     def request(self, method, url, name=None, catch_response=False,
                 params=None, data=None, json=None, headers=None,
@@ -5046,6 +5047,8 @@ class LocustClient(object):
         if other:
             raise NotCovered("self.client's %s=" % sorted(other)[0])
         method = method.upper()
+        if name is None:
+            name = self._renamed
         full = self._urls.get(url)
         if full is None:
             if len(self._urls) >= URL_CACHE_MAX:
@@ -5140,6 +5143,26 @@ class LocustClient(object):
     @property
     def request_event(self):
         return self._events.request
+
+    def rename_request(self, name):
+        """with client.rename_request(name): the block's requests named
+        name (unless they give name=), as in Locust 2."""
+        return RenamedRequests(self, name)
+
+
+class RenamedRequests(object):
+    """rename_request()'s block."""
+
+    def __init__(self, client, name):
+        self.client, self.name, self.before = client, name, None
+
+    def __enter__(self):
+        self.before, self.client._renamed = self.client._renamed, self.name
+        return self
+
+    def __exit__(self, *exc):
+        self.client._renamed = self.before
+        return False
 
 
 def http_session(base_url, request_event=None, user=None, **other):

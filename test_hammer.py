@@ -7175,6 +7175,25 @@ class TestLocustfiles(ScenarioTestCase):
                          + [("/json", "")] * 2)
         self.assertEqual(self.requests(rows), self.app.counts())
 
+    def test_rename_request(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Renamer(HttpUser):
+                @task
+                def items(self):
+                    with self.client.rename_request("/items/[id]"):
+                        self.client.get("/items/1")
+                        self.client.get("/items/2", name="two")
+                    self.client.get("/items/3")
+            """, "-u", "1", "-n", "2")
+        self.assertEqual(sorted(r.name for r in rows),
+                         ["/items/3"] * 2 + ["/items/[id]"] * 2
+                         + ["two"] * 2)
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items/%d" % k): 2 for k in (1, 2, 3)}))
+
     def test_client_verbs_options_and_response(self):
         rows = self.locustfile("""
             import datetime

@@ -4943,6 +4943,20 @@ class LocustResponse(object):
     def raise_for_status(self):
         self._r.raise_for_status()
 
+    @property
+    def cookies(self):
+        """The cookies this response set, {name: value}."""
+        import http.cookies
+        found = CookieDict()
+        for line in self._r.headers.get_all("set-cookie") or ():
+            jar = http.cookies.SimpleCookie()
+            try:
+                jar.load(line)
+            except http.cookies.CookieError:
+                continue
+            found.update((k, m.value) for k, m in jar.items())
+        return found
+
     def __repr__(self):
         return "<Response [%d]>" % self._r.status
 
@@ -5022,6 +5036,61 @@ class RestCall(object):
         return kind is None
 
 
+class CookieDict(dict):
+    """A response's cookies, {name: value}, as requests' jar reads."""
+
+    def get_dict(self):
+        return dict(self)
+
+
+class LocustCookies(object):
+    """self.client.cookies: the user's jar (http.cookiejar's), with the
+    reads and set() of requests' RequestsCookieJar."""
+
+    def __init__(self, jar):
+        self._jar = jar
+
+    def __getattr__(self, name):        # clear(), set_cookie(), ...
+        return getattr(self._jar, name)
+
+    def __iter__(self):
+        return iter(self._jar)
+
+    def __len__(self):
+        return len(self._jar)
+
+    def get_dict(self, domain=None, path=None):
+        return CookieDict((c.name, c.value) for c in self._jar
+                          if domain in (None, c.domain)
+                          and path in (None, c.path))
+
+    def get(self, name, default=None, domain=None, path=None):
+        return self.get_dict(domain, path).get(name, default)
+
+    def __getitem__(self, name):
+        return self.get_dict()[name]
+
+    def __contains__(self, name):
+        return name in self.get_dict()
+
+    def keys(self):
+        return list(self.get_dict().keys())
+
+    def values(self):
+        return list(self.get_dict().values())
+
+    def items(self):
+        return list(self.get_dict().items())
+
+    def set(self, name, value, domain="", path="/"):
+        """A cookie for every host (domain ""), as requests' set()."""
+        import http.cookiejar
+        self._jar.set_cookie(http.cookiejar.Cookie(
+            0, name, str(value), None, False, domain, bool(domain),
+            domain.startswith("."), path, bool(path), False, None, True,
+            None, None, {"HttpOnly": None}))
+
+
 class LocustClient(object):
     """self.client of an HttpUser or FastHttpUser: Locust's session calls
     (get() ... options(), request()) on hammer's User.  Relative URLs are
@@ -5033,7 +5102,7 @@ class LocustClient(object):
         self.base_url = (base_url or "").rstrip("/")
         self._urls = {}     # a path -> the base URL and it
         self.headers = {}
-        self.cookies = user.cookies
+        self.cookies = LocustCookies(user.cookies)
         self._events = events
         self._listening = bool(events.request.listeners
                                or events.request_success.listeners

@@ -7175,6 +7175,38 @@ class TestLocustfiles(ScenarioTestCase):
                          + [("/json", "")] * 2)
         self.assertEqual(self.requests(rows), self.app.counts())
 
+    def test_cookies_read_as_requests_does(self):
+        # the Django CSRF habit: self.client.cookies["csrftoken"]
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Baker(HttpUser):
+                @task
+                def bake(self):
+                    r = self.client.get("/cookies/set/csrftoken",
+                                        params={"path": "/"})
+                    assert r.cookies == {"csrftoken": "1"}, r.cookies
+                    jar = self.client.cookies
+                    assert jar["csrftoken"] == "1", jar.get_dict()
+                    assert jar.get("csrftoken") == "1"
+                    assert jar.get("none", "d") == "d"
+                    assert "csrftoken" in jar and "none" not in jar
+                    assert jar.get_dict() == {"csrftoken": "1"}
+                    assert dict(jar.items()) == {"csrftoken": "1"}
+                    jar.set("extra", "2")
+                    self.client.get("/echo")
+                    jar.clear()
+                    assert len(jar) == 0
+                    self.client.get("/echo")
+            """, "-u", "1", "-n", "1")
+        self.assertEqual([(r.name, r.error) for r in rows],
+                         [("/cookies/set/csrftoken", ""), ("/echo", ""),
+                          ("/echo", "")])
+        self.assertEqual([sorted(h.cookies.items()) for h in self.app.hits()
+                          if h.path == "/echo"],
+                         [[("csrftoken", "1"), ("extra", "2")], []])
+
     def test_rename_request(self):
         rows = self.locustfile("""
             from locust import HttpUser, task

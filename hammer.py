@@ -5108,6 +5108,7 @@ class LocustClient(object):
                                or events.request_success.listeners
                                or events.request_failure.listeners)
         self._renamed = None    # rename_request()'s name, in its block
+        self.auth = None        # (user, password) for every request
 
     def request(self, method, url, name=None, catch_response=False,
                 params=None, data=None, json=None, headers=None,
@@ -5131,6 +5132,8 @@ class LocustClient(object):
             headers = merged
         if cookies:
             headers = self._with_cookies(url, headers, cookies)
+        if auth is None:
+            auth = self.auth
         if auth is not None:
             headers = basic_auth(headers, auth)
         user = self._user

@@ -7207,6 +7207,25 @@ class TestLocustfiles(ScenarioTestCase):
                           if h.path == "/echo"],
                          [[("csrftoken", "1"), ("extra", "2")], []])
 
+    def test_the_sessions_auth_goes_with_every_request(self):
+        # requests' session.auth, which Locust's self.client is
+        self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Authed(HttpUser):
+                def on_start(self):
+                    self.client.auth = ("ann", "pw")
+
+                @task
+                def echo(self):
+                    self.client.get("/echo")
+                    self.client.get("/echo", auth=("bob", "pw"))
+            """, "-u", "1", "-n", "1")
+        self.assertEqual([h.headers.get("authorization")
+                          for h in self.app.hits()],
+                         ["Basic YW5uOnB3", "Basic Ym9iOnB3"])
+
     def test_rename_request(self):
         rows = self.locustfile("""
             from locust import HttpUser, task

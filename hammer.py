@@ -6690,7 +6690,7 @@ class SizingWatch(object):
                 return SizingResult(
                     "plateau", w.users if self.open_model
                     else int(round(base.load)),
-                    base.load if self.open_model else None, metrics["rps"],
+                    base.load if self.open_model else None, base.rps,
                     "mean", w.latency.mean, w.at_s, figures)
         return None
 

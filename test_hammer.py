@@ -4489,6 +4489,31 @@ class TestSizingWatch(unittest.TestCase):
         self.assertAlmostEqual(latest.latency_s, 0.05375, places=12)
         self.assertAlmostEqual(result.value, 0.05375, places=12)
 
+    def test_a_plateau_reports_the_throughput_of_its_own_users(self):
+        # throughput still grows 5% a second: the result's (users, rps)
+        # is the plateau's point, not its users with the later window's
+        # higher rate (the summary line said one rate, the settings file
+        # and crunch the other)
+        watch = self.plateau_watch()
+        slow = lambda t: 10 * max(0, t - 4)
+        result = None
+        for t in range(13):
+            for i in (0, 1):
+                recent = hammer.Histogram()
+                if t:
+                    recent.add_many([0.2] * slow(t)
+                                    + [0.05] * (100 - slow(t)))
+                requests = int(100 * (1.05 ** t - 1) / 0.05)
+                watch.add(hammer.Progress(
+                    i, float(t), requests, 0, recent.n, recent.total,
+                    t + 1 - i, 0.5 * t, recent.to_dict()))
+                result = result or watch.verdict()
+        self.assertEqual(result.reason, "plateau")
+        base, latest = result.figures
+        self.assertGreater(latest.rps, base.rps)
+        self.assertEqual((result.users, result.rps),
+                         (int(round(base.load)), base.rps))
+
     def test_no_plateau_while_throughput_grows(self):
         # the same users and latencies, but 30% more requests a second
         # every second: never a plateau

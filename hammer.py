@@ -1057,6 +1057,19 @@ def parse_ok_status(text):
     return frozenset(statuses)
 
 
+def ok_statuses(given):
+    """A script's ok_status= (a status, or a collection of them such as
+    (404,) or range(400, 500)) as a collection of statuses; TypeError,
+    before anything is sent, for anything else."""
+    if isinstance(given, int) and not isinstance(given, bool):
+        return (given,)
+    if isinstance(given, (str, bytes)) or not isinstance(
+            given, collections.abc.Container):
+        raise TypeError("ok_status=%r: give a status or a collection of"
+                        " them, such as (404,) or range(400, 500)" % (given,))
+    return given
+
+
 def rule_settings(ok):
     """The settings file's "error_rule" for the ok statuses."""
     return {"status_from": ERROR_STATUS_FROM, "ok_status": sorted(ok)}
@@ -4090,6 +4103,8 @@ class User(object):
         ok_status (a status, or a collection of them such as (404,) or
         range(400, 500)) accepts those statuses: such a response is no
         error (error kind 'accepted')."""
+        if ok_status is not None:
+            ok_status = ok_statuses(ok_status)
         response = self._send(method, url, params, headers, data, json, name,
                               timeout, ok_status)
         if not allow_redirects or response.status not in REDIRECT_STATUSES:
@@ -4180,8 +4195,7 @@ class User(object):
         if name is not None:
             suffix = name_suffix(method, str(name))
         kind = error
-        if ok_status is not None and status >= 400 and status in (
-                (ok_status,) if isinstance(ok_status, int) else ok_status):
+        if ok_status is not None and status >= 400 and status in ok_status:
             kind = ACCEPTED
         row = self._rows.add(sent, done - sent, status, nbytes, kind, suffix)
         self._requests += 1
@@ -4271,6 +4285,8 @@ def verb(method):
     def send(self, url, params=None, headers=None, data=None, json=None,
              name=None, timeout=None, allow_redirects=method != "HEAD",
              ok_status=None):
+        if ok_status is not None:
+            ok_status = ok_statuses(ok_status)
         response = self._send(method, url, params, headers, data, json, name,
                               timeout, ok_status)
         if not allow_redirects or response.status not in REDIRECT_STATUSES:

@@ -5036,6 +5036,23 @@ class TestErrorRuleRuns(ScenarioTestCase):
         self.assertIn("threshold   errors<1%: 16.67% FAILED", lines)
         self.assertIn("threshold   errors<20%: 16.67% ok", lines)
 
+    def test_a_bad_ok_status_in_a_script_is_refused_before_sending(self):
+        # it raised after the exchange: a request the server answered,
+        # with no row of its own
+        self.run_script("""
+            def run(user):
+                user.get("/items", ok_status=(404,))
+                user.get("/nope", ok_status="404")
+            """, "-p", "1", "-c", "1", "-n", "2")
+        rows = self.table()
+        self.assertEqual(sorted((r.name, r.status, r.error) for r in rows),
+                         [("/items", 200, "")] * 2
+                         + [("run", 0, "TypeError")] * 2)
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertIn("TypeError: ok_status='404': give a status or a"
+                      " collection of them, such as (404,) or range(400,"
+                      " 500)", self.last.stdout)
+
     def test_bad_ok_status(self):
         for text, message in (
                 ("abc", "'abc' is not a status from 100 to 999, nor a range"

@@ -1057,6 +1057,17 @@ def parse_ok_status(text):
     return frozenset(statuses)
 
 
+def request_timeout(given):
+    """A script's timeout= in seconds; TypeError or ValueError, before
+    anything is sent, for what is not seconds above 0."""
+    why = "timeout=%r: give seconds above 0, as in timeout=5" % (given,)
+    if isinstance(given, bool) or not isinstance(given, (int, float)):
+        raise TypeError(why)
+    if not 0 < given <= MAX_DURATION_S:
+        raise ValueError(why)
+    return given
+
+
 def ok_statuses(given):
     """A script's ok_status= (a status, or a collection of them such as
     (404,) or range(400, 500)) as a collection of statuses; TypeError,
@@ -4185,7 +4196,7 @@ class User(object):
                 self._ctx.connector(target), target.scheme == "https",
                 self._keepalive, clock, self._events, self._scratch)
         body = Body(self._max_body)
-        timeout = timeout or self._timeout
+        timeout = request_timeout(timeout) if timeout else self._timeout
         sent = clock()
         if sent >= self._until:
             raise Stopped()

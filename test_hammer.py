@@ -6493,6 +6493,27 @@ class TestUserApi(ScenarioTestCase):
                                 for r in self.table()),
                          [("/items", 200, ""), ("/slow/400", 0, "timeout")])
 
+    def test_a_bad_timeout_is_refused_before_sending(self):
+        # timeout=-1 was a transport 'timeout' row for a request never
+        # sent; timeout="5" a TypeError from hammer's own arithmetic
+        self.run_script("""
+            def run(user):
+                for timeout in (-1, "5", float("nan")):
+                    try:
+                        user.get("/items", timeout=timeout)
+                    except (TypeError, ValueError) as exc:
+                        print(type(exc).__name__, exc)
+                user.get("/json", timeout=5)
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/json", 200, "")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertIn("ValueError timeout=-1: give seconds above 0, as in"
+                      " timeout=5\nTypeError timeout='5': give seconds"
+                      " above 0, as in timeout=5\nValueError timeout=nan:",
+                      self.last.stdout)
+
     def test_max_body_keeps_the_start_and_counts_the_rest(self):
         self.run_script("""
             def run(user):

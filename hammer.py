@@ -5161,6 +5161,8 @@ class LocustClient(object):
             headers = self._with_cookies(url, headers, cookies)
         if auth is None:
             auth = self.auth
+        if isinstance(timeout, tuple):      # requests' (connect, read)
+            timeout = None if None in timeout else max(timeout)
         if auth is not None:
             headers = basic_auth(headers, auth)
         user = self._user

@@ -7289,6 +7289,22 @@ class TestLocustfiles(ScenarioTestCase):
                           for h in self.app.hits()],
                          ["Basic YW5uOnB3", "Basic Ym9iOnB3"])
 
+    def test_timeout_as_requests_takes_it(self):
+        # requests' (connect, read): hammer bounds every wait by the
+        # longer of the two
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Timed(HttpUser):
+                @task
+                def timed(self):
+                    self.client.get("/items", timeout=(3.05, 27))
+                    self.client.get("/slow/400", timeout=(0.05, 0.1))
+            """, "-u", "1", "-n", "1")
+        self.assertEqual(sorted((r.name, r.status, r.error) for r in rows),
+                         [("/items", 200, ""), ("/slow/400", 0, "timeout")])
+
     def test_rename_request(self):
         rows = self.locustfile("""
             from locust import HttpUser, task

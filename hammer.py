@@ -4514,6 +4514,14 @@ LOCUST_REFUSED = (
                      " them)"),
 )
 
+# what a locustfile's environment may not reach, and why
+GATE_HINT = "gate the run with --fail-if, as in --fail-if 'errors<1%'"
+ENVIRONMENT_REFUSED = {
+    "runner": "environment.runner",
+    "stats": "environment.stats (%s)" % GATE_HINT,
+    "process_exit_code": "environment.process_exit_code (%s)" % GATE_HINT,
+}
+
 
 class NotCovered(Exception):
     """What hammer's locust module does not cover, named."""
@@ -5411,12 +5419,13 @@ def locust_refusals(tree):
                     why = "%s.%s" % (node.module, missing[0])
             if why:
                 found.append((node.lineno, why))
-        elif (isinstance(node, ast.Attribute) and node.attr == "runner"
+        elif (isinstance(node, ast.Attribute)
+              and node.attr in ENVIRONMENT_REFUSED
               and ((isinstance(node.value, ast.Attribute)
                     and node.value.attr == "environment")
                    or (isinstance(node.value, ast.Name)
                        and node.value.id in ("environment", "env")))):
-            found.append((node.lineno, "environment.runner"))
+            found.append((node.lineno, ENVIRONMENT_REFUSED[node.attr]))
         elif (isinstance(node, ast.Attribute)
               and node.attr not in LOCUST_EVENTS
               and ((isinstance(node.value, ast.Attribute)

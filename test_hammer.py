@@ -7599,6 +7599,31 @@ class TestLocustRefusals(ScenarioTestCase):
             """, "script '%(path)s' line 7: hammer does not cover"
             " environment.runner")
 
+    def test_the_exit_code_from_environment_stats(self):
+        # Locust's documented CI gate: it raised in the quitting listener
+        # at the run's end, and hammer exited 0 on a run of 100% errors
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.quitting.add_listener
+            def _(environment, **kw):
+                if environment.stats.total.fail_ratio > 0.01:
+                    environment.process_exit_code = 1
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " environment.stats (gate the run with --fail-if, as in"
+            " --fail-if 'errors<1%%')")
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.quitting.add_listener
+            def _(environment, **kw):
+                environment.process_exit_code = 1
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " environment.process_exit_code (gate the run with --fail-if,"
+            " as in --fail-if 'errors<1%%')")
+
     def test_locust_runners(self):
         self.refused("""
             from locust import HttpUser

@@ -5026,8 +5026,9 @@ class CatchResponse(LocustResponse):
             self._r.accept()
         elif self._verdict is not None:
             self._r.fail(self._verdict)
-        self._client._fire(self, self._name, self._context,
-                           self._verdict is True)
+        verdict = self._verdict
+        self._client._fire(self, self._name, self._context, verdict is True,
+                           None if verdict is True else verdict)
         return kind is None or issubclass(kind, LocustResponseError)
 
 
@@ -5198,9 +5199,11 @@ class LocustClient(object):
         merged["Cookie"] = "; ".join(given)
         return merged
 
-    def _fire(self, response, name, context=None, accepted=False):
+    def _fire(self, response, name, context=None, accepted=False,
+              why=None):
         """events.request for response: its exception None when the row
-        is no error (under 400, --ok-status's, or accepted)."""
+        is no error (under 400, --ok-status's, or accepted), else a
+        CatchResponseError of why (a failure()'s message) or the error."""
         if not self._listening:
             return
         r = response._r
@@ -5209,7 +5212,7 @@ class LocustClient(object):
         error = r.error or (None if accepted or 0 < r.status < 400
                             or r.status in self._user._ctx.plan.ok_status
                             else str(r.status))
-        exception = CatchResponseError(error) if error else None
+        exception = CatchResponseError(why or error) if error else None
         ms = r.elapsed * 1000.0
         events = self._events
         events.request.fire(request_type=r.method, name=name,

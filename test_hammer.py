@@ -7174,7 +7174,7 @@ class TestLocustfiles(ScenarioTestCase):
 
             @events.request.add_listener
             def on_request(name, exception, **kwargs):
-                calls.append([name, exception is None])
+                calls.append([name, exception and str(exception)])
 
 
             @events.test_stop.add_listener
@@ -7195,9 +7195,10 @@ class TestLocustfiles(ScenarioTestCase):
                         r.failure("no")
             """ % seen, "-u", "1", "-n", "1", "--ok-status", "500")
         with open(seen) as f:
-            self.assertEqual(json.load(f), [["/error", True], ["fine", True],
-                                            ["/nope", False],
-                                            ["/items", False]])
+            # and a failure's exception carries its message, as Locust's
+            self.assertEqual(json.load(f), [["/error", None], ["fine", None],
+                                            ["/nope", "404"],
+                                            ["/items", "no"]])
         self.assertEqual([(r.name, r.status, r.error) for r in rows
                           if r.method == "GET"],
                          [("/error", 500, ""), ("fine", 404, "accepted"),

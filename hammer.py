@@ -4998,37 +4998,52 @@ class LocustResponse(object):
 
 class CatchResponse(LocustResponse):
     """catch_response=True: a context manager; success() and failure()
-    decide the row's verdict when the block ends (the last call wins)."""
+    decide the row's verdict when the block ends (the last call wins).
+    Outside a with block, each call decides at once."""
 
-    __slots__ = ("_verdict", "_client", "_name", "_context", "js")
+    __slots__ = ("_verdict", "_client", "_name", "_context", "js",
+                 "_entered", "_fired")
 
     def __init__(self, response, client, name, context=None):
         self._r, self._client, self._name = response, client, name
         self._context = context
         self._verdict = None
         self.js = None
+        self._entered = self._fired = False
 
     def __enter__(self):
+        self._entered = True
         return self
 
     def success(self):
         self._verdict = True
+        if not self._entered:
+            self._settle()
 
     def failure(self, why):
         self._verdict = str(why) or "failed"
+        if not self._entered:
+            self._settle()
+
+    def _settle(self):
+        """The verdict onto the row, and events.request fired once."""
+        verdict = self._verdict
+        if verdict is True:
+            self._r.accept()
+        elif verdict is not None:
+            self._r.fail(verdict)
+        if not self._fired:
+            self._fired = True
+            self._client._fire(self, self._name, self._context,
+                               verdict is True,
+                               None if verdict is True else verdict)
 
     def __exit__(self, kind, exc, tb):
         if self._verdict is None and kind is not None:
             if not issubclass(kind, LocustResponseError):
                 return False    # other exceptions go on, as in Locust
             self._verdict = str(exc) or kind.__name__
-        if self._verdict is True:
-            self._r.accept()
-        elif self._verdict is not None:
-            self._r.fail(self._verdict)
-        verdict = self._verdict
-        self._client._fire(self, self._name, self._context, verdict is True,
-                           None if verdict is True else verdict)
+        self._settle()
         return kind is None or issubclass(kind, LocustResponseError)
 
 
@@ -5047,6 +5062,7 @@ class RestCall(object):
         client, method, url, headers, kwargs = self.call
         response = self.response = client.request(
             method, url, headers=headers, catch_response=True, **kwargs)
+        response.__enter__()
         if response.error:
             response.failure(response.error)
         elif response.content:

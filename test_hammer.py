@@ -7306,6 +7306,41 @@ class TestLocustfiles(ScenarioTestCase):
         self.assertEqual(sorted((r.name, r.status, r.error) for r in rows),
                          [("/items", 200, ""), ("/slow/400", 0, "timeout")])
 
+    def test_catch_response_without_a_with_block(self):
+        # failure() and success() outside a with block were dropped: the
+        # row kept its own verdict and no event fired
+        seen = os.path.join(self.tmp.name, "seen.json")
+        rows = self.locustfile("""
+            import json
+            from locust import HttpUser, events, task
+
+            calls = []
+            events.request.add_listener(
+                lambda name, exception, **kw: calls.append(
+                    [name, exception and str(exception)]))
+
+
+            @events.test_stop.add_listener
+            def on_test_stop(environment, **kwargs):
+                with open(%r, "w") as f:
+                    json.dump(calls, f)
+
+
+            class Bare(HttpUser):
+                @task
+                def bare(self):
+                    r = self.client.get("/items", catch_response=True)
+                    r.failure("bad")
+                    r = self.client.get("/nope", catch_response=True)
+                    r.success()
+            """ % seen, "-u", "1", "-n", "1")
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/items", 200, "check"),
+                          ("/nope", 404, "accepted")])
+        with open(seen) as f:
+            self.assertEqual(json.load(f), [["/items", "bad"],
+                                            ["/nope", None]])
+
     def test_rename_request(self):
         rows = self.locustfile("""
             from locust import HttpUser, task

@@ -8239,7 +8239,8 @@ LOCUST_ONLY_OPTIONS = frozenset((
     "--exit-code-on-error", "--equal-weights", "--config", "--modern-ui",
     "--legacy-ui", "--step-load", "--step-users", "--step-clients",
     "--step-time", "--heartbeat-liveness", "--heartbeat-interval",
-    "--profile", "--run-time-limit"))
+    "--profile", "--run-time-limit", "-i", "--iterations", "--hatch-rate",
+    "--clients", "--num-request"))
 DURATION_PARTS_RE = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 
 

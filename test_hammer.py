@@ -2168,6 +2168,8 @@ class TestBadInput(ServerTestCase):
             (["-f", lf, "-H", "http//127.0.0.1:8089/", "-t", "1s"], "url"
              " 'http//127.0.0.1:8089/' has a malformed scheme: write it as"
              " http://127.0.0.1:8089/"),
+            (["-f", lf, "-H", url, "-t", "1s", "-i", "5"], "-i is Locust's"
+             " option, which hammer does not cover (README: Locustfiles)"),
             (["-f", lf, "-H", url, "-t", "1s", "--csv", ""], "--csv '': give"
              " a file prefix, as in --csv out/run"),
             (["-f", lf, "-H", "nohost", "-t", "1s"], "malformed header"

@@ -4852,6 +4852,8 @@ def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
                              " rate) or None; user classes per tick are not"
                              " covered" % (answer,))
         target, rate = answer
+        if isinstance(target, float) and target.is_integer():
+            target = int(target)        # round(run_time, -2), as in the docs
         if not isinstance(target, int) or target < 0 or not rate or rate < 0:
             raise ValueError("tick() gave %r: users a whole number >= 0 and"
                              " a spawn rate above 0" % (answer,))

@@ -8060,6 +8060,15 @@ class TestLocustPieces(unittest.TestCase):
         self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
                          [(1.0, 2.0), (1.0, 4), (0.3, 1), (1.7, 1)])
 
+    def test_shape_steps_take_a_whole_float(self):
+        # Locust's docs: user_count = round(run_time, -2), a float
+        def tick(t, users):
+            return (round(t, -2) + 4.0, 2) if t < 2 else None
+        self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
+                         [(1.0, 2.0), (1.0, 4)])
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(lambda t, users: (2.5, 1))
+
     def test_shape_steps_bounded(self):
         with self.assertRaises(ValueError):
             hammer.shape_steps(lambda t, users: (1, 1), ticks_max=5)

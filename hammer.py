@@ -4836,14 +4836,18 @@ class LoadTestShape(object):
         raise NotImplementedError("a LoadTestShape needs a tick() method")
 
 
-def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
+def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S,
+                until_s=None):
     """A LoadTestShape's answers -> (duration_s, users) steps, the users
     moving toward each tick's target at its spawn rate (users/s), as
     Locust's runner does.  tick(t, users) gives (users, rate) or None at
-    t seconds, with users reached so far.  ValueError for an answer
-    hammer cannot follow."""
+    t seconds, with users reached so far; asked until it gives None or
+    until until_s (the run time).  ValueError for an answer hammer
+    cannot follow."""
     steps, users, t = [], 0.0, 0.0
     for _ in range(ticks_max):
+        if until_s is not None and t >= until_s:
+            return steps
         answer = tick(t, users)
         if answer is None:
             return steps
@@ -4870,7 +4874,7 @@ def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
             left -= span
         t += tick_s
     raise ValueError("tick() did not return None within %d ticks: give it"
-                     " an end" % ticks_max)
+                     " an end, or give -t" % ticks_max)
 
 
 def merge_steps(steps):
@@ -8426,7 +8430,7 @@ def shape_of_locustfile(scenario, args):
         shape._now_s, shape._users = t, users
         return shape.tick()
     try:
-        steps = shape_steps(tick)
+        steps = shape_steps(tick, until_s=args.runtime)
     except ValueError as exc:
         raise UsageError("script %r: %s.%s" % (
             scenario.path, scenario.locust.shape.__name__, exc))

@@ -8060,6 +8060,14 @@ class TestLocustPieces(unittest.TestCase):
         self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
                          [(1.0, 2.0), (1.0, 4), (0.3, 1), (1.7, 1)])
 
+    def test_shape_steps_end_at_the_run_time(self):
+        # a shape that never returns None runs until -t, as in Locust
+        endless = lambda t, users: (2, 4)
+        self.assertEqual(hammer.merge_steps(hammer.shape_steps(
+            endless, until_s=2.0)), [(0.5, 2.0), (1.5, 2)])
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(endless, ticks_max=5)
+
     def test_shape_steps_take_a_whole_float(self):
         # Locust's docs: user_count = round(run_time, -2), a float
         def tick(t, users):

@@ -1057,6 +1057,30 @@ def parse_ok_status(text):
     return frozenset(statuses)
 
 
+def request_timeout(given):
+    """A script's timeout= in seconds; TypeError or ValueError, before
+    anything is sent, for what is not seconds above 0."""
+    why = "timeout=%r: give seconds above 0, as in timeout=5" % (given,)
+    if isinstance(given, bool) or not isinstance(given, (int, float)):
+        raise TypeError(why)
+    if not 0 < given <= MAX_DURATION_S:
+        raise ValueError(why)
+    return given
+
+
+def ok_statuses(given):
+    """A script's ok_status= (a status, or a collection of them such as
+    (404,) or range(400, 500)) as a collection of statuses; TypeError,
+    before anything is sent, for anything else."""
+    if isinstance(given, int) and not isinstance(given, bool):
+        return (given,)
+    if isinstance(given, (str, bytes)) or not isinstance(
+            given, collections.abc.Container):
+        raise TypeError("ok_status=%r: give a status or a collection of"
+                        " them, such as (404,) or range(400, 500)" % (given,))
+    return given
+
+
 def rule_settings(ok):
     """The settings file's "error_rule" for the ok statuses."""
     return {"status_from": ERROR_STATUS_FROM, "ok_status": sorted(ok)}
@@ -1735,6 +1759,11 @@ def split_url(text):
         port = None
     return scheme, userinfo if at else None, host, port, path, query
 
+
+# With a locustfile, an -H that is a host (Locust's -H) though not a
+# whole URL: http//h, localhost:8089, 127.0.0.1:8089/, api.example.com
+HOST_LIKE_RE = re.compile(r"(?i)(?:https?:?/|(?:localhost|[\w-]+(?:\.[\w-]+)+"
+                          r"|\[[0-9a-f:.]*\]?)(?::[0-9]*)?(?:/|$))")
 
 # A scheme typed without its '://' whole: http//, http:/, http:://,
 # https:h, or http:8080 (the host left out); not a host that starts with
@@ -3679,6 +3708,9 @@ def load_script(path):
     or holds a concrete User class, is a locustfile.  UsageError names
     the file, the line and the error."""
     import importlib.util
+    if os.path.isdir(path):
+        raise UsageError("cannot read script %r: it is a directory: give"
+                         " the .py file" % path)
     if not os.path.isfile(path):
         raise UsageError("cannot read script %r: no such file" % path)
     # `import hammer` in a script gets this module, even when it runs as
@@ -4270,6 +4302,8 @@ class User(object):
         ok_status (a status, or a collection of them such as (404,) or
         range(400, 500)) accepts those statuses: such a response is no
         error (error kind 'accepted')."""
+        if ok_status is not None:
+            ok_status = ok_statuses(ok_status)
         response = self._send(method, url, params, headers, data, json, name,
                               timeout, ok_status)
         if not allow_redirects or response.status not in REDIRECT_STATUSES:
@@ -4285,7 +4319,8 @@ class User(object):
             location = response.headers.get("location")
             if not location:
                 break
-            if hops == MAX_REDIRECTS:
+            url = self._location(response.url, location)
+            if hops == MAX_REDIRECTS or url is None:
                 self._rows.mark(response._row, "redirects")
                 response.error = "redirects"
                 break
@@ -4294,10 +4329,18 @@ class User(object):
             if (status == 303 and method != "HEAD") or (
                     status in (301, 302) and method == "POST"):
                 method, data, json = "GET", None, None
-            url = urljoin(response.url, location)
             response = self._send(method, url, None, headers, data, json,
                                   None, timeout, ok_status)
         return response
+
+    def _location(self, url, location):
+        """The URL a redirect from url to location goes to; None when it
+        is not one hammer can request (another scheme, a control
+        character, a malformed host)."""
+        try:
+            return self._target(urljoin(url, location))[1]
+        except ValueError:
+            return None
 
     def _target(self, url):
         """url (a path or an absolute URL) -> (Target, absolute url)."""
@@ -4341,7 +4384,7 @@ class User(object):
                 self._ctx.connector(target), target.scheme == "https",
                 self._keepalive, clock, self._events, self._scratch)
         body = Body(self._max_body)
-        timeout = timeout or self._timeout
+        timeout = request_timeout(timeout) if timeout else self._timeout
         sent = clock()
         if sent >= self._until:
             raise Stopped()
@@ -4351,8 +4394,7 @@ class User(object):
         if name is not None:
             suffix = name_suffix(method, str(name))
         kind = error
-        if ok_status is not None and status >= 400 and status in (
-                (ok_status,) if isinstance(ok_status, int) else ok_status):
+        if ok_status is not None and status >= 400 and status in ok_status:
             kind = ACCEPTED
         row = self._rows.add(sent, done - sent, status, nbytes, kind, suffix)
         self._requests += 1
@@ -4655,6 +4697,14 @@ LOCUST_REFUSED = (
                      " them)"),
 )
 
+# what a locustfile's environment may not reach, and why
+GATE_HINT = "gate the run with --fail-if, as in --fail-if 'errors<1%'"
+ENVIRONMENT_REFUSED = {
+    "runner": "environment.runner",
+    "stats": "environment.stats (%s)" % GATE_HINT,
+    "process_exit_code": "environment.process_exit_code (%s)" % GATE_HINT,
+}
+
 
 class NotCovered(Exception):
     """What hammer's locust module does not cover, named."""
@@ -4950,29 +5000,38 @@ def holder_wait(holder):
 class LoadTestShape(object):
     """Locust's LoadTestShape: tick() gives (users, spawn rate), or None
     to stop; hammer asks it once per second of the plan, before the run,
-    and makes stages of its answers."""
+    and makes stages of its answers.  get_run_time() counts from the
+    start or the last reset_time(); get_current_user_count() is the
+    users the plan has reached at that second."""
 
-    def __init__(self):
-        self._run_time = 0.0
+    _now_s, _start_s, _users = 0.0, 0.0, 0     # set by each tick
 
     def get_run_time(self):
-        return self._run_time
+        return self._now_s - self._start_s
 
     def reset_time(self):
-        self._run_time = 0.0
+        self._start_s = self._now_s
+
+    def get_current_user_count(self):
+        return int(self._users)
 
     def tick(self):
         raise NotImplementedError("a LoadTestShape needs a tick() method")
 
 
-def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
+def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S,
+                until_s=None):
     """A LoadTestShape's answers -> (duration_s, users) steps, the users
     moving toward each tick's target at its spawn rate (users/s), as
-    Locust's runner does.  tick(t) gives (users, rate) or None at t
-    seconds.  ValueError for an answer hammer cannot follow."""
+    Locust's runner does.  tick(t, users) gives (users, rate) or None at
+    t seconds, with users reached so far; asked until it gives None or
+    until until_s (the run time).  ValueError for an answer hammer
+    cannot follow."""
     steps, users, t = [], 0.0, 0.0
     for _ in range(ticks_max):
-        answer = tick(t)
+        if until_s is not None and t >= until_s:
+            return steps
+        answer = tick(t, users)
         if answer is None:
             return steps
         if not isinstance(answer, tuple) or len(answer) != 2:
@@ -4980,6 +5039,8 @@ def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
                              " rate) or None; user classes per tick are not"
                              " covered" % (answer,))
         target, rate = answer
+        if isinstance(target, float) and target.is_integer():
+            target = int(target)        # round(run_time, -2), as in the docs
         if not isinstance(target, int) or target < 0 or not rate or rate < 0:
             raise ValueError("tick() gave %r: users a whole number >= 0 and"
                              " a spawn rate above 0" % (answer,))
@@ -4996,7 +5057,7 @@ def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
             left -= span
         t += tick_s
     raise ValueError("tick() did not return None within %d ticks: give it"
-                     " an end" % ticks_max)
+                     " an end, or give -t" % ticks_max)
 
 
 def merge_steps(steps):
@@ -5106,41 +5167,72 @@ class LocustResponse(object):
     def raise_for_status(self):
         self._r.raise_for_status()
 
+    @property
+    def cookies(self):
+        """The cookies this response set, {name: value}."""
+        import http.cookies
+        found = CookieDict()
+        for line in self._r.headers.get_all("set-cookie") or ():
+            jar = http.cookies.SimpleCookie()
+            try:
+                jar.load(line)
+            except http.cookies.CookieError:
+                continue
+            found.update((k, m.value) for k, m in jar.items())
+        return found
+
     def __repr__(self):
         return "<Response [%d]>" % self._r.status
 
 
 class CatchResponse(LocustResponse):
     """catch_response=True: a context manager; success() and failure()
-    decide the row's verdict when the block ends (the last call wins)."""
+    decide the row's verdict when the block ends (the last call wins).
+    Outside a with block, each call decides at once."""
 
-    __slots__ = ("_verdict", "_client", "_name", "_context", "js")
+    __slots__ = ("_verdict", "_client", "_name", "_context", "js",
+                 "_entered", "_fired")
 
     def __init__(self, response, client, name, context=None):
         self._r, self._client, self._name = response, client, name
         self._context = context
         self._verdict = None
         self.js = None
+        self._entered = self._fired = False
 
     def __enter__(self):
+        self._entered = True
         return self
 
     def success(self):
         self._verdict = True
+        if not self._entered:
+            self._settle()
 
     def failure(self, why):
         self._verdict = str(why) or "failed"
+        if not self._entered:
+            self._settle()
+
+    def _settle(self):
+        """The verdict onto the row, and events.request fired once."""
+        verdict = self._verdict
+        if verdict is True:
+            self._r.accept()
+        elif verdict is not None:
+            self._r.fail(verdict)
+        if not self._fired:
+            self._fired = True
+            self._client._fire(self, self._name, self._context,
+                               verdict is True,
+                               None if verdict is True else verdict)
 
     def __exit__(self, kind, exc, tb):
         if self._verdict is None and kind is not None:
             if not issubclass(kind, LocustResponseError):
                 return False    # other exceptions go on, as in Locust
             self._verdict = str(exc) or kind.__name__
-        if self._verdict is True:
-            self._r.accept()
-        elif self._verdict is not None:
-            self._r.fail(self._verdict)
-        self._client._fire(self, self._name, self._context)
+        self._settle()
         return kind is None or issubclass(kind, LocustResponseError)
 
 
@@ -5159,6 +5251,7 @@ class RestCall(object):
         client, method, url, headers, kwargs = self.call
         response = self.response = client.request(
             method, url, headers=headers, catch_response=True, **kwargs)
+        response.__enter__()
         if response.error:
             response.failure(response.error)
         elif response.content:
@@ -5184,6 +5277,61 @@ class RestCall(object):
         return kind is None
 
 
+class CookieDict(dict):
+    """A response's cookies, {name: value}, as requests' jar reads."""
+
+    def get_dict(self):
+        return dict(self)
+
+
+class LocustCookies(object):
+    """self.client.cookies: the user's jar (http.cookiejar's), with the
+    reads and set() of requests' RequestsCookieJar."""
+
+    def __init__(self, jar):
+        self._jar = jar
+
+    def __getattr__(self, name):        # clear(), set_cookie(), ...
+        return getattr(self._jar, name)
+
+    def __iter__(self):
+        return iter(self._jar)
+
+    def __len__(self):
+        return len(self._jar)
+
+    def get_dict(self, domain=None, path=None):
+        return CookieDict((c.name, c.value) for c in self._jar
+                          if domain in (None, c.domain)
+                          and path in (None, c.path))
+
+    def get(self, name, default=None, domain=None, path=None):
+        return self.get_dict(domain, path).get(name, default)
+
+    def __getitem__(self, name):
+        return self.get_dict()[name]
+
+    def __contains__(self, name):
+        return name in self.get_dict()
+
+    def keys(self):
+        return list(self.get_dict().keys())
+
+    def values(self):
+        return list(self.get_dict().values())
+
+    def items(self):
+        return list(self.get_dict().items())
+
+    def set(self, name, value, domain="", path="/"):
+        """A cookie for every host (domain ""), as requests' set()."""
+        import http.cookiejar
+        self._jar.set_cookie(http.cookiejar.Cookie(
+            0, name, str(value), None, False, domain, bool(domain),
+            domain.startswith("."), path, bool(path), False, None, True,
+            None, None, {"HttpOnly": None}))
+
+
 class LocustClient(object):
     """self.client of an HttpUser or FastHttpUser: Locust's session calls
     (get() ... options(), request()) on hammer's User.  Relative URLs are
@@ -5195,11 +5343,13 @@ class LocustClient(object):
         self.base_url = (base_url or "").rstrip("/")
         self._urls = {}     # a path -> the base URL and it
         self.headers = {}
-        self.cookies = user.cookies
+        self.cookies = LocustCookies(user.cookies)
         self._events = events
         self._listening = bool(events.request.listeners
                                or events.request_success.listeners
                                or events.request_failure.listeners)
+        self._renamed = None    # rename_request()'s name, in its block
+        self.auth = None        # (user, password) for every request
 
     def request(self, method, url, name=None, catch_response=False,
                 params=None, data=None, json=None, headers=None,
@@ -5208,6 +5358,8 @@ class LocustClient(object):
         if other:
             raise NotCovered("self.client's %s=" % sorted(other)[0])
         method = method.upper()
+        if name is None:
+            name = self._renamed
         full = self._urls.get(url)
         if full is None:
             if len(self._urls) >= URL_CACHE_MAX:
@@ -5221,6 +5373,10 @@ class LocustClient(object):
             headers = merged
         if cookies:
             headers = self._with_cookies(url, headers, cookies)
+        if auth is None:
+            auth = self.auth
+        if isinstance(timeout, tuple):      # requests' (connect, read)
+            timeout = None if None in timeout else max(timeout)
         if auth is not None:
             headers = basic_auth(headers, auth)
         user = self._user
@@ -5248,14 +5404,20 @@ class LocustClient(object):
         merged["Cookie"] = "; ".join(given)
         return merged
 
-    def _fire(self, response, name, context=None):
+    def _fire(self, response, name, context=None, accepted=False,
+              why=None):
+        """events.request for response: its exception None when the row
+        is no error (under 400, --ok-status's, or accepted), else a
+        CatchResponseError of why (a failure()'s message) or the error."""
         if not self._listening:
             return
         r = response._r
         path = urlsplit(r.url)
         name = name or path.path
-        error = r.error or (None if 0 < r.status < 400 else str(r.status))
-        exception = CatchResponseError(error) if error else None
+        error = r.error or (None if accepted or 0 < r.status < 400
+                            or r.status in self._user._ctx.plan.ok_status
+                            else str(r.status))
+        exception = CatchResponseError(why or error) if error else None
         ms = r.elapsed * 1000.0
         events = self._events
         events.request.fire(request_type=r.method, name=name,
@@ -5294,6 +5456,45 @@ class LocustClient(object):
 
     def options(self, url, **kwargs):
         return self.request("OPTIONS", url, **kwargs)
+
+    @property
+    def request_event(self):
+        return self._events.request
+
+    def rename_request(self, name):
+        """with client.rename_request(name): the block's requests named
+        name (unless they give name=), as in Locust 2."""
+        return RenamedRequests(self, name)
+
+
+class RenamedRequests(object):
+    """rename_request()'s block."""
+
+    def __init__(self, client, name):
+        self.client, self.name, self.before = client, name, None
+
+    def __enter__(self):
+        self.before, self.client._renamed = self.client._renamed, self.name
+        return self
+
+    def __exit__(self, *exc):
+        self.client._renamed = self.before
+        return False
+
+
+def http_session(base_url, request_event=None, user=None, **other):
+    """locust.clients.HttpSession(base_url, request_event, user): a
+    client of the User's own for another host, on its hammer user."""
+    if user is None:
+        raise NotCovered("HttpSession without user=")
+    return LocustClient(hammer_user_of(user), base_url,
+                        user.environment.events)
+
+
+def fast_http_session(environment, base_url, user, **other):
+    """locust.contrib.fasthttp.FastHttpSession(environment, base_url,
+    user): as HttpSession."""
+    return LocustClient(hammer_user_of(user), base_url, environment.events)
 
 
 def single_user_argv(path, user_class, host=None):
@@ -5353,9 +5554,10 @@ def locust_modules():
     contents = {
         "": names, "contrib": {}, "exception": exceptions,
         "contrib.fasthttp": {"FastHttpUser": FastHttpUser,
-                             "FastHttpSession": LocustClient,
+                             "FastHttpSession": fast_http_session,
                              "FastResponse": LocustResponse,
-                             "ResponseContextManager": CatchResponse},
+                             "ResponseContextManager": CatchResponse,
+                             "RestResponseContextManager": CatchResponse},
         "user": dict((k, names[k]) for k in (
             "User", "HttpUser", "TaskSet", "SequentialTaskSet", "task",
             "tag", "between", "constant", "constant_pacing",
@@ -5366,7 +5568,7 @@ def locust_modules():
         "user.wait_time": dict((k, names[k]) for k in (
             "between", "constant", "constant_pacing",
             "constant_throughput")),
-        "clients": {"HttpSession": LocustClient,
+        "clients": {"HttpSession": http_session,
                     "ResponseContextManager": CatchResponse},
         "shape": {"LoadTestShape": LoadTestShape},
         "event": {"EventHook": EventHook, "Events": Events},
@@ -5425,12 +5627,25 @@ def locust_refusals(tree):
                     why = "%s.%s" % (node.module, missing[0])
             if why:
                 found.append((node.lineno, why))
-        elif (isinstance(node, ast.Attribute) and node.attr == "runner"
+        elif (isinstance(node, ast.Attribute)
+              and node.attr in ENVIRONMENT_REFUSED
               and ((isinstance(node.value, ast.Attribute)
                     and node.value.attr == "environment")
                    or (isinstance(node.value, ast.Name)
                        and node.value.id in ("environment", "env")))):
-            found.append((node.lineno, "environment.runner"))
+            found.append((node.lineno, ENVIRONMENT_REFUSED[node.attr]))
+        elif (isinstance(node, ast.Attribute)
+              and node.attr not in LOCUST_EVENTS
+              and ((isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "events"
+                    and isinstance(node.value.value, (ast.Name,
+                                                      ast.Attribute))
+                    and getattr(node.value.value, "attr", getattr(
+                        node.value.value, "id", None)) in (
+                            "environment", "env"))
+                   or (isinstance(node.value, ast.Name)
+                       and node.value.id == "events"))):
+            found.append((node.lineno, "events.%s" % node.attr))
     return sorted(found)
 
 
@@ -6722,7 +6937,7 @@ class SizingWatch(object):
                 return SizingResult(
                     "plateau", w.users if self.open_model
                     else int(round(base.load)),
-                    base.load if self.open_model else None, metrics["rps"],
+                    base.load if self.open_model else None, base.rps,
                     "mean", w.latency.mean, w.at_s, figures)
         return None
 
@@ -8238,7 +8453,8 @@ LOCUST_ONLY_OPTIONS = frozenset((
     "--exit-code-on-error", "--equal-weights", "--config", "--modern-ui",
     "--legacy-ui", "--step-load", "--step-users", "--step-clients",
     "--step-time", "--heartbeat-liveness", "--heartbeat-interval",
-    "--profile", "--run-time-limit"))
+    "--profile", "--run-time-limit", "-i", "--iterations", "--hatch-rate",
+    "--clients", "--num-request"))
 DURATION_PARTS_RE = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 
 
@@ -8355,8 +8571,7 @@ def locust_args(args):
         if args.concurrency is None:
             raise UsageError("-r/--spawn-rate needs -u/--users")
         args.rampup = args.concurrency / args.spawn_rate
-    hosts = [h for h in args.header
-             if h.strip().lower().startswith(("http://", "https://"))]
+    hosts = [h for h in args.header if HOST_LIKE_RE.match(h.strip())]
     args.header = [h for h in args.header if h not in hosts]
     hosts += [args.host] if args.host else []
     if args.url is not None and args.url.isidentifier():
@@ -8371,6 +8586,9 @@ def locust_args(args):
     if hosts:
         args.url = hosts[0]
     if args.csv is not None:
+        if not args.csv.strip() or args.csv.endswith(("/", os.sep)):
+            raise UsageError("--csv %r: give a file prefix, as in --csv"
+                             " out/run" % args.csv)
         if args.output != DEFAULT_OUTPUT:
             raise UsageError("--csv and -o/--output: give one")
         args.output = args.csv + "_requests.csv"
@@ -8416,11 +8634,11 @@ def shape_of_locustfile(scenario, args):
                              " %s" % (scenario.locust.shape.__name__, name))
     shape = scenario.locust.shape()
 
-    def tick(t):
-        shape._run_time = t
+    def tick(t, users):
+        shape._now_s, shape._users = t, users
         return shape.tick()
     try:
-        steps = shape_steps(tick)
+        steps = shape_steps(tick, until_s=args.runtime)
     except ValueError as exc:
         raise UsageError("script %r: %s.%s" % (
             scenario.path, scenario.locust.shape.__name__, exc))

@@ -844,6 +844,7 @@ class WebApp(ThreadedServer):
     POST /items/N/comment  text and csrf: needs the session and its token
                          (else 403); kept with its author
     /redirect/K          K hops of 302 (or ?code=307...), then 200
+    /redirect-to?url=U   302 to U, as it is
     /cookies/set/NAME    Set-Cookie NAME=1 with ?path= domain= max_age=
                          expires= secure= as attributes
     /error               500
@@ -1011,6 +1012,8 @@ class WebApp(ThreadedServer):
             code = int(query.get("code", 302))
             return code, [("Location", "/redirect/%d%s" % (
                 hops - 1, "?code=%d" % code if "code" in query else ""))], b""
+        if parts[0] == "redirect-to" and "url" in query:
+            return 302, [("Location", query["url"])], b""
         if parts[0] == "cookies" and parts[1:2] == ["set"] and len(parts) == 3:
             cookie = "%s=1" % parts[2]
             for key, attribute in (("path", "Path"), ("domain", "Domain"),
@@ -1989,7 +1992,7 @@ class TestBadInput(ServerTestCase):
                 [10 ** 7], hammer.box_limits())),
             ([url, "-p", "64", "-c", huge_t], hammer.capacity_problem(
                 hammer.split_evenly(10 ** 7, 64), hammer.box_limits())),
-        ] + self.load_shape_cases(url)
+        ] + self.load_shape_cases(url) + self.locust_cases(url)
 
     def load_shape_cases(self, url):
         """--rate, --stages, --cycles, --think, --sizing and --fail-if."""
@@ -2119,6 +2122,67 @@ class TestBadInput(ServerTestCase):
             ([url, "--fail-if", "p95<1s}"], "--fail-if: threshold 'p95<1s}':"
              " a name goes in braces, as in p95{checkout}<500ms"),
         ]
+
+    def locust_cases(self, url):
+        """Locustfiles (-f) and Locust's options."""
+        lf = self.script("locustfile.py", "from locust import HttpUser, tag,"
+                         " task\nclass A(HttpUser):\n    @tag('a')\n"
+                         "    @task\n    def a(self):\n"
+                         "        self.client.get('/')\n")
+        syntax = self.script("syntax.py", "def x(:\n")
+        nouser = self.script("nouser.py", "from locust import HttpUser\n")
+        notask = self.script("notask.py", "from locust import HttpUser\n"
+                             "class A(HttpUser):\n    pass\n")
+        return [
+            (["-f", lf + ".missing", "-H", url, "-t", "1s"], "cannot read"
+             " script %r: no such file" % (lf + ".missing")),
+            (["-f", self.tmp.name, "-H", url, "-t", "1s"], "cannot read"
+             " script %r: it is a directory: give the .py file"
+             % self.tmp.name),
+            (["-f", syntax, "-H", url, "-t", "1s"], "script %r line 1:"
+             " SyntaxError: invalid syntax" % syntax),
+            (["-f", nouser, "-H", url, "-t", "1s"], "script %r has no User"
+             " class to run: give it an HttpUser or FastHttpUser with tasks"
+             % nouser),
+            (["-f", notask, "-H", url, "-t", "1s"], "script %r: class A has"
+             " no tasks: give it @task methods or tasks" % notask),
+            (["-f", lf, "-H", url, "-u", "0", "-t", "1s"], "argument"
+             " -u/--users: '0' must be a whole number >= 1"),
+            (["-f", lf, "-H", url, "-u", "1", "-r", "0", "-t", "1s"],
+             "-r/--spawn-rate must be above 0 users a second"),
+            (["-f", lf, "-H", url, "-u", "1", "-r=-1", "-t", "1s"],
+             "-r/--spawn-rate must be above 0 users a second"),
+            (["-f", lf, "-H", url, "-u", "1", "-r", "abc", "-t", "1s"],
+             "argument -r/--spawn-rate: invalid float value: 'abc'"),
+            (["-f", lf, "-H", url, "-r", "2", "-t", "1s"], "-r/--spawn-rate"
+             " needs -u/--users"),
+            (["-f", lf, "-H", url, "-u", "1", "-t", "garbage"], "-t:"
+             " 'garbage' is not a duration: use e.g. 30, 30s, 500ms, 5m or"
+             " 1h"),
+            (["-f", lf, "-H", url, "-u", "1", "-t", "1s", "-T", "zzz"],
+             "script %r: --tags and --exclude-tags leave no task to run"
+             % lf),
+            ([url, "-u", "1"], "--users is Locust's option: use it with -f"
+             " locustfile.py"),
+            (["-f", lf, "-H", "127.0.0.1:8089", "-t", "1s"], "url"
+             " '127.0.0.1:8089' has no scheme: write it as"
+             " http://127.0.0.1:8089"),
+            (["-f", lf, "-H", "http//127.0.0.1:8089/", "-t", "1s"], "url"
+             " 'http//127.0.0.1:8089/' has a malformed scheme: write it as"
+             " http://127.0.0.1:8089/"),
+            (["-f", lf, "-H", url, "-t", "1s", "-i", "5"], "-i is Locust's"
+             " option, which hammer does not cover (README: Locustfiles)"),
+            (["-f", lf, "-H", url, "-t", "1s", "--csv", ""], "--csv '': give"
+             " a file prefix, as in --csv out/run"),
+            (["-f", lf, "-H", "nohost", "-t", "1s"], "malformed header"
+             " 'nohost': expected 'Name: value'"),
+        ]
+
+    def script(self, name, text):
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
 
     def test_bad_command_lines(self):
         cases = self.cases()
@@ -4429,6 +4493,31 @@ class TestSizingWatch(unittest.TestCase):
         self.assertAlmostEqual(latest.latency_s, 0.05375, places=12)
         self.assertAlmostEqual(result.value, 0.05375, places=12)
 
+    def test_a_plateau_reports_the_throughput_of_its_own_users(self):
+        # throughput still grows 5% a second: the result's (users, rps)
+        # is the plateau's point, not its users with the later window's
+        # higher rate (the summary line said one rate, the settings file
+        # and crunch the other)
+        watch = self.plateau_watch()
+        slow = lambda t: 10 * max(0, t - 4)
+        result = None
+        for t in range(13):
+            for i in (0, 1):
+                recent = hammer.Histogram()
+                if t:
+                    recent.add_many([0.2] * slow(t)
+                                    + [0.05] * (100 - slow(t)))
+                requests = int(100 * (1.05 ** t - 1) / 0.05)
+                watch.add(hammer.Progress(
+                    i, float(t), requests, 0, recent.n, recent.total,
+                    t + 1 - i, 0.5 * t, recent.to_dict()))
+                result = result or watch.verdict()
+        self.assertEqual(result.reason, "plateau")
+        base, latest = result.figures
+        self.assertGreater(latest.rps, base.rps)
+        self.assertEqual((result.users, result.rps),
+                         (int(round(base.load)), base.rps))
+
     def test_no_plateau_while_throughput_grows(self):
         # the same users and latencies, but 30% more requests a second
         # every second: never a plateau
@@ -4950,6 +5039,23 @@ class TestErrorRuleRuns(ScenarioTestCase):
         self.assertIn("errors      2 = 16.67% of requests (4xx: 2)", lines)
         self.assertIn("threshold   errors<1%: 16.67% FAILED", lines)
         self.assertIn("threshold   errors<20%: 16.67% ok", lines)
+
+    def test_a_bad_ok_status_in_a_script_is_refused_before_sending(self):
+        # it raised after the exchange: a request the server answered,
+        # with no row of its own
+        self.run_script("""
+            def run(user):
+                user.get("/items", ok_status=(404,))
+                user.get("/nope", ok_status="404")
+            """, "-p", "1", "-c", "1", "-n", "2")
+        rows = self.table()
+        self.assertEqual(sorted((r.name, r.status, r.error) for r in rows),
+                         [("/items", 200, "")] * 2
+                         + [("run", 0, "TypeError")] * 2)
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertIn("TypeError: ok_status='404': give a status or a"
+                      " collection of them, such as (404,) or range(400,"
+                      " 500)", self.last.stdout)
 
     def test_bad_ok_status(self):
         for text, message in (
@@ -6391,6 +6497,27 @@ class TestUserApi(ScenarioTestCase):
                                 for r in self.table()),
                          [("/items", 200, ""), ("/slow/400", 0, "timeout")])
 
+    def test_a_bad_timeout_is_refused_before_sending(self):
+        # timeout=-1 was a transport 'timeout' row for a request never
+        # sent; timeout="5" a TypeError from hammer's own arithmetic
+        self.run_script("""
+            def run(user):
+                for timeout in (-1, "5", float("nan")):
+                    try:
+                        user.get("/items", timeout=timeout)
+                    except (TypeError, ValueError) as exc:
+                        print(type(exc).__name__, exc)
+                user.get("/json", timeout=5)
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/json", 200, "")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertIn("ValueError timeout=-1: give seconds above 0, as in"
+                      " timeout=5\nTypeError timeout='5': give seconds"
+                      " above 0, as in timeout=5\nValueError timeout=nan:",
+                      self.last.stdout)
+
     def test_max_body_keeps_the_start_and_counts_the_rest(self):
         self.run_script("""
             def run(user):
@@ -6619,6 +6746,23 @@ class TestRedirects(ScenarioTestCase):
                          [("/redirect/%d" % k, 302, "") for k in
                           range(12, 2, -1)] + [("/redirect/2", 302,
                                                 "redirects")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_a_location_hammer_cannot_request_ends_the_redirects(self):
+        # the server's fault is the redirect row's error, not a task that
+        # raised at the script's line; the iteration goes on
+        self.run_script("""
+            def run(user):
+                for url in ("ftp://127.0.0.1/x", "/a\x01b", "http://[::1"):
+                    response = user.get("/redirect-to", params={"url": url})
+                    assert response.status == 302, response.status
+                    assert response.error == "redirects", response.error
+                user.get("/json")
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/redirect-to", 302, "redirects")] * 3
+                         + [("/json", 200, "")])
         self.assertEqual(self.requests(rows), self.app.counts())
 
     def test_a_post_redirected_by_302_becomes_a_get_and_by_307_stays(self):
@@ -7116,6 +7260,205 @@ class TestLocustfiles(ScenarioTestCase):
             self.assertEqual(json.load(f), [["GET", "/items", True],
                                             ["GET", "oops", False]] * 2)
 
+    def test_request_listener_follows_the_error_rule(self):
+        # exception is None for what the row counts as no error: a status
+        # --ok-status accepts, a response the block called success() on
+        seen = os.path.join(self.tmp.name, "seen.json")
+        rows = self.locustfile("""
+            import json
+            from locust import HttpUser, events, task
+
+            calls = []
+
+
+            @events.request.add_listener
+            def on_request(name, exception, **kwargs):
+                calls.append([name, exception and str(exception)])
+
+
+            @events.test_stop.add_listener
+            def on_test_stop(environment, **kwargs):
+                with open(%r, "w") as f:
+                    json.dump(calls, f)
+
+
+            class Lister(HttpUser):
+                @task
+                def index(self):
+                    self.client.get("/error")
+                    with self.client.get("/nope", name="fine",
+                                         catch_response=True) as r:
+                        r.success()
+                    self.client.get("/nope")
+                    with self.client.get("/items", catch_response=True) as r:
+                        r.failure("no")
+            """ % seen, "-u", "1", "-n", "1", "--ok-status", "500")
+        with open(seen) as f:
+            # and a failure's exception carries its message, as Locust's
+            self.assertEqual(json.load(f), [["/error", None], ["fine", None],
+                                            ["/nope", "404"],
+                                            ["/items", "no"]])
+        self.assertEqual([(r.name, r.status, r.error) for r in rows
+                          if r.method == "GET"],
+                         [("/error", 500, ""), ("fine", 404, "accepted"),
+                          ("/nope", 404, ""), ("/items", 200, "check")])
+
+    def test_a_session_of_its_own_for_another_host(self):
+        # Locust's examples/multiple_hosts.py: a second HttpSession (and a
+        # FastHttpSession) beside self.client, its rows and events alike
+        rows = self.locustfile("""
+            from locust import HttpUser, task, events
+            from locust.clients import HttpSession
+            from locust.contrib.fasthttp import FastHttpSession
+
+            seen = []
+            events.request.add_listener(lambda name, **kw: seen.append(name))
+
+
+            class Two(HttpUser):
+                host = "http://127.0.0.1:1"
+
+                def __init__(self, *args, **kwargs):
+                    super().__init__(*args, **kwargs)
+                    self.api_client = HttpSession(
+                        base_url=%r, request_event=self.client.request_event,
+                        user=self)
+                    self.fast = FastHttpSession(self.environment, %r, self)
+
+                @task
+                def both(self):
+                    self.client.get("/items")
+                    self.api_client.get("/json")
+                    self.fast.get("/echo")
+                    assert seen[-3:] == ["/items", "/json", "/echo"], seen
+            """ % (self.app.url.rstrip("/"), self.app.url.rstrip("/")),
+            "-u", "1", "-n", "2")
+        self.assertEqual(sorted((r.name, r.error) for r in rows),
+                         [("/echo", "")] * 2 + [("/items", "")] * 2
+                         + [("/json", "")] * 2)
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_cookies_read_as_requests_does(self):
+        # the Django CSRF habit: self.client.cookies["csrftoken"]
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Baker(HttpUser):
+                @task
+                def bake(self):
+                    r = self.client.get("/cookies/set/csrftoken",
+                                        params={"path": "/"})
+                    assert r.cookies == {"csrftoken": "1"}, r.cookies
+                    jar = self.client.cookies
+                    assert jar["csrftoken"] == "1", jar.get_dict()
+                    assert jar.get("csrftoken") == "1"
+                    assert jar.get("none", "d") == "d"
+                    assert "csrftoken" in jar and "none" not in jar
+                    assert jar.get_dict() == {"csrftoken": "1"}
+                    assert dict(jar.items()) == {"csrftoken": "1"}
+                    jar.set("extra", "2")
+                    self.client.get("/echo")
+                    jar.clear()
+                    assert len(jar) == 0
+                    self.client.get("/echo")
+            """, "-u", "1", "-n", "1")
+        self.assertEqual([(r.name, r.error) for r in rows],
+                         [("/cookies/set/csrftoken", ""), ("/echo", ""),
+                          ("/echo", "")])
+        self.assertEqual([sorted(h.cookies.items()) for h in self.app.hits()
+                          if h.path == "/echo"],
+                         [[("csrftoken", "1"), ("extra", "2")], []])
+
+    def test_the_sessions_auth_goes_with_every_request(self):
+        # requests' session.auth, which Locust's self.client is
+        self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Authed(HttpUser):
+                def on_start(self):
+                    self.client.auth = ("ann", "pw")
+
+                @task
+                def echo(self):
+                    self.client.get("/echo")
+                    self.client.get("/echo", auth=("bob", "pw"))
+            """, "-u", "1", "-n", "1")
+        self.assertEqual([h.headers.get("authorization")
+                          for h in self.app.hits()],
+                         ["Basic YW5uOnB3", "Basic Ym9iOnB3"])
+
+    def test_timeout_as_requests_takes_it(self):
+        # requests' (connect, read): hammer bounds every wait by the
+        # longer of the two
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Timed(HttpUser):
+                @task
+                def timed(self):
+                    self.client.get("/items", timeout=(3.05, 27))
+                    self.client.get("/slow/400", timeout=(0.05, 0.1))
+            """, "-u", "1", "-n", "1")
+        self.assertEqual(sorted((r.name, r.status, r.error) for r in rows),
+                         [("/items", 200, ""), ("/slow/400", 0, "timeout")])
+
+    def test_catch_response_without_a_with_block(self):
+        # failure() and success() outside a with block were dropped: the
+        # row kept its own verdict and no event fired
+        seen = os.path.join(self.tmp.name, "seen.json")
+        rows = self.locustfile("""
+            import json
+            from locust import HttpUser, events, task
+
+            calls = []
+            events.request.add_listener(
+                lambda name, exception, **kw: calls.append(
+                    [name, exception and str(exception)]))
+
+
+            @events.test_stop.add_listener
+            def on_test_stop(environment, **kwargs):
+                with open(%r, "w") as f:
+                    json.dump(calls, f)
+
+
+            class Bare(HttpUser):
+                @task
+                def bare(self):
+                    r = self.client.get("/items", catch_response=True)
+                    r.failure("bad")
+                    r = self.client.get("/nope", catch_response=True)
+                    r.success()
+            """ % seen, "-u", "1", "-n", "1")
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/items", 200, "check"),
+                          ("/nope", 404, "accepted")])
+        with open(seen) as f:
+            self.assertEqual(json.load(f), [["/items", "bad"],
+                                            ["/nope", None]])
+
+    def test_rename_request(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Renamer(HttpUser):
+                @task
+                def items(self):
+                    with self.client.rename_request("/items/[id]"):
+                        self.client.get("/items/1")
+                        self.client.get("/items/2", name="two")
+                    self.client.get("/items/3")
+            """, "-u", "1", "-n", "2")
+        self.assertEqual(sorted(r.name for r in rows),
+                         ["/items/3"] * 2 + ["/items/[id]"] * 2
+                         + ["two"] * 2)
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items/%d" % k): 2 for k in (1, 2, 3)}))
+
     def test_client_verbs_options_and_response(self):
         rows = self.locustfile("""
             import datetime
@@ -7391,6 +7734,31 @@ class TestLocustRefusals(ScenarioTestCase):
             """, "script '%(path)s' line 7: hammer does not cover"
             " environment.runner")
 
+    def test_the_exit_code_from_environment_stats(self):
+        # Locust's documented CI gate: it raised in the quitting listener
+        # at the run's end, and hammer exited 0 on a run of 100% errors
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.quitting.add_listener
+            def _(environment, **kw):
+                if environment.stats.total.fail_ratio > 0.01:
+                    environment.process_exit_code = 1
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " environment.stats (gate the run with --fail-if, as in"
+            " --fail-if 'errors<1%%')")
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.quitting.add_listener
+            def _(environment, **kw):
+                environment.process_exit_code = 1
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " environment.process_exit_code (gate the run with --fail-if,"
+            " as in --fail-if 'errors<1%%')")
+
     def test_locust_runners(self):
         self.refused("""
             from locust import HttpUser
@@ -7418,9 +7786,23 @@ class TestLocustRefusals(ScenarioTestCase):
                 parser.add_argument("--my-option")
             """)
         self.assert_usage(["-f", path, "-H", self.app.url],
-                          "script %r line 5: NotCovered: hammer does not"
-                          " cover events.init_command_line_parser" % path,
-                          traceback_of=path)
+                          "script %r line 5: hammer does not cover"
+                          " events.init_command_line_parser" % path)
+
+    def test_an_event_not_covered_inside_a_listener(self):
+        # found at load, not when init fires in each worker (the run went
+        # on, the listener never added)
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.init.add_listener
+            def on_init(environment, **kwargs):
+                @environment.events.spawning_complete.add_listener
+                def spawned(**kw):
+                    pass
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " events.spawning_complete")
 
     def test_a_user_for_another_protocol(self):
         self.refused("""
@@ -7553,6 +7935,49 @@ class TestLocustOptions(ScenarioTestCase):
             make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-u", "3")
         self.assertEqual(str(cm.exception), "the locustfile's Steps sets the"
                          " users: leave out -u/-c")
+
+    def test_load_test_shape_reads_the_user_count_and_resets_time(self):
+        # Locust's examples/custom_shape/wait_user_count.py: each step
+        # dwells once its users are all there, timed from reset_time()
+        path = self.write("locustfile.py", """
+            from collections import namedtuple
+            from locust import HttpUser, LoadTestShape, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+
+
+            Step = namedtuple("Step", ["users", "dwell"])
+
+
+            class StepLoadShape(LoadTestShape):
+                targets_with_times = (Step(2, 1), Step(4, 1))
+
+                def __init__(self, *args, **kwargs):
+                    self.step = 0
+                    self.time_active = False
+                    super().__init__(*args, **kwargs)
+
+                def tick(self):
+                    if self.step >= len(self.targets_with_times):
+                        return None
+                    target = self.targets_with_times[self.step]
+                    if target.users == self.get_current_user_count():
+                        if not self.time_active:
+                            self.reset_time()
+                            self.time_active = True
+                        if self.get_run_time() > target.dwell:
+                            self.step += 1
+                            self.time_active = False
+                    return (target.users, 100)
+            """)
+        plan = make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-p", "1")
+        self.assertEqual(plan.stages, (
+            hammer.Stage(0.0, 0.02, 0, 2), hammer.Stage(0.02, 4.0, 2, 2),
+            hammer.Stage(4.0, 4.02, 2, 4), hammer.Stage(4.02, 8.0, 4, 4)))
 
     def test_rate_leaves_the_wait_time_out_with_a_note(self):
         plan = self.plan("-H", "http://127.0.0.1:1/", "--rate", "5")
@@ -7793,6 +8218,11 @@ class TestLocustPieces(unittest.TestCase):
         kept = hammer.filter_by_tags([T, plain], {"a"}, None)
         self.assertEqual((kept, T.tasks), ([T], [a]))
 
+    def test_rest_responses_type_imports(self):
+        # Locust's examples/rest.py annotates with it
+        fast = hammer.locust_modules()["locust.contrib.fasthttp"]
+        self.assertIs(fast.RestResponseContextManager, hammer.CatchResponse)
+
     def test_event_hooks_old_and_new(self):
         events, seen = hammer.Events(), []
         events.request_success += lambda **kw: seen.append(("old", kw))
@@ -7807,7 +8237,7 @@ class TestLocustPieces(unittest.TestCase):
                          "hammer does not cover events.spawning_complete")
 
     def test_shape_steps(self):
-        def tick(t):
+        def tick(t, users):
             if t < 2:
                 return (4, 2)       # up to 4 users at 2 a second
             if t < 4:
@@ -7816,11 +8246,28 @@ class TestLocustPieces(unittest.TestCase):
         self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
                          [(1.0, 2.0), (1.0, 4), (0.3, 1), (1.7, 1)])
 
+    def test_shape_steps_end_at_the_run_time(self):
+        # a shape that never returns None runs until -t, as in Locust
+        endless = lambda t, users: (2, 4)
+        self.assertEqual(hammer.merge_steps(hammer.shape_steps(
+            endless, until_s=2.0)), [(0.5, 2.0), (1.5, 2)])
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(endless, ticks_max=5)
+
+    def test_shape_steps_take_a_whole_float(self):
+        # Locust's docs: user_count = round(run_time, -2), a float
+        def tick(t, users):
+            return (round(t, -2) + 4.0, 2) if t < 2 else None
+        self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
+                         [(1.0, 2.0), (1.0, 4)])
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(lambda t, users: (2.5, 1))
+
     def test_shape_steps_bounded(self):
         with self.assertRaises(ValueError):
-            hammer.shape_steps(lambda t: (1, 1), ticks_max=5)
+            hammer.shape_steps(lambda t, users: (1, 1), ticks_max=5)
         with self.assertRaises(ValueError):
-            hammer.shape_steps(lambda t: (1, 1, ["A"]))
+            hammer.shape_steps(lambda t, users: (1, 1, ["A"]))
 
 
 

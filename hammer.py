@@ -4927,6 +4927,19 @@ class Locust(LocustUser):
     legacy = True
 
 
+def legacy_http_locust(cls):
+    """Whether cls is a Locust of before 0.7, whose Locust class carried
+    the HTTP client (the classic guide's `class WebsiteUser(Locust)`,
+    whose tasks call l.client): a subclass of pre-1.0's Locust that sets
+    no client of its own (no `client`, no __init__).  From 0.7 a Locust
+    for another protocol set its client in __init__ (the XML-RPC
+    example): that one stays refused."""
+    if not issubclass(cls, Locust):
+        return False
+    own = cls.__mro__[:cls.__mro__.index(Locust)]
+    return not any("client" in vars(k) or "__init__" in vars(k) for k in own)
+
+
 class LocustTaskSet(metaclass=LocustMeta):
     """Locust's TaskSet: tasks run in turn until interrupt()."""
 
@@ -5678,7 +5691,7 @@ def locust_file(module, path, events):
             shapes.append(value)
         if not issubclass(value, LocustUser) or value.abstract:
             continue
-        if not issubclass(value, HttpUser):
+        if not (issubclass(value, HttpUser) or legacy_http_locust(value)):
             raise UsageError(
                 "script %r: class %s is a User for another protocol: hammer"
                 " runs HttpUser and FastHttpUser (HttpLocust) users only"

@@ -7049,6 +7049,18 @@ class TestLocustfiles(ScenarioTestCase):
         self.assertEqual(set(named), {("POST", "/echo"), ("POST", "/logout"),
                                       ("GET", "/items"), ("GET", "/items/1")})
 
+    def test_locust_0_6_guide_with_plain_locust(self):
+        # before 0.7 the Locust class carried the HTTP client: the guide's
+        # `class WebsiteUser(Locust)` whose tasks call l.client
+        rows = self.locustfile(CLASSIC_LOCUSTFILE.replace(
+            "HttpLocust", "Locust"), "-u", "2", "-n", "12")
+        named = self.requests(rows)
+        self.assertEqual((named["POST", "/echo"], named["POST", "/logout"]),
+                         (2, 2))
+        self.assertEqual(named["GET", "/items"] + named["GET", "/items/1"],
+                         12)
+        self.assertEqual({r.error for r in rows}, {""})
+
     def test_csv_writes_locusts_stats_failures_and_exceptions(self):
         prefix = os.path.join(self.tmp.name, "run")
         path = self.write("locustfile.py", """
@@ -7816,6 +7828,28 @@ class TestLocustRefusals(ScenarioTestCase):
             """, "script '%(path)s': class XmlRpcUser is a User for another"
             " protocol: hammer runs HttpUser and FastHttpUser (HttpLocust)"
             " users only")
+
+    def test_a_locust_with_a_client_of_its_own(self):
+        # from 0.7 a Locust for another protocol set its client itself
+        self.refused("""
+            from locust import Locust, TaskSet, task
+
+
+            class Calls(TaskSet):
+                @task
+                def call(self):
+                    self.client.ping()
+
+
+            class XmlRpcLocust(Locust):
+                task_set = Calls
+
+                def __init__(self, *args, **kwargs):
+                    super(XmlRpcLocust, self).__init__(*args, **kwargs)
+                    self.client = object()
+            """, "script '%(path)s': class XmlRpcLocust is a User for"
+            " another protocol: hammer runs HttpUser and FastHttpUser"
+            " (HttpLocust) users only")
 
     def test_a_locust_option_not_covered(self):
         self.refused("""

@@ -1673,6 +1673,15 @@ Target = collections.namedtuple(
     "Target", "url scheme host port path host_header auth")
 
 
+ABSOLUTE_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_absolute(url):
+    """Whether url names its scheme (http://...), not a path: a path's
+    query may hold '://' (/go?to=http://x)."""
+    return ABSOLUTE_URL_RE.match(url) is not None
+
+
 def has_control(text):
     """Whether text holds a control character (C0, DEL or C1)."""
     return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
@@ -4315,6 +4324,7 @@ class User(object):
                 ok_status=None):
         """The redirects after response, each a request of its own."""
         hops = 0
+        home, elsewhere = origin(self._target(response.url)[0]), False
         while response.status in REDIRECT_STATUSES:
             location = response.headers.get("location")
             if not location:
@@ -4329,8 +4339,12 @@ class User(object):
             if (status == 303 and method != "HEAD") or (
                     status in (301, 302) and method == "POST"):
                 method, data, json = "GET", None, None
+            # as requests and curl do: no Authorization once a hop left
+            # the first request's origin (scheme, host and port), -H's
+            # and the request's alike
+            elsewhere = elsewhere or origin(self._target(url)[0]) != home
             response = self._send(method, url, None, headers, data, json,
-                                  None, timeout, ok_status)
+                                  None, timeout, ok_status, elsewhere)
         return response
 
     def _location(self, url, location):
@@ -4349,10 +4363,10 @@ class User(object):
             if not isinstance(url, str):
                 raise TypeError("a url is a str, not %s" % type(url).__name__)
             base = self._ctx.base
-            if "://" not in url and base is None:
+            if not is_absolute(url) and base is None:
                 raise ValueError("%r is a path, and hammer has no URL to"
                                  " resolve it against: give it one" % url)
-            full = url if "://" in url else urljoin(base.url, url)
+            full = url if is_absolute(url) else urljoin(base.url, url)
             try:
                 target = parse_url(full)
             except UsageError as exc:
@@ -4363,13 +4377,14 @@ class User(object):
         return found
 
     def _send(self, method, url, params, headers, data, json_value, name,
-              timeout, ok_status=None):
+              timeout, ok_status=None, no_auth=False):
         plain = (params is None and headers is None and data is None
-                 and json_value is None and not self.cookies._cookies)
+                 and json_value is None and not self.cookies._cookies
+                 and not no_auth)
         prepared = self._prepared.get((method, url)) if plain else None
         if prepared is None:
             prepared = self._prepare(method, url, params, headers, data,
-                                     json_value)
+                                     json_value, no_auth)
             if plain:
                 if len(self._prepared) >= URL_CACHE_MAX:
                     self._prepared.clear()
@@ -4411,9 +4426,11 @@ class User(object):
                 " " + error if error else ""))
         return response
 
-    def _prepare(self, method, url, params, headers, data, json_value):
+    def _prepare(self, method, url, params, headers, data, json_value,
+                 no_auth=False):
         """A request's bytes: (request, Target, absolute url, its origin,
-        its default 'METHOD,name', whether it is a HEAD)."""
+        its default 'METHOD,name', whether it is a HEAD); no_auth leaves
+        out every Authorization header (-H's and the request's)."""
         if not isinstance(method, str) or not method or not set(
                 method) <= TOKEN_CHARS or method in ("timer", "task"):
             raise ValueError("invalid method %r" % (method,))
@@ -4434,8 +4451,11 @@ class User(object):
             cookie = asked.get_header("cookie")
             if cookie:
                 given["cookie"] = ("Cookie", cookie)
+        if no_auth:
+            given.pop("authorization", None)
+            given["authorization"] = None
         sent = [h for h in self._headers if h[0].lower() not in given]
-        sent += list(given.values())
+        sent += [h for h in given.values() if h is not None]
         check_script_headers(sent)
         request = build_request(method, target, sent, body, self._keepalive)
         return (request, target, full, origin(target),
@@ -5377,7 +5397,7 @@ class LocustClient(object):
         if full is None:
             if len(self._urls) >= URL_CACHE_MAX:
                 self._urls.clear()
-            full = self._urls[url] = (url if "://" in url
+            full = self._urls[url] = (url if is_absolute(url)
                                       else self.base_url + url)
         url = full
         if self.headers:
@@ -8846,7 +8866,7 @@ def target_requests(specs, path, base, headers, keepalive):
     for spec, body in specs:
         where = "%s:%d" % (path, spec.line)
         url = spec.url
-        if "://" not in url:
+        if not is_absolute(url):
             if base is None:
                 raise UsageError("%s: %r is a path: give the URL to resolve"
                                  " it against" % (where, url))

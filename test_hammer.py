@@ -2253,6 +2253,12 @@ class TestRequestAndParsing(unittest.TestCase):
                 # the advice, its HOST filled in, is a URL hammer takes
                 hammer.parse_url(meant.replace("HOST", "127.0.0.1"))
 
+    def test_a_path_whose_query_holds_a_url_is_a_path(self):
+        self.assertEqual([hammer.is_absolute(u) for u in (
+            "http://h/", "HTTPS://h/", "ftp://h", "/go?to=http://h/",
+            "go?to=https://h", "//h/x", "")],
+            [True, True, True, False, False, False, False])
+
     def test_parse_url_ipv6_and_auth(self):
         t = hammer.parse_url("http://user:p%40ss@[::1]:8080/a?b=1#frag")
         self.assertEqual((t.host, t.port, t.path, t.host_header, t.auth),
@@ -6734,6 +6740,32 @@ class TestRedirects(ScenarioTestCase):
                           ("GET", "/redirect/1", 302, ""),
                           ("GET", "/redirect/0", 200, "")])
         self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_authorization_stays_with_its_origin(self):
+        # as requests and curl do: a hop to another origin (here another
+        # port) goes without Authorization, -H's or the request's; a hop
+        # on the same origin keeps it
+        other = WebApp()
+        self.addCleanup(other.stop)
+        self.run_script("""
+            def run(user):
+                mine = {"Authorization": "Bearer mine", "X-Keep": "1"}
+                user.get("/redirect-to?url=%sitems" , headers=mine)
+                user.get("/redirect/1", headers=mine)
+                user.get("/redirect-to?url=%sitems/1")
+            """ % (other.url, other.url), "-p", "1", "-c", "1", "-n", "1",
+            "-H", "Authorization: Bearer run")
+        auth = [(h.host.rsplit(":", 1)[1] == str(other.port), h.path,
+                 h.headers.get("authorization"), h.headers.get("x-keep"))
+                for h in sorted(self.app.hits() + other.hits(),
+                                key=lambda h: h.path)]
+        self.assertEqual(sorted(auth, key=lambda a: (a[0], a[1])), [
+            (False, "/redirect-to", "Bearer mine", "1"),
+            (False, "/redirect-to", "Bearer run", None),
+            (False, "/redirect/0", "Bearer mine", "1"),
+            (False, "/redirect/1", "Bearer mine", "1"),
+            (True, "/items", None, "1"),
+            (True, "/items/1", None, None)])
 
     def test_more_than_ten_redirects(self):
         self.run_script("""

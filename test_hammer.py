@@ -2176,6 +2176,23 @@ class TestBadInput(ServerTestCase):
              " a file prefix, as in --csv out/run"),
             (["-f", lf, "-H", "nohost", "-t", "1s"], "malformed header"
              " 'nohost': expected 'Name: value'"),
+            # the long spellings
+            (["--locustfile", lf + ".missing", "--host", url, "-t", "1s"],
+             "cannot read script %r: no such file" % (lf + ".missing")),
+            (["-f", lf, "--host", url, "-u", "1", "--spawn-rate", "abc",
+              "-t", "1s"], "argument -r/--spawn-rate: invalid float value:"
+             " 'abc'"),
+            (["-f", lf, "--host", url, "-u", "1", "-t", "1s", "--tags",
+              "zzz"], "script %r: --tags and --exclude-tags leave no task"
+             " to run" % lf),
+            (["-f", lf, "--host", url, "-t", "1s", "--exclude-tags"],
+             "argument -E/--exclude-tags: expected at least one argument"),
+            (["-f", lf, "--host", url, "-t", "1s", "--no-web=1"],
+             "argument --headless/--no-web: ignored explicit argument '1'"),
+            ([url, "--header", "NoColonHere"], "malformed header"
+             " 'NoColonHere': expected 'Name: value'"),
+            ([url, "--quiet=1"], "argument -q/--quiet: ignored explicit"
+             " argument '1'"),
         ]
 
     def script(self, name, text):

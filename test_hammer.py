@@ -4868,7 +4868,8 @@ class TestFailIfRuns(LoadShapeTestCase):
         self.assertEqual(self.threshold_lines(proc.stdout), [
             "threshold   requests>=20: 20 ok",
             "threshold   errors<1%: 0.00% ok",
-            "threshold   p99<10s: %s ok" % hammer.format_seconds(p99)])
+            "threshold   p99<10s: %s ok"
+            % hammer.format_threshold_value("p99", p99)])
         self.assertEqual(checks, [
             {"expr": "requests>=20", "value": 20, "ok": True},
             {"expr": "errors<1%", "value": 0.0, "ok": True},

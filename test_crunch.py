@@ -89,6 +89,19 @@ class CrunchTestCase(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="crunch-test-")
         self.addCleanup(shutil.rmtree, self.dir, True)
 
+    def serve(self, handler):
+        """A threaded http.server on 127.0.0.1:0 with handler, stopped at
+        the test's end."""
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+        server = Server(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return server
+
     def write(self, name, text):
         path = os.path.join(self.dir, name)
         with open(path, "w", newline="") as f:
@@ -1423,14 +1436,7 @@ class WithHammerTest(CrunchTestCase):
     """crunch's totals agree with hammer's own summary on a real run."""
 
     def test_total_rate_equals_hammers(self):
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-        server = Server(("127.0.0.1", 0), SlowHandler)
-        thread = threading.Thread(target=server.serve_forever)
-        thread.start()
-        self.addCleanup(thread.join)
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
+        server = self.serve(SlowHandler)
         path = os.path.join(self.dir, "run.csv")
         out = io.StringIO()
         code = crunch.hammer.main(["http://127.0.0.1:%d/" % server.server_port,
@@ -1495,14 +1501,7 @@ def mixed(user):
                  " ZeroDivisionError 2")
 
     def test_every_surface_counts_the_same_errors(self):
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-        server = Server(("127.0.0.1", 0), StatusHandler)
-        thread = threading.Thread(target=server.serve_forever)
-        thread.start()
-        self.addCleanup(thread.join)
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
+        server = self.serve(StatusHandler)
         path = os.path.join(self.dir, "run.csv")
         out = io.StringIO()
         code = crunch.hammer.main([

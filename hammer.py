@@ -1072,6 +1072,30 @@ def parse_ok_status(text):
     return frozenset(statuses)
 
 
+def request_timeout(given):
+    """A script's timeout= in seconds; TypeError or ValueError, before
+    anything is sent, for what is not seconds above 0."""
+    why = "timeout=%r: give seconds above 0, as in timeout=5" % (given,)
+    if isinstance(given, bool) or not isinstance(given, (int, float)):
+        raise TypeError(why)
+    if not 0 < given <= MAX_DURATION_S:
+        raise ValueError(why)
+    return given
+
+
+def ok_statuses(given):
+    """A script's ok_status= (a status, or a collection of them such as
+    (404,) or range(400, 500)) as a collection of statuses; TypeError,
+    before anything is sent, for anything else."""
+    if isinstance(given, int) and not isinstance(given, bool):
+        return (given,)
+    if isinstance(given, (str, bytes)) or not isinstance(
+            given, collections.abc.Container):
+        raise TypeError("ok_status=%r: give a status or a collection of"
+                        " them, such as (404,) or range(400, 500)" % (given,))
+    return given
+
+
 def rule_settings(ok):
     """The settings file's "error_rule" for the ok statuses."""
     return {"status_from": ERROR_STATUS_FROM, "ok_status": sorted(ok)}
@@ -1170,22 +1194,40 @@ CONNECTION_EVENTS = (
 )
 
 
+def error_rows(plain, kinded, ok):
+    """classify()'s input -> a Counter of (status, kind) of the rows
+    that are errors under the rule ok (kind '' for the plain ones)."""
+    rows = collections.Counter()
+    for status, n in plain.items():
+        if n and error_class(status, "", ok):
+            rows[status, ""] += n
+    for (status, kind), n in kinded.items():
+        if error_class(status, kind, ok):
+            rows[status, kind] += n
+    return rows
+
+
 class NameStats(object):
     """One name's rows (a request's, a timer's or a task's): their count,
-    their errors (an error kind, or a 5xx) and a latency Histogram over
-    those that did not fail in transport or raise (from the slot in the
-    open model, as the totals)."""
+    their errors (an error kind, or a 5xx), their body bytes, a latency
+    Histogram over those that did not fail in transport or raise (from
+    the slot in the open model, as the totals) and, for a request's, its
+    error rows by (status, kind) (error_rows())."""
 
-    __slots__ = ("requests", "errors", "latency")
+    __slots__ = ("requests", "errors", "latency", "bytes", "error_kinds")
 
     def __init__(self):
         self.requests, self.errors, self.latency = 0, 0, Histogram()
+        self.bytes = 0
+        self.error_kinds = collections.Counter()
 
-    def add(self, rows, open_model, errors, failed):
-        """Count rows of this name: errors of them count as errors
-        (classify()), failed have an error kind."""
+    def add(self, rows, open_model, errors, failed, nbytes=0):
+        """Count rows of this name, of nbytes body bytes in all: errors
+        of them count as errors (classify()), failed have an error
+        kind."""
         self.requests += len(rows)
         self.errors += errors
+        self.bytes += nbytes
         if open_model:
             self.latency.add_us([c for c, r in zip(corrected_us(rows)[1],
                                                    rows) if r[2] or not r[4]])
@@ -1200,16 +1242,23 @@ class NameStats(object):
         self.requests += other.requests
         self.errors += other.errors
         self.latency.merge(other.latency)
+        self.bytes += other.bytes
+        self.error_kinds.update(other.error_kinds)
 
     def to_dict(self):
         return {"requests": self.requests, "errors": self.errors,
-                "latency": self.latency.to_dict()}
+                "latency": self.latency.to_dict(), "bytes": self.bytes,
+                "error_kinds": [[status, kind, n] for (status, kind), n
+                                in sorted(self.error_kinds.items())]}
 
     @classmethod
     def from_dict(cls, data):
         n = cls()
         n.requests, n.errors = data["requests"], data["errors"]
         n.latency = Histogram.from_dict(data["latency"])
+        n.bytes = data.get("bytes", 0)
+        n.error_kinds.update(dict(((status, kind), count) for status, kind,
+                                  count in data.get("error_kinds", ())))
         return n
 
 
@@ -1231,12 +1280,14 @@ class WorkerStats(object):
     names (scripts, targets), each row's last item is its 'METHOD,name',
     counted per name in names; the totals count requests only, not timers
     or failed tasks, but their errors count failed tasks too.  Without
-    names (URL mode), only rows of status 0 have an error kind.
+    names (URL mode), only rows of status 0 have an error kind.  A
+    script's reasons for failing requests (response.fail(why)) are
+    counted in reasons, by ('METHOD,name', why).
     """
 
     __slots__ = ("bytes", "statuses", "unanswered", "classes", "transport",
                  "latency", "events", "corrected", "lateness", "checked",
-                 "names", "failures", "tasks", "ok", "live")
+                 "names", "failures", "tasks", "ok", "reasons", "live")
 
     def __init__(self, open_model=False, named=False, ok=frozenset()):
         self.bytes = 0
@@ -1255,6 +1306,7 @@ class WorkerStats(object):
         self.failures = {}  # a script's failures: kind -> [count, text]
         self.tasks = collections.Counter()  # tasks that raised, by type
         self.ok = ok    # the statuses of 400 and more that are no error
+        self.reasons = collections.Counter()    # (suffix, why) -> rows
         self.live = None    # --web: the worker's LiveTap
 
     @property
@@ -1288,18 +1340,22 @@ class WorkerStats(object):
         if self.live is not None:
             self.live.count(statuses, suffix)
         derived = False
+        nbytes = sum(map(_BYTES_OF, rows))
         if self.names is not None:
             if suffix.startswith("task,"):
-                self.add_named(rows, suffix, len(rows), len(rows))
+                self.add_named(rows, suffix, len(rows), len(rows), nbytes)
                 self.count_errors({TASK_CLASS: len(rows)}, {
                     TASK_CLASS: collections.Counter(map(_ERROR_OF, rows))})
                 return
             kinded, failed = kinded_rows(rows)
-            classes, kinds = classify(without_kinded(statuses, kinded),
-                                      kinded, "", self.ok)
-            self.add_named(rows, suffix, sum(classes.values()), failed)
+            plain = without_kinded(statuses, kinded)
+            classes, kinds = classify(plain, kinded, "", self.ok)
+            entry = self.add_named(rows, suffix, sum(classes.values()),
+                                   failed, nbytes)
             if not is_http(suffix):
                 return
+            if classes:
+                entry.error_kinds.update(error_rows(plain, kinded, self.ok))
             # closed model: the latency is the requests' names', merged
             # by settle() when it is read
             derived = self.corrected is None
@@ -1311,7 +1367,7 @@ class WorkerStats(object):
         self.count_errors(classes, kinds)
         self.unanswered += failures
         self.statuses.update(statuses)
-        self.bytes += sum(map(_BYTES_OF, rows))
+        self.bytes += nbytes
         if derived:
             pass
         elif failures:
@@ -1341,15 +1397,16 @@ class WorkerStats(object):
                     latency.merge(entry.latency)
             self.latency = latency
 
-    def add_named(self, rows, suffix, errors, failed):
-        """Count rows of one name: errors of them are errors, failed have
-        an error kind."""
+    def add_named(self, rows, suffix, errors, failed, nbytes):
+        """Count rows of one name, of nbytes body bytes: errors of them
+        are errors, failed have an error kind.  -> its NameStats."""
         entry = self.names.get(suffix)
         if entry is None:
             entry = self.names[suffix] = NameStats()
             if self.live is not None:
                 entry.latency.tap = self.live.name(suffix)
-        entry.add(rows, self.corrected is not None, errors, failed)
+        entry.add(rows, self.corrected is not None, errors, failed, nbytes)
+        return entry
 
     @property
     def answered(self):
@@ -1361,6 +1418,7 @@ class WorkerStats(object):
         self.bytes += other.bytes
         self.checked.update(other.checked)
         self.tasks.update(other.tasks)
+        self.reasons.update(other.reasons)
         if other.names is not None:
             if self.names is None:
                 self.names = {}
@@ -1388,7 +1446,9 @@ class WorkerStats(object):
                 "transport": dict(self.transport),
                 "latency": self.latency.to_dict(),
                 "events": dict(self.events), "checked": dict(self.checked),
-                "tasks": dict(self.tasks), "failures": self.failures}
+                "tasks": dict(self.tasks), "failures": self.failures,
+                "reasons": [[suffix, why, n] for (suffix, why), n
+                            in sorted(self.reasons.items())]}
         if self.names is not None:
             data["names"] = dict((k, v.to_dict())
                                  for k, v in self.names.items())
@@ -1403,6 +1463,8 @@ class WorkerStats(object):
         s.bytes = data["bytes"]
         s.checked.update(data.get("checked", {}))
         s.tasks.update(data.get("tasks", {}))
+        s.reasons.update(dict(((suffix, why), n) for suffix, why, n
+                              in data.get("reasons", ())))
         s.failures = dict((k, list(v))
                           for k, v in data.get("failures", {}).items())
         for suffix, entry in data.get("names", {}).items():
@@ -1711,6 +1773,15 @@ Target = collections.namedtuple(
     "Target", "url scheme host port path host_header auth")
 
 
+ABSOLUTE_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_absolute(url):
+    """Whether url names its scheme (http://...), not a path: a path's
+    query may hold '://' (/go?to=http://x)."""
+    return ABSOLUTE_URL_RE.match(url) is not None
+
+
 def has_control(text):
     """Whether text holds a control character (C0, DEL or C1)."""
     return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
@@ -1797,6 +1868,11 @@ def split_url(text):
         port = None
     return scheme, userinfo if at else None, host, port, path, query
 
+
+# With a locustfile, an -H that is a host (Locust's -H) though not a
+# whole URL: http//h, localhost:8089, 127.0.0.1:8089/, api.example.com
+HOST_LIKE_RE = re.compile(r"(?i)(?:https?:?/|(?:localhost|[\w-]+(?:\.[\w-]+)+"
+                          r"|\[[0-9a-f:.]*\]?)(?::[0-9]*)?(?:/|$))")
 
 # A scheme typed without its '://' whole: http//, http:/, http:://,
 # https:h, or http:8080 (the host left out); not a host that starts with
@@ -2369,6 +2445,131 @@ def run_summary(plan, stats, duration_s, checks, sizing, interrupted=None):
         if sizing.target_rps is not None:
             summary["sizing"]["target_rps"] = round(sizing.target_rps, 3)
     return summary
+
+
+# --csv PREFIX (Locust's): the files Locust 2.x writes beside the rows, with
+# its columns (its StatsCSV), from the run's merged WorkerStats.  Times are
+# in ms: Locust's ints stay ints (its percentiles, hammer's exact ones
+# rounded to the ms), its floats floats (to the microsecond).
+LOCUST_PERCENTILES = (50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100)
+LOCUST_STATS_COLUMNS = (
+    "Type", "Name", "Request Count", "Failure Count", "Median Response Time",
+    "Average Response Time", "Min Response Time", "Max Response Time",
+    "Average Content Size", "Requests/s", "Failures/s") + tuple(
+        "%g%%" % p for p in LOCUST_PERCENTILES)
+LOCUST_FAILURES_COLUMNS = ("Method", "Name", "Error", "Occurrences")
+LOCUST_EXCEPTIONS_COLUMNS = ("Count", "Message", "Traceback", "Nodes")
+LOCUST_CSV_FILES = ("_stats.csv", "_failures.csv", "_exceptions.csv")
+
+
+def locust_stats_row(method, name, n, duration_s):
+    """One row of Locust's PREFIX_stats.csv for the NameStats n: "N/A"
+    percentiles without requests, as Locust writes them."""
+    lat = n.latency
+    if lat.n:
+        pcts = [int(round(v * 1000))
+                for v in lat.percentiles(LOCUST_PERCENTILES)]
+        times = [pcts[0], round(lat.mean * 1000, 3), round(lat.min * 1000, 3),
+                 round(lat.max * 1000, 3)]
+    else:
+        pcts, times = [0] * len(LOCUST_PERCENTILES), [0, 0.0, 0, 0]
+    if not n.requests:
+        pcts = ["N/A"] * len(LOCUST_PERCENTILES)
+    per_s = 1.0 / duration_s if duration_s > 0 else 0.0
+    return ([method, name, n.requests, n.errors] + times + [
+        n.bytes / n.requests if n.requests else 0, n.requests * per_s,
+        n.errors * per_s] + pcts)
+
+
+def locust_stats_rows(names, duration_s):
+    """Locust's PREFIX_stats.csv as rows, the header first: one row per
+    request's name ({'METHOD,name': NameStats}; not timers nor tasks),
+    by name then method as Locust sorts them, then the Aggregated one;
+    the rates are over duration_s, the run's."""
+    rows, total = [list(LOCUST_STATS_COLUMNS)], NameStats()
+    requests = sorted((split_suffix(suffix)[::-1], n)
+                      for suffix, n in names.items() if is_http(suffix))
+    for (name, method), n in requests:
+        rows.append(locust_stats_row(method, name, n, duration_s))
+        total.merge(n)
+    rows.append(locust_stats_row("", "Aggregated", total, duration_s))
+    return rows
+
+
+def http_error_text(status, name):
+    """An error status as Locust's failures.csv words it: the HTTPError
+    of requests' raise_for_status(), the request's name for its URL."""
+    from http.client import responses
+    which = {4: "Client Error", 5: "Server Error"}.get(status // 100, "Error")
+    return "HTTPError(%r)" % ("%d %s: %s for url: %s" % (
+        status, which, responses.get(status, ""), name))
+
+
+def locust_failure_rows(names, reasons):
+    """Locust's PREFIX_failures.csv as rows, the header first: a
+    request's error rows by name and error (NameStats.error_kinds),
+    sorted.  A status of 400 and more is an HTTPError (http_error_text());
+    a row the script failed is a CatchResponseError of its reason
+    (reasons: {('METHOD,name', why): rows}; those past the reasons a
+    worker counts keep the word check); any other error is its kind, as
+    results.csv's error column says it (timeout, refused, redirects,
+    ...)."""
+    given = {}
+    for (suffix, why), n in reasons.items():
+        given.setdefault(suffix, []).append((why, n))
+    counts = collections.Counter()
+    for suffix, entry in names.items():
+        if not is_http(suffix):
+            continue
+        method, name = split_suffix(suffix)
+        checks = 0
+        for (status, kind), n in entry.error_kinds.items():
+            if kind == "check":
+                checks += n
+            elif status >= ERROR_STATUS_FROM:
+                counts[name, method, http_error_text(status, name)] += n
+            else:
+                counts[name, method, kind] += n
+        for why, n in given.get(suffix, ()):
+            counts[name, method, "CatchResponseError(%r)" % why] += n
+            checks -= n
+        if checks > 0:
+            counts[name, method, "check"] += checks
+    return [list(LOCUST_FAILURES_COLUMNS)] + [
+        [method, name, error, n]
+        for (name, method, error), n in sorted(counts.items())]
+
+
+def exception_parts(kind, text):
+    """A failure's text as ScriptContext.note_exception() writes it
+    ('KIND in WHERE:', the script's frames, the exception's own lines)
+    -> (its message, as str() gives it; its frames)."""
+    lines = text.split("\n")[1:]
+    frames = list(itertools.takewhile(lambda l: l.startswith(" "), lines))
+    own = "\n".join(lines[len(frames):])
+    head, colon, message = own.partition(": ")
+    if not colon:
+        head, message = own, ""
+    if head.rpartition(".")[2] != kind:
+        message = own
+    return message, "".join(line + "\n" for line in frames)
+
+
+SCRIPT_NOTES = ("stuck", "other")   # ScriptContext's failures not raised
+
+
+def locust_exception_rows(failures, nodes):
+    """Locust's PREFIX_exceptions.csv as rows, the header first: each
+    kind of exception the scripts raised (failures: {kind: [count,
+    text]}, the first one's text), most first; nodes: the Nodes
+    column."""
+    rows = [list(LOCUST_EXCEPTIONS_COLUMNS)]
+    for kind, (count, text) in sorted(failures.items(),
+                                      key=lambda kv: (-kv[1][0], kv[0])):
+        if kind in SCRIPT_NOTES or kind.startswith("check: "):
+            continue
+        rows.append([count] + list(exception_parts(kind, text)) + [nodes])
+    return rows
 
 
 # --- scenario inputs: targets files, projects, data files --------------------
@@ -3556,6 +3757,8 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 DEFAULT_MAX_BODY_B = 10 * 1000 * 1000
 URL_CACHE_MAX = 1024        # a user's parsed URLs; cleared when full
 TRACEBACK_KINDS_MAX = 20    # distinct failures a worker keeps the text of
+REASONS_MAX = 100   # distinct (name, response.fail() reason) a worker counts
+REASON_MAX_CHARS = 200      # of a reason, as the failures' keys keep it
 STUCK_S = 1.0   # a script user still busy this long after its last
 
 
@@ -3614,6 +3817,9 @@ def load_script(path):
     or holds a concrete User class, is a locustfile.  UsageError names
     the file, the line and the error."""
     import importlib.util
+    if os.path.isdir(path):
+        raise UsageError("cannot read script %r: it is a directory: give"
+                         " the .py file" % path)
     if not os.path.isfile(path):
         raise UsageError("cannot read script %r: no such file" % path)
     # `import hammer` in a script gets this module, even when it runs as
@@ -3980,6 +4186,7 @@ class ScriptContext(object):
             origin(plan.target): connect}
         self.tls_context = None
         self.failures = collections.OrderedDict()  # key -> [count, text]
+        self.reasons = collections.Counter()  # ('METHOD,name', why) -> rows
         import http.cookiejar   # now, not when the users start
         self.jar = http.cookiejar.CookieJar
 
@@ -4034,6 +4241,15 @@ class ScriptContext(object):
             else:
                 other = self.failures.setdefault("other", [0, ""])
                 other[0] += 1
+
+    def note_reasons(self, reasons):
+        """Count the rows of an iteration that a script failed, by
+        ('METHOD,name', why): at most REASONS_MAX of them, the rows of
+        others left to the per-name counts alone."""
+        with self.lock:
+            for key in reasons:
+                if key in self.reasons or len(self.reasons) < REASONS_MAX:
+                    self.reasons[key] += 1
 
     def note_exception(self, exc, where, path):
         kind = type(exc).__name__
@@ -4096,13 +4312,17 @@ class IterationRows(object):
     'METHOD,name': add() one, mark() one failed, and commit() them, each
     to the worker's queue of its name (record(suffix)), at the
     iteration's end.  In the open model, shift (the iteration's slot
-    minus its start) gives each row its scheduled time."""
+    minus its start) gives each row its scheduled time.  reasons holds
+    the response.fail() reason of each row marked 'check', by index,
+    for the worker's count of them (ScriptContext.note_reasons())."""
 
-    __slots__ = ("ctx", "record", "rows", "appends", "batch", "shift")
+    __slots__ = ("ctx", "record", "rows", "appends", "batch", "shift",
+                 "reasons")
 
     def __init__(self, ctx, record):
         self.ctx, self.record = ctx, record
         self.rows = []
+        self.reasons = {}
         self.appends = {}   # 'METHOD,name' -> its queue's append
         self.batch = 0      # which iteration a Response's row is in
         self.shift = None
@@ -4121,17 +4341,26 @@ class IterationRows(object):
         self.rows.append((row, suffix))
         return self.batch, len(self.rows) - 1
 
-    def mark(self, where, error):
-        """Give the row add() placed at where the error kind error."""
+    def mark(self, where, error, why=None):
+        """Give the row add() placed at where the error kind error; why:
+        the reason a script failed it ('check'), the last one kept."""
         batch, i = where
         if batch != self.batch:
             raise RuntimeError("response.fail() and accept() must come in the"
                                " iteration that made the request")
         row, suffix = self.rows[i]
         self.rows[i] = (row[:4] + (error,) + row[5:], suffix)
+        if why is not None:
+            self.reasons[i] = why
+        else:
+            self.reasons.pop(i, None)
 
     def commit(self):
         """Hand this iteration's rows to the worker's writer."""
+        if self.reasons:
+            self.ctx.note_reasons([(self.rows[i][1], why) for i, why
+                                   in self.reasons.items()])
+            self.reasons = {}
         if self.rows:
             appends = self.appends
             for row, suffix in self.rows:
@@ -4182,6 +4411,8 @@ class User(object):
         ok_status (a status, or a collection of them such as (404,) or
         range(400, 500)) accepts those statuses: such a response is no
         error (error kind 'accepted')."""
+        if ok_status is not None:
+            ok_status = ok_statuses(ok_status)
         response = self._send(method, url, params, headers, data, json, name,
                               timeout, ok_status)
         if not allow_redirects or response.status not in REDIRECT_STATUSES:
@@ -4193,11 +4424,13 @@ class User(object):
                 ok_status=None):
         """The redirects after response, each a request of its own."""
         hops = 0
+        home, elsewhere = origin(self._target(response.url)[0]), False
         while response.status in REDIRECT_STATUSES:
             location = response.headers.get("location")
             if not location:
                 break
-            if hops == MAX_REDIRECTS:
+            url = self._location(response.url, location)
+            if hops == MAX_REDIRECTS or url is None:
                 self._rows.mark(response._row, "redirects")
                 response.error = "redirects"
                 break
@@ -4206,10 +4439,22 @@ class User(object):
             if (status == 303 and method != "HEAD") or (
                     status in (301, 302) and method == "POST"):
                 method, data, json = "GET", None, None
-            url = urljoin(response.url, location)
+            # as requests and curl do: no Authorization once a hop left
+            # the first request's origin (scheme, host and port), -H's
+            # and the request's alike
+            elsewhere = elsewhere or origin(self._target(url)[0]) != home
             response = self._send(method, url, None, headers, data, json,
-                                  None, timeout, ok_status)
+                                  None, timeout, ok_status, elsewhere)
         return response
+
+    def _location(self, url, location):
+        """The URL a redirect from url to location goes to; None when it
+        is not one hammer can request (another scheme, a control
+        character, a malformed host)."""
+        try:
+            return self._target(urljoin(url, location))[1]
+        except ValueError:
+            return None
 
     def _target(self, url):
         """url (a path or an absolute URL) -> (Target, absolute url)."""
@@ -4218,10 +4463,10 @@ class User(object):
             if not isinstance(url, str):
                 raise TypeError("a url is a str, not %s" % type(url).__name__)
             base = self._ctx.base
-            if "://" not in url and base is None:
+            if not is_absolute(url) and base is None:
                 raise ValueError("%r is a path, and hammer has no URL to"
                                  " resolve it against: give it one" % url)
-            full = url if "://" in url else urljoin(base.url, url)
+            full = url if is_absolute(url) else urljoin(base.url, url)
             try:
                 target = parse_url(full)
             except UsageError as exc:
@@ -4232,13 +4477,14 @@ class User(object):
         return found
 
     def _send(self, method, url, params, headers, data, json_value, name,
-              timeout, ok_status=None):
+              timeout, ok_status=None, no_auth=False):
         plain = (params is None and headers is None and data is None
-                 and json_value is None and not self.cookies._cookies)
+                 and json_value is None and not self.cookies._cookies
+                 and not no_auth)
         prepared = self._prepared.get((method, url)) if plain else None
         if prepared is None:
             prepared = self._prepare(method, url, params, headers, data,
-                                     json_value)
+                                     json_value, no_auth)
             if plain:
                 if len(self._prepared) >= URL_CACHE_MAX:
                     self._prepared.clear()
@@ -4253,7 +4499,7 @@ class User(object):
                 self._ctx.connector(target), target.scheme == "https",
                 self._keepalive, clock, self._events, self._scratch)
         body = Body(self._max_body)
-        timeout = timeout or self._timeout
+        timeout = request_timeout(timeout) if timeout else self._timeout
         sent = clock()
         if sent >= self._until:
             raise Stopped()
@@ -4263,8 +4509,7 @@ class User(object):
         if name is not None:
             suffix = name_suffix(method, str(name))
         kind = error
-        if ok_status is not None and status >= 400 and status in (
-                (ok_status,) if isinstance(ok_status, int) else ok_status):
+        if ok_status is not None and status >= 400 and status in ok_status:
             kind = ACCEPTED
         row = self._rows.add(sent, done - sent, status, nbytes, kind, suffix)
         self._requests += 1
@@ -4281,9 +4526,11 @@ class User(object):
                 " " + error if error else ""))
         return response
 
-    def _prepare(self, method, url, params, headers, data, json_value):
+    def _prepare(self, method, url, params, headers, data, json_value,
+                 no_auth=False):
         """A request's bytes: (request, Target, absolute url, its origin,
-        its default 'METHOD,name', whether it is a HEAD)."""
+        its default 'METHOD,name', whether it is a HEAD); no_auth leaves
+        out every Authorization header (-H's and the request's)."""
         if not isinstance(method, str) or not method or not set(
                 method) <= TOKEN_CHARS or method in ("timer", "task"):
             raise ValueError("invalid method %r" % (method,))
@@ -4304,8 +4551,11 @@ class User(object):
             cookie = asked.get_header("cookie")
             if cookie:
                 given["cookie"] = ("Cookie", cookie)
+        if no_auth:
+            given.pop("authorization", None)
+            given["authorization"] = None
         sent = [h for h in self._headers if h[0].lower() not in given]
-        sent += list(given.values())
+        sent += [h for h in given.values() if h is not None]
         check_script_headers(sent)
         request = build_request(method, target, sent, body, self._keepalive)
         return (request, target, full, origin(target),
@@ -4314,10 +4564,11 @@ class User(object):
 
     # -- rows --
     def _fail_row(self, where, why):
-        self._rows.mark(where, "check")
+        self._rows.mark(where, "check", why[:REASON_MAX_CHARS])
         if where[1] == len(self._rows) - 1:
             self._last_error = "check"     # a timer's last response
-        self._ctx.note("check: " + why[:200], "response.fail(): " + why)
+        self._ctx.note("check: " + why[:REASON_MAX_CHARS],
+                       "response.fail(): " + why)
 
     def _accept_row(self, where, status):
         kind = ACCEPTED if status >= 400 else ""
@@ -4566,6 +4817,14 @@ LOCUST_REFUSED = (
                      " them)"),
 )
 
+# what a locustfile's environment may not reach, and why
+GATE_HINT = "gate the run with --fail-if, as in --fail-if 'errors<1%'"
+ENVIRONMENT_REFUSED = {
+    "runner": "environment.runner",
+    "stats": "environment.stats (%s)" % GATE_HINT,
+    "process_exit_code": "environment.process_exit_code (%s)" % GATE_HINT,
+}
+
 
 class NotCovered(Exception):
     """What hammer's locust module does not cover, named."""
@@ -4788,6 +5047,19 @@ class Locust(LocustUser):
     legacy = True
 
 
+def legacy_http_locust(cls):
+    """Whether cls is a Locust of before 0.7, whose Locust class carried
+    the HTTP client (the classic guide's `class WebsiteUser(Locust)`,
+    whose tasks call l.client): a subclass of pre-1.0's Locust that sets
+    no client of its own (no `client`, no __init__).  From 0.7 a Locust
+    for another protocol set its client in __init__ (the XML-RPC
+    example): that one stays refused."""
+    if not issubclass(cls, Locust):
+        return False
+    own = cls.__mro__[:cls.__mro__.index(Locust)]
+    return not any("client" in vars(k) or "__init__" in vars(k) for k in own)
+
+
 class LocustTaskSet(metaclass=LocustMeta):
     """Locust's TaskSet: tasks run in turn until interrupt()."""
 
@@ -4861,29 +5133,38 @@ def holder_wait(holder):
 class LoadTestShape(object):
     """Locust's LoadTestShape: tick() gives (users, spawn rate), or None
     to stop; hammer asks it once per second of the plan, before the run,
-    and makes stages of its answers."""
+    and makes stages of its answers.  get_run_time() counts from the
+    start or the last reset_time(); get_current_user_count() is the
+    users the plan has reached at that second."""
 
-    def __init__(self):
-        self._run_time = 0.0
+    _now_s, _start_s, _users = 0.0, 0.0, 0     # set by each tick
 
     def get_run_time(self):
-        return self._run_time
+        return self._now_s - self._start_s
 
     def reset_time(self):
-        self._run_time = 0.0
+        self._start_s = self._now_s
+
+    def get_current_user_count(self):
+        return int(self._users)
 
     def tick(self):
         raise NotImplementedError("a LoadTestShape needs a tick() method")
 
 
-def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
+def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S,
+                until_s=None):
     """A LoadTestShape's answers -> (duration_s, users) steps, the users
     moving toward each tick's target at its spawn rate (users/s), as
-    Locust's runner does.  tick(t) gives (users, rate) or None at t
-    seconds.  ValueError for an answer hammer cannot follow."""
+    Locust's runner does.  tick(t, users) gives (users, rate) or None at
+    t seconds, with users reached so far; asked until it gives None or
+    until until_s (the run time).  ValueError for an answer hammer
+    cannot follow."""
     steps, users, t = [], 0.0, 0.0
     for _ in range(ticks_max):
-        answer = tick(t)
+        if until_s is not None and t >= until_s:
+            return steps
+        answer = tick(t, users)
         if answer is None:
             return steps
         if not isinstance(answer, tuple) or len(answer) != 2:
@@ -4891,6 +5172,8 @@ def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
                              " rate) or None; user classes per tick are not"
                              " covered" % (answer,))
         target, rate = answer
+        if isinstance(target, float) and target.is_integer():
+            target = int(target)        # round(run_time, -2), as in the docs
         if not isinstance(target, int) or target < 0 or not rate or rate < 0:
             raise ValueError("tick() gave %r: users a whole number >= 0 and"
                              " a spawn rate above 0" % (answer,))
@@ -4907,7 +5190,7 @@ def shape_steps(tick, ticks_max=SHAPE_TICKS_MAX, tick_s=SHAPE_TICK_S):
             left -= span
         t += tick_s
     raise ValueError("tick() did not return None within %d ticks: give it"
-                     " an end" % ticks_max)
+                     " an end, or give -t" % ticks_max)
 
 
 def merge_steps(steps):
@@ -5017,41 +5300,72 @@ class LocustResponse(object):
     def raise_for_status(self):
         self._r.raise_for_status()
 
+    @property
+    def cookies(self):
+        """The cookies this response set, {name: value}."""
+        import http.cookies
+        found = CookieDict()
+        for line in self._r.headers.get_all("set-cookie") or ():
+            jar = http.cookies.SimpleCookie()
+            try:
+                jar.load(line)
+            except http.cookies.CookieError:
+                continue
+            found.update((k, m.value) for k, m in jar.items())
+        return found
+
     def __repr__(self):
         return "<Response [%d]>" % self._r.status
 
 
 class CatchResponse(LocustResponse):
     """catch_response=True: a context manager; success() and failure()
-    decide the row's verdict when the block ends (the last call wins)."""
+    decide the row's verdict when the block ends (the last call wins).
+    Outside a with block, each call decides at once."""
 
-    __slots__ = ("_verdict", "_client", "_name", "_context", "js")
+    __slots__ = ("_verdict", "_client", "_name", "_context", "js",
+                 "_entered", "_fired")
 
     def __init__(self, response, client, name, context=None):
         self._r, self._client, self._name = response, client, name
         self._context = context
         self._verdict = None
         self.js = None
+        self._entered = self._fired = False
 
     def __enter__(self):
+        self._entered = True
         return self
 
     def success(self):
         self._verdict = True
+        if not self._entered:
+            self._settle()
 
     def failure(self, why):
         self._verdict = str(why) or "failed"
+        if not self._entered:
+            self._settle()
+
+    def _settle(self):
+        """The verdict onto the row, and events.request fired once."""
+        verdict = self._verdict
+        if verdict is True:
+            self._r.accept()
+        elif verdict is not None:
+            self._r.fail(verdict)
+        if not self._fired:
+            self._fired = True
+            self._client._fire(self, self._name, self._context,
+                               verdict is True,
+                               None if verdict is True else verdict)
 
     def __exit__(self, kind, exc, tb):
         if self._verdict is None and kind is not None:
             if not issubclass(kind, LocustResponseError):
                 return False    # other exceptions go on, as in Locust
             self._verdict = str(exc) or kind.__name__
-        if self._verdict is True:
-            self._r.accept()
-        elif self._verdict is not None:
-            self._r.fail(self._verdict)
-        self._client._fire(self, self._name, self._context)
+        self._settle()
         return kind is None or issubclass(kind, LocustResponseError)
 
 
@@ -5070,6 +5384,7 @@ class RestCall(object):
         client, method, url, headers, kwargs = self.call
         response = self.response = client.request(
             method, url, headers=headers, catch_response=True, **kwargs)
+        response.__enter__()
         if response.error:
             response.failure(response.error)
         elif response.content:
@@ -5095,6 +5410,61 @@ class RestCall(object):
         return kind is None
 
 
+class CookieDict(dict):
+    """A response's cookies, {name: value}, as requests' jar reads."""
+
+    def get_dict(self):
+        return dict(self)
+
+
+class LocustCookies(object):
+    """self.client.cookies: the user's jar (http.cookiejar's), with the
+    reads and set() of requests' RequestsCookieJar."""
+
+    def __init__(self, jar):
+        self._jar = jar
+
+    def __getattr__(self, name):        # clear(), set_cookie(), ...
+        return getattr(self._jar, name)
+
+    def __iter__(self):
+        return iter(self._jar)
+
+    def __len__(self):
+        return len(self._jar)
+
+    def get_dict(self, domain=None, path=None):
+        return CookieDict((c.name, c.value) for c in self._jar
+                          if domain in (None, c.domain)
+                          and path in (None, c.path))
+
+    def get(self, name, default=None, domain=None, path=None):
+        return self.get_dict(domain, path).get(name, default)
+
+    def __getitem__(self, name):
+        return self.get_dict()[name]
+
+    def __contains__(self, name):
+        return name in self.get_dict()
+
+    def keys(self):
+        return list(self.get_dict().keys())
+
+    def values(self):
+        return list(self.get_dict().values())
+
+    def items(self):
+        return list(self.get_dict().items())
+
+    def set(self, name, value, domain="", path="/"):
+        """A cookie for every host (domain ""), as requests' set()."""
+        import http.cookiejar
+        self._jar.set_cookie(http.cookiejar.Cookie(
+            0, name, str(value), None, False, domain, bool(domain),
+            domain.startswith("."), path, bool(path), False, None, True,
+            None, None, {"HttpOnly": None}))
+
+
 class LocustClient(object):
     """self.client of an HttpUser or FastHttpUser: Locust's session calls
     (get() ... options(), request()) on hammer's User.  Relative URLs are
@@ -5106,11 +5476,13 @@ class LocustClient(object):
         self.base_url = (base_url or "").rstrip("/")
         self._urls = {}     # a path -> the base URL and it
         self.headers = {}
-        self.cookies = user.cookies
+        self.cookies = LocustCookies(user.cookies)
         self._events = events
         self._listening = bool(events.request.listeners
                                or events.request_success.listeners
                                or events.request_failure.listeners)
+        self._renamed = None    # rename_request()'s name, in its block
+        self.auth = None        # (user, password) for every request
 
     def request(self, method, url, name=None, catch_response=False,
                 params=None, data=None, json=None, headers=None,
@@ -5119,11 +5491,13 @@ class LocustClient(object):
         if other:
             raise NotCovered("self.client's %s=" % sorted(other)[0])
         method = method.upper()
+        if name is None:
+            name = self._renamed
         full = self._urls.get(url)
         if full is None:
             if len(self._urls) >= URL_CACHE_MAX:
                 self._urls.clear()
-            full = self._urls[url] = (url if "://" in url
+            full = self._urls[url] = (url if is_absolute(url)
                                       else self.base_url + url)
         url = full
         if self.headers:
@@ -5132,6 +5506,10 @@ class LocustClient(object):
             headers = merged
         if cookies:
             headers = self._with_cookies(url, headers, cookies)
+        if auth is None:
+            auth = self.auth
+        if isinstance(timeout, tuple):      # requests' (connect, read)
+            timeout = None if None in timeout else max(timeout)
         if auth is not None:
             headers = basic_auth(headers, auth)
         user = self._user
@@ -5159,14 +5537,20 @@ class LocustClient(object):
         merged["Cookie"] = "; ".join(given)
         return merged
 
-    def _fire(self, response, name, context=None):
+    def _fire(self, response, name, context=None, accepted=False,
+              why=None):
+        """events.request for response: its exception None when the row
+        is no error (under 400, --ok-status's, or accepted), else a
+        CatchResponseError of why (a failure()'s message) or the error."""
         if not self._listening:
             return
         r = response._r
         path = urlsplit(r.url)
         name = name or path.path
-        error = r.error or (None if 0 < r.status < 400 else str(r.status))
-        exception = CatchResponseError(error) if error else None
+        error = r.error or (None if accepted or 0 < r.status < 400
+                            or r.status in self._user._ctx.plan.ok_status
+                            else str(r.status))
+        exception = CatchResponseError(why or error) if error else None
         ms = r.elapsed * 1000.0
         events = self._events
         events.request.fire(request_type=r.method, name=name,
@@ -5205,6 +5589,45 @@ class LocustClient(object):
 
     def options(self, url, **kwargs):
         return self.request("OPTIONS", url, **kwargs)
+
+    @property
+    def request_event(self):
+        return self._events.request
+
+    def rename_request(self, name):
+        """with client.rename_request(name): the block's requests named
+        name (unless they give name=), as in Locust 2."""
+        return RenamedRequests(self, name)
+
+
+class RenamedRequests(object):
+    """rename_request()'s block."""
+
+    def __init__(self, client, name):
+        self.client, self.name, self.before = client, name, None
+
+    def __enter__(self):
+        self.before, self.client._renamed = self.client._renamed, self.name
+        return self
+
+    def __exit__(self, *exc):
+        self.client._renamed = self.before
+        return False
+
+
+def http_session(base_url, request_event=None, user=None, **other):
+    """locust.clients.HttpSession(base_url, request_event, user): a
+    client of the User's own for another host, on its hammer user."""
+    if user is None:
+        raise NotCovered("HttpSession without user=")
+    return LocustClient(hammer_user_of(user), base_url,
+                        user.environment.events)
+
+
+def fast_http_session(environment, base_url, user, **other):
+    """locust.contrib.fasthttp.FastHttpSession(environment, base_url,
+    user): as HttpSession."""
+    return LocustClient(hammer_user_of(user), base_url, environment.events)
 
 
 def single_user_argv(path, user_class, host=None):
@@ -5264,9 +5687,10 @@ def locust_modules():
     contents = {
         "": names, "contrib": {}, "exception": exceptions,
         "contrib.fasthttp": {"FastHttpUser": FastHttpUser,
-                             "FastHttpSession": LocustClient,
+                             "FastHttpSession": fast_http_session,
                              "FastResponse": LocustResponse,
-                             "ResponseContextManager": CatchResponse},
+                             "ResponseContextManager": CatchResponse,
+                             "RestResponseContextManager": CatchResponse},
         "user": dict((k, names[k]) for k in (
             "User", "HttpUser", "TaskSet", "SequentialTaskSet", "task",
             "tag", "between", "constant", "constant_pacing",
@@ -5277,7 +5701,7 @@ def locust_modules():
         "user.wait_time": dict((k, names[k]) for k in (
             "between", "constant", "constant_pacing",
             "constant_throughput")),
-        "clients": {"HttpSession": LocustClient,
+        "clients": {"HttpSession": http_session,
                     "ResponseContextManager": CatchResponse},
         "shape": {"LoadTestShape": LoadTestShape},
         "event": {"EventHook": EventHook, "Events": Events},
@@ -5336,12 +5760,25 @@ def locust_refusals(tree):
                     why = "%s.%s" % (node.module, missing[0])
             if why:
                 found.append((node.lineno, why))
-        elif (isinstance(node, ast.Attribute) and node.attr == "runner"
+        elif (isinstance(node, ast.Attribute)
+              and node.attr in ENVIRONMENT_REFUSED
               and ((isinstance(node.value, ast.Attribute)
                     and node.value.attr == "environment")
                    or (isinstance(node.value, ast.Name)
                        and node.value.id in ("environment", "env")))):
-            found.append((node.lineno, "environment.runner"))
+            found.append((node.lineno, ENVIRONMENT_REFUSED[node.attr]))
+        elif (isinstance(node, ast.Attribute)
+              and node.attr not in LOCUST_EVENTS
+              and ((isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "events"
+                    and isinstance(node.value.value, (ast.Name,
+                                                      ast.Attribute))
+                    and getattr(node.value.value, "attr", getattr(
+                        node.value.value, "id", None)) in (
+                            "environment", "env"))
+                   or (isinstance(node.value, ast.Name)
+                       and node.value.id == "events"))):
+            found.append((node.lineno, "events.%s" % node.attr))
     return sorted(found)
 
 
@@ -5374,7 +5811,7 @@ def locust_file(module, path, events):
             shapes.append(value)
         if not issubclass(value, LocustUser) or value.abstract:
             continue
-        if not issubclass(value, HttpUser):
+        if not (issubclass(value, HttpUser) or legacy_http_locust(value)):
             raise UsageError(
                 "script %r: class %s is a User for another protocol: hammer"
                 " runs HttpUser and FastHttpUser (HttpLocust) users only"
@@ -6295,6 +6732,7 @@ class Worker(object):
             self.stats.events.update(events)
         if self.ctx is not None:
             self.stats.failures = dict(self.ctx.failures)
+            self.stats.reasons.update(self.ctx.reasons)
         if self.slots is not None and self.slots.lock is not None:
             # Poisson: the slots due before the end, to judge the sent rate
             # by them, not by their expected number
@@ -6724,7 +7162,7 @@ class SizingWatch(object):
                 return SizingResult(
                     "plateau", w.users if self.open_model
                     else int(round(base.load)),
-                    base.load if self.open_model else None, metrics["rps"],
+                    base.load if self.open_model else None, base.rps,
                     "mean", w.latency.mean, w.at_s, figures)
         return None
 
@@ -6998,6 +7436,14 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     update_settings(record, err, duration_s=round(duration, 6),
                     summary=run_summary(plan, stats, duration, checks,
                                         sizing, interrupted))
+    if plan.locust_csv is not None:
+        try:
+            write_locust_csv(plan.locust_csv, stats, duration,
+                             "local" if plan.hosts is None else "")
+        except OSError as exc:
+            err.write("hammer: error: cannot write %r: %s\n"
+                      % (exc.filename, exc.strerror or exc))
+            failed = True
     if signum is not None:
         return 128 + signum
     if failed:
@@ -7014,6 +7460,20 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     if not all(ok for _, _, ok in checks):
         return 3
     return 0
+
+
+def write_locust_csv(prefix, stats, duration_s, nodes):
+    """--csv PREFIX: Locust's PREFIX_stats.csv, PREFIX_failures.csv and
+    PREFIX_exceptions.csv, from the run's merged stats (a WorkerStats)
+    over duration_s, written as Locust's csv.writer writes them.  nodes:
+    the exceptions' Nodes column.  OSError when one cannot be written."""
+    names = stats.names or {}
+    for suffix, rows in zip(LOCUST_CSV_FILES, (
+            locust_stats_rows(names, duration_s),
+            locust_failure_rows(names, stats.reasons),
+            locust_exception_rows(stats.failures, nodes))):
+        with open(prefix + suffix, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(rows)
 
 
 class ProgressLine(object):
@@ -9301,7 +9761,9 @@ def build_parser():
     g.add_argument("--headless", "--no-web", action="store_true",
                    help="accepted: headless unless --web")
     g.add_argument("--csv", metavar="PREFIX",
-                   help="-o PREFIX_requests.csv (default: -o's)")
+                   help="-o PREFIX_requests.csv, and at the end Locust's"
+                        " PREFIX_stats.csv, _failures.csv, _exceptions.csv"
+                        " (default: -o's)")
     g.add_argument("-T", "--tags", nargs="+", metavar="TAG",
                    help="only the tasks tagged so (default: all)")
     g.add_argument("-E", "--exclude-tags", nargs="+", metavar="TAG",
@@ -9381,7 +9843,8 @@ LOCUST_ONLY_OPTIONS = frozenset((
     "--exit-code-on-error", "--equal-weights", "--config", "--modern-ui",
     "--legacy-ui", "--step-load", "--step-users", "--step-clients",
     "--step-time", "--heartbeat-liveness", "--heartbeat-interval",
-    "--profile", "--run-time-limit"))
+    "--profile", "--run-time-limit", "-i", "--iterations", "--hatch-rate",
+    "--clients", "--num-request"))
 DURATION_PARTS_RE = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 
 
@@ -9498,8 +9961,7 @@ def locust_args(args):
         if args.concurrency is None:
             raise UsageError("-r/--spawn-rate needs -u/--users")
         args.rampup = args.concurrency / args.spawn_rate
-    hosts = [h for h in args.header
-             if h.strip().lower().startswith(("http://", "https://"))]
+    hosts = [h for h in args.header if HOST_LIKE_RE.match(h.strip())]
     args.header = [h for h in args.header if h not in hosts]
     hosts += [args.host] if args.host else []
     if args.url is not None and args.url.isidentifier():
@@ -9514,6 +9976,9 @@ def locust_args(args):
     if hosts:
         args.url = hosts[0]
     if args.csv is not None:
+        if not args.csv.strip() or args.csv.endswith(("/", os.sep)):
+            raise UsageError("--csv %r: give a file prefix, as in --csv"
+                             " out/run" % args.csv)
         if args.output != DEFAULT_OUTPUT:
             raise UsageError("--csv and -o/--output: give one")
         args.output = args.csv + "_requests.csv"
@@ -9559,11 +10024,11 @@ def shape_of_locustfile(scenario, args):
                              " %s" % (scenario.locust.shape.__name__, name))
     shape = scenario.locust.shape()
 
-    def tick(t):
-        shape._run_time = t
+    def tick(t, users):
+        shape._now_s, shape._users = t, users
         return shape.tick()
     try:
-        steps = shape_steps(tick)
+        steps = shape_steps(tick, until_s=args.runtime)
     except ValueError as exc:
         raise UsageError("script %r: %s.%s" % (
             scenario.path, scenario.locust.shape.__name__, exc))
@@ -9618,7 +10083,7 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts ok_status demo live"))
+    " hosts ok_status demo locust_csv live"))
 
 
 def exclusive(args, names):
@@ -9758,7 +10223,7 @@ def target_requests(specs, path, base, headers, keepalive):
     for spec, body in specs:
         where = "%s:%d" % (path, spec.line)
         url = spec.url
-        if "://" not in url:
+        if not is_absolute(url):
             if base is None:
                 raise UsageError("%s: %r is a path: give the URL to resolve"
                                  " it against" % (where, url))
@@ -9996,7 +10461,7 @@ def make_plan(args):
         verbose=args.verbose, scenario=scene.settings, notes=notes,
         quiet=scene.quiet, node=node, start_at=start_at,
         hosts=len(args.hosts) if args.hosts else None, ok_status=ok_status,
-        demo=bool(getattr(args, "demo", False)),
+        demo=bool(getattr(args, "demo", False)), locust_csv=args.csv,
         live=getattr(args, "web", None) is not None
         or bool(getattr(args, "live", False)))
 

@@ -89,6 +89,19 @@ class CrunchTestCase(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="crunch-test-")
         self.addCleanup(shutil.rmtree, self.dir, True)
 
+    def serve(self, handler):
+        """A threaded http.server on 127.0.0.1:0 with handler, stopped at
+        the test's end."""
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+        server = Server(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return server
+
     def write(self, name, text):
         path = os.path.join(self.dir, name)
         with open(path, "w", newline="") as f:
@@ -1423,14 +1436,7 @@ class WithHammerTest(CrunchTestCase):
     """crunch's totals agree with hammer's own summary on a real run."""
 
     def test_total_rate_equals_hammers(self):
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-        server = Server(("127.0.0.1", 0), SlowHandler)
-        thread = threading.Thread(target=server.serve_forever)
-        thread.start()
-        self.addCleanup(thread.join)
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
+        server = self.serve(SlowHandler)
         path = os.path.join(self.dir, "run.csv")
         out = io.StringIO()
         code = crunch.hammer.main(["http://127.0.0.1:%d/" % server.server_port,
@@ -1450,6 +1456,92 @@ class WithHammerTest(CrunchTestCase):
         self.assertEqual(totals["rps"], round(
             totals["requests"] / settings["duration_s"], 6))
         self.assertEqual("%.1f" % totals["rps"], said.group(2))
+
+
+class StatusHandler(http.server.BaseHTTPRequestHandler):
+    """Answers GET /s/CODE with that status and a 2-byte body."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def do_GET(self):
+        self.send_response(int(self.path.split("/")[2]))
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+class ErrorRuleAgreesTest(CrunchTestCase):
+    """One run under the error rule (--ok-status, ok_status=, accept(),
+    fail(), a task that raised): hammer's summary, its settings file,
+    its --fail-if, and crunch's table, --json, --csv, --html and
+    --fail-if all give the same errors."""
+
+    SCRIPT = """
+import itertools
+import hammer
+
+iterations = itertools.count()
+
+
+@hammer.task
+def mixed(user):
+    for code in (200, 404, 409, 500):
+        user.get("/s/%d" % code)
+    user.get("/s/404", ok_status=(404,), name="accepted")
+    user.get("/s/503").accept()
+    user.get("/s/200", name="checked").fail("bad body")
+    if next(iterations) % 2:
+        1 / 0
+"""
+    BREAKDOWN = ("4xx: 4; 5xx: 4; failed by the script: check 4; tasks:"
+                 " ZeroDivisionError 2")
+
+    def test_every_surface_counts_the_same_errors(self):
+        server = self.serve(StatusHandler)
+        path = os.path.join(self.dir, "run.csv")
+        out = io.StringIO()
+        code = crunch.hammer.main([
+            "http://127.0.0.1:%d/" % server.server_port, "--script",
+            self.write("mixed.py", self.SCRIPT), "-p", "1", "-c", "1", "-n",
+            "4", "--ok-status", "409", "--fail-if", "errors<40%", "-o",
+            path], out=out, err=io.StringIO())
+        # 28 requests and 4 iterations: 404, 500 and check each 4 times,
+        # and 2 tasks that raised: 14 of 30
+        self.assertEqual(code, 3, out.getvalue())
+        self.assertIn("errors      14 = 46.67%% of requests and failed tasks"
+                      " (%s)\n" % self.BREAKDOWN, out.getvalue())
+        self.assertIn("threshold   errors<40%: 46.67% FAILED\n",
+                      out.getvalue())
+        with open(path + ".json") as f:
+            summary = json.load(f)["summary"]
+        self.assertEqual((summary["errors"], summary["errors_by_class"],
+                          round(summary["thresholds"][0]["value"], 2)),
+                         (14, {"4xx": 4, "5xx": 4, "script": 4, "task": 2},
+                          46.67))
+        report, _ = self.run_json([path])
+        self.assertEqual((report["totals"]["errors"],
+                          report["totals"]["error_pct"],
+                          report["totals"]["failed_tasks"], report["errors"]),
+                         (14, 46.666667, 2, {"total": 14, "4xx": 4, "5xx": 4,
+                                             "transport": 0, "script": 4,
+                                             "tasks": 2}))
+        out_csv = os.path.join(self.dir, "out.csv")
+        out_html = os.path.join(self.dir, "out.html")
+        code, text, err = self.run_main([path, "--fail-if", "errors<40%",
+                                         "--csv", out_csv, "--html",
+                                         out_html])
+        self.assertEqual((code, err), (3, ""))
+        self.assertIn("; errors 14 (%s)\n" % self.BREAKDOWN, text)
+        self.assertIn("threshold   errors<40%: 46.67% FAILED\n", text)
+        with open(out_csv) as f:
+            total = [line.split(",") for line in f if line.startswith("total")]
+        self.assertEqual([t[9:11] for t in total], [["14", "46.67"]])
+        with open(out_html) as f:
+            self.assertIn("errors 14 (%s)" % self.BREAKDOWN, f.read())
 
 
 class IntervalBoundTest(CrunchTestCase):

@@ -844,6 +844,7 @@ class WebApp(ThreadedServer):
     POST /items/N/comment  text and csrf: needs the session and its token
                          (else 403); kept with its author
     /redirect/K          K hops of 302 (or ?code=307...), then 200
+    /redirect-to?url=U   302 to U, as it is
     /cookies/set/NAME    Set-Cookie NAME=1 with ?path= domain= max_age=
                          expires= secure= as attributes
     /error               500
@@ -1011,6 +1012,8 @@ class WebApp(ThreadedServer):
             code = int(query.get("code", 302))
             return code, [("Location", "/redirect/%d%s" % (
                 hops - 1, "?code=%d" % code if "code" in query else ""))], b""
+        if parts[0] == "redirect-to" and "url" in query:
+            return 302, [("Location", query["url"])], b""
         if parts[0] == "cookies" and parts[1:2] == ["set"] and len(parts) == 3:
             cookie = "%s=1" % parts[2]
             for key, attribute in (("path", "Path"), ("domain", "Domain"),
@@ -1281,10 +1284,12 @@ class ServerTestCase(unittest.TestCase):
         return server
 
     def hammer(self, *args, **kwargs):
-        """Run hammer.py with args; a run that outlives the timeout is
-        killed, workers and all, and fails the test.  With rss=True,
-        self.peak_rss_mb is the peak RSS of hammer's biggest process."""
-        cmd = [sys.executable, HAMMER] + list(args) + ["-o", self.csv, "-q"]
+        """Run hammer.py with args (and -o self.csv, unless output=False);
+        a run that outlives the timeout is killed, workers and all, and
+        fails the test.  With rss=True, self.peak_rss_mb is the peak RSS
+        of hammer's biggest process."""
+        cmd = [sys.executable, HAMMER] + list(args) + (
+            ["-o", self.csv, "-q"] if kwargs.get("output", True) else ["-q"])
         rss_file = os.path.join(self.tmp.name, "rss")
         if kwargs.get("rss"):
             cmd = [sys.executable, "-c", RSS_WRAPPER, rss_file] + cmd
@@ -1987,7 +1992,7 @@ class TestBadInput(ServerTestCase):
                 [10 ** 7], hammer.box_limits())),
             ([url, "-p", "64", "-c", huge_t], hammer.capacity_problem(
                 hammer.split_evenly(10 ** 7, 64), hammer.box_limits())),
-        ] + self.load_shape_cases(url)
+        ] + self.load_shape_cases(url) + self.locust_cases(url)
 
     def load_shape_cases(self, url):
         """--rate, --stages, --cycles, --think, --sizing and --fail-if."""
@@ -2118,6 +2123,84 @@ class TestBadInput(ServerTestCase):
              " a name goes in braces, as in p95{checkout}<500ms"),
         ]
 
+    def locust_cases(self, url):
+        """Locustfiles (-f) and Locust's options."""
+        lf = self.script("locustfile.py", "from locust import HttpUser, tag,"
+                         " task\nclass A(HttpUser):\n    @tag('a')\n"
+                         "    @task\n    def a(self):\n"
+                         "        self.client.get('/')\n")
+        syntax = self.script("syntax.py", "def x(:\n")
+        nouser = self.script("nouser.py", "from locust import HttpUser\n")
+        notask = self.script("notask.py", "from locust import HttpUser\n"
+                             "class A(HttpUser):\n    pass\n")
+        return [
+            (["-f", lf + ".missing", "-H", url, "-t", "1s"], "cannot read"
+             " script %r: no such file" % (lf + ".missing")),
+            (["-f", self.tmp.name, "-H", url, "-t", "1s"], "cannot read"
+             " script %r: it is a directory: give the .py file"
+             % self.tmp.name),
+            (["-f", syntax, "-H", url, "-t", "1s"], "script %r line 1:"
+             " SyntaxError: invalid syntax" % syntax),
+            (["-f", nouser, "-H", url, "-t", "1s"], "script %r has no User"
+             " class to run: give it an HttpUser or FastHttpUser with tasks"
+             % nouser),
+            (["-f", notask, "-H", url, "-t", "1s"], "script %r: class A has"
+             " no tasks: give it @task methods or tasks" % notask),
+            (["-f", lf, "-H", url, "-u", "0", "-t", "1s"], "argument"
+             " -u/--users: '0' must be a whole number >= 1"),
+            (["-f", lf, "-H", url, "-u", "1", "-r", "0", "-t", "1s"],
+             "-r/--spawn-rate must be above 0 users a second"),
+            (["-f", lf, "-H", url, "-u", "1", "-r=-1", "-t", "1s"],
+             "-r/--spawn-rate must be above 0 users a second"),
+            (["-f", lf, "-H", url, "-u", "1", "-r", "abc", "-t", "1s"],
+             "argument -r/--spawn-rate: invalid float value: 'abc'"),
+            (["-f", lf, "-H", url, "-r", "2", "-t", "1s"], "-r/--spawn-rate"
+             " needs -u/--users"),
+            (["-f", lf, "-H", url, "-u", "1", "-t", "garbage"], "-t:"
+             " 'garbage' is not a duration: use e.g. 30, 30s, 500ms, 5m or"
+             " 1h"),
+            (["-f", lf, "-H", url, "-u", "1", "-t", "1s", "-T", "zzz"],
+             "script %r: --tags and --exclude-tags leave no task to run"
+             % lf),
+            ([url, "-u", "1"], "--users is Locust's option: use it with -f"
+             " locustfile.py"),
+            (["-f", lf, "-H", "127.0.0.1:8089", "-t", "1s"], "url"
+             " '127.0.0.1:8089' has no scheme: write it as"
+             " http://127.0.0.1:8089"),
+            (["-f", lf, "-H", "http//127.0.0.1:8089/", "-t", "1s"], "url"
+             " 'http//127.0.0.1:8089/' has a malformed scheme: write it as"
+             " http://127.0.0.1:8089/"),
+            (["-f", lf, "-H", url, "-t", "1s", "-i", "5"], "-i is Locust's"
+             " option, which hammer does not cover (README: Locustfiles)"),
+            (["-f", lf, "-H", url, "-t", "1s", "--csv", ""], "--csv '': give"
+             " a file prefix, as in --csv out/run"),
+            (["-f", lf, "-H", "nohost", "-t", "1s"], "malformed header"
+             " 'nohost': expected 'Name: value'"),
+            # the long spellings
+            (["--locustfile", lf + ".missing", "--host", url, "-t", "1s"],
+             "cannot read script %r: no such file" % (lf + ".missing")),
+            (["-f", lf, "--host", url, "-u", "1", "--spawn-rate", "abc",
+              "-t", "1s"], "argument -r/--spawn-rate: invalid float value:"
+             " 'abc'"),
+            (["-f", lf, "--host", url, "-u", "1", "-t", "1s", "--tags",
+              "zzz"], "script %r: --tags and --exclude-tags leave no task"
+             " to run" % lf),
+            (["-f", lf, "--host", url, "-t", "1s", "--exclude-tags"],
+             "argument -E/--exclude-tags: expected at least one argument"),
+            (["-f", lf, "--host", url, "-t", "1s", "--no-web=1"],
+             "argument --headless/--no-web: ignored explicit argument '1'"),
+            ([url, "--header", "NoColonHere"], "malformed header"
+             " 'NoColonHere': expected 'Name: value'"),
+            ([url, "--quiet=1"], "argument -q/--quiet: ignored explicit"
+             " argument '1'"),
+        ]
+
+    def script(self, name, text):
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
     def test_bad_command_lines(self):
         cases = self.cases()
         self.assertGreaterEqual(len(cases), 40)
@@ -2186,6 +2269,12 @@ class TestRequestAndParsing(unittest.TestCase):
                                  " as %s" % (text, wrong, meant))
                 # the advice, its HOST filled in, is a URL hammer takes
                 hammer.parse_url(meant.replace("HOST", "127.0.0.1"))
+
+    def test_a_path_whose_query_holds_a_url_is_a_path(self):
+        self.assertEqual([hammer.is_absolute(u) for u in (
+            "http://h/", "HTTPS://h/", "ftp://h", "/go?to=http://h/",
+            "go?to=https://h", "//h/x", "")],
+            [True, True, True, False, False, False, False])
 
     def test_parse_url_ipv6_and_auth(self):
         t = hammer.parse_url("http://user:p%40ss@[::1]:8080/a?b=1#frag")
@@ -4427,6 +4516,31 @@ class TestSizingWatch(unittest.TestCase):
         self.assertAlmostEqual(latest.latency_s, 0.05375, places=12)
         self.assertAlmostEqual(result.value, 0.05375, places=12)
 
+    def test_a_plateau_reports_the_throughput_of_its_own_users(self):
+        # throughput still grows 5% a second: the result's (users, rps)
+        # is the plateau's point, not its users with the later window's
+        # higher rate (the summary line said one rate, the settings file
+        # and crunch the other)
+        watch = self.plateau_watch()
+        slow = lambda t: 10 * max(0, t - 4)
+        result = None
+        for t in range(13):
+            for i in (0, 1):
+                recent = hammer.Histogram()
+                if t:
+                    recent.add_many([0.2] * slow(t)
+                                    + [0.05] * (100 - slow(t)))
+                requests = int(100 * (1.05 ** t - 1) / 0.05)
+                watch.add(hammer.Progress(
+                    i, float(t), requests, 0, recent.n, recent.total,
+                    t + 1 - i, 0.5 * t, recent.to_dict()))
+                result = result or watch.verdict()
+        self.assertEqual(result.reason, "plateau")
+        base, latest = result.figures
+        self.assertGreater(latest.rps, base.rps)
+        self.assertEqual((result.users, result.rps),
+                         (int(round(base.load)), base.rps))
+
     def test_no_plateau_while_throughput_grows(self):
         # the same users and latencies, but 30% more requests a second
         # every second: never a plateau
@@ -4754,7 +4868,8 @@ class TestFailIfRuns(LoadShapeTestCase):
         self.assertEqual(self.threshold_lines(proc.stdout), [
             "threshold   requests>=20: 20 ok",
             "threshold   errors<1%: 0.00% ok",
-            "threshold   p99<10s: %s ok" % hammer.format_seconds(p99)])
+            "threshold   p99<10s: %s ok"
+            % hammer.format_threshold_value("p99", p99)])
         self.assertEqual(checks, [
             {"expr": "requests>=20", "value": 20, "ok": True},
             {"expr": "errors<1%", "value": 0.0, "ok": True},
@@ -4948,6 +5063,23 @@ class TestErrorRuleRuns(ScenarioTestCase):
         self.assertIn("errors      2 = 16.67% of requests (4xx: 2)", lines)
         self.assertIn("threshold   errors<1%: 16.67% FAILED", lines)
         self.assertIn("threshold   errors<20%: 16.67% ok", lines)
+
+    def test_a_bad_ok_status_in_a_script_is_refused_before_sending(self):
+        # it raised after the exchange: a request the server answered,
+        # with no row of its own
+        self.run_script("""
+            def run(user):
+                user.get("/items", ok_status=(404,))
+                user.get("/nope", ok_status="404")
+            """, "-p", "1", "-c", "1", "-n", "2")
+        rows = self.table()
+        self.assertEqual(sorted((r.name, r.status, r.error) for r in rows),
+                         [("/items", 200, "")] * 2
+                         + [("run", 0, "TypeError")] * 2)
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertIn("TypeError: ok_status='404': give a status or a"
+                      " collection of them, such as (404,) or range(400,"
+                      " 500)", self.last.stdout)
 
     def test_bad_ok_status(self):
         for text, message in (
@@ -6389,6 +6521,27 @@ class TestUserApi(ScenarioTestCase):
                                 for r in self.table()),
                          [("/items", 200, ""), ("/slow/400", 0, "timeout")])
 
+    def test_a_bad_timeout_is_refused_before_sending(self):
+        # timeout=-1 was a transport 'timeout' row for a request never
+        # sent; timeout="5" a TypeError from hammer's own arithmetic
+        self.run_script("""
+            def run(user):
+                for timeout in (-1, "5", float("nan")):
+                    try:
+                        user.get("/items", timeout=timeout)
+                    except (TypeError, ValueError) as exc:
+                        print(type(exc).__name__, exc)
+                user.get("/json", timeout=5)
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/json", 200, "")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+        self.assertIn("ValueError timeout=-1: give seconds above 0, as in"
+                      " timeout=5\nTypeError timeout='5': give seconds"
+                      " above 0, as in timeout=5\nValueError timeout=nan:",
+                      self.last.stdout)
+
     def test_max_body_keeps_the_start_and_counts_the_rest(self):
         self.run_script("""
             def run(user):
@@ -6606,6 +6759,32 @@ class TestRedirects(ScenarioTestCase):
                           ("GET", "/redirect/0", 200, "")])
         self.assertEqual(self.requests(rows), self.app.counts())
 
+    def test_authorization_stays_with_its_origin(self):
+        # as requests and curl do: a hop to another origin (here another
+        # port) goes without Authorization, -H's or the request's; a hop
+        # on the same origin keeps it
+        other = WebApp()
+        self.addCleanup(other.stop)
+        self.run_script("""
+            def run(user):
+                mine = {"Authorization": "Bearer mine", "X-Keep": "1"}
+                user.get("/redirect-to?url=%sitems" , headers=mine)
+                user.get("/redirect/1", headers=mine)
+                user.get("/redirect-to?url=%sitems/1")
+            """ % (other.url, other.url), "-p", "1", "-c", "1", "-n", "1",
+            "-H", "Authorization: Bearer run")
+        auth = [(h.host.rsplit(":", 1)[1] == str(other.port), h.path,
+                 h.headers.get("authorization"), h.headers.get("x-keep"))
+                for h in sorted(self.app.hits() + other.hits(),
+                                key=lambda h: h.path)]
+        self.assertEqual(sorted(auth, key=lambda a: (a[0], a[1])), [
+            (False, "/redirect-to", "Bearer mine", "1"),
+            (False, "/redirect-to", "Bearer run", None),
+            (False, "/redirect/0", "Bearer mine", "1"),
+            (False, "/redirect/1", "Bearer mine", "1"),
+            (True, "/items", None, "1"),
+            (True, "/items/1", None, None)])
+
     def test_more_than_ten_redirects(self):
         self.run_script("""
             def run(user):
@@ -6617,6 +6796,23 @@ class TestRedirects(ScenarioTestCase):
                          [("/redirect/%d" % k, 302, "") for k in
                           range(12, 2, -1)] + [("/redirect/2", 302,
                                                 "redirects")])
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_a_location_hammer_cannot_request_ends_the_redirects(self):
+        # the server's fault is the redirect row's error, not a task that
+        # raised at the script's line; the iteration goes on
+        self.run_script("""
+            def run(user):
+                for url in ("ftp://127.0.0.1/x", "/a\x01b", "http://[::1"):
+                    response = user.get("/redirect-to", params={"url": url})
+                    assert response.status == 302, response.status
+                    assert response.error == "redirects", response.error
+                user.get("/json")
+            """, "-p", "1", "-c", "1", "-n", "1")
+        rows = self.table()
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/redirect-to", 302, "redirects")] * 3
+                         + [("/json", 200, "")])
         self.assertEqual(self.requests(rows), self.app.counts())
 
     def test_a_post_redirected_by_302_becomes_a_get_and_by_307_stays(self):
@@ -6903,6 +7099,113 @@ class TestLocustfiles(ScenarioTestCase):
         self.assertEqual(set(named), {("POST", "/echo"), ("POST", "/logout"),
                                       ("GET", "/items"), ("GET", "/items/1")})
 
+    def test_locust_0_6_guide_with_plain_locust(self):
+        # before 0.7 the Locust class carried the HTTP client: the guide's
+        # `class WebsiteUser(Locust)` whose tasks call l.client
+        rows = self.locustfile(CLASSIC_LOCUSTFILE.replace(
+            "HttpLocust", "Locust"), "-u", "2", "-n", "12")
+        named = self.requests(rows)
+        self.assertEqual((named["POST", "/echo"], named["POST", "/logout"]),
+                         (2, 2))
+        self.assertEqual(named["GET", "/items"] + named["GET", "/items/1"],
+                         12)
+        self.assertEqual({r.error for r in rows}, {""})
+
+    def test_csv_writes_locusts_stats_failures_and_exceptions(self):
+        prefix = os.path.join(self.tmp.name, "run")
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, task
+
+
+            class Shopper(HttpUser):
+                @task
+                def shop(self):
+                    self.client.get("/items")
+                    self.client.get("/bytes/10", name="ten")
+                    self.client.get("/nowhere")
+                    with self.client.get("/page-with-error",
+                                         catch_response=True) as r:
+                        r.failure("the page says error")
+                    1 / 0
+            """)
+        proc = self.hammer("-f", path, "-H", self.app.url, "-p", "1", "-u",
+                           "2", "-n", "6", "--csv", prefix, output=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+
+        def read(suffix):
+            with open(prefix + suffix, newline="", encoding="utf-8") as f:
+                return list(csv.reader(f))
+        stats = read("_stats.csv")
+        self.assertEqual(stats[0], [
+            "Type", "Name", "Request Count", "Failure Count",
+            "Median Response Time", "Average Response Time",
+            "Min Response Time", "Max Response Time", "Average Content Size",
+            "Requests/s", "Failures/s", "50%", "66%", "75%", "80%", "90%",
+            "95%", "98%", "99%", "99.9%", "99.99%", "100%"])
+        counts = self.app.counts()
+        self.assertEqual(counts, collections.Counter({
+            ("GET", "/items"): 6, ("GET", "/bytes/10"): 6,
+            ("GET", "/nowhere"): 6, ("GET", "/page-with-error"): 6}))
+        self.assertEqual([(r[0], r[1], int(r[2]), int(r[3]))
+                          for r in stats[1:]],
+                         [("GET", "/items", counts["GET", "/items"], 0),
+                          ("GET", "/nowhere", counts["GET", "/nowhere"], 6),
+                          ("GET", "/page-with-error",
+                           counts["GET", "/page-with-error"], 6),
+                          ("GET", "ten", counts["GET", "/bytes/10"], 0),
+                          ("", "Aggregated", sum(counts.values()), 12)])
+        self.assertEqual(stats[4][8], "10.0")   # ten's body bytes
+        with open(prefix + "_requests.csv") as f:
+            self.assertEqual(len(f.readlines()), 1 + 24 + 6)  # and tasks
+        self.assertEqual(read("_failures.csv"), [
+            ["Method", "Name", "Error", "Occurrences"],
+            ["GET", "/nowhere", "HTTPError('404 Client Error: Not Found for"
+             " url: /nowhere')", "6"],
+            ["GET", "/page-with-error",
+             "CatchResponseError('the page says error')", "6"]])
+        exceptions = read("_exceptions.csv")
+        self.assertEqual(exceptions[0], ["Count", "Message", "Traceback",
+                                         "Nodes"])
+        self.assertEqual([r[:2] + r[3:] for r in exceptions[1:]],
+                         [["6", "division by zero", "local"]])
+        self.assertRegex(exceptions[1][2], r'\A  File ".*locustfile.py", line'
+                         r' 14, in shop\n    1 / 0\n')
+
+    def test_csv_files_of_a_run_stopped_by_ctrl_c(self):
+        # the files hold what was measured: every request the app served
+        prefix = os.path.join(self.tmp.name, "run")
+        path = self.write("locustfile.py", """
+            from locust import HttpUser, constant, task
+
+
+            class Browser(HttpUser):
+                wait_time = constant(0.01)
+
+                @task
+                def browse(self):
+                    self.client.get("/items")
+            """)
+        proc = subprocess.Popen(
+            [sys.executable, HAMMER, "-f", path, "-H", self.app.url, "-p",
+             "1", "-u", "2", "-t", "60s", "--csv", prefix, "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, start_new_session=True)
+        self.addCleanup(TestSignals.kill_group, proc.pid)
+        deadline = time.monotonic() + 20
+        while len(self.app.hits()) < 10:
+            self.assertLess(time.monotonic(), deadline, "no requests came")
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 130, err)
+        served = str(len(self.app.hits()))
+        with open(prefix + "_stats.csv", newline="") as f:
+            self.assertEqual([r[:4] for r in list(csv.reader(f))[1:]], [
+                ["GET", "/items", served, "0"],
+                ["", "Aggregated", served, "0"]])
+        with open(prefix + "_requests.csv") as f:
+            self.assertEqual(str(len(f.readlines()) - 1), served)
+
     def test_import_locust_gives_hammers_module(self):
         # a `locust` package on the path, as when Locust is installed
         fake = os.path.join(self.tmp.name, "site", "locust")
@@ -7018,6 +7321,205 @@ class TestLocustfiles(ScenarioTestCase):
         with open(seen) as f:
             self.assertEqual(json.load(f), [["GET", "/items", True],
                                             ["GET", "oops", False]] * 2)
+
+    def test_request_listener_follows_the_error_rule(self):
+        # exception is None for what the row counts as no error: a status
+        # --ok-status accepts, a response the block called success() on
+        seen = os.path.join(self.tmp.name, "seen.json")
+        rows = self.locustfile("""
+            import json
+            from locust import HttpUser, events, task
+
+            calls = []
+
+
+            @events.request.add_listener
+            def on_request(name, exception, **kwargs):
+                calls.append([name, exception and str(exception)])
+
+
+            @events.test_stop.add_listener
+            def on_test_stop(environment, **kwargs):
+                with open(%r, "w") as f:
+                    json.dump(calls, f)
+
+
+            class Lister(HttpUser):
+                @task
+                def index(self):
+                    self.client.get("/error")
+                    with self.client.get("/nope", name="fine",
+                                         catch_response=True) as r:
+                        r.success()
+                    self.client.get("/nope")
+                    with self.client.get("/items", catch_response=True) as r:
+                        r.failure("no")
+            """ % seen, "-u", "1", "-n", "1", "--ok-status", "500")
+        with open(seen) as f:
+            # and a failure's exception carries its message, as Locust's
+            self.assertEqual(json.load(f), [["/error", None], ["fine", None],
+                                            ["/nope", "404"],
+                                            ["/items", "no"]])
+        self.assertEqual([(r.name, r.status, r.error) for r in rows
+                          if r.method == "GET"],
+                         [("/error", 500, ""), ("fine", 404, "accepted"),
+                          ("/nope", 404, ""), ("/items", 200, "check")])
+
+    def test_a_session_of_its_own_for_another_host(self):
+        # Locust's examples/multiple_hosts.py: a second HttpSession (and a
+        # FastHttpSession) beside self.client, its rows and events alike
+        rows = self.locustfile("""
+            from locust import HttpUser, task, events
+            from locust.clients import HttpSession
+            from locust.contrib.fasthttp import FastHttpSession
+
+            seen = []
+            events.request.add_listener(lambda name, **kw: seen.append(name))
+
+
+            class Two(HttpUser):
+                host = "http://127.0.0.1:1"
+
+                def __init__(self, *args, **kwargs):
+                    super().__init__(*args, **kwargs)
+                    self.api_client = HttpSession(
+                        base_url=%r, request_event=self.client.request_event,
+                        user=self)
+                    self.fast = FastHttpSession(self.environment, %r, self)
+
+                @task
+                def both(self):
+                    self.client.get("/items")
+                    self.api_client.get("/json")
+                    self.fast.get("/echo")
+                    assert seen[-3:] == ["/items", "/json", "/echo"], seen
+            """ % (self.app.url.rstrip("/"), self.app.url.rstrip("/")),
+            "-u", "1", "-n", "2")
+        self.assertEqual(sorted((r.name, r.error) for r in rows),
+                         [("/echo", "")] * 2 + [("/items", "")] * 2
+                         + [("/json", "")] * 2)
+        self.assertEqual(self.requests(rows), self.app.counts())
+
+    def test_cookies_read_as_requests_does(self):
+        # the Django CSRF habit: self.client.cookies["csrftoken"]
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Baker(HttpUser):
+                @task
+                def bake(self):
+                    r = self.client.get("/cookies/set/csrftoken",
+                                        params={"path": "/"})
+                    assert r.cookies == {"csrftoken": "1"}, r.cookies
+                    jar = self.client.cookies
+                    assert jar["csrftoken"] == "1", jar.get_dict()
+                    assert jar.get("csrftoken") == "1"
+                    assert jar.get("none", "d") == "d"
+                    assert "csrftoken" in jar and "none" not in jar
+                    assert jar.get_dict() == {"csrftoken": "1"}
+                    assert dict(jar.items()) == {"csrftoken": "1"}
+                    jar.set("extra", "2")
+                    self.client.get("/echo")
+                    jar.clear()
+                    assert len(jar) == 0
+                    self.client.get("/echo")
+            """, "-u", "1", "-n", "1")
+        self.assertEqual([(r.name, r.error) for r in rows],
+                         [("/cookies/set/csrftoken", ""), ("/echo", ""),
+                          ("/echo", "")])
+        self.assertEqual([sorted(h.cookies.items()) for h in self.app.hits()
+                          if h.path == "/echo"],
+                         [[("csrftoken", "1"), ("extra", "2")], []])
+
+    def test_the_sessions_auth_goes_with_every_request(self):
+        # requests' session.auth, which Locust's self.client is
+        self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Authed(HttpUser):
+                def on_start(self):
+                    self.client.auth = ("ann", "pw")
+
+                @task
+                def echo(self):
+                    self.client.get("/echo")
+                    self.client.get("/echo", auth=("bob", "pw"))
+            """, "-u", "1", "-n", "1")
+        self.assertEqual([h.headers.get("authorization")
+                          for h in self.app.hits()],
+                         ["Basic YW5uOnB3", "Basic Ym9iOnB3"])
+
+    def test_timeout_as_requests_takes_it(self):
+        # requests' (connect, read): hammer bounds every wait by the
+        # longer of the two
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Timed(HttpUser):
+                @task
+                def timed(self):
+                    self.client.get("/items", timeout=(3.05, 27))
+                    self.client.get("/slow/400", timeout=(0.05, 0.1))
+            """, "-u", "1", "-n", "1")
+        self.assertEqual(sorted((r.name, r.status, r.error) for r in rows),
+                         [("/items", 200, ""), ("/slow/400", 0, "timeout")])
+
+    def test_catch_response_without_a_with_block(self):
+        # failure() and success() outside a with block were dropped: the
+        # row kept its own verdict and no event fired
+        seen = os.path.join(self.tmp.name, "seen.json")
+        rows = self.locustfile("""
+            import json
+            from locust import HttpUser, events, task
+
+            calls = []
+            events.request.add_listener(
+                lambda name, exception, **kw: calls.append(
+                    [name, exception and str(exception)]))
+
+
+            @events.test_stop.add_listener
+            def on_test_stop(environment, **kwargs):
+                with open(%r, "w") as f:
+                    json.dump(calls, f)
+
+
+            class Bare(HttpUser):
+                @task
+                def bare(self):
+                    r = self.client.get("/items", catch_response=True)
+                    r.failure("bad")
+                    r = self.client.get("/nope", catch_response=True)
+                    r.success()
+            """ % seen, "-u", "1", "-n", "1")
+        self.assertEqual([(r.name, r.status, r.error) for r in rows],
+                         [("/items", 200, "check"),
+                          ("/nope", 404, "accepted")])
+        with open(seen) as f:
+            self.assertEqual(json.load(f), [["/items", "bad"],
+                                            ["/nope", None]])
+
+    def test_rename_request(self):
+        rows = self.locustfile("""
+            from locust import HttpUser, task
+
+
+            class Renamer(HttpUser):
+                @task
+                def items(self):
+                    with self.client.rename_request("/items/[id]"):
+                        self.client.get("/items/1")
+                        self.client.get("/items/2", name="two")
+                    self.client.get("/items/3")
+            """, "-u", "1", "-n", "2")
+        self.assertEqual(sorted(r.name for r in rows),
+                         ["/items/3"] * 2 + ["/items/[id]"] * 2
+                         + ["two"] * 2)
+        self.assertEqual(self.app.counts(), collections.Counter(
+            {("GET", "/items/%d" % k): 2 for k in (1, 2, 3)}))
 
     def test_client_verbs_options_and_response(self):
         rows = self.locustfile("""
@@ -7294,6 +7796,31 @@ class TestLocustRefusals(ScenarioTestCase):
             """, "script '%(path)s' line 7: hammer does not cover"
             " environment.runner")
 
+    def test_the_exit_code_from_environment_stats(self):
+        # Locust's documented CI gate: it raised in the quitting listener
+        # at the run's end, and hammer exited 0 on a run of 100% errors
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.quitting.add_listener
+            def _(environment, **kw):
+                if environment.stats.total.fail_ratio > 0.01:
+                    environment.process_exit_code = 1
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " environment.stats (gate the run with --fail-if, as in"
+            " --fail-if 'errors<1%%')")
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.quitting.add_listener
+            def _(environment, **kw):
+                environment.process_exit_code = 1
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " environment.process_exit_code (gate the run with --fail-if,"
+            " as in --fail-if 'errors<1%%')")
+
     def test_locust_runners(self):
         self.refused("""
             from locust import HttpUser
@@ -7321,9 +7848,23 @@ class TestLocustRefusals(ScenarioTestCase):
                 parser.add_argument("--my-option")
             """)
         self.assert_usage(["-f", path, "-H", self.app.url],
-                          "script %r line 5: NotCovered: hammer does not"
-                          " cover events.init_command_line_parser" % path,
-                          traceback_of=path)
+                          "script %r line 5: hammer does not cover"
+                          " events.init_command_line_parser" % path)
+
+    def test_an_event_not_covered_inside_a_listener(self):
+        # found at load, not when init fires in each worker (the run went
+        # on, the listener never added)
+        self.refused("""
+            from locust import HttpUser, events
+
+
+            @events.init.add_listener
+            def on_init(environment, **kwargs):
+                @environment.events.spawning_complete.add_listener
+                def spawned(**kw):
+                    pass
+            """, "script '%(path)s' line 7: hammer does not cover"
+            " events.spawning_complete")
 
     def test_a_user_for_another_protocol(self):
         self.refused("""
@@ -7337,6 +7878,28 @@ class TestLocustRefusals(ScenarioTestCase):
             """, "script '%(path)s': class XmlRpcUser is a User for another"
             " protocol: hammer runs HttpUser and FastHttpUser (HttpLocust)"
             " users only")
+
+    def test_a_locust_with_a_client_of_its_own(self):
+        # from 0.7 a Locust for another protocol set its client itself
+        self.refused("""
+            from locust import Locust, TaskSet, task
+
+
+            class Calls(TaskSet):
+                @task
+                def call(self):
+                    self.client.ping()
+
+
+            class XmlRpcLocust(Locust):
+                task_set = Calls
+
+                def __init__(self, *args, **kwargs):
+                    super(XmlRpcLocust, self).__init__(*args, **kwargs)
+                    self.client = object()
+            """, "script '%(path)s': class XmlRpcLocust is a User for"
+            " another protocol: hammer runs HttpUser and FastHttpUser"
+            " (HttpLocust) users only")
 
     def test_a_locust_option_not_covered(self):
         self.refused("""
@@ -7419,7 +7982,10 @@ class TestLocustOptions(ScenarioTestCase):
 
     def test_csv_prefix(self):
         plan = self.plan("-H", "http://127.0.0.1:1/", "--csv", "out/run")
-        self.assertEqual(plan.output, "out/run_requests.csv")
+        self.assertEqual((plan.output, plan.locust_csv),
+                         ("out/run_requests.csv", "out/run"))
+        plan = self.plan("-H", "http://127.0.0.1:1/")
+        self.assertEqual((plan.output, plan.locust_csv), ("results.csv", None))
 
     def test_load_test_shape_becomes_stages(self):
         path = self.write("locustfile.py", """
@@ -7453,6 +8019,49 @@ class TestLocustOptions(ScenarioTestCase):
             make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-u", "3")
         self.assertEqual(str(cm.exception), "the locustfile's Steps sets the"
                          " users: leave out -u/-c")
+
+    def test_load_test_shape_reads_the_user_count_and_resets_time(self):
+        # Locust's examples/custom_shape/wait_user_count.py: each step
+        # dwells once its users are all there, timed from reset_time()
+        path = self.write("locustfile.py", """
+            from collections import namedtuple
+            from locust import HttpUser, LoadTestShape, task
+
+
+            class A(HttpUser):
+                @task
+                def a(self):
+                    pass
+
+
+            Step = namedtuple("Step", ["users", "dwell"])
+
+
+            class StepLoadShape(LoadTestShape):
+                targets_with_times = (Step(2, 1), Step(4, 1))
+
+                def __init__(self, *args, **kwargs):
+                    self.step = 0
+                    self.time_active = False
+                    super().__init__(*args, **kwargs)
+
+                def tick(self):
+                    if self.step >= len(self.targets_with_times):
+                        return None
+                    target = self.targets_with_times[self.step]
+                    if target.users == self.get_current_user_count():
+                        if not self.time_active:
+                            self.reset_time()
+                            self.time_active = True
+                        if self.get_run_time() > target.dwell:
+                            self.step += 1
+                            self.time_active = False
+                    return (target.users, 100)
+            """)
+        plan = make_plan("-f", path, "-H", "http://127.0.0.1:1/", "-p", "1")
+        self.assertEqual(plan.stages, (
+            hammer.Stage(0.0, 0.02, 0, 2), hammer.Stage(0.02, 4.0, 2, 2),
+            hammer.Stage(4.0, 4.02, 2, 4), hammer.Stage(4.02, 8.0, 4, 4)))
 
     def test_rate_leaves_the_wait_time_out_with_a_note(self):
         plan = self.plan("-H", "http://127.0.0.1:1/", "--rate", "5")
@@ -7499,6 +8108,92 @@ class FakeHammerUser(object):
         self.rng = types.SimpleNamespace(random=iter(randoms).__next__)
         self.now = now
         self._clock = lambda: self.now
+
+
+class TestLocustCsv(unittest.TestCase):
+    """--csv PREFIX's files, as Locust writes them, from WorkerStats."""
+
+    def stats(self):
+        stats = hammer.WorkerStats(named=True, ok=frozenset([409]))
+        stats.add_rows([(0.1, 0.010, 200, 100, ""), (0.2, 0.020, 200, 300, ""),
+                        (0.3, 0.0305, 404, 50, "")], "GET,/a")
+        stats.add_rows([(0.4, 2.0, 0, 0, "timeout")], "POST,/b")
+        stats.add_rows([(0.5, 0.003, 200, 0, "")], "timer,t")
+        stats.add_rows([(0.6, 0.001, 0, 0, "ZeroDivisionError")], "task,U.t")
+        return stats
+
+    def test_stats_rows(self):
+        rows = hammer.locust_stats_rows(self.stats().names, 2.0)
+        self.assertEqual(rows, [
+            list(hammer.LOCUST_STATS_COLUMNS),
+            # 10, 20 and 30.5 ms: nearest-rank percentiles, to the ms
+            ["GET", "/a", 3, 1, 20, 20.167, 10.0, 30.5, 150.0, 1.5, 0.5,
+             20, 20, 30, 30, 30, 30, 30, 30, 30, 30, 30],
+            # a transport error has no latency, as Locust's none
+            ["POST", "/b", 1, 1, 0, 0.0, 0, 0, 0.0, 0.5, 0.5] + [0] * 11,
+            ["", "Aggregated", 4, 2, 20, 20.167, 10.0, 30.5, 112.5, 2.0, 1.0,
+             20, 20, 30, 30, 30, 30, 30, 30, 30, 30, 30]])
+        self.assertEqual(rows[0][-4:], ["99%", "99.9%", "99.99%", "100%"])
+
+    def test_stats_rows_without_requests(self):
+        self.assertEqual(hammer.locust_stats_rows({}, 1.0)[1:], [
+            ["", "Aggregated", 0, 0, 0, 0.0, 0, 0, 0, 0.0, 0.0]
+            + ["N/A"] * 11])
+
+    def test_failure_rows(self):
+        stats = self.stats()
+        stats.add_rows([(0.7, 0.01, 500, 0, ""), (0.8, 0.01, 200, 0, "check"),
+                        (0.9, 0.01, 200, 0, "check"),
+                        (1.0, 0.01, 404, 0, "check"),
+                        (1.1, 0.01, 404, 0, "accepted"),
+                        (1.2, 0.01, 409, 0, ""),
+                        (1.3, 0.01, 302, 0, "redirects")], "GET,/a")
+        stats.reasons.update({("GET,/a", "no 'total' in it"): 2})
+        self.assertEqual(hammer.locust_failure_rows(stats.names,
+                                                    stats.reasons), [
+            ["Method", "Name", "Error", "Occurrences"],
+            ["GET", "/a", "CatchResponseError(\"no 'total' in it\")", 2],
+            ["GET", "/a", "HTTPError('404 Client Error: Not Found for url:"
+             " /a')", 1],
+            ["GET", "/a", "HTTPError('500 Server Error: Internal Server Error"
+             " for url: /a')", 1],
+            # a failure past the reasons a worker counts
+            ["GET", "/a", "check", 1],
+            ["GET", "/a", "redirects", 1],
+            ["POST", "/b", "timeout", 1]])
+
+    def test_exception_rows(self):
+        failures = {
+            "ZeroDivisionError": [3, 'ZeroDivisionError in U.t:\n  File'
+                                  ' "lf.py", line 12, in t\n    1/0\n'
+                                  'ZeroDivisionError: division by zero'],
+            "Oops": [5, 'Oops in U.x:\n  File "lf.py", line 3, in x\n'
+                        '    raise Oops()\nhammer_script_7.Oops'],
+            "check: bad": [4, "response.fail(): bad"],
+            "stuck": [1, "users still in their script's own code"],
+            "other": [2, ""]}
+        self.assertEqual(hammer.locust_exception_rows(failures, "local"), [
+            ["Count", "Message", "Traceback", "Nodes"],
+            [5, "", '  File "lf.py", line 3, in x\n    raise Oops()\n',
+             "local"],
+            [3, "division by zero", '  File "lf.py", line 12, in t\n'
+                                    '    1/0\n', "local"]])
+
+    def test_the_nodes_figures_merge(self):
+        # --hosts: nodes send their stats as JSON, the controller merges
+        one, two = self.stats(), self.stats()
+        one.reasons[("GET,/a", "bad")] = 1
+        merged = hammer.WorkerStats(named=True)
+        for stats in (one, two):
+            merged.merge(hammer.WorkerStats.from_dict(json.loads(json.dumps(
+                stats.to_dict()))))
+        rows = hammer.locust_stats_rows(merged.names, 2.0)
+        self.assertEqual(rows[1][:4] + rows[1][8:9], ["GET", "/a", 6, 2,
+                                                       150.0])
+        self.assertEqual(merged.names["GET,/a"].error_kinds,
+                         collections.Counter({(404, ""): 2}))
+        self.assertEqual(merged.reasons, collections.Counter(
+            {("GET,/a", "bad"): 1}))
 
 
 class TestLocustPieces(unittest.TestCase):
@@ -7607,6 +8302,11 @@ class TestLocustPieces(unittest.TestCase):
         kept = hammer.filter_by_tags([T, plain], {"a"}, None)
         self.assertEqual((kept, T.tasks), ([T], [a]))
 
+    def test_rest_responses_type_imports(self):
+        # Locust's examples/rest.py annotates with it
+        fast = hammer.locust_modules()["locust.contrib.fasthttp"]
+        self.assertIs(fast.RestResponseContextManager, hammer.CatchResponse)
+
     def test_event_hooks_old_and_new(self):
         events, seen = hammer.Events(), []
         events.request_success += lambda **kw: seen.append(("old", kw))
@@ -7621,7 +8321,7 @@ class TestLocustPieces(unittest.TestCase):
                          "hammer does not cover events.spawning_complete")
 
     def test_shape_steps(self):
-        def tick(t):
+        def tick(t, users):
             if t < 2:
                 return (4, 2)       # up to 4 users at 2 a second
             if t < 4:
@@ -7630,11 +8330,28 @@ class TestLocustPieces(unittest.TestCase):
         self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
                          [(1.0, 2.0), (1.0, 4), (0.3, 1), (1.7, 1)])
 
+    def test_shape_steps_end_at_the_run_time(self):
+        # a shape that never returns None runs until -t, as in Locust
+        endless = lambda t, users: (2, 4)
+        self.assertEqual(hammer.merge_steps(hammer.shape_steps(
+            endless, until_s=2.0)), [(0.5, 2.0), (1.5, 2)])
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(endless, ticks_max=5)
+
+    def test_shape_steps_take_a_whole_float(self):
+        # Locust's docs: user_count = round(run_time, -2), a float
+        def tick(t, users):
+            return (round(t, -2) + 4.0, 2) if t < 2 else None
+        self.assertEqual(hammer.merge_steps(hammer.shape_steps(tick)),
+                         [(1.0, 2.0), (1.0, 4)])
+        with self.assertRaises(ValueError):
+            hammer.shape_steps(lambda t, users: (2.5, 1))
+
     def test_shape_steps_bounded(self):
         with self.assertRaises(ValueError):
-            hammer.shape_steps(lambda t: (1, 1), ticks_max=5)
+            hammer.shape_steps(lambda t, users: (1, 1), ticks_max=5)
         with self.assertRaises(ValueError):
-            hammer.shape_steps(lambda t: (1, 1, ["A"]))
+            hammer.shape_steps(lambda t, users: (1, 1, ["A"]))
 
 
 

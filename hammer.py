@@ -9761,9 +9761,8 @@ def build_parser():
     g.add_argument("--headless", "--no-web", action="store_true",
                    help="accepted: headless unless --web")
     g.add_argument("--csv", metavar="PREFIX",
-                   help="-o PREFIX_requests.csv, and at the end Locust's"
-                        " PREFIX_stats.csv, _failures.csv, _exceptions.csv"
-                        " (default: -o's)")
+                   help="-o PREFIX_requests.csv; Locust's _stats,"
+                        " _failures, _exceptions.csv (default: -o's)")
     g.add_argument("-T", "--tags", nargs="+", metavar="TAG",
                    help="only the tasks tagged so (default: all)")
     g.add_argument("-E", "--exclude-tags", nargs="+", metavar="TAG",
@@ -9775,8 +9774,7 @@ def build_parser():
                         " none)")
     g.add_argument("--ok-status", action="append", default=[],
                    metavar="LIST",
-                   help="no error: 404,409 or 400-499; repeatable (default:"
-                        " none)")
+                   help="no error: 404,409 or 400-499 (default: none)")
     g.add_argument("--sizing", action="store_true",
                    help="ramp users up until --sizing-slo breaks or, by"
                         " default, throughput stops growing (default: off)")

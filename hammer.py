@@ -74,6 +74,8 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     --targets FILE: vegeta's http format
     --project DIR: a multi-mechanize project
     --data-file FILE.csv
+    recordings: HAR files, curl commands and access logs
+    --import FILE: a recording into a script or a targets file
     --script FILE[:USERS] groups
     --max-body SIZE
     HTTP/1.1 client: the response reader and the one exchange
@@ -118,7 +120,8 @@ import sys
 import threading
 import time
 import traceback
-from urllib.parse import unquote, urlencode, urljoin, urlsplit
+from urllib.parse import (quote, quote_plus, unquote, urlencode, urljoin,
+                          urlsplit)
 
 __version__ = "0.1.0"
 
@@ -3058,6 +3061,1526 @@ def data_header(record, path, line):
                              % (path, line, name))
         seen.add(name)
     return record
+
+
+# --- recordings: HAR files, curl commands and access logs --------------------
+
+# Three readers, each plain text (or bytes) in and named records out, never
+# touching a socket: a HAR file's entries, a file of curl commands, and an
+# access log's lines (a generator, so that a log of any size streams).  The
+# kind of a recording is told from its content.  Each refuses bad input
+# with one UsageError naming the file and what is wrong.
+
+MAX_RECORDING_B = 200 << 20     # a HAR (read whole) or curl file above this
+                                # is refused, its size named
+MAX_LOG_LINE_B = 64 << 10       # a longer access log line is unfit
+RECORDING_KINDS = ("har", "curl", "log")
+
+HarEntry = collections.namedtuple(
+    "HarEntry", "method url headers body started_s time_s status"
+    " response_headers text mime page")
+HarEntry.__doc__ = """One request of a HAR file: method, url (absolute),
+headers [(name, value)], body (bytes or None), started_s (epoch seconds, or
+None when missing), time_s (its duration, None when missing), status (0
+when missing), response_headers [(name, value)], text (the response body
+as text, None when absent or binary), mime (the response's MIME type,
+lowercase, without parameters) and page (its page's title or None)."""
+
+CurlCommand = collections.namedtuple(
+    "CurlCommand", "method url headers body follow insecure ignored line")
+CurlCommand.__doc__ = """One curl command: method, url, headers [(name,
+value)], body (bytes or None), follow (-L), insecure (-k), ignored (the
+options hammer cannot honour, as written) and line (its first line)."""
+
+LogLine = collections.namedtuple("LogLine", "method target stamp_s whole")
+LogLine.__doc__ = """One access log line: method, target (path and query),
+stamp_s (epoch seconds) and whole (True when the log stamps whole
+seconds, as common and combined logs do)."""
+
+MONTHS = {m: i for i, m in enumerate(
+    "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+ACCESS_LOG_RE = re.compile(
+    r'\S+ \S+ (?:\S+|"[^"]*") \[(\d\d)/(\w\w\w)/(\d{4}):(\d\d):(\d\d):(\d\d)'
+    r' ([+-])(\d\d)(\d\d)\] "([^"\\]*(?:\\.[^"\\]*)*)" (?:\d{3}|-)'
+    r' (?:\d+|-)(.*)$')
+MSEC_RE = re.compile(r"(?:^|\s)(\d{9,10}\.\d{3})(?=\s|$)")
+ISO_TIME_RE = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?"
+    r"\s*(Z|[+-]\d\d:?\d\d)?$")
+JSON_KEYS = {
+    "method": ("method", "request_method", "verb", "http_method"),
+    "path": ("path", "request_uri", "uri", "url", "target"),
+    "time": ("time", "timestamp", "ts", "@timestamp", "msec", "time_local",
+             "time_iso8601", "start_time", "date"),
+}
+ASSET_MIMES = ("image/", "font/", "video/", "audio/", "text/css",
+               "application/javascript", "text/javascript",
+               "application/x-javascript", "application/ecmascript",
+               "application/font", "application/x-font", "application/wasm",
+               "application/vnd.ms-fontobject")
+ASSET_EXTENSIONS = frozenset(
+    "png jpg jpeg gif webp svg ico bmp avif woff woff2 ttf otf eot css js"
+    " mjs map mp4 webm mp3 wav ogg wasm".split())
+
+
+def iso_epoch(text):
+    """'2026-12-05T02:30:34.123Z' (or +01:00, or no zone: UTC) -> epoch
+    seconds; None when it is not such a time."""
+    m = ISO_TIME_RE.match(text.strip()) if isinstance(text, str) else None
+    if m is None:
+        return None
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60
+            and s < 61):
+        return None
+    epoch = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
+    epoch += float(m.group(7) or 0)
+    zone = m.group(8)
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "+" else 1
+        zone = zone[1:].replace(":", "")
+        epoch += sign * (int(zone[:2]) * 3600 + int(zone[2:]) * 60)
+    return epoch
+
+
+def clf_epoch(day, month, year, hour, minute, second, sign, zh, zm):
+    """A common log's [10/Oct/2000:13:55:36 -0700] fields -> epoch seconds,
+    None for a month or a field out of range."""
+    mo = MONTHS.get(month)
+    if mo is None or not (1 <= int(day) <= 31 and int(hour) < 24
+                          and int(minute) < 60 and int(second) < 61):
+        return None
+    epoch = calendar.timegm((int(year), mo, int(day), int(hour),
+                             int(minute), int(second), 0, 0, 0))
+    offset = int(zh) * 3600 + int(zm) * 60
+    return epoch - offset if sign == "+" else epoch + offset
+
+
+def split_request_line(text):
+    """'GET /a?b HTTP/1.1' -> (method, target), None when it is not one."""
+    parts = text.split(" ")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        return None
+    method, target = parts[0], parts[1]
+    if not set(method) <= TOKEN_CHARS or has_control(target):
+        return None
+    if is_absolute(target):     # a proxy's log: the path of the URL
+        rest = target.split("://", 1)[1]
+        target = "/" + rest.partition("/")[2]
+    if not target.startswith("/"):
+        return None
+    return method, target
+
+
+def parse_common_line(line):
+    """A common or combined log line (nginx's or Apache's, perhaps with
+    $msec as a field after them) -> LogLine, None when it does not fit."""
+    m = ACCESS_LOG_RE.match(line)
+    if m is None:
+        return None
+    request = split_request_line(m.group(10))
+    stamp = clf_epoch(*m.groups()[:9])
+    if request is None or stamp is None:
+        return None
+    msec = MSEC_RE.search(m.group(11))
+    if msec is not None:
+        return LogLine(request[0], request[1], float(msec.group(1)), False)
+    return LogLine(request[0], request[1], float(stamp), True)
+
+
+def json_field(record, what):
+    for key in JSON_KEYS[what]:
+        if key in record:
+            return record[key]
+    return None
+
+
+def parse_json_line(line):
+    """A JSON line with a method, a path and a time -> LogLine, None when
+    it does not fit.  The time is epoch seconds (milliseconds when above
+    1e11), an ISO 8601 time or a common log's time; a 'request' field of
+    'GET /a HTTP/1.1' gives the method and the path."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    method, path = json_field(record, "method"), json_field(record, "path")
+    if (method is None or path is None) and isinstance(
+            record.get("request"), str):
+        parsed = split_request_line(record["request"])
+        if parsed is None:
+            return None
+        method, path = parsed
+    if not isinstance(method, str) or not isinstance(path, str):
+        return None
+    request = split_request_line("%s %s" % (method, path))
+    stamp = json_field(record, "time")
+    if isinstance(stamp, bool) or request is None:
+        return None
+    if isinstance(stamp, (int, float)):
+        seconds = float(stamp) / (1000.0 if stamp > 1e11 else 1.0)
+        if not 0 <= seconds < 1e11:
+            return None
+        return LogLine(request[0], request[1], seconds,
+                       isinstance(stamp, int) and stamp < 1e11)
+    if isinstance(stamp, str):
+        seconds = iso_epoch(stamp)
+        whole = seconds is not None and "." not in stamp
+        if seconds is None:
+            m = re.match(r"\[?(\d\d)/(\w\w\w)/(\d{4}):(\d\d):(\d\d):(\d\d)"
+                         r" ([+-])(\d\d)(\d\d)\]?$", stamp.strip())
+            seconds = m and clf_epoch(*m.groups())
+            whole = True
+        if seconds is not None:
+            return LogLine(request[0], request[1], float(seconds), whole)
+    return None
+
+
+def parse_log_line(line):
+    """One access log line, whatever its format -> LogLine or None."""
+    if line[:1] == "{":
+        return parse_json_line(line)
+    return parse_common_line(line)
+
+
+def log_lines(lines):
+    """An access log's lines (str or bytes, with or without their end) ->
+    (LogLine or None, the line as text) for each line that is not blank:
+    a generator, so that a log of any size streams."""
+    for raw in lines:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        if len(line) > MAX_LOG_LINE_B:
+            yield None, line[:200]
+            continue
+        yield parse_log_line(line), line
+
+
+def spread_instants(lines):
+    """(LogLine, ...) pairs in log order -> (instant_s, LogLine, ...)
+    with instant_s from the first line on: whole-second stamps are spread
+    evenly over their second, in the log's order (m lines stamped S go at
+    S, S + 1/m, ...); exact ones are kept.  A line stamped before the one
+    above it goes at that one's instant: the schedule never runs back.  A
+    generator that holds one second's lines at most."""
+    first = last = None
+    second, held = None, []
+
+    def flush():
+        nonlocal first, last
+        m = len(held)
+        for k, item in enumerate(held):
+            at = item[0].stamp_s + k / float(m) if item[0].whole else (
+                item[0].stamp_s)
+            if first is None:
+                first = last = at
+            last = max(last, at)
+            yield (last - first,) + item
+        del held[:]
+
+    for item in lines:
+        record = item[0]
+        if not record.whole or record.stamp_s != second:
+            for out in flush():
+                yield out
+            second = record.stamp_s if record.whole else None
+        held.append(item)
+    for out in flush():
+        yield out
+
+
+def har_time(value):
+    """A HAR's 'time' in ms -> seconds, None when missing or -1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value / 1000.0 if value >= 0 else None
+
+
+def har_headers(items, where):
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise UsageError("%s: headers are not a list" % where)
+    headers = []
+    for h in items:
+        if not isinstance(h, dict) or not isinstance(h.get("name"), str):
+            raise UsageError("%s: a header without a name" % where)
+        value = h.get("value", "")
+        headers.append((h["name"], value if isinstance(value, str)
+                        else str(value)))
+    return headers
+
+
+def har_body(post, where):
+    """A HAR request's postData -> bytes or None: its text (base64 when
+    its encoding says so), else its params form-encoded."""
+    if not isinstance(post, dict):
+        return None
+    text = post.get("text")
+    if isinstance(text, str):
+        if post.get("encoding") == "base64":
+            try:
+                return base64.b64decode(text, validate=False)
+            except (ValueError, TypeError):
+                raise UsageError("%s: a body that is not base64" % where)
+        return text.encode("utf-8", "surrogateescape")
+    params = post.get("params")
+    if isinstance(params, list) and params:
+        return urlencode([(p.get("name", ""), p.get("value", ""))
+                          for p in params if isinstance(p, dict)]).encode()
+    return None
+
+
+def har_text(content):
+    """A HAR response's content -> (text or None, mime)."""
+    if not isinstance(content, dict):
+        return None, ""
+    mime = content.get("mimeType") or ""
+    mime = mime.split(";")[0].strip().lower() if isinstance(mime, str) else ""
+    text = content.get("text")
+    if not isinstance(text, str):
+        return None, mime
+    if content.get("encoding") == "base64":
+        try:
+            raw = base64.b64decode(text)
+        except (ValueError, TypeError):
+            return None, mime
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, mime
+    return text, mime
+
+
+def har_entry(e, number, titles, path):
+    """One entry of a HAR's log.entries -> HarEntry."""
+    where = "%s: entry %d" % (path, number)
+    if not isinstance(e, dict) or not isinstance(e.get("request"), dict):
+        raise UsageError("%s has no request" % where)
+    req = e["request"]
+    method, url = req.get("method"), req.get("url")
+    if not isinstance(method, str) or not set(method) <= TOKEN_CHARS \
+            or not method:
+        raise UsageError("%s: bad method %r" % (where, method))
+    if not isinstance(url, str) or not re.match(r"(?i)https?://[^/?#]", url):
+        raise UsageError("%s: url %r is not http(s)" % (where, url))
+    resp = e.get("response") if isinstance(e.get("response"), dict) else {}
+    status = resp.get("status")
+    text, mime = har_text(resp.get("content"))
+    started = e.get("startedDateTime")
+    page = e.get("pageref")
+    return HarEntry(
+        method.upper(), url, har_headers(req.get("headers"), where),
+        har_body(req.get("postData"), where),
+        iso_epoch(started) if isinstance(started, str) else None,
+        har_time(e.get("time")),
+        status if isinstance(status, int) and 0 < status < 1000 else 0,
+        har_headers(resp.get("headers"), where), text, mime,
+        titles.get(page) if isinstance(page, str) else None)
+
+
+def parse_har(text, path):
+    """A HAR file's text -> [HarEntry] in the order they started (Chrome,
+    Firefox with or without pages, Safari, Charles, mitmproxy).  UsageError
+    for JSON that is not whole, a document that is not a HAR, or one with
+    no entries."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        end = len(text.rstrip())
+        if getattr(exc, "pos", 0) >= end - 1:
+            raise UsageError("%s: the JSON ends too soon (a truncated"
+                             " file?): %s" % (path, exc.msg))
+        raise UsageError("%s: not valid JSON: %s" % (path, exc))
+    log = doc.get("log") if isinstance(doc, dict) else None
+    if not isinstance(log, dict) or "entries" not in log:
+        raise UsageError("%s: JSON, but not a HAR file (no log.entries)"
+                         % path)
+    entries = log["entries"]
+    if not isinstance(entries, list):
+        raise UsageError("%s: log.entries is not a list" % path)
+    if not entries:
+        raise UsageError("%s: a HAR with no entries: record some requests"
+                         % path)
+    titles = {}
+    for page in log.get("pages") or ():
+        if isinstance(page, dict) and isinstance(page.get("id"), str):
+            title = page.get("title")
+            titles[page["id"]] = title if isinstance(title, str) else ""
+    out = [har_entry(e, i, titles, path) for i, e in enumerate(entries, 1)]
+    order = sorted(range(len(out)), key=lambda i: (
+        out[i].started_s if out[i].started_s is not None else -1, i))
+    if all(e.started_s is not None for e in out):
+        out = [out[i] for i in order]
+    return out
+
+
+CURL_VALUED = {
+    "-X": "method", "--request": "method", "-H": "header",
+    "--header": "header", "-d": "data", "--data": "data",
+    "--data-ascii": "data", "--data-raw": "raw", "--data-binary": "binary",
+    "--data-urlencode": "urlencode", "--json": "json", "-u": "user",
+    "--user": "user", "-b": "cookie", "--cookie": "cookie",
+    "-A": "agent", "--user-agent": "agent", "-e": "referer",
+    "--referer": "referer", "--url": "url",
+}
+CURL_FLAGS = {
+    "-L": "follow", "--location": "follow", "-k": "insecure",
+    "--insecure": "insecure", "-G": "get", "--get": "get", "-I": "head",
+    "--head": "head",
+}
+# options that change nothing hammer measures, with the count of values
+# they take
+CURL_HARMLESS = {
+    "-s": 0, "--silent": 0, "-S": 0, "--show-error": 0, "-v": 0,
+    "--verbose": 0, "-i": 0, "--include": 0, "--compressed": 0,
+    "-f": 0, "--fail": 0, "-#": 0, "--progress-bar": 0, "-N": 0,
+    "--no-buffer": 0, "--http1.1": 0, "-o": 1, "--output": 1, "-w": 1,
+    "--write-out": 1, "-m": 1, "--max-time": 1, "--connect-timeout": 1,
+    "--retry": 1, "-D": 1, "--dump-header": 1, "--trace": 1,
+    "--trace-ascii": 1, "--stderr": 1, "--retry-delay": 1,
+    "--retry-max-time": 1, "-c": 1, "--cookie-jar": 1,
+}
+# options hammer cannot honour that take a value, named (and skipped with
+# --force); an unknown option is named too, and taken as a flag
+CURL_UNHONOURED_VALUED = frozenset(
+    "-x --proxy -U --proxy-user -F --form --form-string -E --cert --cacert"
+    " --capath --key --cert-type --key-type --ciphers --resolve --connect-to"
+    " -T --upload-file --limit-rate -r --range -K --config --interface"
+    " --local-port -z --time-cond -Y --speed-limit -y --speed-time"
+    " --max-filesize --unix-socket --abstract-unix-socket --proxy-header"
+    " --noproxy --dns-servers -C --continue-at -Q --quote --pinnedpubkey"
+    " --crlfile --oauth2-bearer --max-redirs -e --referer".split()) - set(
+        ["-e", "--referer"])
+ANSI_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'",
+                '"': '"', "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b",
+                "f": "\f", "v": "\v", "?": "?"}
+
+
+def ansi_c_string(text, i, where):
+    """bash's $'...' from just after its quote -> (string, index after the
+    closing quote)."""
+    out = []
+    while i < len(text):
+        c = text[i]
+        if c == "'":
+            return "".join(out), i + 1
+        if c == "\\" and i + 1 < len(text):
+            n = text[i + 1]
+            if n in ANSI_ESCAPES:
+                out.append(ANSI_ESCAPES[n])
+                i += 2
+                continue
+            m = re.compile(r"x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|"
+                           r"U([0-9a-fA-F]{1,8})|([0-7]{1,3})").match(
+                               text, i + 1)
+            if m:
+                code = int(m.group(m.lastindex), 8 if m.lastindex == 4
+                           else 16)
+                if code > 0x10FFFF:
+                    raise UsageError("%s: bad escape %r" % (where, m.group()))
+                out.append(chr(code))
+                i = m.end()
+                continue
+        out.append(c)
+        i += 1
+    raise UsageError("%s: a $'...' string that is not closed" % where)
+
+
+def shell_words(text, path):
+    """A file of shell commands -> [(first line, [words])], one per
+    command: bash's quoting ('...', "...", $'...', backslashes), '\\' line
+    continuations, '#' comments, commands ended by a newline, ';' or '&&'.
+    UsageError for a quote left open."""
+    commands, words, word, line, start = [], [], None, 1, 1
+    i, n = 0, len(text)
+
+    def end_word():
+        nonlocal word
+        if word is not None:
+            words.append("".join(word))
+            word = None
+
+    def end_command():
+        nonlocal words
+        end_word()
+        if words:
+            commands.append((start, words))
+        words = []
+
+    while i < n:
+        c = text[i]
+        where = "%s:%d" % (path, line)
+        if c == "\\" and i + 1 < n:
+            if text[i + 1] == "\n":
+                line += 1
+                i += 2
+                continue
+            if text[i + 1:i + 3] == "\r\n":
+                line += 1
+                i += 3
+                continue
+            word = (word or []) + [text[i + 1]]
+            i += 2
+        elif c in " \t\r":
+            end_word()
+            i += 1
+        elif c == "\n" or c == ";" or text.startswith("&&", i):
+            end_command()
+            line += c == "\n"
+            i += 2 if c == "&" else 1
+            if not words:
+                start = line
+        elif c == "#" and word is None:
+            while i < n and text[i] != "\n":
+                i += 1
+        elif c == "'":
+            close = text.find("'", i + 1)
+            if close < 0:
+                raise UsageError("%s: a '...' string that is not closed"
+                                 % where)
+            line += text.count("\n", i, close)
+            word = (word or []) + [text[i + 1:close]]
+            i = close + 1
+        elif c == "$" and text.startswith("$'", i):
+            value, after = ansi_c_string(text, i + 2, where)
+            line += text.count("\n", i, after)
+            word = (word or []) + [value]
+            i = after
+        elif c == '"':
+            j, part = i + 1, []
+            while j < n and text[j] != '"':
+                if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\$`\n':
+                    if text[j + 1] != "\n":
+                        part.append(text[j + 1])
+                    j += 2
+                else:
+                    part.append(text[j])
+                    j += 1
+            if j >= n:
+                raise UsageError('%s: a "..." string that is not closed'
+                                 % where)
+            line += text.count("\n", i, j)
+            word = (word or []) + ["".join(part)]
+            i = j + 1
+        else:
+            if word is None and not words:
+                start = line
+            word = (word or []) + [c]
+            i += 1
+    end_command()
+    return commands
+
+
+def curl_option(words, i, where):
+    """The option at words[i] -> (its name, its value or None, next i).
+    '--data=x', '-dx' and '-Hx' are split as curl splits them."""
+    word = words[i]
+    if word.startswith("--") and "=" in word:
+        name, _, value = word.partition("=")
+        if name in CURL_VALUED or CURL_HARMLESS.get(name):
+            return name, value, i + 1
+    if (not word.startswith("--") and len(word) > 2
+            and word[:2] in CURL_VALUED):
+        return word[:2], word[2:], i + 1
+    if (word in CURL_VALUED or CURL_HARMLESS.get(word)
+            or word in CURL_UNHONOURED_VALUED):
+        if i + 1 >= len(words):
+            raise UsageError("%s: %s needs a value" % (where, word))
+        return word, words[i + 1], i + 2
+    return word, None, i + 1
+
+
+def curl_command(words, line, path):
+    """One command's words (words[0] is curl) -> CurlCommand."""
+    where = "%s:%d" % (path, line)
+    method, url, headers, data, ignored = None, None, [], [], []
+    flags, raw_json = set(), False
+    i = 1
+    while i < len(words):
+        if not words[i].startswith("-") or words[i] == "-":
+            if url is not None:
+                raise UsageError("%s: two URLs, %r and %r (hammer takes one"
+                                 " a command)" % (where, url, words[i]))
+            url, i = words[i], i + 1
+            continue
+        name, value, i = curl_option(words, i, where)
+        kind = CURL_VALUED.get(name) or CURL_FLAGS.get(name)
+        if kind is None:
+            if name not in CURL_HARMLESS and not re.match(r"-[sSvLkfiN]+$",
+                                                          name):
+                ignored.append(name)
+            elif re.match(r"-[sSvLkfiN]+$", name):
+                flags.update(CURL_FLAGS.get("-" + c) for c in name[1:]
+                             if "-" + c in CURL_FLAGS)
+            continue
+        if kind in CURL_FLAGS.values():
+            flags.add(kind)
+        elif kind == "method":
+            method = value
+        elif kind == "url":
+            url = value
+        elif kind == "header":
+            h_name, sep, h_value = value.partition(":")
+            if not sep or not h_name.strip() or not set(
+                    h_name.strip()) <= TOKEN_CHARS:
+                raise UsageError("%s: header %r is not 'Name: value'"
+                                 % (where, value))
+            headers.append((h_name.strip(), h_value.strip(" \t")))
+        elif kind in ("data", "raw", "binary", "urlencode", "json"):
+            if value.startswith("@") and kind != "raw":
+                ignored.append("%s @file" % name)
+                continue
+            if kind == "data":
+                value = value.replace("\r", "").replace("\n", "")
+            elif kind == "urlencode":
+                key, eq, rest = value.partition("=")
+                value = (key + "=" + quote_plus(rest)) if eq else quote_plus(
+                    value)
+            data.append(value)
+            raw_json = raw_json or kind == "json"
+        elif kind == "user":
+            token = base64.b64encode(value.encode("utf-8")).decode("ascii")
+            headers.append(("Authorization", "Basic " + token))
+        elif kind == "cookie":
+            if "=" not in value:
+                ignored.append("%s FILE" % name)
+                continue
+            headers.append(("Cookie", value))
+        elif kind == "agent":
+            headers.append(("User-Agent", value))
+        elif kind == "referer":
+            headers.append(("Referer", value))
+    if url is None:
+        raise UsageError("%s: a curl command without a URL" % where)
+    if not re.match(r"(?i)https?://", url):
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url):
+            raise UsageError("%s: url %r is not http(s)" % (where, url))
+        url = "http://" + url
+    body = None
+    if data:
+        joined = "&".join(data)
+        if "get" in flags:
+            url += ("&" if "?" in url else "?") + joined
+        else:
+            body = joined.encode("utf-8")
+    given = set(h[0].lower() for h in headers)
+    if raw_json:
+        for h_name, h_value in (("Content-Type", "application/json"),
+                                ("Accept", "application/json")):
+            if h_name.lower() not in given:
+                headers.append((h_name, h_value))
+    if method is None:
+        method = ("HEAD" if "head" in flags else
+                  "POST" if body is not None else "GET")
+    if not set(method) <= TOKEN_CHARS or not method:
+        raise UsageError("%s: bad method %r" % (where, method))
+    return CurlCommand(method.upper(), url, headers, body,
+                       "follow" in flags, "insecure" in flags, ignored, line)
+
+
+def parse_curl(text, path):
+    """A file of curl commands -> [CurlCommand].  UsageError for a
+    command that does not parse or is not curl."""
+    commands = []
+    for line, words in shell_words(text, path):
+        if words[0] == "$" and len(words) > 1:      # a prompt, as in docs
+            words = words[1:]
+        if os.path.basename(words[0]) not in ("curl", "curl.exe"):
+            raise UsageError("%s:%d: %r is not a curl command"
+                             % (path, line, words[0]))
+        commands.append(curl_command(words, line, path))
+    if not commands:
+        raise UsageError("%s: holds no curl command" % path)
+    return commands
+
+
+def recording_kind(head):
+    """What a recording is, from its first bytes: 'har', 'curl', 'log',
+    or None.  A JSON document whose first line is a whole object with a
+    method and a path is JSON lines; other JSON is a HAR."""
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("{") or text.startswith("["):
+        first = text.split("\n", 1)[0]
+        if parse_json_line(first.strip()) is not None:
+            return "log"
+        return "har"
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if re.match(r"(\$\s+)?curl(\.exe)?(\s|$)", line):
+            return "curl"
+        if parse_log_line(line) is not None:
+            return "log"
+        return None
+    return None
+
+
+# --- --import FILE: a recording into a script or a targets file --------------
+
+# A HAR becomes a script whose one task is the whole flow; curl commands a
+# script of one task each (or a targets file); an access log a targets file
+# weighted by its counts.  Pure functions build the text; import_main()
+# reads the file, writes the output and says what it kept and dropped.
+
+MIN_CORRELATED_CHARS = 8    # a shorter value stays a constant
+THINK_MIN_S = 0.5           # a longer gap between requests is a user.sleep
+MAX_JSON_LEAVES = 10000     # values of one JSON response looked at
+IMPORT_KEEPS = ("assets", "hosts", "headers")
+HOP_BY_HOP = frozenset(
+    "connection keep-alive proxy-authenticate proxy-authorization"
+    " proxy-connection te trailer trailers transfer-encoding upgrade".split())
+HAMMER_SETS = frozenset(["host", "content-length"])
+BROWSER_HEADERS = frozenset(
+    "user-agent accept accept-encoding accept-language referer origin dnt"
+    " upgrade-insecure-requests cache-control pragma priority"
+    " if-none-match if-modified-since purpose x-client-data".split())
+ID_SEGMENT_RE = re.compile(
+    r"^(\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+    r"-[0-9a-fA-F]{12}|(?=[^/]*\d)[0-9a-fA-F]{16,}|(?=[^/]*\d)(?=[^/]*[A-Za-z])"
+    r"[A-Za-z0-9_-]{20,})$")
+HIDDEN_INPUT_RE = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
+ATTRIBUTE_RE = re.compile(
+    r"""([A-Za-z_:][-\w:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+TOKEN_SPLIT_RE = re.compile(r"[/?&=#;,\s\"'<>{}\[\]():+]+")
+TITLE_RE = re.compile(r"<title[^>]*>([^<]*)</title>", re.IGNORECASE)
+
+Source = collections.namedtuple("Source", "kind key value")
+Source.__doc__ = """A value a response gave: kind 'input' (a hidden input,
+key its name), 'json' (key the path of keys), 'location' or 'cookie' (key
+its name)."""
+
+
+def collapse_ids(path):
+    """/item/123/edit -> /item/{id}/edit: numbers, UUIDs and long hex or
+    token segments become {id}, so that the per-name table groups them."""
+    path = path.partition("?")[0]
+    return "/".join("{id}" if ID_SEGMENT_RE.match(s) else s
+                    for s in path.split("/"))
+
+
+def is_asset(mime, url):
+    """Whether a response is a static asset: by its MIME type, or by the
+    path's extension when the recording gives no type."""
+    if mime:
+        return mime.startswith(ASSET_MIMES)
+    ext = urlsplit(url).path.rpartition(".")[2].lower()
+    return ext in ASSET_EXTENSIONS
+
+
+def header_kind(name):
+    """Why a request header is dropped ('hop-by-hop', 'Cookie', 'the
+    browser's'), '' when it is kept, None when hammer always sets it."""
+    lower = name.lower()
+    if lower in HAMMER_SETS or lower.startswith(":"):
+        return None
+    if lower in HOP_BY_HOP:
+        return "hop-by-hop"
+    if lower == "cookie":
+        return "Cookie"
+    if lower in BROWSER_HEADERS or lower.startswith("sec-"):
+        return "the browser's"
+    return ""
+
+
+def url_origin(url):
+    parts = urlsplit(url)
+    return "%s://%s" % (parts.scheme.lower(), parts.netloc.lower())
+
+
+def relative_url(url):
+    """An absolute URL's path and query."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + ("?" + parts.query if parts.query else "")
+
+
+def html_inputs(text):
+    """The hidden inputs of an HTML page -> [(name, value)]."""
+    found = []
+    for tag in HIDDEN_INPUT_RE.findall(text):
+        attrs = {}
+        for m in ATTRIBUTE_RE.finditer(tag):
+            value = next(g for g in m.groups()[1:] if g is not None)
+            attrs.setdefault(m.group(1).lower(), value)
+        if attrs.get("type", "").lower() == "hidden" and "name" in attrs:
+            found.append((attrs["name"], html_unescape(attrs.get("value",
+                                                                   ""))))
+    return found
+
+
+def html_unescape(text):
+    import html
+    return html.unescape(text)
+
+
+def json_leaves(doc):
+    """A JSON document's strings and whole numbers -> [(path, text)]."""
+    out, stack = [], [((), doc)]
+    while stack and len(out) < MAX_JSON_LEAVES:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((path + (k,), v) for k, v in
+                         reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend((path + (i,), v) for i, v in
+                         reversed(list(enumerate(node))))
+        elif isinstance(node, str):
+            out.append((path, node))
+        elif isinstance(node, int) and not isinstance(node, bool):
+            out.append((path, str(node)))
+    return out
+
+
+def response_sources(entry):
+    """The values a recorded response gave -> [Source], each at least
+    MIN_CORRELATED_CHARS long."""
+    sources = []
+    for name, value in entry.response_headers:
+        lower = name.lower()
+        if lower == "location":
+            sources.append(Source("location", None, relative_url(value)
+                                  if is_absolute(value) else value))
+        elif lower == "set-cookie":
+            key, _, rest = value.partition("=")
+            sources.append(Source("cookie", key.strip(),
+                                  rest.split(";")[0].strip().strip('"')))
+    text = entry.text
+    if text:
+        if "html" in entry.mime or "<input" in text[:200000]:
+            sources += [Source("input", n, v) for n, v in html_inputs(text)]
+        if "json" in entry.mime or text.lstrip()[:1] in ("{", "["):
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                doc = None
+            if isinstance(doc, (dict, list)):
+                sources += [Source("json", p, v) for p, v in json_leaves(doc)]
+    return [s for s in sources if len(s.value) >= MIN_CORRELATED_CHARS
+            and not has_control(s.value)]
+
+
+def text_tokens(texts):
+    """The words of a request's texts, for finding values quickly."""
+    tokens = set()
+    for text in texts:
+        tokens.add(text)
+        tokens.update(TOKEN_SPLIT_RE.split(text))
+        decoded = unquote(text.replace("+", " "))
+        if decoded != text:
+            tokens.add(decoded)
+            tokens.update(TOKEN_SPLIT_RE.split(decoded))
+    return tokens
+
+
+def occurs(value, tokens, texts):
+    if value in tokens:
+        return True
+    if TOKEN_SPLIT_RE.search(value):
+        return any(value in t or quote(value, safe="") in t for t in texts)
+    return False
+
+
+def python_name(text, taken):
+    """A readable, unused Python name for a value called `text`."""
+    import keyword
+    base = re.sub(r"\W+", "_", str(text)).strip("_").lower() or "value"
+    if base[0].isdigit() or keyword.iskeyword(base):
+        base = "v_" + base
+    name, n = base, 2
+    while name in taken:
+        name, n = "%s_%d" % (base, n), n + 1
+    taken.add(name)
+    return name
+
+
+Request = collections.namedtuple(
+    "Request", "method url headers body content_type follow started_s"
+    " time_s status sources page line")
+Request.__doc__ = """A request to write: method, url (a path, or an
+absolute URL on another origin), headers kept, body (bytes or None),
+content_type, follow (False: allow_redirects=False), started_s and
+time_s (None when missing), status, sources (its response's Source
+values), page (a block's title when one starts here, else None) and
+line (a curl command's first line)."""
+
+
+def har_requests(entries, keep):
+    """HarEntries -> (the Requests kept, the origin, what was dropped
+    (counts by reason), the other hosts dropped)."""
+    documents = [e for e in entries if e.mime == "text/html"]
+    first = (documents or entries)[0]
+    home = url_origin(first.url)
+    dropped = collections.Counter()
+    hosts = set()
+    requests = []
+    last_page = None
+    for e in entries:
+        same = url_origin(e.url) == home
+        if not same and "hosts" not in keep:
+            dropped["requests to other hosts"] += 1
+            hosts.add(urlsplit(e.url).netloc)
+            continue
+        if is_asset(e.mime, e.url) and "assets" not in keep:
+            dropped["static assets"] += 1
+            continue
+        headers, content_type = [], None
+        for name, value in e.headers:
+            kind = header_kind(name)
+            if name.lower() == "content-type":
+                content_type = value
+                continue
+            if kind is None:
+                continue
+            if kind and "headers" not in keep:
+                dropped["headers: " + kind] += 1
+                continue
+            headers.append((name, value))
+        page = None
+        if e.page is not None:
+            if e.page != last_page:
+                page = e.page or relative_url(e.url)
+                last_page = e.page
+        elif e.mime == "text/html" and e.method == "GET":
+            title = TITLE_RE.search(e.text or "")
+            page = (html_unescape(title.group(1)).strip() if title
+                    else "") or relative_url(e.url)
+        requests.append(Request(
+            e.method, relative_url(e.url) if same else e.url, headers,
+            e.body, content_type, not 300 <= e.status < 400, e.started_s,
+            e.time_s, e.status, response_sources(e), page, None))
+    if hosts:
+        dropped["hosts"] = len(hosts)
+    return requests, home, dropped, sorted(hosts)
+
+
+def request_texts(r):
+    """The texts a request sends that a value may hide in."""
+    texts = [r.url] + [v for _, v in r.headers]
+    if r.body is not None:
+        texts.append(r.body.decode("utf-8", "replace"))
+    return texts
+
+
+def correlate(requests):
+    """Which values of which responses later requests send back ->
+    {request index: [(Source, variable name)]} to extract after it, and
+    [(request index, {value: variable name})] live before each request.
+    A value sent before any response gave it stays a constant."""
+    taken = set(["user", "hammer", "re", "json", "quote"])
+    seen_tokens, seen_texts = set(), []
+    live = {}               # value -> (source index, Source)
+    uses = [dict() for _ in requests]   # per request: value -> (i, Source)
+    constant = set()
+    for j, r in enumerate(requests):
+        texts = request_texts(r)
+        tokens = text_tokens(texts)
+        for value, (i, source) in live.items():
+            if occurs(value, tokens, texts):
+                uses[j][value] = (i, source)
+        seen_tokens |= tokens
+        seen_texts += texts
+        for source in r.sources:
+            if source.value in constant:
+                continue
+            if occurs(source.value, seen_tokens, seen_texts) and (
+                    source.value not in live):
+                constant.add(source.value)
+                continue
+            live[source.value] = (j, source)
+    extract = collections.defaultdict(list)
+    names = {}
+    for used in uses:
+        for value, (i, source) in used.items():
+            if (i, value) not in names:
+                key = source.key if source.kind != "json" else next(
+                    (k for k in reversed(source.key) if isinstance(k, str)),
+                    "value")
+                names[(i, value)] = python_name(
+                    "location" if source.kind == "location" else key, taken)
+                extract[i].append((source, names[(i, value)]))
+    live_names = [{value: names[(i, value)] for value, (i, _) in used.items()}
+                  for used in uses]
+    return extract, live_names
+
+
+def py_str(text):
+    """A str literal, in double quotes when that reads as well."""
+    r = repr(text)
+    if r.startswith("'") and '"' not in text:
+        r = '"' + r[1:-1].replace("\\'", "'") + '"'
+    return r
+
+
+def text_expr(text, names):
+    """A Python expression for text, with the values in names (value ->
+    variable) read from their variables: '"/a/" + order_id'."""
+    if not names:
+        return py_str(text)
+    values = sorted(names, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(v) for v in values) + (
+        "|" + "|".join(re.escape(quote(v, safe="")) for v in values
+                       if quote(v, safe="") != v) if any(
+            quote(v, safe="") != v for v in values) else ""))
+    pieces, at = [], 0
+    for m in pattern.finditer(text):
+        if m.start() > at:
+            pieces.append(py_str(text[at:m.start()]))
+        found = m.group()
+        if found in names:
+            pieces.append(names[found])
+        else:
+            raw = next(v for v in values if quote(v, safe="") == found)
+            pieces.append("quote(%s, safe=\"\")" % names[raw])
+        at = m.end()
+    if at < len(text):
+        pieces.append(py_str(text[at:]))
+    return " + ".join(pieces) if pieces else repr(text)
+
+
+def literal(obj, names):
+    """A Python literal of a JSON value, its strings through text_expr."""
+    if isinstance(obj, str):
+        return text_expr(obj, names)
+    if isinstance(obj, dict):
+        return "{%s}" % ", ".join("%s: %s" % (py_str(k) if isinstance(k, str)
+                                                else repr(k), literal(v, names))
+                                  for k, v in obj.items())
+    if isinstance(obj, list):
+        return "[%s]" % ", ".join(literal(v, names) for v in obj)
+    return repr(obj)
+
+
+def body_argument(r, names):
+    """The request's body as a keyword: data={form}, json=..., data=text
+    or data=bytes; None without one.  -> (keyword, whether the
+    Content-Type header is needed)."""
+    body = r.body
+    if body is None:
+        return None, False
+    ctype = (r.content_type or "").lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "data=%r" % body, True
+    if "json" in ctype:
+        try:
+            return "json=%s" % literal(json.loads(text), names), False
+        except ValueError:
+            pass
+    if "x-www-form-urlencoded" in ctype or (not ctype and "=" in text
+                                            and r.method == "POST"):
+        from urllib.parse import parse_qsl
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True,
+                              strict_parsing=True)
+        except ValueError:
+            pairs = None
+        if pairs and len(set(k for k, _ in pairs)) == len(pairs) and (
+                urlencode(pairs) == text):
+            return "data={%s}" % ", ".join(
+                "%s: %s" % (py_str(k), text_expr(v, names)) for k, v in pairs), False
+    return "data=%s" % text_expr(text, names), bool(ctype)
+
+
+def call_lines(r, names, assign, name_of, indent="    "):
+    """The lines of one user.<method>(...) call."""
+    method = r.method.lower()
+    known = method in ("get", "post", "put", "patch", "delete", "head")
+    args = [] if known else [py_str(r.method)]
+    args.append(text_expr(r.url, names))
+    body, needs_type = body_argument(r, names)
+    headers = list(r.headers)
+    if needs_type and r.content_type:
+        headers.append(("Content-Type", r.content_type))
+    if headers:
+        args.append("headers={%s}" % ", ".join(
+            "%s: %s" % (py_str(k), text_expr(v, names)) for k, v in headers))
+    if body:
+        args.append(body)
+    name = name_of(r, names)
+    if name is not None:
+        args.append("name=%s" % py_str(name))
+    if not r.follow:
+        args.append("allow_redirects=False")
+    head = "%s%s%s(" % (indent, assign + " = " if assign else "",
+                        "user.%s" % method if known else "user.request")
+    one = head + ", ".join(args) + ")"
+    if len(one) <= 79:
+        return [one]
+    inner = indent + "    "
+    return [head] + [inner + a + "," for a in args] + [indent + ")"]
+
+
+def request_name(r, names):
+    """name= for a request: its path with ids collapsed, and values read
+    from variables shown as {variable}; None when it is the path."""
+    path = r.url if not is_absolute(r.url) else relative_url(r.url)
+    path = path.partition("?")[0]
+    shown = path
+    for value in sorted(names, key=len, reverse=True):
+        shown = shown.replace(value, "{%s}" % names[value])
+    shown = "/".join(s if s.startswith("{") and s.endswith("}") else
+                     collapse_ids(s) if s else s for s in shown.split("/"))
+    return None if shown == path else shown
+
+
+EXTRACTORS = {
+    "input": '''
+def hidden_input(response, name):
+    """The value of the hidden <input name=NAME> of an HTML response."""
+    for tag in re.findall(r"<input\\b[^>]*>", response.text, re.I):
+        if re.search(r"""\\bname\\s*=\\s*["']?%s["'\\s/>]""" % re.escape(name),
+                     tag) and re.search(r"type\\s*=\\s*[\\"']?hidden", tag, re.I):
+            found = re.search(r"""\\bvalue\\s*=\\s*(?:"([^"]*)"|'([^']*)')""",
+                              tag)
+            return html.unescape(found.group(found.lastindex)) if found else ""
+    raise AssertionError("no hidden input %r in the response to %s"
+                         % (name, response.url))
+''',
+    "json": "",
+    "location": '''
+def location(response):
+    """A redirect's Location, as a path when it is a whole URL."""
+    where = response.headers.get("Location")
+    if where is None:
+        raise AssertionError("no Location in the response to %s"
+                             % response.url)
+    if "://" in where:
+        where = "/" + where.split("://", 1)[1].partition("/")[2]
+    return where
+''',
+    "cookie": '''
+def set_cookie(response, name):
+    """The value the response's Set-Cookie gave the cookie NAME."""
+    for header in response.headers.get_all("Set-Cookie") or []:
+        key, _, rest = header.partition("=")
+        if key.strip() == name:
+            return rest.split(";")[0].strip().strip('"')
+    raise AssertionError("no Set-Cookie %r in the response to %s"
+                         % (name, response.url))
+''',
+}
+
+
+def extraction(source, response):
+    """The expression that reads a Source from the live response."""
+    if source.kind == "input":
+        return "hidden_input(%s, %s)" % (response, py_str(source.key))
+    if source.kind == "location":
+        return "location(%s)" % response
+    if source.kind == "cookie":
+        return "set_cookie(%s, %s)" % (response, py_str(source.key))
+    path = "".join("[%s]" % (py_str(k) if isinstance(k, str) else k)
+                   for k in source.key)
+    return "str(%s.json()%s)" % (response, path)
+
+
+def describe_source(source, r, index):
+    what = {"input": "the hidden input %r" % source.key,
+            "location": "the Location",
+            "cookie": "the Set-Cookie %r" % source.key,
+            "json": "the JSON field %s" % "".join(
+                "[%r]" % k for k in (source.key or ()))}[source.kind]
+    return "%s of response %d (%s %s)" % (what, index + 1, r.method,
+                                         r.url.partition("?")[0])
+
+
+def har_script(requests, recording, origin, script):
+    """The text of a script whose one task replays requests in order, with
+    its correlations and think times -> (text, correlations)."""
+    extract, live = correlate(requests)
+    kinds = set(s.kind for found in extract.values() for s, _ in found)
+    body, described, pages = [], [], 0
+    prev_end = None
+    for j, r in enumerate(requests):
+        if r.started_s is not None and prev_end is not None:
+            gap = r.started_s - prev_end
+            if gap > THINK_MIN_S:
+                body.append("    user.sleep(%.1f)" % gap)
+        if r.started_s is not None:
+            end = r.started_s + (r.time_s or 0.0)
+            prev_end = end if prev_end is None else max(prev_end, end)
+        if r.page is not None or j == 0:
+            pages += 1
+            title = r.page if r.page is not None else r.url.partition("?")[0]
+            if body:
+                body.append("")
+            body.append("    # --- page %d: %s" % (
+                pages, re.sub(r"\s+", " ", title)[:70]))
+        assign = "r%d" % (j + 1) if j in extract else None
+        body += call_lines(r, live[j], assign, request_name)
+        for source, name in extract.get(j, ()):
+            said = describe_source(source, r, j)
+            body.append("    # %s: %s" % (name, said))
+            body.append("    %s = %s" % (name, extraction(source, assign)))
+            described.append("%s, %s" % (name, said))
+    imports = []
+    if "input" in kinds:
+        imports += ["import html", "import re"]
+    if any("quote(" in line for line in body):
+        imports.append("from urllib.parse import quote")
+    doc = ['"""%s as a hammer script: %d requests, written by hammer'
+           ' --import.' % (os.path.basename(recording), len(requests)),
+           "Edit it freely.", "",
+           "    python hammer.py %s/ --script %s \\" % (origin, script),
+           "        -c 10 --runtime 1m", "",
+           "The run's URL sets the origin: the paths below go to it."]
+    if described:
+        doc += ["", "Values that a response gave and a later request sends"
+                " back are read from", "the live response:"]
+        doc += ["    " + d for d in described]
+    doc.append('"""')
+    head = "\n".join(doc) + "\n\n"
+    if imports:
+        head += "\n".join(sorted(imports)) + "\n\n"
+    head += "import hammer\n"
+    defs = [EXTRACTORS[kind].strip("\n") for kind in ("input", "location",
+                                                      "cookie")
+            if kind in kinds]
+    defs.append("@hammer.task\ndef flow(user):\n" + "\n".join(body))
+    return head + "\n\n" + "\n\n\n".join(defs) + "\n", described
+
+
+def curl_requests(commands, keep):
+    """CurlCommands -> (Requests, origin, dropped): the browser's and
+    hop-by-hop headers dropped (DevTools' copies carry them), Cookie kept:
+    a curl command sends its cookies."""
+    home = url_origin(commands[0].url)
+    dropped = collections.Counter()
+    requests = []
+    for c in commands:
+        headers, content_type = [], None
+        for name, value in c.headers:
+            kind = header_kind(name)
+            if name.lower() == "content-type":
+                content_type = value
+            elif kind is None:
+                continue
+            elif kind not in ("", "Cookie") and "headers" not in keep:
+                dropped["headers: " + kind] += 1
+            else:
+                headers.append((name, value))
+        same = url_origin(c.url) == home
+        requests.append(Request(
+            c.method, relative_url(c.url) if same else c.url, headers,
+            c.body, content_type, c.follow, None, None, 0, [], None,
+            c.line))
+    return requests, home, dropped
+
+
+def curl_script(requests, recording, origin, insecure, script):
+    """The text of a script of one task per curl command, equal weights."""
+    taken = set(["user", "hammer", "flow"])
+    defs = []
+    for r in requests:
+        words = [w for w in re.split(r"[^A-Za-z0-9]+", r.url.partition(
+            "?")[0].split("://")[-1]) if w and not w.isdigit()]
+        name = python_name("_".join([r.method.lower()] + words[-3:]), taken)
+        lines = ["@hammer.task",
+                 "def %s(user):    # %s line %d" % (
+                     name, os.path.basename(recording), r.line)]
+        lines += call_lines(r, {}, None, request_name)
+        defs.append("\n".join(lines))
+    doc = ['"""%s as a hammer script: %d curl commands, one task each with'
+           ' equal weights,' % (os.path.basename(recording), len(requests)),
+           "written by hammer --import.  Edit it freely.", "",
+           "    python hammer.py %s/ --script %s \\" % (origin, script),
+           "        -c 10 --runtime 1m%s" % (" --insecure" if insecure
+                                             else ""), "",
+           "The run's URL sets the origin: the paths below go to it.",
+           '"""']
+    return "\n".join(doc) + "\n\nimport hammer\n\n\n" + "\n\n\n".join(
+        defs) + "\n"
+
+
+def targets_text(targets, recording, origin, note):
+    """A --targets file: [(method, path, headers, body file or None,
+    name, weight)] -> its text."""
+    lines = ["# %s as a hammer targets file, written by hammer --import."
+             % os.path.basename(recording),
+             "#", "#   python hammer.py %s/ --targets THIS_FILE" % origin]
+    if note:
+        lines += ["#", "# " + note]
+    for method, path, headers, body, name, weight in targets:
+        lines.append("")
+        if name is not None:
+            lines.append("# name: %s" % name)
+        if weight != 1:
+            lines.append("# weight: %d" % weight)
+        lines.append("%s %s" % (method, path))
+        lines += ["%s: %s" % h for h in headers]
+        if body is not None:
+            lines.append("@" + body)
+    return "\n".join(lines) + "\n"
+
+
+def log_targets(records, methods):
+    """(LogLine or None, line) pairs -> (targets, counts): the lines of
+    the methods given, one target per method and path (with its query),
+    weighted by its count (scaled down to MAX_WEIGHT), most frequent
+    first.  counts: lines, unfit, other methods, the first unfit line."""
+    counts = collections.Counter()
+    first_unfit = None
+    by_target = collections.OrderedDict()
+    for record, line in records:
+        counts["lines"] += 1
+        if record is None:
+            counts["unfit"] += 1
+            if first_unfit is None:
+                first_unfit = line
+            continue
+        if record.method.upper() not in methods:
+            counts["other methods"] += 1
+            continue
+        key = (record.method.upper(), record.target)
+        by_target[key] = by_target.get(key, 0) + 1
+    most = max(by_target.values()) if by_target else 1
+    scale = max(1, -(-most // MAX_WEIGHT))
+    order = sorted(by_target.items(), key=lambda kv: -kv[1])
+    targets = []
+    for (method, target), count in order:
+        name = collapse_ids(target)
+        targets.append((method, target, [], None,
+                        name if name != target.partition("?")[0] else None,
+                        max(1, count // scale)))
+    return targets, counts, first_unfit
+
+
+def read_recording(path):
+    """The kind of the recording at path and, for a HAR or curl file, its
+    text (a log streams later: None).  UsageError for a file that cannot
+    be read, is empty, too big, or not a recording."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UsageError("recording %r is not a regular file" % path)
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(65536)
+    except OSError as exc:
+        raise UsageError("cannot read recording %r: %s"
+                         % (path, exc.strerror or exc))
+    if not head.strip():
+        raise UsageError("recording %r is empty" % path)
+    kind = recording_kind(head)
+    if kind is None:
+        raise UsageError("%r is not a recording: want a HAR file, curl"
+                         " commands or an access log (common, combined or"
+                         " JSON lines)" % path)
+    if kind == "log":
+        return kind, None
+    if size > MAX_RECORDING_B:
+        raise UsageError("recording %r is %s: hammer reads a %s of at most"
+                         " %d MiB whole; export a shorter one" % (
+                             path, format_bytes(size, binary=True),
+                             "HAR" if kind == "har" else "curl file",
+                             MAX_RECORDING_B >> 20))
+    data = read_input(path, MAX_RECORDING_B, "recording %r" % path)
+    return kind, decode_text(data, path)
+
+
+def open_log(path):
+    """An access log's lines as bytes, streamed; UsageError when it
+    cannot be read."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UsageError("log %r is not a regular file" % path)
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError("cannot read log %r: %s" % (path,
+                                                     exc.strerror or exc))
+
+
+def parse_keep(text):
+    """--import-keep 'assets,hosts' -> frozenset."""
+    keep = frozenset(w.strip() for w in (text or "").split(",") if w.strip())
+    bad = sorted(keep - set(IMPORT_KEEPS))
+    if bad:
+        raise UsageError("--import-keep %r: keep what? want some of %s"
+                         % (bad[0], ",".join(IMPORT_KEEPS)))
+    return keep
+
+
+def import_output(args, path, to):
+    """Where --import writes: --import-out, else the recording's name with
+    .py (a script) or -targets.txt.  UsageError when it exists (without
+    --force) or is the recording itself."""
+    stem = os.path.splitext(path)[0]
+    out = args.import_out or stem + (".py" if to == "script"
+                                     else "-targets.txt")
+    if os.path.abspath(out) == os.path.abspath(path):
+        raise UsageError("the output %r is the recording itself: give"
+                         " --import-out another name" % out)
+    if os.path.exists(out) and not args.force:
+        raise UsageError("%r exists: give --force to overwrite it, or"
+                         " --import-out another name" % out)
+    return out
+
+
+def write_files(files):
+    """Write {path: text}, each through a temporary file; RunError when
+    one cannot be written."""
+    for path, text in files.items():
+        try:
+            with open(path + ".tmp", "wb") as f:
+                f.write(text if isinstance(text, bytes)
+                        else text.encode("utf-8"))
+            os.replace(path + ".tmp", path)
+        except OSError as exc:
+            raise RunError("cannot write %r: %s" % (path, exc.strerror
+                                                     or exc))
+
+
+def dropped_line(dropped, hosts):
+    parts = []
+    for what in ("static assets", "requests to other hosts"):
+        if dropped[what]:
+            parts.append("%d %s" % (dropped[what], what if dropped[what] > 1
+                                    else what.replace("s ", " ", 1)) + (
+                " (%s)" % ", ".join(hosts) if what.endswith("hosts")
+                and hosts else ""))
+    heads = sorted((k[9:], n) for k, n in dropped.items()
+                   if k.startswith("headers: "))
+    if heads:
+        parts.append("%d headers (%s)" % (sum(n for _, n in heads), ", ".join(
+            "%s %d" % kv for kv in heads)))
+    return ", ".join(parts) or "nothing"
+
+
+def import_main(args, out):
+    """--import FILE: write a script or a targets file from a recording
+    and say what was kept and dropped.  Returns 0; UsageError (nothing
+    written) or RunError as main() maps them."""
+    path = args.import_
+    to = args.import_to
+    keep = parse_keep(args.import_keep)
+    kind, text = read_recording(path)
+    if kind == "har" and to == "targets":
+        raise UsageError("a HAR's flow is a script (its values read from"
+                         " live responses): leave out --import-to targets")
+    if kind == "log" and to == "script":
+        raise UsageError("an access log becomes a targets file: leave out"
+                         " --import-to script")
+    to = to or ("targets" if kind == "log" else "script")
+    files, lines = collections.OrderedDict(), []
+    if kind == "har":
+        entries = parse_har(text, path)
+        requests, origin, dropped, hosts = har_requests(entries, keep)
+        if not requests:
+            raise UsageError("%s: all %d requests were dropped (%s): give"
+                             " --import-keep" % (path, len(entries),
+                                                 dropped_line(dropped, hosts)))
+        output = import_output(args, path, to)
+        script, correlations = har_script(requests, path, origin,
+                                          os.path.basename(output))
+        files[output] = script
+        pages = sum(1 for r in requests if r.page is not None) or 1
+        lines += ["kept        %d of %d requests, %d page%s, on %s"
+                  % (len(requests), len(entries), pages,
+                     "" if pages == 1 else "s", origin),
+                  "dropped     %s" % dropped_line(dropped, hosts),
+                  "correlated  %d value%s%s" % (
+                      len(correlations), "" if len(correlations) == 1
+                      else "s", "".join("\n  " + c for c in correlations))]
+    elif kind == "curl":
+        commands = parse_curl(text, path)
+        ignored = sorted(set(o for c in commands for o in c.ignored))
+        if ignored and not args.force:
+            raise UsageError("%s: hammer cannot honour %s: give --force to"
+                             " import without %s" % (
+                                 path, ", ".join(ignored),
+                                 "it" if len(ignored) == 1 else "them"))
+        requests, origin, dropped = curl_requests(commands, keep)
+        insecure = any(c.insecure for c in commands)
+        output = import_output(args, path, to)
+        if to == "script":
+            files[output] = curl_script(requests, path, origin, insecure,
+                                        os.path.basename(output))
+        else:
+            files.update(curl_targets(requests, path, origin, output, args))
+        lines += ["kept        %d curl command%s on %s%s" % (
+                      len(requests), "" if len(requests) == 1 else "s",
+                      origin, " (they use -k: run with --insecure)"
+                      if insecure else ""),
+                  "dropped     %s" % dropped_line(dropped, [])]
+        if ignored:
+            lines.append("ignored     %s (--force)" % ", ".join(ignored))
+    else:
+        methods = replay_methods(args.replay_methods)
+        with open_log(path) as f:
+            targets, counts, unfit = log_targets(log_lines(f), methods)
+        if not targets:
+            raise UsageError("%s: no %s line in %d line%s%s" % (
+                path, "/".join(sorted(methods)), counts["lines"],
+                "" if counts["lines"] == 1 else "s", "; the first that does"
+                " not fit: %r" % unfit[:200] if unfit else ""))
+        output = import_output(args, path, to)
+        files[output] = targets_text(targets, path, "http://HOST", None)
+        lines += ["kept        %d lines as %d targets weighted by count"
+                  % (sum(counts[k] for k in ("lines",)) - counts["unfit"]
+                     - counts["other methods"], len(targets)),
+                  "dropped     %d lines of other methods (a log carries no"
+                  " bodies: --replay-methods), %d that fit no log format%s"
+                  % (counts["other methods"], counts["unfit"],
+                     ", the first: %r" % unfit[:200] if unfit else "")]
+    write_files(files)
+    out.write("hammer: %s (%s) -> %s\n" % (path, {
+        "har": "HAR", "curl": "curl commands", "log": "access log"}[kind],
+        ", ".join(files)))
+    for line in lines:
+        out.write("  " + line + "\n")
+    return 0
+
+
+def curl_targets(requests, path, origin, output, args):
+    """curl commands as a targets file, and the files of their bodies
+    beside it -> {path: text}.  UsageError when they name several
+    origins (a targets file runs against one)."""
+    others = [r for r in requests if is_absolute(r.url)]
+    if others:
+        raise UsageError("%s:%d: %s is on another origin than %s: a targets"
+                         " file runs against one; import it as a script"
+                         % (path, others[0].line, others[0].url, origin))
+    files, targets = collections.OrderedDict(), []
+    stem = os.path.splitext(output)[0]
+    for n, r in enumerate(requests, 1):
+        headers = list(r.headers)
+        if r.content_type:
+            headers.append(("Content-Type", r.content_type))
+        body = None
+        if r.body is not None:
+            body_path = "%s-%d.body" % (stem, n)
+            if os.path.exists(body_path) and not args.force:
+                raise UsageError("%r exists: give --force to overwrite it"
+                                 % body_path)
+            files[body_path] = r.body
+            body = os.path.basename(body_path)
+        name = collapse_ids(r.url)
+        targets.append((r.method, r.url, headers, body,
+                        name if name != r.url.partition("?")[0] else None, 1))
+    notes = None
+    if any(r.follow for r in requests):
+        notes = ("a target's redirects are not followed: -L is not"
+                 " honoured here")
+    files[output] = targets_text(targets, path, origin, notes)
+    files.move_to_end(output, last=False)
+    return files
+
+
+def replay_methods(text):
+    """--replay-methods 'GET,HEAD,POST' -> frozenset of methods."""
+    methods = frozenset(m.strip().upper() for m in (text or "GET,HEAD").split(
+        ",") if m.strip())
+    bad = [m for m in methods if not set(m) <= TOKEN_CHARS]
+    if bad or not methods:
+        raise UsageError("--replay-methods %r: want methods such as"
+                         " GET,HEAD,POST" % text)
+    return methods
 
 
 # --- --script FILE[:USERS] groups --------------------------------------------
@@ -9748,6 +11271,29 @@ def build_parser():
     g.add_argument("--verbose", action="store_true",
                    help="print a script's requests and timers (default: off)")
 
+    g = p.add_argument_group("recordings")
+    g.add_argument("--import", dest="import_", metavar="FILE",
+                   help="write a script from a HAR, curl or log (default:"
+                        " none)")
+    g.add_argument("--import-out", metavar="PATH",
+                   help="--import's output (default: FILE's name with .py)")
+    g.add_argument("--import-to", choices=("script", "targets"),
+                   metavar="KIND",
+                   help="script|targets (default: script; a log: targets)")
+    g.add_argument("--import-keep", metavar="LIST",
+                   help="keep assets,hosts,headers (default: drop them)")
+    g.add_argument("--force", action="store_true",
+                   help="overwrite; drop curl options it lacks (default:"
+                        " off)")
+    g.add_argument("--replay", metavar="LOG",
+                   help="send a log's requests at its pace (default: none)")
+    g.add_argument("--replay-speed", type=float, metavar="F",
+                   help="2 replays twice as fast (default: 1)")
+    g.add_argument("--replay-loop", action="store_true",
+                   help="start the log over until --runtime (default: off)")
+    g.add_argument("--replay-methods", metavar="M",
+                   help="the methods replayed (default: GET,HEAD)")
+
     g = p.add_argument_group(
         "Locust's options (with -f, or a --script that imports locust)")
     g.add_argument("--host", metavar="URL",
@@ -10547,6 +12093,8 @@ def command(argv, parser, err):
         raise UsageError("%s is Locust's option, which hammer does not"
                          " cover (README: Locustfiles)" % refused)
     args = parser.parse_args(argv)
+    if import_options(args):
+        return args, None, None, None
     web_options(args)
     if args.url is None and not (args.demo or args.targets is not None
                                  or args.script or args.project
@@ -10581,6 +12129,23 @@ def command(argv, parser, err):
             listener.close()
         raise
     return args, raw, plan, listener
+
+
+def import_options(args):
+    """--import and its options, checked: True when the command is an
+    --import (which sends nothing)."""
+    if args.import_ is None:
+        for name in ("import_out", "import_to", "import_keep", "force"):
+            if getattr(args, name):
+                raise UsageError("--%s is for --import"
+                                 % name.replace("_", "-"))
+        return False
+    if args.url is not None:
+        raise UsageError("--import writes a script and sends nothing: leave"
+                         " out the URL %r" % args.url)
+    if args.replay is not None:
+        raise UsageError("--import and --replay cannot be combined")
+    return True
 
 
 def web_options(args):
@@ -10762,10 +12327,15 @@ def main(argv=None, out=None, err=None):
     try:
         try:
             args, raw, plan, listener = command(argv, parser, err)
+            if args.import_ is not None:
+                return import_main(args, out)
         except UsageError as exc:
             parser.error(str(exc))
     except SystemExit as exc:
         return exc.code
+    except RunError as exc:
+        err.write("hammer: error: %s\n" % exc)
+        return 1
     job = WebJob(argv, args, raw, plan, listener)
     if args.web is not None:
         return web_main(job, out, err)

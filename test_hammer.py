@@ -10,6 +10,7 @@ faults, users, load shapes, sizing and thresholds, results, processes and
 signals, scripts, projects, examples, --node, --hosts, secrets.
 """
 
+import base64
 import collections
 import contextlib
 import csv
@@ -8680,6 +8681,326 @@ class TestProject(ScenarioTestCase):
                           " file %s" % (os.path.join(root, "config.cfg"),
                                         os.path.join(root, "test_scripts",
                                                      "nowhere.py")))
+
+
+# --- recordings: --import and --replay ---------------------------------------
+
+
+class RecordedApp(WebApp):
+    """The WebApp with tokens of 16 hex digits, new on every visit: long
+    enough for --import to correlate them."""
+
+    def token(self):
+        return os.urandom(8).hex()
+
+
+Exchange = collections.namedtuple(
+    "Exchange", "method url headers body status response_headers text mime")
+
+
+def record_login_flow(app, user="alice"):
+    """A browser's login flow against app, by http.client: the form, the
+    login (302 and a session cookie), the list, an item and a comment
+    with the session's token -> [Exchange]."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    cookie, flow = None, []
+    page = ""
+
+    def send(method, path, form=None):
+        nonlocal cookie
+        headers = {"User-Agent": "Mozilla/5.0 (recorder)",
+                   "Accept": "text/html", "Accept-Language": "en",
+                   "Sec-Fetch-Mode": "navigate", "Connection": "keep-alive"}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if cookie:
+            headers["Cookie"] = cookie
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode()
+        got = resp.getheader("Set-Cookie")
+        if got:
+            cookie = got.split(";")[0]
+        flow.append(Exchange(method, app.url.rstrip("/") + path,
+                             sorted(headers.items()), body, resp.status,
+                             resp.getheaders(), text,
+                             resp.getheader("Content-Type", "")))
+        return text
+
+    page = send("GET", "/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    send("POST", "/login", {"user": user, "password": user + "-secret",
+                            "csrf": token})
+    send("GET", "/items")
+    page = send("GET", "/items/3")
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    send("POST", "/items/3/comment", {"text": "recorded", "csrf": token})
+    conn.close()
+    return flow
+
+
+def har_of(flow, shape, gaps=None, extra=True):
+    """A HAR document of the flow as `shape` writes it: chrome (pages,
+    timings, a base64 body), firefox (no pages, form params only, a
+    +01:00 zone), charles (no pages, no timings, base64 bodies) or
+    mitmproxy (empty pages, microseconds).  extra adds a stylesheet and
+    an analytics request on another host, which --import drops."""
+    start = datetime.datetime(2026, 12, 5, 2, 30, 0,
+                              tzinfo=datetime.timezone.utc)
+    entries, at = [], 0.0
+    gaps = gaps or [0.1] * len(flow)
+    flow = list(flow)
+    if extra:
+        host = flow[0].url.split("/")[2]
+        flow.insert(1, Exchange("GET", "http://%s/static/site.css" % host,
+                                [], None, 200, [], "body{}", "text/css"))
+        flow.insert(2, Exchange("GET", "https://www.google-analytics.com/"
+                                "collect?v=1&tid=UA-12345678", [], None, 204,
+                                [], "", ""))
+        gaps = gaps[:1] + [0.01, 0.01] + gaps[1:]
+    for n, (x, gap) in enumerate(zip(flow, gaps)):
+        at += gap
+        when = start + datetime.timedelta(seconds=at)
+        stamp = {"chrome": when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                 "firefox": (when + datetime.timedelta(hours=1)).strftime(
+                     "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+01:00",
+                 "charles": when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+                 + "+00:00",
+                 "mitmproxy": when.isoformat()}[shape]
+        request = {"method": x.method, "url": x.url, "httpVersion": "HTTP/1.1",
+                   "headers": [{"name": k, "value": v} for k, v in x.headers],
+                   "queryString": [], "cookies": [], "headersSize": -1,
+                   "bodySize": len(x.body or b"")}
+        if x.body is not None:
+            post = {"mimeType": "application/x-www-form-urlencoded"}
+            pairs = urllib.parse.parse_qsl(x.body.decode())
+            if shape == "firefox":
+                post["params"] = [{"name": k, "value": v} for k, v in pairs]
+            else:
+                post["text"] = x.body.decode()
+            request["postData"] = post
+        content = {"size": len(x.text), "mimeType": x.mime}
+        if shape == "charles" or (shape == "chrome" and n == 3):
+            content["text"] = base64.b64encode(x.text.encode()).decode()
+            content["encoding"] = "base64"
+        elif x.text:
+            content["text"] = x.text
+        entry = {"startedDateTime": stamp, "request": request,
+                 "response": {"status": x.status, "statusText": "",
+                              "httpVersion": "HTTP/1.1",
+                              "headers": [{"name": k, "value": v}
+                                          for k, v in x.response_headers],
+                              "cookies": [], "content": content,
+                              "redirectURL": "", "headersSize": -1,
+                              "bodySize": len(x.text)},
+                 "cache": {}}
+        if shape != "charles":
+            entry["time"] = 5.0
+            entry["timings"] = {"send": 0.1, "wait": 4.0, "receive": 0.9}
+        if shape == "chrome":
+            entry["pageref"] = "page_%d" % (1 if n < 4 else 2)
+            entry["_initiator"] = {"type": "other"}
+        entries.append(entry)
+    log = {"version": "1.2", "creator": {"name": shape, "version": "1"},
+           "entries": entries}
+    if shape == "chrome":
+        log["pages"] = [{"id": "page_1", "title": "Log in",
+                         "startedDateTime": entries[0]["startedDateTime"],
+                         "pageTimings": {}},
+                        {"id": "page_2", "title": "Items",
+                         "startedDateTime": entries[4]["startedDateTime"],
+                         "pageTimings": {}}]
+    elif shape == "mitmproxy":
+        log["pages"] = []
+    return {"log": log}
+
+
+class TestRecordingParsers(TempDirTestCase):
+    """The readers of HAR files, curl commands and access logs: text in,
+    records out (or one UsageError)."""
+
+    def usage(self, call, message):
+        with self.assertRaises(hammer.UsageError) as caught:
+            call()
+        self.assertEqual(str(caught.exception), message)
+
+    def test_har_shapes(self):
+        app = RecordedApp()
+        self.addCleanup(app.stop)
+        flow = record_login_flow(app)
+        for shape in ("chrome", "firefox", "charles", "mitmproxy"):
+            with self.subTest(shape=shape):
+                entries = hammer.parse_har(json.dumps(har_of(flow, shape)),
+                                           "f.har")
+                self.assertEqual([(e.method, e.url.split("/", 3)[3])
+                                  for e in entries],
+                                 [("GET", "login"), ("GET", "static/site.css"),
+                                  ("GET", "collect?v=1&tid=UA-12345678"),
+                                  ("POST", "login"), ("GET", "items"),
+                                  ("GET", "items/3"),
+                                  ("POST", "items/3/comment")])
+                self.assertEqual(entries[3].body, flow[1].body)
+                self.assertIn('name="csrf"', entries[0].text)
+                self.assertEqual(entries[4].text, flow[2].text)
+                self.assertAlmostEqual(entries[3].started_s - entries[0]
+                                       .started_s, 0.12, places=3)
+                self.assertEqual(entries[0].time_s,
+                                 None if shape == "charles" else 0.005)
+                self.assertEqual(entries[0].page, "Log in" if shape ==
+                                 "chrome" else None)
+
+    def test_har_order_by_start(self):
+        doc = {"log": {"entries": [
+            {"startedDateTime": "2026-01-01T00:00:02Z",
+             "request": {"method": "GET", "url": "http://a/2"}},
+            {"startedDateTime": "2026-01-01T00:00:01Z",
+             "request": {"method": "GET", "url": "http://a/1"}}]}}
+        self.assertEqual([e.url for e in hammer.parse_har(json.dumps(doc),
+                                                           "x")],
+                         ["http://a/1", "http://a/2"])
+
+    def test_har_bad_input(self):
+        parse = hammer.parse_har
+        self.usage(lambda: parse('{"log": {"entries": [', "t.har"),
+                   "t.har: the JSON ends too soon (a truncated file?):"
+                   " Expecting value")
+        self.usage(lambda: parse('{"log": {"entries": []}}', "t.har"),
+                   "t.har: a HAR with no entries: record some requests")
+        self.usage(lambda: parse('{"a": 1}', "t.har"),
+                   "t.har: JSON, but not a HAR file (no log.entries)")
+        self.usage(lambda: parse('[1, 2]', "t.har"),
+                   "t.har: JSON, but not a HAR file (no log.entries)")
+        self.usage(lambda: parse('{"log": {"entries": [{"request": {'
+                                 '"method": "GET", "url": "ftp://x/"}}]}}',
+                                 "t.har"),
+                   "t.har: entry 1: url 'ftp://x/' is not http(s)")
+        self.usage(lambda: parse('{"log": {"entries": [1]}}', "t.har"),
+                   "t.har: entry 1 has no request")
+        self.usage(lambda: parse('{"log": x}', "t.har"),
+                   "t.har: not valid JSON: Expecting value: line 1 column 9"
+                   " (char 8)")
+
+    def test_curl_devtools(self):
+        text = (
+            "curl 'http://127.0.0.1:8000/login' \\\n"
+            "  -H 'Accept: text/html' \\\n"
+            "  -H 'Content-Type: application/x-www-form-urlencoded' \\\n"
+            "  -b 'session=abc' \\\n"
+            "  -H 'sec-ch-ua: \"Chromium\";v=\"131\"' \\\n"
+            "  --data-raw $'user=al\\'ice&note=a\\nb&x=\\x41\\u00e9' \\\n"
+            "  --compressed ;\n"
+            "curl 'http://127.0.0.1:8000/items' -X HEAD -L -k\n"
+            "# a comment\n"
+            "$ curl -u bob:pw --json '{\"a\": 1}' http://127.0.0.1:8000/echo\n"
+            "curl -G -d q=1 --data-urlencode 'w=a b' http://h/s\n")
+        one, two, three, four = hammer.parse_curl(text, "c.txt")
+        self.assertEqual((one.method, one.url, one.line), (
+            "POST", "http://127.0.0.1:8000/login", 1))
+        self.assertEqual(one.body, "user=al'ice&note=a\nb&x=A\u00e9".encode())
+        self.assertEqual(one.headers, [
+            ("Accept", "text/html"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", "session=abc"),
+            ("sec-ch-ua", '"Chromium";v="131"')])
+        self.assertEqual(one.ignored, [])
+        self.assertEqual((two.method, two.follow, two.insecure, two.line),
+                         ("HEAD", True, True, 8))
+        self.assertEqual((three.method, three.body, three.line),
+                         ("POST", b'{"a": 1}', 10))
+        self.assertIn(("Authorization", "Basic Ym9iOnB3"), three.headers)
+        self.assertIn(("Content-Type", "application/json"), three.headers)
+        self.assertEqual((four.method, four.url, four.body),
+                         ("GET", "http://h/s?q=1&w=a+b", None))
+
+    def test_curl_unhonoured_options_named(self):
+        c, = hammer.parse_curl("curl -x http://proxy:3128 -F a=b"
+                               " --cert c.pem http://h/", "c")
+        self.assertEqual(c.ignored, ["-x", "-F", "--cert"])
+
+    def test_curl_bad_input(self):
+        parse = hammer.parse_curl
+        self.usage(lambda: parse("curl 'http://h/", "c.txt"),
+                   "c.txt:1: a '...' string that is not closed")
+        self.usage(lambda: parse('curl "http://h/', "c.txt"),
+                   'c.txt:1: a "..." string that is not closed')
+        self.usage(lambda: parse("wget http://h/", "c.txt"),
+                   "c.txt:1: 'wget' is not a curl command")
+        self.usage(lambda: parse("curl -H", "c.txt"),
+                   "c.txt:1: -H needs a value")
+        self.usage(lambda: parse("curl -s -v", "c.txt"),
+                   "c.txt:1: a curl command without a URL")
+        self.usage(lambda: parse("curl http://a/ http://b/", "c.txt"),
+                   "c.txt:1: two URLs, 'http://a/' and 'http://b/' (hammer"
+                   " takes one a command)")
+        self.usage(lambda: parse("curl -H nocolon http://a/", "c.txt"),
+                   "c.txt:1: header 'nocolon' is not 'Name: value'")
+        self.usage(lambda: parse("# only a comment\n", "c.txt"),
+                   "c.txt: holds no curl command")
+        self.usage(lambda: parse("curl ftp://a/", "c.txt"),
+                   "c.txt:1: url 'ftp://a/' is not http(s)")
+
+    def test_log_formats(self):
+        lines = [
+            '127.0.0.1 - - [05/Dec/2026:02:30:00 +0000] "GET /a?x=1 HTTP/1.1"'
+            ' 200 612 "-" "curl/8"',                          # combined
+            '::1 - frank [05/Dec/2026:03:30:01 +0100] "HEAD /b HTTP/1.0"'
+            ' 304 -',                                          # common
+            '10.0.0.1 - - [05/Dec/2026:02:30:02 +0000] "GET /c HTTP/1.1" 200'
+            ' 5 "-" "ua" 1796437802.250',                       # $msec
+            '{"method": "POST", "path": "/d", "time": 1796437803.5}',
+            '{"request": "GET /e HTTP/2.0", "time": "2026-12-05T02:30:04Z"}',
+            '{"method": "GET", "uri": "/f", "@timestamp": 1796437805000}',
+            '127.0.0.1 - - [05/Dec/2026:02:30:00 +0000] "-" 400 0',
+            '127.0.0.1 - - [05/Zzz/2026:02:30:00 +0000] "GET / HTTP/1.1" 200 0',
+            'not a log line', '{"method": "GET"}']
+        got = [r for r, _ in hammer.log_lines(lines)]
+        base = 1796437800.0
+        self.assertEqual(got[:6], [
+            hammer.LogLine("GET", "/a?x=1", base, True),
+            hammer.LogLine("HEAD", "/b", base + 1, True),
+            hammer.LogLine("GET", "/c", base + 2.25, False),
+            hammer.LogLine("POST", "/d", base + 3.5, False),
+            hammer.LogLine("GET", "/e", base + 4, True),
+            hammer.LogLine("GET", "/f", base + 5, False)])
+        self.assertEqual(got[6:], [None] * 4)
+
+    def test_spread_instants(self):
+        line = hammer.LogLine
+        records = [(line("GET", "/%d" % i, s, whole),) for i, (s, whole) in
+                   enumerate([(100, True), (100, True), (100, True),
+                              (101, True), (102.5, False), (102.25, False),
+                              (103, True), (103, True)])]
+        got = [(round(at, 6), r.target) for at, r in
+               hammer.spread_instants(records)]
+        self.assertEqual(got, [(0.0, "/0"), (0.333333, "/1"), (0.666667, "/2"),
+                               (1.0, "/3"), (2.5, "/4"), (2.5, "/5"),
+                               (3.0, "/6"), (3.5, "/7")])
+
+    def test_recording_kind(self):
+        kind = hammer.recording_kind
+        self.assertEqual(kind(b'{\n  "log": {'), "har")
+        self.assertEqual(kind(b'\xef\xbb\xbf{"log": {"entries": []}}'), "har")
+        self.assertEqual(kind(b'{"method": "GET", "path": "/", "ts": 1}\n'),
+                         "log")
+        self.assertEqual(kind(b"# copied\n\ncurl http://h/\n"), "curl")
+        self.assertEqual(kind(b"$ curl http://h/\n"), "curl")
+        self.assertEqual(kind(b'1.2.3.4 - - [05/Dec/2026:02:30:00 +0000]'
+                              b' "GET / HTTP/1.1" 200 1\n'), "log")
+        self.assertEqual(kind(b"hello world\n"), None)
+        self.assertEqual(kind(b"\x00\x01\x02"), None)
+
+    def test_collapse_ids(self):
+        c = hammer.collapse_ids
+        self.assertEqual(c("/item/123"), "/item/{id}")
+        self.assertEqual(c("/item/456/edit?x=1"), "/item/{id}/edit")
+        self.assertEqual(c("/u/3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
+                         "/u/{id}")
+        self.assertEqual(c("/blob/deadbeefcafe0123"), "/blob/{id}")
+        self.assertEqual(c("/items/about"), "/items/about")
+        self.assertEqual(c("/v2/users"), "/v2/users")
 
 
 # --- examples/ and README.md -------------------------------------------------

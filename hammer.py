@@ -3077,10 +3077,11 @@ MAX_LOG_LINE_B = 64 << 10       # a longer access log line is unfit
 RECORDING_KINDS = ("har", "curl", "log")
 
 HarEntry = collections.namedtuple(
-    "HarEntry", "method url headers body started_s time_s status"
+    "HarEntry", "method url headers body body_type started_s time_s status"
     " response_headers text mime page")
 HarEntry.__doc__ = """One request of a HAR file: method, url (absolute),
-headers [(name, value)], body (bytes or None), started_s (epoch seconds, or
+headers [(name, value)], body (bytes or None), body_type (its postData's
+mimeType, or None), started_s (epoch seconds, or
 None when missing), time_s (its duration, None when missing), status (0
 when missing), response_headers [(name, value)], text (the response body
 as text, None when absent or binary), mime (the response's MIME type,
@@ -3336,6 +3337,12 @@ def har_body(post, where):
     return None
 
 
+def post_type(post):
+    """A HAR request's postData's mimeType, or None."""
+    kind = post.get("mimeType") if isinstance(post, dict) else None
+    return kind if isinstance(kind, str) and kind else None
+
+
 def har_text(content):
     """A HAR response's content -> (text or None, mime)."""
     if not isinstance(content, dict):
@@ -3376,7 +3383,7 @@ def har_entry(e, number, titles, path):
     page = e.get("pageref")
     return HarEntry(
         method.upper(), url, har_headers(req.get("headers"), where),
-        har_body(req.get("postData"), where),
+        har_body(req.get("postData"), where), post_type(req.get("postData")),
         iso_epoch(started) if isinstance(started, str) else None,
         har_time(e.get("time")),
         status if isinstance(status, int) and 0 < status < 1000 else 0,
@@ -3670,6 +3677,8 @@ def curl_command(words, line, path):
         else:
             body = joined.encode("utf-8")
     given = set(h[0].lower() for h in headers)
+    if body is not None and not raw_json and "content-type" not in given:
+        headers.append(("Content-Type", "application/x-www-form-urlencoded"))
     if raw_json:
         for h_name, h_value in (("Content-Type", "application/json"),
                                 ("Accept", "application/json")):
@@ -3890,7 +3899,9 @@ def python_name(text, taken):
     """A readable, unused Python name for a value called `text`."""
     import keyword
     base = re.sub(r"\W+", "_", str(text)).strip("_").lower() or "value"
-    if base[0].isdigit() or keyword.iskeyword(base):
+    import builtins
+    if base[0].isdigit() or keyword.iskeyword(base) or hasattr(builtins,
+                                                               base):
         base = "v_" + base
     name, n = base, 2
     while name in taken:
@@ -3929,7 +3940,7 @@ def har_requests(entries, keep):
         if is_asset(e.mime, e.url) and "assets" not in keep:
             dropped["static assets"] += 1
             continue
-        headers, content_type = [], None
+        headers, content_type = [], e.body_type
         for name, value in e.headers:
             kind = header_kind(name)
             if name.lower() == "content-type":
@@ -3937,7 +3948,7 @@ def har_requests(entries, keep):
                 continue
             if kind is None:
                 continue
-            if kind and "headers" not in keep:
+            if kind == "hop-by-hop" or kind and "headers" not in keep:
                 dropped["headers: " + kind] += 1
                 continue
             headers.append((name, value))
@@ -3972,7 +3983,8 @@ def correlate(requests):
     {request index: [(Source, variable name)]} to extract after it, and
     [(request index, {value: variable name})] live before each request.
     A value sent before any response gave it stays a constant."""
-    taken = set(["user", "hammer", "re", "json", "quote"])
+    taken = set(["user", "hammer", "re", "html", "quote", "flow",
+                 "hidden_input", "redirect_path", "set_cookie"])
     seen_tokens, seen_texts = set(), []
     live = {}               # value -> (source index, Source)
     uses = [dict() for _ in requests]   # per request: value -> (i, Source)
@@ -3998,9 +4010,11 @@ def correlate(requests):
     for used in uses:
         for value, (i, source) in used.items():
             if (i, value) not in names:
-                key = source.key if source.kind != "json" else next(
-                    (k for k in reversed(source.key) if isinstance(k, str)),
-                    "value")
+                key = source.key
+                if source.kind == "json":
+                    words = [k for k in source.key if isinstance(k, str)]
+                    key = "_".join(words[-2:]) if words and len(
+                        words[-1]) < 4 else (words or ["value"])[-1]
                 names[(i, value)] = python_name(
                     "location" if source.kind == "location" else key, taken)
                 extract[i].append((source, names[(i, value)]))
@@ -4089,7 +4103,8 @@ def body_argument(r, names):
 
 
 def call_lines(r, names, assign, name_of, indent="    "):
-    """The lines of one user.<method>(...) call."""
+    """The lines of one user.<method>(...) call: on one line when it fits,
+    else an argument a line (and a long dict an entry a line)."""
     method = r.method.lower()
     known = method in ("get", "post", "put", "patch", "delete", "head")
     args = [] if known else [py_str(r.method)]
@@ -4099,8 +4114,8 @@ def call_lines(r, names, assign, name_of, indent="    "):
     if needs_type and r.content_type:
         headers.append(("Content-Type", r.content_type))
     if headers:
-        args.append("headers={%s}" % ", ".join(
-            "%s: %s" % (py_str(k), text_expr(v, names)) for k, v in headers))
+        args.append(("headers=", ["%s: %s" % (py_str(k), text_expr(v, names))
+                                  for k, v in headers]))
     if body:
         args.append(body)
     name = name_of(r, names)
@@ -4108,13 +4123,23 @@ def call_lines(r, names, assign, name_of, indent="    "):
         args.append("name=%s" % py_str(name))
     if not r.follow:
         args.append("allow_redirects=False")
+    flat = [a if isinstance(a, str) else "%s{%s}" % (a[0], ", ".join(a[1]))
+            for a in args]
     head = "%s%s%s(" % (indent, assign + " = " if assign else "",
                         "user.%s" % method if known else "user.request")
-    one = head + ", ".join(args) + ")"
+    one = head + ", ".join(flat) + ")"
     if len(one) <= 79:
         return [one]
     inner = indent + "    "
-    return [head] + [inner + a + "," for a in args] + [indent + ")"]
+    lines = [head]
+    for a, text in zip(args, flat):
+        if isinstance(a, str) or len(inner + text) < 79:
+            lines.append(inner + text + ",")
+        else:
+            lines.append(inner + a[0] + "{")
+            lines += [inner + "    " + item + "," for item in a[1]]
+            lines.append(inner + "},")
+    return lines + [indent + ")"]
 
 
 def request_name(r, names):
@@ -4145,7 +4170,7 @@ def hidden_input(response, name):
 ''',
     "json": "",
     "location": '''
-def location(response):
+def redirect_path(response):
     """A redirect's Location, as a path when it is a whole URL."""
     where = response.headers.get("Location")
     if where is None:
@@ -4173,7 +4198,7 @@ def extraction(source, response):
     if source.kind == "input":
         return "hidden_input(%s, %s)" % (response, py_str(source.key))
     if source.kind == "location":
-        return "location(%s)" % response
+        return "redirect_path(%s)" % response
     if source.kind == "cookie":
         return "set_cookie(%s, %s)" % (response, py_str(source.key))
     path = "".join("[%s]" % (py_str(k) if isinstance(k, str) else k)
@@ -4182,11 +4207,14 @@ def extraction(source, response):
 
 
 def describe_source(source, r, index):
-    what = {"input": "the hidden input %r" % source.key,
-            "location": "the Location",
-            "cookie": "the Set-Cookie %r" % source.key,
-            "json": "the JSON field %s" % "".join(
-                "[%r]" % k for k in (source.key or ()))}[source.kind]
+    if source.kind == "input":
+        what = "the hidden input %r" % source.key
+    elif source.kind == "location":
+        what = "the Location"
+    elif source.kind == "cookie":
+        what = "the Set-Cookie %r" % source.key
+    else:
+        what = "the JSON field %s" % "".join("[%r]" % k for k in source.key)
     return "%s of response %d (%s %s)" % (what, index + 1, r.method,
                                          r.url.partition("?")[0])
 
@@ -4262,7 +4290,9 @@ def curl_requests(commands, keep):
                 content_type = value
             elif kind is None:
                 continue
-            elif kind not in ("", "Cookie") and "headers" not in keep:
+            elif kind == "hop-by-hop" or (
+                    kind not in ("", "Cookie") and "headers" not in keep
+                    and name.lower() != "accept"):
                 dropped["headers: " + kind] += 1
             else:
                 headers.append((name, value))
@@ -4438,17 +4468,20 @@ def write_files(files):
 
 def dropped_line(dropped, hosts):
     parts = []
-    for what in ("static assets", "requests to other hosts"):
+    for what, one in (("static assets", "static asset"),
+                      ("requests to other hosts", "request to other hosts")):
         if dropped[what]:
             parts.append("%d %s" % (dropped[what], what if dropped[what] > 1
-                                    else what.replace("s ", " ", 1)) + (
+                                    else one) + (
                 " (%s)" % ", ".join(hosts) if what.endswith("hosts")
                 and hosts else ""))
     heads = sorted((k[9:], n) for k, n in dropped.items()
                    if k.startswith("headers: "))
     if heads:
-        parts.append("%d headers (%s)" % (sum(n for _, n in heads), ", ".join(
-            "%s %d" % kv for kv in heads)))
+        total = sum(n for _, n in heads)
+        parts.append("%d header%s (%s)" % (total, "" if total == 1 else "s",
+                                           ", ".join("%s %d" % kv
+                                                     for kv in heads)))
     return ", ".join(parts) or "nothing"
 
 

@@ -1840,8 +1840,8 @@ class TestMain(ServerTestCase):
         titles = [l[:-1] for l in lines if re.match(r"^[a-z].*:$", l)]
         self.assertEqual(titles, [
             "options", "target and request", "users and load shape",
-            "open model", "scenarios", "thresholds and sizing",
-            "many machines", "output", "examples"])
+            "open model", "scenarios", "recordings",
+            "thresholds and sizing", "many machines", "output", "examples"])
         parser = hammer.build_parser()
         grouped = [a for g in parser._action_groups[2:]
                    for a in g._group_actions]
@@ -9001,6 +9001,307 @@ class TestRecordingParsers(TempDirTestCase):
         self.assertEqual(c("/blob/deadbeefcafe0123"), "/blob/{id}")
         self.assertEqual(c("/items/about"), "/items/about")
         self.assertEqual(c("/v2/users"), "/v2/users")
+
+
+def har_entry_doc(method, url, status=200, mime="text/html", text="",
+                  headers=(), response_headers=(), body=None, ctype=None,
+                  started="2026-12-05T02:30:00.000Z"):
+    """One HAR entry, as a test writes it by hand."""
+    request = {"method": method, "url": url, "headers": [
+        {"name": k, "value": v} for k, v in headers]}
+    if body is not None:
+        request["postData"] = {"mimeType": ctype or "", "text": body}
+    return {"startedDateTime": started, "time": 1, "request": request,
+            "response": {"status": status, "headers": [
+                {"name": k, "value": v} for k, v in response_headers],
+                "content": {"mimeType": mime, "text": text}}}
+
+
+class TestImport(ScenarioTestCase):
+    """--import: recordings into scripts and targets files that run."""
+
+    def setUp(self):
+        ScenarioTestCase.setUp(self)
+        self.app.stop()
+        self.app = RecordedApp()
+        self.addCleanup(self.app.stop)
+
+    def record(self):
+        """The login flow, recorded against an app of its own."""
+        app = RecordedApp()
+        try:
+            return record_login_flow(app)
+        finally:
+            app.stop()
+
+    def imported(self, path, *args):
+        """hammer --import path args in this process: exit 0 asserted;
+        (stdout, the text written)."""
+        code, out, err = self.main("--import", path, *args)
+        self.assertEqual((code, err), (0, ""))
+        written = out.split(" -> ")[1].split("\n")[0].split(", ")[0]
+        with open(written) as f:
+            return out, f.read()
+
+    def replays_flow(self, script, flow):
+        """script against a fresh RecordedApp, one iteration: no error,
+        the app sees the flow's methods and paths in order."""
+        fresh = RecordedApp()
+        self.addCleanup(fresh.stop)
+        proc = self.hammer(fresh.url, "--script", script, "-p", "1", "-c",
+                           "1", "-n", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = self.table()
+        self.assertEqual([r.error for r in rows], [""] * len(flow), rows)
+        self.assertEqual([(h.method, h.path) for h in fresh.hits()],
+                         [(x.method, urllib.parse.urlsplit(x.url).path)
+                          for x in flow])
+        self.assertEqual(fresh.comments, [(3, "alice", "recorded")])
+        return rows
+
+    def test_har_shapes_run_against_a_fresh_server(self):
+        flow = self.record()
+        for shape in ("chrome", "firefox", "charles", "mitmproxy"):
+            with self.subTest(shape=shape):
+                har = self.write(shape + ".har", json.dumps(har_of(
+                    flow, shape, [0.1, 0.6 if shape == "chrome" else 0.2,
+                                  0.1, 0.1, 0.1])))
+                out, script = self.imported(har)
+                self.assertEqual(out.splitlines()[1:4], [
+                    "  kept        5 of 7 requests, %d pages, on %s"
+                    % (2 if shape == "chrome" else 3,
+                       flow[0].url.rsplit("/", 1)[0]),
+                    "  dropped     1 static asset, 1 request to other hosts"
+                    " (www.google-analytics.com), 28 headers (Cookie 3,"
+                    " hop-by-hop 5, the browser's 20)",
+                    "  correlated  2 values"])
+                self.assertIn('    # csrf: the hidden input \'csrf\' of'
+                              ' response 1 (GET /login)\n    csrf ='
+                              ' hidden_input(r1, "csrf")\n', script)
+                self.assertIn('r4 = user.get("/items/3", name="/items/{id}")',
+                              script)
+                self.assertEqual("user.sleep(0.6)" in script,
+                                 shape == "chrome")
+                self.assertNotIn("Cookie", script.split('"""')[2])
+                self.assertEqual(os.path.splitext(har)[0] + ".py",
+                                 out.split(" -> ")[1].split("\n")[0])
+                compile(script, har, "exec")
+                self.replays_flow(os.path.splitext(har)[0] + ".py", flow)
+
+    def test_correlations_of_json_location_and_cookies(self):
+        host = "http://127.0.0.1:9"
+        doc = {"log": {"entries": [
+            har_entry_doc("POST", host + "/api/orders", 201,
+                          "application/json", json.dumps(
+                              {"order": {"id": "ord-7f3a9b2c", "n": 1}}),
+                          response_headers=[
+                              ("Set-Cookie", "xsrf=Q29va2llVmFsdWU; Path=/"),
+                              ("Location", host + "/api/orders/ord-7f3a9b2c"
+                               "?step=pay")],
+                          body='{"sku": "abc"}', ctype="application/json"),
+            har_entry_doc("GET", host + "/api/orders/ord-7f3a9b2c?step=pay",
+                          mime="application/json", text="{}"),
+            har_entry_doc("PUT", host + "/api/orders/ord-7f3a9b2c",
+                          headers=[("X-XSRF-Token", "Q29va2llVmFsdWU")],
+                          body='{"id": "ord-7f3a9b2c", "short": "abc"}',
+                          ctype="application/json")]}}
+        _, script = self.imported(self.write("api.har", json.dumps(doc)))
+        self.assertEqual(script.split("def flow(user):\n")[1], """\
+    # --- page 1: /api/orders
+    r1 = user.post("/api/orders", json={"sku": "abc"})
+    # location: the Location of response 1 (POST /api/orders)
+    location = redirect_path(r1)
+    # order_id: the JSON field ['order']['id'] of response 1 (POST /api/orders)
+    order_id = str(r1.json()["order"]["id"])
+    # xsrf: the Set-Cookie 'xsrf' of response 1 (POST /api/orders)
+    xsrf = set_cookie(r1, "xsrf")
+    user.get(location, name="/api/orders/{order_id}")
+    user.put(
+        "/api/orders/" + order_id,
+        headers={"X-XSRF-Token": xsrf},
+        json={"id": order_id, "short": "abc"},
+        name="/api/orders/{order_id}",
+    )
+""")
+
+    def test_values_sent_before_or_short_stay_constants(self):
+        host = "http://127.0.0.1:9"
+        doc = {"log": {"entries": [
+            har_entry_doc("GET", host + "/a?known=abcdefgh12"),
+            har_entry_doc("GET", host + "/b", mime="application/json",
+                          text='{"known": "abcdefgh12", "short": "x1234"}'),
+            har_entry_doc("GET", host + "/c?k=abcdefgh12&s=x1234")]}}
+        out, script = self.imported(self.write("c.har", json.dumps(doc)))
+        self.assertIn('user.get("/c?k=abcdefgh12&s=x1234")', script)
+        self.assertIn("  correlated  0 values", out)
+        self.assertNotIn("json()", script)
+
+    def test_keep_and_output_rules(self):
+        flow = self.record()
+        har = self.write("flow.har", json.dumps(har_of(flow, "chrome")))
+        out, script = self.imported(har, "--import-keep",
+                                    "assets,hosts,headers", "--import-out",
+                                    os.path.join(self.tmp.name, "all.py"))
+        self.assertIn("  kept        7 of 7 requests", out)
+        self.assertIn("  dropped     5 headers (hop-by-hop 5)", out)
+        self.assertIn('user.get("/static/site.css")', script)
+        self.assertIn('"https://www.google-analytics.com/collect?v=1&tid='
+                      'UA-12345678"', script)
+        self.assertIn('"Cookie": "session=', script)
+        self.assertIn('"User-Agent": "Mozilla/5.0 (recorder)"', script)
+        self.assertNotIn('"Connection"', script)
+        # a second import refuses to overwrite, unless --force
+        self.imported(har)
+        self.assert_usage(["--import", har], "%r exists: give --force to"
+                          " overwrite it, or --import-out another name"
+                          % os.path.join(self.tmp.name, "flow.py"))
+        self.imported(har, "--force")
+
+    def test_bad_recordings(self):
+        tmp = self.tmp.name
+
+        def refused(name, data, message, *args):
+            path = os.path.join(tmp, name)
+            if data is not None:
+                write(path, data)
+            self.assert_usage(["--import", path] + list(args),
+                              message % {"p": path})
+            self.assertEqual(sorted(os.listdir(tmp)), sorted(
+                ["results.csv"] + ([name] if data is not None else [])))
+            if data is not None:
+                os.remove(path)
+
+        refused("x.har", "hello there\n", "%(p)r is not a recording: want a"
+                " HAR file, curl commands or an access log (common, combined"
+                " or JSON lines)")
+        refused("x.har", '{"log": {"entries": [{"request"', "%(p)s: the JSON"
+                " ends too soon (a truncated file?): Expecting ':' delimiter")
+        refused("x.har", '{"log": {"entries": []}}', "%(p)s: a HAR with no"
+                " entries: record some requests")
+        refused("x.txt", "curl 'http://h/\n", "%(p)s:1: a '...' string that"
+                " is not closed")
+        refused("x.txt", "curl -x proxy:1 http://h/\n", "%(p)s: hammer cannot"
+                " honour -x: give --force to import without it")
+        refused("x.log", "", "recording %(p)r is empty")
+        refused("x.log", "\n\n", "recording %(p)r is empty")
+        refused("gone.log", None, "cannot read recording %(p)r: No such file"
+                " or directory")
+        refused("x.log", '1.2.3.4 - - [05/Dec/2026:02:30:00 +0000] "POST /a'
+                ' HTTP/1.1" 200 1\nnot a line\n', "%(p)s: no GET/HEAD line in"
+                " 2 lines; the first that does not fit: 'not a line'")
+        refused("x.har", '{"log": {"entries": [%s]}}' % json.dumps(
+            har_entry_doc("GET", "http://h/a.png", mime="image/png")),
+            "%(p)s: all 1 requests were dropped (1 static asset): give"
+            " --import-keep")
+        refused("x.har", '{"log": {"entries": []}}', "--import-keep 'fonts':"
+                " keep what? want some of assets,hosts,headers",
+                "--import-keep", "fonts")
+        self.assert_usage(["--import", "x.har", self.app.url], "--import"
+                          " writes a script and sends nothing: leave out the"
+                          " URL %r" % self.app.url)
+        self.assert_usage([self.app.url, "--import-out", "x.py"],
+                          "--import-out is for --import")
+
+    def test_a_big_har_is_refused_with_its_size(self):
+        har = self.write("big.har", '{"log": {"entries": []}}' + " " * 2000)
+        with unittest.mock.patch.object(hammer, "MAX_RECORDING_B", 1024):
+            self.assert_usage(["--import", har], "recording %r is 2.0 KiB:"
+                              " hammer reads a HAR of at most 0 MiB whole;"
+                              " export a shorter one" % har)
+
+    def test_curl_commands_as_tasks(self):
+        url = self.app.url.rstrip("/")
+        text = ("curl '%s/items' -H 'Accept: text/html' -H 'sec-ch-ua: x'"
+                " --compressed\n"
+                "curl '%s/items/2' -H 'X-Trace: 1'\n"
+                "curl -u bob:pw --json '{\"a\": 1}' %s/echo\n"
+                "curl -X PUT -d 'a=1&b=2' %s/echo -L\n" % ((url,) * 4))
+        out, script = self.imported(self.write("c.sh", text))
+        self.assertIn("  kept        4 curl commands on %s" % url, out)
+        self.assertIn("  dropped     1 header (the browser's 1)", out)
+        self.assertIn('@hammer.task\ndef get_items(user):    # c.sh line 1\n'
+                      '    user.get("/items", headers={"Accept": "text/html"},'
+                      ' allow_redirects=False)\n', script)
+        self.assertIn('    user.post(\n        "/echo",\n        headers={\n'
+                      '            "Authorization": "Basic Ym9iOnB3",\n'
+                      '            "Accept": "application/json",\n        },\n'
+                      '        json={"a": 1},\n        allow_redirects=False,\n'
+                      '    )\n', script)
+        self.assertIn('    user.put("/echo", data={"a": "1", "b": "2"})\n',
+                      script)
+        proc = self.hammer(self.app.url, "--script", os.path.join(
+            self.tmp.name, "c.py"), "-p", "1", "-c", "1", "-n", "40",
+            "--seed", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual({r.error for r in self.table()}, {""})
+        hits = self.app.hits()
+        self.assertEqual(len(hits), 40)
+        self.assertEqual(set((h.method, h.path) for h in hits), {
+            ("GET", "/items"), ("GET", "/items/2"), ("POST", "/echo"),
+            ("PUT", "/echo")})
+        for h in hits:
+            if h.method == "POST":
+                self.assertEqual((h.body, h.headers["authorization"]),
+                                 (b'{"a": 1}', "Basic Ym9iOnB3"))
+            if h.path == "/items/2":
+                self.assertEqual(h.headers["x-trace"], "1")
+
+    def test_curl_commands_as_targets(self):
+        url = self.app.url.rstrip("/")
+        text = ("curl %s/items/1\ncurl %s/echo -H 'Content-Type: text/plain'"
+                " --data-binary 'hello'\n" % (url, url))
+        out, targets = self.imported(self.write("c.txt", text),
+                                     "--import-to", "targets")
+        self.assertEqual(targets.split("\n", 3)[3], textwrap.dedent("""\
+
+            # name: /items/{id}
+            GET /items/1
+
+            POST /echo
+            Content-Type: text/plain
+            @c-targets-2.body
+            """))
+        with open(os.path.join(self.tmp.name, "c-targets-2.body")) as f:
+            self.assertEqual(f.read(), "hello")
+        proc = self.hammer(self.app.url, "--targets", os.path.join(
+            self.tmp.name, "c-targets.txt"), "-p", "1", "-c", "1", "-n", "6")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(self.app.hits()), 6)
+        self.assertEqual({h.body for h in self.app.hits()
+                          if h.method == "POST"}, {b"hello"})
+
+    def test_access_log_as_weighted_targets(self):
+        line = ('10.0.0.%d - - [05/Dec/2026:02:30:%02d +0000] "%s %s'
+                ' HTTP/1.1" 200 5 "-" "ua"\n')
+        log = "".join(line % (i, i % 60, m, p) for i, (m, p) in enumerate(
+            [("GET", "/items")] * 3 + [("GET", "/items/1"), ("GET", "/items/2"),
+                                       ("POST", "/login"), ("HEAD", "/items")]
+            + [("GET", "/items/2")])) + "garbage\n"
+        out, targets = self.imported(self.write("access.log", log))
+        self.assertEqual(out.splitlines()[1:], [
+            "  kept        7 lines as 4 targets weighted by count",
+            "  dropped     1 lines of other methods (a log carries no bodies:"
+            " --replay-methods), 1 that fit no log format, the first:"
+            " 'garbage'"])
+        self.assertEqual(targets.split("\n", 3)[3], textwrap.dedent("""\
+
+            # weight: 3
+            GET /items
+
+            # name: /items/{id}
+            # weight: 2
+            GET /items/2
+
+            # name: /items/{id}
+            GET /items/1
+
+            HEAD /items
+            """))
+        proc = self.hammer(self.app.url, "--targets", os.path.join(
+            self.tmp.name, "access-targets.txt"), "-p", "1", "-c", "1",
+            "-n", "10")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(self.app.hits()), 10)
 
 
 # --- examples/ and README.md -------------------------------------------------

@@ -76,6 +76,7 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     --data-file FILE.csv
     recordings: HAR files, curl commands and access logs
     --import FILE: a recording into a script or a targets file
+    --replay LOG: an access log's requests at their recorded instants
     --script FILE[:USERS] groups
     --max-body SIZE
     HTTP/1.1 client: the response reader and the one exchange
@@ -2042,7 +2043,7 @@ def format_progress(plan, elapsed_s, active, rate, avg_s, errors):
         load = "target %s req/s" % ("%.0f" % target_at(stages, elapsed_s))
     else:
         load = "users %d/%d" % (active, sum(plan.threads_per_process))
-    if plan.shape != "ramp":
+    if plan.shape not in ("ramp", "replay"):
         i = stage_index(stages, elapsed_s)
         load += "  stage %d/%d" % (i + 1, len(stages))
         if plan.model == "closed":
@@ -2182,7 +2183,11 @@ def format_load(plan):
                    "a new connection per request")
     if plan.model == "open":
         rate, unit = plan.rate_rps, rate_unit(plan)
-        if plan.shape != "ramp":
+        if plan.replay is not None:
+            shape = "replay of %s at %gx (%d lines, %g %s)" % (
+                plan.replay.path, plan.replay.speed, plan.replay.lines,
+                round(rate[1], 1), unit)
+        elif plan.shape != "ramp":
             shape = "%s up to %g %s" % (plan.shape, max(
                 s.end for s in plan.stages), unit)
         elif rate[0] == rate[1] or not plan.rampup_s:
@@ -2190,9 +2195,11 @@ def format_load(plan):
         else:
             shape = "%g to %g %s over %gs" % (rate[0], rate[1], unit,
                                               plan.rampup_s)
-        return ("load        open model: %s, %s arrivals, at most %d in"
-                " flight (%s), runtime %gs, %s"
-                % (shape, plan.arrivals, plan.users, spread, plan.runtime_s,
+        arrivals = ("" if plan.replay is not None
+                    else ", %s arrivals" % plan.arrivals)
+        return ("load        open model: %s%s, at most %d in flight (%s),"
+                " runtime %gs, %s"
+                % (shape, arrivals, plan.users, spread, plan.runtime_s,
                    connections))
     if plan.shape == "ramp":
         shape = "rampup %gs" % plan.rampup_s
@@ -2244,9 +2251,10 @@ def format_rate(plan, stats, duration_s):
     lat, late = stats.corrected, stats.lateness
     r = rates(plan, stats, duration_s)
     unit = rate_unit(plan)
+    asked = "target" if plan.replay is None else "the log's"
     return [
-        "rate        target %.1f %s, sent %.1f %s (%.1f%%) over %gs%s"
-        % (r.target, unit, r.sent, unit,
+        "rate        %s %.1f %s, sent %.1f %s (%.1f%%) over %gs%s"
+        % (asked, r.target, unit, r.sent, unit,
            100.0 * r.sent / r.target if r.target else 0.0,
            r.span_s, "; %d slots due before the end were not sent" % r.unsent
            if r.unsent else ""),
@@ -3269,15 +3277,18 @@ def spread_instants(lines):
     S, S + 1/m, ...); exact ones are kept.  A line stamped before the one
     above it goes at that one's instant: the schedule never runs back.  A
     generator that holds one second's lines at most."""
-    first = last = None
+    first = last = base = None
     second, held = None, []
 
     def flush():
-        nonlocal first, last
+        nonlocal first, last, base
         m = len(held)
         for k, item in enumerate(held):
-            at = item[0].stamp_s + k / float(m) if item[0].whole else (
-                item[0].stamp_s)
+            if base is None:    # instants from it: epoch seconds lose bits
+                base = item[0].stamp_s
+            at = item[0].stamp_s - base
+            if item[0].whole:
+                at += k / float(m)
             if first is None:
                 first = last = at
             last = max(last, at)
@@ -4614,6 +4625,222 @@ def replay_methods(text):
         raise UsageError("--replay-methods %r: want methods such as"
                          " GET,HEAD,POST" % text)
     return methods
+
+
+# --- --replay LOG: an access log's requests at their recorded instants -------
+
+# The log streams: each worker process reads it from the start, spreads
+# each second's lines over it, and takes its share of the lines as the
+# open model's slots (node I of N and process j of P take every (N*P)-th
+# line), each slot carrying its line's request.  make_plan() reads the log
+# once before the run for its span and counts, in flat memory.
+
+REPLAY_TAIL_S = 0.05    # the run goes on this long after the last line's
+                        # instant, so that its slot is not cut
+REPLAY_CACHE = 4096     # requests built, kept for lines that repeat
+
+Replay = collections.namedtuple(
+    "Replay", "path speed loop methods lines span_s period_s fit unfit"
+    " first_unfit other")
+Replay.__doc__ = """--replay's plan: the log's path, the speed, loop (start
+over), the methods replayed, lines (those replayed in one pass), span_s
+(the last one's instant, unscaled), period_s (a pass's length when it
+loops), fit (lines that fit a format), unfit (those that do not), the
+first unfit line, and other (lines of other methods)."""
+
+
+def replay_stream(lines, methods):
+    """An access log's lines -> (instant_s, LogLine) for each line of the
+    methods given, instants from the log's first line (spread over whole
+    seconds); a generator."""
+    fitting = ((record, line) for record, line in log_lines(lines)
+               if record is not None)
+    for at, record, _ in spread_instants(fitting):
+        if record.method.upper() in methods:
+            yield at, record
+
+
+def scan_log(lines, methods):
+    """One pass over a log -> (fit, unfit, first unfit line, other
+    methods, replayed lines, last replayed instant, last instant)."""
+    counts = collections.Counter()
+    first_unfit = []
+
+    def fitting():
+        for record, line in log_lines(lines):
+            if record is None:
+                counts["unfit"] += 1
+                if not first_unfit:
+                    first_unfit.append(line)
+                continue
+            counts["fit"] += 1
+            yield record, line
+
+    last = last_replayed = 0.0
+    for at, record, _ in spread_instants(fitting()):
+        last = at
+        if record.method.upper() in methods:
+            counts["replayed"] += 1
+            last_replayed = at
+        else:
+            counts["other"] += 1
+    return (counts["fit"], counts["unfit"],
+            first_unfit[0] if first_unfit else None, counts["other"],
+            counts["replayed"], last_replayed, last)
+
+
+def loop_period(fit, last_s):
+    """A looping replay's pass: the log's span plus its mean gap (1 s for
+    a log of one instant)."""
+    if fit < 2 or last_s <= 0:
+        return 1.0
+    return last_s * fit / (fit - 1.0)
+
+
+def replay_schedule(passes, speed, period_s, first, step):
+    """The slots of one process: passes() gives a new stream of (instant_s,
+    LogLine) from the log's start; -> (instant_s / speed, LogLine) of the
+    lines first, first + step, ... counted over every pass; one pass when
+    period_s is None, else endless, each pass period_s after the last."""
+    k, offset = 0, 0.0
+    while True:
+        for at, record in passes():
+            if k % step == first:
+                yield (offset + at) / speed, record
+            k += 1
+        if period_s is None or not k:
+            return
+        offset += period_s
+
+
+class ReplaySlots(Slots):
+    """The open model's slots of one process from a log: each user takes
+    the next line and sends its request at its instant (late, never
+    skipped, when it is already due).  The request of the slot a user
+    took is in self.mine.entry, its thread's own."""
+
+    def __init__(self, t0, end, schedule, entry):
+        self.t0, self.end = t0, end
+        self.slots = schedule
+        self.lock = threading.Lock()
+        self.mine = threading.local()
+        self.entry = entry      # LogLine -> (request, head, big, put)
+
+    def after(self, sent, done):
+        with self.lock:
+            item = next(self.slots, None)
+        if item is None:
+            return math.inf     # the log (or its share of -n) is sent
+        at, record = item
+        self.mine.entry = self.entry(record)
+        return self.t0 + at
+
+    def due_before(self, instant):
+        n = 0
+        while True:
+            with self.lock:
+                item = next(self.slots, None)
+            if item is None or self.t0 + item[0] >= instant:
+                return n
+            n += 1
+
+
+def replay_entries(plan, queue):
+    """LogLine -> (request bytes, is HEAD, is big, the append of its
+    name's queue), built once for a line that repeats."""
+    cache = {}
+    target = plan.target
+
+    def entry(record):
+        key = (record.method, record.target)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= REPLAY_CACHE:
+                cache.clear()
+            request = build_request(record.method, target._replace(
+                path=record.target), plan.headers, None, plan.keepalive)
+            found = cache[key] = (
+                request, record.method.upper() == "HEAD",
+                len(request) > SEND_CHUNK_B, queue(name_suffix(
+                    record.method, collapse_ids(record.target))).append)
+        return found
+    return entry
+
+
+def replay_slots(plan, index, t0, end, queue):
+    """--replay: the ReplaySlots of worker `index`, its share of the
+    node's lines and of -n."""
+    replay = plan.replay
+    i, n = plan.node or (1, 1)
+    first = i - 1 + n * index
+
+    def passes():
+        with open(replay.path, "rb") as f:
+            for item in replay_stream(f, replay.methods):
+                yield item
+
+    schedule = replay_schedule(passes, replay.speed, replay.period_s
+                               if replay.loop else None, first,
+                               n * plan.processes)
+    if plan.requests is not None:
+        schedule = itertools.islice(schedule, split_evenly(split_evenly(
+            plan.requests, n)[i - 1], plan.processes)[index])
+    return ReplaySlots(t0, end, schedule, replay_entries(plan, queue))
+
+
+def replay_plan(args):
+    """--replay and its options -> (Replay, runtime_s, notes).  Reads the
+    log once, streaming; UsageError for a log that cannot be read, is
+    empty or has no line to replay, or options that do not go with it."""
+    for name in ("rate", "stages", "cycles", "sizing", "rampup", "arrivals",
+                 "script", "targets", "project", "data", "method",
+                 "interval"):
+        if getattr(args, name) not in (None, False, [], 0, 0.0):
+            raise UsageError("--replay sends the log's requests at its"
+                             " instants: leave out --%s" % name)
+    if option(parse_span, args.think, "--think")[1]:
+        raise UsageError("--replay sends the log's requests at its"
+                         " instants: leave out --think")
+    if args.url is None:
+        raise UsageError("--replay needs the URL whose origin the log's"
+                         " paths go to")
+    speed = 1.0 if args.replay_speed is None else args.replay_speed
+    if not (0 < speed <= 1e6) or speed != speed:
+        raise UsageError("--replay-speed %g: want a number above 0, as 2"
+                         " for twice as fast" % speed)
+    methods = replay_methods(args.replay_methods)
+    path = args.replay
+    with open_log(path) as f:
+        try:
+            fit, unfit, first_unfit, other, lines, span, last = scan_log(
+                f, methods)
+        except OSError as exc:
+            raise UsageError("cannot read log %r: %s"
+                             % (path, exc.strerror or exc))
+    if not fit + unfit:
+        raise UsageError("log %r is empty" % path)
+    if not lines:
+        raise UsageError("log %r has no %s line to replay (%d lines fit no"
+                         " log format, %d are of other methods%s)" % (
+                             path, "/".join(sorted(methods)), unfit, other,
+                             "; the first that does not fit: %r"
+                             % first_unfit[:200] if first_unfit else ""))
+    replay = Replay(path, speed, args.replay_loop, methods, lines, span,
+                    loop_period(fit, last), fit, unfit, first_unfit, other)
+    runtime = args.runtime
+    if runtime is None:
+        runtime = (DEFAULT_RUNTIME_S if args.replay_loop
+                   else span / speed + REPLAY_TAIL_S)
+    if runtime <= 0:
+        raise UsageError("--runtime must be more than 0s")
+    notes = []
+    if unfit or other:
+        notes.append("hammer: note: %s: %d of %d lines replayed%s%s" % (
+            path, lines, fit + unfit, "; %d of other methods skipped (a log"
+            " carries no bodies: --replay-methods)" % other if other else "",
+            "; %d fit no log format, skipped, the first: %r"
+            % (unfit, first_unfit[:200]) if unfit else ""))
+    return replay, runtime, notes
 
 
 # --- --script FILE[:USERS] groups --------------------------------------------
@@ -7738,6 +7965,16 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
         record(row + (at - t0,) if scheduled else row)
         return done
 
+    if isinstance(shape, ReplaySlots):  # the request of the slot taken
+        mine = shape.mine
+
+        def step(sent, at):
+            request, head, big, put = mine.entry
+            done, status, nbytes, error = exchange(request, head, big, sent,
+                                                   timeout)
+            put((sent - t0, done - sent, status, nbytes, error, at - t0))
+            return done
+
     if targets is not None:     # a step of its own: the plain one picks
         table, rnd = targets    # nothing (180 instructions a request)
         n = len(table)
@@ -7829,7 +8066,8 @@ class RowWriter(object):
 
     def __init__(self, plan):
         self.open_model = plan.model == "open"
-        self.named = plan.groups is not None or plan.targets is not None
+        self.named = (plan.groups is not None or plan.targets is not None
+                      or plan.replay is not None)
         self.row_format = row_format(self.open_model, None if self.named
                                      else name_suffix(plan.method,
                                                       plan.name))
@@ -8191,7 +8429,10 @@ class Worker(object):
             self.end = self.t0 + plan.runtime_s
             if self.ctx is not None:
                 self.ctx.t0 = self.t0
-            if self.open_model:
+            if plan.replay is not None:
+                self.slots = replay_slots(plan, self.index, self.t0,
+                                          self.end, self.writer.queue)
+            elif self.open_model:
                 self.slots = open_slots(plan, self.index, self.t0, self.end)
             cpu0 = self.cpu0 = time.process_time()
             self.begin.set()
@@ -9209,6 +9450,9 @@ def copy_plan(args):
             add(os.path.join(here, rel), "files/targets/" + rel)
         d["targets"] = add(d["targets"], "files/targets/"
                            + os.path.basename(d["targets"]))
+    if d.get("replay") is not None:
+        d["replay"] = add(d["replay"], "files/replay/"
+                          + os.path.basename(d["replay"]))
     if d["data_file"] is not None:
         d["data_file"] = add(d["data_file"], "files/data/"
                              + os.path.basename(d["data_file"]))
@@ -11660,7 +11904,7 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts ok_status demo locust_csv live"))
+    " hosts ok_status demo locust_csv live replay"))
 
 
 def exclusive(args, names):
@@ -11957,7 +12201,14 @@ def make_plan(args):
             raise UsageError("--script FILE:USERS sets the users: leave the"
                              " users to it, or to --stages, --cycles or"
                              " --sizing")
-    model, shape, stages, runtime, rate, sizing = load_shape(args, users)
+    replay = None
+    if args.replay is not None:
+        replay, runtime, replay_notes = replay_plan(args)
+        log_rps = replay.lines / max(replay.span_s / replay.speed, 1e-9)
+        model, shape, rate, sizing = "open", "replay", (log_rps,) * 2, None
+        stages = (Stage(0.0, runtime, log_rps, log_rps),)
+    else:
+        model, shape, stages, runtime, rate, sizing = load_shape(args, users)
     if model == "open":
         if args.interval or think[1]:
             raise UsageError("--interval and --think pace users; with --rate"
@@ -11996,7 +12247,7 @@ def make_plan(args):
         seed = int(round(start_at * 1e6)) % (1 << 32)  # the same on all
     elif seed is None:
         seed = int.from_bytes(os.urandom(4), "big")
-    notes = list(scene.notes)
+    notes = list(scene.notes) + (replay_notes if replay else [])
     if node and args.seed is None and start_at is None:
         notes.append("hammer: note: --node without --seed or --start-at:"
                      " this node's seed, %d, is its own; give every node the"
@@ -12028,7 +12279,8 @@ def make_plan(args):
         threads_per_process=split_evenly(mine, processes), model=model,
         shape=shape, stages=stages, rampup_s=args.rampup or 0.0,
         runtime_s=runtime, rate_rps=rate,
-        arrivals=(args.arrivals or "uniform") if model == "open" else None,
+        arrivals=("replay" if replay else args.arrivals or "uniform")
+        if model == "open" else None,
         interval_s=args.interval, think_s=think, seed=seed,
         requests=args.requests, timeout_s=args.timeout, output=args.output,
         sizing=sizing, thresholds=thresholds,
@@ -12040,7 +12292,7 @@ def make_plan(args):
         hosts=len(args.hosts) if args.hosts else None, ok_status=ok_status,
         demo=bool(getattr(args, "demo", False)), locust_csv=args.csv,
         live=getattr(args, "web", None) is not None
-        or bool(getattr(args, "live", False)))
+        or bool(getattr(args, "live", False)), replay=replay)
 
 
 def hosts_options(args):
@@ -12101,6 +12353,11 @@ def plan_settings(plan):
         "thresholds": [t.expr for t in plan.thresholds],
         "error_rule": rule_settings(plan.ok_status),
         "scenario": plan.scenario,
+        "replay": None if plan.replay is None else {
+            "log": plan.replay.path, "speed": plan.replay.speed,
+            "loop": plan.replay.loop,
+            "methods": sorted(plan.replay.methods),
+            "lines": plan.replay.lines, "span_s": plan.replay.span_s},
         "crunch_interval_s": (plan.scenario or {}).get("crunch_interval_s"),
         "started": None, "started_epoch_s": None, "duration_s": None,
         "node": plan.node[0] if plan.node else None,
@@ -12165,8 +12422,16 @@ def command(argv, parser, err):
 
 
 def import_options(args):
-    """--import and its options, checked: True when the command is an
-    --import (which sends nothing)."""
+    """--import and its options, checked (and --replay's): True when the
+    command is an --import (which sends nothing)."""
+    if args.replay is None:
+        for name in ("replay_speed", "replay_loop"):
+            if getattr(args, name) not in (None, False):
+                raise UsageError("--%s is for --replay"
+                                 % name.replace("_", "-"))
+        if args.replay_methods is not None and args.import_ is None:
+            raise UsageError("--replay-methods is for --replay (or the"
+                             " --import of a log)")
     if args.import_ is None:
         for name in ("import_out", "import_to", "import_keep", "force"):
             if getattr(args, name):

@@ -9304,6 +9304,220 @@ class TestImport(ScenarioTestCase):
         self.assertEqual(len(self.app.hits()), 10)
 
 
+def combined_log(paths, span_s, start=1796437800, methods=None):
+    """An nginx combined log of one line per path, their whole-second
+    stamps spread evenly over span_s seconds."""
+    n = len(paths)
+    lines = []
+    for k, path in enumerate(paths):
+        stamp = time.strftime("%d/%b/%Y:%H:%M:%S", time.gmtime(
+            start + int(k * span_s / n)))
+        lines.append('127.0.0.1 - - [%s +0000] "%s %s HTTP/1.1" 200 5 "-"'
+                     ' "Mozilla/5.0"\n' % (stamp, (methods or {}).get(
+                         k, "GET"), path))
+    return "".join(lines)
+
+
+def log_instants(text, speed=1.0):
+    """The instants a log's GET lines are due at, as replay spreads them."""
+    return [at / speed for at, _ in hammer.replay_stream(
+        text.splitlines(True), frozenset(["GET", "HEAD"]))]
+
+
+class TestReplaySchedule(unittest.TestCase):
+    """--replay's schedule as pure functions of the log's lines."""
+
+    def stream(self, instants):
+        line = hammer.LogLine
+        return lambda: iter([(at, line("GET", "/%d" % k, at, False))
+                             for k, at in enumerate(instants)])
+
+    def test_speed_and_shares(self):
+        passes = self.stream([0.0, 1.0, 2.0, 3.0, 4.0])
+        got = [(at, r.target) for at, r in hammer.replay_schedule(
+            passes, 2.0, None, 1, 2)]
+        self.assertEqual(got, [(0.5, "/1"), (1.5, "/3")])
+        merged = sorted(at for first in range(3) for at, _ in
+                        hammer.replay_schedule(passes, 1.0, None, first, 3))
+        self.assertEqual(merged, [0.0, 1.0, 2.0, 3.0, 4.0])
+
+    def test_loop_starts_over_each_period(self):
+        passes = self.stream([0.0, 0.5, 1.0])
+        period = hammer.loop_period(3, 1.0)
+        self.assertEqual(period, 1.5)
+        got = list(itertools.islice(hammer.replay_schedule(
+            passes, 1.0, period, 0, 2), 4))
+        # slots 0, 2 of the first pass, then 4 (the second's /1), 6 ...
+        self.assertEqual([(at, r.target) for at, r in got],
+                         [(0.0, "/0"), (1.0, "/2"), (2.0, "/1"),
+                          (3.0, "/0")])
+        self.assertEqual(hammer.loop_period(1, 0.0), 1.0)
+
+    def test_empty_stream_ends_a_loop(self):
+        self.assertEqual(list(hammer.replay_schedule(
+            lambda: iter([]), 1.0, 1.0, 0, 1)), [])
+
+    def test_scan_log(self):
+        text = combined_log(["/a", "/b", "/c", "/d"], 2.0, methods={1: "POST"})
+        self.assertEqual(hammer.scan_log(
+            (text + "junk\n").splitlines(True), frozenset(["GET"])),
+            (4, 1, "junk", 1, 3, 1.5, 1.5))
+
+    def test_whole_seconds_spread_in_log_order(self):
+        text = combined_log(["/%d" % k for k in range(6)], 2.0)
+        self.assertEqual(log_instants(text, 2.0),
+                         [0.0, 1 / 6.0, 2 / 6.0, 0.5, 0.5 + 1 / 6.0,
+                          0.5 + 2 / 6.0])
+
+
+class TestReplay(ScenarioTestCase):
+    """--replay against the WebApp: each line once, at its instant."""
+
+    def log(self, text, name="access.log"):
+        return self.write(name, text)
+
+    def lines_sent(self):
+        return sorted(int(urllib.parse.parse_qs(h.query)["line"][0])
+                      for h in self.app.hits())
+
+    def test_each_line_once_at_its_instant(self):
+        paths = ["/items/%d?line=%d" % (k % 5 + 1, k) for k in range(200)]
+        text = combined_log(paths, 2.0)
+        proc = self.hammer(self.app.url, "--replay", self.log(text),
+                           "--replay-speed", "10", "-p", "2", "-c", "8")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.lines_sent(), list(range(200)))
+        rows = self.table()
+        self.assertEqual(sorted(float(r.scheduled) for r in rows), [
+            round(at, 6) for at in log_instants(text, 10.0)])
+        self.assertEqual({(r.method, r.name, r.status) for r in rows},
+                         {("GET", "/items/{id}", 200)})
+        self.assertIn("rate        the log's ", proc.stdout)
+        s = self.settings()
+        self.assertEqual((s["model"], s["shape"], s["arrivals"]),
+                         ("open", "replay", "replay"))
+        self.assertEqual(s["replay"], {
+            "log": os.path.join(self.tmp.name, "access.log"), "speed": 10.0,
+            "loop": False, "methods": ["GET", "HEAD"], "lines": 200,
+            "span_s": 1.99})
+        self.assertAlmostEqual(s["runtime_s"], 0.199 + 0.05)
+
+    def test_methods_and_unfit_lines(self):
+        text = combined_log(["/echo?line=%d" % k for k in range(6)], 1.0,
+                            methods={2: "POST", 4: "DELETE"}) + "junk\n"
+        log = self.log(text)
+        code, out, err = self.main(self.app.url, "--replay", log,
+                                   "--replay-speed", "10", "-p", "1", "-q")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(err.splitlines()[0], "hammer: note: %s: 4 of 7 lines"
+                         " replayed; 2 of other methods skipped (a log carries"
+                         " no bodies: --replay-methods); 1 fit no log format,"
+                         " skipped, the first: 'junk'" % log)
+        self.assertEqual(self.lines_sent(), [0, 1, 3, 5])
+        self.main(self.app.url, "--replay", log, "--replay-speed", "10",
+                  "--replay-methods", "get,post", "-p", "1", "-q")
+        self.assertEqual(self.lines_sent(), [0, 0, 1, 1, 2, 3, 3, 5, 5])
+
+    def test_loop_until_the_runtime(self):
+        text = combined_log(["/items?line=%d" % k for k in range(10)], 1.0)
+        proc = self.hammer(self.app.url, "--replay", self.log(text),
+                           "--replay-speed", "10", "--replay-loop",
+                           "--runtime", "0.425", "-p", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # passes every 0.1 s (a 0.09 s span and its mean gap): 4 whole
+        # passes, then the lines at 0.40, 0.41 and 0.42
+        self.assertEqual(self.lines_sent(), sorted(
+            list(range(10)) * 4 + [0, 1, 2]))
+
+    def test_nodes_split_the_lines(self):
+        text = combined_log(["/items?line=%d" % k for k in range(30)], 1.0)
+        log = self.log(text)
+        seen = []
+        for node in ("1/2", "2/2"):
+            proc = self.hammer(self.app.url, "--replay", log,
+                               "--replay-speed", "10", "--node", node,
+                               "--seed", "1", "-p", "2")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            seen.append(self.lines_sent())
+            self.app.log[:] = []
+        self.assertEqual(seen, [list(range(0, 30, 2)), list(range(1, 30, 2))])
+
+    def test_requests_cap(self):
+        text = combined_log(["/items?line=%d" % k for k in range(30)], 1.0)
+        proc = self.hammer(self.app.url, "--replay", self.log(text),
+                           "--replay-speed", "10", "-n", "7", "-p", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.lines_sent(), list(range(7)))
+
+    def test_bad_replays(self):
+        good = self.log(combined_log(["/a"], 1.0))
+        empty = self.log("", "empty.log")
+        posts = self.log(combined_log(["/a"], 1.0, methods={0: "POST"}) +
+                         "junk\n", "posts.log")
+        url = self.app.url
+        cases = [
+            ([url, "--replay", empty], "log %r is empty" % empty),
+            ([url, "--replay", posts], "log %r has no GET/HEAD line to replay"
+             " (1 lines fit no log format, 1 are of other methods; the first"
+             " that does not fit: 'junk')" % posts),
+            ([url, "--replay", self.tmp.name + "/gone.log"], "cannot read log"
+             " %r: No such file or directory" % (self.tmp.name + "/gone.log")),
+            ([url, "--replay", self.tmp.name], "log %r is not a regular file"
+             % self.tmp.name),
+            ([url, "--replay", good, "--rate", "10"], "--replay sends the"
+             " log's requests at its instants: leave out --rate"),
+            ([url, "--replay", good, "-d", "x"], "--replay sends the log's"
+             " requests at its instants: leave out --data"),
+            (["--replay", good], "a URL is required (or --demo to try hammer"
+             " on a built-in target)"),
+            ([url, "--replay", good, "--replay-speed", "0"], "--replay-speed"
+             " 0: want a number above 0, as 2 for twice as fast"),
+            ([url, "--replay-loop"], "--replay-loop is for --replay"),
+            ([url, "--replay-speed", "2"], "--replay-speed is for --replay"),
+            ([url, "--replay", good, "--replay-methods", "G T"],
+             "--replay-methods 'G T': want methods such as GET,HEAD,POST"),
+        ]
+        for argv, message in cases:
+            with self.subTest(argv=argv):
+                self.assert_usage(argv, message)
+
+
+@timed
+class TestReplayPace(LoadShapeTestCase):
+    """A 2,000-line combined log over 10 s, replayed at speed 1 and 2: the
+    server sees every line, each row's slot is the log's scaled instant,
+    sent within 5 ms p99 of it, and the run lasts the span / the speed."""
+
+    def replay(self, speed):
+        app = WebApp()
+        self.addCleanup(app.stop)
+        text = combined_log(["/items?line=%d" % k for k in range(2000)], 10.0)
+        log = os.path.join(self.tmp.name, "access.log")
+        write(log, text)
+        proc = self.hammer(app.url, "--replay", log, "--replay-speed",
+                           str(speed), "-p", "1", "-c", "20", timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        sent = [int(urllib.parse.parse_qs(h.query)["line"][0])
+                for h in app.hits()]
+        self.assertEqual(sorted(sent), list(range(2000)))
+        rows = self.rows()
+        self.assertEqual(sorted(float(r[5]) for r in rows),
+                         [round(at, 6) for at in log_instants(text, speed)])
+        late = sorted(float(r[0]) - float(r[5]) for r in rows)
+        self.assertLess(late[int(len(late) * 0.99)], 0.005)
+        self.assertGreaterEqual(late[0], -0.001)
+        span = log_instants(text, speed)[-1]
+        duration = self.settings()["duration_s"]
+        self.assertGreaterEqual(duration, span)
+        self.assertLess(duration, span + 0.2)
+
+    def test_speed_1(self):
+        self.replay(1)
+
+    def test_speed_2(self):
+        self.replay(2)
+
+
 # --- examples/ and README.md -------------------------------------------------
 
 

@@ -3751,6 +3751,7 @@ def recording_kind(head):
 
 MIN_CORRELATED_CHARS = 8    # a shorter value stays a constant
 THINK_MIN_S = 0.5           # a longer gap between requests is a user.sleep
+MAX_CORRELATIONS_SHOWN = 10  # --import prints this many, then a count
 MAX_JSON_LEAVES = 10000     # values of one JSON response looked at
 IMPORT_KEEPS = ("assets", "hosts", "headers")
 HOP_BY_HOP = frozenset(
@@ -3899,6 +3900,7 @@ def text_tokens(texts):
 
 
 def occurs(value, tokens, texts):
+    """Whether a request's texts (and their tokens) hold value."""
     if value in tokens:
         return True
     if TOKEN_SPLIT_RE.search(value):
@@ -3997,25 +3999,33 @@ def correlate(requests):
     taken = set(["user", "hammer", "re", "html", "quote", "flow",
                  "hidden_input", "redirect_path", "set_cookie"])
     seen_tokens, seen_texts = set(), []
-    live = {}               # value -> (source index, Source)
+    live = {}       # value -> (source index, Source): found as a token
+    odd = {}        # the same for values a token split would cut
     uses = [dict() for _ in requests]   # per request: value -> (i, Source)
     constant = set()
     for j, r in enumerate(requests):
         texts = request_texts(r)
         tokens = text_tokens(texts)
-        for value, (i, source) in live.items():
+        for token in tokens:
+            if token in live:
+                uses[j][token] = live[token]
+        for value, found in odd.items():
             if occurs(value, tokens, texts):
-                uses[j][value] = (i, source)
+                uses[j][value] = found
         seen_tokens |= tokens
         seen_texts += texts
         for source in r.sources:
-            if source.value in constant:
+            value = source.value
+            if value in constant:
                 continue
-            if occurs(source.value, seen_tokens, seen_texts) and (
-                    source.value not in live):
-                constant.add(source.value)
+            if value not in live and value not in odd and occurs(
+                    value, seen_tokens, seen_texts):
+                constant.add(value)     # sent before a response gave it
                 continue
-            live[source.value] = (j, source)
+            if TOKEN_SPLIT_RE.search(value):
+                odd[value] = (j, source)
+            else:
+                live[value] = (j, source)
     extract = collections.defaultdict(list)
     names = {}
     for used in uses:
@@ -4029,6 +4039,9 @@ def correlate(requests):
                 names[(i, value)] = python_name(
                     "location" if source.kind == "location" else key, taken)
                 extract[i].append((source, names[(i, value)]))
+    for i, found in extract.items():     # in the response's order
+        order = requests[i].sources
+        found.sort(key=lambda item: order.index(item[0]))
     live_names = [{value: names[(i, value)] for value, (i, _) in used.items()}
                   for used in uses]
     return extract, live_names
@@ -4160,7 +4173,8 @@ def request_name(r, names):
     path = path.partition("?")[0]
     shown = path
     for value in sorted(names, key=len, reverse=True):
-        shown = shown.replace(value, "{%s}" % names[value])
+        shown = shown.replace(value, "{%s}" % re.sub(r"_\d+$", "",
+                                                       names[value]))
     shown = "/".join(s if s.startswith("{") and s.endswith("}") else
                      collapse_ids(s) if s else s for s in shown.split("/"))
     return None if shown == path else shown
@@ -4528,9 +4542,13 @@ def import_main(args, out):
                   % (len(requests), len(entries), pages,
                      "" if pages == 1 else "s", origin),
                   "dropped     %s" % dropped_line(dropped, hosts),
-                  "correlated  %d value%s%s" % (
+                  "correlated  %d value%s%s%s" % (
                       len(correlations), "" if len(correlations) == 1
-                      else "s", "".join("\n  " + c for c in correlations))]
+                      else "s", "".join("\n  " + c for c in correlations[
+                          :MAX_CORRELATIONS_SHOWN]), "\n  ... and %d more,"
+                      " listed in the script's docstring" % (
+                          len(correlations) - MAX_CORRELATIONS_SHOWN)
+                      if len(correlations) > MAX_CORRELATIONS_SHOWN else "")]
     elif kind == "curl":
         commands = parse_curl(text, path)
         ignored = sorted(set(o for c in commands for o in c.ignored))
@@ -9198,7 +9216,8 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     (and own_pids) used; sizing: the SizingResult of --sizing; stopped_s:
     the elapsed seconds when the signal signum came."""
     stats = WorkerStats(plan.model == "open", plan.groups is not None
-                        or plan.targets is not None, plan.ok_status)
+                        or plan.targets is not None
+                        or plan.replay is not None, plan.ok_status)
     rows, duration, busy, failed = 0, 0.0, [], False
     for index in sorted(done):
         d = done[index]
@@ -10766,7 +10785,8 @@ def outside_paths(args, top):
     directory hammer was started in."""
     paths = [parse_script_arg(s)[0] for s in args.script]
     paths += list(args.locustfile or ()) + [args.output]
-    paths += [args.targets, args.project, args.data_file, args.ssh_config]
+    paths += [args.targets, args.project, args.data_file, args.ssh_config,
+              args.replay]
     if args.data is not None and args.data.startswith("@"):
         paths.append(args.data[1:])
     if args.hosts is not None and str(args.hosts).startswith("@"):
@@ -12398,7 +12418,7 @@ def command(argv, parser, err):
                          " URL")
     if args.demo and args.runtime is None and not (
             args.stages is not None or args.cycles is not None
-            or args.sizing):
+            or args.sizing or args.replay is not None):
         args.runtime = DEMO_RUNTIME_S
     listener = None
     try:
@@ -12512,6 +12532,9 @@ def web_command(argv, top):
         raise UsageError("--help and --version are for the command line")
     if args.web is not None or args.web_keep or args.web_token:
         raise UsageError("--web and its options are the view's own")
+    if args.import_ is not None:
+        raise UsageError("--import writes a file and sends nothing: run it"
+                         " on the command line")
     outside = outside_paths(args, top)
     if outside is not None:
         raise UsageError("%r is outside %s, the directory hammer was started"

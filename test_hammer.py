@@ -9109,12 +9109,12 @@ class TestImport(ScenarioTestCase):
         self.assertEqual(script.split("def flow(user):\n")[1], """\
     # --- page 1: /api/orders
     r1 = user.post("/api/orders", json={"sku": "abc"})
+    # xsrf: the Set-Cookie 'xsrf' of response 1 (POST /api/orders)
+    xsrf = set_cookie(r1, "xsrf")
     # location: the Location of response 1 (POST /api/orders)
     location = redirect_path(r1)
     # order_id: the JSON field ['order']['id'] of response 1 (POST /api/orders)
     order_id = str(r1.json()["order"]["id"])
-    # xsrf: the Set-Cookie 'xsrf' of response 1 (POST /api/orders)
-    xsrf = set_cookie(r1, "xsrf")
     user.get(location, name="/api/orders/{order_id}")
     user.put(
         "/api/orders/" + order_id,
@@ -9482,6 +9482,124 @@ class TestReplay(ScenarioTestCase):
                 self.assert_usage(argv, message)
 
 
+FUZZ_RECORDING_EXAMPLES = 150   # per parser and run
+
+
+class TestRecordingFuzz(HypothesisTestCase):
+    """Random and mutated HAR files, curl commands and log lines into the
+    readers: a record or a UsageError, never another exception; and the
+    script of any HAR compiles."""
+
+    fuzzed = "hammer's HAR, curl and access log readers"
+
+    def mutated(self, templates, pieces):
+        st = self.st
+
+        @st.composite
+        def mutate(draw):
+            text = draw(st.sampled_from(templates))
+            for _ in range(draw(st.integers(0, 5))):
+                at = draw(st.integers(0, len(text)))
+                op = draw(st.sampled_from("ird"))
+                if op == "d":
+                    text = text[:at] + text[at + draw(st.integers(1, 8)):]
+                else:
+                    piece = draw(st.sampled_from(pieces))
+                    text = text[:at] + piece + text[at + (op == "r"):]
+            return text
+        return st.one_of(mutate(), mutate(), st.text(max_size=200))
+
+    def only_usage_errors(self, call, strategy):
+        @self.settings(FUZZ_RECORDING_EXAMPLES)
+        @self.hypothesis.given(strategy)
+        def check(text):
+            try:
+                call(text)
+            except hammer.UsageError as exc:
+                self.assertNotIn("\n", str(exc))
+        check()
+
+    def test_har(self):
+        entry = json.dumps(har_entry_doc(
+            "POST", "http://h/a?b=1", 302, "text/html",
+            '<input type="hidden" name="t" value="abcdefgh1">',
+            [("X-A", "1")], [("Location", "/next/abcdefgh1")], "t=abcdefgh1",
+            "application/x-www-form-urlencoded"))
+        templates = ['{"log": {"pages": [{"id": "p", "title": "T"}],'
+                     ' "entries": [%s, %s]}}' % (entry, entry.replace(
+                         "POST", "GET")), '{"log": {"entries": [%s]}}' % entry]
+        pieces = ['"', "{", "}", "[", "]", ",", ":", "null", "-1", '"x"',
+                  "1e999", '"\\u0000"', '"base64"', '"encoding"', "\\"]
+
+        def har(text):
+            entries = hammer.parse_har(text, "f.har")
+            requests = hammer.har_requests(entries, frozenset())[0]
+            if requests:
+                script = hammer.har_script(requests, "f.har", "http://h",
+                                           "f.py")[0]
+                compile(script, "f.py", "exec")
+        self.only_usage_errors(har, self.mutated(templates, pieces))
+
+    def test_har_documents(self):
+        st = self.st
+        leaf = st.one_of(st.none(), st.booleans(), st.integers(),
+                         st.floats(allow_nan=False), st.text(max_size=20))
+        value = st.recursive(leaf, lambda kids: st.one_of(
+            st.lists(kids, max_size=3),
+            st.dictionaries(st.sampled_from(
+                ["request", "response", "method", "url", "headers", "name",
+                 "value", "postData", "text", "params", "content",
+                 "mimeType", "encoding", "status", "startedDateTime",
+                 "time", "pageref", "entries", "log", "pages", "id"]),
+                kids, max_size=5)), max_leaves=20)
+        self.only_usage_errors(
+            lambda doc: hammer.parse_har(json.dumps(doc), "f.har"),
+            st.fixed_dictionaries({"log": st.fixed_dictionaries(
+                {"entries": st.lists(value, min_size=1, max_size=3)})}))
+
+    def test_curl(self):
+        templates = [
+            "curl 'http://h/a' -H 'A: b' --data-raw $'x=\\'1\\'\\n' \\\n"
+            "  --compressed ;\ncurl -X PUT -d a=1 http://h/b -L -k\n",
+            '$ curl -u u:p --json "{\\"a\\": 1}" "http://h/c?d=e"\n']
+        pieces = ["'", '"', "\\", "$'", "\n", ";", "&&", " -H", " -d", "#",
+                  " -X", " --data-urlencode", " -F", "\\x4", "\\u12"]
+
+        def curl(text):
+            for c in hammer.parse_curl(text, "c.txt"):
+                self.assertTrue(c.url.lower().startswith(("http://",
+                                                          "https://")))
+                reqs = hammer.curl_requests([c], frozenset())[0]
+                compile(hammer.curl_script(reqs, "c.txt", "http://h", False,
+                                           "c.py"), "c.py", "exec")
+        self.only_usage_errors(curl, self.mutated(templates, pieces))
+
+    def test_log_lines(self):
+        templates = [
+            '1.2.3.4 - - [05/Dec/2026:02:30:00 +0000] "GET /a?b HTTP/1.1"'
+            ' 200 5 "-" "ua" 1796437800.250',
+            '{"method": "GET", "path": "/x", "time": "2026-12-05T02:30:00Z"}']
+        pieces = ['"', "[", "]", " ", "-", "\\", "/", ":", "{", "}",
+                  "99", "\x00", "Feb", "+9999"]
+
+        @self.settings(FUZZ_RECORDING_EXAMPLES)
+        @self.hypothesis.given(self.st.lists(self.mutated(templates, pieces),
+                                             max_size=5))
+        def check(lines):
+            got = list(hammer.log_lines(lines))
+            for record, _ in got:
+                if record is not None:
+                    self.assertTrue(record.target.startswith("/"))
+                    self.assertTrue(math.isfinite(record.stamp_s))
+            spread = list(hammer.spread_instants(
+                [(r, l) for r, l in got if r is not None]))
+            self.assertEqual([at for at, _, _ in spread],
+                             sorted(at for at, _, _ in spread))
+            hammer.recording_kind("\n".join(lines).encode("utf-8",
+                                                           "surrogatepass"))
+        check()
+
+
 @timed
 class TestReplayPace(LoadShapeTestCase):
     """A 2,000-line combined log over 10 s, replayed at speed 1 and 2: the
@@ -9618,6 +9736,51 @@ class TestExamples(ScenarioTestCase):
         commenter = hammer.group_of_users([3, 1]).index(1)
         self.assertEqual({u for _, u, _ in self.app.comments},
                          {"user%d" % commenter})
+
+
+class TestRecordingExamples(ScenarioTestCase):
+    """examples/login.har, curl.sh and access.log: imported (and the log
+    replayed), then run against WebApp with exact counts."""
+
+    def test_login_har(self):
+        script = os.path.join(self.tmp.name, "login.py")
+        code, out, err = self.main("--import", os.path.join(
+            EXAMPLES, "login.har"), "--import-out", script)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("  correlated  2 values", out)
+        proc = self.hammer(self.app.url, "--script", script, "-p", "1", "-c",
+                           "2", "-n", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual({r.error for r in self.table()}, {""})
+        self.assertEqual(self.app.counts(item_names), collections.Counter({
+            ("GET", "/login"): 2, ("POST", "/login"): 2, ("GET", "/items"): 2,
+            ("GET", "/items/[id]"): 2, ("POST", "/items/[id]/comment"): 2}))
+        self.assertEqual(len(self.app.comments), 2)
+
+    def test_curl_sh(self):
+        script = os.path.join(self.tmp.name, "curl_tasks.py")
+        code, out, err = self.main("--import", os.path.join(
+            EXAMPLES, "curl.sh"), "--import-out", script)
+        self.assertEqual((code, err), (0, ""))
+        proc = self.hammer(self.app.url, "--script", script, "-p", "1", "-c",
+                           "1", "-n", "30", "--seed", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual({r.error for r in self.table()}, {""})
+        counts = self.app.counts()
+        self.assertEqual(sum(counts.values()), 30)
+        self.assertEqual(set(counts), {("GET", "/items"), ("GET", "/items/2"),
+                                       ("POST", "/echo")})
+
+    def test_access_log(self):
+        proc = self.hammer(self.app.url, "--replay", os.path.join(
+            EXAMPLES, "access.log"), "--replay-speed", "10", "-p", "1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(EXAMPLES, "access.log")) as f:
+            gets = [line.split('"')[1].split()[1] for line in f
+                    if '"GET ' in line]
+        self.assertEqual(sorted(h.path for h in self.app.hits()),
+                         sorted(gets))
+        self.assertIn("2 of other methods skipped", proc.stderr)
 
 
 class TestKubernetesExample(ScenarioTestCase):

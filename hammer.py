@@ -4656,6 +4656,10 @@ def replay_methods(text):
 REPLAY_TAIL_S = 0.05    # the run goes on this long after the last line's
                         # instant, so that its slot is not cut
 REPLAY_CACHE = 4096     # requests built, kept for lines that repeat
+REPLAY_AHEAD = 32768    # lines a worker parses ahead of its slots, so that
+                        # a second's lines are parsed while the second
+                        # before is sent, not in a burst as it begins
+REPLAY_PUMP = 2         # lines parsed ahead per line read, per process
 
 Replay = collections.namedtuple(
     "Replay", "path speed loop methods lines span_s period_s fit unfit"
@@ -4667,13 +4671,38 @@ loops), fit (lines that fit a format), unfit (those that do not), the
 first unfit line, and other (lines of other methods)."""
 
 
-def replay_stream(lines, methods):
-    """An access log's lines -> (instant_s, LogLine) for each line of the
-    methods given, instants from the log's first line (spread over whole
-    seconds); a generator."""
-    fitting = ((record, line) for record, line in log_lines(lines)
-               if record is not None)
-    for at, record, _ in spread_instants(fitting):
+class LogReader(object):
+    """An access log's LogLines (None for a line that fits no format),
+    parsed ahead: pump(n) parses up to n more lines into a buffer of at
+    most REPLAY_AHEAD, which iterating takes first.  Not for two threads
+    at once."""
+
+    def __init__(self, lines):
+        self.source = (record for record, _ in log_lines(lines))
+        self.ahead = collections.deque()
+
+    def pump(self, n):
+        if len(self.ahead) < REPLAY_AHEAD:
+            self.ahead.extend(itertools.islice(self.source, n))
+
+    def __iter__(self):
+        ahead = self.ahead
+        while True:
+            while ahead:
+                yield ahead.popleft()
+            record = next(self.source, StopIteration)
+            if record is StopIteration:
+                return
+            yield record
+
+
+def replay_stream(records, methods):
+    """An access log's LogLines in order (None for a line that fits no
+    format) -> (instant_s, LogLine) for each line of the methods given,
+    instants from the log's first line (spread over whole seconds); a
+    generator."""
+    fitting = ((record,) for record in records if record is not None)
+    for at, record in spread_instants(fitting):
         if record.method.upper() in methods:
             yield at, record
 
@@ -4692,10 +4721,10 @@ def scan_log(lines, methods):
                     first_unfit.append(line)
                 continue
             counts["fit"] += 1
-            yield record, line
+            yield (record,)
 
     last = last_replayed = 0.0
-    for at, record, _ in spread_instants(fitting()):
+    for at, record in spread_instants(fitting()):
         last = at
         if record.method.upper() in methods:
             counts["replayed"] += 1
@@ -4737,16 +4766,18 @@ class ReplaySlots(Slots):
     skipped, when it is already due).  The request of the slot a user
     took is in self.mine.entry, its thread's own."""
 
-    def __init__(self, t0, end, schedule, entry):
-        self.t0, self.end = t0, end
+    def __init__(self, schedule, entry, pump):
+        self.t0 = self.end = None   # set at the start
         self.slots = schedule
         self.lock = threading.Lock()
         self.mine = threading.local()
         self.entry = entry      # LogLine -> (request, head, big, put)
+        self.pump = pump        # parse n lines ahead
 
     def after(self, sent, done):
         with self.lock:
             item = next(self.slots, None)
+            self.pump()
         if item is None:
             return math.inf     # the log (or its share of -n) is sent
         at, record = item
@@ -4785,16 +4816,21 @@ def replay_entries(plan, queue):
     return entry
 
 
-def replay_slots(plan, index, t0, end, queue):
+def replay_slots(plan, index, queue):
     """--replay: the ReplaySlots of worker `index`, its share of the
-    node's lines and of -n."""
+    node's lines and of -n, with the log's first REPLAY_AHEAD lines
+    parsed (before the start: its t0 and end are set then)."""
     replay = plan.replay
     i, n = plan.node or (1, 1)
     first = i - 1 + n * index
+    reader = []
+    step = REPLAY_PUMP * n * plan.processes     # it parses every line
 
     def passes():
         with open(replay.path, "rb") as f:
-            for item in replay_stream(f, replay.methods):
+            reader[:] = [LogReader(f)]
+            reader[0].pump(REPLAY_AHEAD)
+            for item in replay_stream(reader[0], replay.methods):
                 yield item
 
     schedule = replay_schedule(passes, replay.speed, replay.period_s
@@ -4803,7 +4839,13 @@ def replay_slots(plan, index, t0, end, queue):
     if plan.requests is not None:
         schedule = itertools.islice(schedule, split_evenly(split_evenly(
             plan.requests, n)[i - 1], plan.processes)[index])
-    return ReplaySlots(t0, end, schedule, replay_entries(plan, queue))
+    slots = ReplaySlots(schedule, replay_entries(plan, queue),
+                        lambda: reader and reader[0].pump(step))
+    with slots.lock:    # open the log and parse ahead, before the start
+        head = next(schedule, None)
+        if head is not None:
+            slots.slots = itertools.chain([head], schedule)
+    return slots
 
 
 def replay_plan(args):
@@ -8437,6 +8479,8 @@ class Worker(object):
                 self.locust_events("init")
             if plan.targets is not None:
                 self.table = targets_table(plan.targets, self.writer.queue)
+            if plan.replay is not None:
+                self.slots = replay_slots(plan, self.index, self.writer.queue)
             threads = self.start_users(connect)
             self.locust_events("test_start")
             self.messages.put(Ready(self.index))
@@ -8448,8 +8492,7 @@ class Worker(object):
             if self.ctx is not None:
                 self.ctx.t0 = self.t0
             if plan.replay is not None:
-                self.slots = replay_slots(plan, self.index, self.t0,
-                                          self.end, self.writer.queue)
+                self.slots.t0, self.slots.end = self.t0, self.end
             elif self.open_model:
                 self.slots = open_slots(plan, self.index, self.t0, self.end)
             cpu0 = self.cpu0 = time.process_time()

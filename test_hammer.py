@@ -9321,7 +9321,7 @@ def combined_log(paths, span_s, start=1796437800, methods=None):
 def log_instants(text, speed=1.0):
     """The instants a log's GET lines are due at, as replay spreads them."""
     return [at / speed for at, _ in hammer.replay_stream(
-        text.splitlines(True), frozenset(["GET", "HEAD"]))]
+        hammer.LogReader(text.splitlines(True)), frozenset(["GET", "HEAD"]))]
 
 
 class TestReplaySchedule(unittest.TestCase):
@@ -9418,16 +9418,19 @@ class TestReplay(ScenarioTestCase):
                   "--replay-methods", "get,post", "-p", "1", "-q")
         self.assertEqual(self.lines_sent(), [0, 0, 1, 1, 2, 3, 3, 5, 5])
 
-    def test_loop_until_the_runtime(self):
+    def test_loop_starts_over(self):
         text = combined_log(["/items?line=%d" % k for k in range(10)], 1.0)
         proc = self.hammer(self.app.url, "--replay", self.log(text),
                            "--replay-speed", "10", "--replay-loop",
-                           "--runtime", "0.425", "-p", "1")
+                           "--runtime", "10", "-n", "25", "-p", "1")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        # passes every 0.1 s (a 0.09 s span and its mean gap): 4 whole
-        # passes, then the lines at 0.40, 0.41 and 0.42
+        # two whole passes, a pass every 0.1 s (a 0.09 s span and its mean
+        # gap), then the third's first 5 lines
         self.assertEqual(self.lines_sent(), sorted(
-            list(range(10)) * 4 + [0, 1, 2]))
+            list(range(10)) * 2 + list(range(5))))
+        self.assertEqual(sorted(float(r.scheduled) for r in self.table()),
+                         sorted(round(p * 0.1 + k * 0.01, 6) for p in range(3)
+                                for k in range(10))[:25])
 
     def test_nodes_split_the_lines(self):
         text = combined_log(["/items?line=%d" % k for k in range(30)], 1.0)

@@ -3086,14 +3086,17 @@ RECORDING_KINDS = ("har", "curl", "log")
 
 HarEntry = collections.namedtuple(
     "HarEntry", "method url headers body body_type started_s time_s status"
-    " response_headers text mime page")
+    " response_headers text mime page skip")
 HarEntry.__doc__ = """One request of a HAR file: method, url (absolute),
 headers [(name, value)], body (bytes or None), body_type (its postData's
 mimeType, or None), started_s (epoch seconds, or
 None when missing), time_s (its duration, None when missing), status (0
 when missing), response_headers [(name, value)], text (the response body
 as text, None when absent or binary), mime (the response's MIME type,
-lowercase, without parameters) and page (its page's title or None)."""
+lowercase, without parameters), page (its page's title or None) and
+skip (why --import drops it whatever it keeps: 'not http(s)' for a
+data:, blob: or ws: URL, 'from the browser's cache' for a request the
+browser did not send; else None)."""
 
 CurlCommand = collections.namedtuple(
     "CurlCommand", "method url headers body follow insecure ignored line")
@@ -3385,8 +3388,14 @@ def har_entry(e, number, titles, path):
     if not isinstance(method, str) or not set(method) <= TOKEN_CHARS \
             or not method:
         raise UsageError("%s: bad method %r" % (where, method))
-    if not isinstance(url, str) or not re.match(r"(?i)https?://[^/?#]", url):
-        raise UsageError("%s: url %r is not http(s)" % (where, url))
+    if not isinstance(url, str) or not is_absolute(url) and not re.match(
+            r"(?i)(data|blob|about|javascript):", url):
+        raise UsageError("%s: url %r is not a URL" % (where, url))
+    skip = None
+    if not re.match(r"(?i)https?://[^/?#]", url):
+        skip = "not http(s)"
+    elif e.get("_fromCache") in ("memory", "disk"):
+        skip = "from the browser's cache"
     resp = e.get("response") if isinstance(e.get("response"), dict) else {}
     status = resp.get("status")
     text, mime = har_text(resp.get("content"))
@@ -3399,7 +3408,7 @@ def har_entry(e, number, titles, path):
         har_time(e.get("time")),
         status if isinstance(status, int) and 0 < status < 1000 else 0,
         har_headers(resp.get("headers"), where), text, mime,
-        titles.get(page) if isinstance(page, str) else None)
+        titles.get(page) if isinstance(page, str) else None, skip)
 
 
 def parse_har(text, path):
@@ -3937,14 +3946,17 @@ line (a curl command's first line)."""
 def har_requests(entries, keep):
     """HarEntries -> (the Requests kept, the origin, what was dropped
     (counts by reason), the other hosts dropped)."""
-    documents = [e for e in entries if e.mime == "text/html"]
-    first = (documents or entries)[0]
-    home = url_origin(first.url)
+    sent = [e for e in entries if not e.skip] or entries
+    documents = [e for e in sent if e.mime == "text/html"]
+    home = url_origin((documents or sent)[0].url)
     dropped = collections.Counter()
     hosts = set()
     requests = []
     last_page = None
     for e in entries:
+        if e.skip:
+            dropped[e.skip] += 1
+            continue
         same = url_origin(e.url) == home
         if not same and "hosts" not in keep:
             dropped["requests to other hosts"] += 1
@@ -4500,6 +4512,9 @@ def dropped_line(dropped, hosts):
                                     else one) + (
                 " (%s)" % ", ".join(hosts) if what.endswith("hosts")
                 and hosts else ""))
+    for what in ("not http(s)", "from the browser's cache"):
+        if dropped[what]:
+            parts.append("%d %s" % (dropped[what], what))
     heads = sorted((k[9:], n) for k, n in dropped.items()
                    if k.startswith("headers: "))
     if heads:
@@ -4528,6 +4543,7 @@ def import_main(args, out):
     files, lines = collections.OrderedDict(), []
     if kind == "har":
         entries = parse_har(text, path)
+        text = None     # the entries hold what is needed of it
         requests, origin, dropped, hosts = har_requests(entries, keep)
         if not requests:
             raise UsageError("%s: all %d requests were dropped (%s): give"

@@ -8852,6 +8852,23 @@ class TestRecordingParsers(TempDirTestCase):
                 self.assertEqual(entries[0].page, "Log in" if shape ==
                                  "chrome" else None)
 
+    def test_har_entries_not_sent(self):
+        doc = {"log": {"entries": [
+            {"request": {"method": "GET", "url": "data:image/png;base64,AA"}},
+            {"request": {"method": "GET", "url": "wss://h/socket"}},
+            {"request": {"method": "GET", "url": "http://h/a"},
+             "_fromCache": "memory"},
+            {"request": {"method": "GET", "url": "http://h/b"}}]}}
+        entries = hammer.parse_har(json.dumps(doc), "x")
+        self.assertEqual([e.skip for e in entries], [
+            "not http(s)", "not http(s)", "from the browser's cache", None])
+        requests, origin, dropped, _ = hammer.har_requests(entries,
+                                                           frozenset())
+        self.assertEqual(([r.url for r in requests], origin),
+                         (["/b"], "http://h"))
+        self.assertEqual(hammer.dropped_line(dropped, []),
+                         "2 not http(s), 1 from the browser's cache")
+
     def test_har_order_by_start(self):
         doc = {"log": {"entries": [
             {"startedDateTime": "2026-01-01T00:00:02Z",
@@ -8874,9 +8891,9 @@ class TestRecordingParsers(TempDirTestCase):
         self.usage(lambda: parse('[1, 2]', "t.har"),
                    "t.har: JSON, but not a HAR file (no log.entries)")
         self.usage(lambda: parse('{"log": {"entries": [{"request": {'
-                                 '"method": "GET", "url": "ftp://x/"}}]}}',
+                                 '"method": "GET", "url": "/x"}}]}}',
                                  "t.har"),
-                   "t.har: entry 1: url 'ftp://x/' is not http(s)")
+                   "t.har: entry 1: url '/x' is not a URL")
         self.usage(lambda: parse('{"log": {"entries": [1]}}', "t.har"),
                    "t.har: entry 1 has no request")
         self.usage(lambda: parse('{"log": x}', "t.har"),
@@ -9930,6 +9947,7 @@ class TestReadme(unittest.TestCase):
         paths = dict((name, os.path.join(tmp, name)) for name in files)
         paths.update({"flow.py": os.path.join(EXAMPLES, "tasks.py"),
                       "my_project": os.path.join(EXAMPLES, "project"),
+                      "access.log": os.path.join(EXAMPLES, "access.log"),
                       "URL": url})
         for command in commands:
             argv = [paths.get(word, "@" + paths.get(word[1:], word[1:])

@@ -12,6 +12,8 @@ Usage:
     python hammer.py -f locustfile.py -H URL -u 50 -r 10 -t 5m  (Locust's)
     python hammer.py [URL] --targets targets.txt ...
     python hammer.py [URL ...] --web [HOST:PORT] [--web-keep]
+    python hammer.py --import login.har [--import-out login.py]
+    python hammer.py URL --replay access.log [--replay-speed 2]
     python hammer.py --demo
 
 Work is split over worker processes; each process runs threads, and each
@@ -48,6 +50,13 @@ the exception's type); the summary breaks them down by 4xx, 5xx,
 transport kind, checks and tasks.  A request is never sent
 twice: once sent, any failure is its row.  --timeout bounds every wait of
 a request: connect, send and read.
+
+--import writes a script from a recording and sends nothing: a HAR file
+becomes one task, the browser's flow, whose values that responses gave
+and later requests send back (CSRF tokens, ids) are read from the live
+responses; curl commands become a task each; an access log a weighted
+--targets file.  --replay sends an access log's requests at their
+recorded instants (divided by --replay-speed), as --rate sends its slots.
 
 --web serves a live view on 127.0.0.1:8089: a page that starts runs (as
 the same command lines would), shows each second's figures, changes the

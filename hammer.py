@@ -3091,7 +3091,6 @@ def data_header(record, path, line):
 MAX_RECORDING_B = 200 << 20     # a HAR (read whole) or curl file above this
                                 # is refused, its size named
 MAX_LOG_LINE_B = 64 << 10       # a longer access log line is unfit
-RECORDING_KINDS = ("har", "curl", "log")
 
 HarEntry = collections.namedtuple(
     "HarEntry", "method url headers body body_type started_s time_s status"

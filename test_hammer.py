@@ -10473,6 +10473,12 @@ class TestControllerParts(TempDirTestCase):
             ["http://127.0.0.1/", "-d", "@" + self.path("body.json")]))
         self.assertEqual(hammer.copy_plan(args)[1]["data"],
                          "@files/body/body.json")
+        args = vars(hammer.build_parser().parse_args(
+            ["http://127.0.0.1/", "--replay", self.path("users.csv")]))
+        files, d = hammer.copy_plan(args)
+        self.assertEqual((files, d["replay"]), (
+            [("files/replay/users.csv", self.path("users.csv"))],
+            "files/replay/users.csv"))
 
     def test_a_targets_body_outside_its_directory_is_refused(self):
         os.mkdir(self.path("t"))

@@ -3124,6 +3124,10 @@ ACCESS_LOG_RE = re.compile(
     r' ([+-])(\d\d)(\d\d)\] "([^"\\]*(?:\\.[^"\\]*)*)" (?:\d{3}|-)'
     r' (?:\d+|-)(.*)$')
 MSEC_RE = re.compile(r"(?:^|\s)(\d{9,10}\.\d{3})(?=\s|$)")
+METHOD_RE = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+\Z")
+CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+CLF_STAMPS = {}         # a common log's stamp fields -> epoch seconds
+MAX_CLF_STAMPS = 4096
 ISO_TIME_RE = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?"
     r"\s*(Z|[+-]\d\d:?\d\d)?$")
@@ -3177,14 +3181,20 @@ def clf_epoch(day, month, year, hour, minute, second, sign, zh, zm):
 
 
 def split_request_line(text):
-    """'GET /a?b HTTP/1.1' -> (method, target), None when it is not one."""
+    """'GET /a?b HTTP/1.1' -> (method, target), None when it is not one.
+    A target with non-ASCII characters has them percent-encoded (UTF-8),
+    as a browser sends them."""
     parts = text.split(" ")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         return None
     method, target = parts[0], parts[1]
-    if not set(method) <= TOKEN_CHARS or has_control(target):
+    if METHOD_RE.match(method) is None or CONTROL_RE.search(target):
         return None
-    if is_absolute(target):     # a proxy's log: the path of the URL
+    try:
+        target.encode("ascii")
+    except UnicodeEncodeError:
+        target = percent_encode(target, "")
+    if target[:1] != "/" and is_absolute(target):   # a proxy's log
         rest = target.split("://", 1)[1]
         target = "/" + rest.partition("/")[2]
     if not target.startswith("/"):
@@ -3199,7 +3209,12 @@ def parse_common_line(line):
     if m is None:
         return None
     request = split_request_line(m.group(10))
-    stamp = clf_epoch(*m.groups()[:9])
+    key = m.group(1, 2, 3, 4, 5, 6, 7, 8, 9)
+    stamp = CLF_STAMPS.get(key, False)
+    if stamp is False:  # the lines of one second share their stamp
+        if len(CLF_STAMPS) >= MAX_CLF_STAMPS:
+            CLF_STAMPS.clear()
+        stamp = CLF_STAMPS[key] = clf_epoch(*key)
     if request is None or stamp is None:
         return None
     msec = MSEC_RE.search(m.group(11))
@@ -4820,9 +4835,12 @@ class ReplaySlots(Slots):
 
 def replay_entries(plan, queue):
     """LogLine -> (request bytes, is HEAD, is big, the append of its
-    name's queue), built once for a line that repeats."""
+    name's queue), built once for a line that repeats: the request line,
+    then the head build_request() gives every request of the run."""
     cache = {}
-    target = plan.target
+    head = build_request("GET", plan.target, plan.headers, None,
+                         plan.keepalive)
+    rest = head[head.index(b"\r\n"):]
 
     def entry(record):
         key = (record.method, record.target)
@@ -4830,8 +4848,7 @@ def replay_entries(plan, queue):
         if found is None:
             if len(cache) >= REPLAY_CACHE:
                 cache.clear()
-            request = build_request(record.method, target._replace(
-                path=record.target), plan.headers, None, plan.keepalive)
+            request = ("%s %s HTTP/1.1" % key).encode("ascii") + rest
             found = cache[key] = (
                 request, record.method.upper() == "HEAD",
                 len(request) > SEND_CHUNK_B, queue(name_suffix(

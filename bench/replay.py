@@ -17,8 +17,10 @@ when missing, as bench/peers.py does).  It:
    `hammer.py URL --replay LOG -p 1 -c 64` as one process on CPU 1 under
    GNU time.  From results.csv it takes the rate sent (rows / the run's
    duration from results.csv.json) against the log's (lines / its span),
-   and each send's lateness (elapsed - scheduled: p50, p99, max).  Pass:
-   the rate sent within 1% of the log's;
+   and each send's lateness (elapsed - scheduled: p50, p99, max), beside
+   that of `--rate R` at the same rate, core and -c, run just after as a
+   control (a box shared with other work shows in both).  Pass: the rate
+   sent within 1% of the log's;
 2. writes a HAR of --har-mb MB (a login flow's pages, JSON answers with
    ids sent back later, and base64 images, as a browser's export holds
    them) and runs `hammer.py --import HAR --force` under GNU time: its
@@ -89,6 +91,21 @@ def gnu_time(cmd, timeout_s, cwd=None):
     return proc.stdout, seconds, int(rss.group(1)) / 1024.0
 
 
+def lateness(csv_path):
+    """A results.csv's sends less their slots, sorted; its rows; the rows
+    whose status is not 200."""
+    late, count, errors = [], 0, 0
+    with open(csv_path) as f:
+        next(f)
+        for row in f:
+            cells = row.split(",")
+            count += 1
+            errors += cells[2] != "200"
+            late.append(float(cells[0]) - float(cells[5]))
+    late.sort()
+    return late, count, errors
+
+
 def bench_replay(work, rate, seconds):
     log = os.path.join(work, "access.log")
     lines, span = write_log(log, rate, seconds)
@@ -99,19 +116,17 @@ def bench_replay(work, rate, seconds):
         stdout, wall, rss = gnu_time(pinned(CLIENT_CPU, [
             sys.executable, HAMMER, url, "--replay", log, "-p", "1", "-c",
             str(REPLAY_C), "-o", out_csv, "-q"]), seconds + RUN_GRACE_S)
+        control_csv = os.path.join(work, "rate.csv")
+        gnu_time(pinned(CLIENT_CPU, [
+            sys.executable, HAMMER, url, "--rate", str(rate), "--runtime",
+            str(seconds), "-p", "1", "-c", str(REPLAY_C), "-o", control_csv,
+            "-q"]), seconds + RUN_GRACE_S)
     finally:
         stop(nginx)
+    control = lateness(control_csv)[0]
     with open(out_csv + ".json") as f:
         settings = json.load(f)
-    late, count, errors = [], 0, 0
-    with open(out_csv) as f:
-        next(f)
-        for row in f:
-            cells = row.split(",")
-            count += 1
-            errors += cells[2] != "200"
-            late.append(float(cells[0]) - float(cells[5]))
-    late.sort()
+    late, count, errors = lateness(out_csv)
     duration = settings["duration_s"]
     sent_rps = count / duration
     log_rps = lines / span
@@ -123,6 +138,9 @@ def bench_replay(work, rate, seconds):
         "late_p50_ms": nearest_rank(late, 50) * 1000,
         "late_p99_ms": nearest_rank(late, 99) * 1000,
         "late_max_ms": late[-1] * 1000, "rss_mb": rss, "wall_s": wall,
+        "control_p50_ms": nearest_rank(control, 50) * 1000,
+        "control_p99_ms": nearest_rank(control, 99) * 1000,
+        "control_max_ms": control[-1] * 1000,
         "summary_rate": rate_line.group(0) if rate_line else "",
         "ok": abs(sent_rps / log_rps - 1) <= RATE_TOLERANCE and not errors
         and count == lines,
@@ -208,6 +226,10 @@ def report(args, r, i):
             r["ratio"], verdict(r["ok"])),
         "| lateness p50 / p99 / max | %.2f / %.2f / %.2f ms |" % (
             r["late_p50_ms"], r["late_p99_ms"], r["late_max_ms"]),
+        "| the same of `--rate %d` just after, the same core and -c |"
+        " %.2f / %.2f / %.2f ms |" % (args.rate, r["control_p50_ms"],
+                                      r["control_p99_ms"],
+                                      r["control_max_ms"]),
         "| peak RSS, wall (GNU time) | %.1f MB, %.2f s |" % (r["rss_mb"],
                                                            r["wall_s"]),
         "| hammer's rate line | `%s` |" % r["summary_rate"], "",

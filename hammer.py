@@ -4805,13 +4805,14 @@ class ReplaySlots(Slots):
     skipped, when it is already due).  The request of the slot a user
     took is in self.mine.entry, its thread's own."""
 
-    def __init__(self, schedule, entry, pump):
+    def __init__(self, schedule, entry, pump, puts):
         self.t0 = self.end = None   # set at the start
         self.slots = schedule
         self.lock = threading.Lock()
         self.mine = threading.local()
-        self.entry = entry      # LogLine -> (request, head, big, put)
+        self.entry = entry      # LogLine -> (request, head, big, suffix)
         self.pump = pump        # parse n lines ahead
+        self.puts = puts        # suffix -> the append of its rows' queue
 
     def after(self, sent, done):
         with self.lock:
@@ -4833,10 +4834,12 @@ class ReplaySlots(Slots):
             n += 1
 
 
-def replay_entries(plan, queue):
-    """LogLine -> (request bytes, is HEAD, is big, the append of its
-    name's queue), built once for a line that repeats: the request line,
-    then the head build_request() gives every request of the run."""
+def replay_entries(plan, queue, puts):
+    """LogLine -> (request bytes, is HEAD, is big, its name's suffix),
+    built once for a line that repeats: the request line, then the head
+    build_request() gives every request of the run.  puts[suffix] is the
+    append of the name's queue: an entry holds no method, so that it is
+    no object the garbage collector follows."""
     cache = {}
     head = build_request("GET", plan.target, plan.headers, None,
                          plan.keepalive)
@@ -4849,10 +4852,11 @@ def replay_entries(plan, queue):
             if len(cache) >= REPLAY_CACHE:
                 cache.clear()
             request = ("%s %s HTTP/1.1" % key).encode("ascii") + rest
-            found = cache[key] = (
-                request, record.method.upper() == "HEAD",
-                len(request) > SEND_CHUNK_B, queue(name_suffix(
-                    record.method, collapse_ids(record.target))).append)
+            suffix = name_suffix(record.method, collapse_ids(record.target))
+            if suffix not in puts:
+                puts[suffix] = queue(suffix).append
+            found = cache[key] = (request, record.method.upper() == "HEAD",
+                                  len(request) > SEND_CHUNK_B, suffix)
         return found
     return entry
 
@@ -4880,8 +4884,13 @@ def replay_slots(plan, index, queue):
     if plan.requests is not None:
         schedule = itertools.islice(schedule, split_evenly(split_evenly(
             plan.requests, n)[i - 1], plan.processes)[index])
-    slots = ReplaySlots(schedule, replay_entries(plan, queue),
-                        lambda: reader and reader[0].pump(step))
+    puts = {}
+    slots = ReplaySlots(schedule, replay_entries(plan, queue, puts),
+                        lambda: reader and reader[0].pump(step), puts)
+    import gc
+    if hasattr(gc, "freeze"):   # Python 3.7+: a replay's requests outlive
+        gc.collect()            # a collection or two, and start full ones;
+        gc.freeze()             # those then skip what the worker holds now
     with slots.lock:    # open the log and parse ahead, before the start
         head = next(schedule, None)
         if head is not None:
@@ -8067,13 +8076,14 @@ def user_loop(plan, t0, shape, quota, end, stop, record, connect, clock,
         return done
 
     if isinstance(shape, ReplaySlots):  # the request of the slot taken
-        mine = shape.mine
+        mine, puts = shape.mine, shape.puts
 
         def step(sent, at):
-            request, head, big, put = mine.entry
+            request, head, big, suffix = mine.entry
             done, status, nbytes, error = exchange(request, head, big, sent,
                                                    timeout)
-            put((sent - t0, done - sent, status, nbytes, error, at - t0))
+            puts[suffix]((sent - t0, done - sent, status, nbytes, error,
+                          at - t0))
             return done
 
     if targets is not None:     # a step of its own: the plain one picks

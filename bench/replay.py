@@ -232,7 +232,9 @@ def report(args, r, i):
                                       r["control_max_ms"]),
         "| peak RSS, wall (GNU time) | %.1f MB, %.2f s |" % (r["rss_mb"],
                                                            r["wall_s"]),
-        "| hammer's rate line | `%s` |" % r["summary_rate"], "",
+        "| hammer's rate line | `%s` |" % r["summary_rate"],
+        "| the box's 1-minute load average, before and after | %.2f, %.2f"
+        " (2 CPUs: above 2, other work shared them) |" % r["load"], "",
         "| --import of a HAR | figure |", "|---|---|",
         "| HAR | %.1f MB, %d entries (%d kept, %s values correlated) |" % (
             i["har_mb"], i["entries"], i["kept"] or 0, i["correlated"]),
@@ -263,6 +265,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     benchlib.ensure_debian({"nginx": "nginx-light", "/usr/bin/time": "time",
                             "taskset": "util-linux"})
+    load_before = os.getloadavg()[0]
     work = args.keep or tempfile.mkdtemp(prefix="hammer-replay-")
     os.makedirs(work, exist_ok=True)
     try:
@@ -275,6 +278,7 @@ def main(argv=None):
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    r["load"] = (load_before, os.getloadavg()[0])
     section = report(args, r, i)
     print(section)
     if args.results:

@@ -10242,6 +10242,12 @@ class TestLiveFigures(unittest.TestCase):
              "--web-token=t0k3n-secret"]),
             ["http://u:***@127.0.0.1/", "-H", "Authorization: ***",
              "--header=X-Key: ***", "--web-token", "***", "--web-token=***"])
+        # the spellings argparse also takes: attached, and a prefix
+        self.assertEqual(hammer.redact_argv(
+            ["-HCookie: s=1", "--heade", "X-Key: s5", "--head=X-Key: s6",
+             "--web-tok", "s7", "--web-t=s8", "-c", "5", "--hosts", "h1"]),
+            ["-HCookie: ***", "--heade", "X-Key: ***", "--head=X-Key: ***",
+             "--web-tok", "***", "--web-t=***", "-c", "5", "--hosts", "h1"])
 
     def test_paths_must_lie_under_the_start_directory(self):
         parse = hammer.build_parser().parse_args
@@ -10264,7 +10270,8 @@ class WebTestCase(ServerTestCase):
         """Start hammer args --web ADDR; its address (and token line)."""
         bind = kwargs.get("bind", "127.0.0.1:0")
         proc = subprocess.Popen(
-            [sys.executable, HAMMER] + list(args) + ["-q", "--web", bind],
+            [sys.executable, kwargs.get("script", HAMMER)] + list(args)
+            + ["-q", "--web", bind],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=self.tmp.name, universal_newlines=True,
             start_new_session=True)
@@ -10369,6 +10376,27 @@ class TestWeb(WebTestCase):
         for path in ("/files/../hammer.py", "/files/%2e%2e%2fhammer.py",
                      "/files/results.csv"):
             self.assertEqual(self.http("GET", path)[0], 404, path)
+        # crunch's HTML report, made when first asked for, elsewhere
+        html = os.path.splitext(name)[0] + ".html"
+        self.assertIn("/files/" + html, done["files"])
+        self.assertEqual(glob.glob(os.path.join(self.tmp.name, "*.html")), [])
+        status, page = self.http("GET", "/files/" + html)
+        self.assertEqual(status, 200)
+        title = re.search(r"<title>([^<]*)</title>", page)
+        self.assertEqual(title and os.path.basename(title.group(1)), name)
+        self.assertEqual(glob.glob(os.path.join(self.tmp.name, "*.html")), [])
+
+    def test_without_crunch_no_report_is_offered(self):
+        server = self.start_server()
+        alone = os.path.join(self.tmp.name, "alone")
+        os.mkdir(alone)
+        shutil.copy(HAMMER, alone)
+        self.web(server.url, "-c", "1", "--runtime", "0.3s", "-p", "1",
+                 "--web-keep", script=os.path.join(alone, "hammer.py"))
+        done = self.wait_state(lambda s: s["state"] == "done", "the run")
+        self.assertEqual(done["files"], ["/files/results.csv",
+                                         "/files/results.csv.json"])
+        self.assertEqual(self.http("GET", "/files/results.html")[0], 404)
 
     def test_bad_input_is_the_command_lines_error_and_nothing_starts(self):
         self.web()

@@ -9385,6 +9385,11 @@ function fill(table, head, rows) {
   if (head) row(table, head, true);
   rows.forEach(function (r) { row(table, r, false); });
 }
+function num(v) {   // an axis label: 3 digits, k and M for thousands
+  if (v >= 1e6) return +(v / 1e6).toPrecision(3) + "M";
+  if (v >= 1e3) return +(v / 1e3).toPrecision(3) + "k";
+  return String(+v.toPrecision(3));
+}
 function chart(canvas, series, xs) {
   var w = canvas.clientWidth, h = canvas.clientHeight;
   var ratio = window.devicePixelRatio || 1;
@@ -9402,7 +9407,7 @@ function chart(canvas, series, xs) {
   for (var k = 0; k <= 4; k++) {
     var y = bottom - (bottom - 4) * k / 4;
     g.beginPath(); g.moveTo(left, y); g.lineTo(w, y); g.stroke();
-    g.fillText((top * k / 4).toPrecision(3), 2, y + 4);
+    g.fillText(num(top * k / 4), 2, y + 4);
   }
   if (n) {
     g.fillText(xs[0].toFixed(0) + "s", left, h - 2);

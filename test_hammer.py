@@ -3541,53 +3541,51 @@ class TestFaults(ServerTestCase):
         _, _, rows = self.fault("reset_on_connect", "-t", "1", "-n", "3")
         self.assert_rows(rows, 0, 0, "reset")
 
+    def flow(self):
+        """A script of one GET / per iteration."""
+        return write(os.path.join(self.tmp.name, "flow.py"),
+                     "def run(user):\n    user.get('/')\n")
+
+    def assert_closed_after_3(self, requests, *args):
+        """-t 2 -n requests against a server that closes each connection
+        with the FIN in its 3rd response's segment: no request goes out
+        on a closed connection; each user's last connection ends with its
+        quota, unchecked."""
+        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
+                                        "2", "-n", str(requests), *args)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(rows), requests)
+        self.assertEqual(server.requests, requests)
+        self.assertIn("errors      none\n", proc.stdout)
+        self.assertIn("connections %d opened; %d closed by the server"
+                      " while idle\n" % (requests // 3, requests // 3 - 2),
+                      proc.stdout)
+
     def test_fault_close_after_3_with_the_data(self):
         # at full speed: the connection is checked before every reuse, so
         # no request goes out on one whose FIN is already there
-        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
-                                        "2", "-n", "3000")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(rows), 3000)
-        self.assertEqual(server.requests, 3000)
-        self.assertIn("errors      none\n", proc.stdout)
-        # each user's 500th connection ends with its quota, unchecked
-        self.assertIn("connections 1000 opened; 998 closed by the server"
-                      " while idle\n", proc.stdout)
+        self.assert_closed_after_3(3000)
 
     def test_fault_close_after_3_with_the_data_in_a_script(self):
-        flow = write(os.path.join(self.tmp.name, "flow.py"),
-                     "def run(user):\n    user.get('/')\n")
-        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
-                                        "2", "-n", "600", "--script", flow)
+        self.assert_closed_after_3(600, "--script", self.flow())
+
+    def assert_stray_closed(self, *args):
+        """The unasked-for response is there before the next request: the
+        check closes the connection, never reads it as that answer."""
+        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
+                                        "1", "-n", "10", *args)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(rows), 600)
-        self.assertEqual(server.requests, 600)
-        self.assertIn("connections 200 opened; 198 closed by the server"
-                      " while idle\n", proc.stdout)
+        self.assert_rows(rows, 200, 8000)
+        self.assertEqual(server.requests, 10)
+        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
+                      " response\n", proc.stdout)
 
     def test_fault_stray_behind_a_long_body(self):
-        # the unasked-for response is there before the next request: the
-        # check closes the connection, never reads it as that answer
-        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
-                                        "1", "-n", "10")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 8000)
-        self.assertEqual(server.requests, 10)
-        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
-                      " response\n", proc.stdout)
+        self.assert_stray_closed()
 
     def test_fault_stray_behind_a_long_body_in_a_script(self):
-        flow = write(os.path.join(self.tmp.name, "flow.py"),
-                     "def run(user):\n    user.get('/')\n")
-        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
-                                        "1", "-n", "10", "--script", flow)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 8000)
-        self.assertEqual(server.requests, 10)
-        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
-                      " response\n", proc.stdout)
+        self.assert_stray_closed("--script", self.flow())
 
     def test_every_mode_has_a_test(self):
         names = dir(self)

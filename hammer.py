@@ -8499,13 +8499,17 @@ def redact_argv(argv):
     """A command line as the view shows it: header values, URL passwords
     and the token as ***, however the option is spelt (-H V, -HV,
     --header V, --header=V, or a prefix argparse takes, as --head=V)."""
+    options = build_parser()._option_string_actions   # every spelling
+
     def secret(option):
         """'header', 'token' or None: what an option's value holds."""
         if option == "-H":
             return "header"
         for long_name, kind in (("--header", "header"),
                                 ("--web-token", "token")):
-            if len(option) > 4 and long_name.startswith(option):
+            if option == long_name or (
+                    len(option) > 4 and long_name.startswith(option)
+                    and option not in options):     # not --web itself
                 return kind
         return None
 

@@ -10251,6 +10251,9 @@ class TestLiveFigures(unittest.TestCase):
              "--web-tok", "s7", "--web-t=s8", "-c", "5", "--hosts", "h1"]),
             ["-HCookie: ***", "--heade", "X-Key: ***", "--head=X-Key: ***",
              "--web-tok", "***", "--web-t=***", "-c", "5", "--hosts", "h1"])
+        # options whose names begin as theirs do are not hidden
+        shown = ["--web", "127.0.0.1:0", "--web-keep", "--headless", "-q"]
+        self.assertEqual(hammer.redact_argv(shown), shown)
 
     def test_paths_must_lie_under_the_start_directory(self):
         parse = hammer.build_parser().parse_args

@@ -9394,13 +9394,17 @@ function num(v) {   // an axis label: 3 digits, k and M for thousands
   if (v >= 1e3) return +(v / 1e3).toPrecision(3) + "k";
   return String(+v.toPrecision(3));
 }
-function chart(canvas, series, xs) {
+function blank(canvas) {  // a cleared canvas at the screen's resolution
   var w = canvas.clientWidth, h = canvas.clientHeight;
   var ratio = window.devicePixelRatio || 1;
   canvas.width = w * ratio; canvas.height = h * ratio;
   var g = canvas.getContext("2d");
   g.scale(ratio, ratio);
   g.clearRect(0, 0, w, h);
+  return {g: g, w: w, h: h};
+}
+function chart(canvas, series, xs) {
+  var c = blank(canvas), g = c.g, w = c.w, h = c.h;
   var top = 0;
   series.forEach(function (s) {
     s.values.forEach(function (v) { if (v != null && v > top) top = v; });
@@ -9432,12 +9436,7 @@ function chart(canvas, series, xs) {
   });
 }
 function bars(canvas, bins) {
-  var w = canvas.clientWidth, h = canvas.clientHeight;
-  var ratio = window.devicePixelRatio || 1;
-  canvas.width = w * ratio; canvas.height = h * ratio;
-  var g = canvas.getContext("2d");
-  g.scale(ratio, ratio);
-  g.clearRect(0, 0, w, h);
+  var c = blank(canvas), g = c.g, w = c.w, h = c.h;
   if (!bins.length) return;
   var top = Math.max.apply(null, bins.map(function (b) { return b[2]; }));
   var bw = (w - 8) / bins.length;

@@ -1283,6 +1283,15 @@ class ServerTestCase(unittest.TestCase):
         self.addCleanup(self.tmp.cleanup)
         self.csv = os.path.join(self.tmp.name, "results.csv")
 
+    def wait_for(self, predicate, what, timeout_s=30.0):
+        """Poll predicate() each 50 ms until it holds; a failure naming
+        `what` after timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail("waited %gs for %s" % (timeout_s, what))
+            time.sleep(0.05)
+
     def start_server(self, **kwargs):
         server = TargetServer(**kwargs)
         self.addCleanup(server.stop)
@@ -1675,13 +1684,6 @@ class HostsTestCase(SSHTestCase, NodeTestCase):
         while self.leftovers(run_id) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertEqual(self.leftovers(run_id), [])
-
-    def wait_for(self, predicate, what, timeout_s=30.0):
-        deadline = time.monotonic() + timeout_s
-        while not predicate():
-            if time.monotonic() > deadline:
-                self.fail("waited %gs for %s" % (timeout_s, what))
-            time.sleep(0.05)
 
 
 # --- the command line: options, durations, sizes and usage errors ------------
@@ -10630,7 +10632,7 @@ class TestWebBrowser(WebTestCase):
 
     def page(self):
         self.driver.get("http://127.0.0.1:%d/" % self.port)
-        self.until(lambda: self.text("state") == "idle", "the page")
+        self.wait_for(lambda: self.text("state") == "idle", "the page")
 
     def text(self, id_):
         return self.driver.find_element("id", id_).text
@@ -10640,12 +10642,15 @@ class TestWebBrowser(WebTestCase):
         box.clear()
         box.send_keys(value)
 
-    def until(self, test, what, timeout_s=30.0):
-        deadline = time.monotonic() + timeout_s
-        while not test():
-            if time.monotonic() > deadline:
-                self.fail("%s: not within %gs" % (what, timeout_s))
-            time.sleep(0.05)
+    def start_from_form(self, server, fields):
+        """Open the page, fill in the form for one user against server
+        and fields ((id, value) pairs), press Start."""
+        self.page()
+        self.type("f-url", server.url)
+        self.type("f-users", "1")
+        for id_, value in fields:
+            self.type(id_, value)
+        self.driver.find_element("id", "go").click()
 
     def rps_shown(self):
         found = re.search(r", ([0-9.]+) req/s,", self.text("elapsed"))
@@ -10658,29 +10663,24 @@ class TestWebBrowser(WebTestCase):
     def test_a_run_from_the_page(self):
         server = self.start_server()
         self.web()
-        self.page()
-        self.type("f-url", server.url)
-        self.type("f-users", "1")
-        self.type("f-runtime", "30s")
-        self.type("f-args", "-p 2")
-        self.driver.find_element("id", "go").click()
-        self.until(lambda: self.rps_shown(), "req/s on the page")
+        self.start_from_form(server, (("f-runtime", "30s"), ("f-args", "-p 2")))
+        self.wait_for(lambda: self.rps_shown(), "req/s on the page")
         first = self.rps_shown()
         time.sleep(1.0)
-        self.until(lambda: self.rps_shown() != first, "req/s moving", 5.0)
+        self.wait_for(lambda: self.rps_shown() != first, "req/s moving", 5.0)
         self.type("s-target", "3")
         self.driver.find_element("id", "set").click()
-        self.until(lambda: server.connections == 4, "3 users' connections")
+        self.wait_for(lambda: server.connections == 4, "3 users' connections")
         self.driver.find_element("id", "stop").click()
-        self.until(lambda: self.text("state") == "done", "the stop")
+        self.wait_for(lambda: self.text("state") == "done", "the stop")
         [path] = self.results()
         self.assertEqual(self.rows_of(path), server.requests)
         name = os.path.basename(path)
-        self.until(lambda: self.driver.find_elements(
+        self.wait_for(lambda: self.driver.find_elements(
             "link text", name), "the CSV's link")
         self.driver.find_element("link text", name).click()
         got = os.path.join(self.downloads, name)
-        self.until(lambda: os.path.exists(got), "the download")
+        self.wait_for(lambda: os.path.exists(got), "the download")
         with open(got) as f, open(path) as g:
             self.assertEqual(f.read(), g.read())
         self.no_console_errors()
@@ -10689,15 +10689,11 @@ class TestWebBrowser(WebTestCase):
         server = self.start_server()
         write(os.path.join(self.tmp.name, "evil.py"), EVIL_SCRIPT)
         self.web()
-        self.page()
-        self.type("f-url", server.url)
-        self.type("f-script", "evil.py")
-        self.type("f-users", "1")
-        self.type("f-runtime", "0.5s")
-        self.driver.find_element("id", "go").click()
-        self.until(lambda: self.text("state") == "done", "the run")
+        self.start_from_form(server, (("f-script", "evil.py"),
+                                      ("f-runtime", "0.5s")))
+        self.wait_for(lambda: self.text("state") == "done", "the run")
         cells = self.driver.find_elements("css selector", "#names td")
-        self.until(lambda: EVIL_NAME in [
+        self.wait_for(lambda: EVIL_NAME in [
             c.text for c in self.driver.find_elements(
                 "css selector", "#names td")], "the name as text")
         self.assertEqual(self.driver.find_elements(

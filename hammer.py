@@ -10768,6 +10768,9 @@ def web_main(job, out, err):
         token = args.web_token or base64.urlsafe_b64encode(
             os.urandom(WEB_TOKEN_B)).decode("ascii")
     view, jobs, top = LiveView(), queue.Queue(), os.getcwd()
+    if job.plan is not None:    # running from the first request on
+        view.begin(job.plan, None, job.argv, len(args.hosts)
+                   if args.hosts else None)
     try:
         server = web_server(view, host, port, token, top, jobs)
     except OSError as exc:
@@ -10789,8 +10792,6 @@ def web_main(job, out, err):
     code = 0
     try:
         if job.plan is not None:
-            view.begin(job.plan, None, job.argv, len(args.hosts)
-                       if args.hosts else None)
             code = web_run(job, view, out, err)
             if not args.web_keep or signalled(code, view):
                 return code

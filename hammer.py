@@ -4630,6 +4630,8 @@ def import_main(args, out):
                   % (counts["other methods"], counts["unfit"],
                      ", the first: %r" % unfit[:200] if unfit else "")]
     write_files(files)
+    if args.quiet:
+        return 0
     out.write("hammer: %s (%s) -> %s\n" % (path, {
         "har": "HAR", "curl": "curl commands", "log": "access log"}[kind],
         ", ".join(files)))
@@ -12624,9 +12626,17 @@ def import_options(args):
     if args.url is not None:
         raise UsageError("--import writes a script and sends nothing: leave"
                          " out the URL %r" % args.url)
-    if args.replay is not None:
-        raise UsageError("--import and --replay cannot be combined")
+    for action in build_parser()._actions:
+        if (action.dest not in IMPORT_DESTS and action.option_strings
+                and getattr(args, action.dest, None) != action.default):
+            raise UsageError("--import writes a script and sends nothing:"
+                             " leave out %s" % action.option_strings[-1])
     return True
+
+
+IMPORT_DESTS = frozenset(["import_", "import_out", "import_to", "import_keep",
+                          "force", "replay_methods", "help", "version",
+                          "output", "quiet"])   # -o: a run's CSV, untouched
 
 
 def web_options(args):

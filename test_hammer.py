@@ -9223,6 +9223,12 @@ class TestImport(ScenarioTestCase):
                           " URL %r" % self.app.url)
         self.assert_usage([self.app.url, "--import-out", "x.py"],
                           "--import-out is for --import")
+        self.assert_usage(["--import", "x.har", "-c", "5"], "--import writes"
+                          " a script and sends nothing: leave out"
+                          " --concurrency")
+        self.assert_usage(["--import", "x.har", "--replay", "a.log"],
+                          "--import writes a script and sends nothing: leave"
+                          " out --replay")
 
     def test_a_big_har_is_refused_with_its_size(self):
         har = self.write("big.har", '{"log": {"entries": []}}' + " " * 2000)

@@ -3945,9 +3945,9 @@ def python_name(text, taken):
     import keyword
     base = re.sub(r"\W+", "_", str(text)).strip("_").lower() or "value"
     import builtins
-    if base[0].isdigit() or keyword.iskeyword(base) or hasattr(builtins,
-                                                               base):
-        base = "v_" + base
+    if (base[0].isdigit() or keyword.iskeyword(base)
+            or hasattr(builtins, base) or re.match(r"r\d+$", base)):
+        base = "v_" + base      # not a keyword, a builtin nor a response
     name, n = base, 2
     while name in taken:
         name, n = "%s_%d" % (base, n), n + 1

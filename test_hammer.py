@@ -9014,6 +9014,14 @@ class TestRecordingParsers(TempDirTestCase):
         self.assertEqual(kind(b"hello world\n"), None)
         self.assertEqual(kind(b"\x00\x01\x02"), None)
 
+    def test_python_names(self):
+        taken = set(["flow"])
+        self.assertEqual([hammer.python_name(x, taken) for x in [
+            "r1", "id", "class", "9a", "csrf", "csrf", "flow",
+            "__RequestVerificationToken", "x-csrf-token", ""]], [
+            "v_r1", "v_id", "v_class", "v_9a", "csrf", "csrf_2", "flow_2",
+            "requestverificationtoken", "x_csrf_token", "value"])
+
     def test_collapse_ids(self):
         c = hammer.collapse_ids
         self.assertEqual(c("/item/123"), "/item/{id}")

@@ -3782,6 +3782,7 @@ def recording_kind(head):
 # reads the file, writes the output and says what it kept and dropped.
 
 MIN_CORRELATED_CHARS = 8    # a shorter value stays a constant
+MAX_LOG_TARGETS = 100000    # an access log's targets --import writes
 THINK_MIN_S = 0.5           # a longer gap between requests is a user.sleep
 MAX_CORRELATIONS_SHOWN = 10  # --import prints this many, then a count
 MAX_JSON_LEAVES = 10000     # values of one JSON response looked at
@@ -4411,10 +4412,12 @@ def targets_text(targets, recording, origin, note):
 
 
 def log_targets(records, methods):
-    """(LogLine or None, line) pairs -> (targets, counts): the lines of
-    the methods given, one target per method and path (with its query),
-    weighted by its count (scaled down to MAX_WEIGHT), most frequent
-    first.  counts: lines, unfit, other methods, the first unfit line."""
+    """(LogLine or None, line) pairs -> (targets, counts, the first unfit
+    line): the lines of the methods given, one target per method and path
+    (with its query), weighted by its count (scaled down to MAX_WEIGHT),
+    most frequent first; the first MAX_LOG_TARGETS of them.  counts:
+    lines, unfit, other methods, beyond (lines of the targets past
+    MAX_LOG_TARGETS)."""
     counts = collections.Counter()
     first_unfit = None
     by_target = collections.OrderedDict()
@@ -4429,7 +4432,12 @@ def log_targets(records, methods):
             counts["other methods"] += 1
             continue
         key = (record.method.upper(), record.target)
-        by_target[key] = by_target.get(key, 0) + 1
+        if key in by_target:
+            by_target[key] += 1
+        elif len(by_target) < MAX_LOG_TARGETS:
+            by_target[key] = 1
+        else:
+            counts["beyond"] += 1   # memory stays bounded
     most = max(by_target.values()) if by_target else 1
     scale = max(1, -(-most // MAX_WEIGHT))
     order = sorted(by_target.items(), key=lambda kv: -kv[1])
@@ -4623,12 +4631,16 @@ def import_main(args, out):
         output = import_output(args, path, to)
         files[output] = targets_text(targets, path, "http://HOST", None)
         lines += ["kept        %d lines as %d targets weighted by count"
-                  % (sum(counts[k] for k in ("lines",)) - counts["unfit"]
-                     - counts["other methods"], len(targets)),
+                  % (counts["lines"] - counts["unfit"]
+                     - counts["other methods"] - counts["beyond"],
+                     len(targets)),
                   "dropped     %d lines of other methods (a log carries no"
-                  " bodies: --replay-methods), %d that fit no log format%s"
+                  " bodies: --replay-methods), %d that fit no log format%s%s"
                   % (counts["other methods"], counts["unfit"],
-                     ", the first: %r" % unfit[:200] if unfit else "")]
+                     ", the first: %r" % unfit[:200] if unfit else "",
+                     "; %d of paths past the first %d" % (
+                         counts["beyond"], MAX_LOG_TARGETS)
+                     if counts["beyond"] else "")]
     write_files(files)
     if args.quiet:
         return 0

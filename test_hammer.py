@@ -9014,6 +9014,17 @@ class TestRecordingParsers(TempDirTestCase):
         self.assertEqual(kind(b"hello world\n"), None)
         self.assertEqual(kind(b"\x00\x01\x02"), None)
 
+    def test_log_targets_are_bounded(self):
+        records = [(hammer.LogLine("GET", "/a%d" % (i % 5), 0.0, True), "")
+                   for i in range(20)] + [(None, "junk")]
+        with unittest.mock.patch.object(hammer, "MAX_LOG_TARGETS", 3):
+            targets, counts, unfit = hammer.log_targets(
+                records, frozenset(["GET"]))
+        self.assertEqual([(t[1], t[5]) for t in targets],
+                         [("/a0", 4), ("/a1", 4), ("/a2", 4)])
+        self.assertEqual((counts["lines"], counts["beyond"], unfit),
+                         (21, 8, "junk"))
+
     def test_python_names(self):
         taken = set(["flow"])
         self.assertEqual([hammer.python_name(x, taken) for x in [

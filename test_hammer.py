@@ -9449,6 +9449,26 @@ class TestReplay(ScenarioTestCase):
             "span_s": 1.99})
         self.assertAlmostEqual(s["runtime_s"], 0.199 + 0.05)
 
+    def test_in_the_logs_order(self):
+        # one user sends its slots one after another: the app sees the
+        # lines in the log's order, late or not; with 2 processes, each
+        # one's share (every other line) in order
+        text = combined_log(["/items?line=%d" % k for k in range(60)], 1.0)
+        log = self.log(text)
+        for processes, shares in (("1", [range(60)]),
+                                  ("2", [range(0, 60, 2), range(1, 60, 2)])):
+            with self.subTest(processes=processes):
+                self.app.log[:] = []
+                proc = self.hammer(self.app.url, "--replay", log,
+                                   "--replay-speed", "10", "-p", processes,
+                                   "-c", processes)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                sent = [int(urllib.parse.parse_qs(h.query)["line"][0])
+                        for h in self.app.hits()]
+                for share in shares:
+                    self.assertEqual([k for k in sent if k in share],
+                                     list(share))
+
     def test_methods_and_unfit_lines(self):
         text = combined_log(["/echo?line=%d" % k for k in range(6)], 1.0,
                             methods={2: "POST", 4: "DELETE"}) + "junk\n"

@@ -10781,6 +10781,10 @@ class LiveView(object):
                     plan.groups is not None and len(plan.groups) > 1):
                 raise UsageError("the target of a run with -n, --sizing or"
                                  " --script FILE:USERS cannot change")
+            if plan.replay is not None:
+                raise UsageError("a --replay sends at the log's instants:"
+                                 " its rate cannot change (--replay-speed"
+                                 " sets it)")
             if plan.model == "open" and target <= 0:
                 raise UsageError("the rate must stay above 0 req/s")
             at_s = elapsed + lead_s

@@ -11282,6 +11282,17 @@ class TestLiveFigures(unittest.TestCase):
         self.assertEqual(hammer.target_at(ramp, 25.0), 5.0)
         self.assertEqual(hammer.user_windows(ramp, 9), [(9.0, 21.0)])
 
+    def test_a_replays_rate_cannot_change(self):
+        log = os.path.join(EXAMPLES, "access.log")
+        view = hammer.LiveView(wall=lambda: 1000.0)
+        view.begin(make_plan("http://127.0.0.1:9/", "--replay", log),
+                   {"started_epoch_s": 999.0}, [])
+        with self.assertRaises(hammer.UsageError) as caught:
+            view.retarget(50.0, 0.0, 0.2)
+        self.assertEqual(str(caught.exception), "a --replay sends at the"
+                         " log's instants: its rate cannot change"
+                         " (--replay-speed sets it)")
+
     def test_retarget_keeps_the_slots_already_due(self):
         stages = hammer.ramp_stages(0.0, 60.0, 100, 100)
         new = hammer.retarget_stages(stages, 3.0, 400.0, 0.0, 60.0)

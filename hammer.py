@@ -4827,13 +4827,14 @@ class ReplaySlots(Slots):
         self.entry = entry      # LogLine -> (request, head, big, suffix)
         self.pump = pump        # parse n lines ahead
         self.puts = puts        # suffix -> the append of its rows' queue
+        self.counted = False    # True: -n bounds the slots
 
     def after(self, sent, done):
         with self.lock:
             item = next(self.slots, None)
             self.pump()
-        if item is None:
-            return math.inf     # the log (or its share of -n) is sent
+        if item is None:    # the log is sent: the run lasts its span;
+            return math.inf if self.counted else self.end   # -n's share
         at, record = item
         self.mine.entry = self.entry(record)
         return self.t0 + at
@@ -4905,6 +4906,7 @@ def replay_slots(plan, index, queue):
     if hasattr(gc, "freeze"):   # Python 3.7+: a replay's requests outlive
         gc.collect()            # a collection or two, and start full ones;
         gc.freeze()             # those then skip what the worker holds now
+    slots.counted = plan.requests is not None
     with slots.lock:    # open the log and parse ahead, before the start
         head = next(schedule, None)
         if head is not None:

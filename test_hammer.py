@@ -9242,6 +9242,17 @@ class TestImport(ScenarioTestCase):
                           " URL %r" % self.app.url)
         self.assert_usage([self.app.url, "--import-out", "x.py"],
                           "--import-out is for --import")
+        refused("x.txt", "curl http://a/1\ncurl http://b/2\n", "%(p)s:2:"
+                " http://b/2 is on another origin than http://a: a targets"
+                " file runs against one; import it as a script",
+                "--import-to", "targets")
+        refused("x.har", '{"log": {"entries": [%s]}}' % json.dumps(
+            har_entry_doc("GET", "http://h/")), "a HAR's flow is a script"
+            " (its values read from live responses): leave out --import-to"
+            " targets", "--import-to", "targets")
+        refused("x.log", combined_log(["/a"], 1.0), "an access log becomes a"
+                " targets file: leave out --import-to script", "--import-to",
+                "script")
         self.assert_usage(["--import", "x.har", "-c", "5"], "--import writes"
                           " a script and sends nothing: leave out"
                           " --concurrency")

@@ -3944,7 +3944,8 @@ def occurs(value, tokens, texts):
 def python_name(text, taken):
     """A readable, unused Python name for a value called `text`."""
     import keyword
-    base = re.sub(r"\W+", "_", str(text)).strip("_").lower() or "value"
+    base = re.sub(r"[^A-Za-z0-9_]+", "_", str(text)).strip("_").lower() or (
+        "value")
     import builtins
     if (base[0].isdigit() or keyword.iskeyword(base)
             or hasattr(builtins, base) or re.match(r"r\d+$", base)):
@@ -4081,6 +4082,20 @@ def correlate(requests):
     live_names = [{value: names[(i, value)] for value, (i, _) in used.items()}
                   for used in uses]
     return extract, live_names
+
+
+def one_line(text):
+    """Text from a recording as a generated file's comment shows it: a
+    character that is not printable (a line break among them) as ?.  A
+    recording's URL, title or name is anybody's text: it must never
+    become code, nor another line of a targets file."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
+
+
+def doc_text(text):
+    """one_line(text) as a generated script's docstring shows it: nothing
+    in it ends the docstring or starts an escape."""
+    return one_line(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def py_str(text):
@@ -4276,8 +4291,8 @@ def describe_source(source, r, index):
         what = "the Set-Cookie %r" % source.key
     else:
         what = "the JSON field %s" % "".join("[%r]" % k for k in source.key)
-    return "%s of response %d (%s %s)" % (what, index + 1, r.method,
-                                         r.url.partition("?")[0])
+    return one_line("%s of response %d (%s %s)" % (
+        what, index + 1, r.method, r.url.partition("?")[0]))
 
 
 def har_script(requests, recording, origin, script):
@@ -4301,7 +4316,7 @@ def har_script(requests, recording, origin, script):
             if body:
                 body.append("")
             body.append("    # --- page %d: %s" % (
-                pages, re.sub(r"\s+", " ", title)[:70]))
+                pages, one_line(re.sub(r"\s+", " ", title)[:70])))
         assign = "r%d" % (j + 1) if j in extract else None
         body += call_lines(r, live[j], assign, request_name)
         for source, name in extract.get(j, ()):
@@ -4315,15 +4330,17 @@ def har_script(requests, recording, origin, script):
     if any("quote(" in line for line in body):
         imports.append("from urllib.parse import quote")
     doc = ['"""%s as a hammer script: %d requests, written by hammer'
-           ' --import.' % (os.path.basename(recording), len(requests)),
+           ' --import.' % (doc_text(os.path.basename(recording)),
+                          len(requests)),
            "Edit it freely.", "",
-           "    python hammer.py %s/ --script %s \\" % (origin, script),
+           "    python hammer.py %s/ --script %s \\" % (doc_text(origin),
+                                                      doc_text(script)),
            "        -c 10 --runtime 1m", "",
            "The run's URL sets the origin: the paths below go to it."]
     if described:
         doc += ["", "Values that a response gave and a later request sends"
                 " back are read from", "the live response:"]
-        doc += ["    " + d for d in described]
+        doc += ["    " + doc_text(d) for d in described]
     doc.append('"""')
     head = "\n".join(doc) + "\n\n"
     if imports:
@@ -4375,13 +4392,15 @@ def curl_script(requests, recording, origin, insecure, script):
         name = python_name("_".join([r.method.lower()] + words[-3:]), taken)
         lines = ["@hammer.task",
                  "def %s(user):    # %s line %d" % (
-                     name, os.path.basename(recording), r.line)]
+                     name, one_line(os.path.basename(recording)), r.line)]
         lines += call_lines(r, {}, None, request_name)
         defs.append("\n".join(lines))
     doc = ['"""%s as a hammer script: %d curl commands, one task each with'
-           ' equal weights,' % (os.path.basename(recording), len(requests)),
+           ' equal weights,' % (doc_text(os.path.basename(recording)),
+                                 len(requests)),
            "written by hammer --import.  Edit it freely.", "",
-           "    python hammer.py %s/ --script %s \\" % (origin, script),
+           "    python hammer.py %s/ --script %s \\" % (doc_text(origin),
+                                                      doc_text(script)),
            "        -c 10 --runtime 1m%s" % (" --insecure" if insecure
                                              else ""), "",
            "The run's URL sets the origin: the paths below go to it.",
@@ -4394,18 +4413,20 @@ def targets_text(targets, recording, origin, note):
     """A --targets file: [(method, path, headers, body file or None,
     name, weight)] -> its text."""
     lines = ["# %s as a hammer targets file, written by hammer --import."
-             % os.path.basename(recording),
-             "#", "#   python hammer.py %s/ --targets THIS_FILE" % origin]
+             % one_line(os.path.basename(recording)),
+             "#", "#   python hammer.py %s/ --targets THIS_FILE"
+             % one_line(origin)]
     if note:
         lines += ["#", "# " + note]
     for method, path, headers, body, name, weight in targets:
         lines.append("")
         if name is not None:
-            lines.append("# name: %s" % name)
+            lines.append("# name: %s" % one_line(name))
         if weight != 1:
             lines.append("# weight: %d" % weight)
-        lines.append("%s %s" % (method, path))
-        lines += ["%s: %s" % h for h in headers]
+        lines.append("%s %s" % (one_line(method), "".join(
+            c if c.isprintable() and c != " " else quote(c) for c in path)))
+        lines += ["%s: %s" % (one_line(k), one_line(v)) for k, v in headers]
         if body is not None:
             lines.append("@" + body)
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ faults, users, load shapes, sizing and thresholds, results, processes and
 signals, scripts, projects, examples, --node, --hosts, secrets.
 """
 
+import ast
 import base64
 import collections
 import contextlib
@@ -9099,6 +9100,38 @@ class TestImport(ScenarioTestCase):
                           for x in flow])
         self.assertEqual(fresh.comments, [(3, "alice", "recorded")])
         return rows
+
+    def test_a_hostile_recording_stays_text(self):
+        # a HAR is anybody's text: a title, a URL, a JSON field's name and
+        # the file's own name that close a comment or the docstring must
+        # not become code in the script, nor lines in a targets file
+        evil = '"""\nimport os; os.system("touch PWNED")\n#\u2028x'
+        token = "tok-" + "q" * 12
+        har = {"log": {"version": "1.2", "creator": {"name": "x"},
+                       "pages": [{"id": "p1", "title": evil,
+                                  "startedDateTime": "2026-12-05T02:30:00Z"}],
+                       "entries": []}}
+        for n, (url, text) in enumerate((
+                ("http://h.test/a%22%22%22", json.dumps({evil: token})),
+                ("http://h.test/b?t=" + token, "ok"))):
+            har["log"]["entries"].append({
+                "pageref": "p1",
+                "startedDateTime": "2026-12-05T02:30:0%dZ" % n,
+                "request": {"method": "GET", "url": url, "headers": [],
+                            "httpVersion": "HTTP/1.1"},
+                "response": {"status": 200, "headers": [], "content": {
+                    "mimeType": "application/json", "text": text}}})
+        path = self.write('x"""y.har', json.dumps(har))
+        out, script = self.imported(path)
+        tree = ast.parse(script)
+        imported = sorted(a.name for node in ast.walk(tree)
+                          if isinstance(node, (ast.Import, ast.ImportFrom))
+                          for a in node.names)
+        self.assertEqual(imported, ["hammer"])
+        self.assertNotIn("system", [getattr(n.func, "attr", None) for n in
+                                    ast.walk(tree) if isinstance(n, ast.Call)])
+        self.assertIn("touch PWNED", script)    # shown, as text
+        self.assertEqual(hammer.one_line("a\nb\u2028c\x1b"), "a?b?c?")
 
     def test_har_shapes_run_against_a_fresh_server(self):
         flow = self.record()

@@ -9210,6 +9210,11 @@ class Source(object):
     def open(self, timeout_s):
         self.speeds = net_speeds()
 
+    def readings(self):
+        """The Readings since the last call, oldest first (OSError when
+        the host is lost)."""
+        return [self.reading()]
+
     def reading(self):
         return parse_proc_files(time.time(), read_proc_files(),
                                 local_procs(self.names))
@@ -9281,9 +9286,10 @@ class SSHSource(Source):
         Source.__init__(self, spec.text, spec.names)
         self.spec, self.args = spec, args
         self.interval_s, self.count = interval_s, count
-        self.proc = self.err_thread = None
-        self.readings = collections.deque(maxlen=4)
+        self.proc = self.err_thread = self.read_thread = None
+        self.pending = collections.deque(maxlen=1000)
         self.ready = threading.Event()
+        self.lock = threading.Lock()
         self.error = None
         self.stderr = collections.deque(maxlen=5)
         self.offsets = []
@@ -9309,14 +9315,14 @@ class SSHSource(Source):
         self.err_thread = threading.Thread(target=self.read_err)
         self.err_thread.daemon = True
         self.err_thread.start()
-        th = threading.Thread(target=self.read)
-        th.daemon = True
-        th.start()
+        self.read_thread = threading.Thread(target=self.read)
+        self.read_thread.daemon = True
+        self.read_thread.start()
         if not self.ready.wait(timeout_s):
             self.close()
             raise RunError("--monitor %s: no sample within %gs"
                            % (self.label, timeout_s))
-        if self.error is not None and not self.readings:
+        if self.error is not None and not self.pending:
             raise RunError("--monitor %s: %s" % (self.label, self.error))
 
     def read_err(self):
@@ -9343,8 +9349,10 @@ class SSHSource(Source):
                     self.speeds[event[1]] = event[2]
                 else:
                     reading = event[1]
-                    self.offsets.append(reading.t - now)
-                    self.readings.append(reading)
+                    with self.lock:
+                        self.offsets.append(reading.t - now)
+                        del self.offsets[:-50]
+                        self.pending.append(reading)
                     self.ready.set()
         except (OSError, ValueError) as exc:
             self.error = str(exc)
@@ -9356,26 +9364,42 @@ class SSHSource(Source):
             self.error = why or "ssh exited with code %d" % code
         self.ready.set()
 
-    def reading(self):
-        """The newest Reading not yet taken, on our clock (its offset:
-        the largest of its date minus our time of arrival), or None."""
-        try:
-            reading = self.readings.popleft()
-        except IndexError:
-            return None
-        self.offset = max(self.offsets[-50:])
-        return reading._replace(t=reading.t - self.offset)
+    def readings(self):
+        """The Readings not yet taken, on our clock: its offset is the
+        largest of a sample's date minus our time of arrival (the
+        fastest trip).  OSError once the stream ended."""
+        with self.lock:
+            taken = list(self.pending)
+            self.pending.clear()
+            if self.offsets:
+                self.offset = max(self.offsets)
+        if not taken and self.error is not None:
+            raise OSError(self.error)
+        return [r._replace(t=r.t - self.offset) for r in taken]
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
+        """Stop the ssh client (the far side's loop dies with its
+        stream), reap it, and close its pipes."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
             except OSError:
                 pass
+        try:
+            self.proc.wait(2.0)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        for th in (self.read_thread, self.err_thread):
+            if th is not None:
+                th.join(2.0)
+        for pipe in (self.proc.stdout, self.proc.stderr):
             try:
-                self.proc.wait(2.0)
-            except Exception:
-                self.proc.kill()
+                pipe.close()
+            except OSError:
+                pass
 
 
 class ExporterSource(Source):
@@ -9424,6 +9448,9 @@ class ExporterSource(Source):
 
     def reading(self):
         return parse_node_exporter(time.time(), self.get())
+
+    def readings(self):
+        return [self.reading()]
 
 
 def http_client_errors():
@@ -9481,8 +9508,11 @@ class Monitor(object):
         try:
             for source in self.sources:
                 source.open(MONITOR_WAIT_S)
-                reading = source.reading()
-                if reading is not None:
+                try:
+                    readings = source.readings()
+                except OSError as exc:
+                    raise RunError("--monitor %s: %s" % (source.label, exc))
+                for reading in readings:
                     self.note_missing(source, reading)
                     self.previous[source.label] = reading
                 self.heard[source.label] = time.monotonic()
@@ -9529,32 +9559,34 @@ class Monitor(object):
             if source.label in self.lost:
                 continue
             try:
-                reading = source.reading()
+                readings = source.readings()
             except OSError as exc:
                 self.lose(source, str(exc))
                 continue
-            if reading is None:
-                error = getattr(source, "error", None)
-                if error is not None or now - self.heard[source.label] > max(
-                        MONITOR_WAIT_S, 5 * self.interval_s):
-                    self.lose(source, error or "no sample for %gs" % (
-                        now - self.heard[source.label]))
-                continue
-            self.heard[source.label] = now
-            self.note_missing(source, reading)
-            before = self.previous.get(source.label)
-            self.previous[source.label] = reading
-            if before is None or self.start_wall is None:
-                continue
-            elapsed = reading.t - self.start_wall
-            if elapsed < 0:
-                continue
-            metrics = reading_metrics(before, reading, source.ticks)
-            metrics += source.extra(reading.t - before.t)
-            self.add([Sample(elapsed, source.label, m, v)
-                      for m, v in metrics])
+            silent = now - self.heard[source.label]
+            if not readings and silent > max(MONITOR_WAIT_S,
+                                             5 * self.interval_s):
+                self.lose(source, "no sample for %.0fs" % silent)
+            for reading in readings:
+                self.heard[source.label] = now
+                self.take(source, reading)
         if self.start_wall is not None:
             self.period(time.time() - self.start_wall)
+
+    def take(self, source, reading):
+        """A source's new Reading: the samples of its period, once the
+        run has started."""
+        self.note_missing(source, reading)
+        before = self.previous.get(source.label)
+        self.previous[source.label] = reading
+        if before is None or self.start_wall is None:
+            return
+        elapsed = reading.t - self.start_wall
+        if elapsed < 0:
+            return
+        metrics = reading_metrics(before, reading, source.ticks)
+        metrics += source.extra(reading.t - before.t)
+        self.add([Sample(elapsed, source.label, m, v) for m, v in metrics])
 
     def period(self, at_s):
         """Close the run's Period ending at at_s (elapsed seconds)."""

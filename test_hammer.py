@@ -11336,5 +11336,84 @@ class TestMonitorRuns(ServerTestCase):
         self.assertEqual(server.requests, 0)
 
 
+class TestMonitorSSH(HostsTestCase):
+    """--monitor HOST over SSHD: the far side's sh loop, its faults."""
+
+    aliases = 1
+
+    def ssh_args(self, spec="node1"):
+        return ["--monitor", spec, "--ssh-config", self.sshd.config]
+
+    def far_samplers(self):
+        """The sh loops running below sshd."""
+        table = process_table()
+        return [pid for pid in descendants(self.sshd.proc.pid, table)
+                if "hammer-monitor" in table[pid][2]
+                and table[pid][1] != "Z"]
+
+    def test_a_host_over_ssh(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-c", "1", "-p", "1", "--runtime",
+                           "1", "--monitor-interval", "0.2",
+                           *self.ssh_args("node1=sshd"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stderr, "")
+        samples = [s for s in monitor_rows(self.csv) if s[1] == "node1=sshd"]
+        metrics = set(s[2] for s in samples)
+        self.assertLessEqual({"cpu_busy_pct", "load1", "mem_used_pct",
+                              "net_rx_mbps:lo", "proc_cpu_pct:sshd",
+                              "proc_rss_mb:sshd"}, metrics)
+        busy = [s for s in samples if s[2] == "cpu_busy_pct"]
+        self.assertGreaterEqual(len(busy), 3)
+        self.assertTrue(all(-0.1 <= s[0] <= 1.5 for s in samples), samples)
+        self.assertTrue(all(s[3] > 1 for s in samples
+                            if s[2] == "proc_rss_mb:sshd"))
+        self.assertEqual(len(self.rows()), server.requests)
+        self.assertNoSamplerLeft()
+
+    def assertNoSamplerLeft(self):
+        deadline = time.monotonic() + 5.0
+        while self.far_samplers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.far_samplers(), [])
+
+    def test_an_unreachable_host_fails_before_any_load(self):
+        server = self.start_server()
+        code, out, err = self.main(server.url, "-o", self.csv, "-q",
+                                   *self.ssh_args("down"))
+        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(err, "hammer: error: --monitor down: ssh: connect"
+                         " to host 127.0.0.1 port %d: Connection refused\n"
+                         % self.sshd.down_port)
+        self.assertEqual(server.requests, 0)
+
+    def test_a_host_killed_mid_run(self):
+        server = self.start_server()
+        proc = self.spawn([server.url, "-c", "1", "-p", "1", "--runtime",
+                           "2", "--monitor-interval", "0.2", "--fail-if",
+                           "trusted"] + self.ssh_args(), self.csv)
+        def sampled():
+            try:
+                return any(s[1] == "node1" for s in monitor_rows(self.csv))
+            except (OSError, ValueError, AssertionError):
+                return False
+        self.wait_for(sampled, "node1's first samples")
+        for pid in self.far_samplers():
+            os.kill(pid, signal.SIGKILL)
+        done = self.finish(proc)
+        self.assertEqual(done.returncode, 3, done.stderr)
+        self.assertRegex(done.stderr, r"^hammer: warning: --monitor node1"
+                         r" lost during the run: [^\n]+; its samples stop,"
+                         r" the load goes on\n$")
+        trust = self.settings()["summary"]["trust"]
+        self.assertIn("monitoring of node1 was lost during the run",
+                      trust["reasons"])
+        self.assertEqual(len(self.rows()), server.requests)
+        last = max(s[0] for s in monitor_rows(self.csv) if s[1] == "node1")
+        self.assertLess(last, 1.5)
+        self.assertGreater(max(s[0] for s in monitor_rows(self.csv)
+                               if s[1] == "generator"), 1.5)
+
+
 if __name__ == "__main__":
     unittest.main()

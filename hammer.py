@@ -3030,10 +3030,14 @@ def trust_verdict(samples, open_model=False, late=False, offsets=None,
             continue
         key = (s.host, metric_base(s.metric))
         worst[key] = max(worst.get(key, s.value), s.value)
+    busiest = collections.OrderedDict()
     for host, metric, _, _, peak, words in saturated_spans(samples):
         if host_role(host) == "generator" and metric_base(metric) in (
                 "cpu_busy_pct", "worker_cpu_max_pct"):
-            reasons.append("%s: %s (%s)" % (host, words, metric))
+            key = (host, metric_base(metric))
+            if key not in busiest or peak > busiest[key][0]:
+                busiest[key] = (peak, "%s: %s (%s)" % (host, words, metric))
+    reasons += [text for _, text in busiest.values()]
     for (host, metric), value in sorted(worst.items()):
         if (metric == "send_lag_ms" and not open_model
                 and value > SEND_LAG_WARN_S * 1000):
@@ -8381,7 +8385,10 @@ def node_arguments(args, plan, number, nodes):
     d.update(node="%d/%d" % (number, nodes), start_at=None, hosts=None,
              seed=plan.seed, output="results.csv", quiet=True, demo=False,
              ssh_option=[], ssh_config=None, web=None, web_keep=False,
-             web_token=None, live=plan.live)
+             web_token=None, live=plan.live, monitor=[],
+             monitor_interval=None, node_proc=plan.monitor is not None,
+             fail_if=[t for t in d["fail_if"]
+                      if "".join(t.split()) != "trusted"])
     return d
 
 
@@ -8434,6 +8441,10 @@ def run_hosts(args, raw, plan, out, err, view=None):
     except OSError as exc:
         raise RunError("cannot write %r: %s" % (
             plan.output + SETTINGS_SUFFIX, exc.strerror or exc))
+    monitor = None
+    if plan.monitor is not None:
+        monitor = Monitor(plan, args, err, nodes=n)
+        monitor.open()
     events = queue.Queue()
     links = []
     signals = Signals(err)
@@ -8473,11 +8484,16 @@ def run_hosts(args, raw, plan, out, err, view=None):
                     proc.stdin.flush()
                 except OSError:
                     pass    # its reader reports the exit
+        if monitor is not None:
+            for link in links:
+                monitor.nodes[link.number].link = link
         code = hosts_loop(plan, args, links, events, signals, report, record,
-                          out, err, view)
+                          out, err, view, monitor)
         return code
     finally:
         report.clear()
+        if monitor is not None:
+            monitor.close()
         for link in links:
             link.close()
         for link in links:
@@ -8499,7 +8515,7 @@ def node_failed(link, text, err):
 
 
 def hosts_loop(plan, args, links, events, signals, report, record, out, err,
-               view=None):
+               view=None, monitor=None):
     """The controller's run: setup, the start, progress, the end; view:
     --web's LiveView, whose Stop and change of target go to every
     node."""
@@ -8555,8 +8571,15 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err,
                                 message["latency_total"],
                                 message["active"], message.get("busy_s", 0.0),
                                 None, message.get("tasks", 0),
-                                message.get("live"))
+                                message.get("live"), message.get("lag_s", 0.0))
             report.update(progress)
+            if monitor is not None:
+                monitor.progress(progress, link.number)
+                proc = message.get("proc")
+                if proc:
+                    monitor.node_reading(link.number, parse_proc_files(
+                        proc["now"] - (link.offset or 0.0), proc["files"]),
+                        proc.get("ticks") or 100)
             if view is not None:
                 view.add(progress, link.number)
         elif op == "say":
@@ -8627,6 +8650,8 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err,
                               started=iso_utc(start_at),
                               started_epoch_s=round(start_at, 6))
                 report.start(start_at)
+                if monitor is not None:
+                    monitor.start(start_at)
                 phase = "running"
             continue
         if phase == "running":
@@ -8655,9 +8680,11 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err,
                                  - start_at})
     record.update(collect_s=round(time.monotonic() - collect0, 6),
                   controller_cpu_s=round(time.process_time() - cpu0, 6))
+    if monitor is not None:
+        monitor.close()
     return finish_hosts(plan, args, links, record, signals.received, out,
                         err, time.process_time() - cpu0,
-                        stopped_at and stopped_at - start_at)
+                        stopped_at and stopped_at - start_at, monitor)
 
 
 def clock_pings(links, events, pings):
@@ -8686,9 +8713,10 @@ def clock_pings(links, events, pings):
 
 
 def finish_hosts(plan, args, links, record, signum, out, err, cpu_s,
-                 stopped_s=None):
+                 stopped_s=None, monitor=None):
     """The merged summary, from the nodes' workers' counters; stopped_s:
-    the elapsed seconds when the signal signum came."""
+    the elapsed seconds when the signal signum came; monitor: --monitor's
+    Monitor, closed."""
     done = {}
     for l in links:
         if l.done is None:
@@ -8709,7 +8737,8 @@ def finish_hosts(plan, args, links, record, signum, out, err, cpu_s,
         return 128 + signum if signum else 1
     code = finish_run(plan, record, done, signum, out, err, (None, None,
                                                             cpu_s),
-                      stopped_s=stopped_s)
+                      stopped_s=stopped_s, monitor=monitor, offsets=dict(
+                          (l.label, l.offset) for l in links))
     if args.collect == "none":
         for l in links:
             err.write("hammer: %s: rows left in %s\n"
@@ -8852,16 +8881,29 @@ class NodeErr(object):
 class NodeProgress(ProgressLine):
     """A node's progress: its counters to the controller each second."""
 
-    def __init__(self, plan, agent):
+    def __init__(self, plan, agent, proc=False):
         ProgressLine.__init__(self, plan, True, False, None)
         self.agent = agent
         self.period = PROGRESS_PERIOD_S
         self.sums = LiveSums() if plan.live else None
+        self.cpus = None    # --monitor: this node's /proc, with its time
+        self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") \
+            else 100
+        if proc:
+            try:
+                self.cpus = os.sched_getaffinity(0)
+            except AttributeError:
+                self.cpus = set(range(os.cpu_count() or 1))
 
     def update(self, progress):
         ProgressLine.update(self, progress)
         if self.sums is not None and progress.live is not None:
             self.sums.add(progress.index, progress.live)
+
+    def start(self, start_wall):
+        ProgressLine.start(self, start_wall)
+        if self.cpus is not None:
+            self.next_at = time.monotonic()   # --monitor's first /proc
 
     def show(self):
         now = time.monotonic()
@@ -8879,7 +8921,11 @@ class NodeProgress(ProgressLine):
             "latency_total": sum(p.latency_total for p in latest),
             "active": sum(p.active for p in latest),
             "busy_s": max([p.busy_s for p in latest] or [0.0]),
-            "live": self.sums.take() if self.sums is not None else None})
+            "live": self.sums.take() if self.sums is not None else None,
+            "lag_s": max([p.lag_s for p in latest] or [0.0]),
+            "proc": None if self.cpus is None else {
+                "now": time.time(), "files": read_proc_files(self.cpus),
+                "ticks": self.ticks}})
 
     def clear(self):
         pass
@@ -8935,7 +8981,8 @@ def agent_run(agent, args, out, err):
     listener.daemon = True
     listener.start()
     code = run(plan, where, record, out, err, True, gate=agent,
-               progress=NodeProgress(plan, agent))
+               progress=NodeProgress(plan, agent, getattr(
+                   args, "node_proc", False)))
     out.flush()
     agent.send({"op": "done", "code": code, "workers": agent.workers,
                 "started_epoch_s": record.get("started_epoch_s")})
@@ -9276,6 +9323,36 @@ class GeneratorSource(Source):
         return out
 
 
+class NodeSource(GeneratorSource):
+    """A --hosts node, hammer's own: its /proc and its workers' figures
+    come with its progress over the existing link (push(), feed())."""
+
+    kind = "node"
+
+    def __init__(self, number):
+        GeneratorSource.__init__(self)
+        self.label = "node-%d" % number
+        self.pending = collections.deque(maxlen=1000)
+        self.link = None
+
+    def open(self, timeout_s):
+        pass    # it speaks once the nodes are set up
+
+    def push(self, reading, ticks):
+        with self.lock:
+            self.pending.append(reading)
+            self.ticks = ticks
+
+    def readings(self):
+        with self.lock:
+            taken = list(self.pending)
+            self.pending.clear()
+        if not taken and self.link is not None and (
+                self.link.state == "failed"):
+            raise OSError("its link dropped")
+        return taken
+
+
 class SSHSource(Source):
     """A HOST over the system's ssh: MONITOR_SCRIPT's lines, read by a
     thread into Readings; the clock offset from the samples' dates."""
@@ -9463,14 +9540,16 @@ class Monitor(object):
     interval (an ssh source's own thread reads its stream), the samples
     in time order, and <output>.monitor.csv.  Pure parts do the rest."""
 
-    def __init__(self, plan, args, err):
+    def __init__(self, plan, args, err, nodes=0):
         self.interval_s = plan.monitor.interval_s
         self.path = plan.output + MONITOR_SUFFIX
         self.err = err
         count = int(math.ceil((plan.runtime_s + plan.timeout_s
                                + NODE_SETUP_S) / self.interval_s)) + 10
         self.generator = GeneratorSource()
-        self.sources = [self.generator]
+        self.nodes = dict((i, NodeSource(i)) for i in range(1, nodes + 1))
+        self.sources = [self.generator] + [self.nodes[i] for i in
+                                           sorted(self.nodes)]
         for spec in plan.monitor.specs:
             if spec.kind == "local":
                 self.sources.append(Source(spec.text, spec.names))
@@ -9534,11 +9613,18 @@ class Monitor(object):
     def start(self, start_wall, pids=()):
         self.start_wall = start_wall
         self.generator.pids = tuple(pids)
+        now = time.monotonic()
+        for label in self.heard:    # silence counts from the start
+            self.heard[label] = now
 
-    def progress(self, progress):
-        """A worker's Progress: the generator's figures and the run's
-        periods."""
-        self.generator.feed(progress)
+    def node_reading(self, number, reading, ticks=100):
+        """Node `number`'s /proc, as its progress brought it."""
+        self.nodes[number].push(reading, ticks)
+
+    def progress(self, progress, node=None):
+        """A worker's Progress (or node `node`'s): the generator's (or
+        the node's) figures and the run's periods."""
+        (self.generator if node is None else self.nodes[node]).feed(progress)
         with self.lock:
             self.run_totals[progress.index] = progress
             if progress.recent is not None:
@@ -9564,8 +9650,8 @@ class Monitor(object):
                 self.lose(source, str(exc))
                 continue
             silent = now - self.heard[source.label]
-            if not readings and silent > max(MONITOR_WAIT_S,
-                                             5 * self.interval_s):
+            if not readings and self.start_wall is not None and silent > max(
+                    MONITOR_WAIT_S, 5 * self.interval_s):
                 self.lose(source, "no sample for %.0fs" % silent)
             for reading in readings:
                 self.heard[source.label] = now
@@ -9619,9 +9705,13 @@ class Monitor(object):
                     pass
 
     def close(self):
+        """Stop sampling, take what the hosts sent last, close them."""
+        if self.stop_flag.is_set():
+            return
         self.stop_flag.set()
         if self.thread is not None:
             self.thread.join(MONITOR_WAIT_S)
+            self.sample_all()
         for source in self.sources:
             source.close()
         if self.file is not None:

@@ -11414,6 +11414,25 @@ class TestMonitorSSH(HostsTestCase):
         self.assertGreater(max(s[0] for s in monitor_rows(self.csv)
                                if s[1] == "generator"), 1.5)
 
+    def test_hosts_nodes_are_sampled_over_their_link(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-c", "2", "-p", "1", "--runtime",
+                           "1.5", "--monitor", "local",
+                           *self.hosts_args("node1,node1"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        samples = monitor_rows(self.csv)
+        for node in ("node-1", "node-2"):
+            metrics = set(s[2] for s in samples if s[1] == node)
+            self.assertLessEqual({"cpu_busy_pct", "mem_used_pct",
+                                  "send_lag_ms"}, metrics, node)
+        self.assertEqual(set(s[1] for s in samples),
+                         {"generator", "local", "node-1", "node-2"})
+        self.assertEqual(self.settings()["monitor"]["hosts"],
+                         ["generator", "local"])
+        self.assertEqual(len(self.merged_rows()), server.requests)
+        self.assertIn(self.settings()["summary"]["trust"]["verdict"],
+                      ("trusted", "suspect"))
+
 
 if __name__ == "__main__":
     unittest.main()

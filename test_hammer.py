@@ -11434,5 +11434,142 @@ class TestMonitorSSH(HostsTestCase):
                       ("trusted", "suspect"))
 
 
+# A target for the verdicts' runs, in a process of its own, a thread per
+# connection: "burn" spins the CPU 2 ms per request (one core at most, by
+# the GIL); "sleep" sleeps 50 ms per request under a semaphore of 4.  It
+# prints its port.
+VERDICT_TARGET = r"""
+import http.server, socketserver, sys, threading, time
+mode = sys.argv[1]
+gate = threading.Semaphore(4)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def do_GET(self):
+        if mode == "burn":
+            end = time.perf_counter() + 0.002
+            while time.perf_counter() < end:
+                pass
+        else:
+            with gate:
+                time.sleep(0.05)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+server = Server(("127.0.0.1", 0), H)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+class TestMonitorVerdictRuns(ServerTestCase):
+    """The verdicts in whole runs, on the box's own /proc (2 CPUs or
+    more): a burner pinned to a core, a target bound to one core, a
+    target that waits, a saturated generator."""
+
+    def setUp(self):
+        ServerTestCase.setUp(self)
+        if len(os.sched_getaffinity(0)) < 2:
+            self.skipTest("needs 2 CPUs to pin a target and hammer apart")
+        self.cores = sorted(os.sched_getaffinity(0))[:2]
+
+    def target(self, mode, core=None):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", VERDICT_TARGET, mode],
+            stdout=subprocess.PIPE, universal_newlines=True,
+            preexec_fn=None if core is None else
+            lambda: os.sched_setaffinity(0, [core]))
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        return "http://127.0.0.1:%s/" % proc.stdout.readline().strip()
+
+    @timed
+    def test_a_burner_pinned_to_a_core_in_its_window(self):
+        """A process spinning on one core from 0.6 s to 1.4 s: that core
+        is the busiest at 90% or more inside the window, not outside."""
+        core = self.cores[0]
+        source = hammer.Source("local")
+        burner = subprocess.Popen([sys.executable, "-c", (
+            "import os, time\n"
+            "os.sched_setaffinity(0, [%d])\n"
+            "time.sleep(0.6)\n"
+            "end = time.time() + 0.8\n"
+            "while time.time() < end: pass\n") % core])
+        self.addCleanup(burner.wait)
+        t0 = time.time()
+        before, samples = source.reading(), []
+        while time.time() - t0 < 2.0:
+            time.sleep(0.1)
+            after = source.reading()
+            samples.append((before.t - t0, after.t - t0, dict(
+                hammer.reading_metrics(before, after))))
+            before = after
+        metric = "cpu_core_max_pct:cpu%d" % core
+        inside = [m for a, b, m in samples if 0.65 <= a and b <= 1.35]
+        outside = [m for a, b, m in samples if b <= 0.55 or a >= 1.45]
+        self.assertGreaterEqual(len(inside), 4, samples)
+        self.assertTrue(all(m.get(metric, 0) >= 90 for m in inside),
+                        samples)
+        self.assertTrue(all(m.get(metric, 0) < 90 for m in outside),
+                        samples)
+
+    @timed
+    def test_sizing_names_the_core_of_a_cpu_bound_target(self):
+        url = self.target("burn", self.cores[0])
+        proc = self.hammer(url, "-p", "1", "--sizing", "--sizing-max", "30",
+                           "--sizing-time", "4s", "--sizing-window", "0.5s",
+                           "--sizing-slo", "p95<20ms", "--monitor", "local",
+                           "--monitor-interval", "0.25",
+                           pin=[self.cores[1]])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        found = self.settings()["summary"]["bottleneck"]
+        self.assertEqual((found["host"], found["metric"]),
+                         ("local", "cpu_core_max_pct:cpu%d" % self.cores[0]),
+                         proc.stdout)
+        self.assertRegex(proc.stdout, r"\nsizing      breaking point: [^\n]+"
+                         r"\nbottleneck  local \(target\): one core at"
+                         r" \d+%% \(cpu_core_max_pct:cpu%d\) from [0-9.]+s,"
+                         r" when p95 passed 20.0ms\n" % self.cores[0])
+
+    @timed
+    def test_a_target_that_waits_saturates_no_resource(self):
+        url = self.target("sleep")
+        proc = self.hammer(url, "-p", "1", "--sizing", "--sizing-max", "24",
+                           "--sizing-time", "3s", "--sizing-window", "0.5s",
+                           "--sizing-slo", "p95<150ms", "--monitor", "local",
+                           "--monitor-interval", "0.25")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("\nbottleneck  no host resource saturated: look inside"
+                      " the application (locks, pools, a downstream"
+                      " service)\n", proc.stdout)
+        found = self.settings()["summary"]["bottleneck"]
+        self.assertIsNone(found["host"])
+
+    @timed
+    def test_a_saturated_generator_is_blamed_and_suspect(self):
+        """hammer on one core, as fast as it goes against a target on
+        another: its worker is the bottleneck, whatever the target."""
+        server = self.start_server()
+        proc = self.hammer(server.url, "-p", "1", "-c", "8", "--runtime",
+                           "1.5", "--monitor", "local", "--monitor-interval",
+                           "0.25", "--fail-if", "rps>1e9", "--fail-if",
+                           "trusted", pin=[self.cores[1]])
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        summary = self.settings()["summary"]
+        self.assertEqual(summary["bottleneck"]["host"], "generator",
+                         proc.stdout)
+        self.assertEqual(summary["trust"]["verdict"], "suspect")
+        self.assertRegex(proc.stdout, r"\nbottleneck  generator \(the"
+                         r" generator, hammer itself\): ")
+        self.assertIn("\ntrust       suspect: generator: ", proc.stdout)
+        self.assertIn("threshold   trusted: suspect FAILED", proc.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2297,14 +2297,19 @@ def format_latency(lat):
 
 
 def rate_fell_behind(plan, stats, duration_s):
-    """Whether the open model fell behind its slots: it sent less than
-    RATE_SHORT_RATIO of the target rate, or its p99 lateness passed
-    LATE_WARN_S (False in the closed model)."""
+    """Whether the open model fell behind its slots (rate_short()); False
+    in the closed model."""
     if stats.lateness is None:
         return False
     target, sent = rates(plan, stats, duration_s)[:2]
-    return (sent < RATE_SHORT_RATIO * target
-            or stats.lateness.percentile(99) > LATE_WARN_S)
+    return rate_short(target, sent, stats.lateness.percentile(99))
+
+
+def rate_short(target_rps, sent_rps, late_p99_s):
+    """The open model fell behind: it sent less than RATE_SHORT_RATIO of
+    the target rate, or its p99 lateness passed LATE_WARN_S."""
+    return (sent_rps < RATE_SHORT_RATIO * target_rps
+            or late_p99_s > LATE_WARN_S)
 
 
 def format_rate_warning(plan, stats, duration_s, busy, cpu):
@@ -2486,7 +2491,8 @@ def run_summary(plan, stats, duration_s, checks, sizing, interrupted=None,
         summary["sizing"] = {"users": sizing.users,
                              "rps": round(sizing.rps, 3),
                              "reason": sizing.reason,
-                             "abandoned": stats.events["abandoned"]}
+                             "abandoned": stats.events["abandoned"],
+                             "at_s": round(sizing.at_s, 3)}
         if sizing.target_rps is not None:
             summary["sizing"]["target_rps"] = round(sizing.target_rps, 3)
     if verdicts is not None:
@@ -3058,6 +3064,17 @@ def trust_verdict(samples, open_model=False, late=False, offsets=None,
         reasons.append("monitoring of %s was lost during the run" % host)
     return {"verdict": "suspect" if reasons else "trusted",
             "reasons": reasons}
+
+
+def monitor_verdicts(samples, periods, stages, open_model=False, late=False,
+                     sizing=None, slo=None, checks=(), speeds=None,
+                     offsets=None, lost=(), window_s=None):
+    """(bottleneck, trust) of a monitored run, as hammer's summary and
+    crunch's report give them: degradation() of the periods, then
+    bottleneck() and trust_verdict() of the samples."""
+    degraded = degradation(periods, stages, sizing, slo, checks)
+    return (bottleneck(samples, degraded, speeds, window_s),
+            trust_verdict(samples, open_model, late, offsets, lost))
 
 
 def format_verdicts(bottleneck_value, trust):
@@ -7915,19 +7932,14 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None,
 
 def run_verdicts(plan, monitor, stats, duration_s, checks, sizing,
                  offsets=None):
-    """(bottleneck, trust) of a monitored run: degradation() over the
-    Monitor's periods, bottleneck() and trust_verdict() over its
-    samples."""
-    slo = plan.sizing.slo if plan.sizing else None
-    degraded = degradation(monitor.periods, plan.stages, sizing, slo, checks)
-    speeds = dict((s.label, s.speeds) for s in monitor.sources)
-    window = max(2 * monitor.interval_s, plan.sizing.window_s
-                 if plan.sizing else 0.0)
-    found = bottleneck(monitor.samples, degraded, speeds, window)
-    trust = trust_verdict(monitor.samples, plan.model == "open",
-                          rate_fell_behind(plan, stats, duration_s), offsets,
-                          monitor.lost)
-    return found, trust
+    """(bottleneck, trust) of a monitored run (monitor_verdicts())."""
+    return monitor_verdicts(
+        monitor.samples, monitor.periods, plan.stages,
+        plan.model == "open", rate_fell_behind(plan, stats, duration_s),
+        sizing, plan.sizing.slo if plan.sizing else None, checks,
+        monitor.speeds(), offsets, monitor.lost,
+        max(2 * monitor.interval_s, plan.sizing.window_s
+            if plan.sizing else 0.0))
 
 
 def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
@@ -7970,6 +7982,11 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
                                 sizing, offsets)
         metrics["trusted"] = verdicts[1]["verdict"] == "trusted"
         checks = evaluate_thresholds(plan.thresholds, metrics, named)
+        if record.get("monitor") is not None:   # what crunch judges by
+            record["monitor"].update(
+                lost=list(monitor.lost), speeds=monitor.speeds(),
+                offsets=dict((k, round(v, 6)) for k, v in (
+                    offsets or {}).items() if v is not None))
     interrupted = None
     if signum is not None:
         interrupted = (signum, duration if stopped_s is None
@@ -9686,6 +9703,10 @@ class Monitor(object):
         self.periods.append(Period(at_s, requests - requests0,
                                    errors - errors0, hist.percentile(95)
                                    if hist.n else None, None))
+
+    def speeds(self):
+        """{host: {iface: Mb/s}} of the hosts whose speeds are known."""
+        return dict((s.label, s.speeds) for s in self.sources if s.speeds)
 
     def lose(self, source, why):
         self.lost.append(source.label)

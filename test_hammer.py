@@ -11270,9 +11270,14 @@ class TestMonitorRuns(ServerTestCase):
         rss = [s[3] for s in samples if s[2] == "proc_rss_mb:" + me]
         self.assertTrue(all(v > 1 for v in rss), rss)
         settings = self.settings()
+        speeds = settings["monitor"].pop("speeds")
         self.assertEqual(settings["monitor"], {
             "hosts": ["generator", "local=" + me], "interval_s": 0.2,
-            "file": self.csv + ".monitor.csv"})
+            "file": self.csv + ".monitor.csv", "lost": [], "offsets": {}})
+        self.assertEqual(speeds, dict(
+            (host, hammer.net_speeds()) for host in ("generator",
+                                                     "local=" + me)
+            if hammer.net_speeds()))
         summary = settings["summary"]
         self.assertIsNone(summary["bottleneck"])
         self.assertIn("cpu_busy_pct", summary["monitor"]["local=" + me])

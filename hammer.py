@@ -2626,7 +2626,7 @@ def locust_exception_rows(failures, nodes):
     return rows
 
 
-# --- monitoring: /proc and node_exporter samples, the verdicts ----------------
+# --- monitoring: /proc and node_exporter samples, the verdicts ---------------
 
 # --monitor samples hosts' resources while the run goes: a host's raw
 # counters (a Reading, from its /proc files or a node_exporter page) are

@@ -195,6 +195,7 @@ MONITOR_WAIT_S = 10.0       # a monitored host's first sample within this
 MAX_SAMPLE_LINES = 20000    # lines of one sample of a host's /proc
 MAX_SAMPLE_LINE_B = 1 << 16  # a longer line is cut there
 MAX_SAMPLE_B = 4 << 20      # a /proc file or a node_exporter page, at most
+LATEST_SAMPLES_MAX = 5000   # the live view reads the newest samples only
 BUSY_CPU_PCT = 90.0         # a host's CPUs this busy are saturated,
 CORE_BUSY_PCT = 95.0        # and so is one core this busy,
 MEM_USED_PCT = 95.0         # memory this used,
@@ -3086,6 +3087,36 @@ def format_verdicts(bottleneck_value, trust):
     else:
         lines.append("trust       suspect: " + "; ".join(trust["reasons"]))
     return lines
+
+
+def latest_samples(samples):
+    """Each host's newest instant of samples, for the live view: [{host,
+    at_s, cpu, core, core_max, mem, net, load1}] in the hosts' order (a
+    key None when that instant lacks it); net sums the interfaces."""
+    newest = collections.OrderedDict()
+    for s in samples:
+        if s.elapsed > newest.get(s.host, -1.0):
+            newest[s.host] = s.elapsed
+    out = collections.OrderedDict((host, {
+        "host": host, "at_s": round(at, 3), "cpu": None, "core": None,
+        "core_max": None, "mem": None, "net": None, "load1": None})
+        for host, at in newest.items())
+    for s in samples:
+        line = out[s.host]
+        if s.elapsed != newest[s.host]:
+            continue
+        base, _, part = s.metric.partition(":")
+        if base == "cpu_busy_pct":
+            line["cpu"] = round(s.value, 1)
+        elif base == "cpu_core_max_pct":
+            line["core"], line["core_max"] = part, round(s.value, 1)
+        elif base == "mem_used_pct":
+            line["mem"] = round(s.value, 1)
+        elif base == "load1":
+            line["load1"] = s.value
+        elif base in ("net_rx_mbps", "net_tx_mbps"):
+            line["net"] = round((line["net"] or 0.0) + s.value, 3)
+    return list(out.values())
 
 
 def monitor_line(sample):
@@ -8462,6 +8493,8 @@ def run_hosts(args, raw, plan, out, err, view=None):
     if plan.monitor is not None:
         monitor = Monitor(plan, args, err, nodes=n)
         monitor.open()
+        if view is not None:
+            view.monitor = monitor
     events = queue.Queue()
     links = []
     signals = Signals(err)
@@ -9704,6 +9737,13 @@ class Monitor(object):
                                    errors - errors0, hist.percentile(95)
                                    if hist.n else None, None))
 
+    def latest(self):
+        """The live view's monitor panel: latest_samples() and the hosts
+        lost."""
+        with self.lock:
+            tail = self.samples[-LATEST_SAMPLES_MAX:]
+        return {"hosts": latest_samples(tail), "lost": list(self.lost)}
+
     def speeds(self):
         """{host: {iface: Mb/s}} of the hosts whose speeds are known."""
         return dict((s.label, s.speeds) for s in self.sources if s.speeds)
@@ -10005,6 +10045,7 @@ class LiveView(object):
         self.pending = None     # a Retarget for run() to send
         self.node_labels = {}
         self.busy = 0.0
+        self.monitor = None     # --monitor's Monitor, while it samples
 
     # the run's life
     def begin(self, plan, record, argv, sources=None):
@@ -10217,6 +10258,8 @@ class LiveView(object):
                 "cpu": {"busy": round(self.busy, 3),
                         "saturated": self.busy >= SATURATION_CPU_RATIO},
                 "model": self.plan.model if self.plan else None,
+                "monitor": None if self.monitor is None
+                else self.monitor.latest(),
                 "files": ["/files/" + n for n in sorted(self.files)],
                 "error": self.error, "exit_code": self.exit_code}
 
@@ -10621,6 +10664,9 @@ for the slot</h2><canvas id="c-svc"></canvas></section>
 </section>
 <section id="nodes-box" hidden><h2>Nodes</h2><table id="nodes"></table>
 </section>
+<section id="monitor-box" hidden style="grid-column:1/-1"><h2>Hosts
+(--monitor), their latest sample</h2><table id="monitor"></table>
+<p id="monitor-lost"></p></section>
 </main>
 <script>
 (function () {
@@ -10776,6 +10822,15 @@ function show(s) {
        (s.names || []).map(function (n) {
          return [n.name, n.method, n.requests, n.errors, n.p50_ms, n.p95_ms,
                  n.p99_ms]; }));
+  var m = s.monitor;
+  $("monitor-box").hidden = !m;
+  fill($("monitor"), ["host", "at s", "CPU %", "busiest core", "core %",
+                      "memory %", "net Mb/s", "load1"],
+       (m ? m.hosts : []).map(function (h) {
+         return [h.host, h.at_s, h.cpu, h.core, h.core_max, h.mem, h.net,
+                 h.load1]; }));
+  text($("monitor-lost"), m && m.lost.length ?
+       "lost during the run: " + m.lost.join(", ") : "");
   $("nodes-box").hidden = !(s.nodes && s.nodes.length);
   fill($("nodes"), ["node", "users", "requests", "errors", "elapsed s"],
        (s.nodes || []).map(function (n) {

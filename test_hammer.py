@@ -11576,5 +11576,66 @@ class TestMonitorVerdictRuns(ServerTestCase):
         self.assertIn("threshold   trusted: suspect FAILED", proc.stdout)
 
 
+class TestMonitorPanel(unittest.TestCase):
+    """The live view's monitor panel, and the README's metric table."""
+
+    def test_each_hosts_newest_instant(self):
+        samples = (sample_run("db1", "cpu_busy_pct", [10, 20])
+                   + sample_run("db1", "cpu_core_max_pct:cpu3", [50, 99.44])
+                   + sample_run("db1", "net_rx_mbps:lo", [1, 2])
+                   + sample_run("db1", "net_tx_mbps:eth0", [1, 3.5])
+                   + sample_run("generator", "mem_used_pct", [40.04],
+                                start=0.5))
+        self.assertEqual(hammer.latest_samples(samples), [
+            {"host": "db1", "at_s": 1.0, "cpu": 20.0, "core": "cpu3",
+             "core_max": 99.4, "mem": None, "net": 5.5, "load1": None},
+            {"host": "generator", "at_s": 0.5, "cpu": None, "core": None,
+             "core_max": None, "mem": 40.0, "net": None, "load1": None}])
+
+    def test_the_state_carries_the_panel(self):
+        view = hammer.LiveView(clock=FakeClock(100.0))
+        view.begin(make_plan("http://127.0.0.1:9/"), {}, [])
+        self.assertIsNone(view.state_data()["monitor"])
+
+        class Sampled(object):
+            def latest(self):
+                return {"hosts": [], "lost": ["db1"]}
+        view.monitor = Sampled()
+        self.assertEqual(view.state_data()["monitor"], {"hosts": [],
+                                                        "lost": ["db1"]})
+        view.begin(make_plan("http://127.0.0.1:9/"), {}, [])
+        self.assertIsNone(view.state_data()["monitor"])
+        self.assertIn('id="monitor-box"', hammer.WEB_PAGE)
+
+    def test_the_readme_lists_every_metric(self):
+        with open(os.path.join(HERE, "README.md")) as f:
+            section = f.read().split("## Monitoring: --monitor and the"
+                                     " verdicts")[1].split("\n## ")[0]
+        listed = set(re.findall(r"^\| `([a-z0-9_]+)", section, re.M))
+        listed |= set(re.findall(r", `([a-z0-9_]+)", section))
+        self.assertEqual(set(m for m, _ in hammer.MONITOR_METRICS)
+                         - listed, set())
+
+
+class TestMonitorWeb(WebTestCase):
+    """--web shows --monitor's hosts while the run goes on."""
+
+    def test_the_panel_during_a_run(self):
+        server = self.start_server()
+        self.web(server.url, "-c", "1", "-p", "1", "--runtime", "1.5",
+                 "--monitor", "local", "--monitor-interval", "0.2", "-o",
+                 "run.csv")
+        state = self.wait_state(lambda s: s["monitor"] and len(
+            s["monitor"]["hosts"]) == 2, "two hosts sampled")
+        hosts = state["monitor"]["hosts"]
+        self.assertEqual([h["host"] for h in hosts], ["generator", "local"])
+        self.assertTrue(all(0 <= h["cpu"] <= 100 and h["mem"] > 0
+                            for h in hosts), hosts)
+        self.assertEqual(state["monitor"]["lost"], [])
+        out, err = self.web_proc.communicate(timeout=30)
+        self.assertEqual(self.web_proc.returncode, 0, err)
+        self.assertIn("\nbottleneck  none: the run did not degrade\n", out)
+
+
 if __name__ == "__main__":
     unittest.main()

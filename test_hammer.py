@@ -11135,13 +11135,18 @@ class TestVerdicts(unittest.TestCase):
             offsets={"node 2 (h2)": -0.051, "node 1 (h1)": 0.05},
             lost=["db1"])["reasons"], [
             "generator: file descriptors 80% used",
-            "generator: send lag up to 12.5ms (over 10ms)",
+            "generator: send lag p99 12.5ms (over 10ms)",
             "the open model's sends were late: the rate fell behind its"
             " slots",
             "node 2 (h2)'s clock is -0.051s off",
             "monitoring of db1 was lost during the run"])
         self.assertEqual(hammer.trust_verdict(samples[:3], open_model=True),
                          {"verdict": "trusted", "reasons": []})
+        # one late period in a hundred is under the p99
+        lags = sample_run("generator", "send_lag_ms", [1.0] * 99 + [50.0])
+        self.assertEqual(hammer.trust_verdict(lags)["verdict"], "trusted")
+        self.assertEqual(hammer.trust_verdict(lags + lags[-1:])["reasons"],
+                         ["generator: send lag p99 50.0ms (over 10ms)"])
 
     def test_degradations(self):
         stages = hammer.build_stages([(10.0, 10), (10.0, 20)])

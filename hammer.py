@@ -9791,6 +9791,8 @@ class Monitor(object):
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
 # --- the live view: --web and /metrics ---------------------------------------
 
 # The live view's figures are the workers' own: each Progress carries

@@ -204,6 +204,8 @@ MAX_SAMPLE_LINES = 20000    # lines of one sample of a host's /proc
 MAX_SAMPLE_LINE_B = 1 << 16  # a longer line is cut there
 MAX_SAMPLE_B = 4 << 20      # a /proc file or a node_exporter page, at most
 LATEST_SAMPLES_MAX = 5000   # the live view reads the newest samples only
+MONITOR_LATENCIES_B = 256   # a worker's flush keeps 256 to 511 latencies
+                            # of a bigger batch for --monitor's p95 rule
 BUSY_CPU_PCT = 90.0         # a host's CPUs this busy are saturated,
 CORE_BUSY_PCT = 95.0        # and so is one core this busy,
 MEM_USED_PCT = 95.0         # memory this used,
@@ -6850,6 +6852,9 @@ class RowWriter(object):
         self.lock = threading.Lock()
         self.stats = WorkerStats(self.open_model, self.named, plan.ok_status)
         self.latencies = [] if plan.sizing or plan.monitor else None
+        # --monitor alone needs each period's p95, not every latency: a
+        # big batch keeps an even sample of them (--sizing keeps all)
+        self.sampled = not plan.sizing
         self.stop_s = None      # when --sizing stopped the run
         self.output = plan.output
         self.unwritable = False     # the output refused a write
@@ -6886,10 +6891,13 @@ class RowWriter(object):
         self.stats.add_rows(batch, suffix)
         if self.latencies is not None and (suffix is None
                                            or is_http(suffix)):
+            kept = batch
+            if self.sampled and len(batch) > MONITOR_LATENCIES_B:
+                kept = batch[::len(batch) // MONITOR_LATENCIES_B]
             if self.open_model:
-                self.latencies += [r[0] - r[5] + r[1] for r in batch if r[2]]
+                self.latencies += [r[0] - r[5] + r[1] for r in kept if r[2]]
             else:
-                self.latencies += [r[1] for r in batch if r[2]]
+                self.latencies += [r[1] for r in kept if r[2]]
         line = (self.row_format.__mod__ if suffix is None
                 else self.formats[suffix])
         return len(batch), "".join(map(line, batch))

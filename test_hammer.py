@@ -10961,6 +10961,27 @@ class TestMonitorArithmetic(unittest.TestCase):
         self.assertTrue(readings[0].mem and readings[0].net)
         self.assertEqual(list(readings[0].procs), ["init"])
 
+    def test_a_worker_keeps_a_sample_of_a_big_batch(self):
+        """--monitor's p95 needs no latency of every row: a batch of 1,000
+        keeps 334 (every third); a small one, and --sizing, keep all;
+        without either, none."""
+        rows = [(0.001 * i, 0.001 * (i % 100), 200, 10, "")
+                for i in range(1000)]
+        kept = {}
+        for argv in ([], ["--monitor", "local"], ["--sizing"],
+                     ["--sizing", "--monitor", "local"]):
+            writer = hammer.RowWriter(make_plan("http://127.0.0.1:1/",
+                                                *argv))
+            writer.take(collections.deque(rows), None)
+            writer.take(collections.deque(rows[:200]), None)
+            recent = writer.recent()
+            kept[" ".join(argv)] = recent and hammer.Histogram.from_dict(
+                recent).n
+            self.assertEqual(writer.stats.requests, 1200)
+        self.assertEqual(kept, {"": None, "--monitor local": 334 + 200,
+                                "--sizing": 1200,
+                                "--sizing --monitor local": 1200})
+
 
 class TestMonitorSpecs(ServerTestCase):
     def test_specs(self):

@@ -209,6 +209,7 @@ MONITOR_LATENCIES_B = 256   # a worker's flush keeps 256 to 511 latencies
 BUSY_CPU_PCT = 90.0         # a host's CPUs this busy are saturated,
 CORE_BUSY_PCT = 95.0        # and so is one core this busy,
 MEM_USED_PCT = 95.0         # memory this used,
+SWAP_OUT_MB_S = 1.0         # swap used growing this fast,
 NET_USED_RATIO = 0.9        # an interface at this share of its speed,
 DISK_BUSY_PCT = 90.0        # a disk this busy,
 PROC_BUSY_PCT = 95.0        # a named process at this share of a core
@@ -2648,7 +2649,8 @@ def locust_exception_rows(failures, nodes):
 
 # A host's counters at one instant (t: epoch seconds, its own clock).
 # cpus: {'cpu' (all) or 'cpuN': (busy, idle, iowait, steal, total)} in
-# ticks or seconds; mem: (total_b, available_b); load1; net: {iface:
+# ticks or seconds; mem: (total_b, available_b, swap used_b or None
+# without swap); load1; net: {iface:
 # (rx_b, tx_b)}; disks: {dev: busy_ms}; procs: {name: {pid: (cpu_ticks,
 # rss_b)}}; missing: the files it lacks.
 Reading = collections.namedtuple(
@@ -2673,6 +2675,8 @@ MONITOR_METRICS = (
     ("load1", "the 1-minute load average"),
     ("mem_used_pct", "memory in use"),
     ("mem_available_mb", "memory available"),
+    ("mem_swap_out_mb_s", "swap used growing, in MB per second (hosts with"
+                          " swap)"),
     ("net_rx_mbps", "megabits per second received on an interface"),
     ("net_tx_mbps", "megabits per second sent on an interface"),
     ("disk_util_pct", "the time the disk was busy"),
@@ -2724,7 +2728,10 @@ def parse_proc_files(t, files, procs=None):
         if available is None:
             available = sum(info.get(k, 0) for k in ("MemFree", "Buffers",
                                                      "Cached"))
-        mem = (info["MemTotal"], available)
+        swap = None
+        if info.get("SwapTotal"):
+            swap = info["SwapTotal"] - info.get("SwapFree", 0)
+        mem = (info["MemTotal"], available, swap)
     try:
         load1 = float(files["/proc/loadavg"].split()[0])
     except (KeyError, ValueError, IndexError):
@@ -2795,7 +2802,9 @@ def parse_node_exporter(t, text):
         if name == "node_cpu_seconds_total" and "cpu" in labels:
             modes.setdefault(labels["cpu"], {})[labels.get("mode")] = value
         elif name in ("node_memory_MemTotal_bytes",
-                      "node_memory_MemAvailable_bytes"):
+                      "node_memory_MemAvailable_bytes",
+                      "node_memory_SwapTotal_bytes",
+                      "node_memory_SwapFree_bytes"):
             info[name] = value
         elif name == "node_load1":
             load1 = value
@@ -2818,8 +2827,12 @@ def parse_node_exporter(t, text):
         cpus["cpu"] = tuple(whole)
     mem = None
     if "node_memory_MemTotal_bytes" in info:
+        swap = None
+        if info.get("node_memory_SwapTotal_bytes"):
+            swap = info["node_memory_SwapTotal_bytes"] - info.get(
+                "node_memory_SwapFree_bytes", 0.0)
         mem = (info["node_memory_MemTotal_bytes"],
-               info.get("node_memory_MemAvailable_bytes", 0.0))
+               info.get("node_memory_MemAvailable_bytes", 0.0), swap)
     missing = tuple(what for what, have in (
         ("node_cpu_seconds_total", cpus), ("node_memory_MemTotal_bytes", mem),
         ("node_load1", load1 is not None)) if not have)
@@ -2854,9 +2867,13 @@ def reading_metrics(before, after, ticks_per_s=100):
     if after.load1 is not None:
         out.append(("load1", after.load1))
     if after.mem is not None and after.mem[0] > 0:
-        total, available = after.mem
+        total, available, swap = after.mem
         out.append(("mem_used_pct", 100.0 * (total - available) / total))
         out.append(("mem_available_mb", available / 1e6))
+        if swap is not None and before.mem is not None and (
+                before.mem[2] is not None):
+            out.append(("mem_swap_out_mb_s",
+                        max(0.0, swap - before.mem[2]) / 1e6 / span))
     for iface in sorted(after.net):
         if iface in before.net:
             (rx0, tx0), (rx1, tx1) = before.net[iface], after.net[iface]
@@ -2911,6 +2928,8 @@ def saturation(metric, value, speeds=None):
         return "one core at %.0f%%" % value
     if base == "mem_used_pct" and value >= MEM_USED_PCT:
         return "memory %.0f%% used" % value
+    if base == "mem_swap_out_mb_s" and value >= SWAP_OUT_MB_S:
+        return "swapping out %.1f MB/s" % value
     if base in ("net_rx_mbps", "net_tx_mbps") and (speeds or {}).get(part):
         if value >= NET_USED_RATIO * speeds[part]:
             return "%s at %.0f%% of its %g Mb/s" % (
@@ -9551,14 +9570,21 @@ class SSHSource(Source):
 
 
 class ExporterSource(Source):
-    """A node_exporter: its page fetched each period, with a timeout."""
+    """A node_exporter: its page fetched each period by a thread of its
+    own (a slow exporter never holds up the other hosts), each fetch
+    bounded by timeout_s; the first fetch fails the run's start."""
 
     kind = "exporter"
 
-    def __init__(self, spec, timeout_s):
+    def __init__(self, spec, timeout_s, interval_s):
         Source.__init__(self, spec.text)
         self.url, self.timeout_s = spec.host, timeout_s
+        self.interval_s = interval_s
         self.ticks = 1      # its CPU counters are seconds
+        self.lock = threading.Lock()
+        self.pending = collections.deque(maxlen=1000)
+        self.error = self.thread = None
+        self.stop = threading.Event()
 
     def fetch(self):
         import http.client
@@ -9589,16 +9615,41 @@ class ExporterSource(Source):
 
     def open(self, timeout_s):
         try:
-            self.get()
+            self.pending.append(self.reading())
         except OSError as exc:
             raise RunError("--monitor %s: cannot fetch it: %s"
                            % (self.label, exc))
+        self.thread = threading.Thread(target=self.poll)
+        self.thread.daemon = True
+        self.thread.start()
+
+    def poll(self):
+        while not self.stop.wait(self.interval_s):
+            try:
+                reading = self.reading()
+            except OSError as exc:
+                self.error = str(exc)
+                return
+            with self.lock:
+                self.pending.append(reading)
 
     def reading(self):
         return parse_node_exporter(time.time(), self.get())
 
     def readings(self):
-        return [self.reading()]
+        """The pages fetched since the last call; OSError once a fetch
+        failed."""
+        with self.lock:
+            taken = list(self.pending)
+            self.pending.clear()
+        if not taken and self.error is not None:
+            raise OSError(self.error)
+        return taken
+
+    def close(self):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(self.timeout_s + 1.0)
 
 
 def http_client_errors():
@@ -9629,7 +9680,8 @@ class Monitor(object):
                                               count))
             else:
                 self.sources.append(ExporterSource(spec, min(
-                    MONITOR_WAIT_S, max(1.0, 2 * self.interval_s))))
+                    MONITOR_WAIT_S, max(1.0, 2 * self.interval_s)),
+                    self.interval_s))
         self.samples = []
         self.lock = threading.Lock()
         self.start_wall = None

@@ -10804,7 +10804,23 @@ class TestMonitorArithmetic(unittest.TestCase):
     def test_memory_without_memavailable(self):
         r = hammer.parse_proc_files(0.0, {"/proc/meminfo": MEMINFO.replace(
             "MemAvailable:     250000 kB\n", "")})
-        self.assertEqual(r.mem, (1024000000, 130000 * 1024))
+        self.assertEqual(r.mem, (1024000000, 130000 * 1024, None))
+
+    def test_swapping_out(self):
+        def reading(t, free_kb):
+            return hammer.parse_proc_files(t, {"/proc/meminfo": MEMINFO + (
+                "SwapTotal:       2000000 kB\nSwapFree:   %d kB\n"
+                % free_kb)})
+        m = dict(hammer.reading_metrics(reading(1.0, 2000000),
+                                        reading(3.0, 1000000)))
+        self.assertEqual(m["mem_swap_out_mb_s"], 1000000 * 1024 / 1e6 / 2)
+        self.assertEqual(hammer.saturation("mem_swap_out_mb_s", 1.0),
+                         "swapping out 1.0 MB/s")
+        m = dict(hammer.reading_metrics(reading(3.0, 1000000),
+                                        reading(4.0, 1500000)))
+        self.assertEqual(m["mem_swap_out_mb_s"], 0.0)
+        self.assertNotIn("mem_swap_out_mb_s", dict(hammer.reading_metrics(
+            *self.pair())))
 
     def test_network_in_megabits_per_second_lo_included(self):
         m = self.metrics(*self.pair())

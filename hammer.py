@@ -9871,6 +9871,7 @@ WEB_SERIES_MAX = 3600       # seconds the charts keep (the oldest go)
 WEB_RETARGET_LEAD_S = 0.25  # a change of target applies this far ahead,
 WEB_HOSTS_LEAD_S = 1.0      # and over --hosts this far, for the ssh links
 MAX_WEB_BODY_B = 65536      # a POST's body
+CRUNCH_TIMEOUT_S = 300      # crunch's HTML report of a run, made at most
 WEB_TOKEN_B = 18            # random bytes of a generated --web-token
 # /metrics' hammer_latency_seconds buckets, fine around a 1 ms SLO
 METRICS_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015,
@@ -9930,24 +9931,42 @@ def host_allowed(header, bound):
 
 def redact_argv(argv):
     """A command line as the view shows it: header values, URL passwords
-    and the token as ***."""
-    shown, hide = [], False
+    and the token as ***, however the option is spelt (-H V, -HV,
+    --header V, --header=V, or a prefix argparse takes, as --head=V)."""
+    options = build_parser()._option_string_actions   # every spelling
+
+    def secret(option):
+        """'header', 'token' or None: what an option's value holds."""
+        if option == "-H":
+            return "header"
+        for long_name, kind in (("--header", "header"),
+                                ("--web-token", "token")):
+            if option == long_name or (
+                    len(option) > 4 and long_name.startswith(option)
+                    and option not in options):     # not --web itself
+                return kind
+        return None
+
+    def hidden(kind, value):
+        name, sep, _ = value.partition(":")
+        return name + sep + " ***" if kind == "header" and sep else "***"
+
+    shown, hide = [], None
     for word in argv:
         if hide:
-            name, sep, _ = word.partition(":")
-            shown.append(name + sep + " ***" if sep else "***")
-            hide = False
+            shown.append(hidden(hide, word))
+            hide = None
             continue
-        if word in ("-H", "--header"):
-            hide = True
-        elif word.startswith("--header="):
-            word = "--header=" + word[9:].partition(":")[0] + ": ***"
-        elif word.startswith("--web-token"):
-            word = "--web-token=***" if "=" in word else word
-            hide = "=" not in word
+        option, eq, value = word.partition("=")
+        if word.startswith("--") and eq and secret(option):
+            shown.append(option + "=" + hidden(secret(option), value))
+        elif secret(word):
+            hide = secret(word)
             shown.append(word)
-            continue
-        shown.append(redact_url(word))
+        elif word.startswith("-H") and not word.startswith("--"):
+            shown.append("-H" + hidden("header", word[2:]))
+        else:
+            shown.append(redact_url(word))
     return shown
 
 
@@ -10098,6 +10117,9 @@ class LiveView(object):
         self.clock, self.wall = clock, wall
         self.state = "idle"
         self.files = {}     # name -> path: what runs wrote, served
+        self.reports = {}   # 'NAME.html' -> the results CSV crunch reads
+        self.made = None    # the directory of the reports made (report())
+        self.making = threading.Lock()
         self.run = self.plan = self.record = None
         self.error = self.exit_code = self.summary = None
         self.reset(None, 1)
@@ -10139,15 +10161,50 @@ class LiveView(object):
             self.state = "done"
             self.exit_code = 1
 
-    def finish(self, code, files):
+    def finish(self, code, files, reports=None):
         """The run ended with exit code `code`; files: {name: path} it
-        wrote."""
+        wrote; reports: {'NAME.html': results CSV}, crunch's HTML reports
+        to offer (made when first asked for: report())."""
         with self.lock:
             self.tick(force=True)
             self.exit_code = code
             self.summary = (self.record or {}).get("summary")
             self.files.update(files)
+            self.reports.update(reports or {})
             self.state = "done"
+
+    def report(self, name, crunch):
+        """The path of crunch's HTML report `name` (one of reports), made
+        on the first call in a directory of the view's own, not beside
+        the run's files; None when crunch could not make it."""
+        import subprocess
+        import tempfile
+        with self.making:
+            with self.lock:
+                where, csv_path = self.files.get(name), self.reports[name]
+            if where is not None:
+                return where
+            if self.made is None:
+                self.made = tempfile.mkdtemp(prefix="hammer-web-")
+            where = os.path.join(self.made, name)
+            try:
+                subprocess.call([sys.executable, crunch, csv_path, "--html",
+                                 where], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL,
+                                timeout=CRUNCH_TIMEOUT_S)
+            except (OSError, subprocess.SubprocessError):
+                pass
+            if not os.path.isfile(where):
+                return None
+            with self.lock:
+                self.files[name] = where
+            return where
+
+    def close(self):
+        """Remove the reports made."""
+        if self.made is not None:
+            import shutil
+            shutil.rmtree(self.made, ignore_errors=True)
 
     # the workers' reports
     def add(self, progress, source=None):
@@ -10335,7 +10392,8 @@ class LiveView(object):
                 "model": self.plan.model if self.plan else None,
                 "monitor": None if self.monitor is None
                 else self.monitor.latest(),
-                "files": ["/files/" + n for n in sorted(self.files)],
+                "files": ["/files/" + n for n in sorted(
+                    set(self.files) | set(self.reports))],
                 "error": self.error, "exit_code": self.exit_code}
 
     def metrics(self):
@@ -10550,6 +10608,12 @@ class WebHandler(object):
             name = path[len("/files/"):]
             with view.lock:
                 where = view.files.get(name)
+                wanted = name in view.reports
+            if where is None and wanted:
+                where = view.report(name, crunch_beside())
+                if where is None:
+                    return self.refuse(500, "crunch.py could not make %s"
+                                       % name)
             if where is None:
                 return self.refuse(404, "no such file: /files/ serves the"
                                         " files runs wrote")
@@ -10765,13 +10829,22 @@ function fill(table, head, rows) {
   if (head) row(table, head, true);
   rows.forEach(function (r) { row(table, r, false); });
 }
-function chart(canvas, series, xs) {
+function num(v) {   // an axis label: 3 digits, k and M for thousands
+  if (v >= 1e6) return +(v / 1e6).toPrecision(3) + "M";
+  if (v >= 1e3) return +(v / 1e3).toPrecision(3) + "k";
+  return String(+v.toPrecision(3));
+}
+function blank(canvas) {  // a cleared canvas at the screen's resolution
   var w = canvas.clientWidth, h = canvas.clientHeight;
   var ratio = window.devicePixelRatio || 1;
   canvas.width = w * ratio; canvas.height = h * ratio;
   var g = canvas.getContext("2d");
   g.scale(ratio, ratio);
   g.clearRect(0, 0, w, h);
+  return {g: g, w: w, h: h};
+}
+function chart(canvas, series, xs) {
+  var c = blank(canvas), g = c.g, w = c.w, h = c.h;
   var top = 0;
   series.forEach(function (s) {
     s.values.forEach(function (v) { if (v != null && v > top) top = v; });
@@ -10782,7 +10855,7 @@ function chart(canvas, series, xs) {
   for (var k = 0; k <= 4; k++) {
     var y = bottom - (bottom - 4) * k / 4;
     g.beginPath(); g.moveTo(left, y); g.lineTo(w, y); g.stroke();
-    g.fillText((top * k / 4).toPrecision(3), 2, y + 4);
+    g.fillText(num(top * k / 4), 2, y + 4);
   }
   if (n) {
     g.fillText(xs[0].toFixed(0) + "s", left, h - 2);
@@ -10803,12 +10876,7 @@ function chart(canvas, series, xs) {
   });
 }
 function bars(canvas, bins) {
-  var w = canvas.clientWidth, h = canvas.clientHeight;
-  var ratio = window.devicePixelRatio || 1;
-  canvas.width = w * ratio; canvas.height = h * ratio;
-  var g = canvas.getContext("2d");
-  g.scale(ratio, ratio);
-  g.clearRect(0, 0, w, h);
+  var c = blank(canvas), g = c.g, w = c.w, h = c.h;
   if (!bins.length) return;
   var top = Math.max.apply(null, bins.map(function (b) { return b[2]; }));
   var bw = (w - 8) / bins.length;
@@ -12154,30 +12222,27 @@ def web_command(argv, top):
     return WebJob(argv, args, raw, plan._replace(live=True), listener)
 
 
+def crunch_beside():
+    """crunch.py beside hammer.py, or None."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "crunch.py")
+    return path if os.path.isfile(path) else None
+
+
 def web_run(job, view, out, err):
-    """One run under the view: its files offered when it ends (crunch's
-    HTML report too, when crunch.py sits beside hammer.py)."""
+    """One run under the view: its files offered when it ends, with
+    crunch's HTML report when crunch.py sits beside hammer.py (made when
+    first asked for, so that a run that nobody looks at costs nothing)."""
     code = run_job(job, out, err, view)
-    files = {}
+    files, reports = {}, {}
     output = job.plan.output
     for path in (output, output + SETTINGS_SUFFIX):
         if os.path.isfile(path):
             files[os.path.basename(path)] = os.path.abspath(path)
-    crunch = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                          "crunch.py")
-    if output in files.values() or os.path.isfile(output):
-        html = os.path.splitext(output)[0] + ".html"
-        if os.path.isfile(crunch) and not os.path.exists(html):
-            import subprocess
-            try:
-                subprocess.call([sys.executable, crunch, output, "--html",
-                                 html], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, timeout=300)
-            except (OSError, subprocess.SubprocessError):
-                pass
-            if os.path.isfile(html):
-                files[os.path.basename(html)] = os.path.abspath(html)
-    view.finish(code, files)
+    if os.path.isfile(output) and crunch_beside() is not None:
+        name = os.path.splitext(os.path.basename(output))[0] + ".html"
+        reports[name] = os.path.abspath(output)
+    view.finish(code, files, reports)
     return code
 
 
@@ -12200,6 +12265,9 @@ def web_main(job, out, err):
         token = args.web_token or base64.urlsafe_b64encode(
             os.urandom(WEB_TOKEN_B)).decode("ascii")
     view, jobs, top = LiveView(), queue.Queue(), os.getcwd()
+    if job.plan is not None:    # running from the first request on
+        view.begin(job.plan, None, job.argv, len(args.hosts)
+                   if args.hosts else None)
     try:
         server = web_server(view, host, port, token, top, jobs)
     except OSError as exc:
@@ -12221,8 +12289,6 @@ def web_main(job, out, err):
     code = 0
     try:
         if job.plan is not None:
-            view.begin(job.plan, None, job.argv, len(args.hosts)
-                       if args.hosts else None)
             code = web_run(job, view, out, err)
             if not args.web_keep or signalled(code, view):
                 return code
@@ -12240,6 +12306,7 @@ def web_main(job, out, err):
     finally:
         server.shutdown()
         server.server_close()
+        view.close()
 
 
 def main(argv=None, out=None, err=None):

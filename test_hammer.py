@@ -783,7 +783,10 @@ class LoadServer(FaultServer):
     def mode_freeze(self, conn, reader):
         """Answers at once, but for a request read from at_s to at_s +
         length_s after the first one: that one is held, never closed,
-        until the freeze ends."""
+        until the freeze ends; the held ones go out in the order they
+        came, 0.5 ms apart (were they all let go at once, the client's
+        threads would take them in any order, and on a busy box the
+        oldest could wait behind the hundred others)."""
         at_s, length_s = self.options["at_s"], self.options["length_s"]
         while True:
             now = self.read(reader, conn)
@@ -792,8 +795,10 @@ class LoadServer(FaultServer):
             begin = self.first + at_s
             if begin <= now < begin + length_s:
                 with self.lock:
+                    rank = len(self.held)
                     self.held.append(now)
-                time.sleep(begin + length_s - now)
+                time.sleep(max(0.0, begin + length_s + rank * 0.0005
+                               - time.time()))
             conn.sendall(response())
 
     def mode_serial(self, conn, reader):
@@ -1278,6 +1283,15 @@ class ServerTestCase(unittest.TestCase):
         self.addCleanup(self.tmp.cleanup)
         self.csv = os.path.join(self.tmp.name, "results.csv")
 
+    def wait_for(self, predicate, what, timeout_s=30.0):
+        """Poll predicate() each 50 ms until it holds; a failure naming
+        `what` after timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail("waited %gs for %s" % (timeout_s, what))
+            time.sleep(0.05)
+
     def start_server(self, **kwargs):
         server = TargetServer(**kwargs)
         self.addCleanup(server.stop)
@@ -1671,13 +1685,6 @@ class HostsTestCase(SSHTestCase, NodeTestCase):
         while self.leftovers(run_id) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertEqual(self.leftovers(run_id), [])
-
-    def wait_for(self, predicate, what, timeout_s=30.0):
-        deadline = time.monotonic() + timeout_s
-        while not predicate():
-            if time.monotonic() > deadline:
-                self.fail("waited %gs for %s" % (timeout_s, what))
-            time.sleep(0.05)
 
 
 # --- the command line: options, durations, sizes and usage errors ------------
@@ -3537,53 +3544,51 @@ class TestFaults(ServerTestCase):
         _, _, rows = self.fault("reset_on_connect", "-t", "1", "-n", "3")
         self.assert_rows(rows, 0, 0, "reset")
 
+    def flow(self):
+        """A script of one GET / per iteration."""
+        return write(os.path.join(self.tmp.name, "flow.py"),
+                     "def run(user):\n    user.get('/')\n")
+
+    def assert_closed_after_3(self, requests, *args):
+        """-t 2 -n requests against a server that closes each connection
+        with the FIN in its 3rd response's segment: no request goes out
+        on a closed connection; each user's last connection ends with its
+        quota, unchecked."""
+        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
+                                        "2", "-n", str(requests), *args)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_rows(rows, 200, 11)
+        self.assertEqual(len(rows), requests)
+        self.assertEqual(server.requests, requests)
+        self.assertIn("errors      none\n", proc.stdout)
+        self.assertIn("connections %d opened; %d closed by the server"
+                      " while idle\n" % (requests // 3, requests // 3 - 2),
+                      proc.stdout)
+
     def test_fault_close_after_3_with_the_data(self):
         # at full speed: the connection is checked before every reuse, so
         # no request goes out on one whose FIN is already there
-        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
-                                        "2", "-n", "3000")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(rows), 3000)
-        self.assertEqual(server.requests, 3000)
-        self.assertIn("errors      none\n", proc.stdout)
-        # each user's 500th connection ends with its quota, unchecked
-        self.assertIn("connections 1000 opened; 998 closed by the server"
-                      " while idle\n", proc.stdout)
+        self.assert_closed_after_3(3000)
 
     def test_fault_close_after_3_with_the_data_in_a_script(self):
-        flow = write(os.path.join(self.tmp.name, "flow.py"),
-                     "def run(user):\n    user.get('/')\n")
-        server, proc, rows = self.fault("close_after_3_with_the_data", "-t",
-                                        "2", "-n", "600", "--script", flow)
+        self.assert_closed_after_3(600, "--script", self.flow())
+
+    def assert_stray_closed(self, *args):
+        """The unasked-for response is there before the next request: the
+        check closes the connection, never reads it as that answer."""
+        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
+                                        "1", "-n", "10", *args)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 11)
-        self.assertEqual(len(rows), 600)
-        self.assertEqual(server.requests, 600)
-        self.assertIn("connections 200 opened; 198 closed by the server"
-                      " while idle\n", proc.stdout)
+        self.assert_rows(rows, 200, 8000)
+        self.assertEqual(server.requests, 10)
+        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
+                      " response\n", proc.stdout)
 
     def test_fault_stray_behind_a_long_body(self):
-        # the unasked-for response is there before the next request: the
-        # check closes the connection, never reads it as that answer
-        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
-                                        "1", "-n", "10")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 8000)
-        self.assertEqual(server.requests, 10)
-        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
-                      " response\n", proc.stdout)
+        self.assert_stray_closed()
 
     def test_fault_stray_behind_a_long_body_in_a_script(self):
-        flow = write(os.path.join(self.tmp.name, "flow.py"),
-                     "def run(user):\n    user.get('/')\n")
-        server, proc, rows = self.fault("stray_behind_a_long_body", "-t",
-                                        "1", "-n", "10", "--script", flow)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assert_rows(rows, 200, 8000)
-        self.assertEqual(server.requests, 10)
-        self.assertIn("connections 10 opened; 9 closed for bytes beyond a"
-                      " response\n", proc.stdout)
+        self.assert_stray_closed("--script", self.flow())
 
     def test_every_mode_has_a_test(self):
         names = dir(self)
@@ -10260,6 +10265,15 @@ class TestLiveFigures(unittest.TestCase):
              "--web-token=t0k3n-secret"]),
             ["http://u:***@127.0.0.1/", "-H", "Authorization: ***",
              "--header=X-Key: ***", "--web-token", "***", "--web-token=***"])
+        # the spellings argparse also takes: attached, and a prefix
+        self.assertEqual(hammer.redact_argv(
+            ["-HCookie: s=1", "--heade", "X-Key: s5", "--head=X-Key: s6",
+             "--web-tok", "s7", "--web-t=s8", "-c", "5", "--hosts", "h1"]),
+            ["-HCookie: ***", "--heade", "X-Key: ***", "--head=X-Key: ***",
+             "--web-tok", "***", "--web-t=***", "-c", "5", "--hosts", "h1"])
+        # options whose names begin as theirs do are not hidden
+        shown = ["--web", "127.0.0.1:0", "--web-keep", "--headless", "-q"]
+        self.assertEqual(hammer.redact_argv(shown), shown)
 
     def test_paths_must_lie_under_the_start_directory(self):
         parse = hammer.build_parser().parse_args
@@ -10282,7 +10296,8 @@ class WebTestCase(ServerTestCase):
         """Start hammer args --web ADDR; its address (and token line)."""
         bind = kwargs.get("bind", "127.0.0.1:0")
         proc = subprocess.Popen(
-            [sys.executable, HAMMER] + list(args) + ["-q", "--web", bind],
+            [sys.executable, kwargs.get("script", HAMMER)] + list(args)
+            + ["-q", "--web", bind],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=self.tmp.name, universal_newlines=True,
             start_new_session=True)
@@ -10387,6 +10402,27 @@ class TestWeb(WebTestCase):
         for path in ("/files/../hammer.py", "/files/%2e%2e%2fhammer.py",
                      "/files/results.csv"):
             self.assertEqual(self.http("GET", path)[0], 404, path)
+        # crunch's HTML report, made when first asked for, elsewhere
+        html = os.path.splitext(name)[0] + ".html"
+        self.assertIn("/files/" + html, done["files"])
+        self.assertEqual(glob.glob(os.path.join(self.tmp.name, "*.html")), [])
+        status, page = self.http("GET", "/files/" + html)
+        self.assertEqual(status, 200)
+        title = re.search(r"<title>([^<]*)</title>", page)
+        self.assertEqual(title and os.path.basename(title.group(1)), name)
+        self.assertEqual(glob.glob(os.path.join(self.tmp.name, "*.html")), [])
+
+    def test_without_crunch_no_report_is_offered(self):
+        server = self.start_server()
+        alone = os.path.join(self.tmp.name, "alone")
+        os.mkdir(alone)
+        shutil.copy(HAMMER, alone)
+        self.web(server.url, "-c", "1", "--runtime", "0.3s", "-p", "1",
+                 "--web-keep", script=os.path.join(alone, "hammer.py"))
+        done = self.wait_state(lambda s: s["state"] == "done", "the run")
+        self.assertEqual(done["files"], ["/files/results.csv",
+                                         "/files/results.csv.json"])
+        self.assertEqual(self.http("GET", "/files/results.html")[0], 404)
 
     def test_bad_input_is_the_command_lines_error_and_nothing_starts(self):
         self.web()
@@ -10614,7 +10650,7 @@ class TestWebBrowser(WebTestCase):
 
     def page(self):
         self.driver.get("http://127.0.0.1:%d/" % self.port)
-        self.until(lambda: self.text("state") == "idle", "the page")
+        self.wait_for(lambda: self.text("state") == "idle", "the page")
 
     def text(self, id_):
         return self.driver.find_element("id", id_).text
@@ -10624,12 +10660,15 @@ class TestWebBrowser(WebTestCase):
         box.clear()
         box.send_keys(value)
 
-    def until(self, test, what, timeout_s=30.0):
-        deadline = time.monotonic() + timeout_s
-        while not test():
-            if time.monotonic() > deadline:
-                self.fail("%s: not within %gs" % (what, timeout_s))
-            time.sleep(0.05)
+    def start_from_form(self, server, fields):
+        """Open the page, fill in the form for one user against server
+        and fields ((id, value) pairs), press Start."""
+        self.page()
+        self.type("f-url", server.url)
+        self.type("f-users", "1")
+        for id_, value in fields:
+            self.type(id_, value)
+        self.driver.find_element("id", "go").click()
 
     def rps_shown(self):
         found = re.search(r", ([0-9.]+) req/s,", self.text("elapsed"))
@@ -10642,29 +10681,24 @@ class TestWebBrowser(WebTestCase):
     def test_a_run_from_the_page(self):
         server = self.start_server()
         self.web()
-        self.page()
-        self.type("f-url", server.url)
-        self.type("f-users", "1")
-        self.type("f-runtime", "30s")
-        self.type("f-args", "-p 2")
-        self.driver.find_element("id", "go").click()
-        self.until(lambda: self.rps_shown(), "req/s on the page")
+        self.start_from_form(server, (("f-runtime", "30s"), ("f-args", "-p 2")))
+        self.wait_for(lambda: self.rps_shown(), "req/s on the page")
         first = self.rps_shown()
         time.sleep(1.0)
-        self.until(lambda: self.rps_shown() != first, "req/s moving", 5.0)
+        self.wait_for(lambda: self.rps_shown() != first, "req/s moving", 5.0)
         self.type("s-target", "3")
         self.driver.find_element("id", "set").click()
-        self.until(lambda: server.connections == 4, "3 users' connections")
+        self.wait_for(lambda: server.connections == 4, "3 users' connections")
         self.driver.find_element("id", "stop").click()
-        self.until(lambda: self.text("state") == "done", "the stop")
+        self.wait_for(lambda: self.text("state") == "done", "the stop")
         [path] = self.results()
         self.assertEqual(self.rows_of(path), server.requests)
         name = os.path.basename(path)
-        self.until(lambda: self.driver.find_elements(
+        self.wait_for(lambda: self.driver.find_elements(
             "link text", name), "the CSV's link")
         self.driver.find_element("link text", name).click()
         got = os.path.join(self.downloads, name)
-        self.until(lambda: os.path.exists(got), "the download")
+        self.wait_for(lambda: os.path.exists(got), "the download")
         with open(got) as f, open(path) as g:
             self.assertEqual(f.read(), g.read())
         self.no_console_errors()
@@ -10673,15 +10707,11 @@ class TestWebBrowser(WebTestCase):
         server = self.start_server()
         write(os.path.join(self.tmp.name, "evil.py"), EVIL_SCRIPT)
         self.web()
-        self.page()
-        self.type("f-url", server.url)
-        self.type("f-script", "evil.py")
-        self.type("f-users", "1")
-        self.type("f-runtime", "0.5s")
-        self.driver.find_element("id", "go").click()
-        self.until(lambda: self.text("state") == "done", "the run")
+        self.start_from_form(server, (("f-script", "evil.py"),
+                                      ("f-runtime", "0.5s")))
+        self.wait_for(lambda: self.text("state") == "done", "the run")
         cells = self.driver.find_elements("css selector", "#names td")
-        self.until(lambda: EVIL_NAME in [
+        self.wait_for(lambda: EVIL_NAME in [
             c.text for c in self.driver.find_elements(
                 "css selector", "#names td")], "the name as text")
         self.assertEqual(self.driver.find_elements(

@@ -4262,13 +4262,15 @@ def hosts_html(run):
     out += ["<p>%s</p>" % esc(line) for line in hammer.format_verdicts(
         hosts.bottleneck, hosts.trust)]
     xr = x_range(run.rows)
+    inside = lambda points: [(t, v) for t, v in points
+                             if xr[0] <= t <= xr[1]]
     edges = [s["start_s"] for s in run.stages or ()][1:]
     for host, keys in host_points(hosts.samples).items():
-        lines = [(label, COLORS[i], False, keys.get(key, []))
+        lines = [(label, COLORS[i], False, inside(keys.get(key, [])))
                  for i, (label, key) in enumerate((
                      ("CPU busy %", "cpu"), ("busiest core %", "core_max"),
                      ("memory %", "mem")))]
-        net = keys.get("net", [])
+        net = inside(keys.get("net", []))
         chart = Chart("Host %s" % host, "elapsed (s)", "%", xr, (0.0, 100.0),
                       right=("Mb/s", (0.0, y_max(net))) if net else None)
         for _, color, dashed, points in lines:
@@ -4277,9 +4279,9 @@ def hosts_html(run):
             chart.line(net, COLORS[3], right=True)
         for edge in edges:
             chart.line([(edge, 0.0), (edge, 100.0)], BASE_COLOR, True, 1.0)
-        chart.legend([(label, color, dashed) for label, color, dashed, _
-                      in lines] + ([("network Mb/s (right)", COLORS[3],
-                                     False)] if net else []))
+        chart.legend_below([(label, color, dashed) for label, color, dashed, _
+                            in lines] + ([("network Mb/s (right)", COLORS[3],
+                                           False)] if net else []))
         out.append(chart.svg())
     return out
 

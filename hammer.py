@@ -2971,11 +2971,13 @@ def saturated_spans(samples, speeds=None):
     return spans
 
 
+OWN_HOST_RE = re.compile(r"^(generator|node-[0-9]+)$")
+
+
 def host_role(host):
-    """'generator' and 'node-I' are hammer's own; any other host is a
-    target (or beside it)."""
-    return "generator" if host == "generator" or host.startswith(
-        "node-") else "target"
+    """'generator' and 'node-I' are hammer's own (no --monitor spec is
+    named so); any other host is a target (or beside it)."""
+    return "generator" if OWN_HOST_RE.match(host) else "target"
 
 
 def degradation(periods, stages, sizing=None, slo=None, checks=()):
@@ -9154,6 +9156,10 @@ def parse_monitor_spec(text):
         except UsageError as exc:
             raise UsageError("--monitor %r: %s" % (text, exc))
         return MonitorSpec(text, "exporter", url, ())
+    if OWN_HOST_RE.match(text):
+        raise UsageError("--monitor %r is the name of hammer's own samples:"
+                         " give the host as user@%s, %s:22 or its address"
+                         % (text, text, text))
     where, eq, names = text.partition("=")
     host = None
     if where != "local":

@@ -11053,7 +11053,14 @@ class TestMonitorSpecs(ServerTestCase):
                                   " is not a process name"),
                 ("db1=", "--monitor 'db1=': '' is not a process name"),
                 ("local=a;b", "--monitor 'local=a;b': 'a;b' is not a"
-                              " process name")):
+                              " process name"),
+                ("node-2", "--monitor 'node-2' is the name of hammer's own"
+                           " samples: give the host as user@node-2,"
+                           " node-2:22 or its address"),
+                ("generator", "--monitor 'generator' is the name of"
+                              " hammer's own samples: give the host as"
+                              " user@generator, generator:22 or its"
+                              " address")):
             with self.subTest(text=text):
                 self.assert_usage(["http://127.0.0.1:1/",
                                    "--monitor=" + text], message)
@@ -11147,6 +11154,9 @@ class TestVerdicts(unittest.TestCase):
                          " (cpu_busy_pct)")
 
     def test_a_node_is_the_generator_too(self):
+        self.assertEqual([hammer.host_role(h) for h in (
+            "generator", "node-12", "node-1.example.com", "db1", "node-")],
+            ["generator", "generator", "target", "target", "target"])
         samples = (sample_run("node-2", "worker_cpu_max_pct", [93, 95])
                    + sample_run("db1", "mem_used_pct", [97, 98]))
         found = hammer.bottleneck(samples, self.P95_RISE._replace(at_s=1.0),

@@ -4989,7 +4989,7 @@ def judge_hosts(run, checks):
     monitor = settings.get("monitor") if isinstance(
         settings.get("monitor"), dict) else {}
     periods = [hammer.Period(r["start_s"] + r["width_s"], r["requests"],
-                             r["errors"], r.get("p95_s"), None)
+                             r["errors"], r.get("p95_s"))
                for r in run.rows]
     sizing = slo = None
     found = summary.get("sizing")

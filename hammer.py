@@ -2659,9 +2659,8 @@ Reading = collections.namedtuple(
 # clock): a line of <output>.monitor.csv.
 Sample = collections.namedtuple("Sample", "elapsed host metric value")
 # What the run did over one monitoring period (from the workers' Progress):
-# its end (elapsed s), requests, errors, its responses' p95 (None without)
-# and the target (users or req/s) then.
-Period = collections.namedtuple("Period", "at_s requests errors p95_s load")
+# its end (elapsed s), requests, errors, its responses' p95 (None without).
+Period = collections.namedtuple("Period", "at_s requests errors p95_s")
 # When and how the run degraded (degradation()): at_s None for the whole
 # run; text ends the bottleneck line ('when p95 passed 50ms').
 Degradation = collections.namedtuple("Degradation", "at_s text")
@@ -9814,7 +9813,7 @@ class Monitor(object):
         self.counted = (requests, errors)
         self.periods.append(Period(at_s, requests - requests0,
                                    errors - errors0, hist.percentile(95)
-                                   if hist.n else None, None))
+                                   if hist.n else None))
 
     def latest(self):
         """The live view's monitor panel: latest_samples() and the hosts

@@ -4010,7 +4010,7 @@ class HostsTest(CrunchTestCase):
         expected = hammer.monitor_verdicts(
             self.samples, [hammer.Period(r["start_s"] + r["width_s"],
                                          r["requests"], r["errors"],
-                                         r["p95_s"], None)
+                                         r["p95_s"])
                            for r in report["intervals"]],
             [hammer.Stage(*s.values()) for s in self.PLAN], window_s=2.0,
             speeds={}, offsets={})

@@ -11228,14 +11228,14 @@ class TestVerdicts(unittest.TestCase):
     def test_degradations(self):
         stages = hammer.build_stages([(10.0, 10), (10.0, 20)])
         P = hammer.Period
-        calm = [P(float(t), 100, 0, 0.010, None) for t in range(1, 11)]
+        calm = [P(float(t), 100, 0, 0.010) for t in range(1, 11)]
         self.assertIsNone(hammer.degradation(calm, stages))
-        slow = calm + [P(11.0, 100, 0, 0.029, None),
-                       P(12.0, 100, 0, 0.031, None)]
+        slow = calm + [P(11.0, 100, 0, 0.029),
+                       P(12.0, 100, 0, 0.031)]
         self.assertEqual(hammer.degradation(slow, stages), (
             12.0, "when p95 passed 30.0ms (3x the first stage's 10.0ms)"))
-        failing = calm + [P(11.0, 100, 1, 0.01, None),
-                          P(12.0, 0, 0, None, None)]
+        failing = calm + [P(11.0, 100, 1, 0.01),
+                          P(12.0, 0, 0, None)]
         self.assertEqual(hammer.degradation(failing, stages),
                          (11.0, "when errors rose to 1.0%"))
         slo = hammer.parse_threshold("p95<50ms")

@@ -9730,13 +9730,19 @@ class Monitor(object):
         self.thread.daemon = True
         self.thread.start()
 
+    def say(self, line):
+        """A warning line from the sampling thread: on a TTY, over the
+        progress line (which the next second redraws)."""
+        tty = getattr(self.err, "isatty", lambda: False)()
+        self.err.write(("\r\x1b[K" if tty else "") + line + "\n")
+        self.err.flush()
+
     def note_missing(self, source, reading):
         for what in reading.missing:
             if (source.label, what) not in self.missing_said:
                 self.missing_said.add((source.label, what))
-                self.err.write("hammer: warning: --monitor %s has no %s:"
-                               " its metrics are left out\n"
-                               % (source.label, what))
+                self.say("hammer: warning: --monitor %s has no %s: its"
+                         " metrics are left out" % (source.label, what))
 
     def start(self, start_wall, pids=()):
         self.start_wall = start_wall
@@ -9828,10 +9834,8 @@ class Monitor(object):
 
     def lose(self, source, why):
         self.lost.append(source.label)
-        self.err.write("hammer: warning: --monitor %s lost during the run:"
-                       " %s; its samples stop, the load goes on\n"
-                       % (source.label, why))
-        self.err.flush()
+        self.say("hammer: warning: --monitor %s lost during the run: %s;"
+                 " its samples stop, the load goes on" % (source.label, why))
 
     def add(self, samples):
         with self.lock:

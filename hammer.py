@@ -8661,7 +8661,7 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err,
                                 message["latency_n"],
                                 message["latency_total"],
                                 message["active"], message.get("busy_s", 0.0),
-                                None, message.get("tasks", 0),
+                                message.get("recent"), message.get("tasks", 0),
                                 message.get("live"), message.get("lag_s", 0.0))
             report.update(progress)
             if monitor is not None:
@@ -8977,6 +8977,7 @@ class NodeProgress(ProgressLine):
         self.agent = agent
         self.period = PROGRESS_PERIOD_S
         self.sums = LiveSums() if plan.live else None
+        self.recent = Histogram() if proc else None    # --monitor's p95
         self.cpus = None    # --monitor: this node's /proc, with its time
         self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") \
             else 100
@@ -8990,6 +8991,8 @@ class NodeProgress(ProgressLine):
         ProgressLine.update(self, progress)
         if self.sums is not None and progress.live is not None:
             self.sums.add(progress.index, progress.live)
+        if self.recent is not None and progress.recent is not None:
+            self.recent.merge(Histogram.from_dict(progress.recent))
 
     def start(self, start_wall):
         ProgressLine.start(self, start_wall)
@@ -9014,9 +9017,18 @@ class NodeProgress(ProgressLine):
             "busy_s": max([p.busy_s for p in latest] or [0.0]),
             "live": self.sums.take() if self.sums is not None else None,
             "lag_s": max([p.lag_s for p in latest] or [0.0]),
+            "recent": self.take_recent(),
             "proc": None if self.cpus is None else {
                 "now": time.time(), "files": read_proc_files(self.cpus),
                 "ticks": self.ticks}})
+
+    def take_recent(self):
+        """The latencies since the last report (a Histogram's dict), for
+        the controller's --monitor; None without it."""
+        if self.recent is None:
+            return None
+        recent, self.recent = self.recent, Histogram()
+        return recent.to_dict()
 
     def clear(self):
         pass
@@ -11617,7 +11629,10 @@ Plan = collections.namedtuple("Plan", (
     " hosts ok_status demo locust_csv live monitor"))
 # --monitor: the hosts' MonitorSpecs and the period; None when off (the
 # generator alone is sampled when --fail-if trusted asks for a verdict).
-Monitoring = collections.namedtuple("Monitoring", "specs interval_s")
+# node: a --hosts node's, whose progress carries its /proc and its
+# responses' latencies to the controller, which samples.
+Monitoring = collections.namedtuple("Monitoring", "specs interval_s node")
+Monitoring.__new__.__defaults__ = (False,)
 
 
 def exclusive(args, names):
@@ -12017,6 +12032,8 @@ def monitoring(args, thresholds):
     if getattr(args, "node", None) and specs:
         raise UsageError("--monitor is the controller's: leave it out of"
                          " --node runs")
+    if getattr(args, "node_proc", False):
+        return Monitoring((), DEFAULT_MONITOR_INTERVAL_S, True)
     if not specs and not any(t.metric == "trusted" for t in thresholds):
         return None
     return Monitoring(specs, interval or DEFAULT_MONITOR_INTERVAL_S)
@@ -12094,7 +12111,7 @@ def plan_settings(plan):
                      else None),
         "start_at_epoch_s": (round(plan.start_at, 6)
                              if plan.start_at is not None else None),
-        "monitor": None if plan.monitor is None else {
+        "monitor": None if plan.monitor is None or plan.monitor.node else {
             "hosts": ["generator"] + [m.text for m in plan.monitor.specs],
             "interval_s": plan.monitor.interval_s,
             "file": plan.output + MONITOR_SUFFIX},

@@ -11087,6 +11087,27 @@ class TestMonitorSpecs(ServerTestCase):
                          "--monitor-interval", "500ms")
         self.assertEqual(plan.monitor.interval_s, 0.5)
 
+    def test_a_hosts_node_keeps_latencies_and_no_monitor_file(self):
+        """--hosts with --monitor: each node's plan keeps its responses'
+        latencies for the controller's p95 rule, writes no monitor file
+        and judges no trust of its own."""
+        args = hammer.build_parser().parse_args([
+            "http://h/", "--hosts", "n1,n2", "--monitor", "local",
+            "--fail-if", "trusted", "--fail-if", "p95<1s"])
+        plan = hammer.make_plan(args)
+        node = hammer.node_arguments(vars(args), plan, 2, 2)
+        self.assertEqual((node["monitor"], node["fail_if"],
+                          node["node_proc"]), ([], ["p95<1s"], True))
+        mine = hammer.make_plan(argparse_namespace(node))
+        self.assertEqual(mine.monitor, hammer.Monitoring((), 1.0, True))
+        self.assertIsNone(hammer.plan_settings(mine)["monitor"])
+        self.assertTrue(hammer.RowWriter(mine).latencies == [])
+
+
+def argparse_namespace(d):
+    import argparse
+    return argparse.Namespace(**d)
+
 
 def sample_run(host, metric, values, start=0.0, step=1.0):
     return [hammer.Sample(start + i * step, host, metric, v)

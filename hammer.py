@@ -8670,7 +8670,7 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err,
                 if proc:
                     monitor.node_reading(link.number, parse_proc_files(
                         proc["now"] - (link.offset or 0.0), proc["files"]),
-                        proc.get("ticks") or 100)
+                        proc.get("ticks") or 100, proc.get("headroom") or ())
             if view is not None:
                 view.add(progress, link.number)
         elif op == "say":
@@ -9020,7 +9020,7 @@ class NodeProgress(ProgressLine):
             "recent": self.take_recent(),
             "proc": None if self.cpus is None else {
                 "now": time.time(), "files": read_proc_files(self.cpus),
-                "ticks": self.ticks}})
+                "ticks": self.ticks, "headroom": headroom(child_pids())}})
 
     def take_recent(self):
         """The latencies since the last report (a Histogram's dict), for
@@ -9333,6 +9333,32 @@ def fd_use(pid):
     return None
 
 
+def headroom(pids):
+    """fd_used_pct (the fullest of the processes pids) and ports_used_pct
+    (port_use() of their open files), as [(metric, value)]; [] when
+    /proc does not say."""
+    uses = [u for u in map(fd_use, pids) if u is not None and u[1]]
+    if not uses:
+        return []
+    out = [("fd_used_pct", max(100.0 * n / limit for n, limit in uses))]
+    ports = port_use(sum(n for n, _ in uses))
+    if ports is not None:
+        out.append(("ports_used_pct", ports))
+    return out
+
+
+def child_pids():
+    """This process's children (a node's workers), from /proc."""
+    pids = []
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open("/proc/self/task/%s/children" % task) as f:
+                pids += [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        pass
+    return pids
+
+
 def port_use(sockets):
     """The ephemeral ports in use, in % of the range: hammer's sockets
     (about its open files) and the box's TIME_WAIT ones, or None."""
@@ -9400,6 +9426,7 @@ class GeneratorSource(Source):
     def feed(self, progress):
         with self.lock:
             self.latest[progress.index] = progress
+            self.before.setdefault(progress.index, progress)
             self.lag[progress.index] = max(self.lag.get(progress.index, 0.0),
                                            progress.lag_s or 0.0)
 
@@ -9420,14 +9447,10 @@ class GeneratorSource(Source):
             out.append(("worker_cpu_max_pct", 100.0 * max(busy)))
         if lag:
             out.append(("send_lag_ms", 1000.0 * max(lag.values())))
-        uses = [u for u in map(fd_use, self.pids) if u is not None]
-        if uses:
-            out.append(("fd_used_pct", max(100.0 * n / limit
-                                           for n, limit in uses if limit)))
-            ports = port_use(sum(n for n, _ in uses))
-            if ports is not None:
-                out.append(("ports_used_pct", ports))
-        return out
+        return out + self.headroom()
+
+    def headroom(self):
+        return headroom(self.pids)
 
 
 class NodeSource(GeneratorSource):
@@ -9441,14 +9464,21 @@ class NodeSource(GeneratorSource):
         self.label = "node-%d" % number
         self.pending = collections.deque(maxlen=1000)
         self.link = None
+        self.room = []      # its latest headroom()
 
     def open(self, timeout_s):
         pass    # it speaks once the nodes are set up
 
-    def push(self, reading, ticks):
+    def push(self, reading, ticks, room=()):
+        """A Reading of the node's /proc; room: its headroom()."""
         with self.lock:
             self.pending.append(reading)
             self.ticks = ticks
+            self.room = [tuple(pair) for pair in room]
+
+    def headroom(self):
+        with self.lock:
+            return list(self.room)
 
     def readings(self):
         with self.lock:
@@ -9763,9 +9793,10 @@ class Monitor(object):
         for label in self.heard:    # silence counts from the start
             self.heard[label] = now
 
-    def node_reading(self, number, reading, ticks=100):
-        """Node `number`'s /proc, as its progress brought it."""
-        self.nodes[number].push(reading, ticks)
+    def node_reading(self, number, reading, ticks=100, room=()):
+        """Node `number`'s /proc and headroom, as its progress brought
+        them."""
+        self.nodes[number].push(reading, ticks, room)
 
     def progress(self, progress, node=None):
         """A worker's Progress (or node `node`'s): the generator's (or

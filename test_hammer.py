@@ -11535,7 +11535,8 @@ class TestMonitorSSH(HostsTestCase):
         for node in ("node-1", "node-2"):
             metrics = set(s[2] for s in samples if s[1] == node)
             self.assertLessEqual({"cpu_busy_pct", "mem_used_pct",
-                                  "send_lag_ms"}, metrics, node)
+                                  "send_lag_ms", "fd_used_pct",
+                                  "worker_cpu_max_pct"}, metrics, node)
         self.assertEqual(set(s[1] for s in samples),
                          {"generator", "local", "node-1", "node-2"})
         self.assertEqual(self.settings()["monitor"]["hosts"],

@@ -10772,7 +10772,7 @@ Buffers:           10000 kB
 Cached:            20000 kB
 """
 NET_DEV = """Inter-|   Receive                            |  Transmit
- face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+ face |bytes packets errs drop fifo frame compr multi|bytes packets errs
     lo: %d 10 0 0 0 0 0 0 %d 10 0 0 0 0 0 0
   eth0: %d 5 0 0 0 0 0 0 %d 5 0 0 0 0 0 0
 """

@@ -11204,6 +11204,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
                 self, action)
         metavar = self._format_args(
             action, self._get_default_metavar_for_optional(action))
+        if action.nargs == "+":     # TAG..., not TAG [TAG ...]
+            metavar = self._metavar_formatter(action, action.dest.upper())(
+                1)[0] + "..."
         return "%s %s" % (", ".join(action.option_strings), metavar)
 
 
@@ -11305,7 +11308,7 @@ def build_parser():
     g.add_argument("--project", metavar="DIR",
                    help="run a multi-mechanize project (default: none)")
     g.add_argument("-f", "--locustfile", action="append", default=[],
-                   metavar="FILE",
+                   metavar="F",
                    help="run a locustfile as it is (default: none)")
     g.add_argument("--targets", metavar="FILE",
                    help="requests from a vegeta targets file (default: none)")
@@ -11330,8 +11333,8 @@ def build_parser():
     g.add_argument("--headless", "--no-web", action="store_true",
                    help="accepted: headless unless --web")
     g.add_argument("--csv", metavar="PREFIX",
-                   help="-o PREFIX_requests.csv; Locust's _stats,"
-                        " _failures, _exceptions.csv (default: -o's)")
+                   help="-o PREFIX_requests.csv; Locust's CSVs (default:"
+                        " -o's)")
     g.add_argument("-T", "--tags", nargs="+", metavar="TAG",
                    help="only the tasks tagged so (default: all)")
     g.add_argument("-E", "--exclude-tags", nargs="+", metavar="TAG",
@@ -11345,8 +11348,7 @@ def build_parser():
                    metavar="LIST",
                    help="no error: 404,409 or 400-499 (default: none)")
     g.add_argument("--sizing", action="store_true",
-                   help="ramp users up until --sizing-slo breaks or, by"
-                        " default, throughput stops growing (default: off)")
+                   help="ramp up until --sizing-slo breaks (default: off)")
     g.add_argument("--sizing-max", type=positive_int_arg, metavar="N",
                    help="the most users (default: %d)" % DEFAULT_SIZING_MAX)
     g.add_argument("--sizing-time", type=duration_arg, metavar="S",
@@ -11355,8 +11357,7 @@ def build_parser():
                    help="judge the last S (default: %gs)"
                         % DEFAULT_SIZING_WINDOW_S)
     g.add_argument("--sizing-slo", metavar="EXPR",
-                   help="what must hold, as --fail-if; given, it alone"
-                        " judges (default: %s, or a plateau)"
+                   help="as --fail-if (default: %s, or a plateau)"
                         % DEFAULT_SIZING_SLO.replace("%", "%%"))
 
     g = p.add_argument_group("many machines")

@@ -204,8 +204,6 @@ MAX_SAMPLE_LINES = 20000    # lines of one sample of a host's /proc
 MAX_SAMPLE_LINE_B = 1 << 16  # a longer line is cut there
 MAX_SAMPLE_B = 4 << 20      # a /proc file or a node_exporter page, at most
 LATEST_SAMPLES_MAX = 5000   # the live view reads the newest samples only
-MONITOR_LATENCIES_B = 256   # a worker's flush keeps 256 to 511 latencies
-                            # of a bigger batch for --monitor's p95 rule
 BUSY_CPU_PCT = 90.0         # a host's CPUs this busy are saturated,
 CORE_BUSY_PCT = 95.0        # and so is one core this busy,
 MEM_USED_PCT = 95.0         # memory this used,
@@ -6857,9 +6855,11 @@ class RowWriter(object):
     format writes the name; else one); one writer, the worker's main
     thread, drains every queue with flush(): it counts each batch in
     stats (a WorkerStats) and writes its lines with one write().  With
-    --sizing it also keeps the latencies since its last recent(), and
-    once --sizing stopped the run (stop_s, elapsed seconds) it marks the
-    timeouts that end after the stop ABANDONED."""
+    --web, --sizing or --monitor its tap (a LiveTap) counts every
+    response's latency again as the flush counts it, for the Progress
+    that reports the recent ones; once --sizing stopped the run (stop_s,
+    elapsed seconds) it marks the timeouts that end after the stop
+    ABANDONED."""
 
     def __init__(self, plan):
         self.open_model = plan.model == "open"
@@ -6871,19 +6871,19 @@ class RowWriter(object):
         self.queues, self.formats = {}, {}  # with names: per name
         self.lock = threading.Lock()
         self.stats = WorkerStats(self.open_model, self.named, plan.ok_status)
-        self.latencies = [] if plan.sizing or plan.monitor else None
-        # --monitor alone needs each period's p95, not every latency: a
-        # big batch keeps an even sample of them (--sizing keeps all)
-        self.sampled = not plan.sizing
         self.stop_s = None      # when --sizing stopped the run
         self.output = plan.output
         self.unwritable = False     # the output refused a write
         self.written = 0
-        self.live = None
-        if plan.live:
-            self.live = LiveTap(self.open_model, None if self.named
-                                else name_suffix(plan.method, plan.name))
-            self.live.attach(self.stats)
+        # the recent responses' latencies: the view's (--web), and each
+        # period's p95 (--sizing's verdict, --monitor's p95 rule)
+        self.tap = self.live = None
+        self.recent = plan.sizing or bool(plan.monitor)
+        if plan.live or self.recent:
+            self.tap = LiveTap(self.open_model, None if self.named
+                               else name_suffix(plan.method, plan.name))
+            self.tap.attach(self.stats)
+            self.live = self.tap if plan.live else None
 
     def queue(self, suffix):
         """With names: the queue of rows named by suffix ('METHOD,name'),
@@ -6909,15 +6909,6 @@ class RowWriter(object):
         if self.stop_s is not None:
             batch = self.abandon_timeouts(batch)
         self.stats.add_rows(batch, suffix)
-        if self.latencies is not None and (suffix is None
-                                           or is_http(suffix)):
-            kept = batch
-            if self.sampled and len(batch) > MONITOR_LATENCIES_B:
-                kept = batch[::len(batch) // MONITOR_LATENCIES_B]
-            if self.open_model:
-                self.latencies += [r[0] - r[5] + r[1] for r in kept if r[2]]
-            else:
-                self.latencies += [r[1] for r in kept if r[2]]
         line = (self.row_format.__mod__ if suffix is None
                 else self.formats[suffix])
         return len(batch), "".join(map(line, batch))
@@ -6957,15 +6948,16 @@ class RowWriter(object):
         self.written += n
         return None
 
-    def recent(self):
-        """The latency Histogram (as a dict) of the responses counted
-        since the last call, for --sizing; None without it."""
-        if self.latencies is None:
-            return None
-        hist = Histogram()
-        hist.add_many(self.latencies)
-        self.latencies = []
-        return hist.to_dict()
+    def report(self):
+        """(recent, live) for a Progress: the latency Histogram (as a dict)
+        of the responses counted since the last call, for --sizing and
+        --monitor, and LiveTap.take()'s data, for --web; None for what
+        the run does not ask for."""
+        if self.tap is None:
+            return None, None
+        data = self.tap.take(self.stats)
+        return (data["latency"] if self.recent else None,
+                data if self.live is not None else None)
 
 
 class Worker(object):
@@ -7187,12 +7179,11 @@ class Worker(object):
                                                for a, b in windows))
         s = self.stats
         s.settle()
-        live = self.writer.live
+        recent, live = self.writer.report()
         self.messages.put(Progress(
             self.index, now, s.requests, s.errors, s.latency.n,
             s.latency.total, active, time.process_time() - cpu0,
-            self.writer.recent(), s.classes[TASK_CLASS],
-            live.take(s) if live is not None else None, self.lag_s))
+            recent, s.classes[TASK_CLASS], live, self.lag_s))
         self.lag_s = 0.0
 
     def run(self, go, stop_all, start_wall, where, sizing_stop):

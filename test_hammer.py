@@ -11007,10 +11007,11 @@ class TestMonitorArithmetic(unittest.TestCase):
         self.assertTrue(readings[0].mem and readings[0].net)
         self.assertEqual(list(readings[0].procs), ["init"])
 
-    def test_a_worker_keeps_a_sample_of_a_big_batch(self):
-        """--monitor's p95 needs no latency of every row: a batch of 1,000
-        keeps 334 (every third); a small one, and --sizing, keep all;
-        without either, none."""
+    def test_a_worker_reports_every_recent_latency(self):
+        """--monitor's and --sizing's p95 of a period is that of every
+        response in it, never a sample: the report after two batches
+        counts all 1,200, and the next one starts afresh; without
+        either, there is none (nor live data without --web)."""
         rows = [(0.001 * i, 0.001 * (i % 100), 200, 10, "")
                 for i in range(1000)]
         kept = {}
@@ -11020,13 +11021,20 @@ class TestMonitorArithmetic(unittest.TestCase):
                                                 *argv))
             writer.take(collections.deque(rows), None)
             writer.take(collections.deque(rows[:200]), None)
-            recent = writer.recent()
+            recent, live = writer.report()
+            self.assertIsNone(live)
             kept[" ".join(argv)] = recent and hammer.Histogram.from_dict(
-                recent).n
+                recent)
             self.assertEqual(writer.stats.requests, 1200)
-        self.assertEqual(kept, {"": None, "--monitor local": 334 + 200,
-                                "--sizing": 1200,
-                                "--sizing --monitor local": 1200})
+            if recent is not None:
+                self.assertEqual(hammer.Histogram.from_dict(
+                    writer.report()[0]).n, 0)
+        self.assertIsNone(kept[""])
+        whole = hammer.Histogram()
+        whole.add_many([r[1] for r in rows] + [r[1] for r in rows[:200]])
+        for argv in ("--monitor local", "--sizing",
+                     "--sizing --monitor local"):
+            self.assertEqual(kept[argv].to_dict(), whole.to_dict(), argv)
 
 
 class TestMonitorSpecs(ServerTestCase):
@@ -11101,7 +11109,7 @@ class TestMonitorSpecs(ServerTestCase):
         mine = hammer.make_plan(argparse_namespace(node))
         self.assertEqual(mine.monitor, hammer.Monitoring((), 1.0, True))
         self.assertIsNone(hammer.plan_settings(mine)["monitor"])
-        self.assertTrue(hammer.RowWriter(mine).latencies == [])
+        self.assertIsNotNone(hammer.RowWriter(mine).tap)
 
 
 def argparse_namespace(d):

@@ -6,6 +6,7 @@ Usage:
     python crunch.py results.csv [more.csv ...] [--interval S] [--csv FILE]
                      [--json] [--html FILE] [--compare BASE.csv]
                      [--tolerance PCT] [--fail-if EXPR ...] [--name NAME ...]
+                     [--monitor FILE]
     cat results.csv | python crunch.py -
 
 The input is hammer's CSV (header
@@ -70,6 +71,12 @@ rows have scheduled times), printing each with its value and ok/FAILED;
 METRIC{NAME} OP VALUE (p95{checkout}<300ms) judges the rows of one name,
 and fails when no row has it.
 
+hammer --monitor's samples (<file>.monitor.csv beside the first input, or
+--monitor FILE) give a table of each host per interval, each host's CPU
+per stage, a Hosts section of the report with a chart per host, and the
+bottleneck and trust lines, judged by hammer's monitor_verdicts() over
+the intervals and the samples (--fail-if trusted judges the trust).
+
 The run's end is its settings' duration_s (what hammer divides its req/s
 by); else, for an older file without -n, the later of runtime_s and the
 last response's end (elapsed + response time, over every row); else that
@@ -105,6 +112,7 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     HTML report
     reading input
     a run: inputs -> Run
+    hosts: hammer --monitor's samples beside the rows
     main
 """
 
@@ -3056,12 +3064,14 @@ def compare_totals(base, run, tolerance_pct):
     return out
 
 
-def judge(thresholds, run):
+def judge(thresholds, run, trust=None):
     """--fail-if's thresholds against a run (crunch_run()), with hammer's
     evaluator: [(threshold, value, ok)].  An unscoped threshold judges the
     totals; one with a name every row of that name, whatever its method
     (a name no row has fails).  Latency is the corrected latency when the
-    rows have scheduled times, as in hammer's --rate runs."""
+    rows have scheduled times, as in hammer's --rate runs.  trust: the
+    monitor file's trust verdict, which `trusted` judges (None: not
+    judged, and it fails)."""
     totals = run.totals
     latency = totals.get("corrected_histogram", totals["histogram"])
     metrics = hammer.threshold_metrics(latency, totals["requests"],
@@ -3070,6 +3080,8 @@ def judge(thresholds, run):
     names = set(t.name for t in thresholds if t.name is not None)
     named = hammer.named_metrics(name_entries(
         run.tally, names, run.names_open), totals["width_s"])
+    if trust is not None:
+        metrics["trusted"] = trust["verdict"] == "trusted"
     return hammer.evaluate_thresholds(thresholds, metrics, named)
 
 
@@ -3242,6 +3254,8 @@ def format_target(begin, end):
 def stage_table(stages, unit):
     """Per-stage rows (summarise_stages()) -> (header, rows of cells)."""
     columns = with_corrected(STAGE_COLUMNS, stages[0], after="p99_s")
+    columns += tuple(("cpu_%%:%s" % key[4:], key, "%.0f", 1)
+                     for key in stages[0] if key.startswith("cpu:"))
     header = [UNIT_HEADERS[unit] if key == "target" else name
               for name, key, _, _ in columns]
     cells = []
@@ -3519,6 +3533,8 @@ def format_report(run, base, comparison, tolerance_pct, verdicts,
         lines += format_names(run.names)
     if run.stages:
         lines += format_stages(run.stages, run.unit)
+    if run.hosts is not None:
+        lines += format_hosts(run.hosts)
     if comparison is not None:
         lines += format_compare(comparison, base, run, tolerance_pct)
     if compared:
@@ -3610,6 +3626,12 @@ def json_report(run, comparison=None, verdicts=None, compared=None):
     if run.stages is not None:
         report["stage_target"] = run.unit
         report["stages"] = [clean(r) for r in run.stages]
+    if run.hosts is not None:
+        report["hosts"] = collections.OrderedDict((
+            ("file", run.hosts.path), ("intervals", run.hosts.rows),
+            ("summary", hammer.monitor_summary(run.hosts.samples)),
+            ("bottleneck", run.hosts.bottleneck),
+            ("trust", run.hosts.trust)))
     if verdicts is not None:
         report["thresholds"] = [collections.OrderedDict((
             ("expr", t.expr), ("value", json_number("value_s", value)),
@@ -4231,6 +4253,39 @@ def verdict_html(run, columns, cells, verdicts):
     return out
 
 
+def hosts_html(run):
+    """The report's Hosts section: the verdicts, then a chart per host
+    (CPU busy, busiest core and memory in %, the network in Mb/s on the
+    right), on the latency charts' time axis, with the stage edges."""
+    hosts = run.hosts
+    out = ["<h2>Hosts</h2>", "<p>%s</p>" % esc(hosts.path)]
+    out += ["<p>%s</p>" % esc(line) for line in hammer.format_verdicts(
+        hosts.bottleneck, hosts.trust)]
+    xr = x_range(run.rows)
+    inside = lambda points: [(t, v) for t, v in points
+                             if xr[0] <= t <= xr[1]]
+    edges = [s["start_s"] for s in run.stages or ()][1:]
+    for host, keys in host_points(hosts.samples).items():
+        lines = [(label, COLORS[i], False, inside(keys.get(key, [])))
+                 for i, (label, key) in enumerate((
+                     ("CPU busy %", "cpu"), ("busiest core %", "core_max"),
+                     ("memory %", "mem")))]
+        net = inside(keys.get("net", []))
+        chart = Chart("Host %s" % host, "elapsed (s)", "%", xr, (0.0, 100.0),
+                      right=("Mb/s", (0.0, y_max(net))) if net else None)
+        for _, color, dashed, points in lines:
+            chart.line(points, color, dashed)
+        if net:
+            chart.line(net, COLORS[3], right=True)
+        for edge in edges:
+            chart.line([(edge, 0.0), (edge, 100.0)], BASE_COLOR, True, 1.0)
+        chart.legend_below([(label, color, dashed) for label, color, dashed, _
+                            in lines] + ([("network Mb/s (right)", COLORS[3],
+                                           False)] if net else []))
+        out.append(chart.svg())
+    return out
+
+
 def render_html(run, base=None, comparison=None, tolerance_pct=None,
                 verdicts=None, compared=None):
     """The whole report as one string: no script, no outside resource.
@@ -4298,6 +4353,8 @@ def render_html(run, base=None, comparison=None, tolerance_pct=None,
                               [c["verdict"] for c in compared]))
     out.append("<h2>Charts</h2>")
     out.extend(report_charts(run, base))
+    if run.hosts is not None:
+        out += hosts_html(run)
     out.append("<h2>Intervals</h2>")
     out.append(html_table(header, cells,
                           [""] * (len(cells) - 1) + ["total"]))
@@ -4688,7 +4745,7 @@ def name_warnings(tally, wanted):
 Run = collections.namedtuple(
     "Run", "inputs interval_s tally rows totals offsets settings warnings"
            " end sample unit stages plan wanted names names_open nodes"
-           " failures")
+           " failures hosts")
 Run.__doc__ = """Everything the outputs need of some inputs (crunch_run()).
 
 inputs: their names as shown (<stdin> for '-'); interval_s; tally: the
@@ -4701,7 +4758,7 @@ stages: summarise_stages()' rows; wanted: --name's names or None;
 names: summarise_names()' rows (None without method or name columns);
 names_open: whether the names' latency is from the intended send;
 nodes: summarise_nodes()' rows, or None; failures: script_failures()
-of the inputs' settings."""
+of the inputs' settings; hosts: the monitor file's Hosts, or None."""
 
 
 def script_failures(all_settings):
@@ -4727,10 +4784,10 @@ def script_failures(all_settings):
 
 
 def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
-               pinned=()):
+               pinned=(), monitor=None):
     """Inputs -> their Run.  wanted: None, or the names (text) whose rows
     alone count (--name); pinned: names never summed past NAMES_MAX
-    (--fail-if's)."""
+    (--fail-if's); monitor: --monitor's file (monitor_file())."""
     all_settings = [load_settings(n) if n != "-" else None for n in names]
     unit, stages, plan_warning = stage_plan(names, all_settings)
     edges = None
@@ -4760,18 +4817,230 @@ def crunch_run(names, interval_s, sample, stdin, processes, wanted=None,
                             counts.scheduled_rows, counts.counted))
     names_open = any(b.corrected is not None
                      for b in tally.names.entries.values())
+    stage_rows = stages and summarise_stages(tally, stages, end[0])
+    monitored = None
+    path = monitor_file(monitor, names)
+    if path is not None:
+        samples = read_monitor(path)
+        points = host_points(samples)
+        monitored = Hosts(path, samples, host_intervals(points, interval_s),
+                          None, None)
+        if stage_rows:
+            stage_cpu(stage_rows, points)
     return Run(
         inputs=[shown_name(n) for n in names], interval_s=interval_s,
         tally=tally, rows=rows, totals=totals, offsets=offsets,
         settings=all_settings[0], warnings=warnings, end=end,
         sample=tally.sample or [], unit=unit,
-        stages=stages and summarise_stages(tally, stages, end[0]),
-        plan=stages, wanted=wanted,
+        stages=stage_rows, plan=stages, wanted=wanted,
         names=summarise_names(tally, totals["width_s"], names_open)
         if tally.names.entries else None, names_open=names_open,
         nodes=hosts is not None and summarise_nodes(
             tally, hosts, totals["width_s"]) or None,
-        failures=script_failures(all_settings))
+        failures=script_failures(all_settings), hosts=monitored)
+
+
+# --- hosts: hammer --monitor's samples beside the rows -----------------------
+
+# The hosts table's columns: (header, key, format); each sample's metric
+# goes to a key, the per-interface, per-disk and per-process ones combined
+# at each instant (summed, or the greatest).
+HOST_COLUMNS = (
+    ("cpu_%", "cpu", "%.0f"),
+    ("core_max_%", "core_max", "%.0f"),
+    ("iowait_%", "iowait", "%.1f"),
+    ("mem_%", "mem", "%.1f"),
+    ("load1", "load1", "%.2f"),
+    ("net_Mbps", "net", "%.1f"),
+    ("disk_max_%", "disk", "%.0f"),
+    ("procs_cpu_%", "procs", "%.0f"),
+)
+HOST_KEYS = {
+    "cpu_busy_pct": ("cpu", None), "cpu_core_max_pct": ("core_max", max),
+    "cpu_iowait_pct": ("iowait", None), "mem_used_pct": ("mem", None),
+    "load1": ("load1", None), "net_rx_mbps": ("net", sum),
+    "net_tx_mbps": ("net", sum), "disk_util_pct": ("disk", max),
+    "proc_cpu_pct": ("procs", sum)}
+MONITOR_LINES_MAX = 10000000    # a longer monitor file is refused
+Hosts = collections.namedtuple("Hosts", "path samples rows bottleneck trust")
+Hosts.__doc__ = """--monitor's part of a Run: the file, its hammer.Samples,
+host_intervals()' rows, and the verdicts (hammer.monitor_verdicts())."""
+
+
+def monitor_file(given, names):
+    """The monitor file to read: --monitor's, else <first input>.monitor.csv
+    when it exists, else None."""
+    if given is not None:
+        return given
+    if names and names[0] != "-":
+        path = names[0] + hammer.MONITOR_SUFFIX
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def read_monitor(path):
+    """<output>.monitor.csv -> [hammer.Sample]; InputError names a bad
+    header or line."""
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            header = f.readline()
+            if header != hammer.MONITOR_HEADER:
+                raise InputError("%r is not a monitor file: its header is"
+                                 " %r, not %r" % (
+                                     path, header[:HEADER_SHOWN_MAX],
+                                     hammer.MONITOR_HEADER.strip()))
+            samples = []
+            for number, line in enumerate(f, 2):
+                if number > MONITOR_LINES_MAX:
+                    raise InputError("%r has more than %d lines"
+                                     % (path, MONITOR_LINES_MAX))
+                fields = line.rstrip("\n").rsplit(",", 2)
+                try:
+                    elapsed, host = fields[0].split(",", 1)
+                    sample = hammer.Sample(float(elapsed), host, fields[1],
+                                           float(fields[2]))
+                except (ValueError, IndexError):
+                    raise InputError("%s line %d: not elapsed,host,metric,"
+                                     "value: %r" % (path, number, line[:80]))
+                if not (math.isfinite(sample.elapsed)
+                        and math.isfinite(sample.value)):
+                    raise InputError("%s line %d: not a finite number"
+                                     % (path, number))
+                samples.append(sample)
+    except OSError as exc:
+        raise InputError("cannot read %r: %s" % (path, exc.strerror or exc))
+    return samples
+
+
+def host_points(samples):
+    """{host: {key: [(elapsed, value)]}}, the keys of HOST_KEYS, each
+    instant's per-interface (per-disk, per-process) values combined."""
+    at = collections.OrderedDict()
+    for s in samples:
+        key, combine = HOST_KEYS.get(hammer.metric_base(s.metric),
+                                     (None, None))
+        if key is not None:
+            at.setdefault(s.host, collections.OrderedDict()).setdefault(
+                (s.elapsed, key), [combine, []])[1].append(s.value)
+    points = collections.OrderedDict()
+    for host, cells in at.items():
+        mine = points.setdefault(host, {})
+        for (elapsed, key), (combine, values) in cells.items():
+            mine.setdefault(key, []).append(
+                (elapsed, combine(values) if combine else values[-1]))
+    return points
+
+
+def host_intervals(points, width):
+    """Rows {start_s, host, key: mean} per interval of width seconds and
+    host, in time then host order."""
+    cells = {}
+    for host, keys in points.items():
+        for key, values in keys.items():
+            for elapsed, value in values:
+                number = int(math.floor(elapsed / width))
+                cells.setdefault((number, host), {}).setdefault(
+                    key, []).append(value)
+    order = dict((host, i) for i, host in enumerate(points))
+    rows = []
+    for number, host in sorted(cells, key=lambda c: (c[0], order[c[1]])):
+        row = collections.OrderedDict((("start_s", number * width),
+                                       ("host", host)))
+        for _, key, _ in HOST_COLUMNS:
+            values = cells[number, host].get(key)
+            row[key] = sum(values) / len(values) if values else None
+        rows.append(row)
+    return rows
+
+
+def stage_cpu(stages, points):
+    """Each stage row (summarise_stages()) gains 'cpu:HOST', the mean of
+    the host's cpu_busy_pct samples inside the stage (None without)."""
+    for row in stages:
+        for host, keys in points.items():
+            values = [v for t, v in keys.get("cpu", ())
+                      if row["start_s"] < t <= row["end_s"]]
+            row["cpu:" + host] = sum(values) / len(values) if values else None
+    return stages
+
+
+def settings_stages(settings, end_s):
+    """The settings' stage plan as hammer.Stages (one stage to the run's
+    end without a plan)."""
+    stages = []
+    for s in (settings or {}).get("stages") or ():
+        try:
+            stages.append(hammer.Stage(float(s["start_s"]), float(s["end_s"]),
+                                       float(s["from"]), float(s["to"])))
+        except (KeyError, TypeError, ValueError):
+            return [hammer.Stage(0.0, end_s, 0, 0)]
+    return stages or [hammer.Stage(0.0, end_s, 0, 0)]
+
+
+def judge_hosts(run, checks):
+    """hammer.monitor_verdicts() of a Run with a monitor file: the run's
+    periods are its intervals; sizing, speeds, offsets and the hosts lost
+    come from its settings, as hammer recorded them; checks: --fail-if's
+    verdicts (judge())."""
+    settings = run.settings or {}
+    summary = settings.get("summary") if isinstance(
+        settings.get("summary"), dict) else {}
+    monitor = settings.get("monitor") if isinstance(
+        settings.get("monitor"), dict) else {}
+    periods = [hammer.Period(r["start_s"] + r["width_s"], r["requests"],
+                             r["errors"], r.get("p95_s"))
+               for r in run.rows]
+    sizing = slo = None
+    found = summary.get("sizing")
+    try:
+        if isinstance(found, dict) and "at_s" in found:
+            sizing = hammer.SizingResult(
+                found["reason"], found["users"], found.get("target_rps"),
+                found["rps"], None, None, float(found["at_s"]))
+        if isinstance(settings.get("sizing"), dict):
+            slo = hammer.parse_threshold(settings["sizing"]["slo"])
+    except (KeyError, TypeError, ValueError):
+        sizing = slo = None
+    late = False
+    try:
+        if "target_rps" in summary:
+            late = hammer.rate_short(summary["target_rps"],
+                                     summary["sent_rps"],
+                                     summary["late"]["p99_ms"] / 1000.0)
+    except (KeyError, TypeError):
+        pass
+    interval = monitor.get("interval_s")
+    window = max(2 * (interval if is_seconds(interval) else 1.0),
+                 (settings.get("sizing") or {}).get("window_s") or 0.0
+                 if isinstance(settings.get("sizing"), dict) else 0.0)
+    lost = monitor.get("lost") if isinstance(monitor.get("lost"),
+                                             list) else []
+    return hammer.monitor_verdicts(
+        run.hosts.samples, periods,
+        settings_stages(settings, run.end[0]),
+        "corrected_responses" in run.totals, late, sizing, slo, checks,
+        monitor.get("speeds") if isinstance(monitor.get("speeds"), dict)
+        else None,
+        monitor.get("offsets") if isinstance(monitor.get("offsets"), dict)
+        else None, lost, window)
+
+
+def hosts_table(rows):
+    """The hosts table's header and text cells."""
+    header = ["start_s", "host"] + [h for h, _, _ in HOST_COLUMNS]
+    cells = [["%.1f" % r["start_s"], r["host"]] + [
+        "-" if r[key] is None else form % r[key]
+        for _, key, form in HOST_COLUMNS] for r in rows]
+    return header, cells
+
+
+def format_hosts(hosts):
+    """The text report's hosts table and verdict lines."""
+    header, cells = hosts_table(hosts.rows)
+    lines = ["hosts per interval (%s):" % hosts.path]
+    lines += aligned(header, cells, left=2)
+    return lines + hammer.format_verdicts(hosts.bottleneck, hosts.trust)
 
 
 # --- main --------------------------------------------------------------------
@@ -4829,6 +5098,11 @@ def build_parser():
                              " their method (timers and tasks too), in every"
                              " output; repeatable (default: every name, and"
                              " the totals count requests only)")
+    parser.add_argument("--monitor", metavar="FILE", default=None,
+                        help="hammer --monitor's samples to show beside the"
+                             " rows, with the bottleneck and trust verdicts"
+                             " (default: FILE.monitor.csv beside the first"
+                             " input, when there is one)")
     parser.add_argument("--processes", type=hammer.positive_int_arg,
                         default=None, metavar="N",
                         help="worker processes for big files (default: the CPUs "
@@ -4924,7 +5198,7 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     try:
         interval_s = interval_of(args)
         run = crunch_run(args.inputs, interval_s, sample, stdin, processes,
-                         wanted, pinned)
+                         wanted, pinned, args.monitor)
         base = comparison = compared = None
         if args.compare:
             base = crunch_run([args.compare], interval_s, sample, stdin,
@@ -4936,9 +5210,14 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
                                          args.tolerance)
         for warning in run.warnings + (base.warnings if base else []):
             stderr.write("crunch: warning: %s\n" % warning)
-        verdicts = None
+        verdicts = trust = None
+        if run.hosts is not None:
+            trust = judge_hosts(run, [])[1]
         if args.thresholds:
-            verdicts = judge(args.thresholds, run)
+            verdicts = judge(args.thresholds, run, trust)
+        if run.hosts is not None:
+            run = run._replace(hosts=run.hosts._replace(
+                bottleneck=judge_hosts(run, verdicts or [])[0], trust=trust))
         if args.json:
             report = json_report(run, comparison, verdicts, compared)
             text = json.dumps(report, indent=1) + "\n"

@@ -58,6 +58,14 @@ responses; curl commands become a task each; an access log a weighted
 --targets file.  --replay sends an access log's requests at their
 recorded instants (divided by --replay-speed), as --rate sends its slots.
 
+--monitor samples hosts' CPUs, cores, memory, network, disks and named
+processes through the run (local /proc, any host's over ssh with nothing
+installed, or a node_exporter), beside the generator's own (always, with
+--monitor), into <output>.monitor.csv; the summary then names the
+bottleneck (which resource of which host was saturated when the run
+degraded, the generator blamed first) and says whether the run can be
+trusted; --fail-if trusted exits 3 when it cannot.
+
 --web serves a live view on 127.0.0.1:8089: a page that starts runs (as
 the same command lines would), shows each second's figures, changes the
 users or the rate mid-run through the stages, and stops a run as Ctrl+C
@@ -79,6 +87,7 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     rows: results.csv's lines and names
     URLs and requests
     the summary: what a run prints and records
+    monitoring: /proc and node_exporter samples, the verdicts
     scenario inputs: targets files, projects, data files
     --targets FILE: vegeta's http format
     --project DIR: a multi-mechanize project
@@ -95,6 +104,7 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     workers: processes, their users and their rows
     the run
     many machines: --hosts over the system's ssh
+    --monitor: the samplers over /proc, ssh and node_exporter
     the live view: --web and /metrics
     the demo target
     command line
@@ -198,6 +208,29 @@ CLOCK_PINGS = 5             # round trips that estimate a node's clock
 NODE_SETUP_S = 60.0         # --hosts: connect, copy and probe within this
 NODE_STOP_S = 30.0          # and stop and report within this, after a stop
 USER_AGENT = "hammer/" + __version__
+DEFAULT_MONITOR_INTERVAL_S = 1.0
+MIN_MONITOR_INTERVAL_S = 0.1
+MONITOR_SUFFIX = ".monitor.csv"     # results.csv.monitor.csv
+MONITOR_HEADER = "elapsed,host,metric,value\n"
+MONITOR_WAIT_S = 10.0       # a monitored host's first sample within this
+MAX_SAMPLE_LINES = 20000    # lines of one sample of a host's /proc
+MAX_SAMPLE_LINE_B = 1 << 16  # a longer line is cut there
+MAX_SAMPLE_B = 4 << 20      # a /proc file or a node_exporter page, at most
+LATEST_SAMPLES_MAX = 5000   # the live view reads the newest samples only
+BUSY_CPU_PCT = 90.0         # a host's CPUs this busy are saturated,
+CORE_BUSY_PCT = 95.0        # and so is one core this busy,
+MEM_USED_PCT = 95.0         # memory this used,
+SWAP_OUT_MB_S = 1.0         # swap used growing this fast,
+NET_USED_RATIO = 0.9        # an interface at this share of its speed,
+DISK_BUSY_PCT = 90.0        # a disk this busy,
+PROC_BUSY_PCT = 95.0        # a named process at this share of a core
+SEND_LAG_WARN_S = 0.010     # a longer send lag makes a run suspect,
+HEADROOM_USED_PCT = 80.0    # and so do fds or ports this used
+ERRORS_ROSE_PCT = 1.0       # a period with this share of errors (and twice
+                            # the first stage's) degraded the run,
+P95_RISE_RATIO = 3.0        # and so did a p95 this many times the first's
+NO_BOTTLENECK_TEXT = ("no host resource saturated: look inside the"
+                      " application (locks, pools, a downstream service)")
 
 # The CSV contract: README.md shows the same block.
 CSV_HEADER = ("elapsed,response_time,status,bytes,error,scheduled,method,"
@@ -1619,6 +1652,8 @@ def parse_threshold(text):
     for errors, a number for rps and requests.  'p95{checkout}<500ms'
     judges the rows named checkout: the name is everything between the
     first '{' and the last '}', verbatim.  ValueError says why not."""
+    if "".join(text.split()) == "trusted":
+        return Threshold("trusted", "trusted", "==", 1.0)
     name = None
     first, last = text.find("{"), text.rfind("}")
     if first >= 0 or last >= 0:
@@ -1697,7 +1732,10 @@ def evaluate_thresholds(thresholds, metrics, named=None):
     verdicts = []
     for t in thresholds:
         values = metrics if t.name is None else (named or {}).get(t.name)
-        if values is None:
+        if t.metric == "trusted":     # the trust verdict: True or False
+            value = metrics.get("trusted")
+            verdicts.append((t, value, value is True))
+        elif values is None:
             verdicts.append((t, None, False))
         else:
             value = values[t.metric]
@@ -1706,6 +1744,8 @@ def evaluate_thresholds(thresholds, metrics, named=None):
 
 
 def format_threshold_value(metric, value):
+    if metric == "trusted":
+        return {True: "trusted", False: "suspect"}.get(value, "not judged")
     if value is None:
         return "no rows of that name"
     if metric in LATENCY_METRICS:
@@ -2286,13 +2326,29 @@ def format_latency(lat):
         format_seconds(lat.max), lat.n)
 
 
+def rate_fell_behind(plan, stats, duration_s):
+    """Whether the open model fell behind its slots (rate_short()); False
+    in the closed model."""
+    if stats.lateness is None:
+        return False
+    target, sent = rates(plan, stats, duration_s)[:2]
+    return rate_short(target, sent, stats.lateness.percentile(99))
+
+
+def rate_short(target_rps, sent_rps, late_p99_s):
+    """The open model fell behind: it sent less than RATE_SHORT_RATIO of
+    the target rate, or its p99 lateness passed LATE_WARN_S."""
+    return (sent_rps < RATE_SHORT_RATIO * target_rps
+            or late_p99_s > LATE_WARN_S)
+
+
 def format_rate_warning(plan, stats, duration_s, busy, cpu):
     """A warning when the open model fell behind its slots, naming the
     limit: hammer's CPU (a worker's, or the box's), else the users (the
     cap on requests in flight)."""
     target, sent = rates(plan, stats, duration_s)[:2]
     p99 = stats.lateness.percentile(99)
-    if sent >= RATE_SHORT_RATIO * target and p99 <= LATE_WARN_S:
+    if not rate_fell_behind(plan, stats, duration_s):
         return []
     if busy and max(busy) >= SATURATION_CPU_RATIO:
         limit = ("hammer's CPU was the limit (a worker busy %.0f%%): add"
@@ -2340,14 +2396,15 @@ def format_demo_pace():
 
 
 def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
-                   sizing=None, interrupted=None):
+                   sizing=None, interrupted=None, verdicts=None):
     """The end-of-run summary as a list of lines.
 
     plan: the run's Plan; stats: the merged WorkerStats; duration_s:
     from the start to the run's end; rows: rows written; busy: per worker,
     the share of a CPU it used; cpu: cpu_shares() of the run, or None;
     checks: evaluate_thresholds() of --fail-if; sizing: a SizingResult;
-    interrupted: (signal number, elapsed s) when a signal stopped the run.
+    interrupted: (signal number, elapsed s) when a signal stopped the run;
+    verdicts: --monitor's (bottleneck, trust), run_verdicts().
     """
     rate = stats.requests / duration_s if duration_s > 0 else 0.0
     open_model = stats.corrected is not None
@@ -2393,6 +2450,8 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
         lines.insert(2, format_interrupted(interrupted, plan.runtime_s))
     if sizing is not None:
         lines.append(format_sizing(sizing, plan.sizing, open_model))
+    if verdicts is not None:
+        lines += format_verdicts(*verdicts)
     for t, value, ok in checks:
         lines.append("threshold   %s: %s %s" % (
             t.expr, format_threshold_value(t.metric, value),
@@ -2421,9 +2480,10 @@ def format_summary(plan, stats, duration_s, rows, busy, cpu=None, checks=(),
     return lines
 
 
-def run_summary(plan, stats, duration_s, checks, sizing, interrupted=None):
-    """The settings file's "summary": what CI reads.  interrupted: as
-    format_summary() takes it."""
+def run_summary(plan, stats, duration_s, checks, sizing, interrupted=None,
+                verdicts=None, samples=()):
+    """The settings file's "summary": what CI reads.  interrupted and
+    verdicts: as format_summary() takes them; samples: --monitor's."""
     def latency_ms(hist):
         values = threshold_metrics(hist, 0, 0, 0.0)
         values["min"] = hist.min if hist.n else 0.0
@@ -2461,9 +2521,13 @@ def run_summary(plan, stats, duration_s, checks, sizing, interrupted=None):
         summary["sizing"] = {"users": sizing.users,
                              "rps": round(sizing.rps, 3),
                              "reason": sizing.reason,
-                             "abandoned": stats.events["abandoned"]}
+                             "abandoned": stats.events["abandoned"],
+                             "at_s": round(sizing.at_s, 3)}
         if sizing.target_rps is not None:
             summary["sizing"]["target_rps"] = round(sizing.target_rps, 3)
+    if verdicts is not None:
+        summary.update(monitor=monitor_summary(samples),
+                       bottleneck=verdicts[0], trust=verdicts[1])
     return summary
 
 
@@ -2590,6 +2654,528 @@ def locust_exception_rows(failures, nodes):
             continue
         rows.append([count] + list(exception_parts(kind, text)) + [nodes])
     return rows
+
+
+# --- monitoring: /proc and node_exporter samples, the verdicts ---------------
+
+# --monitor samples hosts' resources while the run goes: a host's raw
+# counters (a Reading, from its /proc files or a node_exporter page) are
+# parsed here, and two Readings make a sample's metrics.  The verdicts
+# (the bottleneck, the trust) are pure functions of the samples, the
+# run's periods and its thresholds; the summary, the settings file and
+# crunch all call them.
+
+# A host's counters at one instant (t: epoch seconds, its own clock).
+# cpus: {'cpu' (all) or 'cpuN': (busy, idle, iowait, steal, total)} in
+# ticks or seconds; mem: (total_b, available_b, swap used_b or None
+# without swap); load1; net: {iface:
+# (rx_b, tx_b)}; disks: {dev: busy_ms}; procs: {name: {pid: (cpu_ticks,
+# rss_b)}}; missing: the files it lacks.
+Reading = collections.namedtuple(
+    "Reading", "t cpus mem load1 net disks procs missing")
+# One value of one metric of one host, at elapsed seconds (results.csv's
+# clock): a line of <output>.monitor.csv.
+Sample = collections.namedtuple("Sample", "elapsed host metric value")
+# What the run did over one monitoring period (from the workers' Progress):
+# its end (elapsed s), requests, errors, its responses' p95 (None without).
+Period = collections.namedtuple("Period", "at_s requests errors p95_s")
+# When and how the run degraded (degradation()): at_s None for the whole
+# run; text ends the bottleneck line ('when p95 passed 50ms').
+Degradation = collections.namedtuple("Degradation", "at_s text")
+PROC_FILES = ("/proc/stat", "/proc/meminfo", "/proc/loadavg",
+              "/proc/net/dev", "/proc/diskstats")
+MONITOR_METRICS = (
+    ("cpu_busy_pct", "all CPUs, not idle or iowait"),
+    ("cpu_core_max_pct", "the busiest single core in the period"),
+    ("cpu_iowait_pct", "all CPUs, iowait"),
+    ("cpu_steal_pct", "all CPUs, steal"),
+    ("load1", "the 1-minute load average"),
+    ("mem_used_pct", "memory in use"),
+    ("mem_available_mb", "memory available"),
+    ("mem_swap_out_mb_s", "swap used growing, in MB per second (hosts with"
+                          " swap)"),
+    ("net_rx_mbps", "megabits per second received on an interface"),
+    ("net_tx_mbps", "megabits per second sent on an interface"),
+    ("disk_util_pct", "the time the disk was busy"),
+    ("proc_cpu_pct", "CPU of the named processes, summed"),
+    ("proc_rss_mb", "resident memory of the named processes, summed"),
+    ("worker_cpu_max_pct", "generator: the busiest worker's share of a CPU"),
+    ("send_lag_ms", "generator: the longest a worker's thread waited past"
+                    " its due instant for a CPU in the period"),
+    ("fd_used_pct", "generator: open files of the fullest worker, in % of"
+                    " its limit"),
+    ("ports_used_pct", "generator: ephemeral ports in use, in % of the"
+                       " range"),
+)
+NOT_A_DISK_RE = re.compile(r"^(loop|ram|zram|fd|sr|md)\d|^dm-")
+
+
+def proc_cpu_fields(line):
+    """A /proc/stat cpu line's ticks -> (busy, idle, iowait, steal,
+    total); guest time is inside user and nice already."""
+    v = [int(x) for x in line.split()[1:9]]
+    v += [0] * (8 - len(v))
+    user, nice, system, idle, iowait, irq, softirq, steal = v
+    total = sum(v)
+    return (total - idle - iowait, idle, iowait, steal, total)
+
+
+def parse_proc_files(t, files, procs=None):
+    """A Reading from the texts of PROC_FILES ({path: text}, a missing
+    file absent) and, for named processes, {name: {pid: (stat text,
+    status text)}}.  A line it cannot read is skipped."""
+    cpus, mem, load1, net, disks = {}, None, None, {}, {}
+    text = files.get("/proc/stat", "")
+    for line in text.splitlines():
+        name = line.split(" ", 1)[0]
+        if name.startswith("cpu") and (name == "cpu" or name[3:].isdigit()):
+            try:
+                cpus[name] = proc_cpu_fields(line)
+            except ValueError:
+                pass
+    info = {}
+    for line in files.get("/proc/meminfo", "").splitlines():
+        key, _, rest = line.partition(":")
+        try:
+            info[key] = int(rest.split()[0]) * 1024
+        except (ValueError, IndexError):
+            pass
+    if "MemTotal" in info:
+        available = info.get("MemAvailable")
+        if available is None:
+            available = sum(info.get(k, 0) for k in ("MemFree", "Buffers",
+                                                     "Cached"))
+        swap = None
+        if info.get("SwapTotal"):
+            swap = info["SwapTotal"] - info.get("SwapFree", 0)
+        mem = (info["MemTotal"], available, swap)
+    try:
+        load1 = float(files["/proc/loadavg"].split()[0])
+    except (KeyError, ValueError, IndexError):
+        pass
+    for line in files.get("/proc/net/dev", "").splitlines():
+        iface, sep, rest = line.partition(":")
+        fields = rest.split()
+        if sep and len(fields) >= 9:
+            try:
+                net[iface.strip()] = (int(fields[0]), int(fields[8]))
+            except ValueError:
+                pass
+    for line in files.get("/proc/diskstats", "").splitlines():
+        fields = line.split()
+        if len(fields) >= 13 and not NOT_A_DISK_RE.match(fields[2]):
+            try:
+                disks[fields[2]] = int(fields[12])
+            except ValueError:
+                pass
+    for name in list(disks):     # a partition's time is its disk's too
+        base = re.sub(r"(?<=\d)p\d+$|(?<=[a-z])\d+$", "", name)
+        if base != name and base in disks:
+            del disks[name]
+    found = {}
+    for name, pids in (procs or {}).items():
+        found[name] = {}
+        for pid, (stat_text, status_text) in pids.items():
+            try:
+                fields = stat_text.rpartition(")")[2].split()
+                ticks = int(fields[11]) + int(fields[12])
+            except (ValueError, IndexError):
+                continue
+            rss = 0
+            m = re.search(r"^VmRSS:\s*(\d+)", status_text or "", re.M)
+            if m:
+                rss = int(m.group(1)) * 1024
+            found[name][pid] = (ticks, rss)
+    missing = tuple(p for p in PROC_FILES if p not in files)
+    return Reading(t, cpus, mem, load1, net, disks, found, missing)
+
+
+PROM_LINE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+'
+                          r'(\S+)(?:\s+\S+)?\s*$')
+PROM_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq",
+             "steal")
+
+
+def parse_node_exporter(t, text):
+    """A Reading from a node_exporter page (Prometheus text): its
+    node_cpu_seconds_total, node_memory_MemTotal_bytes and
+    MemAvailable_bytes, node_load1, node_network_receive/transmit
+    _bytes_total and node_disk_io_time_seconds_total.  CPU times stay in
+    seconds (the ticks per second of the arithmetic are then 1)."""
+    modes, info, load1, net, disks = {}, {}, None, {}, {}
+    for line in text.splitlines():
+        if not line.startswith("node_"):
+            continue
+        m = PROM_LINE_RE.match(line)
+        if not m:
+            continue
+        name, labels = m.group(1), dict(PROM_LABEL_RE.findall(
+            m.group(2) or ""))
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            continue
+        if name == "node_cpu_seconds_total" and "cpu" in labels:
+            modes.setdefault(labels["cpu"], {})[labels.get("mode")] = value
+        elif name in ("node_memory_MemTotal_bytes",
+                      "node_memory_MemAvailable_bytes",
+                      "node_memory_SwapTotal_bytes",
+                      "node_memory_SwapFree_bytes"):
+            info[name] = value
+        elif name == "node_load1":
+            load1 = value
+        elif name in ("node_network_receive_bytes_total",
+                      "node_network_transmit_bytes_total"):
+            rx, tx = net.get(labels.get("device"), (0, 0))
+            net[labels.get("device")] = ((value, tx) if "receive" in name
+                                         else (rx, value))
+        elif name == "node_disk_io_time_seconds_total" and not (
+                NOT_A_DISK_RE.match(labels.get("device", ""))):
+            disks[labels.get("device")] = value * 1000.0
+    cpus, whole = {}, [0.0] * 5
+    for cpu, seconds in modes.items():
+        v = [seconds.get(mode, 0.0) for mode in CPU_MODES]
+        total = sum(v)
+        fields = (total - v[3] - v[4], v[3], v[4], v[7], total)
+        cpus["cpu" + cpu] = fields
+        whole = [a + b for a, b in zip(whole, fields)]
+    if cpus:
+        cpus["cpu"] = tuple(whole)
+    mem = None
+    if "node_memory_MemTotal_bytes" in info:
+        swap = None
+        if info.get("node_memory_SwapTotal_bytes"):
+            swap = info["node_memory_SwapTotal_bytes"] - info.get(
+                "node_memory_SwapFree_bytes", 0.0)
+        mem = (info["node_memory_MemTotal_bytes"],
+               info.get("node_memory_MemAvailable_bytes", 0.0), swap)
+    missing = tuple(what for what, have in (
+        ("node_cpu_seconds_total", cpus), ("node_memory_MemTotal_bytes", mem),
+        ("node_load1", load1 is not None)) if not have)
+    return Reading(t, cpus, mem, load1, net, disks, {}, missing)
+
+
+def reading_metrics(before, after, ticks_per_s=100):
+    """The metrics of the period between two Readings of one host, as
+    [(metric, value)]: CPU shares from the counters' differences (a
+    counter that went back, as after a reboot, gives nothing), memory
+    and load as `after` says, rates per second of the period."""
+    span = after.t - before.t
+    out = []
+    if span <= 0:
+        return out
+
+    def share(name, index):
+        a, b = before.cpus.get(name), after.cpus.get(name)
+        if a is None or b is None or b[4] - a[4] <= 0 or b[index] < a[index]:
+            return None
+        return 100.0 * (b[index] - a[index]) / (b[4] - a[4])
+    for metric, index in (("cpu_busy_pct", 0), ("cpu_iowait_pct", 2),
+                          ("cpu_steal_pct", 3)):
+        value = share("cpu", index)
+        if value is not None:
+            out.append((metric, value))
+    cores = [(share(name, 0), name) for name in after.cpus if name != "cpu"]
+    cores = [c for c in cores if c[0] is not None]
+    if cores:
+        value, name = max(cores, key=lambda c: (c[0], -int(c[1][3:])))
+        out.append(("cpu_core_max_pct:" + name, value))
+    if after.load1 is not None:
+        out.append(("load1", after.load1))
+    if after.mem is not None and after.mem[0] > 0:
+        total, available, swap = after.mem
+        out.append(("mem_used_pct", 100.0 * (total - available) / total))
+        out.append(("mem_available_mb", available / 1e6))
+        if swap is not None and before.mem is not None and (
+                before.mem[2] is not None):
+            out.append(("mem_swap_out_mb_s",
+                        max(0.0, swap - before.mem[2]) / 1e6 / span))
+    for iface in sorted(after.net):
+        if iface in before.net:
+            (rx0, tx0), (rx1, tx1) = before.net[iface], after.net[iface]
+            if rx1 >= rx0 and tx1 >= tx0:
+                out.append(("net_rx_mbps:" + iface,
+                            (rx1 - rx0) * 8 / 1e6 / span))
+                out.append(("net_tx_mbps:" + iface,
+                            (tx1 - tx0) * 8 / 1e6 / span))
+    for dev in sorted(after.disks):
+        if dev in before.disks and after.disks[dev] >= before.disks[dev]:
+            busy = (after.disks[dev] - before.disks[dev]) / 1000.0
+            out.append(("disk_util_pct:" + dev,
+                        min(100.0, 100.0 * busy / span)))
+    for name in sorted(after.procs):
+        pids, old = after.procs[name], before.procs.get(name, {})
+        ticks = sum(t - old[pid][0] for pid, (t, _) in pids.items()
+                    if pid in old and t >= old[pid][0])
+        out.append(("proc_cpu_pct:" + name,
+                    100.0 * ticks / ticks_per_s / span))
+        out.append(("proc_rss_mb:" + name,
+                    sum(rss for _, rss in pids.values()) / 1e6))
+    return out
+
+
+def metric_base(metric):
+    """'cpu_core_max_pct:cpu3' -> 'cpu_core_max_pct'."""
+    return metric.partition(":")[0]
+
+
+def monitor_summary(samples):
+    """The settings file's summary.monitor: {host: {metric: {avg, max}}},
+    the busiest core's under cpu_core_max_pct whichever core it was."""
+    values = collections.OrderedDict()
+    for s in samples:
+        metric = s.metric
+        if metric.startswith("cpu_core_max_pct:"):
+            metric = "cpu_core_max_pct"
+        values.setdefault(s.host, {}).setdefault(metric, []).append(s.value)
+    return dict((host, dict((m, {"avg": round(sum(v) / len(v), 3),
+                                 "max": round(max(v), 3)})
+                            for m, v in sorted(metrics.items())))
+                for host, metrics in values.items())
+
+
+def saturation(metric, value, speeds=None):
+    """Why a sample's value is a saturated resource, in words ('one core
+    at 99%'), or None.  speeds: {iface: Mb/s} of the host, where known."""
+    base, _, part = metric.partition(":")
+    if base == "cpu_busy_pct" and value >= BUSY_CPU_PCT:
+        return "CPUs %.0f%% busy" % value
+    if base == "cpu_core_max_pct" and value >= CORE_BUSY_PCT:
+        return "one core at %.0f%%" % value
+    if base == "mem_used_pct" and value >= MEM_USED_PCT:
+        return "memory %.0f%% used" % value
+    if base == "mem_swap_out_mb_s" and value >= SWAP_OUT_MB_S:
+        return "swapping out %.1f MB/s" % value
+    if base in ("net_rx_mbps", "net_tx_mbps") and (speeds or {}).get(part):
+        if value >= NET_USED_RATIO * speeds[part]:
+            return "%s at %.0f%% of its %g Mb/s" % (
+                part, 100.0 * value / speeds[part], speeds[part])
+    if base == "disk_util_pct" and value >= DISK_BUSY_PCT:
+        return "disk %s %.0f%% busy" % (part, value)
+    if base == "proc_cpu_pct" and value >= PROC_BUSY_PCT:
+        return "%s at %.0f%% of a core" % (part, value)
+    if base == "worker_cpu_max_pct" and value >= SATURATION_CPU_RATIO * 100:
+        return "a worker %.0f%% busy" % value
+    return None
+
+
+def saturated_spans(samples, speeds=None):
+    """The saturated resources in samples (Samples, time order), as
+    [(host, metric, start_s, end_s, peak, words)]: a run of at least
+    two samples in a row (of that host and metric) at saturation(), or
+    one when it is the metric's only sample."""
+    series = collections.OrderedDict()
+    for s in samples:
+        base = s.metric
+        if base.startswith("cpu_core_max_pct:"):
+            base = "cpu_core_max_pct"
+        series.setdefault((s.host, base), []).append(s)
+    spans = []
+    for (host, _), points in series.items():
+        run = []
+        for s in points + [None]:
+            words = s and saturation(s.metric, s.value,
+                                     (speeds or {}).get(host))
+            if words:
+                run.append((s, words))
+                continue
+            if len(run) >= 2 or (run and len(points) == 1):
+                peak = max(run, key=lambda r: r[0].value)
+                spans.append((host, peak[0].metric, run[0][0].elapsed,
+                              run[-1][0].elapsed, peak[0].value, peak[1]))
+            run = []
+    return spans
+
+
+OWN_HOST_RE = re.compile(r"^(generator|node-[0-9]+)$")
+
+
+def host_role(host):
+    """'generator' and 'node-I' are hammer's own (no --monitor spec is
+    named so); any other host is a target (or beside it)."""
+    return "generator" if OWN_HOST_RE.match(host) else "target"
+
+
+def degradation(periods, stages, sizing=None, slo=None, checks=()):
+    """When the run degraded (a Degradation), or None: --sizing's SLO
+    broke (sizing: a SizingResult; slo: its Threshold); a --fail-if
+    threshold failed; the errors rose (a period's share of errors at
+    ERRORS_ROSE_PCT or more, and twice the first stage's); p95 rose more
+    than P95_RISE_RATIO times its first stage's.  periods: Periods in
+    time order."""
+    if sizing is not None and sizing.reason in ("condition", "plateau",
+                                                "saturated"):
+        if sizing.reason == "condition" and slo is not None:
+            return Degradation(sizing.at_s, "when %s passed %s" % (
+                slo.metric, format_threshold_value(slo.metric, slo.value)))
+        if sizing.reason == "plateau":
+            return Degradation(sizing.at_s, "when throughput stopped"
+                               " growing")
+        return Degradation(sizing.at_s, "when hammer saturated")
+    answered = [p for p in periods if p.requests]
+    first_end = stages[0].end_s if len(stages) > 1 else None
+    base = [p for p in answered if first_end is not None
+            and p.at_s <= first_end] or answered[:max(1, len(answered) // 4)]
+    base_errors = (100.0 * sum(p.errors for p in base)
+                   / max(1, sum(p.requests for p in base)))
+    p95s = sorted(p.p95_s for p in base if p.p95_s is not None)
+    base_p95 = p95s[len(p95s) // 2] if p95s else None
+    for p in answered:
+        share = 100.0 * p.errors / p.requests
+        if share >= ERRORS_ROSE_PCT and share >= 2 * base_errors:
+            return Degradation(p.at_s, "when errors rose to %.1f%%" % share)
+        if (base_p95 and p.p95_s is not None
+                and p.p95_s > P95_RISE_RATIO * base_p95):
+            return Degradation(p.at_s, "when p95 passed %s (%gx the first"
+                               " stage's %s)" % (
+                                   format_seconds(P95_RISE_RATIO * base_p95),
+                                   P95_RISE_RATIO, format_seconds(base_p95)))
+    failed = [t for t, _, ok in checks if not ok and t.metric != "trusted"]
+    if failed:
+        return Degradation(None, "when %s failed" % failed[0].expr)
+    return None
+
+
+def bottleneck(samples, degraded, speeds=None, window_s=None):
+    """The bottleneck verdict as a dict {host, resource, metric, value,
+    at_s, text}, or None when the run did not degrade (degraded: a
+    Degradation, or None).  A saturated resource of hammer's own hosts
+    (generator, node-I) is blamed first, whatever the target did; else
+    the target's resource saturated at the degradation (within window_s
+    of it, or over the whole run), the longest saturated first.  With
+    none: resource None, and the text says to look inside the
+    application."""
+    if degraded is None:
+        return None
+    spans = saturated_spans(samples, speeds)
+    if degraded.at_s is not None and window_s is not None:
+        spans = [s for s in spans if s[2] <= degraded.at_s + window_s
+                 and s[3] >= degraded.at_s - window_s]
+    if not spans:
+        return {"host": None, "resource": None, "metric": None,
+                "value": None, "at_s": degraded.at_s,
+                "text": NO_BOTTLENECK_TEXT}
+    own = [s for s in spans if host_role(s[0]) == "generator"]
+    host, metric, start, end, peak, words = max(
+        own or spans, key=lambda s: (s[3] - s[2], -s[2]))
+    role = host_role(host)
+    if role == "generator":
+        text = ("%s (the generator, hammer itself): %s (%s) from %.1fs,"
+                " %s: the generator set the pace, not the target; add"
+                " processes (-p) or machines" % (host, words, metric, start,
+                                                  degraded.text))
+    else:
+        text = "%s (target): %s (%s) from %.1fs, %s" % (
+            host, words, metric, start, degraded.text)
+    return {"host": host, "resource": metric_base(metric), "metric": metric,
+            "value": round(peak, 3), "at_s": round(start, 3), "text": text}
+
+
+def trust_verdict(samples, open_model=False, late=False, offsets=None,
+                  lost=()):
+    """summary.trust: {verdict: trusted | suspect, reasons: [...]}.
+    samples: every host's (the generator's hold its CPU, send lag, fd
+    and port use); late: the open model fell behind its slots
+    (rate_fell_behind()); offsets: {node label: clock offset s}; lost:
+    the hosts whose monitoring was lost mid-run."""
+    reasons, worst, lags = [], {}, {}
+    for s in samples:
+        if host_role(s.host) != "generator":
+            continue
+        key = (s.host, metric_base(s.metric))
+        worst[key] = max(worst.get(key, s.value), s.value)
+        if key[1] == "send_lag_ms":
+            lags.setdefault(key, []).append(s.value)
+    for key, values in lags.items():    # its p99 over the periods' longest
+        values.sort()
+        worst[key] = values[int(math.ceil(0.99 * len(values))) - 1]
+    busiest = collections.OrderedDict()
+    for host, metric, _, _, peak, words in saturated_spans(samples):
+        if host_role(host) == "generator" and metric_base(metric) in (
+                "cpu_busy_pct", "worker_cpu_max_pct"):
+            key = (host, metric_base(metric))
+            if key not in busiest or peak > busiest[key][0]:
+                busiest[key] = (peak, "%s: %s (%s)" % (host, words, metric))
+    reasons += [text for _, text in busiest.values()]
+    for (host, metric), value in sorted(worst.items()):
+        if (metric == "send_lag_ms" and not open_model
+                and value > SEND_LAG_WARN_S * 1000):
+            reasons.append("%s: send lag p99 %.1fms (over %gms)" % (
+                host, value, SEND_LAG_WARN_S * 1000))
+        elif metric in ("fd_used_pct", "ports_used_pct") and (
+                value >= HEADROOM_USED_PCT):
+            reasons.append("%s: %s %.0f%% used" % (
+                host, "file descriptors" if metric == "fd_used_pct"
+                else "ephemeral ports", value))
+    if late:
+        reasons.append("the open model's sends were late: the rate fell"
+                       " behind its slots")
+    for label, offset in sorted((offsets or {}).items()):
+        if offset is not None and abs(offset) > CLOCK_WARN_S:
+            reasons.append("%s's clock is %+.3fs off" % (label, offset))
+    for host in lost:
+        reasons.append("monitoring of %s was lost during the run" % host)
+    return {"verdict": "suspect" if reasons else "trusted",
+            "reasons": reasons}
+
+
+def monitor_verdicts(samples, periods, stages, open_model=False, late=False,
+                     sizing=None, slo=None, checks=(), speeds=None,
+                     offsets=None, lost=(), window_s=None):
+    """(bottleneck, trust) of a monitored run, as hammer's summary and
+    crunch's report give them: degradation() of the periods, then
+    bottleneck() and trust_verdict() of the samples."""
+    degraded = degradation(periods, stages, sizing, slo, checks)
+    return (bottleneck(samples, degraded, speeds, window_s),
+            trust_verdict(samples, open_model, late, offsets, lost))
+
+
+def format_verdicts(bottleneck_value, trust):
+    """The summary's lines about the bottleneck and the trust."""
+    lines = ["bottleneck  " + (bottleneck_value["text"] if bottleneck_value
+                               else "none: the run did not degrade")]
+    if trust["verdict"] == "trusted":
+        lines.append("trust       trusted")
+    else:
+        lines.append("trust       suspect: " + "; ".join(trust["reasons"]))
+    return lines
+
+
+def latest_samples(samples):
+    """Each host's newest instant of samples, for the live view: [{host,
+    at_s, cpu, core, core_max, mem, net, load1}] in the hosts' order (a
+    key None when that instant lacks it); net sums the interfaces."""
+    newest = collections.OrderedDict()
+    for s in samples:
+        if s.elapsed > newest.get(s.host, -1.0):
+            newest[s.host] = s.elapsed
+    out = collections.OrderedDict((host, {
+        "host": host, "at_s": round(at, 3), "cpu": None, "core": None,
+        "core_max": None, "mem": None, "net": None, "load1": None})
+        for host, at in newest.items())
+    for s in samples:
+        line = out[s.host]
+        if s.elapsed != newest[s.host]:
+            continue
+        base, _, part = s.metric.partition(":")
+        if base == "cpu_busy_pct":
+            line["cpu"] = round(s.value, 1)
+        elif base == "cpu_core_max_pct":
+            line["core"], line["core_max"] = part, round(s.value, 1)
+        elif base == "mem_used_pct":
+            line["mem"] = round(s.value, 1)
+        elif base == "load1":
+            line["load1"] = s.value
+        elif base in ("net_rx_mbps", "net_tx_mbps"):
+            line["net"] = round((line["net"] or 0.0) + s.value, 3)
+    return list(out.values())
+
+
+def monitor_line(sample):
+    """A line of <output>.monitor.csv."""
+    return "%.3f,%s,%s,%.3f\n" % (sample.elapsed, csv_cell(sample.host),
+                                 csv_cell(sample.metric), sample.value)
 
 
 # --- scenario inputs: targets files, projects, data files --------------------
@@ -8181,12 +8767,14 @@ def write_all(fd, data):
 # the latency Histogram (as a dict) of the responses since its last
 # Progress, for --sizing; None otherwise.  errors count failed tasks, and
 # tasks says how many (what errors are a share of: requests and tasks).
-# live is LiveTap.take()'s data under --web, else None.
+# live is LiveTap.take()'s data under --web, else None.  lag_s: the longest
+# its supervising thread woke past its due instant since the last (its send
+# lag: how long a thread of this worker waits for the GIL and a CPU).
 Ready = collections.namedtuple("Ready", "index")
 Progress = collections.namedtuple(
     "Progress", "index elapsed_s requests errors latency_n latency_total"
-                " active busy_s recent tasks live")
-Progress.__new__.__defaults__ = (0, None)
+                " active busy_s recent tasks live lag_s")
+Progress.__new__.__defaults__ = (0, None, 0.0)
 # What the parent sends a worker under --web: the run's new stages, which
 # differ from the old ones from at_s on (elapsed seconds).
 Retarget = collections.namedtuple("Retarget", "stages at_s")
@@ -8208,9 +8796,11 @@ class RowWriter(object):
     format writes the name; else one); one writer, the worker's main
     thread, drains every queue with flush(): it counts each batch in
     stats (a WorkerStats) and writes its lines with one write().  With
-    --sizing it also keeps the latencies since its last recent(), and
-    once --sizing stopped the run (stop_s, elapsed seconds) it marks the
-    timeouts that end after the stop ABANDONED."""
+    --web, --sizing or --monitor its tap (a LiveTap) counts every
+    response's latency again as the flush counts it, for the Progress
+    that reports the recent ones; once --sizing stopped the run (stop_s,
+    elapsed seconds) it marks the timeouts that end after the stop
+    ABANDONED."""
 
     def __init__(self, plan):
         self.open_model = plan.model == "open"
@@ -8223,16 +8813,19 @@ class RowWriter(object):
         self.queues, self.formats = {}, {}  # with names: per name
         self.lock = threading.Lock()
         self.stats = WorkerStats(self.open_model, self.named, plan.ok_status)
-        self.latencies = [] if plan.sizing else None
         self.stop_s = None      # when --sizing stopped the run
         self.output = plan.output
         self.unwritable = False     # the output refused a write
         self.written = 0
-        self.live = None
-        if plan.live:
-            self.live = LiveTap(self.open_model, None if self.named
-                                else name_suffix(plan.method, plan.name))
-            self.live.attach(self.stats)
+        # the recent responses' latencies: the view's (--web), and each
+        # period's p95 (--sizing's verdict, --monitor's p95 rule)
+        self.tap = self.live = None
+        self.recent = plan.sizing or bool(plan.monitor)
+        if plan.live or self.recent:
+            self.tap = LiveTap(self.open_model, None if self.named
+                               else name_suffix(plan.method, plan.name))
+            self.tap.attach(self.stats)
+            self.live = self.tap if plan.live else None
 
     def queue(self, suffix):
         """With names: the queue of rows named by suffix ('METHOD,name'),
@@ -8258,12 +8851,6 @@ class RowWriter(object):
         if self.stop_s is not None:
             batch = self.abandon_timeouts(batch)
         self.stats.add_rows(batch, suffix)
-        if self.latencies is not None and (suffix is None
-                                           or is_http(suffix)):
-            if self.open_model:
-                self.latencies += [r[0] - r[5] + r[1] for r in batch if r[2]]
-            else:
-                self.latencies += [r[1] for r in batch if r[2]]
         line = (self.row_format.__mod__ if suffix is None
                 else self.formats[suffix])
         return len(batch), "".join(map(line, batch))
@@ -8303,15 +8890,16 @@ class RowWriter(object):
         self.written += n
         return None
 
-    def recent(self):
-        """The latency Histogram (as a dict) of the responses counted
-        since the last call, for --sizing; None without it."""
-        if self.latencies is None:
-            return None
-        hist = Histogram()
-        hist.add_many(self.latencies)
-        self.latencies = []
-        return hist.to_dict()
+    def report(self):
+        """(recent, live) for a Progress: the latency Histogram (as a dict)
+        of the responses counted since the last call, for --sizing and
+        --monitor, and LiveTap.take()'s data, for --web; None for what
+        the run does not ask for."""
+        if self.tap is None:
+            return None, None
+        data = self.tap.take(self.stats)
+        return (data["latency"] if self.recent else None,
+                data if self.live is not None else None)
 
 
 class Worker(object):
@@ -8339,6 +8927,7 @@ class Worker(object):
         self.orders = {}        # group -> its users' User classes
         self.ranks = None       # user number -> its place in its group
         self.stop = StopFlag()
+        self.lag_s = 0.0     # the longest late wake since the last Progress
         self.begin = threading.Event()  # set once t0 and end are known
         self.t0 = self.end = self.slots = None
         self.cpu0 = 0.0
@@ -8532,12 +9121,12 @@ class Worker(object):
                                                for a, b in windows))
         s = self.stats
         s.settle()
-        live = self.writer.live
+        recent, live = self.writer.report()
         self.messages.put(Progress(
             self.index, now, s.requests, s.errors, s.latency.n,
             s.latency.total, active, time.process_time() - cpu0,
-            self.writer.recent(), s.classes[TASK_CLASS],
-            live.take(s) if live is not None else None))
+            recent, s.classes[TASK_CLASS], live, self.lag_s))
+        self.lag_s = 0.0
 
     def run(self, go, stop_all, start_wall, where, sizing_stop):
         plan, clock = self.plan, self.clock
@@ -8606,9 +9195,12 @@ class Worker(object):
                    if self.ctx is not None else math.inf)
         # --web: users may come back until the end, whatever is alive now
         steered = self.control is not None
+        nap = min(STOP_POLL_S, self.flush_period)
         while alive or (steered and not self.stop.is_set()
                         and clock() < self.end):
-            time.sleep(min(STOP_POLL_S, self.flush_period))
+            due = clock() + nap
+            time.sleep(nap)
+            self.lag_s = max(self.lag_s, clock() - due)
             if steered:
                 self.steer()
             if not self.stop.is_set() and (self.signalled
@@ -9195,14 +9787,15 @@ def start_instant(when, now, err):
 
 
 def run(plan, where, record, out, err, quiet, gate=None, progress=None,
-        own_pids=()):
+        own_pids=(), monitor=None):
     """Start the workers, report progress, print the summary.
 
     where: the (family, address) to connect to; record: the settings
     file's dict, which gains the run's start and its summary; own_pids:
     processes whose CPU counts as hammer's, not as other processes'
-    (--demo's target: its load is the test).  Returns
-    the exit code: 0; 1 when a worker failed or no request was made; 3
+    (--demo's target: its load is the test); monitor: --monitor's
+    Monitor, open (its hosts reached), closed here.  Returns the exit
+    code: 0; 1 when a worker failed or no request was made; 3
     when a --fail-if threshold failed; 128 + signal number when SIGINT or
     SIGTERM stopped the run.
     """
@@ -9260,6 +9853,8 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None,
             elif isinstance(msg, Progress):
                 report.update(msg)
                 gate.progress(msg)
+                if monitor is not None:
+                    monitor.progress(msg)
                 if watch is not None and sizing is None:
                     watch.add(msg)
                     sizing = watch.verdict()
@@ -9295,6 +9890,9 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None,
                         cpu = (cpu_times(), time.process_time(),
                                processes_cpu_s(own_pids))
                         report.start(start_wall.value)
+                        if monitor is not None:
+                            monitor.start(start_wall.value,
+                                          [p.pid for p in procs])
                         update_settings(
                             record, err, started=iso_utc(start_wall.value),
                             started_epoch_s=round(start_wall.value, 6))
@@ -9322,6 +9920,8 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None,
             kill(p)
         signals.restore()
         report.clear()
+        if monitor is not None:
+            monitor.close()
     if not go.is_set():
         for d in sorted(done.values()):
             if d.failure:
@@ -9336,16 +9936,30 @@ def run(plan, where, record, out, err, quiet, gate=None, progress=None,
     gate.finished(done)
     return finish_run(plan, record, done, signals.received, out, err,
                       (cpu[0], cpu_times(), own_cpu_s), sizing,
-                      stopped_at and stopped_at - start_wall.value)
+                      stopped_at and stopped_at - start_wall.value, monitor)
+
+
+def run_verdicts(plan, monitor, stats, duration_s, checks, sizing,
+                 offsets=None):
+    """(bottleneck, trust) of a monitored run (monitor_verdicts())."""
+    return monitor_verdicts(
+        monitor.samples, monitor.periods, plan.stages,
+        plan.model == "open", rate_fell_behind(plan, stats, duration_s),
+        sizing, plan.sizing.slo if plan.sizing else None, checks,
+        monitor.speeds(), offsets, monitor.lost,
+        max(2 * monitor.interval_s, plan.sizing.window_s
+            if plan.sizing else 0.0))
 
 
 def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
-               sizing=None, stopped_s=None):
+               sizing=None, stopped_s=None, monitor=None, offsets=None):
     """Merge the workers' results, print the summary, record it and the
     run's duration in the settings file, pick the exit code.  cpu:
     cpu_times() at the start and the end, and the CPU seconds the parent
     (and own_pids) used; sizing: the SizingResult of --sizing; stopped_s:
-    the elapsed seconds when the signal signum came."""
+    the elapsed seconds when the signal signum came; monitor: the run's
+    Monitor (closed), whose samples the verdicts judge; offsets: the
+    nodes' clock offsets, {label: seconds}."""
     stats = WorkerStats(plan.model == "open", plan.groups is not None
                         or plan.targets is not None
                         or plan.replay is not None, plan.ok_status)
@@ -9372,17 +9986,29 @@ def finish_run(plan, record, done, signum, out, err, cpu=(None, None, 0.0),
     else:
         named = named_metrics(name_entries(stats.names), duration)
     checks = evaluate_thresholds(plan.thresholds, metrics, named)
+    verdicts = None
+    if monitor is not None:
+        verdicts = run_verdicts(plan, monitor, stats, duration, checks,
+                                sizing, offsets)
+        metrics["trusted"] = verdicts[1]["verdict"] == "trusted"
+        checks = evaluate_thresholds(plan.thresholds, metrics, named)
+        if record.get("monitor") is not None:   # what crunch judges by
+            record["monitor"].update(
+                lost=list(monitor.lost), speeds=monitor.speeds(),
+                offsets=dict((k, round(v, 6)) for k, v in (
+                    offsets or {}).items() if v is not None))
     interrupted = None
     if signum is not None:
         interrupted = (signum, duration if stopped_s is None
                        else max(0.0, stopped_s))
     out.write("\n".join(format_summary(plan, stats, duration, rows, busy,
                                        shares, checks, sizing,
-                                       interrupted)) + "\n")
+                                       interrupted, verdicts)) + "\n")
     out.flush()
     update_settings(record, err, duration_s=round(duration, 6),
-                    summary=run_summary(plan, stats, duration, checks,
-                                        sizing, interrupted))
+                    summary=run_summary(
+                        plan, stats, duration, checks, sizing, interrupted,
+                        verdicts, monitor.samples if monitor else ()))
     if plan.locust_csv is not None:
         try:
             write_locust_csv(plan.locust_csv, stats, duration,
@@ -9789,7 +10415,10 @@ def node_arguments(args, plan, number, nodes):
     d.update(node="%d/%d" % (number, nodes), start_at=None, hosts=None,
              seed=plan.seed, output="results.csv", quiet=True, demo=False,
              ssh_option=[], ssh_config=None, web=None, web_keep=False,
-             web_token=None, live=plan.live)
+             web_token=None, live=plan.live, monitor=[],
+             monitor_interval=None, node_proc=plan.monitor is not None,
+             fail_if=[t for t in d["fail_if"]
+                      if "".join(t.split()) != "trusted"])
     return d
 
 
@@ -9842,6 +10471,12 @@ def run_hosts(args, raw, plan, out, err, view=None):
     except OSError as exc:
         raise RunError("cannot write %r: %s" % (
             plan.output + SETTINGS_SUFFIX, exc.strerror or exc))
+    monitor = None
+    if plan.monitor is not None:
+        monitor = Monitor(plan, args, err, nodes=n)
+        monitor.open()
+        if view is not None:
+            view.monitor = monitor
     events = queue.Queue()
     links = []
     signals = Signals(err)
@@ -9881,11 +10516,16 @@ def run_hosts(args, raw, plan, out, err, view=None):
                     proc.stdin.flush()
                 except OSError:
                     pass    # its reader reports the exit
+        if monitor is not None:
+            for link in links:
+                monitor.nodes[link.number].link = link
         code = hosts_loop(plan, args, links, events, signals, report, record,
-                          out, err, view)
+                          out, err, view, monitor)
         return code
     finally:
         report.clear()
+        if monitor is not None:
+            monitor.close()
         for link in links:
             link.close()
         for link in links:
@@ -9907,7 +10547,7 @@ def node_failed(link, text, err):
 
 
 def hosts_loop(plan, args, links, events, signals, report, record, out, err,
-               view=None):
+               view=None, monitor=None):
     """The controller's run: setup, the start, progress, the end; view:
     --web's LiveView, whose Stop and change of target go to every
     node."""
@@ -9962,9 +10602,16 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err,
                                 message["latency_n"],
                                 message["latency_total"],
                                 message["active"], message.get("busy_s", 0.0),
-                                None, message.get("tasks", 0),
-                                message.get("live"))
+                                message.get("recent"), message.get("tasks", 0),
+                                message.get("live"), message.get("lag_s", 0.0))
             report.update(progress)
+            if monitor is not None:
+                monitor.progress(progress, link.number)
+                proc = message.get("proc")
+                if proc:
+                    monitor.node_reading(link.number, parse_proc_files(
+                        proc["now"] - (link.offset or 0.0), proc["files"]),
+                        proc.get("ticks") or 100, proc.get("headroom") or ())
             if view is not None:
                 view.add(progress, link.number)
         elif op == "say":
@@ -10035,6 +10682,8 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err,
                               started=iso_utc(start_at),
                               started_epoch_s=round(start_at, 6))
                 report.start(start_at)
+                if monitor is not None:
+                    monitor.start(start_at)
                 phase = "running"
             continue
         if phase == "running":
@@ -10063,9 +10712,11 @@ def hosts_loop(plan, args, links, events, signals, report, record, out, err,
                                  - start_at})
     record.update(collect_s=round(time.monotonic() - collect0, 6),
                   controller_cpu_s=round(time.process_time() - cpu0, 6))
+    if monitor is not None:
+        monitor.close()
     return finish_hosts(plan, args, links, record, signals.received, out,
                         err, time.process_time() - cpu0,
-                        stopped_at and stopped_at - start_at)
+                        stopped_at and stopped_at - start_at, monitor)
 
 
 def clock_pings(links, events, pings):
@@ -10094,9 +10745,10 @@ def clock_pings(links, events, pings):
 
 
 def finish_hosts(plan, args, links, record, signum, out, err, cpu_s,
-                 stopped_s=None):
+                 stopped_s=None, monitor=None):
     """The merged summary, from the nodes' workers' counters; stopped_s:
-    the elapsed seconds when the signal signum came."""
+    the elapsed seconds when the signal signum came; monitor: --monitor's
+    Monitor, closed."""
     done = {}
     for l in links:
         if l.done is None:
@@ -10117,7 +10769,8 @@ def finish_hosts(plan, args, links, record, signum, out, err, cpu_s,
         return 128 + signum if signum else 1
     code = finish_run(plan, record, done, signum, out, err, (None, None,
                                                             cpu_s),
-                      stopped_s=stopped_s)
+                      stopped_s=stopped_s, monitor=monitor, offsets=dict(
+                          (l.label, l.offset) for l in links))
     if args.collect == "none":
         for l in links:
             err.write("hammer: %s: rows left in %s\n"
@@ -10260,16 +10913,32 @@ class NodeErr(object):
 class NodeProgress(ProgressLine):
     """A node's progress: its counters to the controller each second."""
 
-    def __init__(self, plan, agent):
+    def __init__(self, plan, agent, proc=False):
         ProgressLine.__init__(self, plan, True, False, None)
         self.agent = agent
         self.period = PROGRESS_PERIOD_S
         self.sums = LiveSums() if plan.live else None
+        self.recent = Histogram() if proc else None    # --monitor's p95
+        self.cpus = None    # --monitor: this node's /proc, with its time
+        self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") \
+            else 100
+        if proc:
+            try:
+                self.cpus = os.sched_getaffinity(0)
+            except AttributeError:
+                self.cpus = set(range(os.cpu_count() or 1))
 
     def update(self, progress):
         ProgressLine.update(self, progress)
         if self.sums is not None and progress.live is not None:
             self.sums.add(progress.index, progress.live)
+        if self.recent is not None and progress.recent is not None:
+            self.recent.merge(Histogram.from_dict(progress.recent))
+
+    def start(self, start_wall):
+        ProgressLine.start(self, start_wall)
+        if self.cpus is not None:
+            self.next_at = time.monotonic()   # --monitor's first /proc
 
     def show(self):
         now = time.monotonic()
@@ -10287,7 +10956,20 @@ class NodeProgress(ProgressLine):
             "latency_total": sum(p.latency_total for p in latest),
             "active": sum(p.active for p in latest),
             "busy_s": max([p.busy_s for p in latest] or [0.0]),
-            "live": self.sums.take() if self.sums is not None else None})
+            "live": self.sums.take() if self.sums is not None else None,
+            "lag_s": max([p.lag_s for p in latest] or [0.0]),
+            "recent": self.take_recent(),
+            "proc": None if self.cpus is None else {
+                "now": time.time(), "files": read_proc_files(self.cpus),
+                "ticks": self.ticks, "headroom": headroom(child_pids())}})
+
+    def take_recent(self):
+        """The latencies since the last report (a Histogram's dict), for
+        the controller's --monitor; None without it."""
+        if self.recent is None:
+            return None
+        recent, self.recent = self.recent, Histogram()
+        return recent.to_dict()
 
     def clear(self):
         pass
@@ -10343,7 +11025,8 @@ def agent_run(agent, args, out, err):
     listener.daemon = True
     listener.start()
     code = run(plan, where, record, out, err, True, gate=agent,
-               progress=NodeProgress(plan, agent))
+               progress=NodeProgress(plan, agent, getattr(
+                   args, "node_proc", False)))
     out.flush()
     agent.send({"op": "done", "code": code, "workers": agent.workers,
                 "started_epoch_s": record.get("started_epoch_s")})
@@ -10367,6 +11050,800 @@ def agent_run(agent, args, out, err):
                     break
     agent.send({"op": "end"})
     return code
+
+
+# --- --monitor: the samplers over /proc, ssh and node_exporter ---------------
+
+# Each monitored host has a source that yields Readings (its counters) on
+# a thread of the parent, never in a worker: the generator's box and
+# `local` read /proc here; a HOST runs MONITOR_SCRIPT, a fixed POSIX sh
+# loop, over the system's ssh and sends raw /proc texts, which
+# MonitorStream parses; a node_exporter URL is fetched.  The Monitor
+# turns each two Readings into Samples (reading_metrics()), writes them
+# to <output>.monitor.csv and keeps them for the verdicts.
+
+MonitorSpec = collections.namedtuple("MonitorSpec", "text kind host names")
+# The far side's sampler: $1 the interval, $2 the most samples, then the
+# process names (each as /proc/PID/comm shows it).  Nothing of the user's
+# is in its text: the names come as quoted arguments.
+MONITOR_SCRIPT = r"""i=$1; n=$2; shift 2
+t=$(getconf CLK_TCK 2>/dev/null) || t=100
+echo "@@hammer-monitor $t"
+for f in /sys/class/net/*/speed; do
+ s=$( (cat "$f") 2>/dev/null) && d=${f%/speed} && echo "@@speed ${d##*/} $s"
+done
+k=0
+while [ "$k" -lt "$n" ]; do
+ k=$((k+1))
+ echo "@@sample $(date +%s.%N)"
+ for f in /proc/stat /proc/meminfo /proc/loadavg /proc/net/dev /proc/diskstats
+ do
+  if [ -r "$f" ]; then echo "@@file $f"; cat "$f"; else echo "@@missing $f"; fi
+ done
+ if [ $# -gt 0 ]; then
+  for d in /proc/[0-9]*; do
+   { read -r c < "$d/comm"; } 2>/dev/null || continue
+   for p in "$@"; do
+    if [ "$c" = "$p" ]; then
+     echo "@@proc $p ${d#/proc/}"; cat "$d/stat" "$d/status" 2>/dev/null
+    fi
+   done
+  done
+ fi
+ echo "@@end"
+ sleep "$i" || exit 1
+done
+"""
+PROC_NAME_RE = re.compile(r"^[A-Za-z0-9_.+@:-]{1,64}$")
+COMM_B = 15     # /proc/PID/comm holds a name's first 15 bytes
+
+
+def parse_monitor_spec(text):
+    """--monitor SPEC -> MonitorSpec: 'local', '[user@]HOST[:PORT]',
+    either with '=NAME[,NAME]' (processes), or an http:// URL of a
+    node_exporter.  UsageError says why not."""
+    if text.startswith(("http://", "https://")):
+        try:
+            url = parse_url(text)
+        except UsageError as exc:
+            raise UsageError("--monitor %r: %s" % (text, exc))
+        return MonitorSpec(text, "exporter", url, ())
+    if OWN_HOST_RE.match(text):
+        raise UsageError("--monitor %r is the name of hammer's own samples:"
+                         " give the host as user@%s, %s:22 or its address"
+                         % (text, text, text))
+    where, eq, names = text.partition("=")
+    host = None
+    if where != "local":
+        try:
+            host = parse_host(where)
+        except UsageError:
+            raise UsageError("--monitor %r is not local, [user@]host[:port]"
+                             "[=NAME,...] or a node_exporter's http:// URL"
+                             % text)
+    procs = ()
+    if eq:
+        procs = tuple(n.strip() for n in names.split(","))
+        for name in procs:
+            if not PROC_NAME_RE.match(name):
+                raise UsageError("--monitor %r: %r is not a process name"
+                                 % (text, name))
+    return MonitorSpec(text, "local" if host is None else "ssh", host,
+                       procs)
+
+
+class MonitorStream(object):
+    """The far side's sampler output, fed one line (bytes) at a time:
+    feed() returns what a line completes, ('hello', ticks per second),
+    ('speed', iface, Mb/s) or ('reading', Reading), else None.  `now`
+    stands for a sample's time when its date has no fraction.  Too many
+    lines in one sample raise ValueError."""
+
+    def __init__(self, names=()):
+        self.comm = dict((n[:COMM_B], n) for n in names)
+        self.t = None
+        self.files = self.procs = None
+        self.current = None     # the list of lines being filled
+        self.lines = 0
+
+    def feed(self, line, now):
+        text = line.decode("utf-8", "replace").rstrip("\n")
+        if not text.startswith("@@"):
+            if self.current is not None:
+                self.lines += 1
+                if self.lines > MAX_SAMPLE_LINES:
+                    raise ValueError("a sample of more than %d lines"
+                                     % MAX_SAMPLE_LINES)
+                self.current.append(text)
+            return None
+        word, _, rest = text[2:].partition(" ")
+        if word == "hammer-monitor":
+            try:
+                return ("hello", int(rest) or 100)
+            except ValueError:
+                return ("hello", 100)
+        if word == "speed":
+            iface, _, value = rest.partition(" ")
+            try:
+                speed = float(value)
+            except ValueError:
+                return None
+            return ("speed", iface, speed) if speed > 0 else None
+        if word == "sample":
+            try:
+                self.t = float(rest)
+            except ValueError:
+                self.t = now
+            self.files, self.procs, self.current = {}, {}, None
+            self.lines = 0
+        elif word == "file" and self.files is not None:
+            self.current = self.files.setdefault(rest, [])
+        elif word == "missing":
+            self.current = None
+        elif word == "proc" and self.procs is not None:
+            name, _, pid = rest.partition(" ")
+            self.current = self.procs.setdefault(
+                self.comm.get(name, name), {}).setdefault(pid, [])
+        elif word == "end" and self.files is not None:
+            files = dict((k, "\n".join(v)) for k, v in self.files.items())
+            procs = dict((name, dict((pid, (lines[0] if lines else "",
+                                            "\n".join(lines[1:])))
+                                     for pid, lines in pids.items()))
+                         for name, pids in self.procs.items())
+            for name in self.comm.values():
+                procs.setdefault(name, {})
+            self.files = self.procs = self.current = None
+            return ("reading", parse_proc_files(self.t, files, procs))
+        return None
+
+
+def read_proc_files(cpus=None):
+    """This box's PROC_FILES as {path: text} (those it has); with cpus
+    (a set of numbers), /proc/stat keeps only those CPUs, and its 'cpu'
+    line is their sum."""
+    files = {}
+    for path in PROC_FILES:
+        try:
+            with open(path) as f:
+                files[path] = f.read(MAX_SAMPLE_B)
+        except OSError:
+            pass
+    if cpus is not None and "/proc/stat" in files:
+        kept, total = [], [0] * 8
+        for line in files["/proc/stat"].splitlines():
+            name = line.split(" ", 1)[0]
+            if name[:3] == "cpu" and name[3:].isdigit():
+                if int(name[3:]) in cpus:
+                    kept.append(line)
+                    total = [a + int(b) for a, b in zip(
+                        total, (line.split()[1:9] + ["0"] * 8)[:8])]
+        files["/proc/stat"] = "\n".join(
+            ["cpu " + " ".join(map(str, total))] + kept)
+    return files
+
+
+def local_procs(names):
+    """{name: {pid: (stat text, status text)}} of this box's processes
+    whose /proc/PID/comm is one of names (first COMM_B bytes)."""
+    found = dict((n, {}) for n in names)
+    comm = dict((n[:COMM_B], n) for n in names)
+    if not names:
+        return found
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                name = comm.get(f.read().rstrip("\n"))
+            if name is None:
+                continue
+            with open("/proc/%s/stat" % pid) as f:
+                stat_text = f.read()
+            with open("/proc/%s/status" % pid) as f:
+                status_text = f.read()
+        except OSError:
+            continue
+        found[name][pid] = (stat_text, status_text)
+    return found
+
+
+def net_speeds():
+    """{iface: Mb/s} of this box's interfaces that say their speed."""
+    speeds = {}
+    try:
+        ifaces = os.listdir("/sys/class/net")
+    except OSError:
+        return speeds
+    for iface in ifaces:
+        speed = read_number("/sys/class/net/%s/speed" % iface)
+        if speed is not None and speed > 0:
+            speeds[iface] = float(speed)
+    return speeds
+
+
+def fd_use(pid):
+    """(open files, their soft limit) of a process, or None."""
+    try:
+        count = len(os.listdir("/proc/%d/fd" % pid))
+        with open("/proc/%d/limits" % pid) as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    return count, int(line.split()[3])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def headroom(pids):
+    """fd_used_pct (the fullest of the processes pids) and ports_used_pct
+    (port_use() of their open files), as [(metric, value)]; [] when
+    /proc does not say."""
+    uses = [u for u in map(fd_use, pids) if u is not None and u[1]]
+    if not uses:
+        return []
+    out = [("fd_used_pct", max(100.0 * n / limit for n, limit in uses))]
+    ports = port_use(sum(n for n, _ in uses))
+    if ports is not None:
+        out.append(("ports_used_pct", ports))
+    return out
+
+
+def child_pids():
+    """This process's children (a node's workers), from /proc."""
+    pids = []
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open("/proc/self/task/%s/children" % task) as f:
+                pids += [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        pass
+    return pids
+
+
+def port_use(sockets):
+    """The ephemeral ports in use, in % of the range: hammer's sockets
+    (about its open files) and the box's TIME_WAIT ones, or None."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = map(int, f.read().split()[:2])
+        with open("/proc/net/sockstat") as f:
+            m = re.search(r"^TCP:.*\btw (\d+)", f.read(), re.M)
+        tw = int(m.group(1)) if m else 0
+    except (OSError, ValueError):
+        return None
+    return 100.0 * (sockets + tw) / max(1, high - low + 1)
+
+
+class Source(object):
+    """A monitored host: its label (the spec as given, or generator),
+    what reading() returns, the ticks per second of its CPU counters and
+    its interfaces' speeds."""
+
+    kind = "local"
+
+    def __init__(self, label, names=()):
+        self.label, self.names = label, tuple(names)
+        self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") \
+            else 100
+        self.speeds = {}
+        self.offset = 0.0   # its clock minus ours
+
+    def open(self, timeout_s):
+        self.speeds = net_speeds()
+
+    def readings(self):
+        """The Readings since the last call, oldest first (OSError when
+        the host is lost)."""
+        return [self.reading()]
+
+    def reading(self):
+        return parse_proc_files(time.time(), read_proc_files(),
+                                local_procs(self.names))
+
+    def extra(self, span_s):
+        """Samples besides the Readings' (the generator's own figures)."""
+        return []
+
+    def close(self):
+        pass
+
+
+class GeneratorSource(Source):
+    """The box hammer runs on, as its CPUs hammer may use see it, with
+    hammer's own figures: the busiest worker, the send lag, fds and
+    ports.  feed() takes the workers' Progress."""
+
+    def __init__(self):
+        Source.__init__(self, "generator")
+        try:
+            self.cpus = os.sched_getaffinity(0)
+        except AttributeError:
+            self.cpus = None
+        self.lock = threading.Lock()
+        self.latest, self.before = {}, {}
+        self.lag = {}       # worker -> the longest lag since the sample
+        self.pids = ()
+
+    def feed(self, progress):
+        with self.lock:
+            self.latest[progress.index] = progress
+            self.before.setdefault(progress.index, progress)
+            self.lag[progress.index] = max(self.lag.get(progress.index, 0.0),
+                                           progress.lag_s or 0.0)
+
+    def reading(self):
+        return parse_proc_files(time.time(), read_proc_files(self.cpus))
+
+    def extra(self, span_s):
+        out = []
+        with self.lock:
+            latest, before = dict(self.latest), self.before
+            self.before = latest
+            lag, self.lag = self.lag, {}
+        busy = [(p.busy_s - before[i].busy_s) / (p.elapsed_s
+                                                 - before[i].elapsed_s)
+                for i, p in latest.items() if i in before
+                and p.elapsed_s > before[i].elapsed_s]
+        if busy:
+            out.append(("worker_cpu_max_pct", 100.0 * max(busy)))
+        if lag:
+            out.append(("send_lag_ms", 1000.0 * max(lag.values())))
+        return out + self.headroom()
+
+    def headroom(self):
+        return headroom(self.pids)
+
+
+class NodeSource(GeneratorSource):
+    """A --hosts node, hammer's own: its /proc and its workers' figures
+    come with its progress over the existing link (push(), feed())."""
+
+    kind = "node"
+
+    def __init__(self, number):
+        GeneratorSource.__init__(self)
+        self.label = "node-%d" % number
+        self.pending = collections.deque(maxlen=1000)
+        self.link = None
+        self.room = []      # its latest headroom()
+
+    def open(self, timeout_s):
+        pass    # it speaks once the nodes are set up
+
+    def push(self, reading, ticks, room=()):
+        """A Reading of the node's /proc; room: its headroom()."""
+        with self.lock:
+            self.pending.append(reading)
+            self.ticks = ticks
+            self.room = [tuple(pair) for pair in room]
+
+    def headroom(self):
+        with self.lock:
+            return list(self.room)
+
+    def readings(self):
+        with self.lock:
+            taken = list(self.pending)
+            self.pending.clear()
+        if not taken and self.link is not None and (
+                self.link.state == "failed"):
+            raise OSError("its link dropped")
+        return taken
+
+
+class SSHSource(Source):
+    """A HOST over the system's ssh: MONITOR_SCRIPT's lines, read by a
+    thread into Readings; the clock offset from the samples' dates."""
+
+    kind = "ssh"
+
+    def __init__(self, spec, args, interval_s, count):
+        Source.__init__(self, spec.text, spec.names)
+        self.spec, self.args = spec, args
+        self.interval_s, self.count = interval_s, count
+        self.proc = self.err_thread = self.read_thread = None
+        self.pending = collections.deque(maxlen=1000)
+        self.ready = threading.Event()
+        self.lock = threading.Lock()
+        self.error = None
+        self.stderr = collections.deque(maxlen=5)
+        self.offsets = []
+
+    def command(self):
+        import shlex
+        words = ["exec", "sh", "-c", MONITOR_SCRIPT, "hammer-monitor",
+                 "%g" % self.interval_s, str(self.count)] + [
+                     n[:COMM_B] for n in self.names]
+        return ssh_command(self.spec.host, self.args, " ".join(
+            shlex.quote(w) for w in words))
+
+    def open(self, timeout_s):
+        import subprocess
+        try:
+            self.proc = subprocess.Popen(
+                self.command(), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True)
+        except OSError as exc:
+            raise RunError("--monitor %s: cannot run ssh: %s"
+                           % (self.label, exc.strerror or exc))
+        self.err_thread = threading.Thread(target=self.read_err)
+        self.err_thread.daemon = True
+        self.err_thread.start()
+        self.read_thread = threading.Thread(target=self.read)
+        self.read_thread.daemon = True
+        self.read_thread.start()
+        if not self.ready.wait(timeout_s):
+            self.close()
+            raise RunError("--monitor %s: no sample within %gs"
+                           % (self.label, timeout_s))
+        if self.error is not None and not self.pending:
+            raise RunError("--monitor %s: %s" % (self.label, self.error))
+
+    def read_err(self):
+        for line in self.proc.stderr:
+            text = line.decode("utf-8", "replace").strip()
+            if text:
+                self.stderr.append(text[:200])
+
+    def read(self):
+        stream = MonitorStream(self.names)
+        out = self.proc.stdout
+        try:
+            while True:
+                line = out.readline(MAX_SAMPLE_LINE_B)
+                if not line:
+                    break
+                now = time.time()
+                event = stream.feed(line, now)
+                if event is None:
+                    continue
+                if event[0] == "hello":
+                    self.ticks = event[1]
+                elif event[0] == "speed":
+                    self.speeds[event[1]] = event[2]
+                else:
+                    reading = event[1]
+                    with self.lock:
+                        self.offsets.append(reading.t - now)
+                        del self.offsets[:-50]
+                        self.pending.append(reading)
+                    self.ready.set()
+        except (OSError, ValueError) as exc:
+            self.error = str(exc)
+        code = self.proc.wait()
+        if self.error is None:
+            if self.err_thread is not None:
+                self.err_thread.join(2.0)
+            why = self.stderr[-1] if self.stderr else None
+            self.error = why or "ssh exited with code %d" % code
+        self.ready.set()
+
+    def readings(self):
+        """The Readings not yet taken, on our clock: its offset is the
+        largest of a sample's date minus our time of arrival (the
+        fastest trip).  OSError once the stream ended."""
+        with self.lock:
+            taken = list(self.pending)
+            self.pending.clear()
+            if self.offsets:
+                self.offset = max(self.offsets)
+        if not taken and self.error is not None:
+            raise OSError(self.error)
+        return [r._replace(t=r.t - self.offset) for r in taken]
+
+    def close(self):
+        """Stop the ssh client (the far side's loop dies with its
+        stream), reap it, and close its pipes."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+        try:
+            self.proc.wait(2.0)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        for th in (self.read_thread, self.err_thread):
+            if th is not None:
+                th.join(2.0)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
+class ExporterSource(Source):
+    """A node_exporter: its page fetched each period by a thread of its
+    own (a slow exporter never holds up the other hosts), each fetch
+    bounded by timeout_s; the first fetch fails the run's start."""
+
+    kind = "exporter"
+
+    def __init__(self, spec, timeout_s, interval_s):
+        Source.__init__(self, spec.text)
+        self.url, self.timeout_s = spec.host, timeout_s
+        self.interval_s = interval_s
+        self.ticks = 1      # its CPU counters are seconds
+        self.lock = threading.Lock()
+        self.pending = collections.deque(maxlen=1000)
+        self.error = self.thread = None
+        self.stop = threading.Event()
+
+    def fetch(self):
+        import http.client
+        url = self.url
+        cls = (http.client.HTTPSConnection if url.scheme == "https"
+               else http.client.HTTPConnection)
+        conn = cls(url.host, url.port, timeout=self.timeout_s)
+        try:
+            conn.request("GET", url.path, headers={
+                "User-Agent": USER_AGENT, "Accept": "text/plain"})
+            response = conn.getresponse()
+            body = response.read(MAX_SAMPLE_B + 1)
+            if response.status != 200:
+                raise OSError("status %d" % response.status)
+            if len(body) > MAX_SAMPLE_B:
+                raise OSError("a page bigger than %s"
+                              % format_bytes(MAX_SAMPLE_B))
+            return body.decode("utf-8", "replace")
+        finally:
+            conn.close()
+
+    def get(self):
+        """The page; OSError says why not, in words."""
+        try:
+            return self.fetch()
+        except (OSError, http_client_errors()) as exc:
+            raise OSError(describe_error(exc, self.timeout_s))
+
+    def open(self, timeout_s):
+        try:
+            self.pending.append(self.reading())
+        except OSError as exc:
+            raise RunError("--monitor %s: cannot fetch it: %s"
+                           % (self.label, exc))
+        self.thread = threading.Thread(target=self.poll)
+        self.thread.daemon = True
+        self.thread.start()
+
+    def poll(self):
+        while not self.stop.wait(self.interval_s):
+            try:
+                reading = self.reading()
+            except OSError as exc:
+                self.error = str(exc)
+                return
+            with self.lock:
+                self.pending.append(reading)
+
+    def reading(self):
+        return parse_node_exporter(time.time(), self.get())
+
+    def readings(self):
+        """The pages fetched since the last call; OSError once a fetch
+        failed."""
+        with self.lock:
+            taken = list(self.pending)
+            self.pending.clear()
+        if not taken and self.error is not None:
+            raise OSError(self.error)
+        return taken
+
+    def close(self):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(self.timeout_s + 1.0)
+
+
+def http_client_errors():
+    import http.client
+    return http.client.HTTPException
+
+
+class Monitor(object):
+    """--monitor's samplers: one thread that reads every source each
+    interval (an ssh source's own thread reads its stream), the samples
+    in time order, and <output>.monitor.csv.  Pure parts do the rest."""
+
+    def __init__(self, plan, args, err, nodes=0):
+        self.interval_s = plan.monitor.interval_s
+        self.path = plan.output + MONITOR_SUFFIX
+        self.err = err
+        count = int(math.ceil((plan.runtime_s + plan.timeout_s
+                               + NODE_SETUP_S) / self.interval_s)) + 10
+        self.generator = GeneratorSource()
+        self.nodes = dict((i, NodeSource(i)) for i in range(1, nodes + 1))
+        self.sources = [self.generator] + [self.nodes[i] for i in
+                                           sorted(self.nodes)]
+        for spec in plan.monitor.specs:
+            if spec.kind == "local":
+                self.sources.append(Source(spec.text, spec.names))
+            elif spec.kind == "ssh":
+                self.sources.append(SSHSource(spec, args, self.interval_s,
+                                              count))
+            else:
+                self.sources.append(ExporterSource(spec, min(
+                    MONITOR_WAIT_S, max(1.0, 2 * self.interval_s)),
+                    self.interval_s))
+        self.samples = []
+        self.lock = threading.Lock()
+        self.start_wall = None
+        self.stop_flag = threading.Event()
+        self.thread = None
+        self.previous = {}      # label -> its last Reading
+        self.lost, self.missing_said = [], set()
+        self.periods = []
+        self.run_totals = {}
+        self.counted = (0, 0)
+        self.recent = Histogram()
+        self.file = None
+        self.heard = {}
+
+    # before the start
+    def open(self):
+        """Reach every host, and take a first Reading of each: RunError
+        names the first that cannot be sampled."""
+        try:
+            self.file = open(self.path, "w")
+            self.file.write(MONITOR_HEADER)
+            self.file.flush()
+        except OSError as exc:
+            raise RunError("cannot write %r: %s" % (self.path,
+                                                    exc.strerror or exc))
+        try:
+            for source in self.sources:
+                source.open(MONITOR_WAIT_S)
+                try:
+                    readings = source.readings()
+                except OSError as exc:
+                    raise RunError("--monitor %s: %s" % (source.label, exc))
+                for reading in readings:
+                    self.note_missing(source, reading)
+                    self.previous[source.label] = reading
+                self.heard[source.label] = time.monotonic()
+        except BaseException:
+            self.close()
+            raise
+        self.thread = threading.Thread(target=self.loop)
+        self.thread.daemon = True
+        self.thread.start()
+
+    def say(self, line):
+        """A warning line from the sampling thread: on a TTY, over the
+        progress line (which the next second redraws)."""
+        tty = getattr(self.err, "isatty", lambda: False)()
+        self.err.write(("\r\x1b[K" if tty else "") + line + "\n")
+        self.err.flush()
+
+    def note_missing(self, source, reading):
+        for what in reading.missing:
+            if (source.label, what) not in self.missing_said:
+                self.missing_said.add((source.label, what))
+                self.say("hammer: warning: --monitor %s has no %s: its"
+                         " metrics are left out" % (source.label, what))
+
+    def start(self, start_wall, pids=()):
+        self.start_wall = start_wall
+        self.generator.pids = tuple(pids)
+        now = time.monotonic()
+        for label in self.heard:    # silence counts from the start
+            self.heard[label] = now
+
+    def node_reading(self, number, reading, ticks=100, room=()):
+        """Node `number`'s /proc and headroom, as its progress brought
+        them."""
+        self.nodes[number].push(reading, ticks, room)
+
+    def progress(self, progress, node=None):
+        """A worker's Progress (or node `node`'s): the generator's (or
+        the node's) figures and the run's periods."""
+        (self.generator if node is None else self.nodes[node]).feed(progress)
+        with self.lock:
+            self.run_totals[progress.index] = progress
+            if progress.recent is not None:
+                self.recent.merge(Histogram.from_dict(progress.recent))
+
+    # the sampling thread
+    def loop(self):
+        next_at = time.monotonic() + self.interval_s
+        while not self.stop_flag.wait(max(0.0, next_at - time.monotonic())):
+            next_at += self.interval_s
+            if time.monotonic() > next_at:   # fell behind: no burst
+                next_at = time.monotonic() + self.interval_s
+            self.sample_all()
+
+    def sample_all(self):
+        now = time.monotonic()
+        for source in self.sources:
+            if source.label in self.lost:
+                continue
+            try:
+                readings = source.readings()
+            except OSError as exc:
+                self.lose(source, str(exc))
+                continue
+            silent = now - self.heard[source.label]
+            if not readings and self.start_wall is not None and silent > max(
+                    MONITOR_WAIT_S, 5 * self.interval_s):
+                self.lose(source, "no sample for %.0fs" % silent)
+            for reading in readings:
+                self.heard[source.label] = now
+                self.take(source, reading)
+        if self.start_wall is not None:
+            self.period(time.time() - self.start_wall)
+
+    def take(self, source, reading):
+        """A source's new Reading: the samples of its period, once the
+        run has started."""
+        self.note_missing(source, reading)
+        before = self.previous.get(source.label)
+        self.previous[source.label] = reading
+        if before is None or self.start_wall is None:
+            return
+        elapsed = reading.t - self.start_wall
+        if elapsed < 0:
+            return
+        metrics = reading_metrics(before, reading, source.ticks)
+        metrics += source.extra(reading.t - before.t)
+        self.add([Sample(elapsed, source.label, m, v) for m, v in metrics])
+
+    def period(self, at_s):
+        """Close the run's Period ending at at_s (elapsed seconds)."""
+        with self.lock:
+            totals = self.run_totals.values()
+            requests = sum(p.requests for p in totals)
+            errors = sum(p.errors for p in totals)
+            hist, self.recent = self.recent, Histogram()
+        requests0, errors0 = self.counted
+        self.counted = (requests, errors)
+        self.periods.append(Period(at_s, requests - requests0,
+                                   errors - errors0, hist.percentile(95)
+                                   if hist.n else None))
+
+    def latest(self):
+        """The live view's monitor panel: latest_samples() and the hosts
+        lost."""
+        with self.lock:
+            tail = self.samples[-LATEST_SAMPLES_MAX:]
+        return {"hosts": latest_samples(tail), "lost": list(self.lost)}
+
+    def speeds(self):
+        """{host: {iface: Mb/s}} of the hosts whose speeds are known."""
+        return dict((s.label, s.speeds) for s in self.sources if s.speeds)
+
+    def lose(self, source, why):
+        self.lost.append(source.label)
+        self.say("hammer: warning: --monitor %s lost during the run: %s;"
+                 " its samples stop, the load goes on" % (source.label, why))
+
+    def add(self, samples):
+        with self.lock:
+            self.samples += samples
+            if self.file is not None:
+                try:
+                    self.file.write("".join(map(monitor_line, samples)))
+                    self.file.flush()
+                except OSError:
+                    pass
+
+    def close(self):
+        """Stop sampling, take what the hosts sent last, close them."""
+        if self.stop_flag.is_set():
+            return
+        self.stop_flag.set()
+        if self.thread is not None:
+            self.thread.join(MONITOR_WAIT_S)
+            self.sample_all()
+        for source in self.sources:
+            source.close()
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 # --- the live view: --web and /metrics ---------------------------------------
@@ -10658,6 +12135,7 @@ class LiveView(object):
         self.pending = None     # a Retarget for run() to send
         self.node_labels = {}
         self.busy = 0.0
+        self.monitor = None     # --monitor's Monitor, while it samples
 
     # the run's life
     def begin(self, plan, record, argv, sources=None):
@@ -10909,6 +12387,8 @@ class LiveView(object):
                 "cpu": {"busy": round(self.busy, 3),
                         "saturated": self.busy >= SATURATION_CPU_RATIO},
                 "model": self.plan.model if self.plan else None,
+                "monitor": None if self.monitor is None
+                else self.monitor.latest(),
                 "files": ["/files/" + n for n in sorted(
                     set(self.files) | set(self.reports))],
                 "error": self.error, "exit_code": self.exit_code}
@@ -11321,6 +12801,9 @@ for the slot</h2><canvas id="c-svc"></canvas></section>
 </section>
 <section id="nodes-box" hidden><h2>Nodes</h2><table id="nodes"></table>
 </section>
+<section id="monitor-box" hidden style="grid-column:1/-1"><h2>Hosts
+(--monitor), their latest sample</h2><table id="monitor"></table>
+<p id="monitor-lost"></p></section>
 </main>
 <script>
 (function () {
@@ -11480,6 +12963,15 @@ function show(s) {
        (s.names || []).map(function (n) {
          return [n.name, n.method, n.requests, n.errors, n.p50_ms, n.p95_ms,
                  n.p99_ms]; }));
+  var m = s.monitor;
+  $("monitor-box").hidden = !m;
+  fill($("monitor"), ["host", "at s", "CPU %", "busiest core", "core %",
+                      "memory %", "net Mb/s", "load1"],
+       (m ? m.hosts : []).map(function (h) {
+         return [h.host, h.at_s, h.cpu, h.core, h.core_max, h.mem, h.net,
+                 h.load1]; }));
+  text($("monitor-lost"), m && m.lost.length ?
+       "lost during the run: " + m.lost.join(", ") : "");
   $("nodes-box").hidden = !(s.nodes && s.nodes.length);
   fill($("nodes"), ["node", "users", "requests", "errors", "elapsed s"],
        (s.nodes || []).map(function (n) {
@@ -11856,6 +13348,13 @@ def build_parser():
                    metavar="rows|none",
                    help="copy the nodes' rows into -o (default:"
                         " %(default)s)")
+    g.add_argument("--monitor", action="append", default=[],
+                   metavar="SPEC",
+                   help="sample local, HOST[=PROCS] or a URL (default:"
+                        " none)")
+    g.add_argument("--monitor-interval", type=duration_arg, metavar="S",
+                   help="--monitor's period (default: %gs)"
+                        % DEFAULT_MONITOR_INTERVAL_S)
 
     g = p.add_argument_group("output")
     g.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="FILE",
@@ -12128,7 +13627,13 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts ok_status demo locust_csv live replay"))
+    " hosts ok_status demo locust_csv live monitor replay"))
+# --monitor: the hosts' MonitorSpecs and the period; None when off (the
+# generator alone is sampled when --fail-if trusted asks for a verdict).
+# node: a --hosts node's, whose progress carries its /proc and its
+# responses' latencies to the controller, which samples.
+Monitoring = collections.namedtuple("Monitoring", "specs interval_s node")
+Monitoring.__new__.__defaults__ = (False,)
 
 
 def exclusive(args, names):
@@ -12516,17 +14021,46 @@ def make_plan(args):
         hosts=len(args.hosts) if args.hosts else None, ok_status=ok_status,
         demo=bool(getattr(args, "demo", False)), locust_csv=args.csv,
         live=getattr(args, "web", None) is not None
-        or bool(getattr(args, "live", False)), replay=replay)
+        or bool(getattr(args, "live", False)),
+        monitor=monitoring(args, thresholds), replay=replay)
+
+
+def monitoring(args, thresholds):
+    """--monitor and --monitor-interval -> Monitoring, or None when
+    nothing asks for it (no --monitor, no --fail-if trusted)."""
+    specs = tuple(parse_monitor_spec(text) for text in
+                  getattr(args, "monitor", None) or ())
+    interval = getattr(args, "monitor_interval", None)
+    if interval is not None and not specs:
+        raise UsageError("--monitor-interval is for --monitor")
+    if interval is not None and interval < MIN_MONITOR_INTERVAL_S:
+        raise UsageError("--monitor-interval must be at least %gs"
+                         % MIN_MONITOR_INTERVAL_S)
+    if len(set(s.text for s in specs)) < len(specs):
+        raise UsageError("--monitor names a host twice")
+    if getattr(args, "node", None) and specs:
+        raise UsageError("--monitor is the controller's: leave it out of"
+                         " --node runs")
+    if getattr(args, "node_proc", False):
+        return Monitoring((), DEFAULT_MONITOR_INTERVAL_S, True)
+    if not specs and not any(t.metric == "trusted" for t in thresholds):
+        return None
+    return Monitoring(specs, interval or DEFAULT_MONITOR_INTERVAL_S)
 
 
 def hosts_options(args):
     """--hosts and its options: parsed and checked (args.hosts becomes a
     list of Host)."""
+    over_ssh = any(parse_monitor_spec(m).kind == "ssh"
+                   for m in getattr(args, "monitor", None) or ())
     if args.hosts is None:
         for name in ("ssh_option", "ssh_config"):
-            if getattr(args, name):
-                raise UsageError("--%s is for --hosts" % name.replace(
-                    "_", "-"))
+            if getattr(args, name) and not over_ssh:
+                raise UsageError("--%s is for --hosts and --monitor HOST"
+                                 % name.replace("_", "-"))
+        for text in args.ssh_option:
+            if not SSH_OPTION_RE.match(text):
+                raise UsageError("--ssh-option %r is not KEY=VALUE" % text)
         return
     args.hosts = parse_hosts(args.hosts)
     if args.node:
@@ -12591,6 +14125,10 @@ def plan_settings(plan):
                      else None),
         "start_at_epoch_s": (round(plan.start_at, 6)
                              if plan.start_at is not None else None),
+        "monitor": None if plan.monitor is None or plan.monitor.node else {
+            "hosts": ["generator"] + [m.text for m in plan.monitor.specs],
+            "interval_s": plan.monitor.interval_s,
+            "file": plan.output + MONITOR_SUFFIX},
     }
 
 
@@ -12710,11 +14248,18 @@ def run_job(job, out, err, view=None):
         create_output(plan.output, record)
         if view is not None:
             view.record = record
+        monitor = None
+        if plan.monitor is not None:
+            monitor = Monitor(plan, args, err)
+            monitor.open()
+            if view is not None:
+                view.monitor = monitor
         return run(plan, where, record, out, err,
                    args.quiet or plan.quiet,
                    gate=None if view is None else WebGate(view,
                                                           plan.start_at),
-                   own_pids=[demo.pid] if demo is not None else ())
+                   own_pids=[demo.pid] if demo is not None else (),
+                   monitor=monitor)
     except RunError as exc:
         err.write("hammer: error: %s\n" % exc)
         if view is not None:

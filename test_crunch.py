@@ -23,6 +23,7 @@ import unittest
 from unittest import mock
 
 import crunch
+import hammer
 from test_hammer import (HypothesisTestCase, assert_options_listed,
                          assert_sections_listed)
 
@@ -3938,6 +3939,142 @@ class MarkNodesTest(unittest.TestCase):
                          [[], ["no requests"], []])
         self.assertEqual(self.marks([None, None], requests=[0, 0]),
                          [[], []])
+
+
+# --- hosts: hammer --monitor's samples beside the rows -----------------------
+
+
+def monitor_text(samples):
+    return "elapsed,host,metric,value\n" + "".join(
+        "%.3f,%s,%s,%.3f\n" % s for s in samples)
+
+
+class HostsTest(CrunchTestCase):
+    """<file>.monitor.csv: the hosts per interval, per stage, and the
+    verdicts by hammer's own functions."""
+
+    # two stages of 4 s; p95 10 ms, then 40 ms from 5 s on
+    PLAN = [stage(0.0, 4.0, 4, 4), stage(4.0, 8.0, 8, 8)]
+
+    def write_run(self, generator_busy=30.0, db_core=(50.0, 99.0)):
+        rows = [row(0.1 + 0.1 * i, 0.010) for i in range(40)]
+        rows += [row(4.0 + 0.1 * i, 0.010 if i < 10 else 0.040)
+                 for i in range(40)]
+        path = self.write("r.csv", HEADER + "".join(rows))
+        self.write("r.csv.json", json.dumps({
+            "model": "closed", "duration_s": 8.0, "stages": self.PLAN,
+            "monitor": {"hosts": ["generator", "db1"], "interval_s": 1.0,
+                        "lost": [], "speeds": {}, "offsets": {}}}))
+        samples = []
+        for t in range(1, 9):
+            samples += [
+                (t, "generator", "cpu_busy_pct", generator_busy),
+                (t, "db1", "cpu_busy_pct", 20.0 + t),
+                (t, "db1", "cpu_core_max_pct:cpu1",
+                 db_core[0] if t < 5 else db_core[1]),
+                (t, "db1", "net_rx_mbps:lo", 1.0),
+                (t, "db1", "net_rx_mbps:eth0", 2.0),
+                (t, "db1", "disk_util_pct:vda", 10.0),
+                (t, "db1", "disk_util_pct:vdb", 30.0)]
+        self.samples = [hammer.Sample(*s) for s in samples]
+        self.write("r.csv.monitor.csv", monitor_text(samples))
+        return path
+
+    def test_the_hosts_per_interval(self):
+        report, err = self.run_json([self.write_run(), "--interval", "2"])
+        self.assertEqual(err, "")
+        hosts = report["hosts"]
+        self.assertEqual(hosts["file"], os.path.join(self.dir,
+                                                     "r.csv.monitor.csv"))
+        db1 = [r for r in hosts["intervals"] if r["host"] == "db1"]
+        self.assertEqual([r["start_s"] for r in db1], [0.0, 2.0, 4.0, 6.0,
+                                                       8.0])
+        self.assertEqual(db1[1], {
+            "start_s": 2.0, "host": "db1", "cpu": 22.5, "core_max": 50.0,
+            "iowait": None, "mem": None, "load1": None, "net": 3.0,
+            "disk": 30.0, "procs": None})
+        self.assertEqual(hosts["summary"]["db1"]["cpu_core_max_pct"],
+                         {"avg": 74.5, "max": 99.0})
+
+    def test_each_stage_gains_each_hosts_cpu(self):
+        report, _ = self.run_json([self.write_run()])
+        self.assertEqual([(s["cpu:generator"], s["cpu:db1"])
+                          for s in report["stages"]],
+                         [(30.0, 22.5), (30.0, 26.5)])
+        code, out, err = self.run_main([self.write_run()])
+        self.assertIn("  cpu_%:generator  cpu_%:db1\n", out)
+
+    def test_the_verdicts_are_hammers(self):
+        path = self.write_run()
+        report, _ = self.run_json([path, "--interval", "1"])
+        expected = hammer.monitor_verdicts(
+            self.samples, [hammer.Period(r["start_s"] + r["width_s"],
+                                         r["requests"], r["errors"],
+                                         r["p95_s"])
+                           for r in report["intervals"]],
+            [hammer.Stage(*s.values()) for s in self.PLAN], window_s=2.0,
+            speeds={}, offsets={})
+        self.assertEqual((report["hosts"]["bottleneck"],
+                          report["hosts"]["trust"]), expected)
+        self.assertEqual(expected[0]["text"], "db1 (target): one core at 99%"
+                         " (cpu_core_max_pct:cpu1) from 5.0s, when p95"
+                         " passed 30.0ms (3x the first stage's 10.0ms)")
+        code, out, err = self.run_main([path, "--interval", "1"])
+        self.assertIn("\nbottleneck  " + expected[0]["text"]
+                      + "\ntrust       trusted\n", out)
+
+    def test_fail_if_trusted(self):
+        path = self.write_run(generator_busy=95.0)
+        code, out, err = self.run_main([path, "--fail-if", "trusted"])
+        self.assertEqual((code, err), (3, ""))
+        self.assertIn("\ntrust       suspect: generator: CPUs 95% busy"
+                      " (cpu_busy_pct)\n", out)
+        self.assertIn("bottleneck  generator (the generator, hammer"
+                      " itself): CPUs 95% busy", out)
+        code, out, err = self.run_main([self.write_run(), "--fail-if",
+                                        "trusted"])
+        self.assertEqual((code, err), (0, ""))
+        path = self.write("plain.csv", HEADER + row(0.1, 0.01))
+        code, out, err = self.run_main([path, "--fail-if", "trusted"])
+        self.assertEqual(code, 3)
+        self.assertIn("trusted: not judged FAILED", out)
+
+    def test_another_file_by_option(self):
+        path = self.write_run()
+        other = self.write("m.csv", monitor_text([(1.0, "h", "load1", 2.0)]))
+        report, _ = self.run_json([path, "--monitor", other])
+        self.assertEqual(report["hosts"]["intervals"], [{
+            "start_s": 0.0, "host": "h", "cpu": None, "core_max": None,
+            "iowait": None, "mem": None, "load1": 2.0, "net": None,
+            "disk": None, "procs": None}])
+
+    def test_bad_monitor_files(self):
+        path = self.write_run()
+        for text, message in (
+                ("elapsed,host\n", "%r is not a monitor file: its header is"
+                 " 'elapsed,host\\n', not 'elapsed,host,metric,value'"),
+                ("elapsed,host,metric,value\n1.0,h,load1,2\nx,y\n",
+                 "%s line 3: not elapsed,host,metric,value: 'x,y\\n'"),
+                ("elapsed,host,metric,value\n1.0,h,load1,nan\n",
+                 "%s line 2: not a finite number")):
+            with self.subTest(text=text):
+                bad = self.write("bad.csv", text)
+                code, out, err = self.run_main([path, "--monitor", bad])
+                self.assertEqual((code, out), (1, ""))
+                self.assertEqual(err, "crunch: error: " + message % bad
+                                 + "\n")
+
+    def test_the_html_report_has_a_chart_per_host(self):
+        path = self.write_run()
+        html_path = os.path.join(self.dir, "r.html")
+        code, out, err = self.run_main([path, "--html", html_path])
+        self.assertEqual((code, err), (0, ""))
+        with open(html_path) as f:
+            page = f.read()
+        self.assertIn("<h2>Hosts</h2>", page)
+        self.assertEqual(re.findall(r'aria-label="Host ([^"]+)"', page),
+                         ["generator", "db1"])
+        self.assertIn("<p>bottleneck  db1 (target): one core at 99%", page)
 
 
 if __name__ == "__main__":

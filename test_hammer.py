@@ -1455,7 +1455,8 @@ class LoadShapeTestCase(ServerTestCase):
     def summary_keys(self, open_model):
         return set(k for k, meaning in readme_summary_keys().items()
                    if (open_model or not meaning.startswith("`--rate` only"))
-                   and not meaning.startswith("`--sizing` only"))
+                   and not meaning.startswith(("`--sizing` only",
+                                               "`--monitor` only")))
 
 
 SCENARIO_COLUMNS = ["elapsed", "response_time", "status", "bytes", "error",
@@ -5395,12 +5396,14 @@ class TestSummaryKeys(unittest.TestCase):
     def setUp(self):
         self.keys = readme_summary_keys()
 
-    def expected(self, open_model, sizing):
+    def expected(self, open_model, sizing, monitored=False):
         return set(k for k, meaning in self.keys.items()
                    if (open_model or not meaning.startswith("`--rate` only"))
-                   and (sizing or not meaning.startswith("`--sizing` only")))
+                   and (sizing or not meaning.startswith("`--sizing` only"))
+                   and (monitored or not meaning.startswith(
+                       "`--monitor` only")))
 
-    def summary(self, open_model, sizing):
+    def summary(self, open_model, sizing, monitored=False):
         url = "http://127.0.0.1:1/"
         argv = ["--rate", "100"] if open_model else []
         if sizing:
@@ -5417,8 +5420,15 @@ class TestSummaryKeys(unittest.TestCase):
         checks = hammer.evaluate_thresholds(plan.thresholds, metrics)
         result = hammer.SizingResult("condition", 5, 100.0 if open_model
                                      else None, 1.0, "errors", 50.0, 2.0)
+        verdicts = samples = None
+        if monitored:
+            samples = sample_run("db1", "cpu_busy_pct", [95, 99])
+            verdicts = (hammer.bottleneck(samples, hammer.Degradation(
+                1.0, "when p95 passed 1s"), window_s=2.0),
+                hammer.trust_verdict(samples))
         return hammer.run_summary(plan, stats, 2.0, checks,
-                                  result if sizing else None)
+                                  result if sizing else None, None,
+                                  verdicts, samples)
 
     def test_the_table_names_both_models(self):
         self.assertLessEqual({
@@ -5437,6 +5447,14 @@ class TestSummaryKeys(unittest.TestCase):
                     summary = self.summary(open_model, sizing)
                     self.assertEqual(set(summary),
                                      self.expected(open_model, sizing))
+        summary = self.summary(False, False, monitored=True)
+        self.assertEqual(set(summary), self.expected(False, False, True))
+        braces = lambda key: set(re.search(r"\{([^}]*)\}", self.keys[key])
+                                 .group(1).replace(" ", "").split(","))
+        self.assertEqual(set(summary["bottleneck"]), braces("bottleneck"))
+        self.assertEqual(set(summary["trust"]), braces("trust"))
+        self.assertEqual(summary["monitor"], {"db1": {"cpu_busy_pct": {
+            "avg": 97.0, "max": 99.0}}})
 
     def test_nested_keys_are_the_readme_table(self):
         summary = self.summary(True, True)
@@ -11855,6 +11873,1009 @@ class TestWebHosts(HostsTestCase, WebTestCase):
         self.assertEqual(self.file_rows(os.path.join(self.tmp.name,
                                                      "run.csv")),
                          server.requests)
+
+
+# --- monitoring: --monitor, its samples and the verdicts ---------------------
+
+
+STAT_BEFORE = """cpu  100 0 50 800 50 0 0 0 0 0
+cpu0 50 0 25 400 25 0 0 0 0 0
+cpu1 50 0 25 400 25 0 0 0 0 0
+intr 1 2 3
+ctxt 99
+"""
+# cpu0: 90 user, 5 system, 5 idle; cpu1: 10 user, 70 idle, 10 iowait,
+# 10 steal; the whole: 115 busy of 200, 10 iowait, 10 steal
+STAT_AFTER = """cpu  200 0 55 875 60 0 0 10 0 0
+cpu0 140 0 30 405 25 0 0 0 0 0
+cpu1 60 0 25 470 35 0 0 10 0 0
+intr 1 2 3
+"""
+MEMINFO = """MemTotal:        1000000 kB
+MemFree:          100000 kB
+MemAvailable:     250000 kB
+Buffers:           10000 kB
+Cached:            20000 kB
+"""
+NET_DEV = """Inter-|   Receive                            |  Transmit
+ face |bytes packets errs drop fifo frame compr multi|bytes packets errs
+    lo: %d 10 0 0 0 0 0 0 %d 10 0 0 0 0 0 0
+  eth0: %d 5 0 0 0 0 0 0 %d 5 0 0 0 0 0 0
+"""
+DISKSTATS = """   7       0 loop0 1 0 2 0 0 0 0 0 0 %d 0 0 0 0 0 0 0
+ 253       0 vda 10 0 20 30 40 0 50 60 0 %d 70 0 0 0 0 0 0
+ 253       1 vda1 10 0 20 30 40 0 50 60 0 %d 70 0 0 0 0 0 0
+ 259       0 nvme0n1 1 0 2 0 0 0 0 0 0 %d 0 0 0 0 0 0 0
+ 259       1 nvme0n1p1 1 0 2 0 0 0 0 0 0 %d 0 0 0 0 0 0 0
+"""
+
+
+def proc_stat(pid, name, utime, stime):
+    return ("%d (%s) S 1 1 1 0 -1 4194560 100 0 0 0 %d %d 0 0 20 0 4 0"
+            " 1000 2000000 500" % (pid, name, utime, stime))
+
+
+def proc_texts(t, stat, net, disk, procs=None, **drop):
+    files = {"/proc/stat": stat, "/proc/meminfo": MEMINFO,
+             "/proc/loadavg": "1.50 0.80 0.40 3/200 12345\n",
+             "/proc/net/dev": NET_DEV % net,
+             "/proc/diskstats": DISKSTATS % disk}
+    for path in drop.get("without", ()):
+        del files[path]
+    return hammer.parse_proc_files(t, files, procs)
+
+
+class TestMonitorArithmetic(unittest.TestCase):
+    """Two Readings of fixed /proc texts -> exact metrics."""
+
+    def metrics(self, before, after, ticks=100):
+        return dict(hammer.reading_metrics(before, after, ticks))
+
+    def pair(self, **kwargs):
+        before = proc_texts(100.0, STAT_BEFORE, (1000, 2000, 0, 0),
+                            (5, 1000, 1000, 0, 0), **kwargs)
+        # 2 s later: lo got 2,500,000 bytes in and out, eth0 250,000 in;
+        # vda busy 1500 ms of 2000, nvme0n1 2000 of 2000
+        after = proc_texts(102.0, STAT_AFTER, (2501000, 2502000, 250000, 0),
+                           (9, 2500, 2500, 2000, 2000), **kwargs)
+        return before, after
+
+    def test_cpu_shares_from_two_stat_snapshots(self):
+        m = self.metrics(*self.pair())
+        self.assertEqual(m["cpu_busy_pct"], 57.5)
+        self.assertEqual(m["cpu_iowait_pct"], 5.0)
+        self.assertEqual(m["cpu_steal_pct"], 5.0)
+
+    def test_the_busiest_core_is_named(self):
+        m = self.metrics(*self.pair())
+        self.assertEqual(m["cpu_core_max_pct:cpu0"], 95.0)
+        self.assertNotIn("cpu_core_max_pct:cpu1", m)
+
+    def test_memory_and_load(self):
+        m = self.metrics(*self.pair())
+        self.assertEqual(m["mem_used_pct"], 75.0)
+        self.assertEqual(m["mem_available_mb"], 256.0)
+        self.assertEqual(m["load1"], 1.5)
+
+    def test_memory_without_memavailable(self):
+        r = hammer.parse_proc_files(0.0, {"/proc/meminfo": MEMINFO.replace(
+            "MemAvailable:     250000 kB\n", "")})
+        self.assertEqual(r.mem, (1024000000, 130000 * 1024, None))
+
+    def test_swapping_out(self):
+        def reading(t, free_kb):
+            return hammer.parse_proc_files(t, {"/proc/meminfo": MEMINFO + (
+                "SwapTotal:       2000000 kB\nSwapFree:   %d kB\n"
+                % free_kb)})
+        m = dict(hammer.reading_metrics(reading(1.0, 2000000),
+                                        reading(3.0, 1000000)))
+        self.assertEqual(m["mem_swap_out_mb_s"], 1000000 * 1024 / 1e6 / 2)
+        self.assertEqual(hammer.saturation("mem_swap_out_mb_s", 1.0),
+                         "swapping out 1.0 MB/s")
+        m = dict(hammer.reading_metrics(reading(3.0, 1000000),
+                                        reading(4.0, 1500000)))
+        self.assertEqual(m["mem_swap_out_mb_s"], 0.0)
+        self.assertNotIn("mem_swap_out_mb_s", dict(hammer.reading_metrics(
+            *self.pair())))
+
+    def test_network_in_megabits_per_second_lo_included(self):
+        m = self.metrics(*self.pair())
+        self.assertEqual(m["net_rx_mbps:lo"], 10.0)
+        self.assertEqual(m["net_tx_mbps:lo"], 10.0)
+        self.assertEqual(m["net_rx_mbps:eth0"], 1.0)
+        self.assertEqual(m["net_tx_mbps:eth0"], 0.0)
+
+    def test_disk_busy_from_field_13_whole_disks_only(self):
+        m = self.metrics(*self.pair())
+        self.assertEqual(m["disk_util_pct:vda"], 75.0)
+        self.assertEqual(m["disk_util_pct:nvme0n1"], 100.0)
+        self.assertEqual(sorted(k for k in m if k.startswith("disk")),
+                         ["disk_util_pct:nvme0n1", "disk_util_pct:vda"])
+
+    def test_named_processes_summed_over_clk_tck(self):
+        before = proc_texts(10.0, STAT_BEFORE, (0, 0, 0, 0), (0,) * 5, {
+            "nginx": {"11": (proc_stat(11, "nginx", 100, 50),
+                             "Name:\tnginx\nVmRSS:\t  2048 kB\n"),
+                      "12": (proc_stat(12, "nginx", 10, 0), "")}})
+        after = proc_texts(10.5, STAT_AFTER, (0, 0, 0, 0), (0,) * 5, {
+            "nginx": {"11": (proc_stat(11, "nginx", 120, 60),
+                             "Name:\tnginx\nVmRSS:\t  4096 kB\n"),
+                      "12": (proc_stat(12, "nginx", 20, 5),
+                             "VmRSS:\t1000 kB\n"),
+                      "13": (proc_stat(13, "nginx", 500, 500), "")}})
+        m = self.metrics(before, after, ticks=100)
+        # (30 + 15) ticks / 100 per s / 0.5 s; pid 13 is new: not counted
+        self.assertEqual(m["proc_cpu_pct:nginx"], 90.0)
+        self.assertEqual(m["proc_rss_mb:nginx"], 5096 * 1024 / 1e6)
+        m = self.metrics(before, after, ticks=250)
+        self.assertEqual(m["proc_cpu_pct:nginx"], 36.0)
+
+    def test_a_process_name_with_spaces_and_parens(self):
+        r = hammer.parse_proc_files(0.0, {}, {"a b": {"7": (
+            proc_stat(7, "a) b", 3, 4), "")}})
+        self.assertEqual(r.procs, {"a b": {"7": (7, 0)}})
+
+    def test_a_counter_that_went_back_gives_nothing(self):
+        before, after = self.pair()
+        m = self.metrics(after, before._replace(t=104.0))
+        self.assertNotIn("cpu_busy_pct", m)
+        self.assertNotIn("net_rx_mbps:lo", m)
+        self.assertNotIn("disk_util_pct:vda", m)
+        self.assertEqual(self.metrics(after, after), {})
+
+    def test_missing_files_are_named_and_the_rest_kept(self):
+        before, after = self.pair(without=["/proc/diskstats",
+                                           "/proc/net/dev"])
+        self.assertEqual(after.missing, ("/proc/net/dev", "/proc/diskstats"))
+        m = self.metrics(before, after)
+        self.assertEqual(m["cpu_busy_pct"], 57.5)
+        self.assertFalse([k for k in m if k.startswith(("net", "disk"))])
+
+    def test_node_exporter_gives_the_same_metrics(self):
+        def page(cpu0, cpu1, rx, io):
+            lines = ["# HELP node_cpu_seconds_total Seconds.",
+                     "# TYPE node_cpu_seconds_total counter"]
+            for cpu, values in (("0", cpu0), ("1", cpu1)):
+                for mode, v in zip(hammer.CPU_MODES, values):
+                    lines.append('node_cpu_seconds_total{cpu="%s",mode="%s"}'
+                                 ' %g' % (cpu, mode, v / 100.0))
+            lines += [
+                "node_memory_MemTotal_bytes 1.024e+09",
+                "node_memory_MemAvailable_bytes 2.56e+08",
+                "node_load1 1.5",
+                'node_network_receive_bytes_total{device="lo"} %d' % rx,
+                'node_network_transmit_bytes_total{device="lo"} %d' % rx,
+                'node_disk_io_time_seconds_total{device="vda"} %g' % io,
+                'node_disk_io_time_seconds_total{device="loop0"} 99',
+                'node_filesystem_avail_bytes{mountpoint="/"} 1e9']
+            return "\n".join(lines) + "\n"
+        before = hammer.parse_node_exporter(100.0, page(
+            (50, 0, 25, 400, 25, 0, 0, 0), (50, 0, 25, 400, 25, 0, 0, 0),
+            1000, 1.0))
+        after = hammer.parse_node_exporter(102.0, page(
+            (140, 0, 30, 405, 25, 0, 0, 0), (60, 0, 25, 470, 35, 0, 0, 10),
+            2501000, 2.5))
+        m = dict((k, round(v, 6)) for k, v in
+                 hammer.reading_metrics(before, after, 1))
+        self.assertEqual(m, {
+            "cpu_busy_pct": 57.5, "cpu_iowait_pct": 5.0,
+            "cpu_steal_pct": 5.0, "cpu_core_max_pct:cpu0": 95.0,
+            "load1": 1.5, "mem_used_pct": 75.0, "mem_available_mb": 256.0,
+            "net_rx_mbps:lo": 10.0, "net_tx_mbps:lo": 10.0,
+            "disk_util_pct:vda": 75.0})
+        self.assertEqual(after.missing, ())
+        self.assertEqual(hammer.parse_node_exporter(0.0, "junk\n").missing,
+                         ("node_cpu_seconds_total",
+                          "node_memory_MemTotal_bytes", "node_load1"))
+
+    def test_the_far_sides_stream(self):
+        stream = hammer.MonitorStream(["pgbouncer-worker"])
+        lines = ["@@hammer-monitor 250", "@@speed eth0 1000",
+                 "@@speed lo junk", "@@sample 1700000000.250000000",
+                 "@@file /proc/stat"] + STAT_BEFORE.splitlines() + [
+                 "@@file /proc/loadavg", "0.50 0.1 0.1 1/2 3",
+                 "@@missing /proc/diskstats",
+                 "@@proc pgbouncer-worke 42", proc_stat(
+                     42, "pgbouncer-worke", 7, 8),
+                 "Name:\tpgbouncer-worke", "VmRSS:\t100 kB", "@@end"]
+        events = [e for e in (stream.feed(l.encode() + b"\n", 5.0)
+                              for l in lines) if e is not None]
+        self.assertEqual(events[:2], [("hello", 250),
+                                      ("speed", "eth0", 1000.0)])
+        self.assertEqual(len(events), 3)
+        reading = events[2][1]
+        self.assertEqual(reading.t, 1700000000.25)
+        self.assertEqual(reading.load1, 0.5)
+        self.assertEqual(reading.cpus["cpu0"], (75, 400, 25, 0, 500))
+        self.assertEqual(reading.procs, {"pgbouncer-worker": {
+            "42": (15, 102400)}})
+        self.assertIn("/proc/diskstats", reading.missing)
+
+    def test_a_date_without_fraction_takes_the_arrival(self):
+        stream = hammer.MonitorStream()
+        for line in (b"@@sample 1700000000.N\n", b"@@end\n"):
+            event = stream.feed(line, 7.5)
+        self.assertEqual(event[1].t, 7.5)
+
+    def test_a_sample_of_too_many_lines_is_refused(self):
+        stream = hammer.MonitorStream()
+        stream.feed(b"@@sample 1.0\n", 1.0)
+        stream.feed(b"@@file /proc/stat\n", 1.0)
+        with unittest.mock.patch.object(hammer, "MAX_SAMPLE_LINES", 3):
+            for _ in range(3):
+                stream.feed(b"cpu 1 2 3\n", 1.0)
+            with self.assertRaisesRegex(ValueError, "more than 3 lines"):
+                stream.feed(b"cpu 1 2 3\n", 1.0)
+
+    def test_the_script_runs_with_only_sh_and_coreutils(self):
+        """No Python on the far side: a PATH of sh, cat, date, sleep and
+        getconf alone; two samples of this box's /proc."""
+        bin_dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, bin_dir)
+        for tool in ("sh", "cat", "date", "sleep", "getconf"):
+            path = shutil.which(tool)
+            if path is None:
+                self.skipTest("no %s on this box" % tool)
+            os.symlink(path, os.path.join(bin_dir, tool))
+        proc = subprocess.run(
+            [shutil.which("sh"), "-c", hammer.MONITOR_SCRIPT, "m", "0.1",
+             "2", "init"], env={"PATH": bin_dir}, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=10)
+        self.assertEqual((proc.returncode, proc.stderr), (0, b""))
+        stream = hammer.MonitorStream(["init"])
+        events = [e for e in (stream.feed(l + b"\n", 1.0) for l in
+                              proc.stdout.splitlines()) if e is not None]
+        readings = [e[1] for e in events if e[0] == "reading"]
+        self.assertEqual(len(readings), 2)
+        self.assertEqual(events[0][0], "hello")
+        self.assertGreater(readings[1].t, readings[0].t)
+        self.assertIn("cpu0", readings[0].cpus)
+        self.assertTrue(readings[0].mem and readings[0].net)
+        self.assertEqual(list(readings[0].procs), ["init"])
+
+    def test_a_worker_reports_every_recent_latency(self):
+        """--monitor's and --sizing's p95 of a period is that of every
+        response in it, never a sample: the report after two batches
+        counts all 1,200, and the next one starts afresh; without
+        either, there is none (nor live data without --web)."""
+        rows = [(0.001 * i, 0.001 * (i % 100), 200, 10, "")
+                for i in range(1000)]
+        kept = {}
+        for argv in ([], ["--monitor", "local"], ["--sizing"],
+                     ["--sizing", "--monitor", "local"]):
+            writer = hammer.RowWriter(make_plan("http://127.0.0.1:1/",
+                                                *argv))
+            writer.take(collections.deque(rows), None)
+            writer.take(collections.deque(rows[:200]), None)
+            recent, live = writer.report()
+            self.assertIsNone(live)
+            kept[" ".join(argv)] = recent and hammer.Histogram.from_dict(
+                recent)
+            self.assertEqual(writer.stats.requests, 1200)
+            if recent is not None:
+                self.assertEqual(hammer.Histogram.from_dict(
+                    writer.report()[0]).n, 0)
+        self.assertIsNone(kept[""])
+        whole = hammer.Histogram()
+        whole.add_many([r[1] for r in rows] + [r[1] for r in rows[:200]])
+        for argv in ("--monitor local", "--sizing",
+                     "--sizing --monitor local"):
+            self.assertEqual(kept[argv].to_dict(), whole.to_dict(), argv)
+
+
+class TestMonitorSpecs(ServerTestCase):
+    def test_specs(self):
+        spec = hammer.parse_monitor_spec
+        self.assertEqual(spec("local"), ("local", "local", None, ()))
+        self.assertEqual(spec("local=nginx"), ("local=nginx", "local", None,
+                                               ("nginx",)))
+        s = spec("admin@db1:2222=postgres,pgbouncer")
+        self.assertEqual((s.kind, tuple(s.host), s.names), (
+            "ssh", ("admin", "db1", 2222, "admin@db1:2222"),
+            ("postgres", "pgbouncer")))
+        s = spec("http://10.0.0.5:9100/metrics")
+        self.assertEqual((s.kind, s.host.port, s.host.path), (
+            "exporter", 9100, "/metrics"))
+
+    def test_bad_specs(self):
+        for text, message in (
+                ("-oProxyCommand=touch",
+                 "--monitor '-oProxyCommand=touch' is not local,"
+                 " [user@]host[:port][=NAME,...] or a node_exporter's"
+                 " http:// URL"),
+                ("db1=post gres", "--monitor 'db1=post gres': 'post gres'"
+                                  " is not a process name"),
+                ("db1=", "--monitor 'db1=': '' is not a process name"),
+                ("local=a;b", "--monitor 'local=a;b': 'a;b' is not a"
+                              " process name"),
+                ("node-2", "--monitor 'node-2' is the name of hammer's own"
+                           " samples: give the host as user@node-2,"
+                           " node-2:22 or its address"),
+                ("generator", "--monitor 'generator' is the name of"
+                              " hammer's own samples: give the host as"
+                              " user@generator, generator:22 or its"
+                              " address")):
+            with self.subTest(text=text):
+                self.assert_usage(["http://127.0.0.1:1/",
+                                   "--monitor=" + text], message)
+
+    def test_bad_command_lines(self):
+        url = "http://127.0.0.1:1/"
+        self.assert_usage([url, "--monitor-interval", "1s"],
+                          "--monitor-interval is for --monitor")
+        self.assert_usage([url, "--monitor", "local", "--monitor-interval",
+                           "50ms"], "--monitor-interval must be at least"
+                                    " 0.1s")
+        self.assert_usage([url, "--monitor", "local", "--monitor", "local"],
+                          "--monitor names a host twice")
+        self.assert_usage([url, "--monitor", "local", "--node", "1/2"],
+                          "--monitor is the controller's: leave it out of"
+                          " --node runs")
+
+    def test_plans(self):
+        self.assertIsNone(make_plan("http://h/").monitor)
+        plan = make_plan("http://h/", "--fail-if", "trusted")
+        self.assertEqual(plan.monitor, hammer.Monitoring((), 1.0))
+        self.assertEqual(plan.thresholds[0].metric, "trusted")
+        plan = make_plan("http://h/", "--monitor", "local",
+                         "--monitor-interval", "500ms")
+        self.assertEqual(plan.monitor.interval_s, 0.5)
+
+    def test_a_hosts_node_keeps_latencies_and_no_monitor_file(self):
+        """--hosts with --monitor: each node's plan keeps its responses'
+        latencies for the controller's p95 rule, writes no monitor file
+        and judges no trust of its own."""
+        args = hammer.build_parser().parse_args([
+            "http://h/", "--hosts", "n1,n2", "--monitor", "local",
+            "--fail-if", "trusted", "--fail-if", "p95<1s"])
+        plan = hammer.make_plan(args)
+        node = hammer.node_arguments(vars(args), plan, 2, 2)
+        self.assertEqual((node["monitor"], node["fail_if"],
+                          node["node_proc"]), ([], ["p95<1s"], True))
+        mine = hammer.make_plan(argparse_namespace(node))
+        self.assertEqual(mine.monitor, hammer.Monitoring((), 1.0, True))
+        self.assertIsNone(hammer.plan_settings(mine)["monitor"])
+        self.assertIsNotNone(hammer.RowWriter(mine).tap)
+
+
+def argparse_namespace(d):
+    import argparse
+    return argparse.Namespace(**d)
+
+
+def sample_run(host, metric, values, start=0.0, step=1.0):
+    return [hammer.Sample(start + i * step, host, metric, v)
+            for i, v in enumerate(values)]
+
+
+class TestVerdicts(unittest.TestCase):
+    """The bottleneck and the trust from hand-made samples and periods."""
+
+    P95_RISE = hammer.Degradation(12.0, "when p95 passed 50ms")
+
+    def test_no_degradation_no_bottleneck(self):
+        samples = sample_run("db1", "cpu_busy_pct", [99, 99, 99])
+        self.assertIsNone(hammer.bottleneck(samples, None))
+
+    def test_a_target_core_saturated_at_the_degradation(self):
+        samples = (sample_run("127.0.0.1", "cpu_core_max_pct:cpu0",
+                              [40, 50, 99, 99.4, 99], start=10.0)
+                   + sample_run("generator", "cpu_busy_pct", [30] * 5, 10.0)
+                   + sample_run("127.0.0.1", "cpu_busy_pct", [50] * 5, 10.0))
+        found = hammer.bottleneck(samples, self.P95_RISE, window_s=2.0)
+        self.assertEqual(found, {
+            "host": "127.0.0.1", "resource": "cpu_core_max_pct",
+            "metric": "cpu_core_max_pct:cpu0", "value": 99.4, "at_s": 12.0,
+            "text": "127.0.0.1 (target): one core at 99%"
+                    " (cpu_core_max_pct:cpu0) from 12.0s, when p95 passed"
+                    " 50ms"})
+        self.assertEqual(hammer.format_verdicts(found, {
+            "verdict": "trusted", "reasons": []}), [
+            "bottleneck  127.0.0.1 (target): one core at 99%"
+            " (cpu_core_max_pct:cpu0) from 12.0s, when p95 passed 50ms",
+            "trust       trusted"])
+
+    def test_no_host_resource_saturated(self):
+        samples = (sample_run("db1", "cpu_busy_pct", [40, 60, 89.9, 70])
+                   + sample_run("generator", "cpu_busy_pct", [20] * 4))
+        found = hammer.bottleneck(samples, self.P95_RISE, window_s=2.0)
+        self.assertEqual(found["text"], "no host resource saturated: look"
+                         " inside the application (locks, pools, a"
+                         " downstream service)")
+        self.assertIsNone(found["host"])
+        self.assertEqual(hammer.format_verdicts(found, {
+            "verdict": "trusted", "reasons": []})[0],
+            "bottleneck  no host resource saturated: look inside the"
+            " application (locks, pools, a downstream service)")
+
+    def test_a_saturated_generator_is_blamed_never_the_target(self):
+        samples = (sample_run("db1", "cpu_busy_pct", [99] * 6, start=8.0)
+                   + sample_run("db1", "cpu_core_max_pct:cpu1", [100] * 6,
+                                start=8.0)
+                   + sample_run("generator", "cpu_busy_pct",
+                                [50, 50, 50, 95, 96, 97], start=8.0))
+        found = hammer.bottleneck(samples, self.P95_RISE, window_s=2.0)
+        self.assertEqual(found["host"], "generator")
+        self.assertEqual(found["at_s"], 11.0)
+        self.assertTrue(found["text"].startswith(
+            "generator (the generator, hammer itself): CPUs 97% busy"
+            " (cpu_busy_pct) from 11.0s, when p95 passed 50ms: the"
+            " generator set the pace, not the target"), found["text"])
+        trust = hammer.trust_verdict(samples)
+        self.assertEqual(trust, {"verdict": "suspect", "reasons": [
+            "generator: CPUs 97% busy (cpu_busy_pct)"]})
+        self.assertEqual(hammer.format_verdicts(found, trust)[1],
+                         "trust       suspect: generator: CPUs 97% busy"
+                         " (cpu_busy_pct)")
+
+    def test_a_node_is_the_generator_too(self):
+        self.assertEqual([hammer.host_role(h) for h in (
+            "generator", "node-12", "node-1.example.com", "db1", "node-")],
+            ["generator", "generator", "target", "target", "target"])
+        samples = (sample_run("node-2", "worker_cpu_max_pct", [93, 95])
+                   + sample_run("db1", "mem_used_pct", [97, 98]))
+        found = hammer.bottleneck(samples, self.P95_RISE._replace(at_s=1.0),
+                                  window_s=2.0)
+        self.assertEqual((found["host"], found["metric"]),
+                         ("node-2", "worker_cpu_max_pct"))
+
+    def test_one_busy_sample_is_no_saturation(self):
+        samples = sample_run("db1", "cpu_busy_pct", [50, 99, 50, 99, 50])
+        found = hammer.bottleneck(samples, self.P95_RISE._replace(at_s=2.0),
+                                  window_s=5.0)
+        self.assertIsNone(found["host"])
+        self.assertEqual(hammer.trust_verdict(sample_run(
+            "generator", "cpu_busy_pct", [50, 99, 50]))["verdict"],
+            "trusted")
+
+    def test_outside_the_window_is_not_the_cause(self):
+        samples = sample_run("db1", "disk_util_pct:vda", [95, 96, 20, 20,
+                                                          20, 20, 20])
+        found = hammer.bottleneck(samples, self.P95_RISE._replace(at_s=6.0),
+                                  window_s=2.0)
+        self.assertIsNone(found["host"])
+        found = hammer.bottleneck(samples, self.P95_RISE._replace(at_s=None),
+                                  window_s=2.0)
+        self.assertEqual(found["text"], "db1 (target): disk vda 96% busy"
+                         " (disk_util_pct:vda) from 0.0s, when p95 passed"
+                         " 50ms")
+
+    def test_each_resource_rule(self):
+        speeds = {"eth0": 1000.0}
+        for metric, value, words in (
+                ("cpu_busy_pct", 90.0, "CPUs 90% busy"),
+                ("cpu_core_max_pct:cpu3", 95.0, "one core at 95%"),
+                ("mem_used_pct", 95.0, "memory 95% used"),
+                ("net_tx_mbps:eth0", 900.0, "eth0 at 90% of its 1000 Mb/s"),
+                ("disk_util_pct:sda", 90.0, "disk sda 90% busy"),
+                ("proc_cpu_pct:nginx", 95.0, "nginx at 95% of a core"),
+                ("worker_cpu_max_pct", 90.0, "a worker 90% busy")):
+            with self.subTest(metric=metric):
+                self.assertEqual(hammer.saturation(metric, value, speeds),
+                                 words)
+                self.assertIsNone(hammer.saturation(metric, value - 0.5,
+                                                    speeds))
+        self.assertIsNone(hammer.saturation("net_rx_mbps:eth9", 1e6, speeds))
+        self.assertIsNone(hammer.saturation("load1", 100.0))
+
+    def test_trust_reasons(self):
+        samples = (sample_run("generator", "send_lag_ms", [2, 12.5, 3])
+                   + sample_run("generator", "fd_used_pct", [10, 80])
+                   + sample_run("generator", "ports_used_pct", [79.9]))
+        self.assertEqual(hammer.trust_verdict(
+            samples, open_model=False, late=True,
+            offsets={"node 2 (h2)": -0.051, "node 1 (h1)": 0.05},
+            lost=["db1"])["reasons"], [
+            "generator: file descriptors 80% used",
+            "generator: send lag p99 12.5ms (over 10ms)",
+            "the open model's sends were late: the rate fell behind its"
+            " slots",
+            "node 2 (h2)'s clock is -0.051s off",
+            "monitoring of db1 was lost during the run"])
+        self.assertEqual(hammer.trust_verdict(samples[:3], open_model=True),
+                         {"verdict": "trusted", "reasons": []})
+        # one late period in a hundred is under the p99
+        lags = sample_run("generator", "send_lag_ms", [1.0] * 99 + [50.0])
+        self.assertEqual(hammer.trust_verdict(lags)["verdict"], "trusted")
+        self.assertEqual(hammer.trust_verdict(lags + lags[-1:])["reasons"],
+                         ["generator: send lag p99 50.0ms (over 10ms)"])
+
+    def test_degradations(self):
+        stages = hammer.build_stages([(10.0, 10), (10.0, 20)])
+        P = hammer.Period
+        calm = [P(float(t), 100, 0, 0.010) for t in range(1, 11)]
+        self.assertIsNone(hammer.degradation(calm, stages))
+        slow = calm + [P(11.0, 100, 0, 0.029),
+                       P(12.0, 100, 0, 0.031)]
+        self.assertEqual(hammer.degradation(slow, stages), (
+            12.0, "when p95 passed 30.0ms (3x the first stage's 10.0ms)"))
+        failing = calm + [P(11.0, 100, 1, 0.01),
+                          P(12.0, 0, 0, None)]
+        self.assertEqual(hammer.degradation(failing, stages),
+                         (11.0, "when errors rose to 1.0%"))
+        slo = hammer.parse_threshold("p95<50ms")
+        sizing = hammer.SizingResult("condition", 7, None, 100.0, "p95",
+                                     0.06, 14.5)
+        self.assertEqual(hammer.degradation(calm, stages, sizing, slo),
+                         (14.5, "when p95 passed 50.0ms"))
+        self.assertIsNone(hammer.degradation(calm, stages, sizing._replace(
+            reason="max"), slo))
+        check = (hammer.parse_threshold("rps>1000"), 100.0, False)
+        trusted = (hammer.parse_threshold("trusted"), False, False)
+        self.assertEqual(hammer.degradation(calm, stages, checks=[
+            trusted, check]), (None, "when rps>1000 failed"))
+        self.assertIsNone(hammer.degradation(calm, stages, checks=[trusted]))
+
+    def test_fail_if_trusted(self):
+        t = hammer.parse_threshold(" trusted ")
+        self.assertEqual(t.expr, "trusted")
+        for value, ok in ((True, True), (False, False), (None, False)):
+            self.assertEqual(hammer.evaluate_thresholds(
+                [t], {"trusted": value} if value is not None else {}),
+                [(t, value, ok)])
+        self.assertEqual(hammer.format_threshold_value("trusted", False),
+                         "suspect")
+
+    def test_monitor_summary(self):
+        samples = (sample_run("db1", "cpu_core_max_pct:cpu0", [10, 30])
+                   + sample_run("db1", "cpu_core_max_pct:cpu1", [50])
+                   + sample_run("generator", "load1", [1.0, 2.0, 3.0]))
+        self.assertEqual(hammer.monitor_summary(samples), {
+            "db1": {"cpu_core_max_pct": {"avg": 30.0, "max": 50.0}},
+            "generator": {"load1": {"avg": 2.0, "max": 3.0}}})
+        self.assertEqual(hammer.monitor_line(samples[0]),
+                         "0.000,db1,cpu_core_max_pct:cpu0,10.000\n")
+
+
+class Exporter(ThreadedServer):
+    """A node_exporter's page on 127.0.0.1:0: its counters grow by each
+    fetch (cpu0 busy 50%, cpu1 10%); once lost() holds it answers 503 (a
+    host lost mid-run); drop: series left out."""
+
+    def __init__(self, lost=None, drop=()):
+        self.fetches, self.lost, self.drop = 0, lost, drop
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.fetches += 1
+                if outer.lost is not None and outer.lost():
+                    self.send_error(503)
+                    return
+                body = outer.page(outer.fetches).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+        self.serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0),
+                                                   Handler))
+        self.url = "http://127.0.0.1:%d/metrics" % self.port
+
+    def page(self, n):
+        lines = []
+        for cpu, busy in (("0", 50.0), ("1", 10.0)):
+            lines += ['node_cpu_seconds_total{cpu="%s",mode="user"} %g'
+                      % (cpu, 1000 + n * busy),
+                      'node_cpu_seconds_total{cpu="%s",mode="idle"} %g'
+                      % (cpu, 1000 + n * (100 - busy))]
+        lines += ["node_memory_MemTotal_bytes 4e9",
+                  "node_memory_MemAvailable_bytes 1e9",
+                  "node_load1 0.25"]
+        return "\n".join(l for l in lines
+                         if not l.startswith(tuple(self.drop))) + "\n"
+
+
+def monitor_rows(path):
+    """<output>.monitor.csv as (elapsed, host, metric, value) tuples, its
+    header asserted."""
+    with open(path + ".monitor.csv") as f:
+        lines = f.read().splitlines()
+    assert lines[0] == "elapsed,host,metric,value", lines[0]
+    return [(float(e), h, m, float(v)) for e, h, m, v in
+            (line.split(",") for line in lines[1:])]
+
+
+class TestMonitorRuns(ServerTestCase):
+    """--monitor in whole runs: local, a node_exporter, their faults."""
+
+    def test_local_and_the_generator_beside_the_rows(self):
+        server = self.start_server()
+        with open("/proc/self/comm") as f:
+            me = f.read().strip()
+        proc = self.hammer(server.url, "-c", "2", "-p", "1", "--runtime",
+                           "1", "--monitor", "local=" + me,
+                           "--monitor-interval", "0.2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        samples = monitor_rows(self.csv)
+        hosts = collections.Counter(s[1] for s in samples
+                                    if s[2] == "cpu_busy_pct")
+        self.assertEqual(set(hosts), {"generator", "local=" + me})
+        self.assertGreaterEqual(min(hosts.values()), 3)
+        self.assertTrue(all(0 <= s[0] <= 1.5 for s in samples), samples)
+        local = set(s[2] for s in samples if s[1] == "local=" + me)
+        self.assertLessEqual({"cpu_busy_pct", "load1", "mem_used_pct",
+                              "net_rx_mbps:lo", "proc_cpu_pct:" + me,
+                              "proc_rss_mb:" + me}, local)
+        self.assertTrue(any(m.startswith("cpu_core_max_pct:cpu")
+                            for m in local))
+        self.assertIn("send_lag_ms", set(s[2] for s in samples
+                                         if s[1] == "generator"))
+        rss = [s[3] for s in samples if s[2] == "proc_rss_mb:" + me]
+        self.assertTrue(all(v > 1 for v in rss), rss)
+        settings = self.settings()
+        speeds = settings["monitor"].pop("speeds")
+        self.assertEqual(settings["monitor"], {
+            "hosts": ["generator", "local=" + me], "interval_s": 0.2,
+            "file": self.csv + ".monitor.csv", "lost": [], "offsets": {}})
+        self.assertEqual(speeds, dict(
+            (host, hammer.net_speeds()) for host in ("generator",
+                                                     "local=" + me)
+            if hammer.net_speeds()))
+        summary = settings["summary"]
+        self.assertIsNone(summary["bottleneck"])
+        self.assertIn("cpu_busy_pct", summary["monitor"]["local=" + me])
+        self.assertIn("bottleneck  none: the run did not degrade\n",
+                      proc.stdout)
+        self.assertRegex(proc.stdout, r"\ntrust       (trusted|suspect: .*)\n")
+        self.assertEqual(len(self.rows()), server.requests)
+
+    def test_a_node_exporter(self):
+        server, exporter = self.start_server(), Exporter(drop=["node_load1"])
+        self.addCleanup(exporter.stop)
+        proc = self.hammer(server.url, "-c", "1", "-p", "1", "--runtime",
+                           "0.8", "--monitor", exporter.url,
+                           "--monitor-interval", "0.2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stderr, "hammer: warning: --monitor %s has no"
+                         " node_load1: its metrics are left out\n"
+                         % exporter.url)
+        samples = [s for s in monitor_rows(self.csv) if s[1] == exporter.url]
+        metrics = collections.defaultdict(set)
+        for s in samples:
+            metrics[s[2]].add(round(s[3], 6))
+        self.assertEqual(dict(metrics), {
+            "cpu_busy_pct": {30.0}, "cpu_core_max_pct:cpu0": {50.0},
+            "cpu_iowait_pct": {0.0}, "cpu_steal_pct": {0.0},
+            "mem_used_pct": {75.0}, "mem_available_mb": {1000.0}})
+
+    def test_a_host_lost_mid_run_the_load_goes_on(self):
+        server = self.start_server()
+        exporter = Exporter(lost=lambda: server.requests > 0)
+        self.addCleanup(exporter.stop)
+        proc = self.hammer(server.url, "-c", "1", "-p", "1", "--runtime",
+                           "1", "--monitor", exporter.url,
+                           "--monitor-interval", "0.2", "--fail-if",
+                           "trusted")
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        self.assertEqual(proc.stderr, "hammer: warning: --monitor %s lost"
+                         " during the run: status 503; its samples stop,"
+                         " the load goes on\n" % exporter.url)
+        trust = self.settings()["summary"]["trust"]
+        self.assertEqual(trust["verdict"], "suspect")
+        self.assertIn("monitoring of %s was lost during the run"
+                      % exporter.url, trust["reasons"])
+        self.assertIn("threshold   trusted: suspect FAILED", proc.stdout)
+        self.assertEqual(len(self.rows()), server.requests)
+        self.assertGreater(server.requests, 0)
+        samples = monitor_rows(self.csv)
+        last = max(s[0] for s in samples if s[1] == "generator")
+        self.assertGreater(last, 0.8)
+        self.assertEqual([s for s in samples if s[1] == exporter.url
+                          and s[0] > last - 0.5], [])
+
+    def test_an_unreachable_host_fails_before_any_load(self):
+        server = self.start_server()
+        port = SSHD.free_port()
+        code, out, err = self.main(server.url, "-o", self.csv, "-q",
+                                   "--monitor", "http://127.0.0.1:%d/m"
+                                   % port)
+        self.assertEqual(code, 1)
+        self.assertEqual(err, "hammer: error: --monitor"
+                         " http://127.0.0.1:%d/m: cannot fetch it:"
+                         " connection refused\n" % port)
+        self.assertEqual(out, "")
+        self.assertEqual(server.requests, 0)
+
+
+class TestMonitorSSH(HostsTestCase):
+    """--monitor HOST over SSHD: the far side's sh loop, its faults."""
+
+    aliases = 1
+
+    def ssh_args(self, spec="node1"):
+        return ["--monitor", spec, "--ssh-config", self.sshd.config]
+
+    def far_samplers(self):
+        """The sh loops running below sshd."""
+        table = process_table()
+        return [pid for pid in descendants(self.sshd.proc.pid, table)
+                if "hammer-monitor" in table[pid][2]
+                and table[pid][1] != "Z"]
+
+    def test_a_host_over_ssh(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-c", "1", "-p", "1", "--runtime",
+                           "1", "--monitor-interval", "0.2",
+                           *self.ssh_args("node1=sshd"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stderr, "")
+        samples = [s for s in monitor_rows(self.csv) if s[1] == "node1=sshd"]
+        metrics = set(s[2] for s in samples)
+        self.assertLessEqual({"cpu_busy_pct", "load1", "mem_used_pct",
+                              "net_rx_mbps:lo", "proc_cpu_pct:sshd",
+                              "proc_rss_mb:sshd"}, metrics)
+        busy = [s for s in samples if s[2] == "cpu_busy_pct"]
+        self.assertGreaterEqual(len(busy), 3)
+        self.assertTrue(all(-0.1 <= s[0] <= 1.5 for s in samples), samples)
+        self.assertTrue(all(s[3] > 1 for s in samples
+                            if s[2] == "proc_rss_mb:sshd"))
+        self.assertEqual(len(self.rows()), server.requests)
+        self.assertNoSamplerLeft()
+
+    def assertNoSamplerLeft(self):
+        deadline = time.monotonic() + 5.0
+        while self.far_samplers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.far_samplers(), [])
+
+    def test_an_unreachable_host_fails_before_any_load(self):
+        server = self.start_server()
+        code, out, err = self.main(server.url, "-o", self.csv, "-q",
+                                   *self.ssh_args("down"))
+        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(err, "hammer: error: --monitor down: ssh: connect"
+                         " to host 127.0.0.1 port %d: Connection refused\n"
+                         % self.sshd.down_port)
+        self.assertEqual(server.requests, 0)
+
+    def test_a_host_killed_mid_run(self):
+        server = self.start_server()
+        proc = self.spawn([server.url, "-c", "1", "-p", "1", "--runtime",
+                           "2", "--monitor-interval", "0.2", "--fail-if",
+                           "trusted"] + self.ssh_args(), self.csv)
+        def sampled():
+            try:
+                return any(s[1] == "node1" for s in monitor_rows(self.csv))
+            except (OSError, ValueError, AssertionError):
+                return False
+        self.wait_for(sampled, "node1's first samples")
+        for pid in self.far_samplers():
+            os.kill(pid, signal.SIGKILL)
+        done = self.finish(proc)
+        self.assertEqual(done.returncode, 3, done.stderr)
+        self.assertRegex(done.stderr, r"^hammer: warning: --monitor node1"
+                         r" lost during the run: [^\n]+; its samples stop,"
+                         r" the load goes on\n$")
+        trust = self.settings()["summary"]["trust"]
+        self.assertIn("monitoring of node1 was lost during the run",
+                      trust["reasons"])
+        self.assertEqual(len(self.rows()), server.requests)
+        last = max(s[0] for s in monitor_rows(self.csv) if s[1] == "node1")
+        self.assertLess(last, 1.5)
+        self.assertGreater(max(s[0] for s in monitor_rows(self.csv)
+                               if s[1] == "generator"), 1.5)
+
+    def test_hosts_nodes_are_sampled_over_their_link(self):
+        server = self.start_server()
+        proc = self.hammer(server.url, "-c", "2", "-p", "1", "--runtime",
+                           "1.5", "--monitor", "local",
+                           *self.hosts_args("node1,node1"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        samples = monitor_rows(self.csv)
+        for node in ("node-1", "node-2"):
+            metrics = set(s[2] for s in samples if s[1] == node)
+            self.assertLessEqual({"cpu_busy_pct", "mem_used_pct",
+                                  "send_lag_ms", "fd_used_pct",
+                                  "worker_cpu_max_pct"}, metrics, node)
+        self.assertEqual(set(s[1] for s in samples),
+                         {"generator", "local", "node-1", "node-2"})
+        self.assertEqual(self.settings()["monitor"]["hosts"],
+                         ["generator", "local"])
+        self.assertEqual(len(self.merged_rows()), server.requests)
+        self.assertIn(self.settings()["summary"]["trust"]["verdict"],
+                      ("trusted", "suspect"))
+
+
+# A target for the verdicts' runs, in a process of its own, a thread per
+# connection: "burn" spins the CPU 2 ms per request (one core at most, by
+# the GIL); "sleep" sleeps 50 ms per request under a semaphore of 4.  It
+# prints its port.
+VERDICT_TARGET = r"""
+import http.server, socketserver, sys, threading, time
+mode = sys.argv[1]
+gate = threading.Semaphore(4)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def do_GET(self):
+        if mode == "burn":
+            end = time.perf_counter() + 0.002
+            while time.perf_counter() < end:
+                pass
+        else:
+            with gate:
+                time.sleep(0.05)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+server = Server(("127.0.0.1", 0), H)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+class TestMonitorVerdictRuns(ServerTestCase):
+    """The verdicts in whole runs, on the box's own /proc (2 CPUs or
+    more): a burner pinned to a core, a target bound to one core, a
+    target that waits, a saturated generator."""
+
+    def setUp(self):
+        ServerTestCase.setUp(self)
+        if len(os.sched_getaffinity(0)) < 2:
+            self.skipTest("needs 2 CPUs to pin a target and hammer apart")
+        self.cores = sorted(os.sched_getaffinity(0))[:2]
+
+    def target(self, mode, core=None):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", VERDICT_TARGET, mode],
+            stdout=subprocess.PIPE, universal_newlines=True,
+            preexec_fn=None if core is None else
+            lambda: os.sched_setaffinity(0, [core]))
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        return "http://127.0.0.1:%s/" % proc.stdout.readline().strip()
+
+    @timed
+    def test_a_burner_pinned_to_a_core_in_its_window(self):
+        """A process spinning on one core from 0.6 s to 1.4 s: that core
+        is the busiest at 90% or more inside the window, not outside."""
+        core = self.cores[0]
+        source = hammer.Source("local")
+        burner = subprocess.Popen([sys.executable, "-c", (
+            "import os, time\n"
+            "os.sched_setaffinity(0, [%d])\n"
+            "time.sleep(0.6)\n"
+            "end = time.time() + 0.8\n"
+            "while time.time() < end: pass\n") % core])
+        self.addCleanup(burner.wait)
+        t0 = time.time()
+        before, samples = source.reading(), []
+        while time.time() - t0 < 2.0:
+            time.sleep(0.1)
+            after = source.reading()
+            samples.append((before.t - t0, after.t - t0, dict(
+                hammer.reading_metrics(before, after))))
+            before = after
+        metric = "cpu_core_max_pct:cpu%d" % core
+        inside = [m for a, b, m in samples if 0.65 <= a and b <= 1.35]
+        outside = [m for a, b, m in samples if b <= 0.55 or a >= 1.45]
+        self.assertGreaterEqual(len(inside), 4, samples)
+        self.assertTrue(all(m.get(metric, 0) >= 90 for m in inside),
+                        samples)
+        self.assertTrue(all(m.get(metric, 0) < 90 for m in outside),
+                        samples)
+
+    @timed
+    def test_sizing_names_the_core_of_a_cpu_bound_target(self):
+        url = self.target("burn", self.cores[0])
+        proc = self.hammer(url, "-p", "1", "--sizing", "--sizing-max", "30",
+                           "--sizing-time", "4s", "--sizing-window", "0.5s",
+                           "--sizing-slo", "p95<20ms", "--monitor", "local",
+                           "--monitor-interval", "0.25",
+                           pin=[self.cores[1]])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        found = self.settings()["summary"]["bottleneck"]
+        self.assertEqual((found["host"], found["metric"]),
+                         ("local", "cpu_core_max_pct:cpu%d" % self.cores[0]),
+                         proc.stdout)
+        self.assertRegex(proc.stdout, r"\nsizing      breaking point: [^\n]+"
+                         r"\nbottleneck  local \(target\): one core at"
+                         r" \d+%% \(cpu_core_max_pct:cpu%d\) from [0-9.]+s,"
+                         r" when p95 passed 20.0ms\n" % self.cores[0])
+
+    @timed
+    def test_a_target_that_waits_saturates_no_resource(self):
+        url = self.target("sleep")
+        proc = self.hammer(url, "-p", "1", "--sizing", "--sizing-max", "24",
+                           "--sizing-time", "3s", "--sizing-window", "0.5s",
+                           "--sizing-slo", "p95<150ms", "--monitor", "local",
+                           "--monitor-interval", "0.25")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("\nbottleneck  no host resource saturated: look inside"
+                      " the application (locks, pools, a downstream"
+                      " service)\n", proc.stdout)
+        found = self.settings()["summary"]["bottleneck"]
+        self.assertIsNone(found["host"])
+
+    @timed
+    def test_a_saturated_generator_is_blamed_and_suspect(self):
+        """hammer on one core, as fast as it goes against a target on
+        another: its worker is the bottleneck, whatever the target."""
+        server = self.start_server()
+        proc = self.hammer(server.url, "-p", "1", "-c", "8", "--runtime",
+                           "1.5", "--monitor", "local", "--monitor-interval",
+                           "0.25", "--fail-if", "rps>1e9", "--fail-if",
+                           "trusted", pin=[self.cores[1]])
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        summary = self.settings()["summary"]
+        self.assertEqual(summary["bottleneck"]["host"], "generator",
+                         proc.stdout)
+        self.assertEqual(summary["trust"]["verdict"], "suspect")
+        self.assertRegex(proc.stdout, r"\nbottleneck  generator \(the"
+                         r" generator, hammer itself\): ")
+        self.assertIn("\ntrust       suspect: generator: ", proc.stdout)
+        self.assertIn("threshold   trusted: suspect FAILED", proc.stdout)
+
+
+class TestMonitorPanel(unittest.TestCase):
+    """The live view's monitor panel, and the README's metric table."""
+
+    def test_each_hosts_newest_instant(self):
+        samples = (sample_run("db1", "cpu_busy_pct", [10, 20])
+                   + sample_run("db1", "cpu_core_max_pct:cpu3", [50, 99.44])
+                   + sample_run("db1", "net_rx_mbps:lo", [1, 2])
+                   + sample_run("db1", "net_tx_mbps:eth0", [1, 3.5])
+                   + sample_run("generator", "mem_used_pct", [40.04],
+                                start=0.5))
+        self.assertEqual(hammer.latest_samples(samples), [
+            {"host": "db1", "at_s": 1.0, "cpu": 20.0, "core": "cpu3",
+             "core_max": 99.4, "mem": None, "net": 5.5, "load1": None},
+            {"host": "generator", "at_s": 0.5, "cpu": None, "core": None,
+             "core_max": None, "mem": 40.0, "net": None, "load1": None}])
+
+    def test_the_state_carries_the_panel(self):
+        view = hammer.LiveView(clock=FakeClock(100.0))
+        view.begin(make_plan("http://127.0.0.1:9/"), {}, [])
+        self.assertIsNone(view.state_data()["monitor"])
+
+        class Sampled(object):
+            def latest(self):
+                return {"hosts": [], "lost": ["db1"]}
+        view.monitor = Sampled()
+        self.assertEqual(view.state_data()["monitor"], {"hosts": [],
+                                                        "lost": ["db1"]})
+        view.begin(make_plan("http://127.0.0.1:9/"), {}, [])
+        self.assertIsNone(view.state_data()["monitor"])
+        self.assertIn('id="monitor-box"', hammer.WEB_PAGE)
+
+    def test_the_readme_lists_every_metric(self):
+        with open(os.path.join(HERE, "README.md")) as f:
+            section = f.read().split("## Monitoring: --monitor and the"
+                                     " verdicts")[1].split("\n## ")[0]
+        listed = set(re.findall(r"^\| `([a-z0-9_]+)", section, re.M))
+        listed |= set(re.findall(r", `([a-z0-9_]+)", section))
+        self.assertEqual(set(m for m, _ in hammer.MONITOR_METRICS)
+                         - listed, set())
+
+
+class TestMonitorWeb(WebTestCase):
+    """--web shows --monitor's hosts while the run goes on."""
+
+    def test_the_panel_during_a_run(self):
+        server = self.start_server()
+        self.web(server.url, "-c", "1", "-p", "1", "--runtime", "1.5",
+                 "--monitor", "local", "--monitor-interval", "0.2", "-o",
+                 "run.csv")
+        state = self.wait_state(lambda s: s["monitor"] and len(
+            s["monitor"]["hosts"]) == 2, "two hosts sampled")
+        hosts = state["monitor"]["hosts"]
+        self.assertEqual([h["host"] for h in hosts], ["generator", "local"])
+        self.assertTrue(all(0 <= h["cpu"] <= 100 and h["mem"] > 0
+                            for h in hosts), hosts)
+        self.assertEqual(state["monitor"]["lost"], [])
+        out, err = self.web_proc.communicate(timeout=30)
+        self.assertEqual(self.web_proc.returncode, 0, err)
+        self.assertIn("\nbottleneck  none: the run did not degrade\n", out)
 
 
 if __name__ == "__main__":

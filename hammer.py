@@ -13169,7 +13169,7 @@ Time options take 30, 30s, 500ms, 5m or 1h.  Exit codes: 0 run complete,
 
 
 def build_parser():
-    """The command line, in the README's groups; --help fits in 100
+    """The command line, in the README's groups; --help fits in 110
     lines at 80 columns (a test counts them)."""
     p = ArgumentParser(
         prog="hammer", formatter_class=HelpFormatter, epilog=HELP_EPILOG,

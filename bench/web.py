@@ -38,7 +38,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -205,20 +204,6 @@ def report(results, args, took_s):
     return "\n".join(lines) + "\n"
 
 
-def replace_section(path, text):
-    try:
-        with open(path) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = ""
-    if SECTION in old:
-        head, _, rest = old.partition(SECTION)
-        tail = rest.split("\n## ", 1)
-        old = head + ("## " + tail[1] if len(tail) > 1 else "")
-    with open(path, "w") as f:
-        f.write(old.rstrip("\n") + "\n\n" + text)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0)
@@ -233,25 +218,18 @@ def main():
     benchlib.ensure_venv_package("selenium", "selenium")
     kinds = ["plain", "web", "web-nopage"] + (["baseline"] if args.baseline
                                               else [])
-    results = dict((k, []) for k in kinds)
     started = time.time()
-    work = tempfile.mkdtemp(prefix="hammer-web-bench-")
-    nginx = None
-    try:
-        nginx, url = peers.start_nginx(work)
-        for r in range(args.rounds):
-            order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
-            for kind in order:
-                rps = one_run(kind, url, args, work, args.baseline)
-                results[kind].append(rps)
-                print("round %d %-8s %10.0f req/s" % (r + 1, kind, rps),
-                      flush=True)
-    finally:
-        peers.stop(nginx)
+
+    def show(r, kind, rps):
+        print("round %d %-8s %10.0f req/s" % (r, kind, rps), flush=True)
+    results = peers.race_nginx(
+        kinds, args.rounds, "hammer-web-bench-",
+        lambda kind, url, work: one_run(kind, url, args, work,
+                                        args.baseline), show)
     text = report(results, args, time.time() - started)
     print(text)
     if args.results:
-        replace_section(args.results, text)
+        benchlib.write_section(args.results, SECTION, text)
     return 0
 
 

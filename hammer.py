@@ -2273,6 +2273,10 @@ def rates(plan, stats, duration_s):
     """The open model's Rates over the time it sent: the runtime, or less
     when --sizing or a signal stopped it."""
     span = min(plan.runtime_s, duration_s) or plan.runtime_s
+    if plan.replay is not None and not plan.replay.loop:
+        # the log's own span (scaled), not the runtime's tail after it:
+        # the log's rate is its lines over that span
+        span = min(span, plan.replay.span_s / plan.replay.speed) or span
     i, n = plan.node or (1, 1)
     if plan.arrivals == "uniform":    # slot 0 is at the rate's first instant
         due = math.ceil(round(arrivals_by(plan.stages, span), 6))

@@ -9503,8 +9503,13 @@ class TestReplay(ScenarioTestCase):
             round(at, 6) for at in log_instants(text, 10.0)])
         self.assertEqual({(r.method, r.name, r.status) for r in rows},
                          {("GET", "/items/{id}", 200)})
-        self.assertIn("rate        the log's ", proc.stdout)
         s = self.settings()
+        # the log's own rate: its lines over its span, scaled by the speed
+        log_rps = 200 / (s["replay"]["span_s"] / 10.0)
+        self.assertIn("rate        the log's %.1f req/s, sent %.1f req/s"
+                      " (100.0%%) over %gs\n" % (
+                          log_rps, log_rps, s["replay"]["span_s"] / 10.0),
+                      proc.stdout)
         self.assertEqual((s["model"], s["shape"], s["arrivals"]),
                          ("open", "replay", "replay"))
         self.assertEqual(s["replay"], {

@@ -15,8 +15,10 @@ when missing, as bench/peers.py does).  It:
    starts nginx on CPU 0 (bench/peers.py's setup: one worker, access_log
    off, an 11-byte file), and runs
    `hammer.py URL --replay LOG -p 1 -c 64` as one process on CPU 1 under
-   GNU time.  From results.csv it takes the rate sent (rows / the run's
-   duration from results.csv.json) against the log's (lines / its span),
+   GNU time.  From results.csv it takes the rate sent (rows over the
+   span from the first send to the last) against the log's (lines over
+   the span from its first line's instant to its last, as hammer spread
+   them: results.csv.json's replay span_s),
    and each send's lateness (elapsed - scheduled: p50, p99, max), beside
    that of `--rate R` at the same rate, core and -c, run just after as a
    control (a box shared with other work shows in both).  Pass: the rate
@@ -93,17 +95,20 @@ def gnu_time(cmd, timeout_s, cwd=None):
 
 def lateness(csv_path):
     """A results.csv's sends less their slots, sorted; its rows; the rows
-    whose status is not 200."""
+    whose status is not 200; the span from its first send to its last."""
     late, count, errors = [], 0, 0
+    first, last = float("inf"), 0.0
     with open(csv_path) as f:
         next(f)
         for row in f:
             cells = row.split(",")
             count += 1
             errors += cells[2] != "200"
-            late.append(float(cells[0]) - float(cells[5]))
+            sent = float(cells[0])
+            first, last = min(first, sent), max(last, sent)
+            late.append(sent - float(cells[5]))
     late.sort()
-    return late, count, errors
+    return late, count, errors, last - first
 
 
 def bench_replay(work, rate, seconds):
@@ -126,14 +131,18 @@ def bench_replay(work, rate, seconds):
     control = lateness(control_csv)[0]
     with open(out_csv + ".json") as f:
         settings = json.load(f)
-    late, count, errors = lateness(out_csv)
+    late, count, errors, sent_span = lateness(out_csv)
     duration = settings["duration_s"]
-    sent_rps = count / duration
-    log_rps = lines / span
+    # both rates over their own span, first line (send) to last: the run
+    # goes on 50 ms past the last send for its answers
+    log_span = settings["replay"]["span_s"]
+    sent_rps = (count - 1) / sent_span if sent_span > 0 else 0.0
+    log_rps = (lines - 1) / log_span
     rate_line = re.search(r"^rate .*$", stdout, re.M)
     return {
         "lines": lines, "span_s": span, "rows": count, "errors": errors,
         "duration_s": duration, "log_rps": log_rps, "sent_rps": sent_rps,
+        "sent_span_s": sent_span, "log_span_s": log_span,
         "ratio": sent_rps / log_rps,
         "late_p50_ms": nearest_rank(late, 50) * 1000,
         "late_p99_ms": nearest_rank(late, 99) * 1000,
@@ -217,11 +226,12 @@ def report(args, r, i):
         " process on CPU 1." % (machine(), datetime.datetime.utcnow()
                                 .strftime("%Y-%m-%d %H:%M UTC")), "",
         "| --replay of a combined log | figure |", "|---|---|",
-        "| log | %d lines over %.3f s: %.1f req/s |" % (r["lines"],
-                                                      r["span_s"],
-                                                      r["log_rps"]),
-        "| sent | %d rows (%d errors) in %.3f s: %.1f req/s |" % (
-            r["rows"], r["errors"], r["duration_s"], r["sent_rps"]),
+        "| log | %d lines, first to last instant in %.4f s: %.1f req/s |"
+        % (r["lines"], r["log_span_s"], r["log_rps"]),
+        "| sent | %d rows (%d errors), first to last send in %.4f s (the"
+        " run %.3f s): %.1f req/s |" % (
+            r["rows"], r["errors"], r["sent_span_s"], r["duration_s"],
+            r["sent_rps"]),
         "| sent / the log's rate | %.4f (goal: within 1%%) %s |" % (
             r["ratio"], verdict(r["ok"])),
         "| lateness p50 / p99 / max | %.2f / %.2f / %.2f ms |" % (
@@ -234,7 +244,9 @@ def report(args, r, i):
                                                            r["wall_s"]),
         "| hammer's rate line | `%s` |" % r["summary_rate"],
         "| the box's 1-minute load average, before and after | %.2f, %.2f"
-        " (2 CPUs: above 2, other work shared them) |" % r["load"], "",
+        " (%d CPUs%s) |" % (r["load"] + (os.cpu_count(), (
+            ": more than that, other work shared them" if max(r["load"])
+            > os.cpu_count() else ""))), "",
         "| --import of a HAR | figure |", "|---|---|",
         "| HAR | %.1f MB, %d entries (%d kept, %s values correlated) |" % (
             i["har_mb"], i["entries"], i["kept"] or 0, i["correlated"]),

@@ -5514,9 +5514,10 @@ def replay_slots(plan, index, queue):
     slots = ReplaySlots(schedule, replay_entries(plan, queue, puts),
                         lambda: reader and reader[0].pump(step), puts)
     import gc
-    if hasattr(gc, "freeze"):   # Python 3.7+: a replay's requests outlive
-        gc.collect()            # a collection or two, and start full ones;
-        gc.freeze()             # those then skip what the worker holds now
+    freeze = getattr(gc, "freeze", None)    # Python 3.7+ (not on 3.6)
+    if freeze is not None:      # a replay's requests outlive a collection
+        gc.collect()            # or two, and start full ones; those then
+        freeze()                # skip what the worker holds now
     slots.counted = plan.requests is not None
     with slots.lock:    # open the log and parse ahead, before the start
         head = next(schedule, None)

@@ -1425,6 +1425,26 @@ class HypothesisTestCase(unittest.TestCase):
 
     fuzzed = "hammer's reader and parsers"
 
+    def mutation(self, templates, pieces, edits):
+        """A strategy: one of templates with up to `edits` random edits,
+        each an insert or a replace of one of pieces, or a delete of 1 to
+        8 characters (or bytes)."""
+        st = self.st
+
+        @st.composite
+        def mutate(draw):
+            text = draw(st.sampled_from(templates))
+            for _ in range(draw(st.integers(0, edits))):
+                at = draw(st.integers(0, len(text)))
+                op = draw(st.sampled_from("ird"))
+                if op == "d":
+                    text = text[:at] + text[at + draw(st.integers(1, 8)):]
+                else:
+                    piece = draw(st.sampled_from(pieces))
+                    text = text[:at] + piece + text[at + (op == "r"):]
+            return text
+        return mutate()
+
     def setUp(self):
         try:
             import hypothesis
@@ -2543,22 +2563,9 @@ class TestFuzz(HypothesisTestCase):
     FUZZ_READER_EXAMPLES + FUZZ_URL_EXAMPLES examples per run."""
 
     def streams(self):
-        st = self.st
-
-        @st.composite
-        def mutated(draw):
-            text = draw(st.sampled_from(FUZZ_TEMPLATES))
-            for _ in range(draw(st.integers(0, 4))):
-                at = draw(st.integers(0, len(text)))
-                op = draw(st.sampled_from("ird"))
-                if op == "d":
-                    text = text[:at] + text[at + draw(st.integers(1, 8)):]
-                else:
-                    piece = draw(st.sampled_from(FUZZ_PIECES))
-                    text = text[:at] + piece + text[at + (op == "r"):]
-            return text
-        return st.one_of(mutated(), mutated(), mutated(),
-                         st.binary(min_size=1, max_size=300))
+        mutated = self.mutation(FUZZ_TEMPLATES, FUZZ_PIECES, 4)
+        return self.st.one_of(mutated, mutated, mutated,
+                              self.st.binary(min_size=1, max_size=300))
 
     def test_reader_ends_by_its_deadline_with_its_own_errors(self):
         st = self.st
@@ -9634,21 +9641,8 @@ class TestRecordingFuzz(HypothesisTestCase):
     fuzzed = "hammer's HAR, curl and access log readers"
 
     def mutated(self, templates, pieces):
-        st = self.st
-
-        @st.composite
-        def mutate(draw):
-            text = draw(st.sampled_from(templates))
-            for _ in range(draw(st.integers(0, 5))):
-                at = draw(st.integers(0, len(text)))
-                op = draw(st.sampled_from("ird"))
-                if op == "d":
-                    text = text[:at] + text[at + draw(st.integers(1, 8)):]
-                else:
-                    piece = draw(st.sampled_from(pieces))
-                    text = text[:at] + piece + text[at + (op == "r"):]
-            return text
-        return st.one_of(mutate(), mutate(), st.text(max_size=200))
+        mutate = self.mutation(templates, pieces, 5)
+        return self.st.one_of(mutate, mutate, self.st.text(max_size=200))
 
     def only_usage_errors(self, call, strategy):
         @self.settings(FUZZ_RECORDING_EXAMPLES)

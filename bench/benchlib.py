@@ -5,6 +5,7 @@ descriptors from /proc.
 Development code (Linux, Python 3.6+), not part of hammer.
 """
 
+import json
 import os
 import re
 import shutil
@@ -184,11 +185,14 @@ def nearest_rank(sorted_values, p):
 class CpuRun(object):
     """What cpu_timed() saw: stdout, stderr, returncode, and GNU time's
     wall, user and system seconds (user and system include every child the
-    command waited for)."""
+    command waited for) and maximum resident set size in kB (of the biggest
+    process among them)."""
 
-    def __init__(self, out, err, returncode, wall_s, user_s, sys_s):
+    def __init__(self, out, err, returncode, wall_s, user_s, sys_s,
+                 max_rss_kb):
         self.out, self.err, self.returncode = out, err, returncode
         self.wall_s, self.user_s, self.sys_s = wall_s, user_s, sys_s
+        self.max_rss_kb = max_rss_kb
 
     @property
     def cpu_s(self):
@@ -196,14 +200,14 @@ class CpuRun(object):
 
 
 def cpu_timed(cmd, timeout_s, env=None):
-    """Run cmd under GNU time (`-f "%e %U %S"`) in a session of its own, and
+    """Run cmd under GNU time (`-f "%e %U %S %M"`) in a session of its own, and
     return a CpuRun whatever its exit code.  Past timeout_s the session is
     killed and subprocess.TimeoutExpired raised."""
     fd, report = tempfile.mkstemp(prefix="gnu-time-")
     os.close(fd)
     try:
         proc = subprocess.Popen(
-            [GNU_TIME, "-f", "%e %U %S", "-o", report] + cmd,
+            [GNU_TIME, "-f", "%e %U %S %M", "-o", report] + cmd,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True, start_new_session=True, env=env)
         try:
@@ -214,11 +218,21 @@ def cpu_timed(cmd, timeout_s, env=None):
             raise
         with open(report) as f:
             # "Command exited with non-zero status N" may come first
-            wall, user, system = (float(x) for x in
-                                  f.read().strip().splitlines()[-1].split())
+            wall, user, system, rss = (
+                float(x) for x in f.read().strip().splitlines()[-1].split())
     finally:
         os.remove(report)
-    return CpuRun(out, err, proc.returncode, wall, user, system)
+    return CpuRun(out, err, proc.returncode, wall, user, system, int(rss))
+
+
+def settings_of(csv_path):
+    """hammer's settings file beside csv_path (results.csv.json), or {}
+    when there is none."""
+    try:
+        with open(csv_path + ".json") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def replace_section(old, heading, section):

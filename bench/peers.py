@@ -17,16 +17,19 @@ bench/.venv; only what the chosen tools and checks use), then:
    access_log off, serving an 11-byte file at / (and the same file at
    /a/, /b/ and /c/, for bench/targets.txt);
 2. runs each load generator pinned to CPU 1, one process, for --duration
-   seconds at concurrency 16, 256 and 1: hammer.py (results.csv written as
-   normal), hammer.py --script bench/scenario_task.py (one task, GET /),
-   hammer.py --targets bench/targets.txt (3 weighted targets), wrk, ab -k,
-   Locust FastHttpUser and HttpUser (headless), and bench/seed_style.py.
-   The tools are interleaved, their order rotating each round, and the
-   table gives the median of --rounds rounds.  --tools (hammer,
-   hammer-base, hammer-script, hammer-targets, wrk, ab, locust-fast,
-   locust-plain, seed; comma-separated) and --concurrency choose a subset;
-   the report sets --script against Locust FastHttpUser and against plain
-   URL mode, and --targets against plain URL mode;
+   seconds at concurrency 16, 256 and 1: hammer.py (its default engine,
+   results.csv written as normal), hammer.py --engine threads (the same
+   hammer.py as it is, when it has no --engine), hammer.py --script
+   bench/scenario_task.py (one task, GET /), hammer.py --targets
+   bench/targets.txt (3 weighted targets), wrk, ab -k, Locust
+   FastHttpUser and HttpUser (headless), and bench/seed_style.py.  The
+   tools are interleaved, their order rotating each round, and the table
+   gives the median of --rounds rounds.  --tools (hammer, hammer-threads,
+   hammer-base, hammer-script, hammer-targets, hammer-locust, wrk, ab,
+   locust-fast, locust-plain, seed; comma-separated) and --concurrency
+   choose a subset; the report sets each engine against wrk (req/s at 16
+   and 256, p99 at 256), --script against Locust FastHttpUser and against
+   plain URL mode, and --targets against plain URL mode;
 3. with --baseline FILE, measures before and after: FILE, another
    hammer.py (say `git show HEAD:hammer.py > /tmp/hammer_base.py`), races
    as one more tool, "hammer-base", run exactly like hammer.py, and the
@@ -47,6 +50,14 @@ Latency percentiles are exact nearest-rank values over every response:
 hammer's and seed_style's from their CSV rows, Locust's from every response
 time it measured (bench/locustfile.py keeps them), ab's from its -e table
 and wrk's from its --latency table.
+
+Both engines beside wrk, about 2 minutes:
+
+    python3 bench/peers.py --tools hammer,hammer-threads,wrk \
+        --concurrency 16,256 --rounds 3 --soak 0 --scale-threads 0 \
+        --no-multi --results -
+
+bench/engine.py measures the rest of the event loop's targets.
 
 A quick before-and-after check of a change to hammer.py, about 80 s:
 
@@ -92,6 +103,7 @@ LOCUSTFILE = os.path.join(benchlib.HERE, "locustfile.py")
 LOCUST = os.path.join(benchlib.VENV, "bin", "locust")
 DEFAULT_RESULTS = os.path.join(benchlib.HERE, "RESULTS.md")
 SERVER_CPU, CLIENT_CPU = 0, 1
+NGINX_CONNECTIONS = 4096         # each nginx worker's, by default
 CONCURRENCIES = (16, 256, 1)     # the default --concurrency
 BODY = b"hello world"            # the 11-byte file
 TARGET_DIRS = ("a", "b", "c")    # bench/targets.txt's /a/, /b/ and /c/
@@ -105,7 +117,9 @@ STARTUP_TIMEOUT_S = 10.0
 
 # The issue's targets, each read as its comment says.
 TARGETS = {
-    "wrk": 0.75,          # hammer/wrk req/s at concurrency 16, at least
+    "wrk": 0.95,          # hammer/wrk req/s at concurrency 16, at least
+    "wrk@256": 0.9,       # hammer/wrk req/s at concurrency 256, at least
+    "p99@256": 2.0,       # hammer's p99 / wrk's at concurrency 256, at most
     "locust-fast": 5.0,   # hammer/Locust FastHttpUser, at least
     "seed": 8.0,          # hammer/seed_style, at least
     "p50_us": 30.0,       # hammer's p50 minus wrk's at concurrency 1, at most
@@ -130,10 +144,11 @@ OWN_SECTIONS = ("## Throughput and latency", "## Ratios", "## Before and after",
 NGINX_CONF = """\
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
+worker_rlimit_nofile {nofile};
 pid {dir}/nginx.pid;
 error_log {dir}/error.log;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     keepalive_requests 100000000;
@@ -143,7 +158,7 @@ http {{
     uwsgi_temp_path {dir}/tmp;
     scgi_temp_path {dir}/tmp;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port} backlog=4096;
         root {dir}/www;
 {locations}    }}
 }}
@@ -247,26 +262,47 @@ def _find(pattern, text):
 
 
 def pinned(cpu, cmd):
-    return ["taskset", "-c", str(cpu)] + cmd
+    """cmd on CPU cpu; cmd as it is for None (any CPU)."""
+    return cmd if cpu is None else ["taskset", "-c", str(cpu)] + cmd
 
 
 def hammer_cmd(url, processes, threads, runtime_s, out_csv, script=HAMMER,
-               extra=()):
-    """hammer.py (or script, another version of it) on CPU 1, quiet, writing
-    its rows to out_csv; extra: more options (--script FILE, --targets
-    FILE)."""
-    return pinned(CLIENT_CPU, [
-        sys.executable, script, url, "-p", str(processes), "-t", str(threads),
+               extra=(), cpu=CLIENT_CPU):
+    """hammer.py (or script, another version of it) on CPU cpu, quiet,
+    writing its rows to out_csv: `-p processes -t threads`, or, for
+    processes None, hammer's default -p and `-c threads` users in all;
+    extra: more options (--script FILE, --targets FILE)."""
+    users = (["-p", str(processes), "-t", str(threads)] if processes
+             else ["-c", str(threads)])
+    return pinned(cpu, [sys.executable, script, url] + users + [
         "--runtime", "%gs" % runtime_s, "-q", "-o", out_csv] + list(extra))
 
 
 def hammer_lacks(option):
     """hammer.py's --help does not name option (a hammer.py from before
     --script and --targets)."""
-    out = subprocess.run([sys.executable, HAMMER, "--help"],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         universal_newlines=True).stdout
-    return not re.search(r"(^|[\s,\[])%s\b" % re.escape(option), out)
+    return _lacks(HAMMER, option)
+
+
+_HELP = {}      # script -> its --help
+
+
+def _lacks(script, option):
+    if script not in _HELP:
+        _HELP[script] = subprocess.run(
+            [sys.executable, script, "--help"], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, universal_newlines=True).stdout
+    return not re.search(r"(^|[\s,\[])%s\b" % re.escape(option),
+                         _HELP[script])
+
+
+def engine_options(engine, script=HAMMER):
+    """hammer's options that choose engine: [] when script has no --engine
+    (a hammer.py from before the event loop, whose one engine is
+    threads), or engine is None (hammer's default)."""
+    if engine is None or _lacks(script, "--engine"):
+        return []
+    return ["--engine", engine]
 
 
 def run(cmd, timeout_s, env=None, ok_codes=(0,)):
@@ -290,6 +326,20 @@ def run(cmd, timeout_s, env=None, ok_codes=(0,)):
                                                 proc.returncode,
                                                 (out + err)[-2000:]))
     return out
+
+
+def run_timed(cmd, timeout_s, env=None, ok_codes=(0,)):
+    """Run cmd under GNU time in its own process group: a benchlib.CpuRun,
+    or BenchError."""
+    try:
+        res = benchlib.cpu_timed(cmd, timeout_s, env=env)
+    except subprocess.TimeoutExpired:
+        raise BenchError("%s: still running after %.0f s, killed"
+                         % (" ".join(cmd), timeout_s))
+    if res.returncode not in ok_codes:
+        raise BenchError("%s exited %d:\n%s" % (
+            " ".join(cmd), res.returncode, (res.out + res.err)[-2000:]))
+    return res
 
 
 def remove(path):
@@ -340,8 +390,10 @@ def race_nginx(kinds, rounds, prefix, one, show):
     return results
 
 
-def start_nginx(work, dirs=TARGET_DIRS, locations=""):
-    """nginx with one worker on CPU 0 serving the 11-byte file at / and in
+def start_nginx(work, dirs=TARGET_DIRS, locations="", workers=1,
+                cpu=SERVER_CPU, connections=NGINX_CONNECTIONS):
+    """nginx with `workers` workers on CPU cpu (None: any CPU), each taking
+    up to `connections` connections, serving the 11-byte file at / and in
     each of dirs (bench/targets.txt's /a/ ...), in work/nginx, its
     config's server block ending with locations ({dir}: work/nginx):
     (proc, url)."""
@@ -356,9 +408,11 @@ def start_nginx(work, dirs=TARGET_DIRS, locations=""):
     port = free_port()
     conf = os.path.join(root, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(dir=root, port=port,
+        f.write(NGINX_CONF.format(dir=root, port=port, workers=workers,
+                                  connections=connections,
+                                  nofile=2 * connections + 100,
                                   locations=locations.format(dir=root)))
-    proc = subprocess.Popen(pinned(SERVER_CPU, [
+    proc = subprocess.Popen(pinned(cpu, [
         "nginx", "-c", conf, "-p", root, "-e", os.path.join(root, "error.log")]),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True)
@@ -420,12 +474,17 @@ def slow_server_main(port):
 
 class Tools(object):
     """Runs each load generator once: a dict of req/s, requests, errors,
-    p50_s and p99_s (and a note)."""
+    p50_s and p99_s (and a note; and for hammer, the engine its settings
+    file names).  cpu: the CPU each runs on (None: any); processes:
+    hammer's -p (None: its default, with -c users in all); wrk_threads:
+    wrk's -t; gnu_time: each runs under GNU time, and the dict gives its
+    cpu_s (user + system) and cpu_per_req_s too."""
 
-    NAMES = ("hammer", "hammer-base", "hammer-script", "hammer-targets",
-             "hammer-locust", "wrk", "ab", "locust-fast", "locust-plain",
-             "seed")
+    NAMES = ("hammer", "hammer-threads", "hammer-base", "hammer-script",
+             "hammer-targets", "hammer-locust", "wrk", "ab", "locust-fast",
+             "locust-plain", "seed")
     LABELS = {"hammer": "hammer.py",
+              "hammer-threads": "hammer.py --engine threads",
               "hammer-script": "hammer.py --script (one task)",
               "hammer-targets": "hammer.py --targets (3 targets)",
               "hammer-locust": "hammer.py -f bench/locustfile.py FastUser",
@@ -434,10 +493,14 @@ class Tools(object):
               "locust-plain": "Locust HttpUser",
               "seed": "seed_style.py (2010 design)"}
 
-    def __init__(self, url, work, duration_s, baseline=None):
+    def __init__(self, url, work, duration_s, baseline=None, cpu=CLIENT_CPU,
+                 processes=1, wrk_threads=1, gnu_time=False):
         self.url, self.work, self.duration_s = url, work, duration_s
         self.timeout_s = duration_s + RUN_GRACE_S
         self.baseline = baseline and os.path.abspath(baseline)
+        self.cpu, self.processes = cpu, processes
+        self.wrk_threads, self.gnu_time = wrk_threads, gnu_time
+        self.cpu_s = None       # the last run's, under GNU time
 
     @classmethod
     def labels(cls, baseline=None):
@@ -446,23 +509,50 @@ class Tools(object):
             "hammer-base": "hammer.py (baseline %s)" % baseline})
 
     def run(self, name, concurrency):
-        return getattr(self, name.replace("-", "_"))(concurrency)
+        res = getattr(self, name.replace("-", "_"))(concurrency)
+        if self.gnu_time:
+            res.update(cpu_s=self.cpu_s,
+                       cpu_per_req_s=self.cpu_s / max(1, res["requests"]))
+        return res
 
-    def hammer(self, c, processes=1, url=None, script=HAMMER,
-               csv_name="hammer.csv", extra=(), cmd=None):
+    def _run(self, cmd, env=None, ok_codes=(0,)):
+        """cmd on the tools' CPU: its stdout, or BenchError."""
+        cmd = pinned(self.cpu, cmd)
+        if not self.gnu_time:
+            return run(cmd, self.timeout_s, env=env, ok_codes=ok_codes)
+        res = run_timed(cmd, self.timeout_s, env=env, ok_codes=ok_codes)
+        self.cpu_s = res.cpu_s
+        return res.out
+
+    def hammer(self, c, processes=None, url=None, script=HAMMER,
+               csv_name="hammer.csv", extra=(), cmd=None, engine=None):
+        """hammer.py at c users, with the tools' -p unless processes is
+        given, and with --engine engine (None: its default)."""
         out_csv = os.path.join(self.work, csv_name)
-        text = run(cmd(out_csv) if cmd else hammer_cmd(
-            url or self.url, processes, c, self.duration_s, out_csv, script,
-            extra), self.timeout_s)
+        remove(out_csv + ".json")   # never read an earlier run's settings
+        extra = list(extra) + engine_options(engine, script)
+        text = self._run(cmd(out_csv) if cmd else hammer_cmd(
+            url or self.url, processes or self.processes, c, self.duration_s,
+            out_csv, script, extra, cpu=None))
         requests, rate, warning = parse_hammer(text)
         rows, errors, times = csv_latencies(out_csv)
         if rows != requests:
             raise BenchError("%s reported %d requests but wrote %d rows"
                              % (script, requests, rows))
+        ran = benchlib.settings_of(out_csv).get("engine") or "threads"
+        if engine is not None and ran != engine:
+            raise BenchError("%s --engine %s ran %s (its settings file says)"
+                             % (script, engine, ran))
         return dict(rate=rate, requests=requests, errors=errors,
                     p50_s=nearest_rank(times, 50),
-                    p99_s=nearest_rank(times, 99),
+                    p99_s=nearest_rank(times, 99), engine=ran,
                     note="saturated" if warning else "")
+
+    def hammer_threads(self, c):
+        """hammer.py --engine threads (hammer.py as it is when it has no
+        --engine)."""
+        return self.hammer(c, csv_name="hammer-threads.csv",
+                           engine="threads")
 
     def hammer_base(self, c):
         """The --baseline hammer.py, run exactly like hammer."""
@@ -485,7 +575,7 @@ class Tools(object):
         """hammer.py -f bench/locustfile.py FastUser: Locust's own command
         line (-H, -u, -r, -t), the file Locust FastHttpUser runs."""
         def cmd(out_csv):
-            return pinned(CLIENT_CPU, [
+            return ([
                 sys.executable, HAMMER, "-f", LOCUSTFILE, "FastUser", "-H",
                 self.url.rstrip("/"), "--headless", "-p", "1", "-u", str(c),
                 "-r", str(c * LOCUST_SPAWN_PER_USER), "-t",
@@ -493,9 +583,9 @@ class Tools(object):
         return self.hammer(c, csv_name="hammer-locust.csv", cmd=cmd)
 
     def wrk(self, c):
-        text = run(pinned(CLIENT_CPU, [
-            "wrk", "-t1", "-c%d" % c, "-d%ds" % self.duration_s, "--latency",
-            self.url]), self.timeout_s)
+        text = self._run([
+            "wrk", "-t%d" % self.wrk_threads, "-c%d" % c,
+            "-d%ds" % self.duration_s, "--latency", self.url])
         rate, requests, errors, p50, p99 = parse_wrk(text)
         return dict(rate=rate, requests=requests, errors=errors, p50_s=p50,
                     p99_s=p99, note="")
@@ -504,10 +594,9 @@ class Tools(object):
         table = os.path.join(self.work, "ab.csv")
         remove(table)
         # -n after -t: ab's -t alone stops at 50,000 requests
-        text = run(pinned(CLIENT_CPU, [
+        text = self._run([
             "ab", "-k", "-q", "-c", str(c), "-t", str(self.duration_s),
-            "-n", str(200000 * self.duration_s), "-e", table, self.url]),
-            self.timeout_s)
+            "-n", str(200000 * self.duration_s), "-e", table, self.url])
         with open(table) as f:
             rate, requests, errors, p50, p99 = parse_ab(text, f.read())
         return dict(rate=rate, requests=requests, errors=errors, p50_s=p50,
@@ -517,11 +606,11 @@ class Tools(object):
         kept = os.path.join(self.work, "locust.json")
         env = dict(os.environ, HAMMER_BENCH_LATENCIES=kept)
         remove(kept)    # never read a file an earlier run left
-        run(pinned(CLIENT_CPU, [
+        self._run([
             LOCUST, "-f", LOCUSTFILE, user_class, "--headless", "-u", str(c),
             "-r", str(c * LOCUST_SPAWN_PER_USER), "-t",
             "%ds" % self.duration_s, "-H", self.url.rstrip("/"),
-            "--only-summary", "--loglevel", "ERROR"]), self.timeout_s,
+            "--only-summary", "--loglevel", "ERROR"],
             env=env, ok_codes=(0, 1))   # 1: some requests failed, counted
         with open(kept) as f:
             rate, requests, failures, times = parse_locust_run(json.load(f))
@@ -537,10 +626,9 @@ class Tools(object):
 
     def seed(self, c):
         out_csv = os.path.join(self.work, "seed.csv")
-        text = run(pinned(CLIENT_CPU, [
+        text = self._run([
             sys.executable, SEED, self.url, "--threads", str(c),
-            "--runtime", str(self.duration_s), "--output", out_csv]),
-            self.timeout_s)
+            "--runtime", str(self.duration_s), "--output", out_csv])
         rate = float(_find(r"= ([\d.]+) req/s", text))
         rows, errors, times = csv_latencies(out_csv)
         return dict(rate=rate, requests=rows, errors=errors,
@@ -701,14 +789,17 @@ def summarise(results):
             p99_s=median([r["p99_s"] for r in runs]),
             errors=sum(r["errors"] for r in runs),
             requests=sum(r["requests"] for r in runs),
+            engines=sorted(set(r.get("engine") for r in runs) - {None}),
+            cpu_per_req_s=(median([r["cpu_per_req_s"] for r in runs])
+                           if "cpu_per_req_s" in runs[0] else None),
             notes=sorted(set(r["note"] for r in runs if r["note"])))
     return out
 
 
-def round_ratios(results, a, b, c):
-    """a/b req/s within each round at concurrency c (same round: the two
-    ran minutes apart at most)."""
-    return [x["rate"] / y["rate"]
+def round_ratios(results, a, b, c, key="rate"):
+    """a/b of key (req/s) within each round at concurrency c (same round:
+    the two ran minutes apart at most)."""
+    return [x[key] / y[key]
             for x, y in zip(results[(a, c)], results[(b, c)])]
 
 
@@ -785,12 +876,20 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
         "- Target: nginx on 127.0.0.1, one worker pinned to CPU %d, "
         "access_log off, an 11-byte file. Each load generator runs as one "
         "process pinned to CPU %d." % (SERVER_CPU, CLIENT_CPU),
+    ] + ceiling_lines(s, concurrencies) + [
         "- Each run lasts %d s. The tools take turns, in an order that "
         "rotates each round, and every figure is the median of %d rounds."
         % (args.duration, args.rounds),
         "- Latency is exact nearest-rank percentiles over every response. "
         "hammer writes results.csv as usual in every run.",
     ]
+    engines = [(labels[n], ", ".join(s[(n, c)]["engines"]))
+               for n in names for c in concurrencies[:1]
+               if s[(n, c)]["engines"]]
+    if engines:
+        lines.append("- Engines, as each hammer's settings file "
+                     "(results.csv.json) names it: %s." % ", ".join(
+                         "%s: %s" % e for e in engines))
     if "hammer-base" in names:
         lines.append(
             "- %s is another hammer.py, run exactly as hammer.py is, as "
@@ -835,6 +934,7 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
             "nginx, set the pace.",
         ]
     short = dict(labels, hammer="hammer", **{
+        "hammer-threads": "hammer --engine threads",
         "hammer-base": "baseline", "hammer-script": "hammer --script",
         "hammer-targets": "hammer --targets",
         "hammer-locust": "hammer -f locustfile"})
@@ -847,26 +947,42 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
             short[a], short[b], c, value, min(per_round),
             max(per_round)), value
 
-    def ratio_line(other, c, target):
-        text, value = ratio_cells("hammer", other, c)
+    def ratio_line(one, other, c, target, key="rate", most=False):
+        if key == "rate":
+            text, value = ratio_cells(one, other, c)
+        else:
+            value = s[(one, c)][key] / s[(other, c)][key]
+            per_round = round_ratios(results, one, other, c, key)
+            text = "| %s %s / %s's | %d | %.2f | %.2f to %.2f |" % (
+                short[one], key[:3], short[other], c, value,
+                min(per_round), max(per_round))
         if target is None:
             return text + " |"
-        return text + " at least %g: %s |" % (target, verdict(value >= target))
+        return text + " at %s %g: %s |" % (
+            "most" if most else "least", target,
+            verdict(value <= target if most else value >= target))
 
     def ran(*keys):
         return all(key in s for key in keys)
 
-    ratios = [ratio_line(other, c, target)
-              for other, c, target in (
-                  ("wrk", 16, TARGETS["wrk"]),
-                  ("locust-fast", 16, TARGETS["locust-fast"]),
-                  ("seed", 16, TARGETS["seed"]),
-                  ("ab", 16, None),
-                  ("locust-plain", 16, None),
-                  ("wrk", 256, None),
-                  ("locust-fast", 256, None),
-                  ("seed", 256, None))
-              if ran(("hammer", c), (other, c))]
+    ratios = [ratio_line(one, other, c, target, key, key != "rate")
+              for one, other, c, target, key in (
+                  ("hammer", "wrk", 16, TARGETS["wrk"], "rate"),
+                  ("hammer", "wrk", 256, TARGETS["wrk@256"], "rate"),
+                  ("hammer", "wrk", 256, TARGETS["p99@256"], "p99_s"),
+                  ("hammer-threads", "wrk", 16, None, "rate"),
+                  ("hammer-threads", "wrk", 256, None, "rate"),
+                  ("hammer-threads", "wrk", 256, None, "p99_s"),
+                  ("hammer", "hammer-threads", 16, None, "rate"),
+                  ("hammer", "hammer-threads", 256, None, "rate"),
+                  ("hammer", "locust-fast", 16, TARGETS["locust-fast"],
+                   "rate"),
+                  ("hammer", "seed", 16, TARGETS["seed"], "rate"),
+                  ("hammer", "ab", 16, None, "rate"),
+                  ("hammer", "locust-plain", 16, None, "rate"),
+                  ("hammer", "locust-fast", 256, None, "rate"),
+                  ("hammer", "seed", 256, None, "rate"))
+              if ran((one, c), (other, c))]
     lines += ["", "## Ratios", ""]
     if ratios:
         lines += [
@@ -967,6 +1083,17 @@ def report(args, summary, results, scale, soak, multi, started, elapsed_s):
               "root for apt-get when tools are missing)." % args.argv_text,
               ""]
     return lines
+
+
+def ceiling_lines(s, concurrencies):
+    """The report's line on nginx's ceiling: wrk's req/s, the fastest
+    client's, at each concurrency it ran."""
+    rates = ["%s req/s at concurrency %d" % ("{:,.0f}".format(
+        s[("wrk", c)]["rate"]), c) for c in concurrencies if ("wrk", c) in s]
+    if not rates:
+        return []
+    return ["- nginx's ceiling on this box, as wrk reached it: %s. A slower "
+            "target would hide the client's cost." % ", ".join(rates)]
 
 
 def before_after(s, ratio_cells, ran, labels):

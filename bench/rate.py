@@ -52,7 +52,6 @@ minute: 2 s runs, ladder 0.7,0.9.  The full run takes about 4 minutes:
 
 import argparse
 import datetime
-import json
 import math
 import os
 import platform
@@ -66,7 +65,7 @@ import time
 import benchlib
 from benchlib import median, nearest_rank
 from peers import (BenchError, CLIENT_CPU, SERVER_CPU, HAMMER, pinned,
-                   start_nginx, stop, us, verdict, machine)
+                   run_timed, start_nginx, stop, us, verdict, machine)
 
 SECTION = "## Open model (--rate)"
 OPEN_C = 64                 # hammer's -c, and hey's, in the open model
@@ -103,15 +102,6 @@ def parse_hammer_text(text):
                          + text[-2000:])
     warnings = re.findall(r"^warning: (.*)$", text, re.M)
     return int(m.group(1)), float(m.group(2)), warnings
-
-
-def read_settings(csv_path):
-    """results.csv.json beside csv_path, or {} when there is none."""
-    try:
-        with open(csv_path + ".json") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
 
 
 def hammer_rows(lines):
@@ -271,15 +261,7 @@ def peers_arg(text):
 def cpu_run(cmd, timeout_s, ok_codes=(0,)):
     """cmd under GNU time, pinned to CPU 1: a benchlib.CpuRun, or
     BenchError."""
-    try:
-        res = benchlib.cpu_timed(pinned(CLIENT_CPU, cmd), timeout_s)
-    except subprocess.TimeoutExpired:
-        raise BenchError("%s: still running after %.0f s, killed"
-                         % (" ".join(cmd), timeout_s))
-    if res.returncode not in ok_codes:
-        raise BenchError("%s exited %d:\n%s" % (
-            " ".join(cmd), res.returncode, (res.out + res.err)[-2000:]))
-    return res
+    return run_timed(pinned(CLIENT_CPU, cmd), timeout_s, ok_codes=ok_codes)
 
 
 def cpu_figures(res, requests):
@@ -330,7 +312,7 @@ class Bench(object):
             self.timeout_s)
         requests, text_rps, warnings = parse_hammer_text(res.out)
         rows = read_hammer_rows(out_csv)
-        summary = read_settings(out_csv).get("summary") or {}
+        summary = benchlib.settings_of(out_csv).get("summary") or {}
         notes = []
         if rows["rows"] != requests:
             notes.append("the summary says %d requests, results.csv has %d "
@@ -354,7 +336,7 @@ class Bench(object):
              "%gs" % self.runtime_s], out_csv), self.timeout_s)
         requests, text_rps, warnings = parse_hammer_text(res.out)
         rows = read_hammer_rows(out_csv)
-        settings = read_settings(out_csv)
+        settings = benchlib.settings_of(out_csv)
         summary = settings.get("summary") or {}
         if not rows["has_scheduled"]:
             raise BenchError("%s has no scheduled column: does %s have "
@@ -872,6 +854,21 @@ def log_peer(log, r):
         + "".join("\n         ! " + n for n in r["notes"]))
 
 
+def climb(open_run, fractions, closed_max):
+    """open_run(target) at each fraction of closed_max in turn, until one
+    misses accurate(): (the runs, each with its "fraction", and the last
+    run met or None)."""
+    ladder, sustained = [], None
+    for fraction in fractions:
+        r = dict(open_run(int(round(fraction * closed_max))),
+                 fraction=fraction)
+        ladder.append(r)
+        if not accurate(r):
+            break
+        sustained = r
+    return ladder, sustained
+
+
 def measure(bench, args, log):
     """Every run, in order: a dict of what the report needs."""
     fixed = {}
@@ -905,14 +902,8 @@ def measure(bench, args, log):
             r = getattr(bench, name)(target)
             peer_runs.setdefault(target, []).append(r)
             log_peer(log, r)
-    ladder, sustained = [], None
-    for fraction in args.ladder:
-        r = dict(open_run(int(round(fraction * closed_max)), "ladder"),
-                 fraction=fraction)
-        ladder.append(r)
-        if not accurate(r):
-            break
-        sustained = r
+    ladder, sustained = climb(lambda target: open_run(target, "ladder"),
+                              args.ladder, closed_max)
     closed.append(bench.closed())
     log("closed   -c %d: %s req/s (after)" % (CLOSED_C,
                                               rps(closed[1]["rate"])))

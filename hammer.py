@@ -5846,14 +5846,6 @@ def _wait(ready, deadline, clock):
         raise socket.timeout("timed out")
 
 
-def _recv_more(sock, ready, deadline, clock):
-    _wait(ready, deadline, clock)
-    data = sock.recv(RECV_SIZE_B)
-    if not data:
-        raise ResponseError("closed", "connection closed mid-response")
-    return data
-
-
 # Body bytes are counted, never read: every user of a process receives them
 # into this one buffer, so a user costs no 64 kB of its own.
 DISCARD = bytearray(RECV_SIZE_B)
@@ -5879,33 +5871,6 @@ class Body(object):
     def value(self):
         parts = self.parts
         return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def _skip(sock, ready, count, scratch, deadline, clock, body=None):
-    """Read exactly count bytes, kept in body (a Body) when given."""
-    view = memoryview(scratch)
-    size = len(scratch)
-    while count > 0:
-        _wait(ready, deadline, clock)
-        n = sock.recv_into(view, count if count < size else size)
-        if not n:
-            raise ResponseError("closed", "connection closed mid-body")
-        if body is not None:
-            body.add(view[:n])
-        count -= n
-
-
-def _read_to_close(sock, ready, total, scratch, deadline, clock, body=None):
-    """A body that ends when the server closes: its length."""
-    view = memoryview(scratch)
-    while True:
-        _wait(ready, deadline, clock)
-        n = sock.recv_into(scratch)
-        if not n:
-            return total
-        if body is not None:
-            body.add(view[:n])
-        total += n
 
 
 # Header lookups search the lowercased head for these, built once.  A
@@ -5974,21 +5939,6 @@ def _head_end(buf):
     return -1, -1
 
 
-def _read_head(sock, ready, buf, deadline, clock):
-    """Read until buf holds a whole response head: (buf, end, start)."""
-    while True:
-        if not b"HTTP/".startswith(buf[:5]):
-            raise ResponseError("protocol", "not an HTTP response: %r"
-                                % buf[:40])
-        end, start = _head_end(buf)
-        if end >= 0:
-            return buf, end, start
-        if len(buf) >= MAX_HEAD_B:
-            raise ResponseError("protocol", "response head longer than %d"
-                                " bytes" % MAX_HEAD_B)
-        buf += _recv_more(sock, ready, deadline, clock)
-
-
 # Memos of what a run's responses repeat, each value checked once: a
 # status line's first 13 bytes -> its code, and the bytes after
 # "content-length:" (CONTENT_LENGTH_WINDOW of them) -> the length.
@@ -6030,24 +5980,6 @@ def _length(head, i):
     return length
 
 
-def _line(sock, ready, data, pos, limit, deadline, clock):
-    """The line at data[pos:] without its CRLF or LF: (line, data, the
-    position after it).  A line longer than limit is a protocol error."""
-    nl = data.find(b"\n", pos)
-    while nl < 0:
-        if len(data) - pos > limit:
-            raise ResponseError("protocol", "line longer than %d bytes in a"
-                                " chunked body" % limit)
-        data = data[pos:] + _recv_more(sock, ready, deadline, clock)
-        pos = 0
-        nl = data.find(b"\n")
-    if nl - pos > limit + 1:
-        raise ResponseError("protocol", "line longer than %d bytes in a"
-                            " chunked body" % limit)
-    line = data[pos:nl]
-    return line[:-1] if line.endswith(b"\r") else line, data, nl + 1
-
-
 def _chunk_size(line):
     """A chunk-size line (extensions allowed) -> its size: hex digits only,
     at most MAX_CHUNK_SIZE_DIGITS of them."""
@@ -6058,134 +5990,253 @@ def _chunk_size(line):
     return int(digits, 16)
 
 
-def _read_chunked(sock, ready, data, pos, scratch, deadline, clock,
-                  body=None):
-    """Read a chunked body that starts at data[pos:]: (its length, whether
-    more bytes came after its end); its data kept in body when given."""
-    total = 0
-    while True:
-        line, data, pos = _line(sock, ready, data, pos, MAX_CHUNK_LINE_B,
-                                deadline, clock)
-        size = _chunk_size(line)
-        if size == 0:
-            break
-        total += size
-        have = len(data) - pos
-        if body is not None:
-            body.add(data[pos:pos + size])
-        if have >= size:
-            pos += size
-        else:
-            _skip(sock, ready, size - have, scratch, deadline, clock, body)
-            data, pos = b"", 0
-        line, data, pos = _line(sock, ready, data, pos, MAX_CHUNK_LINE_B,
-                                deadline, clock)
-        if line:
-            raise ResponseError("protocol", "chunk longer than its size")
-    trailers = 0
-    while True:     # trailer fields, up to the empty line
-        line, data, pos = _line(sock, ready, data, pos, MAX_HEAD_B, deadline,
-                                clock)
-        if not line:
-            return total, pos < len(data)
-        trailers += len(line)
-        if trailers > MAX_HEAD_B:
-            raise ResponseError("protocol", "trailer longer than %d bytes"
-                                % MAX_HEAD_B)
-
-
-def read_response(sock, ready, buf, head_request, scratch, deadline, clock,
-                  body=None):
-    """Read one response whose first bytes are buf; ready is the
-    connection's readiness(), and no read waits past the deadline.  A
-    script's request passes body, a Body, to keep the head and body.
-
-    Returns (status, body bytes, keep): keep is True when the connection
-    may carry the next request, False when it must close, STRAY when bytes
-    beyond the response came with it.  Raises ResponseError (protocol,
-    closed) or OSError (socket.timeout at the deadline).  Framing follows
-    RFC 9112 section 6.3: Transfer-Encoding chunked wins over a
-    Content-Length (and the connection then closes), disagreeing lengths
-    are an error.  The common case, a whole head with CRLF lines and one
-    Content-Length, takes the fewest steps.
-    """
-    end = buf.find(CRLFCRLF)
-    start = end + 4
-    if end < 0:
-        buf, end, start = _read_head(sock, ready, buf, deadline, clock)
-    try:
-        status = STATUS_CODES[buf[:13]]
-    except KeyError:
-        status = _status(buf)
-    while status < 200 and status != 101:   # 1xx: the real one follows
-        buf, end, start = _read_head(sock, ready, buf[start:], deadline,
-                                     clock)
-        status = _status(buf)
-    head = buf[:end].lower()
-    if body is not None:
-        body.head = buf[:end]
-        body.cookies = head.find(b"\nset-cookie:") >= 0
-    keep = True
-    # (find(), not `in`: bytes.__contains__ raises and clears a TypeError
-    # inside, testing for an int, which costs more than the search)
-    if head.find(b"close") >= 0 or buf[7] == 48:    # or HTTP/1.0
-        conn = _header_value(head, CONNECTION)
-        keep = (conn.find(b"keep-alive") >= 0 if buf[7] == 48
-                else conn.find(b"close") < 0)
-    if head_request or status in NO_BODY_STATUSES:
-        if status == 101:
-            keep = False    # the connection no longer speaks HTTP/1.1
-        elif keep and len(buf) > start:
-            keep = STRAY
-        return status, 0, keep
-    if head.find(TRANSFER_ENCODING) >= 0:
-        return _read_coded(sock, ready, buf, head, start, keep, status,
-                           scratch, deadline, clock, body)
-    i = head.find(CONTENT_LENGTH) + 16      # 16: len(CONTENT_LENGTH)
-    if i < 16:       # no Content-Length: the body ends when the server closes
-        if body is not None:
-            body.add(buf[start:])
-        return status, _read_to_close(sock, ready, len(buf) - start, scratch,
-                                      deadline, clock, body), False
-    if head.find(CONTENT_LENGTH, i) >= 0:
-        length = _content_length(head)  # several: they must agree
-    else:
-        try:
-            length = LENGTHS[head[i:i + CONTENT_LENGTH_WINDOW]]
-        except KeyError:
-            length = _length(head, i)
-    have = len(buf) - start
-    if body is not None:
-        body.add(buf[start:start + length])
-    if have < length:
-        _skip(sock, ready, length - have, scratch, deadline, clock, body)
-    elif have > length and keep:
-        keep = STRAY
-    return status, length, keep
-
-
-def _read_coded(sock, ready, buf, head, start, keep, status, scratch,
-                deadline, clock, body):
-    """read_response() for a head with a Transfer-Encoding."""
-    codings = _header_values(head, TRANSFER_ENCODING)
-    if codings.rsplit(b",", 1)[-1].strip() != b"chunked":
-        if body is not None:
-            body.add(buf[start:])
-        return status, _read_to_close(sock, ready, len(buf) - start,
-                                      scratch, deadline, clock, body), False
-    size, more = _read_chunked(sock, ready, buf, start, scratch, deadline,
-                               clock, body)
-    if CONTENT_LENGTH in head:
-        keep = False
-    elif keep and more:
-        keep = STRAY
-    return status, size, keep
-
-
 def _header_value(head, needle):
     """The first value of the header that `needle` starts, b"" when none."""
     i = head.find(needle)
     return _value_at(head, i + len(needle)) if i >= 0 else b""
+
+
+# The response parser's states (ResponseParser.state).
+HEAD, LENGTH, TO_CLOSE, CHUNK_LINE, CHUNK_DATA, CHUNK_END, TRAILER = range(7)
+# The states in which bytes are counted, not parsed: a reader may receive
+# them into a scratch buffer (ResponseParser.counting()).
+COUNTED = frozenset((LENGTH, TO_CLOSE, CHUNK_DATA))
+
+
+class ResponseParser(object):
+    """One connection's response reader, sans I/O (as h11 is shaped): it
+    is fed the bytes that come and says when the response is whole.  Both
+    engines read through it, so framing, limits and error kinds are
+    written once.
+
+    start(head_request, body) before each response; then feed(data) with
+    each piece received (bytes or a memoryview, which it does not keep),
+    and eof() when the server closed.  Each returns None while the
+    response is unfinished, else (status, body bytes, keep): keep is True
+    when the connection may carry the next request, False when it must
+    close, STRAY when bytes beyond the response came with it.  Raises
+    ResponseError (protocol, closed).  body, a Body, keeps a script's head
+    and body.  Framing follows RFC 9112 section 6.3: Transfer-Encoding
+    chunked wins over a Content-Length (and the connection then closes),
+    disagreeing lengths are an error.  The common case, a whole head with
+    CRLF lines and one Content-Length in the first piece, takes the fewest
+    steps.
+    """
+
+    __slots__ = ("state", "buf", "left", "total", "status", "keep",
+                 "head_request", "body", "trailers")
+
+    def __init__(self):
+        self.start(False, None)
+
+    def start(self, head_request, body):
+        self.state, self.buf, self.head_request, self.body = (
+            HEAD, b"", head_request, body)
+
+    def counting(self):
+        """Whether the next bytes are counted, not parsed."""
+        return self.state in COUNTED
+
+    def feed(self, data):
+        state = self.state
+        if state == LENGTH:
+            left, n = self.left, len(data)
+            if self.body is not None:
+                self.body.add(data[:left])
+            if n < left:
+                self.left = left - n
+                return None
+            keep = self.keep
+            if n > left and keep:
+                keep = STRAY
+            return self.status, self.total, keep
+        if state == HEAD:
+            return self._head(self.buf + bytes(data) if self.buf
+                              else bytes(data))
+        if state == TO_CLOSE:
+            self.total += len(data)
+            if self.body is not None:
+                self.body.add(data)
+            return None
+        if state == CHUNK_DATA and not self.buf and len(data) < self.left:
+            self.left -= len(data)
+            if self.body is not None:
+                self.body.add(data)
+            return None
+        return self._chunked(self.buf + bytes(data))
+
+    def eof(self):
+        """The server closed: the response, if it ends so; ResponseError
+        else."""
+        if self.state == TO_CLOSE:
+            return self.status, self.total, False
+        if self.state == HEAD and not self.buf:
+            raise ResponseError("closed", "closed before responding")
+        if self.state in COUNTED:
+            raise ResponseError("closed", "connection closed mid-body")
+        raise ResponseError("closed", "connection closed mid-response")
+
+    def _head(self, buf):
+        end = buf.find(CRLFCRLF)
+        start = end + 4
+        if end < 0:
+            end, start = self._head_end(buf)
+            if end < 0:
+                return None
+        try:
+            status = STATUS_CODES[buf[:13]]
+        except KeyError:
+            status = _status(buf)
+        while status < 200 and status != 101:   # 1xx: the real one follows
+            buf = buf[start:]
+            end, start = self._head_end(buf)
+            if end < 0:
+                return None
+            status = _status(buf)
+        head = buf[:end].lower()
+        body = self.body
+        if body is not None:
+            body.head = buf[:end]
+            body.cookies = head.find(b"\nset-cookie:") >= 0
+        keep = True
+        # (find(), not `in`: bytes.__contains__ raises and clears a
+        # TypeError inside, testing for an int, which costs more)
+        if head.find(b"close") >= 0 or buf[7] == 48:    # or HTTP/1.0
+            conn = _header_value(head, CONNECTION)
+            keep = (conn.find(b"keep-alive") >= 0 if buf[7] == 48
+                    else conn.find(b"close") < 0)
+        if self.head_request or status in NO_BODY_STATUSES:
+            if status == 101:
+                keep = False    # the connection no longer speaks HTTP/1.1
+            elif keep and len(buf) > start:
+                keep = STRAY
+            return status, 0, keep
+        self.status = status
+        if head.find(TRANSFER_ENCODING) >= 0:
+            codings = _header_values(head, TRANSFER_ENCODING)
+            if codings.rsplit(b",", 1)[-1].strip() == b"chunked":
+                self.keep = keep and CONTENT_LENGTH not in head
+                self.state, self.total, self.trailers = CHUNK_LINE, 0, 0
+                return self._chunked(buf[start:])
+            return self._to_close(buf, start)
+        i = head.find(CONTENT_LENGTH) + 16      # 16: len(CONTENT_LENGTH)
+        if i < 16:  # no Content-Length: the body ends when the server closes
+            return self._to_close(buf, start)
+        if head.find(CONTENT_LENGTH, i) >= 0:
+            length = _content_length(head)  # several: they must agree
+        else:
+            try:
+                length = LENGTHS[head[i:i + CONTENT_LENGTH_WINDOW]]
+            except KeyError:
+                length = _length(head, i)
+        have = len(buf) - start
+        if body is not None:
+            body.add(buf[start:start + length])
+        if have < length:
+            self.state, self.left, self.total, self.keep = (
+                LENGTH, length - have, length, keep)
+            return None
+        if have > length and keep:
+            keep = STRAY
+        return status, length, keep
+
+    def _head_end(self, buf):
+        """_head_end() of a head not yet whole, which is kept for the
+        next piece: (-1, -1) then."""
+        if not b"HTTP/".startswith(buf[:5]):
+            raise ResponseError("protocol", "not an HTTP response: %r"
+                                % buf[:40])
+        end, start = _head_end(buf)
+        if end < 0:
+            if len(buf) >= MAX_HEAD_B:
+                raise ResponseError("protocol", "response head longer than"
+                                    " %d bytes" % MAX_HEAD_B)
+            self.buf = buf
+        return end, start
+
+    def _to_close(self, buf, start):
+        """A body that ends when the server closes."""
+        self.state, self.total, self.keep = TO_CLOSE, len(buf) - start, False
+        if self.body is not None:
+            self.body.add(buf[start:])
+        return None
+
+    def _chunked(self, data):
+        """A chunked body's next bytes, data (with what was kept of the
+        last piece): chunk-size lines, chunks, their CRLFs, trailers."""
+        state, pos, body = self.state, 0, self.body
+        while True:
+            if state == CHUNK_DATA:
+                left = self.left
+                if body is not None:
+                    body.add(data[pos:pos + left])
+                if len(data) - pos < left:
+                    self.state, self.buf = state, b""
+                    self.left = left - (len(data) - pos)
+                    return None
+                pos += left
+                state = CHUNK_END
+            limit = MAX_HEAD_B if state == TRAILER else MAX_CHUNK_LINE_B
+            nl = data.find(b"\n", pos)
+            if nl < 0 and len(data) - pos <= limit:
+                self.state, self.buf = state, data[pos:]
+                return None
+            if nl < 0 or nl - pos > limit + 1:
+                raise ResponseError("protocol", "line longer than %d bytes in"
+                                    " a chunked body" % limit)
+            line = data[pos:nl]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            pos = nl + 1
+            if state == CHUNK_LINE:
+                size = _chunk_size(line)
+                if size:
+                    self.total += size
+                    self.left = size
+                    state = CHUNK_DATA
+                else:
+                    state = TRAILER
+            elif state == CHUNK_END:
+                if line:
+                    raise ResponseError("protocol", "chunk longer than its"
+                                        " size")
+                state = CHUNK_LINE
+            elif line:      # a trailer field
+                self.trailers += len(line)
+                if self.trailers > MAX_HEAD_B:
+                    raise ResponseError("protocol", "trailer longer than %d"
+                                        " bytes" % MAX_HEAD_B)
+            else:           # the empty line that ends the trailers
+                self.state = HEAD
+                keep = self.keep
+                if keep and pos < len(data):
+                    keep = STRAY
+                return self.status, self.total, keep
+
+
+def read_response(sock, ready, parser, buf, scratch, deadline, clock):
+    """Read the response whose first bytes are buf, through parser (its
+    start() called): (status, body bytes, keep), as ResponseParser says.
+    ready is the connection's readiness(); no read waits past the
+    deadline (socket.timeout then).  Bytes only counted are received into
+    scratch, and no further than the response's length."""
+    result = parser.feed(buf)
+    if result is not None:
+        return result
+    view = memoryview(scratch)
+    size = len(scratch)
+    while True:
+        _wait(ready, deadline, clock)
+        if parser.counting():
+            left = parser.left if parser.state != TO_CLOSE else size
+            n = sock.recv_into(view, left if left < size else size)
+            result = parser.feed(view[:n]) if n else parser.eof()
+        else:
+            data = sock.recv(RECV_SIZE_B)
+            result = parser.feed(data) if data else parser.eof()
+        if result is not None:
+            return result
+
 
 
 # One user's kept-alive connection to one origin: exchange() and close(),
@@ -6210,6 +6261,8 @@ def connection(connect, tls, keepalive, clock, events, scratch=None):
     if scratch is None:
         scratch = DISCARD
     sock = ready = None
+    parser = ResponseParser()
+    begin = parser.start
 
     def exchange(request, head_request, careful, sent, timeout_s,
                  body=None):
@@ -6241,9 +6294,9 @@ def connection(connect, tls, keepalive, clock, events, scratch=None):
             buf = sock.recv(FIRST_RECV_B)
             if not buf:
                 raise ResponseError("closed", "closed before responding")
+            begin(head_request, body)
             status, nbytes, keep = read_response(
-                sock, ready, buf, head_request, scratch, deadline, clock,
-                body)
+                sock, ready, parser, buf, scratch, deadline, clock)
             done = clock()
             if keep is not True or not keepalive:
                 if keep is STRAY:

@@ -2271,6 +2271,99 @@ class TestBadInput(ServerTestCase):
 # --- URLs, requests and the response reader ----------------------------------
 
 
+def parser_for(head_request, body=None):
+    """A ResponseParser started for one response."""
+    parser = hammer.ResponseParser()
+    parser.start(head_request, body)
+    return parser
+
+
+# Responses, whole, as they are read: (stream, HEAD request, the result,
+# or the ResponseError kind and detail); TestResponseParser feeds each
+# split at every byte too.
+PARSED = [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", False,
+     (200, 5, True)),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloX", False,
+     (200, 5, hammer.STRAY)),
+    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Made\r\n"
+     b"Content-Length: 2\r\n\r\nok", False, (201, 2, True)),
+    (b"HTTP/1.1 200 OK\nContent-Length: 3\n\nabc", False, (200, 3, True)),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"5;x=y\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", False, (200, 5, True)),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+     b"Content-Length: 9\r\n\r\n3\r\nabc\r\n0\r\n\r\n", False,
+     (200, 3, False)),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"3\r\nabc\r\n0\r\n\r\nZ", False, (200, 3, hammer.STRAY)),
+    (b"HTTP/1.1 204 No\r\n\r\n", False, (204, 0, True)),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", True,
+     (200, 0, True)),
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", False,
+     (200, 1, False)),
+    (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nto the end", False,
+     (200, 10, False)),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", False,
+     ("closed", "connection closed mid-body")),
+    (b"HTTP/1.1 200 OK\r\nContent-Len", False,
+     ("closed", "connection closed mid-response")),
+    (b"", False, ("closed", "closed before responding")),
+    (b"SSH-2.0-x\r\n", False, ("protocol", "not an HTTP response: b'S")),
+    (b"HTTP/1.1 2x0 OK\r\n\r\n", False,
+     ("protocol", "bad status line b'HTTP/1.1 2x0 OK\\r\\n\\r\\n'")),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n"
+     b"\r\nab", False, ("protocol", "conflicting content-length values")),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"3\r\nabcd\r\n", False, ("protocol", "chunk longer than its size")),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+     False, ("protocol", "bad chunk size b'zz'")),
+]
+
+
+class TestResponseParser(unittest.TestCase):
+    """The sans-IO reader both engines use, fed by hand."""
+
+    def parse(self, stream, head_request, step):
+        parser = parser_for(head_request)
+        try:
+            for i in range(0, len(stream), step):
+                result = parser.feed(memoryview(stream)[i:i + step])
+                if result is not None:
+                    return result
+            return parser.eof()
+        except hammer.ResponseError as exc:
+            return exc.kind, str(exc)
+
+    def test_whole_and_split_at_every_byte(self):
+        for stream, head_request, expected in PARSED:
+            for step in (len(stream) or 1, 1, 2, 7):
+                with self.subTest(stream=stream, step=step):
+                    got = self.parse(stream, head_request, step)
+                    if isinstance(got[1], str):     # what came, quoted
+                        got = got[0], got[1][:len(expected[1])]
+                    if got[-1] is True and expected[-1] is hammer.STRAY:
+                        got = got[:2] + (hammer.STRAY,)  # it ended a piece:
+                    self.assertEqual(got, expected)     # the next is stray
+
+    def test_a_head_past_the_limit_fails_without_its_end(self):
+        parser = parser_for(False)
+        with self.assertRaisesRegex(hammer.ResponseError, "longer than 65536"):
+            for _ in range(70):
+                parser.feed(b"HTTP/1.1 200 OK\r\nX: " + b"y" * 1000)
+
+    def test_one_parser_reads_a_connection_s_responses_in_turn(self):
+        parser = hammer.ResponseParser()
+        body = hammer.Body(3)
+        for code in (200, 404):
+            parser.start(False, body)
+            self.assertEqual(parser.feed(
+                b"HTTP/1.1 %d X\r\nContent-Length: 4\r\n\r\nab" % code),
+                None)
+            self.assertTrue(parser.counting())
+            self.assertEqual(parser.feed(b"cd"), (code, 4, True))
+        self.assertEqual(body.value(), b"abc")
+
+
 class TestRequestAndParsing(unittest.TestCase):
     def test_a_url_without_its_scheme_is_written_as_meant(self):
         for text, wrong, meant in (
@@ -2349,8 +2442,9 @@ class TestRequestAndParsing(unittest.TestCase):
             b.sendall(piece)
         if kw.get("close"):
             b.close()
-        return hammer.read_response(a, hammer.readiness(a, False), pieces[0],
-                                    kw.get("head", False), bytearray(8),
+        return hammer.read_response(a, hammer.readiness(a, False),
+                                    parser_for(kw.get("head", False)),
+                                    pieces[0], bytearray(8),
                                     time.perf_counter() + 5,
                                     time.perf_counter)
 
@@ -2503,8 +2597,8 @@ class TestRequestAndParsing(unittest.TestCase):
         started = time.perf_counter()
         with self.assertRaises(socket.timeout):
             hammer.read_response(
-                a, hammer.readiness(a, False),
-                b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", False,
+                a, hammer.readiness(a, False), parser_for(False),
+                b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab",
                 bytearray(8), started + 0.2, time.perf_counter)
         self.assertLess(time.perf_counter() - started, 2.0)
 
@@ -2583,7 +2677,8 @@ class TestFuzz(HypothesisTestCase):
                 started = time.perf_counter()
                 try:
                     status, size, keep = hammer.read_response(
-                        a, hammer.readiness(a, False), buf, head_request,
+                        a, hammer.readiness(a, False),
+                        parser_for(head_request), buf,
                         bytearray(scratch_b), started + FUZZ_DEADLINE_S,
                         time.perf_counter)
                 except hammer.ResponseError as exc:

@@ -5,7 +5,8 @@ Usage:
 
     python3 bench/engine.py [--duration 5] [--rounds 3] [--users 10000]
                             [--ladder 0.7,0.8,0.85,0.9,0.95,1.0]
-                            [--only sharing,users,cpu,rate] [--quick]
+                            [--only sharing,users,cpu,rate] [--hammer FILE]
+                            [--quick]
                             [--keep DIR] [--results bench/RESULTS.md]
 
 One command, Linux with two or more CPUs.  It installs what is missing
@@ -82,8 +83,8 @@ USERS_RAMPUP_S = 2
 USERS_INTERVAL_S = 1
 USERS_NGINX_CONNECTIONS = 20000     # each nginx worker's, for the users run
 STATUS_PATH = "/nginx_status"
-STATUS_LOCATION = ("        location = %s { stub_status; }\n"
-                   % STATUS_PATH)
+STATUS_LOCATION = ("        location = %s {{ stub_status; }}\n"
+                   % STATUS_PATH)      # str.format()ted by start_nginx
 STATUS_POLL_S = 0.25
 LADDER = (0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
 QUICK = dict(duration=2, rounds=1, users=1000, users_runtime_s=4,
@@ -176,7 +177,8 @@ class StubStatus(object):
         self.conn.close()
         return dict(accepted=self.last["accepts"] - self.first["accepts"],
                     peak_open=self.peak,
-                    requests=(self.last["requests"] - self.first["requests"]
+                    nginx_requests=(self.last["requests"]
+                                    - self.first["requests"]
                               - (self.reads - 1)))
 
 
@@ -187,14 +189,15 @@ def raise_nofile(n):
         resource.setrlimit(resource.RLIMIT_NOFILE, (n, max(hard, n)))
 
 
-def users_run(url, work, engine, users, runtime_s, log):
-    """hammer.py -p 1 -c users --rampup --interval, under GNU time, with
-    nginx's stub_status polled: a dict of what the report needs."""
+def users_run(url, work, script, engine, users, runtime_s, log):
+    """hammer.py (script) -p 1 -c users --rampup --interval, under GNU
+    time, with nginx's stub_status polled: a dict of what the report
+    needs."""
     out_csv = os.path.join(work, "users-%s.csv" % (engine or "default"))
-    cmd = [sys.executable, peers.HAMMER, url, "-p", "1", "-c", str(users),
+    cmd = [sys.executable, script, url, "-p", "1", "-c", str(users),
            "--rampup", "%gs" % USERS_RAMPUP_S, "--interval",
            "%gs" % USERS_INTERVAL_S, "--runtime", "%gs" % runtime_s, "-q",
-           "-o", out_csv] + peers.engine_options(engine)
+           "-o", out_csv] + peers.engine_options(engine, script)
     status = StubStatus(url)
     try:
         res = peers.run_timed(cmd, runtime_s + RUN_GRACE_S)
@@ -211,7 +214,7 @@ def users_run(url, work, engine, users, runtime_s, log):
         "connections, %d open at most, read %d requests; peak RSS %.1f MB; "
         "CPU %.1f s" % (r["engine"], users, rows, errors,
                         " (%s)" % kinds_text(r["kinds"]) if errors else "",
-                        r["accepted"], r["peak_open"], r["requests"],
+                        r["accepted"], r["peak_open"], r["nginx_requests"],
                         r["rss_kb"] / 1024.0, r["cpu_s"]))
     return r
 
@@ -219,22 +222,24 @@ def users_run(url, work, engine, users, runtime_s, log):
 class EngineBench(rate.Bench):
     """bench/rate.py's runs (closed model, --rate) with --engine engine."""
 
-    def __init__(self, url, work, runtime_s, engine, log):
-        rate.Bench.__init__(self, url, work, runtime_s, rate.OPEN_C,
-                            peers.HAMMER, log)
+    def __init__(self, url, work, runtime_s, script, engine, log):
+        rate.Bench.__init__(self, url, work, runtime_s, rate.OPEN_C, script,
+                            log)
         self.engine = engine
 
     def hammer_cmd(self, extra, out_csv):
         return rate.Bench.hammer_cmd(
-            self, extra + peers.engine_options(self.engine), out_csv)
+            self, extra + peers.engine_options(self.engine, self.script),
+            out_csv)
 
 
-def rate_runs(url, work, duration_s, ladder, log):
+def rate_runs(url, work, args, log):
     """Each engine's closed-model maximum and its climb up the ladder:
     {tool: dict(closed, ladder, sustained)}."""
     out = {}
     for tool, engine in ENGINES:
-        bench = EngineBench(url, work, duration_s, engine, log)
+        bench = EngineBench(url, work, args.duration, args.hammer, engine,
+                            log)
         closed = bench.closed(CONCURRENCY)
         log("rate     %-14s closed -c %d: %s req/s" % (
             tool, CONCURRENCY, rate.rps(closed["rate"])))
@@ -244,7 +249,7 @@ def rate_runs(url, work, duration_s, ladder, log):
             rate.log_open(log, tool[:8], r)
             return r
 
-        runs, sustained = rate.climb(open_run, ladder, closed["rate"])
+        runs, sustained = rate.climb(open_run, args.ladder, closed["rate"])
         out[tool] = dict(closed=closed, ladder=runs, sustained=sustained)
     return out
 
@@ -256,22 +261,23 @@ def measure(args, work, log):
         m["sharing"] = with_nginx(work, "sharing", dict(workers=2, cpu=None),
                                   lambda url, sub: peers.race(
             peers.Tools(url, sub, args.duration, cpu=None, processes=None,
-                        wrk_threads=2), TOOLS, [CONCURRENCY], args.rounds,
+                        wrk_threads=2, script=args.hammer), TOOLS, [CONCURRENCY], args.rounds,
             log))
     if "users" in args.only:
         raise_nofile(args.users + 1024)
         m["users"] = with_nginx(work, "users", dict(
             workers=2, cpu=None, connections=USERS_NGINX_CONNECTIONS,
             locations=STATUS_LOCATION), lambda url, sub: [
-                users_run(url, sub, engine, args.users, args.users_runtime_s,
-                          log) for _, engine in ENGINES])
+                users_run(url, sub, args.hammer, engine, args.users,
+                          args.users_runtime_s, log) for _, engine in ENGINES])
     if "cpu" in args.only:
         m["cpu"] = with_nginx(work, "cpu", {}, lambda url, sub: peers.race(
-            peers.Tools(url, sub, args.duration, gnu_time=True), TOOLS,
+            peers.Tools(url, sub, args.duration, gnu_time=True,
+                        script=args.hammer), TOOLS,
             [CONCURRENCY], args.rounds, log))
     if "rate" in args.only:
         m["rate"] = with_nginx(work, "rate", {}, lambda url, sub: rate_runs(
-            url, sub, args.duration, args.ladder, log))
+            url, sub, args, log))
     return m
 
 
@@ -352,7 +358,7 @@ def users_lines(runs):
             "{:,}".format(r["errors"]) + (
                 " (%s)" % kinds_text(r["kinds"]) if r["errors"] else ""),
             "{:,}".format(r["accepted"]), "{:,}".format(r["peak_open"]),
-            "{:,}".format(r["requests"]), mb(r["rss_kb"]), r["cpu_s"],
+            "{:,}".format(r["nginx_requests"]), mb(r["rss_kb"]), r["cpu_s"],
             verdict(ok)))
     lines += ["", "Goal: 0 errors, every user's connection open at once, "
               "peak RSS under %g MB." % TARGETS["users_rss_mb"]]
@@ -402,10 +408,13 @@ def rate_lines(runs):
         rungs = ", ".join("%.2f: %.4f" % (x["fraction"], x["rate"] / x["target"])
                           for x in r["ladder"])
         if best is None:
-            held = own = other = "-"
+            held = "-"
+            own = other = ("below %.2f" % r["ladder"][0]["fraction"]
+                           if r["ladder"] else "-")
             met = False
         else:
-            held = rate.rps(best["rate"])
+            held = rate.rps(best["rate"]) + (
+                " (the top rung)" if best is r["ladder"][-1] else "")
             own = "%.2f" % (best["rate"] / closed_max)
             other = "%.2f" % (best["rate"] / default_max)
             met = best["rate"] / closed_max >= TARGETS["rate"]
@@ -413,13 +422,9 @@ def rate_lines(runs):
             peers.Tools.LABELS[tool], rate.rps(closed_max), rungs,
             held, own, other, "at least %g: %s" % (
                 TARGETS["rate"], verdict(met)) if tool == "hammer" else ""))
-    notes = ["- %s %s req/s: %s" % (tool, rate.rps(x["target"]), n)
-             for tool, _ in ENGINES for x in runs[tool]["ladder"]
-             for n in x["notes"]]
-    if notes:
-        lines += ["", "What the --rate runs' output says against itself:",
-                  ""] + notes
-    return lines
+    return lines + ["", "The rungs give achieved / asked; what each run's "
+                    "output says against itself is in the progress lines "
+                    "(stderr)."]
 
 
 def report(args, m, started, elapsed_s):
@@ -434,9 +439,12 @@ def report(args, m, started, elapsed_s):
             platform.python_version(), args.load),
         "- Versions: %s." % ", ".join(
             "%s %s" % v for v in peers.versions(["wrk"], None)),
+        "- hammer.py: %s." % (
+            "the one beside bench/" if args.hammer == peers.HAMMER
+            else args.hammer),
         "- hammer's engine: `hammer` is its default; `threads` is "
         "`--engine threads`%s." % (
-            "" if peers.engine_options("threads")
+            "" if peers.engine_options("threads", args.hammer)
             else " (this hammer.py has no --engine: both ran threads)"),
     ]
     if "cpu" in m:
@@ -492,6 +500,9 @@ def main(argv=None):
                         metavar="PARTS",
                         help="comma-separated parts to run (default: %s)"
                              % ",".join(PARTS))
+    parser.add_argument("--hammer", default=peers.HAMMER, metavar="FILE",
+                        help="the hammer.py to run (default: the one beside "
+                             "bench/)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run of under a minute")
     parser.add_argument("--results", default=None, metavar="FILE",
@@ -512,6 +523,9 @@ def main(argv=None):
             setattr(args, key, defaults[key])
     args.users_runtime_s = defaults["users_runtime_s"]
     args.ladder = list(args.ladder)
+    if not os.path.isfile(args.hammer):
+        parser.error("--hammer %s: no such file" % args.hammer)
+    args.hammer = os.path.abspath(args.hammer)
     if args.duration > 600:
         parser.error("--duration: give seconds from 1 to 600")
     if args.rounds < 1 or args.users < 1:

@@ -478,7 +478,8 @@ class Tools(object):
     file names).  cpu: the CPU each runs on (None: any); processes:
     hammer's -p (None: its default, with -c users in all); wrk_threads:
     wrk's -t; gnu_time: each runs under GNU time, and the dict gives its
-    cpu_s (user + system) and cpu_per_req_s too."""
+    cpu_s (user + system) and cpu_per_req_s too; script: the hammer.py
+    that the hammer tools run."""
 
     NAMES = ("hammer", "hammer-threads", "hammer-base", "hammer-script",
              "hammer-targets", "hammer-locust", "wrk", "ab", "locust-fast",
@@ -494,12 +495,13 @@ class Tools(object):
               "seed": "seed_style.py (2010 design)"}
 
     def __init__(self, url, work, duration_s, baseline=None, cpu=CLIENT_CPU,
-                 processes=1, wrk_threads=1, gnu_time=False):
+                 processes=1, wrk_threads=1, gnu_time=False, script=HAMMER):
         self.url, self.work, self.duration_s = url, work, duration_s
         self.timeout_s = duration_s + RUN_GRACE_S
         self.baseline = baseline and os.path.abspath(baseline)
         self.cpu, self.processes = cpu, processes
         self.wrk_threads, self.gnu_time = wrk_threads, gnu_time
+        self.script = script
         self.cpu_s = None       # the last run's, under GNU time
 
     @classmethod
@@ -524,10 +526,12 @@ class Tools(object):
         self.cpu_s = res.cpu_s
         return res.out
 
-    def hammer(self, c, processes=None, url=None, script=HAMMER,
+    def hammer(self, c, processes=None, url=None, script=None,
                csv_name="hammer.csv", extra=(), cmd=None, engine=None):
-        """hammer.py at c users, with the tools' -p unless processes is
-        given, and with --engine engine (None: its default)."""
+        """hammer.py (the tools' script) at c users, with the tools' -p
+        unless processes is given, and with --engine engine (None: its
+        default)."""
+        script = script or self.script
         out_csv = os.path.join(self.work, csv_name)
         remove(out_csv + ".json")   # never read an earlier run's settings
         extra = list(extra) + engine_options(engine, script)

@@ -347,19 +347,21 @@ def users_lines(runs):
         "%g s; the peak RSS is GNU time's, of hammer's biggest process."
         % (runs[0]["users"], USERS_RAMPUP_S, USERS_INTERVAL_S,
            runs[0]["users_runtime_s"], STATUS_POLL_S), "",
-        "| engine | rows | errors | connections nginx accepted | most open "
-        "at once | requests nginx read | peak RSS | CPU | goal met |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        "| engine | rows | req/s | errors | connections nginx accepted | most "
+        "open at once | requests nginx read | peak RSS | CPU | goal met |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in runs:
         ok = (r["errors"] == 0 and r["peak_open"] >= r["users"]
               and r["rss_kb"] / 1024.0 < TARGETS["users_rss_mb"])
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %.1f s | %s |" % (
-            r["engine"], "{:,}".format(r["rows"]),
-            "{:,}".format(r["errors"]) + (
-                " (%s)" % kinds_text(r["kinds"]) if r["errors"] else ""),
-            "{:,}".format(r["accepted"]), "{:,}".format(r["peak_open"]),
-            "{:,}".format(r["nginx_requests"]), mb(r["rss_kb"]), r["cpu_s"],
-            verdict(ok)))
+        errors = "{:,}".format(r["errors"]) + (
+            " (%s)" % kinds_text(r["kinds"]) if r["errors"] else "")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %.1f s | %s |"
+                     % (r["engine"], "{:,}".format(r["rows"]),
+                        rate.rps(r["rate"]), errors,
+                        "{:,}".format(r["accepted"]),
+                        "{:,}".format(r["peak_open"]),
+                        "{:,}".format(r["nginx_requests"]), mb(r["rss_kb"]),
+                        r["cpu_s"], verdict(ok)))
     lines += ["", "Goal: 0 errors, every user's connection open at once, "
               "peak RSS under %g MB." % TARGETS["users_rss_mb"]]
     return lines
@@ -547,6 +549,7 @@ def main(argv=None):
     t_start = time.time()
     work = args.keep or tempfile.mkdtemp(prefix="hammer-engine-")
     os.makedirs(work, exist_ok=True)
+    os.chmod(work, 0o755)       # nginx's workers may run as nobody
     try:
         m = measure(args, work, log)
     except BenchError as exc:

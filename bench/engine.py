@@ -421,9 +421,9 @@ def rate_lines(runs):
             held = "%s (%s)%s" % (
                 rate.rps(best["target"]), rate.rps(best["rate"]),
                 ", the top rung" if best is r["ladder"][-1] else "")
-            own = "%.2f" % (best["target"] / closed_max)
+            own = "%.2f" % best["fraction"]     # target / closed_max
             other = "%.2f" % (best["target"] / default_max)
-            met = best["target"] / closed_max >= TARGETS["rate"] - 1e-9
+            met = best["fraction"] >= TARGETS["rate"]
         lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             peers.Tools.LABELS[tool], rate.rps(closed_max), rungs,
             held, own, other, "at least %g: %s" % (

@@ -122,6 +122,7 @@ import configparser
 import csv
 import datetime
 import errno
+import heapq
 import io
 import itertools
 import json
@@ -131,6 +132,7 @@ import operator
 import os
 import re
 import select
+import selectors
 import signal
 import socket
 import ssl
@@ -6219,17 +6221,15 @@ def read_response(sock, ready, parser, buf, scratch, deadline, clock):
     start() called): (status, body bytes, keep), as ResponseParser says.
     ready is the connection's readiness(); no read waits past the
     deadline (socket.timeout then).  Bytes only counted are received into
-    scratch, and no further than the response's length."""
+    scratch; any that came after the response make keep STRAY."""
     result = parser.feed(buf)
     if result is not None:
         return result
     view = memoryview(scratch)
-    size = len(scratch)
     while True:
         _wait(ready, deadline, clock)
         if parser.counting():
-            left = parser.left if parser.state != TO_CLOSE else size
-            n = sock.recv_into(view, left if left < size else size)
+            n = sock.recv_into(view)
             result = parser.feed(view[:n]) if n else parser.eof()
         else:
             data = sock.recv(RECV_SIZE_B)
@@ -8795,6 +8795,505 @@ def targets_table(targets, queue):
                          for request, head, suffix, _ in entries], weights)
 
 
+# --- the event loop: one thread drives every user of a process ---------------
+
+# A user of the loop engine is a LoopUser: drive()'s life and
+# connection()'s exchange as a state machine, stepped by the Loop's
+# events, timers and deadlines.  Its states:
+IDLE, CONNECTING, HANDSHAKE, SENDING, READING = range(5)
+
+
+def poller():
+    """(register, modify, unregister, wait, readable, writable, closed,
+    fd) over the box's best readiness API: epoll where there is one
+    (Linux), with EPOLLRDHUP, so that a response's event says when the
+    server closed after it; else the selectors module (no such flag:
+    closed is 0).  wait(seconds) returns [(fd, mask)]; fd is the
+    poller's own descriptor when it has one (epoll), else None."""
+    if hasattr(select, "epoll"):
+        ep = select.epoll()
+        return (ep.register, ep.modify, ep.unregister, ep.poll,
+                select.EPOLLIN, select.EPOLLOUT,
+                getattr(select, "EPOLLRDHUP", 0), ep.fileno())
+    sel = selectors.DefaultSelector()
+
+    def register(fd, mask):
+        sel.register(fd, mask)
+
+    def modify(fd, mask):
+        sel.modify(fd, mask)
+
+    def unregister(fd):
+        sel.unregister(fd)
+
+    def wait(seconds):
+        return [(key.fd, mask) for key, mask in sel.select(seconds)]
+    return (register, modify, unregister, wait, selectors.EVENT_READ,
+            selectors.EVENT_WRITE, 0, None)
+
+
+def loop_engine_problem(plan):
+    """Why the event loop cannot run this plan's users, or None (--engine
+    loop then runs them; threads else)."""
+    if plan.groups is not None:
+        return "a script's users run their own code, each in a thread"
+    if not hasattr(select, "epoll") and not hasattr(selectors,
+                                                    "DefaultSelector"):
+        return "this platform has no readiness API for it"
+    return None
+
+
+class LoopUser(object):
+    """One user of the Loop: its shape and what is left of its quota, its
+    connection (sock, fd, parser) and the request in flight (sent, at,
+    deadline, its row's put()).  alive until the user is done, as a
+    thread is: is_alive() reads it."""
+
+    __slots__ = ("number", "windows", "shape", "after", "left", "stop",
+                 "at", "last", "sent", "deadline", "state", "sock", "fd",
+                 "parser", "request", "head", "pending", "put", "stale",
+                 "alive", "rnd")
+
+    def __init__(self, number, windows, quota, stop):
+        self.number, self.windows, self.left, self.stop = (
+            number, windows, quota, stop)
+        self.shape = self.after = self.at = self.last = self.sent = None
+        self.deadline = 0.0
+        self.state, self.sock, self.fd = IDLE, None, -1
+        self.parser = ResponseParser()
+        self.request = self.head = self.pending = self.put = None
+        self.stale = None   # what the server did to its idle connection
+        self.alive = True
+        self.rnd = None
+
+    def is_alive(self):
+        return self.alive
+
+
+class Loop(object):
+    """Every user of one worker process on one thread: one poller over
+    all their connections, a heap of the instants they wait for, and the
+    deadlines of their requests in the order they were sent (one
+    --timeout for all: that order is theirs too).  Each user sends what
+    user_loop() sends and records the same rows, from the same shapes
+    (Paced, Slots, ReplaySlots); each exchange is connection()'s: check a
+    kept-alive connection, send, read through a ResponseParser, and never
+    send a request again once it went."""
+
+    def __init__(self, worker, where, tls_context):
+        self.worker = worker
+        plan = worker.plan
+        self.plan, self.clock = plan, worker.clock
+        (self.register, self.modify, self.unregister, self.wait, self.IN,
+         self.OUT, self.HUP, self.fd) = poller()
+        self.family, self.address = where[:2]
+        self.tls_context = tls_context
+        self.events = collections.Counter()
+        self.users = {}         # fd -> the LoopUser whose connection it is
+        self.timers = []        # heap of (instant, sequence, LoopUser)
+        self.deadlines = collections.deque()    # (deadline, LoopUser)
+        self.ready = collections.deque()        # users to step at once
+        self.incoming = collections.deque()     # users added (--web)
+        self.sequence = itertools.count()
+        self.scratch = bytearray(RECV_SIZE_B)
+        self.view = memoryview(self.scratch)
+        self.live = 0           # users not done
+        self.ended = []         # per user: up to when it took part
+
+    def add(self, number, windows, quota, stop):
+        """A new user (from any thread): the loop starts it."""
+        user = LoopUser(number, windows, quota, stop)
+        self.incoming.append(user)
+        return user
+
+    # -- a user's life: drive() ------------------------------------------
+
+    def begin(self, user):
+        """Start a user: make its shape, wait for its first instant."""
+        worker, plan = self.worker, self.plan
+        self.live += 1
+        user.shape = shape = worker.shape(user.number, user.windows,
+                                          self.events)
+        user.after = shape.after if shape.paced else None
+        if plan.targets is not None:
+            user.rnd = user_rng(plan.seed, "targets", user.number).random
+        if user.left <= 0:
+            return self.finish(user, None)
+        at = shape.first()
+        if at == math.inf:
+            return self.finish(user, None)
+        if at >= worker.end:
+            return self.finish(user, worker.end)
+        self.wait_for(user, at)
+
+    def wait_for(self, user, at):
+        """The user waits for instant at, its next request's (the one of
+        the log line it took, replaying)."""
+        if self.replay is not None:
+            user.request, user.head, _, suffix = self.replay.mine.entry
+            user.put = self.puts[suffix]
+        user.at = at
+        user.state = IDLE
+        if at <= self.clock():
+            self.ready.append((self.wake, user))
+        else:
+            heapq.heappush(self.timers, (at, next(self.sequence), user))
+
+    def go(self, user):
+        """The top of drive()'s loop: send the next request, or end."""
+        sent = self.clock()
+        end = self.worker.end
+        if sent >= end or user.stop.stopped:
+            at = user.at
+            if self.scheduled and at < min(sent, end):
+                self.events["unsent_slots"] += 1    # due, and left unsent
+            return self.finish(user, max(user.last or at, min(sent, end)))
+        user.left -= 1
+        user.sent = sent
+        user.deadline = deadline = sent + self.timeout_s
+        self.deadlines.append((deadline, user))
+        if self.targets is not None:
+            table = self.targets
+            user.request, user.head, _, user.put = table[int(
+                user.rnd() * len(table))]
+        if user.stale is not None:      # what the idle check found
+            self.events[user.stale] += 1
+            user.stale = None
+        sock = user.sock
+        if sock is None:
+            return self.connect(user)
+        if not self.HUP and self.gone(user):
+            return self.connect(user)
+        user.state = SENDING
+        try:
+            n = sock.send(user.request)
+        except ssl.SSLWantWriteError:
+            n = 0
+        except ssl.SSLWantReadError:
+            n = 0
+        except TRANSPORT_ERRORS as exc:
+            return self.fail(user, exc)
+        if n == len(user.request):
+            user.state = READING
+            user.parser.start(user.head, None)
+        else:
+            user.pending = memoryview(user.request)[n:]
+            self.modify(user.fd, self.OUT | self.HUP)
+
+    def next(self, user):
+        """After a request: pace() and drive()'s loop again."""
+        last = user.last
+        if user.left <= 0:
+            return self.finish(user, last)
+        after = user.after
+        if after is None:
+            return self.go(user)
+        at = after(user.sent, last)
+        if at == math.inf:
+            return self.finish(user, last)
+        end = self.worker.end
+        if at >= end:
+            return self.finish(user, max(last, end))
+        self.wait_for(user, at)
+
+    def wake(self, user):
+        """A timer of the user's is due: wait no more, as drive() and
+        pace() wait (a stop set while it waited ends it there)."""
+        if user.stop.stopped:
+            return self.stopped(user)
+        self.go(user)
+
+    def stopped(self, user):
+        """A waiting user whose stop flag is set."""
+        end = self.worker.end
+        now = min(self.clock(), end)
+        self.finish(user, now if user.last is None else max(user.last, now))
+
+    def finish(self, user, ended):
+        """The user is done: it took part up to ended (None: never)."""
+        self.close(user)
+        if user.alive:
+            user.alive = False
+            self.live -= 1
+            if ended is not None:
+                self.ended.append(ended)
+
+    # -- a connection: connection()'s exchange ---------------------------
+
+    def connect(self, user):
+        """Open the user's connection (its request is due): non-blocking,
+        writable once connected."""
+        self.close(user)
+        try:
+            sock = socket.socket(self.family, socket.SOCK_STREAM)
+        except OSError as exc:
+            return self.fail(user, exc)
+        sock.setblocking(False)
+        user.sock, user.fd = sock, sock.fileno()
+        self.events["opened"] += 1
+        err = sock.connect_ex(self.address)
+        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+            return self.fail(user, OSError(err, os.strerror(err)))
+        self.users[user.fd] = user
+        user.state = CONNECTING
+        self.register(user.fd, self.OUT | self.HUP)
+
+    def connected(self, user):
+        """The connect ended: its error, or on to TLS or the request."""
+        sock = user.sock
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            return self.fail(user, OSError(err, os.strerror(err)))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls_context is not None:
+            try:
+                user.sock = self.tls_context.wrap_socket(
+                    sock, server_hostname=self.plan.target.host,
+                    do_handshake_on_connect=False)
+            except TRANSPORT_ERRORS as exc:
+                return self.fail(user, exc)
+            user.state = HANDSHAKE
+            return self.handshake(user)
+        self.send_first(user)
+
+    def handshake(self, user):
+        try:
+            user.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            return self.modify(user.fd, self.IN | self.HUP)
+        except ssl.SSLWantWriteError:
+            return self.modify(user.fd, self.OUT | self.HUP)
+        except TRANSPORT_ERRORS as exc:
+            return self.fail(user, exc)
+        self.send_first(user)
+
+    def send_first(self, user):
+        user.pending = memoryview(user.request)
+        user.state = SENDING
+        self.sending(user)
+
+    def sending(self, user):
+        """Send what is left of the request, as much as the socket takes
+        (at most SEND_CHUNK_B a call)."""
+        pending = user.pending
+        try:
+            while pending:
+                n = user.sock.send(pending[:SEND_CHUNK_B])
+                if not n:
+                    break
+                pending = pending[n:]
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError,
+                BlockingIOError):
+            pass
+        except TRANSPORT_ERRORS as exc:
+            return self.fail(user, exc)
+        if pending:
+            user.pending = pending
+            return self.modify(user.fd, self.OUT | self.HUP)
+        user.pending = None
+        user.state = READING
+        user.parser.start(user.head, None)
+        self.modify(user.fd, self.IN | self.HUP)
+
+    def gone(self, user):
+        """connection()'s check before reuse where the poller cannot say
+        that the server closed: True when it did, or sent bytes nobody
+        asked for (the connection is then closed, the event counted)."""
+        sock = user.sock
+        try:
+            if self.tls_context is None:
+                data = sock.recv(1, socket.MSG_PEEK)
+            elif sock.pending():
+                data = b"x"
+            else:
+                data = sock.recv(1)
+        except (BlockingIOError, ssl.SSLWantReadError,
+                ssl.SSLWantWriteError):
+            return False
+        except OSError:
+            data = b""
+        self.events["stray" if data else "idle_closed"] += 1
+        self.close(user)
+        return True
+
+    def idle(self, user):
+        """An idle connection is readable: the server closed it, or sent
+        what no request asked for.  Closed now, counted when the user
+        next sends (a TLS record with no data, a late session ticket,
+        leaves it open)."""
+        state = idle_state(user.sock, self.tls_context is not None)
+        if state is not None:
+            user.stale = state
+            self.close(user)
+
+    def read(self, user, mask):
+        """The response's next bytes; its row once it is whole."""
+        sock, parser, view = user.sock, user.parser, self.view
+        try:
+            while True:
+                n = sock.recv_into(self.scratch)
+                result = parser.feed(view[:n]) if n else parser.eof()
+                if result is not None:
+                    break
+                if not n or self.tls_context is None or not sock.pending():
+                    return
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError,
+                BlockingIOError):
+            return
+        except TRANSPORT_ERRORS as exc:
+            return self.fail(user, exc)
+        done = self.clock()
+        status, nbytes, keep = result
+        sent = user.sent
+        t0 = self.t0
+        row = (sent - t0, done - sent, status, nbytes, "")
+        user.put(row + (user.at - t0,) if self.scheduled else row)
+        user.last = done
+        if keep is not True or not self.keepalive:
+            if keep is STRAY:
+                self.events["stray"] += 1
+            self.close(user)
+        elif mask & self.HUP:   # the server closed after it, as it ended
+            user.stale = "idle_closed"
+            self.close(user)
+        else:
+            user.state = IDLE
+        self.next(user)
+
+    def fail(self, user, exc):
+        """The request ends in an error: its row; the user goes on at the
+        loop's next turn (a connection refused at once must not recurse)."""
+        done = self.clock()
+        self.close(user)
+        sent = user.sent
+        t0 = self.t0
+        row = (sent - t0, done - sent, 0, 0, error_kind(exc))
+        user.put(row + (user.at - t0,) if self.scheduled else row)
+        user.last = done
+        user.state = IDLE
+        self.ready.append((self.next, user))
+
+    def expire(self, user):
+        """The request's deadline passed before its response ended."""
+        self.fail(user, socket.timeout("timed out"))
+
+    def close(self, user):
+        sock = user.sock
+        if sock is not None:
+            if self.users.pop(user.fd, None) is not None:
+                try:
+                    self.unregister(user.fd)
+                except (OSError, ValueError, KeyError):
+                    pass
+            sock.close()
+            user.sock, user.fd = None, -1
+
+    # -- the loop ----------------------------------------------------------
+
+    def setup(self):
+        """What every request reads, fixed for the run (after begin)."""
+        plan, worker = self.plan, self.worker
+        self.t0 = worker.t0
+        self.timeout_s, self.keepalive = plan.timeout_s, plan.keepalive
+        self.scheduled = worker.open_model
+        self.targets = worker.table
+        self.replay = worker.slots if plan.replay is not None else None
+        self.puts = self.replay.puts if self.replay is not None else None
+        self.rows = worker.writer.rows.append
+
+    def start_user(self, user):
+        if self.targets is None and self.replay is None:
+            user.request, user.head, user.put = (
+                self.plan.request, self.plan.head_request, self.rows)
+        self.begin(user)
+
+    def run(self):
+        """Drive the users added until every one is done, and under --web
+        until the run's end or stop."""
+        worker, clock = self.worker, self.clock
+        worker.begin.wait()
+        if worker.t0 is None:
+            return
+        self.setup()
+        steered = worker.control is not None
+        stop = worker.stop
+        timers, deadlines, ready, incoming = (self.timers, self.deadlines,
+                                              self.ready, self.incoming)
+        users_by_fd, wait, IN = self.users, self.wait, self.IN
+        read = self.read
+        sub_ms = self.fd is not None and self.fd < 1024
+        next_scan = clock() + STOP_POLL_S
+        while self.live or incoming or (steered and not stop.stopped
+                                        and clock() < worker.end):
+            while incoming:
+                self.start_user(incoming.popleft())
+            if ready:
+                timeout = 0.0
+            else:
+                timeout = STOP_POLL_S
+                now = clock()
+                if timers:
+                    timeout = min(timeout, timers[0][0] - now)
+                if deadlines:
+                    timeout = min(timeout, deadlines[0][0] - now)
+                if timeout < 0:
+                    timeout = 0.0
+                elif sub_ms and timeout < STOP_POLL_S:
+                    # the poller counts whole milliseconds: a select() on
+                    # its own descriptor waits to the microsecond
+                    select.select([self.fd], [], [], timeout)
+                    timeout = 0.0
+            for fd, mask in wait(timeout):
+                user = users_by_fd.get(fd)
+                if user is None:
+                    continue
+                state = user.state
+                if state == READING:
+                    read(user, mask)
+                elif state == SENDING:
+                    self.sending(user)
+                elif state == CONNECTING:
+                    self.connected(user)
+                elif state == HANDSHAKE:
+                    self.handshake(user)
+                elif mask & (IN | self.HUP):
+                    self.idle(user)
+            now = clock()
+            while timers and timers[0][0] <= now:
+                self.wake(heapq.heappop(timers)[2])
+            while deadlines and deadlines[0][0] <= now:
+                deadline, user = deadlines.popleft()
+                if (user.deadline == deadline and user.state != IDLE
+                        and user.alive):
+                    self.expire(user)
+            for _ in range(len(ready)):
+                step, user = ready.popleft()
+                if user.alive:
+                    step(user)
+            if now >= next_scan:
+                next_scan = now + STOP_POLL_S
+                self.scan(stop)
+        for user in list(self.users.values()):
+            self.close(user)
+
+    def scan(self, stop):
+        """Every STOP_POLL_S: end the waiting users whose stop flag is set
+        (the worker's, or under --web a user's own)."""
+        if not stop.stopped and self.worker.control is None:
+            return
+        waiting = [entry for entry in self.timers if entry[2].stop.stopped]
+        if not waiting:
+            return
+        self.timers[:] = [entry for entry in self.timers
+                          if not entry[2].stop.stopped]
+        heapq.heapify(self.timers)
+        for _, _, user in waiting:
+            self.stopped(user)
+        for step, user in list(self.ready):     # due, and not yet woken
+            if step == self.wake and user.stop.stopped and user.alive:
+                self.stopped(user)
+
+
 # --- workers: processes, their users and their rows --------------------------
 
 
@@ -8997,6 +9496,7 @@ class Worker(object):
         self.events = []        # per user: its Counter of events
         self.control = None     # --web: the parent's Retarget messages
         self.connect = None
+        self.loop = None        # the event loop's Loop, with --engine loop
         self.threads = []       # every user's thread, in start order
         self.records = {}       # user number -> [windows, thread, flag]
 
@@ -9128,10 +9628,37 @@ class Worker(object):
                                   len(self.users), exc))
         return self.threads
 
+    def start_loop(self, where, tls):
+        """--engine loop: one thread, the Loop's, for every user."""
+        self.loop = Loop(self, where, tls)
+        for args in zip(self.users, self.windows, self.quotas):
+            self.start_user(*args)
+        th = threading.Thread(target=self.run_loop)
+        th.daemon = True
+        th.start()
+        self.threads.append(th)
+        return self.threads
+
+    def run_loop(self):
+        loop = self.loop
+        try:
+            loop.run()
+        except BaseException as exc:
+            self.failures.append(failure_text(exc))
+            self.stop.set()
+        finally:
+            self.ends.extend(loop.ended)
+            self.events.append(loop.events)
+
     def start_user(self, number, windows, quota):
-        """Start user `number`'s thread; under --web with a stop flag of
-        its own, so that a lower target can stop it alone."""
+        """Start user `number`'s thread (or hand it to the loop); under
+        --web with a stop flag of its own, so that a lower target can
+        stop it alone."""
         stop = self.stop.member() if self.control is not None else self.stop
+        if self.loop is not None:
+            self.records[number] = [windows, self.loop.add(
+                number, windows, quota, stop), stop]
+            return
         th = threading.Thread(target=self.user, args=(
             number, windows, quota, self.connect, stop))
         th.daemon = True
@@ -9216,7 +9743,10 @@ class Worker(object):
                 self.table = targets_table(plan.targets, self.writer.queue)
             if plan.replay is not None:
                 self.slots = replay_slots(plan, self.index, self.writer.queue)
-            threads = self.start_users(connect)
+            if plan.engine == "loop":
+                threads = self.start_loop(where, tls)
+            else:
+                threads = self.start_users(connect)
             self.locust_events("test_start")
             self.messages.put(Ready(self.index))
             while not go.wait(STOP_POLL_S):
@@ -13267,6 +13797,8 @@ def build_parser():
     g.add_argument("-p", "--processes", type=positive_int_arg, metavar="N",
                    help="worker processes (default: %d, the CPUs)"
                         % available_cpus())
+    g.add_argument("--engine", choices=("loop", "threads"), metavar="E",
+                   help="loop or threads per process (default: loop)")
     g.add_argument("-t", "--threads", metavar="N",
                    help="users per process; with -f, the run time (default:"
                         " %d)" % DEFAULT_THREADS)
@@ -13685,7 +14217,7 @@ Plan = collections.namedtuple("Plan", (
     " runtime_s rate_rps arrivals interval_s think_s seed requests"
     " timeout_s output sizing thresholds name headers groups group_of"
     " targets data max_body verbose scenario notes quiet node start_at"
-    " hosts ok_status demo locust_csv live monitor replay"))
+    " hosts ok_status demo locust_csv live monitor replay engine"))
 # --monitor: the hosts' MonitorSpecs and the period; None when off (the
 # generator alone is sampled when --fail-if trusted asks for a verdict).
 # node: a --hosts node's, whose progress carries its /proc and its
@@ -14080,7 +14612,20 @@ def make_plan(args):
         demo=bool(getattr(args, "demo", False)), locust_csv=args.csv,
         live=getattr(args, "web", None) is not None
         or bool(getattr(args, "live", False)),
-        monitor=monitoring(args, thresholds), replay=replay)
+        monitor=monitoring(args, thresholds), replay=replay,
+        engine=engine_of(args, groups))
+
+
+def engine_of(args, groups):
+    """--engine: what runs the users, "loop" or "threads"; a script's
+    users run their own code, so they need threads."""
+    if groups is None:
+        return args.engine or "loop"
+    if args.engine == "loop":
+        raise UsageError("--engine loop runs no scripts: a script's users run"
+                         " their own code, each in a thread (--engine"
+                         " threads)")
+    return "threads"
 
 
 def monitoring(args, thresholds):
@@ -14153,6 +14698,7 @@ def plan_settings(plan):
                   "plateau": plan.sizing.plateau}
     return {
         "hammer": __version__,
+        "engine": plan.engine,
         "url": redact_url(plan.url) if plan.url is not None else None,
         "method": plan.method,
         "processes": plan.processes, "users": plan.users,

@@ -579,11 +579,11 @@ class Tools(object):
         """hammer.py -f bench/locustfile.py FastUser: Locust's own command
         line (-H, -u, -r, -t), the file Locust FastHttpUser runs."""
         def cmd(out_csv):
-            return ([
-                sys.executable, HAMMER, "-f", LOCUSTFILE, "FastUser", "-H",
-                self.url.rstrip("/"), "--headless", "-p", "1", "-u", str(c),
-                "-r", str(c * LOCUST_SPAWN_PER_USER), "-t",
-                "%ds" % self.duration_s, "-q", "-o", out_csv])
+            return [
+                sys.executable, self.script, "-f", LOCUSTFILE, "FastUser",
+                "-H", self.url.rstrip("/"), "--headless", "-p", "1", "-u",
+                str(c), "-r", str(c * LOCUST_SPAWN_PER_USER), "-t",
+                "%ds" % self.duration_s, "-q", "-o", out_csv]
         return self.hammer(c, csv_name="hammer-locust.csv", cmd=cmd)
 
     def wrk(self, c):

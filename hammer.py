@@ -16,8 +16,9 @@ Usage:
     python hammer.py URL --replay access.log [--replay-speed 2]
     python hammer.py --demo
 
-Work is split over worker processes; each process runs threads, and each
-thread is one simulated user.  In the closed model (the default) a user
+Work is split over worker processes; in each, one event loop drives its
+simulated users (--engine loop), or each user is a thread of its own
+(--engine threads, and always for scripts).  In the closed model (the default) a user
 sends a request, waits for the whole response, pauses --think, and goes
 again, at most once every --interval seconds start to start, until
 --runtime is over.  Users start on a linear ramp-up: with N users in all,
@@ -101,6 +102,7 @@ The code's sections, top to bottom, each under a `# --- ...` banner:
     scenarios: scripts and their users
     locustfiles: hammer's own locust module
     users: the loop every user runs
+    the event loop: one thread drives every user of a process
     workers: processes, their users and their rows
     the run
     many machines: --hosts over the system's ssh

@@ -2224,9 +2224,14 @@ def cpu_shares(before, after, hammer_cpu_s, ticks_per_s):
 def format_load(plan):
     """The summary's line about the load it was asked for."""
     threads = plan.threads_per_process
-    spread = " + ".join(map(str, threads)) + (
-        " threads" if len(threads) == 1 else
-        " threads in %d processes" % plan.processes)
+    if plan.engine == "loop":
+        spread = ("one event loop" if len(threads) == 1 else " + ".join(
+            map(str, threads)) + " on %d processes' event loops"
+            % plan.processes)
+    else:
+        spread = " + ".join(map(str, threads)) + (
+            " threads" if len(threads) == 1 else
+            " threads in %d processes" % plan.processes)
     if plan.node:
         spread = "node %d/%d: %d of them, %s" % (plan.node + (sum(threads),
                                                              spread))

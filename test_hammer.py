@@ -5433,14 +5433,24 @@ class TestSummary(unittest.TestCase):
         stats.events.update({"opened": 7, "idle_closed": 2, "stray": 1})
         return stats
 
+    def test_the_load_line_names_the_engine(self):
+        for argv, spread in [
+                ((), "2 + 1 on 2 processes' event loops"),
+                (("--engine", "threads"), "2 + 1 threads in 2 processes"),
+                (("-p", "1", "--engine", "loop"), "one event loop"),
+                (("-p", "1", "--engine", "threads"), "3 threads")]:
+            plan = make_plan("http://x/", "-p", "2", "-c", "3", *argv)
+            self.assertEqual(hammer.format_load(plan).split(", ")[0],
+                             "load        3 users (%s)" % spread)
+
     def test_format_summary(self):
         stats = self.stats()
         lines = hammer.format_summary(self.SETTINGS, stats, 2.0, 6,
                                       [0.5, 0.95], (0.6, 0.05))
         self.assertEqual(lines, [
             "hammer %s  GET http://x/" % hammer.__version__,
-            "load        3 users (2 + 1 threads in 2 processes), rampup 1s,"
-            " interval 0s, runtime 2s, keep-alive",
+            "load        3 users (2 + 1 on 2 processes' event loops), rampup"
+            " 1s, interval 0s, runtime 2s, keep-alive",
             "requests    6 in 2.00s = 3.0 req/s",
             "latency     min 2.00ms  avg 3.00ms  p50 3.00ms  p90 4.00ms"
             "  p95 4.00ms  p99 4.00ms  max 4.00ms  (over 3 responses)",

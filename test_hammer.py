@@ -5927,6 +5927,18 @@ class TestCapacity(unittest.TestCase):
                          " memory, and 104.9 MB is available: use fewer users"
                          " or processes")
 
+    def test_the_event_loop_needs_no_thread_per_user(self):
+        self.assertIsNone(hammer.capacity_problem([900] * 6, self.LIMITS,
+                                                  "loop"))
+        limits = dict(self.LIMITS, memory_b=100 << 20, open_files=20000)
+        self.assertEqual(hammer.capacity_problem([9000, 9000], limits,
+                                                 "loop"),
+                         "18000 users in 2 processes need about 136.6 MB of"
+                         " memory, and 104.9 MB is available: use fewer users"
+                         " or processes")
+        self.assertIsNone(hammer.capacity_problem([1800, 1800], limits,
+                                                  "loop"))
+
     def test_box_limits_are_numbers_or_none(self):
         for key, value in hammer.box_limits().items():
             with self.subTest(key=key):

@@ -3104,7 +3104,10 @@ class TestTargets(ScenarioTestCase):
             proc = self.hammer(self.app.url, "--targets", targets, "-p", "1",
                                "-c", "1", "-n", "100", "--seed", "3")
             self.assertEqual(proc.returncode, 0, proc.stderr)
-            runs.append([r.name for r in self.table()])
+            # in the order they were sent (a batch of rows is written
+            # name by name)
+            runs.append([r.name for r in sorted(self.table(),
+                                                key=lambda r: r.elapsed)])
         self.assertEqual(runs[0], runs[1])
 
     def test_absolute_urls_need_no_url_argument(self):
@@ -6454,7 +6457,10 @@ class TestTaskWeights(ScenarioTestCase):
         for _ in range(2):
             self.run_script(self.WEIGHTED, "-p", "1", "-c", "1", "-n", "500",
                             "--seed", "7")
-            runs.append([r.name for r in self.table()])
+            # in the order they were sent (a batch of rows is written
+            # name by name)
+            runs.append([r.name for r in sorted(self.table(),
+                                                key=lambda r: r.elapsed)])
         self.assertEqual(runs[0], runs[1])
         self.assertEqual(len(set(runs[0])), 2)
 

@@ -8835,30 +8835,10 @@ def poller():
                 getattr(select, "EPOLLRDHUP", 0), ep.fileno())
     sel = selectors.DefaultSelector()
 
-    def register(fd, mask):
-        sel.register(fd, mask)
-
-    def modify(fd, mask):
-        sel.modify(fd, mask)
-
-    def unregister(fd):
-        sel.unregister(fd)
-
     def wait(seconds):
         return [(key.fd, mask) for key, mask in sel.select(seconds)]
-    return (register, modify, unregister, wait, selectors.EVENT_READ,
-            selectors.EVENT_WRITE, 0, None)
-
-
-def loop_engine_problem(plan):
-    """Why the event loop cannot run this plan's users, or None (--engine
-    loop then runs them; threads else)."""
-    if plan.groups is not None:
-        return "a script's users run their own code, each in a thread"
-    if not hasattr(select, "epoll") and not hasattr(selectors,
-                                                    "DefaultSelector"):
-        return "this platform has no readiness API for it"
-    return None
+    return (sel.register, sel.modify, sel.unregister, wait,
+            selectors.EVENT_READ, selectors.EVENT_WRITE, 0, None)
 
 
 class LoopUser(object):
@@ -8919,7 +8899,7 @@ class Loop(object):
         self.ended = []         # per user: up to when it took part
 
     def add(self, number, windows, quota, stop):
-        """A new user (from any thread): the loop starts it."""
+        """A new user: the loop starts it at its next turn."""
         user = LoopUser(number, windows, quota, stop)
         self.incoming.append(user)
         return user
@@ -9162,6 +9142,8 @@ class Loop(object):
             return self.fail(user, exc)
         done = self.clock()
         status, nbytes, keep = result
+        if keep is True and self.tls_context is not None and sock.pending():
+            keep = STRAY    # decrypted bytes beyond it wait in the TLS layer
         sent = user.sent
         t0 = self.t0
         row = (sent - t0, done - sent, status, nbytes, "")

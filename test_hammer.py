@@ -3715,16 +3715,22 @@ class TestFaults(ServerTestCase):
         self.assertEqual(len(server.conns), 5 + 1)
         self.assertIn("5 closed for bytes beyond a response", proc.stdout)
 
-    def test_fault_reads_slowly(self):
-        # --timeout bounds the send: an 8 MB body read at 80 kB/s would
-        # take 100 s; each request ends after 0.25 s
+    def assert_send_bounded(self, mode, users, megabytes, timeout_s):
+        """--timeout bounds the send of a body of this many MB to a server
+        that reads it slowly or not at all: a timeout row a request."""
         body = os.path.join(self.tmp.name, "body")
         with open(body, "wb") as f:
-            f.write(b"b" * (8 << 20))
-        server, _, rows = self.fault("reads_slowly", "-t", "1", "-n", "2",
-                                     "--timeout", "0.25", "-d", "@" + body)
-        self.assert_timeouts(rows, 2, 0.25)
+            f.write(b"b" * (megabytes << 20))
+        server, _, rows = self.fault(mode, "-t", str(users), "-n", "2",
+                                     "--timeout", str(timeout_s),
+                                     "-d", "@" + body)
+        self.assert_timeouts(rows, 2, timeout_s)
         self.assertEqual(server.requests, 0)
+
+    def test_fault_reads_slowly(self):
+        # an 8 MB body read at 80 kB/s would take 100 s; each request ends
+        # after 0.25 s
+        self.assert_send_bounded("reads_slowly", 1, 8, 0.25)
 
     def test_fault_one_byte_at_a_time(self):
         server, proc, rows = self.fault("one_byte_at_a_time", "-t", "1",
@@ -3735,14 +3741,7 @@ class TestFaults(ServerTestCase):
         self.assertEqual(server.requests, 3)
 
     def test_fault_reads_nothing(self):
-        # --timeout bounds a send the server never reads
-        body = os.path.join(self.tmp.name, "body")
-        with open(body, "wb") as f:
-            f.write(b"b" * (16 << 20))
-        server, _, rows = self.fault("reads_nothing", "-t", "2", "-n", "2",
-                                     "--timeout", "0.3", "-d", "@" + body)
-        self.assert_timeouts(rows, 2, 0.3)
-        self.assertEqual(server.requests, 0)
+        self.assert_send_bounded("reads_nothing", 2, 16, 0.3)
 
     def test_fault_first_connection_silent(self):
         # the deadline of the request nobody answers passes while the

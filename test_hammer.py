@@ -2218,6 +2218,13 @@ class TestBadInput(ServerTestCase):
             ([url, "--script", self.path("a.py"), "--targets",
               self.path("t.txt")], "--script and --targets cannot be"
              " combined"),
+            ([url, "--script", write(os.path.join(
+                self.tmp.name, "task.py"), "import hammer\n@hammer.task\n"
+                "def t(user):\n    user.get('/')\n"), "--engine", "loop"],
+             "--engine loop runs no scripts: a script's users run their own"
+             " code, each in a thread (--engine threads)"),
+            ([url, "--engine", "fast"], "argument --engine: invalid choice:"
+             " 'fast' (choose from 'loop', 'threads')"),
             ([url, "--script", self.path("a.py"), "--script",
               self.path("b.py")], "several --script files need their users"
              " each, as in --script a.py:30 --script b.py:10"),

@@ -6059,6 +6059,9 @@ class ResponseParser(object):
 
     def feed(self, data):
         state = self.state
+        if state == HEAD:
+            return self._head(self.buf + bytes(data) if self.buf
+                              else bytes(data))
         if state == LENGTH:
             left, n = self.left, len(data)
             if self.body is not None:
@@ -6070,9 +6073,6 @@ class ResponseParser(object):
             if n > left and keep:
                 keep = STRAY
             return self.status, self.total, keep
-        if state == HEAD:
-            return self._head(self.buf + bytes(data) if self.buf
-                              else bytes(data))
         if state == TO_CLOSE:
             self.total += len(data)
             if self.body is not None:
@@ -9126,14 +9126,19 @@ class Loop(object):
 
     def read(self, user, mask):
         """The response's next bytes; its row once it is whole."""
-        sock, parser, view = user.sock, user.parser, self.view
+        sock, parser = user.sock, user.parser
         try:
             while True:
-                n = sock.recv_into(self.scratch)
-                result = parser.feed(view[:n]) if n else parser.eof()
+                if parser.state in COUNTED:     # into the one scratch
+                    n = sock.recv_into(self.scratch)
+                    data = self.view[:n]
+                else:
+                    data = sock.recv(RECV_SIZE_B)
+                    n = len(data)
+                result = parser.feed(data) if n else parser.eof()
                 if result is not None:
                     break
-                if not n or self.tls_context is None or not sock.pending():
+                if self.tls_context is None or not sock.pending():
                     return
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError,
                 BlockingIOError):

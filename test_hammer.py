@@ -125,29 +125,47 @@ def is_timed(test):
     return getattr(method, "timed", False) or getattr(test, "timed", False)
 
 
+def both_engines(cls):
+    """A class of runs whose facts hold whatever runs the users: its
+    tests run with the default engine (the event loop), and again as
+    the class NameThreads, with --engine threads."""
+    name = cls.__name__ + "Threads"
+    globals()[name] = type(name, (cls,), {
+        "engine": "threads", "__module__": cls.__module__,
+        "__doc__": "%s, with --engine threads." % cls.__name__})
+    return cls
+
+
 def load_tests(loader, tests, pattern):
     """unittest's hook, when it loads the module (discovery, or
     `python -m unittest test_hammer`): every test, or with
-    HAMMER_TESTS=timed (untimed) only those marked (not marked) @timed.
-    A class or a test named on the command line runs whatever
-    HAMMER_TESTS says."""
+    HAMMER_TESTS=timed (untimed) only those marked (not marked) @timed;
+    HAMMER_TEST_ENGINES=loop leaves out both_engines()'s threads classes
+    (CI runs them under the oldest and the newest Python only).  A class
+    or a test named on the command line runs whatever they say."""
     which = os.environ.get("HAMMER_TESTS", "all")
     if which not in ("all", "timed", "untimed"):
         raise ValueError("HAMMER_TESTS=%r: use all, timed or untimed"
                          % which)
-    if which == "all":
+    engines = os.environ.get("HAMMER_TEST_ENGINES", "all")
+    if engines not in ("all", "loop"):
+        raise ValueError("HAMMER_TEST_ENGINES=%r: use all or loop" % engines)
+    if which == "all" and engines == "all":
         return tests
-    return chosen(tests, which == "timed")
+    return chosen(tests, None if which == "all" else which == "timed",
+                  engines == "loop")
 
 
-def chosen(suite, marked):
-    """The tests of suite that are @timed (marked=True) or not, in their
+def chosen(suite, marked, loop_only=False):
+    """The tests of suite that are @timed (marked=True) or not (False;
+    None: either), and with loop_only not of a threads class, in their
     suites, in their order."""
     out = unittest.TestSuite()
     for test in suite:
         if isinstance(test, unittest.TestSuite):
-            out.addTest(chosen(test, marked))
-        elif is_timed(test) == marked:
+            out.addTest(chosen(test, marked, loop_only))
+        elif ((marked is None or is_timed(test) == marked) and not (
+                loop_only and getattr(test, "engine", None) == "threads")):
             out.addTest(test)
     return out
 
@@ -735,6 +753,54 @@ class FaultServer(object):
                 return
             time.sleep(0.05)
 
+    def mode_one_byte_at_a_time(self, conn, reader):
+        """Each response, chunked, one byte a segment, 1 ms apart: split
+        at every byte, as it reaches the reader."""
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        data = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"5\r\nhello\r\n0\r\n\r\n")
+        while reader.request() is not None:
+            for i in range(len(data)):
+                conn.sendall(data[i:i + 1])
+                time.sleep(0.001)
+
+    def mode_reads_nothing(self, conn, reader):
+        """Accepts, and never reads: a big request fills the buffers."""
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.idle()
+
+    def mode_first_connection_silent(self, conn, reader):
+        """The first connection to send a request is never answered;
+        every other one is answered at once."""
+        if reader.request() is None:
+            return      # hammer's probe: a connection, and no request
+        with self.lock:
+            first = self.options.setdefault("first", conn) is conn
+        if first:
+            self.idle()
+        else:
+            conn.sendall(response())
+            self.reply_each(reader, conn, response())
+
+    def mode_answers_in_shuffled_order(self, conn, reader):
+        """Each of `count` connections sends one request; once all have,
+        they are answered in a shuffled order, 0.2 ms apart, each with a
+        body whose length is its place in the order they came (so that
+        every answer is told apart)."""
+        count = self.options["count"]
+        with self.lock:
+            gate = self.options.setdefault("gate", threading.Barrier(count))
+            order = self.options.setdefault(
+                "order", random.Random(7).sample(range(count), count))
+        if reader.request() is None:
+            return
+        with self.lock:
+            came = self.requests - 1
+        gate.wait(60)
+        time.sleep(order[came] * 0.0002)
+        conn.sendall(response(body=b"o" * came))
+        self.idle()
+
     def mode_reset_on_connect(self, conn, reader):
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET)
 
@@ -1299,13 +1365,20 @@ class ServerTestCase(unittest.TestCase):
         self.addCleanup(server.stop)
         return server
 
+    engine = None   # --engine for every run (both_engines())
+
+    def engine_args(self):
+        return [] if self.engine is None else ["--engine", self.engine]
+
     def hammer(self, *args, **kwargs):
-        """Run hammer.py with args (and -o self.csv, unless output=False);
-        a run that outlives the timeout is killed, workers and all, and
-        fails the test.  With rss=True, self.peak_rss_mb is the peak RSS
-        of hammer's biggest process."""
+        """Run hammer.py with args (and -o self.csv, unless output=False;
+        and --engine self.engine, when set); a run that outlives the
+        timeout is killed, workers and all, and fails the test.  With
+        rss=True, self.peak_rss_mb is the peak RSS of hammer's biggest
+        process."""
         cmd = [sys.executable, HAMMER] + list(args) + (
             ["-o", self.csv, "-q"] if kwargs.get("output", True) else ["-q"])
+        cmd += self.engine_args()
         rss_file = os.path.join(self.tmp.name, "rss")
         if kwargs.get("rss"):
             cmd = [sys.executable, "-c", RSS_WRAPPER, rss_file] + cmd
@@ -2145,6 +2218,13 @@ class TestBadInput(ServerTestCase):
             ([url, "--script", self.path("a.py"), "--targets",
               self.path("t.txt")], "--script and --targets cannot be"
              " combined"),
+            ([url, "--script", write(os.path.join(
+                self.tmp.name, "task.py"), "import hammer\n@hammer.task\n"
+                "def t(user):\n    user.get('/')\n"), "--engine", "loop"],
+             "--engine loop runs no scripts: a script's users run their own"
+             " code, each in a thread (--engine threads)"),
+            ([url, "--engine", "fast"], "argument --engine: invalid choice:"
+             " 'fast' (choose from 'loop', 'threads')"),
             ([url, "--script", self.path("a.py"), "--script",
               self.path("b.py")], "several --script files need their users"
              " each, as in --script a.py:30 --script b.py:10"),
@@ -2974,6 +3054,7 @@ class TestLoadTargets(TempDirTestCase):
                          " than 1 MiB" % path)
 
 
+@both_engines
 class TestTargets(ScenarioTestCase):
     def test_three_weighted_targets(self):
         body = self.write("search.json", '{"q": "hammer"}')
@@ -3030,7 +3111,10 @@ class TestTargets(ScenarioTestCase):
             proc = self.hammer(self.app.url, "--targets", targets, "-p", "1",
                                "-c", "1", "-n", "100", "--seed", "3")
             self.assertEqual(proc.returncode, 0, proc.stderr)
-            runs.append([r.name for r in self.table()])
+            # in the order they were sent (a batch of rows is written
+            # name by name)
+            runs.append([r.name for r in sorted(self.table(),
+                                                key=lambda r: r.elapsed)])
         self.assertEqual(runs[0], runs[1])
 
     def test_absolute_urls_need_no_url_argument(self):
@@ -3068,6 +3152,7 @@ class TestTargets(ScenarioTestCase):
 # --- whole runs: framing, keep-alive, HTTPS ----------------------------------
 
 
+@both_engines
 class TestRuns(ServerTestCase):
     def test_rows_equal_requests_with_processes_and_threads(self):
         server = self.start_server(body=b"x" * 300)
@@ -3292,6 +3377,7 @@ class TestRuns(ServerTestCase):
         self.assertIn("requests    %d in " % server.requests, proc.stdout)
 
 
+@both_engines
 class TestHttps(ServerTestCase):
     def test_self_signed_fails_without_insecure(self):
         server = self.start_server(tls=True)
@@ -3339,6 +3425,7 @@ class TestHttps(ServerTestCase):
 # --- every fault the server can throw ----------------------------------------
 
 
+@both_engines
 class TestFaults(ServerTestCase):
     """hammer against each FaultServer mode.  Each test asserts exact
     rows and error kinds, holds the rows against the requests the server
@@ -3635,16 +3722,91 @@ class TestFaults(ServerTestCase):
         self.assertEqual(len(server.conns), 5 + 1)
         self.assertIn("5 closed for bytes beyond a response", proc.stdout)
 
-    def test_fault_reads_slowly(self):
-        # --timeout bounds the send: an 8 MB body read at 80 kB/s would
-        # take 100 s; each request ends after 0.25 s
+    def assert_send_bounded(self, mode, users, megabytes, timeout_s):
+        """--timeout bounds the send of a body of this many MB to a server
+        that reads it slowly or not at all: a timeout row a request."""
         body = os.path.join(self.tmp.name, "body")
         with open(body, "wb") as f:
-            f.write(b"b" * (8 << 20))
-        server, _, rows = self.fault("reads_slowly", "-t", "1", "-n", "2",
-                                     "--timeout", "0.25", "-d", "@" + body)
-        self.assert_timeouts(rows, 2, 0.25)
+            f.write(b"b" * (megabytes << 20))
+        server, _, rows = self.fault(mode, "-t", str(users), "-n", "2",
+                                     "--timeout", str(timeout_s),
+                                     "-d", "@" + body)
+        self.assert_timeouts(rows, 2, timeout_s)
         self.assertEqual(server.requests, 0)
+
+    def test_fault_reads_slowly(self):
+        # an 8 MB body read at 80 kB/s would take 100 s; each request ends
+        # after 0.25 s
+        self.assert_send_bounded("reads_slowly", 1, 8, 0.25)
+
+    def test_fault_one_byte_at_a_time(self):
+        server, proc, rows = self.fault("one_byte_at_a_time", "-t", "1",
+                                        "-n", "3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(rows), 3)
+        self.assert_rows(rows, 200, 5)
+        self.assertEqual(server.requests, 3)
+
+    def test_fault_reads_nothing(self):
+        self.assert_send_bounded("reads_nothing", 2, 16, 0.3)
+
+    def test_fault_first_connection_silent(self):
+        # the deadline of the request nobody answers passes while the
+        # other users go on: it ends at its --timeout, and their rows
+        # carry on through it
+        server, proc, rows = self.fault("first_connection_silent", "-t",
+                                        "3", "--runtime", "1.5",
+                                        "--timeout", "0.5")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        late = [r for r in rows if r[4]]
+        self.assertEqual([r[4] for r in late], ["timeout"])
+        self.assertGreaterEqual(float(late[0][1]), 0.5)
+        self.assertLess(float(late[0][1]), 0.5 + 0.5)
+        during = [r for r in rows if not r[4] and float(late[0][0])
+                  < float(r[0]) < float(late[0][0]) + 0.5]
+        self.assertGreater(len(during), 10)
+        self.assertEqual(len(rows), server.requests)
+
+    def test_fault_answers_in_shuffled_order(self):
+        # 1,000 connections, each answered in another order than it asked:
+        # every answer is its own connection's (its body's length says)
+        count = 1000
+        server, proc, rows = self.fault("answers_in_shuffled_order", "-t",
+                                        str(count), "-n", str(count),
+                                        "--timeout", "30", count=count)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(server.requests, count)
+        self.assertEqual(sorted(int(r[3]) for r in rows), list(range(count)))
+        self.assertEqual(set(r[2] for r in rows), {"200"})
+
+    def test_a_connect_that_never_completes(self):
+        # a listener whose queue is full drops the SYNs: the connect ends
+        # at --timeout, a timeout row for each request.  It accepts
+        # hammer's probe, then fills its queue before the users come.
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+
+        def accept_the_probe():
+            conn, _ = listener.accept()
+            fillers.append(conn)
+            for _ in range(4):      # never accepted
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                fillers.append(s)
+        thread = threading.Thread(target=accept_the_probe)
+        thread.daemon = True
+        thread.start()
+        self.addCleanup(lambda: [s.close() for s in fillers])
+        proc = self.hammer("http://127.0.0.1:%d/" % port, "-p", "1", "-t",
+                           "2", "-n", "2", "--timeout", "0.4", timeout=30)
+        rows = self.rows()
+        self.assertEqual(len(rows), 2, proc.stderr)
+        self.assert_timeouts(rows, 2, 0.4)
 
     def test_fault_reset_on_connect(self):
         _, _, rows = self.fault("reset_on_connect", "-t", "1", "-n", "3")
@@ -4268,6 +4430,7 @@ class TestRateSlots(unittest.TestCase):
 
 
 @timed
+@both_engines
 class TestStageRuns(LoadShapeTestCase):
     """--stages and --cycles: users start and stop as the plan says."""
 
@@ -4351,6 +4514,7 @@ class TestStageRuns(LoadShapeTestCase):
 
 
 @timed
+@both_engines
 class TestRateRuns(LoadShapeTestCase):
     """The open model against real servers."""
 
@@ -5278,14 +5442,24 @@ class TestSummary(unittest.TestCase):
         stats.events.update({"opened": 7, "idle_closed": 2, "stray": 1})
         return stats
 
+    def test_the_load_line_names_the_engine(self):
+        for argv, spread in [
+                ((), "2 + 1 on 2 processes' event loops"),
+                (("--engine", "threads"), "2 + 1 threads in 2 processes"),
+                (("-p", "1", "--engine", "loop"), "one event loop"),
+                (("-p", "1", "--engine", "threads"), "3 threads")]:
+            plan = make_plan("http://x/", "-p", "2", "-c", "3", *argv)
+            self.assertEqual(hammer.format_load(plan).split(", ")[0],
+                             "load        3 users (%s)" % spread)
+
     def test_format_summary(self):
         stats = self.stats()
         lines = hammer.format_summary(self.SETTINGS, stats, 2.0, 6,
                                       [0.5, 0.95], (0.6, 0.05))
         self.assertEqual(lines, [
             "hammer %s  GET http://x/" % hammer.__version__,
-            "load        3 users (2 + 1 threads in 2 processes), rampup 1s,"
-            " interval 0s, runtime 2s, keep-alive",
+            "load        3 users (2 + 1 on 2 processes' event loops), rampup"
+            " 1s, interval 0s, runtime 2s, keep-alive",
             "requests    6 in 2.00s = 3.0 req/s",
             "latency     min 2.00ms  avg 3.00ms  p50 3.00ms  p90 4.00ms"
             "  p95 4.00ms  p99 4.00ms  max 4.00ms  (over 3 responses)",
@@ -5762,6 +5936,18 @@ class TestCapacity(unittest.TestCase):
                          " memory, and 104.9 MB is available: use fewer users"
                          " or processes")
 
+    def test_the_event_loop_needs_no_thread_per_user(self):
+        self.assertIsNone(hammer.capacity_problem([900] * 6, self.LIMITS,
+                                                  "loop"))
+        limits = dict(self.LIMITS, memory_b=100 << 20, open_files=20000)
+        self.assertEqual(hammer.capacity_problem([9000, 9000], limits,
+                                                 "loop"),
+                         "18000 users in 2 processes need about 136.6 MB of"
+                         " memory, and 104.9 MB is available: use fewer users"
+                         " or processes")
+        self.assertIsNone(hammer.capacity_problem([1800, 1800], limits,
+                                                  "loop"))
+
     def test_box_limits_are_numbers_or_none(self):
         for key, value in hammer.box_limits().items():
             with self.subTest(key=key):
@@ -5805,11 +5991,12 @@ class TestSpawnAndForkserver(ServerTestCase):
 
 
 @timed
+@both_engines
 class TestSignals(ServerTestCase):
     def start_long_run(self, server, shape=("-t", "2", "--runtime", "60")):
         proc = subprocess.Popen(
             [sys.executable, HAMMER, server.url, "-p", "2"] + list(shape)
-            + ["--interval", "5ms", "-o", self.csv],
+            + ["--interval", "5ms", "-o", self.csv] + self.engine_args(),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             universal_newlines=True, start_new_session=True)
         self.addCleanup(self.kill_group, proc.pid)
@@ -6276,7 +6463,10 @@ class TestTaskWeights(ScenarioTestCase):
         for _ in range(2):
             self.run_script(self.WEIGHTED, "-p", "1", "-c", "1", "-n", "500",
                             "--seed", "7")
-            runs.append([r.name for r in self.table()])
+            # in the order they were sent (a batch of rows is written
+            # name by name)
+            runs.append([r.name for r in sorted(self.table(),
+                                                key=lambda r: r.elapsed)])
         self.assertEqual(runs[0], runs[1])
         self.assertEqual(len(set(runs[0])), 2)
 
@@ -9586,6 +9776,7 @@ class TestReplaySchedule(unittest.TestCase):
                           0.5 + 2 / 6.0])
 
 
+@both_engines
 class TestReplay(ScenarioTestCase):
     """--replay against the WebApp: each line once, at its instant."""
 

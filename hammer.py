@@ -8896,6 +8896,7 @@ class Loop(object):
         self.scratch = bytearray(RECV_SIZE_B)
         self.view = memoryview(self.scratch)
         self.live = 0           # users not done
+        self.unflushed = 0      # rows since the last flush
         self.ended = []         # per user: up to when it took part
 
     def add(self, number, windows, quota, stop):
@@ -9153,6 +9154,7 @@ class Loop(object):
         t0 = self.t0
         row = (sent - t0, done - sent, status, nbytes, "")
         user.put(row + (user.at - t0,) if self.scheduled else row)
+        self.unflushed += 1
         user.last = done
         if keep is not True or not self.keepalive:
             if keep is STRAY:
@@ -9174,6 +9176,7 @@ class Loop(object):
         t0 = self.t0
         row = (sent - t0, done - sent, 0, 0, error_kind(exc))
         user.put(row + (user.at - t0,) if self.scheduled else row)
+        self.unflushed += 1
         user.last = done
         user.state = IDLE
         self.ready.append((self.next, user))
@@ -9235,7 +9238,6 @@ class Loop(object):
                                               self.ready, self.incoming)
         users_by_fd, wait, read = self.users, self.wait, self.read
         sub_ms = self.fd is not None and self.fd < 1024
-        rows = worker.writer.rows
         next_tick = clock()
         while self.live or incoming or (steered and not stop.stopped
                                         and clock() < worker.end):
@@ -9293,11 +9295,13 @@ class Loop(object):
                 step, user = ready.popleft()
                 if user.alive:
                     step(user)
-            if len(rows) >= LOOP_FLUSH_ROWS:
+            if self.unflushed >= LOOP_FLUSH_ROWS:
+                self.unflushed = 0
                 worker.flush(worker.out_fd)
             if now >= next_tick:
                 worker.lag_s = max(worker.lag_s, now - next_tick)
                 next_tick = now + LOOP_TICK_S
+                self.unflushed = 0      # tick() writes them
                 worker.tick(now)
                 self.scan(stop)
 

@@ -154,7 +154,7 @@ __version__ = "0.1.0"
 
 DEFAULT_RUNTIME_S = 60.0
 DEMO_RUNTIME_S = 5.0
-DEMO_REFERENCE_RPS = 48017  # README's How fast: -p 1 -t 16, one core, nginx
+DEMO_REFERENCE_RPS = 91702  # README's How fast: -p 1 -t 16, one core, nginx
 DEFAULT_THREADS = 10
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_OUTPUT = "results.csv"

@@ -263,3 +263,15 @@ def write_section(path, heading, section):
         old = ""
     with open(path, "w") as f:
         f.write(replace_section(old, heading, section))
+
+
+def add_output_options(parser, section):
+    """--results FILE (the report also goes into FILE's section) and --keep
+    DIR (the runs' files, kept), as the bench scripts take them."""
+    parser.add_argument("--results", default=None, metavar="FILE",
+                        help="also put the section in FILE (say "
+                             "bench/RESULTS.md), replacing its '%s' section"
+                             % section)
+    parser.add_argument("--keep", default=None, metavar="DIR",
+                        help="directory for the runs' files, kept "
+                             "(default: a temporary directory, removed)")

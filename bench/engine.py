@@ -452,18 +452,15 @@ def report(args, m, started, elapsed_s):
             "" if peers.engine_options("threads", args.hammer)
             else " (this hammer.py has no --engine: both ran threads)"),
     ]
-    if "cpu" in m:
-        wrk = peers.summarise(m["cpu"])[("wrk", CONCURRENCY)]
-        lines.append(
-            "- nginx's ceiling with one worker on CPU 0, as `wrk -t1 -c%d` "
-            "on CPU 1 reached it in this run: %s req/s." % (
-                CONCURRENCY, rate.rps(wrk["rate"])))
-    if "sharing" in m:
-        wrk = peers.summarise(m["sharing"])[("wrk", CONCURRENCY)]
-        lines.append(
-            "- nginx's ceiling with 2 workers sharing both CPUs with the "
-            "client, as `wrk -t2 -c%d` reached it: %s req/s." % (
-                CONCURRENCY, rate.rps(wrk["rate"])))
+    for part, where in (
+            ("cpu", "with one worker on CPU 0, as `wrk -t1 -c%d` on CPU 1"
+                    " reached it in this run"),
+            ("sharing", "with 2 workers sharing both CPUs with the client,"
+                        " as `wrk -t2 -c%d` reached it")):
+        if part in m:
+            wrk = peers.summarise(m[part])[("wrk", CONCURRENCY)]
+            lines.append("- nginx's ceiling %s: %s req/s." % (
+                where % CONCURRENCY, rate.rps(wrk["rate"])))
     lines.append("- Runs of %g s, %d round%s; the tools take turns in an "
                  "order that rotates each round, and figures are medians."
                  % (args.duration, args.rounds,
@@ -510,13 +507,7 @@ def main(argv=None):
                              "bench/)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run of under a minute")
-    parser.add_argument("--results", default=None, metavar="FILE",
-                        help="also put the section in FILE (say "
-                             "bench/RESULTS.md), replacing its '%s' section"
-                             % SECTION)
-    parser.add_argument("--keep", default=None, metavar="DIR",
-                        help="directory for the runs' files, kept "
-                             "(default: a temporary directory, removed)")
+    benchlib.add_output_options(parser, SECTION)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     args.argv_text = "".join(" " + a for a in argv)

@@ -769,13 +769,7 @@ def main(argv=None):
                         help="a smoke run: %g s runs, ladder %s" % (
                             QUICK_RUNTIME_S,
                             ",".join("%g" % f for f in QUICK_LADDER)))
-    parser.add_argument("--results", default=None, metavar="FILE",
-                        help="also put the section in FILE (say "
-                             "bench/RESULTS.md), replacing its '%s' section"
-                             % SECTION)
-    parser.add_argument("--keep", default=None, metavar="DIR",
-                        help="directory for the runs' files, kept "
-                             "(default: a temporary directory, removed)")
+    benchlib.add_output_options(parser, SECTION)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     args.argv_text = "".join(" " + a for a in argv)

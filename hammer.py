@@ -8891,6 +8891,7 @@ class Loop(object):
         self.timers = []        # heap of (instant, sequence, LoopUser)
         self.deadlines = collections.deque()    # (deadline, LoopUser)
         self.ready = collections.deque()        # users to step at once
+        self.checked = []       # ... after the poller's next look
         self.incoming = collections.deque()     # users added (--web)
         self.sequence = itertools.count()
         self.scratch = bytearray(RECV_SIZE_B)
@@ -8934,7 +8935,7 @@ class Loop(object):
         user.at = at
         user.state = IDLE
         if at <= self.clock():
-            self.ready.append((self.wake, user))
+            self.due(self.wake, user)
         else:
             heapq.heappush(self.timers, (at, next(self.sequence), user))
 
@@ -8961,8 +8962,6 @@ class Loop(object):
         sock = user.sock
         if sock is None:
             return self.connect(user)
-        if not self.HUP and self.gone(user):
-            return self.connect(user)
         user.state = SENDING
         try:
             n = sock.send(user.request)
@@ -8986,7 +8985,7 @@ class Loop(object):
             return self.finish(user, last)
         after = user.after
         if after is None:
-            return self.go(user)
+            return self.due(self.go, user)
         at = after(user.sent, last)
         if at == math.inf:
             return self.finish(user, last)
@@ -8994,6 +8993,16 @@ class Loop(object):
         if at >= end:
             return self.finish(user, max(last, end))
         self.wait_for(user, at)
+
+    def due(self, step, user):
+        """step(user) now: at once on a new connection; on a kept-alive
+        one after the poller's next look at every connection, which
+        says whether the server closed this one since its response
+        (connection()'s check before reuse, at no cost of its own)."""
+        if user.sock is None:
+            step(user)
+        else:
+            self.checked.append((step, user))
 
     def wake(self, user):
         """A timer of the user's is due: wait no more, as drive() and
@@ -9093,27 +9102,6 @@ class Loop(object):
         user.state = READING
         user.parser.start(user.head, None)
         self.modify(user.fd, self.IN | self.HUP)
-
-    def gone(self, user):
-        """connection()'s check before reuse where the poller cannot say
-        that the server closed: True when it did, or sent bytes nobody
-        asked for (the connection is then closed, the event counted)."""
-        sock = user.sock
-        try:
-            if self.tls_context is None:
-                data = sock.recv(1, socket.MSG_PEEK)
-            elif sock.pending():
-                data = b"x"
-            else:
-                data = sock.recv(1)
-        except (BlockingIOError, ssl.SSLWantReadError,
-                ssl.SSLWantWriteError):
-            return False
-        except OSError:
-            data = b""
-        self.events["stray" if data else "idle_closed"] += 1
-        self.close(user)
-        return True
 
     def idle(self, user):
         """An idle connection is readable: the server closed it, or sent
@@ -9243,7 +9231,7 @@ class Loop(object):
                                         and clock() < worker.end):
             while incoming:
                 self.start_user(incoming.popleft())
-            if ready:
+            if ready or self.checked:
                 timeout = 0.0
             else:
                 now = clock()
@@ -9263,6 +9251,7 @@ class Loop(object):
                         timeout = 0.0
                     else:
                         timeout = math.floor(timeout * 1000.0 - 1) / 1000.0
+            checked, self.checked = self.checked, []
             for fd, mask in wait(timeout):
                 user = users_by_fd.get(fd)
                 if user is None:
@@ -9278,6 +9267,9 @@ class Loop(object):
                     self.handshake(user)
                 else:   # readable, closed or failed while idle
                     self.idle(user)
+            for step, user in checked:
+                if user.alive:
+                    step(user)
             now = clock()
             while timers and timers[0][0] <= now:
                 self.wake(heapq.heappop(timers)[2])

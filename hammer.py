@@ -8965,9 +8965,8 @@ class Loop(object):
         user.state = SENDING
         try:
             n = sock.send(user.request)
-        except ssl.SSLWantWriteError:
-            n = 0
-        except ssl.SSLWantReadError:
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError,
+                BlockingIOError):   # full: the rest when it is writable
             n = 0
         except TRANSPORT_ERRORS as exc:
             return self.fail(user, exc)

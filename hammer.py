@@ -8842,12 +8842,12 @@ def poller():
 
 
 class LoopUser(object):
-    """One user of the Loop: its shape and what is left of its quota, its
-    connection (sock, fd, parser) and the request in flight (sent, at,
-    deadline, its row's put()).  alive until the user is done, as a
+    """One user of the Loop: its shape's after() and what is left of its
+    quota, its connection (sock, fd, parser) and the request in flight
+    (sent, at, deadline, its row's put()).  alive until the user is done, as a
     thread is: is_alive() reads it."""
 
-    __slots__ = ("number", "windows", "shape", "after", "left", "stop",
+    __slots__ = ("number", "windows", "after", "left", "stop",
                  "at", "last", "sent", "deadline", "state", "sock", "fd",
                  "parser", "request", "head", "pending", "put", "stale",
                  "alive", "rnd")
@@ -8855,7 +8855,7 @@ class LoopUser(object):
     def __init__(self, number, windows, quota, stop):
         self.number, self.windows, self.left, self.stop = (
             number, windows, quota, stop)
-        self.shape = self.after = self.at = self.last = self.sent = None
+        self.after = self.at = self.last = self.sent = None
         self.deadline = 0.0
         self.state, self.sock, self.fd = IDLE, None, -1
         self.parser = ResponseParser()
@@ -8912,8 +8912,7 @@ class Loop(object):
         """Start a user: make its shape, wait for its first instant."""
         worker, plan = self.worker, self.plan
         self.live += 1
-        user.shape = shape = worker.shape(user.number, user.windows,
-                                          self.events)
+        shape = worker.shape(user.number, user.windows, self.events)
         user.after = shape.after if shape.paced else None
         if plan.targets is not None:
             user.rnd = user_rng(plan.seed, "targets", user.number).random
